@@ -1,0 +1,110 @@
+import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
+
+/** The secret every fresh checkout has; refused when NODE_ENV=production. */
+export const DEFAULT_SECRET_KEY = "apiproxy-dev-secret-change-me-0000000000"
+
+const DEFAULT_USER_AGENT =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+const optionalString = (name: string) =>
+  Config.string(name).pipe(
+    Config.option,
+    Config.map(Option.filter((s) => s.trim() !== "")),
+  )
+
+const optionalRedacted = (name: string) =>
+  optionalString(name).pipe(Config.map(Option.map((s) => Redacted.make(s))))
+
+const millis = (name: string, fallback: string) =>
+  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback as Duration.DurationInput)))
+
+const port = Config.integer("PORT").pipe(
+  Config.validate({ message: "expected an integer between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 }),
+  Config.withDefault(8000),
+)
+
+const logLevel = Config.literal("TRACE", "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "FATAL", "NONE")("LOG_LEVEL").pipe(
+  Config.withDefault("INFO" as const),
+)
+
+const timezone = optionalString("LOG_TIMEZONE").pipe(
+  Config.validate({
+    message: "expected an IANA time zone such as Europe/Berlin",
+    validation: (tz) =>
+      Option.match(tz, {
+        onNone: () => true,
+        onSome: (zone) => {
+          try {
+            new Intl.DateTimeFormat("en-US", { timeZone: zone })
+            return true
+          } catch {
+            return false
+          }
+        },
+      }),
+  }),
+)
+
+export const appConfig = Config.all({
+  port,
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  production: Config.string("NODE_ENV").pipe(Config.withDefault("development"), Config.map((env) => env === "production")),
+  databaseUrl: optionalRedacted("DATABASE_URL"),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
+  redisUrl: optionalRedacted("REDIS_URL"),
+  /** Prefix of every KV key; lets tests and tenants share one Redis. */
+  kvPrefix: Config.string("KV_PREFIX").pipe(Config.withDefault("apiproxy:")),
+  secretKey: Config.redacted("SECRET_KEY").pipe(Config.withDefault(Redacted.make(DEFAULT_SECRET_KEY))),
+  gatewayConfig: optionalString("GATEWAY_CONFIG"),
+  masterKey: optionalRedacted("GATEWAY_MASTER_KEY"),
+  modelsCacheTtl: Config.integer("MODELS_CACHE_TTL").pipe(
+    Config.validate({ message: "expected a whole number of seconds ≥ 0", validation: (n) => n >= 0 }),
+    Config.withDefault(300),
+    Config.map((s) => Duration.seconds(s)),
+  ),
+  mask: Config.all({
+    asBrowser: Config.boolean("MASK_AS_BROWSER").pipe(Config.withDefault(true)),
+    userAgent: Config.string("MASK_USER_AGENT").pipe(Config.withDefault(DEFAULT_USER_AGENT)),
+    origin: optionalString("MASK_ORIGIN"),
+    referer: optionalString("MASK_REFERER"),
+  }),
+  logLevel,
+  logTimezone: timezone,
+  upstream: Config.all({
+    connectTimeout: millis("UPSTREAM_CONNECT_TIMEOUT", "10 seconds"),
+    headersTimeout: millis("UPSTREAM_HEADERS_TIMEOUT", "120 seconds"),
+    firstTokenTimeout: millis("UPSTREAM_FIRST_TOKEN_TIMEOUT", "60 seconds"),
+    idleTimeout: millis("UPSTREAM_IDLE_TIMEOUT", "60 seconds"),
+    requestDeadline: millis("UPSTREAM_REQUEST_DEADLINE", "600 seconds"),
+    discoveryTimeout: millis("UPSTREAM_DISCOVERY_TIMEOUT", "5 seconds"),
+  }),
+  bodyLimitBytes: Config.integer("BODY_LIMIT_BYTES").pipe(
+    Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 }),
+    Config.withDefault(10 * 1024 * 1024),
+  ),
+  shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
+})
+
+export type AppConfigShape = Config.Config.Success<typeof appConfig>
+
+export class AppConfig extends Effect.Service<AppConfig>()("gateway/config/AppConfig", {
+  effect: Effect.gen(function* () {
+    const config = yield* appConfig
+    if (config.production) {
+      const secret = Redacted.value(config.secretKey)
+      if (secret === DEFAULT_SECRET_KEY || secret.length < 32) {
+        return yield* Effect.fail(
+          new InsecureSecretKey({
+            message: "SECRET_KEY: expected a random secret of at least 32 characters in production (not the default)",
+          }),
+        )
+      }
+    }
+    return config
+  }),
+}) {}
+
+
+export class InsecureSecretKey extends Schema.TaggedError<InsecureSecretKey>()("InsecureSecretKey", {
+  message: Schema.String,
+}) {}

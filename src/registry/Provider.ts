@@ -1,0 +1,78 @@
+import type { Redacted } from "effect"
+
+/** The wire dialect an upstream speaks. */
+export type UpstreamProtocol = "openai" | "anthropic" | "gemini"
+
+export interface ProviderPaths {
+  readonly models: string
+  readonly chat: string
+  /** `null` when the provider has no Responses endpoint. */
+  readonly responses: string | null
+  readonly messages: string
+}
+
+export interface ProviderKey {
+  readonly id: string
+  readonly label: string
+  readonly secret: Redacted.Redacted<string>
+  readonly weight: number
+  readonly maxQps: number | null
+}
+
+/** One provider as the request path sees it: decrypted keys, resolved defaults. */
+export interface Provider {
+  readonly id: string
+  readonly name: string
+  readonly protocol: UpstreamProtocol
+  readonly baseUrl: string
+  readonly type: "native" | "aggregator"
+  readonly weight: number
+  readonly enabled: boolean
+  readonly keys: ReadonlyArray<ProviderKey>
+  /** Static model list; `null` means discover at `paths.models`. */
+  readonly models: ReadonlyArray<string> | null
+  /** Client-facing alias → the provider's own model id. */
+  readonly aliases: Readonly<Record<string, string>>
+  readonly paths: ProviderPaths
+  /** Overrides the default retry rule when non-null. */
+  readonly retryableStatus: ReadonlyArray<number> | null
+  readonly headers: Readonly<Record<string, string>>
+  readonly costInput: number | null
+  readonly costOutput: number | null
+}
+
+export interface LogicalUpstream {
+  readonly provider: string
+  readonly model: string
+  readonly weight: number
+  /** Lower is preferred; a higher tier is tried only when the tiers before it are exhausted. */
+  readonly priority: number
+}
+
+export type RoutingStrategyName = "balanced" | "latency_first" | "cost_first" | "reliability_first"
+
+export interface LogicalModel {
+  readonly id: string
+  readonly description: string | null
+  readonly enabled: boolean
+  readonly strategy: RoutingStrategyName
+  readonly upstreams: ReadonlyArray<LogicalUpstream>
+}
+
+/** An immutable snapshot of everything routing needs, swapped atomically on reload. */
+export interface RegistrySnapshot {
+  readonly providers: ReadonlyMap<string, Provider>
+  readonly logicalModels: ReadonlyMap<string, LogicalModel>
+  readonly loadedAt: number
+}
+
+export const defaultPaths = (protocol: UpstreamProtocol): ProviderPaths => {
+  switch (protocol) {
+    case "openai":
+      return { models: "/v1/models", chat: "/v1/chat/completions", responses: "/v1/responses", messages: "/v1/messages" }
+    case "anthropic":
+      return { models: "/v1/models", chat: "/v1/messages", responses: null, messages: "/v1/messages" }
+    case "gemini":
+      return { models: "/v1beta/models", chat: "/v1beta/models", responses: null, messages: "/v1beta/models" }
+  }
+}

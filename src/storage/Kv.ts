@@ -1,0 +1,38 @@
+import { Context, Duration, Effect, Schema, Stream } from "effect"
+
+export class KvError extends Schema.TaggedError<KvError>()("KvError", {
+  operation: Schema.String,
+  message: Schema.String,
+}) {}
+
+/**
+ * The small key-value surface the gateway needs on its hot path: O(1) commands only.
+ * Two backends implement it (Redis, memory); one contract suite tests both.
+ * Keys are relative: each backend prefixes them with its configured namespace.
+ */
+export interface KvStore {
+  readonly get: (key: string) => Effect.Effect<string | undefined, KvError>
+  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | undefined>, KvError>
+  readonly set: (key: string, value: string, ttl?: Duration.DurationInput) => Effect.Effect<void, KvError>
+  /** SET NX: true when the value was written (the key did not exist). */
+  readonly setIfAbsent: (key: string, value: string, ttl?: Duration.DurationInput) => Effect.Effect<boolean, KvError>
+  readonly del: (key: string) => Effect.Effect<void, KvError>
+  /** Atomic increment; the TTL is applied when the increment creates the key. */
+  readonly incr: (key: string, by?: number, ttl?: Duration.DurationInput) => Effect.Effect<number, KvError>
+  /** Remaining time to live in milliseconds, undefined when the key is absent or has no TTL. */
+  readonly ttl: (key: string) => Effect.Effect<number | undefined, KvError>
+  /** LPUSH then LTRIM to `maxLength` newest entries, refreshing the TTL when given. */
+  readonly pushCapped: (
+    key: string,
+    value: string,
+    maxLength: number,
+    ttl?: Duration.DurationInput,
+  ) => Effect.Effect<void, KvError>
+  /** Newest first. */
+  readonly listRange: (key: string, start: number, stop: number) => Effect.Effect<ReadonlyArray<string>, KvError>
+  readonly publish: (channel: string, message: string) => Effect.Effect<void, KvError>
+  /** Messages published on `channel` by any instance (this one included), while the stream runs. */
+  readonly subscribe: (channel: string) => Stream.Stream<string, KvError>
+}
+
+export class Kv extends Context.Tag("gateway/storage/Kv")<Kv, KvStore>() {}
