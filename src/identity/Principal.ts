@@ -1,0 +1,16 @@
+import { Context } from "effect"
+
+/** Who is calling: resolved once per request by the auth middleware. */
+export interface Principal {
+  readonly kind: "api_key" | "master_key" | "jwt"
+  readonly userId: string | null
+  readonly username: string
+  readonly isSuperuser: boolean
+  /** The API key's id, when the caller used one. */
+  readonly apiKeyId: string | null
+  /** `null`: every provider. An empty array: no provider at all (never "all", W9). */
+  readonly allowedProviderIds: ReadonlyArray<string> | null
+  readonly limits: { readonly requestsPerMinute: number | null; readonly tokensPerMinute: number | null }
+}
+
+export class CurrentPrincipal extends Context.Tag("gateway/identity/CurrentPrincipal")<CurrentPrincipal, Principal>() {}
