@@ -55,6 +55,8 @@ export const appConfig = Config.all({
   /** Prefix of every KV key; lets tests and tenants share one Redis. */
   kvPrefix: Config.string("KV_PREFIX").pipe(Config.withDefault("apiproxy:")),
   secretKey: Config.redacted("SECRET_KEY").pipe(Config.withDefault(Redacted.make(DEFAULT_SECRET_KEY))),
+  /** The secret before the last rotation: still accepted for decryption and hash checks (dual-read). */
+  secretKeyPrevious: optionalRedacted("SECRET_KEY_PREVIOUS"),
   gatewayConfig: optionalString("GATEWAY_CONFIG"),
   masterKey: optionalRedacted("GATEWAY_MASTER_KEY"),
   modelsCacheTtl: Config.integer("MODELS_CACHE_TTL").pipe(
