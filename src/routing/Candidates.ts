@@ -1,0 +1,244 @@
+/**
+ * Model-name resolution: which (provider, model) pairs may serve a requested model name.
+ * Pure: no I/O. The caller supplies the registry snapshot and each provider's model list.
+ *
+ * Order of resolution (seed-spec §4.1–§4.3, with the edge cases fixed):
+ * 1. the whole name is a logical model id (so logical ids that contain `/` work);
+ * 2. `provider/model` where `provider` is a known provider id → that provider only,
+ *    forwarding the rest of the name (or the provider's alias / own spelling of it);
+ * 3. zero-config discovery: every enabled provider whose model list matches the name
+ *    (exact, then `stripped(requested) == id`, then `stripped(requested) == stripped(id)`),
+ *    plus per-provider aliases. The provider's own spelling of the id is what is sent.
+ */
+import { Either, Schema } from "effect"
+import type { LogicalModel, Provider, RegistrySnapshot, RoutingStrategyName } from "../registry/Provider.js"
+
+export interface Candidate {
+  readonly provider: Provider
+  /** The provider's own model id: what is sent upstream. */
+  readonly model: string
+  readonly weight: number
+  /** Lower is preferred. */
+  readonly priority: number
+}
+
+export type ResolutionSource = "logical" | "provider_prefix" | "discovery"
+
+export interface Resolution {
+  /** The logical model id, or the requested name (prefix stripped) for dynamic groups. */
+  readonly logicalModel: string
+  readonly requestedModel: string
+  readonly source: ResolutionSource
+  readonly strategy: RoutingStrategyName
+  readonly candidates: ReadonlyArray<Candidate>
+}
+
+/** No provider serves this name. HTTP: 404 `model_not_found`. */
+export class ModelNotFound extends Schema.TaggedError<ModelNotFound>()("ModelNotFound", {
+  model: Schema.String,
+  message: Schema.String,
+}) {}
+
+/** The logical model exists but is disabled. HTTP: 404 `model_not_found` (do not leak config) or 403. */
+export class LogicalModelDisabled extends Schema.TaggedError<LogicalModelDisabled>()("LogicalModelDisabled", {
+  logicalModel: Schema.String,
+}) {}
+
+/** The logical model exists but none of its upstreams belongs to an enabled provider. HTTP: 503. */
+export class NoUpstreams extends Schema.TaggedError<NoUpstreams>()("NoUpstreams", {
+  logicalModel: Schema.String,
+}) {}
+
+/** Candidates exist, but none of them is on the caller's allow-list. HTTP: 403. */
+export class ProviderNotAllowed extends Schema.TaggedError<ProviderNotAllowed>()("ProviderNotAllowed", {
+  model: Schema.String,
+  allowedProviderIds: Schema.Array(Schema.String),
+  candidateProviderIds: Schema.Array(Schema.String),
+}) {}
+
+export type ResolveError = ModelNotFound | LogicalModelDisabled | NoUpstreams
+
+/** Identity of an upstream: a (provider, model) pair. */
+export const upstreamKey = (providerId: string, model: string): string => `${providerId}/${model}`
+
+export const candidateKey = (c: Pick<Candidate, "provider" | "model">): string => upstreamKey(c.provider.id, c.model)
+
+/** The part after the first `/`, or the whole name when it has none. */
+export const stripPrefix = (name: string): string => {
+  const i = name.indexOf("/")
+  return i < 0 ? name : name.slice(i + 1)
+}
+
+/**
+ * The first advertised id that matches `requested`, most precise rule first:
+ * exact; then `stripped(requested) == id`; then `stripped(requested) == stripped(id)`.
+ */
+export const matchAdvertised = (requested: string, advertised: ReadonlyArray<string>): string | undefined => {
+  if (advertised.includes(requested)) return requested
+  const stripped = stripPrefix(requested)
+  if (advertised.includes(stripped)) return stripped
+  return advertised.find((id) => stripPrefix(id) === stripped)
+}
+
+/**
+ * The provider's own id for `requested`, or undefined when the provider does not serve it.
+ * An alias is honoured when its target is advertised, or when the provider's list is unknown
+ * (an alias is explicit configuration). With an unknown list and no alias nothing matches:
+ * discovery cannot claim a provider it knows nothing about.
+ */
+const matchProvider = (
+  provider: Provider,
+  requested: string,
+  list: ReadonlyArray<string> | undefined,
+): string | undefined => {
+  const aliasTarget = provider.aliases[requested] ?? provider.aliases[stripPrefix(requested)]
+  if (aliasTarget !== undefined && (list === undefined || list.includes(aliasTarget))) return aliasTarget
+  return list === undefined ? undefined : matchAdvertised(requested, list)
+}
+
+const listOf =
+  (modelLists: (providerId: string) => ReadonlyArray<string> | undefined) =>
+  (provider: Provider): ReadonlyArray<string> | undefined =>
+    modelLists(provider.id) ?? provider.models ?? undefined
+
+const sortedProviders = (snapshot: RegistrySnapshot): ReadonlyArray<Provider> =>
+  [...snapshot.providers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+
+/** Keeps the first occurrence of each (provider, model) pair, preferring the lowest priority. */
+export const dedupeCandidates = (candidates: ReadonlyArray<Candidate>): ReadonlyArray<Candidate> => {
+  const best = new Map<string, Candidate>()
+  for (const c of candidates) {
+    const k = candidateKey(c)
+    const prev = best.get(k)
+    if (prev === undefined || c.priority < prev.priority) best.set(k, c)
+  }
+  return candidates.filter((c) => best.get(candidateKey(c)) === c)
+}
+
+const resolveLogical = (
+  snapshot: RegistrySnapshot,
+  requested: string,
+  logical: LogicalModel,
+): Either.Either<Resolution, ResolveError> => {
+  if (!logical.enabled) return Either.left(new LogicalModelDisabled({ logicalModel: logical.id }))
+  const candidates: Array<Candidate> = []
+  for (const u of logical.upstreams) {
+    const provider = snapshot.providers.get(u.provider)
+    if (provider === undefined || !provider.enabled) continue
+    candidates.push({
+      provider,
+      model: provider.aliases[u.model] ?? u.model,
+      weight: u.weight,
+      priority: u.priority,
+    })
+  }
+  const deduped = dedupeCandidates(candidates)
+  if (deduped.length === 0) return Either.left(new NoUpstreams({ logicalModel: logical.id }))
+  return Either.right({
+    logicalModel: logical.id,
+    requestedModel: requested,
+    source: "logical",
+    strategy: logical.strategy,
+    candidates: deduped,
+  })
+}
+
+/**
+ * Resolves a requested model name to its candidate upstreams.
+ * `modelLists(providerId)` gives a provider's advertised model ids (discovery cache or static
+ * list); `undefined` falls back to the provider's static `models`, and when that is `null`
+ * the provider is not considered by discovery (W19: a failed discovery skips the provider).
+ */
+export const resolveCandidates = (
+  snapshot: RegistrySnapshot,
+  requestedModel: string,
+  modelLists: (providerId: string) => ReadonlyArray<string> | undefined,
+): Either.Either<Resolution, ResolveError> => {
+  const requested = requestedModel.trim()
+  if (requested.length === 0) {
+    return Either.left(new ModelNotFound({ model: requestedModel, message: "The request names no model" }))
+  }
+  const lists = listOf(modelLists)
+
+  // 1. Logical model, by its whole id.
+  const logical = snapshot.logicalModels.get(requested)
+  if (logical !== undefined) return resolveLogical(snapshot, requested, logical)
+
+  // 2. Explicit `provider/model`.
+  const slash = requested.indexOf("/")
+  if (slash > 0) {
+    const provider = snapshot.providers.get(requested.slice(0, slash))
+    if (provider !== undefined) {
+      const rest = requested.slice(slash + 1)
+      if (!provider.enabled || rest.length === 0) {
+        return Either.left(
+          new ModelNotFound({ model: requested, message: `The model '${requested}' is not available` }),
+        )
+      }
+      const list = lists(provider)
+      // An unknown list still routes: the caller named the provider explicitly.
+      const model = list === undefined ? (provider.aliases[rest] ?? rest) : matchProvider(provider, rest, list)
+      if (model === undefined) {
+        return Either.left(
+          new ModelNotFound({
+            model: requested,
+            message: `The model '${rest}' is not available from provider '${provider.id}'`,
+          }),
+        )
+      }
+      return Either.right({
+        logicalModel: rest,
+        requestedModel: requested,
+        source: "provider_prefix",
+        strategy: "balanced",
+        candidates: [{ provider, model, weight: provider.weight, priority: 0 }],
+      })
+    }
+  }
+
+  // 3. Zero-config discovery over every enabled provider, in provider id order.
+  const candidates: Array<Candidate> = []
+  for (const provider of sortedProviders(snapshot)) {
+    if (!provider.enabled) continue
+    const model = matchProvider(provider, requested, lists(provider))
+    if (model !== undefined) candidates.push({ provider, model, weight: provider.weight, priority: 0 })
+  }
+  if (candidates.length === 0) {
+    return Either.left(
+      new ModelNotFound({
+        model: requested,
+        message: `The model '${requested}' is not available in any configured provider`,
+      }),
+    )
+  }
+  return Either.right({
+    logicalModel: stripPrefix(requested),
+    requestedModel: requested,
+    source: "discovery",
+    strategy: "balanced",
+    candidates,
+  })
+}
+
+/**
+ * Applies a caller's provider allow-list. `null` allows every provider; an empty list allows
+ * none (W9: "restricted to nothing" is never "unrestricted").
+ */
+export const filterAllowed = (
+  resolution: Resolution,
+  allowedProviderIds: ReadonlyArray<string> | null,
+): Either.Either<Resolution, ProviderNotAllowed> => {
+  if (allowedProviderIds === null) return Either.right(resolution)
+  const allowed = new Set(allowedProviderIds)
+  const kept = resolution.candidates.filter((c) => allowed.has(c.provider.id))
+  if (kept.length === 0) {
+    return Either.left(
+      new ProviderNotAllowed({
+        model: resolution.requestedModel,
+        allowedProviderIds: [...allowedProviderIds],
+        candidateProviderIds: [...new Set(resolution.candidates.map((c) => c.provider.id))],
+      }),
+    )
+  }
+  return Either.right({ ...resolution, candidates: kept })
+}
