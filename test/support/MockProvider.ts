@@ -1,0 +1,324 @@
+/**
+ * A scriptable fake LLM provider for tests and benchmarks: plain `node:http` on 127.0.0.1,
+ * speaking the OpenAI (Chat Completions, Responses, models), Anthropic (Messages, models) and
+ * Gemini (generateContent, streamGenerateContent, models) wire formats, with scriptable faults.
+ *
+ *   const mock = await startMockProvider()
+ *   mock.script({ status: 503 }, { cutAfterChunks: 2, match: { path: "/v1/chat/completions" } })
+ *   // point a client at mock.url (OpenAI SDK: `${mock.url}/v1`), then inspect mock.received
+ *   await mock.close()
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import type { Behaviour, BehaviourFn, BehaviourMatch, Dialect, ReceivedRequest } from "./mock/Behaviour.js"
+import { sendJson, type Exchange } from "./mock/Exchange.js"
+import { handleChatCompletions } from "./mock/OpenAIChat.js"
+import { openAIErrorBody } from "./mock/OpenAIErrors.js"
+import { openAIModel, openAIModels } from "./mock/OpenAIModels.js"
+
+export type {
+  Behaviour,
+  BehaviourFn,
+  BehaviourMatch,
+  Dialect,
+  FinishReason,
+  ReceivedRequest,
+  ToolCallSpec,
+  UsageSpec,
+} from "./mock/Behaviour.js"
+export { contextLengthExceeded } from "./mock/Behaviour.js"
+
+export interface MockProviderOptions {
+  /** Models listed by every models endpoint (default: one per vendor). */
+  readonly models?: ReadonlyArray<string>
+  /** Answer 404 (model not found, in the dialect's shape) for models not in `models`. */
+  readonly strictModels?: boolean
+  /** When set, requests must carry one of these keys (Bearer, x-api-key, x-goog-api-key or ?key=). */
+  readonly apiKeys?: ReadonlyArray<string>
+  /** Default number of chunks a streamed answer is split into (default 4). */
+  readonly chunkCount?: number
+  /** Keep request entries in `received` (default true; turn off for long benchmarks). */
+  readonly record?: boolean
+  /** Listen port (default 0 = ephemeral). */
+  readonly port?: number
+}
+
+export interface MockProvider {
+  /** `http://127.0.0.1:PORT` (no trailing slash, no `/v1`). */
+  readonly url: string
+  readonly port: number
+  /** Requests in arrival order (cleared in place by `reset()`). */
+  readonly received: Array<ReceivedRequest>
+  /** Requests served since start or the last `reset()`. */
+  readonly count: number
+  /** Queue behaviours, each consumed by the next request it matches (FIFO). */
+  script(...behaviours: Array<Behaviour>): void
+  /** Behaviour for requests no queued entry matches (e.g. `{ status: 503 }` forever); `undefined` clears it. */
+  setDefault(behaviour: Behaviour | BehaviourFn | undefined): void
+  /** Queued behaviours not consumed yet. */
+  pending(): number
+  /** Clears the queue, the default, `received` and `count`. */
+  reset(): void
+  /** Resolves once `predicate` holds (checked on every request arrival and completion). */
+  waitFor(predicate: (mock: MockProvider) => boolean, timeoutMs?: number): Promise<void>
+  /** Stops the server, destroying open sockets (hung and stalled requests included). */
+  close(): Promise<void>
+}
+
+const DEFAULT_MODELS = ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"]
+
+const GEMINI_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/
+
+const dialectOf = (method: string, path: string, headers: IncomingMessage["headers"]): Dialect => {
+  if (path.startsWith("/v1beta") || path.startsWith("/v1alpha") || path.includes(":")) return "gemini"
+  if (path.startsWith("/v1/messages")) return "anthropic"
+  if (method === "GET" && path.startsWith("/v1/models") && headers["anthropic-version"] !== undefined) return "anthropic"
+  return "openai"
+}
+
+const errorBody = (dialect: Dialect, status: number, message?: string): unknown => {
+  switch (dialect) {
+    case "openai":
+      return openAIErrorBody(status, message)
+    default:
+      return openAIErrorBody(status, message)
+  }
+}
+
+const matches = (m: BehaviourMatch | undefined, entry: ReceivedRequest): boolean => {
+  if (!m) return true
+  if (m.path !== undefined && !(typeof m.path === "string" ? m.path === entry.path : m.path.test(entry.path))) return false
+  if (m.model !== undefined) {
+    if (entry.model === undefined) return false
+    if (typeof m.model === "string" ? m.model !== entry.model : !m.model.test(entry.model)) return false
+  }
+  return true
+}
+
+const presentedKey = (req: IncomingMessage, url: string): string | undefined => {
+  const auth = req.headers.authorization
+  if (auth?.startsWith("Bearer ")) return auth.slice(7)
+  const k = req.headers["x-api-key"] ?? req.headers["x-goog-api-key"]
+  if (typeof k === "string") return k
+  const q = url.indexOf("?")
+  return q >= 0 ? (new URLSearchParams(url.slice(q + 1)).get("key") ?? undefined) : undefined
+}
+
+export const startMockProvider = async (options: MockProviderOptions = {}): Promise<MockProvider> => {
+  const models = options.models ?? DEFAULT_MODELS
+  const modelSet = new Set(models)
+  const chunkCount = options.chunkCount ?? 4
+  const record = options.record ?? true
+  const apiKeys = options.apiKeys ? new Set(options.apiKeys) : undefined
+
+  const queue: Array<Behaviour> = []
+  let fallback: Behaviour | BehaviourFn | undefined
+  const received: Array<ReceivedRequest> = []
+  let count = 0
+  let seq = 0
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  const waiters = new Set<() => void>()
+
+  const notify = () => {
+    if (waiters.size > 0) for (const w of [...waiters]) w()
+  }
+  const later = (ms: number, f: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t)
+      f()
+    }, ms)
+    timers.add(t)
+  }
+
+  const pick = (entry: ReceivedRequest): Behaviour | undefined => {
+    for (let i = 0; i < queue.length; i++) {
+      if (matches(queue[i]!.match, entry)) return queue.splice(i, 1)[0]
+    }
+    return typeof fallback === "function" ? fallback(entry) : fallback
+  }
+
+  const route = (ex: Exchange): void => {
+    const { entry } = ex
+    const { method, path } = entry
+    const model = entry.model ?? ""
+    if (method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(ex, model)
+    if (method === "GET" && path === "/v1/models") {
+      if (entry.dialect === "openai") return sendJson(ex, 200, openAIModels(models))
+    }
+    if (method === "GET" && path.startsWith("/v1/models/")) {
+      const id = decodeURIComponent(path.slice("/v1/models/".length))
+      if (entry.dialect === "openai")
+        return modelSet.has(id)
+          ? sendJson(ex, 200, openAIModel(id))
+          : sendJson(ex, 404, openAIErrorBody(404, `The model '${id}' does not exist`))
+    }
+    sendJson(ex, 404, errorBody(entry.dialect, 404, `Unknown route ${method} ${path}`))
+  }
+
+  const serve = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: ReceivedRequest,
+    state: { faulted: boolean },
+    raw: Buffer,
+  ): void => {
+    let json: any
+    if (raw.length > 0) {
+      const text = raw.toString("utf8")
+      try {
+        json = JSON.parse(text)
+        entry.body = json
+      } catch {
+        entry.body = text
+      }
+    }
+    if (entry.dialect === "gemini") {
+      const m = GEMINI_PATH.exec(entry.path)
+      if (m) entry.model = decodeURIComponent(m[2]!)
+    } else if (typeof json?.model === "string") entry.model = json.model
+
+    const behaviour = pick(entry)
+    entry.behaviour = behaviour
+    const ex: Exchange = {
+      req,
+      res,
+      entry,
+      json,
+      bodyLength: raw.length,
+      seq: ++seq,
+      behaviour: behaviour ?? {},
+      chunkCount,
+      models,
+      later,
+      markFaulted: () => {
+        state.faulted = true
+      },
+    }
+    if (behaviour?.reset) {
+      state.faulted = true
+      req.socket.destroy()
+      return
+    }
+    if (behaviour?.hang) return
+    const respond = () => {
+      if (res.destroyed) return
+      if (apiKeys) {
+        const key = presentedKey(req, entry.url)
+        if (key === undefined || !apiKeys.has(key))
+          return sendJson(ex, 401, errorBody(entry.dialect, 401, behaviour?.errorMessage))
+      }
+      if (behaviour && (behaviour.status !== undefined || behaviour.body !== undefined)) {
+        const status = behaviour.status ?? 200
+        return sendJson(
+          ex,
+          status,
+          behaviour.body !== undefined ? behaviour.body : errorBody(entry.dialect, status, behaviour.errorMessage),
+        )
+      }
+      if (options.strictModels && entry.model !== undefined && !modelSet.has(entry.model))
+        return sendJson(ex, 404, errorBody(entry.dialect, 404, `The model '${entry.model}' does not exist`))
+      route(ex)
+    }
+    if (behaviour?.delayMs !== undefined && behaviour.delayMs > 0) later(behaviour.delayMs, respond)
+    else respond()
+  }
+
+  const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    const url = req.url ?? "/"
+    const q = url.indexOf("?")
+    const path = q >= 0 ? url.slice(0, q) : url
+    const method = req.method ?? "GET"
+    count++
+    const entry: ReceivedRequest = {
+      n: count,
+      method,
+      path,
+      url,
+      headers: req.headers,
+      body: undefined,
+      model: undefined,
+      dialect: dialectOf(method, path, req.headers),
+      at: Date.now(),
+      aborted: false,
+      finished: false,
+      behaviour: undefined,
+    }
+    if (record) received.push(entry)
+    const state = { faulted: false }
+    res.on("close", () => {
+      if (res.writableFinished) entry.finished = true
+      else if (!state.faulted) entry.aborted = true
+      notify()
+    })
+    const parts: Array<Buffer> = []
+    req.on("data", (c: Buffer) => parts.push(c))
+    req.on("end", () => serve(req, res, entry, state, parts.length === 1 ? parts[0]! : Buffer.concat(parts)))
+    req.on("error", () => {})
+    notify()
+  })
+  server.keepAliveTimeout = 60_000
+  server.on("connection", (s: Socket) => {
+    sockets.add(s)
+    s.on("close", () => sockets.delete(s))
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  const port = typeof address === "object" && address ? address.port : 0
+
+  const mock: MockProvider = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    received,
+    get count() {
+      return count
+    },
+    script: (...behaviours) => {
+      queue.push(...behaviours)
+    },
+    setDefault: (b) => {
+      fallback = b
+    },
+    pending: () => queue.length,
+    reset: () => {
+      queue.length = 0
+      fallback = undefined
+      received.length = 0
+      count = 0
+    },
+    waitFor: (predicate, timeoutMs = 5_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (predicate(mock)) return resolve()
+        const check = () => {
+          if (predicate(mock)) {
+            cleanup()
+            resolve()
+          }
+        }
+        const timer = setTimeout(() => {
+          cleanup()
+          reject(new Error(`MockProvider.waitFor: condition not met within ${timeoutMs}ms`))
+        }, timeoutMs)
+        const cleanup = () => {
+          clearTimeout(timer)
+          waiters.delete(check)
+        }
+        waiters.add(check)
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t)
+        timers.clear()
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+  return mock
+}

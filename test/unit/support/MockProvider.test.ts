@@ -1,0 +1,159 @@
+import OpenAI from "openai"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { contextLengthExceeded, startMockProvider, type MockProvider } from "../../support/MockProvider.js"
+
+let mock: MockProvider
+let openai: OpenAI
+
+beforeAll(async () => {
+  mock = await startMockProvider({ models: ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"] })
+  openai = new OpenAI({ apiKey: "sk-test", baseURL: `${mock.url}/v1`, maxRetries: 0 })
+})
+afterAll(() => mock.close())
+beforeEach(() => mock.reset())
+
+const weatherTool = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    description: "Weather for a city",
+    parameters: { type: "object", properties: { location: { type: "string" } }, required: ["location"] },
+  },
+}
+
+describe("OpenAI chat completions", () => {
+  it("answers JSON with the requested model, a deterministic text and usage", async () => {
+    const r = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "ping" }],
+    })
+    expect(r.object).toBe("chat.completion")
+    expect(r.id).toMatch(/^chatcmpl-/)
+    expect(r.model).toBe("gpt-4o-mini")
+    expect(r.choices[0]!.message).toMatchObject({ role: "assistant", content: "Hello from mock: ping", refusal: null })
+    expect(r.choices[0]!.finish_reason).toBe("stop")
+    expect(r.choices[0]!.logprobs).toBeNull()
+    expect(r.usage!.total_tokens).toBe(r.usage!.prompt_tokens + r.usage!.completion_tokens)
+  })
+
+  it("streams a role chunk, content deltas, a finish chunk, the usage chunk and [DONE]", async () => {
+    mock.script({ chunks: ["Hel", "lo", " world"], usage: { inputTokens: 7, outputTokens: 3 } })
+    const stream = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    const chunks = []
+    for await (const c of stream) chunks.push(c)
+    expect(chunks[0]!.choices[0]!.delta).toMatchObject({ role: "assistant", content: "" })
+    expect(chunks.slice(1, 4).map((c) => c.choices[0]!.delta.content)).toEqual(["Hel", "lo", " world"])
+    expect(chunks[4]!.choices[0]!.finish_reason).toBe("stop")
+    expect(chunks[5]!.choices).toEqual([])
+    expect(chunks[5]!.usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 })
+    expect(chunks).toHaveLength(6)
+  })
+
+  it("omits the usage chunk without include_usage and splits the default answer in chunkCount pieces", async () => {
+    mock.script({ chunkCount: 2 })
+    const stream = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "one two three four" }],
+      stream: true,
+    })
+    const chunks = []
+    for await (const c of stream) chunks.push(c)
+    const deltas = chunks.map((c) => c.choices[0]?.delta.content).filter((d) => d)
+    expect(deltas).toHaveLength(2)
+    expect(deltas.join("")).toBe("Hello from mock: one two three four")
+    expect(chunks.every((c) => c.choices.length === 1)).toBe(true)
+  })
+
+  it("works with the chat.completions.stream() helper", async () => {
+    const stream = openai.chat.completions.stream({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "stream me" }],
+      stream_options: { include_usage: true },
+    })
+    const final = await stream.finalChatCompletion()
+    expect(final.choices[0]!.message.content).toBe("Hello from mock: stream me")
+    expect(final.usage?.total_tokens).toBeGreaterThan(0)
+  })
+
+  it("answers a weather question with a tool call when tools are offered", async () => {
+    const r = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "What is the weather in Paris?" }],
+      tools: [weatherTool],
+    })
+    expect(r.choices[0]!.finish_reason).toBe("tool_calls")
+    const call = r.choices[0]!.message.tool_calls![0]!
+    expect(call.type).toBe("function")
+    if (call.type !== "function") throw new Error("expected a function call")
+    expect(call.function.name).toBe("get_weather")
+    expect(JSON.parse(call.function.arguments)).toEqual({ location: "Paris" })
+
+    // After the tool result, it answers with text.
+    const r2 = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [
+        { role: "user", content: "What is the weather in Paris?" },
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: call.id, content: "sunny" },
+      ],
+      tools: [weatherTool],
+    })
+    expect(r2.choices[0]!.finish_reason).toBe("stop")
+  })
+
+  it("streams parallel tool calls that the stream helper reassembles", async () => {
+    mock.script({
+      toolCalls: [
+        { name: "get_weather", arguments: { location: "Paris" } },
+        { name: "get_weather", arguments: { location: "Tokyo" } },
+      ],
+    })
+    const stream = openai.chat.completions.stream({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "Weather in Paris and Tokyo?" }],
+      tools: [weatherTool],
+    })
+    const final = await stream.finalChatCompletion()
+    const calls = final.choices[0]!.message.tool_calls!
+    expect(final.choices[0]!.finish_reason).toBe("tool_calls")
+    expect(calls.map((c) => (c.type === "function" ? JSON.parse(c.function.arguments) : null))).toEqual([
+      { location: "Paris" },
+      { location: "Tokyo" },
+    ])
+    expect(new Set(calls.map((c) => c.id)).size).toBe(2)
+  })
+
+  it("lists models", async () => {
+    const page = await openai.models.list()
+    expect(page.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"])
+    expect(page.data[0]).toMatchObject({ object: "model", owned_by: "openai" })
+  })
+
+  it("raises an APIError with the scripted status", async () => {
+    mock.script({ status: 503 })
+    const err = await openai.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.APIError)
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503)
+  })
+
+  it("sends a context_length_exceeded body and Retry-After headers as scripted", async () => {
+    mock.script(contextLengthExceeded(), { status: 429, headers: { "retry-after": "2" } })
+    const e1 = (await openai.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    expect(e1.status).toBe(400)
+    expect(e1.code).toBe("context_length_exceeded")
+    const e2 = (await openai.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    expect(e2.status).toBe(429)
+    expect(e2.headers?.get("retry-after")).toBe("2")
+  })
+})
