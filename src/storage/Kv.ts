@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Schema, Scope, Stream } from "effect"
 
 export class KvError extends Schema.TaggedError<KvError>()("KvError", {
   operation: Schema.String,
@@ -33,6 +33,24 @@ export interface KvStore {
   readonly publish: (channel: string, message: string) => Effect.Effect<void, KvError>
   /** Messages published on `channel` by any instance (this one included), while the stream runs. */
   readonly subscribe: (channel: string) => Stream.Stream<string, KvError>
+  /**
+   * Like `subscribe`, but the subscription is active when this effect succeeds, so nothing
+   * published afterwards is missed (subscribe first, then load state). Ends with the scope.
+   */
+  readonly subscribeScoped: (channel: string) => Effect.Effect<Stream.Stream<string>, KvError, Scope.Scope>
+  /** A cheap round trip, for readiness probes. */
+  readonly ping: Effect.Effect<void, KvError>
 }
 
 export class Kv extends Context.Tag("gateway/storage/Kv")<Kv, KvStore>() {}
+
+/**
+ * A TTL in whole milliseconds (at least 1), or undefined for "no TTL" (absent or infinite).
+ * Both backends use it so they round the same way.
+ */
+export const ttlMillis = (ttl: Duration.DurationInput | undefined): number | undefined => {
+  if (ttl === undefined) return undefined
+  const duration = Duration.decode(ttl)
+  if (!Duration.isFinite(duration)) return undefined
+  return Math.max(1, Math.ceil(Duration.toMillis(duration)))
+}
