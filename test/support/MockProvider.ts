@@ -15,6 +15,7 @@ import { sendJson, type Exchange } from "./mock/Exchange.js"
 import { handleChatCompletions } from "./mock/OpenAIChat.js"
 import { openAIErrorBody } from "./mock/OpenAIErrors.js"
 import { openAIModel, openAIModels } from "./mock/OpenAIModels.js"
+import { handleResponses } from "./mock/OpenAIResponses.js"
 
 export type {
   Behaviour,
@@ -143,6 +144,7 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     const { method, path } = entry
     const model = entry.model ?? ""
     if (method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(ex, model)
+    if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model)
     if (method === "GET" && path === "/v1/models") {
       if (entry.dialect === "openai") return sendJson(ex, 200, openAIModels(models))
     }

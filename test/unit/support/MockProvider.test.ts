@@ -157,3 +157,64 @@ describe("OpenAI chat completions", () => {
     expect(e2.headers?.get("retry-after")).toBe("2")
   })
 })
+
+describe("OpenAI Responses", () => {
+  it("answers a response object with a message item and usage", async () => {
+    const r = await openai.responses.create({ model: "gpt-4o-mini", input: "ping" })
+    expect(r.id).toMatch(/^resp_/)
+    expect(r.object).toBe("response")
+    expect(r.status).toBe("completed")
+    expect(r.model).toBe("gpt-4o-mini")
+    expect(r.output[0]).toMatchObject({ type: "message", role: "assistant", id: expect.stringMatching(/^msg_/) })
+    expect(r.output_text).toBe("Hello from mock: ping")
+    expect(r.usage!.total_tokens).toBe(r.usage!.input_tokens + r.usage!.output_tokens)
+  })
+
+  it("streams the full event sequence with increasing sequence numbers", async () => {
+    mock.script({ chunks: ["a", "b", "c"] })
+    const stream = await openai.responses.create({
+      model: "gpt-4o-mini",
+      input: [{ role: "user", content: "x" }],
+      stream: true,
+    })
+    const events = []
+    for await (const e of stream) events.push(e)
+    expect(events.map((e) => e.type)).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ])
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
+  })
+
+  it("works with the responses.stream() helper", async () => {
+    const stream = openai.responses.stream({ model: "gpt-4o-mini", input: "stream me" })
+    const deltas: Array<string> = []
+    stream.on("response.output_text.delta", (e) => deltas.push(e.delta))
+    const final = await stream.finalResponse()
+    expect(final.output_text).toBe("Hello from mock: stream me")
+    expect(deltas.join("")).toBe("Hello from mock: stream me")
+    expect(final.usage?.output_tokens).toBeGreaterThan(0)
+  })
+
+  it("streams function calls", async () => {
+    const stream = openai.responses.stream({
+      model: "gpt-4o-mini",
+      input: "weather in Paris?",
+      tools: [{ type: "function", name: "get_weather", parameters: { type: "object" }, strict: false }],
+    })
+    const final = await stream.finalResponse()
+    const call = final.output.find((o) => o.type === "function_call")
+    expect(call).toMatchObject({ type: "function_call", name: "get_weather", call_id: expect.stringMatching(/^call_/) })
+    if (call?.type !== "function_call") throw new Error("expected a function call")
+    expect(JSON.parse(call.arguments)).toEqual({ location: "Paris" })
+  })
+})
