@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import { anthropicErrorBody, anthropicModels, handleMessages } from "./mock/Anthropic.js"
 import type { Behaviour, BehaviourFn, BehaviourMatch, Dialect, ReceivedRequest } from "./mock/Behaviour.js"
 import { sendJson, type Exchange } from "./mock/Exchange.js"
 import { handleChatCompletions } from "./mock/OpenAIChat.js"
@@ -81,6 +82,8 @@ const errorBody = (dialect: Dialect, status: number, message?: string): unknown 
   switch (dialect) {
     case "openai":
       return openAIErrorBody(status, message)
+    case "anthropic":
+      return anthropicErrorBody(status, message)
     default:
       return openAIErrorBody(status, message)
   }
@@ -145,15 +148,13 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     const model = entry.model ?? ""
     if (method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(ex, model)
     if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model)
-    if (method === "GET" && path === "/v1/models") {
-      if (entry.dialect === "openai") return sendJson(ex, 200, openAIModels(models))
-    }
+    if (method === "POST" && path === "/v1/messages") return handleMessages(ex, model)
+    if (method === "GET" && path === "/v1/models")
+      return sendJson(ex, 200, entry.dialect === "anthropic" ? anthropicModels(models) : openAIModels(models))
     if (method === "GET" && path.startsWith("/v1/models/")) {
       const id = decodeURIComponent(path.slice("/v1/models/".length))
-      if (entry.dialect === "openai")
-        return modelSet.has(id)
-          ? sendJson(ex, 200, openAIModel(id))
-          : sendJson(ex, 404, openAIErrorBody(404, `The model '${id}' does not exist`))
+      if (!modelSet.has(id)) return sendJson(ex, 404, errorBody(entry.dialect, 404, `The model '${id}' does not exist`))
+      return sendJson(ex, 200, entry.dialect === "anthropic" ? anthropicModels([id]).data[0] : openAIModel(id))
     }
     sendJson(ex, 404, errorBody(entry.dialect, 404, `Unknown route ${method} ${path}`))
   }

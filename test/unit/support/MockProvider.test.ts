@@ -1,4 +1,5 @@
 import OpenAI from "openai"
+import Anthropic from "@anthropic-ai/sdk"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { contextLengthExceeded, startMockProvider, type MockProvider } from "../../support/MockProvider.js"
 
@@ -216,5 +217,89 @@ describe("OpenAI Responses", () => {
     expect(call).toMatchObject({ type: "function_call", name: "get_weather", call_id: expect.stringMatching(/^call_/) })
     if (call?.type !== "function_call") throw new Error("expected a function call")
     expect(JSON.parse(call.arguments)).toEqual({ location: "Paris" })
+  })
+})
+
+describe("Anthropic Messages", () => {
+  let anthropic: Anthropic
+  beforeAll(() => {
+    anthropic = new Anthropic({ apiKey: "sk-ant-test", baseURL: mock.url, maxRetries: 0 })
+  })
+
+  it("answers a message and records the auth headers", async () => {
+    const m = await anthropic.messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "ping" }],
+    })
+    expect(m).toMatchObject({
+      type: "message",
+      role: "assistant",
+      model: "claude-sonnet-4-5",
+      stop_reason: "end_turn",
+      stop_sequence: null,
+      content: [{ type: "text", text: "Hello from mock: ping" }],
+    })
+    expect(m.id).toMatch(/^msg_/)
+    expect(m.usage).toMatchObject({ cache_creation_input_tokens: 0, cache_read_input_tokens: 0 })
+    // SDK 1.14 sends the key as `Authorization: Bearer`; older ones and raw clients send `x-api-key`.
+    const h = mock.received[0]!.headers
+    expect(h["x-api-key"] ?? h.authorization).toMatch(/sk-ant-test$/)
+    expect(mock.received[0]!.headers["anthropic-version"]).toBeDefined()
+    expect(mock.received[0]!.dialect).toBe("anthropic")
+  })
+
+  it("streams with the exact event grammar and messages.stream() assembles it", async () => {
+    mock.script({ chunks: ["Hel", "lo"], usage: { inputTokens: 5, outputTokens: 2 } })
+    const stream = anthropic.messages.stream({
+      model: "claude-sonnet-4-5",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const types: Array<string> = []
+    stream.on("streamEvent", (e) => types.push(e.type))
+    const final = await stream.finalMessage()
+    expect(final.content).toEqual([{ type: "text", text: "Hello" }])
+    expect(final.stop_reason).toBe("end_turn")
+    expect(final.usage).toMatchObject({ input_tokens: 5, output_tokens: 2 })
+    expect(types).toEqual([
+      "message_start",
+      "content_block_start",
+      "content_block_delta",
+      "content_block_delta",
+      "content_block_stop",
+      "message_delta",
+      "message_stop",
+    ])
+  })
+
+  it("streams thinking, then a tool_use block with input_json_delta", async () => {
+    mock.script({ thinking: "Let me check." })
+    const stream = anthropic.messages.stream({
+      model: "claude-sonnet-4-5",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "What's the weather in Paris?" }],
+      tools: [{ name: "get_weather", input_schema: { type: "object", properties: { location: { type: "string" } } } }],
+    })
+    const final = await stream.finalMessage()
+    expect(final.stop_reason).toBe("tool_use")
+    expect(final.content[0]).toMatchObject({ type: "thinking", thinking: "Let me check." })
+    expect(final.content[1]).toMatchObject({ type: "tool_use", name: "get_weather", input: { location: "Paris" } })
+  })
+
+  it("raises overloaded_error with status 529", async () => {
+    mock.script({ status: 529 })
+    const err = (await anthropic.messages
+      .create({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>
+    expect(err).toBeInstanceOf(Anthropic.APIError)
+    expect(err.status).toBe(529)
+    expect(err.error).toEqual({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })
+  })
+
+  it("lists models in the Anthropic shape when anthropic-version is sent", async () => {
+    const page = await anthropic.models.list()
+    expect(page.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"])
+    expect(page.data[1]).toMatchObject({ type: "model", display_name: "Claude Sonnet 4 5" })
   })
 })
