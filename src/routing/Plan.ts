@@ -1,0 +1,211 @@
+/**
+ * The ordered attempt plan for one request (seed-spec §4.7, with W3/W10 fixed). Pure: metrics,
+ * circuit states, the session binding, the clock and the random draw are all inputs.
+ *
+ * Rules:
+ * - each (provider, model) appears at most once;
+ * - priority tiers are never left out of order: every attempt of tier n comes before any
+ *   attempt of tier n+1;
+ * - candidates whose circuit is open (cooldown not elapsed) are skipped. If every candidate is
+ *   open the plan is empty and carries `retryAfterMs` (fail fast with 503 + Retry-After: the
+ *   breaker exists to stop hammering a provider that is down). Half-open candidates (cooldown
+ *   elapsed) stay in the plan, after the closed ones of their tier: the caller must win the
+ *   probe (CircuitBreaker.acquire) before sending, so exactly one request probes;
+ * - the first attempt is the session's bound upstream when it is in the best available tier and
+ *   its circuit is closed; otherwise a weighted random draw (weights = scores) among the closed
+ *   candidates of the best tier that reach `minScore` (all closed ones if none does; the
+ *   half-open ones when the tier has nothing else);
+ * - the rest follow by tier, then closed before half-open, then score descending.
+ */
+import type { Candidate } from "./Candidates.js"
+import { candidateKey, dedupeCandidates, upstreamKey } from "./Candidates.js"
+import type { CircuitStatus, ScoreBreakdown, ScoringConfig, Strategy, UpstreamMetrics } from "./Scoring.js"
+import { defaultScoringConfig, providerCost, relativeCosts, score, strategies } from "./Scoring.js"
+import type { RoutingStrategyName } from "../registry/Provider.js"
+
+export interface CircuitView {
+  readonly status: CircuitStatus
+  /** For `open`: time until the cooldown ends. */
+  readonly retryAfterMs?: number
+}
+
+export interface StickyTarget {
+  readonly provider: string
+  readonly model: string
+}
+
+export interface PlanInput {
+  readonly candidates: ReadonlyArray<Candidate>
+  readonly strategy: RoutingStrategyName | Strategy
+  /** Metrics by `upstreamKey(provider, model)`. */
+  readonly metrics: ReadonlyMap<string, UpstreamMetrics>
+  /**
+   * Circuit state by provider id, or by `upstreamKey(provider, model)` (checked first).
+   * Absent means closed.
+   */
+  readonly circuits: ReadonlyMap<string, CircuitView>
+  /** The session's bound upstream, already checked to belong to this logical model. */
+  readonly sticky: StickyTarget | null
+  readonly now: number
+  /** A uniform draw in [0, 1), or a generator of them. */
+  readonly random: number | (() => number)
+  readonly scoring?: ScoringConfig
+}
+
+export type AttemptReason = "sticky" | "weighted_choice" | "score_order" | "half_open_probe"
+
+export interface PlannedAttempt {
+  readonly candidate: Candidate
+  readonly priority: number
+  readonly circuit: CircuitStatus
+  readonly score: ScoreBreakdown
+  readonly reason: AttemptReason
+}
+
+export interface SkippedCandidate {
+  readonly candidate: Candidate
+  readonly score: ScoreBreakdown
+  readonly reason: "circuit_open"
+  readonly retryAfterMs: number | undefined
+}
+
+export type StickyOutcome =
+  | "none"
+  | "applied"
+  | "not_a_candidate"
+  | "circuit_not_closed"
+  | "not_in_best_tier"
+
+export interface Plan {
+  readonly strategy: Strategy
+  readonly attempts: ReadonlyArray<PlannedAttempt>
+  readonly skipped: ReadonlyArray<SkippedCandidate>
+  readonly sticky: StickyOutcome
+  /** When `attempts` is empty: the shortest remaining cooldown. */
+  readonly retryAfterMs: number | undefined
+}
+
+interface Scored {
+  readonly candidate: Candidate
+  readonly index: number
+  readonly circuit: CircuitView
+  readonly score: ScoreBreakdown
+}
+
+const closed: CircuitView = { status: "closed" }
+
+const byScoreDesc = (a: Scored, b: Scored): number => b.score.score - a.score.score || a.index - b.index
+
+/**
+ * Weighted random choice: weight = max(score, 0); `r` in [0, 1). Uniform when every weight is 0.
+ * Exported for property tests of the frequencies.
+ */
+export const weightedPick = <A>(items: ReadonlyArray<A>, weightOf: (a: A) => number, r: number): A | undefined => {
+  if (items.length === 0) return undefined
+  const weights = items.map((a) => Math.max(0, weightOf(a)))
+  const total = weights.reduce((s, w) => s + w, 0)
+  const u = Math.min(Math.max(r, 0), 1 - Number.EPSILON)
+  if (!(total > 0) || !Number.isFinite(total)) return items[Math.floor(u * items.length)]
+  const target = u * total
+  let acc = 0
+  for (let i = 0; i < items.length; i++) {
+    acc += weights[i]!
+    if (target < acc) return items[i]
+  }
+  // Rounding: the last item with positive weight.
+  for (let i = items.length - 1; i >= 0; i--) if (weights[i]! > 0) return items[i]
+  return items[items.length - 1]
+}
+
+export const resolveStrategy = (s: RoutingStrategyName | Strategy): Strategy =>
+  typeof s === "string" ? strategies[s] : s
+
+export const buildPlan = (input: PlanInput): Plan => {
+  const strategy = resolveStrategy(input.strategy)
+  const config = input.scoring ?? defaultScoringConfig
+  const draw = typeof input.random === "number" ? input.random : input.random()
+  const candidates = dedupeCandidates(input.candidates)
+  const costs = relativeCosts(candidates.map((c) => providerCost(c.provider)))
+
+  const scored: Array<Scored> = candidates.map((candidate, index) => {
+    const circuit =
+      input.circuits.get(candidateKey(candidate)) ?? input.circuits.get(candidate.provider.id) ?? closed
+    return {
+      candidate,
+      index,
+      circuit,
+      score: score(
+        {
+          baseWeight: candidate.weight,
+          metrics: input.metrics.get(upstreamKey(candidate.provider.id, candidate.model)),
+          cost: costs[index]!,
+          circuit: circuit.status,
+        },
+        strategy,
+        input.now,
+        config,
+      ),
+    }
+  })
+
+  const skipped: Array<SkippedCandidate> = scored
+    .filter((s) => s.circuit.status === "open")
+    .map((s) => ({ candidate: s.candidate, score: s.score, reason: "circuit_open", retryAfterMs: s.circuit.retryAfterMs }))
+  const available = scored.filter((s) => s.circuit.status !== "open")
+
+  if (available.length === 0) {
+    const waits = skipped.map((s) => s.retryAfterMs).filter((w): w is number => w !== undefined)
+    return {
+      strategy,
+      attempts: [],
+      skipped,
+      sticky: input.sticky === null ? "none" : "circuit_not_closed",
+      retryAfterMs: waits.length === 0 ? undefined : Math.max(0, Math.min(...waits)),
+    }
+  }
+
+  const priorities = [...new Set(available.map((s) => s.candidate.priority))].sort((a, b) => a - b)
+  const tiers = priorities.map((p) => {
+    const inTier = available.filter((s) => s.candidate.priority === p)
+    return [
+      ...inTier.filter((s) => s.circuit.status === "closed").sort(byScoreDesc),
+      ...inTier.filter((s) => s.circuit.status === "half_open").sort(byScoreDesc),
+    ]
+  })
+  const best = tiers[0]!
+
+  let first: Scored | undefined
+  let firstReason: AttemptReason = "weighted_choice"
+  let stickyOutcome: StickyOutcome = "none"
+  if (input.sticky !== null) {
+    const key = upstreamKey(input.sticky.provider, input.sticky.model)
+    const bound = scored.find((s) => candidateKey(s.candidate) === key)
+    if (bound === undefined) stickyOutcome = "not_a_candidate"
+    else if (bound.circuit.status !== "closed") stickyOutcome = "circuit_not_closed"
+    else if (!best.includes(bound)) stickyOutcome = "not_in_best_tier"
+    else {
+      stickyOutcome = "applied"
+      first = bound
+      firstReason = "sticky"
+    }
+  }
+  if (first === undefined) {
+    const closedInBest = best.filter((s) => s.circuit.status === "closed")
+    const eligible = closedInBest.filter((s) => s.score.score >= strategy.minScore)
+    const pool = eligible.length > 0 ? eligible : closedInBest.length > 0 ? closedInBest : best
+    first = weightedPick(pool, (s) => s.score.score, draw)!
+    if (first.circuit.status === "half_open") firstReason = "half_open_probe"
+  }
+
+  const attempts: Array<PlannedAttempt> = []
+  const push = (s: Scored, reason: AttemptReason) =>
+    attempts.push({ candidate: s.candidate, priority: s.candidate.priority, circuit: s.circuit.status, score: s.score, reason })
+  push(first, firstReason)
+  for (const tier of tiers) {
+    for (const s of tier) {
+      if (s !== first) push(s, s.circuit.status === "half_open" ? "half_open_probe" : "score_order")
+    }
+  }
+
+  return { strategy, attempts, skipped, sticky: stickyOutcome, retryAfterMs: undefined }
+}
