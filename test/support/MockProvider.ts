@@ -13,6 +13,7 @@ import type { Socket } from "node:net"
 import { anthropicErrorBody, anthropicModels, handleMessages } from "./mock/Anthropic.js"
 import type { Behaviour, BehaviourFn, BehaviourMatch, Dialect, ReceivedRequest } from "./mock/Behaviour.js"
 import { sendJson, type Exchange } from "./mock/Exchange.js"
+import { geminiErrorBody, geminiModel, geminiModels, handleGenerateContent } from "./mock/Gemini.js"
 import { handleChatCompletions } from "./mock/OpenAIChat.js"
 import { openAIErrorBody } from "./mock/OpenAIErrors.js"
 import { openAIModel, openAIModels } from "./mock/OpenAIModels.js"
@@ -67,12 +68,15 @@ export interface MockProvider {
   close(): Promise<void>
 }
 
-const DEFAULT_MODELS = ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"]
+const DEFAULT_MODELS = ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
 
 const GEMINI_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/
 
+const GEMINI_MODELS = /^\/(v1beta|v1|v1alpha)\/models\/?$/
+const GEMINI_MODEL = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+)$/
+
 const dialectOf = (method: string, path: string, headers: IncomingMessage["headers"]): Dialect => {
-  if (path.startsWith("/v1beta") || path.startsWith("/v1alpha") || path.includes(":")) return "gemini"
+  if (path.startsWith("/v1beta/") || path.startsWith("/v1alpha/") || path.includes(":")) return "gemini"
   if (path.startsWith("/v1/messages")) return "anthropic"
   if (method === "GET" && path.startsWith("/v1/models") && headers["anthropic-version"] !== undefined) return "anthropic"
   return "openai"
@@ -84,8 +88,8 @@ const errorBody = (dialect: Dialect, status: number, message?: string): unknown 
       return openAIErrorBody(status, message)
     case "anthropic":
       return anthropicErrorBody(status, message)
-    default:
-      return openAIErrorBody(status, message)
+    case "gemini":
+      return geminiErrorBody(status, message)
   }
 }
 
@@ -149,6 +153,18 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     if (method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(ex, model)
     if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model)
     if (method === "POST" && path === "/v1/messages") return handleMessages(ex, model)
+    if (entry.dialect === "gemini") {
+      const m = GEMINI_PATH.exec(path)
+      if (method === "POST" && m) return handleGenerateContent(ex, model, m[3] === "streamGenerateContent")
+      if (method === "GET" && GEMINI_MODELS.test(path)) return sendJson(ex, 200, geminiModels(models))
+      const one = method === "GET" ? GEMINI_MODEL.exec(path) : null
+      if (one) {
+        const id = decodeURIComponent(one[1]!)
+        return modelSet.has(id)
+          ? sendJson(ex, 200, geminiModel(id))
+          : sendJson(ex, 404, geminiErrorBody(404, `models/${id} is not found for API version v1beta`))
+      }
+    }
     if (method === "GET" && path === "/v1/models")
       return sendJson(ex, 200, entry.dialect === "anthropic" ? anthropicModels(models) : openAIModels(models))
     if (method === "GET" && path.startsWith("/v1/models/")) {

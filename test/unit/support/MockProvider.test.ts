@@ -1,5 +1,6 @@
 import OpenAI from "openai"
 import Anthropic from "@anthropic-ai/sdk"
+import { GoogleGenAI, Type } from "@google/genai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { contextLengthExceeded, startMockProvider, type MockProvider } from "../../support/MockProvider.js"
 
@@ -7,7 +8,7 @@ let mock: MockProvider
 let openai: OpenAI
 
 beforeAll(async () => {
-  mock = await startMockProvider({ models: ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"] })
+  mock = await startMockProvider({ models: ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"] })
   openai = new OpenAI({ apiKey: "sk-test", baseURL: `${mock.url}/v1`, maxRetries: 0 })
 })
 afterAll(() => mock.close())
@@ -131,7 +132,7 @@ describe("OpenAI chat completions", () => {
 
   it("lists models", async () => {
     const page = await openai.models.list()
-    expect(page.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"])
+    expect(page.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"])
     expect(page.data[0]).toMatchObject({ object: "model", owned_by: "openai" })
   })
 
@@ -228,14 +229,14 @@ describe("Anthropic Messages", () => {
 
   it("answers a message and records the auth headers", async () => {
     const m = await anthropic.messages.create({
-      model: "claude-sonnet-4-5",
+      model: "claude-haiku-4-5",
       max_tokens: 100,
       messages: [{ role: "user", content: "ping" }],
     })
     expect(m).toMatchObject({
       type: "message",
       role: "assistant",
-      model: "claude-sonnet-4-5",
+      model: "claude-haiku-4-5",
       stop_reason: "end_turn",
       stop_sequence: null,
       content: [{ type: "text", text: "Hello from mock: ping" }],
@@ -252,7 +253,7 @@ describe("Anthropic Messages", () => {
   it("streams with the exact event grammar and messages.stream() assembles it", async () => {
     mock.script({ chunks: ["Hel", "lo"], usage: { inputTokens: 5, outputTokens: 2 } })
     const stream = anthropic.messages.stream({
-      model: "claude-sonnet-4-5",
+      model: "claude-haiku-4-5",
       max_tokens: 100,
       messages: [{ role: "user", content: "hi" }],
     })
@@ -276,7 +277,7 @@ describe("Anthropic Messages", () => {
   it("streams thinking, then a tool_use block with input_json_delta", async () => {
     mock.script({ thinking: "Let me check." })
     const stream = anthropic.messages.stream({
-      model: "claude-sonnet-4-5",
+      model: "claude-haiku-4-5",
       max_tokens: 100,
       messages: [{ role: "user", content: "What's the weather in Paris?" }],
       tools: [{ name: "get_weather", input_schema: { type: "object", properties: { location: { type: "string" } } } }],
@@ -290,7 +291,7 @@ describe("Anthropic Messages", () => {
   it("raises overloaded_error with status 529", async () => {
     mock.script({ status: 529 })
     const err = (await anthropic.messages
-      .create({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .create({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
       .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>
     expect(err).toBeInstanceOf(Anthropic.APIError)
     expect(err.status).toBe(529)
@@ -299,7 +300,70 @@ describe("Anthropic Messages", () => {
 
   it("lists models in the Anthropic shape when anthropic-version is sent", async () => {
     const page = await anthropic.models.list()
-    expect(page.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.5-flash"])
-    expect(page.data[1]).toMatchObject({ type: "model", display_name: "Claude Sonnet 4 5" })
+    expect(page.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"])
+    expect(page.data[1]).toMatchObject({ type: "model", display_name: "Claude Haiku 4 5" })
+  })
+})
+
+describe("Gemini generateContent", () => {
+  let genai: GoogleGenAI
+  beforeAll(() => {
+    genai = new GoogleGenAI({ apiKey: "gm-test", httpOptions: { baseUrl: mock.url } })
+  })
+
+  it("answers generateContent with candidates and usageMetadata", async () => {
+    const r = await genai.models.generateContent({ model: "gemini-2.5-flash", contents: "ping" })
+    expect(r.text).toBe("Hello from mock: ping")
+    expect(r.candidates![0]).toMatchObject({ finishReason: "STOP", index: 0, content: { role: "model" } })
+    expect(r.usageMetadata!.totalTokenCount).toBe(
+      r.usageMetadata!.promptTokenCount! + r.usageMetadata!.candidatesTokenCount!,
+    )
+    expect(r.modelVersion).toBe("gemini-2.5-flash")
+    const rec = mock.received[0]!
+    expect(rec.path).toBe("/v1beta/models/gemini-2.5-flash:generateContent")
+    expect(rec.model).toBe("gemini-2.5-flash")
+    expect(rec.headers["x-goog-api-key"]).toBe("gm-test")
+  })
+
+  it("streams partial responses, the last with finishReason and usage", async () => {
+    mock.script({ chunks: ["a", "b", "c"], usage: { inputTokens: 4, outputTokens: 3 } })
+    const stream = await genai.models.generateContentStream({ model: "gemini-2.5-flash", contents: "x" })
+    const parts = []
+    for await (const c of stream) parts.push(c)
+    expect(parts.map((p) => p.text)).toEqual(["a", "b", "c"])
+    expect(parts[2]!.candidates![0]!.finishReason).toBe("STOP")
+    expect(parts[0]!.candidates![0]!.finishReason).toBeUndefined()
+    expect(parts[2]!.usageMetadata).toMatchObject({ promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 })
+    expect(mock.received[0]!.url).toContain("alt=sse")
+  })
+
+  it("answers with a function call when tools are given and the prompt mentions weather", async () => {
+    const r = await genai.models.generateContent({
+      model: "gemini-2.5-flash",
+      contents: "What's the weather in Paris?",
+      config: {
+        tools: [
+          {
+            functionDeclarations: [
+              { name: "get_weather", parameters: { type: Type.OBJECT, properties: { location: { type: Type.STRING } } } },
+            ],
+          },
+        ],
+      },
+    })
+    expect(r.functionCalls).toEqual([{ name: "get_weather", args: { location: "Paris" } }])
+  })
+
+  it("returns Gemini-shaped errors and lists models", async () => {
+    mock.script({ status: 429 })
+    const err = (await genai.models
+      .generateContent({ model: "gemini-2.5-flash", contents: "x" })
+      .catch((e: unknown) => e)) as { status?: number; message: string }
+    expect(err.status).toBe(429)
+    expect(err.message).toContain("RESOURCE_EXHAUSTED")
+    const pager = await genai.models.list()
+    const names = []
+    for await (const m of pager) names.push(m.name)
+    expect(names).toEqual(["models/gpt-4o-mini", "models/claude-haiku-4-5", "models/gemini-2.5-flash"])
   })
 })
