@@ -1,0 +1,54 @@
+import { Effect, Layer, Logger, Option } from "effect"
+import { AppConfig } from "./config/AppConfig.js"
+import { Gateway } from "./gateway/Gateway.js"
+import { makeLogger, parseLogLevel } from "./http/Logging.js"
+import { serve } from "./http/NodeServer.js"
+import { httpApp } from "./http/Router.js"
+import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
+import { bootstrapAdmin } from "./identity/Bootstrap.js"
+import { Secrets } from "./identity/Secrets.js"
+import { ModelCatalog } from "./registry/ModelCatalog.js"
+import { ProviderRegistry } from "./registry/ProviderRegistry.js"
+import { importGatewayFile } from "./config/GatewayFileImport.js"
+import * as Database from "./storage/Database.js"
+import { KvLive } from "./storage/KvLive.js"
+import { UpstreamClient, UpstreamHttpLive } from "./upstream/UpstreamClient.js"
+
+/** Logging per LOG_LEVEL / LOG_TIMEZONE, credentials redacted. */
+const LoggingLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    return Layer.merge(
+      Logger.replace(Logger.defaultLogger, makeLogger(Option.getOrUndefined(config.logTimezone))),
+      Logger.minimumLogLevel(parseLogLevel(config.logLevel)),
+    )
+  }),
+)
+
+/** Storage, secrets and the upstream HTTP pool. */
+const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamHttpLive)
+
+/** Start-up work that must finish before the server listens. */
+const StartupLive = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    yield* bootstrapAdmin
+    if (Option.isSome(config.gatewayConfig)) yield* importGatewayFile(config.gatewayConfig.value)
+    const registry = yield* ProviderRegistry
+    yield* registry.reload
+  }),
+)
+
+const ServicesLive = Gateway.Default.pipe(
+  Layer.provideMerge(ModelCatalog.Default),
+  Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ApiKeyAuth.Default)),
+)
+
+/** The whole gateway: composed once, launched once by `main.ts`. */
+export const AppLive = serve(httpApp).pipe(
+  Layer.provide(StartupLive),
+  Layer.provideMerge(ServicesLive),
+  Layer.provideMerge(InfrastructureLive),
+  Layer.provide(LoggingLive),
+  Layer.provideMerge(AppConfig.Default),
+)

@@ -1,0 +1,46 @@
+import { type ApiError, apiError } from "./ErrorEnvelope.js"
+
+/** Any tagged failure of the gateway → the status, type and message a client should see. */
+export const toApiError = (error: { readonly _tag: string } & Record<string, unknown>): ApiError => {
+  const e = error as Record<string, any>
+  switch (error._tag) {
+    case "InvalidRequest":
+      return apiError(400, e.message, { code: e.code ?? null, param: e.param ?? null })
+    case "RequestTooLarge":
+      return apiError(413, e.message, { code: "request_too_large" })
+    case "AuthError":
+      return apiError(e.status, e.message, { code: e.status === 401 ? "invalid_api_key" : "forbidden" })
+    case "RateLimited":
+      return apiError(429, e.message, { code: "rate_limit_exceeded", retryAfterMs: e.retryAfterMs })
+    case "ModelNotFound":
+      return apiError(404, e.message, { code: "model_not_found", param: "model" })
+    case "LogicalModelDisabled":
+      return apiError(404, `The model '${e.logicalModel}' is disabled`, { code: "model_not_found", param: "model" })
+    case "NoUpstreams":
+      return apiError(503, `No upstreams available for model '${e.logicalModel}'`, { code: "no_upstreams" })
+    case "ProviderNotAllowed":
+      return apiError(403, `This API key may not use any provider that serves '${e.model}'`, {
+        code: "provider_not_allowed",
+        details: { allowed_provider_ids: e.allowedProviderIds, candidate_provider_ids: e.candidateProviderIds },
+      })
+    case "UpstreamStatusError":
+      return apiError(e.status, e.message, {
+        ...(e.errorType ? { type: e.errorType } : {}),
+        code: e.errorCode ?? null,
+        retryAfterMs: e.retryAfterMs,
+      })
+    case "UpstreamTransportError":
+      return e.reason === "headers_timeout" || e.reason === "first_token_timeout" || e.reason === "idle_timeout"
+        ? apiError(504, `Upstream timed out: ${e.message}`, { code: "upstream_timeout" })
+        : apiError(502, `Upstream failed: ${e.message}`, { code: "upstream_error" })
+    case "AllUpstreamsFailed":
+      return apiError(502, `All upstream providers failed for model '${e.model}' after ${e.attempts} attempt(s): ${e.lastError}`, {
+        code: "all_upstreams_failed",
+        retryAfterMs: e.retryAfterMs,
+      })
+    case "RouteNotFound":
+      return apiError(404, "Unknown endpoint", { code: "not_found" })
+    default:
+      return apiError(500, "Internal gateway error", { code: "internal_error" })
+  }
+}

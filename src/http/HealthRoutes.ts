@@ -1,0 +1,27 @@
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import * as Database from "../storage/Database.js"
+import { Kv } from "../storage/Kv.js"
+
+/** Liveness: the process serves HTTP. No auth, no dependencies. */
+const health = Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" }))
+
+/** Readiness: the database and the KV store both answer; 503 naming the one that does not. */
+const ready = Effect.gen(function* () {
+  const kv = yield* Kv
+  const [database, store] = yield* Effect.all(
+    [
+      Database.ping.pipe(Effect.timeout("2 seconds"), Effect.either),
+      kv.ping.pipe(Effect.timeout("2 seconds"), Effect.either),
+    ],
+    { concurrency: 2 },
+  )
+  const checks = {
+    database: database._tag === "Right" ? "ok" : "unavailable",
+    kv: store._tag === "Right" ? "ok" : "unavailable",
+  }
+  const ok = database._tag === "Right" && store._tag === "Right"
+  return HttpServerResponse.unsafeJson({ status: ok ? "ready" : "unavailable", checks }, { status: ok ? 200 : 503 })
+})
+
+export const healthRoutes = HttpRouter.empty.pipe(HttpRouter.get("/health", health), HttpRouter.get("/ready", ready))

@@ -1,0 +1,70 @@
+import type { HttpApp } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Deferred, Effect, Layer, Schema } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { AppConfig } from "../config/AppConfig.js"
+
+/** Where the server listens, for tests and logs. */
+export class ServerAddress extends Context.Tag("gateway/http/ServerAddress")<
+  ServerAddress,
+  { readonly host: string; readonly port: number; readonly url: string }
+>() {}
+
+/**
+ * The Node HTTP server with a graceful shutdown: when the layer is released it stops accepting
+ * connections, lets in-flight requests finish until `SHUTDOWN_GRACE`, then closes what is left.
+ */
+export const serve = <E, R>(app: HttpApp.Default<E, R>) =>
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const server = Http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 })
+      let inFlight = 0
+      let closing = false
+      const drained = yield* Deferred.make<void>()
+
+      const handler = yield* NodeHttpServer.makeHandler(app)
+      server.on("request", (req, res) => {
+        inFlight++
+        if (closing) res.setHeader("connection", "close")
+        res.once("close", () => {
+          inFlight--
+          if (closing && inFlight === 0) Deferred.unsafeDone(drained, Effect.void)
+        })
+        handler(req, res)
+      })
+
+      yield* Effect.async<void, Error>((resume) => {
+        const onError = (error: Error) => resume(Effect.fail(error))
+        server.once("error", onError)
+        server.listen({ port: config.port, host: config.host }, () => {
+          server.off("error", onError)
+          resume(Effect.void)
+        })
+      }).pipe(
+        Effect.mapError(
+          (error) => new ListenError({ message: `could not listen on ${config.host}:${config.port}: ${error.message}` }),
+        ),
+      )
+
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          closing = true
+          server.close()
+          server.closeIdleConnections()
+          if (inFlight > 0) {
+            yield* Deferred.await(drained).pipe(Effect.timeout(config.shutdownGrace), Effect.ignore)
+          }
+          server.closeAllConnections()
+        }),
+      )
+
+      const address = server.address() as AddressInfo
+      const host = address.address === "::" || address.address === "0.0.0.0" ? "127.0.0.1" : address.address
+      yield* Effect.logInfo(`APIProxy listening on http://${config.host}:${address.port}`)
+      return Context.make(ServerAddress, { host, port: address.port, url: `http://${host}:${address.port}` })
+    }),
+  )
+
+export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", { message: Schema.String }) {}

@@ -1,0 +1,17 @@
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { accessLog } from "./AccessLog.js"
+import { dataPlaneRoutes } from "./DataPlane.js"
+import { apiError, errorBody } from "./ErrorEnvelope.js"
+import { healthRoutes } from "./HealthRoutes.js"
+
+const notFound = (method: string, url: string) =>
+  HttpServerResponse.unsafeJson(errorBody("openai", apiError(404, `Unknown endpoint: ${method} ${url.split("?", 1)[0]}`, { code: "not_found" })), {
+    status: 404,
+  })
+
+/** Every route of the gateway, with JSON errors for unknown paths and the access log. */
+export const httpApp = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes).pipe(
+  HttpRouter.catchTag("RouteNotFound", (error) => Effect.succeed(notFound(error.request.method, error.request.url))),
+  accessLog,
+)

@@ -1,0 +1,136 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Redacted, Schema, Stream } from "effect"
+import { timingSafeEqual } from "node:crypto"
+import { AppConfig } from "../config/AppConfig.js"
+import { Kv } from "../storage/Kv.js"
+import type { Principal } from "./Principal.js"
+import { Secrets } from "./Secrets.js"
+
+export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
+  status: Schema.Literal(401, 403),
+  message: Schema.String,
+}) {}
+
+/** Channel on which any instance announces that cached key verdicts must be dropped. */
+export const AUTH_INVALIDATE_CHANNEL = "auth:invalidate"
+
+/** Short backstop; revocation normally reaches every instance through the channel at once. */
+const CACHE_TTL_MS = 30_000
+
+interface KeyRow {
+  readonly id: string
+  readonly user_id: string
+  readonly username: string
+  readonly expires_at: Date | string | null
+  readonly is_active: boolean
+  readonly user_active: boolean
+  readonly is_superuser: boolean
+  readonly has_provider_restrictions: boolean
+  readonly requests_per_minute: number | null
+  readonly tokens_per_minute: number | null
+  readonly allowed: ReadonlyArray<string> | string | null
+}
+
+interface Cached {
+  readonly row: KeyRow | undefined
+  readonly cachedAt: number
+}
+
+const equalSecrets = (a: string, b: string): boolean => {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
+
+const toPrincipal = (row: KeyRow): Principal => {
+  const allowed = typeof row.allowed === "string" ? (JSON.parse(row.allowed) as Array<string>) : (row.allowed ?? [])
+  return {
+    kind: "api_key",
+    userId: row.user_id,
+    username: row.username,
+    isSuperuser: row.is_superuser,
+    apiKeyId: row.id,
+    allowedProviderIds: row.has_provider_restrictions ? allowed : null,
+    limits: { requestsPerMinute: row.requests_per_minute, tokensPerMinute: row.tokens_per_minute },
+  }
+}
+
+/**
+ * Verifies client API keys: HMAC hash lookup (never the plaintext), a short in-memory cache in
+ * front of Postgres, dropped on every instance when a key or user changes.
+ */
+export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/ApiKeyAuth", {
+  scoped: Effect.gen(function* () {
+    const config = yield* AppConfig
+    const secrets = yield* Secrets
+    const sql = yield* SqlClient.SqlClient
+    const kv = yield* Kv
+    const cache = new Map<string, Cached>()
+
+    yield* kv.subscribe(AUTH_INVALIDATE_CHANNEL).pipe(
+      Stream.runForEach(() => Effect.sync(() => cache.clear())),
+      Effect.catchAll((error) => Effect.logWarning(`auth invalidation channel closed: ${error.message}`)),
+      Effect.forkScoped,
+    )
+
+    const masterKey = Option.map(config.masterKey, Redacted.value)
+    const master: Principal = {
+      kind: "master_key",
+      userId: null,
+      username: "master",
+      isSuperuser: true,
+      apiKeyId: null,
+      allowedProviderIds: null,
+      limits: { requestsPerMinute: null, tokensPerMinute: null },
+    }
+
+    const lookup = (token: string) =>
+      Effect.gen(function* () {
+        const hashes = secrets.apiKeyHashCandidates(token).map((h) => h.hash)
+        const rows = yield* sql<KeyRow>`
+          SELECT k.id, k.user_id, u.username, k.expires_at, k.is_active, u.is_active AS user_active,
+                 u.is_superuser, k.has_provider_restrictions, k.requests_per_minute, k.tokens_per_minute,
+                 COALESCE((SELECT json_agg(a.provider_id) FROM api_key_allowed_providers a WHERE a.api_key_id = k.id), '[]'::json) AS allowed
+          FROM api_keys k JOIN users u ON u.id = k.user_id
+          WHERE k.key_hash IN ${sql.in(hashes)}
+          LIMIT 1`
+        return rows[0]
+      })
+
+    const verify = Effect.fn("ApiKeyAuth.verify")(function* (token: string) {
+      if (Option.isSome(masterKey) && equalSecrets(token, masterKey.value)) return master
+      const now = Date.now()
+      const cacheKey = secrets.hashApiKey(token).hash
+      const hit = cache.get(cacheKey)
+      let row: KeyRow | undefined
+      if (hit !== undefined && now - hit.cachedAt < CACHE_TTL_MS) {
+        row = hit.row
+      } else {
+        row = yield* lookup(token).pipe(
+          Effect.catchAll((error) =>
+            Effect.logError("API key lookup failed").pipe(
+              Effect.annotateLogs("reason", error.message),
+              Effect.zipRight(new AuthError({ status: 401, message: "API key could not be verified" })),
+            ),
+          ),
+        )
+        if (cache.size > 10_000) cache.clear()
+        cache.set(cacheKey, { row, cachedAt: now })
+      }
+      if (row === undefined || !row.is_active) return yield* new AuthError({ status: 401, message: "Invalid API key" })
+      if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now) {
+        return yield* new AuthError({ status: 401, message: "API key expired" })
+      }
+      if (!row.user_active) return yield* new AuthError({ status: 403, message: "API key owner is inactive" })
+      return toPrincipal(row)
+    })
+
+    /** Drops every cached verdict here and on every other instance. */
+    const invalidate = kv.publish(AUTH_INVALIDATE_CHANNEL, "*").pipe(
+      Effect.zipRight(Effect.sync(() => cache.clear())),
+      Effect.catchAll(() => Effect.sync(() => cache.clear())),
+    )
+
+    return { verify, invalidate } as const
+  }),
+}) {}

@@ -1,0 +1,161 @@
+import { Duration, Effect, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
+import { Kv } from "../storage/Kv.js"
+import { UpstreamClient } from "../upstream/UpstreamClient.js"
+import { joinUrl } from "../upstream/UpstreamHeaders.js"
+import type { Provider, RegistrySnapshot } from "./Provider.js"
+
+/** How long a provider whose discovery failed is left alone before it is asked again. */
+const NEGATIVE_TTL = Duration.seconds(30)
+
+interface Entry {
+  readonly models: ReadonlyArray<string> | undefined
+  readonly expiresAt: number
+}
+
+export interface ModelEntry {
+  readonly id: string
+  readonly object: "model"
+  readonly created: number
+  readonly owned_by: string
+}
+
+/** The model ids in a discovery answer of any of the three dialects. */
+export const parseModelList = (json: unknown): ReadonlyArray<string> => {
+  const root = json as { data?: unknown; models?: unknown } | unknown[] | null
+  const items = Array.isArray(root) ? root : Array.isArray(root?.data) ? root.data : Array.isArray(root?.models) ? root.models : []
+  const ids: Array<string> = []
+  for (const item of items as ReadonlyArray<unknown>) {
+    if (typeof item === "string") ids.push(item)
+    else if (item && typeof item === "object") {
+      const entry = item as { id?: unknown; name?: unknown; model_id?: unknown }
+      const id = entry.id ?? entry.model_id ?? (typeof entry.name === "string" ? entry.name.replace(/^models\//, "") : undefined)
+      if (typeof id === "string" && id.length > 0) ids.push(id)
+    }
+  }
+  return [...new Set(ids)]
+}
+
+/**
+ * Which models each provider serves: its static list, or what its models endpoint advertises.
+ * Discovered lists are cached in Kv (shared by every instance) for MODELS_CACHE_TTL and in
+ * memory in front of it; a failed discovery is cached briefly as "unknown" so a broken provider
+ * is skipped, never a 500 (W19), and never hammered (W12).
+ */
+export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/registry/ModelCatalog", {
+  effect: Effect.gen(function* () {
+    const config = yield* AppConfig
+    const kv = yield* Kv
+    const upstream = yield* UpstreamClient
+    const memory = new Map<string, Entry>()
+    const ttlMs = Duration.toMillis(config.modelsCacheTtl)
+
+    const cacheKey = (provider: Provider) => `models:provider:${provider.id}`
+
+    const discover = (provider: Provider) =>
+      Effect.gen(function* () {
+        const key = provider.keys[0]
+        if (key === undefined) return undefined
+        const response = yield* upstream.send({
+          provider,
+          key,
+          model: "(models)",
+          url: joinUrl(provider.baseUrl, provider.paths.models),
+          method: "GET",
+          stream: false,
+          masked: false,
+        })
+        const text = yield* response.text
+        return parseModelList(JSON.parse(text))
+      }).pipe(
+        Effect.scoped,
+        Effect.timeout(config.upstream.discoveryTimeout),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning(`model discovery failed for provider '${provider.id}'`).pipe(
+            Effect.annotateLogs("reason", String(cause).split("\n")[0]),
+            Effect.as(undefined),
+          ),
+        ),
+      )
+
+    const load = (provider: Provider, now: number) =>
+      Effect.gen(function* () {
+        const cached = yield* kv.get(cacheKey(provider)).pipe(Effect.orElseSucceed(() => undefined))
+        if (cached !== undefined) {
+          const models = cached === "" ? undefined : (JSON.parse(cached) as ReadonlyArray<string>)
+          const remaining = yield* kv.ttl(cacheKey(provider)).pipe(Effect.orElseSucceed(() => undefined))
+          memory.set(provider.id, { models, expiresAt: now + (remaining ?? ttlMs) })
+          return models
+        }
+        const models = yield* discover(provider)
+        const ttl = models === undefined ? NEGATIVE_TTL : config.modelsCacheTtl
+        yield* kv.set(cacheKey(provider), models === undefined ? "" : JSON.stringify(models), ttl).pipe(Effect.ignore)
+        memory.set(provider.id, { models, expiresAt: now + Duration.toMillis(ttl) })
+        return models
+      })
+
+    /** The model list of every provider in the snapshot, discovering the unknown ones in parallel. */
+    const listsFor = Effect.fn("ModelCatalog.listsFor")(function* (snapshot: RegistrySnapshot) {
+      const now = Date.now()
+      const missing: Array<Provider> = []
+      for (const provider of snapshot.providers.values()) {
+        if (provider.models !== null || !provider.enabled) continue
+        const entry = memory.get(provider.id)
+        if (entry === undefined) missing.push(provider)
+        else if (entry.expiresAt <= now) {
+          // Stale-while-revalidate: serve the old list, refresh in the background.
+          memory.set(provider.id, { ...entry, expiresAt: now + Duration.toMillis(NEGATIVE_TTL) })
+          yield* Effect.forkDaemon(load(provider, now))
+        }
+      }
+      if (missing.length > 0) yield* Effect.forEach(missing, (p) => load(p, now), { concurrency: "unbounded", discard: true })
+      return (providerId: string): ReadonlyArray<string> | undefined => {
+        const provider = snapshot.providers.get(providerId)
+        if (provider?.models != null) return provider.models
+        return memory.get(providerId)?.models
+      }
+    })
+
+    /** `/models`: the union of every (allowed) provider's models plus logical model ids. */
+    const aggregate = Effect.fn("ModelCatalog.aggregate")(function* (
+      snapshot: RegistrySnapshot,
+      allowedProviderIds: ReadonlyArray<string> | null,
+    ) {
+      const lists = yield* listsFor(snapshot)
+      const allowed = allowedProviderIds === null ? undefined : new Set(allowedProviderIds)
+      const seen = new Set<string>()
+      const data: Array<ModelEntry> = []
+      const created = Math.floor(snapshot.loadedAt / 1000)
+      const providers = [...snapshot.providers.values()].filter((p) => p.enabled).sort((a, b) => a.id.localeCompare(b.id))
+      for (const provider of providers) {
+        if (allowed !== undefined && !allowed.has(provider.id)) continue
+        for (const id of lists(provider.id) ?? []) {
+          if (seen.has(id)) continue
+          seen.add(id)
+          data.push({ id, object: "model", created, owned_by: provider.id })
+        }
+      }
+      for (const logical of snapshot.logicalModels.values()) {
+        if (!logical.enabled || seen.has(logical.id)) continue
+        const reachable = logical.upstreams.some((u) => allowed === undefined || allowed.has(u.provider))
+        if (!reachable) continue
+        seen.add(logical.id)
+        data.push({ id: logical.id, object: "model", created, owned_by: "apiproxy" })
+      }
+      return { object: "list" as const, data }
+    })
+
+    /** One provider's list, or `None` when the provider is unknown. */
+    const providerModels = Effect.fn("ModelCatalog.providerModels")(function* (snapshot: RegistrySnapshot, providerId: string) {
+      const provider = snapshot.providers.get(providerId)
+      if (provider === undefined) return Option.none<ReadonlyArray<ModelEntry>>()
+      const lists = yield* listsFor(snapshot)
+      const created = Math.floor(snapshot.loadedAt / 1000)
+      return Option.some(
+        (lists(providerId) ?? []).map((id): ModelEntry => ({ id, object: "model", created, owned_by: providerId })),
+      )
+    })
+
+    return { listsFor, aggregate, providerModels } as const
+  }),
+}) {}

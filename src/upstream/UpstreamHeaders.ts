@@ -1,0 +1,51 @@
+import { Redacted } from "effect"
+import type { AppConfigShape } from "../config/AppConfig.js"
+import type { Provider, ProviderKey } from "../registry/Provider.js"
+
+export const ANTHROPIC_VERSION = "2023-06-01"
+
+/** Credentials in the form each upstream dialect expects. */
+const authHeaders = (provider: Provider, key: ProviderKey): Record<string, string> => {
+  const secret = Redacted.value(key.secret)
+  switch (provider.protocol) {
+    case "openai":
+      return { authorization: `Bearer ${secret}` }
+    case "anthropic":
+      return { "x-api-key": secret, "anthropic-version": ANTHROPIC_VERSION }
+    case "gemini":
+      return { "x-goog-api-key": secret }
+  }
+}
+
+/** Browser-like headers some aggregators require (MASK_AS_BROWSER). */
+const maskHeaders = (mask: AppConfigShape["mask"]): Record<string, string> => {
+  if (!mask.asBrowser) return {}
+  const headers: Record<string, string> = { "user-agent": mask.userAgent }
+  if (mask.origin._tag === "Some") headers.origin = mask.origin.value
+  if (mask.referer._tag === "Some") headers.referer = mask.referer.value
+  return headers
+}
+
+/**
+ * Headers for one upstream call: content type, browser mask, the provider key, then the
+ * provider's custom headers (which win). Never anything from the client's own request.
+ */
+export const upstreamHeaders = (
+  provider: Provider,
+  key: ProviderKey,
+  mask: AppConfigShape["mask"],
+  options: { readonly stream: boolean; readonly masked: boolean },
+): Record<string, string> => {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: options.stream ? "text/event-stream" : "application/json",
+    ...(options.masked ? maskHeaders(mask) : {}),
+    ...authHeaders(provider, key),
+  }
+  for (const [name, value] of Object.entries(provider.headers)) headers[name.toLowerCase()] = value
+  return headers
+}
+
+/** Joins a base URL and a path without doubling or losing the slash. */
+export const joinUrl = (baseUrl: string, path: string): string =>
+  baseUrl.endsWith("/") ? (path.startsWith("/") ? baseUrl + path.slice(1) : baseUrl + path) : path.startsWith("/") ? baseUrl + path : `${baseUrl}/${path}`
