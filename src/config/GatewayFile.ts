@@ -1,0 +1,491 @@
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import * as YAML from "yaml"
+import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../registry/Provider.js"
+
+/**
+ * Providers as code: the GATEWAY_CONFIG file (YAML or JSON).
+ *
+ * The Schema mirrors the file (snake_case keys); `parseGatewayFile` turns it into the
+ * camelCase `GatewayFile` below, with defaults applied and `value_env` keys read from the
+ * environment (through the current ConfigProvider) into `Redacted` values. Any problem is
+ * ONE `GatewayFileError` whose message names the place: `providers[1].base_url: expected an
+ * http(s) URL`.
+ *
+ * Unknown keys are rejected (a typo such as `base-url` must not silently mean "default").
+ */
+
+export class GatewayFileError extends Schema.TaggedError<GatewayFileError>()("GatewayFileError", {
+  /** The file, as given (GATEWAY_CONFIG). */
+  file: Schema.String,
+  /** `<path>: <what is wrong>`, never a secret. */
+  message: Schema.String,
+}) {}
+
+// ---------------------------------------------------------------------------------------------
+// Schema of the file (encoded form = what the user writes)
+
+/** A leaf schema whose every failure reads as `expected`. */
+const expecting = <A, I>(schema: Schema.Schema<A, I>, expected: string): Schema.Schema<A, I> =>
+  schema.annotations({ message: () => ({ message: expected, override: true }) })
+
+const isHttpUrl = (s: string): boolean => {
+  try {
+    const url = new URL(s)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== ""
+  } catch {
+    return false
+  }
+}
+
+// Record keys are checked in `checkConsistency`: a failing key schema would read "unknown field".
+const isHeaderName = (s: string): boolean => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s)
+const isModelName = (s: string): boolean => s.trim() === s && s.length > 0 && s.length <= 200
+
+const HttpUrl = expecting(Schema.String.pipe(Schema.filter(isHttpUrl)), "expected an http(s) URL")
+const Slug = expecting(
+  Schema.String.pipe(Schema.pattern(/^[a-z0-9][a-z0-9._-]{0,49}$/)),
+  "expected a slug: lower-case letters, digits, '.', '_' or '-', at most 50 characters",
+)
+const ModelName = expecting(
+  Schema.String.pipe(Schema.filter(isModelName)),
+  "expected a model name (1 to 200 characters, no surrounding spaces)",
+)
+const LogicalId = expecting(
+  Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/)),
+  "expected a model id: letters, digits, '.', '_', ':', '@' or '-' (no '/', which names a provider), at most 200 characters",
+)
+const Text = (max: number) =>
+  expecting(Schema.String.pipe(Schema.maxLength(max)), `expected a string of at most ${max} characters`)
+const NonEmptyText = (max: number) =>
+  expecting(
+    Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max)),
+    `expected a non-empty string of at most ${max} characters`,
+  )
+const PositiveNumber = expecting(Schema.Number.pipe(Schema.finite(), Schema.positive()), "expected a number > 0")
+const NonNegativeNumber = expecting(Schema.Number.pipe(Schema.finite(), Schema.nonNegative()), "expected a number ≥ 0")
+const PositiveInt = expecting(Schema.Number.pipe(Schema.int(), Schema.positive()), "expected a whole number > 0")
+const NonNegativeInt = expecting(Schema.Number.pipe(Schema.int(), Schema.nonNegative()), "expected a whole number ≥ 0")
+const Bool = expecting(Schema.Boolean, "expected true or false")
+const HttpStatus = expecting(
+  Schema.Number.pipe(Schema.int(), Schema.between(100, 599)),
+  "expected an HTTP status code (100 to 599)",
+)
+const UrlPath = expecting(
+  Schema.String.pipe(Schema.pattern(/^\/\S*$/)),
+  "expected a path starting with / (e.g. /v1/chat/completions)",
+)
+const EnvName = expecting(
+  Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/)),
+  "expected an environment variable name",
+)
+const HeaderValue = expecting(
+  Schema.String.pipe(Schema.filter((s) => !/[\r\n\0]/.test(s))),
+  "expected a header value (a string without line breaks)",
+)
+/** A type check that fails with `expected <what>` before the inner schema looks at the contents. */
+const shaped = (guard: (u: unknown) => boolean, what: string) =>
+  expecting(Schema.Unknown.pipe(Schema.filter(guard)), `expected ${what}`)
+const isMap = (u: unknown): boolean => typeof u === "object" && u !== null && !Array.isArray(u)
+const list = <A, I>(item: Schema.Schema<A, I>) =>
+  Schema.compose(shaped(Array.isArray, "a list"), Schema.Array(item), { strict: false })
+const object = <F extends Schema.Struct.Fields>(fields: F, what: string) =>
+  Schema.compose(shaped(isMap, what), Schema.Struct(fields), { strict: false })
+const record = <A, I>(value: Schema.Schema<A, I>, key: Schema.Schema<string, string>, what: string) =>
+  Schema.compose(shaped(isMap, what), Schema.Record({ key, value }), { strict: false })
+
+const optional = <A, I>(schema: Schema.Schema<A, I>) => Schema.optionalWith(schema, { exact: true })
+const withDefault = <A, I>(schema: Schema.Schema<A, I>, value: () => NoInfer<A>) =>
+  Schema.optionalWith(schema, { exact: true, default: value })
+
+const Protocol = expecting(Schema.Literal("openai", "anthropic", "gemini"), "expected one of openai, anthropic, gemini")
+const ProviderType = expecting(Schema.Literal("native", "aggregator"), "expected native or aggregator")
+const Strategy = expecting(
+  Schema.Literal("balanced", "latency_first", "cost_first", "reliability_first"),
+  "expected one of balanced, latency_first, cost_first, reliability_first",
+)
+
+const KeyEntry = object(
+  {
+    value_env: optional(EnvName),
+    value: optional(NonEmptyText(4096)),
+    label: optional(NonEmptyText(50)),
+    weight: withDefault(PositiveNumber, () => 1),
+    max_qps: optional(PositiveInt),
+  },
+  "a key: { value_env: NAME } or { value: sk-... }",
+)
+
+const Paths = object(
+  {
+    models: optional(UrlPath),
+    chat: optional(UrlPath),
+    /** `null` disables the Responses endpoint for this provider. */
+    responses: optional(expecting(Schema.NullOr(UrlPath), "expected a path starting with / or null")),
+    messages: optional(UrlPath),
+  },
+  "a map of paths (models, chat, responses, messages)",
+)
+
+const ProviderEntry = object(
+  {
+    id: Slug,
+    name: optional(NonEmptyText(255)),
+    protocol: withDefault(Protocol, () => "openai" as const),
+    base_url: HttpUrl,
+    type: withDefault(ProviderType, () => "native" as const),
+    weight: withDefault(PositiveNumber, () => 1),
+    enabled: withDefault(Bool, () => true),
+    region: optional(NonEmptyText(64)),
+    cost_input: optional(NonNegativeNumber),
+    cost_output: optional(NonNegativeNumber),
+    max_qps: optional(PositiveInt),
+    keys: withDefault(list(KeyEntry), () => []),
+    models: optional(list(ModelName)),
+    aliases: optional(record(ModelName, Schema.String, "a map of alias: model")),
+    paths: optional(Paths),
+    retryable_status: optional(list(HttpStatus)),
+    headers: optional(record(HeaderValue, Schema.String, "a map of header: value")),
+  },
+  "a provider",
+)
+
+const UpstreamEntry = object(
+  {
+    provider: Slug,
+    model: ModelName,
+    weight: withDefault(PositiveNumber, () => 1),
+    priority: withDefault(NonNegativeInt, () => 0),
+  },
+  "an upstream: { provider, model, weight, priority }",
+)
+
+const LogicalModelEntry = object(
+  {
+    id: LogicalId,
+    name: optional(NonEmptyText(200)),
+    description: optional(Text(10_000)),
+    enabled: withDefault(Bool, () => true),
+    strategy: withDefault(Strategy, () => "balanced" as const),
+    upstreams: Schema.compose(
+      shaped((u) => Array.isArray(u) && u.length > 0, "a non-empty list of upstreams"),
+      Schema.Array(UpstreamEntry),
+      { strict: false },
+    ),
+  },
+  "a logical model",
+)
+
+/** The file as written. Exported for tooling (e.g. a JSON Schema of the format). */
+export const GatewayFileSchema = object(
+  {
+    prune: withDefault(Bool, () => false),
+    providers: withDefault(list(ProviderEntry), () => []),
+    logical_models: withDefault(list(LogicalModelEntry), () => []),
+  },
+  "a map with providers (and optionally logical_models, prune)",
+)
+
+export type GatewayFileInput = typeof GatewayFileSchema.Encoded
+type Decoded = typeof GatewayFileSchema.Type
+
+// ---------------------------------------------------------------------------------------------
+// The resolved form
+
+export interface FileProviderKey {
+  readonly label: string
+  readonly secret: Redacted.Redacted<string>
+  /** Where the secret came from, for messages: the variable name, or "inline". */
+  readonly source: { readonly env: string } | "inline"
+  readonly weight: number
+  readonly maxQps: number | null
+}
+
+export interface FileProvider {
+  readonly id: string
+  readonly name: string
+  readonly protocol: UpstreamProtocol
+  /** Without trailing slashes. */
+  readonly baseUrl: string
+  readonly type: "native" | "aggregator"
+  readonly weight: number
+  readonly enabled: boolean
+  readonly region: string | null
+  readonly costInput: number | null
+  readonly costOutput: number | null
+  readonly maxQps: number | null
+  readonly keys: ReadonlyArray<FileProviderKey>
+  /** `null`: discover at `paths.models`. */
+  readonly models: ReadonlyArray<string> | null
+  /** alias → the provider's model id. */
+  readonly aliases: Readonly<Record<string, string>>
+  /** Only the paths the file sets; the registry fills the rest from `defaultPaths(protocol)`. */
+  readonly paths: Partial<ProviderPaths>
+  readonly retryableStatus: ReadonlyArray<number> | null
+  readonly headers: Readonly<Record<string, string>>
+}
+
+export interface FileLogicalModel {
+  readonly id: string
+  readonly name: string | null
+  readonly description: string | null
+  readonly enabled: boolean
+  readonly strategy: RoutingStrategyName
+  readonly upstreams: ReadonlyArray<{
+    readonly provider: string
+    readonly model: string
+    readonly weight: number
+    readonly priority: number
+  }>
+}
+
+export interface GatewayFile {
+  /** Delete providers and logical models that are in the database but not in the file. */
+  readonly prune: boolean
+  readonly providers: ReadonlyArray<FileProvider>
+  readonly logicalModels: ReadonlyArray<FileLogicalModel>
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error paths
+
+/** `["providers", 1, "base_url"]` → `providers[1].base_url`. */
+export const formatPath = (segments: ReadonlyArray<PropertyKey>): string =>
+  segments.reduce<string>((acc, segment) => {
+    if (typeof segment === "number") return `${acc}[${segment}]`
+    const name = String(segment)
+    const plain = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)
+    if (!plain) return `${acc}[${JSON.stringify(name)}]`
+    return acc === "" ? name : `${acc}.${name}`
+  }, "")
+
+const describeIssue = (issue: ParseResult.ArrayFormatterIssue): string => {
+  switch (issue._tag) {
+    case "Missing":
+      return "is required"
+    case "Unexpected":
+      return "unknown field"
+    default:
+      return issue.message
+  }
+}
+
+/** The first Schema issue as `path: message` (the whole file is `(root)`). */
+export const formatParseError = (error: ParseResult.ParseError): string => {
+  const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  if (first === undefined) return `(root): ${error.message}`
+  const where = first.path.length === 0 ? "(root)" : formatPath(first.path)
+  return `${where}: ${describeIssue(first)}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+export type GatewayFileFormat = "yaml" | "json"
+
+export const formatOf = (file: string): GatewayFileFormat =>
+  path.extname(file).toLowerCase() === ".json" ? "json" : "yaml"
+
+const parseText = (text: string, format: GatewayFileFormat): Either.Either<unknown, string> => {
+  if (format === "json") {
+    try {
+      return Either.right(JSON.parse(text))
+    } catch (e) {
+      return Either.left(`invalid JSON: ${(e as Error).message}`)
+    }
+  }
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+  const [problem] = doc.errors
+  if (problem !== undefined) {
+    const at = problem.linePos?.[0]
+    const where = at === undefined ? "" : ` at line ${at.line}, column ${at.col}`
+    const what = problem.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
+    return Either.left(`invalid YAML${where}: ${what}`)
+  }
+  // An empty file is an empty configuration, not an error.
+  return Either.right(doc.toJS() ?? {})
+}
+
+const stripTrailingSlashes = (url: string): string => url.replace(/\/+$/, "")
+
+/** Checks the Schema cannot express: uniqueness and references inside the file. */
+const checkConsistency = (file: Decoded): string | undefined => {
+  const providerIndex = new Map<string, number>()
+  for (const [i, provider] of file.providers.entries()) {
+    const seen = providerIndex.get(provider.id)
+    if (seen !== undefined) return `providers[${i}].id: duplicate provider id "${provider.id}" (also providers[${seen}])`
+    providerIndex.set(provider.id, i)
+
+    const labels = new Map<string, number>()
+    for (const [k, key] of provider.keys.entries()) {
+      const at = `providers[${i}].keys[${k}]`
+      if ((key.value === undefined) === (key.value_env === undefined)) {
+        return `${at}: expected exactly one of value_env or value`
+      }
+      const label = keyLabel(key, k)
+      const before = labels.get(label)
+      if (before !== undefined) {
+        return `${at}.label: duplicate key label "${label}" (also providers[${i}].keys[${before}]); labels identify keys across imports`
+      }
+      labels.set(label, k)
+    }
+
+    for (const name of Object.keys(provider.headers ?? {})) {
+      if (!isHeaderName(name)) return `${formatPath(["providers", i, "headers", name])}: expected an HTTP header name`
+    }
+
+    // provider_models has one alias column per model.
+    const aliasOf = new Map<string, string>()
+    for (const [alias, model] of Object.entries(provider.aliases ?? {})) {
+      if (!isModelName(alias) || alias.includes("/")) {
+        return `${formatPath(["providers", i, "aliases", alias])}: expected an alias name (no '/', no surrounding spaces)`
+      }
+      const other = aliasOf.get(model)
+      if (other !== undefined) {
+        return `providers[${i}].aliases.${alias}: model "${model}" already has the alias "${other}" (one alias per model)`
+      }
+      aliasOf.set(model, alias)
+    }
+  }
+
+  const logicalIndex = new Map<string, number>()
+  for (const [i, logical] of file.logical_models.entries()) {
+    const seen = logicalIndex.get(logical.id)
+    if (seen !== undefined) {
+      return `logical_models[${i}].id: duplicate logical model id "${logical.id}" (also logical_models[${seen}])`
+    }
+    logicalIndex.set(logical.id, i)
+    const pairs = new Set<string>()
+    for (const [u, upstream] of logical.upstreams.entries()) {
+      const pair = `${upstream.provider}/${upstream.model}`
+      if (pairs.has(pair)) return `logical_models[${i}].upstreams[${u}]: duplicate upstream ${pair}`
+      pairs.add(pair)
+    }
+  }
+  return undefined
+}
+
+const keyLabel = (key: { readonly label?: string; readonly value_env?: string }, index: number): string =>
+  key.label ?? (key.value_env !== undefined ? key.value_env.toLowerCase().slice(0, 50) : `key-${index + 1}`)
+
+/** Reads one `value_env` through the current ConfigProvider (the process env in production). */
+const readEnv = (name: string) =>
+  Config.string(name).pipe(
+    Config.option,
+    Effect.map(Option.filter((value) => value.trim() !== "")),
+    // A malformed provider cannot happen for a plain string; treat any failure as "not set".
+    Effect.orElseSucceed(() => Option.none<string>()),
+  )
+
+const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
+  const providers: Array<FileProvider> = []
+  for (const [i, p] of file.providers.entries()) {
+    const keys: Array<FileProviderKey> = []
+    for (const [k, key] of p.keys.entries()) {
+      let secret: Redacted.Redacted<string>
+      let source: FileProviderKey["source"]
+      if (key.value_env !== undefined) {
+        const value = yield* readEnv(key.value_env)
+        if (Option.isNone(value)) {
+          return yield* Effect.fail(
+            `providers[${i}].keys[${k}].value_env: environment variable ${key.value_env} is not set`,
+          )
+        }
+        secret = Redacted.make(value.value.trim())
+        source = { env: key.value_env }
+      } else {
+        secret = Redacted.make(key.value!.trim())
+        source = "inline"
+      }
+      keys.push({ label: keyLabel(key, k), secret, source, weight: key.weight, maxQps: key.max_qps ?? null })
+    }
+    const paths: { -readonly [K in keyof ProviderPaths]?: ProviderPaths[K] } = {}
+    if (p.paths?.models !== undefined) paths.models = p.paths.models
+    if (p.paths?.chat !== undefined) paths.chat = p.paths.chat
+    if (p.paths?.responses !== undefined) paths.responses = p.paths.responses
+    if (p.paths?.messages !== undefined) paths.messages = p.paths.messages
+    providers.push({
+      id: p.id,
+      name: p.name ?? p.id,
+      protocol: p.protocol,
+      baseUrl: stripTrailingSlashes(p.base_url),
+      type: p.type,
+      weight: p.weight,
+      enabled: p.enabled,
+      region: p.region ?? null,
+      costInput: p.cost_input ?? null,
+      costOutput: p.cost_output ?? null,
+      maxQps: p.max_qps ?? null,
+      keys,
+      models: p.models === undefined ? null : [...new Set(p.models)],
+      aliases: { ...(p.aliases ?? {}) },
+      paths,
+      retryableStatus: p.retryable_status === undefined ? null : [...new Set(p.retryable_status)].sort((a, b) => a - b),
+      headers: { ...(p.headers ?? {}) },
+    })
+  }
+  const logicalModels: Array<FileLogicalModel> = file.logical_models.map((m) => ({
+    id: m.id,
+    name: m.name ?? null,
+    description: m.description ?? null,
+    enabled: m.enabled,
+    strategy: m.strategy,
+    upstreams: m.upstreams.map((u) => ({ provider: u.provider, model: u.model, weight: u.weight, priority: u.priority })),
+  }))
+  return { prune: file.prune, providers, logicalModels } satisfies GatewayFile
+})
+
+/**
+ * Parses and validates the file's text. `file` only names the source in errors.
+ * Upstreams may name providers missing from the file; check them with `checkUpstreamProviders`.
+ */
+export const parseGatewayFile = Effect.fn("GatewayFile.parse")(function* (
+  text: string,
+  options: { readonly file: string; readonly format?: GatewayFileFormat },
+) {
+  const fail = (message: string) => new GatewayFileError({ file: options.file, message })
+  const raw = parseText(text, options.format ?? formatOf(options.file))
+  if (Either.isLeft(raw)) return yield* fail(raw.left)
+  const decoded = Schema.decodeUnknownEither(GatewayFileSchema, { errors: "first", onExcessProperty: "error" })(
+    raw.right,
+  )
+  if (Either.isLeft(decoded)) return yield* fail(formatParseError(decoded.left))
+  const inconsistency = checkConsistency(decoded.right)
+  if (inconsistency !== undefined) return yield* fail(inconsistency)
+  return yield* resolve(decoded.right).pipe(Effect.mapError(fail))
+})
+
+/**
+ * Every logical-model upstream must name a provider of the file or one that already exists
+ * in the database (created through the management API). With `prune: true` only the file
+ * counts, since the others are about to be deleted.
+ */
+export const checkUpstreamProviders = (
+  file: GatewayFile,
+  existingProviderIds: ReadonlySet<string>,
+): string | undefined => {
+  const inFile = new Set(file.providers.map((p) => p.id))
+  for (const [i, logical] of file.logicalModels.entries()) {
+    for (const [u, upstream] of logical.upstreams.entries()) {
+      if (inFile.has(upstream.provider)) continue
+      if (!file.prune && existingProviderIds.has(upstream.provider)) continue
+      const hint = file.prune && existingProviderIds.has(upstream.provider) ? " (prune: true removes providers missing from the file)" : ""
+      return `logical_models[${i}].upstreams[${u}].provider: unknown provider "${upstream.provider}"${hint}`
+    }
+  }
+  return undefined
+}
+
+/** Reads and parses the file at `file` (YAML, or JSON for a `.json` name). */
+export const loadGatewayFile = Effect.fn("GatewayFile.load")(function* (file: string) {
+  const text = yield* Effect.tryPromise({
+    try: () => fs.readFile(file, "utf8"),
+    catch: (e) =>
+      new GatewayFileError({
+        file,
+        message: (e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : `cannot read: ${(e as Error).message}`,
+      }),
+  })
+  return yield* parseGatewayFile(text, { file })
+})
