@@ -62,7 +62,7 @@ export interface MockProvider {
   pending(): number
   /** Clears the queue, the default, `received` and `count`. */
   reset(): void
-  /** Resolves once `predicate` holds (checked on every request arrival and completion). */
+  /** Resolves once `predicate` holds (checked when a request's body is parsed and when it closes). */
   waitFor(predicate: (mock: MockProvider) => boolean, timeoutMs?: number): Promise<void>
   /** Stops the server, destroying open sockets (hung and stalled requests included). */
   close(): Promise<void>
@@ -199,6 +199,7 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
 
     const behaviour = pick(entry)
     entry.behaviour = behaviour
+    notify()
     const ex: Exchange = {
       req,
       res,
@@ -274,7 +275,6 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     req.on("data", (c: Buffer) => parts.push(c))
     req.on("end", () => serve(req, res, entry, state, parts.length === 1 ? parts[0]! : Buffer.concat(parts)))
     req.on("error", () => {})
-    notify()
   })
   server.keepAliveTimeout = 60_000
   server.on("connection", (s: Socket) => {

@@ -367,3 +367,177 @@ describe("Gemini generateContent", () => {
     expect(names).toEqual(["models/gpt-4o-mini", "models/claude-haiku-4-5", "models/gemini-2.5-flash"])
   })
 })
+
+const chatBody = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello there" }], ...extra })
+
+const post = (path: string, body: string, init: RequestInit = {}) =>
+  fetch(`${mock.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body, ...init })
+
+describe("faults and recording", () => {
+  it("records method, path, headers, parsed body and model in arrival order", async () => {
+    await post("/v1/chat/completions", chatBody(), { headers: { "content-type": "application/json", "x-trace": "t1" } })
+    await post("/v1/chat/completions", "not json at all")
+    expect(mock.count).toBe(2)
+    const [a, b] = mock.received
+    expect(a).toMatchObject({ method: "POST", path: "/v1/chat/completions", model: "gpt-4o-mini", finished: true })
+    expect(a!.headers["x-trace"]).toBe("t1")
+    expect(a!.body).toMatchObject({ messages: [{ role: "user", content: "hello there" }] })
+    expect(b!.body).toBe("not json at all")
+    expect(b!.at).toBeGreaterThanOrEqual(a!.at)
+  })
+
+  it("reset destroys the socket before headers: the SDK sees a connection error", async () => {
+    mock.script({ reset: true })
+    const err = await openai.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(OpenAI.APIConnectionError)
+    expect(mock.received[0]!.aborted).toBe(false)
+  })
+
+  it("cutAfterChunks truncates the stream: the SDK gets some chunks then an error, never [DONE]", async () => {
+    mock.script({ cutAfterChunks: 2, chunks: ["a", "b", "c"] })
+    const stream = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    })
+    const seen: Array<string> = []
+    const err = await (async () => {
+      for await (const c of stream) seen.push(c.choices[0]?.delta.content ?? "")
+    })().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(Error)
+    expect(seen).toEqual(["", "a"])
+    expect(mock.received[0]!.aborted).toBe(false)
+  })
+
+  it("malformedAfterChunks, omitDone and errorAfterChunks shape the raw SSE", async () => {
+    mock.script(
+      { malformedAfterChunks: 1 },
+      { omitDone: true },
+      { errorAfterChunks: 2 },
+    )
+    const malformed = await (await post("/v1/chat/completions", chatBody({ stream: true }))).text()
+    const frames = malformed.split("\n\n").filter(Boolean)
+    expect(frames[1]).toBe("data: {not json")
+    expect(frames[frames.length - 1]).toBe("data: [DONE]")
+
+    const noDone = await (await post("/v1/chat/completions", chatBody({ stream: true }))).text()
+    expect(noDone).toContain('"finish_reason":"stop"')
+    expect(noDone).not.toContain("[DONE]")
+
+    const inBand = await (await post("/v1/chat/completions", chatBody({ stream: true }))).text()
+    const last = inBand.split("\n\n").filter(Boolean).pop()!
+    expect(JSON.parse(last.slice("data: ".length))).toMatchObject({ error: { type: "server_error" } })
+    expect(inBand).not.toContain("[DONE]")
+  })
+
+  it("the Anthropic SDK rejects a stream cut before message_stop", async () => {
+    const anthropic = new Anthropic({ apiKey: "k", baseURL: mock.url, maxRetries: 0 })
+    mock.script({ cutAfterChunks: 4 })
+    const err = await anthropic.messages
+      .stream({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .finalMessage()
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(Error)
+  })
+
+  it("detects a client abort on a hung request and on a stalled stream", async () => {
+    mock.script({ hang: true }, { stallAfterChunks: 2 })
+    const c1 = new AbortController()
+    const p1 = post("/v1/chat/completions", chatBody(), { signal: c1.signal }).catch((e: unknown) => e)
+    await mock.waitFor((m) => m.received.length === 1 && m.received[0]!.body !== undefined)
+    c1.abort()
+    await p1
+    await mock.waitFor((m) => m.received[0]!.aborted)
+
+    const c2 = new AbortController()
+    const res = await post("/v1/chat/completions", chatBody({ stream: true }), { signal: c2.signal })
+    const reader = res.body!.getReader()
+    let text = ""
+    while (text.split("\n\n").length < 3) text += new TextDecoder().decode((await reader.read()).value)
+    expect(text.split("\n\n").filter(Boolean)).toHaveLength(2)
+    c2.abort()
+    await mock.waitFor((m) => m.received[1]!.aborted)
+    expect(mock.received[1]!.finished).toBe(false)
+  })
+
+  it("firstTokenDelayMs sends headers at once and the first event late; delayMs delays headers", async () => {
+    mock.script({ firstTokenDelayMs: 150 }, { delayMs: 150 })
+    const t0 = Date.now()
+    const res = await post("/v1/chat/completions", chatBody({ stream: true }))
+    const headersAt = Date.now() - t0
+    await res.text()
+    const bodyAt = Date.now() - t0
+    expect(headersAt).toBeLessThan(100)
+    expect(bodyAt).toBeGreaterThanOrEqual(140)
+
+    const t1 = Date.now()
+    await post("/v1/chat/completions", chatBody())
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(140)
+  })
+
+  it("chunkDelayMs spaces the events out", async () => {
+    mock.script({ chunkDelayMs: 30, chunks: ["a", "b", "c"] })
+    const t0 = Date.now()
+    await (await post("/v1/chat/completions", chatBody({ stream: true }))).text()
+    // 5 events (role, a, b, c, finish) + [DONE]: 5 gaps
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
+  })
+
+  it("matches queued behaviours by path and model, FIFO, and falls back to the default", async () => {
+    mock.script(
+      { status: 500, match: { model: "other-model" } },
+      { status: 401, match: { path: "/v1/messages" } },
+      { text: "first" },
+      { text: "second" },
+    )
+    mock.setDefault({ status: 503 })
+    const r1 = await (await post("/v1/chat/completions", chatBody())).json()
+    expect(r1.choices[0].message.content).toBe("first")
+    const r2 = await post("/v1/messages", JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 1, messages: [] }))
+    expect(r2.status).toBe(401)
+    expect(await r2.json()).toMatchObject({ type: "error", error: { type: "authentication_error" } })
+    const r3 = await (await post("/v1/chat/completions", chatBody())).json()
+    expect(r3.choices[0].message.content).toBe("second")
+    expect((await post("/v1/chat/completions", chatBody({ model: "other-model" }))).status).toBe(500)
+    expect(mock.pending()).toBe(0)
+    const r5 = await post("/v1/chat/completions", chatBody())
+    expect(r5.status).toBe(503)
+    expect(await r5.json()).toMatchObject({ error: { type: "service_unavailable" } })
+
+    // A function default sees the request (e.g. fail the first two, then succeed).
+    mock.setDefault((req) => (req.n <= 7 ? { status: 502 } : undefined))
+    expect((await post("/v1/chat/completions", chatBody())).status).toBe(502)
+    expect((await post("/v1/chat/completions", chatBody())).status).toBe(502)
+    expect((await post("/v1/chat/completions", chatBody())).status).toBe(200)
+    expect(mock.count).toBe(8)
+  })
+
+  it("enforces apiKeys and strictModels when configured", async () => {
+    const strict = await startMockProvider({ models: ["m1"], apiKeys: ["good"], strictModels: true })
+    try {
+      const call = (key: string, model: string) =>
+        fetch(`${strict.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: chatBody({ model }),
+        })
+      expect((await call("bad", "m1")).status).toBe(401)
+      expect((await call("good", "nope")).status).toBe(404)
+      expect((await call("good", "m1")).status).toBe(200)
+    } finally {
+      await strict.close()
+    }
+  })
+
+  it("close() ends hung and stalled requests", async () => {
+    const m = await startMockProvider()
+    m.setDefault({ hang: true })
+    const p = fetch(`${m.url}/v1/chat/completions`, { method: "POST", body: chatBody() }).catch((e: unknown) => e)
+    await m.waitFor((x) => x.count === 1)
+    await m.close()
+    expect(await p).toBeInstanceOf(Error)
+  })
+})
