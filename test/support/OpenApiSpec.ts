@@ -5,7 +5,7 @@
  * JSON Schema 2020-12 does not know; they are rewritten to `type: [T, "null"]` / `anyOf [.., null]`.
  */
 import { readFileSync } from "node:fs"
-import Ajv2020 from "ajv/dist/2020.js"
+import { Ajv2020 } from "ajv/dist/2020.js"
 import type { ErrorObject, ValidateFunction } from "ajv"
 import { parse } from "yaml"
 
