@@ -1,0 +1,252 @@
+/**
+ * What to do after a failed attempt (seed-spec §5.1 with W3/W4/W20 fixed).
+ *
+ * `classify` turns an attempt outcome into a verdict:
+ * - `Retryable`   transient (5xx, 408, 429, connection errors, timeouts): retry the same candidate
+ *                 a bounded number of times with backoff (≥ Retry-After), then fail over. Penalised.
+ * - `RotateKey`   the provider rejected the key (401, 403, 402): back the key off, try another
+ *                 key of the same provider, then fail over. The provider is not penalised.
+ * - `FailoverNow` this upstream cannot serve the request but another may (404 model, capability
+ *                 mismatch, 501): next candidate, no retry, not penalised.
+ * - `Fatal`       retrying anywhere cannot help (400 context_length_exceeded, content policy, other
+ *                 client 4xx): relay the upstream status and body to the client. Client-caused
+ *                 errors are never penalised.
+ *
+ * A provider's `retryableStatus` overrides the default status rule: a listed status is
+ * retryable, an unlisted one is not (a non-retryable upstream 5xx is relayed, and penalised).
+ */
+import { Clock, Duration, Effect, Schedule } from "effect"
+import type { Provider } from "../registry/Provider.js"
+
+export type TransportErrorKind = "connect" | "dns" | "reset" | "tls" | "timeout" | "other"
+
+export type AttemptOutcome =
+  | {
+      readonly _tag: "HttpError"
+      readonly status: number
+      /** `error.code` of an OpenAI-style body, or the equivalent field of the dialect. */
+      readonly errorCode?: string | undefined
+      /** `error.type` (OpenAI/Anthropic) or `error.status` (Gemini). */
+      readonly errorType?: string | undefined
+      readonly message?: string | undefined
+      /** Parsed from Retry-After / retry-after-ms (see parseRetryAfter). */
+      readonly retryAfterMs?: number | undefined
+    }
+  | {
+      readonly _tag: "TransportError"
+      readonly kind: TransportErrorKind
+      readonly message?: string | undefined
+    }
+
+export type VerdictReason =
+  | "server_error"
+  | "rate_limited"
+  | "request_timeout"
+  | "transport"
+  | "key_rejected"
+  | "model_not_found"
+  | "capability_mismatch"
+  | "not_implemented"
+  | "context_length_exceeded"
+  | "content_policy"
+  | "client_error"
+  | "not_retryable_by_config"
+
+export type Verdict =
+  | { readonly _tag: "Retryable"; readonly reason: VerdictReason; readonly retryAfterMs: number | undefined }
+  | { readonly _tag: "RotateKey"; readonly reason: "key_rejected"; readonly status: number }
+  | { readonly _tag: "FailoverNow"; readonly reason: VerdictReason }
+  | { readonly _tag: "Fatal"; readonly reason: VerdictReason; readonly status: number; readonly penalise: boolean }
+
+/** Does this verdict count against the provider (metrics error rate, weight, circuit)? */
+export const isPenalisable = (v: Verdict): boolean =>
+  v._tag === "Retryable" || (v._tag === "Fatal" && v.penalise)
+
+/** How the key pool should treat the key used for the attempt; undefined: not the key's fault. */
+export const keyFailureOf = (v: Verdict): KeyFailureKind | undefined => {
+  switch (v._tag) {
+    case "RotateKey":
+      return "auth"
+    case "Retryable":
+      return v.reason === "rate_limited" || v.reason === "server_error" ? "retryable" : undefined
+    case "Fatal":
+      return v.penalise ? "fatal" : undefined
+    case "FailoverNow":
+      return undefined
+  }
+}
+
+export type KeyFailureKind = "retryable" | "fatal" | "auth"
+
+const CONTEXT_LENGTH =
+  /context[_ ]length|maximum context|context window|too many tokens|prompt is too long|input is too long|max_tokens.*exceed/i
+const CONTENT_POLICY = /content[_ ]?(management )?polic|content[_ ]filter|safety (system|filter)|flagged|moderation/i
+const CAPABILITY =
+  /(does not|doesn't|do not) support|not supported|unsupported (parameter|value|content)|(tools?|vision|image|function[_ ]call(ing)?|audio) (is|are) not/i
+const MODEL_NOT_FOUND = /\b(model|deployment)\b.*\b(not found|does not exist)|no such model|unknown model/i
+
+const text = (o: Extract<AttemptOutcome, { _tag: "HttpError" }>): string =>
+  [o.errorCode, o.errorType, o.message].filter((s) => s !== undefined).join(" ")
+
+export const classify = (
+  outcome: AttemptOutcome,
+  provider: Pick<Provider, "retryableStatus"> | null = null,
+): Verdict => {
+  if (outcome._tag === "TransportError") {
+    return { _tag: "Retryable", reason: "transport", retryAfterMs: undefined }
+  }
+  const { status } = outcome
+  const override = provider?.retryableStatus ?? null
+  const hasOverride = override !== null && override.length > 0
+  if (hasOverride && override.includes(status)) {
+    return { _tag: "Retryable", reason: statusReason(status), retryAfterMs: outcome.retryAfterMs }
+  }
+  const body = text(outcome)
+  const code = (outcome.errorCode ?? "").toLowerCase()
+
+  if (status >= 400 && status < 500) {
+    // What retrying cannot fix, whatever the status says.
+    if (code === "context_length_exceeded" || CONTEXT_LENGTH.test(body)) {
+      return { _tag: "Fatal", reason: "context_length_exceeded", status, penalise: false }
+    }
+    if (code === "content_policy_violation" || code === "content_filter" || CONTENT_POLICY.test(body)) {
+      return { _tag: "Fatal", reason: "content_policy", status, penalise: false }
+    }
+    if (status === 401 || status === 403 || status === 402) {
+      return { _tag: "RotateKey", reason: "key_rejected", status }
+    }
+    if (status === 404 || code === "model_not_found" || (status === 400 && MODEL_NOT_FOUND.test(body))) {
+      return { _tag: "FailoverNow", reason: "model_not_found" }
+    }
+    if ((status === 400 || status === 422) && CAPABILITY.test(body)) {
+      return { _tag: "FailoverNow", reason: "capability_mismatch" }
+    }
+  }
+
+  if (hasOverride) {
+    return { _tag: "Fatal", reason: "not_retryable_by_config", status, penalise: status >= 500 }
+  }
+  if (status === 501) return { _tag: "FailoverNow", reason: "not_implemented" }
+  if (status === 408 || status === 429 || status >= 500) {
+    return { _tag: "Retryable", reason: statusReason(status), retryAfterMs: outcome.retryAfterMs }
+  }
+  return { _tag: "Fatal", reason: "client_error", status, penalise: false }
+}
+
+const statusReason = (status: number): VerdictReason =>
+  status === 429 ? "rate_limited" : status === 408 ? "request_timeout" : status >= 500 ? "server_error" : "client_error"
+
+/**
+ * Parses `retry-after-ms` (milliseconds) or `Retry-After` (delta-seconds or an HTTP date).
+ * Values that cannot be parsed, or are negative, give undefined.
+ */
+export const parseRetryAfter = (
+  header: (name: string) => string | undefined,
+  now: number,
+): number | undefined => {
+  const ms = header("retry-after-ms")
+  if (ms !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.round(Number(ms))
+  const ra = header("retry-after")
+  if (ra === undefined) return undefined
+  if (/^\s*\d+(\.\d+)?\s*$/.test(ra)) return Math.round(Number(ra) * 1000)
+  const date = Date.parse(ra)
+  if (Number.isNaN(date)) return undefined
+  return Math.max(0, date - now)
+}
+
+export interface RetryConfig {
+  /** Retries of the same candidate after the first attempt. */
+  readonly maxRetries: number
+  readonly baseDelayMs: number
+  readonly factor: number
+  /** Cap of the computed backoff (before Retry-After). */
+  readonly maxDelayMs: number
+  /** A Retry-After longer than this moves on to the next candidate instead of waiting. */
+  readonly maxRetryAfterMs: number
+}
+
+export const defaultRetryConfig: RetryConfig = {
+  maxRetries: 2,
+  baseDelayMs: 200,
+  factor: 2,
+  maxDelayMs: 5_000,
+  maxRetryAfterMs: 10_000,
+}
+
+/** Backoff before retry number `retry` (1-based), without jitter: base·factor^(retry−1), capped. */
+export const backoffDelayMs = (retry: number, config: RetryConfig = defaultRetryConfig): number =>
+  Math.min(config.maxDelayMs, config.baseDelayMs * Math.pow(config.factor, Math.max(0, retry - 1)))
+
+export type RetryDecision =
+  | { readonly _tag: "Retry"; readonly delayMs: number }
+  | {
+      readonly _tag: "MoveOn"
+      readonly reason: "not_retryable" | "retries_exhausted" | "wait_exceeds_budget" | "rotate_key"
+    }
+  | { readonly _tag: "Stop" }
+
+/**
+ * The pure decision after a failed attempt on a candidate.
+ * `retriesDone`: retries of this candidate so far; `remainingMs`: time left in the request's
+ * budget (Infinity for none); `jitter` in [0, 1) spreads the backoff over [0.8, 1.2]×.
+ */
+export const decideRetry = (
+  verdict: Verdict,
+  retriesDone: number,
+  remainingMs: number,
+  jitter: number,
+  config: RetryConfig = defaultRetryConfig,
+): RetryDecision => {
+  switch (verdict._tag) {
+    case "Fatal":
+      return { _tag: "Stop" }
+    case "FailoverNow":
+      return { _tag: "MoveOn", reason: "not_retryable" }
+    case "RotateKey":
+      return { _tag: "MoveOn", reason: "rotate_key" }
+    case "Retryable": {
+      if (retriesDone >= config.maxRetries) return { _tag: "MoveOn", reason: "retries_exhausted" }
+      const backoff = backoffDelayMs(retriesDone + 1, config) * (0.8 + 0.4 * jitter)
+      const retryAfter = verdict.retryAfterMs ?? 0
+      if (retryAfter > config.maxRetryAfterMs) return { _tag: "MoveOn", reason: "wait_exceeds_budget" }
+      const delayMs = Math.max(backoff, retryAfter)
+      if (delayMs >= remainingMs) return { _tag: "MoveOn", reason: "wait_exceeds_budget" }
+      return { _tag: "Retry", delayMs }
+    }
+  }
+}
+
+/** What an attempt's failure must carry for the retry schedule. */
+export interface ClassifiedFailure {
+  readonly verdict: Verdict
+}
+
+/**
+ * The per-candidate retry schedule: exponential backoff with jitter, at most `maxRetries`
+ * retries, only while the failure is `Retryable`, never shorter than Retry-After, and stopping
+ * (so the caller fails over) when the wait would pass `deadline` (epoch ms, from Clock) or a
+ * Retry-After exceeds `maxRetryAfterMs`. Outputs the delay it is about to wait.
+ *
+ *   attempt.pipe(Effect.retry(retrySchedule(config, deadline)))
+ */
+export const retrySchedule = <E extends ClassifiedFailure>(
+  config: RetryConfig = defaultRetryConfig,
+  deadline?: number,
+): Schedule.Schedule<Duration.Duration, E> =>
+  Schedule.exponential(Duration.millis(config.baseDelayMs), config.factor).pipe(
+    Schedule.modifyDelay((_, d) => Duration.min(d, Duration.millis(config.maxDelayMs))),
+    Schedule.jittered,
+    Schedule.intersect(Schedule.recurs(config.maxRetries)),
+    Schedule.intersect(Schedule.identity<E>()),
+    Schedule.whileInput((e: E) => e.verdict._tag === "Retryable"),
+    Schedule.check((e: E) => retryAfterOf(e.verdict) <= config.maxRetryAfterMs),
+    Schedule.modifyDelay(([, e], d) => Duration.max(d, Duration.millis(retryAfterOf(e.verdict)))),
+    Schedule.delays,
+    Schedule.checkEffect((_: E, delay: Duration.Duration) =>
+      deadline === undefined
+        ? Effect.succeed(true)
+        : Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < deadline),
+    ),
+  )
+
+const retryAfterOf = (v: Verdict): number => (v._tag === "Retryable" ? (v.retryAfterMs ?? 0) : 0)
