@@ -1,0 +1,11 @@
+import type { SqlClient } from "@effect/sql"
+import type { Effect } from "effect"
+import _0001_init from "./0001_init.js"
+
+/**
+ * Every migration, by `<id>_<name>`, loaded with `Migrator.fromRecord`. Add new migrations
+ * here with a static import: ids must increase and applied migrations are never edited.
+ */
+export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
+  "0001_init": _0001_init,
+}

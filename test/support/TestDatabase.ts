@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Redacted } from "effect"
+import * as Database from "../../src/storage/Database.js"
+import { tempDir } from "./TestConfig.js"
+
+type Sql = PgClient.PgClient | SqlClient.SqlClient
+
+const migrationsDir = fileURLToPath(new URL("../../migrations/", import.meta.url))
+
+/**
+ * Key of the migrated PGlite template: changes whenever a migration file or PGlite changes,
+ * so an edited migration never runs against a stale template.
+ */
+const templateKey = () => {
+  const hash = createHash("sha256")
+  const pglitePackage = new URL("../../node_modules/@electric-sql/pglite/package.json", import.meta.url)
+  if (fs.existsSync(pglitePackage)) hash.update(fs.readFileSync(pglitePackage))
+  for (const file of fs.readdirSync(migrationsDir).sort()) {
+    hash.update(file)
+    hash.update(fs.readFileSync(path.join(migrationsDir, file)))
+  }
+  return hash.digest("hex").slice(0, 16)
+}
+
+/**
+ * A migrated PGlite data directory, built once per machine and migration set (a PGlite initdb
+ * costs seconds; copying its result costs milliseconds). Concurrent builders race harmlessly:
+ * each builds privately and the first rename wins.
+ */
+const pgliteTemplate = Effect.gen(function* () {
+  const dir = path.join(os.tmpdir(), `apiproxy-pglite-template-${templateKey()}`)
+  if (fs.existsSync(path.join(dir, "READY"))) return dir
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-pglite-staging-"))
+  yield* Effect.scoped(
+    Effect.gen(function* () {
+      const client = yield* Database.embedded(path.join(staging, "pglite"))
+      yield* Database.migrate.pipe(
+        Effect.provideService(PgClient.PgClient, client),
+        Effect.provideService(SqlClient.SqlClient, client),
+      )
+    }),
+  ).pipe(Effect.provide(Reactivity.layer))
+  fs.writeFileSync(path.join(staging, "READY"), "")
+  try {
+    fs.renameSync(staging, dir)
+  } catch {
+    fs.rmSync(staging, { recursive: true, force: true })
+  }
+  return dir
+})
+
+/** Embedded PGlite (the production code path) in a fresh temp dir, migrated, removed on release. */
+export const embeddedTestDatabase: Layer.Layer<Sql> = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const dir = yield* tempDir("apiproxy-test-db-")
+    const template = yield* pgliteTemplate
+    fs.cpSync(path.join(template, "pglite"), path.join(dir, "pglite"), { recursive: true })
+    return Database.withMigrations(Database.layerFrom({ embeddedDirectory: path.join(dir, "pglite") }))
+  }),
+).pipe(Layer.orDie)
+
+const withDatabase = (url: string, database: string) => {
+  const parsed = new URL(url)
+  parsed.pathname = `/${database}`
+  return parsed.toString()
+}
+
+/** Runs `statement` on a short-lived single connection to the server at `url`. */
+const admin = (url: string, statement: (sql: PgClient.PgClient) => Effect.Effect<unknown, unknown>) =>
+  Effect.scoped(
+    Effect.flatMap(Database.connect(Redacted.make(url), { maxConnections: 1 }), (sql) => Effect.orDie(statement(sql))),
+  ).pipe(Effect.provide(Reactivity.layer))
+
+/**
+ * A throwaway database `apiproxy_test_<random>` on the Postgres server at `url`, migrated,
+ * dropped (WITH FORCE) on release.
+ */
+export const postgresTestDatabase = (url: string): Layer.Layer<Sql> =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const name = `apiproxy_test_${randomBytes(6).toString("hex")}`
+      yield* Effect.acquireRelease(
+        admin(url, (sql) => sql`CREATE DATABASE ${sql(name)}`),
+        () => Effect.orDie(admin(url, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`)),
+      )
+      return Database.withMigrations(Database.layerFrom({ url: Redacted.make(withDatabase(url, name)) }))
+    }),
+  ).pipe(Layer.orDie)
+
+/**
+ * `PgClient` + `SqlClient` for tests, migrated: a fresh database on the server at
+ * `DATABASE_URL` when set, embedded PGlite in a temp dir otherwise. Each build is independent.
+ *
+ *   it.layer(TestDatabase)("UserRepo", (it) => { it.effect("...", () => ...) })
+ */
+export const TestDatabase: Layer.Layer<Sql> = Layer.unwrapEffect(
+  Effect.sync(() => {
+    const url = process.env.DATABASE_URL
+    return url !== undefined && url.trim() !== "" ? postgresTestDatabase(url) : embeddedTestDatabase
+  }),
+)
