@@ -1,11 +1,19 @@
 /**
- * A scriptable fake LLM provider for tests and benchmarks: plain `node:http` on 127.0.0.1,
- * speaking the OpenAI (Chat Completions, Responses, models), Anthropic (Messages, models) and
- * Gemini (generateContent, streamGenerateContent, models) wire formats, with scriptable faults.
+ * A scriptable fake LLM provider for tests and benchmarks: plain `node:http` on 127.0.0.1
+ * (ephemeral port, keep-alive), speaking each provider's real wire format:
+ *
+ *   OpenAI     POST /v1/chat/completions · POST /v1/responses · GET /v1/models[/{id}]
+ *   Anthropic  POST /v1/messages · POST /v1/messages/count_tokens · GET /v1/models (with `anthropic-version`)
+ *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse · GET /v1beta/models[/{id}]
+ *
+ * Default answer: `Hello from mock: <last user text>`, split into `chunkCount` stream chunks; a tool
+ * call (`location: "Paris"`) when tools are offered and the last user message says "weather".
+ * Faults and answers are scripted per request with `Behaviour` (see mock/Behaviour.ts).
  *
  *   const mock = await startMockProvider()
  *   mock.script({ status: 503 }, { cutAfterChunks: 2, match: { path: "/v1/chat/completions" } })
- *   // point a client at mock.url (OpenAI SDK: `${mock.url}/v1`), then inspect mock.received
+ *   const openai = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: "x", maxRetries: 0 })
+ *   // … then inspect mock.received (method, path, headers, body, model, aborted, …)
  *   await mock.close()
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -153,6 +161,8 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     if (method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(ex, model)
     if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model)
     if (method === "POST" && path === "/v1/messages") return handleMessages(ex, model)
+    if (method === "POST" && path === "/v1/messages/count_tokens")
+      return sendJson(ex, 200, { input_tokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
     if (entry.dialect === "gemini") {
       const m = GEMINI_PATH.exec(path)
       if (method === "POST" && m) return handleGenerateContent(ex, model, m[3] === "streamGenerateContent")

@@ -443,6 +443,27 @@ describe("faults and recording", () => {
     expect(err).toBeInstanceOf(Error)
   })
 
+  it("errorAfterChunks sends an in-band error event the SDKs raise", async () => {
+    const anthropic = new Anthropic({ apiKey: "k", baseURL: mock.url, maxRetries: 0 })
+    mock.script({ errorAfterChunks: 3 }, { errorAfterChunks: 3 })
+    const e1 = (await anthropic.messages
+      .stream({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .finalMessage()
+      .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>
+    expect(e1).toBeInstanceOf(Anthropic.APIError)
+    expect(e1.error).toMatchObject({ error: { type: "overloaded_error" } })
+
+    const stream = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    })
+    const e2 = await (async () => {
+      for await (const _ of stream) void _
+    })().catch((e: unknown) => e)
+    expect(e2).toBeInstanceOf(OpenAI.APIError)
+  })
+
   it("detects a client abort on a hung request and on a stalled stream", async () => {
     mock.script({ hang: true }, { stallAfterChunks: 2 })
     const c1 = new AbortController()
@@ -464,14 +485,14 @@ describe("faults and recording", () => {
   })
 
   it("firstTokenDelayMs sends headers at once and the first event late; delayMs delays headers", async () => {
-    mock.script({ firstTokenDelayMs: 150 }, { delayMs: 150 })
+    mock.script({ firstTokenDelayMs: 200 }, { delayMs: 150 })
     const t0 = Date.now()
     const res = await post("/v1/chat/completions", chatBody({ stream: true }))
     const headersAt = Date.now() - t0
     await res.text()
     const bodyAt = Date.now() - t0
-    expect(headersAt).toBeLessThan(100)
-    expect(bodyAt).toBeGreaterThanOrEqual(140)
+    expect(bodyAt).toBeGreaterThanOrEqual(190)
+    expect(bodyAt - headersAt).toBeGreaterThanOrEqual(150)
 
     const t1 = Date.now()
     await post("/v1/chat/completions", chatBody())
@@ -494,12 +515,12 @@ describe("faults and recording", () => {
       { text: "second" },
     )
     mock.setDefault({ status: 503 })
-    const r1 = await (await post("/v1/chat/completions", chatBody())).json()
+    const r1 = (await (await post("/v1/chat/completions", chatBody())).json()) as any
     expect(r1.choices[0].message.content).toBe("first")
     const r2 = await post("/v1/messages", JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 1, messages: [] }))
     expect(r2.status).toBe(401)
     expect(await r2.json()).toMatchObject({ type: "error", error: { type: "authentication_error" } })
-    const r3 = await (await post("/v1/chat/completions", chatBody())).json()
+    const r3 = (await (await post("/v1/chat/completions", chatBody())).json()) as any
     expect(r3.choices[0].message.content).toBe("second")
     expect((await post("/v1/chat/completions", chatBody({ model: "other-model" }))).status).toBe(500)
     expect(mock.pending()).toBe(0)
