@@ -60,7 +60,7 @@ export interface MockProvider {
   readonly port: number
   /** Requests in arrival order (cleared in place by `reset()`). */
   readonly received: Array<ReceivedRequest>
-  /** Requests served since start or the last `reset()`. */
+  /** Requests received since start or the last `reset()` (counted even with `record: false`). */
   readonly count: number
   /** Queue behaviours, each consumed by the next request it matches (FIFO). */
   script(...behaviours: Array<Behaviour>): void

@@ -88,7 +88,7 @@ export type BehaviourFn = (request: ReceivedRequest) => Behaviour | undefined
 export type Dialect = "openai" | "anthropic" | "gemini"
 
 export interface ReceivedRequest {
-  /** 1-based arrival number over the server's life (not reset by `reset()`). */
+  /** 1-based arrival number since start or the last `reset()` (what a `BehaviourFn` can key on). */
   readonly n: number
   readonly method: string
   /** Pathname without the query string. */
