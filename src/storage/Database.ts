@@ -65,6 +65,45 @@ export const connect = (
     ),
   )
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * PGlite has no postmaster lock: two processes on one data directory would corrupt it. A lock
+ * file holding our pid guards it; a lock left by a dead process is taken over.
+ */
+const lockDirectory = (directory: string): Effect.Effect<void, DatabaseError, Scope.Scope> => {
+  const lockFile = path.join(directory, "apiproxy.lock")
+  const take = (): void => {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      const holder = Number.parseInt(fs.readFileSync(lockFile, "utf8"), 10)
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new Error(`in use by process ${holder} (run one instance per DATA_DIR, or set DATABASE_URL)`)
+      }
+      if (holder === process.pid) throw new Error("already open in this process")
+      fs.rmSync(lockFile, { force: true })
+      take()
+    }
+  }
+  return Effect.acquireRelease(
+    Effect.try({
+      try: take,
+      catch: (cause) =>
+        new DatabaseError({ message: `DATA_DIR: embedded database at ${directory} is locked: ${reasonOf(cause)}` }),
+    }),
+    () => Effect.sync(() => fs.rmSync(lockFile, { force: true })),
+  )
+}
+
 /**
  * Embedded PGlite in `directory` (created if missing), served on an ephemeral loopback port,
  * with a client pool of ONE connection (PGlite is single-session). Everything stops with the scope.
@@ -80,6 +119,7 @@ export const embedded = (
       try: () => fs.mkdirSync(directory, { recursive: true }),
       catch: fail("could not create the directory of the"),
     })
+    yield* lockDirectory(directory)
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => PGlite.create(directory), catch: fail("could not open the") }),
       (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignore),

@@ -65,6 +65,36 @@ const migrationSuite = (name: string, layer: Layer.Layer<SqlClient.SqlClient | P
         )
         expect(duplicate._tag).toBe("Left")
       }))
+
+    it.effect("concurrent queries and a transaction share the pool (one session when embedded)", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const transaction = sql.withTransaction(
+          Effect.gen(function* () {
+            yield* sql`INSERT INTO logical_models (logical_id) VALUES ('tx-model')`
+            const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM logical_models WHERE logical_id = 'tx-model'`
+            return rows[0]!.n
+          }),
+        )
+        const [results, inTx] = yield* Effect.all(
+          [
+            Effect.forEach(Array.from({ length: 40 }, (_, i) => i), (i) => sql<{ v: number }>`SELECT ${i}::int AS v`, {
+              concurrency: "unbounded",
+            }),
+            transaction,
+          ],
+          { concurrency: "unbounded" },
+        )
+        expect(results.map((rows) => rows[0]!.v)).toEqual(Array.from({ length: 40 }, (_, i) => i))
+        expect(inTx).toBe(1)
+        const rolledBack = yield* Effect.either(
+          sql.withTransaction(
+            Effect.zipRight(sql`INSERT INTO logical_models (logical_id) VALUES ('rolled-back')`, Effect.fail("boom")),
+          ),
+        )
+        expect(rolledBack._tag).toBe("Left")
+        expect(yield* sql`SELECT 1 FROM logical_models WHERE logical_id = 'rolled-back'`).toEqual([])
+      }))
   })
 
 migrationSuite("embedded PGlite", embeddedTestDatabase)
@@ -122,6 +152,17 @@ describe("Database.layer (embedded, from AppConfig)", () => {
         expect(second).toEqual(first)
       }).pipe(Effect.scoped),
     120_000,
+  )
+
+  it.live("a data directory already open is refused with a clear error", () =>
+    Effect.gen(function* () {
+      const root = yield* tempDir("apiproxy-db-lock-")
+      const app = Database.layerFrom({ embeddedDirectory: path.join(root, "pglite") })
+      yield* Layer.build(app)
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(app.pipe(Layer.fresh))))
+      expect(error.message).toContain("is locked")
+    }).pipe(Effect.scoped),
+    60_000,
   )
 
   it.live("a bad DATABASE_URL fails start-up with host:port and the reason, never the password", () =>
