@@ -304,3 +304,24 @@ providers:
     expect(formatPath([])).toBe("")
   })
 })
+
+describe("examples/gateway.yaml", () => {
+  it.effect("is a valid providers file", () =>
+    Effect.gen(function* () {
+      const example = new URL("../../../examples/gateway.yaml", import.meta.url)
+      const vars = ["OPENAI_API_KEY", "OPENAI_API_KEY_2", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENROUTER_API_KEY"]
+      const file = yield* loadGatewayFile(example.pathname).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(vars.map((v) => [v, `sk-example-${v}-0123456789`])))),
+      )
+      expect(file.providers.map((p) => [p.id, p.protocol, p.type])).toEqual([
+        ["openai", "openai", "native"],
+        ["anthropic", "anthropic", "native"],
+        ["gemini", "gemini", "native"],
+        ["openrouter", "openai", "aggregator"],
+      ])
+      expect(checkUpstreamProviders(file, new Set())).toBeUndefined()
+      const fast = file.logicalModels.find((m) => m.id === "fast-model")!
+      expect(fast.upstreams.some((u) => u.priority > 0)).toBe(true)
+      expect(file.providers.every((p) => p.keys.every((k) => k.source !== "inline"))).toBe(true)
+    }))
+})
