@@ -1,0 +1,240 @@
+/**
+ * Circuit breaking per provider (or per provider key, or per upstream: the scope is a string),
+ * shared across gateway instances through Kv.
+ *
+ * closed ──N penalisable failures within the window──▶ open ──cooldown elapsed──▶ half-open
+ *   ▲                                                   ▲                            │
+ *   └──────────── any success ──────────────────────────┼──── probe succeeds ◀───────┤
+ *                                                       └──── probe fails (cooldown doubles, capped)
+ *
+ * In half-open exactly one request (across all instances: Kv SET NX) is let through as a probe.
+ * Client-caused errors never reach the breaker (see RetryPolicy.isPenalisable).
+ * Kv trouble fails open: routing keeps working without the breaker, with a warning.
+ */
+import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
+import { Kv, type KvError } from "../storage/Kv.js"
+import type { CircuitView } from "./Plan.js"
+
+export interface BreakerConfig {
+  /** Penalisable failures within `windowMs` that open the circuit. */
+  readonly failureThreshold: number
+  readonly windowMs: number
+  /** First open period; doubles after each failed probe, up to `maxCooldownMs`. */
+  readonly cooldownMs: number
+  readonly maxCooldownMs: number
+  /** How long a taken probe blocks other probes (the probe request's own time budget). */
+  readonly probeTimeoutMs: number
+}
+
+export const defaultBreakerConfig: BreakerConfig = {
+  failureThreshold: 3,
+  windowMs: 60_000,
+  cooldownMs: 30_000,
+  maxCooldownMs: 300_000,
+  probeTimeoutMs: 30_000,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure state machine (the Kv service below stores the same states).
+
+export type BreakerState =
+  | { readonly _tag: "Closed"; readonly failures: ReadonlyArray<number> }
+  | { readonly _tag: "Open"; readonly openedAt: number; readonly until: number; readonly trips: number }
+
+export type BreakerEvent = { readonly _tag: "Success" } | { readonly _tag: "Failure" }
+
+export const initialBreaker: BreakerState = { _tag: "Closed", failures: [] }
+
+export const cooldownFor = (trips: number, config: BreakerConfig): number =>
+  Math.min(config.maxCooldownMs, config.cooldownMs * Math.pow(2, Math.max(0, trips - 1)))
+
+/** Closed, open (cooldown running) or half-open (cooldown over: one probe may go). */
+export const breakerStatus = (state: BreakerState, now: number): CircuitView =>
+  state._tag === "Closed"
+    ? { status: "closed" }
+    : now < state.until
+      ? { status: "open", retryAfterMs: state.until - now }
+      : { status: "half_open" }
+
+export const transition = (
+  state: BreakerState,
+  event: BreakerEvent,
+  now: number,
+  config: BreakerConfig = defaultBreakerConfig,
+): BreakerState => {
+  if (event._tag === "Success") return initialBreaker
+  if (state._tag === "Open") {
+    // A late failure of a request sent before the circuit opened changes nothing;
+    // a failure once the cooldown is over is the probe failing: reopen for longer.
+    if (now < state.until) return state
+    const trips = state.trips + 1
+    return { _tag: "Open", openedAt: now, until: now + cooldownFor(trips, config), trips }
+  }
+  const failures = [...state.failures.filter((t) => now - t < config.windowMs), now]
+  if (failures.length >= config.failureThreshold) {
+    return { _tag: "Open", openedAt: now, until: now + cooldownFor(1, config), trips: 1 }
+  }
+  return { _tag: "Closed", failures }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared service.
+
+const OpenRecord = Schema.parseJson(
+  Schema.Struct({ openedAt: Schema.Number, until: Schema.Number, trips: Schema.Number }),
+)
+const decodeOpen = Schema.decodeUnknownOption(OpenRecord)
+const encodeOpen = Schema.encodeSync(OpenRecord)
+
+export const providerScope = (providerId: string): string => `p:${providerId}`
+export const keyScope = (providerId: string, keyId: string): string => `k:${providerId}:${keyId}`
+
+const openKey = (scope: string) => `routing:cb:${scope}:open`
+const probeKey = (scope: string) => `routing:cb:${scope}:probe`
+const bucketKey = (scope: string, bucket: number) => `routing:cb:${scope}:f:${bucket}`
+
+/** Failures in the sliding window, estimated from two fixed buckets (sliding-window counter). */
+export const slidingCount = (current: number, previous: number, now: number, windowMs: number): number =>
+  current + previous * (1 - (now % windowMs) / windowMs)
+
+const toInt = (s: string | undefined): number => {
+  const n = s === undefined ? 0 : Number.parseInt(s, 10)
+  return Number.isFinite(n) ? n : 0
+}
+
+export const breakerConfigFromEnv = Config.all({
+  failureThreshold: Config.integer("CIRCUIT_FAILURE_THRESHOLD").pipe(Config.withDefault(defaultBreakerConfig.failureThreshold)),
+  windowMs: Config.duration("CIRCUIT_FAILURE_WINDOW").pipe(
+    Config.map(Duration.toMillis),
+    Config.withDefault(defaultBreakerConfig.windowMs),
+  ),
+  cooldownMs: Config.duration("CIRCUIT_COOLDOWN").pipe(
+    Config.map(Duration.toMillis),
+    Config.withDefault(defaultBreakerConfig.cooldownMs),
+  ),
+  maxCooldownMs: Config.duration("CIRCUIT_MAX_COOLDOWN").pipe(
+    Config.map(Duration.toMillis),
+    Config.withDefault(defaultBreakerConfig.maxCooldownMs),
+  ),
+  probeTimeoutMs: Config.succeed(defaultBreakerConfig.probeTimeoutMs),
+})
+
+/** Kv trouble must not fail requests: log it and carry on as if the circuit were closed. */
+const failOpen = <A, B, R>(self: Effect.Effect<A, KvError, R>, operation: string, fallback: B): Effect.Effect<A | B, never, R> =>
+  Effect.catchAll(self, (e) =>
+    Effect.as(
+      Effect.logWarning("circuit breaker store unavailable").pipe(Effect.annotateLogs({ operation, error: e.message })),
+      fallback,
+    ),
+  )
+
+export const makeCircuitBreaker = Effect.gen(function* () {
+    const kv = yield* Kv
+    const config = yield* breakerConfigFromEnv
+
+    const readOpen = (raw: string | undefined) =>
+      raw === undefined ? Option.none() : decodeOpen(raw)
+
+    /** The circuit of each scope, as Plan wants it. A half-open circuit whose probe is taken counts as open. */
+    const views = Effect.fn("CircuitBreaker.views")(function* (scopes: ReadonlyArray<string>) {
+      const result = new Map<string, CircuitView>()
+      if (scopes.length === 0) return result as ReadonlyMap<string, CircuitView>
+      const now = yield* Clock.currentTimeMillis
+      const raw = yield* failOpen(
+        kv.getMany(scopes.flatMap((s) => [openKey(s), probeKey(s)])),
+        "views",
+        [] as ReadonlyArray<string | undefined>,
+      )
+      scopes.forEach((scope, i) => {
+        const open = readOpen(raw[2 * i])
+        if (Option.isNone(open)) return
+        const view = breakerStatus({ _tag: "Open", ...open.value }, now)
+        result.set(
+          scope,
+          view.status === "half_open" && raw[2 * i + 1] !== undefined
+            ? { status: "open", retryAfterMs: config.probeTimeoutMs }
+            : view,
+        )
+      })
+      return result as ReadonlyMap<string, CircuitView>
+    })
+
+    /**
+     * May a request be sent through this scope now? Closed: yes. Open: no. Half-open: only the
+     * one caller that wins the probe, across all instances.
+     */
+    const acquire = Effect.fn("CircuitBreaker.acquire")(function* (scope: string) {
+      const now = yield* Clock.currentTimeMillis
+      const open = readOpen(yield* failOpen(kv.get(openKey(scope)), "acquire", undefined))
+      if (Option.isNone(open)) return true
+      const view = breakerStatus({ _tag: "Open", ...open.value }, now)
+      if (view.status === "open") return false
+      return yield* failOpen(
+        kv.setIfAbsent(probeKey(scope), String(now), Duration.millis(config.probeTimeoutMs)),
+        "acquire",
+        true,
+      )
+    })
+
+    /** A penalisable failure. Returns the circuit as it is afterwards. */
+    const recordFailure = Effect.fn("CircuitBreaker.recordFailure")(function* (scope: string) {
+      const now = yield* Clock.currentTimeMillis
+      const bucket = Math.floor(now / config.windowMs)
+      const [rawOpen, , rawPrev] = yield* failOpen(
+        kv.getMany([openKey(scope), bucketKey(scope, bucket), bucketKey(scope, bucket - 1)]),
+        "recordFailure",
+        [] as ReadonlyArray<string | undefined>,
+      )
+      const open = readOpen(rawOpen)
+      const writeOpen = (state: Extract<BreakerState, { _tag: "Open" }>) =>
+        kv.set(
+          openKey(scope),
+          encodeOpen({ openedAt: state.openedAt, until: state.until, trips: state.trips }),
+          // Kept well past the cooldown so a failed probe remembers the trip count.
+          Duration.millis(state.until - now + config.maxCooldownMs * 2),
+        )
+      if (Option.isSome(open)) {
+        const before: BreakerState = { _tag: "Open", ...open.value }
+        const after = transition(before, { _tag: "Failure" }, now, config)
+        if (after !== before && after._tag === "Open") {
+          yield* failOpen(writeOpen(after), "recordFailure", undefined)
+          yield* failOpen(kv.del(probeKey(scope)), "recordFailure", undefined)
+        }
+        return breakerStatus(after, now)
+      }
+      const current = yield* failOpen(
+        kv.incr(bucketKey(scope, bucket), 1, Duration.millis(config.windowMs * 2)),
+        "recordFailure",
+        0,
+      )
+      const count = slidingCount(current, toInt(rawPrev), now, config.windowMs)
+      if (count >= config.failureThreshold) {
+        const opened: BreakerState = { _tag: "Open", openedAt: now, until: now + cooldownFor(1, config), trips: 1 }
+        yield* failOpen(writeOpen(opened), "recordFailure", undefined)
+        yield* Effect.logWarning("circuit opened").pipe(Effect.annotateLogs({ scope, failures: count }))
+        return breakerStatus(opened, now)
+      }
+      return { status: "closed" } as CircuitView
+    })
+
+    /** Any success closes the circuit and clears its failure count. */
+    const recordSuccess = Effect.fn("CircuitBreaker.recordSuccess")(function* (scope: string) {
+      const now = yield* Clock.currentTimeMillis
+      const bucket = Math.floor(now / config.windowMs)
+      const keys = [openKey(scope), bucketKey(scope, bucket), bucketKey(scope, bucket - 1)]
+      const raw = yield* failOpen(kv.getMany(keys), "recordSuccess", [] as ReadonlyArray<string | undefined>)
+      if (raw[0] !== undefined) {
+        yield* Effect.logInfo("circuit closed").pipe(Effect.annotateLogs({ scope }))
+        yield* failOpen(kv.del(probeKey(scope)), "recordSuccess", undefined)
+      }
+      for (let i = 0; i < keys.length; i++) {
+        if (raw[i] !== undefined) yield* failOpen(kv.del(keys[i]!), "recordSuccess", undefined)
+      }
+    })
+
+    return { views, acquire, recordFailure, recordSuccess, config } as const
+  })
+
+export class CircuitBreaker extends Effect.Service<CircuitBreaker>()("gateway/routing/CircuitBreaker", {
+  effect: makeCircuitBreaker,
+}) {}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, TestClock } from "effect"
+import { CircuitBreaker, makeCircuitBreaker, providerScope } from "../../../src/routing/CircuitBreaker.js"
+import type { Kv } from "../../../src/storage/Kv.js"
+import { TestKv } from "../../support/TestKv.js"
+
+/** Two breaker instances over one Kv: two gateway instances sharing Redis. */
+const twoInstances = Effect.gen(function* () {
+  const a = yield* makeCircuitBreaker
+  const b = yield* makeCircuitBreaker
+  return { a, b }
+})
+
+const run = <A, E>(self: Effect.Effect<A, E, CircuitBreaker | Kv>) =>
+  self.pipe(Effect.provide(CircuitBreaker.Default.pipe(Layer.provideMerge(TestKv))))
+
+const scope = providerScope("openai")
+
+describe("CircuitBreaker (shared through Kv)", () => {
+  it.effect("opens after N failures in the window, skips while open, half-opens with one probe, closes on success", () =>
+    run(
+      Effect.gen(function* () {
+        const { a, b } = yield* twoInstances
+        expect(yield* a.recordFailure(scope)).toEqual({ status: "closed" })
+        expect(yield* b.recordFailure(scope)).toEqual({ status: "closed" })
+        const opened = yield* a.recordFailure(scope)
+        expect(opened.status).toBe("open")
+        expect(opened.retryAfterMs).toBe(30_000)
+
+        // Both instances see it open and refuse traffic.
+        expect((yield* b.views([scope])).get(scope)?.status).toBe("open")
+        expect(yield* a.acquire(scope)).toBe(false)
+        expect(yield* b.acquire(scope)).toBe(false)
+
+        yield* TestClock.adjust("30 seconds")
+        expect((yield* b.views([scope])).get(scope)?.status).toBe("half_open")
+        // Exactly one probe across instances.
+        const first = yield* a.acquire(scope)
+        const second = yield* b.acquire(scope)
+        expect([first, second]).toEqual([true, false])
+        // With the probe taken, planners see the circuit as open.
+        expect((yield* b.views([scope])).get(scope)?.status).toBe("open")
+
+        yield* a.recordSuccess(scope)
+        expect((yield* b.views([scope])).get(scope)).toBeUndefined()
+        expect(yield* b.acquire(scope)).toBe(true)
+        // Failure count was cleared: two more failures do not reopen it.
+        yield* a.recordFailure(scope)
+        expect((yield* b.recordFailure(scope)).status).toBe("closed")
+      }),
+    ))
+
+  it.effect("a failed probe reopens with a doubled cooldown", () =>
+    run(
+      Effect.gen(function* () {
+        const cb = yield* CircuitBreaker
+        for (let i = 0; i < 3; i++) yield* cb.recordFailure(scope)
+        yield* TestClock.adjust("30 seconds")
+        expect(yield* cb.acquire(scope)).toBe(true)
+        const reopened = yield* cb.recordFailure(scope)
+        expect(reopened).toEqual({ status: "open", retryAfterMs: 60_000 })
+        yield* TestClock.adjust("59 seconds")
+        expect(yield* cb.acquire(scope)).toBe(false)
+        yield* TestClock.adjust("1 second")
+        expect(yield* cb.acquire(scope)).toBe(true)
+      }),
+    ))
+
+  it.effect("failures spread beyond the window do not open the circuit", () =>
+    run(
+      Effect.gen(function* () {
+        const cb = yield* CircuitBreaker
+        for (let i = 0; i < 6; i++) {
+          expect((yield* cb.recordFailure(scope)).status).toBe("closed")
+          yield* TestClock.adjust("2 minutes")
+        }
+      }),
+    ))
+
+  it.effect("late failures while open do not extend the cooldown; scopes are independent", () =>
+    run(
+      Effect.gen(function* () {
+        const cb = yield* CircuitBreaker
+        for (let i = 0; i < 3; i++) yield* cb.recordFailure(scope)
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* cb.recordFailure(scope)).toEqual({ status: "open", retryAfterMs: 20_000 })
+        const views = yield* cb.views([scope, providerScope("other")])
+        expect(views.get(providerScope("other"))).toBeUndefined()
+        expect(yield* cb.acquire(providerScope("other"))).toBe(true)
+      }),
+    ))
+})
