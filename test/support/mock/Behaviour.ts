@@ -50,7 +50,7 @@ export interface Behaviour {
   readonly chunkCount?: number
   /** Answer with these tool calls (several = parallel tool calls). */
   readonly toolCalls?: ReadonlyArray<ToolCallSpec>
-  /** Reasoning text: Anthropic thinking block, `reasoning_content` (chat), `thought` part (Gemini). */
+  /** Reasoning text: Anthropic thinking block, `reasoning_content` (chat), reasoning summary item (Responses), `thought` part (Gemini). */
   readonly thinking?: string
   /** Finish reason in neutral terms, mapped to each dialect. */
   readonly finishReason?: FinishReason

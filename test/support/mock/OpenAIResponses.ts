@@ -51,7 +51,14 @@ export const handleResponses = (ex: Exchange, model: string): void => {
     return { id: `fc_mock${ex.seq}_${i}`, type: "function_call", status, arguments: args, call_id: t.id, name: t.name }
   }
   const hasMessage = a.text !== "" || a.toolCalls.length === 0
+  const rsId = `rs_mock${ex.seq}`
+  const reasoningItem = (summary: string | undefined) => ({
+    id: rsId,
+    type: "reasoning",
+    summary: summary === undefined ? [] : [{ type: "summary_text", text: summary }],
+  })
   const finalOutput = [
+    ...(a.thinking !== undefined ? [reasoningItem(a.thinking)] : []),
     ...(hasMessage ? [messageItem(incomplete ? "incomplete" : "completed", a.text)] : []),
     ...a.toolCalls.map((t, i) => callItem(i, "completed", t.arguments)),
   ]
@@ -97,6 +104,16 @@ export const handleResponses = (ex: Exchange, model: string): void => {
   emit("response.created", { response: response("in_progress", [], null) })
   emit("response.in_progress", { response: response("in_progress", [], null) })
   let outputIndex = 0
+  if (a.thinking !== undefined) {
+    const o = outputIndex++
+    const loc = { item_id: rsId, output_index: o, summary_index: 0 }
+    emit("response.output_item.added", { output_index: o, item: reasoningItem(undefined) })
+    emit("response.reasoning_summary_part.added", { ...loc, part: { type: "summary_text", text: "" } })
+    emit("response.reasoning_summary_text.delta", { ...loc, delta: a.thinking })
+    emit("response.reasoning_summary_text.done", { ...loc, text: a.thinking })
+    emit("response.reasoning_summary_part.done", { ...loc, part: { type: "summary_text", text: a.thinking } })
+    emit("response.output_item.done", { output_index: o, item: finalOutput[o] })
+  }
   if (hasMessage) {
     const o = outputIndex++
     const loc = { item_id: msgId, output_index: o, content_index: 0 }

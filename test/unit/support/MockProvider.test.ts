@@ -207,6 +207,14 @@ describe("OpenAI Responses", () => {
     expect(final.usage?.output_tokens).toBeGreaterThan(0)
   })
 
+  it("streams a reasoning summary item before the message when thinking is scripted", async () => {
+    mock.script({ thinking: "Considering.", text: "Done." })
+    const final = await openai.responses.stream({ model: "gpt-4o-mini", input: "think" }).finalResponse()
+    expect(final.output[0]).toMatchObject({ type: "reasoning", summary: [{ type: "summary_text", text: "Considering." }] })
+    expect(final.output_text).toBe("Done.")
+    expect(final.usage?.output_tokens_details.reasoning_tokens).toBeGreaterThan(0)
+  })
+
   it("streams function calls", async () => {
     const stream = openai.responses.stream({
       model: "gpt-4o-mini",
