@@ -59,7 +59,13 @@ export const make = (options: RedisKvOptions) =>
     /** Logs connection errors (rate-limited) instead of letting an 'error' event crash Node. */
     const watchErrors = (connection: Redis, role: string) => {
       let lastLog = 0
+      // Before the first successful connect, the start-up error (or the failing command) says it all.
+      let ready = false
+      connection.on("ready", () => {
+        ready = true
+      })
       connection.on("error", (error: unknown) => {
+        if (!ready) return
         const now = Date.now()
         if (now - lastLog < ERROR_LOG_INTERVAL_MS) return
         lastLog = now

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Either, Fiber, Layer, Redacted, Stream, TestClock } from "effect"
+import * as net from "node:net"
+import { Chunk, Context, Effect, Either, Fiber, Layer, Redacted, Schedule, Stream, TestClock } from "effect"
 import { Redis } from "ioredis"
 import { Kv, type KvStore } from "../../../src/storage/Kv.js"
 import * as KvMemory from "../../../src/storage/KvMemory.js"
@@ -223,6 +224,49 @@ const kvContract = (backend: Backend) =>
     })
   })
 
+/** A loopback TCP proxy that can be cut (closing every connection) and restored on the same port. */
+const startProxy = async (host: string, port: number) => {
+  const sockets = new Set<net.Socket>()
+  let server: net.Server | undefined
+  let listenPort = 0
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = net.createServer((client) => {
+        const upstream = net.connect(port, host)
+        for (const socket of [client, upstream]) {
+          sockets.add(socket)
+          socket.on("error", () => socket.destroy())
+          socket.on("close", () => sockets.delete(socket))
+        }
+        client.pipe(upstream).pipe(client)
+        client.on("close", () => upstream.destroy())
+        upstream.on("close", () => client.destroy())
+      })
+      s.once("error", reject)
+      s.listen(listenPort, "127.0.0.1", () => {
+        listenPort = (s.address() as net.AddressInfo).port
+        server = s
+        resolve()
+      })
+    })
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy()
+      if (server === undefined) return resolve()
+      const s = server
+      server = undefined
+      s.close(() => resolve())
+    })
+  await listen()
+  return { port: () => listenPort, listen, close }
+}
+
+const deleteKeys = async (url: string, ...keys: Array<string>) => {
+  const raw = new Redis(url)
+  await raw.del(...keys)
+  await raw.quit()
+}
+
 const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
 kvContract({
@@ -260,6 +304,30 @@ if (redisUrl !== undefined && redisUrl !== "") {
           yield* Effect.promise(() => raw.quit())
         }
       }))
+
+    it.live("a dropped connection fails operations with KvError, then recovers", () =>
+      Effect.gen(function* () {
+        const target = new URL(redisUrl)
+        const proxy = yield* Effect.acquireRelease(
+          Effect.promise(() => startProxy(target.hostname, Number(target.port || 6379))),
+          (proxy) => Effect.promise(() => proxy.close()),
+        )
+        const proxied = new URL(redisUrl)
+        proxied.port = String(proxy.port())
+        const prefix = randomKvPrefix()
+        const kv = yield* KvRedis.make({ url: Redacted.make(proxied.toString()), prefix, commandTimeout: "500 millis" })
+        yield* kv.set("k", "before")
+        yield* Effect.promise(() => proxy.close())
+        const failed = yield* Effect.either(kv.get("k"))
+        expect(Either.isLeft(failed) && failed.left._tag).toBe("KvError")
+        yield* Effect.promise(() => proxy.listen())
+        // ioredis reconnects in the background; the store works again without a restart.
+        const value = yield* kv.get("k").pipe(
+          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(40)))),
+        )
+        expect(value).toBe("before")
+        yield* Effect.promise(() => deleteKeys(redisUrl, `${prefix}k`))
+      }).pipe(Effect.scoped), 15_000)
 
     it.live("TestKv cleanup deletes every key under its prefix", () =>
       Effect.gen(function* () {
