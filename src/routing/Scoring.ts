@@ -56,6 +56,8 @@ export interface ScoringConfig {
   readonly priorSamples: number
   readonly minWeightFactor: number
   readonly maxWeightFactor: number
+  /** Latency EWMA above which an upstream counts as degraded. */
+  readonly degradedLatencyMs: number
 }
 
 export const defaultScoringConfig: ScoringConfig = {
@@ -64,6 +66,7 @@ export const defaultScoringConfig: ScoringConfig = {
   priorSamples: 2,
   minWeightFactor: 0.2,
   maxWeightFactor: 3,
+  degradedLatencyMs: 2000,
 }
 
 export const NEUTRAL_LATENCY = 0.5
@@ -81,6 +84,8 @@ export interface EffectiveMetrics {
   readonly weightFactor: number
   /** How much the evidence counts, in [0, 1]. */
   readonly confidence: number
+  /** The recorded latency EWMA, ms (0 when none). */
+  readonly latencyMs: number
 }
 
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x))
@@ -96,7 +101,7 @@ export const effectiveMetrics = (
   config: ScoringConfig = defaultScoringConfig,
 ): EffectiveMetrics => {
   if (m === undefined || m.samples <= 0) {
-    return { latency: NEUTRAL_LATENCY, error: 0, weightFactor: 1, confidence: 0 }
+    return { latency: NEUTRAL_LATENCY, error: 0, weightFactor: 1, confidence: 0, latencyMs: 0 }
   }
   const decay = decayFactor(now - m.updatedAt, config.halfLifeMs)
   const confidence = decay * (m.samples / (m.samples + config.priorSamples))
@@ -107,13 +112,17 @@ export const effectiveMetrics = (
     error: confidence * clamp(m.errorEwma, 0, 1),
     weightFactor: clamp(1 + (factor - 1) * decay, config.minWeightFactor, config.maxWeightFactor),
     confidence,
+    latencyMs: Math.max(0, m.latencyEwmaMs),
   }
 }
 
-/** Health as the seed's aggregate defined it: error > 0.5 down; error > 0.1 or slow (> 2 s) degraded. */
+/**
+ * Health as the seed's aggregate defined it: error > 0.5 down; error > 0.1 or slow degraded.
+ * The error rate is already weighted by confidence; slowness counts only on solid, recent evidence.
+ */
 export const healthStatus = (eff: EffectiveMetrics, config: ScoringConfig = defaultScoringConfig): HealthStatus => {
   if (eff.error > 0.5) return "down"
-  if (eff.error > 0.1 || eff.latency > 2000 / config.latencyScaleMs) return "degraded"
+  if (eff.error > 0.1 || (eff.confidence >= 0.5 && eff.latencyMs > config.degradedLatencyMs)) return "degraded"
   return "healthy"
 }
 
