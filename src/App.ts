@@ -9,7 +9,8 @@ import { bootstrapAdmin } from "./identity/Bootstrap.js"
 import { Secrets } from "./identity/Secrets.js"
 import { ModelCatalog } from "./registry/ModelCatalog.js"
 import { ProviderRegistry } from "./registry/ProviderRegistry.js"
-import { importGatewayFile } from "./config/GatewayFileImport.js"
+import * as GatewayFileImport from "./config/GatewayFileImport.js"
+import { ProviderRepository } from "./storage/ProviderRepository.js"
 import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
 import { UpstreamClient, UpstreamHttpLive } from "./upstream/UpstreamClient.js"
@@ -28,20 +29,12 @@ const LoggingLive = Layer.unwrapEffect(
 /** Storage, secrets and the upstream HTTP pool. */
 const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamHttpLive)
 
-/** Start-up work that must finish before the server listens. */
-const StartupLive = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    yield* bootstrapAdmin
-    if (Option.isSome(config.gatewayConfig)) yield* importGatewayFile(config.gatewayConfig.value)
-    const registry = yield* ProviderRegistry
-    yield* registry.reload
-  }),
-)
+/** Start-up work that must finish before the server listens: first admin, providers file. */
+const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
 
 const ServicesLive = Gateway.Default.pipe(
   Layer.provideMerge(ModelCatalog.Default),
-  Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ApiKeyAuth.Default)),
+  Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ProviderRepository.Default, ApiKeyAuth.Default)),
 )
 
 /** The whole gateway: composed once, launched once by `main.ts`. */

@@ -24,5 +24,5 @@ Layer.launch(AppLive).pipe(
           process.exitCode = 1
         }),
   ),
-  NodeRuntime.runMain({ disableErrorReporting: true }),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true }),
 )

@@ -1,7 +1,10 @@
 import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
 
-/** The secret every fresh checkout has; refused when NODE_ENV=production. */
-export const DEFAULT_SECRET_KEY = "apiproxy-dev-secret-change-me-0000000000"
+/** Well-known placeholder secrets, refused when NODE_ENV=production. */
+export const DEFAULT_SECRET_KEY = "please-change-me"
 
 const DEFAULT_USER_AGENT =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -54,7 +57,7 @@ export const appConfig = Config.all({
   redisUrl: optionalRedacted("REDIS_URL"),
   /** Prefix of every KV key; lets tests and tenants share one Redis. */
   kvPrefix: Config.string("KV_PREFIX").pipe(Config.withDefault("apiproxy:")),
-  secretKey: Config.redacted("SECRET_KEY").pipe(Config.withDefault(Redacted.make(DEFAULT_SECRET_KEY))),
+  secretKey: optionalRedacted("SECRET_KEY"),
   /** The secret before the last rotation: still accepted for decryption and hash checks (dual-read). */
   secretKeyPrevious: optionalRedacted("SECRET_KEY_PREVIOUS"),
   gatewayConfig: optionalString("GATEWAY_CONFIG"),
@@ -87,25 +90,63 @@ export const appConfig = Config.all({
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
 })
 
-export type AppConfigShape = Config.Config.Success<typeof appConfig>
+type RawConfig = Config.Config.Success<typeof appConfig>
+
+export type AppConfigShape = Omit<RawConfig, "secretKey"> & {
+  readonly secretKey: Redacted.Redacted<string>
+  /** Where the secret came from: the environment, or the file generated under DATA_DIR. */
+  readonly secretKeySource: "env" | "file"
+}
+
+const SECRET_FILE = "secret.key"
+
+/**
+ * SECRET_KEY from the environment; without it, a random secret generated once and kept in
+ * `${DATA_DIR}/secret.key` (mode 0600), so a fresh checkout runs without setup and restarts keep
+ * decrypting. Refused in production: a placeholder or short secret, and a missing one when the
+ * database is shared (DATABASE_URL), where every instance must use the same secret.
+ */
+const resolveSecretKey = (config: RawConfig) =>
+  Effect.gen(function* () {
+    if (Option.isSome(config.secretKey)) {
+      const secret = Redacted.value(config.secretKey.value)
+      if (config.production && (secret === DEFAULT_SECRET_KEY || secret.length < 32)) {
+        return yield* new InsecureSecretKey({
+          message: "SECRET_KEY: expected a random secret of at least 32 characters in production (not a placeholder)",
+        })
+      }
+      return { secretKey: config.secretKey.value, secretKeySource: "env" as const }
+    }
+    if (config.production && Option.isSome(config.databaseUrl)) {
+      return yield* new InsecureSecretKey({
+        message: "SECRET_KEY: required in production when DATABASE_URL is set (every instance must share it)",
+      })
+    }
+    const file = path.join(config.dataDir, SECRET_FILE)
+    const secret = yield* Effect.try({
+      try: () => {
+        if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim()
+        fs.mkdirSync(config.dataDir, { recursive: true })
+        const generated = randomBytes(48).toString("base64url")
+        fs.writeFileSync(file, generated + "\n", { mode: 0o600, flag: "wx" })
+        return generated
+      },
+      catch: (error) =>
+        new InsecureSecretKey({ message: `SECRET_KEY: not set, and ${file} could not be read or created: ${String(error)}` }),
+    })
+    if (secret.length < 32) {
+      return yield* new InsecureSecretKey({ message: `SECRET_KEY: ${file} holds a secret shorter than 32 characters` })
+    }
+    return { secretKey: Redacted.make(secret), secretKeySource: "file" as const }
+  })
 
 export class AppConfig extends Effect.Service<AppConfig>()("gateway/config/AppConfig", {
   effect: Effect.gen(function* () {
     const config = yield* appConfig
-    if (config.production) {
-      const secret = Redacted.value(config.secretKey)
-      if (secret === DEFAULT_SECRET_KEY || secret.length < 32) {
-        return yield* Effect.fail(
-          new InsecureSecretKey({
-            message: "SECRET_KEY: expected a random secret of at least 32 characters in production (not the default)",
-          }),
-        )
-      }
-    }
-    return config
+    const secret = yield* resolveSecretKey(config)
+    return { ...config, ...secret } satisfies AppConfigShape as AppConfigShape
   }),
 }) {}
-
 
 export class InsecureSecretKey extends Schema.TaggedError<InsecureSecretKey>()("InsecureSecretKey", {
   message: Schema.String,

@@ -12,6 +12,6 @@ const notFound = (method: string, url: string) =>
 
 /** Every route of the gateway, with JSON errors for unknown paths and the access log. */
 export const httpApp = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes).pipe(
-  HttpRouter.catchTag("RouteNotFound", (error) => Effect.succeed(notFound(error.request.method, error.request.url))),
+  Effect.catchTag("RouteNotFound", (error) => Effect.succeed(notFound(error.request.method, error.request.url))),
   accessLog,
 )
