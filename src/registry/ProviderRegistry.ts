@@ -139,21 +139,16 @@ export const makeProviderRegistry = Effect.gen(function* () {
     for (const key of rows.keys) {
       if (key.status !== "active") continue
       yield* secrets.decrypt(key.encryptedKey, key.keyVersion).pipe(
-        Effect.match({
-          onSuccess: (secret) => void decrypted.set(key.id, secret),
-          onFailure: (error) => error,
-        }),
-        Effect.flatMap((error) =>
-          error === undefined
-            ? Effect.void
-            : Effect.logWarning("skipping a provider key that cannot be decrypted").pipe(
-                Effect.annotateLogs({
-                  provider: providerOf.get(key.providerUuid) ?? key.providerUuid,
-                  label: key.label,
-                  keyVersion: key.keyVersion,
-                  reason: error.reason,
-                }),
-              ),
+        Effect.tap((secret) => Effect.sync(() => decrypted.set(key.id, secret))),
+        Effect.catchTag("DecryptError", (error) =>
+          Effect.logWarning("skipping a provider key that cannot be decrypted").pipe(
+            Effect.annotateLogs({
+              provider: providerOf.get(key.providerUuid) ?? key.providerUuid,
+              label: key.label,
+              keyVersion: key.keyVersion,
+              reason: error.reason,
+            }),
+          ),
         ),
       )
     }
