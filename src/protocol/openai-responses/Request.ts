@@ -1,0 +1,192 @@
+/** OpenAI Responses request ⇄ canonical request. */
+import { Either, Schema } from "effect"
+import {
+  ProtocolError,
+  type CanonicalRequest,
+  type ContentBlock,
+  type Message,
+  type ResponseFormat,
+  type TextBlock,
+  type Tool,
+  type ToolChoice,
+} from "../Canonical.js"
+import { asArray, asObject, bool, compact, isObject, num, parseArguments, str, stringifyArguments, unknownFields, type JsonObject } from "../Json.js"
+import { imageFromUrl, imageUrlOf } from "../openai-chat/Request.js"
+import { decodeEnvelope, OpenRecord } from "../RequestSchema.js"
+
+const Envelope = Schema.Struct({ model: Schema.String }, OpenRecord)
+
+const KNOWN = new Set([
+  "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "max_output_tokens", "temperature",
+  "top_p", "text", "reasoning", "stream", "user", "metadata", "messages",
+])
+
+/** Content of an input message (string or parts) → blocks; also accepts the §6.2 `{role, content}` items. */
+const decodeContent = (content: unknown): Array<ContentBlock> => {
+  if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }]
+  const out: Array<ContentBlock> = []
+  for (const p0 of asArray(content)) {
+    const p = asObject(p0)
+    if (typeof p.text === "string" && (p.type === undefined || p.type === "input_text" || p.type === "output_text" || p.type === "text")) out.push({ type: "text", text: p.text })
+    else if (p.type === "refusal" && typeof p.refusal === "string") out.push({ type: "text", text: p.refusal })
+    else if (p.type === "input_image" || p.type === "image_url") {
+      const url = str(p.image_url) ?? str(asObject(p.image_url).url)
+      if (url) out.push(imageFromUrl(url))
+    }
+  }
+  return out
+}
+
+const outputText = (o: JsonObject): string => (typeof o.output === "string" ? o.output : decodeContent(o.output).flatMap((b) => (b.type === "text" ? [b.text] : [])).join(""))
+
+const decodeToolChoice = (u: unknown): ToolChoice | undefined => {
+  if (u === "auto" || u === "none" || u === "required") return { type: u }
+  const o = asObject(u)
+  return o.type === "function" && typeof o.name === "string" ? { type: "tool", name: o.name } : undefined
+}
+
+export const decodeFormat = (u: unknown): ResponseFormat | undefined => {
+  const f = asObject(u)
+  if (f.type === "text" || f.type === "json_object") return { type: f.type }
+  if (f.type === "json_schema") return compact({ type: "json_schema" as const, name: str(f.name) ?? "response", schema: f.schema ?? {}, strict: bool(f.strict), description: str(f.description) })
+  return undefined
+}
+
+export const encodeFormat = (f: ResponseFormat): JsonObject =>
+  f.type === "json_schema" ? compact({ type: "json_schema", name: f.name, schema: f.schema, strict: f.strict, description: f.description }) : { type: f.type }
+
+export const decodeRequest = (body: unknown): Either.Either<CanonicalRequest, ProtocolError> =>
+  Either.flatMap(decodeEnvelope("openai-responses", Envelope, body), (b) => {
+    const system: Array<TextBlock> = []
+    const messages: Array<Message> = []
+    if (typeof b.instructions === "string" && b.instructions.trim() !== "") system.push({ type: "text", text: b.instructions })
+    const append = (role: "user" | "assistant", blocks: ReadonlyArray<ContentBlock>, merge: boolean) => {
+      const last = messages[messages.length - 1]
+      if (merge && last && last.role === role) messages[messages.length - 1] = { role, content: [...last.content, ...blocks] }
+      else messages.push({ role, content: [...blocks] })
+    }
+    const items = typeof b.input === "string" ? [{ role: "user", content: b.input }] : asArray(b.input ?? b.messages)
+    if (b.input !== undefined && typeof b.input !== "string" && !Array.isArray(b.input))
+      return Either.left(new ProtocolError({ dialect: "openai-responses", message: "input must be a string or an array of items", param: "input" }))
+    for (const [i, it0] of items.entries()) {
+      if (!isObject(it0)) continue
+      const it = it0
+      const type = str(it.type) ?? "message"
+      switch (type) {
+        case "message": {
+          const role = str(it.role) ?? "user"
+          const blocks = decodeContent(it.content)
+          if (role === "system" || role === "developer") system.push(...blocks.filter((x): x is TextBlock => x.type === "text"))
+          else if (role === "user" || role === "assistant") {
+            if (blocks.length > 0) append(role, blocks, role === "assistant")
+          } else return Either.left(new ProtocolError({ dialect: "openai-responses", message: `input[${i}].role '${role}' is not supported`, param: `input[${i}].role` }))
+          break
+        }
+        case "function_call":
+          append("assistant", [{ type: "tool_use", id: str(it.call_id) ?? str(it.id) ?? "", name: str(it.name) ?? "", input: parseArguments(str(it.arguments)) }], true)
+          break
+        case "function_call_output": {
+          const last = messages[messages.length - 1]
+          const block = { type: "tool_result" as const, toolUseId: str(it.call_id) ?? "", content: [{ type: "text" as const, text: outputText(it) }], isError: false }
+          append("user", [block], last !== undefined && last.role === "user" && last.content.every((x) => x.type === "tool_result"))
+          break
+        }
+        case "reasoning": {
+          const text = asArray(it.summary).map((s) => str(asObject(s).text) ?? "").join("\n")
+          const enc = str(it.encrypted_content)
+          append("assistant", [compact({ type: "reasoning" as const, text, signature: enc ? { origin: "openai" as const, value: enc } : undefined })], true)
+          break
+        }
+        default:
+          break
+      }
+    }
+    const tools: Array<Tool> = []
+    for (const t0 of asArray(b.tools)) {
+      const t = asObject(t0)
+      if (t.type === "function" && typeof t.name === "string")
+        tools.push(compact({ name: t.name, description: str(t.description), parameters: t.parameters ?? { type: "object", properties: {} }, strict: bool(t.strict) }))
+    }
+    const effort = str(asObject(b.reasoning).effort)
+    return Either.right(
+      compact({
+        model: b.model,
+        system,
+        messages,
+        tools,
+        toolChoice: decodeToolChoice(b.tool_choice),
+        parallelToolCalls: bool(b.parallel_tool_calls),
+        maxTokens: num(b.max_output_tokens),
+        temperature: num(b.temperature),
+        topP: num(b.top_p),
+        stop: [],
+        responseFormat: decodeFormat(asObject(b.text).format),
+        reasoning: effort !== undefined ? { effort } : undefined,
+        stream: b.stream === true,
+        streamUsage: true,
+        user: str(b.user),
+        metadata: isObject(b.metadata) ? (Object.fromEntries(Object.entries(b.metadata).filter(([, v]) => typeof v === "string")) as Record<string, string>) : undefined,
+        source: "openai-responses" as const,
+        extra: unknownFields(b, KNOWN),
+      }) as CanonicalRequest,
+    )
+  })
+
+export const encodeTools = (req: CanonicalRequest): Array<JsonObject> =>
+  req.tools.map((t) => compact({ type: "function", name: t.name, description: t.description, parameters: t.parameters, strict: t.strict ?? false }))
+
+export const encodeToolChoice = (c: ToolChoice | undefined): unknown =>
+  c === undefined ? "auto" : c.type === "tool" ? { type: "function", name: c.name } : c.type
+
+export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts: { stream: boolean }): JsonObject => {
+  const extra = req.source === "openai-responses" ? req.extra : {}
+  const input: Array<JsonObject> = []
+  // One system block fits `instructions`; several keep their boundaries as a leading system message.
+  if (req.system.length > 1) input.push({ role: "system", content: req.system.map((b) => ({ type: "input_text", text: b.text })) })
+  for (const m of req.messages) {
+    let parts: Array<JsonObject> = []
+    const flush = () => {
+      if (parts.length > 0) input.push(m.role === "user" ? { role: "user", content: parts } : { type: "message", role: "assistant", content: parts })
+      parts = []
+    }
+    for (const b of m.content) {
+      switch (b.type) {
+        case "text":
+          parts.push(m.role === "user" ? { type: "input_text", text: b.text } : { type: "output_text", text: b.text, annotations: [] })
+          break
+        case "image":
+          parts.push({ type: "input_image", image_url: imageUrlOf(b), detail: "auto" })
+          break
+        case "tool_use":
+          flush()
+          input.push({ type: "function_call", call_id: b.id, name: b.name, arguments: stringifyArguments(b.input) })
+          break
+        case "tool_result":
+          flush()
+          input.push({ type: "function_call_output", call_id: b.toolUseId, output: b.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("") })
+          break
+        case "reasoning":
+          // Reasoning items can only be replayed with their original item id, which the canonical form does not keep.
+          break
+      }
+    }
+    flush()
+  }
+  return compact({
+    ...extra,
+    model: upstreamModel,
+    instructions: req.system.length === 1 ? req.system[0]!.text : undefined,
+    input,
+    tools: req.tools.length > 0 ? encodeTools(req) : undefined,
+    tool_choice: req.toolChoice && req.tools.length > 0 ? encodeToolChoice(req.toolChoice) : undefined,
+    parallel_tool_calls: req.tools.length > 0 ? req.parallelToolCalls : undefined,
+    max_output_tokens: req.maxTokens,
+    temperature: req.temperature,
+    top_p: req.topP,
+    text: req.responseFormat ? { ...asObject(extra.text), format: encodeFormat(req.responseFormat) } : undefined,
+    reasoning: req.reasoning?.effort !== undefined ? { ...asObject(extra.reasoning), effort: req.reasoning.effort } : undefined,
+    user: req.user,
+    metadata: req.source === "openai-responses" ? req.metadata : undefined,
+    stream: opts.stream ? true : undefined,
+  })
+}
