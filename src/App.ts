@@ -15,16 +15,22 @@ import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
 import { UpstreamClient, UpstreamHttpLive } from "./upstream/UpstreamClient.js"
 
+export interface AppOptions {
+  /** Where log lines go (default: standard error). */
+  readonly logSink?: (line: string) => void
+}
+
 /** Logging per LOG_LEVEL / LOG_TIMEZONE, credentials redacted. */
-const LoggingLive = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    return Layer.merge(
-      Logger.replace(Logger.defaultLogger, makeLogger(Option.getOrUndefined(config.logTimezone))),
-      Logger.minimumLogLevel(parseLogLevel(config.logLevel)),
-    )
-  }),
-)
+const loggingLayer = (options: AppOptions) =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      return Layer.merge(
+        Logger.replace(Logger.defaultLogger, makeLogger(Option.getOrUndefined(config.logTimezone), options.logSink)),
+        Logger.minimumLogLevel(parseLogLevel(config.logLevel)),
+      )
+    }),
+  )
 
 /** Storage, secrets and the upstream HTTP pool. */
 const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamHttpLive)
@@ -37,11 +43,14 @@ const ServicesLive = Gateway.Default.pipe(
   Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ProviderRepository.Default, ApiKeyAuth.Default)),
 )
 
-/** The whole gateway: composed once, launched once by `main.ts`. */
-export const AppLive = serve(httpApp).pipe(
-  Layer.provide(StartupLive),
-  Layer.provideMerge(ServicesLive),
-  Layer.provideMerge(InfrastructureLive),
-  Layer.provide(LoggingLive),
-  Layer.provideMerge(AppConfig.Default),
-)
+/** The whole gateway: composed once, launched once by `main.ts` (tests start it the same way). */
+export const makeAppLayer = (options: AppOptions = {}) =>
+  serve(httpApp).pipe(
+    Layer.provide(StartupLive),
+    Layer.provideMerge(ServicesLive),
+    Layer.provideMerge(InfrastructureLive),
+    Layer.provide(loggingLayer(options)),
+    Layer.provideMerge(AppConfig.Default),
+  )
+
+export const AppLive = makeAppLayer()

@@ -43,7 +43,7 @@ const quote = (value: string): string => (/[\s="]/.test(value) ? JSON.stringify(
  * One logfmt line per entry on stderr, timestamps in LOG_TIMEZONE, every message and annotation
  * passed through `redactText` so no credential reaches a log.
  */
-export const makeLogger = (timeZone: string | undefined) => {
+export const makeLogger = (timeZone: string | undefined, sink: (line: string) => void = (line) => process.stderr.write(line + "\n")) => {
   const format = timeZone ? new Intl.DateTimeFormat("sv-SE", { timeZone, dateStyle: "short", timeStyle: "medium", hourCycle: "h23" }) : undefined
   const millis = (date: Date) => String(date.getMilliseconds()).padStart(3, "0")
   return Logger.make(({ annotations, cause, date, logLevel, message }) => {
@@ -52,6 +52,6 @@ export const makeLogger = (timeZone: string | undefined) => {
     let line = `time=${time} level=${logLevel.label} msg=${quote(redactText(text))}`
     for (const [key, value] of HashMap.toEntries(annotations)) line += ` ${key}=${quote(redactText(String(value)))}`
     if (!Cause.isEmpty(cause)) line += ` cause=${quote(redactText(Cause.pretty(cause).split("\n")[0] ?? ""))}`
-    process.stderr.write(line + "\n")
+    sink(line)
   })
 }

@@ -34,7 +34,7 @@ const templateKey = () => {
  * costs seconds; copying its result costs milliseconds). Concurrent builders race harmlessly:
  * each builds privately and the first rename wins.
  */
-const pgliteTemplate = Effect.gen(function* () {
+export const pgliteTemplate = Effect.gen(function* () {
   const dir = path.join(os.tmpdir(), `apiproxy-pglite-template-${templateKey()}`)
   if (fs.existsSync(path.join(dir, "READY"))) return dir
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-pglite-staging-"))
