@@ -291,8 +291,11 @@ const parseText = (text: string, format: GatewayFileFormat): Either.Either<unkno
   if (format === "json") {
     try {
       return Either.right(JSON.parse(text))
-    } catch (e) {
-      return Either.left(`invalid JSON: ${(e as Error).message}`)
+    } catch {
+      // JSON.parse quotes the text around the error, which may hold a key: report a position only,
+      // borrowed from the YAML parser (JSON is YAML) when it also trips over the text.
+      const at = YAML.parseDocument(text, { prettyErrors: true }).errors[0]?.linePos?.[0]
+      return Either.left(at === undefined ? "invalid JSON" : `invalid JSON near line ${at.line}, column ${at.col}`)
     }
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true })

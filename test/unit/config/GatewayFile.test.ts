@@ -260,7 +260,10 @@ providers:
     Effect.gen(function* () {
       expect(yield* errorOf("providers:\n  - id: a\n   base_url: x\n")).toMatch(/^invalid YAML at line 3, column \d+: /)
       expect(yield* errorOf("providers:\n  - id: a\n    id: b\n")).toMatch(/^invalid YAML at line 3.*unique/)
-      expect(yield* errorOf('{"providers": [}', "json")).toMatch(/^invalid JSON: /)
+      expect(yield* errorOf('{"providers": [}', "json")).toMatch(/^invalid JSON near line 1, column \d+$/)
+      // The parser's own message quotes the text around the error: it must not reach the log.
+      const secretInline = '{"providers": [{"id": "a", "base_url": "http://x", "keys": [{"value": "sk-secret-123456"},]}]}'
+      expect(yield* errorOf(secretInline, "json")).not.toContain("sk-secret")
     }))
 
   it.effect("checks upstream providers against the file and the database", () =>
