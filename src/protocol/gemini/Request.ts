@@ -207,7 +207,7 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
     seed: req.seed,
     responseMimeType: rf && rf.type !== "text" ? "application/json" : undefined,
     responseJsonSchema: rf?.type === "json_schema" ? rf.schema : undefined,
-    thinkingConfig: budget !== undefined ? { thinkingBudget: budget, includeThoughts: true } : req.reasoning?.effort !== undefined ? { thinkingLevel: req.reasoning.effort === "minimal" ? "low" : req.reasoning.effort, includeThoughts: true } : undefined,
+    thinkingConfig: budget !== undefined ? { thinkingBudget: budget, includeThoughts: true } : req.reasoning?.effort !== undefined ? { thinkingLevel: req.reasoning.effort.toUpperCase(), includeThoughts: true } : undefined,
   })
   const body = compact({
     ...extra,

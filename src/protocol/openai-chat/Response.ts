@@ -88,6 +88,5 @@ export const encodeResponse = (resp: CanonicalResponse, ctx: EncodeContext): Jso
     model: ctx.model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: toOpenAiFinish(resp.stopReason) }],
     usage: encodeUsage(resp.usage),
-    system_fingerprint: null,
   }
 }

@@ -164,7 +164,6 @@ export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
       object: "chat.completion.chunk",
       created,
       model: ctx.model,
-      system_fingerprint: null,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
       ...(includeUsage ? { usage: null } : {}),
     })
@@ -179,7 +178,7 @@ export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
     ensureStarted(out)
     if (stop === undefined) out.push(chunk({}, "stop"))
     if (includeUsage)
-      out.push(sseJson({ id, object: "chat.completion.chunk", created, model: ctx.model, system_fingerprint: null, choices: [], usage: encodeUsage(completeUsage(usage)) }))
+      out.push(sseJson({ id, object: "chat.completion.chunk", created, model: ctx.model, choices: [], usage: encodeUsage(completeUsage(usage)) }))
     out.push(SSE_DONE)
     done = true
   }

@@ -135,7 +135,7 @@ export const responseObject = (s: ResponseShell, ctx: EncodeContext): JsonObject
     tools: req ? encodeTools(req) : [],
     top_p: req?.topP ?? 1,
     truncation: "disabled",
-    usage: s.usage ? encodeUsage(s.usage) : null,
+    usage: s.usage ? encodeUsage(s.usage) : undefined,
     user: req?.user,
     metadata: req?.metadata ?? {},
   })
