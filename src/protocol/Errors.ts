@@ -151,3 +151,11 @@ export const decodeErrorBody = (status: number, body: unknown, fallbackMessage =
     ...(param !== undefined ? { param } : {}),
   }
 }
+
+/** A request body that failed to decode → the 400 the client gets. */
+export const protocolErrorInfo = (e: { readonly message: string; readonly param?: string | undefined }): ErrorInfo => ({
+  kind: "invalid_request",
+  message: e.message,
+  status: 400,
+  ...(e.param !== undefined ? { param: e.param } : {}),
+})

@@ -1,0 +1,98 @@
+/**
+ * Same-dialect passthrough: the client and the upstream speak the same dialect, so the body is
+ * forwarded with only `model` rewritten and SSE frames are relayed as they arrive. Frames are
+ * still observed (not re-encoded) for usage metering and commit detection.
+ */
+import { mergeUsage, type Dialect, type ErrorInfo, type IdGenerator, type SseEvent, type UsageDelta } from "./Canonical.js"
+import { codecs } from "./Dialect.js"
+import { geminiPath } from "./gemini/Request.js"
+import { asObject, type JsonObject } from "./Json.js"
+import { makePassthroughFilter } from "./openai-chat/Stream.js"
+import { SSE_DONE, sseFrame } from "./Sse.js"
+
+export interface PreparedPassthrough {
+  readonly body: JsonObject
+  /** Gemini only: `models/{model}:generateContent` or `…:streamGenerateContent?alt=sse`. */
+  readonly path?: string
+  /** OpenAI chat: the client asked for the usage chunk itself (else the gateway strips it). */
+  readonly clientWantsUsage: boolean
+}
+
+/** Rewrites `model` (Gemini: the path) and, for OpenAI chat streams, asks the upstream for usage. */
+export const prepareRequest = (dialect: Dialect, body: unknown, upstreamModel: string, stream: boolean): PreparedPassthrough => {
+  const b = asObject(body)
+  switch (dialect) {
+    case "gemini":
+      return { body: b, path: geminiPath(upstreamModel, stream), clientWantsUsage: true }
+    case "openai-chat": {
+      const clientWantsUsage = asObject(b.stream_options).include_usage === true
+      return {
+        body: stream ? { ...b, model: upstreamModel, stream: true, stream_options: { ...asObject(b.stream_options), include_usage: true } } : { ...b, model: upstreamModel },
+        clientWantsUsage,
+      }
+    }
+    default:
+      return { body: { ...b, model: upstreamModel, ...(stream ? { stream: true } : {}) }, clientWantsUsage: true }
+  }
+}
+
+export interface PassthroughRelay {
+  /** The frame text to forward for one upstream event ("" to drop it). */
+  push(event: SseEvent): string
+  /** Usage seen so far. */
+  readonly usage: UsageDelta
+  /** The upstream produced content, a stop or an error: the commit point. */
+  readonly meaningful: boolean
+  /** The stream ended properly ([DONE], message_stop, response.completed, a Gemini finishReason). */
+  readonly complete: boolean
+  readonly upstreamError: ErrorInfo | undefined
+  /** Call when the upstream body ended: the error to emit in-band if it was truncated (use the dialect's encoder.error). */
+  finish(): ErrorInfo | undefined
+}
+
+/** Re-frames an event exactly as received (event line kept, multi-line data preserved). */
+const reframe = (ev: SseEvent): string => (ev.data.trim() === "[DONE]" && ev.event === undefined ? SSE_DONE : sseFrame(ev.data, ev.event === "message" ? undefined : ev.event))
+
+export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage = true): PassthroughRelay => {
+  const decoder = codecs[dialect].makeStreamDecoder(ids)
+  const filter = dialect === "openai-chat" ? makePassthroughFilter(clientWantsUsage) : undefined
+  let usage: UsageDelta = {}
+  let meaningful = false
+  let complete = false
+  let upstreamError: ErrorInfo | undefined
+
+  const observe = (events: ReturnType<typeof decoder.push>) => {
+    for (const e of events) {
+      if (e.type === "usage") usage = mergeUsage(usage, e.usage)
+      else if (e.type === "message_start" && e.usage) usage = mergeUsage(usage, e.usage)
+      else if (e.type === "end") complete = true
+      else if (e.type === "error" && upstreamError === undefined) upstreamError = e.error
+      if (e.type !== "message_start" && e.type !== "usage") meaningful = true
+    }
+  }
+
+  return {
+    push: (ev) => {
+      observe(decoder.push(ev))
+      return filter ? filter(ev).frame : reframe(ev)
+    },
+    finish: () => {
+      const tail = decoder.finish()
+      observe(tail)
+      const err = tail.find((e) => e.type === "error")
+      return err && err.type === "error" ? err.error : undefined
+    },
+    get usage() {
+      return usage
+    },
+    get meaningful() {
+      return meaningful
+    },
+    get complete() {
+      return complete
+    },
+    get upstreamError() {
+      return upstreamError
+    },
+  }
+}
