@@ -30,22 +30,22 @@ const logLevel = Config.literal("TRACE", "DEBUG", "INFO", "WARNING", "WARN", "ER
   Config.withDefault("INFO" as const),
 )
 
-const timezone = optionalString("LOG_TIMEZONE").pipe(
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const timezone = Config.string("LOG_TIMEZONE").pipe(
   Config.validate({
     message: "expected an IANA time zone such as Europe/Berlin",
-    validation: (tz) =>
-      Option.match(tz, {
-        onNone: () => true,
-        onSome: (zone) => {
-          try {
-            new Intl.DateTimeFormat("en-US", { timeZone: zone })
-            return true
-          } catch {
-            return false
-          }
-        },
-      }),
+    validation: (zone) => zone.trim() === "" || isTimeZone(zone.trim()),
   }),
+  Config.option,
+  Config.map(Option.filter((zone) => zone.trim() !== "")),
 )
 
 export const appConfig = Config.all({

@@ -1,0 +1,142 @@
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { TEST_SECRET_KEY } from "../support/TestConfig.js"
+import { createStorage, type SharedStorage } from "../support/TestGateway.js"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const tsx = path.join(root, "node_modules/.bin/tsx")
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the real entry point (`src/main.ts`) with the given environment until it exits. */
+const runMain = (env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(tsx, ["src/main.ts"], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "WARNING", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`main did not exit within ${timeoutMs} ms:\n${stderr}`))
+    }, timeoutMs)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+describe("start-up errors name what is wrong and exit non-zero", () => {
+  let dataDir: string
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-startup-"))
+  })
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+
+  it.each([
+    [{ PORT: "abc" }, /PORT/],
+    [{ MODELS_CACHE_TTL: "-5" }, /MODELS_CACHE_TTL/],
+    [{ LOG_TIMEZONE: "Mars/Olympus" }, /LOG_TIMEZONE.*IANA/],
+    [{ NODE_ENV: "production", SECRET_KEY: "short" }, /SECRET_KEY.*32/],
+    [{ NODE_ENV: "production", SECRET_KEY: "please-change-me" }, /SECRET_KEY/],
+  ])("%j", async (env, pattern) => {
+    const run = await runMain({ DATA_DIR: dataDir, SECRET_KEY: TEST_SECRET_KEY, ...env })
+    expect(run.code).not.toBe(0)
+    const lines = run.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(pattern)
+    expect(run.stderr).not.toMatch(/\n\s+at /) // no stack trace
+  })
+
+  it("a broken providers file stops start-up naming the bad path", async () => {
+    const file = path.join(dataDir, "broken.yaml")
+    fs.writeFileSync(
+      file,
+      "providers:\n  - id: good\n    base_url: http://127.0.0.1:1\n    keys: [{ value: sk-1 }]\n  - id: bad\n    base_url: not-a-url\n    keys: [{ value: sk-2 }]\n",
+    )
+    const storage = await createStorage()
+    try {
+      const run = await runMain({ ...storage.env, SECRET_KEY: TEST_SECRET_KEY, GATEWAY_CONFIG: file })
+      expect(run.code).not.toBe(0)
+      expect(run.stderr).toContain("providers[1].base_url")
+      expect(run.stderr).not.toContain("sk-2")
+    } finally {
+      await storage.close()
+    }
+  })
+})
+
+describe("graceful shutdown", () => {
+  let upstream: MockProvider
+  let storage: SharedStorage
+  beforeAll(async () => {
+    upstream = await startMockProvider({ models: ["slow-model"] })
+    storage = await createStorage()
+  })
+  afterAll(async () => {
+    await upstream?.close()
+    await storage?.close()
+  })
+
+  it("on SIGTERM finishes the in-flight request, then exits 0", async () => {
+    const file = path.join(storage.env.DATA_DIR!, "gateway.json")
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ providers: [{ id: "mock", base_url: upstream.url, keys: [{ value: "sk-x" }], models: ["slow-model"] }] }),
+    )
+    const master = "apx-master-shutdown-test-0123456789"
+    const child = spawn(tsx, ["src/main.ts"], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...storage.env,
+        HOST: "127.0.0.1",
+        PORT: "0",
+        LOG_LEVEL: "INFO",
+        SECRET_KEY: TEST_SECRET_KEY,
+        GATEWAY_CONFIG: file,
+        GATEWAY_MASTER_KEY: master,
+      } as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listen line:\n${stderr}`)), 30_000)
+      child.stderr.on("data", () => {
+        const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr)
+        if (match) {
+          clearTimeout(timer)
+          resolve(`http://127.0.0.1:${match[1]}`)
+        }
+      })
+    })
+    upstream.script({ delayMs: 1_000 })
+    const inFlight = fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${master}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "slow-model", messages: [{ role: "user", content: "finish me" }] }),
+    })
+    await upstream.waitFor((m) => m.count > 0)
+    child.kill("SIGTERM")
+    const response = await inFlight
+    expect(response.status).toBe(200)
+    expect((((await response.json()) as any)).choices[0].message.content).toBe("Hello from mock: finish me")
+    expect(await exited).toBe(0)
+    await expect(fetch(`${url}/health`)).rejects.toThrow()
+  })
+})
