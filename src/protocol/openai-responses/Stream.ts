@@ -228,6 +228,8 @@ export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
         ensureStarted(out)
         const outputIndex = items.length
         const b = ev.block
+        // Redacted (encrypted) thinking from another provider has nothing a Responses client can use.
+        if (b.type === "reasoning" && b.redacted) break
         const it: Item =
           b.type === "text"
             ? { kind: "text", outputIndex, id: ctx.ids("msg_"), text: "", done: false }

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either } from "effect"
+import { codecs } from "../../../src/protocol/Dialect.js"
+import { makeTranscoder } from "../../../src/protocol/Transcoder.js"
+import { anthropicSse, ctx, jsonData, parseFrames } from "./Frames.js"
+
+const thinkingStream = anthropicSse([
+  ["message_start", { type: "message_start", message: { id: "msg_t", model: "claude", usage: { input_tokens: 5, output_tokens: 1 } } }],
+  ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } }],
+  ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Let me think" } }],
+  ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "SIG==" } }],
+  ["content_block_stop", { type: "content_block_stop", index: 0 }],
+  ["content_block_start", { type: "content_block_start", index: 1, content_block: { type: "redacted_thinking", data: "OPAQUE" } }],
+  ["content_block_stop", { type: "content_block_stop", index: 1 }],
+  ["content_block_start", { type: "content_block_start", index: 2, content_block: { type: "text", text: "" } }],
+  ["content_block_delta", { type: "content_block_delta", index: 2, delta: { type: "text_delta", text: "42" } }],
+  ["content_block_stop", { type: "content_block_stop", index: 2 }],
+  ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 30 } }],
+  ["message_stop", { type: "message_stop" }],
+])
+
+describe("reasoning / thinking", () => {
+  it("Anthropic → Anthropic (transcoded) keeps thinking text, signature and redacted blocks", () => {
+    const t = makeTranscoder("anthropic", "anthropic", ctx("claude"))
+    const evs = parseFrames([...thinkingStream.flatMap((e) => t.push(e)), ...t.finish()])
+    const data = evs.map((e) => JSON.parse(e.data))
+    expect(data.find((d) => d.delta?.type === "thinking_delta").delta.thinking).toBe("Let me think")
+    expect(data.find((d) => d.delta?.type === "signature_delta").delta.signature).toBe("SIG==")
+    expect(data.find((d) => d.content_block?.type === "redacted_thinking").content_block.data).toBe("OPAQUE")
+    expect(data.filter((d) => d.type === "content_block_start").map((d) => d.index)).toEqual([0, 1, 2])
+  })
+
+  it("Anthropic thinking → OpenAI chat reasoning_content, signature not leaked", () => {
+    const t = makeTranscoder("anthropic", "openai-chat", ctx())
+    const out = [...thinkingStream.flatMap((e) => t.push(e)), ...t.finish()]
+    const chunks = jsonData(out)
+    expect(chunks.map((c) => c.choices[0]?.delta?.reasoning_content ?? "").join("")).toBe("Let me think")
+    expect(out.join("")).not.toContain("SIG==")
+    expect(out.join("")).not.toContain("OPAQUE")
+  })
+
+  it("Anthropic thinking → Responses reasoning item with a summary", () => {
+    const t = makeTranscoder("anthropic", "openai-responses", ctx())
+    const evs = parseFrames([...thinkingStream.flatMap((e) => t.push(e)), ...t.finish()])
+    const final = JSON.parse(evs[evs.length - 1]!.data).response
+    expect(final.output.map((i: any) => i.type)).toEqual(["reasoning", "message"])
+    expect(final.output[0].summary).toEqual([{ type: "summary_text", text: "Let me think" }])
+    expect(final.output[0].encrypted_content).toBeUndefined()
+  })
+
+  it("a signed thinking block is replayed to Anthropic, and foreign reasoning is not", () => {
+    const req = Either.getOrThrow(
+      codecs.anthropic.decodeRequest({
+        model: "m",
+        max_tokens: 5,
+        messages: [
+          { role: "user", content: "q" },
+          { role: "assistant", content: [{ type: "thinking", thinking: "hmm", signature: "S" }, { type: "redacted_thinking", data: "R" }, { type: "text", text: "a" }] },
+          { role: "user", content: "more" },
+        ],
+        thinking: { type: "enabled", budget_tokens: 2048 },
+      }),
+    )
+    const body = codecs.anthropic.encodeRequest(req, "claude", { stream: false }).body as any
+    expect(body.messages[1].content).toEqual([{ type: "thinking", thinking: "hmm", signature: "S" }, { type: "redacted_thinking", data: "R" }, { type: "text", text: "a" }])
+    expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
+    expect(body.max_tokens).toBeGreaterThan(2048)
+    const gem = codecs.gemini.encodeRequest(req, "g", { stream: false }).body as any
+    expect(gem.contents[1].parts).toEqual([{ text: "a" }])
+    const chat = codecs["openai-chat"].encodeRequest(req, "o", { stream: false }).body as any
+    expect(chat.messages[1]).toEqual({ role: "assistant", content: "a" })
+  })
+
+  it("Gemini thought signatures on function calls survive a Gemini → Gemini transcoding", () => {
+    const t = makeTranscoder("gemini", "gemini", ctx())
+    const frame = { candidates: [{ content: { role: "model", parts: [{ functionCall: { name: "f", args: { a: 1 } }, thoughtSignature: "TS" }] }, finishReason: "STOP" }] }
+    const out = [...t.push({ data: JSON.stringify(frame) }), ...t.finish()]
+    const parts = jsonData(out).flatMap((c) => c.candidates[0].content.parts)
+    expect(parts.find((p: any) => p.functionCall)).toMatchObject({ functionCall: { name: "f", args: { a: 1 } }, thoughtSignature: "TS" })
+  })
+})
