@@ -11,8 +11,9 @@
  *   breaker exists to stop hammering a provider that is down). Half-open candidates (cooldown
  *   elapsed) stay in the plan, after the closed ones of their tier: the caller must win the
  *   probe (CircuitBreaker.acquire) before sending, so exactly one request probes;
- * - the first attempt is the session's bound upstream when it is in the best available tier and
- *   its circuit is closed; otherwise a weighted random draw (weights = scores) among the closed
+ * - the first attempt is the session's bound upstream when it is in the best available tier, its
+ *   circuit is closed and its score reaches `minScore` (a failing upstream does not hold its
+ *   sessions hostage); otherwise a weighted random draw (weights = scores) among the closed
  *   candidates of the best tier that reach `minScore` (all closed ones if none does; the
  *   half-open ones when the tier has nothing else);
  * - the rest follow by tier, then closed before half-open, then score descending.
@@ -74,6 +75,7 @@ export type StickyOutcome =
   | "applied"
   | "not_a_candidate"
   | "circuit_not_closed"
+  | "below_min_score"
   | "not_in_best_tier"
 
 export interface Plan {
@@ -182,6 +184,7 @@ export const buildPlan = (input: PlanInput): Plan => {
     const bound = scored.find((s) => candidateKey(s.candidate) === key)
     if (bound === undefined) stickyOutcome = "not_a_candidate"
     else if (bound.circuit.status !== "closed") stickyOutcome = "circuit_not_closed"
+    else if (bound.score.score < strategy.minScore) stickyOutcome = "below_min_score"
     else if (!best.includes(bound)) stickyOutcome = "not_in_best_tier"
     else {
       stickyOutcome = "applied"

@@ -52,6 +52,8 @@ describe("buildPlan invariants", () => {
     if (status !== "closed") {
       expect(plan.sticky).toBe("circuit_not_closed")
       expect(plan.attempts[0]?.reason).not.toBe("sticky")
+    } else if (boundAttempt!.score.score < 0.1) {
+      expect(plan.sticky).toBe("below_min_score")
     } else if (boundAttempt!.priority === Math.min(...plan.attempts.map((a) => a.priority))) {
       expect(plan.sticky).toBe("applied")
       expect(candidateKey(plan.attempts[0]!.candidate)).toBe(candidateKey(bound))
