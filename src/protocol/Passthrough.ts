@@ -8,7 +8,9 @@ import { codecs } from "./Dialect.js"
 import { geminiPath } from "./gemini/Request.js"
 import { asObject, type JsonObject } from "./Json.js"
 import { makePassthroughFilter } from "./openai-chat/Stream.js"
-import { SSE_DONE, sseFrame } from "./Sse.js"
+import { anthropicErrorBody, geminiErrorBody, openAiErrorBody } from "./Errors.js"
+import { responseErrorCode } from "./openai-responses/Response.js"
+import { SSE_DONE, sseFrame, sseJson } from "./Sse.js"
 
 export interface PreparedPassthrough {
   readonly body: JsonObject
@@ -46,8 +48,10 @@ export interface PassthroughRelay {
   /** The stream ended properly ([DONE], message_stop, response.completed, a Gemini finishReason). */
   readonly complete: boolean
   readonly upstreamError: ErrorInfo | undefined
-  /** Call when the upstream body ended: the error to emit in-band if it was truncated (use the dialect's encoder.error). */
+  /** Call when the upstream body ended: the error to report if it was truncated (then send `errorFrames`). */
   finish(): ErrorInfo | undefined
+  /** In-band error frames in this dialect for a stream already relayed (after commit). */
+  errorFrames(error: ErrorInfo): ReadonlyArray<string>
 }
 
 /** Re-frames an event exactly as received (event line kept, multi-line data preserved). */
@@ -60,6 +64,7 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
   let meaningful = false
   let complete = false
   let upstreamError: ErrorInfo | undefined
+  let lastSequence = -1
 
   const observe = (events: ReturnType<typeof decoder.push>) => {
     for (const e of events) {
@@ -73,6 +78,10 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
 
   return {
     push: (ev) => {
+      if (dialect === "openai-responses") {
+        const m = /"sequence_number"\s*:\s*(\d+)/.exec(ev.data)
+        if (m) lastSequence = Math.max(lastSequence, Number(m[1]))
+      }
       observe(decoder.push(ev))
       return filter ? filter(ev).frame : reframe(ev)
     },
@@ -81,6 +90,18 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
       observe(tail)
       const err = tail.find((e) => e.type === "error")
       return err && err.type === "error" ? err.error : undefined
+    },
+    errorFrames: (e) => {
+      switch (dialect) {
+        case "openai-chat":
+          return [sseJson(openAiErrorBody(e))]
+        case "anthropic":
+          return [sseJson(anthropicErrorBody(e), "error")]
+        case "gemini":
+          return [sseJson(geminiErrorBody(e))]
+        case "openai-responses":
+          return [sseJson({ type: "error", code: responseErrorCode(e), message: e.message, param: e.param ?? null, sequence_number: lastSequence + 1 }, "error")]
+      }
     },
     get usage() {
       return usage

@@ -42,3 +42,15 @@ describe("same-dialect passthrough", () => {
     expect(relay.finish()?.code).toBe("upstream_truncated")
   })
 })
+
+describe("passthrough in-band errors", () => {
+  it("continue the relayed stream in its own dialect", () => {
+    const err = { kind: "timeout" as const, message: "idle", status: 504 }
+    const r = makeRelay("openai-responses", sequentialIds())
+    r.push({ event: "response.created", data: JSON.stringify({ type: "response.created", sequence_number: 0, response: { id: "resp_1" } }) })
+    r.push({ event: "response.output_text.delta", data: JSON.stringify({ type: "response.output_text.delta", sequence_number: 4, item_id: "m", delta: "x" }) })
+    expect(r.errorFrames(err)).toEqual([`event: error\ndata: ${JSON.stringify({ type: "error", code: "server_error", message: "idle", param: null, sequence_number: 5 })}\n\n`])
+    expect(makeRelay("anthropic", sequentialIds()).errorFrames(err)[0]).toBe(`event: error\ndata: {"type":"error","error":{"type":"timeout_error","message":"idle"}}\n\n`)
+    expect(makeRelay("openai-chat", sequentialIds()).errorFrames(err)[0]).toBe(`data: {"error":{"message":"idle","type":"timeout_error","param":null,"code":null}}\n\n`)
+  })
+})
