@@ -47,24 +47,25 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
         break
       }
       case "content_block_start": {
-        const index = next++
-        indexMap.set(num(o.index) ?? index, index)
         const b = asObject(o.content_block)
+        const wire = num(o.index) ?? next
+        // Server-side tool blocks (web search …) and their results are Anthropic-internal: a client
+        // in another dialect must not try to execute them, so they are not mapped.
+        if (b.type !== "text" && b.type !== "tool_use" && b.type !== "thinking" && b.type !== "redacted_thinking") break
+        const index = next++
+        indexMap.set(wire, index)
         if (b.type === "text") {
           out.push({ type: "block_start", index, block: { type: "text" } })
           if (typeof b.text === "string" && b.text !== "") out.push({ type: "text_delta", index, text: b.text })
-        } else if (b.type === "tool_use" || b.type === "server_tool_use") {
+        } else if (b.type === "tool_use") {
           out.push({ type: "block_start", index, block: { type: "tool_use", id: str(b.id) ?? ids("toolu_"), name: str(b.name) ?? "" } })
           if (isObject(b.input) && Object.keys(b.input).length > 0) out.push({ type: "tool_input_delta", index, partialJson: JSON.stringify(b.input) })
         } else if (b.type === "thinking") {
           out.push({ type: "block_start", index, block: { type: "reasoning" } })
           if (typeof b.thinking === "string" && b.thinking !== "") out.push({ type: "reasoning_delta", index, text: b.thinking })
-        } else if (b.type === "redacted_thinking") {
+        } else {
           out.push({ type: "block_start", index, block: { type: "reasoning", redacted: true } })
           out.push({ type: "signature", index, signature: { origin: "anthropic", value: str(b.data) ?? "" } })
-        } else {
-          // Unknown block kinds (server tool results …) are opened as empty text so indexes stay consistent.
-          out.push({ type: "block_start", index, block: { type: "text" } })
         }
         break
       }

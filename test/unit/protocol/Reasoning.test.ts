@@ -79,3 +79,26 @@ describe("reasoning / thinking", () => {
     expect(parts.find((p: any) => p.functionCall)).toMatchObject({ functionCall: { name: "f", args: { a: 1 } }, thoughtSignature: "TS" })
   })
 })
+
+describe("Anthropic server tools", () => {
+  it("server_tool_use and its result blocks are not turned into client tool calls", () => {
+    const t = makeTranscoder("anthropic", "openai-chat", ctx())
+    const evs = anthropicSse([
+      ["message_start", { type: "message_start", message: { id: "m", model: "c", usage: { input_tokens: 1, output_tokens: 1 } } }],
+      ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: {} } }],
+      ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: '{"query":"x"}' } }],
+      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["content_block_start", { type: "content_block_start", index: 1, content_block: { type: "web_search_tool_result", tool_use_id: "srvtoolu_1", content: [] } }],
+      ["content_block_stop", { type: "content_block_stop", index: 1 }],
+      ["content_block_start", { type: "content_block_start", index: 2, content_block: { type: "text", text: "" } }],
+      ["content_block_delta", { type: "content_block_delta", index: 2, delta: { type: "text_delta", text: "Found it" } }],
+      ["content_block_stop", { type: "content_block_stop", index: 2 }],
+      ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 3 } }],
+      ["message_stop", { type: "message_stop" }],
+    ])
+    const chunks = jsonData([...evs.flatMap((e) => t.push(e)), ...t.finish()])
+    expect(chunks.some((c) => c.choices[0]?.delta?.tool_calls)).toBe(false)
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("")).toBe("Found it")
+    expect(chunks.flatMap((c) => c.choices.map((x: any) => x.finish_reason)).filter(Boolean)).toEqual(["stop"])
+  })
+})
