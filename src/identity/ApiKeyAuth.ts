@@ -67,9 +67,10 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
     const kv = yield* Kv
     const cache = new Map<string, Cached>()
 
-    yield* kv.subscribe(AUTH_INVALIDATE_CHANNEL).pipe(
+    // Subscribed before the service is handed out, so no invalidation published afterwards is missed.
+    const invalidations = yield* kv.subscribeScoped(AUTH_INVALIDATE_CHANNEL)
+    yield* invalidations.pipe(
       Stream.runForEach(() => Effect.sync(() => cache.clear())),
-      Effect.catchAll((error) => Effect.logWarning(`auth invalidation channel closed: ${error.message}`)),
       Effect.forkScoped,
     )
 
@@ -126,9 +127,14 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
     })
 
     /** Drops every cached verdict here and on every other instance. */
-    const invalidate = kv.publish(AUTH_INVALIDATE_CHANNEL, "*").pipe(
-      Effect.zipRight(Effect.sync(() => cache.clear())),
-      Effect.catchAll(() => Effect.sync(() => cache.clear())),
+    const invalidate = Effect.sync(() => cache.clear()).pipe(
+      Effect.zipRight(kv.publish(AUTH_INVALIDATE_CHANNEL, "*")),
+      // Other instances then fall back on the cache TTL: say so, never fail the change itself.
+      Effect.catchAll((error) =>
+        Effect.logWarning("could not announce an API-key change to other instances").pipe(
+          Effect.annotateLogs("reason", error.message),
+        ),
+      ),
     )
 
     return { verify, invalidate } as const

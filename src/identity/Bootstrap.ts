@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Redacted } from "effect"
+import { Config, Effect, Redacted } from "effect"
 import { generatePassword, hashPassword } from "./Passwords.js"
 import { newApiToken, Secrets } from "./Secrets.js"
 
@@ -56,6 +56,9 @@ export const createFirstSuperuser = (input: { readonly username: string; readonl
  * standard output — never through the logger, so they reach no log file.
  */
 export const bootstrapAdmin = Effect.gen(function* () {
+  // BOOTSTRAP_ADMIN=false leaves the first superuser to `POST /system/admin/init`.
+  const enabled = yield* Config.boolean("BOOTSTRAP_ADMIN").pipe(Config.withDefault(true))
+  if (!enabled) return
   const created = yield* createFirstSuperuser({ username: "admin", email: "admin@example.com" })
   if (created === undefined) return
   process.stdout.write(

@@ -1,0 +1,74 @@
+import { Clock, Effect, Schema } from "effect"
+import { Kv } from "../storage/Kv.js"
+import type { Principal } from "./Principal.js"
+
+/**
+ * Per-API-key limits: requests per minute and tokens per minute, counted in fixed one-minute
+ * windows in Kv. An increment is one atomic command (Redis INCR), so every instance shares the
+ * same counter; a counter expires with its window.
+ */
+
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  message: Schema.String,
+  retryAfterMs: Schema.Number,
+  limit: Schema.Literal("requests_per_minute", "tokens_per_minute"),
+}) {}
+
+export const WINDOW_MS = 60_000
+
+/** The window containing `nowMs`, and the milliseconds until it ends. */
+export const windowOf = (nowMs: number) => {
+  const index = Math.floor(nowMs / WINDOW_MS)
+  return { index, remainingMs: (index + 1) * WINDOW_MS - nowMs }
+}
+
+const requestsKey = (keyId: string, window: number) => `ratelimit:rpm:${keyId}:${window}`
+const tokensKey = (keyId: string, window: number) => `ratelimit:tpm:${keyId}:${window}`
+// A little longer than the window, so a slow clock on one instance still finds the counter.
+const COUNTER_TTL = `${WINDOW_MS + 5_000} millis` as const
+
+export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/RateLimit", {
+  effect: Effect.gen(function* () {
+    const kv = yield* Kv
+
+    /**
+     * Counts one request of the principal's key and fails with `RateLimited` when it goes over
+     * the key's requests-per-minute, or when the tokens of this minute are already spent.
+     * Keys without limits (and the master key) cost no Kv command.
+     */
+    const checkRequest = Effect.fn("RateLimit.checkRequest")(function* (principal: Principal) {
+      const { requestsPerMinute, tokensPerMinute } = principal.limits
+      if (principal.apiKeyId === null || (requestsPerMinute === null && tokensPerMinute === null)) return
+      const window = windowOf(yield* Clock.currentTimeMillis)
+      if (tokensPerMinute !== null) {
+        const used = Number((yield* kv.get(tokensKey(principal.apiKeyId, window.index))) ?? 0)
+        if (used >= tokensPerMinute) {
+          return yield* new RateLimited({
+            message: `Rate limit reached: this API key may use ${tokensPerMinute} tokens per minute`,
+            retryAfterMs: window.remainingMs,
+            limit: "tokens_per_minute",
+          })
+        }
+      }
+      if (requestsPerMinute !== null) {
+        const count = yield* kv.incr(requestsKey(principal.apiKeyId, window.index), 1, COUNTER_TTL)
+        if (count > requestsPerMinute) {
+          return yield* new RateLimited({
+            message: `Rate limit reached: this API key may make ${requestsPerMinute} requests per minute`,
+            retryAfterMs: window.remainingMs,
+            limit: "requests_per_minute",
+          })
+        }
+      }
+    })
+
+    /** Adds the tokens a finished request used to its key's current minute. */
+    const recordTokens = Effect.fn("RateLimit.recordTokens")(function* (principal: Principal, tokens: number) {
+      if (principal.apiKeyId === null || principal.limits.tokensPerMinute === null || tokens <= 0) return
+      const window = windowOf(yield* Clock.currentTimeMillis)
+      yield* kv.incr(tokensKey(principal.apiKeyId, window.index), Math.ceil(tokens), COUNTER_TTL)
+    })
+
+    return { checkRequest, recordTokens } as const
+  }),
+}) {}

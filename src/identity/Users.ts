@@ -1,0 +1,107 @@
+import { Clock, Effect, Option } from "effect"
+import { UserRepository, type UniqueViolation } from "../storage/UserRepository.js"
+import { ApiKeyAuth, AuthError } from "./ApiKeyAuth.js"
+import { ResourceConflict, ResourceNotFound } from "./IdentityErrors.js"
+import { hashPassword, verifyPassword } from "./Passwords.js"
+import { Revocations } from "./Revocations.js"
+
+export type { UserRow } from "../storage/UserRepository.js"
+
+export interface NewUser {
+  readonly username: string
+  readonly email: string
+  readonly password: string
+  readonly displayName?: string | null | undefined
+  readonly avatar?: string | null | undefined
+  readonly isSuperuser?: boolean | undefined
+}
+
+export interface UserChanges {
+  readonly email?: string | undefined
+  readonly password?: string | undefined
+  readonly displayName?: string | null | undefined
+  readonly avatar?: string | null | undefined
+}
+
+const conflictOf = (error: UniqueViolation) =>
+  new ResourceConflict({
+    message: error.constraint.includes("email")
+      ? "Email is already in use"
+      : error.constraint.includes("username")
+        ? "Username is already taken"
+        : "User already exists",
+  })
+
+/**
+ * Accounts: creation, profile and password changes, activation, and password login. A status
+ * change drops cached API-key verdicts on every instance, so a deactivated owner's keys stop at
+ * once; a password change revokes every token issued before it.
+ */
+export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
+  effect: Effect.gen(function* () {
+    const repo = yield* UserRepository
+    const auth = yield* ApiKeyAuth
+    const revocations = yield* Revocations
+    // Verifying against a real scrypt hash for unknown users costs as much as a real check.
+    const dummyHash = yield* hashPassword("apiproxy-timing-equaliser")
+
+    const get = Effect.fn("Users.get")(function* (id: string) {
+      return yield* Effect.flatMap(repo.findById(id), Option.match({
+        onNone: () => Effect.fail(ResourceNotFound.of("User", id)),
+        onSome: Effect.succeed,
+      }))
+    })
+
+    const create = Effect.fn("Users.create")(function* (user: NewUser) {
+      const hashedPassword = yield* hashPassword(user.password)
+      return yield* repo
+        .insert({
+          username: user.username,
+          email: user.email,
+          displayName: user.displayName ?? null,
+          avatar: user.avatar ?? null,
+          hashedPassword,
+          isSuperuser: user.isSuperuser ?? false,
+        })
+        .pipe(Effect.catchTag("UniqueViolation", (e) => Effect.fail(conflictOf(e))))
+    })
+
+    const update = Effect.fn("Users.update")(function* (id: string, changes: UserChanges) {
+      const hashedPassword = changes.password === undefined ? undefined : yield* hashPassword(changes.password)
+      const updated = yield* repo
+        .update(id, {
+          email: changes.email,
+          displayName: changes.displayName,
+          avatar: changes.avatar,
+          hashedPassword,
+        })
+        .pipe(Effect.catchTag("UniqueViolation", (e) => Effect.fail(conflictOf(e))))
+      if (Option.isNone(updated)) return yield* ResourceNotFound.of("User", id)
+      if (hashedPassword !== undefined) yield* revocations.revokeUserBefore(id, yield* Clock.currentTimeMillis)
+      return updated.value
+    })
+
+    const setActive = Effect.fn("Users.setActive")(function* (id: string, active: boolean) {
+      const updated = yield* repo.update(id, { isActive: active }).pipe(Effect.catchTag("UniqueViolation", Effect.die))
+      if (Option.isNone(updated)) return yield* ResourceNotFound.of("User", id)
+      yield* auth.invalidate
+      return updated.value
+    })
+
+    /**
+     * Username (or email) and password → the user. The same answer for an unknown user and a
+     * wrong password, in about the same time.
+     */
+    const authenticate = Effect.fn("Users.authenticate")(function* (login: string, password: string) {
+      const found = yield* repo.findByLogin(login)
+      const stored = Option.isSome(found) ? found.value.hashedPassword : dummyHash
+      const ok = yield* verifyPassword(password, stored)
+      if (Option.isNone(found) || !ok) return yield* new AuthError({ status: 401, message: "Invalid username or password" })
+      if (!found.value.isActive) return yield* new AuthError({ status: 403, message: "User account is disabled" })
+      return found.value
+    })
+
+    return { get, list: repo.list, create, update, setActive, authenticate, count: repo.count } as const
+  }),
+  dependencies: [UserRepository.Default, Revocations.Default],
+}) {}

@@ -1,0 +1,145 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Option } from "effect"
+import { catchUnique } from "./UserRepository.js"
+
+/** SQL for `api_keys` and `api_key_allowed_providers`. Stores HMAC hashes only, never a token. */
+
+export interface ApiKeyRow {
+  readonly id: string
+  readonly userId: string
+  readonly name: string
+  readonly keyPrefix: string
+  readonly expiryType: string
+  readonly expiresAt: Date | null
+  readonly isActive: boolean
+  readonly hasProviderRestrictions: boolean
+  readonly requestsPerMinute: number | null
+  readonly tokensPerMinute: number | null
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  /** Sorted. Meaningful only when `hasProviderRestrictions`; empty then means "no provider". */
+  readonly allowedProviderIds: ReadonlyArray<string>
+}
+
+export interface ApiKeyInsert {
+  readonly userId: string
+  readonly name: string
+  readonly keyHash: string
+  readonly keyVersion: number
+  readonly keyPrefix: string
+  readonly expiryType: string
+  readonly expiresAt: Date | null
+  readonly requestsPerMinute: number | null
+  readonly tokensPerMinute: number | null
+}
+
+export interface ApiKeyPatch {
+  readonly name?: string | undefined
+  readonly expiryType?: string | undefined
+  readonly expiresAt?: Date | null | undefined
+  readonly isActive?: boolean | undefined
+  readonly requestsPerMinute?: number | null | undefined
+  readonly tokensPerMinute?: number | null | undefined
+}
+
+const parseList = (value: unknown): ReadonlyArray<string> => {
+  const list = typeof value === "string" ? (JSON.parse(value) as unknown) : value
+  return Array.isArray(list) ? (list as Array<string>).slice().sort() : []
+}
+
+export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gateway/storage/ApiKeyRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const select = sql`
+      SELECT k.id, k.user_id AS "userId", k.name, k.key_prefix AS "keyPrefix", k.expiry_type AS "expiryType",
+             k.expires_at AS "expiresAt", k.is_active AS "isActive",
+             k.has_provider_restrictions AS "hasProviderRestrictions",
+             k.requests_per_minute AS "requestsPerMinute", k.tokens_per_minute AS "tokensPerMinute",
+             k.created_at AS "createdAt", k.updated_at AS "updatedAt",
+             COALESCE((SELECT json_agg(a.provider_id ORDER BY a.provider_id) FROM api_key_allowed_providers a
+                       WHERE a.api_key_id = k.id), '[]'::json) AS "allowedProviderIds"
+      FROM api_keys k`
+    const toRow = (row: ApiKeyRow): ApiKeyRow => ({ ...row, allowedProviderIds: parseList(row.allowedProviderIds) })
+
+    const get = (userId: string, keyId: string) =>
+      sql<ApiKeyRow>`${select} WHERE k.user_id::text = ${userId} AND k.id::text = ${keyId}`.pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRow)),
+      )
+
+    const list = (userId: string) =>
+      sql<ApiKeyRow>`${select} WHERE k.user_id::text = ${userId} ORDER BY k.created_at, k.name`.pipe(
+        Effect.map((rows) => rows.map(toRow)),
+      )
+
+    /** Replaces the allow-list: `null` lifts the restriction, `[]` restricts to no provider at all. */
+    const setAllowed = Effect.fn("ApiKeyRepository.setAllowed")(function* (
+      keyId: string,
+      providerIds: ReadonlyArray<string> | null,
+    ) {
+      yield* sql`DELETE FROM api_key_allowed_providers WHERE api_key_id = ${keyId}`
+      for (const providerId of providerIds ?? []) {
+        yield* sql`INSERT INTO api_key_allowed_providers (api_key_id, provider_id) VALUES (${keyId}, ${providerId})`
+      }
+      yield* sql`
+        UPDATE api_keys SET has_provider_restrictions = ${providerIds !== null}, updated_at = now() WHERE id = ${keyId}`
+    })
+
+    const insert = Effect.fn("ApiKeyRepository.insert")(function* (
+      key: ApiKeyInsert,
+      allowed: ReadonlyArray<string> | null,
+    ) {
+      return yield* Effect.gen(function* () {
+        const [created] = yield* catchUnique(sql<{ id: string }>`
+          INSERT INTO api_keys (user_id, name, key_hash, key_version, key_prefix, expiry_type, expires_at,
+                                requests_per_minute, tokens_per_minute)
+          VALUES (${key.userId}, ${key.name}, ${key.keyHash}, ${key.keyVersion}, ${key.keyPrefix}, ${key.expiryType},
+                  ${key.expiresAt}, ${key.requestsPerMinute}, ${key.tokensPerMinute})
+          RETURNING id`)
+        yield* setAllowed(created!.id, allowed)
+        return created!.id
+      }).pipe(sql.withTransaction)
+    })
+
+    const update = Effect.fn("ApiKeyRepository.update")(function* (
+      keyId: string,
+      patch: ApiKeyPatch,
+      allowed: ReadonlyArray<string> | null | undefined,
+    ) {
+      yield* Effect.gen(function* () {
+        const set: Record<string, unknown> = {}
+        if (patch.name !== undefined) set.name = patch.name
+        if (patch.expiryType !== undefined) set.expiry_type = patch.expiryType
+        if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt
+        if (patch.isActive !== undefined) set.is_active = patch.isActive
+        if (patch.requestsPerMinute !== undefined) set.requests_per_minute = patch.requestsPerMinute
+        if (patch.tokensPerMinute !== undefined) set.tokens_per_minute = patch.tokensPerMinute
+        if (Object.keys(set).length > 0) {
+          yield* catchUnique(sql`UPDATE api_keys SET ${sql.update(set)}, updated_at = now() WHERE id = ${keyId}`)
+        }
+        if (allowed !== undefined) yield* setAllowed(keyId, allowed)
+      }).pipe(sql.withTransaction)
+    })
+
+    /** Removes one provider from the allow-list; the key stays restricted (possibly to nothing, W9). */
+    const removeAllowed = (keyId: string, providerId: string) =>
+      sql`DELETE FROM api_key_allowed_providers WHERE api_key_id = ${keyId} AND provider_id = ${providerId}`.pipe(
+        Effect.asVoid,
+      )
+
+    const remove = (keyId: string) =>
+      sql<{ id: string }>`DELETE FROM api_keys WHERE id = ${keyId} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
+
+    /** Which of `ids` are not provider ids. */
+    const unknownProviders = (ids: ReadonlyArray<string>) =>
+      ids.length === 0
+        ? Effect.succeed([] as ReadonlyArray<string>)
+        : sql<{ providerId: string }>`SELECT provider_id AS "providerId" FROM providers WHERE ${sql.in("provider_id", ids)}`.pipe(
+            Effect.map((rows) => {
+              const known = new Set(rows.map((r) => r.providerId))
+              return ids.filter((id) => !known.has(id))
+            }),
+          )
+
+    return { get, list, insert, update, setAllowed, removeAllowed, remove, unknownProviders } as const
+  }),
+}) {}

@@ -1,0 +1,94 @@
+import { SqlClient, SqlError } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+
+/** SQL for the `users` table. Columns are aliased to camelCase explicitly. */
+
+export interface UserRow {
+  readonly id: string
+  readonly username: string
+  readonly email: string
+  readonly displayName: string | null
+  readonly avatar: string | null
+  readonly hashedPassword: string
+  readonly isActive: boolean
+  readonly isSuperuser: boolean
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export interface UserInsert {
+  readonly username: string
+  readonly email: string
+  readonly displayName: string | null
+  readonly avatar: string | null
+  readonly hashedPassword: string
+  readonly isSuperuser: boolean
+}
+
+export interface UserPatch {
+  readonly email?: string | undefined
+  readonly displayName?: string | null | undefined
+  readonly avatar?: string | null | undefined
+  readonly hashedPassword?: string | undefined
+  readonly isActive?: boolean | undefined
+}
+
+/** A unique constraint refused the write: which column. */
+export class UniqueViolation extends Schema.TaggedError<UniqueViolation>()("UniqueViolation", {
+  constraint: Schema.String,
+}) {}
+
+/** Postgres `unique_violation` → `UniqueViolation` naming the constraint; other SQL errors pass. */
+export const catchUnique = <A, R>(effect: Effect.Effect<A, SqlError.SqlError, R>) =>
+  Effect.catchIf(
+    effect,
+    (error) => (error.cause as { code?: unknown } | undefined)?.code === "23505",
+    (error) =>
+      Effect.fail(new UniqueViolation({ constraint: String((error.cause as { constraint?: unknown }).constraint ?? "") })),
+  ) as Effect.Effect<A, SqlError.SqlError | UniqueViolation, R>
+
+export class UserRepository extends Effect.Service<UserRepository>()("gateway/storage/UserRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const columns = sql`id, username, email, display_name AS "displayName", avatar, hashed_password AS "hashedPassword",
+      is_active AS "isActive", is_superuser AS "isSuperuser", created_at AS "createdAt", updated_at AS "updatedAt"`
+
+    const insert = Effect.fn("UserRepository.insert")(function* (user: UserInsert) {
+      const [row] = yield* catchUnique(sql<UserRow>`
+        INSERT INTO users (username, email, display_name, avatar, hashed_password, is_superuser)
+        VALUES (${user.username}, ${user.email}, ${user.displayName}, ${user.avatar}, ${user.hashedPassword}, ${user.isSuperuser})
+        RETURNING ${columns}`)
+      return row!
+    })
+
+    const findById = (id: string) =>
+      sql<UserRow>`SELECT ${columns} FROM users WHERE id::text = ${id}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    /** By username, or by email (case-insensitive for the email). */
+    const findByLogin = (login: string) =>
+      sql<UserRow>`
+        SELECT ${columns} FROM users WHERE username = ${login} OR lower(email) = lower(${login})
+        ORDER BY (username = ${login}) DESC LIMIT 1`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    const list = sql<UserRow>`SELECT ${columns} FROM users ORDER BY created_at, username`
+
+    const update = Effect.fn("UserRepository.update")(function* (id: string, patch: UserPatch) {
+      const set: Record<string, unknown> = {}
+      if (patch.email !== undefined) set.email = patch.email
+      if (patch.displayName !== undefined) set.display_name = patch.displayName
+      if (patch.avatar !== undefined) set.avatar = patch.avatar
+      if (patch.hashedPassword !== undefined) set.hashed_password = patch.hashedPassword
+      if (patch.isActive !== undefined) set.is_active = patch.isActive
+      if (Object.keys(set).length === 0) return yield* findById(id)
+      const rows = yield* catchUnique(sql<UserRow>`
+        UPDATE users SET ${sql.update(set)}, updated_at = now() WHERE id::text = ${id} RETURNING ${columns}`)
+      return Option.fromNullable(rows[0])
+    })
+
+    const count = sql<{ count: string | number }>`SELECT count(*) AS count FROM users`.pipe(
+      Effect.map((rows) => Number(rows[0]?.count ?? 0)),
+    )
+
+    return { insert, findById, findByLogin, list, update, count } as const
+  }),
+}) {}
