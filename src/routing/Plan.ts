@@ -212,3 +212,25 @@ export const buildPlan = (input: PlanInput): Plan => {
 
   return { strategy, attempts, skipped, sticky: stickyOutcome, retryAfterMs: undefined }
 }
+
+/** A JSON-safe view of a plan (ids and numbers only: no provider secrets), for `/routing/decide` and logs. */
+export const describePlan = (plan: Plan) => ({
+  strategy: plan.strategy.name,
+  sticky: plan.sticky,
+  retryAfterMs: plan.retryAfterMs ?? null,
+  attempts: plan.attempts.map((a) => ({
+    provider: a.candidate.provider.id,
+    model: a.candidate.model,
+    priority: a.priority,
+    circuit: a.circuit,
+    reason: a.reason,
+    score: a.score,
+  })),
+  skipped: plan.skipped.map((s) => ({
+    provider: s.candidate.provider.id,
+    model: s.candidate.model,
+    reason: s.reason,
+    retryAfterMs: s.retryAfterMs ?? null,
+    score: s.score,
+  })),
+})

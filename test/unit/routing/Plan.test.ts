@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { buildPlan } from "../../../src/routing/Plan.js"
+import { buildPlan, describePlan } from "../../../src/routing/Plan.js"
 import type { UpstreamMetrics } from "../../../src/routing/Scoring.js"
 import { makeProvider } from "./fixtures.js"
 
@@ -55,5 +55,19 @@ describe("buildPlan rules", () => {
     const plan = buildPlan({ ...base, candidates: [cand(a), cand(b, 1)], sticky: { provider: "b", model: "m" } })
     expect(ids(plan)).toEqual(["a", "b"])
     expect(plan.sticky).toBe("not_in_best_tier")
+  })
+})
+
+describe("describePlan", () => {
+  it("is JSON-safe and carries no key material", () => {
+    const plan = buildPlan({ ...base, candidates: [cand(a), cand(b, 1)], circuits: new Map([["b", { status: "open" as const, retryAfterMs: 1000 }]]) })
+    const json = JSON.stringify(describePlan(plan))
+    expect(json).not.toContain("sk-")
+    expect(JSON.parse(json)).toMatchObject({
+      strategy: "balanced",
+      sticky: "none",
+      attempts: [{ provider: "a", model: "m", priority: 0, circuit: "closed", reason: "weighted_choice" }],
+      skipped: [{ provider: "b", reason: "circuit_open", retryAfterMs: 1000 }],
+    })
   })
 })
