@@ -9,6 +9,8 @@ import { bootstrapAdmin } from "./identity/Bootstrap.js"
 import { Secrets } from "./identity/Secrets.js"
 import { ModelCatalog } from "./registry/ModelCatalog.js"
 import { ProviderRegistry } from "./registry/ProviderRegistry.js"
+import { KeyPool } from "./routing/KeyPool.js"
+import { Router } from "./routing/Router.js"
 import * as GatewayFileImport from "./config/GatewayFileImport.js"
 import { ProviderRepository } from "./storage/ProviderRepository.js"
 import * as Database from "./storage/Database.js"
@@ -39,7 +41,7 @@ const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Defaul
 const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
 
 const ServicesLive = Gateway.Default.pipe(
-  Layer.provideMerge(ModelCatalog.Default),
+  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default)),
   Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ProviderRepository.Default, ApiKeyAuth.Default)),
 )
 

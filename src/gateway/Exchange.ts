@@ -1,87 +1,124 @@
 import { Either } from "effect"
+import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
+import { codecs, upstreamDialect } from "../protocol/Dialect.js"
+import { nowSeconds, randomIds } from "../protocol/Ids.js"
+import { makeRelay, prepareRequest } from "../protocol/Passthrough.js"
+import { makeTranscoder } from "../protocol/Transcoder.js"
 import type { Provider } from "../registry/Provider.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
-import { openAiChatPassthrough, openAiResponsesPassthrough } from "./OpenAiPassthroughCodecs.js"
-import type { StreamCodec, Usage } from "./StreamCodec.js"
+import { relayCodec, transcoderCodec } from "./StreamCodecs.js"
+import type { StreamCodec } from "./StreamCodec.js"
 
-/** The API a client called, which is also the dialect it expects back. */
-export type InboundApi = "openai-chat" | "openai-responses" | "anthropic-messages" | "gemini"
+/** One client request as the gateway holds it while it walks the candidates. */
+export interface ClientRequest {
+  readonly dialect: Dialect
+  /** The JSON body as the client sent it. */
+  readonly body: Record<string, unknown>
+  readonly stream: boolean
+  /** The model name the client asked for (echoed back in translated answers). */
+  readonly requestedModel: string
+  /** The body decoded to the canonical form, on first use only (passthrough never needs it). */
+  readonly canonical: () => Either.Either<CanonicalRequest, ProtocolError>
+}
 
 /** What the gateway must send upstream for one attempt and how to read the answer. */
 export interface Exchange {
+  readonly upstreamDialect: Dialect
   readonly url: string
   readonly body: string
-  /** Turns the upstream's JSON answer into the client's, or explains why it is unusable. */
-  readonly translateJson: (text: string) => Either.Either<{ readonly body: string; readonly usage?: Usage }, string>
+  /** Turns the upstream's 2xx JSON into the client's answer, or says why it is unusable. */
+  readonly translateJson: (text: string) => Either.Either<{ readonly body: string; readonly usage: UsageDelta }, string>
   readonly streamCodec: () => StreamCodec
 }
 
-export interface ExchangeInput {
-  readonly api: InboundApi
-  readonly body: Record<string, unknown>
-  readonly stream: boolean
-  readonly provider: Provider
-  /** The provider's own model id. */
-  readonly model: string
+/** Why a candidate cannot take this request at all. */
+export type ExchangeRefusal =
+  | { readonly _tag: "Unsupported"; readonly message: string }
+  | { readonly _tag: "BadRequest"; readonly error: ProtocolError }
+
+/** The API-version root of a Gemini provider: `/v1beta` from `/v1beta/models`. */
+const geminiRoot = (provider: Provider): string => provider.paths.models.replace(/\/models\/?$/, "")
+
+const upstreamUrl = (provider: Provider, dialect: Dialect, path: string | undefined): string | undefined => {
+  switch (dialect) {
+    case "openai-chat":
+      return joinUrl(provider.baseUrl, provider.paths.chat)
+    case "openai-responses":
+      return provider.paths.responses === null ? undefined : joinUrl(provider.baseUrl, provider.paths.responses)
+    case "anthropic":
+      return joinUrl(provider.baseUrl, provider.paths.messages)
+    case "gemini":
+      return joinUrl(provider.baseUrl, `${geminiRoot(provider)}/${path ?? ""}`)
+  }
 }
 
-const usageOf = (json: { usage?: Record<string, unknown> }): Usage | undefined => {
-  const u = json.usage as
-    | { prompt_tokens?: number; completion_tokens?: number; input_tokens?: number; output_tokens?: number }
-    | undefined
-  if (!u) return undefined
-  return { inputTokens: u.prompt_tokens ?? u.input_tokens ?? 0, outputTokens: u.completion_tokens ?? u.output_tokens ?? 0 }
-}
-
-/** A 2xx JSON answer is relayed byte for byte once it is known to be a real answer. */
-const passthroughJson = (text: string): Either.Either<{ readonly body: string; readonly usage?: Usage }, string> => {
-  let json: unknown
+const parseObject = (text: string): unknown => {
   try {
-    json = JSON.parse(text)
+    const json: unknown = JSON.parse(text)
+    return json !== null && typeof json === "object" && !Array.isArray(json) ? json : undefined
   } catch {
-    return Either.left("upstream answered 2xx with a body that is not JSON")
+    return undefined
   }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) return Either.left("upstream answered 2xx with an unexpected JSON body")
-  const answer = json as { error?: unknown; usage?: Record<string, unknown> }
-  if (answer.error != null && !("choices" in answer) && !("output" in answer)) {
-    return Either.left(`upstream answered 2xx with an error: ${JSON.stringify(answer.error).slice(0, 300)}`)
-  }
-  const usage = usageOf(answer)
-  return Either.right(usage ? { body: text, usage } : { body: text })
 }
+
+/** A 2xx body that carries an error instead of an answer (some aggregators do this). */
+const embeddedError = (json: Record<string, unknown>): string | undefined =>
+  json.error != null && !("choices" in json) && !("output" in json) && !("content" in json) && !("candidates" in json)
+    ? `upstream answered 2xx with an error: ${JSON.stringify(json.error).slice(0, 300)}`
+    : undefined
 
 /**
- * Plans the wire exchange for one candidate. Same dialect on both sides: passthrough with only
- * `model` replaced (and stream usage requested). Returns `undefined` when this candidate cannot
- * serve the inbound API (then the next candidate is tried).
+ * Plans the wire exchange for one candidate. Same dialect on both sides: passthrough, with only
+ * the model replaced (and OpenAI stream usage requested). Otherwise the request is converted
+ * through the canonical form and the answer converted back into the client's dialect.
  */
-export const planExchange = (input: ExchangeInput): Exchange | undefined => {
-  const { provider } = input
-  if (provider.protocol !== "openai") return undefined
-  if (input.api === "openai-chat") {
-    const clientWantsUsage = (input.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
-    const forwarded: Record<string, unknown> = { ...input.body, model: input.model }
-    if (input.stream) {
-      forwarded.stream = true
-      forwarded.stream_options = { ...(input.body.stream_options as object | undefined), include_usage: true }
-    }
-    return {
-      url: joinUrl(provider.baseUrl, provider.paths.chat),
-      body: JSON.stringify(forwarded),
-      translateJson: passthroughJson,
-      streamCodec: () => openAiChatPassthrough({ clientWantsUsage }),
-    }
+export const planExchange = (
+  client: ClientRequest,
+  provider: Provider,
+  model: string,
+  options: { readonly avoidResponses?: boolean } = {},
+): Either.Either<Exchange, ExchangeRefusal> => {
+  const hasResponses = provider.paths.responses !== null && options.avoidResponses !== true
+  const dialect = upstreamDialect(provider.protocol, client.dialect, hasResponses)
+
+  if (dialect === client.dialect) {
+    const prepared = prepareRequest(dialect, client.body, model, client.stream)
+    const url = upstreamUrl(provider, dialect, prepared.path)
+    if (url === undefined) return Either.left({ _tag: "Unsupported", message: `provider '${provider.id}' has no ${dialect} endpoint` })
+    return Either.right({
+      upstreamDialect: dialect,
+      url,
+      body: JSON.stringify(prepared.body),
+      translateJson: (text) => {
+        const json = parseObject(text) as Record<string, unknown> | undefined
+        if (json === undefined) return Either.left("upstream answered 2xx with a body that is not a JSON object")
+        const error = embeddedError(json)
+        if (error !== undefined) return Either.left(error)
+        // Byte-faithful: the client gets exactly what the provider sent.
+        return Either.right({ body: text, usage: codecs[dialect].decodeResponse(json).usage })
+      },
+      streamCodec: () => relayCodec(makeRelay(dialect, randomIds, prepared.clientWantsUsage)),
+    })
   }
-  if (input.api === "openai-responses") {
-    if (provider.paths.responses === null) return undefined
-    const forwarded: Record<string, unknown> = { ...input.body, model: input.model }
-    if (input.stream) forwarded.stream = true
-    return {
-      url: joinUrl(provider.baseUrl, provider.paths.responses),
-      body: JSON.stringify(forwarded),
-      translateJson: passthroughJson,
-      streamCodec: openAiResponsesPassthrough,
-    }
-  }
-  return undefined
+
+  const canonical = client.canonical()
+  if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
+  const encoded = codecs[dialect].encodeRequest(canonical.right, model, { stream: client.stream })
+  const url = upstreamUrl(provider, dialect, encoded.path)
+  if (url === undefined) return Either.left({ _tag: "Unsupported", message: `provider '${provider.id}' has no ${dialect} endpoint` })
+  const context = { model: client.requestedModel, ids: randomIds, now: nowSeconds, request: canonical.right }
+  return Either.right({
+    upstreamDialect: dialect,
+    url,
+    body: JSON.stringify(encoded.body),
+    translateJson: (text) => {
+      const json = parseObject(text) as Record<string, unknown> | undefined
+      if (json === undefined) return Either.left("upstream answered 2xx with a body that is not a JSON object")
+      const error = embeddedError(json)
+      if (error !== undefined) return Either.left(error)
+      const answer = codecs[dialect].decodeResponse(json)
+      return Either.right({ body: JSON.stringify(codecs[client.dialect].encodeResponse(answer, context)), usage: answer.usage })
+    },
+    streamCodec: () => transcoderCodec(makeTranscoder(dialect, client.dialect, context)),
+  })
 }

@@ -1,16 +1,22 @@
-import { Effect, Either, ExecutionStrategy, Exit, Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Either, ExecutionStrategy, Exit, Random, Schema, Scope, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canonical.js"
+import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
 import { ModelCatalog } from "../registry/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
-import { type Candidate, filterAllowed, resolveCandidates } from "../routing/Candidates.js"
+import type { Candidate } from "../routing/Candidates.js"
+import { KeyPool } from "../routing/KeyPool.js"
+import { type AttemptOutcome, decideRetry, type Verdict } from "../routing/RetryPolicy.js"
+import { Router, type SessionRef } from "../routing/Router.js"
+import { sessionOwner } from "../routing/Stickiness.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
-import { AllUpstreamsFailed, InvalidRequest, UpstreamTransportError, type UpstreamFailure } from "./GatewayError.js"
-import { type InboundApi, planExchange } from "./Exchange.js"
+import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
+import { AllUpstreamsFailed, InvalidRequest, type UpstreamFailure, UpstreamTransportError } from "./GatewayError.js"
 import { commitStream } from "./StreamCommit.js"
 
 export interface GatewayRequest {
-  readonly api: InboundApi
+  readonly dialect: Dialect
   readonly body: Record<string, unknown>
   readonly model: string
   readonly stream: boolean
@@ -29,20 +35,58 @@ export type GatewayAnswer =
   | { readonly _tag: "Json"; readonly body: string; readonly served: Served }
   | { readonly _tag: "Stream"; readonly body: Stream.Stream<Uint8Array>; readonly served: Served }
 
-/** Whether another attempt could help after this failure (seed-spec §5.1, refined). */
-const isRetryable = (candidate: Candidate, failure: UpstreamFailure): boolean => {
-  if (failure._tag === "UpstreamTransportError") return true
-  const list = candidate.provider.retryableStatus
-  if (list !== null && list.length > 0) return list.includes(failure.status)
-  // A bad provider key is the gateway's problem, not the client's: another key or provider may work.
-  if (failure.status === 401 || failure.status === 403) return true
-  return failure.status === 429 || failure.status === 408 || failure.status >= 500
+/** Every upstream of the model is cooling down (circuits open). */
+export class UpstreamsCoolingDown extends Schema.TaggedError<UpstreamsCoolingDown>()("UpstreamsCoolingDown", {
+  model: Schema.String,
+  retryAfterMs: Schema.optional(Schema.Number),
+}) {}
+
+/** At most this many upstream calls for one client request, retries included (W20). */
+const MAX_ATTEMPTS = 8
+
+const outcomeOf = (failure: UpstreamFailure): AttemptOutcome =>
+  failure._tag === "UpstreamStatusError"
+    ? {
+        _tag: "HttpError",
+        status: failure.status,
+        errorCode: failure.errorCode,
+        errorType: failure.errorType,
+        message: failure.message,
+        retryAfterMs: failure.retryAfterMs,
+      }
+    : {
+        _tag: "TransportError",
+        kind:
+          failure.reason === "connect"
+            ? "connect"
+            : failure.reason === "reset" || failure.reason === "truncated"
+              ? "reset"
+              : failure.reason === "malformed"
+                ? "other"
+                : "timeout",
+        message: failure.message,
+      }
+
+const memoize = <A>(compute: () => A): (() => A) => {
+  let done = false
+  let value: A
+  return () => {
+    if (!done) {
+      value = compute()
+      done = true
+    }
+    return value
+  }
 }
 
+const invalidRequest = (error: ProtocolError) =>
+  new InvalidRequest({ message: error.message, ...(error.param !== undefined ? { param: error.param } : {}) })
+
 /**
- * One request through the gateway: resolve the model, walk the candidates in order, and answer
- * from the first that succeeds. Before commit every failure may fail over; client errors of the
- * upstream (400, 404, 422 …) reach the client unchanged.
+ * One request through the gateway: resolve and plan (routing/), then walk the plan. Per
+ * candidate: retry transient failures with backoff (honouring Retry-After within the request's
+ * deadline), rotate a rejected key, or fail over; stop at once on what retrying cannot fix and
+ * relay the provider's status and message. Streams follow the commit contract (StreamCommit).
  */
 export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway", {
   effect: Effect.gen(function* () {
@@ -50,44 +94,30 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const registry = yield* ProviderRegistry
     const catalog = yield* ModelCatalog
     const upstream = yield* UpstreamClient
+    const router = yield* Router
+    const keyPool = yield* KeyPool
     const timeouts = { firstToken: config.upstream.firstTokenTimeout, idle: config.upstream.idleTimeout }
+    const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
 
-    const attempt = (request: GatewayRequest, candidate: Candidate, attempts: number) =>
+    /** One upstream call: send, then read the JSON answer or commit the stream. */
+    const call = (
+      client: ClientRequest,
+      exchange: Exchange,
+      candidate: Candidate,
+      key: Candidate["provider"]["keys"][number],
+      served: Served,
+      onStreamEnd: (outcome: { readonly complete: boolean; readonly error?: string }) => Effect.Effect<void>,
+    ) =>
       Effect.gen(function* () {
-        const exchange = planExchange({
-          api: request.api,
-          body: request.body,
-          stream: request.stream,
-          provider: candidate.provider,
-          model: candidate.model,
-        })
-        if (exchange === undefined) {
-          return yield* new UpstreamTransportError({
-            provider: candidate.provider.id,
-            model: candidate.model,
-            reason: "connect",
-            message: `provider '${candidate.provider.id}' cannot serve this API`,
-          })
-        }
-        const key = candidate.provider.keys[0]
-        if (key === undefined) {
-          return yield* new UpstreamTransportError({
-            provider: candidate.provider.id,
-            model: candidate.model,
-            reason: "connect",
-            message: `provider '${candidate.provider.id}' has no usable key`,
-          })
-        }
         const response = yield* upstream.send({
           provider: candidate.provider,
           key,
           model: candidate.model,
           url: exchange.url,
           body: exchange.body,
-          stream: request.stream,
+          stream: client.stream,
         })
-        const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
-        if (!request.stream) {
+        if (!client.stream) {
           const text = yield* response.text
           const translated = exchange.translateJson(text)
           if (Either.isLeft(translated)) {
@@ -100,7 +130,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           }
           return { _tag: "Json", body: translated.right.body, served } satisfies GatewayAnswer as GatewayAnswer
         }
-        const body = yield* commitStream(response.events, exchange.streamCodec(), timeouts, served, () => Effect.void)
+        const body = yield* commitStream(response.events, exchange.streamCodec(), timeouts, served, onStreamEnd)
         return { _tag: "Stream", body, served } satisfies GatewayAnswer as GatewayAnswer
       })
 
@@ -108,41 +138,126 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       if (request.model.trim() === "") {
         return yield* new InvalidRequest({ message: "you must provide a model parameter", param: "model" })
       }
-      const snapshot = yield* registry.current
-      const lists = yield* catalog.listsFor(snapshot)
-      const resolved = resolveCandidates(snapshot, request.model, lists)
-      if (Either.isLeft(resolved)) return yield* resolved.left
-      const allowed = filterAllowed(resolved.right, request.principal.allowedProviderIds)
-      if (Either.isLeft(allowed)) return yield* allowed.left
-      const candidates = [...allowed.right.candidates].sort((a, b) => a.priority - b.priority)
-
-      let last: UpstreamFailure | undefined
-      let attempts = 0
-      for (const candidate of candidates) {
-        attempts++
-        // Each attempt gets its own scope: a failed attempt's upstream call is aborted at once,
-        // a successful one lives as long as the request.
-        const requestScope = yield* Effect.scope
-        const attemptScope = yield* Scope.fork(requestScope, ExecutionStrategy.sequential)
-        const outcome = yield* attempt(request, candidate, attempts).pipe(Scope.extend(attemptScope), Effect.either)
-        if (Either.isRight(outcome)) return outcome.right
-        yield* Scope.close(attemptScope, Exit.void)
-        last = outcome.left
-        yield* Effect.logWarning("upstream attempt failed").pipe(
-          Effect.annotateLogs({
-            provider: candidate.provider.id,
-            model: candidate.model,
-            reason: last._tag === "UpstreamStatusError" ? `HTTP ${last.status}` : last.reason,
-            message: last.message,
-          }),
-        )
-        if (!isRetryable(candidate, last)) return yield* last
+      const client: ClientRequest = {
+        dialect: request.dialect,
+        body: request.body,
+        stream: request.stream,
+        requestedModel: request.model,
+        canonical: memoize((): Either.Either<CanonicalRequest, ProtocolError> =>
+          codecs[request.dialect].decodeRequest(request.body, { model: request.model, stream: request.stream }),
+        ),
       }
-      if (last?._tag === "UpstreamStatusError") return yield* last
+      const snapshot = yield* registry.current
+      const modelLists = yield* catalog.listsFor(snapshot)
+      const session: SessionRef | null =
+        request.sessionId === undefined ? null : { owner: sessionOwner(request.principal), id: request.sessionId }
+      const { plan, resolution } = yield* router.decide({
+        snapshot,
+        requestedModel: request.model,
+        modelLists,
+        allowedProviderIds: request.principal.allowedProviderIds,
+        session,
+      })
+      if (plan.attempts.length === 0) {
+        return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: plan.retryAfterMs })
+      }
+
+      const started = yield* Clock.currentTimeMillis
+      const requestScope = yield* Effect.scope
+      let attempts = 0
+      let last: UpstreamFailure | undefined
+      let lastVerdict: Verdict | undefined
+
+      for (const planned of plan.attempts) {
+        if (attempts >= MAX_ATTEMPTS) break
+        const { candidate } = planned
+        if (!(yield* router.acquire(candidate))) continue
+        let exchange = planExchange(client, candidate.provider, candidate.model)
+        if (Either.isLeft(exchange)) {
+          if (exchange.left._tag === "BadRequest") return yield* invalidRequest(exchange.left.error)
+          continue
+        }
+        const triedKeys: Array<string> = []
+        let retries = 0
+        while (attempts < MAX_ATTEMPTS) {
+          const key = yield* keyPool.pick(candidate.provider, triedKeys).pipe(Effect.either)
+          if (Either.isLeft(key)) break
+          attempts++
+          const attemptStart = yield* Clock.currentTimeMillis
+          const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
+          const ref = { logicalModel: resolution.logicalModel, candidate, keyId: key.right.id }
+          // After commit, a stream that does not finish cleanly is still the upstream's failure (W4).
+          const onStreamEnd = (outcome: { readonly complete: boolean; readonly error?: string }) =>
+            outcome.complete || outcome.error === "client disconnected"
+              ? Effect.void
+              : router
+                  .recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error })
+                  .pipe(Effect.asVoid)
+          // A failed attempt's upstream call is aborted at once; a successful one lives as long as the request.
+          const attemptScope = yield* Scope.fork(requestScope, ExecutionStrategy.sequential)
+          const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* call(client, exchange.right, candidate, key.right, served, onStreamEnd).pipe(
+            Scope.extend(attemptScope),
+            Effect.either,
+          )
+          const now = yield* Clock.currentTimeMillis
+          if (Either.isRight(result)) {
+            yield* router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, session)
+            return result.right
+          }
+          yield* Scope.close(attemptScope, Exit.void)
+          const failure = result.left
+          last = failure
+          // A provider whose Responses endpoint is missing is asked again through chat.
+          if (
+            failure._tag === "UpstreamStatusError" &&
+            (failure.status === 404 || failure.status === 405) &&
+            exchange.right.upstreamDialect === "openai-responses" &&
+            client.dialect === "openai-responses"
+          ) {
+            const viaChat = planExchange(client, candidate.provider, candidate.model, { avoidResponses: true })
+            if (Either.isRight(viaChat)) {
+              exchange = viaChat
+              continue
+            }
+          }
+          const verdict = yield* router.recordFailure({ ...ref, latencyMs: now - attemptStart }, outcomeOf(failure))
+          lastVerdict = verdict
+          yield* Effect.logWarning("upstream attempt failed").pipe(
+            Effect.annotateLogs({
+              provider: candidate.provider.id,
+              model: candidate.model,
+              attempt: attempts,
+              reason: failure._tag === "UpstreamStatusError" ? `HTTP ${failure.status}` : failure.reason,
+              verdict: verdict._tag,
+              message: failure.message,
+            }),
+          )
+          const decision = decideRetry(verdict, retries, deadlineMs - (now - started), yield* Random.next)
+          if (decision._tag === "Stop") return yield* failure
+          // A silent or slow-to-start upstream is abandoned for the next candidate, not waited on again.
+          const slow = failure._tag === "UpstreamTransportError" && (failure.reason === "first_token_timeout" || failure.reason === "headers_timeout")
+          if (decision._tag === "Retry" && !slow) {
+            retries++
+            yield* Effect.sleep(Duration.millis(decision.delayMs))
+            continue
+          }
+          if (decision.reason === "rotate_key") {
+            triedKeys.push(key.right.id)
+            continue
+          }
+          break
+        }
+      }
+      if (last === undefined) {
+        return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: plan.retryAfterMs })
+      }
+      // The provider's own answer is the most useful error: its status, message and Retry-After.
+      if (last._tag === "UpstreamStatusError" && lastVerdict?._tag !== "RotateKey") return yield* last
       return yield* new AllUpstreamsFailed({
         model: request.model,
         attempts,
-        lastError: last?.message ?? "no upstream could serve the request",
+        lastError: last.message,
+        ...(last._tag === "UpstreamStatusError" ? { lastStatus: last.status, retryAfterMs: last.retryAfterMs } : {}),
       })
     })
 

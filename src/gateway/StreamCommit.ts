@@ -57,6 +57,7 @@ export const commitStream = (
       if (Option.isNone(chunk)) {
         const last = codec.end()
         if (last.failure) return yield* failed("truncated", last.failure.message)
+        if (!last.meaningful) return yield* failed("truncated", "upstream stream ended without any event")
         head.push(...last.frames)
         finished = true
         break
@@ -64,9 +65,8 @@ export const commitStream = (
       const events = Chunk.toReadonlyArray(chunk.value)
       for (let i = 0; i < events.length; i++) {
         const step = codec.step(events[i]!)
-        if (step.failure) {
-          if (!committed) return yield* failed("malformed", step.failure.message)
-        }
+        // Before commit nothing has reached the client: any failure may fail over.
+        if (step.failure) return yield* failed("malformed", step.failure.message)
         head.push(...step.frames)
         if (step.meaningful) committed = true
         if (step.done) {
@@ -81,15 +81,22 @@ export const commitStream = (
       if (finished) break
     }
 
-    const errorFrame = (message: string): string =>
-      codec.errorFrames({ message, type: "upstream_error", code: "upstream_stream_error" }).join("")
+    const errorFrame = (message: string, timedOut = false): string =>
+      codec
+        .errorFrames({
+          kind: timedOut ? "timeout" : "server",
+          message,
+          status: timedOut ? 504 : 502,
+          code: timedOut ? "upstream_timeout" : "upstream_stream_error",
+        })
+        .join("")
 
     // After commit: relay, ending with an in-band error on any failure.
     let outcome: { complete: boolean; error?: string } = { complete: finished }
     const relay = (step: CodecStep): { readonly text: string; readonly stop: boolean } => {
       if (step.failure) {
         outcome = { complete: false, error: step.failure.message }
-        return { text: step.frames.join("") + errorFrame(step.failure.message), stop: true }
+        return { text: step.frames.join("") + (step.failure.reported ? "" : errorFrame(step.failure.message)), stop: true }
       }
       if (step.done) outcome = { complete: true }
       return { text: step.frames.join(""), stop: step.done === true }
@@ -110,7 +117,7 @@ export const commitStream = (
         const chunk = yield* next(timeouts.idle, "idle_timeout").pipe(Effect.either)
         if (chunk._tag === "Left") {
           outcome = { complete: false, error: chunk.left.message }
-          return Option.some([errorFrame(chunk.left.message), true] as const)
+          return Option.some([errorFrame(chunk.left.message, chunk.left.reason === "idle_timeout"), true] as const)
         }
         if (Option.isNone(chunk.right)) return Option.some([relay(codec.end()).text, true] as const)
         const out = relayAll(Chunk.toReadonlyArray(chunk.right.value))

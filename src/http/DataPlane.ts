@@ -1,10 +1,13 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Effect, Either, Option } from "effect"
 import { type GatewayAnswer, Gateway } from "../gateway/Gateway.js"
-import type { InboundApi } from "../gateway/Exchange.js"
+import type { Dialect } from "../protocol/Canonical.js"
+import { detectChatBody, wantsStream } from "../protocol/detect.js"
+import { codecs } from "../protocol/Dialect.js"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
 import { CurrentPrincipal } from "../identity/Principal.js"
+import { RateLimit } from "../identity/RateLimit.js"
 import { ModelCatalog } from "../registry/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { readCredential } from "./Credentials.js"
@@ -23,6 +26,7 @@ export const authenticated = (dialect: ClientDialect) =>
       }
       const auth = yield* ApiKeyAuth
       const principal = yield* auth.verify(credential)
+      yield* (yield* RateLimit).checkRequest(principal)
       return yield* Effect.provideService(handler, CurrentPrincipal, principal)
     })
 
@@ -56,30 +60,73 @@ export const toHttpResponse = (answer: GatewayAnswer): HttpServerResponse.HttpSe
         headers: { ...servedHeaders(answer), "cache-control": "no-cache", "x-accel-buffering": "no" },
       })
 
-/** `stream: true` streams; so does `Accept: text/event-stream` unless the body says `stream: false`. */
-export const wantsStream = (body: Record<string, unknown>, accept: string | undefined): boolean =>
-  body.stream === true || (body.stream !== false && (accept ?? "").includes("text/event-stream"))
+/** The client dialect → the shape of its HTTP error bodies. */
+const errorDialect = (dialect: Dialect): ClientDialect =>
+  dialect === "anthropic" ? "anthropic" : dialect === "gemini" ? "gemini" : "openai"
 
-const generation = (api: InboundApi, dialect: ClientDialect) =>
+interface Generation {
+  readonly dialect: Dialect
+  readonly body: Record<string, unknown>
+  readonly model: string
+  readonly stream: boolean
+}
+
+const runGeneration = (generation: Generation) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const principal = yield* CurrentPrincipal
+    const gateway = yield* Gateway
+    const answer = yield* gateway.handle({ ...generation, principal, sessionId: request.headers["x-session-id"] })
+    return toHttpResponse(answer)
+  })
+
+const modelOf = (body: Record<string, unknown>) =>
+  typeof body.model === "string" && body.model.trim() !== ""
+    ? Effect.succeed(body.model)
+    : Effect.fail(new InvalidRequest({ message: "you must provide a model parameter", param: "model" }))
+
+/**
+ * `/v1/chat/completions`: OpenAI chat, and also Claude-style or Gemini-style bodies (seed §6.2),
+ * which are normalised to OpenAI chat here so that everything after sees one dialect.
+ */
+const chatCompletions = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const raw = yield* readJsonObject
+  const model = yield* modelOf(raw)
+  const stream = wantsStream(raw, request.headers["accept"])
+  const detected = detectChatBody(raw)
+  let body = raw
+  if (detected !== "openai-chat") {
+    const canonical = codecs[detected].decodeRequest(raw, { model, stream })
+    if (Either.isLeft(canonical)) return yield* new InvalidRequest({ message: canonical.left.message })
+    body = codecs["openai-chat"].encodeRequest(canonical.right, model, { stream }).body as Record<string, unknown>
+  }
+  return yield* runGeneration({ dialect: "openai-chat", body, model, stream })
+}).pipe(authenticated("openai"), answerErrors("openai"))
+
+/** A route whose body is entirely in one dialect (Responses, Anthropic Messages). */
+const generation = (dialect: Dialect) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const body = yield* readJsonObject
-    const model = body.model
-    if (typeof model !== "string" || model.trim() === "") {
-      return yield* new InvalidRequest({ message: "you must provide a model parameter", param: "model" })
-    }
-    const principal = yield* CurrentPrincipal
-    const gateway = yield* Gateway
-    const answer = yield* gateway.handle({
-      api,
-      body,
-      model,
-      stream: wantsStream(body, request.headers["accept"]),
-      principal,
-      sessionId: request.headers["x-session-id"],
-    })
-    return toHttpResponse(answer)
-  }).pipe(authenticated(dialect), answerErrors(dialect))
+    const model = yield* modelOf(body)
+    return yield* runGeneration({ dialect, body, model, stream: wantsStream(body, request.headers["accept"]) })
+  }).pipe(authenticated(errorDialect(dialect)), answerErrors(errorDialect(dialect)))
+
+/** Gemini: `POST /v1beta/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`. */
+const geminiGeneration = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const path = request.url.split("?", 1)[0]!
+  const tail = decodeURIComponent(path.slice(path.indexOf("/models/") + "/models/".length))
+  const colon = tail.lastIndexOf(":")
+  const model = colon > 0 ? tail.slice(0, colon) : ""
+  const action = colon > 0 ? tail.slice(colon + 1) : ""
+  if (model === "" || (action !== "generateContent" && action !== "streamGenerateContent")) {
+    return yield* new InvalidRequest({ message: `Unknown Gemini method '${tail}'` })
+  }
+  const body = yield* readJsonObject
+  return yield* runGeneration({ dialect: "gemini", body, model, stream: action === "streamGenerateContent" })
+}).pipe(authenticated("gemini"), answerErrors("gemini"))
 
 const listModels = Effect.gen(function* () {
   const registry = yield* ProviderRegistry
@@ -106,10 +153,12 @@ const providerModels = Effect.gen(function* () {
 }).pipe(authenticated("openai"), answerErrors("openai"))
 
 export const dataPlaneRoutes = HttpRouter.empty.pipe(
-  HttpRouter.post("/v1/chat/completions", generation("openai-chat", "openai")),
-  HttpRouter.post("/chat/completions", generation("openai-chat", "openai")),
-  HttpRouter.post("/v1/responses", generation("openai-responses", "openai")),
-  HttpRouter.post("/responses", generation("openai-responses", "openai")),
+  HttpRouter.post("/v1/chat/completions", chatCompletions),
+  HttpRouter.post("/chat/completions", chatCompletions),
+  HttpRouter.post("/v1/responses", generation("openai-responses")),
+  HttpRouter.post("/responses", generation("openai-responses")),
+  HttpRouter.post("/v1/messages", generation("anthropic")),
+  HttpRouter.post("/v1beta/models/*", geminiGeneration),
   HttpRouter.get("/v1/models", listModels),
   HttpRouter.get("/models", listModels),
   HttpRouter.get("/providers/:id/models", providerModels),

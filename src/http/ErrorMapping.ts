@@ -33,6 +33,11 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return e.reason === "headers_timeout" || e.reason === "first_token_timeout" || e.reason === "idle_timeout"
         ? apiError(504, `Upstream timed out: ${e.message}`, { code: "upstream_timeout" })
         : apiError(502, `Upstream failed: ${e.message}`, { code: "upstream_error" })
+    case "UpstreamsCoolingDown":
+      return apiError(503, `Every upstream of model '${e.model}' is cooling down after failures; retry later`, {
+        code: "upstreams_unavailable",
+        retryAfterMs: e.retryAfterMs ?? 1000,
+      })
     case "AllUpstreamsFailed":
       return apiError(502, `All upstream providers failed for model '${e.model}' after ${e.attempts} attempt(s): ${e.lastError}`, {
         code: "all_upstreams_failed",

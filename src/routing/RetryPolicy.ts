@@ -68,7 +68,8 @@ export const keyFailureOf = (v: Verdict): KeyFailureKind | undefined => {
     case "RotateKey":
       return "auth"
     case "Retryable":
-      return v.reason === "rate_limited" || v.reason === "server_error" ? "retryable" : undefined
+      // A rate limit is the key's quota; a server error is the provider's (its circuit handles it).
+      return v.reason === "rate_limited" ? "retryable" : undefined
     case "Fatal":
       return v.penalise ? "fatal" : undefined
     case "FailoverNow":

@@ -14,11 +14,14 @@ describe("OpenAI data plane through the official SDK", () => {
     primary = await startMockProvider({ models: ["gpt-4o-mini", "only-primary"] })
     backup = await startMockProvider({ models: ["gpt-4o-mini"] })
     gateway = await startTestGateway({
-      env: { UPSTREAM_FIRST_TOKEN_TIMEOUT: "1 second", UPSTREAM_IDLE_TIMEOUT: "1 second" },
+      // Every test here scripts its own faults: keep circuits from carrying them into the next test.
+      env: { UPSTREAM_FIRST_TOKEN_TIMEOUT: "1 second", UPSTREAM_IDLE_TIMEOUT: "1 second", CIRCUIT_FAILURE_THRESHOLD: "1000" },
       gatewayFile: {
         providers: [
           { id: "primary", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-primary-secret", label: "main" }], models: ["gpt-4o-mini", "only-primary"] },
           { id: "backup", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-backup-secret", label: "main" }], models: ["gpt-4o-mini"] },
+          // Its own provider (and key), so a rate limit here cannot back off the keys other tests use.
+          { id: "solo", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-solo-secret", label: "main" }], models: ["solo-model"] },
         ],
         logical_models: [
           {
@@ -169,7 +172,7 @@ describe("OpenAI data plane through the official SDK", () => {
   it("lists the union of models, deduplicated, plus logical models", async () => {
     const ids: Array<string> = []
     for await (const model of client.models.list()) ids.push(model.id)
-    expect(ids.sort()).toEqual(["fast", "gpt-4o-mini", "only-primary"])
+    expect(ids.sort()).toEqual(["fast", "gpt-4o-mini", "only-primary", "solo-model"])
     const page = await client.models.list()
     const entry = page.data.find((m) => m.id === "only-primary")!
     expect(entry).toMatchObject({ object: "model", owned_by: "primary" })
@@ -193,30 +196,54 @@ describe("OpenAI data plane through the official SDK", () => {
     expect(backup.received).toHaveLength(0)
   })
 
-  it("keeps 429 and Retry-After when no other provider can serve", async () => {
-    primary.script({ status: 429, headers: { "retry-after": "7" } })
+  it("keeps 429 and Retry-After when no other provider can serve and the wait is too long", async () => {
+    primary.script({ status: 429, headers: { "retry-after": "30" } })
     const error = await client.chat.completions
-      .create({ model: "only-primary", messages: [{ role: "user", content: "x" }] })
+      .create({ model: "solo-model", messages: [{ role: "user", content: "x" }] })
       .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.RateLimitError)
-    expect(error.headers.get("retry-after")).toBe("7")
+    expect(error.headers.get("retry-after")).toBe("30")
+    expect(primary.received).toHaveLength(1)
   })
 
-  it("fails over to the next tier on 503 before commit, streaming and not", async () => {
+  it("retries a transient 503 on the same upstream", async () => {
     primary.script({ status: 503 })
     const { data, response } = await client.chat.completions
-      .create({ model: "fast", messages: [{ role: "user", content: "failover" }] })
+      .create({ model: "fast", messages: [{ role: "user", content: "once" }] })
       .withResponse()
-    expect(data.choices[0]!.message.content).toBe("Hello from mock: failover")
-    expect(response.headers.get("x-apiproxy-provider")).toBe("backup")
+    expect(data.choices[0]!.message.content).toBe("Hello from mock: once")
+    expect(response.headers.get("x-apiproxy-provider")).toBe("primary")
     expect(response.headers.get("x-apiproxy-attempts")).toBe("2")
+    expect(backup.received).toHaveLength(0)
+  })
 
-    primary.script({ reset: true })
-    const stream = await client.chat.completions.create({ model: "fast", messages: [{ role: "user", content: "again" }], stream: true })
-    let text = ""
-    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
-    expect(text).toBe("Hello from mock: again")
-    expect(backup.received).toHaveLength(2)
+  it("fails over to the next tier when 503 persists, streaming and not", async () => {
+    primary.setDefault({ status: 503 })
+    try {
+      const { data, response } = await client.chat.completions
+        .create({ model: "fast", messages: [{ role: "user", content: "failover" }] })
+        .withResponse()
+      expect(data.choices[0]!.message.content).toBe("Hello from mock: failover")
+      expect(response.headers.get("x-apiproxy-provider")).toBe("backup")
+      // One call and two retries on the primary, then the backup.
+      expect(response.headers.get("x-apiproxy-attempts")).toBe("4")
+      expect(primary.received).toHaveLength(3)
+    } finally {
+      primary.setDefault(undefined)
+    }
+    primary.reset()
+    backup.reset()
+
+    primary.setDefault({ reset: true })
+    try {
+      const stream = await client.chat.completions.create({ model: "fast", messages: [{ role: "user", content: "again" }], stream: true })
+      let text = ""
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
+      expect(text).toBe("Hello from mock: again")
+      expect(backup.received).toHaveLength(1)
+    } finally {
+      primary.setDefault(undefined)
+    }
   })
 
   it("fails over when the first token never comes", async () => {
