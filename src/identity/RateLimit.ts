@@ -36,7 +36,7 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
      * the key's requests-per-minute, or when the tokens of this minute are already spent.
      * Keys without limits (and the master key) cost no Kv command.
      */
-    const checkRequest = Effect.fn("RateLimit.checkRequest")(function* (principal: Principal) {
+    const check = Effect.fn("RateLimit.checkRequest")(function* (principal: Principal) {
       const { requestsPerMinute, tokensPerMinute } = principal.limits
       if (principal.apiKeyId === null || (requestsPerMinute === null && tokensPerMinute === null)) return
       const window = windowOf(yield* Clock.currentTimeMillis)
@@ -61,6 +61,14 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
         }
       }
     })
+
+    // Without the store the limit cannot be counted: serve the request rather than fail it.
+    const checkRequest = (principal: Principal) =>
+      check(principal).pipe(
+        Effect.catchTag("KvError", (error) =>
+          Effect.logWarning("rate limit not checked: KV store unavailable").pipe(Effect.annotateLogs("reason", error.message)),
+        ),
+      )
 
     /** Adds the tokens a finished request used to its key's current minute. */
     const recordTokens = Effect.fn("RateLimit.recordTokens")(function* (principal: Principal, tokens: number) {
