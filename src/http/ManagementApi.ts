@@ -1,0 +1,527 @@
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi,
+} from "@effect/platform"
+import { Schema } from "effect"
+import { CurrentPrincipal } from "../identity/Principal.js"
+
+/**
+ * The management API: accounts, logins, API keys and provider administration, as an `HttpApi`
+ * with a Schema for every payload and error. The OpenAPI document is served at /openapi.json and
+ * rendered at /docs. Handlers live in `http/management/`.
+ *
+ * Field names are snake_case on the wire, as in the rest of the gateway's JSON.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Errors: JSON `{ "_tag": "...", "message": "...", "details"?: {...} }`
+
+const errorFields = {
+  message: Schema.String,
+  details: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+}
+
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", errorFields, HttpApiSchema.annotations({ status: 400 })) {}
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", errorFields, HttpApiSchema.annotations({ status: 401 })) {}
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", errorFields, HttpApiSchema.annotations({ status: 403 })) {}
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", errorFields, HttpApiSchema.annotations({ status: 404 })) {}
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", errorFields, HttpApiSchema.annotations({ status: 409 })) {}
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
+  "ServiceUnavailable",
+  errorFields,
+  HttpApiSchema.annotations({ status: 503 }),
+) {}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication
+
+const security = {
+  /** A management JWT (access token), a client API key, or the master key. */
+  bearer: HttpApiSecurity.bearer.pipe(
+    HttpApiSecurity.annotate(OpenApi.Description, "A JWT access token from /auth/login, an API key, or the master key"),
+  ),
+  apiKey: HttpApiSecurity.apiKey({ key: "X-API-Key", in: "header" }).pipe(
+    HttpApiSecurity.annotate(OpenApi.Description, "An API key (or the master key)"),
+  ),
+}
+
+/** Any authenticated caller: a user's JWT or API key, or the master key. */
+export class Authenticated extends HttpApiMiddleware.Tag<Authenticated>()("gateway/http/Authenticated", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  provides: CurrentPrincipal,
+  security,
+}) {}
+
+/** A superuser: a superuser's JWT or API key, or the master key. */
+export class Superuser extends HttpApiMiddleware.Tag<Superuser>()("gateway/http/Superuser", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  provides: CurrentPrincipal,
+  security,
+}) {}
+
+// ---------------------------------------------------------------------------------------------
+// Shared field schemas
+
+const Timestamp = Schema.Date.annotations({ description: "ISO 8601 timestamp" })
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const Email = Schema.String.pipe(
+  Schema.maxLength(255),
+  Schema.pattern(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: () => "expected an email address" }),
+)
+const Username = Schema.String.pipe(
+  Schema.minLength(3),
+  Schema.maxLength(64),
+  Schema.pattern(/^[A-Za-z0-9_.-]+$/, { message: () => "expected 3 to 64 of A-Z a-z 0-9 _ . -" }),
+)
+const Password = Schema.String.pipe(Schema.minLength(8), Schema.maxLength(128))
+const ProviderSlug = Schema.String.pipe(
+  Schema.pattern(/^[a-z0-9][a-z0-9._-]{0,49}$/, { message: () => "expected 1 to 50 of a-z 0-9 . _ - (lower case)" }),
+)
+const Message = Schema.Struct({ message: Schema.String })
+
+// ---------------------------------------------------------------------------------------------
+// System
+
+export const AdminInitRequest = Schema.Struct({
+  username: Schema.optionalWith(Username, { default: () => "admin" }),
+  email: Schema.optionalWith(Email, { default: () => "admin@example.com" }),
+  display_name: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(255)), { default: () => "System Administrator" }),
+})
+
+export const AdminInitResponse = Schema.Struct({
+  user_id: Schema.String,
+  username: Schema.String,
+  email: Schema.String,
+  password: Schema.String.annotations({ description: "Generated password, shown only in this response" }),
+  api_key: Schema.String.annotations({ description: "A never-expiring superuser API key, shown only in this response" }),
+})
+
+export const SecretKeyRequest = Schema.Struct({
+  length: Schema.optionalWith(Schema.Int.pipe(Schema.between(32, 256)), { default: () => 64 }).annotations({
+    description: "Bytes of entropy (32..256)",
+  }),
+})
+
+export const SecretKeyResponse = Schema.Struct({
+  secret_key: Schema.String,
+  hint: Schema.String,
+})
+
+export class SystemGroup extends HttpApiGroup.make("system")
+  .add(
+    HttpApiEndpoint.post("adminInit", "/system/admin/init")
+      .setPayload(AdminInitRequest)
+      .addSuccess(AdminInitResponse, { status: 201 })
+      .addError(Conflict)
+      .annotate(
+        OpenApi.Description,
+        "Creates the first superuser, with a generated password and an API key, returned once. Works only while there is no user at all; of concurrent calls exactly one succeeds.",
+      ),
+  )
+  .add(
+    HttpApiEndpoint.post("generateSecretKey", "/system/secret-key/generate")
+      .setPayload(SecretKeyRequest)
+      .addSuccess(SecretKeyResponse)
+      .middleware(Superuser)
+      .annotate(OpenApi.Description, "A fresh random secret for SECRET_KEY. Nothing is stored or changed."),
+  )
+  .annotate(OpenApi.Title, "System") {}
+
+// ---------------------------------------------------------------------------------------------
+// Auth
+
+export const UserResponse = Schema.Struct({
+  id: Schema.String,
+  username: Schema.String,
+  email: Schema.String,
+  display_name: Schema.NullOr(Schema.String),
+  avatar: Schema.NullOr(Schema.String),
+  is_active: Schema.Boolean,
+  is_superuser: Schema.Boolean,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+})
+
+export const LoginRequest = Schema.Struct({
+  username: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "Username or email" }),
+  password: Schema.String.pipe(Schema.minLength(1)),
+})
+
+export const TokenResponse = Schema.Struct({
+  access_token: Schema.String,
+  refresh_token: Schema.String,
+  token_type: Schema.Literal("bearer"),
+  expires_in: Schema.Int.annotations({ description: "Seconds the access token is valid" }),
+  refresh_expires_in: Schema.Int.annotations({ description: "Seconds the refresh token is valid" }),
+})
+
+export const RefreshRequest = Schema.Struct({ refresh_token: Schema.String.pipe(Schema.minLength(1)) })
+
+export class AuthGroup extends HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("login", "/auth/login")
+      .setPayload(LoginRequest)
+      .addSuccess(TokenResponse)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .annotate(OpenApi.Description, "Password login: an access token (30 minutes) and a refresh token (7 days)."),
+  )
+  .add(
+    HttpApiEndpoint.post("refresh", "/auth/refresh")
+      .setPayload(RefreshRequest)
+      .addSuccess(TokenResponse)
+      .addError(Unauthorized)
+      .addError(Forbidden)
+      .annotate(
+        OpenApi.Description,
+        "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one ends the whole login.",
+      ),
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/auth/logout")
+      .setPayload(RefreshRequest)
+      .addSuccess(Message)
+      .addError(Unauthorized)
+      .annotate(OpenApi.Description, "Revokes the login the refresh token belongs to (its access tokens too)."),
+  )
+  .add(HttpApiEndpoint.get("me", "/auth/me").addSuccess(UserResponse).addError(NotFound).middleware(Authenticated))
+  .annotate(OpenApi.Title, "Auth") {}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+export const CreateUserRequest = Schema.Struct({
+  username: Username,
+  email: Email,
+  password: Password,
+  display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
+  avatar: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(512)))),
+  is_superuser: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+})
+
+export const UpdateUserRequest = Schema.Struct({
+  email: Schema.optional(Email),
+  password: Schema.optional(Password),
+  display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
+  avatar: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(512)))),
+})
+
+export const UserStatusRequest = Schema.Struct({ is_active: Schema.Boolean })
+
+const userId = HttpApiSchema.param("user_id", Schema.String)
+
+export class UsersGroup extends HttpApiGroup.make("users")
+  .add(
+    HttpApiEndpoint.post("create", "/users")
+      .setPayload(CreateUserRequest)
+      .addSuccess(UserResponse, { status: 201 })
+      .addError(Conflict)
+      .middleware(Superuser),
+  )
+  .add(HttpApiEndpoint.get("list", "/users").addSuccess(Schema.Array(UserResponse)).middleware(Superuser))
+  .add(
+    HttpApiEndpoint.get("get")`/users/${userId}`
+      .addSuccess(UserResponse)
+      .addError(NotFound)
+      .middleware(Authenticated)
+      .annotate(OpenApi.Description, "The user itself or a superuser."),
+  )
+  .add(
+    HttpApiEndpoint.put("update")`/users/${userId}`
+      .setPayload(UpdateUserRequest)
+      .addSuccess(UserResponse)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Conflict)
+      .middleware(Authenticated)
+      .annotate(OpenApi.Description, "The user itself or a superuser. A new password revokes every token issued before it."),
+  )
+  .add(
+    HttpApiEndpoint.put("setStatus")`/users/${userId}/status`
+      .setPayload(UserStatusRequest)
+      .addSuccess(UserResponse)
+      .addError(NotFound)
+      .addError(BadRequest)
+      .middleware(Superuser)
+      .annotate(OpenApi.Description, "Deactivating a user stops their API keys and logins at once, on every instance."),
+  )
+  .annotate(OpenApi.Title, "Users") {}
+
+// ---------------------------------------------------------------------------------------------
+// API keys
+
+export const Expiry = Schema.Literal("week", "month", "year", "never")
+
+const AllowList = Schema.NullOr(Schema.Array(Schema.String)).annotations({
+  description: "null: every provider. A list: only those providers; an empty list: no provider at all.",
+})
+
+export const ApiKeyResponse = Schema.Struct({
+  id: Schema.String,
+  user_id: Schema.String,
+  name: Schema.String,
+  key_prefix: Schema.String.annotations({ description: "The first characters of the token, to recognise it" }),
+  expiry_type: Expiry,
+  expires_at: Schema.NullOr(Timestamp),
+  is_active: Schema.Boolean,
+  has_provider_restrictions: Schema.Boolean,
+  allowed_provider_ids: AllowList,
+  requests_per_minute: Schema.NullOr(Schema.Int),
+  tokens_per_minute: Schema.NullOr(Schema.Int),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+})
+
+export const CreatedApiKeyResponse = Schema.Struct({
+  ...ApiKeyResponse.fields,
+  token: Schema.String.annotations({ description: "The API key itself, shown only in this response" }),
+})
+
+export const CreateApiKeyRequest = Schema.Struct({
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
+  expiry: Schema.optionalWith(Expiry, { default: () => "never" as const }),
+  allowed_provider_ids: Schema.optional(AllowList),
+  requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
+  tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
+})
+
+export const UpdateApiKeyRequest = Schema.Struct({
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255))),
+  expiry: Schema.optional(Expiry).annotations({ description: "Restarts the clock from now" }),
+  is_active: Schema.optional(Schema.Boolean),
+  allowed_provider_ids: Schema.optional(AllowList),
+  requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
+  tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
+})
+
+export const AllowedProvidersRequest = Schema.Struct({ allowed_provider_ids: AllowList })
+export const AllowedProvidersResponse = Schema.Struct({
+  has_provider_restrictions: Schema.Boolean,
+  allowed_provider_ids: AllowList,
+})
+
+const keyId = HttpApiSchema.param("key_id", Schema.String)
+const allowedProviderId = HttpApiSchema.param("provider_id", Schema.String)
+
+export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
+  .add(HttpApiEndpoint.get("list")`/users/${userId}/api-keys`.addSuccess(Schema.Array(ApiKeyResponse)))
+  .add(
+    HttpApiEndpoint.post("create")`/users/${userId}/api-keys`
+      .setPayload(CreateApiKeyRequest)
+      .addSuccess(CreatedApiKeyResponse, { status: 201 })
+      .addError(BadRequest)
+      .addError(Conflict)
+      .annotate(OpenApi.Description, "The token is in this response only; afterwards a key is known by its key_prefix."),
+  )
+  .add(HttpApiEndpoint.get("get")`/users/${userId}/api-keys/${keyId}`.addSuccess(ApiKeyResponse))
+  .add(
+    HttpApiEndpoint.put("update")`/users/${userId}/api-keys/${keyId}`
+      .setPayload(UpdateApiKeyRequest)
+      .addSuccess(ApiKeyResponse)
+      .addError(BadRequest)
+      .addError(Conflict),
+  )
+  .add(
+    HttpApiEndpoint.del("delete")`/users/${userId}/api-keys/${keyId}`
+      .addSuccess(HttpApiSchema.NoContent)
+      .annotate(OpenApi.Description, "Revokes the key at once on every instance."),
+  )
+  .add(HttpApiEndpoint.get("getAllowedProviders")`/users/${userId}/api-keys/${keyId}/allowed-providers`.addSuccess(AllowedProvidersResponse))
+  .add(
+    HttpApiEndpoint.put("setAllowedProviders")`/users/${userId}/api-keys/${keyId}/allowed-providers`
+      .setPayload(AllowedProvidersRequest)
+      .addSuccess(AllowedProvidersResponse)
+      .addError(BadRequest),
+  )
+  .add(
+    HttpApiEndpoint.del("removeAllowedProvider")`/users/${userId}/api-keys/${keyId}/allowed-providers/${allowedProviderId}`
+      .addSuccess(AllowedProvidersResponse)
+      .addError(BadRequest)
+      .annotate(OpenApi.Description, "Removing the last provider leaves the key restricted to no provider, never unrestricted."),
+  )
+  .addError(NotFound)
+  .middleware(Authenticated)
+  .annotate(OpenApi.Description, "A user's own keys; a superuser may manage anyone's.")
+  .annotate(OpenApi.Title, "API keys") {}
+
+// ---------------------------------------------------------------------------------------------
+// Providers
+
+export const Protocol = Schema.Literal("openai", "anthropic", "gemini")
+const HttpUrl = Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "expected an http(s) URL" }))
+const Path = Schema.String.pipe(Schema.pattern(/^\//, { message: () => "expected a path starting with /" }))
+const Weight = Schema.Number.pipe(Schema.positive())
+const Headers = Schema.Record({ key: Schema.String, value: Schema.String })
+
+const providerSettings = {
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
+  protocol: Protocol,
+  base_url: HttpUrl,
+  provider_type: Schema.Literal("native", "aggregator"),
+  weight: Weight,
+  enabled: Schema.Boolean,
+  region: Schema.NullOr(Schema.String.pipe(Schema.maxLength(64))),
+  cost_input: Schema.NullOr(Schema.Number.pipe(Schema.nonNegative())),
+  cost_output: Schema.NullOr(Schema.Number.pipe(Schema.nonNegative())),
+  max_qps: Schema.NullOr(PositiveInt),
+  retryable_status_codes: Schema.NullOr(Schema.Array(Schema.Int.pipe(Schema.between(100, 599)))),
+  custom_headers: Headers,
+  models_path: Schema.NullOr(Path),
+  chat_path: Schema.NullOr(Path),
+  responses_path: Schema.NullOr(Path),
+  responses_disabled: Schema.Boolean,
+  messages_path: Schema.NullOr(Path),
+  metadata: Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+}
+
+const KeyStatus = Schema.Literal("active", "disabled")
+
+export const CreateProviderKeyRequest = Schema.Struct({
+  key: Schema.Redacted(Schema.String.pipe(Schema.minLength(1))).annotations({ description: "The provider's API key" }),
+  label: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50)), { default: () => "default" }),
+  weight: Schema.optionalWith(Weight, { default: () => 1 }),
+  max_qps: Schema.optionalWith(Schema.NullOr(PositiveInt), { default: () => null }),
+  status: Schema.optionalWith(KeyStatus, { default: () => "active" as const }),
+})
+
+export const UpdateProviderKeyRequest = Schema.Struct({
+  key: Schema.optional(Schema.Redacted(Schema.String.pipe(Schema.minLength(1)))),
+  label: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50))),
+  weight: Schema.optional(Weight),
+  max_qps: Schema.optional(Schema.NullOr(PositiveInt)),
+  status: Schema.optional(KeyStatus),
+})
+
+export const ProviderKeyResponse = Schema.Struct({
+  id: Schema.String,
+  provider_id: Schema.String,
+  label: Schema.String,
+  masked_key: Schema.String.annotations({ description: "Never the key: its last characters at most, e.g. '…a1b2'" }),
+  weight: Schema.Number,
+  max_qps: Schema.NullOr(Schema.Int),
+  status: Schema.String,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+})
+
+export const ProviderModelsRequest = Schema.Struct({
+  models: Schema.NullOr(Schema.Array(Schema.String.pipe(Schema.minLength(1)))).annotations({
+    description: "The provider's model list; null: discover it from the provider's /models",
+  }),
+  aliases: Schema.optionalWith(Headers, { default: () => ({}) }).annotations({
+    description: "alias → model id",
+  }),
+})
+
+export const CreateProviderRequest = Schema.Struct({
+  id: ProviderSlug,
+  name: Schema.optional(providerSettings.name),
+  protocol: Schema.optionalWith(Protocol, { default: () => "openai" as const }),
+  base_url: HttpUrl,
+  provider_type: Schema.optionalWith(providerSettings.provider_type, { default: () => "native" as const }),
+  weight: Schema.optionalWith(Weight, { default: () => 1 }),
+  enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  region: Schema.optionalWith(providerSettings.region, { default: () => null }),
+  cost_input: Schema.optionalWith(providerSettings.cost_input, { default: () => null }),
+  cost_output: Schema.optionalWith(providerSettings.cost_output, { default: () => null }),
+  max_qps: Schema.optionalWith(providerSettings.max_qps, { default: () => null }),
+  retryable_status_codes: Schema.optionalWith(providerSettings.retryable_status_codes, { default: () => null }),
+  custom_headers: Schema.optionalWith(Headers, { default: () => ({}) }),
+  models_path: Schema.optionalWith(providerSettings.models_path, { default: () => null }),
+  chat_path: Schema.optionalWith(providerSettings.chat_path, { default: () => null }),
+  responses_path: Schema.optionalWith(providerSettings.responses_path, { default: () => null }),
+  responses_disabled: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  messages_path: Schema.optionalWith(providerSettings.messages_path, { default: () => null }),
+  metadata: Schema.optionalWith(providerSettings.metadata, { default: () => null }),
+  models: Schema.optionalWith(ProviderModelsRequest.fields.models, { default: () => null }),
+  aliases: Schema.optionalWith(Headers, { default: () => ({}) }),
+  keys: Schema.optionalWith(Schema.Array(CreateProviderKeyRequest), { default: () => [] }),
+})
+
+export const UpdateProviderRequest = Schema.partial(Schema.Struct(providerSettings))
+
+export const ProviderResponse = Schema.Struct({
+  id: Schema.String,
+  ...providerSettings,
+  custom_headers: Headers.annotations({ description: "Values of credential-like headers are masked" }),
+  status: Schema.String,
+  models: Schema.NullOr(Schema.Array(Schema.String)),
+  aliases: Headers,
+  keys: Schema.Array(ProviderKeyResponse),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+})
+
+const providerId = HttpApiSchema.param("id", Schema.String)
+const providerKeyId = HttpApiSchema.param("key_id", Schema.String)
+
+export class ProvidersGroup extends HttpApiGroup.make("providers")
+  .add(
+    HttpApiEndpoint.post("create", "/providers")
+      .setPayload(CreateProviderRequest)
+      .addSuccess(ProviderResponse, { status: 201 })
+      .addError(Conflict)
+      .addError(BadRequest),
+  )
+  .add(HttpApiEndpoint.get("list", "/providers").addSuccess(Schema.Array(ProviderResponse)))
+  .add(HttpApiEndpoint.get("get")`/providers/${providerId}`.addSuccess(ProviderResponse))
+  .add(
+    HttpApiEndpoint.patch("update")`/providers/${providerId}`
+      .setPayload(UpdateProviderRequest)
+      .addSuccess(ProviderResponse)
+      .addError(BadRequest),
+  )
+  .add(HttpApiEndpoint.del("delete")`/providers/${providerId}`.addSuccess(HttpApiSchema.NoContent))
+  .add(
+    HttpApiEndpoint.put("setModels")`/providers/${providerId}/models`
+      .setPayload(ProviderModelsRequest)
+      .addSuccess(ProviderResponse)
+      .annotate(OpenApi.Description, "Sets the provider's model list and aliases. (GET /providers/{id}/models lists them.)"),
+  )
+  .add(HttpApiEndpoint.get("listKeys")`/providers/${providerId}/keys`.addSuccess(Schema.Array(ProviderKeyResponse)))
+  .add(
+    HttpApiEndpoint.post("createKey")`/providers/${providerId}/keys`
+      .setPayload(CreateProviderKeyRequest)
+      .addSuccess(ProviderKeyResponse, { status: 201 })
+      .addError(Conflict),
+  )
+  .add(
+    HttpApiEndpoint.patch("updateKey")`/providers/${providerId}/keys/${providerKeyId}`
+      .setPayload(UpdateProviderKeyRequest)
+      .addSuccess(ProviderKeyResponse)
+      .addError(Conflict),
+  )
+  .add(HttpApiEndpoint.del("deleteKey")`/providers/${providerId}/keys/${providerKeyId}`.addSuccess(HttpApiSchema.NoContent))
+  .addError(NotFound)
+  .addError(ServiceUnavailable)
+  .middleware(Superuser)
+  .annotate(
+    OpenApi.Description,
+    "Superusers only. Every change reloads the provider registry on every instance. Responses never contain key material.",
+  )
+  .annotate(OpenApi.Title, "Providers") {}
+
+export class ManagementApi extends HttpApi.make("management")
+  .add(SystemGroup)
+  .add(AuthGroup)
+  .add(UsersGroup)
+  .add(ApiKeysGroup)
+  .add(ProvidersGroup)
+  // Every endpoint may answer any of these (storage down, a malformed id…); endpoints list the
+  // ones specific to them as well.
+  .addError(BadRequest)
+  .addError(Unauthorized)
+  .addError(Forbidden)
+  .addError(NotFound)
+  .addError(Conflict)
+  .addError(ServiceUnavailable)
+  .annotate(OpenApi.Title, "APIProxy management API")
+  .annotate(
+    OpenApi.Description,
+    "Accounts, logins, API keys and providers. The data plane (/v1/chat/completions, /v1/responses, /v1/messages, /v1/models) is OpenAI/Anthropic/Gemini-compatible and not described here.",
+  ) {}

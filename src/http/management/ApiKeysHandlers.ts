@@ -1,0 +1,84 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Redacted } from "effect"
+import { ApiKeys } from "../../identity/ApiKeys.js"
+import { CurrentPrincipal } from "../../identity/Principal.js"
+import { Users } from "../../identity/Users.js"
+import { ManagementApi } from "../ManagementApi.js"
+import { managed } from "./Errors.js"
+import { renderAllowList, renderApiKey } from "./Render.js"
+import { requireSelfOrSuperuser } from "./Security.js"
+
+export const ApiKeysHandlers = HttpApiBuilder.group(ManagementApi, "apiKeys", (handlers) =>
+  Effect.gen(function* () {
+    const keys = yield* ApiKeys
+    const users = yield* Users
+
+    /** The caller may manage `userId`'s keys, and that user exists. */
+    const owner = (userId: string) =>
+      Effect.gen(function* () {
+        yield* requireSelfOrSuperuser(yield* CurrentPrincipal, userId)
+        yield* users.get(userId)
+      })
+
+    return handlers
+      .handle("list", ({ path }) =>
+        owner(path.user_id).pipe(
+          Effect.zipRight(keys.list(path.user_id)),
+          Effect.map((rows) => rows.map(renderApiKey)),
+          managed,
+        ),
+      )
+      .handle("create", ({ path, payload }) =>
+        Effect.gen(function* () {
+          yield* owner(path.user_id)
+          const { key, token } = yield* keys.create(path.user_id, {
+            name: payload.name,
+            expiry: payload.expiry,
+            allowedProviderIds: payload.allowed_provider_ids,
+            requestsPerMinute: payload.requests_per_minute,
+            tokensPerMinute: payload.tokens_per_minute,
+          })
+          return { ...renderApiKey(key), token: Redacted.value(token) }
+        }).pipe(managed),
+      )
+      .handle("get", ({ path }) =>
+        owner(path.user_id).pipe(Effect.zipRight(keys.get(path.user_id, path.key_id)), Effect.map(renderApiKey), managed),
+      )
+      .handle("update", ({ path, payload }) =>
+        owner(path.user_id).pipe(
+          Effect.zipRight(
+            keys.update(path.user_id, path.key_id, {
+              name: payload.name,
+              expiry: payload.expiry,
+              isActive: payload.is_active,
+              allowedProviderIds: payload.allowed_provider_ids,
+              requestsPerMinute: payload.requests_per_minute,
+              tokensPerMinute: payload.tokens_per_minute,
+            }),
+          ),
+          Effect.map(renderApiKey),
+          managed,
+        ),
+      )
+      .handle("delete", ({ path }) =>
+        owner(path.user_id).pipe(Effect.zipRight(keys.remove(path.user_id, path.key_id)), managed),
+      )
+      .handle("getAllowedProviders", ({ path }) =>
+        owner(path.user_id).pipe(Effect.zipRight(keys.get(path.user_id, path.key_id)), Effect.map(renderAllowList), managed),
+      )
+      .handle("setAllowedProviders", ({ path, payload }) =>
+        owner(path.user_id).pipe(
+          Effect.zipRight(keys.setAllowedProviders(path.user_id, path.key_id, payload.allowed_provider_ids)),
+          Effect.map(renderAllowList),
+          managed,
+        ),
+      )
+      .handle("removeAllowedProvider", ({ path }) =>
+        owner(path.user_id).pipe(
+          Effect.zipRight(keys.removeAllowedProvider(path.user_id, path.key_id, path.provider_id)),
+          Effect.map(renderAllowList),
+          managed,
+        ),
+      )
+  }),
+)

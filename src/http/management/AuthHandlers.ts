@@ -1,0 +1,41 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Redacted } from "effect"
+import { CurrentPrincipal } from "../../identity/Principal.js"
+import { Sessions, type TokenPair } from "../../identity/Sessions.js"
+import { Users } from "../../identity/Users.js"
+import { ManagementApi, NotFound } from "../ManagementApi.js"
+import { managed } from "./Errors.js"
+import { renderUser } from "./Render.js"
+
+const renderTokens = (tokens: TokenPair) => ({
+  access_token: Redacted.value(tokens.accessToken),
+  refresh_token: Redacted.value(tokens.refreshToken),
+  token_type: "bearer" as const,
+  expires_in: tokens.expiresIn,
+  refresh_expires_in: tokens.refreshExpiresIn,
+})
+
+export const AuthHandlers = HttpApiBuilder.group(ManagementApi, "auth", (handlers) =>
+  Effect.gen(function* () {
+    const sessions = yield* Sessions
+    const users = yield* Users
+    return handlers
+      .handle("login", ({ payload }) =>
+        sessions.login(payload.username, payload.password).pipe(
+          Effect.map(({ tokens }) => renderTokens(tokens)),
+          managed,
+        ),
+      )
+      .handle("refresh", ({ payload }) => sessions.refresh(payload.refresh_token).pipe(Effect.map(renderTokens), managed))
+      .handle("logout", ({ payload }) =>
+        sessions.logout(payload.refresh_token).pipe(Effect.as({ message: "Logged out" }), managed),
+      )
+      .handle("me", () =>
+        Effect.gen(function* () {
+          const principal = yield* CurrentPrincipal
+          if (principal.userId === null) return yield* new NotFound({ message: "The master key is not a user account" })
+          return renderUser(yield* users.get(principal.userId))
+        }).pipe(managed),
+      )
+  }),
+)

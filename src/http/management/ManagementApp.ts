@@ -1,0 +1,77 @@
+import { HttpApiBuilder, HttpApiSwagger, type HttpRouter, HttpServerError, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Cause, Context, Effect, Layer, Option, type Scope } from "effect"
+import { ApiKeys } from "../../identity/ApiKeys.js"
+import { Authenticator } from "../../identity/Authenticator.js"
+import { Sessions } from "../../identity/Sessions.js"
+import { Users } from "../../identity/Users.js"
+import { ProviderAdminRepository } from "../../storage/ProviderAdminRepository.js"
+import { ManagementApi } from "../ManagementApi.js"
+import { ApiKeysHandlers } from "./ApiKeysHandlers.js"
+import { AuthHandlers } from "./AuthHandlers.js"
+import { ProvidersHandlers } from "./ProvidersHandlers.js"
+import { AuthenticatedLive, SuperuserLive } from "./Security.js"
+import { SystemHandlers } from "./SystemHandlers.js"
+import { UsersHandlers } from "./UsersHandlers.js"
+
+/**
+ * The management API as one `HttpApp` (its routes, /openapi.json and the /docs page), for the
+ * server's router to fall back on after the data-plane routes.
+ */
+export class ManagementApp extends Context.Tag("gateway/http/ManagementApp")<
+  ManagementApp,
+  Effect.Effect<
+    HttpServerResponse.HttpServerResponse,
+    HttpServerError.RouteNotFound,
+    HttpServerRequest.HttpServerRequest | Scope.Scope
+  >
+>() {}
+
+const isRouteNotFound = (error: unknown): error is HttpServerError.RouteNotFound =>
+  HttpServerError.isServerError(error) && error._tag === "RouteNotFound"
+
+/** The identity services the handlers use (on top of storage, Secrets, ApiKeyAuth, the registry). */
+export const IdentityServicesLive = Layer.mergeAll(Users.Default, ApiKeys.Default, Sessions.Default, Authenticator.Default)
+
+const HandlersLive = Layer.mergeAll(SystemHandlers, AuthHandlers, UsersHandlers, ApiKeysHandlers, ProvidersHandlers).pipe(
+  Layer.provide(Layer.mergeAll(AuthenticatedLive, SuperuserLive)),
+)
+
+/**
+ * Requires the storage layers, Secrets, ApiKeyAuth and ProviderRegistry, like the data plane;
+ * builds the identity services it needs itself.
+ */
+export const ManagementAppLive = Layer.effect(
+  ManagementApp,
+  Effect.gen(function* () {
+    const app = yield* HttpApiBuilder.httpApp
+    // Platform services the builder's type asks for (file responses, etags); none is used per request.
+    const context = yield* Effect.context<HttpRouter.HttpRouter.DefaultServices>()
+    return Effect.provide(app, context).pipe(
+      // Unknown paths go back to the server's router; a defect is logged and answered with JSON.
+      Effect.catchAllCause((cause) => {
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure) && isRouteNotFound(failure.value)) return Effect.fail(failure.value)
+        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        return Effect.logError("unexpected failure in the management API", cause).pipe(
+          Effect.as(
+            HttpServerResponse.unsafeJson({ _tag: "InternalError", message: "Internal gateway error" }, { status: 500 }),
+          ),
+        )
+      }),
+    ) as Effect.Effect<
+      HttpServerResponse.HttpServerResponse,
+      HttpServerError.RouteNotFound,
+      HttpServerRequest.HttpServerRequest | Scope.Scope
+    >
+  }),
+).pipe(
+  Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(HttpApiBuilder.api(ManagementApi).pipe(Layer.provide(HandlersLive))),
+  Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),
+  Layer.provide(Layer.mergeAll(IdentityServicesLive, ProviderAdminRepository.Default)),
+)
+
+/** The management app for a request that no other route took. */
+export const serveManagement = Effect.flatMap(ManagementApp, (app) => app)

@@ -1,0 +1,208 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { ApiKeyAuth } from "../../identity/ApiKeyAuth.js"
+import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
+import { type AdminProviderRow, ProviderAdminRepository, toWrite } from "../../storage/ProviderAdminRepository.js"
+import type { ProviderWrite } from "../../storage/ProviderRepository.js"
+import { Conflict, ManagementApi, NotFound } from "../ManagementApi.js"
+import { managed } from "./Errors.js"
+import { maskHeaders, renderProvider, renderProviderKey } from "./Render.js"
+
+const labelTaken = () => Effect.fail(new Conflict({ message: "A key with this label already exists for this provider" }))
+
+/** Masked header values in a PATCH (copied back from a GET) keep the stored value. */
+const mergeHeaders = (stored: Readonly<Record<string, string>> | null, given: Readonly<Record<string, string>>) => {
+  const masked = maskHeaders(stored)
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(given)) {
+    out[name] = value === "[redacted]" && masked[name] === "[redacted]" ? stored![name]! : value
+  }
+  return out
+}
+
+export const ProvidersHandlers = HttpApiBuilder.group(ManagementApi, "providers", (handlers) =>
+  Effect.gen(function* () {
+    const repo = yield* ProviderAdminRepository
+    const registry = yield* ProviderRegistry
+    const auth = yield* ApiKeyAuth
+
+    /** After every change: every instance reloads its registry. */
+    const changed = registry.invalidate
+
+    const find = (providerId: string) =>
+      Effect.flatMap(
+        repo.find(providerId),
+        Option.match({
+          onNone: () => Effect.fail(new NotFound({ message: `Provider '${providerId}' not found` })),
+          onSome: Effect.succeed,
+        }),
+      )
+
+    const render = (row: AdminProviderRow) =>
+      Effect.gen(function* () {
+        const keys = yield* repo.keys([row.uuid])
+        const models = yield* repo.models([row.uuid])
+        return renderProvider(row, keys, models)
+      })
+
+    const findKey = (providerUuid: string, providerId: string, keyId: string) =>
+      Effect.flatMap(
+        repo.findKey(providerUuid, keyId),
+        Option.match({
+          onNone: () => Effect.fail(new NotFound({ message: `Key '${keyId}' of provider '${providerId}' not found` })),
+          onSome: Effect.succeed,
+        }),
+      )
+
+    return handlers
+      .handle("create", ({ payload }) =>
+        Effect.gen(function* () {
+          const write: ProviderWrite = {
+            providerId: payload.id,
+            name: payload.name ?? payload.id,
+            protocol: payload.protocol,
+            baseUrl: payload.base_url,
+            providerType: payload.provider_type,
+            weight: payload.weight,
+            enabled: payload.enabled,
+            region: payload.region,
+            costInput: payload.cost_input,
+            costOutput: payload.cost_output,
+            maxQps: payload.max_qps,
+            retryableStatusCodes: payload.retryable_status_codes,
+            customHeaders: payload.custom_headers,
+            modelsPath: payload.models_path,
+            chatPath: payload.chat_path,
+            responsesPath: payload.responses_path,
+            responsesDisabled: payload.responses_disabled,
+            messagesPath: payload.messages_path,
+            staticModels: payload.models,
+            metadata: payload.metadata,
+          }
+          const keys = payload.keys.map((k) => ({
+            label: k.label,
+            secret: k.key,
+            weight: k.weight,
+            maxQps: k.max_qps,
+            status: k.status,
+          }))
+          const labels = new Set(keys.map((k) => k.label))
+          if (labels.size !== keys.length) return yield* labelTaken()
+          const created = yield* repo
+            .create(write, keys, payload.aliases)
+            .pipe(Effect.catchTag("UniqueViolation", labelTaken))
+          if (Option.isNone(created)) {
+            return yield* new Conflict({ message: `Provider '${payload.id}' already exists` })
+          }
+          yield* changed
+          return yield* render(yield* find(payload.id))
+        }).pipe(managed),
+      )
+      .handle("list", () =>
+        Effect.gen(function* () {
+          const rows = yield* repo.list
+          const uuids = rows.map((r) => r.uuid)
+          const keys = yield* repo.keys(uuids)
+          const models = yield* repo.models(uuids)
+          return rows.map((row) => renderProvider(row, keys, models))
+        }).pipe(managed),
+      )
+      .handle("get", ({ path }) => find(path.id).pipe(Effect.flatMap(render), managed))
+      .handle("update", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const row = yield* find(path.id)
+          const current = toWrite(row)
+          const p = payload
+          yield* repo.update({
+            ...current,
+            ...(p.name !== undefined && { name: p.name }),
+            ...(p.protocol !== undefined && { protocol: p.protocol }),
+            ...(p.base_url !== undefined && { baseUrl: p.base_url }),
+            ...(p.provider_type !== undefined && { providerType: p.provider_type }),
+            ...(p.weight !== undefined && { weight: p.weight }),
+            ...(p.enabled !== undefined && { enabled: p.enabled }),
+            ...(p.region !== undefined && { region: p.region }),
+            ...(p.cost_input !== undefined && { costInput: p.cost_input }),
+            ...(p.cost_output !== undefined && { costOutput: p.cost_output }),
+            ...(p.max_qps !== undefined && { maxQps: p.max_qps }),
+            ...(p.retryable_status_codes !== undefined && { retryableStatusCodes: p.retryable_status_codes }),
+            ...(p.custom_headers !== undefined && { customHeaders: mergeHeaders(row.customHeaders, p.custom_headers) }),
+            ...(p.models_path !== undefined && { modelsPath: p.models_path }),
+            ...(p.chat_path !== undefined && { chatPath: p.chat_path }),
+            ...(p.responses_path !== undefined && { responsesPath: p.responses_path }),
+            ...(p.responses_disabled !== undefined && { responsesDisabled: p.responses_disabled }),
+            ...(p.messages_path !== undefined && { messagesPath: p.messages_path }),
+            ...(p.metadata !== undefined && { metadata: p.metadata }),
+          })
+          yield* changed
+          return yield* render(yield* find(path.id))
+        }).pipe(managed),
+      )
+      .handle("delete", ({ path }) =>
+        Effect.gen(function* () {
+          const removed = yield* repo.remove(path.id)
+          if (!removed) return yield* new NotFound({ message: `Provider '${path.id}' not found` })
+          yield* changed
+          // Allow-lists naming it shrank (possibly to nothing): drop cached key verdicts too.
+          yield* auth.invalidate
+        }).pipe(managed),
+      )
+      .handle("setModels", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const row = yield* find(path.id)
+          yield* repo.setModels(row.uuid, payload.models, payload.aliases)
+          yield* changed
+          return yield* render(yield* find(path.id))
+        }).pipe(managed),
+      )
+      .handle("listKeys", ({ path }) =>
+        Effect.gen(function* () {
+          const row = yield* find(path.id)
+          const keys = yield* repo.keys([row.uuid])
+          return keys.map((k) => renderProviderKey(row.providerId, k))
+        }).pipe(managed),
+      )
+      .handle("createKey", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const row = yield* find(path.id)
+          const key = yield* repo
+            .insertKey(row.uuid, {
+              label: payload.label,
+              secret: payload.key,
+              weight: payload.weight,
+              maxQps: payload.max_qps,
+              status: payload.status,
+            })
+            .pipe(Effect.catchTag("UniqueViolation", labelTaken))
+          yield* changed
+          return renderProviderKey(row.providerId, key)
+        }).pipe(managed),
+      )
+      .handle("updateKey", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const row = yield* find(path.id)
+          yield* findKey(row.uuid, row.providerId, path.key_id)
+          const updated = yield* repo
+            .updateKey(row.uuid, path.key_id, {
+              label: payload.label,
+              secret: payload.key,
+              weight: payload.weight,
+              maxQps: payload.max_qps,
+              status: payload.status,
+            })
+            .pipe(Effect.catchTag("UniqueViolation", labelTaken))
+          if (Option.isNone(updated)) return yield* new NotFound({ message: `Key '${path.key_id}' not found` })
+          yield* changed
+          return renderProviderKey(row.providerId, updated.value)
+        }).pipe(managed),
+      )
+      .handle("deleteKey", ({ path }) =>
+        Effect.gen(function* () {
+          const row = yield* find(path.id)
+          const removed = yield* repo.removeKey(row.uuid, path.key_id)
+          if (!removed) return yield* new NotFound({ message: `Key '${path.key_id}' of provider '${path.id}' not found` })
+          yield* changed
+        }).pipe(managed),
+      )
+  }),
+)

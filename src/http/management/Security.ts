@@ -1,0 +1,58 @@
+import { HttpServerRequest } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { Authenticator } from "../../identity/Authenticator.js"
+import type { Principal } from "../../identity/Principal.js"
+import { Authenticated, Forbidden, Superuser, Unauthorized } from "../ManagementApi.js"
+import { toManagementError } from "./Errors.js"
+
+/**
+ * The credential of a management request: `Authorization: Bearer` (any case), `X-API-Key`, or
+ * `X-Auth-Token`. Read from the request itself rather than from each security scheme's decoded
+ * value, so a failure reports the real reason (expired, revoked…) whichever scheme was tried.
+ */
+const credential = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+  const authorization = request.headers["authorization"]
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+    return match ? match[1]! : ""
+  }
+  return (request.headers["x-api-key"] ?? request.headers["x-auth-token"] ?? "").trim()
+})
+
+const resolve = Effect.gen(function* () {
+  const token = yield* credential
+  if (token === "") {
+    return yield* new Unauthorized({ message: "Missing credentials: send 'Authorization: Bearer <token or API key>'" })
+  }
+  const authenticator = yield* Authenticator
+  return yield* authenticator.authenticate(token).pipe(
+    Effect.catchAll((error) => toManagementError(error) as Effect.Effect<never, Unauthorized | Forbidden>),
+  )
+})
+
+const requireSuperuser = (principal: Principal) =>
+  principal.isSuperuser ? Effect.succeed(principal) : Effect.fail(new Forbidden({ message: "Superuser privileges required" }))
+
+export const AuthenticatedLive = Layer.effect(
+  Authenticated,
+  Effect.gen(function* () {
+    const authenticator = yield* Authenticator
+    const run = Effect.provideService(resolve, Authenticator, authenticator)
+    return { bearer: () => run, apiKey: () => run }
+  }),
+)
+
+export const SuperuserLive = Layer.effect(
+  Superuser,
+  Effect.gen(function* () {
+    const authenticator = yield* Authenticator
+    const run = Effect.provideService(resolve, Authenticator, authenticator).pipe(Effect.flatMap(requireSuperuser))
+    return { bearer: () => run, apiKey: () => run }
+  }),
+)
+
+/** The user itself, or a superuser (or the master key). */
+export const requireSelfOrSuperuser = (principal: Principal, userId: string) =>
+  principal.isSuperuser || principal.userId === userId
+    ? Effect.void
+    : Effect.fail(new Forbidden({ message: "You may only manage your own account and keys" }))

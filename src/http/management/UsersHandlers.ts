@@ -1,0 +1,59 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { CurrentPrincipal } from "../../identity/Principal.js"
+import { Users } from "../../identity/Users.js"
+import { BadRequest, ManagementApi } from "../ManagementApi.js"
+import { managed } from "./Errors.js"
+import { renderUser } from "./Render.js"
+import { requireSelfOrSuperuser } from "./Security.js"
+
+export const UsersHandlers = HttpApiBuilder.group(ManagementApi, "users", (handlers) =>
+  Effect.gen(function* () {
+    const users = yield* Users
+    return handlers
+      .handle("create", ({ payload }) =>
+        users
+          .create({
+            username: payload.username,
+            email: payload.email,
+            password: payload.password,
+            displayName: payload.display_name,
+            avatar: payload.avatar,
+            isSuperuser: payload.is_superuser,
+          })
+          .pipe(Effect.map(renderUser), managed),
+      )
+      .handle("list", () => users.list.pipe(Effect.map((rows) => rows.map(renderUser)), managed))
+      .handle("get", ({ path }) =>
+        Effect.gen(function* () {
+          yield* requireSelfOrSuperuser(yield* CurrentPrincipal, path.user_id)
+          return renderUser(yield* users.get(path.user_id))
+        }).pipe(managed),
+      )
+      .handle("update", ({ path, payload }) =>
+        Effect.gen(function* () {
+          yield* requireSelfOrSuperuser(yield* CurrentPrincipal, path.user_id)
+          if (Object.values(payload).every((v) => v === undefined)) {
+            return yield* new BadRequest({ message: "Give at least one of email, password, display_name, avatar" })
+          }
+          return renderUser(
+            yield* users.update(path.user_id, {
+              email: payload.email,
+              password: payload.password,
+              displayName: payload.display_name,
+              avatar: payload.avatar,
+            }),
+          )
+        }).pipe(managed),
+      )
+      .handle("setStatus", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const principal = yield* CurrentPrincipal
+          if (principal.userId === path.user_id && !payload.is_active) {
+            return yield* new BadRequest({ message: "You cannot deactivate your own account" })
+          }
+          return renderUser(yield* users.setActive(path.user_id, payload.is_active))
+        }).pipe(managed),
+      )
+  }),
+)
