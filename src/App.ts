@@ -4,6 +4,8 @@ import { Gateway } from "./gateway/Gateway.js"
 import { makeLogger, parseLogLevel } from "./http/Logging.js"
 import { serve } from "./http/NodeServer.js"
 import { httpApp } from "./http/Router.js"
+import { ManagementAppLive } from "./http/management/ManagementApp.js"
+import { RateLimit } from "./identity/RateLimit.js"
 import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
 import { bootstrapAdmin } from "./identity/Bootstrap.js"
 import { Secrets } from "./identity/Secrets.js"
@@ -49,6 +51,7 @@ const ServicesLive = Gateway.Default.pipe(
 export const makeAppLayer = (options: AppOptions = {}) =>
   serve(httpApp).pipe(
     Layer.provide(StartupLive),
+    Layer.provideMerge(Layer.merge(ManagementAppLive, RateLimit.Default)),
     Layer.provideMerge(ServicesLive),
     Layer.provideMerge(InfrastructureLive),
     Layer.provide(loggingLayer(options)),

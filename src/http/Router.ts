@@ -4,14 +4,19 @@ import { accessLog } from "./AccessLog.js"
 import { dataPlaneRoutes } from "./DataPlane.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
 import { healthRoutes } from "./HealthRoutes.js"
+import { serveManagement } from "./management/ManagementApp.js"
 
 const notFound = (method: string, url: string) =>
   HttpServerResponse.unsafeJson(errorBody("openai", apiError(404, `Unknown endpoint: ${method} ${url.split("?", 1)[0]}`, { code: "not_found" })), {
     status: 404,
   })
 
-/** Every route of the gateway, with JSON errors for unknown paths and the access log. */
+/**
+ * Every route of the gateway: health and data plane first, then the management API (HttpApi,
+ * with /docs and /openapi.json), with JSON errors for unknown paths and the access log.
+ */
 export const httpApp = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes).pipe(
+  Effect.catchTag("RouteNotFound", () => serveManagement),
   Effect.catchTag("RouteNotFound", (error) => Effect.succeed(notFound(error.request.method, error.request.url))),
   accessLog,
 )
