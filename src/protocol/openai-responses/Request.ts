@@ -59,7 +59,7 @@ export const decodeRequest = (body: unknown): Either.Either<CanonicalRequest, Pr
   Either.flatMap(decodeEnvelope("openai-responses", Envelope, body), (b) => {
     const system: Array<TextBlock> = []
     const messages: Array<Message> = []
-    if (typeof b.instructions === "string" && b.instructions.trim() !== "") system.push({ type: "text", text: b.instructions })
+    if (typeof b.instructions === "string" && b.instructions !== "") system.push({ type: "text", text: b.instructions })
     const append = (role: "user" | "assistant", blocks: ReadonlyArray<ContentBlock>, merge: boolean) => {
       const last = messages[messages.length - 1]
       if (merge && last && last.role === role) messages[messages.length - 1] = { role, content: [...last.content, ...blocks] }
