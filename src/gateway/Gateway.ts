@@ -241,7 +241,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
             yield* Effect.sleep(Duration.millis(decision.delayMs))
             continue
           }
-          if (decision.reason === "rotate_key") {
+          if (decision._tag === "MoveOn" && decision.reason === "rotate_key") {
             triedKeys.push(key.right.id)
             continue
           }

@@ -1,12 +1,14 @@
 import { Sse } from "@effect/experimental"
 import { HttpClient, HttpClientRequest, type HttpClientError, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Duration, Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { Agent } from "undici"
 import { AppConfig } from "../config/AppConfig.js"
 import { UpstreamStatusError, UpstreamTransportError } from "../gateway/GatewayError.js"
 import type { Provider, ProviderKey } from "../registry/Provider.js"
-import { parseUpstreamError, retryAfterMs } from "./UpstreamErrorBody.js"
+import { redactText } from "../http/Logging.js"
+import { parseRetryAfter } from "../routing/RetryPolicy.js"
+import { parseUpstreamError } from "./UpstreamErrorBody.js"
 import { upstreamHeaders } from "./UpstreamHeaders.js"
 
 export interface UpstreamRequest {
@@ -98,10 +100,11 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
         provider: request.provider.id,
         model: request.model,
         status: response.status,
-        message: parsed.message,
+        // Some providers echo the key they were sent: it must never reach a client or a log.
+        message: redactText(parsed.message.split(Redacted.value(request.key.secret)).join("[redacted]")),
         errorType: parsed.type,
         errorCode: parsed.code,
-        retryAfterMs: retryAfterMs(response.headers),
+        retryAfterMs: parseRetryAfter((name) => response.headers[name], Date.now()),
       })
     })
 

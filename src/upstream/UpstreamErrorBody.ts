@@ -34,15 +34,3 @@ export const parseUpstreamError = (body: string, status: number): UpstreamErrorI
   const message = asString((root as { message?: unknown } | null)?.message) ?? asString((root as { detail?: unknown } | null)?.detail)
   return message !== undefined ? { message: message.slice(0, MAX_MESSAGE) } : fallback
 }
-
-/** `Retry-After` (seconds or an HTTP date) or `retry-after-ms`, in milliseconds. */
-export const retryAfterMs = (headers: Readonly<Record<string, string>>, now: number = Date.now()): number | undefined => {
-  const ms = headers["retry-after-ms"]
-  if (ms !== undefined && Number.isFinite(Number(ms))) return Math.max(0, Number(ms))
-  const value = headers["retry-after"]
-  if (value === undefined) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
