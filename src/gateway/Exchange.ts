@@ -3,6 +3,7 @@ import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../pr
 import { codecs, upstreamDialect } from "../protocol/Dialect.js"
 import { nowSeconds, randomIds } from "../protocol/Ids.js"
 import { makeRelay, prepareRequest } from "../protocol/Passthrough.js"
+import { SSE_DONE } from "../protocol/Sse.js"
 import { makeTranscoder } from "../protocol/Transcoder.js"
 import type { Provider } from "../registry/Provider.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
@@ -97,7 +98,8 @@ export const planExchange = (
         // Byte-faithful: the client gets exactly what the provider sent.
         return Either.right({ body: text, usage: codecs[dialect].decodeResponse(json).usage })
       },
-      streamCodec: () => relayCodec(makeRelay(dialect, randomIds, prepared.clientWantsUsage)),
+      streamCodec: () =>
+        relayCodec(makeRelay(dialect, randomIds, prepared.clientWantsUsage), dialect === "openai-chat" ? SSE_DONE : undefined),
     })
   }
 

@@ -67,6 +67,10 @@ const outcomeOf = (failure: UpstreamFailure): AttemptOutcome =>
         message: failure.message,
       }
 
+const isTimeout = (failure: UpstreamFailure): boolean =>
+  failure._tag === "UpstreamTransportError" &&
+  (failure.reason === "headers_timeout" || failure.reason === "first_token_timeout" || failure.reason === "idle_timeout")
+
 const memoize = <A>(compute: () => A): (() => A) => {
   let done = false
   let value: A
@@ -167,6 +171,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       let attempts = 0
       let last: UpstreamFailure | undefined
       let lastVerdict: Verdict | undefined
+      let onlyTimeouts = true
 
       for (const planned of plan.attempts) {
         if (attempts >= MAX_ATTEMPTS) break
@@ -207,6 +212,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           yield* Scope.close(attemptScope, Exit.void)
           const failure = result.left
           last = failure
+          if (!isTimeout(failure)) onlyTimeouts = false
           // A provider whose Responses endpoint is missing is asked again through chat.
           if (
             failure._tag === "UpstreamStatusError" &&
@@ -239,6 +245,8 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           if (decision._tag === "Retry" && !slow) {
             retries++
             yield* Effect.sleep(Duration.millis(decision.delayMs))
+            // This failure may have opened the circuit (or failed its probe): then move on.
+            if (!(yield* router.acquire(candidate))) break
             continue
           }
           if (decision._tag === "MoveOn" && decision.reason === "rotate_key") {
@@ -253,6 +261,8 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       }
       // The provider's own answer is the most useful error: its status, message and Retry-After.
       if (last._tag === "UpstreamStatusError" && lastVerdict?._tag !== "RotateKey") return yield* last
+      // Nothing answered in time: a timeout (504) says more than "failed" (502).
+      if (onlyTimeouts) return yield* last
       return yield* new AllUpstreamsFailed({
         model: request.model,
         attempts,

@@ -15,6 +15,7 @@ export class UpstreamStatusError extends Schema.TaggedError<UpstreamStatusError>
   message: Schema.String,
   errorType: Schema.optional(Schema.String),
   errorCode: Schema.optional(Schema.String),
+  errorParam: Schema.optional(Schema.String),
   retryAfterMs: Schema.optional(Schema.Number),
 }) {}
 

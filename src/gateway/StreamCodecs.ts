@@ -10,21 +10,32 @@ const toSseEvent = (event: Sse.Event): SseEvent =>
 
 const failureOf = (error: ErrorInfo) => ({ message: error.message, status: error.status, reported: true })
 
-/** Same dialect on both sides: frames are forwarded as received, observed for usage and commit. */
-export const relayCodec = (relay: PassthroughRelay): StreamCodec => ({
+/** The decoders' code for a frame they could not read (as opposed to an upstream's own error event). */
+const MALFORMED = "upstream_malformed_frame"
+
+/**
+ * Same dialect on both sides: frames are forwarded as received, observed for usage and commit.
+ * `terminator`: the dialect's end-of-stream frame (OpenAI chat `[DONE]`), added when an upstream
+ * finished its answer but left it out, so the client sees the ending its SDK waits for.
+ */
+export const relayCodec = (relay: PassthroughRelay, terminator?: string): StreamCodec => ({
   step: (event): CodecStep => {
     const before = relay.upstreamError
     const frame = relay.push(toSseEvent(event))
     const frames = frame === "" ? [] : [frame]
     if (before === undefined && relay.upstreamError !== undefined) {
-      return { frames, failure: failureOf(relay.upstreamError), meaningful: true }
+      const error = relay.upstreamError
+      // An unreadable frame is not relayed: the client gets an error it can parse instead.
+      if (error.code === MALFORMED) return { frames: [], failure: { message: error.message, status: error.status, reported: false }, meaningful: true }
+      return { frames, failure: failureOf(error), meaningful: true }
     }
     return { frames, meaningful: relay.meaningful, done: relay.complete }
   },
   end: (): CodecStep => {
+    const terminated = relay.complete
     const truncated = relay.finish()
     if (truncated !== undefined) return { frames: [], failure: { message: truncated.message, status: truncated.status, reported: false }, meaningful: relay.meaningful }
-    return { frames: [], done: true, meaningful: relay.meaningful }
+    return { frames: !terminated && terminator !== undefined ? [terminator] : [], done: true, meaningful: relay.meaningful }
   },
   errorFrames: (error) => relay.errorFrames(error),
   usage: () => relay.usage,

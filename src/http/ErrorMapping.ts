@@ -27,6 +27,7 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return apiError(e.status, e.message, {
         ...(e.errorType ? { type: e.errorType } : {}),
         code: e.errorCode ?? null,
+        param: e.errorParam ?? null,
         retryAfterMs: e.retryAfterMs,
       })
     case "UpstreamTransportError":

@@ -3,7 +3,8 @@
  * through Kv (W15: BASE kept backoff per process):
  *
  * - keys in backoff are skipped; backoff = base × 2^min(failures, 5), base 1 s for retryable
- *   failures and 5 s otherwise, at least 30 s after a 401/403, capped at 60 s;
+ *   failures and 5 s otherwise, at least 30 s after a 401/403, capped at 60 s; a rate limit
+ *   with Retry-After backs the key off for exactly that long (the provider said when);
  * - keys are grouped in tiers by preference score (a tier takes every key within 0.05 of its
  *   best); within a tier the choice is weighted random by key weight;
  * - `maxQps` is enforced per key per second across instances (Kv INCR on a per-second bucket
@@ -68,7 +69,17 @@ export const freshKeyState: KeyState = { failCount: 0, backoffUntil: 0, preferen
 export const effectivePreference = (s: KeyState, now: number, config: KeyPoolConfig = defaultKeyPoolConfig): number =>
   clamp(1 + (s.preference - 1) * decayFactor(now - s.updatedAt, config.preferenceHalfLifeMs), config.minPreference, config.maxPreference)
 
-export type KeyOutcome = { readonly _tag: "Success" } | { readonly _tag: "Failure"; readonly kind: KeyFailureKind }
+export type KeyOutcome =
+  | { readonly _tag: "Success" }
+  | {
+      readonly _tag: "Failure"
+      readonly kind: KeyFailureKind
+      /**
+       * The provider's Retry-After for a rate-limited key: the key is usable again exactly then
+       * (capped like any backoff), so a retry that waited as told is not refused by the pool.
+       */
+      readonly retryAfterMs?: number | undefined
+    }
 
 export const applyKeyOutcome = (
   prev: KeyState | undefined,
@@ -85,7 +96,11 @@ export const applyKeyOutcome = (
   const delta = outcome.kind === "auth" ? -3 : outcome.kind === "fatal" ? -2 : -1
   return {
     failCount,
-    backoffUntil: now + keyBackoffMs(failCount, outcome.kind, config),
+    backoffUntil:
+      now +
+      (outcome.kind === "retryable" && outcome.retryAfterMs !== undefined
+        ? Math.min(config.maxBackoffMs, Math.max(0, outcome.retryAfterMs))
+        : keyBackoffMs(failCount, outcome.kind, config)),
     preference: clamp(preference + delta, config.minPreference, config.maxPreference),
     updatedAt: now,
   }
@@ -222,8 +237,13 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       yield* update(provider, keyId, { _tag: "Success" })
     })
 
-    const recordFailure = Effect.fn("KeyPool.recordFailure")(function* (provider: string, keyId: string, kind: KeyFailureKind) {
-      yield* update(provider, keyId, { _tag: "Failure", kind })
+    const recordFailure = Effect.fn("KeyPool.recordFailure")(function* (
+      provider: string,
+      keyId: string,
+      kind: KeyFailureKind,
+      retryAfterMs?: number,
+    ) {
+      yield* update(provider, keyId, { _tag: "Failure", kind, retryAfterMs })
     })
 
     return { pick, recordSuccess, recordFailure } as const

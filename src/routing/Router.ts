@@ -147,7 +147,12 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
           penalise ? breaker.recordFailure(providerScope(candidate.provider.id)) : Effect.void,
           attempt.keyId === undefined || keyKind === undefined
             ? Effect.void
-            : keys.recordFailure(candidate.provider.id, attempt.keyId, keyKind),
+            : keys.recordFailure(
+                candidate.provider.id,
+                attempt.keyId,
+                keyKind,
+                verdict._tag === "Retryable" ? verdict.retryAfterMs : undefined,
+              ),
         ],
         { concurrency: "unbounded", discard: true },
       )

@@ -54,18 +54,28 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
     const toTransport = (request: UpstreamRequest, reason: UpstreamTransportError["reason"], message: string) =>
       new UpstreamTransportError({ provider: request.provider.id, model: request.model, reason, message })
 
-    const wrap = (request: UpstreamRequest, response: HttpClientResponse.HttpClientResponse): UpstreamResponse => ({
-      status: response.status,
-      headers: response.headers,
-      text: response.text.pipe(
-        Effect.mapError((e) => toTransport(request, "reset", `upstream body could not be read: ${describe(e)}`)),
-      ),
-      events: response.stream.pipe(
-        Stream.decodeText(),
-        Stream.pipeThroughChannel(Sse.makeChannel()),
-        Stream.mapError((e) => toTransport(request, "reset", `upstream stream broke: ${describe(e)}`)),
-      ),
-    })
+    // `text` and `events` are built on first use: a request reads one or the other, never both,
+    // and building the unused pipeline (a Stream with an SSE channel) costs on every request.
+    const wrap = (request: UpstreamRequest, response: HttpClientResponse.HttpClientResponse): UpstreamResponse => {
+      let text: UpstreamResponse["text"] | undefined
+      let events: UpstreamResponse["events"] | undefined
+      return {
+        status: response.status,
+        headers: response.headers,
+        get text() {
+          return (text ??= response.text.pipe(
+            Effect.mapError((e) => toTransport(request, "reset", `upstream body could not be read: ${describe(e)}`)),
+          ))
+        },
+        get events() {
+          return (events ??= response.stream.pipe(
+            Stream.decodeText(),
+            Stream.pipeThroughChannel(Sse.makeChannel()),
+            Stream.mapError((e) => toTransport(request, "reset", `upstream stream broke: ${describe(e)}`)),
+          ))
+        },
+      }
+    }
 
     /**
      * Sends one request. Succeeds with a 2xx response tied to the current scope (closing the
@@ -104,6 +114,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
         message: redactText(parsed.message.split(Redacted.value(request.key.secret)).join("[redacted]")),
         errorType: parsed.type,
         errorCode: parsed.code,
+        errorParam: parsed.param,
         retryAfterMs: parseRetryAfter((name) => response.headers[name], Date.now()),
       })
     })

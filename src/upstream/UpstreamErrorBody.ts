@@ -3,6 +3,8 @@ export interface UpstreamErrorInfo {
   readonly message: string
   readonly type?: string
   readonly code?: string
+  /** OpenAI's `error.param`: the request field at fault. */
+  readonly param?: string
 }
 
 const MAX_MESSAGE = 1000
@@ -26,8 +28,9 @@ export const parseUpstreamError = (body: string, status: number): UpstreamErrorI
     // OpenAI {error:{message,type,code}}, Anthropic {type:"error",error:{type,message}}, Gemini {error:{code,message,status}}
     const type = asString(e.type) ?? asString(e.status)
     const code = typeof e.code === "string" ? e.code : undefined
+    const param = typeof e.param === "string" ? e.param : undefined
     if (message !== undefined) {
-      return { message: message.slice(0, MAX_MESSAGE), ...(type ? { type } : {}), ...(code ? { code } : {}) }
+      return { message: message.slice(0, MAX_MESSAGE), ...(type ? { type } : {}), ...(code ? { code } : {}), ...(param ? { param } : {}) }
     }
   }
   if (typeof error === "string") return { message: error.slice(0, MAX_MESSAGE) }

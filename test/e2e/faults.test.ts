@@ -1,0 +1,461 @@
+import OpenAI from "openai"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { contextLengthExceeded, type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
+
+/**
+ * Fault scenarios end to end: the real gateway in front of two mock providers. Every scenario
+ * has its own providers (`<id>-main` on `primary`, `<id>-fb` on `backup`) and upstream model
+ * names, so circuits, key backoffs and metrics of one scenario never leak into another, and the
+ * mocks' `received` lists can be read per scenario. Each test asserts what the client got, what
+ * the mocks received, and that the gateway still serves a healthy request afterwards.
+ */
+
+const PAIRS = ["ra", "ralong", "e500", "e503", "reset", "hang", "slowft", "cut", "stall", "malformed", "nodone", "ctx", "policy", "recover", "acct"]
+const SOLOS = ["rl", "e503solo", "hangsolo", "nodonecut"]
+
+const TIMEOUTS = {
+  UPSTREAM_HEADERS_TIMEOUT: "1 second",
+  UPSTREAM_FIRST_TOKEN_TIMEOUT: "700 millis",
+  UPSTREAM_IDLE_TIMEOUT: "700 millis",
+  UPSTREAM_REQUEST_DEADLINE: "10 seconds",
+  CIRCUIT_FAILURE_THRESHOLD: "3",
+  CIRCUIT_COOLDOWN: "1 second",
+  CIRCUIT_MAX_COOLDOWN: "2 seconds",
+}
+
+const mainModel = (id: string) => `${id}-main-model`
+const fbModel = (id: string) => `${id}-fb-model`
+
+interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  readonly ms: number
+}
+
+/** `data:` payloads of an SSE body, in order. */
+const dataFrames = (text: string): Array<string> =>
+  text
+    .split("\n\n")
+    .map((frame) => frame.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n"))
+    .filter((d) => d !== "")
+
+/** The answer text carried by chat chunks (the `[DONE]` and error frames carry none). */
+const contentOf = (frames: ReadonlyArray<string>): string =>
+  frames
+    .filter((d) => d !== "[DONE]")
+    .map((d) => JSON.parse(d) as { choices?: Array<{ delta?: { content?: string } }> })
+    .map((c) => c.choices?.[0]?.delta?.content ?? "")
+    .join("")
+
+const streamedText = (text: string): string => contentOf(dataFrames(text))
+
+describe("fault scenarios against the mock provider", () => {
+  let primary: MockProvider
+  let backup: MockProvider
+  let gateway: TestGateway
+  let client: OpenAI
+
+  const chat = async (model: string, content: string, options: { stream?: boolean; extra?: object } = {}): Promise<Answer> => {
+    const started = Date.now()
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content }], ...(options.stream ? { stream: true } : {}), ...options.extra }),
+    })
+    const text = await response.text()
+    return { status: response.status, headers: response.headers, text, ms: Date.now() - started }
+  }
+
+  const receivedFor = (mock: MockProvider, model: string) => mock.received.filter((r) => r.model === model)
+
+  /** The gateway as a whole still serves: JSON and a complete stream, from an untouched provider. */
+  const expectHealthy = async () => {
+    const json = await chat("healthy", "still there?")
+    expect(json.status).toBe(200)
+    expect(JSON.parse(json.text).choices[0].message.content).toBe("Hello from mock: still there?")
+    const stream = await chat("healthy", "still streaming?", { stream: true })
+    expect(stream.status).toBe(200)
+    expect(streamedText(stream.text)).toBe("Hello from mock: still streaming?")
+    expect(dataFrames(stream.text).at(-1)).toBe("[DONE]")
+  }
+
+  beforeAll(async () => {
+    primary = await startMockProvider({ models: [...PAIRS.map(mainModel), ...SOLOS.map(mainModel)] })
+    backup = await startMockProvider({ models: [...PAIRS.map(fbModel), "healthy-model"] })
+    const key = (id: string) => [{ value: `sk-${id}-secret` }]
+    gateway = await startTestGateway({
+      env: TIMEOUTS,
+      gatewayFile: {
+        providers: [
+          ...PAIRS.flatMap((id) => [
+            { id: `${id}-main`, protocol: "openai", base_url: primary.url, keys: key(`${id}-main`), models: [mainModel(id)] },
+            { id: `${id}-fb`, protocol: "openai", base_url: backup.url, keys: key(`${id}-fb`), models: [fbModel(id)] },
+          ]),
+          ...SOLOS.map((id) => ({ id: `${id}-main`, protocol: "openai", base_url: primary.url, keys: key(`${id}-main`), models: [mainModel(id)] })),
+          { id: "healthy", protocol: "openai", base_url: backup.url, keys: key("healthy"), models: ["healthy-model"] },
+        ],
+        logical_models: [
+          ...PAIRS.map((id) => ({
+            id,
+            upstreams: [
+              { provider: `${id}-main`, model: mainModel(id), priority: 0 },
+              { provider: `${id}-fb`, model: fbModel(id), priority: 1 },
+            ],
+          })),
+          ...SOLOS.map((id) => ({ id, upstreams: [{ provider: `${id}-main`, model: mainModel(id) }] })),
+          { id: "healthy", upstreams: [{ provider: "healthy", model: "healthy-model" }] },
+        ],
+      },
+    })
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
+  })
+
+  afterAll(async () => {
+    await gateway?.close()
+    await primary?.close()
+    await backup?.close()
+  })
+
+  beforeEach(() => {
+    primary.reset()
+    backup.reset()
+  })
+
+  it("429 with Retry-After: waits as told, retries the same upstream, answers 200", async () => {
+    primary.script({ status: 429, headers: { "retry-after": "1" } })
+    const answer = await chat("ra", "patience")
+    expect(answer.status).toBe(200)
+    expect(JSON.parse(answer.text).choices[0].message.content).toBe("Hello from mock: patience")
+    expect(answer.headers.get("x-apiproxy-provider")).toBe("ra-main")
+    expect(answer.headers.get("x-apiproxy-attempts")).toBe("2")
+    const calls = receivedFor(primary, mainModel("ra"))
+    expect(calls).toHaveLength(2)
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950)
+    expect(backup.received).toHaveLength(0)
+    // The key is usable again at once (its backoff was the provider's Retry-After, now over).
+    const again = await chat("ra", "again")
+    expect(again.headers.get("x-apiproxy-provider")).toBe("ra-main")
+    await expectHealthy()
+  })
+
+  it("429 with a Retry-After longer than the budget: fails over at once", async () => {
+    primary.script({ status: 429, headers: { "retry-after": "60" } })
+    const answer = await chat("ralong", "hurry")
+    expect(answer.status).toBe(200)
+    expect(answer.headers.get("x-apiproxy-provider")).toBe("ralong-fb")
+    expect(answer.ms).toBeLessThan(2_000)
+    expect(receivedFor(primary, mainModel("ralong"))).toHaveLength(1)
+    expect(receivedFor(backup, fbModel("ralong"))).toHaveLength(1)
+    await expectHealthy()
+  })
+
+  it("429 forever: a bounded number of tries, then 429 with Retry-After for the client", async () => {
+    primary.setDefault({ status: 429, headers: { "retry-after": "1" }, errorMessage: "Rate limit reached for requests" })
+    const error = await client.chat.completions.create({ model: "rl", messages: [{ role: "user", content: "x" }] }).catch((e) => e)
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(error.message).toContain("Rate limit reached")
+    expect(Number(error.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    // One call and at most two retries, each after the Retry-After.
+    const calls = receivedFor(primary, mainModel("rl"))
+    expect(calls.length).toBeGreaterThanOrEqual(1)
+    expect(calls.length).toBeLessThanOrEqual(3)
+    // Nothing more arrives later (no background retry).
+    await new Promise((r) => setTimeout(r, 300))
+    expect(receivedFor(primary, mainModel("rl")).length).toBe(calls.length)
+    await expectHealthy()
+  })
+
+  it("500 once, then healthy: retried on the same upstream after a short backoff", async () => {
+    primary.script({ status: 500 })
+    const { data, response } = await client.chat.completions
+      .create({ model: "e500", messages: [{ role: "user", content: "flaky" }] })
+      .withResponse()
+    expect(data.choices[0]!.message.content).toBe("Hello from mock: flaky")
+    expect(response.headers.get("x-apiproxy-provider")).toBe("e500-main")
+    expect(response.headers.get("x-apiproxy-attempts")).toBe("2")
+    expect(receivedFor(primary, mainModel("e500"))).toHaveLength(2)
+    expect(backup.received).toHaveLength(0)
+    await expectHealthy()
+  })
+
+  it("503 forever: fails over, then the open circuit keeps the dead upstream out", async () => {
+    primary.setDefault({ status: 503 })
+    const first = await chat("e503", "one")
+    expect(first.status).toBe(200)
+    expect(first.headers.get("x-apiproxy-provider")).toBe("e503-fb")
+    expect(first.headers.get("x-apiproxy-model")).toBe(fbModel("e503"))
+    expect(receivedFor(primary, mainModel("e503"))).toHaveLength(3)
+    // Three failures opened the circuit: the next request goes straight to the fallback.
+    const second = await chat("e503", "two", { stream: true })
+    expect(second.status).toBe(200)
+    expect(streamedText(second.text)).toBe("Hello from mock: two")
+    expect(second.headers.get("x-apiproxy-attempts")).toBe("1")
+    expect(receivedFor(primary, mainModel("e503"))).toHaveLength(3)
+    await expectHealthy()
+  })
+
+  it("503 forever with no fallback: the provider's 503, after a bounded number of tries", async () => {
+    primary.setDefault({ status: 503, errorMessage: "The engine is currently overloaded" })
+    const answer = await chat("e503solo", "x")
+    expect(answer.status).toBe(503)
+    expect(JSON.parse(answer.text).error.message).toContain("overloaded")
+    expect(receivedFor(primary, mainModel("e503solo"))).toHaveLength(3)
+    expect(answer.ms).toBeLessThan(5_000)
+    // The circuit is open now: fail fast with 503 and Retry-After, without calling upstream.
+    const fast = await chat("e503solo", "y")
+    expect(fast.status).toBe(503)
+    expect(fast.headers.get("retry-after")).toBeTruthy()
+    expect(receivedFor(primary, mainModel("e503solo"))).toHaveLength(3)
+    await expectHealthy()
+  })
+
+  it("connection reset before headers: retried, then failed over, streaming and not", async () => {
+    primary.script({ reset: true })
+    const once = await chat("reset", "again please")
+    expect(once.status).toBe(200)
+    expect(once.headers.get("x-apiproxy-provider")).toBe("reset-main")
+    expect(once.headers.get("x-apiproxy-attempts")).toBe("2")
+
+    primary.setDefault({ reset: true })
+    const stream = await chat("reset", "over there", { stream: true })
+    expect(stream.status).toBe(200)
+    expect(stream.headers.get("x-apiproxy-provider")).toBe("reset-fb")
+    expect(streamedText(stream.text)).toBe("Hello from mock: over there")
+    expect(dataFrames(stream.text).at(-1)).toBe("[DONE]")
+    expect(stream.text).not.toContain('"error"')
+    await expectHealthy()
+  })
+
+  it("an upstream that never answers: abandoned at the headers timeout, streaming and not", async () => {
+    primary.setDefault({ hang: true })
+    const json = await chat("hang", "anyone?")
+    expect(json.status).toBe(200)
+    expect(json.headers.get("x-apiproxy-provider")).toBe("hang-fb")
+    // Abandoned, not retried: one call, and the gateway hung up on it.
+    expect(json.ms).toBeLessThan(3_000)
+    const stream = await chat("hang", "anyone streaming?", { stream: true })
+    expect(streamedText(stream.text)).toBe("Hello from mock: anyone streaming?")
+    await primary.waitFor((m) => receivedFor(m, mainModel("hang")).every((r) => r.aborted), 2_000)
+
+    const solo = await chat("hangsolo", "alone")
+    expect(solo.status).toBe(504)
+    expect(JSON.parse(solo.text).error.code).toBe("upstream_timeout")
+    expect(solo.ms).toBeLessThan(3_000)
+    expect(receivedFor(primary, mainModel("hangsolo"))).toHaveLength(1)
+    await expectHealthy()
+  })
+
+  it("slow first token: the stream fails over before anything reached the client", async () => {
+    primary.script({ firstTokenDelayMs: 5_000 })
+    const answer = await chat("slowft", "quick", { stream: true })
+    expect(answer.status).toBe(200)
+    expect(answer.ms).toBeLessThan(3_000)
+    expect(answer.headers.get("x-apiproxy-provider")).toBe("slowft-fb")
+    expect(answer.headers.get("x-apiproxy-attempts")).toBe("2")
+    expect(streamedText(answer.text)).toBe("Hello from mock: quick")
+    // Exactly one answer reached the client: one role chunk, one finish, one [DONE].
+    expect(dataFrames(answer.text).filter((d) => d === "[DONE]")).toHaveLength(1)
+    expect(dataFrames(answer.text).filter((d) => d.includes('"role":"assistant"'))).toHaveLength(1)
+    await primary.waitFor((m) => receivedFor(m, mainModel("slowft"))[0]?.aborted === true, 2_000)
+
+    // A first token that is slow but within the timeout is waited for.
+    primary.script({ firstTokenDelayMs: 200 })
+    const patient = await chat("slowft", "patient", { stream: true })
+    expect(patient.headers.get("x-apiproxy-provider")).toBe("slowft-main")
+    expect(streamedText(patient.text)).toBe("Hello from mock: patient")
+    await expectHealthy()
+  })
+
+  it("stream cut mid-answer: an in-band error, never a clean finish, no failover after commit", async () => {
+    primary.script({ cutAfterChunks: 3 })
+    const stream = await client.chat.completions.create({ model: "cut", messages: [{ role: "user", content: "a b c d e f" }], stream: true })
+    let text = ""
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
+    })().catch((e) => e)
+    expect(error).toBeInstanceOf(OpenAI.APIError)
+    expect(text.length).toBeGreaterThan(0)
+    expect("Hello from mock: a b c d e f".startsWith(text)).toBe(true)
+    expect(text).not.toBe("Hello from mock: a b c d e f")
+    expect(receivedFor(backup, fbModel("cut"))).toHaveLength(0)
+
+    // Cut before the first meaningful event: nothing was sent yet, so it is retried.
+    primary.script({ cutAfterChunks: 1 })
+    const early = await chat("cut", "early", { stream: true })
+    expect(streamedText(early.text)).toBe("Hello from mock: early")
+    expect(early.text).not.toContain('"error"')
+    expect(early.headers.get("x-apiproxy-attempts")).toBe("2")
+    await expectHealthy()
+  })
+
+  it("stream stall: ended with an in-band error within the idle timeout, upstream call aborted", async () => {
+    primary.script({ stallAfterChunks: 3 })
+    const answer = await chat("stall", "a b c d e f", { stream: true })
+    expect(answer.status).toBe(200)
+    expect(answer.ms).toBeLessThan(3_000)
+    const frames = dataFrames(answer.text)
+    expect(frames).not.toContain("[DONE]")
+    const last = JSON.parse(frames.at(-1)!) as { error?: { code?: string; message: string } }
+    expect(last.error?.code).toBe("upstream_timeout")
+    expect(contentOf(frames).length).toBeGreaterThan(0)
+    await primary.waitFor((m) => receivedFor(m, mainModel("stall"))[0]?.aborted === true, 2_000)
+    expect(receivedFor(backup, fbModel("stall"))).toHaveLength(0)
+    await expectHealthy()
+  })
+
+  it("malformed chunk: after commit an in-band error; before commit a retry", async () => {
+    primary.script({ malformedAfterChunks: 3, malformedThen: "continue" })
+    const answer = await chat("malformed", "a b c d e f", { stream: true })
+    expect(answer.status).toBe(200)
+    const frames = dataFrames(answer.text)
+    expect(frames).not.toContain("[DONE]")
+    expect(frames.some((d) => d.startsWith('{"error"'))).toBe(true)
+    // The broken frame itself is not passed on to the client.
+    expect(answer.text).not.toContain("{not json")
+
+    primary.script({ malformedAfterChunks: 0, malformedThen: "end" })
+    const early = await chat("malformed", "early", { stream: true })
+    expect(streamedText(early.text)).toBe("Hello from mock: early")
+    expect(dataFrames(early.text).at(-1)).toBe("[DONE]")
+    expect(early.text).not.toContain("{not json")
+    await expectHealthy()
+  })
+
+  it("missing [DONE]: complete with a finish reason is a success; without one it is truncated", async () => {
+    primary.script({ omitDone: true })
+    const answer = await chat("nodone", "finish me", { stream: true })
+    expect(answer.status).toBe(200)
+    expect(streamedText(answer.text)).toBe("Hello from mock: finish me")
+    const frames = dataFrames(answer.text)
+    expect(frames.some((d) => d.includes('"finish_reason":"stop"'))).toBe(true)
+    expect(frames.some((d) => d.startsWith('{"error"'))).toBe(false)
+    // The client still gets the terminator its SDK waits for.
+    expect(frames.at(-1)).toBe("[DONE]")
+
+    primary.script({ cutAfterChunks: 3 })
+    const cut = await chat("nodonecut", "a b c d e f", { stream: true })
+    const cutFrames = dataFrames(cut.text)
+    expect(cutFrames).not.toContain("[DONE]")
+    expect(cutFrames.at(-1)!.startsWith('{"error"')).toBe(true)
+    await expectHealthy()
+  })
+
+  it("context_length_exceeded: relayed as 400, no retry, no failover, no penalty", async () => {
+    primary.setDefault(contextLengthExceeded(mainModel("ctx")))
+    for (let i = 0; i < 4; i++) {
+      const error = await client.chat.completions.create({ model: "ctx", messages: [{ role: "user", content: "long" }] }).catch((e) => e)
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(error.code).toBe("context_length_exceeded")
+      expect(error.param).toBe("messages")
+    }
+    expect(receivedFor(primary, mainModel("ctx"))).toHaveLength(4)
+    expect(backup.received).toHaveLength(0)
+    // Four client errors in a row did not open the circuit: the primary still serves.
+    primary.setDefault(undefined)
+    const ok = await chat("ctx", "short")
+    expect(ok.headers.get("x-apiproxy-provider")).toBe("ctx-main")
+    await expectHealthy()
+  })
+
+  it("content-policy rejection: relayed as 400, no retry, no failover, no penalty", async () => {
+    const rejection = {
+      status: 400,
+      body: {
+        error: {
+          message: "Your request was rejected as a result of our safety system.",
+          type: "invalid_request_error",
+          param: null,
+          code: "content_policy_violation",
+        },
+      },
+    }
+    primary.setDefault(rejection)
+    for (let i = 0; i < 4; i++) {
+      const answer = await chat("policy", "something bad", { stream: i % 2 === 1 })
+      expect(answer.status).toBe(400)
+      expect(answer.headers.get("content-type")).toContain("application/json")
+      const body = JSON.parse(answer.text)
+      expect(body.error.code).toBe("content_policy_violation")
+      expect(body.error.message).toContain("safety system")
+    }
+    expect(receivedFor(primary, mainModel("policy"))).toHaveLength(4)
+    expect(backup.received).toHaveLength(0)
+    primary.setDefault(undefined)
+    const ok = await chat("policy", "something nice")
+    expect(ok.headers.get("x-apiproxy-provider")).toBe("policy-main")
+    await expectHealthy()
+  })
+
+  it("a primary down for a while: circuit opens, fallback serves, one probe, the primary returns", async () => {
+    const main = () => receivedFor(primary, mainModel("recover"))
+    const servedBy = async (content: string) => {
+      const answer = await chat("recover", content)
+      expect(answer.status).toBe(200)
+      expect(JSON.parse(answer.text).choices[0].message.content).toBe(`Hello from mock: ${content}`)
+      return answer.headers.get("x-apiproxy-provider")
+    }
+    primary.setDefault({ status: 503 })
+    expect(await servedBy("down 1")).toBe("recover-fb")
+    expect(main()).toHaveLength(3)
+    // Open: the primary is not called at all.
+    expect(await servedBy("down 2")).toBe("recover-fb")
+    expect(main()).toHaveLength(3)
+
+    // Cooldown over, still down: exactly one probe, which fails; the client never notices.
+    await new Promise((r) => setTimeout(r, 1_100))
+    expect(await servedBy("probe fails")).toBe("recover-fb")
+    expect(main()).toHaveLength(4)
+    // Reopened for longer (the cooldown doubled): still skipped after the first cooldown.
+    await new Promise((r) => setTimeout(r, 1_100))
+    expect(await servedBy("still open")).toBe("recover-fb")
+    expect(main()).toHaveLength(4)
+
+    // The primary recovers; after the cooldown one probe goes through and closes the circuit.
+    primary.setDefault(undefined)
+    await new Promise((r) => setTimeout(r, 1_000))
+    expect(await servedBy("probe succeeds")).toBe("recover-main")
+    expect(main()).toHaveLength(5)
+    expect(await servedBy("back to normal")).toBe("recover-main")
+    expect(await servedBy("and stays")).toBe("recover-main")
+    expect(main()).toHaveLength(7)
+    await expectHealthy()
+  })
+
+  it("fail-over accounting: the reported model and usage are the fallback's", async () => {
+    primary.setDefault({ status: 503 })
+    backup.setDefault({ usage: { inputTokens: 11, outputTokens: 7 } })
+    const json = await chat("acct", "count me")
+    expect(json.status).toBe(200)
+    expect(json.headers.get("x-apiproxy-provider")).toBe("acct-fb")
+    expect(json.headers.get("x-apiproxy-model")).toBe(fbModel("acct"))
+    expect(json.headers.get("x-apiproxy-attempts")).toBe("4")
+    const body = JSON.parse(json.text)
+    expect(body.model).toBe(fbModel("acct"))
+    expect(body.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 })
+
+    // Streaming (the circuit is open by now, so the fallback serves at once): one usage chunk, the fallback's.
+    const stream = await chat("acct", "count me too", { stream: true, extra: { stream_options: { include_usage: true } } })
+    expect(stream.headers.get("x-apiproxy-model")).toBe(fbModel("acct"))
+    const usages = dataFrames(stream.text)
+      .filter((d) => d !== "[DONE]")
+      .map((d) => JSON.parse(d) as { usage?: { prompt_tokens: number; completion_tokens: number } | null; model: string })
+      .filter((c) => c.usage)
+    expect(usages).toHaveLength(1)
+    expect(usages[0]!.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7 })
+    expect(usages[0]!.model).toBe(fbModel("acct"))
+
+    // Through translation (Anthropic client): usage is the fallback's too.
+    const messages = await fetch(`${gateway.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": gateway.masterKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "acct", max_tokens: 50, messages: [{ role: "user", content: "translated" }] }),
+    })
+    expect(messages.status).toBe(200)
+    expect(messages.headers.get("x-apiproxy-provider")).toBe("acct-fb")
+    const anthropic = (await messages.json()) as { usage: { input_tokens: number; output_tokens: number } }
+    expect(anthropic.usage).toMatchObject({ input_tokens: 11, output_tokens: 7 })
+    await expectHealthy()
+  })
+})
