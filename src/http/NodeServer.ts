@@ -1,4 +1,4 @@
-import type { HttpApp } from "@effect/platform"
+import { type HttpApp, HttpMiddleware } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Deferred, Effect, Layer, Schema } from "effect"
 import * as Http from "node:http"
@@ -24,7 +24,13 @@ export const serve = <E, R>(app: HttpApp.Default<E, R>) =>
       let closing = false
       const drained = yield* Deferred.make<void>()
 
-      const handler = yield* NodeHttpServer.makeHandler(app)
+      // No span exporter is configured, so per-request tracing (the server span with its header
+      // attributes, the client span and its propagation headers, every Effect.fn span) would only
+      // cost CPU on the hot path: the handler's runtime runs with the tracer off.
+      const handler = yield* NodeHttpServer.makeHandler(app).pipe(
+        HttpMiddleware.withTracerDisabledWhenEffect(() => true),
+        Effect.withTracerEnabled(false),
+      )
       server.on("request", (req, res) => {
         inFlight++
         if (closing) res.setHeader("connection", "close")
