@@ -10,12 +10,17 @@ export const redactHeaders = (headers: Readonly<Record<string, string>>): Record
   return out
 }
 
+/** Cheap pre-check: text none of the patterns below can match is returned as it is. */
+const MAYBE_SECRET = /bearer|apx|sk|AIza|key=/i
+
 /** Redacts anything that looks like a bearer token or an API key inside free text. */
 export const redactText = (text: string): string =>
-  text
-    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, "$1[redacted]")
-    .replace(/\b(apx|sk|sk-ant|AIza)[-_A-Za-z0-9]{12,}/g, "[redacted]")
-    .replace(/([?&]key=)[^&\s]+/g, "$1[redacted]")
+  !MAYBE_SECRET.test(text)
+    ? text
+    : text
+        .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, "$1[redacted]")
+        .replace(/\b(apx|sk|sk-ant|AIza)[-_A-Za-z0-9]{12,}/g, "[redacted]")
+        .replace(/([?&]key=)[^&\s]+/g, "$1[redacted]")
 
 export const parseLogLevel = (name: string): LogLevel.LogLevel => {
   switch (name) {
