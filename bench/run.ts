@@ -1,0 +1,617 @@
+/**
+ * `npm run bench`: the gateway against a zero-delay upstream and a minimal undici proxy, in one
+ * process tree on 127.0.0.1. See bench/README.md for what is measured and how to read it.
+ *
+ *   BENCH_QUICK=1        fewer requests and shorter runs (a smoke test, not a measurement)
+ *   BENCH_SKIP_BUILD=1   use the existing dist/ instead of running `npm run build`
+ *   BENCH_PROFILE=1      start the gateway with `node --cpu-prof`; the profile's path is printed
+ *   BENCH_ONLY=a,b       run only some phases: latency, stream, throughput, memory
+ *   BENCH_RESULTS=path   where to write the results (default bench/RESULTS.md)
+ */
+import autocannon from "autocannon"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { createServer } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Pool } from "undici"
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const QUICK = process.env.BENCH_QUICK === "1"
+const PROFILE = process.env.BENCH_PROFILE === "1"
+const ONLY = new Set((process.env.BENCH_ONLY ?? "latency,stream,throughput,memory").split(",").map((s) => s.trim()))
+const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/RESULTS.md")
+
+const P = {
+  latencyWarmup: QUICK ? 200 : 2_000,
+  latencyMeasured: QUICK ? 500 : 5_000,
+  latencyBlocks: 5,
+  streamWarmup: QUICK ? 50 : 200,
+  streamMeasured: QUICK ? 200 : 1_000,
+  throughputSeconds: QUICK ? 3 : 8,
+  throughputRepeats: QUICK ? 1 : 3,
+  connections: 64,
+  memoryRequests: QUICK ? 20_000 : 100_000,
+  memorySamples: 4,
+  chunks: 32,
+}
+
+/** Hard stop: the whole run must stay bounded even if a server hangs. */
+const DEADLINE_MS = 9 * 60_000
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+interface Child {
+  readonly name: string
+  readonly proc: ChildProcess
+  readonly url: string
+}
+
+const children: Array<ChildProcess> = []
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-bench-"))
+
+const killAll = () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+}
+process.on("exit", killAll)
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+
+const log = (line: string) => process.stdout.write(`[bench] ${line}\n`)
+
+/** Starts a bench/*.ts server and waits for the `{"port": N}` line it prints. */
+const startTsServer = (name: string, file: string, env: Record<string, string>): Promise<Child> =>
+  new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", file)], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    })
+    children.push(proc)
+    let buffer = ""
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000)
+    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} before listening`)))
+    proc.stdout!.on("data", (data: Buffer) => {
+      buffer += data.toString("utf8")
+      const line = buffer.split("\n")[0]
+      if (buffer.includes("\n") && line) {
+        clearTimeout(timer)
+        const { port } = JSON.parse(line) as { port: number }
+        proc.stdout!.removeAllListeners("data")
+        proc.stdout!.resume()
+        resolve({ name, proc, url: `http://127.0.0.1:${port}` })
+      }
+    })
+  })
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address()
+      const port = typeof address === "object" && address ? address.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const waitHealthy = async (url: string, proc: ChildProcess, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  const pool = new Pool(url, { connections: 1 })
+  try {
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`gateway exited with code ${proc.exitCode} (see its log)`)
+      try {
+        const res = await pool.request({ path: "/health", method: "GET" })
+        await res.body.dump()
+        if (res.statusCode === 200) return
+      } catch {
+        // not listening yet
+      }
+      await sleep(200)
+    }
+    throw new Error(`gateway not healthy within ${timeoutMs / 1000} s`)
+  } finally {
+    await pool.close()
+  }
+}
+
+const stopChild = async (proc: ChildProcess, timeoutMs = 15_000) => {
+  if (proc.exitCode !== null || proc.signalCode !== null) return
+  const exited = new Promise<void>((r) => proc.once("exit", () => r()))
+  proc.kill("SIGTERM")
+  const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutMs).then(() => true)])
+  if (timedOut) {
+    proc.kill("SIGKILL")
+    await exited
+  }
+}
+
+const rssMb = (pid: number): { rss: number; hwm: number } => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? "NaN")
+  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 }
+}
+
+/** CPU time (user + system) a process has used so far, in microseconds. */
+const cpuUs = (pid: number): number => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+const MASTER_KEY = `apx-bench-${randomBytes(16).toString("hex")}`
+const HEADERS = { "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}` }
+const PATH = "/v1/chat/completions"
+const JSON_BODY = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello" }] })
+const STREAM_BODY = JSON.stringify({
+  model: "gpt-4o-mini",
+  messages: [{ role: "user", content: "Say hello" }],
+  stream: true,
+})
+
+const percentile = (sorted: ReadonlyArray<number>, q: number): number => {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[i]!
+}
+const sortNum = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)
+const median = (xs: ReadonlyArray<number>) => percentile(sortNum(xs), 0.5)
+
+interface Target {
+  readonly name: "direct" | "gateway" | "baseline"
+  readonly url: string
+}
+
+const expectOk = (target: Target, status: number, body?: string) => {
+  if (status !== 200) throw new Error(`${target.name} answered ${status}${body ? `: ${body.slice(0, 300)}` : ""}`)
+}
+
+/** One JSON request, timed from send to the last body byte. */
+const timedJson = async (pool: Pool, target: Target): Promise<number> => {
+  const t0 = performance.now()
+  const res = await pool.request({ path: PATH, method: "POST", headers: HEADERS, body: JSON_BODY })
+  const text = await res.body.text()
+  const t1 = performance.now()
+  expectOk(target, res.statusCode, text)
+  return t1 - t0
+}
+
+/** One streamed request: time to the first content token (`tok0`) and to the end of the body. */
+const timedStream = async (pool: Pool, target: Target): Promise<{ first: number; last: number }> => {
+  const t0 = performance.now()
+  const res = await pool.request({ path: PATH, method: "POST", headers: HEADERS, body: STREAM_BODY })
+  let first = NaN
+  let seen = ""
+  let tokens = 0
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    const text = chunk.toString("utf8")
+    if (Number.isNaN(first)) {
+      seen += text
+      if (seen.includes('"content":"tok0 ')) first = performance.now() - t0
+    }
+    tokens += text.split('"content":"tok').length - 1
+  }
+  const last = performance.now() - t0
+  expectOk(target, res.statusCode)
+  if (tokens !== P.chunks) throw new Error(`${target.name} streamed ${tokens} tokens, expected ${P.chunks}`)
+  return { first, last }
+}
+
+interface LatencyResult {
+  readonly samples: Record<string, Array<number>>
+  /** Per block: added p50/p99 (gateway − direct, baseline − direct). */
+  readonly blocks: Array<{ gw50: number; gw99: number; base50: number; base99: number }>
+}
+
+/** Requests one at a time, interleaved (rotating order) so noise hits every target alike. */
+const sequential = async <A>(
+  targets: ReadonlyArray<Target>,
+  warmup: number,
+  measured: number,
+  one: (pool: Pool, target: Target) => Promise<A>,
+): Promise<Record<string, Array<A>>> => {
+  const pools = new Map(targets.map((t) => [t.name, new Pool(t.url, { connections: 1, keepAliveTimeout: 60_000 })]))
+  const out: Record<string, Array<A>> = Object.fromEntries(targets.map((t) => [t.name, [] as Array<A>]))
+  try {
+    for (let i = 0; i < warmup + measured; i++) {
+      for (let j = 0; j < targets.length; j++) {
+        const target = targets[(i + j) % targets.length]!
+        const value = await one(pools.get(target.name)!, target)
+        if (i >= warmup) out[target.name]!.push(value)
+      }
+    }
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.close()))
+  }
+  return out
+}
+
+const latencyPhase = async (targets: ReadonlyArray<Target>): Promise<LatencyResult> => {
+  log(`sequential latency: ${P.latencyWarmup} warm-up + ${P.latencyMeasured} measured per target, interleaved`)
+  const samples = await sequential(targets, P.latencyWarmup, P.latencyMeasured, timedJson)
+  const blocks: LatencyResult["blocks"] = []
+  const size = Math.floor(P.latencyMeasured / P.latencyBlocks)
+  for (let b = 0; b < P.latencyBlocks; b++) {
+    const block = (name: string) => sortNum(samples[name]!.slice(b * size, (b + 1) * size))
+    const d = block("direct")
+    const g = block("gateway")
+    const base = block("baseline")
+    blocks.push({
+      gw50: percentile(g, 0.5) - percentile(d, 0.5),
+      gw99: percentile(g, 0.99) - percentile(d, 0.99),
+      base50: percentile(base, 0.5) - percentile(d, 0.5),
+      base99: percentile(base, 0.99) - percentile(d, 0.99),
+    })
+  }
+  return { samples, blocks }
+}
+
+const streamPhase = async (targets: ReadonlyArray<Target>) => {
+  log(`streaming: ${P.streamWarmup} warm-up + ${P.streamMeasured} measured ${P.chunks}-chunk answers per target, interleaved`)
+  return sequential(targets, P.streamWarmup, P.streamMeasured, timedStream)
+}
+
+const cannon = async (target: Target, options: { duration?: number; amount?: number; mixed?: boolean }) => {
+  const result = await autocannon({
+    url: target.url,
+    connections: P.connections,
+    ...(options.duration !== undefined ? { duration: options.duration } : {}),
+    ...(options.amount !== undefined ? { amount: options.amount } : {}),
+    timeout: 30,
+    requests: options.mixed
+      ? [
+          { method: "POST", path: PATH, headers: HEADERS, body: JSON_BODY },
+          { method: "POST", path: PATH, headers: HEADERS, body: STREAM_BODY },
+        ]
+      : [{ method: "POST", path: PATH, headers: HEADERS, body: JSON_BODY }],
+  })
+  if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0)
+    throw new Error(`${target.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx under load`)
+  return result
+}
+
+interface ThroughputRun {
+  readonly rps: number
+  readonly p99: number
+  /** CPU time the proxy process spent per request, µs. */
+  readonly cpuPerRequest: number
+}
+
+interface ThroughputResult {
+  readonly direct: ThroughputRun
+  readonly gateway: Array<ThroughputRun>
+  readonly baseline: Array<ThroughputRun>
+}
+
+const throughputPhase = async (
+  direct: Target,
+  gateway: Target,
+  baseline: Target,
+  pids: Record<Target["name"], number>,
+): Promise<ThroughputResult> => {
+  log(`throughput: ${P.connections} connections, ${P.throughputSeconds} s per run, gateway/baseline alternated ×${P.throughputRepeats}`)
+  const run = async (target: Target): Promise<ThroughputRun> => {
+    const cpu0 = cpuUs(pids[target.name])
+    const result = await cannon(target, { duration: P.throughputSeconds })
+    const cpu = cpuUs(pids[target.name]) - cpu0
+    const out = { rps: result.requests.average, p99: result.latency.p99, cpuPerRequest: cpu / Math.max(1, result.requests.total) }
+    log(`  ${target.name}: ${out.rps.toFixed(0)} req/s (p99 ${out.p99} ms, ${out.cpuPerRequest.toFixed(0)} µs CPU per request)`)
+    return out
+  }
+  const out: ThroughputResult = { direct: await run(direct), gateway: [], baseline: [] }
+  for (let r = 0; r < P.throughputRepeats; r++) {
+    const order = r % 2 === 0 ? [gateway, baseline] : [baseline, gateway]
+    for (const target of order) out[target.name === "gateway" ? "gateway" : "baseline"].push(await run(target))
+  }
+  return out
+}
+
+interface MemorySample {
+  readonly after: number
+  readonly rss: number
+  readonly hwm: number
+}
+
+const memoryPhase = async (gateway: Target, pid: number): Promise<Array<MemorySample>> => {
+  const samples: Array<MemorySample> = [{ after: 0, ...rssMb(pid) }]
+  const step = Math.floor(P.memoryRequests / P.memorySamples)
+  log(`memory: ${P.memoryRequests} more requests (half JSON, half ${P.chunks}-chunk SSE) in ${P.memorySamples} steps`)
+  for (let i = 1; i <= P.memorySamples; i++) {
+    await cannon(gateway, { amount: step, mixed: true })
+    await sleep(1_000)
+    samples.push({ after: i * step, ...rssMb(pid) })
+    log(`  after ${i * step}: RSS ${samples[samples.length - 1]!.rss.toFixed(1)} MB`)
+  }
+  return samples
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
+const verdict = (ok: boolean) => (ok ? "**PASS**" : "**FAIL**")
+
+const BEGIN = "<!-- bench:begin (generated by `npm run bench`; edit outside these markers) -->"
+const END = "<!-- bench:end -->"
+
+const writeResults = (generated: string) => {
+  const block = `${BEGIN}\n${generated.trimEnd()}\n${END}`
+  let text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, "utf8") : ""
+  const a = text.indexOf(BEGIN)
+  const b = text.indexOf(END)
+  if (a >= 0 && b > a) text = text.slice(0, a) + block + text.slice(b + END.length)
+  else text = `# Benchmark results\n\n${block}\n${text ? `\n${text}` : ""}`
+  fs.writeFileSync(RESULTS, text.endsWith("\n") ? text : `${text}\n`)
+}
+
+const gitRevision = () => {
+  const r = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" })
+  return r.status === 0 ? r.stdout.trim() : "unknown"
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const main = async () => {
+  const started = Date.now()
+  const deadline = setTimeout(() => {
+    process.stderr.write("[bench] deadline exceeded, stopping\n")
+    killAll()
+    process.exit(2)
+  }, DEADLINE_MS)
+  deadline.unref()
+
+  if (process.env.BENCH_SKIP_BUILD !== "1") {
+    log("npm run build")
+    const build = spawnSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: "inherit" })
+    if (build.status !== 0) throw new Error("npm run build failed")
+  }
+  const main = path.join(ROOT, "dist", "src", "main.js")
+  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build`)
+
+  const upstream = await startTsServer("upstream", "upstream.ts", { BENCH_CHUNKS: String(P.chunks) })
+  const baseline = await startTsServer("baseline", "baseline-proxy.ts", { BENCH_UPSTREAM: upstream.url })
+
+  const port = await freePort()
+  const configFile = path.join(tmp, "gateway.json")
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      providers: [
+        {
+          id: "bench",
+          protocol: "openai",
+          base_url: upstream.url,
+          keys: [{ value: "sk-bench-upstream-0000000000", label: "main" }],
+          models: ["gpt-4o-mini"],
+        },
+      ],
+    }),
+  )
+  const gatewayLog = path.join(tmp, "gateway.log")
+  const logFd = fs.openSync(gatewayLog, "a")
+  const profileDir = path.join(tmp, "profile")
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: "production",
+    SECRET_KEY: randomBytes(48).toString("base64url"),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATA_DIR: path.join(tmp, "data"),
+    GATEWAY_CONFIG: configFile,
+    GATEWAY_MASTER_KEY: MASTER_KEY,
+    LOG_LEVEL: "INFO",
+  }
+  // Embedded storage only: never the database or Redis of whoever runs the bench.
+  delete env.DATABASE_URL
+  delete env.REDIS_URL
+  delete env.LOG_TIMEZONE
+  const gateway: Target = { name: "gateway", url: `http://127.0.0.1:${port}` }
+  const direct: Target = { name: "direct", url: upstream.url }
+  const base: Target = { name: "baseline", url: baseline.url }
+
+  // First start on an empty DATA_DIR (embedded Postgres initdb + migrations + providers file),
+  // measured for memory only; then the measured gateway starts on the initialised DATA_DIR, as
+  // every later start of a deployment does.
+  const startGateway = (nodeArgs: ReadonlyArray<string>) => {
+    const proc = spawn(process.execPath, [...nodeArgs, main], { cwd: tmp, env, stdio: ["ignore", logFd, logFd] })
+    children.push(proc)
+    return proc
+  }
+  const firstStart = startGateway([])
+  await waitHealthy(gateway.url, firstStart, 120_000)
+  await sleep(1_000)
+  const firstStartRss = rssMb(firstStart.pid!)
+  await stopChild(firstStart)
+  log(`first start (initdb) done after ${((Date.now() - started) / 1000).toFixed(1)} s, idle RSS ${firstStartRss.rss.toFixed(0)} MB`)
+
+  const gwProc = startGateway(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])
+  log(`upstream ${upstream.url}, baseline ${baseline.url}, gateway ${gateway.url} (pid ${gwProc.pid}, log ${gatewayLog})`)
+  await waitHealthy(gateway.url, gwProc, 120_000)
+  await sleep(1_000)
+  const idleRss = rssMb(gwProc.pid!)
+  log(`gateway healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`)
+
+  // Sanity: every target answers the same request, and the gateway really went through the upstream.
+  {
+    const pool = new Pool(gateway.url, { connections: 1 })
+    const res = await pool.request({ path: PATH, method: "POST", headers: HEADERS, body: JSON_BODY })
+    const text = await res.body.text()
+    expectOk(gateway, res.statusCode, text)
+    if (res.headers["x-apiproxy-provider"] !== "bench") throw new Error("gateway did not report the bench provider")
+    await pool.close()
+  }
+
+  const targets: ReadonlyArray<Target> = [direct, gateway, base]
+  const latency = ONLY.has("latency") ? await latencyPhase(targets) : undefined
+  const stream = ONLY.has("stream") ? await streamPhase(targets) : undefined
+  const pids = { direct: upstream.proc.pid!, gateway: gwProc.pid!, baseline: baseline.proc.pid! }
+  const throughput = ONLY.has("throughput") ? await throughputPhase(direct, gateway, base, pids) : undefined
+  const memory = ONLY.has("memory") ? await memoryPhase(gateway, gwProc.pid!) : undefined
+  const logLines = fs.readFileSync(gatewayLog, "utf8").split("\n").filter((l) => l.includes("msg=request")).length
+
+  await stopChild(gwProc)
+  fs.closeSync(logFd)
+  await Promise.all([stopChild(baseline.proc), stopChild(upstream.proc)])
+
+  // ---- report
+  const rows: Array<string> = []
+  const checks: Array<{ what: string; target: string; value: string; ok: boolean }> = []
+  const cpu = os.cpus()
+  const lines: Array<string> = [
+    `Run of ${new Date().toISOString()} — ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
+      `${os.type()} ${os.release()}, Node ${process.version}, commit ${gitRevision()}${QUICK ? " — **QUICK mode: not a measurement**" : ""}.`,
+    "",
+    "All servers are separate processes on 127.0.0.1; the load generator runs in the bench process. The gateway runs",
+    "`NODE_ENV=production node dist/src/main.js` with `LOG_LEVEL=INFO` (access log to a file), auth on (master key),",
+    "embedded storage. Numbers are noisy on a small shared machine: comparisons are interleaved request by request",
+    "(latency, streaming) or alternated and repeated (throughput), and medians are reported.",
+    "",
+  ]
+
+  if (latency) {
+    const s = (name: string) => sortNum(latency.samples[name]!)
+    const d = s("direct")
+    const g = s("gateway")
+    const b = s("baseline")
+    const med = (k: keyof LatencyResult["blocks"][number]) => median(latency.blocks.map((x) => x[k]))
+    const added50 = med("gw50")
+    const added99 = med("gw99")
+    rows.push(
+      `### Sequential latency (JSON, ${P.latencyMeasured} requests per target, one at a time, interleaved)`,
+      "",
+      "| target | p50 ms | p90 ms | p99 ms | added p50 ms | added p99 ms |",
+      "|---|---:|---:|---:|---:|---:|",
+      `| direct (upstream) | ${fmt(percentile(d, 0.5), 3)} | ${fmt(percentile(d, 0.9), 3)} | ${fmt(percentile(d, 0.99), 3)} | — | — |`,
+      `| baseline proxy | ${fmt(percentile(b, 0.5), 3)} | ${fmt(percentile(b, 0.9), 3)} | ${fmt(percentile(b, 0.99), 3)} | ${fmt(med("base50"), 3)} | ${fmt(med("base99"), 3)} |`,
+      `| gateway | ${fmt(percentile(g, 0.5), 3)} | ${fmt(percentile(g, 0.9), 3)} | ${fmt(percentile(g, 0.99), 3)} | ${fmt(added50, 3)} | ${fmt(added99, 3)} |`,
+      "",
+      `"Added" = percentile(target) − percentile(direct) within each of ${P.latencyBlocks} blocks of ${P.latencyMeasured / P.latencyBlocks} interleaved requests; median over the blocks.`,
+      "",
+    )
+    checks.push({ what: "added latency p50 (sequential)", target: "≤ 1 ms", value: `${fmt(added50, 3)} ms`, ok: added50 <= 1 })
+    checks.push({ what: "added latency p99 (sequential)", target: "≤ 3 ms", value: `${fmt(added99, 3)} ms`, ok: added99 <= 3 })
+  }
+
+  if (stream) {
+    const col = (name: string, k: "first" | "last") => sortNum(stream[name]!.map((x) => x[k]))
+    const stat = (name: string) => ({
+      f50: percentile(col(name, "first"), 0.5),
+      f99: percentile(col(name, "first"), 0.99),
+      l50: percentile(col(name, "last"), 0.5),
+      l99: percentile(col(name, "last"), 0.99),
+    })
+    const d = stat("direct")
+    const g = stat("gateway")
+    const b = stat("baseline")
+    rows.push(
+      `### Streaming (${P.chunks}-chunk SSE answer, ${P.streamMeasured} requests per target, one at a time, interleaved)`,
+      "",
+      "| target | first token p50 ms | first token p99 ms | last token p50 ms | last token p99 ms | added first p50 ms | added last p50 ms |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+      `| direct (upstream) | ${fmt(d.f50, 3)} | ${fmt(d.f99, 3)} | ${fmt(d.l50, 3)} | ${fmt(d.l99, 3)} | — | — |`,
+      `| baseline proxy | ${fmt(b.f50, 3)} | ${fmt(b.f99, 3)} | ${fmt(b.l50, 3)} | ${fmt(b.l99, 3)} | ${fmt(b.f50 - d.f50, 3)} | ${fmt(b.l50 - d.l50, 3)} |`,
+      `| gateway | ${fmt(g.f50, 3)} | ${fmt(g.f99, 3)} | ${fmt(g.l50, 3)} | ${fmt(g.l99, 3)} | ${fmt(g.f50 - d.f50, 3)} | ${fmt(g.l50 - d.l50, 3)} |`,
+      "",
+      "First token = the first body bytes containing the first content delta; last token = end of the body. The upstream",
+      "writes each SSE frame on its own event-loop turn, with no delay.",
+      "",
+    )
+    checks.push({ what: "added time to first token (p50)", target: "≤ 2 ms", value: `${fmt(g.f50 - d.f50, 3)} ms`, ok: g.f50 - d.f50 <= 2 })
+  }
+
+  if (throughput) {
+    const row = (name: string, runs: ReadonlyArray<ThroughputRun>) =>
+      `| ${name} | ${fmt(median(runs.map((r) => r.rps)), 0)} | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ` +
+      `${fmt(median(runs.map((r) => r.p99)), 0)} | ${fmt(median(runs.map((r) => r.cpuPerRequest)), 0)} |`
+    const gw = median(throughput.gateway.map((r) => r.rps))
+    const bl = median(throughput.baseline.map((r) => r.rps))
+    const ratio = gw / bl
+    const cpuRatio = median(throughput.gateway.map((r) => r.cpuPerRequest)) / median(throughput.baseline.map((r) => r.cpuPerRequest))
+    rows.push(
+      `### Throughput (JSON, ${P.connections} connections, ${P.throughputSeconds} s per run, gateway and baseline alternated ×${P.throughputRepeats})`,
+      "",
+      "| target | req/s (median) | runs | p99 latency ms (median) | CPU µs per request (median) |",
+      "|---|---:|---|---:|---:|",
+      row("direct (upstream)", [throughput.direct]),
+      row("baseline proxy", throughput.baseline),
+      row("gateway", throughput.gateway),
+      "",
+      `Gateway / baseline: **${fmt(ratio * 100, 1)} %** of the requests per second. CPU per request (the proxy process's own`,
+      `user + system time from /proc, divided by the requests served — robust against other load on the machine):`,
+      `gateway / baseline = ${fmt(cpuRatio, 1)} ×.`,
+      "",
+    )
+    checks.push({ what: "throughput vs minimal proxy", target: "≥ 50 %", value: `${fmt(ratio * 100, 1)} %`, ok: ratio >= 0.5 })
+  }
+
+  if (memory) {
+    const first = memory[0]!
+    const last = memory[memory.length - 1]!
+    const mid = memory[Math.floor(memory.length / 2)]!
+    const lateGrowth = last.rss - mid.rss
+    rows.push(
+      `### Gateway resident memory (then ${P.memoryRequests} more requests at ${P.connections} connections, half JSON, half SSE)`,
+      "",
+      "| moment | VmRSS MB | VmHWM (peak) MB |",
+      "|---|---:|---:|",
+      `| first start on an empty DATA_DIR (initdb), idle | ${fmt(firstStartRss.rss, 1)} | ${fmt(firstStartRss.hwm, 1)} |`,
+      `| measured gateway (initialised DATA_DIR), idle before any traffic | ${fmt(idleRss.rss, 1)} | ${fmt(idleRss.hwm, 1)} |`,
+      ...memory.map((m) => `| after the run${m.after > 0 ? ` + ${m.after} requests` : ""} | ${fmt(m.rss, 1)} | ${fmt(m.hwm, 1)} |`),
+      "",
+      `Growth over the ${P.memoryRequests} requests: ${fmt(last.rss - first.rss, 1)} MB; over the last ${last.after - mid.after}: ${fmt(lateGrowth, 1)} MB.`,
+      `Of the idle footprint, the embedded database (PGlite: Postgres compiled to WASM, in-process) is the bulk; with`,
+      "`DATABASE_URL` (external Postgres) it is not in the gateway process.",
+      "",
+    )
+    checks.push({ what: "RSS after the run", target: "≤ 200 MB", value: `${fmt(first.rss, 1)} MB`, ok: first.rss <= 200 })
+    checks.push({
+      what: `RSS after ${P.memoryRequests} more requests, growth trend`,
+      target: "≤ 200 MB, last half grows ≤ 8 MB",
+      value: `${fmt(last.rss, 1)} MB (+${fmt(lateGrowth, 1)} MB in the last half)`,
+      ok: last.rss <= 200 && lateGrowth <= 8,
+    })
+  }
+
+  const summary = [
+    "### Targets",
+    "",
+    "| metric | target | measured | verdict |",
+    "|---|---|---|---|",
+    ...checks.map((c) => `| ${c.what} | ${c.target} | ${c.value} | ${verdict(c.ok)} |`),
+    "",
+  ]
+  const footer = [
+    `The gateway wrote ${logLines} access-log lines at INFO during the run. Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    PROFILE ? `CPU profile: ${profileDir}` : "",
+  ]
+  const generated = [...lines, ...summary, ...rows, ...footer].join("\n")
+  writeResults(generated)
+  process.stdout.write(`\n${[...summary].join("\n")}\n`)
+  log(`results written to ${path.relative(ROOT, RESULTS)}`)
+  if (PROFILE) {
+    for (const f of fs.existsSync(profileDir) ? fs.readdirSync(profileDir) : []) log(`cpu profile: ${path.join(profileDir, f)}`)
+  } else fs.rmSync(tmp, { recursive: true, force: true })
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.stderr.write(`[bench] gateway log kept in ${tmp}\n`)
+    killAll()
+    process.exit(1)
+  },
+)
