@@ -13,6 +13,7 @@ import { ModelCatalog } from "./registry/ModelCatalog.js"
 import { ProviderRegistry } from "./registry/ProviderRegistry.js"
 import { KeyPool } from "./routing/KeyPool.js"
 import { Router } from "./routing/Router.js"
+import { SessionContext } from "./sessions/SessionContext.js"
 import * as GatewayFileImport from "./config/GatewayFileImport.js"
 import { ProviderRepository } from "./storage/ProviderRepository.js"
 import * as Database from "./storage/Database.js"
@@ -43,7 +44,7 @@ const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Defaul
 const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
 
 const ServicesLive = Gateway.Default.pipe(
-  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default)),
+  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, SessionContext.Default)),
   Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ProviderRepository.Default, ApiKeyAuth.Default)),
 )
 

@@ -9,7 +9,8 @@ import type { Candidate } from "../routing/Candidates.js"
 import { KeyPool } from "../routing/KeyPool.js"
 import { type AttemptOutcome, decideRetry, type Verdict } from "../routing/RetryPolicy.js"
 import { Router, type SessionRef } from "../routing/Router.js"
-import { sessionOwner } from "../routing/Stickiness.js"
+import { normalizeSessionId, sessionOwner } from "../routing/Stickiness.js"
+import { makeSnippetCollector, SessionContext } from "../sessions/SessionContext.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
 import { AllUpstreamsFailed, InvalidRequest, type UpstreamFailure, UpstreamTransportError } from "./GatewayError.js"
@@ -99,6 +100,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const catalog = yield* ModelCatalog
     const upstream = yield* UpstreamClient
     const router = yield* Router
+    const sessionContext = yield* SessionContext
     const keyPool = yield* KeyPool
     const timeouts = { firstToken: config.upstream.firstTokenTimeout, idle: config.upstream.idleTimeout }
     const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
@@ -166,6 +168,38 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: plan.retryAfterMs })
       }
 
+      // Session context (only with a session id: never a byte buffered without one, W18).
+      const contextId = session === null ? undefined : normalizeSessionId(request.sessionId)
+      let streamOutcome: { readonly complete: boolean; readonly error?: string } | undefined
+      const withContext = (answer: GatewayAnswer, sessionId: string): Effect.Effect<GatewayAnswer> => {
+        const entry = {
+          owner: session!.owner,
+          sessionId,
+          provider: answer.served.provider,
+          model: answer.served.model,
+          request: JSON.stringify(request.body),
+        }
+        if (answer._tag === "Json") {
+          return Effect.as(
+            sessionContext.append({ ...entry, stream: false, complete: true, response: answer.body }),
+            answer,
+          )
+        }
+        const collected = makeSnippetCollector(sessionContext.config.maxBytes)
+        const body = answer.body.pipe(
+          Stream.mapChunks((chunk) => {
+            for (const bytes of chunk) collected.add(bytes)
+            return chunk
+          }),
+          Stream.ensuring(
+            Effect.suspend(() =>
+              sessionContext.append({ ...entry, stream: true, complete: streamOutcome?.complete === true, response: collected.text() }),
+            ),
+          ),
+        )
+        return Effect.succeed({ ...answer, body })
+      }
+
       const started = yield* Clock.currentTimeMillis
       const requestScope = yield* Effect.scope
       let attempts = 0
@@ -192,12 +226,14 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
           const ref = { logicalModel: resolution.logicalModel, candidate, keyId: key.right.id }
           // After commit, a stream that does not finish cleanly is still the upstream's failure (W4).
-          const onStreamEnd = (outcome: { readonly complete: boolean; readonly error?: string }) =>
-            outcome.complete || outcome.error === "client disconnected"
+          const onStreamEnd = (outcome: { readonly complete: boolean; readonly error?: string }) => {
+            streamOutcome = outcome
+            return outcome.complete || outcome.error === "client disconnected"
               ? Effect.void
               : router
                   .recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error })
                   .pipe(Effect.asVoid)
+          }
           // A failed attempt's upstream call is aborted at once; a successful one lives as long as the request.
           const attemptScope = yield* Scope.fork(requestScope, ExecutionStrategy.sequential)
           const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* call(client, exchange.right, candidate, key.right, served, onStreamEnd).pipe(
@@ -207,7 +243,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           const now = yield* Clock.currentTimeMillis
           if (Either.isRight(result)) {
             yield* router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, session)
-            return result.right
+            return contextId === undefined ? result.right : yield* withContext(result.right, contextId)
           }
           yield* Scope.close(attemptScope, Exit.void)
           const failure = result.left

@@ -14,6 +14,8 @@ import { readCredential } from "./Credentials.js"
 import { apiError, type ClientDialect, errorResponse } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
 import { readJsonObject } from "./RequestBody.js"
+import { sessionOwner } from "../routing/Stickiness.js"
+import { SessionContext } from "../sessions/SessionContext.js"
 
 /** Resolves the caller from its credential and provides it as `CurrentPrincipal`. */
 export const authenticated = (dialect: ClientDialect) =>
@@ -152,6 +154,31 @@ const providerModels = Effect.gen(function* () {
   return HttpServerResponse.unsafeJson({ object: "list", data: models.value })
 }).pipe(authenticated("openai"), answerErrors("openai"))
 
+/**
+ * `GET /context/{session_id}`: the session's stored exchanges, newest first — the caller's own
+ * (same API key, or same user); an admin sees every owner's. Anything else is 404, whether the
+ * session exists or not (W6: session ids are guessable).
+ */
+const sessionContextRoute = Effect.gen(function* () {
+  const params = yield* HttpRouter.params
+  const principal = yield* CurrentPrincipal
+  const context = yield* SessionContext
+  const sessionId = params.session_id ?? ""
+  const entries = principal.isSuperuser
+    ? yield* context.listAll(sessionId)
+    : yield* context.list(sessionOwner(principal), sessionId)
+  if (entries.length === 0) {
+    return errorResponse("openai", apiError(404, `No context stored for session '${sessionId}'`, { code: "not_found" }))
+  }
+  return HttpServerResponse.unsafeJson({ session_id: sessionId, entries, total: entries.length })
+}).pipe(
+  Effect.catchTag("KvError", () =>
+    Effect.succeed(errorResponse("openai", apiError(503, "The session store is unavailable; retry later", { code: "store_unavailable" }))),
+  ),
+  authenticated("openai"),
+  answerErrors("openai"),
+)
+
 export const dataPlaneRoutes = HttpRouter.empty.pipe(
   HttpRouter.post("/v1/chat/completions", chatCompletions),
   HttpRouter.post("/chat/completions", chatCompletions),
@@ -162,4 +189,5 @@ export const dataPlaneRoutes = HttpRouter.empty.pipe(
   HttpRouter.get("/v1/models", listModels),
   HttpRouter.get("/models", listModels),
   HttpRouter.get("/providers/:id/models", providerModels),
+  HttpRouter.get("/context/:session_id", sessionContextRoute),
 )
