@@ -6,7 +6,7 @@ import type { Principal } from "../identity/Principal.js"
 import { ModelCatalog } from "../registry/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import type { Candidate } from "../routing/Candidates.js"
-import { KeyPool } from "../routing/KeyPool.js"
+import { KeyPool, type NoAvailableKey } from "../routing/KeyPool.js"
 import { type AttemptOutcome, decideRetry, type Verdict } from "../routing/RetryPolicy.js"
 import { Router, type SessionRef } from "../routing/Router.js"
 import { normalizeSessionId, sessionOwner } from "../routing/Stickiness.js"
@@ -40,6 +40,12 @@ export type GatewayAnswer =
 export class UpstreamsCoolingDown extends Schema.TaggedError<UpstreamsCoolingDown>()("UpstreamsCoolingDown", {
   model: Schema.String,
   retryAfterMs: Schema.optional(Schema.Number),
+}) {}
+
+/** Every key that could serve the model has used its `max_qps` for this second. */
+export class UpstreamCapacityExhausted extends Schema.TaggedError<UpstreamCapacityExhausted>()("UpstreamCapacityExhausted", {
+  model: Schema.String,
+  retryAfterMs: Schema.Number,
 }) {}
 
 /** At most this many upstream calls for one client request, retries included (W20). */
@@ -206,6 +212,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       let last: UpstreamFailure | undefined
       let lastVerdict: Verdict | undefined
       let onlyTimeouts = true
+      const noKey: Array<NoAvailableKey> = []
 
       for (const planned of plan.attempts) {
         if (attempts >= MAX_ATTEMPTS) break
@@ -220,7 +227,10 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         let retries = 0
         while (attempts < MAX_ATTEMPTS) {
           const key = yield* keyPool.pick(candidate.provider, triedKeys).pipe(Effect.either)
-          if (Either.isLeft(key)) break
+          if (Either.isLeft(key)) {
+            noKey.push(key.left)
+            break
+          }
           attempts++
           const attemptStart = yield* Clock.currentTimeMillis
           const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
@@ -293,7 +303,13 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         }
       }
       if (last === undefined) {
-        return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: plan.retryAfterMs })
+        // Nothing was sent: every candidate was cooling down or had no usable key.
+        const waits = noKey.map((e) => e.retryAfterMs).filter((w): w is number => w !== undefined)
+        const retryAfterMs = waits.length > 0 ? Math.min(...waits) : plan.retryAfterMs
+        if (noKey.some((e) => e.reason === "rate_limited")) {
+          return yield* new UpstreamCapacityExhausted({ model: request.model, retryAfterMs: retryAfterMs ?? 1000 })
+        }
+        return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs })
       }
       // The provider's own answer is the most useful error: its status, message and Retry-After.
       if (last._tag === "UpstreamStatusError" && lastVerdict?._tag !== "RotateKey") return yield* last

@@ -39,6 +39,12 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
         code: "upstreams_unavailable",
         retryAfterMs: e.retryAfterMs ?? 1000,
       })
+    case "UpstreamCapacityExhausted":
+      return apiError(429, `Every upstream key of model '${e.model}' is at its request-rate limit (max_qps); retry shortly`, {
+        type: "rate_limit_error",
+        code: "upstream_capacity_exhausted",
+        retryAfterMs: e.retryAfterMs,
+      })
     case "AllUpstreamsFailed":
       return apiError(502, `All upstream providers failed for model '${e.model}' after ${e.attempts} attempt(s): ${e.lastError}`, {
         code: "all_upstreams_failed",
