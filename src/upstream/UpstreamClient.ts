@@ -45,6 +45,26 @@ const describe = (error: HttpClientError.HttpClientError): string => {
   return cause?.cause?.code ?? cause?.cause?.message ?? cause?.message ?? error.message
 }
 
+/**
+ * Splits decoded text after every line feed. `Sse.makeParser` rescans its buffer from the start
+ * for every line it finds in one `feed`, so a network read carrying many SSE frames costs
+ * quadratic time (≈ 0.85 ms for a 7 KB, 34-frame answer read at once); fed one line at a time it
+ * is linear. Where a frame ends is unchanged: the parser accepts input cut anywhere.
+ */
+const splitLines = (text: string): ReadonlyArray<string> => {
+  let nl = text.indexOf("\n")
+  if (nl < 0 || nl === text.length - 1) return [text]
+  const out: Array<string> = []
+  let start = 0
+  while (nl >= 0) {
+    out.push(text.slice(start, nl + 1))
+    start = nl + 1
+    nl = text.indexOf("\n", start)
+  }
+  if (start < text.length) out.push(text.slice(start))
+  return out
+}
+
 export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/upstream/UpstreamClient", {
   effect: Effect.gen(function* () {
     const config = yield* AppConfig
@@ -70,6 +90,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
         get events() {
           return (events ??= response.stream.pipe(
             Stream.decodeText(),
+            Stream.mapConcat(splitLines),
             Stream.pipeThroughChannel(Sse.makeChannel()),
             Stream.mapError((e) => toTransport(request, "reset", `upstream stream broke: ${describe(e)}`)),
           ))
