@@ -93,9 +93,32 @@ const openKey = (scope: string) => `routing:cb:${scope}:open`
 const probeKey = (scope: string) => `routing:cb:${scope}:probe`
 const bucketKey = (scope: string, bucket: number) => `routing:cb:${scope}:f:${bucket}`
 
-/** Failures in the sliding window, estimated from two fixed buckets (sliding-window counter). */
-export const slidingCount = (current: number, previous: number, now: number, windowMs: number): number =>
-  current + previous * (1 - (now % windowMs) / windowMs)
+/**
+ * The window is split into this many buckets. Only the oldest bucket is weighted (the sliding-
+ * window counter estimate), so failures close together are always counted in full: with two
+ * window-sized buckets, three failures straddling a bucket boundary counted as 2.99 and did not
+ * open the circuit.
+ */
+export const WINDOW_BUCKETS = 6
+
+const bucketMsOf = (windowMs: number): number => Math.max(1, Math.floor(windowMs / WINDOW_BUCKETS))
+
+/**
+ * Failures in the sliding window: `counts[0]` is the current bucket, `counts[i]` the i-th before
+ * it; the buckets the window covers in full count fully, the one it covers in part is weighted.
+ */
+export const slidingCount = (counts: ReadonlyArray<number>, now: number, windowMs: number): number => {
+  const bucketMs = bucketMsOf(windowMs)
+  let total = 0
+  for (let i = 0; i < WINDOW_BUCKETS; i++) total += counts[i] ?? 0
+  return total + (counts[WINDOW_BUCKETS] ?? 0) * (1 - (now % bucketMs) / bucketMs)
+}
+
+/** The Kv keys of the buckets the window at `now` touches, current first. */
+const windowKeys = (scope: string, now: number, windowMs: number): Array<string> => {
+  const bucket = Math.floor(now / bucketMsOf(windowMs))
+  return Array.from({ length: WINDOW_BUCKETS + 1 }, (_, i) => bucketKey(scope, bucket - i))
+}
 
 const toInt = (s: string | undefined): number => {
   const n = s === undefined ? 0 : Number.parseInt(s, 10)
@@ -179,9 +202,9 @@ export const makeCircuitBreaker = Effect.gen(function* () {
     /** A penalisable failure. Returns the circuit as it is afterwards. */
     const recordFailure = Effect.fn("CircuitBreaker.recordFailure")(function* (scope: string) {
       const now = yield* Clock.currentTimeMillis
-      const bucket = Math.floor(now / config.windowMs)
-      const [rawOpen, , rawPrev] = yield* failOpen(
-        kv.getMany([openKey(scope), bucketKey(scope, bucket), bucketKey(scope, bucket - 1)]),
+      const buckets = windowKeys(scope, now, config.windowMs)
+      const [rawOpen, , ...rawBefore] = yield* failOpen(
+        kv.getMany([openKey(scope), ...buckets]),
         "recordFailure",
         [] as ReadonlyArray<string | undefined>,
       )
@@ -203,11 +226,11 @@ export const makeCircuitBreaker = Effect.gen(function* () {
         return breakerStatus(after, now)
       }
       const current = yield* failOpen(
-        kv.incr(bucketKey(scope, bucket), 1, Duration.millis(config.windowMs * 2)),
+        kv.incr(buckets[0]!, 1, Duration.millis(config.windowMs * 2)),
         "recordFailure",
         0,
       )
-      const count = slidingCount(current, toInt(rawPrev), now, config.windowMs)
+      const count = slidingCount([current, ...buckets.slice(1).map((_, i) => toInt(rawBefore[i]))], now, config.windowMs)
       if (count >= config.failureThreshold) {
         const opened: BreakerState = { _tag: "Open", openedAt: now, until: now + cooldownFor(1, config), trips: 1 }
         yield* failOpen(writeOpen(opened), "recordFailure", undefined)
@@ -220,8 +243,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
     /** Any success closes the circuit and clears its failure count. */
     const recordSuccess = Effect.fn("CircuitBreaker.recordSuccess")(function* (scope: string) {
       const now = yield* Clock.currentTimeMillis
-      const bucket = Math.floor(now / config.windowMs)
-      const keys = [openKey(scope), bucketKey(scope, bucket), bucketKey(scope, bucket - 1)]
+      const keys = [openKey(scope), ...windowKeys(scope, now, config.windowMs)]
       const raw = yield* failOpen(kv.getMany(keys), "recordSuccess", [] as ReadonlyArray<string | undefined>)
       if (raw[0] !== undefined) {
         yield* Effect.logInfo("circuit closed").pipe(Effect.annotateLogs({ scope }))

@@ -89,4 +89,18 @@ describe("CircuitBreaker (shared through Kv)", () => {
         expect(yield* cb.acquire(providerScope("other"))).toBe(true)
       }),
     ))
+
+  it.effect("three failures in a row open the circuit even when they straddle a bucket boundary", () =>
+    run(
+      Effect.gen(function* () {
+        const cb = yield* makeCircuitBreaker
+        // The default window is 60 s in 10 s buckets: two failures just before 60 s, one just after.
+        yield* TestClock.adjust("59990 millis")
+        yield* cb.recordFailure(scope)
+        yield* TestClock.adjust("5 millis")
+        yield* cb.recordFailure(scope)
+        yield* TestClock.adjust("10 millis")
+        expect((yield* cb.recordFailure(scope)).status).toBe("open")
+      }),
+    ))
 })
