@@ -6,7 +6,13 @@ import { Authenticator } from "../../identity/Authenticator.js"
 import { Sessions } from "../../identity/Sessions.js"
 import { Users } from "../../identity/Users.js"
 import { ProviderAdminRepository } from "../../storage/ProviderAdminRepository.js"
-import { ManagementApi } from "../ManagementApi.js"
+import { CircuitBreaker } from "../../routing/CircuitBreaker.js"
+import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
+import { Stickiness } from "../../routing/Stickiness.js"
+import { LogicalModelRepository } from "../../storage/LogicalModelRepository.js"
+import { GatewayManagementApi } from "./GatewayManagementApi.js"
+import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
+import { RoutingHandlers } from "./RoutingHandlers.js"
 import { ApiKeysHandlers } from "./ApiKeysHandlers.js"
 import { AuthHandlers } from "./AuthHandlers.js"
 import { ProvidersHandlers } from "./ProvidersHandlers.js"
@@ -35,6 +41,12 @@ export const IdentityServicesLive = Layer.mergeAll(Users.Default, ApiKeys.Defaul
 
 const HandlersLive = Layer.mergeAll(SystemHandlers, AuthHandlers, UsersHandlers, ApiKeysHandlers, ProvidersHandlers).pipe(
   Layer.provide(Layer.mergeAll(AuthenticatedLive, SuperuserLive)),
+)
+
+/** Logical models and routing inspection (same Kv-backed services the Router uses, memoized). */
+const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandlers).pipe(
+  Layer.provide(SuperuserLive),
+  Layer.provide(Layer.mergeAll(LogicalModelRepository.Default, Stickiness.Default, RoutingMetrics.Default, CircuitBreaker.Default)),
 )
 
 /**
@@ -68,7 +80,7 @@ export const ManagementAppLive = Layer.effect(
 ).pipe(
   Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(HttpApiBuilder.api(ManagementApi).pipe(Layer.provide(HandlersLive))),
+  Layer.provide(HttpApiBuilder.api(GatewayManagementApi).pipe(Layer.provide(Layer.merge(HandlersLive, RoutingHandlersLive)))),
   Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),
   Layer.provide(Layer.mergeAll(IdentityServicesLive, ProviderAdminRepository.Default)),
 )

@@ -1,0 +1,160 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { BadRequest, NotFound, ServiceUnavailable, Superuser } from "../ManagementApi.js"
+
+/**
+ * Routing inspection (superusers): a dry run of the routing decision, session bindings, and a
+ * provider's runtime metrics and health. Nothing here changes routing state, except
+ * `bind: true` on a decision and deleting a session binding.
+ */
+
+const Circuit = Schema.Literal("closed", "open", "half_open")
+
+export const ScoreResponse = Schema.Struct({
+  score: Schema.Number,
+  base_weight: Schema.Number,
+  weight: Schema.Number.annotations({ description: "base_weight × the dynamic factor" }),
+  latency: Schema.Number,
+  error: Schema.Number,
+  cost: Schema.Number,
+  penalty: Schema.Number,
+  confidence: Schema.Number,
+  status: Schema.String,
+})
+
+export const PlannedAttemptResponse = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
+  priority: Schema.Int,
+  circuit: Circuit,
+  reason: Schema.Literal("sticky", "weighted_choice", "score_order", "half_open_probe"),
+  score: ScoreResponse,
+})
+
+export const SkippedResponse = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
+  reason: Schema.Literal("circuit_open"),
+  retry_after_ms: Schema.NullOr(Schema.Number),
+  score: ScoreResponse,
+})
+
+/** Whose session: a client API key, a user, or (by default) the caller itself. */
+const ownerFields = {
+  api_key_id: Schema.optional(Schema.String).annotations({ description: "The session of this API key's client" }),
+  user_id: Schema.optional(Schema.String).annotations({ description: "The session of this user (JWT clients)" }),
+}
+
+export const DecideRequest = Schema.Struct({
+  logical_model: Schema.String.pipe(Schema.minLength(1)).annotations({
+    description: "Any model name a client may send: a logical model, provider/model, or a discovered model",
+  }),
+  conversation_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))).annotations({
+    description: "The client's X-Session-Id, to see (or set) its sticky binding",
+  }),
+  ...ownerFields,
+  exclude_providers: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  bind: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "Bind conversation_id to the selected upstream. Without it the decision changes nothing.",
+  }),
+})
+
+export const DecideResponse = Schema.Struct({
+  logical_model: Schema.String,
+  resolved_as: Schema.String.annotations({ description: "The logical model id, or the model name of a dynamic group" }),
+  source: Schema.String,
+  strategy: Schema.String,
+  selected_upstream: Schema.NullOr(PlannedAttemptResponse),
+  reasoning: Schema.String,
+  sticky: Schema.String.annotations({
+    description: "none · applied · not_a_candidate · circuit_not_closed · below_min_score · not_in_best_tier",
+  }),
+  attempts: Schema.Array(PlannedAttemptResponse).annotations({ description: "The ordered plan the gateway would walk" }),
+  skipped: Schema.Array(SkippedResponse),
+  retry_after_ms: Schema.NullOr(Schema.Number),
+  decision_time_ms: Schema.Number,
+  bound: Schema.Boolean,
+})
+
+export const SessionResponse = Schema.Struct({
+  conversation_id: Schema.String,
+  owner: Schema.String,
+  logical_model: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  created_at: Schema.Date,
+  last_accessed: Schema.Date,
+})
+
+export const ProviderMetricsResponse = Schema.Struct({
+  provider_id: Schema.String,
+  circuit: Schema.Struct({ status: Circuit, retry_after_ms: Schema.NullOr(Schema.Number) }),
+  metrics: Schema.Array(
+    Schema.Struct({
+      model: Schema.String,
+      samples: Schema.Number,
+      latency_ewma_ms: Schema.Number,
+      error_ewma: Schema.Number,
+      weight_factor: Schema.Number,
+      updated_at: Schema.Date,
+    }),
+  ),
+})
+
+export const ProviderHealthResponse = Schema.Struct({
+  provider_id: Schema.String,
+  status: Schema.Literal("healthy", "degraded", "down"),
+  timestamp: Schema.Date,
+  response_time_ms: Schema.Number,
+  http_status: Schema.NullOr(Schema.Int),
+  error_message: Schema.NullOr(Schema.String),
+  last_successful_check: Schema.NullOr(Schema.Date),
+})
+
+const conversationId = HttpApiSchema.param("conversation_id", Schema.String)
+const providerId = HttpApiSchema.param("id", Schema.String)
+
+export class RoutingGroup extends HttpApiGroup.make("routing")
+  .add(
+    HttpApiEndpoint.post("decide", "/routing/decide")
+      .setPayload(DecideRequest)
+      .addSuccess(DecideResponse)
+      .addError(NotFound)
+      .addError(BadRequest)
+      .addError(ServiceUnavailable)
+      .annotate(
+        OpenApi.Description,
+        "A dry run of the routing decision for a model: the upstream the next request would go to, and the whole ordered plan with scores and reasons. Changes nothing unless bind is true.",
+      ),
+  )
+  .add(
+    HttpApiEndpoint.get("getSession")`/routing/sessions/${conversationId}`
+      .setUrlParams(Schema.Struct(ownerFields))
+      .addSuccess(SessionResponse)
+      .addError(NotFound),
+  )
+  .add(
+    HttpApiEndpoint.del("deleteSession")`/routing/sessions/${conversationId}`
+      .setUrlParams(Schema.Struct(ownerFields))
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(NotFound),
+  )
+  .add(
+    HttpApiEndpoint.get("providerMetrics")`/providers/${providerId}/metrics`
+      .setUrlParams(Schema.Struct({ model: Schema.optional(Schema.String) }))
+      .addSuccess(ProviderMetricsResponse)
+      .addError(NotFound)
+      .annotate(OpenApi.Description, "Runtime metrics (shared by every instance) of the provider's upstreams, and its circuit."),
+  )
+  .add(
+    HttpApiEndpoint.get("providerHealth")`/providers/${providerId}/health`
+      .addSuccess(ProviderHealthResponse)
+      .addError(NotFound)
+      .annotate(
+        OpenApi.Description,
+        "An active probe: one GET of the provider's models path with one of its keys. ≥500 or no answer: down; other 4xx: degraded; else healthy.",
+      ),
+  )
+  .middleware(Superuser)
+  .annotate(OpenApi.Title, "Routing")
+  .annotate(OpenApi.Description, "Superusers only. Routing decisions, session bindings, provider metrics and health.") {}

@@ -1,0 +1,274 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Clock, Duration, Effect, Either, Option } from "effect"
+import { AppConfig } from "../../config/AppConfig.js"
+import type { Principal } from "../../identity/Principal.js"
+import { CurrentPrincipal } from "../../identity/Principal.js"
+import { ModelCatalog } from "../../registry/ModelCatalog.js"
+import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
+import { upstreamKey } from "../../routing/Candidates.js"
+import { CircuitBreaker, providerScope } from "../../routing/CircuitBreaker.js"
+import { KeyPool } from "../../routing/KeyPool.js"
+import { describePlan } from "../../routing/Plan.js"
+import { Router } from "../../routing/Router.js"
+import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
+import type { ScoreBreakdown } from "../../routing/Scoring.js"
+import { sessionOwner, Stickiness } from "../../routing/Stickiness.js"
+import { Kv } from "../../storage/Kv.js"
+import { UpstreamClient } from "../../upstream/UpstreamClient.js"
+import { joinUrl } from "../../upstream/UpstreamHeaders.js"
+import { BadRequest, NotFound, ServiceUnavailable } from "../ManagementApi.js"
+import { managed } from "./Errors.js"
+import { GatewayManagementApi } from "./GatewayManagementApi.js"
+
+/** Whose session binding: the given API key's or user's, else the caller's own. */
+const ownerOf = (principal: Principal, params: { readonly api_key_id?: string | undefined; readonly user_id?: string | undefined }) =>
+  params.api_key_id !== undefined ? `key:${params.api_key_id}` : params.user_id !== undefined ? `user:${params.user_id}` : sessionOwner(principal)
+
+const renderScore = (s: ScoreBreakdown) => ({
+  score: s.score,
+  base_weight: s.baseWeight,
+  weight: s.weight,
+  latency: s.latency,
+  error: s.error,
+  cost: s.cost,
+  penalty: s.penalty,
+  confidence: s.confidence,
+  status: s.status,
+})
+
+const why = {
+  sticky: "the conversation is bound to it (stickiness)",
+  weighted_choice: "weighted random choice, by score, among the best available tier",
+  score_order: "next by score",
+  half_open_probe: "its circuit is half-open: the request would be the one probe",
+} as const
+
+const lastOkKey = (providerId: string) => `health:last-ok:${providerId}`
+
+export const RoutingHandlers = HttpApiBuilder.group(GatewayManagementApi, "routing", (handlers) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const registry = yield* ProviderRegistry
+    const catalog = yield* ModelCatalog
+    const router = yield* Router
+    const stickiness = yield* Stickiness
+    const metrics = yield* RoutingMetrics
+    const breaker = yield* CircuitBreaker
+    const keyPool = yield* KeyPool
+    const upstream = yield* UpstreamClient
+    const kv = yield* Kv
+
+    const providerOf = (id: string) =>
+      Effect.flatMap(registry.current, (snapshot) => {
+        const provider = snapshot.providers.get(id)
+        return provider === undefined
+          ? Effect.fail(new NotFound({ message: `Provider '${id}' not found` }))
+          : Effect.succeed({ provider, snapshot })
+      })
+
+    const decide = (payload: typeof import("./RoutingApi.js").DecideRequest.Type) =>
+      Effect.gen(function* () {
+        const principal = yield* CurrentPrincipal
+        const started = performance.now()
+        if (payload.bind && payload.conversation_id === undefined) {
+          return yield* new BadRequest({ message: "bind: true needs a conversation_id" })
+        }
+        const snapshot = yield* registry.current
+        const modelLists = yield* catalog.listsFor(snapshot)
+        const excluded = new Set(payload.exclude_providers)
+        const owner = ownerOf(principal, payload)
+        const { resolution, plan } = yield* router
+          .decide({
+            snapshot,
+            requestedModel: payload.logical_model,
+            modelLists,
+            allowedProviderIds: excluded.size === 0 ? null : [...snapshot.providers.keys()].filter((id) => !excluded.has(id)),
+            session: payload.conversation_id === undefined ? null : { owner, id: payload.conversation_id },
+          })
+          .pipe(
+            Effect.catchTags({
+              ModelNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
+              LogicalModelDisabled: (e) => Effect.fail(new ServiceUnavailable({ message: `Logical model '${e.logicalModel}' is disabled` })),
+              NoUpstreams: (e) =>
+                Effect.fail(new ServiceUnavailable({ message: `No upstream of '${e.logicalModel}' belongs to an enabled provider` })),
+              ProviderNotAllowed: (e) =>
+                Effect.fail(
+                  new ServiceUnavailable({
+                    message: "Every candidate provider is excluded",
+                    details: { candidate_provider_ids: e.candidateProviderIds },
+                  }),
+                ),
+            }),
+          )
+        const view = describePlan(plan)
+        const attempts = view.attempts.map((a) => ({ ...a, score: renderScore(a.score) }))
+        const skipped = view.skipped.map(({ retryAfterMs, ...s }) => ({ ...s, retry_after_ms: retryAfterMs, score: renderScore(s.score) }))
+        const selected = attempts[0] ?? null
+        let bound = false
+        if (payload.bind && selected !== null) {
+          const binding = yield* stickiness.bind(owner, payload.conversation_id, {
+            logicalModel: resolution.logicalModel,
+            provider: selected.provider,
+            model: selected.model,
+          })
+          bound = Option.isSome(binding)
+        }
+        const reasoning =
+          selected === null
+            ? `No upstream of '${resolution.logicalModel}' can be tried now: every candidate's circuit is open` +
+              (plan.retryAfterMs !== undefined ? ` (the first reopens in ${Math.ceil(plan.retryAfterMs)} ms)` : "")
+            : `Selected provider '${selected.provider}' model '${selected.model}' for '${resolution.logicalModel}': ${why[selected.reason]}` +
+              ` (score ${selected.score.score.toFixed(3)}; ${attempts.length} candidate(s) in the plan, ${skipped.length} skipped).`
+        return {
+          logical_model: payload.logical_model,
+          resolved_as: resolution.logicalModel,
+          source: resolution.source,
+          strategy: view.strategy,
+          selected_upstream: selected,
+          reasoning,
+          sticky: view.sticky,
+          attempts,
+          skipped,
+          retry_after_ms: view.retryAfterMs,
+          decision_time_ms: performance.now() - started,
+          bound,
+        }
+      })
+
+    /** One GET of the models path with a key of the pool, classified as seed-spec §2.3 says. */
+    const probe = (id: string) =>
+      Effect.gen(function* () {
+        const { provider } = yield* providerOf(id)
+        const now = yield* Clock.currentTimeMillis
+        const key = yield* keyPool.pick(provider).pipe(Effect.either)
+        const result = Either.isLeft(key)
+          ? { status: "down" as const, ms: 0, httpStatus: null, error: `no usable key (${key.left.reason})` }
+          : yield* Effect.gen(function* () {
+              const started = performance.now()
+              const outcome = yield* upstream
+                .send({
+                  provider,
+                  key: key.right,
+                  model: "",
+                  url: joinUrl(provider.baseUrl, provider.paths.models),
+                  method: "GET",
+                  stream: false,
+                  masked: false,
+                })
+                .pipe(
+                  Effect.flatMap((response) => Effect.as(response.text, response.status)),
+                  Effect.timeoutFail({
+                    duration: config.upstream.discoveryTimeout,
+                    onTimeout: () => ({ _tag: "Timeout" as const, message: `no answer within ${Duration.format(config.upstream.discoveryTimeout)}` }),
+                  }),
+                  Effect.either,
+                  Effect.scoped,
+                )
+              const ms = Math.round(performance.now() - started)
+              if (Either.isRight(outcome)) {
+                yield* keyPool.recordSuccess(provider.id, key.right.id)
+                return { status: "healthy" as const, ms, httpStatus: outcome.right, error: null }
+              }
+              const failure = outcome.left
+              if (failure._tag === "UpstreamStatusError") {
+                if (failure.status === 401 || failure.status === 403) yield* keyPool.recordFailure(provider.id, key.right.id, "auth")
+                return {
+                  status: failure.status >= 500 ? ("down" as const) : ("degraded" as const),
+                  ms,
+                  httpStatus: failure.status,
+                  error: failure.message,
+                }
+              }
+              return { status: "down" as const, ms, httpStatus: null, error: failure.message }
+            })
+        if (result.status === "healthy") {
+          yield* kv.set(lastOkKey(provider.id), String(now), Duration.days(30)).pipe(Effect.ignore)
+        }
+        const lastOk = yield* kv.get(lastOkKey(provider.id)).pipe(Effect.orElseSucceed(() => undefined))
+        return {
+          provider_id: provider.id,
+          status: result.status,
+          timestamp: new Date(now),
+          response_time_ms: result.ms,
+          http_status: result.httpStatus,
+          error_message: result.error,
+          last_successful_check: lastOk === undefined ? null : new Date(Number(lastOk)),
+        }
+      })
+
+    return handlers
+      .handle("decide", ({ payload }) => managed(decide(payload)))
+      .handle("getSession", ({ path, urlParams }) =>
+        managed(
+          Effect.gen(function* () {
+            const owner = ownerOf(yield* CurrentPrincipal, urlParams)
+            const binding = yield* stickiness.get(owner, path.conversation_id)
+            if (Option.isNone(binding)) {
+              return yield* new NotFound({ message: `No session '${path.conversation_id}' for ${owner}` })
+            }
+            const b = binding.value
+            return {
+              conversation_id: path.conversation_id,
+              owner,
+              logical_model: b.logicalModel,
+              provider: b.provider,
+              model: b.model,
+              created_at: new Date(b.createdAt),
+              last_accessed: new Date(b.lastAccessed),
+            }
+          }),
+        ),
+      )
+      .handle("deleteSession", ({ path, urlParams }) =>
+        managed(
+          Effect.gen(function* () {
+            const owner = ownerOf(yield* CurrentPrincipal, urlParams)
+            if (!(yield* stickiness.remove(owner, path.conversation_id))) {
+              return yield* new NotFound({ message: `No session '${path.conversation_id}' for ${owner}` })
+            }
+          }),
+        ),
+      )
+      .handle("providerMetrics", ({ path, urlParams }) =>
+        managed(
+          Effect.gen(function* () {
+            const { provider, snapshot } = yield* providerOf(path.id)
+            const models = new Set<string>()
+            if (urlParams.model !== undefined) models.add(urlParams.model)
+            else {
+              for (const m of provider.models ?? []) models.add(m)
+              for (const m of Object.values(provider.aliases)) models.add(m)
+              for (const logical of snapshot.logicalModels.values()) {
+                for (const u of logical.upstreams) if (u.provider === provider.id) models.add(u.model)
+              }
+              const lists = yield* catalog.listsFor(snapshot)
+              for (const m of lists(provider.id) ?? []) models.add(m)
+            }
+            const ordered = [...models].sort()
+            const stats = yield* metrics.getMany(ordered.map((model) => ({ provider: provider.id, model })))
+            const circuit = (yield* breaker.views([providerScope(provider.id)])).get(providerScope(provider.id))
+            return {
+              provider_id: provider.id,
+              circuit: { status: circuit?.status ?? ("closed" as const), retry_after_ms: circuit?.retryAfterMs ?? null },
+              metrics: ordered.flatMap((model) => {
+                const m = stats.get(upstreamKey(provider.id, model))
+                return m === undefined
+                  ? []
+                  : [
+                      {
+                        model,
+                        samples: m.samples,
+                        latency_ewma_ms: m.latencyEwmaMs,
+                        error_ewma: m.errorEwma,
+                        weight_factor: m.weightFactor,
+                        updated_at: new Date(m.updatedAt),
+                      },
+                    ]
+              }),
+            }
+          }),
+        ),
+      )
+      .handle("providerHealth", ({ path }) => managed(probe(path.id)))
+  }),
+)
