@@ -146,7 +146,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         return { _tag: "Stream", body, served } satisfies GatewayAnswer as GatewayAnswer
       })
 
-    const handle = Effect.fn("Gateway.handle")(function* (request: GatewayRequest) {
+    const handle = Effect.fnUntraced(function* (request: GatewayRequest) {
       if (request.model.trim() === "") {
         return yield* new InvalidRequest({ message: "you must provide a model parameter", param: "model" })
       }

@@ -98,7 +98,7 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
         return rows[0]
       })
 
-    const verify = Effect.fn("ApiKeyAuth.verify")(function* (token: string) {
+    const verify = Effect.fnUntraced(function* (token: string) {
       if (Option.isSome(masterKey) && equalSecrets(token, masterKey.value)) return master
       const now = Date.now()
       const cacheKey = secrets.hashApiKey(token).hash

@@ -36,7 +36,7 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
      * the key's requests-per-minute, or when the tokens of this minute are already spent.
      * Keys without limits (and the master key) cost no Kv command.
      */
-    const check = Effect.fn("RateLimit.checkRequest")(function* (principal: Principal) {
+    const check = Effect.fnUntraced(function* (principal: Principal) {
       const { requestsPerMinute, tokensPerMinute } = principal.limits
       if (principal.apiKeyId === null || (requestsPerMinute === null && tokensPerMinute === null)) return
       const window = windowOf(yield* Clock.currentTimeMillis)
@@ -71,7 +71,7 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
       )
 
     /** Adds the tokens a finished request used to its key's current minute. */
-    const recordTokens = Effect.fn("RateLimit.recordTokens")(function* (principal: Principal, tokens: number) {
+    const recordTokens = Effect.fnUntraced(function* (principal: Principal, tokens: number) {
       if (principal.apiKeyId === null || principal.limits.tokensPerMinute === null || tokens <= 0) return
       const window = windowOf(yield* Clock.currentTimeMillis)
       yield* kv.incr(tokensKey(principal.apiKeyId, window.index), Math.ceil(tokens), COUNTER_TTL)

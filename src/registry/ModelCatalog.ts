@@ -95,7 +95,7 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/regist
       })
 
     /** The model list of every provider in the snapshot, discovering the unknown ones in parallel. */
-    const listsFor = Effect.fn("ModelCatalog.listsFor")(function* (snapshot: RegistrySnapshot) {
+    const listsFor = Effect.fnUntraced(function* (snapshot: RegistrySnapshot) {
       const now = Date.now()
       const missing: Array<Provider> = []
       for (const provider of snapshot.providers.values()) {
@@ -117,7 +117,7 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/regist
     })
 
     /** `/models`: the union of every (allowed) provider's models plus logical model ids. */
-    const aggregate = Effect.fn("ModelCatalog.aggregate")(function* (
+    const aggregate = Effect.fnUntraced(function* (
       snapshot: RegistrySnapshot,
       allowedProviderIds: ReadonlyArray<string> | null,
     ) {
@@ -146,7 +146,7 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/regist
     })
 
     /** One provider's list, or `None` when the provider is unknown. */
-    const providerModels = Effect.fn("ModelCatalog.providerModels")(function* (snapshot: RegistrySnapshot, providerId: string) {
+    const providerModels = Effect.fnUntraced(function* (snapshot: RegistrySnapshot, providerId: string) {
       const provider = snapshot.providers.get(providerId)
       if (provider === undefined) return Option.none<ReadonlyArray<ModelEntry>>()
       const lists = yield* listsFor(snapshot)

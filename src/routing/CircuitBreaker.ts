@@ -159,7 +159,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
       raw === undefined ? Option.none() : decodeOpen(raw)
 
     /** The circuit of each scope, as Plan wants it. A half-open circuit whose probe is taken counts as open. */
-    const views = Effect.fn("CircuitBreaker.views")(function* (scopes: ReadonlyArray<string>) {
+    const views = Effect.fnUntraced(function* (scopes: ReadonlyArray<string>) {
       const result = new Map<string, CircuitView>()
       if (scopes.length === 0) return result as ReadonlyMap<string, CircuitView>
       const now = yield* Clock.currentTimeMillis
@@ -186,7 +186,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
      * May a request be sent through this scope now? Closed: yes. Open: no. Half-open: only the
      * one caller that wins the probe, across all instances.
      */
-    const acquire = Effect.fn("CircuitBreaker.acquire")(function* (scope: string) {
+    const acquire = Effect.fnUntraced(function* (scope: string) {
       const now = yield* Clock.currentTimeMillis
       const open = readOpen(yield* failOpen(kv.get(openKey(scope)), "acquire", undefined))
       if (Option.isNone(open)) return true
@@ -200,7 +200,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
     })
 
     /** A penalisable failure. Returns the circuit as it is afterwards. */
-    const recordFailure = Effect.fn("CircuitBreaker.recordFailure")(function* (scope: string) {
+    const recordFailure = Effect.fnUntraced(function* (scope: string) {
       const now = yield* Clock.currentTimeMillis
       const buckets = windowKeys(scope, now, config.windowMs)
       const [rawOpen, , ...rawBefore] = yield* failOpen(
@@ -241,7 +241,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
     })
 
     /** Any success closes the circuit and clears its failure count. */
-    const recordSuccess = Effect.fn("CircuitBreaker.recordSuccess")(function* (scope: string) {
+    const recordSuccess = Effect.fnUntraced(function* (scope: string) {
       const now = yield* Clock.currentTimeMillis
       const keys = [openKey(scope), ...windowKeys(scope, now, config.windowMs)]
       const raw = yield* failOpen(kv.getMany(keys), "recordSuccess", [] as ReadonlyArray<string | undefined>)

@@ -201,7 +201,7 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
     /**
      * A key for one attempt. `exclude`: keys already tried by this request (after RotateKey).
      */
-    const pick = Effect.fn("KeyPool.pick")(function* (provider: Provider, exclude: ReadonlyArray<string> = []) {
+    const pick = Effect.fnUntraced(function* (provider: Provider, exclude: ReadonlyArray<string> = []) {
       const excluded = new Set(exclude)
       const candidates = provider.keys.filter((k) => !excluded.has(k.id))
       if (candidates.length === 0) return yield* new NoAvailableKey({ provider: provider.id, reason: "no_keys" })
@@ -233,11 +233,11 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
         yield* kv.set(k, encodeState(applyKeyOutcome(prev, outcome, now, config)), STATE_TTL)
       }).pipe(Effect.catchAll((e) => warn("update", e)))
 
-    const recordSuccess = Effect.fn("KeyPool.recordSuccess")(function* (provider: string, keyId: string) {
+    const recordSuccess = Effect.fnUntraced(function* (provider: string, keyId: string) {
       yield* update(provider, keyId, { _tag: "Success" })
     })
 
-    const recordFailure = Effect.fn("KeyPool.recordFailure")(function* (
+    const recordFailure = Effect.fnUntraced(function* (
       provider: string,
       keyId: string,
       kind: KeyFailureKind,

@@ -10,7 +10,7 @@
  *     → a Verdict: retry (RetryPolicy.decideRetry / retrySchedule), rotate key, fail over, or stop
  *   }
  */
-import { Effect, Either, Random } from "effect"
+import { Clock, Deferred, Effect, Either, Queue, Random } from "effect"
 import type { RegistrySnapshot } from "../registry/Provider.js"
 import type { Candidate, ProviderNotAllowed, Resolution, ResolveError } from "./Candidates.js"
 import { filterAllowed, resolveCandidates } from "./Candidates.js"
@@ -52,33 +52,32 @@ export interface AttemptRef {
   readonly latencyMs: number | undefined
 }
 
+/** Pending success updates before the oldest are dropped. */
+const SUCCESS_QUEUE = 4096
+
 export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
-  effect: Effect.gen(function* () {
+  scoped: Effect.gen(function* () {
     const metrics = yield* RoutingMetrics
     const breaker = yield* CircuitBreaker
     const keys = yield* KeyPool
     const sessions = yield* Stickiness
 
     /** Resolve, filter by the allow-list, and plan. Reads state, never writes it. */
-    const decide = Effect.fn("Router.decide")(function* (input: DecideInput) {
+    const decide = Effect.fnUntraced(function* (input: DecideInput) {
       const resolved = resolveCandidates(input.snapshot, input.requestedModel, input.modelLists)
       if (Either.isLeft(resolved)) return yield* Effect.fail<ResolveError | ProviderNotAllowed>(resolved.left)
       const allowed = filterAllowed(resolved.right, input.allowedProviderIds)
       if (Either.isLeft(allowed)) return yield* Effect.fail<ResolveError | ProviderNotAllowed>(allowed.left)
       const resolution = allowed.right
       const providerIds = [...new Set(resolution.candidates.map((c) => c.provider.id))]
-      const [stats, views, sticky, now, draw] = yield* Effect.all(
-        [
-          metrics.getMany(resolution.candidates.map((c) => ({ provider: c.provider.id, model: c.model }))),
-          breaker.views(providerIds.map(providerScope)),
-          input.session === null
-            ? Effect.succeed(null)
-            : sessions.target(input.session.owner, input.session.id, resolution.logicalModel),
-          Effect.clockWith((c) => c.currentTimeMillis),
-          Random.next,
-        ],
-        { concurrency: "unbounded" },
-      )
+      // Sequential on purpose: each read is one O(1) store command, and forking fibers to run
+      // them side by side costs more CPU than it saves.
+      const stats = yield* metrics.getMany(resolution.candidates.map((c) => ({ provider: c.provider.id, model: c.model })))
+      const views = yield* breaker.views(providerIds.map(providerScope))
+      const sticky =
+        input.session === null ? null : yield* sessions.target(input.session.owner, input.session.id, resolution.logicalModel)
+      const now = yield* Clock.currentTimeMillis
+      const draw = yield* Random.next
       const circuits = new Map<string, CircuitView>()
       for (const id of providerIds) {
         const view = views.get(providerScope(id))
@@ -97,31 +96,42 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     })
 
     /** May this candidate be tried now? False while its circuit is open or another request holds the probe. */
-    const acquire = Effect.fn("Router.acquire")(function* (candidate: Candidate) {
+    const acquire = Effect.fnUntraced(function* (candidate: Candidate) {
       return yield* breaker.acquire(providerScope(candidate.provider.id))
     })
 
-    /**
-     * Success (non-streaming 2xx, or a stream's commit): metrics, circuit, key, and the session
-     * binding when a session was given.
-     */
-    const recordSuccess = Effect.fn("Router.recordSuccess")(function* (attempt: AttemptRef, session: SessionRef | null) {
+    // Success bookkeeping (metrics, circuit, key) runs off the response's critical path, in one
+    // background fiber fed by a bounded queue; under overload the oldest updates are dropped.
+    const successes = yield* Queue.sliding<AttemptRef | Deferred.Deferred<void>>(SUCCESS_QUEUE)
+    const recordSuccessNow = (attempt: AttemptRef) => {
       const { candidate } = attempt
-      yield* Effect.all(
-        [
-          metrics.record({ provider: candidate.provider.id, model: candidate.model, latencyMs: attempt.latencyMs, result: { _tag: "Success" } }),
-          breaker.recordSuccess(providerScope(candidate.provider.id)),
-          attempt.keyId === undefined ? Effect.void : keys.recordSuccess(candidate.provider.id, attempt.keyId),
-          session === null
-            ? Effect.void
-            : sessions.bind(session.owner, session.id, {
-                logicalModel: attempt.logicalModel,
-                provider: candidate.provider.id,
-                model: candidate.model,
-              }),
-        ],
-        { concurrency: "unbounded", discard: true },
-      )
+      return metrics
+        .record({ provider: candidate.provider.id, model: candidate.model, latencyMs: attempt.latencyMs, result: { _tag: "Success" } })
+        .pipe(
+          Effect.zipRight(breaker.recordSuccess(providerScope(candidate.provider.id))),
+          Effect.zipRight(attempt.keyId === undefined ? Effect.void : keys.recordSuccess(candidate.provider.id, attempt.keyId)),
+        )
+    }
+    yield* Queue.take(successes).pipe(
+      Effect.flatMap((item) => (Deferred.DeferredTypeId in item ? Deferred.succeed(item, undefined) : recordSuccessNow(item))),
+      Effect.catchAllCause((cause) => Effect.logWarning("recording a routing success failed", cause)),
+      Effect.forever,
+      Effect.forkScoped,
+    )
+
+    /**
+     * Success (non-streaming 2xx, or a stream's commit): binds the session at once (the client's
+     * next request must see it), queues the metrics, circuit and key updates.
+     */
+    const recordSuccess = Effect.fnUntraced(function* (attempt: AttemptRef, session: SessionRef | null) {
+      yield* Queue.offer(successes, attempt)
+      if (session !== null) {
+        yield* sessions.bind(session.owner, session.id, {
+          logicalModel: attempt.logicalModel,
+          provider: attempt.candidate.provider.id,
+          model: attempt.candidate.model,
+        })
+      }
     })
 
     /**
@@ -129,7 +139,7 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
      * provider only for penalisable failures, backs the key off when it is the key's fault,
      * never binds the session. Returns the verdict for the retry/failover decision.
      */
-    const recordFailure = Effect.fn("Router.recordFailure")(function* (attempt: AttemptRef, outcome: AttemptOutcome) {
+    const recordFailure = Effect.fnUntraced(function* (attempt: AttemptRef, outcome: AttemptOutcome) {
       const { candidate } = attempt
       const verdict: Verdict = classify(outcome, candidate.provider)
       const penalise = isPenalisable(verdict)
@@ -154,12 +164,19 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
                 verdict._tag === "Retryable" ? verdict.retryAfterMs : undefined,
               ),
         ],
-        { concurrency: "unbounded", discard: true },
+        { discard: true },
       )
       return verdict
     })
 
-    return { decide, acquire, recordSuccess, recordFailure } as const
+    /** Waits until every success recorded so far has been applied (tests, shutdown). */
+    const settled = Effect.gen(function* () {
+      const done = yield* Deferred.make<void>()
+      yield* Queue.offer(successes, done)
+      yield* Deferred.await(done)
+    })
+
+    return { decide, acquire, recordSuccess, recordFailure, settled } as const
   }),
   dependencies: [RoutingMetrics.Default, CircuitBreaker.Default, KeyPool.Default, Stickiness.Default],
 }) {}

@@ -103,7 +103,7 @@ export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig)
     const kv = yield* Kv
 
     /** Records one attempt. Never fails: metrics are best effort. */
-    const record = Effect.fn("RoutingMetrics.record")(function* (sample: AttemptSample) {
+    const record = Effect.fnUntraced(function* (sample: AttemptSample) {
       if (sample.result._tag === "Neutral") return
       const key = metricsKey(sample.provider, sample.model)
       const now = yield* Clock.currentTimeMillis
@@ -116,7 +116,7 @@ export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig)
     })
 
     /** Metrics of many upstreams in one round trip, keyed by `upstreamKey(provider, model)`. */
-    const getMany = Effect.fn("RoutingMetrics.getMany")(function* (
+    const getMany = Effect.fnUntraced(function* (
       upstreams: ReadonlyArray<{ readonly provider: string; readonly model: string }>,
     ) {
       const result = new Map<string, UpstreamMetrics>()

@@ -48,14 +48,14 @@ export const makeStickiness = Effect.gen(function* () {
     kv.get(sessionKey(owner, id)).pipe(Effect.map((raw) => (raw === undefined ? Option.none() : decode(raw))))
 
   /** The binding, for the management API (errors surface: the caller answers 503). */
-  const get = Effect.fn("Stickiness.get")(function* (owner: string, sessionId: string) {
+  const get = Effect.fnUntraced(function* (owner: string, sessionId: string) {
     const id = normalizeSessionId(sessionId)
     if (id === undefined) return Option.none<SessionBinding>()
     return yield* read(owner, id)
   })
 
   /** The bound upstream for this logical model, or null. Never fails (routing works without it). */
-  const target = Effect.fn("Stickiness.target")(function* (
+  const target = Effect.fnUntraced(function* (
     owner: string,
     sessionId: string | null | undefined,
     logicalModel: string,
@@ -75,7 +75,7 @@ export const makeStickiness = Effect.gen(function* () {
   })
 
   /** Binds (or re-binds) the session; keeps `createdAt`, refreshes `lastAccessed` and the TTL. */
-  const bind = Effect.fn("Stickiness.bind")(function* (
+  const bind = Effect.fnUntraced(function* (
     owner: string,
     sessionId: string | null | undefined,
     upstream: { readonly logicalModel: string; readonly provider: string; readonly model: string },
@@ -105,7 +105,7 @@ export const makeStickiness = Effect.gen(function* () {
   })
 
   /** Deletes the binding; false when there was none (the API answers 404). */
-  const remove = Effect.fn("Stickiness.remove")(function* (owner: string, sessionId: string) {
+  const remove = Effect.fnUntraced(function* (owner: string, sessionId: string) {
     const id = normalizeSessionId(sessionId)
     if (id === undefined) return false
     const prev = yield* kv.get(sessionKey(owner, id))

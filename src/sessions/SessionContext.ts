@@ -140,7 +140,7 @@ export class SessionContext extends Effect.Service<SessionContext>()("gateway/se
     )
 
     /** Queues an entry; never blocks nor fails the request. */
-    const append = Effect.fn("SessionContext.append")(function* (w: ContextWrite) {
+    const append = Effect.fnUntraced(function* (w: ContextWrite) {
       const id = normalizeSessionId(w.sessionId)
       if (id === undefined) return
       const accepted = yield* Queue.offer(queue, { ...w, sessionId: id })
@@ -153,14 +153,14 @@ export class SessionContext extends Effect.Service<SessionContext>()("gateway/se
       )
 
     /** The owner's entries of this session, newest first (empty when there are none). */
-    const list = Effect.fn("SessionContext.list")(function* (owner: string, sessionId: string) {
+    const list = Effect.fnUntraced(function* (owner: string, sessionId: string) {
       const id = normalizeSessionId(sessionId)
       if (id === undefined) return [] as ReadonlyArray<ContextEntry>
       return yield* readList(owner, id)
     })
 
     /** Every owner's entries of this session (for admins), newest first, each with its owner. */
-    const listAll = Effect.fn("SessionContext.listAll")(function* (sessionId: string) {
+    const listAll = Effect.fnUntraced(function* (sessionId: string) {
       const id = normalizeSessionId(sessionId)
       if (id === undefined) return [] as ReadonlyArray<ContextEntry & { readonly owner: string }>
       const owners = [...new Set(yield* kv.listRange(ownersKey(id), 0, MAX_OWNERS - 1))]

@@ -52,6 +52,7 @@ describe("Router", () => {
         expect(yield* router.acquire(probe.plan.attempts[0]!.candidate)).toBe(false)
 
         yield* router.recordSuccess({ ...attempt, latencyMs: 40 }, null)
+        yield* router.settled
         const after = yield* router.decide(input)
         expect(order(after.plan)).toEqual(["primary", "backup"])
         expect(after.plan.attempts[0]!.circuit).toBe("closed")
