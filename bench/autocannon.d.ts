@@ -39,6 +39,10 @@ declare module "autocannon" {
     readonly duration: number
     readonly "2xx": number
   }
-  function autocannon(options: AutocannonOptions): Promise<AutocannonResult>
+  /** Without a callback: a promise of the result that can also be stopped early. */
+  interface AutocannonRun extends PromiseLike<AutocannonResult> {
+    stop(): void
+  }
+  function autocannon(options: AutocannonOptions): AutocannonRun
   export default autocannon
 }
