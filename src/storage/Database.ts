@@ -121,7 +121,12 @@ export const embedded = (
     })
     yield* lockDirectory(directory)
     const db = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => PGlite.create(directory), catch: fail("could not open the") }),
+      Effect.tryPromise({
+        // The gateway's tables are small: 16 MB of shared buffers instead of Postgres' 128 MB
+        // default keeps the embedded database's resident memory down by about 120 MB.
+        try: () => PGlite.create(directory, { startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] }),
+        catch: fail("could not open the"),
+      }),
       (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignore),
     )
     const server = yield* Effect.acquireRelease(
