@@ -108,7 +108,6 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const router = yield* Router
     const sessionContext = yield* SessionContext
     const keyPool = yield* KeyPool
-    const timeouts = { firstToken: config.upstream.firstTokenTimeout, idle: config.upstream.idleTimeout }
     const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
 
     /** One upstream call: send, then read the JSON answer or commit the stream. */
@@ -142,7 +141,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           }
           return { _tag: "Json", body: translated.right.body, served } satisfies GatewayAnswer as GatewayAnswer
         }
-        const body = yield* commitStream(response.events, exchange.streamCodec(), timeouts, served, onStreamEnd)
+        const body = yield* commitStream(response.events, exchange.streamCodec(), config.upstream.firstTokenTimeout, served, onStreamEnd)
         return { _tag: "Stream", body, served } satisfies GatewayAnswer as GatewayAnswer
       })
 

@@ -15,18 +15,19 @@ export const readJsonObject = Effect.gen(function* () {
   const config = yield* AppConfig
   const request = yield* HttpServerRequest.HttpServerRequest
   const limit = config.bodyLimitBytes
-  const tooLarge = new RequestTooLarge({ message: `Request body exceeds the limit of ${limit} bytes` })
+  // Built only when needed: constructing an error captures a stack trace.
+  const tooLarge = () => new RequestTooLarge({ message: `Request body exceeds the limit of ${limit} bytes` })
   const declared = Number(request.headers["content-length"] ?? "0")
-  if (declared > limit) return yield* tooLarge
+  if (declared > limit) return yield* tooLarge()
   const text = yield* request.text.pipe(
     HttpServerRequest.withMaxBodySize(Option.some(limit)),
     Effect.mapError((error): RequestTooLarge | InvalidRequest =>
       /too large|maxBodySize|BodyTooLarge/i.test(String(error.cause ?? "") + error.message)
-        ? tooLarge
+        ? tooLarge()
         : new InvalidRequest({ message: "The request body could not be read" }),
     ),
   )
-  if (text.length > limit) return yield* tooLarge
+  if (text.length > limit) return yield* tooLarge()
   let json: unknown
   try {
     json = JSON.parse(text)

@@ -46,6 +46,14 @@ const describe = (error: unknown): string => {
   return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error)
 }
 
+const codeOf = (error: unknown): string | undefined => {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined
+  const code = e?.code ?? e?.cause?.code
+  return typeof code === "string" ? code : undefined
+}
+const isHeadersTimeout = (error: unknown) => codeOf(error) === "UND_ERR_HEADERS_TIMEOUT"
+const isBodyTimeout = (error: unknown) => codeOf(error) === "UND_ERR_BODY_TIMEOUT"
+
 /** The pooled undici dispatcher upstream calls go through (see `UpstreamHttpLive`). */
 export class UpstreamDispatcher extends Context.Tag("gateway/upstream/UpstreamDispatcher")<UpstreamDispatcher, Dispatcher>() {}
 
@@ -73,6 +81,8 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
   effect: Effect.gen(function* () {
     const config = yield* AppConfig
     const dispatcher = yield* UpstreamDispatcher
+    const headersTimeoutMs = Duration.toMillis(config.upstream.headersTimeout)
+    const idleTimeoutMs = Duration.toMillis(config.upstream.idleTimeout)
 
     const toTransport = (request: UpstreamRequest, reason: UpstreamTransportError["reason"], message: string) =>
       new UpstreamTransportError({ provider: request.provider.id, model: request.model, reason, message })
@@ -92,13 +102,19 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
         get text() {
           return (text ??= Effect.tryPromise({
             try: () => response.body.text(),
-            catch: (cause) => toTransport(request, "reset", `upstream body could not be read: ${describe(cause)}`),
+            catch: (cause) =>
+              isBodyTimeout(cause)
+                ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
+                : toTransport(request, "reset", `upstream body could not be read: ${describe(cause)}`),
           }).pipe(Effect.tap(markDone), Effect.cached, Effect.runSync))
         },
         get events() {
           return (events ??= NodeStream.fromReadable<UpstreamTransportError, Uint8Array>(
             () => response.body,
-            (cause) => toTransport(request, "reset", `upstream stream broke: ${describe(cause)}`),
+            (cause) =>
+              isBodyTimeout(cause)
+                ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
+                : toTransport(request, "reset", `upstream stream broke: ${describe(cause)}`),
           ).pipe(
             // Read to the end: nothing left to abort when the scope closes.
             Stream.onEnd(Effect.sync(markDone)),
@@ -148,23 +164,17 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
             origin: url.origin,
             path: url.pathname + url.search + url.hash,
             body: request.body ?? null,
-            // leave timeouts to Effect
-            headersTimeout: 60 * 60 * 1000,
-            bodyTimeout: 0,
+            // undici's own timers: an Effect timeout per call would fork a fiber and a timer
+            // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).
+            headersTimeout: headersTimeoutMs,
+            bodyTimeout: idleTimeoutMs,
           })
         },
-        catch: (cause) => toTransport(request, transportReason({ cause }), `upstream unreachable: ${describe(cause)}`),
-      }).pipe(
-        Effect.timeoutFail({
-          duration: config.upstream.headersTimeout,
-          onTimeout: () =>
-            toTransport(
-              request,
-              "headers_timeout",
-              `upstream did not answer within ${Duration.format(config.upstream.headersTimeout)}`,
-            ),
-        }),
-      )
+        catch: (cause) =>
+          isHeadersTimeout(cause)
+            ? toTransport(request, "headers_timeout", `upstream did not answer within ${Duration.format(config.upstream.headersTimeout)}`)
+            : toTransport(request, transportReason({ cause }), `upstream unreachable: ${describe(cause)}`),
+      })
       response.body.on("error", () => {})
       const wrapped = wrap(request, response, markDone)
       if (response.statusCode >= 200 && response.statusCode < 300) return wrapped
