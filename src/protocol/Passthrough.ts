@@ -6,9 +6,9 @@
 import { mergeUsage, type Dialect, type ErrorInfo, type IdGenerator, type SseEvent, type UsageDelta } from "./Canonical.js"
 import { codecs } from "./Dialect.js"
 import { geminiPath } from "./gemini/Request.js"
-import { asObject, type JsonObject } from "./Json.js"
-import { makePassthroughFilter } from "./openai-chat/Stream.js"
-import { anthropicErrorBody, geminiErrorBody, openAiErrorBody } from "./Errors.js"
+import { asArray, asObject, isObject, parseJson, type JsonObject } from "./Json.js"
+import { makePassthroughFilter, malformedFrame, truncatedStream } from "./openai-chat/Stream.js"
+import { anthropicErrorBody, decodeErrorBody, geminiErrorBody, openAiErrorBody } from "./Errors.js"
 import { responseErrorCode } from "./openai-responses/Response.js"
 import { SSE_DONE, sseFrame, sseJson } from "./Sse.js"
 
@@ -57,9 +57,76 @@ export interface PassthroughRelay {
 /** Re-frames an event exactly as received (event line kept, multi-line data preserved). */
 const reframe = (ev: SseEvent): string => (ev.data.trim() === "[DONE]" && ev.event === undefined ? SSE_DONE : sseFrame(ev.data, ev.event === "message" ? undefined : ev.event))
 
+/** A chunk choice that carries something for the client (not just the opening role). */
+const hasContent = (choice: unknown): boolean => {
+  if (!isObject(choice)) return false
+  if (choice.finish_reason != null) return true
+  const delta = asObject(choice.delta)
+  return (
+    (typeof delta.content === "string" && delta.content !== "") ||
+    (typeof delta.refusal === "string" && delta.refusal !== "") ||
+    (typeof delta.reasoning_content === "string" && delta.reasoning_content !== "") ||
+    (typeof delta.reasoning === "string" && delta.reasoning !== "") ||
+    asArray(delta.tool_calls).length > 0
+  )
+}
+
+/**
+ * OpenAI chat relayed to an OpenAI chat client, the most common path: each frame is parsed once
+ * (JSON) for usage, finish and errors, and forwarded as received — no canonical events.
+ */
+const makeChatRelay = (clientWantsUsage: boolean): PassthroughRelay => {
+  const filter = makePassthroughFilter(clientWantsUsage)
+  let usage: UsageDelta = {}
+  let meaningful = false
+  let complete = false
+  let finished = false
+  let upstreamError: ErrorInfo | undefined
+  return {
+    push: (ev) => {
+      if (ev.data.trim() === "[DONE]") {
+        complete = true
+        meaningful = true
+        return SSE_DONE
+      }
+      const parsed = parseJson(ev.data)
+      if (!parsed.ok || !isObject(parsed.value)) {
+        upstreamError ??= malformedFrame(parsed.ok ? "not a JSON object" : parsed.error)
+        return ""
+      }
+      const chunk = parsed.value
+      if (chunk.error != null && !("choices" in chunk)) {
+        upstreamError ??= decodeErrorBody(0, chunk)
+        meaningful = true
+        return sseJson(openAiErrorBody(upstreamError))
+      }
+      const choices = asArray(chunk.choices)
+      if (choices.some(hasContent)) meaningful = true
+      if (choices.some((c) => isObject(c) && c.finish_reason != null)) finished = true
+      const out = filter(ev, chunk)
+      if (out.usage) usage = mergeUsage(usage, out.usage)
+      return out.frame
+    },
+    finish: () => (complete || finished || upstreamError !== undefined ? undefined : truncatedStream()),
+    errorFrames: (e) => [sseJson(openAiErrorBody(e))],
+    get usage() {
+      return usage
+    },
+    get meaningful() {
+      return meaningful
+    },
+    get complete() {
+      return complete
+    },
+    get upstreamError() {
+      return upstreamError
+    },
+  }
+}
+
 export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage = true): PassthroughRelay => {
+  if (dialect === "openai-chat") return makeChatRelay(clientWantsUsage)
   const decoder = codecs[dialect].makeStreamDecoder(ids)
-  const filter = dialect === "openai-chat" ? makePassthroughFilter(clientWantsUsage) : undefined
   let usage: UsageDelta = {}
   let meaningful = false
   let complete = false
@@ -83,7 +150,7 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
         if (m) lastSequence = Math.max(lastSequence, Number(m[1]))
       }
       observe(decoder.push(ev))
-      return filter ? filter(ev).frame : reframe(ev)
+      return reframe(ev)
     },
     finish: () => {
       const tail = decoder.finish()
@@ -93,8 +160,6 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
     },
     errorFrames: (e) => {
       switch (dialect) {
-        case "openai-chat":
-          return [sseJson(openAiErrorBody(e))]
         case "anthropic":
           return [sseJson(anthropicErrorBody(e), "error")]
         case "gemini":

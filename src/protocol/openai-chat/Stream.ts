@@ -255,10 +255,10 @@ export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
  * except that the usage-only chunk the gateway asked for is dropped when the client did not ask.
  * Returns the frame text to forward ("" to drop) and any usage seen, for metering.
  */
-export const makePassthroughFilter = (clientWantsUsage: boolean) => (ev: SseEvent): { frame: string; usage?: UsageDelta } => {
+export const makePassthroughFilter = (clientWantsUsage: boolean) => (ev: SseEvent, alreadyParsed?: JsonObject): { frame: string; usage?: UsageDelta } => {
   const data = ev.data
-  if (data.trim() === "[DONE]") return { frame: SSE_DONE }
-  const parsed = parseJson(data)
+  if (alreadyParsed === undefined && data.trim() === "[DONE]") return { frame: SSE_DONE }
+  const parsed = alreadyParsed === undefined ? parseJson(data) : ({ ok: true, value: alreadyParsed } as const)
   if (!parsed.ok || !isObject(parsed.value)) return { frame: `data: ${data}\n\n` }
   const o = parsed.value
   const usage = decodeUsage(o.usage)
