@@ -45,10 +45,28 @@ export const parseLogLevel = (name: string): LogLevel.LogLevel => {
 const quote = (value: string): string => (/[\s="]/.test(value) ? JSON.stringify(value) : value)
 
 /**
+ * Standard error, written once per event-loop turn: a busy gateway logs a line per request, and
+ * one write per line costs a system call each. Whatever is pending is flushed before exit.
+ */
+const batchedStderr = (): ((line: string) => void) => {
+  let pending: Array<string> = []
+  const flush = () => {
+    if (pending.length === 0) return
+    const text = pending.join("\n") + "\n"
+    pending = []
+    process.stderr.write(text)
+  }
+  process.once("exit", flush)
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush)
+  }
+}
+
+/**
  * One logfmt line per entry on stderr, timestamps in LOG_TIMEZONE, every message and annotation
  * passed through `redactText` so no credential reaches a log.
  */
-export const makeLogger = (timeZone: string | undefined, sink: (line: string) => void = (line) => process.stderr.write(line + "\n")) => {
+export const makeLogger = (timeZone: string | undefined, sink: (line: string) => void = batchedStderr()) => {
   const format = timeZone ? new Intl.DateTimeFormat("sv-SE", { timeZone, dateStyle: "short", timeStyle: "medium", hourCycle: "h23" }) : undefined
   const millis = (date: Date) => String(date.getMilliseconds()).padStart(3, "0")
   return Logger.make(({ annotations, cause, date, logLevel, message }) => {

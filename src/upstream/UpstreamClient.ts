@@ -1,5 +1,4 @@
 import { Sse } from "@effect/experimental"
-import { Headers } from "@effect/platform"
 import { NodeHttpClient, NodeStream } from "@effect/platform-node"
 import { Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
 import { Agent, type Dispatcher } from "undici"
@@ -54,6 +53,16 @@ const codeOf = (error: unknown): string | undefined => {
 const isHeadersTimeout = (error: unknown) => codeOf(error) === "UND_ERR_HEADERS_TIMEOUT"
 const isBodyTimeout = (error: unknown) => codeOf(error) === "UND_ERR_BODY_TIMEOUT"
 
+/** undici's raw header record (lower-case names) with repeated headers joined. */
+const flattenHeaders = (raw: Dispatcher.ResponseData["headers"]): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const name in raw) {
+    const value = raw[name]
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : String(value)
+  }
+  return out
+}
+
 /** The pooled undici dispatcher upstream calls go through (see `UpstreamHttpLive`). */
 export class UpstreamDispatcher extends Context.Tag("gateway/upstream/UpstreamDispatcher")<UpstreamDispatcher, Dispatcher>() {}
 
@@ -96,9 +105,12 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
     ): UpstreamResponse => {
       let text: UpstreamResponse["text"] | undefined
       let events: UpstreamResponse["events"] | undefined
+      let headers: UpstreamResponse["headers"] | undefined
       return {
         status: response.statusCode,
-        headers: Headers.fromInput(response.headers as Record<string, string | ReadonlyArray<string> | undefined>),
+        get headers() {
+          return (headers ??= flattenHeaders(response.headers))
+        },
         get text() {
           return (text ??= Effect.tryPromise({
             try: () => response.body.text(),
@@ -106,7 +118,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
               isBodyTimeout(cause)
                 ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
                 : toTransport(request, "reset", `upstream body could not be read: ${describe(cause)}`),
-          }).pipe(Effect.tap(markDone), Effect.cached, Effect.runSync))
+          }).pipe(Effect.tap(markDone)))
         },
         get events() {
           return (events ??= NodeStream.fromReadable<UpstreamTransportError, Uint8Array>(
@@ -138,7 +150,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
      * times what undici itself does per request, and its scoped variant aborts every request
      * when the scope closes, finished or not (an AbortError and a DOMException per request).
      */
-    const send = Effect.fn("UpstreamClient.send")(function* (request: UpstreamRequest) {
+    const send = Effect.fnUntraced(function* (request: UpstreamRequest) {
       const headers = upstreamHeaders(request.provider, request.key, config.mask, {
         stream: request.stream,
         masked: request.masked ?? true,
@@ -154,8 +166,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
         }),
       )
       const response = yield* Effect.tryPromise({
-        try: (signal) => {
-          signal.addEventListener("abort", () => controller.abort(), { once: true })
+        try: () => {
           const url = new URL(request.url)
           return dispatcher.request({
             signal: controller.signal,
