@@ -44,7 +44,7 @@ const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Defaul
 const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
 
 const ServicesLive = Gateway.Default.pipe(
-  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, SessionContext.Default)),
+  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, SessionContext.Default, RateLimit.Default)),
   Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ProviderRepository.Default, ApiKeyAuth.Default)),
 )
 
@@ -52,7 +52,7 @@ const ServicesLive = Gateway.Default.pipe(
 export const makeAppLayer = (options: AppOptions = {}) =>
   serve(httpApp).pipe(
     Layer.provide(StartupLive),
-    Layer.provideMerge(Layer.merge(ManagementAppLive, RateLimit.Default)),
+    Layer.provideMerge(ManagementAppLive),
     Layer.provideMerge(ServicesLive),
     Layer.provideMerge(InfrastructureLive),
     Layer.provide(loggingLayer(options)),

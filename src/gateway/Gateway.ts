@@ -1,6 +1,7 @@
 import { Clock, Duration, Effect, Either, ExecutionStrategy, Exit, Random, Schema, Scope, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canonical.js"
+import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
+import { RateLimit } from "../identity/RateLimit.js"
 import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
 import { ModelCatalog } from "../registry/ModelCatalog.js"
@@ -108,10 +109,18 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const router = yield* Router
     const sessionContext = yield* SessionContext
     const keyPool = yield* KeyPool
+    const rateLimit = yield* RateLimit
     const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
+
+    /** Tokens count against the caller's tokens-per-minute limit once the answer is known. */
+    const recordUsage = (principal: Principal, usage: UsageDelta) =>
+      rateLimit.recordTokens(principal, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)).pipe(
+        Effect.catchAll((error) => Effect.logWarning("token usage not recorded", error)),
+      )
 
     /** One upstream call: send, then read the JSON answer or commit the stream. */
     const call = (
+      principal: Principal,
       client: ClientRequest,
       exchange: Exchange,
       candidate: Candidate,
@@ -139,9 +148,13 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
               message: translated.left,
             })
           }
+          yield* recordUsage(principal, translated.right.usage)
           return { _tag: "Json", body: translated.right.body, served } satisfies GatewayAnswer as GatewayAnswer
         }
-        const body = yield* commitStream(response.events, exchange.streamCodec(), config.upstream.firstTokenTimeout, served, onStreamEnd)
+        const codec = exchange.streamCodec()
+        const body = yield* commitStream(response.events, codec, config.upstream.firstTokenTimeout, served, (outcome) =>
+          Effect.zipRight(recordUsage(principal, codec.usage()), onStreamEnd(outcome)),
+        )
         return { _tag: "Stream", body, served } satisfies GatewayAnswer as GatewayAnswer
       })
 
@@ -245,7 +258,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           }
           // A failed attempt's upstream call is aborted at once; a successful one lives as long as the request.
           const attemptScope = yield* Scope.fork(requestScope, ExecutionStrategy.sequential)
-          const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* call(client, exchange.right, candidate, key.right, served, onStreamEnd).pipe(
+          const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* call(request.principal, client, exchange.right, candidate, key.right, served, onStreamEnd).pipe(
             Scope.extend(attemptScope),
             Effect.either,
           )

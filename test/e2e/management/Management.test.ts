@@ -278,6 +278,25 @@ describe("management API (real server)", () => {
     await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { requests_per_minute: null } })
   })
 
+  it("tokens a key's answers used count against its tokens-per-minute limit", async () => {
+    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { tokens_per_minute: 1 } })
+    // The first answer is served (the limit is checked before, the usage counted after) …
+    const first = await chat(appKey)
+    expect(first.status).toBe(200)
+    expect(first.body.usage.total_tokens).toBeGreaterThan(1)
+    // … and its tokens spend the minute's budget: the next request is refused until the window turns.
+    const second = await chat(appKey)
+    if (second.status !== 429) {
+      // The minute turned between the two requests: spend the new window and try once more.
+      expect(second.status).toBe(200)
+      expect((await chat(appKey)).status).toBe(429)
+    } else {
+      expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    }
+    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { tokens_per_minute: null } })
+    expect((await chat(appKey)).status).toBe(200)
+  })
+
   it("deactivating the owner stops the key (403) at once; reactivating restores it", async () => {
     expect((await call("PUT", `/users/${bobId}/status`, { token: access, body: { is_active: false } })).body.is_active).toBe(false)
     const refused = await chat(appKey)
