@@ -4,11 +4,12 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { type ChildProcess, fork } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { Cause, Context, Duration, Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
 import { migrations } from "../../migrations/index.js"
 import { AppConfig } from "../config/AppConfig.js"
+import type { EmbeddedMessage } from "./EmbeddedPostgresProcess.js"
 
 /**
  * The SQL database: Postgres at `DATABASE_URL`, or, without it, embedded PGlite persisted under
@@ -104,8 +105,65 @@ const lockDirectory = (directory: string): Effect.Effect<void, DatabaseError, Sc
   )
 }
 
+const here = fileURLToPath(import.meta.url)
+/** The child's entry next to this file: `.js` when compiled, `.ts` under tsx or vitest. */
+const embeddedEntry = here.replace(/Database\.(ts|js)$/, "EmbeddedPostgresProcess.$1")
+const embeddedExecArgv = here.endsWith(".ts") ? ["--import", "tsx"] : []
+const EMBEDDED_START_TIMEOUT_MS = 120_000
+
+/** Starts the embedded database's process and waits for the port it serves on. */
+const startEmbeddedProcess = (directory: string) =>
+  Effect.async<{ readonly child: ChildProcess; readonly port: number }, Error>((resume) => {
+    const child = fork(embeddedEntry, [directory], { execArgv: embeddedExecArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      resume(Effect.fail(new Error(`did not start within ${EMBEDDED_START_TIMEOUT_MS / 1000} s`)))
+    }, EMBEDDED_START_TIMEOUT_MS)
+    const done = () => {
+      clearTimeout(timer)
+      child.off("message", onMessage)
+      child.off("exit", onExit)
+      child.off("error", onError)
+    }
+    const onMessage = (message: unknown) => {
+      done()
+      const m = message as EmbeddedMessage
+      if ("port" in m) resume(Effect.succeed({ child, port: m.port }))
+      else resume(Effect.fail(new Error(m.error)))
+    }
+    const onExit = (code: number | null) => {
+      done()
+      resume(Effect.fail(new Error(`its process exited with code ${code}`)))
+    }
+    const onError = (error: Error) => {
+      done()
+      resume(Effect.fail(error))
+    }
+    child.on("message", onMessage)
+    child.once("exit", onExit)
+    child.once("error", onError)
+    return Effect.sync(() => {
+      done()
+      child.kill("SIGKILL")
+    })
+  })
+
+/** Asks the embedded database to close cleanly; kills it if it has not exited in 10 s. */
+const stopEmbeddedProcess = (child: ChildProcess) =>
+  Effect.async<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
+    child.once("exit", () => {
+      clearTimeout(timer)
+      resume(Effect.void)
+    })
+    if (child.connected) child.send("stop")
+    else child.kill("SIGTERM")
+  })
+
 /**
- * Embedded PGlite in `directory` (created if missing), served on an ephemeral loopback port,
+ * Embedded PGlite in `directory` (created if missing), in a process of its own
+ * (`EmbeddedPostgresProcess`), served on an ephemeral loopback port,
  * with a client pool of ONE connection (PGlite is single-session). Everything stops with the scope.
  */
 export const embedded = (
@@ -120,31 +178,13 @@ export const embedded = (
       catch: fail("could not create the directory of the"),
     })
     yield* lockDirectory(directory)
-    const db = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        // The gateway's tables are small: 16 MB of shared buffers instead of Postgres' 128 MB
-        // default keeps the embedded database's resident memory down by about 120 MB.
-        try: () => PGlite.create(directory, { startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] }),
-        catch: fail("could not open the"),
-      }),
-      (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignore),
+    const { port } = yield* Effect.acquireRelease(startEmbeddedProcess(directory), ({ child }) => stopEmbeddedProcess(child)).pipe(
+      Effect.mapError(fail("could not open the")),
     )
-    const server = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          // Room for a reconnect overlapping the old socket's teardown; queries are serialized anyway.
-          const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 4 })
-          await server.start()
-          return server
-        },
-        catch: fail("could not serve the"),
-      }),
-      (server) => Effect.promise(() => server.stop()).pipe(Effect.ignore),
-    )
-    const [host, port] = server.getServerConn().split(":")
+    const host = "127.0.0.1"
     return yield* PgClient.make({
-      host: host!,
-      port: Number(port),
+      host,
+      port,
       username: "postgres",
       database: "postgres",
       maxConnections: 1,
