@@ -5,7 +5,7 @@
  *   BENCH_QUICK=1        fewer requests and shorter runs (a smoke test, not a measurement)
  *   BENCH_SKIP_BUILD=1   use the existing dist/ instead of running `npm run build`
  *   BENCH_PROFILE=1      start the gateway with `node --cpu-prof`; the profile's path is printed
- *   BENCH_ONLY=a,b       run only some phases: latency, stream, throughput, memory
+ *   BENCH_ONLY=a,b       run only some phases: latency, stream, translated, throughput, memory
  *   BENCH_RESULTS=path   where to write the results (default bench/RESULTS.md)
  */
 import autocannon from "autocannon"
@@ -21,7 +21,7 @@ import { Pool } from "undici"
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const QUICK = process.env.BENCH_QUICK === "1"
 const PROFILE = process.env.BENCH_PROFILE === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "latency,stream,throughput,memory").split(",").map((s) => s.trim()))
+const ONLY = new Set((process.env.BENCH_ONLY ?? "latency,stream,translated,throughput,memory").split(",").map((s) => s.trim()))
 const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/RESULTS.md")
 
 const P = {
@@ -30,6 +30,10 @@ const P = {
   latencyBlocks: 5,
   streamWarmup: QUICK ? 50 : 200,
   streamMeasured: QUICK ? 200 : 1_000,
+  translatedWarmup: QUICK ? 100 : 300,
+  translatedMeasured: QUICK ? 300 : 1_000,
+  translatedStreamWarmup: QUICK ? 20 : 50,
+  translatedStreamMeasured: QUICK ? 100 : 300,
   throughputSeconds: QUICK ? 3 : 6,
   throughputRepeats: QUICK ? 1 : 3,
   connections: 64,
@@ -191,10 +195,27 @@ const timedJson = async (pool: Pool, target: Target): Promise<number> => {
   return t1 - t0
 }
 
+/** A streamed request's shape: where it goes and how its content tokens look on the wire. */
+interface StreamRequest {
+  readonly path: string
+  readonly headers: Record<string, string>
+  readonly body: string
+  /** The field that carries a content delta: `"content":"` (OpenAI) or `"text":"` (Anthropic). */
+  readonly field: string
+}
+
+const OPENAI_STREAM: StreamRequest = { path: PATH, headers: HEADERS, body: STREAM_BODY, field: '"content":"' }
+
 /** One streamed request: time to the first content token (`tok0`) and to the end of the body. */
-const timedStream = async (pool: Pool, target: Target): Promise<{ first: number; last: number }> => {
+const timedStreamOf = async (
+  pool: Pool,
+  target: Target,
+  r: StreamRequest,
+): Promise<{ first: number; last: number }> => {
+  const firstMark = `${r.field}tok0 `
+  const tokenMark = `${r.field}tok`
   const t0 = performance.now()
-  const res = await pool.request({ path: PATH, method: "POST", headers: HEADERS, body: STREAM_BODY })
+  const res = await pool.request({ path: r.path, method: "POST", headers: r.headers, body: r.body })
   let first = NaN
   let seen = ""
   let tokens = 0
@@ -202,15 +223,17 @@ const timedStream = async (pool: Pool, target: Target): Promise<{ first: number;
     const text = chunk.toString("utf8")
     if (Number.isNaN(first)) {
       seen += text
-      if (seen.includes('"content":"tok0 ')) first = performance.now() - t0
+      if (seen.includes(firstMark)) first = performance.now() - t0
     }
-    tokens += text.split('"content":"tok').length - 1
+    tokens += text.split(tokenMark).length - 1
   }
   const last = performance.now() - t0
-  expectOk(target, res.statusCode)
+  expectOk(target, res.statusCode, Number.isNaN(first) ? seen : undefined)
   if (tokens !== P.chunks) throw new Error(`${target.name} streamed ${tokens} tokens, expected ${P.chunks}`)
   return { first, last }
 }
+
+const timedStream = (pool: Pool, target: Target) => timedStreamOf(pool, target, OPENAI_STREAM)
 
 interface LatencyResult {
   readonly samples: Record<string, Array<number>>
@@ -264,6 +287,74 @@ const latencyPhase = async (targets: ReadonlyArray<Target>): Promise<LatencyResu
 const streamPhase = async (targets: ReadonlyArray<Target>) => {
   log(`streaming: ${P.streamWarmup} warm-up + ${P.streamMeasured} measured ${P.chunks}-chunk answers per target, interleaved`)
   return sequential(targets, P.streamWarmup, P.streamMeasured, timedStream)
+}
+
+// Translated path: an OpenAI client through the gateway to an Anthropic upstream, against the
+// same upstream called directly in its own (Anthropic) dialect.
+
+const ANTHROPIC_PATH = "/v1/messages"
+const ANTHROPIC_HEADERS = {
+  "content-type": "application/json",
+  "x-api-key": "sk-ant-bench-upstream-0000000000",
+  "anthropic-version": "2023-06-01",
+}
+const ANTHROPIC_JSON_BODY = JSON.stringify({
+  model: "claude-bench",
+  max_tokens: 1024,
+  messages: [{ role: "user", content: "Say hello" }],
+})
+const ANTHROPIC_STREAM_BODY = JSON.stringify({
+  model: "claude-bench",
+  max_tokens: 1024,
+  messages: [{ role: "user", content: "Say hello" }],
+  stream: true,
+})
+const TRANSLATED_JSON_BODY = JSON.stringify({ model: "claude-bench", messages: [{ role: "user", content: "Say hello" }] })
+const TRANSLATED_STREAM_BODY = JSON.stringify({
+  model: "claude-bench",
+  messages: [{ role: "user", content: "Say hello" }],
+  stream: true,
+})
+const ANTHROPIC_STREAM: StreamRequest = {
+  path: ANTHROPIC_PATH,
+  headers: ANTHROPIC_HEADERS,
+  body: ANTHROPIC_STREAM_BODY,
+  field: '"text":"',
+}
+const TRANSLATED_STREAM: StreamRequest = { path: PATH, headers: HEADERS, body: TRANSLATED_STREAM_BODY, field: '"content":"' }
+
+/** Direct: Anthropic body to the upstream's /v1/messages; gateway: OpenAI body for the Anthropic model. */
+const timedTranslatedJson = async (pool: Pool, target: Target): Promise<number> => {
+  const direct = target.name === "direct"
+  const t0 = performance.now()
+  const res = await pool.request(
+    direct
+      ? { path: ANTHROPIC_PATH, method: "POST", headers: ANTHROPIC_HEADERS, body: ANTHROPIC_JSON_BODY }
+      : { path: PATH, method: "POST", headers: HEADERS, body: TRANSLATED_JSON_BODY },
+  )
+  const text = await res.body.text()
+  const t1 = performance.now()
+  expectOk(target, res.statusCode, text)
+  return t1 - t0
+}
+
+const timedTranslatedStream = (pool: Pool, target: Target) =>
+  timedStreamOf(pool, target, target.name === "direct" ? ANTHROPIC_STREAM : TRANSLATED_STREAM)
+
+interface TranslatedResult {
+  readonly json: Record<string, Array<number>>
+  readonly stream: Record<string, Array<{ first: number; last: number }>>
+}
+
+const translatedPhase = async (direct: Target, gateway: Target): Promise<TranslatedResult> => {
+  const targets = [direct, gateway]
+  log(
+    `translated (OpenAI client → Anthropic upstream): ${P.translatedWarmup} warm-up + ${P.translatedMeasured} JSON, ` +
+      `${P.translatedStreamWarmup} warm-up + ${P.translatedStreamMeasured} ${P.chunks}-chunk streams per target, interleaved`,
+  )
+  const json = await sequential(targets, P.translatedWarmup, P.translatedMeasured, timedTranslatedJson)
+  const stream = await sequential(targets, P.translatedStreamWarmup, P.translatedStreamMeasured, timedTranslatedStream)
+  return { json, stream }
 }
 
 const cannon = async (
@@ -413,6 +504,13 @@ const main = async () => {
           keys: [{ value: "sk-bench-upstream-0000000000", label: "main" }],
           models: ["gpt-4o-mini"],
         },
+        {
+          id: "bench-anthropic",
+          protocol: "anthropic",
+          base_url: upstream.url,
+          keys: [{ value: "sk-ant-bench-upstream-0000000000", label: "main" }],
+          models: ["claude-bench"],
+        },
       ],
     }),
   )
@@ -471,12 +569,30 @@ const main = async () => {
     const text = await res.body.text()
     expectOk(gateway, res.statusCode, text)
     if (res.headers["x-apiproxy-provider"] !== "bench") throw new Error("gateway did not report the bench provider")
+    // Translated path: OpenAI chat body for the Anthropic provider's model, answered as a chat.completion.
+    const tr = await pool.request({ path: PATH, method: "POST", headers: HEADERS, body: TRANSLATED_JSON_BODY })
+    const trText = await tr.body.text()
+    expectOk(gateway, tr.statusCode, trText)
+    if (tr.headers["x-apiproxy-provider"] !== "bench-anthropic")
+      throw new Error(`translated path served by ${String(tr.headers["x-apiproxy-provider"])}, expected bench-anthropic`)
+    const trBody = JSON.parse(trText) as { object?: unknown; choices?: Array<{ message?: { content?: unknown } }> }
+    const expected = Array.from({ length: P.chunks }, (_, i) => `tok${i} `).join("")
+    if (trBody.object !== "chat.completion" || trBody.choices?.[0]?.message?.content !== expected)
+      throw new Error(`translated path did not answer a chat.completion with the upstream's text: ${trText.slice(0, 300)}`)
     await pool.close()
+    // The upstream's Anthropic endpoint, called directly.
+    const up = new Pool(direct.url, { connections: 1 })
+    const an = await up.request({ path: ANTHROPIC_PATH, method: "POST", headers: ANTHROPIC_HEADERS, body: ANTHROPIC_JSON_BODY })
+    const anText = await an.body.text()
+    expectOk(direct, an.statusCode, anText)
+    if ((JSON.parse(anText) as { type?: unknown }).type !== "message") throw new Error(`upstream /v1/messages: ${anText.slice(0, 300)}`)
+    await up.close()
   }
 
   const targets: ReadonlyArray<Target> = [direct, gateway, base]
   const latency = ONLY.has("latency") ? await latencyPhase(targets) : undefined
   const stream = ONLY.has("stream") ? await streamPhase(targets) : undefined
+  const translated = ONLY.has("translated") ? await translatedPhase(direct, gateway) : undefined
   const pids = { direct: upstream.proc.pid!, gateway: gwProc.pid!, baseline: baseline.proc.pid! }
   const throughput = ONLY.has("throughput") ? await throughputPhase(direct, gateway, base, pids) : undefined
   const memory = ONLY.has("memory") ? await memoryPhase(gateway, gwProc.pid!) : undefined
@@ -489,6 +605,9 @@ const main = async () => {
 
   // ---- report
   const rows: Array<string> = []
+  /** Passthrough (OpenAI → OpenAI) added numbers of this run, for the translated path's comparison. */
+  let passJson: { p50: number; p99: number } | undefined
+  let passStream: { first: number; last: number } | undefined
   const checks: Array<{ what: string; target: string; value: string; ok: boolean }> = []
   const cpu = os.cpus()
   const lines: Array<string> = [
@@ -510,6 +629,7 @@ const main = async () => {
     const med = (k: keyof LatencyResult["blocks"][number]) => median(latency.blocks.map((x) => x[k]))
     const added50 = med("gw50")
     const added99 = med("gw99")
+    passJson = { p50: added50, p99: added99 }
     rows.push(
       `### Sequential latency (JSON, ${P.latencyMeasured} requests per target, one at a time, interleaved)`,
       "",
@@ -537,6 +657,7 @@ const main = async () => {
     const d = stat("direct")
     const g = stat("gateway")
     const b = stat("baseline")
+    passStream = { first: g.f50 - d.f50, last: g.l50 - d.l50 }
     rows.push(
       `### Streaming (${P.chunks}-chunk SSE answer, ${P.streamMeasured} requests per target, one at a time, interleaved)`,
       "",
@@ -551,6 +672,55 @@ const main = async () => {
       "",
     )
     checks.push({ what: "added time to first token (p50)", target: "≤ 2 ms", value: `${fmt(g.f50 - d.f50, 3)} ms`, ok: g.f50 - d.f50 <= 2 })
+  }
+
+  if (translated) {
+    const j = (name: string) => sortNum(translated.json[name]!)
+    const dj = j("direct")
+    const gj = j("gateway")
+    const col = (name: string, k: "first" | "last") => sortNum(translated.stream[name]!.map((x) => x[k]))
+    const ds = { f50: percentile(col("direct", "first"), 0.5), l50: percentile(col("direct", "last"), 0.5) }
+    const gs = { f50: percentile(col("gateway", "first"), 0.5), l50: percentile(col("gateway", "last"), 0.5) }
+    const add50 = percentile(gj, 0.5) - percentile(dj, 0.5)
+    const add99 = percentile(gj, 0.99) - percentile(dj, 0.99)
+    const addFirst = gs.f50 - ds.f50
+    const addLast = gs.l50 - ds.l50
+    const diff = (a: number, b: number) => `${a - b >= 0 ? "+" : ""}${fmt(a - b, 3)}`
+    const comparison =
+      passJson || passStream
+        ? "Against the OpenAI passthrough of the same run, translation adds " +
+          [
+            passJson
+              ? `${fmt(add50, 3)} / ${fmt(add99, 3)} ms (p50 / p99) to a JSON request where the passthrough adds ` +
+                `${fmt(passJson.p50, 3)} / ${fmt(passJson.p99, 3)} ms (${diff(add50, passJson.p50)} ms at p50)`
+              : "",
+            passStream
+              ? `${fmt(addFirst, 3)} ms to the first and ${fmt(addLast, 3)} ms to the last token where the passthrough adds ` +
+                `${fmt(passStream.first, 3)} and ${fmt(passStream.last, 3)} ms (${diff(addFirst, passStream.first)} / ${diff(addLast, passStream.last)} ms)`
+              : "",
+          ]
+            .filter((x) => x !== "")
+            .join(", and ") +
+          "."
+        : "The passthrough phases (latency, stream) did not run, so there is nothing to compare with in this run."
+    rows.push(
+      `### Translated path (OpenAI client → Anthropic upstream)`,
+      "",
+      `${P.translatedMeasured} JSON requests and ${P.translatedStreamMeasured} ${P.chunks}-chunk SSE answers per target, one at a time, interleaved ` +
+        `(after ${P.translatedWarmup} and ${P.translatedStreamWarmup} warm-up). Direct = Anthropic body to the upstream's \`/v1/messages\`;`,
+      "gateway = OpenAI chat body to `/v1/chat/completions` with model `claude-bench`, which the gateway translates to an Anthropic",
+      "request for the `bench-anthropic` provider and whose answer (JSON, or the Anthropic event stream) it translates back.",
+      "",
+      "| target | JSON p50 ms | JSON p99 ms | added JSON p50 ms | added JSON p99 ms | first token p50 ms | last token p50 ms | added first p50 ms | added last p50 ms |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+      `| direct (upstream, Anthropic) | ${fmt(percentile(dj, 0.5), 3)} | ${fmt(percentile(dj, 0.99), 3)} | — | — | ${fmt(ds.f50, 3)} | ${fmt(ds.l50, 3)} | — | — |`,
+      `| gateway (OpenAI → Anthropic) | ${fmt(percentile(gj, 0.5), 3)} | ${fmt(percentile(gj, 0.99), 3)} | ${fmt(add50, 3)} | ${fmt(add99, 3)} | ` +
+        `${fmt(gs.f50, 3)} | ${fmt(gs.l50, 3)} | ${fmt(addFirst, 3)} | ${fmt(addLast, 3)} |`,
+      "",
+      `Added = percentile(gateway) − percentile(direct) over the ${P.translatedMeasured} interleaved requests (the passthrough's added`,
+      `latency is the median over ${P.latencyBlocks} blocks of ${P.latencyMeasured / P.latencyBlocks}). No target is defined for this path. ${comparison}`,
+      "",
+    )
   }
 
   if (throughput) {
@@ -620,7 +790,9 @@ const main = async () => {
     "",
     "| metric | target | measured | verdict |",
     "|---|---|---|---|",
-    ...checks.map((c) => `| ${c.what} | ${c.target} | ${c.value} | ${verdict(c.ok)} |`),
+    ...(checks.length > 0
+      ? checks.map((c) => `| ${c.what} | ${c.target} | ${c.value} | ${verdict(c.ok)} |`)
+      : ["| (no phase with a target ran) | | | |"]),
     "",
   ]
   const footer = [
