@@ -246,7 +246,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           attempts++
           const attemptStart = yield* Clock.currentTimeMillis
           const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
-          const ref = { logicalModel: resolution.logicalModel, candidate, keyId: key.right.id }
+          const ref = { logicalModel: resolution.logicalModel, candidate, keyId: key.right.id, probe: planned.circuit !== "closed" }
           // After commit, a stream that does not finish cleanly is still the upstream's failure (W4).
           const onStreamEnd = (outcome: { readonly complete: boolean; readonly error?: string }) => {
             streamOutcome = outcome

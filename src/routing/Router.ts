@@ -50,6 +50,8 @@ export interface AttemptRef {
   readonly keyId: string | undefined
   /** Time to the first byte (streams: to commit) or to the full response, ms. */
   readonly latencyMs: number | undefined
+  /** The attempt was the half-open probe of an open circuit: its success closes the circuit. */
+  readonly probe?: boolean
 }
 
 /** Pending success updates before the oldest are dropped. */
@@ -124,6 +126,8 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
      * next request must see it), queues the metrics, circuit and key updates.
      */
     const recordSuccess = Effect.fnUntraced(function* (attempt: AttemptRef, session: SessionRef | null) {
+      // A successful probe closes its circuit at once: the next request must find it closed.
+      if (attempt.probe === true) yield* breaker.recordSuccess(providerScope(attempt.candidate.provider.id))
       yield* Queue.offer(successes, attempt)
       if (session !== null) {
         yield* sessions.bind(session.owner, session.id, {
