@@ -118,9 +118,10 @@ export class SystemGroup extends HttpApiGroup.make("system")
       .setPayload(AdminInitRequest)
       .addSuccess(AdminInitResponse, { status: 201 })
       .addError(Conflict)
+      .addError(Unauthorized)
       .annotate(
         OpenApi.Description,
-        "Creates the first superuser, with a generated password and an API key, returned once. Works only while there is no user at all; of concurrent calls exactly one succeeds.",
+        "Creates the first superuser, with a generated password and an API key, returned once. Works only while there is no user at all; of concurrent calls exactly one succeeds. When GATEWAY_MASTER_KEY is set, it must be sent as a Bearer token.",
       ),
   )
   .add(

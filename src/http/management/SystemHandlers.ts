@@ -1,14 +1,32 @@
-import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Redacted } from "effect"
-import { randomBytes } from "node:crypto"
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { Effect, Option, Redacted } from "effect"
+import { randomBytes, timingSafeEqual } from "node:crypto"
+import { AppConfig } from "../../config/AppConfig.js"
+import { readCredential } from "../Credentials.js"
 import { createFirstSuperuser } from "../../identity/Bootstrap.js"
-import { Conflict, ManagementApi } from "../ManagementApi.js"
+import { Conflict, ManagementApi, Unauthorized } from "../ManagementApi.js"
 import { managed } from "./Errors.js"
+
+const sameSecret = (a: string, b: string): boolean => {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
 
 export const SystemHandlers = HttpApiBuilder.group(ManagementApi, "system", (handlers) =>
   handlers
     .handle("adminInit", ({ payload }) =>
       Effect.gen(function* () {
+        // With a master key configured, only its holder may create the first superuser: the
+        // window between start and init is never open to anyone who can reach the port (W13).
+        const config = yield* AppConfig
+        if (Option.isSome(config.masterKey)) {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const given = readCredential(request, "openai")
+          if (given === undefined || !sameSecret(given, Redacted.value(config.masterKey.value))) {
+            return yield* new Unauthorized({ message: "GATEWAY_MASTER_KEY is set: send it as 'Authorization: Bearer <key>'" })
+          }
+        }
         const created = yield* createFirstSuperuser({
           username: payload.username,
           email: payload.email,

@@ -82,9 +82,16 @@ describe("management API (real server)", () => {
     await upstream?.close()
   })
 
+  it("admin/init: with a master key configured, only its holder may call it", async () => {
+    const anonymous = await call("POST", "/system/admin/init", { body: {} })
+    expect(anonymous.status).toBe(401)
+    const wrong = await call("POST", "/system/admin/init", { body: {}, token: "apx-not-the-master-key" })
+    expect(wrong.status).toBe(401)
+  })
+
   it("admin/init: of concurrent calls on an empty database exactly one succeeds", async () => {
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => call("POST", "/system/admin/init", { body: {}, oneTimeSecret: true })),
+      Array.from({ length: 5 }, () => call("POST", "/system/admin/init", { body: {}, token: gateway.masterKey, oneTimeSecret: true })),
     )
     const created = results.filter((r) => r.status === 201)
     expect(created).toHaveLength(1)
