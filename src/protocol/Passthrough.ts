@@ -57,6 +57,33 @@ export interface PassthroughRelay {
 /** Re-frames an event exactly as received (event line kept, multi-line data preserved). */
 const reframe = (ev: SseEvent): string => (ev.data.trim() === "[DONE]" && ev.event === undefined ? SSE_DONE : sseFrame(ev.data, ev.event === "message" ? undefined : ev.event))
 
+/** What a relay has observed so far; shared by both relays below. */
+interface RelayState {
+  usage: UsageDelta
+  meaningful: boolean
+  complete: boolean
+  upstreamError: ErrorInfo | undefined
+}
+
+const newRelayState = (): RelayState => ({ usage: {}, meaningful: false, complete: false, upstreamError: undefined })
+
+/** A relay whose observations are read from `state`. */
+const relayOf = (state: RelayState, ops: Pick<PassthroughRelay, "push" | "finish" | "errorFrames">): PassthroughRelay => ({
+  ...ops,
+  get usage() {
+    return state.usage
+  },
+  get meaningful() {
+    return state.meaningful
+  },
+  get complete() {
+    return state.complete
+  },
+  get upstreamError() {
+    return state.upstreamError
+  },
+})
+
 /** A chunk choice that carries something for the client (not just the opening role). */
 const hasContent = (choice: unknown): boolean => {
   if (!isObject(choice)) return false
@@ -77,73 +104,55 @@ const hasContent = (choice: unknown): boolean => {
  */
 const makeChatRelay = (clientWantsUsage: boolean): PassthroughRelay => {
   const filter = makePassthroughFilter(clientWantsUsage)
-  let usage: UsageDelta = {}
-  let meaningful = false
-  let complete = false
+  const state = newRelayState()
   let finished = false
-  let upstreamError: ErrorInfo | undefined
-  return {
+  return relayOf(state, {
     push: (ev) => {
       if (ev.data.trim() === "[DONE]") {
-        complete = true
-        meaningful = true
+        state.complete = true
+        state.meaningful = true
         return SSE_DONE
       }
       const parsed = parseJson(ev.data)
       if (!parsed.ok || !isObject(parsed.value)) {
-        upstreamError ??= malformedFrame(parsed.ok ? "not a JSON object" : parsed.error)
+        state.upstreamError ??= malformedFrame(parsed.ok ? "not a JSON object" : parsed.error)
         return ""
       }
       const chunk = parsed.value
       if (chunk.error != null && !("choices" in chunk)) {
-        upstreamError ??= decodeErrorBody(0, chunk)
-        meaningful = true
-        return sseJson(openAiErrorBody(upstreamError))
+        state.upstreamError ??= decodeErrorBody(0, chunk)
+        state.meaningful = true
+        return sseJson(openAiErrorBody(state.upstreamError))
       }
       const choices = asArray(chunk.choices)
-      if (choices.some(hasContent)) meaningful = true
+      if (choices.some(hasContent)) state.meaningful = true
       if (choices.some((c) => isObject(c) && c.finish_reason != null)) finished = true
       const out = filter(ev, chunk)
-      if (out.usage) usage = mergeUsage(usage, out.usage)
+      if (out.usage) state.usage = mergeUsage(state.usage, out.usage)
       return out.frame
     },
-    finish: () => (complete || finished || upstreamError !== undefined ? undefined : truncatedStream()),
+    finish: () => (state.complete || finished || state.upstreamError !== undefined ? undefined : truncatedStream()),
     errorFrames: (e) => [sseJson(openAiErrorBody(e))],
-    get usage() {
-      return usage
-    },
-    get meaningful() {
-      return meaningful
-    },
-    get complete() {
-      return complete
-    },
-    get upstreamError() {
-      return upstreamError
-    },
-  }
+  })
 }
 
 export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage = true): PassthroughRelay => {
   if (dialect === "openai-chat") return makeChatRelay(clientWantsUsage)
   const decoder = codecs[dialect].makeStreamDecoder(ids)
-  let usage: UsageDelta = {}
-  let meaningful = false
-  let complete = false
-  let upstreamError: ErrorInfo | undefined
+  const state = newRelayState()
   let lastSequence = -1
 
   const observe = (events: ReturnType<typeof decoder.push>) => {
     for (const e of events) {
-      if (e.type === "usage") usage = mergeUsage(usage, e.usage)
-      else if (e.type === "message_start" && e.usage) usage = mergeUsage(usage, e.usage)
-      else if (e.type === "end") complete = true
-      else if (e.type === "error" && upstreamError === undefined) upstreamError = e.error
-      if (e.type !== "message_start" && e.type !== "usage") meaningful = true
+      if (e.type === "usage") state.usage = mergeUsage(state.usage, e.usage)
+      else if (e.type === "message_start" && e.usage) state.usage = mergeUsage(state.usage, e.usage)
+      else if (e.type === "end") state.complete = true
+      else if (e.type === "error" && state.upstreamError === undefined) state.upstreamError = e.error
+      if (e.type !== "message_start" && e.type !== "usage") state.meaningful = true
     }
   }
 
-  return {
+  return relayOf(state, {
     push: (ev) => {
       if (dialect === "openai-responses") {
         const m = /"sequence_number"\s*:\s*(\d+)/.exec(ev.data)
@@ -168,17 +177,5 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
           return [sseJson({ type: "error", code: responseErrorCode(e), message: e.message, param: e.param ?? null, sequence_number: lastSequence + 1 }, "error")]
       }
     },
-    get usage() {
-      return usage
-    },
-    get meaningful() {
-      return meaningful
-    },
-    get complete() {
-      return complete
-    },
-    get upstreamError() {
-      return upstreamError
-    },
-  }
+  })
 }

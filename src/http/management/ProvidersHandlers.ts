@@ -20,6 +20,17 @@ const mergeHeaders = (stored: Readonly<Record<string, string>> | null, given: Re
   return out
 }
 
+/** A key payload of the API (snake_case, `key`) → the repository's fields. */
+const keyFields = <P extends { readonly label?: unknown; readonly key?: unknown; readonly weight?: unknown; readonly max_qps?: unknown; readonly status?: unknown }>(
+  payload: P,
+): { label: P["label"]; secret: P["key"]; weight: P["weight"]; maxQps: P["max_qps"]; status: P["status"] } => ({
+  label: payload.label,
+  secret: payload.key,
+  weight: payload.weight,
+  maxQps: payload.max_qps,
+  status: payload.status,
+})
+
 export const ProvidersHandlers = HttpApiBuilder.group(ManagementApi, "providers", (handlers) =>
   Effect.gen(function* () {
     const repo = yield* ProviderAdminRepository
@@ -166,13 +177,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(ManagementApi, "providers"
         Effect.gen(function* () {
           const row = yield* find(path.id)
           const key = yield* repo
-            .insertKey(row.uuid, {
-              label: payload.label,
-              secret: payload.key,
-              weight: payload.weight,
-              maxQps: payload.max_qps,
-              status: payload.status,
-            })
+            .insertKey(row.uuid, keyFields(payload))
             .pipe(Effect.catchTag("UniqueViolation", labelTaken))
           yield* changed
           return renderProviderKey(row.providerId, key)
@@ -183,13 +188,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(ManagementApi, "providers"
           const row = yield* find(path.id)
           yield* findKey(row.uuid, row.providerId, path.key_id)
           const updated = yield* repo
-            .updateKey(row.uuid, path.key_id, {
-              label: payload.label,
-              secret: payload.key,
-              weight: payload.weight,
-              maxQps: payload.max_qps,
-              status: payload.status,
-            })
+            .updateKey(row.uuid, path.key_id, keyFields(payload))
             .pipe(Effect.catchTag("UniqueViolation", labelTaken))
           if (Option.isNone(updated)) return yield* new NotFound({ message: `Key '${path.key_id}' not found` })
           yield* changed
