@@ -1,7 +1,8 @@
 import { Effect, Layer, Logger, Option } from "effect"
 import { AppConfig } from "./config/AppConfig.js"
 import { Gateway } from "./gateway/Gateway.js"
-import { makeLogger, parseLogLevel } from "./http/Logging.js"
+import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
+import { makeGenerationEdge } from "./http/GenerationEdge.js"
 import { serve } from "./http/NodeServer.js"
 import { httpApp } from "./http/Router.js"
 import { ManagementAppLive } from "./http/management/ManagementApp.js"
@@ -30,9 +31,12 @@ const loggingLayer = (options: AppOptions) =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const config = yield* AppConfig
-      return Layer.merge(
-        Logger.replace(Logger.defaultLogger, makeLogger(Option.getOrUndefined(config.logTimezone), options.logSink)),
-        Logger.minimumLogLevel(parseLogLevel(config.logLevel)),
+      const minimum = parseLogLevel(config.logLevel)
+      const { logger, lines } = makeLogging(Option.getOrUndefined(config.logTimezone), minimum, options.logSink)
+      return Layer.mergeAll(
+        Logger.replace(Logger.defaultLogger, logger),
+        Logger.minimumLogLevel(minimum),
+        Layer.succeed(LogLinesTag, lines),
       )
     }),
   )
@@ -50,7 +54,7 @@ const ServicesLive = Gateway.Default.pipe(
 
 /** The whole gateway: composed once, launched once by `main.ts` (tests start it the same way). */
 export const makeAppLayer = (options: AppOptions = {}) =>
-  serve(httpApp).pipe(
+  serve(httpApp, makeGenerationEdge).pipe(
     Layer.provide(StartupLive),
     Layer.provideMerge(ManagementAppLive),
     Layer.provideMerge(ServicesLive),

@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Either, ExecutionStrategy, Exit, Random, Schema, Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Random, Runtime, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
 import { RateLimit } from "../identity/RateLimit.js"
@@ -15,7 +15,8 @@ import { makeSnippetCollector, SessionContext } from "../sessions/SessionContext
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
 import { AllUpstreamsFailed, InvalidRequest, type UpstreamFailure, UpstreamTransportError } from "./GatewayError.js"
-import { commitStream } from "./StreamCommit.js"
+import type { StreamCodec } from "./StreamCodec.js"
+import { type CommitHooks, commitStream, type LiveStream, type StreamOutcome } from "./StreamCommit.js"
 
 export interface GatewayRequest {
   readonly dialect: Dialect
@@ -24,6 +25,8 @@ export interface GatewayRequest {
   readonly stream: boolean
   readonly principal: Principal
   readonly sessionId?: string | undefined
+  /** Annotates the gateway's own log lines about this request. */
+  readonly requestId?: string | undefined
 }
 
 /** Which upstream really served the answer, reported to the client in headers. */
@@ -35,7 +38,7 @@ export interface Served {
 
 export type GatewayAnswer =
   | { readonly _tag: "Json"; readonly body: string; readonly served: Served }
-  | { readonly _tag: "Stream"; readonly body: Stream.Stream<Uint8Array>; readonly served: Served }
+  | { readonly _tag: "Stream"; readonly stream: LiveStream; readonly served: Served }
 
 /** Every upstream of the model is cooling down (circuits open). */
 export class UpstreamsCoolingDown extends Schema.TaggedError<UpstreamsCoolingDown>()("UpstreamsCoolingDown", {
@@ -112,7 +115,11 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const rateLimit = yield* RateLimit
     const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
 
+    const runtime = yield* Effect.runtime<never>()
+    const runInBackground = Runtime.runFork(runtime)
+
     /** Tokens count against the caller's tokens-per-minute limit once the answer is known. */
+    const countsTokens = (principal: Principal) => principal.apiKeyId !== null && principal.limits.tokensPerMinute !== null
     const recordUsage = (principal: Principal, usage: UsageDelta) =>
       rateLimit.recordTokens(principal, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)).pipe(
         Effect.catchAll((error) => Effect.logWarning("token usage not recorded", error)),
@@ -126,37 +133,36 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       candidate: Candidate,
       key: Candidate["provider"]["keys"][number],
       served: Served,
-      onStreamEnd: (outcome: { readonly complete: boolean; readonly error?: string }) => Effect.Effect<void>,
-    ) =>
-      Effect.gen(function* () {
-        const response = yield* upstream.send({
-          provider: candidate.provider,
-          key,
-          model: candidate.model,
-          url: exchange.url,
-          body: exchange.body,
-          stream: client.stream,
-        })
-        if (!client.stream) {
-          const text = yield* response.text
-          const translated = exchange.translateJson(text)
-          if (Either.isLeft(translated)) {
-            return yield* new UpstreamTransportError({
-              provider: served.provider,
-              model: served.model,
-              reason: "malformed",
-              message: translated.left,
-            })
-          }
-          yield* recordUsage(principal, translated.right.usage)
-          return { _tag: "Json", body: translated.right.body, served } satisfies GatewayAnswer as GatewayAnswer
-        }
+      streamHooks: (codec: StreamCodec) => CommitHooks,
+    ): Effect.Effect<GatewayAnswer, UpstreamFailure> => {
+      const request = {
+        provider: candidate.provider,
+        key,
+        model: candidate.model,
+        url: exchange.url,
+        body: exchange.body,
+        stream: client.stream,
+      }
+      if (client.stream) {
         const codec = exchange.streamCodec()
-        const body = yield* commitStream(response.events, codec, config.upstream.firstTokenTimeout, served, (outcome) =>
-          Effect.zipRight(recordUsage(principal, codec.usage()), onStreamEnd(outcome)),
+        return Effect.flatMap(upstream.open(request), (response) =>
+          Effect.map(
+            commitStream(response, codec, config.upstream.firstTokenTimeout, served, streamHooks(codec)),
+            (stream): GatewayAnswer => ({ _tag: "Stream", stream, served }),
+          ),
         )
-        return { _tag: "Stream", body, served } satisfies GatewayAnswer as GatewayAnswer
+      }
+      return Effect.flatMap(upstream.send(request), (response) => {
+        const translated = exchange.translateJson(response.text)
+        if (Either.isLeft(translated)) {
+          return Effect.fail(
+            new UpstreamTransportError({ provider: served.provider, model: served.model, reason: "malformed", message: translated.left }),
+          )
+        }
+        const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served }
+        return countsTokens(principal) ? Effect.as(recordUsage(principal, translated.right.usage), answer) : Effect.succeed(answer)
       })
+    }
 
     const handle = Effect.fnUntraced(function* (request: GatewayRequest) {
       if (request.model.trim() === "") {
@@ -188,38 +194,15 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
 
       // Session context (only with a session id: never a byte buffered without one, W18).
       const contextId = session === null ? undefined : normalizeSessionId(request.sessionId)
-      let streamOutcome: { readonly complete: boolean; readonly error?: string } | undefined
-      const withContext = (answer: GatewayAnswer, sessionId: string): Effect.Effect<GatewayAnswer> => {
-        const entry = {
-          owner: session!.owner,
-          sessionId,
-          provider: answer.served.provider,
-          model: answer.served.model,
-          request: JSON.stringify(request.body),
-        }
-        if (answer._tag === "Json") {
-          return Effect.as(
-            sessionContext.append({ ...entry, stream: false, complete: true, response: answer.body }),
-            answer,
-          )
-        }
-        const collected = makeSnippetCollector(sessionContext.config.maxBytes)
-        const body = answer.body.pipe(
-          Stream.mapChunks((chunk) => {
-            for (const bytes of chunk) collected.add(bytes)
-            return chunk
-          }),
-          Stream.ensuring(
-            Effect.suspend(() =>
-              sessionContext.append({ ...entry, stream: true, complete: streamOutcome?.complete === true, response: collected.text() }),
-            ),
-          ),
-        )
-        return Effect.succeed({ ...answer, body })
-      }
+      const contextEntry = (served: Served) => ({
+        owner: session!.owner,
+        sessionId: contextId!,
+        provider: served.provider,
+        model: served.model,
+        request: JSON.stringify(request.body),
+      })
 
       const started = yield* Clock.currentTimeMillis
-      const requestScope = yield* Effect.scope
       let attempts = 0
       let last: UpstreamFailure | undefined
       let lastVerdict: Verdict | undefined
@@ -247,27 +230,43 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           const attemptStart = yield* Clock.currentTimeMillis
           const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
           const ref = { logicalModel: resolution.logicalModel, candidate, keyId: key.right.id, probe: planned.circuit !== "closed" }
-          // After commit, a stream that does not finish cleanly is still the upstream's failure (W4).
-          const onStreamEnd = (outcome: { readonly complete: boolean; readonly error?: string }) => {
-            streamOutcome = outcome
-            return outcome.complete || outcome.error === "client disconnected"
-              ? Effect.void
-              : router
-                  .recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error })
-                  .pipe(Effect.asVoid)
+          // After commit, a stream that does not finish cleanly is still the upstream's failure (W4);
+          // its tokens count, and the session keeps what the client was sent.
+          const streamHooks = (codec: StreamCodec): CommitHooks => {
+            const collected = contextId === undefined ? undefined : makeSnippetCollector(sessionContext.config.maxBytes)
+            return {
+              ...(collected === undefined ? {} : { observe: collected.add }),
+              onFinish: (outcome: StreamOutcome) => {
+                const work: Array<Effect.Effect<unknown>> = []
+                if (countsTokens(request.principal)) work.push(recordUsage(request.principal, codec.usage()))
+                if (!outcome.complete && outcome.error !== "client disconnected") {
+                  work.push(
+                    router.recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error }),
+                  )
+                }
+                if (collected !== undefined) {
+                  work.push(
+                    sessionContext.append({ ...contextEntry(served), stream: true, complete: outcome.complete, response: collected.text() }),
+                  )
+                }
+                if (work.length > 0) runInBackground(Effect.all(work, { discard: true }))
+              },
+            }
           }
-          // A failed attempt's upstream call is aborted at once; a successful one lives as long as the request.
-          const attemptScope = yield* Scope.fork(requestScope, ExecutionStrategy.sequential)
-          const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* call(request.principal, client, exchange.right, candidate, key.right, served, onStreamEnd).pipe(
-            Scope.extend(attemptScope),
-            Effect.either,
-          )
+          const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(call(request.principal, client, exchange.right, candidate, key.right, served, streamHooks))
           const now = yield* Clock.currentTimeMillis
           if (Either.isRight(result)) {
-            yield* router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, session)
-            return contextId === undefined ? result.right : yield* withContext(result.right, contextId)
+            const answer = result.right
+            // A committed stream belongs to the client from here: if the request is given up
+            // before the answer reaches the edge, the upstream call must not be left open.
+            yield* router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, session).pipe(
+              answer._tag === "Stream" ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel)) : (effect) => effect,
+            )
+            if (contextId !== undefined && answer._tag === "Json") {
+              yield* sessionContext.append({ ...contextEntry(answer.served), stream: false, complete: true, response: answer.body })
+            }
+            return answer
           }
-          yield* Scope.close(attemptScope, Exit.void)
           const failure = result.left
           last = failure
           if (!isTimeout(failure)) onlyTimeouts = false
@@ -288,6 +287,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           lastVerdict = verdict
           yield* Effect.logWarning("upstream attempt failed").pipe(
             Effect.annotateLogs({
+              ...(request.requestId === undefined ? {} : { request_id: request.requestId }),
               provider: candidate.provider.id,
               model: candidate.model,
               attempt: attempts,

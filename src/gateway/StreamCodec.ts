@@ -1,5 +1,4 @@
-import type { Sse } from "@effect/experimental"
-import type { ErrorInfo, UsageDelta } from "../protocol/Canonical.js"
+import type { ErrorInfo, SseEvent, UsageDelta } from "../protocol/Canonical.js"
 
 /** What one upstream event means for the client stream. */
 export interface CodecStep {
@@ -21,7 +20,7 @@ export interface CodecStep {
  * commit logic (`StreamCommit`) drives it; the protocol layer does the dialect work.
  */
 export interface StreamCodec {
-  readonly step: (event: Sse.Event) => CodecStep
+  readonly step: (event: SseEvent) => CodecStep
   /** The upstream body ended: closing frames, or a failure when the answer was cut short. */
   readonly end: () => CodecStep
   /** In-band error frames in the client's dialect, ending the stream after commit. */

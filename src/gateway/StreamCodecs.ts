@@ -1,12 +1,11 @@
-import type { Sse } from "@effect/experimental"
 import type { ErrorInfo, SseEvent } from "../protocol/Canonical.js"
 import type { PassthroughRelay } from "../protocol/Passthrough.js"
 import type { Transcoder } from "../protocol/Transcoder.js"
 import type { CodecStep, StreamCodec } from "./StreamCodec.js"
 
-/** `Sse.Event` names a missing `event:` line "message"; the protocol layer wants it absent. */
-const toSseEvent = (event: Sse.Event): SseEvent =>
-  event.event === "message" || event.event === "" ? { data: event.data } : { event: event.event, data: event.data }
+/** An `event: message` line is the SSE default; the protocol layer wants it absent. */
+const toSseEvent = (event: SseEvent): SseEvent =>
+  event.event === "message" || event.event === "" ? { data: event.data } : event
 
 const failureOf = (error: ErrorInfo) => ({ message: error.message, status: error.status, reported: true })
 

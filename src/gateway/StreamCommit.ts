@@ -1,5 +1,8 @@
-import type { Sse } from "@effect/experimental"
-import { Chunk, Duration, Effect, Option, Stream } from "effect"
+import { Duration, Effect } from "effect"
+import { createParser, type EventSourceMessage } from "eventsource-parser"
+import { StringDecoder } from "node:string_decoder"
+import type { SseEvent } from "../protocol/Canonical.js"
+import type { UpstreamStream } from "../upstream/UpstreamClient.js"
 import { UpstreamTransportError } from "./GatewayError.js"
 import type { CodecStep, StreamCodec } from "./StreamCodec.js"
 
@@ -13,42 +16,63 @@ export interface StreamOutcome {
   readonly error?: string
 }
 
-const encoder = new TextEncoder()
-
-/** What the client has been sent by the time the stream commits. */
-interface Committed {
-  readonly head: string
-  /** The upstream ended the answer before or with the commit: nothing more to relay. */
-  readonly finished: boolean
+/** Where a committed stream is written: the client's response (backpressure through `drain`). */
+export interface StreamSink {
+  write(text: string): boolean
+  end(): void
+  once(event: "drain", listener: () => void): unknown
 }
 
+/** A stream that has committed: the client may now be answered 200 with it. */
+export interface LiveStream {
+  /** Writes everything produced so far, then relays the rest into `sink` and ends it. Call once. */
+  readonly relayTo: (sink: StreamSink) => void
+  /** The client went away: stop relaying and abort the upstream call. */
+  readonly cancel: () => void
+}
+
+export interface CommitHooks {
+  /** Called once when the stream ends: complete, cut, or abandoned by the client. */
+  readonly onFinish: (outcome: StreamOutcome) => void
+  /** Sees every piece of text written to the client (session context). */
+  readonly observe?: (text: string) => void
+}
+
+/** After a complete answer, how long a trailing upstream body may take to end before it is aborted. */
+const DRAIN_GRACE_MS = 5_000
+
+const toSseEvent = (message: EventSourceMessage): SseEvent =>
+  message.event === undefined ? { data: message.data } : { event: message.event, data: message.data }
+
 /**
- * The stream commit contract (ARCHITECTURE.md §3). Pulls upstream events until the first
- * meaningful one, within the time-to-first-token timeout; any failure up to there is returned as
- * an error so the caller can fail over. Succeeds with the client stream: the frames already
- * produced, then the rest relayed as they arrive. After commit nothing is retried: a cut, a stall
- * past the idle timeout (the upstream client's body timeout) or a malformed frame ends the stream
- * with an in-band error, never a silent success. Requires a scope that lives as long as the
- * client stream (the request scope).
+ * The stream commit contract (ARCHITECTURE.md §3), driven by the upstream body's own events.
+ * Reads upstream events until the first meaningful one, within the time-to-first-token timeout;
+ * any failure up to there fails the effect (nothing has reached the client), so the caller can
+ * fail over. Succeeds with a `LiveStream`: the frames already produced, then the rest relayed as
+ * they arrive, with backpressure. After commit nothing is retried: a cut, a stall past the idle
+ * timeout (the upstream client's body timeout) or a malformed frame ends the client stream with
+ * an in-band error, never a silent success. Interrupting the effect aborts the upstream call.
+ *
+ * Plain callbacks rather than an Effect `Stream`: a stream step costs tens of microseconds, paid
+ * for every relayed frame of every answer.
  */
 export const commitStream = (
-  events: Stream.Stream<Sse.Event, UpstreamTransportError>,
+  upstream: UpstreamStream,
   codec: StreamCodec,
   firstTokenTimeout: Duration.Duration,
   origin: Origin,
-  onFinish: (outcome: StreamOutcome) => Effect.Effect<void>,
-) =>
-  Effect.gen(function* () {
-    const pull = yield* Stream.toPull(events)
+  hooks: CommitHooks,
+): Effect.Effect<LiveStream, UpstreamTransportError> =>
+  Effect.async<LiveStream, UpstreamTransportError>((resume) => {
+    const body = upstream.body
+    /** opening: before commit · committed: waiting for `relayTo` · relaying · finished */
+    let phase: "opening" | "committed" | "relaying" | "finished" = "opening"
+    let pending = ""
+    let sink: StreamSink | undefined
+    let drainTimer: ReturnType<typeof setTimeout> | undefined
+
     const failed = (reason: UpstreamTransportError["reason"], message: string) =>
       new UpstreamTransportError({ provider: origin.provider, model: origin.model, reason, message })
-
-    /** The next batch of upstream events, or `None` at the end of the upstream stream. */
-    const next = Effect.catchAll(Effect.map(pull, Option.some), (error) =>
-      Option.isNone(error) ? Effect.succeed(Option.none<Chunk.Chunk<Sse.Event>>()) : Effect.fail(error.value),
-    )
-
-    let outcome: StreamOutcome = { complete: false }
     const errorFrame = (message: string, timedOut = false): string =>
       codec
         .errorFrames({
@@ -58,83 +82,160 @@ export const commitStream = (
           code: timedOut ? "upstream_timeout" : "upstream_stream_error",
         })
         .join("")
-    /** One codec step after commit: its frames, and whether the stream ends there. */
-    const relay = (step: CodecStep): { readonly text: string; readonly stop: boolean } => {
-      if (step.failure) {
-        outcome = { complete: false, error: step.failure.message }
-        return { text: step.frames.join("") + (step.failure.reported ? "" : errorFrame(step.failure.message)), stop: true }
-      }
-      if (step.done) outcome = { complete: true }
-      return { text: step.frames.join(""), stop: step.done === true }
-    }
-    const relayAll = (batch: ReadonlyArray<Sse.Event>): { readonly text: string; readonly stop: boolean } => {
-      let text = ""
-      for (const event of batch) {
-        const out = relay(codec.step(event))
-        text += out.text
-        if (out.stop) return { text, stop: true }
-      }
-      return { text, stop: false }
+
+    const isFinished = () => phase === "finished"
+    const detach = () => {
+      clearTimeout(firstTokenTimer)
+      body.off("data", onData)
+      body.off("end", onEnd)
+      body.off("error", onError)
     }
 
-    // Before commit: nothing has reached the client, so every failure may fail over.
-    const commit: Effect.Effect<Committed, UpstreamTransportError> = Effect.gen(function* () {
-      let head = ""
-      for (;;) {
-        const batch = yield* next
-        if (Option.isNone(batch)) {
-          const last = codec.end()
-          if (last.failure) return yield* failed("truncated", last.failure.message)
-          if (!last.meaningful) return yield* failed("truncated", "upstream stream ended without any event")
-          outcome = { complete: true }
-          return { head: head + last.frames.join(""), finished: true }
-        }
-        const items = Chunk.toReadonlyArray(batch.value)
-        for (let i = 0; i < items.length; i++) {
-          const step = codec.step(items[i]!)
-          if (step.failure) return yield* failed("malformed", step.failure.message)
-          head += step.frames.join("")
-          if (step.done) {
-            outcome = { complete: true }
-            return { head, finished: true }
-          }
-          if (step.meaningful) {
-            const rest = relayAll(items.slice(i + 1))
-            return { head: head + rest.text, finished: rest.stop }
-          }
-        }
+    /** Before commit: nothing was sent, the caller may fail over. */
+    const fail = (error: UpstreamTransportError) => {
+      phase = "finished"
+      detach()
+      upstream.abort()
+      resume(Effect.fail(error))
+    }
+
+    let awaitingDrain = false
+    const resumeIfRelaying = () => {
+      awaitingDrain = false
+      if (phase === "relaying") body.resume()
+    }
+    const waitForDrain = (target: StreamSink) => {
+      body.pause()
+      if (awaitingDrain) return
+      awaitingDrain = true
+      target.once("drain", resumeIfRelaying)
+    }
+    const out = (text: string) => {
+      if (text === "") return
+      hooks.observe?.(text)
+      if (sink === undefined) {
+        pending += text
+        return
+      }
+      if (!sink.write(text)) waitForDrain(sink)
+    }
+
+    const finish = (outcome: StreamOutcome) => {
+      if (phase === "finished") return
+      phase = "finished"
+      clearTimeout(firstTokenTimer)
+      if (!body.readableEnded) {
+        // A complete answer whose body has not ended yet: let it end (the connection stays
+        // reusable), but not forever.
+        if (outcome.complete) {
+          drainTimer = setTimeout(upstream.abort, DRAIN_GRACE_MS).unref()
+          body.resume()
+        } else upstream.abort()
+      }
+      sink?.end()
+      hooks.onFinish(outcome)
+    }
+
+    /** One codec step after commit. */
+    const relay = (step: CodecStep) => {
+      if (step.failure) {
+        out(step.frames.join("") + (step.failure.reported ? "" : errorFrame(step.failure.message)))
+        return finish({ complete: false, error: step.failure.message })
+      }
+      out(step.frames.join(""))
+      if (step.done) finish({ complete: true })
+    }
+
+    const onEvent = (message: EventSourceMessage) => {
+      if (phase === "finished") return
+      const step = codec.step(toSseEvent(message))
+      if (phase !== "opening") return relay(step)
+      if (step.failure) return fail(failed("malformed", step.failure.message))
+      out(step.frames.join(""))
+      if (step.done) {
+        committed = true
+        return finish({ complete: true })
+      }
+      if (step.meaningful) {
+        committed = true
+        phase = "committed"
+      }
+    }
+    const parser = createParser({ onEvent })
+
+    /** Hands the stream over once it committed (after the whole network read was parsed). */
+    let committed = false
+    let handedOver = false
+    const handOverIfCommitted = () => {
+      if (!committed || handedOver) return
+      handedOver = true
+      clearTimeout(firstTokenTimer)
+      if (phase === "committed") body.pause()
+      resume(Effect.succeed(live))
+    }
+
+    // undici's body ignores `setEncoding`: decode here (a character may span two reads).
+    const decoder = new StringDecoder("utf8")
+    function onData(chunk: Buffer) {
+      parser.feed(decoder.write(chunk))
+      handOverIfCommitted()
+    }
+    function onEnd() {
+      clearTimeout(drainTimer)
+      if (phase === "finished") return
+      parser.feed(decoder.end())
+      parser.reset({ consume: true })
+      // The last event, without its closing blank line, may have ended the stream.
+      if (isFinished()) return handOverIfCommitted()
+      const last = codec.end()
+      if (phase === "opening") {
+        if (last.failure) return fail(failed("truncated", last.failure.message))
+        if (!last.meaningful) return fail(failed("truncated", "upstream stream ended without any event"))
+        out(last.frames.join(""))
+        committed = true
+        finish({ complete: true })
+        return handOverIfCommitted()
+      }
+      relay(last)
+    }
+    function onError(error: unknown) {
+      if (phase === "finished") return
+      const failure = upstream.bodyError(error)
+      if (phase === "opening") return fail(failure)
+      out(errorFrame(failure.message, failure.reason === "idle_timeout"))
+      finish({ complete: false, error: failure.message })
+    }
+
+    const live: LiveStream = {
+      relayTo: (target) => {
+        sink = target
+        const flowing = pending === "" || target.write(pending)
+        pending = ""
+        if (phase === "finished") return void target.end()
+        phase = "relaying"
+        if (flowing) body.resume()
+        else waitForDrain(target)
+      },
+      cancel: () => {
+        if (phase === "finished") return
+        finish({ complete: false, error: "client disconnected" })
+      },
+    }
+
+    const firstTokenTimer = setTimeout(() => {
+      if (phase !== "opening") return
+      fail(failed("first_token_timeout", `upstream sent nothing for ${Duration.format(firstTokenTimeout)} before the first token`))
+    }, Duration.toMillis(firstTokenTimeout))
+
+    body.on("data", onData)
+    body.on("end", onEnd)
+    body.on("error", onError)
+
+    return Effect.sync(() => {
+      if (phase === "opening") {
+        phase = "finished"
+        detach()
+        upstream.abort()
       }
     })
-    const committed = yield* commit.pipe(
-      Effect.timeoutFail({
-        duration: firstTokenTimeout,
-        onTimeout: () =>
-          failed("first_token_timeout", `upstream sent nothing for ${Duration.format(firstTokenTimeout)} before the first token`),
-      }),
-    )
-
-    // After commit: relay batch by batch, ending with an in-band error on any failure.
-    const rest: Stream.Stream<Uint8Array> = Stream.unfoldEffect(committed.finished, (stopped) =>
-      stopped
-        ? Effect.succeed(Option.none())
-        : Effect.match(next, {
-            onFailure: (error) => {
-              outcome = { complete: false, error: error.message }
-              return Option.some([errorFrame(error.message, error.reason === "idle_timeout"), true] as const)
-            },
-            onSuccess: (batch) => {
-              if (Option.isNone(batch)) return Option.some([relay(codec.end()).text, true] as const)
-              const out = relayAll(Chunk.toReadonlyArray(batch.value))
-              return Option.some([out.text, out.stop] as const)
-            },
-          }),
-    ).pipe(
-      Stream.filter((text) => text.length > 0),
-      Stream.map((text) => encoder.encode(text)),
-    )
-
-    return Stream.make(encoder.encode(committed.head)).pipe(
-      Stream.concat(rest),
-      Stream.ensuringWith((exit) => onFinish(exit._tag === "Success" ? outcome : { complete: false, error: "client disconnected" })),
-    )
   })

@@ -101,9 +101,12 @@ export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
   }
 }
 
+/** `Retry-After` in whole seconds (at least 1). */
+export const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
+
 export const errorResponse = (dialect: ClientDialect, error: ApiError) => {
   const response = HttpServerResponse.unsafeJson(errorBody(dialect, error), { status: error.status })
   return error.retryAfterMs !== undefined
-    ? HttpServerResponse.setHeader(response, "retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))))
+    ? HttpServerResponse.setHeader(response, "retry-after", retryAfterSeconds(error.retryAfterMs))
     : response
 }

@@ -1,4 +1,4 @@
-import { Cause, HashMap, List, Logger, LogLevel } from "effect"
+import { Cause, Context, HashMap, List, Logger, LogLevel } from "effect"
 
 /** Header names whose values never reach a log line. */
 export const SECRET_HEADERS = new Set(["authorization", "x-api-key", "x-goog-api-key", "cookie", "proxy-authorization", "x-auth-token"])
@@ -62,19 +62,42 @@ const batchedStderr = (): ((line: string) => void) => {
   }
 }
 
+/** Writes log lines outside an Effect (the generation edge's access log), same format and sink. */
+export interface LogLines {
+  /** Writes one INFO line, unless LOG_LEVEL is above INFO. */
+  readonly info: (message: string, annotations: Readonly<Record<string, string | number>>) => void
+}
+
+export class LogLinesTag extends Context.Tag("gateway/http/LogLines")<LogLinesTag, LogLines>() {}
+
 /**
- * One logfmt line per entry on stderr, timestamps in LOG_TIMEZONE, every message and annotation
- * passed through `redactText` so no credential reaches a log.
+ * One logfmt line per entry, timestamps in LOG_TIMEZONE, every message and annotation passed
+ * through `redactText` so no credential reaches a log.
  */
-export const makeLogger = (timeZone: string | undefined, sink: (line: string) => void = batchedStderr()) => {
+const makeFormatter = (timeZone: string | undefined) => {
   const format = timeZone ? new Intl.DateTimeFormat("sv-SE", { timeZone, dateStyle: "short", timeStyle: "medium", hourCycle: "h23" }) : undefined
   const millis = (date: Date) => String(date.getMilliseconds()).padStart(3, "0")
-  return Logger.make(({ annotations, cause, date, logLevel, message }) => {
+  return (date: Date, level: string, message: string, annotations: Iterable<readonly [string, unknown]>, cause?: string): string => {
     const time = format ? `${format.format(date).replace(" ", "T")}.${millis(date)}` : date.toISOString()
+    let line = `time=${time} level=${level} msg=${quote(redactText(message))}`
+    for (const [key, value] of annotations) line += ` ${key}=${quote(redactText(String(value)))}`
+    if (cause !== undefined) line += ` cause=${quote(redactText(cause))}`
+    return line
+  }
+}
+
+/** The Effect logger and the plain line writer, on one sink (standard error unless given). */
+export const makeLogging = (timeZone: string | undefined, minimum: LogLevel.LogLevel, sink: (line: string) => void = batchedStderr()) => {
+  const format = makeFormatter(timeZone)
+  const logger = Logger.make(({ annotations, cause, date, logLevel, message }) => {
     const text = List.isList(message) ? "" : Array.isArray(message) ? message.map(String).join(" ") : String(message)
-    let line = `time=${time} level=${logLevel.label} msg=${quote(redactText(text))}`
-    for (const [key, value] of HashMap.toEntries(annotations)) line += ` ${key}=${quote(redactText(String(value)))}`
-    if (!Cause.isEmpty(cause)) line += ` cause=${quote(redactText(Cause.pretty(cause).split("\n")[0] ?? ""))}`
-    sink(line)
+    sink(format(date, logLevel.label, text, HashMap.toEntries(annotations), Cause.isEmpty(cause) ? undefined : (Cause.pretty(cause).split("\n")[0] ?? "")))
   })
+  const infoEnabled = LogLevel.greaterThanEqual(LogLevel.Info, minimum)
+  const lines: LogLines = {
+    info: (message, annotations) => {
+      if (infoEnabled) sink(format(new Date(), "INFO", message, Object.entries(annotations)))
+    },
+  }
+  return { logger, lines }
 }

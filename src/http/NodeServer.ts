@@ -4,6 +4,7 @@ import { Context, Deferred, Effect, Layer, Schema } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { AppConfig } from "../config/AppConfig.js"
+import type { NodeHandler } from "./GenerationEdge.js"
 
 /** Where the server listens, for tests and logs. */
 export class ServerAddress extends Context.Tag("gateway/http/ServerAddress")<
@@ -14,8 +15,10 @@ export class ServerAddress extends Context.Tag("gateway/http/ServerAddress")<
 /**
  * The Node HTTP server with a graceful shutdown: when the layer is released it stops accepting
  * connections, lets in-flight requests finish until `SHUTDOWN_GRACE`, then closes what is left.
+ * `fastPath` serves the requests it claims (the generation routes) straight on Node; the Effect
+ * HTTP app serves everything else.
  */
-export const serve = <E, R>(app: HttpApp.Default<E, R>) =>
+export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Effect<NodeHandler, never, R2>) =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = yield* AppConfig
@@ -31,6 +34,7 @@ export const serve = <E, R>(app: HttpApp.Default<E, R>) =>
         HttpMiddleware.withTracerDisabledWhenEffect(() => true),
         Effect.withTracerEnabled(false),
       )
+      const fast = yield* fastPath
       server.on("request", (req, res) => {
         inFlight++
         if (closing) res.setHeader("connection", "close")
@@ -38,7 +42,7 @@ export const serve = <E, R>(app: HttpApp.Default<E, R>) =>
           inFlight--
           if (closing && inFlight === 0) Deferred.unsafeDone(drained, Effect.void)
         })
-        handler(req, res)
+        if (!fast(req, res)) handler(req, res)
       })
 
       yield* Effect.async<void, Error>((resume) => {

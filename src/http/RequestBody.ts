@@ -1,41 +1,53 @@
-import { HttpServerRequest } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
-import { AppConfig } from "../config/AppConfig.js"
+import { Either, Schema } from "effect"
+import type { IncomingMessage } from "node:http"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 
 export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", {
   message: Schema.String,
 }) {}
 
+export type BodyProblem = RequestTooLarge | InvalidRequest
+
+// Built only when needed: constructing an error captures a stack trace.
+const tooLarge = (limit: number) => new RequestTooLarge({ message: `Request body exceeds the limit of ${limit} bytes` })
+
 /**
- * The request body as one JSON object, read once and at most BODY_LIMIT_BYTES long. A declared
- * length over the limit is refused before reading a byte.
+ * Reads a request body of at most `limit` bytes and calls `done` once. A declared length over
+ * the limit is refused before reading a byte; a body that grows past it stops being read.
  */
-export const readJsonObject = Effect.gen(function* () {
-  const config = yield* AppConfig
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const limit = config.bodyLimitBytes
-  // Built only when needed: constructing an error captures a stack trace.
-  const tooLarge = () => new RequestTooLarge({ message: `Request body exceeds the limit of ${limit} bytes` })
-  const declared = Number(request.headers["content-length"] ?? "0")
-  if (declared > limit) return yield* tooLarge()
-  const text = yield* request.text.pipe(
-    HttpServerRequest.withMaxBodySize(Option.some(limit)),
-    Effect.mapError((error): RequestTooLarge | InvalidRequest =>
-      /too large|maxBodySize|BodyTooLarge/i.test(String(error.cause ?? "") + error.message)
-        ? tooLarge()
-        : new InvalidRequest({ message: "The request body could not be read" }),
-    ),
+export const readBody = (request: IncomingMessage, limit: number, done: (result: Either.Either<string, BodyProblem>) => void): void => {
+  if (Number(request.headers["content-length"] ?? "0") > limit) return done(Either.left(tooLarge(limit)))
+  const chunks: Array<Buffer> = []
+  let size = 0
+  let finished = false
+  const finish = (result: Either.Either<string, BodyProblem>) => {
+    if (finished) return
+    finished = true
+    request.off("data", onData)
+    done(result)
+  }
+  const onData = (chunk: Buffer) => {
+    size += chunk.length
+    if (size > limit) return finish(Either.left(tooLarge(limit)))
+    chunks.push(chunk)
+  }
+  request.on("data", onData)
+  request.once("end", () =>
+    finish(Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8"))),
   )
-  if (text.length > limit) return yield* tooLarge()
+  request.once("error", () => finish(Either.left(new InvalidRequest({ message: "The request body could not be read" }))))
+}
+
+/** The body as one JSON object. */
+export const parseJsonObject = (text: string): Either.Either<Record<string, unknown>, InvalidRequest> => {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
-    return yield* new InvalidRequest({ message: "The request body is not valid JSON", code: "invalid_json" })
+    return Either.left(new InvalidRequest({ message: "The request body is not valid JSON", code: "invalid_json" }))
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    return yield* new InvalidRequest({ message: "The request body must be a JSON object", code: "invalid_json" })
+    return Either.left(new InvalidRequest({ message: "The request body must be a JSON object", code: "invalid_json" }))
   }
-  return json as Record<string, unknown>
-})
+  return Either.right(json as Record<string, unknown>)
+}

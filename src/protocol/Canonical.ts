@@ -263,7 +263,7 @@ export type StreamEvent =
   /** An in-band upstream error, a malformed frame or a truncated stream. Terminal. */
   | { readonly type: "error"; readonly error: ErrorInfo }
 
-/** One parsed SSE event (`@effect/experimental` Sse.Event fits: its default event name "message" counts as absent). */
+/** One parsed SSE event (an event named "message", the SSE default, counts as unnamed). */
 export interface SseEvent {
   readonly event?: string | undefined
   readonly data: string

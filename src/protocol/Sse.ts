@@ -1,4 +1,4 @@
-/** SSE frame encoding (text only). Parsing upstream SSE is `@effect/experimental` Sse's job. */
+/** SSE frame encoding (text only). Parsing upstream SSE is `eventsource-parser`'s job (gateway/StreamCommit). */
 
 /** One frame: optional `event:` line, one `data:` line per line of data, blank line. */
 export const sseFrame = (data: string, event?: string): string => {
@@ -11,6 +11,6 @@ export const sseJson = (value: unknown, event?: string): string => sseFrame(JSON
 
 export const SSE_DONE = "data: [DONE]\n\n"
 
-/** `@effect/experimental` reports events without an `event:` line as "message". */
+/** "message" is the SSE default event name: the same as none. */
 export const eventName = (event: string | undefined): string | undefined =>
   event === undefined || event === "" || event === "message" ? undefined : event

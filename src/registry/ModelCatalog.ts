@@ -65,10 +65,8 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/regist
           stream: false,
           masked: false,
         })
-        const text = yield* response.text
-        return parseModelList(JSON.parse(text))
+        return parseModelList(JSON.parse(response.text))
       }).pipe(
-        Effect.scoped,
         Effect.timeout(config.upstream.discoveryTimeout),
         Effect.catchAllCause((cause) =>
           Effect.logWarning(`model discovery failed for provider '${provider.id}'`).pipe(

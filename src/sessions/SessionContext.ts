@@ -59,7 +59,7 @@ export const truncateSnippet = (text: string, maxBytes: number): string => {
 }
 
 /**
- * Collects at most `maxBytes` of a byte stream (the client frames of a streamed answer), so a
+ * Collects at most `maxBytes` (UTF-8) of a text stream (the client frames of a streamed answer), so a
  * session's context costs bounded memory however long the answer is. Only created when the
  * request has a session id.
  */
@@ -68,7 +68,8 @@ export const makeSnippetCollector = (maxBytes: number) => {
   let kept = 0
   let total = 0
   return {
-    add: (chunk: Uint8Array): void => {
+    add: (text: string): void => {
+      const chunk = encoder.encode(text)
       total += chunk.length
       if (kept >= maxBytes) return
       const part = chunk.length <= maxBytes - kept ? chunk : chunk.subarray(0, maxBytes - kept)

@@ -1,9 +1,9 @@
-import { Sse } from "@effect/experimental"
-import { NodeHttpClient, NodeStream } from "@effect/platform-node"
-import { Context, Duration, Effect, Layer, Redacted, Stream } from "effect"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import type { Readable } from "node:stream"
 import { Agent, type Dispatcher } from "undici"
 import { AppConfig } from "../config/AppConfig.js"
-import { UpstreamStatusError, UpstreamTransportError } from "../gateway/GatewayError.js"
+import { type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../gateway/GatewayError.js"
 import type { Provider, ProviderKey } from "../registry/Provider.js"
 import { redactText } from "../http/Logging.js"
 import { parseRetryAfter } from "../routing/RetryPolicy.js"
@@ -23,13 +23,24 @@ export interface UpstreamRequest {
   readonly masked?: boolean
 }
 
+/** A finished non-streaming answer: status, headers and the whole body. */
 export interface UpstreamResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
-  /** The whole body as text (non-streaming answers). */
-  readonly text: Effect.Effect<string, UpstreamTransportError>
-  /** The body decoded as server-sent events. */
-  readonly events: Stream.Stream<Sse.Event, UpstreamTransportError>
+  readonly text: string
+}
+
+/**
+ * A 2xx streaming answer whose body has not been read yet. Whoever receives it owns the body:
+ * read it to the end, or call `abort` (a body left alone would hold the pooled connection).
+ */
+export interface UpstreamStream {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Readable
+  readonly abort: () => void
+  /** Classifies a body error (idle timeout or a broken connection). */
+  readonly bodyError: (cause: unknown) => UpstreamTransportError
 }
 
 const transportReason = (error: unknown): "connect" | "reset" => {
@@ -66,26 +77,6 @@ const flattenHeaders = (raw: Dispatcher.ResponseData["headers"]): Record<string,
 /** The pooled undici dispatcher upstream calls go through (see `UpstreamHttpLive`). */
 export class UpstreamDispatcher extends Context.Tag("gateway/upstream/UpstreamDispatcher")<UpstreamDispatcher, Dispatcher>() {}
 
-/**
- * Splits decoded text after every line feed. `Sse.makeParser` rescans its buffer from the start
- * for every line it finds in one `feed`, so a network read carrying many SSE frames costs
- * quadratic time (≈ 0.85 ms for a 7 KB, 34-frame answer read at once); fed one line at a time it
- * is linear. Where a frame ends is unchanged: the parser accepts input cut anywhere.
- */
-const splitLines = (text: string): ReadonlyArray<string> => {
-  let nl = text.indexOf("\n")
-  if (nl < 0 || nl === text.length - 1) return [text]
-  const out: Array<string> = []
-  let start = 0
-  while (nl >= 0) {
-    out.push(text.slice(start, nl + 1))
-    start = nl + 1
-    nl = text.indexOf("\n", start)
-  }
-  if (start < text.length) out.push(text.slice(start))
-  return out
-}
-
 export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/upstream/UpstreamClient", {
   effect: Effect.gen(function* () {
     const config = yield* AppConfig
@@ -95,83 +86,61 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
 
     const toTransport = (request: UpstreamRequest, reason: UpstreamTransportError["reason"], message: string) =>
       new UpstreamTransportError({ provider: request.provider.id, model: request.model, reason, message })
+    const bodyError = (request: UpstreamRequest) => (cause: unknown) =>
+      isBodyTimeout(cause)
+        ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
+        : toTransport(request, "reset", `upstream body broke: ${describe(cause)}`)
 
-    // `text` and `events` are built on first use: a request reads one or the other, never both,
-    // and building the unused pipeline (a Stream with an SSE channel) costs on every request.
-    const wrap = (
-      request: UpstreamRequest,
-      response: Dispatcher.ResponseData,
-      markDone: () => void,
-    ): UpstreamResponse => {
-      let text: UpstreamResponse["text"] | undefined
-      let events: UpstreamResponse["events"] | undefined
-      let headers: UpstreamResponse["headers"] | undefined
-      return {
-        status: response.statusCode,
-        get headers() {
-          return (headers ??= flattenHeaders(response.headers))
-        },
-        get text() {
-          return (text ??= Effect.tryPromise({
-            try: () => response.body.text(),
-            catch: (cause) =>
-              isBodyTimeout(cause)
-                ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
-                : toTransport(request, "reset", `upstream body could not be read: ${describe(cause)}`),
-          }).pipe(Effect.tap(markDone)))
-        },
-        get events() {
-          return (events ??= NodeStream.fromReadable<UpstreamTransportError, Uint8Array>(
-            () => response.body,
-            (cause) =>
-              isBodyTimeout(cause)
-                ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
-                : toTransport(request, "reset", `upstream stream broke: ${describe(cause)}`),
-          ).pipe(
-            // Read to the end: nothing left to abort when the scope closes.
-            Stream.onEnd(Effect.sync(markDone)),
-            Stream.decodeText(),
-            Stream.mapConcat(splitLines),
-            Stream.pipeThroughChannel(Sse.makeChannel()),
-            Stream.mapError((e) =>
-              e._tag === "UpstreamTransportError" ? e : toTransport(request, "reset", `upstream stream broke: ${describe(e)}`),
-            ),
-          ))
-        },
-      }
+    /** The upstream's own error answer: its status and message, never the key it was sent. */
+    const statusError = (request: UpstreamRequest, status: number, headers: Readonly<Record<string, string>>, body: string) => {
+      const parsed = parseUpstreamError(body, status)
+      return new UpstreamStatusError({
+        provider: request.provider.id,
+        model: request.model,
+        status,
+        // Some providers echo the key they were sent: it must never reach a client or a log.
+        message: redactText(parsed.message.split(Redacted.value(request.key.secret)).join("[redacted]")),
+        errorType: parsed.type,
+        errorCode: parsed.code,
+        errorParam: parsed.param,
+        retryAfterMs: parseRetryAfter((name) => headers[name], Date.now()),
+      })
     }
 
     /**
-     * Sends one request. Succeeds with a 2xx response tied to the current scope (closing the
-     * scope aborts the upstream call unless its body was read to the end); fails with the
-     * upstream's status and message otherwise.
+     * One call on the pooled undici dispatcher, as a single callback-driven `Effect.async`:
+     * interrupting it aborts the call. `onAnswer` receives a 2xx answer and settles the effect;
+     * any other status is read and fails with the upstream's status and message.
      *
-     * Calls the pooled undici dispatcher directly: the generic `HttpClient` layer costs several
-     * times what undici itself does per request, and its scoped variant aborts every request
-     * when the scope closes, finished or not (an AbortError and a DOMException per request).
+     * The dispatcher is called directly: the generic `HttpClient` costs several times what
+     * undici itself does per request, and scoped variants abort every request on scope close.
      */
-    const send = Effect.fnUntraced(function* (request: UpstreamRequest) {
-      const headers = upstreamHeaders(request.provider, request.key, config.mask, {
-        stream: request.stream,
-        masked: request.masked ?? true,
-      })
-      const controller = new AbortController()
-      let done = false
-      const markDone = () => {
-        done = true
-      }
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          if (!done) controller.abort()
-        }),
-      )
-      const response = yield* Effect.tryPromise({
-        try: () => {
-          const url = new URL(request.url)
-          return dispatcher.request({
+    const call = <A>(
+      request: UpstreamRequest,
+      onAnswer: (
+        data: Dispatcher.ResponseData,
+        headers: Readonly<Record<string, string>>,
+        controller: AbortController,
+        settle: (effect: Effect.Effect<A, UpstreamFailure>) => void,
+      ) => void,
+    ) =>
+      Effect.async<A, UpstreamFailure>((resume) => {
+        const controller = new AbortController()
+        let settled = false
+        const settle = (effect: Effect.Effect<A, UpstreamFailure>) => {
+          if (settled) return
+          settled = true
+          resume(effect)
+        }
+        const url = new URL(request.url)
+        dispatcher.request(
+          {
             signal: controller.signal,
             method: request.method ?? "POST",
-            headers,
+            headers: upstreamHeaders(request.provider, request.key, config.mask, {
+              stream: request.stream,
+              masked: request.masked ?? true,
+            }),
             origin: url.origin,
             path: url.pathname + url.search + url.hash,
             body: request.body ?? null,
@@ -179,32 +148,64 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
             // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).
             headersTimeout: headersTimeoutMs,
             bodyTimeout: idleTimeoutMs,
-          })
-        },
-        catch: (cause) =>
-          isHeadersTimeout(cause)
-            ? toTransport(request, "headers_timeout", `upstream did not answer within ${Duration.format(config.upstream.headersTimeout)}`)
-            : toTransport(request, transportReason({ cause }), `upstream unreachable: ${describe(cause)}`),
+          },
+          (error, data) => {
+            if (error !== null) {
+              return settle(
+                Effect.fail(
+                  isHeadersTimeout(error)
+                    ? toTransport(request, "headers_timeout", `upstream did not answer within ${Duration.format(config.upstream.headersTimeout)}`)
+                    : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
+                ),
+              )
+            }
+            data.body.on("error", () => {})
+            const headers = flattenHeaders(data.headers)
+            if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, controller, settle)
+            data.body.text().then(
+              (body) => settle(Effect.fail(statusError(request, data.statusCode, headers, body))),
+              () => settle(Effect.fail(statusError(request, data.statusCode, headers, ""))),
+            )
+          },
+        )
+        return Effect.sync(() => {
+          if (!settled) controller.abort()
+        })
       })
-      response.body.on("error", () => {})
-      const wrapped = wrap(request, response, markDone)
-      if (response.statusCode >= 200 && response.statusCode < 300) return wrapped
-      const body = yield* wrapped.text.pipe(Effect.orElseSucceed(() => ""))
-      const parsed = parseUpstreamError(body, response.statusCode)
-      return yield* new UpstreamStatusError({
-        provider: request.provider.id,
-        model: request.model,
-        status: response.statusCode,
-        // Some providers echo the key they were sent: it must never reach a client or a log.
-        message: redactText(parsed.message.split(Redacted.value(request.key.secret)).join("[redacted]")),
-        errorType: parsed.type,
-        errorCode: parsed.code,
-        errorParam: parsed.param,
-        retryAfterMs: parseRetryAfter((name) => wrapped.headers[name], Date.now()),
-      })
-    })
 
-    return { send } as const
+    /** Sends one request and reads the whole 2xx answer. */
+    const send = (request: UpstreamRequest): Effect.Effect<UpstreamResponse, UpstreamFailure> =>
+      call<UpstreamResponse>(request, (data, headers, _controller, settle) => {
+        data.body.text().then(
+          (text) => settle(Effect.succeed({ status: data.statusCode, headers, text })),
+          (cause) =>
+            settle(
+              Effect.fail(
+                isBodyTimeout(cause)
+                  ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
+                  : toTransport(request, "reset", `upstream body could not be read: ${describe(cause)}`),
+              ),
+            ),
+        )
+      })
+
+    /** Sends one streaming request; a 2xx answer is handed over unread (see `UpstreamStream`). */
+    const open = (request: UpstreamRequest): Effect.Effect<UpstreamStream, UpstreamFailure> =>
+      call<UpstreamStream>(request, (data, headers, controller, settle) =>
+        settle(
+          Effect.succeed({
+            status: data.statusCode,
+            headers,
+            body: data.body,
+            abort: () => {
+              if (!data.body.readableEnded) controller.abort()
+            },
+            bodyError: bodyError(request),
+          }),
+        ),
+      )
+
+    return { send, open } as const
   }),
 }) {}
 

@@ -156,13 +156,12 @@ export const RoutingHandlers = HttpApiBuilder.group(GatewayManagementApi, "routi
                   masked: false,
                 })
                 .pipe(
-                  Effect.flatMap((response) => Effect.as(response.text, response.status)),
+                  Effect.map((response) => response.status),
                   Effect.timeoutFail({
                     duration: config.upstream.discoveryTimeout,
                     onTimeout: () => ({ _tag: "Timeout" as const, message: `no answer within ${Duration.format(config.upstream.discoveryTimeout)}` }),
                   }),
                   Effect.either,
-                  Effect.scoped,
                 )
               const ms = Math.round(performance.now() - started)
               if (Either.isRight(outcome)) {
