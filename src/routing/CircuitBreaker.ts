@@ -13,6 +13,7 @@
  */
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import { Kv, type KvError } from "../storage/Kv.js"
+import { cachedDecoder } from "../storage/CachedDecoder.js"
 import type { CircuitView } from "./Plan.js"
 
 export interface BreakerConfig {
@@ -83,7 +84,7 @@ export const transition = (
 const OpenRecord = Schema.parseJson(
   Schema.Struct({ openedAt: Schema.Number, until: Schema.Number, trips: Schema.Number }),
 )
-const decodeOpen = Schema.decodeUnknownOption(OpenRecord)
+const decodeOpen = cachedDecoder(Schema.decodeUnknownOption(OpenRecord))
 const encodeOpen = Schema.encodeSync(OpenRecord)
 
 export const providerScope = (providerId: string): string => `p:${providerId}`

@@ -16,6 +16,7 @@
 import { Clock, Duration, Effect, Option, Random, Schema } from "effect"
 import type { Provider, ProviderKey } from "../registry/Provider.js"
 import { Kv, type KvError } from "../storage/Kv.js"
+import { cachedDecoder } from "../storage/CachedDecoder.js"
 import type { KeyFailureKind } from "./RetryPolicy.js"
 import { decayFactor } from "./Scoring.js"
 
@@ -159,7 +160,7 @@ export class NoAvailableKey extends Schema.TaggedError<NoAvailableKey>()("NoAvai
 }) {}
 
 const StoredKeyState = Schema.parseJson(KeyState)
-const decodeState = Schema.decodeUnknownOption(StoredKeyState)
+const decodeState = cachedDecoder(Schema.decodeUnknownOption(StoredKeyState))
 const encodeState = Schema.encodeSync(StoredKeyState)
 
 const stateKey = (provider: string, keyId: string) => `routing:key:${provider}:${keyId}`

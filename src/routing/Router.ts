@@ -10,10 +10,10 @@
  *     → a Verdict: retry (RetryPolicy.decideRetry / retrySchedule), rotate key, fail over, or stop
  *   }
  */
-import { Clock, Deferred, Effect, Either, Queue, Random } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, Queue, Random } from "effect"
 import type { RegistrySnapshot } from "../registry/Provider.js"
 import type { Candidate, ProviderNotAllowed, Resolution, ResolveError } from "./Candidates.js"
-import { filterAllowed, resolveCandidates } from "./Candidates.js"
+import { filterAllowed, resolveCandidates, upstreamKey } from "./Candidates.js"
 import { CircuitBreaker, providerScope } from "./CircuitBreaker.js"
 import { KeyPool } from "./KeyPool.js"
 import type { CircuitView, Plan } from "./Plan.js"
@@ -56,6 +56,12 @@ export interface AttemptRef {
 
 /** Pending success updates before the oldest are dropped. */
 const SUCCESS_QUEUE = 4096
+/**
+ * Successes are applied at most this often, in one batch: a busy gateway writes each record once
+ * per interval instead of once per request. Routing sees them this much later, which is noise
+ * next to the metrics' half-life (a probe's success, which must be seen at once, is applied inline).
+ */
+const SUCCESS_BATCH_INTERVAL = Duration.millis(20)
 
 export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
   scoped: Effect.gen(function* () {
@@ -102,24 +108,45 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
       return yield* breaker.acquire(providerScope(candidate.provider.id))
     })
 
-    // Success bookkeeping (metrics, circuit, key) runs off the response's critical path, in one
-    // background fiber fed by a bounded queue; under overload the oldest updates are dropped.
-    const successes = yield* Queue.sliding<AttemptRef | Deferred.Deferred<void>>(SUCCESS_QUEUE)
-    const recordSuccessNow = (attempt: AttemptRef) => {
-      const { candidate } = attempt
-      return metrics
-        .record({ provider: candidate.provider.id, model: candidate.model, latencyMs: attempt.latencyMs, result: { _tag: "Success" } })
-        .pipe(
-          Effect.zipRight(breaker.recordSuccess(providerScope(candidate.provider.id))),
-          Effect.zipRight(attempt.keyId === undefined ? Effect.void : keys.recordSuccess(candidate.provider.id, attempt.keyId)),
-        )
+    // Success bookkeeping (metrics, circuit, key) runs off the response's critical path: a bounded
+    // queue (under overload the oldest updates are dropped), emptied by one background fiber every
+    // SUCCESS_BATCH_INTERVAL, which writes each record once per batch.
+    const successes = yield* Queue.sliding<AttemptRef>(SUCCESS_QUEUE)
+    // One batch is applied at a time (the background fiber, or `settled`).
+    const applying = yield* Effect.makeSemaphore(1)
+    const recordSuccesses = (batch: ReadonlyArray<AttemptRef>) => {
+      const byUpstream = new Map<string, { provider: string; model: string; samples: Array<{ latencyMs: number | undefined; result: { _tag: "Success" } }> }>()
+      const providers = new Set<string>()
+      const providerKeys = new Map<string, { provider: string; keyId: string }>()
+      for (const { candidate, keyId, latencyMs } of batch) {
+        const provider = candidate.provider.id
+        const upstream = upstreamKey(provider, candidate.model)
+        let group = byUpstream.get(upstream)
+        if (group === undefined) byUpstream.set(upstream, (group = { provider, model: candidate.model, samples: [] }))
+        group.samples.push({ latencyMs, result: { _tag: "Success" } })
+        providers.add(provider)
+        if (keyId !== undefined) providerKeys.set(`${provider}\u0000${keyId}`, { provider, keyId })
+      }
+      return Effect.all(
+        [
+          Effect.forEach(byUpstream.values(), (g) => metrics.recordAll(g.provider, g.model, g.samples), { discard: true }),
+          Effect.forEach(providers, (provider) => breaker.recordSuccess(providerScope(provider)), { discard: true }),
+          Effect.forEach(providerKeys.values(), (k) => keys.recordSuccess(k.provider, k.keyId), { discard: true }),
+        ],
+        { discard: true },
+      )
     }
-    yield* Queue.take(successes).pipe(
-      Effect.flatMap((item) => (Deferred.DeferredTypeId in item ? Deferred.succeed(item, undefined) : recordSuccessNow(item))),
-      Effect.catchAllCause((cause) => Effect.logWarning("recording a routing success failed", cause)),
-      Effect.forever,
-      Effect.forkScoped,
-    )
+    const applyBatch = (batch: Chunk.Chunk<AttemptRef>) =>
+      Chunk.isEmpty(batch)
+        ? Effect.void
+        : recordSuccesses(Chunk.toReadonlyArray(batch)).pipe(
+            Effect.catchAllCause((cause) => Effect.logWarning("recording a routing success failed", cause)),
+          )
+    /** Applies everything queued so far; items are only ever taken under the permit. */
+    const applyQueued = applying.withPermits(1)(Effect.flatMap(Queue.takeAll(successes), applyBatch))
+    yield* Effect.sleep(SUCCESS_BATCH_INTERVAL).pipe(Effect.zipRight(applyQueued), Effect.forever, Effect.forkScoped)
+    // What is still queued at shutdown is written before the store closes.
+    yield* Effect.addFinalizer(() => applyQueued)
 
     /**
      * Success (non-streaming 2xx, or a stream's commit): binds the session at once (the client's
@@ -174,11 +201,7 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     })
 
     /** Waits until every success recorded so far has been applied (tests, shutdown). */
-    const settled = Effect.gen(function* () {
-      const done = yield* Deferred.make<void>()
-      yield* Queue.offer(successes, done)
-      yield* Deferred.await(done)
-    })
+    const settled = applyQueued
 
     return { decide, acquire, recordSuccess, recordFailure, settled } as const
   }),

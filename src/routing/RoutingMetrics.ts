@@ -13,6 +13,7 @@
  */
 import { Clock, Duration, Effect, Option, Schema } from "effect"
 import { Kv, type KvError } from "../storage/Kv.js"
+import { cachedDecoder } from "../storage/CachedDecoder.js"
 import { upstreamKey } from "./Candidates.js"
 import { decayFactor, defaultScoringConfig, type ScoringConfig, UpstreamMetrics } from "./Scoring.js"
 
@@ -90,7 +91,7 @@ export const updateMetrics = (
 }
 
 const StoredMetrics = Schema.parseJson(UpstreamMetrics)
-const decode = Schema.decodeUnknownOption(StoredMetrics)
+const decode = cachedDecoder(Schema.decodeUnknownOption(StoredMetrics))
 const encode = Schema.encodeSync(StoredMetrics)
 
 const metricsKey = (provider: string, model: string) => `routing:metrics:${provider}:${model}`
@@ -102,18 +103,24 @@ export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig)
   Effect.gen(function* () {
     const kv = yield* Kv
 
-    /** Records one attempt. Never fails: metrics are best effort. */
-    const record = Effect.fnUntraced(function* (sample: AttemptSample) {
-      if (sample.result._tag === "Neutral") return
-      const key = metricsKey(sample.provider, sample.model)
+    /**
+     * Records attempts of one upstream, in order: one read and one write however many there are
+     * (a busy gateway records its successes in batches). Never fails: metrics are best effort.
+     */
+    const recordAll = Effect.fnUntraced(function* (provider: string, model: string, samples: ReadonlyArray<Pick<AttemptSample, "latencyMs" | "result">>) {
+      if (samples.every((sample) => sample.result._tag === "Neutral")) return
+      const key = metricsKey(provider, model)
       const now = yield* Clock.currentTimeMillis
       yield* Effect.gen(function* () {
         const raw = yield* kv.get(key)
-        const prev = raw === undefined ? undefined : Option.getOrUndefined(decode(raw))
-        const next = updateMetrics(prev, sample, now, config)
+        let next = raw === undefined ? undefined : Option.getOrUndefined(decode(raw))
+        for (const sample of samples) next = updateMetrics(next, sample, now, config)
         if (next !== undefined) yield* kv.set(key, encode(next), config.ttl)
       }).pipe(Effect.catchAll(warn("record")))
     })
+
+    /** Records one attempt. Never fails: metrics are best effort. */
+    const record = (sample: AttemptSample) => recordAll(sample.provider, sample.model, [sample])
 
     /** Metrics of many upstreams in one round trip, keyed by `upstreamKey(provider, model)`. */
     const getMany = Effect.fnUntraced(function* (
@@ -133,7 +140,7 @@ export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig)
       return result as ReadonlyMap<string, UpstreamMetrics>
     })
 
-    return { record, getMany } as const
+    return { record, recordAll, getMany } as const
   })
 
 export class RoutingMetrics extends Effect.Service<RoutingMetrics>()("gateway/routing/RoutingMetrics", {
