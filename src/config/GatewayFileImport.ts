@@ -1,4 +1,4 @@
-import type { SqlError } from "@effect/sql"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Layer, Option } from "effect"
 import { ProviderRegistry, type RegistryLoadError } from "../registry/ProviderRegistry.js"
 import type { KvError } from "../storage/Kv.js"

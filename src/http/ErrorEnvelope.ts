@@ -1,4 +1,4 @@
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 
 /** The dialect a client speaks, which decides the shape of every error it sees. */
 export type ClientDialect = "openai" | "anthropic" | "gemini"

@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option, Redacted, Schema, Stream } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.js"

@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Config, Effect, Redacted } from "effect"
 import { generatePassword, hashPassword } from "./Passwords.js"
 import { newApiToken, Secrets } from "./Secrets.js"

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import type { SqlError } from "@effect/sql"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Redacted, Schema, Stream, SubscriptionRef } from "effect"
 import { Secrets } from "../identity/Secrets.js"
 import { Kv, type KvError } from "../storage/Kv.js"

@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option, Redacted } from "effect"
 import { Secrets } from "../identity/Secrets.js"
 import { ProviderRepository, type ProviderRow, type ProviderWrite } from "./ProviderRepository.js"

@@ -1,4 +1,5 @@
-import { SqlClient, SqlError } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlError from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
 
 /** SQL for the `users` table. Columns are aliased to camelCase explicitly. */

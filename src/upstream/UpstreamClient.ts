@@ -1,4 +1,4 @@
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import type { Readable } from "node:stream"
 import { Agent, type Dispatcher } from "undici"

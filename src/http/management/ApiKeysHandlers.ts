@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Redacted } from "effect"
 import { ApiKeys } from "../../identity/ApiKeys.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"

@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Redacted } from "effect"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Sessions, type TokenPair } from "../../identity/Sessions.js"

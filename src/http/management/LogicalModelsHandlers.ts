@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Option } from "effect"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { CircuitBreaker, providerScope } from "../../routing/CircuitBreaker.js"

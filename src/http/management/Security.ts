@@ -1,4 +1,4 @@
-import { HttpServerRequest } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Layer } from "effect"
 import { Authenticator } from "../../identity/Authenticator.js"
 import type { Principal } from "../../identity/Principal.js"
