@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import "./HeapTuning.js"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, ConfigError, Effect, Layer, Option } from "effect"
 import { AppLive } from "./App.js"

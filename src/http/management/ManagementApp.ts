@@ -1,5 +1,5 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
+import { DocsPageLive } from "./DocsPage.js"
 import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -83,7 +83,7 @@ export const ManagementAppLive = Layer.effect(
     >
   }),
 ).pipe(
-  Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  Layer.provide(DocsPageLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(HttpApiBuilder.api(GatewayManagementApi).pipe(Layer.provide(Layer.merge(HandlersLive, RoutingHandlersLive)))),
   Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),

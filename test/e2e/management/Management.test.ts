@@ -384,6 +384,16 @@ describe("management API (real server)", () => {
     const docs = await fetch(`${gateway.url}/docs`)
     expect(docs.status).toBe(200)
     expect(docs.headers.get("content-type")).toContain("text/html")
+    const page = await docs.text()
+    expect(page).toContain('"openapi"')
+    // The page's own script and style come from the gateway, not from a CDN.
+    for (const [asset, type] of [["/docs/swagger-ui-bundle.js", "javascript"], ["/docs/swagger-ui.css", "text/css"]] as const) {
+      expect(page).toContain(asset)
+      const response = await fetch(`${gateway.url}${asset}`)
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toContain(type)
+      expect((await response.text()).length).toBeGreaterThan(10_000)
+    }
   })
 
   it("no management response and no log line contains any secret the scenario created", () => {
