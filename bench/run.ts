@@ -765,8 +765,8 @@ const main = async () => {
       "",
       `Requests served: ${last.after}${last.after < P.memoryRequests ? ` of the ${P.memoryRequests} asked (the time cap stopped the quarters early)` : ""}. ` +
         `Growth over them: ${fmt(last.rss - first.rss, 1)} MB; over the last ${last.after - mid.after}: ${fmt(lateGrowth, 1)} MB.`,
-      `Of the idle footprint, the embedded database (PGlite: Postgres compiled to WASM, in-process) is the bulk; with`,
-      "`DATABASE_URL` (external Postgres) it is not in the gateway process.",
+      "VmRSS is the gateway process alone: the embedded database (PGlite) runs in a child process of its own, and with",
+      "`DATABASE_URL` (external Postgres) there is none.",
       "",
     )
     checks.push({ what: "RSS after the run", target: "≤ 200 MB", value: `${fmt(first.rss, 1)} MB`, ok: first.rss <= 200 })
