@@ -132,42 +132,47 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
           settled = true
           resume(effect)
         }
-        const url = new URL(request.url)
-        dispatcher.request(
-          {
-            signal: controller.signal,
-            method: request.method ?? "POST",
-            headers: upstreamHeaders(request.provider, request.key, config.mask, {
-              stream: request.stream,
-              masked: request.masked ?? true,
-            }),
-            origin: url.origin,
-            path: url.pathname + url.search + url.hash,
-            body: request.body ?? null,
-            // undici's own timers: an Effect timeout per call would fork a fiber and a timer
-            // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).
-            headersTimeout: headersTimeoutMs,
-            bodyTimeout: idleTimeoutMs,
-          },
-          (error, data) => {
-            if (error !== null) {
-              return settle(
-                Effect.fail(
-                  isHeadersTimeout(error)
-                    ? toTransport(request, "headers_timeout", `upstream did not answer within ${Duration.format(config.upstream.headersTimeout)}`)
-                    : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
-                ),
+        // A URL or header undici refuses throws here: a transport failure, not a defect.
+        try {
+          const url = new URL(request.url)
+          dispatcher.request(
+            {
+              signal: controller.signal,
+              method: request.method ?? "POST",
+              headers: upstreamHeaders(request.provider, request.key, config.mask, {
+                stream: request.stream,
+                masked: request.masked ?? true,
+              }),
+              origin: url.origin,
+              path: url.pathname + url.search + url.hash,
+              body: request.body ?? null,
+              // undici's own timers: an Effect timeout per call would fork a fiber and a timer
+              // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).
+              headersTimeout: headersTimeoutMs,
+              bodyTimeout: idleTimeoutMs,
+            },
+            (error, data) => {
+              if (error !== null) {
+                return settle(
+                  Effect.fail(
+                    isHeadersTimeout(error)
+                      ? toTransport(request, "headers_timeout", `upstream did not answer within ${Duration.format(config.upstream.headersTimeout)}`)
+                      : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
+                  ),
+                )
+              }
+              data.body.on("error", () => {})
+              const headers = flattenHeaders(data.headers)
+              if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, controller, settle)
+              data.body.text().then(
+                (body) => settle(Effect.fail(statusError(request, data.statusCode, headers, body))),
+                () => settle(Effect.fail(statusError(request, data.statusCode, headers, ""))),
               )
-            }
-            data.body.on("error", () => {})
-            const headers = flattenHeaders(data.headers)
-            if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, controller, settle)
-            data.body.text().then(
-              (body) => settle(Effect.fail(statusError(request, data.statusCode, headers, body))),
-              () => settle(Effect.fail(statusError(request, data.statusCode, headers, ""))),
-            )
-          },
-        )
+            },
+          )
+        } catch (error) {
+          settle(Effect.fail(toTransport(request, "connect", `upstream request could not be sent: ${describe(error)}`)))
+        }
         return Effect.sync(() => {
           if (!settled) controller.abort()
         })
