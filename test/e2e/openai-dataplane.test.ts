@@ -293,6 +293,24 @@ describe("OpenAI data plane through the official SDK", () => {
     expect(text).not.toContain("[DONE]")
   })
 
+  it("a client that leaves before the answer aborts the upstream call, and its access line says 499", async () => {
+    primary.script({ hang: true })
+    const controller = new AbortController()
+    const pending = fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json", "x-request-id": "leaves-early" },
+      body: JSON.stringify({ model: "only-primary", messages: [{ role: "user", content: "leave" }] }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error)
+    await primary.waitFor((m) => m.received.length > 0, 3_000)
+    controller.abort()
+    await pending
+    await primary.waitFor((m) => m.received[0]?.aborted === true, 3_000)
+    const line = () => gateway.logs.find((l) => l.includes("request_id=leaves-early"))
+    for (let i = 0; i < 50 && line() === undefined; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(line()).toContain("status=499")
+  })
+
   it("cancels the upstream request when the client disconnects", async () => {
     primary.script({ stallAfterChunks: 2 })
     const controller = new AbortController()
