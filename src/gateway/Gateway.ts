@@ -1,7 +1,7 @@
 import { Clock, Duration, Effect, Either, Random, Runtime, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
-import { RateLimit } from "../identity/RateLimit.js"
+import { countsTokens, RateLimit } from "../identity/RateLimit.js"
 import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
 import { ModelCatalog } from "../registry/ModelCatalog.js"
@@ -119,7 +119,6 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const runInBackground = Runtime.runFork(runtime)
 
     /** Tokens count against the caller's tokens-per-minute limit once the answer is known. */
-    const countsTokens = (principal: Principal) => principal.apiKeyId !== null && principal.limits.tokensPerMinute !== null
     const recordUsage = (principal: Principal, usage: UsageDelta) =>
       rateLimit.recordTokens(principal, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)).pipe(
         Effect.catchAll((error) => Effect.logWarning("token usage not recorded", error)),
@@ -165,9 +164,6 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     }
 
     const handle = Effect.fnUntraced(function* (request: GatewayRequest) {
-      if (request.model.trim() === "") {
-        return yield* new InvalidRequest({ message: "you must provide a model parameter", param: "model" })
-      }
       const client: ClientRequest = {
         dialect: request.dialect,
         body: request.body,

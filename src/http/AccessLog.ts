@@ -3,6 +3,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
+import { type LogLines, LogLinesTag } from "./Logging.js"
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -11,25 +12,32 @@ export const requestIdOf = (given: string | ReadonlyArray<string> | undefined): 
   typeof given === "string" && VALID_REQUEST_ID.test(given) ? given : randomUUID()
 
 /**
- * Gives every request an id (the client's `x-request-id` when it is sane), returns it in the
- * response, annotates every log line of the request with it, and writes one access line.
- * The line names method, path (without query: `?key=` would be a secret), status and duration.
+ * The access line of one request: method, path (without query: `?key=` would be a secret),
+ * status and duration since `startedMs` (a `performance.now()` reading).
  */
-export const accessLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+export const writeAccessLine = (
+  lines: LogLines,
+  line: { readonly requestId: string; readonly method: string; readonly path: string; readonly status: number; readonly startedMs: number },
+): void =>
+  lines.info("request", {
+    request_id: line.requestId,
+    method: line.method,
+    path: line.path,
+    status: line.status,
+    ms: (performance.now() - line.startedMs).toFixed(1),
+  })
+
+/**
+ * Gives every request an id (the client's `x-request-id` when it is sane), returns it in the
+ * response, annotates every log line of the request with it, and writes its access line.
+ */
+export const accessLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | LogLinesTag> =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
+    const lines = yield* LogLinesTag
     const requestId = requestIdOf(request.headers["x-request-id"])
-    const started = performance.now()
+    const startedMs = performance.now()
     const response = yield* app.pipe(Effect.annotateLogs("request_id", requestId))
-    const path = request.url.split("?", 1)[0]!
-    yield* Effect.logInfo("request").pipe(
-      Effect.annotateLogs({
-        request_id: requestId,
-        method: request.method,
-        path,
-        status: response.status,
-        ms: (performance.now() - started).toFixed(1),
-      }),
-    )
+    writeAccessLine(lines, { requestId, method: request.method, path: request.url.split("?", 1)[0]!, status: response.status, startedMs })
     return HttpServerResponse.setHeader(response, "x-request-id", requestId)
   })

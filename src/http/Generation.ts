@@ -72,7 +72,7 @@ export const toGeneration = <E>(
     const colon = tail.lastIndexOf(":")
     const model = colon > 0 ? tail.slice(0, colon) : ""
     const action = colon > 0 ? tail.slice(colon + 1) : ""
-    if (model === "" || (action !== "generateContent" && action !== "streamGenerateContent")) {
+    if (model.trim() === "" || (action !== "generateContent" && action !== "streamGenerateContent")) {
       return Either.left(new InvalidRequest({ message: `Unknown Gemini method '${tail}'` }))
     }
     return Either.map(read, (body) => ({ dialect: "gemini", body, model, stream: action === "streamGenerateContent" }))

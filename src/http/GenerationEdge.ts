@@ -4,7 +4,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import { Gateway, type GatewayAnswer } from "../gateway/Gateway.js"
 import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
 import { RateLimit } from "../identity/RateLimit.js"
-import { requestIdOf } from "./AccessLog.js"
+import { requestIdOf, writeAccessLine } from "./AccessLog.js"
 import { readCredential } from "./Credentials.js"
 import { type ApiError, type ClientDialect, errorBody, retryAfterSeconds } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
@@ -81,16 +81,16 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const route = generationRouteOf(request.method, path)
     if (route === undefined) return false
 
-    const started = performance.now()
+    const startedMs = performance.now()
     const requestId = requestIdOf(request.headers["x-request-id"])
     response.setHeader("x-request-id", requestId)
     response.once("close", () =>
-      log.info("request", {
-        request_id: requestId,
+      writeAccessLine(log, {
+        requestId,
         method: "POST",
         path,
         status: response.headersSent ? response.statusCode : CLIENT_CLOSED,
-        ms: (performance.now() - started).toFixed(1),
+        startedMs,
       }),
     )
     const credential = readCredential({ headers: request.headers, url }, route.errors)

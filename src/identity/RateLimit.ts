@@ -16,6 +16,10 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 
 export const WINDOW_MS = 60_000
 
+/** Whether the principal's tokens are counted at all (a key with a tokens-per-minute limit). */
+export const countsTokens = (principal: Principal): boolean =>
+  principal.apiKeyId !== null && principal.limits.tokensPerMinute !== null
+
 /** The window containing `nowMs`, and the milliseconds until it ends. */
 export const windowOf = (nowMs: number) => {
   const index = Math.floor(nowMs / WINDOW_MS)
@@ -72,9 +76,9 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
 
     /** Adds the tokens a finished request used to its key's current minute. */
     const recordTokens = Effect.fnUntraced(function* (principal: Principal, tokens: number) {
-      if (principal.apiKeyId === null || principal.limits.tokensPerMinute === null || tokens <= 0) return
+      if (!countsTokens(principal) || tokens <= 0) return
       const window = windowOf(yield* Clock.currentTimeMillis)
-      yield* kv.incr(tokensKey(principal.apiKeyId, window.index), Math.ceil(tokens), COUNTER_TTL)
+      yield* kv.incr(tokensKey(principal.apiKeyId!, window.index), Math.ceil(tokens), COUNTER_TTL)
     })
 
     return { checkRequest, recordTokens } as const

@@ -183,14 +183,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
       call<UpstreamResponse>(request, (data, headers, _controller, settle) => {
         data.body.text().then(
           (text) => settle(Effect.succeed({ status: data.statusCode, headers, text })),
-          (cause) =>
-            settle(
-              Effect.fail(
-                isBodyTimeout(cause)
-                  ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
-                  : toTransport(request, "reset", `upstream body could not be read: ${describe(cause)}`),
-              ),
-            ),
+          (cause) => settle(Effect.fail(bodyError(request)(cause))),
         )
       })
 
