@@ -7,6 +7,7 @@
  *   BENCH_PROFILE=1      start the gateway with `node --cpu-prof`; the profile's path is printed
  *   BENCH_ONLY=a,b       run only some phases: latency, stream, translated, throughput, memory
  *   BENCH_RESULTS=path   where to write the results (default bench/RESULTS.md)
+ *   BENCH_NODE_ARGS="…"  extra node flags for the measured gateway (e.g. --trace-gc); keeps its log
  */
 import autocannon from "autocannon"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
@@ -23,6 +24,7 @@ const QUICK = process.env.BENCH_QUICK === "1"
 const PROFILE = process.env.BENCH_PROFILE === "1"
 const ONLY = new Set((process.env.BENCH_ONLY ?? "latency,stream,translated,throughput,memory").split(",").map((s) => s.trim()))
 const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/RESULTS.md")
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
 
 const P = {
   latencyWarmup: QUICK ? 200 : 2_000,
@@ -551,7 +553,7 @@ const main = async () => {
   await stopChild(firstStart)
   log(`first start (initdb) done after ${((Date.now() - started) / 1000).toFixed(1)} s, idle RSS ${firstStartRss.rss.toFixed(0)} MB`)
 
-  const gwProc = startGateway(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])
+  const gwProc = startGateway([...NODE_ARGS, ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])])
   let stopping = false
   gwProc.once("exit", (code, signal) => {
     if (!stopping) process.stderr.write(`[bench] the gateway exited during the run (code ${code}, signal ${signal}); see ${gatewayLog}\n`)
@@ -805,7 +807,9 @@ const main = async () => {
   log(`results written to ${path.relative(ROOT, RESULTS)}`)
   if (PROFILE) {
     for (const f of fs.existsSync(profileDir) ? fs.readdirSync(profileDir) : []) log(`cpu profile: ${path.join(profileDir, f)}`)
-  } else fs.rmSync(tmp, { recursive: true, force: true })
+  }
+  if (NODE_ARGS.length > 0) log(`gateway log (node flags ${NODE_ARGS.join(" ")}): ${gatewayLog}`)
+  else if (!PROFILE) fs.rmSync(tmp, { recursive: true, force: true })
 }
 
 main().then(

@@ -85,8 +85,7 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
       limits: { requestsPerMinute: null, tokensPerMinute: null },
     }
 
-    const lookup = (token: string) =>
-      Effect.gen(function* () {
+    const lookup = Effect.fnUntraced(function* (token: string) {
         const hashes = secrets.apiKeyHashCandidates(token).map((h) => h.hash)
         const rows = yield* sql<KeyRow>`
           SELECT k.id, k.user_id, u.username, k.expires_at, k.is_active, u.is_active AS user_active,
@@ -96,7 +95,7 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
           WHERE k.key_hash IN ${sql.in(hashes)}
           LIMIT 1`
         return rows[0]
-      })
+    })
 
     const verify = Effect.fnUntraced(function* (token: string) {
       if (Option.isSome(masterKey) && equalSecrets(token, masterKey.value)) return master

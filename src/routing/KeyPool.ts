@@ -222,8 +222,8 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       return yield* new NoAvailableKey({ provider: provider.id, reason: "rate_limited", retryAfterMs: 1000 - (now % 1000) })
     })
 
-    const update = (provider: string, keyId: string, outcome: KeyOutcome) =>
-      Effect.gen(function* () {
+    const update = Effect.fnUntraced(
+      function* (provider: string, keyId: string, outcome: KeyOutcome) {
         const now = yield* Clock.currentTimeMillis
         const k = stateKey(provider, keyId)
         const raw = yield* kv.get(k)
@@ -232,7 +232,9 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
         // so their configured weights split the traffic (and the hot path saves a write).
         if (outcome._tag === "Success" && prev === undefined) return
         yield* kv.set(k, encodeState(applyKeyOutcome(prev, outcome, now, config)), STATE_TTL)
-      }).pipe(Effect.catchAll((e) => warn("update", e)))
+      },
+      Effect.catchAll((e) => warn("update", e)),
+    )
 
     const recordSuccess = Effect.fnUntraced(function* (provider: string, keyId: string) {
       yield* update(provider, keyId, { _tag: "Success" })

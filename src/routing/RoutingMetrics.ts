@@ -107,17 +107,18 @@ export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig)
      * Records attempts of one upstream, in order: one read and one write however many there are
      * (a busy gateway records its successes in batches). Never fails: metrics are best effort.
      */
-    const recordAll = Effect.fnUntraced(function* (provider: string, model: string, samples: ReadonlyArray<Pick<AttemptSample, "latencyMs" | "result">>) {
-      if (samples.every((sample) => sample.result._tag === "Neutral")) return
-      const key = metricsKey(provider, model)
-      const now = yield* Clock.currentTimeMillis
-      yield* Effect.gen(function* () {
+    const recordAll = Effect.fnUntraced(
+      function* (provider: string, model: string, samples: ReadonlyArray<Pick<AttemptSample, "latencyMs" | "result">>) {
+        if (samples.every((sample) => sample.result._tag === "Neutral")) return
+        const key = metricsKey(provider, model)
+        const now = yield* Clock.currentTimeMillis
         const raw = yield* kv.get(key)
         let next = raw === undefined ? undefined : Option.getOrUndefined(decode(raw))
         for (const sample of samples) next = updateMetrics(next, sample, now, config)
         if (next !== undefined) yield* kv.set(key, encode(next), config.ttl)
-      }).pipe(Effect.catchAll(warn("record")))
-    })
+      },
+      Effect.catchAll(warn("record")),
+    )
 
     /** Records one attempt. Never fails: metrics are best effort. */
     const record = (sample: AttemptSample) => recordAll(sample.provider, sample.model, [sample])

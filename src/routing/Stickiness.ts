@@ -75,15 +75,15 @@ export const makeStickiness = Effect.gen(function* () {
   })
 
   /** Binds (or re-binds) the session; keeps `createdAt`, refreshes `lastAccessed` and the TTL. */
-  const bind = Effect.fnUntraced(function* (
-    owner: string,
-    sessionId: string | null | undefined,
-    upstream: { readonly logicalModel: string; readonly provider: string; readonly model: string },
-  ) {
-    const id = normalizeSessionId(sessionId)
-    if (id === undefined) return Option.none<SessionBinding>()
-    const now = yield* Clock.currentTimeMillis
-    return yield* Effect.gen(function* () {
+  const bind = Effect.fnUntraced(
+    function* (
+      owner: string,
+      sessionId: string | null | undefined,
+      upstream: { readonly logicalModel: string; readonly provider: string; readonly model: string },
+    ) {
+      const id = normalizeSessionId(sessionId)
+      if (id === undefined) return Option.none<SessionBinding>()
+      const now = yield* Clock.currentTimeMillis
       const prev = yield* read(owner, id)
       const binding: SessionBinding = {
         logicalModel: upstream.logicalModel,
@@ -94,15 +94,14 @@ export const makeStickiness = Effect.gen(function* () {
       }
       yield* kv.set(sessionKey(owner, id), encode(binding), ttl)
       return Option.some(binding)
-    }).pipe(
-      Effect.catchAll((e) =>
-        Effect.as(
-          Effect.logWarning("session bind failed").pipe(Effect.annotateLogs({ error: e.message })),
-          Option.none<SessionBinding>(),
-        ),
+    },
+    Effect.catchAll((e) =>
+      Effect.as(
+        Effect.logWarning("session bind failed").pipe(Effect.annotateLogs({ error: e.message })),
+        Option.none<SessionBinding>(),
       ),
-    )
-  })
+    ),
+  )
 
   /** Deletes the binding; false when there was none (the API answers 404). */
   const remove = Effect.fnUntraced(function* (owner: string, sessionId: string) {

@@ -108,8 +108,8 @@ export class SessionContext extends Effect.Service<SessionContext>()("gateway/se
     const config = yield* sessionContextConfig
     const queue = yield* Queue.dropping<ContextWrite>(QUEUE_CAPACITY)
 
-    const write = (w: ContextWrite) =>
-      Effect.gen(function* () {
+    const write = Effect.fnUntraced(
+      function* (w: ContextWrite) {
         const now = yield* Clock.currentTimeMillis
         const entry: ContextEntry = {
           at: new Date(now).toISOString(),
@@ -125,9 +125,9 @@ export class SessionContext extends Effect.Service<SessionContext>()("gateway/se
         if (yield* kv.setIfAbsent(seenKey(w.owner, w.sessionId), "1", config.ttl)) {
           yield* kv.pushCapped(ownersKey(w.sessionId), w.owner, MAX_OWNERS, config.ttl)
         }
-      }).pipe(
-        Effect.catchAll((e) => Effect.logWarning("session context write failed").pipe(Effect.annotateLogs({ error: e.message }))),
-      )
+      },
+      Effect.catchAll((e) => Effect.logWarning("session context write failed").pipe(Effect.annotateLogs({ error: e.message }))),
+    )
 
     // One writer, so a session's entries land in the order the exchanges finished.
     yield* Queue.take(queue).pipe(Effect.flatMap(write), Effect.forever, Effect.forkScoped)

@@ -1,5 +1,6 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import { EventEmitter } from "node:events"
 import type { Readable } from "node:stream"
 import { Agent, type Dispatcher } from "undici"
 import { AppConfig } from "../config/AppConfig.js"
@@ -120,12 +121,15 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
       onAnswer: (
         data: Dispatcher.ResponseData,
         headers: Readonly<Record<string, string>>,
-        controller: AbortController,
+        abort: () => void,
         settle: (effect: Effect.Effect<A, UpstreamFailure>) => void,
       ) => void,
     ) =>
       Effect.async<A, UpstreamFailure>((resume) => {
-        const controller = new AbortController()
+        // undici takes an EventEmitter as the abort signal: an AbortSignal per call would cost more
+        // (it outlives young collections; bench/RESULTS.md).
+        const signal = new EventEmitter()
+        const abort = () => void signal.emit("abort")
         let settled = false
         const settle = (effect: Effect.Effect<A, UpstreamFailure>) => {
           if (settled) return
@@ -137,7 +141,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
           const url = new URL(request.url)
           dispatcher.request(
             {
-              signal: controller.signal,
+              signal,
               method: request.method ?? "POST",
               headers: upstreamHeaders(request.provider, request.key, config.mask, {
                 stream: request.stream,
@@ -163,7 +167,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
               }
               data.body.on("error", () => {})
               const headers = flattenHeaders(data.headers)
-              if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, controller, settle)
+              if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, abort, settle)
               data.body.text().then(
                 (body) => settle(Effect.fail(statusError(request, data.statusCode, headers, body))),
                 () => settle(Effect.fail(statusError(request, data.statusCode, headers, ""))),
@@ -174,13 +178,13 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
           settle(Effect.fail(toTransport(request, "connect", `upstream request could not be sent: ${describe(error)}`)))
         }
         return Effect.sync(() => {
-          if (!settled) controller.abort()
+          if (!settled) abort()
         })
       })
 
     /** Sends one request and reads the whole 2xx answer. */
     const send = (request: UpstreamRequest): Effect.Effect<UpstreamResponse, UpstreamFailure> =>
-      call<UpstreamResponse>(request, (data, headers, _controller, settle) => {
+      call<UpstreamResponse>(request, (data, headers, _abort, settle) => {
         data.body.text().then(
           (text) => settle(Effect.succeed({ status: data.statusCode, headers, text })),
           (cause) => settle(Effect.fail(bodyError(request)(cause))),
@@ -189,14 +193,14 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
 
     /** Sends one streaming request; a 2xx answer is handed over unread (see `UpstreamStream`). */
     const open = (request: UpstreamRequest): Effect.Effect<UpstreamStream, UpstreamFailure> =>
-      call<UpstreamStream>(request, (data, headers, controller, settle) =>
+      call<UpstreamStream>(request, (data, headers, abort, settle) =>
         settle(
           Effect.succeed({
             status: data.statusCode,
             headers,
             body: data.body,
             abort: () => {
-              if (!data.body.readableEnded) controller.abort()
+              if (!data.body.readableEnded) abort()
             },
             bodyError: bodyError(request),
           }),
