@@ -96,7 +96,7 @@ export const planExchange = (
         const error = embeddedError(json)
         if (error !== undefined) return Either.left(error)
         // Byte-faithful: the client gets exactly what the provider sent.
-        return Either.right({ body: text, usage: codecs[dialect].decodeResponse(json).usage })
+        return Either.right({ body: text, usage: codecs[dialect].decodeResponseUsage(json) ?? {} })
       },
       streamCodec: () =>
         relayCodec(makeRelay(dialect, randomIds, prepared.clientWantsUsage), dialect === "openai-chat" ? SSE_DONE : undefined),

@@ -10,6 +10,7 @@ import type {
   ProtocolError,
   StreamDecoder,
   StreamEncoder,
+  UsageDelta,
 } from "./Canonical.js"
 import { errorBody } from "./Errors.js"
 import type { JsonObject } from "./Json.js"
@@ -57,6 +58,8 @@ export interface DialectCodec {
   decodeRequest(body: unknown, hints?: DecodeHints): Either.Either<CanonicalRequest, ProtocolError>
   encodeRequest(req: CanonicalRequest, upstreamModel: string, opts: RequestEncodeOptions): EncodedRequest
   decodeResponse(json: unknown): CanonicalResponse
+  /** Only the usage of a response (what a passthrough needs of it), without decoding the rest. */
+  decodeResponseUsage(json: JsonObject): UsageDelta | undefined
   encodeResponse(resp: CanonicalResponse, ctx: EncodeContext): JsonObject
   makeStreamDecoder(ids: IdGenerator): StreamDecoder
   makeStreamEncoder(ctx: EncodeContext): StreamEncoder
@@ -69,6 +72,7 @@ export const codecs: { readonly [D in Dialect]: DialectCodec } = {
     decodeRequest: (body) => ChatRequest.decodeRequest(body),
     encodeRequest: (req, model, opts) => ({ body: ChatRequest.encodeRequest(req, model, opts) }),
     decodeResponse: ChatResponse.decodeResponse,
+    decodeResponseUsage: (json) => ChatResponse.decodeUsage(json.usage),
     encodeResponse: ChatResponse.encodeResponse,
     makeStreamDecoder: ChatStream.makeDecoder,
     makeStreamEncoder: ChatStream.makeEncoder,
@@ -79,6 +83,7 @@ export const codecs: { readonly [D in Dialect]: DialectCodec } = {
     decodeRequest: (body) => ResponsesRequest.decodeRequest(body),
     encodeRequest: (req, model, opts) => ({ body: ResponsesRequest.encodeRequest(req, model, opts) }),
     decodeResponse: ResponsesResponse.decodeResponse,
+    decodeResponseUsage: (json) => ResponsesResponse.decodeUsage(json.usage),
     encodeResponse: ResponsesResponse.encodeResponse,
     makeStreamDecoder: ResponsesStream.makeDecoder,
     makeStreamEncoder: ResponsesStream.makeEncoder,
@@ -89,6 +94,7 @@ export const codecs: { readonly [D in Dialect]: DialectCodec } = {
     decodeRequest: (body) => AnthropicRequest.decodeRequest(body),
     encodeRequest: (req, model, opts) => ({ body: AnthropicRequest.encodeRequest(req, model, opts) }),
     decodeResponse: AnthropicResponse.decodeResponse,
+    decodeResponseUsage: (json) => AnthropicResponse.decodeUsage(json.usage),
     encodeResponse: AnthropicResponse.encodeResponse,
     makeStreamDecoder: AnthropicStream.makeDecoder,
     makeStreamEncoder: AnthropicStream.makeEncoder,
@@ -99,6 +105,7 @@ export const codecs: { readonly [D in Dialect]: DialectCodec } = {
     decodeRequest: (body, hints) => GeminiRequest.decodeRequest(body, hints),
     encodeRequest: (req, model, opts) => GeminiRequest.encodeRequest(req, model, opts),
     decodeResponse: GeminiResponse.decodeResponse,
+    decodeResponseUsage: (json) => GeminiResponse.decodeUsage(json.usageMetadata),
     encodeResponse: GeminiResponse.encodeResponse,
     makeStreamDecoder: GeminiStream.makeDecoder,
     makeStreamEncoder: GeminiStream.makeEncoder,
