@@ -12,8 +12,8 @@ import { setFlagsFromString } from "node:v8"
  * - `--no-allocation-site-pretenuring`: V8 starts allocating objects of an allocation site
  *   straight in the old generation once most of them survived a young collection. Objects of a
  *   request in flight during a young collection look like that; once tenured, each dead one keeps
- *   what it points to (the next request's objects) alive through every young collection until
- *   the next full one. Measured: promotion per request down by half, fewer full collections.
+ *   the young objects it points to alive through every young collection until the next full
+ *   one. Measured: bytes promoted per request about halved, no CPU cost under load.
  */
 const FLAGS: ReadonlyArray<{ readonly name: string; readonly flag: string }> = [
   { name: "heap-growing-percent", flag: "--heap-growing-percent=30" },
