@@ -86,15 +86,15 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
     }
 
     const lookup = Effect.fnUntraced(function* (token: string) {
-        const hashes = secrets.apiKeyHashCandidates(token).map((h) => h.hash)
-        const rows = yield* sql<KeyRow>`
-          SELECT k.id, k.user_id, u.username, k.expires_at, k.is_active, u.is_active AS user_active,
-                 u.is_superuser, k.has_provider_restrictions, k.requests_per_minute, k.tokens_per_minute,
-                 COALESCE((SELECT json_agg(a.provider_id) FROM api_key_allowed_providers a WHERE a.api_key_id = k.id), '[]'::json) AS allowed
-          FROM api_keys k JOIN users u ON u.id = k.user_id
-          WHERE k.key_hash IN ${sql.in(hashes)}
-          LIMIT 1`
-        return rows[0]
+      const hashes = secrets.apiKeyHashCandidates(token).map((h) => h.hash)
+      const rows = yield* sql<KeyRow>`
+        SELECT k.id, k.user_id, u.username, k.expires_at, k.is_active, u.is_active AS user_active,
+               u.is_superuser, k.has_provider_restrictions, k.requests_per_minute, k.tokens_per_minute,
+               COALESCE((SELECT json_agg(a.provider_id) FROM api_key_allowed_providers a WHERE a.api_key_id = k.id), '[]'::json) AS allowed
+        FROM api_keys k JOIN users u ON u.id = k.user_id
+        WHERE k.key_hash IN ${sql.in(hashes)}
+        LIMIT 1`
+      return rows[0]
     })
 
     const verify = Effect.fnUntraced(function* (token: string) {
