@@ -56,8 +56,30 @@ export class BlockTracker {
   }
 }
 
+/** A tool call whose deltas arrive while another tool call's block is open: held until it can be emitted whole. */
+interface HeldToolCall {
+  id: string | undefined
+  name: string | undefined
+  args: string
+}
+
 export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
   const blocks = new BlockTracker()
+  // Canonical blocks are sequential, but OpenAI-compatible upstreams may interleave the argument
+  // deltas of parallel tool calls. The first tool call streams live; the others are held and
+  // emitted whole, in order, when the live one ends (finish, end of stream, or other content).
+  let liveTool: string | undefined
+  const held = new Map<string, HeldToolCall>()
+  const toolStart = (call: { readonly id: string | undefined; readonly name: string | undefined }) =>
+    (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "tool_use", id: call.id ?? ids("call_"), name: call.name ?? "" } })
+  const releaseHeld = (out: Array<StreamEvent>) => {
+    liveTool = undefined
+    for (const [key, call] of held) {
+      const index = blocks.enter(key, toolStart(call), out)
+      if (index !== undefined && call.args !== "") out.push({ type: "tool_input_delta", index, partialJson: call.args })
+    }
+    held.clear()
+  }
   let started = false
   let stopped = false
   let ended = false
@@ -77,6 +99,7 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
     const out: Array<StreamEvent> = []
     if (data === "[DONE]") {
       ended = true
+      releaseHeld(out)
       blocks.close(out)
       if (!stopped) out.push({ type: "stop", reason: "end_turn" })
       out.push({ type: "end" })
@@ -98,11 +121,13 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
       const delta = asObject(choice.delta)
       const reasoning = str(delta.reasoning_content) ?? str(delta.reasoning)
       if (reasoning) {
+        releaseHeld(out)
         const i = blocks.enter("reasoning", (index) => ({ type: "block_start", index, block: { type: "reasoning" } }), out)
         if (i !== undefined) out.push({ type: "reasoning_delta", index: i, text: reasoning })
       }
       const text = str(delta.content) ?? str(delta.refusal)
       if (text) {
+        releaseHeld(out)
         const i = blocks.enter("text", (index) => ({ type: "block_start", index, block: { type: "text" } }), out)
         if (i !== undefined) out.push({ type: "text_delta", index: i, text })
       }
@@ -110,22 +135,32 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
         const tc = asObject(tc0)
         const f = asObject(tc.function)
         const key = `tool:${num(tc.index) ?? pos}`
-        const i = blocks.enter(
-          key,
-          (index) => ({ type: "block_start", index, block: { type: "tool_use", id: str(tc.id) ?? ids("call_"), name: str(f.name) ?? "" } }),
-          out,
-        )
+        const args = str(f.arguments) ?? ""
+        const heldCall = held.get(key)
+        if (heldCall !== undefined) {
+          heldCall.id ??= str(tc.id)
+          heldCall.name ??= str(f.name)
+          heldCall.args += args
+          continue
+        }
+        if (liveTool !== undefined && key !== liveTool) {
+          held.set(key, { id: str(tc.id), name: str(f.name), args })
+          continue
+        }
+        const i = blocks.enter(key, toolStart({ id: str(tc.id), name: str(f.name) }), out)
         if (i === undefined) {
+          // A delta for a tool call whose block was closed by other content: it cannot be placed.
           failed = true
-          out.push({ type: "error", error: malformedFrame("interleaved tool call deltas are not supported") })
+          out.push({ type: "error", error: malformedFrame("a tool call continued after other content") })
           return out
         }
-        const args = str(f.arguments)
-        if (args) out.push({ type: "tool_input_delta", index: i, partialJson: args })
+        liveTool = key
+        if (args !== "") out.push({ type: "tool_input_delta", index: i, partialJson: args })
       }
       const finish = str(choice.finish_reason)
       if (finish !== undefined && !stopped) {
         stopped = true
+        releaseHeld(out)
         blocks.close(out)
         out.push({ type: "stop", reason: fromOpenAiFinish(finish) })
       }

@@ -290,6 +290,67 @@ describe("OpenAI chat stream → Anthropic stream", () => {
     })
   })
 
+  it("interleaved argument deltas of parallel tool calls become whole, ordered tool_use blocks", () => {
+    const chunk = (delta: object, finish: string | null = null) => ({
+      id: "chatcmpl-7",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "gpt",
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })
+    const call = (index: number, args: string, head?: { id: string; name: string }) => ({
+      tool_calls: [{ index, ...(head ? { id: head.id, type: "function" } : {}), function: { ...(head ? { name: head.name } : {}), arguments: args } }],
+    })
+    const stream = dataSse([
+      chunk({ role: "assistant", content: null }),
+      chunk(call(0, '{"ci', { id: "call_a", name: "weather" })),
+      chunk(call(1, '{"q":', { id: "call_b", name: "search" })),
+      chunk(call(0, 'ty":"Paris"}')),
+      chunk(call(2, "{}", { id: "call_c", name: "clock" })),
+      chunk(call(1, '"tides"}')),
+      chunk({}, "tool_calls"),
+      "[DONE]",
+    ])
+    const evs = parseFrames(transcode(stream, ChatStream.makeDecoder(sequentialIds()), AnthropicStream.makeEncoder(ctx())))
+    const data = evs.map((e) => JSON.parse(e.data))
+    expect(evs.map((e) => e.event).filter((e) => e !== "ping")).toEqual([
+      "message_start",
+      "content_block_start",
+      "content_block_delta",
+      "content_block_delta",
+      "content_block_stop",
+      "content_block_start",
+      "content_block_delta",
+      "content_block_stop",
+      "content_block_start",
+      "content_block_delta",
+      "content_block_stop",
+      "message_delta",
+      "message_stop",
+    ])
+    // Each block's deltas put together give that call's whole arguments, blocks in call order.
+    const blocks = data.filter((d) => d.type === "content_block_start").map((d) => ({ index: d.index, ...d.content_block, args: "" }))
+    for (const d of data) if (d.type === "content_block_delta") blocks[d.index].args += d.delta.partial_json
+    expect(blocks.map((b) => [b.index, b.id, b.name, JSON.parse(b.args)])).toEqual([
+      [0, "call_a", "weather", { city: "Paris" }],
+      [1, "call_b", "search", { q: "tides" }],
+      [2, "call_c", "clock", {}],
+    ])
+    expect(data.find((d) => d.type === "message_delta").delta.stop_reason).toBe("tool_use")
+  })
+
+  it("a tool call that continues after text has closed it ends the stream with an error, never a wrong answer", () => {
+    const chunk = (delta: object) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "gpt", choices: [{ index: 0, delta, finish_reason: null }] })
+    const stream = dataSse([
+      chunk({ tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "f", arguments: '{"a":' } }] }),
+      chunk({ content: "text in between" }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: "1}" } }] }),
+    ])
+    const evs = parseFrames(transcode(stream, ChatStream.makeDecoder(sequentialIds()), AnthropicStream.makeEncoder(ctx())))
+    expect(evs[evs.length - 1]!.event).toBe("error")
+    expect(evs.some((e) => e.event === "message_stop")).toBe(false)
+  })
+
   it("a malformed upstream frame yields event: error, never a throw", () => {
     const frames = transcode([chatToolStream[1]!, { data: "{not json" }], ChatStream.makeDecoder(sequentialIds()), AnthropicStream.makeEncoder(ctx()))
     const evs = parseFrames(frames)
