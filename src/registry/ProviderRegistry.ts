@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import type * as SqlError from "@effect/sql/SqlError"
-import { Effect, Redacted, Schema, Stream, SubscriptionRef } from "effect"
+import { Effect, Redacted, Schedule, Schema, Stream, SubscriptionRef } from "effect"
 import { Secrets } from "../identity/Secrets.js"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { ProviderRepository, type RegistryRows } from "../storage/ProviderRepository.js"
@@ -26,6 +26,9 @@ import {
  */
 
 export const INVALIDATE_CHANNEL = "registry:invalidate"
+
+/** Background retries of a refresh after a saved change: 0.2 s doubling, at most 30 s apart, 35 tries. */
+const AFTER_CHANGE_RETRY = Schedule.exponential("200 millis").pipe(Schedule.either(Schedule.spaced("30 seconds")), Schedule.intersect(Schedule.recurs(35)))
 
 export class RegistryLoadError extends Schema.TaggedError<RegistryLoadError>()("RegistryLoadError", {
   message: Schema.String,
@@ -174,6 +177,32 @@ export const makeProviderRegistry = Effect.gen(function* () {
     yield* kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ origin: instanceId, at: Date.now() }))
   }).pipe(Effect.withSpan("ProviderRegistry.invalidate"))
 
+  const scope = yield* Effect.scope
+  /**
+   * After an admin change was saved: `invalidate`. If that fails (the database read or the
+   * broadcast, not the change) the request that made the change still succeeds, and the refresh
+   * is retried in the background — backing off to every 30 s, about 15 minutes in all — until it
+   * gets through. Never fails.
+   */
+  const afterChange: Effect.Effect<void> = invalidate.pipe(
+    Effect.catchAll((error) =>
+      Effect.logError("registry refresh after a saved change failed; retrying in the background").pipe(
+        Effect.annotateLogs({ reason: error.message }),
+        Effect.zipRight(
+          invalidate.pipe(
+            Effect.retry(AFTER_CHANGE_RETRY),
+            Effect.tap(() => Effect.logInfo("registry refreshed after a saved change")),
+            Effect.catchAll((last) =>
+              Effect.logError("registry refresh after a saved change gave up").pipe(Effect.annotateLogs({ reason: last.message })),
+            ),
+            Effect.forkIn(scope),
+          ),
+        ),
+      ),
+    ),
+    Effect.asVoid,
+  )
+
   const originOf = (message: string): string | undefined => {
     try {
       const parsed: unknown = JSON.parse(message)
@@ -211,6 +240,7 @@ export const makeProviderRegistry = Effect.gen(function* () {
     changes: ref.changes,
     reload,
     invalidate,
+    afterChange,
   } as const
 })
 

@@ -75,7 +75,7 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(GatewayManagementApi, 
                 LogicalModelExists: (e) => Effect.fail(new Conflict({ message: `Logical model '${e.id}' already exists` })),
               }),
             )
-            yield* registry.invalidate
+            yield* registry.afterChange
             return render(created)
           }),
         ),
@@ -89,7 +89,7 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(GatewayManagementApi, 
               Effect.catchTag("UnknownProviders", unknownProviders),
             )
             if (Option.isNone(updated)) return yield* notFound(path.id)
-            yield* registry.invalidate
+            yield* registry.afterChange
             return render(updated.value)
           }),
         ),
@@ -98,7 +98,7 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(GatewayManagementApi, 
         managed(
           Effect.gen(function* () {
             if (!(yield* repo.remove(path.id))) return yield* notFound(path.id)
-            yield* registry.invalidate
+            yield* registry.afterChange
           }),
         ),
       )

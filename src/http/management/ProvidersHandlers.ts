@@ -37,8 +37,8 @@ export const ProvidersHandlers = HttpApiBuilder.group(ManagementApi, "providers"
     const registry = yield* ProviderRegistry
     const auth = yield* ApiKeyAuth
 
-    /** After every change: every instance reloads its registry. */
-    const changed = registry.invalidate
+    /** After every saved change: every instance reloads its registry (retried in the background if that fails). */
+    const changed = registry.afterChange
 
     const find = (providerId: string) =>
       Effect.flatMap(

@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, Option, Redacted, Schedule } from "effect"
 import { parseGatewayFile } from "../../../src/config/GatewayFile.js"
@@ -330,6 +331,35 @@ describe("ProviderRegistry", () => {
       )
       expect((yield* b.current).providers.get("late")?.baseUrl).toBe("https://late.example.com")
       expect((yield* b.current).loadedAt).toBeGreaterThanOrEqual(bLoadedAt)
+    }).pipe(Effect.scoped, Effect.provide(TestEnv)))
+
+  it.live("a saved change whose refresh fails does not fail; the refresh is retried until it gets through", () =>
+    Effect.gen(function* () {
+      yield* apply(FILE)
+      const [kv] = yield* kvPair
+      const real = yield* ProviderRepository
+      let failing = false
+      const flaky = new ProviderRepository({
+        ...real,
+        loadAll: Effect.suspend(() => (failing ? Effect.fail(new SqlError({ message: "connection lost" })) : real.loadAll)),
+      })
+      const registry = yield* makeProviderRegistry.pipe(Effect.provide(Layer.merge(Layer.succeedContext(kv), Layer.succeed(ProviderRepository, flaky))))
+
+      yield* apply(`providers:\n  - id: late\n    base_url: https://late.example.com\n`)
+      failing = true
+      // The change is saved; the refresh fails, and the caller is not told so.
+      const outcome = yield* Effect.either(registry.afterChange)
+      expect(outcome._tag).toBe("Right")
+      expect((yield* registry.current).providers.has("late")).toBe(false)
+      expect(yield* Effect.either(registry.invalidate)).toMatchObject({ _tag: "Left", left: { _tag: "RegistryLoadError" } })
+
+      // Once the database answers again, the background retry (first after 0.2 s) refreshes it.
+      failing = false
+      yield* registry.current.pipe(
+        Effect.map((s) => s.providers.has("late")),
+        Effect.repeat({ until: (has) => has, schedule: Schedule.spaced("50 millis") }),
+        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the registry was never refreshed") }),
+      )
     }).pipe(Effect.scoped, Effect.provide(TestEnv)))
 
   it.live("importFromConfig imports GATEWAY_CONFIG and refreshes the registry", () =>
