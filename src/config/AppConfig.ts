@@ -88,6 +88,8 @@ export const appConfig = Config.all({
     Config.withDefault(10 * 1024 * 1024),
   ),
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
+  /** `POST /auth/register` creates (never superuser) accounts only when this is on (W17). */
+  allowRegistration: Config.boolean("ALLOW_REGISTRATION").pipe(Config.withDefault(false)),
 })
 
 type RawConfig = Config.Config.Success<typeof appConfig>

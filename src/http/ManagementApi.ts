@@ -161,6 +161,13 @@ export const TokenResponse = Schema.Struct({
 
 export const RefreshRequest = Schema.Struct({ refresh_token: Schema.String.pipe(Schema.minLength(1)) })
 
+export const RegisterRequest = Schema.Struct({
+  username: Username,
+  email: Email,
+  password: Password,
+  display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
+})
+
 export class AuthGroup extends HttpApiGroup.make("auth")
   .add(
     HttpApiEndpoint.post("login", "/auth/login")
@@ -189,6 +196,17 @@ export class AuthGroup extends HttpApiGroup.make("auth")
       .annotate(OpenApi.Description, "Revokes the login the refresh token belongs to (its access tokens too)."),
   )
   .add(HttpApiEndpoint.get("me", "/auth/me").addSuccess(UserResponse).addError(NotFound).middleware(Authenticated))
+  .add(
+    HttpApiEndpoint.post("register", "/auth/register")
+      .setPayload(RegisterRequest)
+      .addSuccess(UserResponse, { status: 201 })
+      .addError(Forbidden)
+      .addError(Conflict)
+      .annotate(
+        OpenApi.Description,
+        "Self-service sign-up: an active, non-superuser account. Off unless the gateway runs with ALLOW_REGISTRATION=true (403 otherwise).",
+      ),
+  )
   .annotate(OpenApi.Title, "Auth") {}
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Redacted } from "effect"
+import { AppConfig } from "../../config/AppConfig.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Sessions, type TokenPair } from "../../identity/Sessions.js"
 import { Users } from "../../identity/Users.js"
-import { ManagementApi, NotFound } from "../ManagementApi.js"
+import { Forbidden, ManagementApi, NotFound } from "../ManagementApi.js"
 import { managed } from "./Errors.js"
 import { renderUser } from "./Render.js"
 
@@ -19,6 +20,7 @@ export const AuthHandlers = HttpApiBuilder.group(ManagementApi, "auth", (handler
   Effect.gen(function* () {
     const sessions = yield* Sessions
     const users = yield* Users
+    const config = yield* AppConfig
     return handlers
       .handle("login", ({ payload }) =>
         sessions.login(payload.username, payload.password).pipe(
@@ -29,6 +31,13 @@ export const AuthHandlers = HttpApiBuilder.group(ManagementApi, "auth", (handler
       .handle("refresh", ({ payload }) => sessions.refresh(payload.refresh_token).pipe(Effect.map(renderTokens), managed))
       .handle("logout", ({ payload }) =>
         sessions.logout(payload.refresh_token).pipe(Effect.as({ message: "Logged out" }), managed),
+      )
+      .handle("register", ({ payload }) =>
+        config.allowRegistration
+          ? users
+              .create({ username: payload.username, email: payload.email, password: payload.password, displayName: payload.display_name, isSuperuser: false })
+              .pipe(Effect.map(renderUser), managed)
+          : Effect.fail(new Forbidden({ message: "Self-service registration is disabled on this gateway; ask an administrator for an account" })),
       )
       .handle("me", () =>
         Effect.gen(function* () {

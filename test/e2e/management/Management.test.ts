@@ -104,6 +104,16 @@ describe("management API (real server)", () => {
     expect(created[0]!.body.username).toBe("admin")
   })
 
+  it("self-service registration is off unless ALLOW_REGISTRATION is set: 403, and no account is made", async () => {
+    const register = await call("POST", "/auth/register", {
+      body: { username: "mallory", email: "mallory@example.com", password: "mallory-password-1" },
+    })
+    expect(register.status).toBe(403)
+    expect(register.body).toMatchObject({ _tag: "Forbidden", message: expect.stringContaining("registration is disabled") })
+    const login = await call("POST", "/auth/login", { body: { username: "mallory", password: "mallory-password-1" } })
+    expect(login.status).toBe(401)
+  })
+
   it("login gives a 30-minute access token and a refresh token; /auth/me answers", async () => {
     const login = await call("POST", "/auth/login", { body: { username: "admin", password: adminPassword }, oneTimeSecret: true })
     expect(login.status).toBe(200)
