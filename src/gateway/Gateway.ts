@@ -208,7 +208,10 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       for (const planned of plan.attempts) {
         if (attempts >= MAX_ATTEMPTS) break
         const { candidate } = planned
-        if (!(yield* router.acquire(candidate))) continue
+        // The plan read the circuits a moment ago: before this request has tried anything, a
+        // circuit it found closed needs no second read (an open or half-open one does: the probe).
+        const fresh = attempts === 0 && planned.circuit === "closed"
+        if (!fresh && !(yield* router.acquire(candidate))) continue
         let exchange = planExchange(client, candidate.provider, candidate.model)
         if (Either.isLeft(exchange)) {
           if (exchange.left._tag === "BadRequest") return yield* invalidRequest(exchange.left.error)

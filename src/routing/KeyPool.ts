@@ -189,9 +189,8 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
         Effect.catchAll((e) => Effect.as(warn("states", e), new Map<string, KeyState>() as ReadonlyMap<string, KeyState>)),
       )
 
-    /** True when the key may send one more request this second. */
-    const reserveQps = (provider: string, key: ProviderKey, now: number) => {
-      if (key.maxQps === null || key.maxQps <= 0) return Effect.succeed(true)
+    /** True when the key may send one more request this second (only asked of keys with a limit). */
+    const reserveQps = (provider: string, key: ProviderKey & { readonly maxQps: number }, now: number) => {
       const limit = key.maxQps
       return kv.incr(qpsKey(provider, key.id, Math.floor(now / 1000)), 1, Duration.seconds(1)).pipe(
         Effect.map((n) => n <= limit),
@@ -208,8 +207,9 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       if (candidates.length === 0) return yield* new NoAvailableKey({ provider: provider.id, reason: "no_keys" })
       const now = yield* Clock.currentTimeMillis
       const states = yield* readStates(provider)
-      // One draw per key is all keyOrder needs; from Effect's Random so tests can seed it.
-      const draws = yield* Effect.all(candidates.map(() => Random.next))
+      // One draw per key is all keyOrder needs (none for a single key); from Effect's Random so
+      // tests can seed it.
+      const draws = candidates.length === 1 ? [] : yield* Effect.all(candidates.map(() => Random.next))
       let d = 0
       const order = keyOrder(candidates, states, now, () => draws[d++] ?? 0, excluded, config)
       if (order.length === 0) {
@@ -217,7 +217,8 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
         return yield* new NoAvailableKey({ provider: provider.id, reason: "all_in_backoff", retryAfterMs: Math.max(0, until - now) })
       }
       for (const key of order) {
-        if (yield* reserveQps(provider.id, key, now)) return key
+        if (key.maxQps === null || key.maxQps <= 0) return key
+        if (yield* reserveQps(provider.id, { ...key, maxQps: key.maxQps }, now)) return key
       }
       return yield* new NoAvailableKey({ provider: provider.id, reason: "rate_limited", retryAfterMs: 1000 - (now % 1000) })
     })

@@ -104,9 +104,7 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     })
 
     /** May this candidate be tried now? False while its circuit is open or another request holds the probe. */
-    const acquire = Effect.fnUntraced(function* (candidate: Candidate) {
-      return yield* breaker.acquire(providerScope(candidate.provider.id))
-    })
+    const acquire = (candidate: Candidate): Effect.Effect<boolean> => breaker.acquire(providerScope(candidate.provider.id))
 
     // Success bookkeeping (metrics, circuit, key) runs off the response's critical path: a bounded
     // queue (under overload the oldest updates are dropped), emptied by one background fiber every
