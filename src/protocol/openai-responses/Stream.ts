@@ -3,6 +3,7 @@
  * event set: `event:` lines, `sequence_number`, `item_id`, resp_/msg_/fc_/rs_ ids consistent
  * between events and the final `response.completed` object.
  */
+import { makeBlockSequencer } from "../BlockSequencer.js"
 import {
   completeUsage,
   type BlockStart,
@@ -139,8 +140,10 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
     return out
   }
 
+  // Parallel output items may interleave; canonical blocks must not overlap.
+  const sequential = makeBlockSequencer()
   return {
-    push,
+    push: (ev) => sequential(push(ev)),
     finish: () => {
       if (ended) return []
       ended = true

@@ -218,6 +218,49 @@ describe("OpenAI Responses", () => {
     expect(data[6]).toMatchObject({ delta: { stop_reason: "tool_use" }, usage: { input_tokens: 8, output_tokens: 3 } })
   })
 
+  it("interleaved parallel function calls reach an Anthropic client as whole, sequential tool_use blocks", () => {
+    const added = (index: number, id: string, callId: string, name: string) =>
+      ["response.output_item.added", { type: "response.output_item.added", output_index: index, item: { id, type: "function_call", call_id: callId, name, arguments: "" } }] as const
+    const delta = (index: number, id: string, text: string) =>
+      ["response.function_call_arguments.delta", { type: "response.function_call_arguments.delta", item_id: id, output_index: index, delta: text }] as const
+    const done = (index: number, id: string, callId: string, name: string, args: string) =>
+      ["response.output_item.done", { type: "response.output_item.done", output_index: index, item: { id, type: "function_call", call_id: callId, name, arguments: args } }] as const
+    const up = [
+      ["response.created", { type: "response.created", response: { id: "resp_x", model: "gpt", status: "in_progress", output: [] } }] as const,
+      added(0, "fc_1", "call_1", "weather"),
+      added(1, "fc_2", "call_2", "search"),
+      delta(0, "fc_1", '{"city":'),
+      delta(1, "fc_2", '{"q":'),
+      delta(0, "fc_1", '"Paris"}'),
+      delta(1, "fc_2", '"tides"}'),
+      done(1, "fc_2", "call_2", "search", '{"q":"tides"}'),
+      done(0, "fc_1", "call_1", "weather", '{"city":"Paris"}'),
+      ["response.completed", { type: "response.completed", response: { id: "resp_x", status: "completed", output: [], usage: { input_tokens: 8, output_tokens: 3 } } }] as const,
+    ]
+    const t = makeTranscoder("openai-responses", "anthropic", ctx("claude"))
+    const evs = parseFrames([...up.flatMap(([event, d]) => t.push({ event, data: JSON.stringify(d) })), ...t.finish()])
+    const data = evs.map((e) => JSON.parse(e.data))
+    // One block open at a time: every start follows the previous block's stop.
+    let open: number | undefined
+    for (const d of data) {
+      if (d.type === "content_block_start") {
+        expect(open).toBeUndefined()
+        open = d.index
+      } else if (d.type === "content_block_delta") expect(d.index).toBe(open)
+      else if (d.type === "content_block_stop") {
+        expect(d.index).toBe(open)
+        open = undefined
+      }
+    }
+    const blocks = data.filter((d) => d.type === "content_block_start").map((d) => ({ id: d.content_block.id, args: "" }))
+    for (const d of data) if (d.type === "content_block_delta") blocks[d.index]!.args += d.delta.partial_json
+    expect(blocks.map((b) => [b.id, JSON.parse(b.args)])).toEqual([
+      ["call_1", { city: "Paris" }],
+      ["call_2", { q: "tides" }],
+    ])
+    expect(evs[evs.length - 1]!.event).toBe("message_stop")
+  })
+
   it("maps an upstream response.failed to an in-band chat error", () => {
     const t = makeTranscoder("openai-responses", "openai-chat", ctx())
     const out = [
