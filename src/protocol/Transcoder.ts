@@ -12,6 +12,7 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "./Canonical.js"
+import { makeBlockSequencer } from "./BlockSequencer.js"
 import { codecs } from "./Dialect.js"
 
 export interface Transcoder {
@@ -42,6 +43,9 @@ const isMeaningful = (e: StreamEvent) =>
 export const makeTranscoder = (upstream: Dialect, client: Dialect, ctx: EncodeContext): Transcoder => {
   const decoder = codecs[upstream].makeStreamDecoder(ctx.ids)
   const encoder = codecs[client].makeStreamEncoder(ctx)
+  // Encoders get one open block at a time, whatever the upstream interleaves (e.g. Responses
+  // streaming parallel function calls at once).
+  const sequential = makeBlockSequencer()
   let usage: UsageDelta = {}
   let meaningful = false
   let upstreamError: ErrorInfo | undefined
@@ -59,8 +63,8 @@ export const makeTranscoder = (upstream: Dialect, client: Dialect, ctx: EncodeCo
   }
 
   return {
-    push: (event) => feed(decoder.push(event)),
-    finish: () => [...feed(decoder.finish()), ...encoder.finish()],
+    push: (event) => feed(sequential(decoder.push(event))),
+    finish: () => [...feed(sequential(decoder.finish())), ...encoder.finish()],
     error: (e) => encoder.error(e),
     get usage() {
       return usage

@@ -3,7 +3,6 @@
  * event set: `event:` lines, `sequence_number`, `item_id`, resp_/msg_/fc_/rs_ ids consistent
  * between events and the final `response.completed` object.
  */
-import { makeBlockSequencer } from "../BlockSequencer.js"
 import {
   completeUsage,
   type BlockStart,
@@ -140,10 +139,8 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
     return out
   }
 
-  // Parallel output items may interleave; canonical blocks must not overlap.
-  const sequential = makeBlockSequencer()
   return {
-    push: (ev) => sequential(push(ev)),
+    push,
     finish: () => {
       if (ended) return []
       ended = true
