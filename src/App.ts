@@ -20,6 +20,7 @@ import { ProviderRepository } from "./storage/ProviderRepository.js"
 import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
 import { UpstreamClient, UpstreamHttpLive } from "./upstream/UpstreamClient.js"
+import { UsageLedger } from "./usage/UsageLedger.js"
 
 export interface AppOptions {
   /** Where log lines go (default: standard error). */
@@ -48,7 +49,7 @@ const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Defaul
 const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
 
 const ServicesLive = Gateway.Default.pipe(
-  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, SessionContext.Default, RateLimit.Default)),
+  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, SessionContext.Default, RateLimit.Default, UsageLedger.Default)),
   Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ProviderRepository.Default, ApiKeyAuth.Default)),
 )
 

@@ -13,6 +13,7 @@ import { Router, type SessionRef } from "../routing/Router.js"
 import { normalizeSessionId, sessionOwner } from "../routing/Stickiness.js"
 import { makeSnippetCollector, SessionContext } from "../sessions/SessionContext.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
+import { UsageLedger } from "../usage/UsageLedger.js"
 import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
 import { AllUpstreamsFailed, InvalidRequest, type UpstreamFailure, UpstreamTransportError } from "./GatewayError.js"
 import type { StreamCodec } from "./StreamCodec.js"
@@ -113,10 +114,15 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const sessionContext = yield* SessionContext
     const keyPool = yield* KeyPool
     const rateLimit = yield* RateLimit
+    const ledger = yield* UsageLedger
     const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
 
     const runtime = yield* Effect.runtime<never>()
     const runInBackground = Runtime.runFork(runtime)
+
+    /** An answered request's usage, for `GET /usage` (a memory addition; written in batches). */
+    const recordAnswered = (principal: Principal, served: Served, usage: UsageDelta, complete: boolean) =>
+      ledger.record({ apiKeyId: principal.apiKeyId, userId: principal.userId, provider: served.provider, model: served.model, usage, complete })
 
     /** Tokens count against the caller's tokens-per-minute limit once the answer is known. */
     const recordUsage = (principal: Principal, usage: UsageDelta) =>
@@ -159,6 +165,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           )
         }
         const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served }
+        recordAnswered(principal, served, translated.right.usage, true)
         return countsTokens(principal) ? Effect.as(recordUsage(principal, translated.right.usage), answer) : Effect.succeed(answer)
       })
     }
@@ -236,6 +243,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
             return {
               ...(collected === undefined ? {} : { observe: collected.add }),
               onFinish: (outcome: StreamOutcome) => {
+                recordAnswered(request.principal, served, codec.usage(), outcome.complete)
                 const work: Array<Effect.Effect<unknown>> = []
                 if (countsTokens(request.principal)) work.push(recordUsage(request.principal, codec.usage()))
                 if (!outcome.complete && outcome.error !== "client disconnected") {

@@ -18,6 +18,7 @@ import { LogicalModelRepository } from "../../storage/LogicalModelRepository.js"
 import { GatewayManagementApi } from "./GatewayManagementApi.js"
 import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
 import { RoutingHandlers } from "./RoutingHandlers.js"
+import { UsageHandlers } from "./UsageHandlers.js"
 import { ApiKeysHandlers } from "./ApiKeysHandlers.js"
 import { AuthHandlers } from "./AuthHandlers.js"
 import { ProvidersHandlers } from "./ProvidersHandlers.js"
@@ -54,6 +55,9 @@ const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandler
   Layer.provide(Layer.mergeAll(LogicalModelRepository.Default, Stickiness.Default, RoutingMetrics.Default, CircuitBreaker.Default)),
 )
 
+/** Usage, for any authenticated caller (the handler narrows what each one sees). */
+const UsageHandlersLive = UsageHandlers.pipe(Layer.provide(AuthenticatedLive))
+
 /**
  * Requires the storage layers, Secrets, ApiKeyAuth and ProviderRegistry, like the data plane;
  * builds the identity services it needs itself.
@@ -85,7 +89,7 @@ export const ManagementAppLive = Layer.effect(
 ).pipe(
   Layer.provide(DocsPageLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(HttpApiBuilder.api(GatewayManagementApi).pipe(Layer.provide(Layer.merge(HandlersLive, RoutingHandlersLive)))),
+  Layer.provide(HttpApiBuilder.api(GatewayManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive)))),
   Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),
   Layer.provide(Layer.mergeAll(IdentityServicesLive, ProviderAdminRepository.Default)),
 )

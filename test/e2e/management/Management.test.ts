@@ -278,6 +278,27 @@ describe("management API (real server)", () => {
     expect((await chat(appKey)).status).toBe(200)
   })
 
+  it("GET /usage: a user sees the requests and tokens of their own keys; a superuser sees everyone's", async () => {
+    const own = await call("GET", "/usage", { token: bobAccess })
+    expect(own.status).toBe(200)
+    const row = own.body.rows.find((r: any) => r.api_key_id === appKeyId)
+    // Two answered chats so far (the refused one never reached an upstream).
+    expect(row).toMatchObject({ user_id: bobId, provider: "mock", model: "gpt-4o-mini", requests: 2, incomplete: 0 })
+    expect(row.input_tokens).toBeGreaterThan(0)
+    expect(row.output_tokens).toBeGreaterThan(0)
+    expect(own.body.rows.every((r: any) => r.user_id === bobId)).toBe(true)
+    expect(own.body.totals.requests).toBe(2)
+
+    const everyone = await call("GET", "/usage", { token: access })
+    expect(everyone.body.rows.some((r: any) => r.api_key_id === appKeyId)).toBe(true)
+    // Another user's usage is not a user's to read; a bad window is a 400.
+    expect((await call("GET", `/usage?user_id=${adminId}`, { token: bobAccess })).status).toBe(403)
+    expect((await call("GET", "/usage?from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z", { token: access })).status).toBe(400)
+    expect((await call("GET", "/usage?from=yesterday", { token: access })).status).toBe(400)
+    const future = await call("GET", "/usage?from=2030-01-01T00:00:00Z&to=2030-01-02T00:00:00Z", { token: access })
+    expect(future.body).toMatchObject({ rows: [], totals: { requests: 0 } })
+  })
+
   it("requests over a key's limit get 429 with Retry-After", async () => {
     const limited = await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { requests_per_minute: 2 } })
     expect(limited.body.requests_per_minute).toBe(2)

@@ -1,0 +1,49 @@
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
+import { Schema } from "effect"
+import { Authenticated } from "../ManagementApi.js"
+
+/** Token usage recorded by the data plane (`usage_minutes`), summed per caller and upstream. */
+
+const Counts = {
+  requests: Schema.Number,
+  incomplete: Schema.Number.annotations({ description: "streams that did not finish cleanly (their partial usage is counted)" }),
+  input_tokens: Schema.Number,
+  output_tokens: Schema.Number,
+  cached_input_tokens: Schema.Number,
+}
+
+export const UsageResponse = Schema.Struct({
+  from: Schema.String,
+  to: Schema.String,
+  rows: Schema.Array(
+    Schema.Struct({
+      api_key_id: Schema.NullOr(Schema.String).annotations({ description: "null: the master key" }),
+      user_id: Schema.NullOr(Schema.String),
+      provider: Schema.String,
+      model: Schema.String.annotations({ description: "the upstream model that answered" }),
+      ...Counts,
+    }),
+  ),
+  totals: Schema.Struct(Counts),
+})
+
+export class UsageGroup extends HttpApiGroup.make("usage")
+  .add(
+    HttpApiEndpoint.get("summary", "/usage")
+      .setUrlParams(
+        Schema.Struct({
+          from: Schema.optional(Schema.Date).annotations({ description: "ISO time, inclusive (default: 24 hours before `to`)" }),
+          to: Schema.optional(Schema.Date).annotations({ description: "ISO time, exclusive (default: now)" }),
+          user_id: Schema.optional(Schema.String),
+        }),
+      )
+      .addSuccess(UsageResponse)
+      .annotate(
+        OpenApi.Description,
+        "Answered data-plane requests and their tokens, by API key and upstream, to the minute. A user sees their own keys; a superuser everyone's (or one user's with user_id).",
+      ),
+  )
+  .middleware(Authenticated)
+  .annotate(OpenApi.Title, "Usage") {}

@@ -1,0 +1,113 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Duration, Effect } from "effect"
+import { addUsage, mergeTally, type UsageEntry, type UsageRow, type UsageTally } from "./UsageTally.js"
+
+/** How often pending usage is written; what is pending is also written on shutdown and before a read. */
+const FLUSH_INTERVAL = Duration.seconds(10)
+/** Rows per INSERT (Postgres takes at most 65 535 parameters per statement). */
+const ROWS_PER_STATEMENT = 1_000
+/** A database down for long must not grow the pending rows without bound. */
+const MAX_PENDING_ROWS = 100_000
+
+/** One caller's use of one upstream over a period (`GET /usage`). */
+export interface UsageSummaryRow {
+  readonly apiKeyId: string | null
+  readonly userId: string | null
+  readonly provider: string
+  readonly model: string
+  readonly requests: number
+  readonly incomplete: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedInputTokens: number
+}
+
+/**
+ * Token usage per caller and upstream, kept in Postgres by the minute (ARCHITECTURE §4: written
+ * asynchronously, batched). `record` is a synchronous in-memory addition on the request path;
+ * a background fiber writes what accumulated every FLUSH_INTERVAL as upserts, so concurrent
+ * instances add up. A batch the database refuses goes back to be written with the next one.
+ */
+export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/UsageLedger", {
+  scoped: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    let pending: UsageTally = new Map()
+    const flushing = yield* Effect.makeSemaphore(1)
+
+    const record = (entry: UsageEntry): void => addUsage(pending, entry, Date.now())
+
+    const write = (rows: ReadonlyArray<UsageRow>) =>
+      Effect.forEach(
+        Array.from({ length: Math.ceil(rows.length / ROWS_PER_STATEMENT) }, (_, i) => rows.slice(i * ROWS_PER_STATEMENT, (i + 1) * ROWS_PER_STATEMENT)),
+        (chunk) => sql`
+          INSERT INTO usage_minutes ${sql.insert(
+            chunk.map((r) => ({
+              minute: r.minute,
+              caller: r.caller,
+              api_key_id: r.apiKeyId,
+              user_id: r.userId,
+              provider: r.provider,
+              model: r.model,
+              requests: r.requests,
+              incomplete: r.incomplete,
+              input_tokens: r.inputTokens,
+              output_tokens: r.outputTokens,
+              cached_input_tokens: r.cachedInputTokens,
+            })),
+          )}
+          ON CONFLICT (minute, caller, provider, model) DO UPDATE SET
+            requests = usage_minutes.requests + EXCLUDED.requests,
+            incomplete = usage_minutes.incomplete + EXCLUDED.incomplete,
+            input_tokens = usage_minutes.input_tokens + EXCLUDED.input_tokens,
+            output_tokens = usage_minutes.output_tokens + EXCLUDED.output_tokens,
+            cached_input_tokens = usage_minutes.cached_input_tokens + EXCLUDED.cached_input_tokens`,
+        { discard: true },
+      ).pipe(sql.withTransaction)
+
+    /** Writes what is pending. Never fails: a refused batch is kept for the next flush. */
+    const flush: Effect.Effect<void> = flushing.withPermits(1)(
+      Effect.suspend(() => {
+        if (pending.size === 0) return Effect.void
+        const batch = pending
+        pending = new Map()
+        return write([...batch.values()]).pipe(
+          Effect.catchAll((error) =>
+            Effect.sync(() => {
+              mergeTally(batch, pending)
+              const kept = batch.size <= MAX_PENDING_ROWS
+              pending = kept ? batch : new Map()
+              return kept
+            }).pipe(
+              Effect.flatMap((kept) =>
+                Effect.logWarning(kept ? "usage not written yet; retrying with the next batch" : "usage dropped: the database refused it for too long").pipe(
+                  Effect.annotateLogs({ rows: batch.size, reason: error.message }),
+                ),
+              ),
+            ),
+          ),
+        )
+      }),
+    )
+
+    yield* Effect.sleep(FLUSH_INTERVAL).pipe(Effect.zipRight(flush), Effect.forever, Effect.forkScoped)
+    yield* Effect.addFinalizer(() => flush.pipe(Effect.timeout(Duration.seconds(2)), Effect.ignore))
+
+    /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream; this instance's pending usage first. */
+    const summary = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined }) =>
+      Effect.zipRight(
+        flush,
+        sql<UsageSummaryRow>`
+          SELECT api_key_id AS "apiKeyId", user_id AS "userId", provider, model,
+                 SUM(requests)::float8 AS requests, SUM(incomplete)::float8 AS incomplete,
+                 SUM(input_tokens)::float8 AS "inputTokens", SUM(output_tokens)::float8 AS "outputTokens",
+                 SUM(cached_input_tokens)::float8 AS "cachedInputTokens"
+          FROM usage_minutes
+          WHERE minute >= ${query.from} AND minute < ${query.to}
+            ${query.userId === undefined ? sql`` : sql`AND user_id = ${query.userId}`}
+          GROUP BY caller, api_key_id, user_id, provider, model
+          ORDER BY caller, provider, model`,
+      )
+
+    return { record, flush, summary } as const
+  }),
+}) {}

@@ -1,0 +1,82 @@
+import type { UsageDelta } from "../protocol/Canonical.js"
+
+/** What one answered request used, as the gateway knows it when the answer is complete (or cut). */
+export interface UsageEntry {
+  /** The API key's id, or null for the master key. */
+  readonly apiKeyId: string | null
+  readonly userId: string | null
+  readonly provider: string
+  /** The upstream model that served it. */
+  readonly model: string
+  readonly usage: UsageDelta
+  /** False for a stream that did not finish cleanly (its partial usage still counts). */
+  readonly complete: boolean
+}
+
+/** One row of `usage_minutes`: the sums of a caller's requests to one upstream within a minute. */
+export interface UsageRow {
+  readonly minute: Date
+  readonly caller: string
+  readonly apiKeyId: string | null
+  readonly userId: string | null
+  readonly provider: string
+  readonly model: string
+  requests: number
+  incomplete: number
+  inputTokens: number
+  outputTokens: number
+  cachedInputTokens: number
+}
+
+/** Pending rows, keyed by minute, caller and upstream. */
+export type UsageTally = Map<string, UsageRow>
+
+const MINUTE_MS = 60_000
+
+/** The caller a row belongs to: the API key, or the master key. */
+export const callerOf = (apiKeyId: string | null): string => (apiKeyId === null ? "master" : `key:${apiKeyId}`)
+
+/** Adds one entry to the tally, in the minute of `nowMs`. */
+export const addUsage = (tally: UsageTally, entry: UsageEntry, nowMs: number): void => {
+  const minuteMs = nowMs - (nowMs % MINUTE_MS)
+  const caller = callerOf(entry.apiKeyId)
+  const key = `${minuteMs}\u0000${caller}\u0000${entry.provider}\u0000${entry.model}`
+  let row = tally.get(key)
+  if (row === undefined) {
+    row = {
+      minute: new Date(minuteMs),
+      caller,
+      apiKeyId: entry.apiKeyId,
+      userId: entry.userId,
+      provider: entry.provider,
+      model: entry.model,
+      requests: 0,
+      incomplete: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+    }
+    tally.set(key, row)
+  }
+  row.requests += 1
+  if (!entry.complete) row.incomplete += 1
+  row.inputTokens += entry.usage.inputTokens ?? 0
+  row.outputTokens += entry.usage.outputTokens ?? 0
+  row.cachedInputTokens += entry.usage.cachedInputTokens ?? 0
+}
+
+/** Adds the rows of `from` into `into` (a batch that could not be written goes back). */
+export const mergeTally = (into: UsageTally, from: UsageTally): void => {
+  for (const [key, row] of from) {
+    const existing = into.get(key)
+    if (existing === undefined) {
+      into.set(key, row)
+      continue
+    }
+    existing.requests += row.requests
+    existing.incomplete += row.incomplete
+    existing.inputTokens += row.inputTokens
+    existing.outputTokens += row.outputTokens
+    existing.cachedInputTokens += row.cachedInputTokens
+  }
+}

@@ -1,0 +1,73 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { UsageLedger } from "../../../src/usage/UsageLedger.js"
+import { TestDatabase } from "../../support/TestDatabase.js"
+
+/** The ledger against the real database of the run (PGlite, or Postgres with DATABASE_URL). */
+
+const KEY_A = "00000000-0000-4000-8000-00000000000a"
+const KEY_B = "00000000-0000-4000-8000-00000000000b"
+const USER_1 = "00000000-0000-4000-8000-000000000001"
+const USER_2 = "00000000-0000-4000-8000-000000000002"
+
+const entry = (apiKeyId: string | null, userId: string | null, input: number, output: number, complete = true) => ({
+  apiKeyId,
+  userId,
+  provider: "openai",
+  model: "gpt-4o-mini",
+  usage: { inputTokens: input, outputTokens: output, cachedInputTokens: 1 },
+  complete,
+})
+
+/** A ledger instance living in the current scope (its background writer and final flush too). */
+const makeLedger = Effect.map(Layer.build(UsageLedger.Default), Context.get(UsageLedger))
+
+const window = () => ({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) })
+
+describe("UsageLedger", () => {
+  it.live("sums answered requests per caller and upstream; what two instances write adds up", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const first = yield* makeLedger
+      const second = yield* makeLedger
+
+      first.record(entry(KEY_A, USER_1, 10, 5))
+      first.record(entry(KEY_A, USER_1, 20, 7, false))
+      first.record(entry(null, null, 3, 3))
+      second.record(entry(KEY_A, USER_1, 1, 1))
+      second.record(entry(KEY_B, USER_2, 100, 50))
+      yield* first.flush
+      yield* second.flush
+
+      const stored = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM usage_minutes`
+      expect(stored[0]!.n).toBeGreaterThanOrEqual(3)
+
+      const all = yield* first.summary(window())
+      const byCaller = new Map(all.map((r) => [r.apiKeyId ?? "master", r]))
+      expect(byCaller.get(KEY_A)).toMatchObject({ userId: USER_1, provider: "openai", model: "gpt-4o-mini", requests: 3, incomplete: 1, inputTokens: 31, outputTokens: 13, cachedInputTokens: 3 })
+      expect(byCaller.get(KEY_B)).toMatchObject({ userId: USER_2, requests: 1, inputTokens: 100, outputTokens: 50 })
+      expect(byCaller.get("master")).toMatchObject({ userId: null, requests: 1, inputTokens: 3 })
+
+      // One user's view; and nothing outside the window.
+      expect((yield* first.summary({ ...window(), userId: USER_2 })).map((r) => r.apiKeyId)).toEqual([KEY_B])
+      expect(yield* first.summary({ from: new Date(Date.now() + 120_000), to: new Date(Date.now() + 180_000) })).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(TestDatabase)))
+
+  it.live("a read writes this instance's pending usage first; pending usage is written when the ledger stops", () =>
+    Effect.gen(function* () {
+      const ledger = yield* makeLedger
+      ledger.record(entry(KEY_A, USER_1, 4, 2))
+      // No flush: the read itself writes what is pending.
+      expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 1, inputTokens: 4 })
+
+      // A ledger released with usage still pending writes it on the way out.
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const shortLived = yield* makeLedger
+          shortLived.record(entry(KEY_A, USER_1, 6, 3))
+        }),
+      )
+      expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 2, inputTokens: 10, outputTokens: 5 })
+    }).pipe(Effect.scoped, Effect.provide(TestDatabase)))
+})
