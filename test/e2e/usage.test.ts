@@ -1,0 +1,69 @@
+import OpenAI from "openai"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
+
+/** Usage accounting end to end: what the data plane answered shows in GET /usage. */
+describe("usage (real server)", () => {
+  let upstream: MockProvider
+  let gateway: TestGateway
+  let client: OpenAI
+
+  beforeAll(async () => {
+    upstream = await startMockProvider({ models: ["gpt-4o-mini"] })
+    gateway = await startTestGateway({
+      env: { UPSTREAM_IDLE_TIMEOUT: "1 second" },
+      gatewayFile: { providers: [{ id: "mock", protocol: "openai", base_url: upstream.url, keys: [{ value: "sk-mock-secret" }], models: ["gpt-4o-mini"] }] },
+    })
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
+  })
+
+  afterAll(async () => {
+    await gateway?.close()
+    await upstream?.close()
+  })
+
+  const usage = async () => {
+    const response = await fetch(`${gateway.url}/usage`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
+    expect(response.status).toBe(200)
+    return (await response.json()) as { rows: Array<Record<string, unknown>>; totals: Record<string, number> }
+  }
+
+  it("counts JSON answers, finished streams (with their usage) and cut streams (as incomplete)", async () => {
+    const json = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+    // The client did not ask for stream usage: the gateway asks for it anyway, to count it.
+    const streamed = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "stream" }], stream: true })
+    for await (const _ of streamed) void _
+    upstream.script({ cutAfterChunks: 2 })
+    const cut = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "cut" }], stream: true })
+    await (async () => {
+      for await (const _ of cut) void _
+    })().catch(() => undefined)
+
+    const { rows, totals } = await usage()
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ api_key_id: null, user_id: null, provider: "mock", model: "gpt-4o-mini", requests: 3, incomplete: 1 })
+    // Tokens of the JSON answer and of the finished stream at least (the cut stream sent no usage).
+    expect(totals.input_tokens).toBeGreaterThanOrEqual(2 * json.usage!.prompt_tokens)
+    expect(totals.output_tokens).toBeGreaterThanOrEqual(2 * json.usage!.completion_tokens)
+  })
+
+  it("a request no upstream answered, or one the provider refused, is not usage", async () => {
+    const before = (await usage()).totals.requests
+    const unknown = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "no-such-model", messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(unknown.status).toBe(404)
+    // The provider refuses the request: its error is relayed, and nothing was used.
+    upstream.script({ status: 400 })
+    const failed = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(failed.status).toBe(400)
+    expect((await usage()).totals.requests).toBe(before)
+  })
+})
