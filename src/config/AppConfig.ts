@@ -90,6 +90,13 @@ export const appConfig = Config.all({
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
   /** `POST /auth/register` creates (never superuser) accounts only when this is on (W17). */
   allowRegistration: Config.boolean("ALLOW_REGISTRATION").pipe(Config.withDefault(false)),
+  /** Failed password logins per account and client address within 15 minutes before a pause; 0: no limit. */
+  loginMaxFailures: Config.integer("LOGIN_MAX_FAILURES").pipe(
+    Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
+    Config.withDefault(5),
+  ),
+  /** Behind a reverse proxy: take the client address from the first `X-Forwarded-For` entry. */
+  trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
 })
 
 type RawConfig = Config.Config.Success<typeof appConfig>

@@ -28,6 +28,7 @@ export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", e
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", errorFields, HttpApiSchema.annotations({ status: 401 })) {}
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", errorFields, HttpApiSchema.annotations({ status: 403 })) {}
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", errorFields, HttpApiSchema.annotations({ status: 404 })) {}
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", errorFields, HttpApiSchema.annotations({ status: 429 })) {}
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", errorFields, HttpApiSchema.annotations({ status: 409 })) {}
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
   "ServiceUnavailable",
@@ -175,7 +176,11 @@ export class AuthGroup extends HttpApiGroup.make("auth")
       .addSuccess(TokenResponse)
       .addError(Unauthorized)
       .addError(Forbidden)
-      .annotate(OpenApi.Description, "Password login: an access token (30 minutes) and a refresh token (7 days)."),
+      .addError(TooManyRequests)
+      .annotate(
+        OpenApi.Description,
+        "Password login: an access token (30 minutes) and a refresh token (7 days). After LOGIN_MAX_FAILURES (default 5) failed logins for one account from one address, that address waits out 15 minutes from the first failure (429, details.retry_after_seconds).",
+      ),
   )
   .add(
     HttpApiEndpoint.post("refresh", "/auth/refresh")
@@ -537,6 +542,7 @@ export class ManagementApi extends HttpApi.make("management")
   .addError(NotFound)
   .addError(Conflict)
   .addError(ServiceUnavailable)
+  .addError(TooManyRequests)
   .annotate(OpenApi.Title, "APIProxy management API")
   .annotate(
     OpenApi.Description,

@@ -2,6 +2,7 @@ import { Clock, Effect, Either, Option, Redacted } from "effect"
 import { UserRepository } from "../storage/UserRepository.js"
 import { AuthError } from "./ApiKeyAuth.js"
 import * as Jwt from "./Jwt.js"
+import { LoginThrottle } from "./LoginThrottle.js"
 import { Revocations } from "./Revocations.js"
 import { Secrets } from "./Secrets.js"
 import { Users } from "./Users.js"
@@ -28,6 +29,7 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
     const repo = yield* UserRepository
     const secrets = yield* Secrets
     const revocations = yield* Revocations
+    const throttle = yield* LoginThrottle
     const signingKey = Redacted.value(secrets.jwtSigningKey)
     const verificationKeys = secrets.jwtVerificationKeys.map(Redacted.value)
 
@@ -44,8 +46,13 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
       }
     }
 
-    const login = Effect.fn("Sessions.login")(function* (login: string, password: string) {
-      const user = yield* users.authenticate(login, password)
+    /** A password login from `clientAddress` (failed attempts are throttled per account and address). */
+    const login = Effect.fn("Sessions.login")(function* (login: string, password: string, clientAddress: string) {
+      yield* throttle.check(login, clientAddress)
+      const user = yield* users.authenticate(login, password).pipe(
+        Effect.tapError((error) => (error._tag === "AuthError" && error.status === 401 ? throttle.failed(login, clientAddress) : Effect.void)),
+      )
+      yield* throttle.succeeded(login, clientAddress)
       return { user, tokens: issue(user.id, undefined, yield* nowSeconds) } as const
     })
 
@@ -97,5 +104,5 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
 
     return { login, refresh, logout, verifyAccess } as const
   }),
-  dependencies: [Users.Default, UserRepository.Default, Revocations.Default],
+  dependencies: [Users.Default, UserRepository.Default, Revocations.Default, LoginThrottle.Default],
 }) {}

@@ -1,5 +1,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import { Effect, Redacted } from "effect"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import { Effect, Option, Redacted } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Sessions, type TokenPair } from "../../identity/Sessions.js"
@@ -7,6 +8,12 @@ import { Users } from "../../identity/Users.js"
 import { Forbidden, ManagementApi, NotFound } from "../ManagementApi.js"
 import { managed } from "./Errors.js"
 import { renderUser } from "./Render.js"
+
+/** The caller's address: the socket's peer, or (TRUST_PROXY) the first X-Forwarded-For entry. */
+const clientAddress = (request: HttpServerRequest.HttpServerRequest, trustProxy: boolean): string => {
+  const forwarded = trustProxy ? request.headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined
+  return forwarded !== undefined && forwarded !== "" ? forwarded : Option.getOrElse(request.remoteAddress, () => "unknown")
+}
 
 const renderTokens = (tokens: TokenPair) => ({
   access_token: Redacted.value(tokens.accessToken),
@@ -22,8 +29,8 @@ export const AuthHandlers = HttpApiBuilder.group(ManagementApi, "auth", (handler
     const users = yield* Users
     const config = yield* AppConfig
     return handlers
-      .handle("login", ({ payload }) =>
-        sessions.login(payload.username, payload.password).pipe(
+      .handle("login", ({ payload, request }) =>
+        sessions.login(payload.username, payload.password, clientAddress(request, config.trustProxy)).pipe(
           Effect.map(({ tokens }) => renderTokens(tokens)),
           managed,
         ),

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
-import { BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized } from "../ManagementApi.js"
+import { BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized } from "../ManagementApi.js"
 
-export type ManagementError = BadRequest | Unauthorized | Forbidden | NotFound | Conflict | ServiceUnavailable
+export type ManagementError = BadRequest | Unauthorized | Forbidden | NotFound | Conflict | ServiceUnavailable | TooManyRequests
 
 /**
  * A failure of the services behind the management API → its HTTP error. Storage failures
@@ -20,6 +20,10 @@ export const toManagementError = (error: { readonly _tag: string }): Effect.Effe
       return Effect.fail(error as ManagementError)
     case "AuthError":
       return Effect.fail(e.status === 403 ? new Forbidden({ message }) : new Unauthorized({ message }))
+    case "TooManyLoginAttempts":
+      return Effect.fail(
+        new TooManyRequests({ message, details: { retry_after_seconds: Math.ceil(((error as { readonly retryAfterMs?: number }).retryAfterMs ?? 0) / 1000) } }),
+      )
     case "ResourceNotFound":
       return Effect.fail(new NotFound({ message }))
     case "ResourceConflict":

@@ -53,4 +53,22 @@ describe("self-service registration (ALLOW_REGISTRATION=true)", () => {
     const noUsername = await post("/auth/register", { email: "erin@example.com", password: "erin-password-1" })
     expect(noUsername.status).toBe(400)
   })
+
+  it("five failed logins pause that account from this address: 429 with the wait, X-Forwarded-For not trusted by default", async () => {
+    expect((await post("/auth/register", { username: "frank", email: "frank@example.com", password: "frank-password-1" })).status).toBe(201)
+    for (let i = 0; i < 5; i++) expect((await post("/auth/login", { username: "frank", password: "not-it" })).status).toBe(401)
+    const paused = await post("/auth/login", { username: "frank", password: "frank-password-1" })
+    expect(paused.status).toBe(429)
+    expect(paused.body).toMatchObject({ _tag: "TooManyRequests", message: expect.stringContaining("Too many failed logins") })
+    expect(paused.body.details.retry_after_seconds).toBeGreaterThan(0)
+    expect(paused.body.details.retry_after_seconds).toBeLessThanOrEqual(900)
+    const spoofed = await fetch(`${gateway.url}/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.9" },
+      body: JSON.stringify({ username: "frank", password: "frank-password-1" }),
+    })
+    expect(spoofed.status).toBe(429)
+    // Other accounts are not affected.
+    expect((await post("/auth/login", { username: "carol", password: "carol-password-1" })).status).toBe(200)
+  })
 })

@@ -49,6 +49,9 @@ const twoInstances = Effect.gen(function* () {
 const failure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.either(effect), (result) => (Either.isLeft(result) ? result.left : undefined) as any)
 
+/** The client address logins come from (failed logins are throttled per account and address). */
+const CLIENT = "192.0.2.1"
+
 const alice = { username: "alice", email: "alice@example.com", password: "correct horse battery" }
 
 const addProvider = (id: string) =>
@@ -61,18 +64,38 @@ describe("logins and tokens", () => {
       const sessions = yield* Sessions
       const auth = yield* Authenticator
       const user = yield* users.create(alice)
-      const { tokens } = yield* sessions.login("alice", alice.password)
+      const { tokens } = yield* sessions.login("alice", alice.password, CLIENT)
       const principal = yield* auth.authenticate(Redacted.value(tokens.accessToken))
       expect(principal).toMatchObject({ kind: "jwt", userId: user.id, username: "alice", isSuperuser: false })
       // Type confusion: a refresh token is never an access token, and the reverse.
       expect((yield* failure(auth.authenticate(Redacted.value(tokens.refreshToken)))).status).toBe(401)
       expect((yield* failure(sessions.refresh(Redacted.value(tokens.accessToken)))).status).toBe(401)
       // Login by email works too; wrong password and unknown user look the same.
-      yield* sessions.login("ALICE@example.com", alice.password)
-      const wrong = yield* failure(sessions.login("alice", "nope-nope"))
-      const unknown = yield* failure(sessions.login("bob", "nope-nope"))
+      yield* sessions.login("ALICE@example.com", alice.password, CLIENT)
+      const wrong = yield* failure(sessions.login("alice", "nope-nope", CLIENT))
+      const unknown = yield* failure(sessions.login("bob", "nope-nope", CLIENT))
       expect([wrong.status, wrong.message]).toEqual([401, "Invalid username or password"])
       expect([unknown.status, unknown.message]).toEqual([401, "Invalid username or password"])
+    }).pipe(Effect.provide(OneInstance)),
+  )
+
+  it.live("failed logins pause further tries of that account from that address; a success resets the count", () =>
+    Effect.gen(function* () {
+      const users = yield* Users
+      const sessions = yield* Sessions
+      yield* users.create(alice)
+      // A success between failures starts the count again.
+      for (let i = 0; i < 4; i++) yield* failure(sessions.login("alice", "wrong-guess", CLIENT))
+      yield* sessions.login("alice", alice.password, CLIENT)
+      for (let i = 0; i < 5; i++) expect((yield* failure(sessions.login("alice", "wrong-guess", CLIENT))).status).toBe(401)
+      // The sixth try from there is refused before the password is looked at, even the right one.
+      const paused = yield* failure(sessions.login("ALICE", alice.password, CLIENT))
+      expect(paused._tag).toBe("TooManyLoginAttempts")
+      expect(paused.retryAfterMs).toBeGreaterThan(0)
+      expect(paused.retryAfterMs).toBeLessThanOrEqual(15 * 60_000)
+      // The owner, from elsewhere, is not locked out.
+      const { user } = yield* sessions.login("alice", alice.password, "198.51.100.7")
+      expect(user.username).toBe("alice")
     }).pipe(Effect.provide(OneInstance)),
   )
 
@@ -82,7 +105,7 @@ describe("logins and tokens", () => {
       const sessions = yield* Sessions
       const auth = yield* Authenticator
       yield* users.create(alice)
-      const { tokens: first } = yield* sessions.login("alice", alice.password)
+      const { tokens: first } = yield* sessions.login("alice", alice.password, CLIENT)
       const second = yield* sessions.refresh(Redacted.value(first.refreshToken))
       expect(Redacted.value(second.refreshToken)).not.toBe(Redacted.value(first.refreshToken))
       yield* auth.authenticate(Redacted.value(second.accessToken))
@@ -92,7 +115,7 @@ describe("logins and tokens", () => {
       expect((yield* failure(sessions.refresh(Redacted.value(second.refreshToken)))).status).toBe(401)
       expect((yield* failure(auth.authenticate(Redacted.value(second.accessToken)))).status).toBe(401)
       // Another login is unaffected.
-      const { tokens: other } = yield* sessions.login("alice", alice.password)
+      const { tokens: other } = yield* sessions.login("alice", alice.password, CLIENT)
       yield* auth.authenticate(Redacted.value(other.accessToken))
     }).pipe(Effect.provide(OneInstance)),
   )
@@ -103,7 +126,7 @@ describe("logins and tokens", () => {
       const sessions = yield* Sessions
       const auth = yield* Authenticator
       yield* users.create(alice)
-      const { tokens } = yield* sessions.login("alice", alice.password)
+      const { tokens } = yield* sessions.login("alice", alice.password, CLIENT)
       yield* sessions.logout(Redacted.value(tokens.refreshToken))
       expect((yield* failure(sessions.refresh(Redacted.value(tokens.refreshToken)))).status).toBe(401)
       expect((yield* failure(auth.authenticate(Redacted.value(tokens.accessToken)))).status).toBe(401)
@@ -117,15 +140,15 @@ describe("logins and tokens", () => {
       const sessions = yield* Sessions
       const auth = yield* Authenticator
       const user = yield* users.create(alice)
-      const { tokens } = yield* sessions.login("alice", alice.password)
+      const { tokens } = yield* sessions.login("alice", alice.password, CLIENT)
       yield* users.update(user.id, { password: "a brand new password" })
       expect((yield* failure(auth.authenticate(Redacted.value(tokens.accessToken)))).status).toBe(401)
-      expect((yield* failure(sessions.login("alice", alice.password))).status).toBe(401)
-      const { tokens: fresh } = yield* sessions.login("alice", "a brand new password")
+      expect((yield* failure(sessions.login("alice", alice.password, CLIENT))).status).toBe(401)
+      const { tokens: fresh } = yield* sessions.login("alice", "a brand new password", CLIENT)
       yield* auth.authenticate(Redacted.value(fresh.accessToken))
       yield* users.setActive(user.id, false)
       expect((yield* failure(auth.authenticate(Redacted.value(fresh.accessToken)))).status).toBe(403)
-      expect((yield* failure(sessions.login("alice", "a brand new password"))).status).toBe(403)
+      expect((yield* failure(sessions.login("alice", "a brand new password", CLIENT))).status).toBe(403)
     }).pipe(Effect.provide(OneInstance)),
   )
 })
