@@ -95,6 +95,11 @@ export const appConfig = Config.all({
     Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
     Config.withDefault(5),
   ),
+  /** Days of `usage_minutes` kept; older rows are deleted hourly. 0: kept forever. */
+  usageRetentionDays: Config.integer("USAGE_RETENTION_DAYS").pipe(
+    Config.validate({ message: "expected a whole number of days ≥ 0", validation: (n) => n >= 0 }),
+    Config.withDefault(90),
+  ),
   /** Behind a reverse proxy: take the client address from the first `X-Forwarded-For` entry. */
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
 })

@@ -1,11 +1,14 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
 import { addUsage, mergeTally, type UsageEntry, type UsageRow, type UsageTally } from "./UsageTally.js"
 
 /** How often pending usage is written; what is pending is also written on shutdown and before a read. */
 const FLUSH_INTERVAL = Duration.seconds(10)
 /** Rows per INSERT (Postgres takes at most 65 535 parameters per statement). */
 const ROWS_PER_STATEMENT = 1_000
+/** How often rows older than USAGE_RETENTION_DAYS are deleted. */
+const PRUNE_INTERVAL = Duration.hours(1)
 /** A database down for long must not grow the pending rows without bound. */
 const MAX_PENDING_ROWS = 100_000
 
@@ -27,10 +30,12 @@ export interface UsageSummaryRow {
  * asynchronously, batched). `record` is a synchronous in-memory addition on the request path;
  * a background fiber writes what accumulated every FLUSH_INTERVAL as upserts, so concurrent
  * instances add up. A batch the database refuses goes back to be written with the next one.
+ * Rows older than USAGE_RETENTION_DAYS are deleted hourly (by every instance: deleting twice is harmless).
  */
 export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/UsageLedger", {
   scoped: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const retentionDays = (yield* AppConfig).usageRetentionDays
     let pending: UsageTally = new Map()
     const flushing = yield* Effect.makeSemaphore(1)
 
@@ -92,6 +97,16 @@ export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/Us
     yield* Effect.sleep(FLUSH_INTERVAL).pipe(Effect.zipRight(flush), Effect.forever, Effect.forkScoped)
     yield* Effect.addFinalizer(() => flush.pipe(Effect.timeout(Duration.seconds(2)), Effect.ignore))
 
+    /** Deletes rows older than the retention period. */
+    const prune = (now: Date) =>
+      sql`DELETE FROM usage_minutes WHERE minute < ${new Date(now.getTime() - retentionDays * 86_400_000)}`.pipe(
+        Effect.asVoid,
+        Effect.catchAll((error) => Effect.logWarning("old usage not pruned").pipe(Effect.annotateLogs({ reason: error.message }))),
+      )
+    if (retentionDays > 0) {
+      yield* Effect.sync(() => new Date()).pipe(Effect.flatMap(prune), Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)), Effect.forever, Effect.forkScoped)
+    }
+
     /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream; this instance's pending usage first. */
     const summary = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined }) =>
       Effect.zipRight(
@@ -108,6 +123,6 @@ export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/Us
           ORDER BY caller, provider, model`,
       )
 
-    return { record, flush, summary } as const
+    return { record, flush, summary, prune } as const
   }),
 }) {}

@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { UsageLedger } from "../../../src/usage/UsageLedger.js"
+import { testConfigLayer } from "../../support/TestConfig.js"
 import { TestDatabase } from "../../support/TestDatabase.js"
 
 /** The ledger against the real database of the run (PGlite, or Postgres with DATABASE_URL). */
@@ -22,6 +23,8 @@ const entry = (apiKeyId: string | null, userId: string | null, input: number, ou
 
 /** A ledger instance living in the current scope (its background writer and final flush too). */
 const makeLedger = Effect.map(Layer.build(UsageLedger.Default), Context.get(UsageLedger))
+
+const Env = Layer.mergeAll(TestDatabase, testConfigLayer())
 
 const window = () => ({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) })
 
@@ -52,7 +55,7 @@ describe("UsageLedger", () => {
       // One user's view; and nothing outside the window.
       expect((yield* first.summary({ ...window(), userId: USER_2 })).map((r) => r.apiKeyId)).toEqual([KEY_B])
       expect(yield* first.summary({ from: new Date(Date.now() + 120_000), to: new Date(Date.now() + 180_000) })).toEqual([])
-    }).pipe(Effect.scoped, Effect.provide(TestDatabase)))
+    }).pipe(Effect.scoped, Effect.provide(Env)))
 
   it.live("a read writes this instance's pending usage first; pending usage is written when the ledger stops", () =>
     Effect.gen(function* () {
@@ -69,5 +72,20 @@ describe("UsageLedger", () => {
         }),
       )
       expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 2, inputTokens: 10, outputTokens: 5 })
-    }).pipe(Effect.scoped, Effect.provide(TestDatabase)))
+    }).pipe(Effect.scoped, Effect.provide(Env)))
+
+  it.live("rows older than USAGE_RETENTION_DAYS (90 by default) are pruned; recent ones stay", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const ledger = yield* makeLedger
+      const now = new Date()
+      const old = new Date(now.getTime() - 91 * 86_400_000)
+      const recent = new Date(now.getTime() - 89 * 86_400_000)
+      for (const minute of [old, recent]) {
+        yield* sql`INSERT INTO usage_minutes (minute, caller, provider, model, requests) VALUES (${minute}, 'master', 'p', 'm', 1)`
+      }
+      yield* ledger.prune(now)
+      const left = yield* sql<{ minute: Date }>`SELECT minute FROM usage_minutes WHERE provider = 'p' ORDER BY minute`
+      expect(left.map((r) => new Date(r.minute).getTime())).toEqual([recent.getTime()])
+    }).pipe(Effect.scoped, Effect.provide(Env)))
 })
