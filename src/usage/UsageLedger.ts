@@ -12,17 +12,21 @@ const PRUNE_INTERVAL = Duration.hours(1)
 /** A database down for long must not grow the pending rows without bound. */
 const MAX_PENDING_ROWS = 100_000
 
-/** One caller's use of one upstream over a period (`GET /usage`). */
-export interface UsageSummaryRow {
-  readonly apiKeyId: string | null
-  readonly userId: string | null
-  readonly provider: string
-  readonly model: string
+/** The counts of a usage summary row (and of its totals), named as `GET /usage` answers them. */
+export interface UsageCounts {
   readonly requests: number
   readonly incomplete: number
-  readonly inputTokens: number
-  readonly outputTokens: number
-  readonly cachedInputTokens: number
+  readonly input_tokens: number
+  readonly output_tokens: number
+  readonly cached_input_tokens: number
+}
+
+/** One caller's use of one upstream over a period, in `GET /usage`'s shape. */
+export interface UsageSummaryRow extends UsageCounts {
+  readonly api_key_id: string | null
+  readonly user_id: string | null
+  readonly provider: string
+  readonly model: string
 }
 
 /**
@@ -112,10 +116,10 @@ export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/Us
       Effect.zipRight(
         flush,
         sql<UsageSummaryRow>`
-          SELECT api_key_id AS "apiKeyId", user_id AS "userId", provider, model,
+          SELECT api_key_id, user_id, provider, model,
                  SUM(requests)::float8 AS requests, SUM(incomplete)::float8 AS incomplete,
-                 SUM(input_tokens)::float8 AS "inputTokens", SUM(output_tokens)::float8 AS "outputTokens",
-                 SUM(cached_input_tokens)::float8 AS "cachedInputTokens"
+                 SUM(input_tokens)::float8 AS input_tokens, SUM(output_tokens)::float8 AS output_tokens,
+                 SUM(cached_input_tokens)::float8 AS cached_input_tokens
           FROM usage_minutes
           WHERE minute >= ${query.from} AND minute < ${query.to}
             ${query.userId === undefined ? sql`` : sql`AND user_id = ${query.userId}`}

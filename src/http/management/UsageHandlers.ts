@@ -1,13 +1,14 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { CurrentPrincipal } from "../../identity/Principal.js"
-import { UsageLedger } from "../../usage/UsageLedger.js"
+import { type UsageCounts, UsageLedger } from "../../usage/UsageLedger.js"
 import { BadRequest } from "../ManagementApi.js"
 import { managed } from "./Errors.js"
 import { GatewayManagementApi } from "./GatewayManagementApi.js"
 import { requireSelfOrSuperuser } from "./Security.js"
 
 const DAY_MS = 24 * 60 * 60 * 1000
+const COUNTS = ["requests", "incomplete", "input_tokens", "output_tokens", "cached_input_tokens"] as const satisfies ReadonlyArray<keyof UsageCounts>
 
 export const UsageHandlers = HttpApiBuilder.group(GatewayManagementApi, "usage", (handlers) =>
   Effect.gen(function* () {
@@ -23,25 +24,8 @@ export const UsageHandlers = HttpApiBuilder.group(GatewayManagementApi, "usage",
         if (from.getTime() >= to.getTime()) return yield* new BadRequest({ message: "'from' must be before 'to'" })
         const rows = yield* ledger.summary({ from, to, userId })
         const totals = { requests: 0, incomplete: 0, input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 }
-        const rendered = rows.map((r) => {
-          totals.requests += r.requests
-          totals.incomplete += r.incomplete
-          totals.input_tokens += r.inputTokens
-          totals.output_tokens += r.outputTokens
-          totals.cached_input_tokens += r.cachedInputTokens
-          return {
-            api_key_id: r.apiKeyId,
-            user_id: r.userId,
-            provider: r.provider,
-            model: r.model,
-            requests: r.requests,
-            incomplete: r.incomplete,
-            input_tokens: r.inputTokens,
-            output_tokens: r.outputTokens,
-            cached_input_tokens: r.cachedInputTokens,
-          }
-        })
-        return { from: from.toISOString(), to: to.toISOString(), rows: rendered, totals }
+        for (const row of rows) for (const name of COUNTS) totals[name] += row[name]
+        return { from: from.toISOString(), to: to.toISOString(), rows, totals }
       }).pipe(managed),
     )
   }),

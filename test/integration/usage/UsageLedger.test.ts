@@ -47,13 +47,13 @@ describe("UsageLedger", () => {
       expect(stored[0]!.n).toBeGreaterThanOrEqual(3)
 
       const all = yield* first.summary(window())
-      const byCaller = new Map(all.map((r) => [r.apiKeyId ?? "master", r]))
-      expect(byCaller.get(KEY_A)).toMatchObject({ userId: USER_1, provider: "openai", model: "gpt-4o-mini", requests: 3, incomplete: 1, inputTokens: 31, outputTokens: 13, cachedInputTokens: 3 })
-      expect(byCaller.get(KEY_B)).toMatchObject({ userId: USER_2, requests: 1, inputTokens: 100, outputTokens: 50 })
-      expect(byCaller.get("master")).toMatchObject({ userId: null, requests: 1, inputTokens: 3 })
+      const byCaller = new Map(all.map((r) => [r.api_key_id ?? "master", r]))
+      expect(byCaller.get(KEY_A)).toMatchObject({ user_id: USER_1, provider: "openai", model: "gpt-4o-mini", requests: 3, incomplete: 1, input_tokens: 31, output_tokens: 13, cached_input_tokens: 3 })
+      expect(byCaller.get(KEY_B)).toMatchObject({ user_id: USER_2, requests: 1, input_tokens: 100, output_tokens: 50 })
+      expect(byCaller.get("master")).toMatchObject({ user_id: null, requests: 1, input_tokens: 3 })
 
       // One user's view; and nothing outside the window.
-      expect((yield* first.summary({ ...window(), userId: USER_2 })).map((r) => r.apiKeyId)).toEqual([KEY_B])
+      expect((yield* first.summary({ ...window(), userId: USER_2 })).map((r) => r.api_key_id)).toEqual([KEY_B])
       expect(yield* first.summary({ from: new Date(Date.now() + 120_000), to: new Date(Date.now() + 180_000) })).toEqual([])
     }).pipe(Effect.scoped, Effect.provide(Env)))
 
@@ -62,7 +62,7 @@ describe("UsageLedger", () => {
       const ledger = yield* makeLedger
       ledger.record(entry(KEY_A, USER_1, 4, 2))
       // No flush: the read itself writes what is pending.
-      expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 1, inputTokens: 4 })
+      expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 1, input_tokens: 4 })
 
       // A ledger released with usage still pending writes it on the way out.
       yield* Effect.scoped(
@@ -71,7 +71,7 @@ describe("UsageLedger", () => {
           shortLived.record(entry(KEY_A, USER_1, 6, 3))
         }),
       )
-      expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 2, inputTokens: 10, outputTokens: 5 })
+      expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 2, input_tokens: 10, output_tokens: 5 })
     }).pipe(Effect.scoped, Effect.provide(Env)))
 
   it.live("rows older than USAGE_RETENTION_DAYS (90 by default) are pruned; recent ones stay", () =>
