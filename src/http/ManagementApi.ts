@@ -160,14 +160,19 @@ export const TokenResponse = Schema.Struct({
   refresh_expires_in: Schema.Int.annotations({ description: "Seconds the refresh token is valid" }),
 })
 
-export const RefreshRequest = Schema.Struct({ refresh_token: Schema.String.pipe(Schema.minLength(1)) })
-
-export const RegisterRequest = Schema.Struct({
+export const CreateUserRequest = Schema.Struct({
   username: Username,
   email: Email,
   password: Password,
   display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
+  avatar: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(512)))),
+  is_superuser: Schema.optionalWith(Schema.Boolean, { default: () => false }),
 })
+
+/** Self-service sign-up: a user's own fields, never `is_superuser` (W17). */
+export const RegisterRequest = CreateUserRequest.pipe(Schema.pick("username", "email", "password", "display_name"))
+
+export const RefreshRequest = Schema.Struct({ refresh_token: Schema.String.pipe(Schema.minLength(1)) })
 
 export class AuthGroup extends HttpApiGroup.make("auth")
   .add(
@@ -217,14 +222,6 @@ export class AuthGroup extends HttpApiGroup.make("auth")
 // ---------------------------------------------------------------------------------------------
 // Users
 
-export const CreateUserRequest = Schema.Struct({
-  username: Username,
-  email: Email,
-  password: Password,
-  display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
-  avatar: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(512)))),
-  is_superuser: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-})
 
 export const UpdateUserRequest = Schema.Struct({
   email: Schema.optional(Email),

@@ -27,10 +27,8 @@ export class LoginThrottle extends Effect.Service<LoginThrottle>()("gateway/iden
     const failOpen = (operation: string) => (error: { readonly message: string }) =>
       Effect.logWarning("login throttle store unavailable").pipe(Effect.annotateLogs({ operation, error: error.message }))
 
-    /** Fails when this address has used up its attempts for this login. */
-    const check = (login: string, address: string): Effect.Effect<void, TooManyLoginAttempts> =>
-      maxFailures === 0 ? Effect.void : Effect.gen(function* () {
-        const key = keyOf(login, address)
+    const checkCount = Effect.fnUntraced(
+      function* (key: string) {
         const failures = Number((yield* kv.get(key)) ?? 0)
         if (failures < maxFailures) return
         const remainingMs = (yield* kv.ttl(key)) ?? Duration.toMillis(WINDOW)
@@ -38,7 +36,13 @@ export class LoginThrottle extends Effect.Service<LoginThrottle>()("gateway/iden
           message: `Too many failed logins; try again in ${Math.ceil(remainingMs / 1000)} seconds`,
           retryAfterMs: remainingMs,
         })
-      }).pipe(Effect.catchTag("KvError", failOpen("check")))
+      },
+      Effect.catchTag("KvError", failOpen("check")),
+    )
+
+    /** Fails when this address has used up its attempts for this login. */
+    const check = (login: string, address: string): Effect.Effect<void, TooManyLoginAttempts> =>
+      maxFailures === 0 ? Effect.void : checkCount(keyOf(login, address))
 
     const failed = (login: string, address: string): Effect.Effect<void> =>
       maxFailures === 0 ? Effect.void : kv.incr(keyOf(login, address), 1, WINDOW).pipe(Effect.asVoid, Effect.catchAll(failOpen("count")))

@@ -17,6 +17,12 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 export const WINDOW_MS = 60_000
 
 /** Whether the principal's tokens are counted at all (a key with a tokens-per-minute limit). */
+type LimitedPrincipal = Principal & { readonly apiKeyId: string }
+
+/** An API key with a requests- or tokens-per-minute limit (the master key and unlimited keys are not). */
+const isLimited = (principal: Principal): principal is LimitedPrincipal =>
+  principal.apiKeyId !== null && (principal.limits.requestsPerMinute !== null || principal.limits.tokensPerMinute !== null)
+
 export const countsTokens = (principal: Principal): boolean =>
   principal.apiKeyId !== null && principal.limits.tokensPerMinute !== null
 
@@ -40,9 +46,8 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
      * the key's requests-per-minute, or when the tokens of this minute are already spent.
      * Keys without limits (and the master key) cost no Kv command.
      */
-    const check = Effect.fnUntraced(function* (principal: Principal) {
+    const check = Effect.fnUntraced(function* (principal: LimitedPrincipal) {
       const { requestsPerMinute, tokensPerMinute } = principal.limits
-      if (principal.apiKeyId === null || (requestsPerMinute === null && tokensPerMinute === null)) return
       const window = windowOf(yield* Clock.currentTimeMillis)
       if (tokensPerMinute !== null) {
         const used = Number((yield* kv.get(tokensKey(principal.apiKeyId, window.index))) ?? 0)
@@ -69,13 +74,13 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
     // Without the store the limit cannot be counted: serve the request rather than fail it.
     // Keys without limits (most, and the master key) skip the check's Effect entirely.
     const checkRequest = (principal: Principal): Effect.Effect<void, RateLimited> =>
-      principal.apiKeyId === null || (principal.limits.requestsPerMinute === null && principal.limits.tokensPerMinute === null)
-        ? Effect.void
-        : check(principal).pipe(
+      isLimited(principal)
+        ? check(principal).pipe(
             Effect.catchTag("KvError", (error) =>
               Effect.logWarning("rate limit not checked: KV store unavailable").pipe(Effect.annotateLogs("reason", error.message)),
             ),
           )
+        : Effect.void
 
     /** Adds the tokens a finished request used to its key's current minute. */
     const recordTokens = Effect.fnUntraced(function* (principal: Principal, tokens: number) {

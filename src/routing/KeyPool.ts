@@ -190,13 +190,11 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       )
 
     /** True when the key may send one more request this second (only asked of keys with a limit). */
-    const reserveQps = (provider: string, key: ProviderKey & { readonly maxQps: number }, now: number) => {
-      const limit = key.maxQps
-      return kv.incr(qpsKey(provider, key.id, Math.floor(now / 1000)), 1, Duration.seconds(1)).pipe(
+    const reserveQps = (provider: string, keyId: string, limit: number, now: number) =>
+      kv.incr(qpsKey(provider, keyId, Math.floor(now / 1000)), 1, Duration.seconds(1)).pipe(
         Effect.map((n) => n <= limit),
         Effect.catchAll((e) => Effect.as(warn("reserveQps", e), true)),
       )
-    }
 
     /**
      * A key for one attempt. `exclude`: keys already tried by this request (after RotateKey).
@@ -218,7 +216,7 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       }
       for (const key of order) {
         if (key.maxQps === null || key.maxQps <= 0) return key
-        if (yield* reserveQps(provider.id, { ...key, maxQps: key.maxQps }, now)) return key
+        if (yield* reserveQps(provider.id, key.id, key.maxQps, now)) return key
       }
       return yield* new NoAvailableKey({ provider: provider.id, reason: "rate_limited", retryAfterMs: 1000 - (now % 1000) })
     })
