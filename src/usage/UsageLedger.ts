@@ -3,8 +3,12 @@ import { Duration, Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { addUsage, mergeTally, type UsageEntry, type UsageRow, type UsageTally } from "./UsageTally.js"
 
-/** How often pending usage is written; what is pending is also written on shutdown and before a read. */
-const FLUSH_INTERVAL = Duration.seconds(10)
+/**
+ * How often pending usage is written; what is pending is also written on shutdown and before a read.
+ * It is also the most usage a process killed without warning (`kill -9`, a crash) can lose. The
+ * cost is one batched upsert (one statement per 1 000 rows) every 2 s, a few milliseconds of the database's time.
+ */
+export const FLUSH_INTERVAL = Duration.seconds(2)
 /** Rows per INSERT (Postgres takes at most 65 535 parameters per statement). */
 const ROWS_PER_STATEMENT = 1_000
 /** How often rows older than USAGE_RETENTION_DAYS are deleted. */
