@@ -6,7 +6,8 @@ const collect = (tasks: ReadonlyArray<Task>, acc: { passed: number; failed: numb
   for (const task of tasks) {
     if (task.type === "suite") {
       collect(task.tasks, acc)
-      if (task.result?.state === "fail" && task.tasks.length === 0) acc.failed++
+      // A suite whose hook failed (its tests then show as skipped) or that holds no test is a failure.
+      if (task.result?.state === "fail" && (task.tasks.length === 0 || (task.result.errors?.length ?? 0) > 0)) acc.failed++
     } else {
       const state = task.result?.state
       if (state === "pass") acc.passed++
