@@ -49,8 +49,19 @@ const security = {
   ),
 }
 
-/** Any authenticated caller: a user's JWT or API key, or the master key. */
+/**
+ * A caller allowed to manage accounts and keys: a login session (JWT), the master key, or a
+ * superuser's API key. A non-superuser's API key is for the data plane and gets 403 here: a key
+ * handed to an application must never be able to widen itself, mint keys or take over its owner.
+ */
 export class Authenticated extends HttpApiMiddleware.Tag<Authenticated>()("gateway/http/Authenticated", {
+  failure: Schema.Union(Unauthorized, Forbidden),
+  provides: CurrentPrincipal,
+  security,
+}) {}
+
+/** Any authenticated caller, a non-superuser's API key included: read-only routes (/auth/me, /usage). */
+export class AnyCredential extends HttpApiMiddleware.Tag<AnyCredential>()("gateway/http/AnyCredential", {
   failure: Schema.Union(Unauthorized, Forbidden),
   provides: CurrentPrincipal,
   security,
@@ -205,7 +216,13 @@ export class AuthGroup extends HttpApiGroup.make("auth")
       .addError(Unauthorized)
       .annotate(OpenApi.Description, "Revokes the login the refresh token belongs to (its access tokens too)."),
   )
-  .add(HttpApiEndpoint.get("me", "/auth/me").addSuccess(UserResponse).addError(NotFound).middleware(Authenticated))
+  .add(
+    HttpApiEndpoint.get("me", "/auth/me")
+      .addSuccess(UserResponse)
+      .addError(NotFound)
+      .middleware(AnyCredential)
+      .annotate(OpenApi.Description, "The caller's account. Any API key may read it."),
+  )
   .add(
     HttpApiEndpoint.post("register", "/auth/register")
       .setPayload(RegisterRequest)
@@ -226,6 +243,9 @@ export class AuthGroup extends HttpApiGroup.make("auth")
 export const UpdateUserRequest = Schema.Struct({
   email: Schema.optional(Email),
   password: Schema.optional(Password),
+  current_password: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024))).annotations({
+    description: "Required when a login session changes its own password or email",
+  }),
   display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
   avatar: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(512)))),
 })
@@ -258,7 +278,10 @@ export class UsersGroup extends HttpApiGroup.make("users")
       .addError(NotFound)
       .addError(Conflict)
       .middleware(Authenticated)
-      .annotate(OpenApi.Description, "The user itself or a superuser. A new password revokes every token issued before it."),
+      .annotate(
+        OpenApi.Description,
+        "The user itself (a login session) or a superuser. A session changing its own password or email must send current_password. A new password or email ends every login session of the user (log in again).",
+      ),
   )
   .add(
     HttpApiEndpoint.put("setStatus")`/users/${userId}/status`
@@ -365,7 +388,10 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   )
   .addError(NotFound)
   .middleware(Authenticated)
-  .annotate(OpenApi.Description, "A user's own keys; a superuser may manage anyone's.")
+  .annotate(
+    OpenApi.Description,
+    "A user's own keys, from a login session; a superuser may manage anyone's. On an existing key a non-superuser may only rename it, deactivate it or delete it: its allow-list, limits and expiry, and reactivation, are a superuser's (403). API keys of non-superusers cannot call these routes.",
+  )
   .annotate(OpenApi.Title, "API keys") {}
 
 // ---------------------------------------------------------------------------------------------

@@ -77,8 +77,19 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
         })
         .pipe(Effect.catchTag("UniqueViolation", (e) => Effect.fail(conflictOf(e))))
       if (Option.isNone(updated)) return yield* ResourceNotFound.of("User", id)
-      if (hashedPassword !== undefined) yield* revocations.revokeUserBefore(id, yield* Clock.currentTimeMillis)
+      // New credentials end every login session of the account.
+      if (hashedPassword !== undefined || changes.email !== undefined) {
+        yield* revocations.revokeUserBefore(id, yield* Clock.currentTimeMillis)
+      }
       return updated.value
+    })
+
+    /** Fails with 403 unless `password` is the user's current password. */
+    const checkPassword = Effect.fn("Users.checkPassword")(function* (id: string, password: string) {
+      const user = yield* get(id)
+      if (!(yield* verifyPassword(password, user.hashedPassword))) {
+        return yield* new AuthError({ status: 403, message: "current_password does not match" })
+      }
     })
 
     const setActive = Effect.fn("Users.setActive")(function* (id: string, active: boolean) {
@@ -101,7 +112,7 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
       return found.value
     })
 
-    return { get, list: repo.list, create, update, setActive, authenticate, count: repo.count } as const
+    return { get, list: repo.list, create, update, checkPassword, setActive, authenticate, count: repo.count } as const
   }),
   dependencies: [UserRepository.Default, Revocations.Default],
 }) {}

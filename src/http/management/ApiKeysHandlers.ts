@@ -3,7 +3,7 @@ import { Effect, Redacted } from "effect"
 import { ApiKeys } from "../../identity/ApiKeys.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Users } from "../../identity/Users.js"
-import { ManagementApi } from "../ManagementApi.js"
+import { Forbidden, ManagementApi } from "../ManagementApi.js"
 import { managed } from "./Errors.js"
 import { renderAllowList, renderApiKey } from "./Render.js"
 import { requireSelfOrSuperuser } from "./Security.js"
@@ -19,6 +19,40 @@ export const ApiKeysHandlers = HttpApiBuilder.group(ManagementApi, "apiKeys", (h
         yield* requireSelfOrSuperuser(yield* CurrentPrincipal, userId)
         yield* users.get(userId)
       })
+
+    /**
+     * What a non-superuser may do to an existing key of their own: rename it, deactivate it,
+     * delete it. Allow-lists, limits, expiry and reactivation are a superuser's, so a restriction
+     * an administrator set stays set.
+     */
+    const requireOwnerChange = (payload: {
+      readonly expiry?: unknown
+      readonly is_active?: boolean | undefined
+      readonly allowed_provider_ids?: unknown
+      readonly requests_per_minute?: unknown
+      readonly tokens_per_minute?: unknown
+    }) =>
+      Effect.flatMap(CurrentPrincipal, (principal) => {
+        if (principal.isSuperuser) return Effect.void
+        const widened = [
+          payload.expiry !== undefined && "expiry",
+          payload.is_active === true && "is_active",
+          payload.allowed_provider_ids !== undefined && "allowed_provider_ids",
+          payload.requests_per_minute !== undefined && "requests_per_minute",
+          payload.tokens_per_minute !== undefined && "tokens_per_minute",
+        ].filter((field): field is string => field !== false)
+        return widened.length === 0 ? Effect.void : Effect.fail(restricted(widened))
+      })
+
+    const restricted = (fields: ReadonlyArray<string>) =>
+      new Forbidden({
+        message:
+          "Only a superuser may change a key's allow-list, limits or expiry, or reactivate it; you may rename, deactivate or delete your own keys",
+        details: { fields },
+      })
+
+    const superuserOnly = (field: string) =>
+      Effect.flatMap(CurrentPrincipal, (principal) => (principal.isSuperuser ? Effect.void : Effect.fail(restricted([field]))))
 
     return handlers
       .handle("list", ({ path }) =>
@@ -46,6 +80,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(ManagementApi, "apiKeys", (h
       )
       .handle("update", ({ path, payload }) =>
         owner(path.user_id).pipe(
+          Effect.zipRight(requireOwnerChange(payload)),
           Effect.zipRight(
             keys.update(path.user_id, path.key_id, {
               name: payload.name,
@@ -68,6 +103,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(ManagementApi, "apiKeys", (h
       )
       .handle("setAllowedProviders", ({ path, payload }) =>
         owner(path.user_id).pipe(
+          Effect.zipRight(superuserOnly("allowed_provider_ids")),
           Effect.zipRight(keys.setAllowedProviders(path.user_id, path.key_id, payload.allowed_provider_ids)),
           Effect.map(renderAllowList),
           managed,
@@ -75,6 +111,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(ManagementApi, "apiKeys", (h
       )
       .handle("removeAllowedProvider", ({ path }) =>
         owner(path.user_id).pipe(
+          Effect.zipRight(superuserOnly("allowed_provider_ids")),
           Effect.zipRight(keys.removeAllowedProvider(path.user_id, path.key_id, path.provider_id)),
           Effect.map(renderAllowList),
           managed,

@@ -22,7 +22,7 @@ import { UsageHandlers } from "./UsageHandlers.js"
 import { ApiKeysHandlers } from "./ApiKeysHandlers.js"
 import { AuthHandlers } from "./AuthHandlers.js"
 import { ProvidersHandlers } from "./ProvidersHandlers.js"
-import { AuthenticatedLive, SuperuserLive } from "./Security.js"
+import { AnyCredentialLive, AuthenticatedLive, SuperuserLive } from "./Security.js"
 import { SystemHandlers } from "./SystemHandlers.js"
 import { UsersHandlers } from "./UsersHandlers.js"
 
@@ -46,7 +46,7 @@ const isRouteNotFound = (error: unknown): error is HttpServerError.RouteNotFound
 export const IdentityServicesLive = Layer.mergeAll(Users.Default, ApiKeys.Default, Sessions.Default, Authenticator.Default)
 
 const HandlersLive = Layer.mergeAll(SystemHandlers, AuthHandlers, UsersHandlers, ApiKeysHandlers, ProvidersHandlers).pipe(
-  Layer.provide(Layer.mergeAll(AuthenticatedLive, SuperuserLive)),
+  Layer.provide(Layer.mergeAll(AuthenticatedLive, AnyCredentialLive, SuperuserLive)),
 )
 
 /** Logical models and routing inspection (same Kv-backed services the Router uses, memoized). */
@@ -56,7 +56,7 @@ const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandler
 )
 
 /** Usage, for any authenticated caller (the handler narrows what each one sees). */
-const UsageHandlersLive = UsageHandlers.pipe(Layer.provide(AuthenticatedLive))
+const UsageHandlersLive = UsageHandlers.pipe(Layer.provide(AnyCredentialLive))
 
 /**
  * Requires the storage layers, Secrets, ApiKeyAuth and ProviderRegistry, like the data plane;

@@ -2,7 +2,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Layer } from "effect"
 import { Authenticator } from "../../identity/Authenticator.js"
 import type { Principal } from "../../identity/Principal.js"
-import { Authenticated, Forbidden, Superuser, Unauthorized } from "../ManagementApi.js"
+import { AnyCredential, Authenticated, Forbidden, Superuser, Unauthorized } from "../ManagementApi.js"
 import { toManagementError } from "./Errors.js"
 
 /**
@@ -33,8 +33,28 @@ const resolve = Effect.gen(function* () {
 const requireSuperuser = (principal: Principal) =>
   principal.isSuperuser ? Effect.succeed(principal) : Effect.fail(new Forbidden({ message: "Superuser privileges required" }))
 
+/** A non-superuser's API key: the data plane only (and read-only routes), never account or key management. */
+const requireManagementCredential = (principal: Principal) =>
+  principal.kind === "api_key" && !principal.isSuperuser
+    ? Effect.fail(
+        new Forbidden({
+          message:
+            "API keys are for the data plane; manage accounts and keys with a login session (POST /auth/login)",
+        }),
+      )
+    : Effect.succeed(principal)
+
 export const AuthenticatedLive = Layer.effect(
   Authenticated,
+  Effect.gen(function* () {
+    const authenticator = yield* Authenticator
+    const run = Effect.provideService(resolve, Authenticator, authenticator).pipe(Effect.flatMap(requireManagementCredential))
+    return { bearer: () => run, apiKey: () => run }
+  }),
+)
+
+export const AnyCredentialLive = Layer.effect(
+  AnyCredential,
   Effect.gen(function* () {
     const authenticator = yield* Authenticator
     const run = Effect.provideService(resolve, Authenticator, authenticator)

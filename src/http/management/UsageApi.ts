@@ -2,7 +2,7 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { Authenticated } from "../ManagementApi.js"
+import { AnyCredential } from "../ManagementApi.js"
 
 /** Token usage recorded by the data plane (`usage_minutes`), summed per caller and upstream. */
 
@@ -45,5 +45,5 @@ export class UsageGroup extends HttpApiGroup.make("usage")
         "Answered data-plane requests and their tokens, by API key and upstream, to the minute. A user sees their own keys; a superuser everyone's (or one user's with user_id).",
       ),
   )
-  .middleware(Authenticated)
+  .middleware(AnyCredential)
   .annotate(OpenApi.Title, "Usage") {}

@@ -32,9 +32,22 @@ export const UsersHandlers = HttpApiBuilder.group(ManagementApi, "users", (handl
       )
       .handle("update", ({ path, payload }) =>
         Effect.gen(function* () {
-          yield* requireSelfOrSuperuser(yield* CurrentPrincipal, path.user_id)
-          if (Object.values(payload).every((v) => v === undefined)) {
+          const principal = yield* CurrentPrincipal
+          yield* requireSelfOrSuperuser(principal, path.user_id)
+          const { current_password, ...changes } = payload
+          if (Object.values(changes).every((v) => v === undefined)) {
             return yield* new BadRequest({ message: "Give at least one of email, password, display_name, avatar" })
+          }
+          // A session changing its own credentials proves it knows the password: a stolen access
+          // token alone cannot take the account over. (Superuser API keys and the master key are
+          // administration, and set anyone's.)
+          const ownCredentials =
+            principal.kind === "jwt" && principal.userId === path.user_id && (changes.password !== undefined || changes.email !== undefined)
+          if (ownCredentials) {
+            if (current_password === undefined) {
+              return yield* new BadRequest({ message: "current_password: required to change your own password or email" })
+            }
+            yield* users.checkPassword(path.user_id, current_password)
           }
           return renderUser(
             yield* users.update(path.user_id, {

@@ -264,14 +264,16 @@ describe("management API (real server)", () => {
   })
 
   it("an allow-list emptied by removal means no provider: 403 with details, and an empty /v1/models", async () => {
-    const removed = await call("DELETE", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers/mock`, { token: bobAccess })
+    // The allow-list is an administrator's to change, not the key owner's (issue 11, item 4).
+    expect((await call("DELETE", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers/mock`, { token: bobAccess })).status).toBe(403)
+    const removed = await call("DELETE", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers/mock`, { token: access })
     expect(removed.body).toEqual({ has_provider_restrictions: true, allowed_provider_ids: [] })
     const refused = await chat(appKey)
     expect(refused.status).toBe(403)
     expect(refused.body.error.code).toBe("provider_not_allowed")
     expect((await call("GET", "/v1/models", { token: appKey })).body.data).toEqual([])
     const lifted = await call("PUT", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers`, {
-      token: bobAccess,
+      token: access,
       body: { allowed_provider_ids: null },
     })
     expect(lifted.body).toEqual({ has_provider_restrictions: false, allowed_provider_ids: null })
@@ -300,7 +302,7 @@ describe("management API (real server)", () => {
   })
 
   it("requests over a key's limit get 429 with Retry-After", async () => {
-    const limited = await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { requests_per_minute: 2 } })
+    const limited = await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: access, body: { requests_per_minute: 2 } })
     expect(limited.body.requests_per_minute).toBe(2)
     const statuses: Array<number> = []
     let retryAfter: string | null = null
@@ -313,11 +315,11 @@ describe("management API (real server)", () => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1)
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
     expect(Number(retryAfter)).toBeLessThanOrEqual(60)
-    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { requests_per_minute: null } })
+    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: access, body: { requests_per_minute: null } })
   })
 
   it("tokens a key's answers used count against its tokens-per-minute limit", async () => {
-    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { tokens_per_minute: 1 } })
+    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: access, body: { tokens_per_minute: 1 } })
     // The first answer is served (the limit is checked before, the usage counted after) …
     const first = await chat(appKey)
     expect(first.status).toBe(200)
@@ -331,7 +333,7 @@ describe("management API (real server)", () => {
     } else {
       expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
     }
-    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: bobAccess, body: { tokens_per_minute: null } })
+    await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: access, body: { tokens_per_minute: null } })
     expect((await chat(appKey)).status).toBe(200)
   })
 
@@ -345,7 +347,8 @@ describe("management API (real server)", () => {
   })
 
   it("a password change revokes the user's earlier tokens", async () => {
-    expect((await call("PUT", `/users/${bobId}`, { token: bobAccess, body: { password: BOB_NEW_PASSWORD } })).status).toBe(200)
+    const changed = await call("PUT", `/users/${bobId}`, { token: bobAccess, body: { password: BOB_NEW_PASSWORD, current_password: BOB_PASSWORD } })
+    expect(changed.status).toBe(200)
     expect((await call("GET", "/auth/me", { token: bobAccess })).status).toBe(401)
     const again = await call("POST", "/auth/login", { body: { username: "bob", password: BOB_NEW_PASSWORD }, oneTimeSecret: true })
     expect(again.status).toBe(200)
