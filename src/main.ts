@@ -3,6 +3,10 @@ import "./HeapTuning.js"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, ConfigError, Effect, Layer, Option } from "effect"
 import { AppLive } from "./App.js"
+import { guardStandardStreams } from "./http/Logging.js"
+
+// A reader of stdout/stderr that went away (`apiproxy 2>&1 | head`) must never stop the gateway.
+guardStandardStreams()
 
 /** One clear line for a start-up failure: which setting, what was expected. No stack trace. */
 const describeStartupFailure = (cause: Cause.Cause<unknown>): string => {

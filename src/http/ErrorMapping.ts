@@ -10,6 +10,8 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return apiError(413, e.message, { code: "request_too_large" })
     case "AuthError":
       return apiError(e.status, e.message, { code: e.status === 401 ? "invalid_api_key" : "forbidden" })
+    case "StoreUnavailable":
+      return apiError(503, e.message, { code: "store_unavailable", retryAfterMs: 1000 })
     case "RateLimited":
       return apiError(429, e.message, { code: "rate_limit_exceeded", retryAfterMs: e.retryAfterMs })
     case "ModelNotFound":

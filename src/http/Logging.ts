@@ -44,17 +44,55 @@ export const parseLogLevel = (name: string): LogLevel.LogLevel => {
 
 const quote = (value: string): string => (/[\s="]/.test(value) ? JSON.stringify(value) : value)
 
+/** Log lines dropped because standard error was gone (e.g. `apiproxy 2>&1 | head` after `head` exited). */
+let droppedLines = 0
+let stderrGone = false
+export const droppedLogLines = (): number => droppedLines
+
+/**
+ * A standard stream whose reader went away (EPIPE) emits 'error' on its next write; unhandled, that
+ * would take the gateway down. Marks it gone instead: log lines are dropped (and counted) from then
+ * on, and other writers (the first admin's credentials on stdout) fail quietly. Installed once.
+ */
+let guarded = false
+export const guardStandardStreams = (): void => {
+  if (guarded) return
+  guarded = true
+  process.stderr.on("error", () => {
+    stderrGone = true
+  })
+  process.stdout.on("error", () => {})
+}
+
 /**
  * Standard error, written once per event-loop turn: a busy gateway logs a line per request, and
- * one write per line costs a system call each. Whatever is pending is flushed before exit.
+ * one write per line costs a system call each. Whatever is pending is flushed before exit. A
+ * standard error that failed is never written again: its lines are counted and dropped.
  */
 const batchedStderr = (): ((line: string) => void) => {
+  guardStandardStreams()
   let pending: Array<string> = []
   const flush = () => {
     if (pending.length === 0) return
+    if (stderrGone || process.stderr.destroyed) {
+      droppedLines += pending.length
+      pending = []
+      return
+    }
+    const count = pending.length
     const text = pending.join("\n") + "\n"
     pending = []
-    process.stderr.write(text)
+    try {
+      process.stderr.write(text, (error) => {
+        if (error) {
+          stderrGone = true
+          droppedLines += count
+        }
+      })
+    } catch {
+      stderrGone = true
+      droppedLines += count
+    }
   }
   process.once("exit", flush)
   return (line) => {

@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Option, Redacted, Schema, Stream } from "effect"
+import { Config, Duration, Effect, Option, Redacted, Schema, Stream } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv } from "../storage/Kv.js"
@@ -11,11 +11,39 @@ export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
   message: Schema.String,
 }) {}
 
+/**
+ * A credential could not be checked because the store that holds it is unreachable: the client
+ * should retry (503), its credential was not found wrong.
+ */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  message: Schema.String,
+}) {}
+
+/**
+ * How long a key verified before the database became unreachable keeps being served from the
+ * cache (its last known state) while the database stays unreachable. `0s` turns it off.
+ */
+export const apiKeyStaleMax = Config.duration("API_KEY_STALE_MAX").pipe(
+  Config.withDefault(Duration.minutes(15)),
+)
+
+/**
+ * How long a verdict is taken from the cache before the database is asked again. A short backstop:
+ * revocation normally reaches every instance through AUTH_INVALIDATE_CHANNEL at once.
+ */
+export const apiKeyCacheTtl = Config.duration("API_KEY_CACHE_TTL").pipe(
+  Config.withDefault(Duration.seconds(30)),
+)
+
 /** Channel on which any instance announces that cached key verdicts must be dropped. */
 export const AUTH_INVALIDATE_CHANNEL = "auth:invalidate"
 
-/** Short backstop; revocation normally reaches every instance through the channel at once. */
-const CACHE_TTL_MS = 30_000
+/** A lookup that may fall back on a cached verdict waits this long for the database. */
+const STALE_LOOKUP_TIMEOUT = Duration.seconds(1)
+/** Any other lookup: past this the key cannot be checked (503) rather than the client waiting on. */
+const LOOKUP_TIMEOUT = Duration.seconds(5)
+/** After a failed lookup, cached verdicts are served without asking the database for this long. */
+const RETRY_DATABASE_MS = 1_000
 
 interface KeyRow {
   readonly id: string
@@ -57,7 +85,9 @@ const toPrincipal = (row: KeyRow): Principal => {
 
 /**
  * Verifies client API keys: HMAC hash lookup (never the plaintext), a short in-memory cache in
- * front of Postgres, dropped on every instance when a key or user changes.
+ * front of Postgres, dropped on every instance when a key or user changes. While the database is
+ * unreachable, a verdict cached less than API_KEY_STALE_MAX ago is served as the key's last known
+ * state; a key that cannot be checked fails with `StoreUnavailable` (503), not as invalid (401).
  */
 export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/ApiKeyAuth", {
   scoped: Effect.gen(function* () {
@@ -66,6 +96,11 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
     const sql = yield* SqlClient.SqlClient
     const kv = yield* Kv
     const cache = new Map<string, Cached>()
+    const staleMaxMs = Duration.toMillis(yield* apiKeyStaleMax)
+    const cacheTtlMs = Duration.toMillis(yield* apiKeyCacheTtl)
+    /** Until when cached verdicts are served without a lookup (the database just failed one). */
+    let databaseDownUntil = 0
+    let databaseDown = false
 
     // Subscribed before the service is handed out, so no invalidation published afterwards is missed.
     const invalidations = yield* kv.subscribeScoped(AUTH_INVALIDATE_CHANNEL)
@@ -97,26 +132,51 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
       return rows[0]
     })
 
+    const cannotVerify = new StoreUnavailable({
+      message: "API key could not be verified: the key store is unavailable, retry shortly",
+    })
+
+    /** The database failed a lookup: cached verdicts stand in for it (logged once per outage). */
+    const lookupFailed = Effect.fnUntraced(function* (reason: string, stale: Cached | undefined) {
+      databaseDownUntil = Date.now() + RETRY_DATABASE_MS
+      if (!databaseDown) {
+        databaseDown = true
+        yield* Effect.logError("API key lookup failed: serving keys verified in the last API_KEY_STALE_MAX from the cache, others get 503").pipe(
+          Effect.annotateLogs({ reason, staleMax: Duration.format(Duration.millis(staleMaxMs)) }),
+        )
+      }
+      if (stale === undefined) return yield* cannotVerify
+      return stale.row
+    })
+
+    /** The key's row from the database, or its last known state while the database is unreachable. */
+    const lookupOrStale = Effect.fnUntraced(function* (token: string, cacheKey: string, hit: Cached | undefined, now: number) {
+      const stale = hit !== undefined && now - hit.cachedAt < staleMaxMs ? hit : undefined
+      if (stale !== undefined && now < databaseDownUntil) return stale.row
+      const found = yield* lookup(token).pipe(
+        Effect.timeoutFail({
+          duration: stale === undefined ? LOOKUP_TIMEOUT : STALE_LOOKUP_TIMEOUT,
+          onTimeout: () => ({ message: "timed out" }),
+        }),
+        Effect.either,
+      )
+      if (found._tag === "Left") return yield* lookupFailed(found.left.message, stale)
+      if (databaseDown) {
+        databaseDown = false
+        yield* Effect.logInfo("API key lookups answered again: the database is reachable")
+      }
+      if (cache.size > 10_000) cache.clear()
+      cache.set(cacheKey, { row: found.right, cachedAt: now })
+      return found.right
+    })
+
     const verify = Effect.fnUntraced(function* (token: string) {
       if (Option.isSome(masterKey) && equalSecrets(token, masterKey.value)) return master
       const now = Date.now()
       const cacheKey = secrets.hashApiKey(token).hash
       const hit = cache.get(cacheKey)
-      let row: KeyRow | undefined
-      if (hit !== undefined && now - hit.cachedAt < CACHE_TTL_MS) {
-        row = hit.row
-      } else {
-        row = yield* lookup(token).pipe(
-          Effect.catchAll((error) =>
-            Effect.logError("API key lookup failed").pipe(
-              Effect.annotateLogs("reason", error.message),
-              Effect.zipRight(new AuthError({ status: 401, message: "API key could not be verified" })),
-            ),
-          ),
-        )
-        if (cache.size > 10_000) cache.clear()
-        cache.set(cacheKey, { row, cachedAt: now })
-      }
+      const row =
+        hit !== undefined && now - hit.cachedAt < cacheTtlMs ? hit.row : yield* lookupOrStale(token, cacheKey, hit, now)
       if (row === undefined || !row.is_active) return yield* new AuthError({ status: 401, message: "Invalid API key" })
       if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now) {
         return yield* new AuthError({ status: 401, message: "API key expired" })
