@@ -75,6 +75,44 @@ const flattenHeaders = (raw: Dispatcher.ResponseData["headers"]): Record<string,
   return out
 }
 
+/** A provider base URL as upstream URLs are checked against it: its origin and path prefix. */
+interface BaseScope {
+  readonly origin: string
+  /** The base path without a trailing `/` ("" for the root). */
+  readonly path: string
+}
+
+const baseScopes = new Map<string, BaseScope | null>()
+
+const baseScopeOf = (baseUrl: string): BaseScope | null => {
+  let scope = baseScopes.get(baseUrl)
+  if (scope === undefined) {
+    try {
+      const url = new URL(baseUrl)
+      scope = { origin: url.origin, path: url.pathname.replace(/\/+$/, "") }
+    } catch {
+      scope = null
+    }
+    // Base URLs are few (one per provider); the bound only guards against endless edits.
+    if (baseScopes.size >= 1_000) baseScopes.clear()
+    baseScopes.set(baseUrl, scope)
+  }
+  return scope
+}
+
+/**
+ * Whether `url` (already parsed, so dot segments are resolved) stays under the provider's base
+ * URL: same origin, and a path that is the base path or continues it after a `/`. A request that
+ * would leave it is never sent, whatever built its URL: nothing a client sends may point the
+ * provider's key at another path of its host.
+ */
+export const isWithinBaseUrl = (baseUrl: string, url: URL): boolean => {
+  const scope = baseScopeOf(baseUrl)
+  if (scope === null || url.origin !== scope.origin) return false
+  const path = url.pathname
+  return path.startsWith(scope.path) && (path.length === scope.path.length || path.charCodeAt(scope.path.length) === 0x2f)
+}
+
 /** The pooled undici dispatcher upstream calls go through (see `UpstreamHttpLive`). */
 export class UpstreamDispatcher extends Context.Tag("gateway/upstream/UpstreamDispatcher")<UpstreamDispatcher, Dispatcher>() {}
 
@@ -139,7 +177,18 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
         // A URL or header undici refuses throws here: a transport failure, not a defect.
         try {
           const url = new URL(request.url)
-          dispatcher.request(
+          if (!isWithinBaseUrl(request.provider.baseUrl, url)) {
+            settle(
+              Effect.fail(
+                new UpstreamStatusError({
+                  provider: request.provider.id,
+                  model: request.model,
+                  status: 400,
+                  message: "the upstream URL would leave the provider's base URL; the request was not sent",
+                }),
+              ),
+            )
+          } else dispatcher.request(
             {
               signal,
               method: request.method ?? "POST",
@@ -148,7 +197,8 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
                 masked: request.masked ?? true,
               }),
               origin: url.origin,
-              path: url.pathname + url.search + url.hash,
+              // A fragment never goes on the wire.
+              path: url.pathname + url.search,
               body: request.body ?? null,
               // undici's own timers: an Effect timeout per call would fork a fiber and a timer
               // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).

@@ -175,8 +175,25 @@ export const encodeParts = (blocks: ReadonlyArray<ContentBlock>, names: Readonly
   return out
 }
 
+/**
+ * A Gemini model id as one URL path segment. Gemini's own resource names (`models/gemini-2.0-flash`,
+ * as its models list spells them) lose their `models/` prefix; everything else is
+ * percent-encoded like a URI component, `/`, `?`, `#` and `%` included, so no model id can add a
+ * path segment, a query or a fragment (a segment ending in `:generateContent` is never a dot
+ * segment). Ids with another collection prefix (`tunedModels/…`) are therefore not reachable.
+ */
+export const geminiModelSegment = (model: string): string => {
+  const id = model.startsWith("models/") ? model.slice("models/".length) : model
+  try {
+    return encodeURIComponent(id)
+  } catch {
+    // A lone surrogate: Buffer's UTF-8 replaces it with U+FFFD.
+    return encodeURIComponent(Buffer.from(id, "utf8").toString("utf8"))
+  }
+}
+
 export const geminiPath = (model: string, stream: boolean) =>
-  stream ? `models/${model}:streamGenerateContent?alt=sse` : `models/${model}:generateContent`
+  stream ? `models/${geminiModelSegment(model)}:streamGenerateContent?alt=sse` : `models/${geminiModelSegment(model)}:generateContent`
 
 export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts: { stream: boolean }): { body: JsonObject; path: string } => {
   const extra = req.source === "gemini" ? req.extra : {}
