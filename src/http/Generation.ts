@@ -56,10 +56,83 @@ const missingModel = () => new InvalidRequest({ message: "you must provide a mod
 const modelOf = (body: Record<string, unknown>): string | undefined =>
   typeof body.model === "string" && body.model.trim() !== "" ? body.model : undefined
 
+/** The longest model id the edge accepts. */
+export const MODEL_ID_MAX_LENGTH = 256
+
+/**
+ * Model ids as providers spell them: letters, digits and `. _ - / : @ + ~` (e.g.
+ * `accounts/fireworks/models/llama-v3p1-8b-instruct`, `qwen/qwen-2.5:free`,
+ * `claude-3-5-sonnet@20240620`, `anthropic.claude-3-5-sonnet-20240620-v1:0`). Nothing that could
+ * end a header line, start a query or fragment, or escape a path: no whitespace, control
+ * characters, `%`, `?`, `#`, `\` or anything outside ASCII.
+ */
+const MODEL_ID = /^[A-Za-z0-9._\-/:@+~]+$/
+
+/** A short, visibly escaped excerpt of client input for an error message. */
+export const excerpt = (text: string, max = 40): string =>
+  JSON.stringify(text.length > max ? text.slice(0, max) : text) + (text.length > max ? "…" : "")
+
+/**
+ * Why `model` is not acceptable as a model id, or undefined when it is. Besides the character
+ * set and length, no `/`-separated segment may be empty, `.` or `..`: a model id is never allowed
+ * to change an upstream path (a Gemini upstream takes it in its URL).
+ */
+export const modelIdProblem = (model: string): string | undefined => {
+  if (model.length > MODEL_ID_MAX_LENGTH) return `Invalid model: longer than ${MODEL_ID_MAX_LENGTH} characters`
+  if (!MODEL_ID.test(model)) {
+    return `Invalid model ${excerpt(model)}: a model id is letters, digits and . _ - / : @ + ~ only`
+  }
+  if (model.includes("/")) {
+    for (const segment of model.split("/")) {
+      if (segment === "" || segment === "." || segment === "..") {
+        return `Invalid model ${excerpt(model)}: empty, '.' and '..' path segments are not allowed`
+      }
+    }
+  } else if (model === "." || model === "..") {
+    return `Invalid model ${excerpt(model)}: '.' and '..' are not model ids`
+  }
+  return undefined
+}
+
+const invalidModel = (problem: string) => new InvalidRequest({ message: problem, param: "model", code: "invalid_model" })
+
+/** `%2F` (`/`) and `%5C` (`\`) in a Gemini path: a model segment may not hide a path separator. */
+const ESCAPED_SEPARATOR = /%(2f|5c)/i
+
+/**
+ * The model and method of a Gemini path's tail (`{model}:{method}`). The model may carry a
+ * provider prefix with a literal `/` (`gem/gemini-2.5-flash`), but never an escaped one; a
+ * malformed `%` escape is a 400, as is a model outside the allowed set.
+ */
+const geminiTarget = (
+  tail: string,
+): Either.Either<{ readonly model: string; readonly stream: boolean }, InvalidRequest> => {
+  if (ESCAPED_SEPARATOR.test(tail)) {
+    return Either.left(invalidModel("Invalid model in the path: an escaped '/' or '\\' (%2F, %5C) is not allowed"))
+  }
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(tail)
+  } catch {
+    return Either.left(invalidModel(`Invalid model in the path ${excerpt(tail)}: a malformed '%' escape`))
+  }
+  const colon = decoded.lastIndexOf(":")
+  const model = colon > 0 ? decoded.slice(0, colon) : ""
+  const action = colon > 0 ? decoded.slice(colon + 1) : ""
+  if (model.trim() === "" || (action !== "generateContent" && action !== "streamGenerateContent")) {
+    return Either.left(new InvalidRequest({ message: `Unknown Gemini method ${excerpt(decoded, 80)}` }))
+  }
+  const problem = modelIdProblem(model)
+  if (problem !== undefined) return Either.left(invalidModel(problem))
+  return Either.right({ model, stream: action === "streamGenerateContent" })
+}
+
 /**
  * Reads the generation out of a route's JSON body (or the reason the body could not be read).
  * On the chat route, Claude-style and Gemini-style bodies are normalised to OpenAI chat here, so
  * everything after sees one dialect. A Gemini path naming no known method is refused first.
+ * The model id is checked here, at the edge (`modelIdProblem`), and nothing in here can throw:
+ * a body the codecs cannot take is a 400, never a defect.
  */
 export const toGeneration = <E>(
   route: GenerationRoute,
@@ -67,20 +140,32 @@ export const toGeneration = <E>(
   read: Either.Either<Record<string, unknown>, E>,
   accept: string | undefined,
 ): Either.Either<Generation, InvalidRequest | E> => {
+  try {
+    return readGeneration(route, path, read, accept)
+  } catch (error) {
+    const reason = error instanceof RangeError ? "it is nested too deeply" : "it is not in the expected shape"
+    return Either.left(new InvalidRequest({ message: `The request body could not be read: ${reason}` }))
+  }
+}
+
+const readGeneration = <E>(
+  route: GenerationRoute,
+  path: string,
+  read: Either.Either<Record<string, unknown>, E>,
+  accept: string | undefined,
+): Either.Either<Generation, InvalidRequest | E> => {
   if (route.kind === "gemini") {
-    const tail = decodeURIComponent(path.slice(GEMINI_PREFIX.length))
-    const colon = tail.lastIndexOf(":")
-    const model = colon > 0 ? tail.slice(0, colon) : ""
-    const action = colon > 0 ? tail.slice(colon + 1) : ""
-    if (model.trim() === "" || (action !== "generateContent" && action !== "streamGenerateContent")) {
-      return Either.left(new InvalidRequest({ message: `Unknown Gemini method '${tail}'` }))
-    }
-    return Either.map(read, (body) => ({ dialect: "gemini", body, model, stream: action === "streamGenerateContent" }))
+    const target = geminiTarget(path.slice(GEMINI_PREFIX.length))
+    if (Either.isLeft(target)) return Either.left(target.left)
+    const { model, stream } = target.right
+    return Either.map(read, (body) => ({ dialect: "gemini", body, model, stream }))
   }
   if (Either.isLeft(read)) return Either.left(read.left)
   const body = read.right
   const model = modelOf(body)
   if (model === undefined) return Either.left(missingModel())
+  const problem = modelIdProblem(model)
+  if (problem !== undefined) return Either.left(invalidModel(problem))
   const stream = wantsStream(body, accept)
   if (route.kind === "native") return Either.right({ dialect: route.dialect, body, model, stream })
   const detected = detectChatBody(body)

@@ -2,11 +2,11 @@ import { Cause, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { AppConfig } from "../config/AppConfig.js"
 import { Gateway, type GatewayAnswer } from "../gateway/Gateway.js"
-import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
+import { ApiKeyAuth } from "../identity/ApiKeyAuth.js"
 import { RateLimit } from "../identity/RateLimit.js"
 import { requestIdOf, writeAccessLine } from "./AccessLog.js"
 import { readCredential } from "./Credentials.js"
-import { type ApiError, type ClientDialect, errorBody, retryAfterSeconds } from "./ErrorEnvelope.js"
+import { type ApiError, apiError, type ClientDialect, errorBody, retryAfterSeconds } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
 import { type GenerationRoute, generationRouteOf, toGeneration } from "./Generation.js"
 import { LogLinesTag } from "./Logging.js"
@@ -15,23 +15,50 @@ import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
 /** Serves the request and returns true, or returns false when the request is not its to serve. */
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => boolean
 
-/** What the edge knows of a request when its body has been read. */
+/** What the edge knows of a request; its body is read by the program, once the caller is known. */
 interface EdgeInput {
+  readonly request: IncomingMessage
   readonly route: GenerationRoute
   readonly path: string
-  readonly credential: string | undefined
-  readonly read: Either.Either<string, BodyProblem>
+  readonly credential: string
   readonly accept: string | undefined
   readonly sessionId: string | undefined
   readonly requestId: string
+  /** Set once the whole body was read: until then a reply must close the connection. */
+  bodyRead: boolean
 }
 
 /** nginx's convention for "the client closed the connection before it was answered". */
 const CLIENT_CLOSED = 499
 
+/** The longest header value built from a name the edge did not choose (model ids, provider ids). */
+const HEADER_VALUE_MAX = 512
+
+/** Printable ASCII: a header value that needs no encoding. */
+const PLAIN_HEADER_VALUE = /^[\x20-\x7e]*$/
+
+/**
+ * `value` as a header value that is always valid (`http.validateHeaderValue` accepts it) and
+ * always one line: printable ASCII passes unchanged; any other byte of its UTF-8 form (CR, LF,
+ * controls, anything outside ASCII, e.g. `qwen-模型` → `qwen-%E6%A8%A1%E5%9E%8B`) and `%` itself
+ * are percent-encoded; at most `HEADER_VALUE_MAX` characters. Every response header the edge
+ * builds from a client's or a provider's data goes through here.
+ */
+export const safeHeaderValue = (value: string): string => {
+  if (value.length <= HEADER_VALUE_MAX && PLAIN_HEADER_VALUE.test(value)) return value
+  let out = ""
+  // Buffer.from replaces a lone surrogate with U+FFFD (encodeURIComponent would throw on it).
+  for (const byte of Buffer.from(value, "utf8")) {
+    const encoded = byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte < 16 ? "0" : ""}${byte.toString(16).toUpperCase()}`
+    if (out.length + encoded.length > HEADER_VALUE_MAX) break
+    out += encoded
+  }
+  return out
+}
+
 const servedHeaders = (answer: GatewayAnswer) => ({
-  "x-apiproxy-provider": answer.served.provider,
-  "x-apiproxy-model": answer.served.model,
+  "x-apiproxy-provider": safeHeaderValue(answer.served.provider),
+  "x-apiproxy-model": safeHeaderValue(answer.served.model),
   "x-apiproxy-attempts": String(answer.served.attempts),
 })
 
@@ -68,6 +95,8 @@ const writeError = (response: ServerResponse, dialect: ClientDialect, error: Api
   response.end(body)
 }
 
+const MISSING_KEY = apiError(401, "Missing API key: send 'Authorization: Bearer <key>'", { code: "invalid_api_key" })
+
 /**
  * The generation routes (chat completions, Responses, Messages, Gemini), served straight on the
  * Node server rather than through the Effect HTTP router: this is the hot path, and the generic
@@ -87,16 +116,32 @@ export const makeGenerationEdge = Effect.gen(function* () {
 
   // One generator function for every request: a generator closure made per request gets a fresh
   // hidden class whose old-space map keeps that request alive past young collections (bench/RESULTS.md).
+  // The caller is authenticated (and rate-limited) before a byte of the body is read: a client
+  // without a valid key cannot make the gateway buffer up to BODY_LIMIT_BYTES.
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
-    if (input.credential === undefined) {
-      return yield* new AuthError({ status: 401, message: "Missing API key: send 'Authorization: Bearer <key>'" })
-    }
     const principal = yield* auth.verify(input.credential)
     yield* rateLimit.checkRequest(principal)
-    const generation = toGeneration(input.route, input.path, Either.flatMap(input.read, parseJsonObject), input.accept)
+    const text = yield* Effect.async<string, BodyProblem>((resume) => {
+      const stop = readBody(input.request, config.bodyLimitBytes, (read) => {
+        if (Either.isRight(read)) input.bodyRead = true
+        resume(read)
+      })
+      return Effect.sync(stop)
+    })
+    const generation = toGeneration(input.route, input.path, parseJsonObject(text), input.accept)
     if (Either.isLeft(generation)) return yield* generation.left
     return yield* gateway.handle({ ...generation.right, principal, sessionId: input.sessionId, requestId: input.requestId })
   })
+
+  /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */
+  const guarded = (response: ServerResponse, requestId: string, write: () => void) => {
+    try {
+      write()
+    } catch (error) {
+      response.destroy()
+      run(Effect.logError("could not write a response", Cause.die(error)).pipe(Effect.annotateLogs("request_id", requestId)))
+    }
+  }
 
   const handler: NodeHandler = (request, response) => {
     const url = request.url ?? "/"
@@ -118,35 +163,45 @@ export const makeGenerationEdge = Effect.gen(function* () {
       }),
     )
     const credential = readCredential({ headers: request.headers, url }, route.errors)
+    if (credential === undefined) {
+      guarded(response, requestId, () => writeError(response, route.errors, MISSING_KEY, true))
+      return true
+    }
     const session = request.headers["x-session-id"]
-    const sessionId = typeof session === "string" ? session : undefined
-
-    readBody(request, config.bodyLimitBytes, (read) => {
-      const program = serve({ route, path, credential, read, accept: request.headers["accept"], sessionId, requestId })
-      const fiber = run(program)
-      let settled = false
-      response.once("close", () => {
-        if (!settled) fiber.unsafeInterruptAsFork(FiberId.none)
-      })
-      fiber.addObserver((exit) => {
-        settled = true
-        if (Exit.isSuccess(exit)) {
-          if (response.destroyed) {
-            if (exit.value._tag === "Stream") exit.value.stream.cancel()
-            return
-          }
-          return writeAnswer(response, exit.value)
+    const input: EdgeInput = {
+      request,
+      route,
+      path,
+      credential,
+      accept: request.headers["accept"],
+      sessionId: typeof session === "string" ? session : undefined,
+      requestId,
+      bodyRead: false,
+    }
+    const fiber = run(serve(input))
+    let settled = false
+    response.once("close", () => {
+      if (!settled) fiber.unsafeInterruptAsFork(FiberId.none)
+    })
+    fiber.addObserver((exit) => {
+      settled = true
+      if (Exit.isSuccess(exit)) {
+        if (response.destroyed) {
+          if (exit.value._tag === "Stream") exit.value.stream.cancel()
+          return
         }
-        if (response.destroyed) return
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isSome(failure)) {
-          const error = failure.value as unknown as { readonly _tag: string } & Record<string, unknown>
-          return writeError(response, route.errors, toApiError(error), error._tag === "RequestTooLarge")
-        }
-        if (Cause.isInterruptedOnly(exit.cause)) return void response.destroy()
-        run(Effect.logError("unexpected failure while handling a request", exit.cause).pipe(Effect.annotateLogs("request_id", requestId)))
-        writeError(response, route.errors, toApiError({ _tag: "Defect" }), false)
-      })
+        const answer = exit.value
+        return guarded(response, requestId, () => writeAnswer(response, answer))
+      }
+      if (response.destroyed) return
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isSome(failure)) {
+        const error = failure.value as unknown as { readonly _tag: string } & Record<string, unknown>
+        return guarded(response, requestId, () => writeError(response, route.errors, toApiError(error), !input.bodyRead))
+      }
+      if (Cause.isInterruptedOnly(exit.cause)) return void response.destroy()
+      run(Effect.logError("unexpected failure while handling a request", exit.cause).pipe(Effect.annotateLogs("request_id", requestId)))
+      guarded(response, requestId, () => writeError(response, route.errors, toApiError({ _tag: "Defect" }), !input.bodyRead))
     })
     return true
   }

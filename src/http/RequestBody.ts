@@ -14,16 +14,25 @@ const tooLarge = (limit: number) => new RequestTooLarge({ message: `Request body
 /**
  * Reads a request body of at most `limit` bytes and calls `done` once. A declared length over
  * the limit is refused before reading a byte; a body that grows past it stops being read.
+ * Returns a function that stops reading (for a request abandoned before its body arrived).
  */
-export const readBody = (request: IncomingMessage, limit: number, done: (result: Either.Either<string, BodyProblem>) => void): void => {
-  if (Number(request.headers["content-length"] ?? "0") > limit) return done(Either.left(tooLarge(limit)))
+export const readBody = (request: IncomingMessage, limit: number, done: (result: Either.Either<string, BodyProblem>) => void): (() => void) => {
+  if (Number(request.headers["content-length"] ?? "0") > limit) {
+    done(Either.left(tooLarge(limit)))
+    return noop
+  }
   const chunks: Array<Buffer> = []
   let size = 0
   let finished = false
+  const detach = () => {
+    request.off("data", onData)
+    request.off("end", onEnd)
+    request.off("error", onError)
+  }
   const finish = (result: Either.Either<string, BodyProblem>) => {
     if (finished) return
     finished = true
-    request.off("data", onData)
+    detach()
     done(result)
   }
   const onData = (chunk: Buffer) => {
@@ -31,14 +40,59 @@ export const readBody = (request: IncomingMessage, limit: number, done: (result:
     if (size > limit) return finish(Either.left(tooLarge(limit)))
     chunks.push(chunk)
   }
+  const onEnd = () => finish(Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")))
+  const onError = () => finish(Either.left(new InvalidRequest({ message: "The request body could not be read" })))
   request.on("data", onData)
-  request.once("end", () =>
-    finish(Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8"))),
-  )
-  request.once("error", () => finish(Either.left(new InvalidRequest({ message: "The request body could not be read" }))))
+  request.once("end", onEnd)
+  request.once("error", onError)
+  return () => {
+    if (finished) return
+    finished = true
+    detach()
+  }
 }
 
-/** The body as one JSON object. */
+const noop = () => {}
+
+/**
+ * How deeply a request body's JSON may nest (objects and arrays). Deeper input would overflow the
+ * stack of the recursive code that walks it (`JSON.stringify`, the codecs): 100 000 levels gave a
+ * 500; it is a 400 now. Real bodies (JSON schemas in tool definitions included) stay far below.
+ */
+export const MAX_JSON_DEPTH = 128
+
+/**
+ * Whether the JSON text nests objects and arrays deeper than `limit`: one pass over the text,
+ * brackets inside strings ignored, no recursion. For text `JSON.parse` has accepted.
+ */
+export const jsonNestsDeeperThan = (text: string, limit: number): boolean => {
+  // Nesting deeper than `limit` needs more than `limit` opening brackets.
+  if (text.length <= limit) return false
+  let depth = 0
+  const length = text.length
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // Jump to the closing quote: the next `"` not escaped by an odd run of backslashes.
+      let end = i
+      for (;;) {
+        end = text.indexOf('"', end + 1)
+        if (end < 0) return false
+        let backslashes = 0
+        while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++
+        if ((backslashes & 1) === 0) break
+      }
+      i = end
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--
+    }
+  }
+  return false
+}
+
+/** The body as one JSON object, nested at most `MAX_JSON_DEPTH` levels. */
 export const parseJsonObject = (text: string): Either.Either<Record<string, unknown>, InvalidRequest> => {
   let json: unknown
   try {
@@ -48,6 +102,11 @@ export const parseJsonObject = (text: string): Either.Either<Record<string, unkn
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     return Either.left(new InvalidRequest({ message: "The request body must be a JSON object", code: "invalid_json" }))
+  }
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    return Either.left(
+      new InvalidRequest({ message: `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`, code: "json_too_deep" }),
+    )
   }
   return Either.right(json as Record<string, unknown>)
 }
