@@ -87,6 +87,11 @@ export const appConfig = Config.all({
     Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 }),
     Config.withDefault(10 * 1024 * 1024),
   ),
+  /** Largest body of every other route (management API, /v1/models, …): 413 beyond it. */
+  managementBodyLimitBytes: Config.integer("MANAGEMENT_BODY_LIMIT_BYTES").pipe(
+    Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 }),
+    Config.withDefault(1024 * 1024),
+  ),
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
   /** `POST /auth/register` creates (never superuser) accounts only when this is on (W17). */
   allowRegistration: Config.boolean("ALLOW_REGISTRATION").pipe(Config.withDefault(false)),

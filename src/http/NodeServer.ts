@@ -5,6 +5,7 @@ import { Context, Deferred, Effect, Layer, Schema } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { AppConfig } from "../config/AppConfig.js"
+import { apiError, errorBody } from "./ErrorEnvelope.js"
 import type { NodeHandler } from "./GenerationEdge.js"
 
 /** Where the server listens, for tests and logs. */
@@ -12,6 +13,88 @@ export class ServerAddress extends Context.Tag("gateway/http/ServerAddress")<
   ServerAddress,
   { readonly host: string; readonly port: number; readonly url: string }
 >() {}
+
+/**
+ * After a 413 the rest of the body is read and dropped for a short while ("lingering close"):
+ * closing a socket with unread data resets the connection, and a client still sending would often
+ * lose the 413 it was sent. Past these bounds the socket is destroyed anyway.
+ */
+const LINGER_BYTES = 4 * 1024 * 1024
+const LINGER_MS = 2_000
+
+/**
+ * A request that can hold its body: the server sets `bodyLimit` on requests it will hand to the
+ * Effect app only once their body is complete. Until then every chunk the HTTP parser delivers is
+ * counted and kept in the stream's buffer (no backpressure: the limit bounds it); past the limit
+ * `onOverLimit` runs once and the rest is dropped (see `linger`); `onComplete` runs when the body
+ * has ended. Requests without a limit (the generation routes, which read their own body) pass
+ * straight on.
+ */
+class HeldRequest extends Http.IncomingMessage {
+  bodyLimit = Number.POSITIVE_INFINITY
+  bodyBytes = 0
+  onOverLimit: (() => void) | undefined = undefined
+  onComplete: (() => void) | undefined = undefined
+  lingering = false
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (this.bodyLimit === Number.POSITIVE_INFINITY) return super.push(chunk, encoding)
+    if (this.lingering) {
+      // Refused: the body is dropped; once it ended the connection closes cleanly.
+      if (chunk === null) this.socket.destroySoon()
+      else if ((this.bodyBytes += (chunk as Buffer).length) > this.bodyLimit + LINGER_BYTES) this.socket.destroy()
+      return true
+    }
+    if (chunk === null) {
+      const complete = this.onComplete
+      this.onComplete = undefined
+      super.push(null)
+      complete?.()
+      return false
+    }
+    this.bodyBytes += (chunk as Buffer).length
+    if (this.bodyBytes > this.bodyLimit) {
+      const over = this.onOverLimit
+      this.onOverLimit = this.onComplete = undefined
+      over?.()
+      return true
+    }
+    super.push(chunk, encoding)
+    return true
+  }
+
+  /** Drops the rest of the body for at most `LINGER_MS` / `LINGER_BYTES`, then closes. */
+  linger(limit: number): void {
+    this.bodyLimit = limit
+    this.lingering = true
+    this.resume()
+    const socket = this.socket
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref()
+    socket.once("close", () => clearTimeout(timer))
+  }
+}
+
+const hasBody = (request: Http.IncomingMessage): boolean =>
+  request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? "0") > 0
+
+/**
+ * 413 for a body over `limit`, in the shape of the route (OpenAI's for `/v1…`, the management
+ * API's otherwise). The connection is closed once the client stopped sending (or after a short
+ * linger); the body never reaches a handler.
+ */
+const refuseTooLarge = (request: HeldRequest, response: Http.ServerResponse, limit: number): void => {
+  request.linger(limit)
+  if (response.headersSent) return void request.socket.destroy()
+  const message = `Request body exceeds the limit of ${limit} bytes`
+  const body = JSON.stringify(
+    (request.url ?? "").startsWith("/v1")
+      ? errorBody("openai", apiError(413, message, { code: "request_too_large" }))
+      : { _tag: "PayloadTooLarge", message },
+  )
+  // Not `connection: close` here: Node would then close at once, with the body unread (a reset).
+  response.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+  response.end(body)
+}
 
 /**
  * The Node HTTP server with a graceful shutdown: when the layer is released it stops accepting
@@ -23,7 +106,8 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = yield* AppConfig
-      const server = Http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 })
+      const server = Http.createServer({ IncomingMessage: HeldRequest, keepAliveTimeout: 65_000, requestTimeout: 0 })
+      const bodyLimit = config.managementBodyLimitBytes
       let inFlight = 0
       let closing = false
       const drained = yield* Deferred.make<void>()
@@ -43,7 +127,14 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
           inFlight--
           if (closing && inFlight === 0) Deferred.unsafeDone(drained, Effect.void)
         })
-        if (!fast(req, res)) handler(req, res)
+        if (fast(req, res)) return
+        // Every other route gets its body whole and bounded: the Effect app reads bodies unbounded.
+        if (!hasBody(req)) return handler(req, res)
+        const held = req as HeldRequest
+        if (Number(req.headers["content-length"] ?? "0") > bodyLimit) return refuseTooLarge(held, res, bodyLimit)
+        held.bodyLimit = bodyLimit
+        held.onOverLimit = () => refuseTooLarge(held, res, bodyLimit)
+        held.onComplete = () => handler(req, res)
       })
 
       yield* Effect.async<void, Error>((resume) => {
