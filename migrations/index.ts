@@ -2,6 +2,7 @@ import type { SqlClient } from "@effect/sql"
 import type { Effect } from "effect"
 import _0001_init from "./0001_init.js"
 import _0002_usage from "./0002_usage.js"
+import _0003_token_revocation from "./0003_token_revocation.js"
 
 /**
  * Every migration, by `<id>_<name>`, loaded with `Migrator.fromRecord`. Add new migrations
@@ -10,4 +11,5 @@ import _0002_usage from "./0002_usage.js"
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_init": _0001_init,
   "0002_usage": _0002_usage,
+  "0003_token_revocation": _0003_token_revocation,
 }

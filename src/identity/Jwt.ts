@@ -5,7 +5,8 @@ import { Either, Schema } from "effect"
  * HS256 JSON Web Tokens, with node:crypto only. The gateway issues two kinds — `access`
  * (30 minutes) and `refresh` (7 days) — and a verifier always names the kind it accepts, so one
  * is never taken for the other. Every token has a `jti` (revocation), `fam` (the login it
- * descends from: logout and refresh-token reuse revoke the whole family), `iss` and `aud`.
+ * descends from: logout and refresh-token reuse revoke the whole family), `gen` (the user's token
+ * generation when it was issued: a new password or email bumps it), `iss` and `aud`.
  */
 
 export type TokenType = "access" | "refresh"
@@ -19,6 +20,7 @@ export interface Claims {
   readonly sub: string
   readonly jti: string
   readonly fam: string
+  readonly gen: number
   readonly type: TokenType
   readonly iat: number
   readonly exp: number
@@ -30,6 +32,7 @@ const ClaimsSchema = Schema.Struct({
   sub: Schema.String.pipe(Schema.minLength(1)),
   jti: Schema.String.pipe(Schema.minLength(1)),
   fam: Schema.String.pipe(Schema.minLength(1)),
+  gen: Schema.Int,
   type: Schema.Literal("access", "refresh"),
   iat: Schema.Number,
   exp: Schema.Number,
@@ -56,10 +59,13 @@ export const newClaims = (options: {
   readonly type: TokenType
   readonly nowSeconds: number
   readonly family?: string | undefined
+  /** The user's token generation (`users.token_generation`). */
+  readonly generation: number
 }): Claims => ({
   sub: options.sub,
   jti: randomUUID(),
   fam: options.family ?? randomUUID(),
+  gen: options.generation,
   type: options.type,
   iat: options.nowSeconds,
   exp: options.nowSeconds + (options.type === "access" ? ACCESS_TOKEN_SECONDS : REFRESH_TOKEN_SECONDS),

@@ -1,40 +1,54 @@
-import { Effect } from "effect"
-import { Kv } from "../storage/Kv.js"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Duration, Effect } from "effect"
 import { REFRESH_TOKEN_SECONDS } from "./Jwt.js"
 
 /**
- * The JWT revocation list, in Kv so every instance sees it at once. Entries expire with the
- * longest-lived token they can concern, so the list never grows without bound.
+ * The JWT revocation list, in the database (`revoked_tokens`), so it survives restarts in every
+ * mode and every instance sees it at once. Entries expire with the longest-lived token they can
+ * concern and are pruned hourly, so the table never grows without bound.
  *
- * - a revoked family: every token of one login (logout, refresh-token reuse);
- * - a used refresh token: rotation makes each refresh token single-use;
- * - a user's "not before": tokens issued earlier are dead (password change).
+ * - a revoked family (`family:<fam>`): every token of one login (logout, refresh-token reuse);
+ * - a used refresh token (`refresh:<jti>`): rotation makes each refresh token single-use.
+ *
+ * Tokens issued before a password or email change are refused by the user's token generation
+ * (`users.token_generation`, read with the user on every check), not by an entry here.
  */
-const FAMILY = (family: string) => `auth:jwt:family-revoked:${family}`
-const USED = (jti: string) => `auth:jwt:refresh-used:${jti}`
-const NOT_BEFORE = (userId: string) => `auth:jwt:not-before:${userId}`
-const LIFETIME = `${REFRESH_TOKEN_SECONDS} seconds` as const
+const FAMILY = (family: string) => `family:${family}`
+const USED = (jti: string) => `refresh:${jti}`
+const PRUNE_INTERVAL = Duration.hours(1)
 
 export class Revocations extends Effect.Service<Revocations>()("gateway/identity/Revocations", {
-  effect: Effect.gen(function* () {
-    const kv = yield* Kv
+  scoped: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
 
-    const revokeFamily = (family: string) => kv.set(FAMILY(family), "1", LIFETIME)
+    const until = (seconds: number) => new Date(Date.now() + Math.max(1, Math.ceil(seconds)) * 1000)
 
-    /** True the first time for a given refresh token, false on every reuse (atomic: SET NX). */
+    /**
+     * Ends a login: its refresh tokens can be rotated for at most REFRESH_TOKEN_SECONDS from now,
+     * so the entry is kept that long.
+     */
+    const revokeFamily = (family: string) =>
+      sql`
+        INSERT INTO revoked_tokens (id, expires_at) VALUES (${FAMILY(family)}, ${until(REFRESH_TOKEN_SECONDS)})
+        ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`.pipe(Effect.asVoid)
+
+    /** True the first time for a given refresh token, false on every reuse (atomic: one INSERT). */
     const claimRefresh = (jti: string, expiresInSeconds: number) =>
-      kv.setIfAbsent(USED(jti), "1", `${Math.max(1, Math.ceil(expiresInSeconds))} seconds`)
+      sql<{ id: string }>`
+        INSERT INTO revoked_tokens (id, expires_at) VALUES (${USED(jti)}, ${until(expiresInSeconds)})
+        ON CONFLICT (id) DO NOTHING RETURNING id`.pipe(Effect.map((rows) => rows.length === 1))
 
-    /** Tokens of `userId` issued before `atMillis` are refused from now on. */
-    const revokeUserBefore = (userId: string, atMillis: number) => kv.set(NOT_BEFORE(userId), String(atMillis), LIFETIME)
+    /** The key under which a family's revocation is stored (read together with the user). */
+    const familyKey = FAMILY
 
-    /** Whether a token (its family, its user, its issue time in seconds) is still allowed. */
-    const isRevoked = (token: { readonly fam: string; readonly sub: string; readonly iat: number }) =>
-      Effect.map(kv.getMany([FAMILY(token.fam), NOT_BEFORE(token.sub)]), ([family, notBefore]) => {
-        if (family !== undefined) return true
-        return notBefore !== undefined && token.iat * 1000 < Number(notBefore)
-      })
+    const prune = sql`DELETE FROM revoked_tokens WHERE expires_at < now()`.pipe(
+      Effect.asVoid,
+      Effect.catchAll((error) =>
+        Effect.logWarning("expired token revocations not pruned").pipe(Effect.annotateLogs({ reason: error.message })),
+      ),
+    )
+    yield* prune.pipe(Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)), Effect.forever, Effect.forkScoped)
 
-    return { revokeFamily, claimRefresh, revokeUserBefore, isRevoked } as const
+    return { revokeFamily, claimRefresh, familyKey, prune } as const
   }),
 }) {}

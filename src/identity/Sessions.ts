@@ -1,8 +1,8 @@
 import { Clock, Effect, Either, Option, Redacted } from "effect"
-import { UserRepository } from "../storage/UserRepository.js"
+import { UserRepository, type UserRow } from "../storage/UserRepository.js"
 import { AuthError } from "./ApiKeyAuth.js"
 import * as Jwt from "./Jwt.js"
-import { LoginThrottle } from "./LoginThrottle.js"
+import { LoginThrottle, throttleAccount } from "./LoginThrottle.js"
 import { Revocations } from "./Revocations.js"
 import { Secrets } from "./Secrets.js"
 import { Users } from "./Users.js"
@@ -20,8 +20,10 @@ const invalidRefresh = new AuthError({ status: 401, message: "Invalid refresh to
 /**
  * Management logins: password → an access token (30 min) and a refresh token (7 days) of one
  * family. Refresh rotates: each refresh token works once; presenting a used one again is taken
- * as theft and revokes the whole family. Logout revokes the family. Every check of an access
- * token also reads the user, so a deactivated account stops at once.
+ * as theft and revokes the whole family. Logout revokes the family. Every check of a token
+ * reads the user together with its login's revocation (one query): a deactivated account, a new
+ * password or email (the token generation) and a logout all stop its tokens at once, on every
+ * instance and across restarts (the revocations are in the database).
  */
 export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessions", {
   effect: Effect.gen(function* () {
@@ -35,9 +37,9 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
 
     const nowSeconds = Effect.map(Clock.currentTimeMillis, (ms) => ms / 1000)
 
-    const issue = (userId: string, family: string | undefined, now: number): TokenPair => {
-      const access = Jwt.newClaims({ sub: userId, type: "access", nowSeconds: now, family })
-      const refresh = Jwt.newClaims({ sub: userId, type: "refresh", nowSeconds: now, family: access.fam })
+    const issue = (userId: string, generation: number, family: string | undefined, now: number): TokenPair => {
+      const access = Jwt.newClaims({ sub: userId, type: "access", nowSeconds: now, family, generation })
+      const refresh = Jwt.newClaims({ sub: userId, type: "refresh", nowSeconds: now, family: access.fam, generation })
       return {
         accessToken: Redacted.make(Jwt.sign(access, signingKey)),
         refreshToken: Redacted.make(Jwt.sign(refresh, signingKey)),
@@ -48,34 +50,36 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
 
     /** A password login from `clientAddress` (failed attempts are throttled per account and address). */
     const login = Effect.fn("Sessions.login")(function* (login: string, password: string, clientAddress: string) {
-      yield* throttle.check(login, clientAddress)
-      const user = yield* users.authenticate(login, password).pipe(
-        Effect.tapError((error) => (error._tag === "AuthError" && error.status === 401 ? throttle.failed(login, clientAddress) : Effect.void)),
-      )
-      yield* throttle.succeeded(login, clientAddress)
-      return { user, tokens: issue(user.id, undefined, yield* nowSeconds) } as const
+      // Throttled per account (whichever name or email it was given as) and address; the
+      // attempt is counted before the password is checked, so concurrent guesses all count.
+      const found = yield* users.findByLogin(login)
+      const account = throttleAccount(Option.isSome(found) ? found.value.id : undefined, login)
+      yield* throttle.attempt(account, clientAddress)
+      const user = yield* users.checkLogin(found, password)
+      yield* throttle.succeeded(account, clientAddress)
+      return { user, tokens: issue(user.id, user.tokenGeneration, undefined, yield* nowSeconds) } as const
     })
 
-    /** A valid, unrevoked token of `type`, or the given error. */
+    /**
+     * A valid token of `type` whose login was not ended, issued under the user's current token
+     * generation, and its user; `error` otherwise (403 for a deactivated account).
+     */
     const check = (token: string, type: Jwt.TokenType, error: AuthError) =>
       Effect.gen(function* () {
-        const claims = Jwt.verify(token, verificationKeys, type, yield* nowSeconds)
-        if (Either.isLeft(claims)) return yield* error
-        if (yield* revocations.isRevoked(claims.right)) return yield* error
-        return claims.right
-      })
-
-    const activeUser = (userId: string, error: AuthError) =>
-      Effect.gen(function* () {
-        const user = yield* repo.findById(userId)
-        if (Option.isNone(user)) return yield* error
-        if (!user.value.isActive) return yield* new AuthError({ status: 403, message: "User account is disabled" })
-        return user.value
+        const verified = Jwt.verify(token, verificationKeys, type, yield* nowSeconds)
+        if (Either.isLeft(verified)) return yield* error
+        const claims = verified.right
+        const found = yield* repo.findForSession(claims.sub, revocations.familyKey(claims.fam))
+        if (Option.isNone(found)) return yield* error
+        const user = found.value
+        if (user.familyRevoked || user.tokenGeneration !== claims.gen) return yield* error
+        if (!user.isActive) return yield* new AuthError({ status: 403, message: "User account is disabled" })
+        return { claims, user } as const
       })
 
     /** A refresh token → a new pair of the same family; the old refresh token is spent. */
     const refresh = Effect.fn("Sessions.refresh")(function* (refreshToken: string) {
-      const claims = yield* check(refreshToken, "refresh", invalidRefresh)
+      const { claims, user } = yield* check(refreshToken, "refresh", invalidRefresh)
       const now = yield* nowSeconds
       const first = yield* revocations.claimRefresh(claims.jti, claims.exp - now)
       if (!first) {
@@ -83,8 +87,7 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
         yield* revocations.revokeFamily(claims.fam)
         return yield* invalidRefresh
       }
-      yield* activeUser(claims.sub, invalidRefresh)
-      return issue(claims.sub, claims.fam, now)
+      return issue(claims.sub, user.tokenGeneration, claims.fam, now)
     })
 
     /** Ends the login a refresh (or access) token belongs to: every token of its family. */
@@ -98,8 +101,8 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
 
     /** An access token (never a refresh token) → its active user. */
     const verifyAccess = Effect.fn("Sessions.verifyAccess")(function* (token: string) {
-      const claims = yield* check(token, "access", invalidToken)
-      return yield* activeUser(claims.sub, new AuthError({ status: 401, message: "User not found" }))
+      const { user } = yield* check(token, "access", invalidToken)
+      return user as UserRow
     })
 
     return { login, refresh, logout, verifyAccess } as const

@@ -1,9 +1,8 @@
-import { Clock, Effect, Option } from "effect"
-import { UserRepository, type UniqueViolation } from "../storage/UserRepository.js"
+import { Effect, Option } from "effect"
+import { UserRepository, type UniqueViolation, type UserRow } from "../storage/UserRepository.js"
 import { ApiKeyAuth, AuthError } from "./ApiKeyAuth.js"
 import { ResourceConflict, ResourceNotFound } from "./IdentityErrors.js"
 import { hashPassword, verifyPassword } from "./Passwords.js"
-import { Revocations } from "./Revocations.js"
 
 export type { UserRow } from "../storage/UserRepository.js"
 
@@ -35,13 +34,12 @@ const conflictOf = (error: UniqueViolation) =>
 /**
  * Accounts: creation, profile and password changes, activation, and password login. A status
  * change drops cached API-key verdicts on every instance, so a deactivated owner's keys stop at
- * once; a password change revokes every token issued before it.
+ * once; a new password or email revokes every token issued before it (the token generation).
  */
 export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
   effect: Effect.gen(function* () {
     const repo = yield* UserRepository
     const auth = yield* ApiKeyAuth
-    const revocations = yield* Revocations
     // Verifying against a real scrypt hash for unknown users costs as much as a real check.
     const dummyHash = yield* hashPassword("apiproxy-timing-equaliser")
 
@@ -74,13 +72,11 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
           displayName: changes.displayName,
           avatar: changes.avatar,
           hashedPassword,
+          // New credentials end every login session of the account, in the same write.
+          bumpTokenGeneration: hashedPassword !== undefined || changes.email !== undefined,
         })
         .pipe(Effect.catchTag("UniqueViolation", (e) => Effect.fail(conflictOf(e))))
       if (Option.isNone(updated)) return yield* ResourceNotFound.of("User", id)
-      // New credentials end every login session of the account.
-      if (hashedPassword !== undefined || changes.email !== undefined) {
-        yield* revocations.revokeUserBefore(id, yield* Clock.currentTimeMillis)
-      }
       return updated.value
     })
 
@@ -104,7 +100,11 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
      * wrong password, in about the same time.
      */
     const authenticate = Effect.fn("Users.authenticate")(function* (login: string, password: string) {
-      const found = yield* repo.findByLogin(login)
+      return yield* checkLogin(yield* repo.findByLogin(login), password)
+    })
+
+    /** `authenticate` for an account already looked up (`findByLogin`). */
+    const checkLogin = Effect.fn("Users.checkLogin")(function* (found: Option.Option<UserRow>, password: string) {
       const stored = Option.isSome(found) ? found.value.hashedPassword : dummyHash
       const ok = yield* verifyPassword(password, stored)
       if (Option.isNone(found) || !ok) return yield* new AuthError({ status: 401, message: "Invalid username or password" })
@@ -112,7 +112,7 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
       return found.value
     })
 
-    return { get, list: repo.list, create, update, checkPassword, setActive, authenticate, count: repo.count } as const
+    return { get, list: repo.list, create, update, checkPassword, setActive, authenticate, findByLogin: repo.findByLogin, checkLogin, count: repo.count } as const
   }),
-  dependencies: [UserRepository.Default, Revocations.Default],
+  dependencies: [UserRepository.Default],
 }) {}

@@ -13,8 +13,15 @@ export interface UserRow {
   readonly hashedPassword: string
   readonly isActive: boolean
   readonly isSuperuser: boolean
+  /** Bumped by a new password or email: tokens issued under an older one are refused. */
+  readonly tokenGeneration: number
   readonly createdAt: Date
   readonly updatedAt: Date
+}
+
+/** A user as a token check sees it: the row, and whether the token's login was ended. */
+export interface SessionUserRow extends UserRow {
+  readonly familyRevoked: boolean
 }
 
 export interface UserInsert {
@@ -32,6 +39,8 @@ export interface UserPatch {
   readonly avatar?: string | null | undefined
   readonly hashedPassword?: string | undefined
   readonly isActive?: boolean | undefined
+  /** Ends every login session of the user (their tokens' generation is now stale). */
+  readonly bumpTokenGeneration?: boolean | undefined
 }
 
 /** A unique constraint refused the write: which column. */
@@ -52,7 +61,8 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const columns = sql`id, username, email, display_name AS "displayName", avatar, hashed_password AS "hashedPassword",
-      is_active AS "isActive", is_superuser AS "isSuperuser", created_at AS "createdAt", updated_at AS "updatedAt"`
+      is_active AS "isActive", is_superuser AS "isSuperuser", token_generation AS "tokenGeneration",
+      created_at AS "createdAt", updated_at AS "updatedAt"`
 
     const insert = Effect.fn("UserRepository.insert")(function* (user: UserInsert) {
       const [row] = yield* catchUnique(sql<UserRow>`
@@ -64,6 +74,15 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
 
     const findById = (id: string) =>
       sql<UserRow>`SELECT ${columns} FROM users WHERE id::text = ${id}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+
+    /**
+     * The user a token names, and whether the token's login (`familyKey` in `revoked_tokens`)
+     * was ended: one round trip per token check.
+     */
+    const findForSession = (id: string, familyKey: string) =>
+      sql<SessionUserRow>`
+        SELECT ${columns}, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.id = ${familyKey}) AS "familyRevoked"
+        FROM users WHERE id::text = ${id}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
     /** By username, or by email (case-insensitive for the email). */
     const findByLogin = (login: string) =>
@@ -80,9 +99,15 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
       if (patch.avatar !== undefined) set.avatar = patch.avatar
       if (patch.hashedPassword !== undefined) set.hashed_password = patch.hashedPassword
       if (patch.isActive !== undefined) set.is_active = patch.isActive
-      if (Object.keys(set).length === 0) return yield* findById(id)
-      const rows = yield* catchUnique(sql<UserRow>`
-        UPDATE users SET ${sql.update(set)}, updated_at = now() WHERE id::text = ${id} RETURNING ${columns}`)
+      if (Object.keys(set).length === 0 && !patch.bumpTokenGeneration) return yield* findById(id)
+      const assignments = Object.keys(set).length === 0 ? sql`updated_at = now()` : sql`${sql.update(set)}, updated_at = now()`
+      const rows = yield* catchUnique(
+        patch.bumpTokenGeneration
+          ? sql<UserRow>`
+              UPDATE users SET ${assignments}, token_generation = token_generation + 1
+              WHERE id::text = ${id} RETURNING ${columns}`
+          : sql<UserRow>`UPDATE users SET ${assignments} WHERE id::text = ${id} RETURNING ${columns}`,
+      )
       return Option.fromNullable(rows[0])
     })
 
@@ -90,6 +115,6 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
       Effect.map((rows) => Number(rows[0]?.count ?? 0)),
     )
 
-    return { insert, findById, findByLogin, list, update, count } as const
+    return { insert, findById, findForSession, findByLogin, list, update, count } as const
   }),
 }) {}
