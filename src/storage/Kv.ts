@@ -3,6 +3,11 @@ import { Context, Duration, Effect, Schema, Scope, Stream } from "effect"
 export class KvError extends Schema.TaggedError<KvError>()("KvError", {
   operation: Schema.String,
   message: Schema.String,
+  /**
+   * Set when the store could not be reached (rather than refusing the command): `disconnected`
+   * when there is no connection, `timeout` when the command got no answer within its deadline.
+   */
+  unavailable: Schema.optional(Schema.Literal("disconnected", "timeout")),
 }) {}
 
 /**

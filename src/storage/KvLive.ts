@@ -1,10 +1,13 @@
-import { Effect, Layer, Option } from "effect"
+import { type ConfigError, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { Kv, KvError } from "./Kv.js"
+import * as KvFallback from "./KvFallback.js"
 import * as KvMemory from "./KvMemory.js"
-import * as KvRedis from "./KvRedis.js"
 
-/** Redis when `REDIS_URL` is set (shared across instances), the in-process store otherwise. */
-export const KvLive: Layer.Layer<Kv, KvError, AppConfig> = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) => (Option.isSome(config.redisUrl) ? KvRedis.layer : KvMemory.layer)),
+/**
+ * Redis when `REDIS_URL` is set (shared across instances; per-instance memory while Redis is
+ * unreachable, see KvFallback), the in-process store otherwise.
+ */
+export const KvLive: Layer.Layer<Kv, KvError | ConfigError.ConfigError, AppConfig> = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) => (Option.isSome(config.redisUrl) ? KvFallback.layerRedis : KvMemory.layer)),
 )

@@ -29,7 +29,8 @@ const lrange = (items: ReadonlyArray<string>, start: number, stop: number): Read
   return items.slice(from, to + 1)
 }
 
-export const make = Effect.gen(function* () {
+/** The in-memory store, and a way to drop every entry (pub/sub subscribers stay). */
+export const makeClearable = Effect.gen(function* () {
   const entries = new Map<string, Entry>()
   const pubsub = yield* Effect.acquireRelease(
     PubSub.sliding<{ readonly channel: string; readonly message: string }>(SUBSCRIBER_BUFFER),
@@ -177,8 +178,10 @@ export const make = Effect.gen(function* () {
 
     ping: Effect.void,
   }
-  return store
+  return { store, clear: () => entries.clear() } as const
 })
+
+export const make = Effect.map(makeClearable, (clearable) => clearable.store)
 
 /** A fresh, empty in-memory store per layer build. */
 export const layer: Layer.Layer<Kv> = Layer.scoped(Kv, make)

@@ -1,12 +1,14 @@
-import { Duration, Effect, Layer, Option, Queue, Redacted, Runtime, Stream } from "effect"
-import { Redis } from "ioredis"
+import { Config, Duration, Effect, Layer, Option, Queue, Redacted, Runtime, Stream } from "effect"
+import { Redis, ReplyError } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv, KvError, type KvStore, ttlMillis } from "./Kv.js"
 
 /**
  * The Redis KV backend, shared by every gateway instance. Every key and channel is prefixed
  * with `prefix`. Connection trouble never crashes the process: ioredis reconnects in the
- * background and each operation meanwhile fails with a `KvError`.
+ * background and each operation meanwhile fails at once with a `KvError` marked `unavailable`
+ * (no offline queue: a command is never held waiting for a connection), and a command that gets
+ * no answer fails after `commandTimeout`. `KvFallback` serves such operations from memory.
  */
 
 export interface RedisKvOptions {
@@ -16,6 +18,12 @@ export interface RedisKvOptions {
   /** Per-command deadline; a hot-path command must not hang on a dead connection. */
   readonly commandTimeout?: Duration.DurationInput
 }
+
+/** `KV_TIMEOUT`: the deadline of every command on the request path. */
+export const kvTimeout = Config.duration("KV_TIMEOUT").pipe(
+  Config.validate({ message: "expected a positive duration, e.g. 100 millis", validation: (d) => Duration.toMillis(d) > 0 }),
+  Config.withDefault(Duration.millis(100)),
+)
 
 const DEFAULT_COMMAND_TIMEOUT = Duration.seconds(2)
 const CONNECT_TIMEOUT = Duration.seconds(5)
@@ -49,6 +57,12 @@ interface WithIncrCommand {
 const errorMessage = (error: unknown): string =>
   error instanceof Error ? error.message : String(error)
 
+/** Why a command failed without Redis refusing it, or undefined for Redis' own error reply. */
+const unavailability = (error: unknown): { readonly unavailable?: "disconnected" | "timeout" } => {
+  if (error instanceof ReplyError) return {}
+  return { unavailable: errorMessage(error) === "Command timed out" ? "timeout" : "disconnected" }
+}
+
 export const make = (options: RedisKvOptions) =>
   Effect.gen(function* () {
     const prefix = options.prefix
@@ -75,6 +89,8 @@ export const make = (options: RedisKvOptions) =>
 
     const client = new Redis(Redacted.value(options.url), {
       lazyConnect: true,
+      // While disconnected, fail every command at once instead of queueing it until a reconnect.
+      enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: Duration.toMillis(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT),
       connectTimeout: Duration.toMillis(CONNECT_TIMEOUT),
@@ -116,7 +132,7 @@ export const make = (options: RedisKvOptions) =>
     const run = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, KvError> =>
       Effect.tryPromise({
         try: f,
-        catch: (error) => new KvError({ operation, message: errorMessage(error) }),
+        catch: (error) => new KvError({ operation, message: errorMessage(error), ...unavailability(error) }),
       })
 
     const k = (key: string) => prefix + key
@@ -132,7 +148,12 @@ export const make = (options: RedisKvOptions) =>
 
     const getSubscriber = () => {
       if (subscriber !== undefined) return subscriber
-      const connection = client.duplicate({ enableAutoPipelining: false })
+      // Subscriptions are made at start-up, not per request: they may wait for the (lazy) connection.
+      const connection = client.duplicate({
+        enableAutoPipelining: false,
+        enableOfflineQueue: true,
+        commandTimeout: Duration.toMillis(CONNECT_TIMEOUT),
+      })
       watchErrors(connection, "subscriber")
       connection.on("message", (channel: string, message: string) => {
         const entry = channels.get(channel)

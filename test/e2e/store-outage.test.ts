@@ -1,6 +1,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { randomBytes } from "node:crypto"
 import { Effect, Redacted } from "effect"
+import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Database from "../../src/storage/Database.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
@@ -15,10 +16,13 @@ import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
  *   (the embedded database lives in a child process on a port the gateway picks itself).
  *   Keys verified before the outage keep working; a key that cannot be checked gets 503, not 401,
  *   in every client dialect; after the outage keys are checked (and revoked) again.
+ * - Redis: when REDIS_URL is set. Requests during the cut complete at the speed they had before
+ *   (figures printed), rate limits hold per instance, and afterwards state is shared in Redis again.
  */
 
 const MODEL = "gpt-4o-mini"
 const SERVER_DATABASE_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres"
+const REDIS_URL = process.env.REDIS_URL
 
 type Dialect = "openai" | "anthropic" | "gemini"
 
@@ -213,4 +217,99 @@ describe("store outage: Postgres unreachable", () => {
       ].join("\n"),
     )
   }, 30_000)
+})
+
+describe.runIf(REDIS_URL !== undefined && REDIS_URL !== "")("store outage: Redis stopped", () => {
+  let mock: MockProvider
+  let proxy: TcpProxy
+  let gateway: TestGateway
+  const redisUrl = REDIS_URL!
+
+  beforeAll(async () => {
+    const target = new URL(redisUrl)
+    mock = await startMockProvider({ models: [MODEL] })
+    proxy = await startTcpProxy(target.hostname, Number(target.port || 6379))
+    gateway = await startTestGateway({
+      // The cut refuses connections (Redis stopped): commands fail at once whatever KV_TIMEOUT is.
+      // A longer deadline than the default keeps a loaded test machine (the proxy shares the
+      // test's event loop) from timing out commands before the cut.
+      env: { REDIS_URL: proxy.rewrite(redisUrl), KV_TIMEOUT: "500 millis" },
+      gatewayFile: providerFile(mock),
+    })
+  }, 60_000)
+
+  afterAll(async () => {
+    await gateway?.close()
+    await proxy?.close()
+    await mock?.close()
+  })
+
+  /** The requests-per-minute counters of a key in Redis, summed over windows. */
+  const countedInRedis = async (keyId: string) => {
+    const raw = new Redis(redisUrl)
+    try {
+      const prefix = gateway.env.get("KV_PREFIX")!
+      const keys = await raw.keys(`${prefix}ratelimit:rpm:${keyId}:*`)
+      const values = keys.length === 0 ? [] : await raw.mget(...keys)
+      return values.reduce((sum, value) => sum + Number(value ?? 0), 0)
+    } finally {
+      await raw.quit()
+    }
+  }
+
+  it("requests during the cut complete at normal speed, limits hold per instance, state is shared again after", async () => {
+    const client = clientOf(gateway)
+    const userId = await client.createUser("outage-kv")
+    // Limited keys, so the rate limit's Kv commands are on every request's path.
+    const busy = await client.createKey(userId, "busy", { requests_per_minute: 1_000_000 })
+    const limited = await client.createKey(userId, "limited", { requests_per_minute: 5 })
+    const shared = await client.createKey(userId, "shared", { requests_per_minute: 1_000 })
+    const request = async (i: number) => (await client.generate(busy.token, "openai", `s-${i % 10}`)).status
+
+    await load(20, 8, request) // warm-up
+    const before = await load(120, 8, request)
+    expect(before.statuses.every((status) => status === 200)).toBe(true)
+
+    await proxy.cut()
+    const cutAt = performance.now()
+    const during = await load(120, 8, request)
+    expect(during.statuses.every((status) => status === 200)).toBe(true)
+    // Milliseconds, not seconds: before the fix each request waited 5–17 s on Redis.
+    expect(during.p99).toBeLessThan(Math.max(500, 5 * before.p99))
+    expect(during.perSecond).toBeGreaterThan(before.perSecond / 5)
+
+    // The per-minute limit still holds, counted by this instance (within one window).
+    const inWindow = 60_000 - (Date.now() % 60_000)
+    if (inWindow < 3_000) await sleep(inWindow + 50)
+    const limitedStatuses: Array<number> = []
+    for (let i = 0; i < 6; i++) limitedStatuses.push((await client.generate(limited.token)).status)
+    expect(limitedStatuses).toEqual([200, 200, 200, 200, 200, 429])
+
+    const degraded = gateway.logs.filter((line) => line.includes("KV store degraded"))
+    expect(degraded.length, gateway.logs.filter((line) => line.includes("KV store")).join("\n")).toBe(1)
+    expect(degraded[0]).not.toContain(new URL(redisUrl).password || "\u0000")
+
+    await proxy.restore()
+    const restoredAt = performance.now()
+    while (!gateway.logs.some((line) => line.includes("KV store recovered")) && performance.now() - restoredAt < 8_000) await sleep(50)
+    const recoveredMs = performance.now() - restoredAt
+    expect(gateway.logs.filter((line) => line.includes("KV store recovered")).length).toBe(1)
+    const cutMs = restoredAt - cutAt
+
+    // Shared again: what this instance counts is in Redis, where every instance reads it.
+    for (let i = 0; i < 3; i++) expect((await client.generate(shared.token)).status).toBe(200)
+    expect(await countedInRedis(shared.id)).toBe(3)
+    const afterwards = await load(120, 8, request)
+    expect(afterwards.statuses.every((status) => status === 200)).toBe(true)
+
+    console.log(
+      [
+        "store outage (Redis behind a cut proxy):",
+        `  before the cut: ${figures(before)}`,
+        `  during the cut: ${figures(during)}`,
+        `  after it came back: ${figures(afterwards)}`,
+        `  cut for ${(cutMs / 1000).toFixed(1)} s; per-instance state until ${recoveredMs.toFixed(0)} ms after Redis came back`,
+      ].join("\n"),
+    )
+  }, 40_000)
 })

@@ -3,6 +3,7 @@ import * as net from "node:net"
 import { Chunk, Context, Effect, Either, Fiber, Layer, Redacted, Schedule, Stream, TestClock } from "effect"
 import { Redis } from "ioredis"
 import { Kv, type KvStore } from "../../../src/storage/Kv.js"
+import * as KvFallback from "../../../src/storage/KvFallback.js"
 import * as KvMemory from "../../../src/storage/KvMemory.js"
 import * as KvRedis from "../../../src/storage/KvRedis.js"
 import { randomKvPrefix, redisLayer } from "../../support/TestKv.js"
@@ -276,12 +277,40 @@ kvContract({
   shortTtlMs: 1_000,
 })
 
+/** `inner` behind the outage circuit (as the gateway runs Redis), with an unused local store. */
+const behindFallback = (inner: Layer.Layer<Kv>): Layer.Layer<Kv> =>
+  Layer.scoped(
+    Kv,
+    Effect.gen(function* () {
+      const primary = yield* Kv
+      return yield* KvFallback.make(primary, yield* KvMemory.makeClearable, { name: "primary" })
+    }),
+  ).pipe(Layer.provide(inner))
+
+kvContract({
+  name: "memory behind the fallback circuit",
+  layer: Layer.effect(PeerKv, Kv).pipe(Layer.provideMerge(behindFallback(KvMemory.layer))),
+  advance: (ms) => TestClock.adjust(ms),
+  shortTtlMs: 1_000,
+})
+
 const redisUrl = process.env.REDIS_URL
 if (redisUrl !== undefined && redisUrl !== "") {
   const prefix = randomKvPrefix()
   kvContract({
     name: "redis",
     layer: Layer.merge(redisLayer(redisUrl, prefix), Layer.effect(PeerKv, Kv).pipe(Layer.provide(redisLayer(redisUrl, prefix)))),
+    advance: realSleep,
+    shortTtlMs: 150,
+  })
+
+  const fallbackPrefix = randomKvPrefix()
+  kvContract({
+    name: "redis behind the fallback circuit",
+    layer: Layer.merge(
+      behindFallback(redisLayer(redisUrl, fallbackPrefix)),
+      Layer.effect(PeerKv, Kv).pipe(Layer.provide(behindFallback(redisLayer(redisUrl, fallbackPrefix)))),
+    ),
     advance: realSleep,
     shortTtlMs: 150,
   })
