@@ -82,6 +82,14 @@ export const appConfig = Config.all({
     idleTimeout: millis("UPSTREAM_IDLE_TIMEOUT", "60 seconds"),
     requestDeadline: millis("UPSTREAM_REQUEST_DEADLINE", "600 seconds"),
     discoveryTimeout: millis("UPSTREAM_DISCOVERY_TIMEOUT", "5 seconds"),
+    /** An idle pooled connection is closed after this long (a provider's `Keep-Alive: timeout` may extend it up to the max). */
+    keepAliveTimeout: millis("UPSTREAM_KEEPALIVE_TIMEOUT", "10 seconds"),
+    keepAliveMaxTimeout: millis("UPSTREAM_KEEPALIVE_MAX_TIMEOUT", "60 seconds"),
+    /** Connections per provider origin; requests beyond wait for a free one. 0: no limit. */
+    maxConnectionsPerOrigin: Config.integer("UPSTREAM_MAX_CONNECTIONS").pipe(
+      Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
+      Config.withDefault(1024),
+    ),
   }),
   bodyLimitBytes: Config.integer("BODY_LIMIT_BYTES").pipe(
     Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 }),
@@ -91,6 +99,15 @@ export const appConfig = Config.all({
   managementBodyLimitBytes: Config.integer("MANAGEMENT_BODY_LIMIT_BYTES").pipe(
     Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 }),
     Config.withDefault(1024 * 1024),
+  ),
+  /** Until a request's headers are complete (slowloris); 0: no limit. */
+  headersTimeout: millis("HEADERS_TIMEOUT", "15 seconds"),
+  /** Until a whole request, headers and body, is received (never the response); 0: no limit. */
+  requestTimeout: millis("REQUEST_TIMEOUT", "60 seconds"),
+  /** Open connections per client address (the socket's); more are closed at once. 0: no limit. */
+  maxConnectionsPerClient: Config.integer("MAX_CONNECTIONS_PER_CLIENT").pipe(
+    Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
+    Config.withDefault(256),
   ),
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
   /** `POST /auth/register` creates (never superuser) accounts only when this is on (W17). */

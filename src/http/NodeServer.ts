@@ -1,9 +1,9 @@
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Deferred, Effect, Layer, Schema } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Schema } from "effect"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import { AppConfig } from "../config/AppConfig.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
 import type { NodeHandler } from "./GenerationEdge.js"
@@ -97,6 +97,42 @@ const refuseTooLarge = (request: HeldRequest, response: Http.ServerResponse, lim
 }
 
 /**
+ * Node's own slow-client limits: `headersTimeout` until a request's headers are complete,
+ * `requestTimeout` until the whole request (headers and body) is received — a response streamed
+ * for longer is not cut. A request past either gets 408 and its connection is closed. Node checks
+ * them every `connectionsCheckingInterval` (30 s by default): a quarter of the shorter one here.
+ */
+const clientTimeouts = (config: { readonly headersTimeout: Duration.Duration; readonly requestTimeout: Duration.Duration }) => {
+  const requestTimeout = Duration.toMillis(config.requestTimeout)
+  const headers = Duration.toMillis(config.headersTimeout)
+  // Node refuses a headers timeout longer than a (non-zero) request timeout.
+  const headersTimeout = requestTimeout > 0 && (headers === 0 || headers > requestTimeout) ? requestTimeout : headers
+  const shortest = Math.min(...[headersTimeout, requestTimeout].filter((ms) => ms > 0))
+  const connectionsCheckingInterval = Number.isFinite(shortest) ? Math.min(5_000, Math.max(100, Math.floor(shortest / 4))) : 30_000
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval }
+}
+
+/**
+ * At most `max` open connections per client (socket) address: one more is destroyed as it opens,
+ * before a byte is read — no answer, nothing for it to hold. (Behind a proxy, with TRUST_PROXY,
+ * every connection comes from the proxy: the limit is then the proxy's job and is not applied.)
+ */
+const limitConnectionsPerClient = (server: Http.Server, max: number): void => {
+  const open = new Map<string, number>()
+  server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "unknown"
+    const count = (open.get(address) ?? 0) + 1
+    if (count > max) return void socket.destroy()
+    open.set(address, count)
+    socket.once("close", () => {
+      const left = (open.get(address) ?? 1) - 1
+      if (left === 0) open.delete(address)
+      else open.set(address, left)
+    })
+  })
+}
+
+/**
  * The Node HTTP server with a graceful shutdown: when the layer is released it stops accepting
  * connections, lets in-flight requests finish until `SHUTDOWN_GRACE`, then closes what is left.
  * `fastPath` serves the requests it claims (the generation routes) straight on Node; the Effect
@@ -106,7 +142,8 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = yield* AppConfig
-      const server = Http.createServer({ IncomingMessage: HeldRequest, keepAliveTimeout: 65_000, requestTimeout: 0 })
+      const server = Http.createServer({ IncomingMessage: HeldRequest, keepAliveTimeout: 65_000, ...clientTimeouts(config) })
+      if (config.maxConnectionsPerClient > 0 && !config.trustProxy) limitConnectionsPerClient(server, config.maxConnectionsPerClient)
       const bodyLimit = config.managementBodyLimitBytes
       let inFlight = 0
       let closing = false

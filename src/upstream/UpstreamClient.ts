@@ -261,7 +261,10 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
   }),
 }) {}
 
-/** A pooled keep-alive undici dispatcher with the configured connect timeout. */
+/**
+ * A pooled keep-alive undici dispatcher with the configured connect timeout, idle connections
+ * closed after UPSTREAM_KEEPALIVE_TIMEOUT, at most UPSTREAM_MAX_CONNECTIONS per provider origin.
+ */
 export const UpstreamHttpLive = Layer.unwrapScoped(
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -270,7 +273,11 @@ export const UpstreamHttpLive = Layer.unwrapScoped(
         () =>
           new Agent({
             connect: { timeout: Duration.toMillis(config.upstream.connectTimeout) },
-            keepAliveTimeout: 30_000,
+            // Idle connections close after a burst: a provider's `Keep-Alive: timeout=600` hint is
+            // capped by the max (undici's default max is 10 minutes).
+            keepAliveTimeout: Duration.toMillis(config.upstream.keepAliveTimeout),
+            keepAliveMaxTimeout: Math.max(Duration.toMillis(config.upstream.keepAliveTimeout), Duration.toMillis(config.upstream.keepAliveMaxTimeout)),
+            ...(config.upstream.maxConnectionsPerOrigin > 0 ? { connections: config.upstream.maxConnectionsPerOrigin } : {}),
             headersTimeout: 0,
             bodyTimeout: 0,
           }),
