@@ -1,6 +1,7 @@
 import { Either, Schema } from "effect"
 import type { IncomingMessage } from "node:http"
 import { InvalidRequest } from "../gateway/GatewayError.js"
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../protocol/Json.js"
 
 export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", {
   message: Schema.String,
@@ -53,44 +54,6 @@ export const readBody = (request: IncomingMessage, limit: number, done: (result:
 }
 
 const noop = () => {}
-
-/**
- * How deeply a request body's JSON may nest (objects and arrays). Deeper input would overflow the
- * stack of the recursive code that walks it (`JSON.stringify`, the codecs): 100 000 levels gave a
- * 500; it is a 400 now. Real bodies (JSON schemas in tool definitions included) stay far below.
- */
-export const MAX_JSON_DEPTH = 128
-
-/**
- * Whether the JSON text nests objects and arrays deeper than `limit`: one pass over the text,
- * brackets inside strings ignored, no recursion. For text `JSON.parse` has accepted.
- */
-export const jsonNestsDeeperThan = (text: string, limit: number): boolean => {
-  // Nesting deeper than `limit` needs more than `limit` opening brackets.
-  if (text.length <= limit) return false
-  let depth = 0
-  const length = text.length
-  for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 0x22) {
-      // Jump to the closing quote: the next `"` not escaped by an odd run of backslashes.
-      let end = i
-      for (;;) {
-        end = text.indexOf('"', end + 1)
-        if (end < 0) return false
-        let backslashes = 0
-        while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++
-        if ((backslashes & 1) === 0) break
-      }
-      i = end
-    } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--
-    }
-  }
-  return false
-}
 
 /** The body as one JSON object, nested at most `MAX_JSON_DEPTH` levels. */
 export const parseJsonObject = (text: string): Either.Either<Record<string, unknown>, InvalidRequest> => {

@@ -8,13 +8,58 @@ export const str = (u: unknown): string | undefined => (typeof u === "string" ? 
 export const num = (u: unknown): number | undefined => (typeof u === "number" && Number.isFinite(u) ? u : undefined)
 export const bool = (u: unknown): boolean | undefined => (typeof u === "boolean" ? u : undefined)
 
-/** Parse JSON text without throwing. */
+/**
+ * How deeply JSON may nest (objects and arrays), in a request body or in any JSON text a codec
+ * parses (tool arguments, frames). Deeper input would overflow the stack of the recursive code
+ * that walks it (`JSON.stringify`, the codecs): 100 000 levels gave a 500. Real JSON (schemas in
+ * tool definitions included) stays far below.
+ */
+export const MAX_JSON_DEPTH = 128
+
+/**
+ * Whether the JSON text nests objects and arrays deeper than `limit`: one pass over the text,
+ * brackets inside strings ignored, no recursion. Meant for text `JSON.parse` has accepted.
+ */
+export const jsonNestsDeeperThan = (text: string, limit: number): boolean => {
+  // Valid JSON nesting deeper than `limit` needs more than `limit` bracket pairs: short text
+  // (most stream frames) is never scanned.
+  if (text.length < 2 * (limit + 1)) return false
+  let depth = 0
+  const length = text.length
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // Jump to the closing quote: the next `"` not escaped by an odd run of backslashes.
+      let end = i
+      for (;;) {
+        end = text.indexOf('"', end + 1)
+        if (end < 0) return false
+        let backslashes = 0
+        while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++
+        if ((backslashes & 1) === 0) break
+      }
+      i = end
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--
+    }
+  }
+  return false
+}
+
+/** Parse JSON text without throwing; text nested deeper than `MAX_JSON_DEPTH` is refused too. */
 export const parseJson = (text: string): { ok: true; value: unknown } | { ok: false; error: string } => {
+  let value: unknown
   try {
-    return { ok: true, value: JSON.parse(text) }
+    value = JSON.parse(text)
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e) }
   }
+  if (typeof value === "object" && value !== null && jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    return { ok: false, error: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` }
+  }
+  return { ok: true, value }
 }
 
 /** Tool arguments arrive as JSON text; a non-JSON string is kept as-is rather than lost. */
