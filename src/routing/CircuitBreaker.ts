@@ -1,11 +1,17 @@
 /**
- * Circuit breaking per provider (or per provider key, or per upstream: the scope is a string),
- * shared across gateway instances through Kv.
+ * Circuit breaking per scope, shared across gateway instances through Kv. Router uses two scopes:
+ * the upstream (`u:provider/model`) for answers about a model (429, 5xx, timeouts, broken
+ * streams), and the provider (`p:provider`) only for failures of the connection itself (refused,
+ * reset before any byte, DNS/TLS). Each request counts at most once per scope (its own retries
+ * are one failure), so a circuit opens only after failures of several distinct requests.
  *
  * closed ──N penalisable failures within the window──▶ open ──cooldown elapsed──▶ half-open
  *   ▲                                                   ▲                            │
  *   └──────────── any success ──────────────────────────┼──── probe succeeds ◀───────┤
  *                                                       └──── probe fails (cooldown doubles, capped)
+ *
+ * Defaults are short (5 s, doubling per failed probe up to 20 s): a primary that recovered
+ * carries traffic again within about 20 s, whatever happened before.
  *
  * In half-open exactly one request (across all instances: Kv SET NX) is let through as a probe.
  * Client-caused errors never reach the breaker (see RetryPolicy.isPenalisable).
@@ -20,7 +26,10 @@ export interface BreakerConfig {
   /** Penalisable failures within `windowMs` that open the circuit. */
   readonly failureThreshold: number
   readonly windowMs: number
-  /** First open period; doubles after each failed probe, up to `maxCooldownMs`. */
+  /**
+   * First open period; doubles after each failed probe, up to `maxCooldownMs` (which bounds how
+   * long a recovered upstream can wait for its next probe).
+   */
   readonly cooldownMs: number
   readonly maxCooldownMs: number
   /** How long a taken probe blocks other probes (the probe request's own time budget). */
@@ -30,8 +39,8 @@ export interface BreakerConfig {
 export const defaultBreakerConfig: BreakerConfig = {
   failureThreshold: 3,
   windowMs: 60_000,
-  cooldownMs: 30_000,
-  maxCooldownMs: 300_000,
+  cooldownMs: 5_000,
+  maxCooldownMs: 20_000,
   probeTimeoutMs: 30_000,
 }
 
@@ -87,7 +96,10 @@ const OpenRecord = Schema.parseJson(
 const decodeOpen = cachedDecoder(Schema.decodeUnknownOption(OpenRecord))
 const encodeOpen = Schema.encodeSync(OpenRecord)
 
+/** The provider's connection: refused, reset before any byte, DNS/TLS failures. */
 export const providerScope = (providerId: string): string => `p:${providerId}`
+/** One upstream (provider + model): everything the provider answered about that model. */
+export const upstreamScope = (providerId: string, model: string): string => `u:${providerId}/${model}`
 export const keyScope = (providerId: string, keyId: string): string => `k:${providerId}:${keyId}`
 
 const openKey = (scope: string) => `routing:cb:${scope}:open`

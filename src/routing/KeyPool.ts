@@ -5,6 +5,12 @@
  * - keys in backoff are skipped; backoff = base × 2^min(failures, 5), base 1 s for retryable
  *   failures and 5 s otherwise, at least 30 s after a 401/403, capped at 60 s; a rate limit
  *   with Retry-After backs the key off for exactly that long (the provider said when);
+ * - a rejected key (401/403) is backed off for every model; a rate limit or a Retry-After backs
+ *   the key off for the model it was about only (providers rate-limit per model), so another
+ *   model on the same key is not held back;
+ * - panic mode (the request has nowhere else to go): a key in a backoff the gateway chose itself
+ *   is used anyway, the one whose backoff ends first; a backoff the provider asked for with
+ *   Retry-After is kept, and the caller learns how long is left;
  * - keys are grouped in tiers by preference score (a tier takes every key within 0.05 of its
  *   best); within a tier the choice is weighted random by key weight;
  * - `maxQps` is enforced per key per second across instances (Kv INCR on a per-second bucket
@@ -25,6 +31,8 @@ export const KeyState = Schema.Struct({
   backoffUntil: Schema.Number,
   preference: Schema.Number,
   updatedAt: Schema.Number,
+  /** The backoff is the provider's Retry-After (not one the gateway chose). */
+  providerSaid: Schema.optional(Schema.Boolean),
 })
 export type KeyState = typeof KeyState.Type
 
@@ -95,15 +103,17 @@ export const applyKeyOutcome = (
   }
   const failCount = s.failCount + 1
   const delta = outcome.kind === "auth" ? -3 : outcome.kind === "fatal" ? -2 : -1
+  const providerSaid = outcome.kind === "retryable" && outcome.retryAfterMs !== undefined
   return {
     failCount,
     backoffUntil:
       now +
-      (outcome.kind === "retryable" && outcome.retryAfterMs !== undefined
-        ? Math.min(config.maxBackoffMs, Math.max(0, outcome.retryAfterMs))
+      (providerSaid
+        ? Math.min(config.maxBackoffMs, Math.max(0, outcome.retryAfterMs!))
         : keyBackoffMs(failCount, outcome.kind, config)),
     preference: clamp(preference + delta, config.minPreference, config.maxPreference),
     updatedAt: now,
+    ...(providerSaid ? { providerSaid: true } : {}),
   }
 }
 
@@ -154,7 +164,12 @@ export const keyOrder = (
 /** No key of the provider can be used now. The candidate is skipped (not penalised). */
 export class NoAvailableKey extends Schema.TaggedError<NoAvailableKey>()("NoAvailableKey", {
   provider: Schema.String,
-  reason: Schema.Literal("no_keys", "all_in_backoff", "rate_limited"),
+  /**
+   * `retry_after`: (panic mode) every key waits out a Retry-After the provider sent;
+   * `all_in_backoff`: every key is in a backoff (some chosen by the gateway); `rate_limited`: every
+   * key used its `max_qps`.
+   */
+  reason: Schema.Literal("no_keys", "all_in_backoff", "retry_after", "rate_limited"),
   /** When the earliest key leaves backoff (or the next second starts, for rate limits). */
   retryAfterMs: Schema.optional(Schema.Number),
 }) {}
@@ -164,6 +179,8 @@ const decodeState = cachedDecoder(Schema.decodeUnknownOption(StoredKeyState))
 const encodeState = Schema.encodeSync(StoredKeyState)
 
 const stateKey = (provider: string, keyId: string) => `routing:key:${provider}:${keyId}`
+/** A key's state for one model (rate limits, Retry-After). */
+const modelStateKey = (provider: string, keyId: string, model: string) => `routing:key:${provider}:${keyId}:m:${model}`
 const qpsKey = (provider: string, keyId: string, second: number) => `routing:key:${provider}:${keyId}:qps:${second}`
 const STATE_TTL = Duration.hours(6)
 
@@ -174,14 +191,31 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
   Effect.gen(function* () {
     const kv = yield* Kv
 
-    const readStates = (provider: Provider) =>
-      kv.getMany(provider.keys.map((k) => stateKey(provider.id, k.id))).pipe(
+    /**
+     * Each key's state as it counts for `model`: the key's own (preference, auth backoff) with
+     * the later backoff of the two when the key is also backed off for the model. One read.
+     */
+    const readStates = (provider: Provider, model: string | undefined) =>
+      kv
+        .getMany(
+          model === undefined
+            ? provider.keys.map((k) => stateKey(provider.id, k.id))
+            : provider.keys.flatMap((k) => [stateKey(provider.id, k.id), modelStateKey(provider.id, k.id, model)]),
+        )
+        .pipe(
         Effect.map((raw) => {
           const states = new Map<string, KeyState>()
+          const stride = model === undefined ? 1 : 2
           provider.keys.forEach((k, i) => {
-            const r = raw[i]
-            const s = r === undefined ? Option.none() : decodeState(r)
-            if (Option.isSome(s)) states.set(k.id, s.value)
+            const r = raw[stride * i]
+            const own = r === undefined ? undefined : Option.getOrUndefined(decodeState(r))
+            const m = stride === 2 ? raw[2 * i + 1] : undefined
+            const forModel = m === undefined ? undefined : Option.getOrUndefined(decodeState(m))
+            const s =
+              forModel === undefined || (own !== undefined && own.backoffUntil >= forModel.backoffUntil)
+                ? own
+                : { ...(own ?? forModel), backoffUntil: forModel.backoffUntil, providerSaid: forModel.providerSaid }
+            if (s !== undefined) states.set(k.id, s)
           })
           return states as ReadonlyMap<string, KeyState>
         }),
@@ -197,22 +231,38 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       )
 
     /**
-     * A key for one attempt. `exclude`: keys already tried by this request (after RotateKey).
+     * A key for one attempt at `model`. `exclude`: keys already tried by this request (after
+     * RotateKey). `panic`: the request has nowhere else to go (see the module comment).
      */
-    const pick = Effect.fnUntraced(function* (provider: Provider, exclude: ReadonlyArray<string> = []) {
+    const pick = Effect.fnUntraced(function* (
+      provider: Provider,
+      exclude: ReadonlyArray<string> = [],
+      model?: string,
+      panic = false,
+    ) {
       const excluded = new Set(exclude)
       const candidates = provider.keys.filter((k) => !excluded.has(k.id))
       if (candidates.length === 0) return yield* new NoAvailableKey({ provider: provider.id, reason: "no_keys" })
       const now = yield* Clock.currentTimeMillis
-      const states = yield* readStates(provider)
+      const states = yield* readStates(provider, model)
       // One draw per key is all keyOrder needs (none for a single key); from Effect's Random so
       // tests can seed it.
       const draws = candidates.length === 1 ? [] : yield* Effect.all(candidates.map(() => Random.next))
       let d = 0
       const order = keyOrder(candidates, states, now, () => draws[d++] ?? 0, excluded, config)
       if (order.length === 0) {
-        const until = Math.min(...candidates.map((k) => states.get(k.id)?.backoffUntil ?? now))
-        return yield* new NoAvailableKey({ provider: provider.id, reason: "all_in_backoff", retryAfterMs: Math.max(0, until - now) })
+        const waitOf = (k: ProviderKey) => Math.max(0, (states.get(k.id)?.backoffUntil ?? now) - now)
+        if (panic) {
+          // The gateway's own backoffs give way; the provider's Retry-After does not.
+          const own = candidates.filter((k) => states.get(k.id)?.providerSaid !== true)
+          if (own.length > 0) return own.reduce((a, b) => (waitOf(b) < waitOf(a) ? b : a))
+          return yield* new NoAvailableKey({
+            provider: provider.id,
+            reason: "retry_after",
+            retryAfterMs: Math.min(...candidates.map(waitOf)),
+          })
+        }
+        return yield* new NoAvailableKey({ provider: provider.id, reason: "all_in_backoff", retryAfterMs: Math.min(...candidates.map(waitOf)) })
       }
       for (const key of order) {
         if (key.maxQps === null || key.maxQps <= 0) return key
@@ -222,9 +272,9 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
     })
 
     const update = Effect.fnUntraced(
-      function* (provider: string, keyId: string, outcome: KeyOutcome) {
+      function* (provider: string, keyId: string, outcome: KeyOutcome, model?: string) {
         const now = yield* Clock.currentTimeMillis
-        const k = stateKey(provider, keyId)
+        const k = model === undefined ? stateKey(provider, keyId) : modelStateKey(provider, keyId, model)
         const raw = yield* kv.get(k)
         const prev = raw === undefined ? undefined : Option.getOrUndefined(decodeState(raw))
         // A success of a key with no history writes nothing: keys without history share a tier,
@@ -235,17 +285,21 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       Effect.catchAll((e) => warn("update", e)),
     )
 
-    const recordSuccess = Effect.fnUntraced(function* (provider: string, keyId: string) {
+    /** A success of the key (for `model`: its backoff for that model ends too). */
+    const recordSuccess = Effect.fnUntraced(function* (provider: string, keyId: string, model?: string) {
       yield* update(provider, keyId, { _tag: "Success" })
+      if (model !== undefined) yield* update(provider, keyId, { _tag: "Success" }, model)
     })
 
+    /** A failure that is the key's fault: for `model` only when given, else for every model. */
     const recordFailure = Effect.fnUntraced(function* (
       provider: string,
       keyId: string,
       kind: KeyFailureKind,
       retryAfterMs?: number,
+      model?: string,
     ) {
-      yield* update(provider, keyId, { _tag: "Failure", kind, retryAfterMs })
+      yield* update(provider, keyId, { _tag: "Failure", kind, retryAfterMs }, model)
     })
 
     return { pick, recordSuccess, recordFailure } as const

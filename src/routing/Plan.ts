@@ -6,11 +6,14 @@
  * - each (provider, model) appears at most once;
  * - priority tiers are never left out of order: every attempt of tier n comes before any
  *   attempt of tier n+1;
- * - candidates whose circuit is open (cooldown not elapsed) are skipped. If every candidate is
- *   open the plan is empty and carries `retryAfterMs` (fail fast with 503 + Retry-After: the
- *   breaker exists to stop hammering a provider that is down). Half-open candidates (cooldown
- *   elapsed) stay in the plan, after the closed ones of their tier: the caller must win the
- *   probe (CircuitBreaker.acquire) before sending, so exactly one request probes;
+ * - candidates whose circuit is open (cooldown not elapsed) are skipped. Half-open candidates
+ *   (cooldown elapsed) stay in the plan, after the closed ones of their tier: the caller must win
+ *   the probe (CircuitBreaker.acquire) before sending, so exactly one request probes;
+ * - panic mode (Envoy's name for it): when every candidate is open, the plan is the one candidate
+ *   whose cooldown ends first, with reason `panic` — the request still goes out, as that
+ *   upstream's probe, instead of the gateway refusing it because of earlier failures alone (a
+ *   model with a single upstream is never taken down by its own breaker). `retryAfterMs` then
+ *   carries the shortest remaining cooldown;
  * - the first attempt is the session's bound upstream when it is in the best available tier, its
  *   circuit is closed and its score reaches `minScore` (a failing upstream does not hold its
  *   sessions hostage); otherwise a weighted random draw (weights = scores) among the closed
@@ -41,8 +44,8 @@ export interface PlanInput {
   /** Metrics by `upstreamKey(provider, model)`. */
   readonly metrics: ReadonlyMap<string, UpstreamMetrics>
   /**
-   * Circuit state by provider id, or by `upstreamKey(provider, model)` (checked first).
-   * Absent means closed.
+   * Circuit state by provider id (the connection) and by `upstreamKey(provider, model)` (the
+   * model's answers); a candidate's circuit is the worse of the two. Absent means closed.
    */
   readonly circuits: ReadonlyMap<string, CircuitView>
   /** The session's bound upstream, already checked to belong to this logical model. */
@@ -53,7 +56,7 @@ export interface PlanInput {
   readonly scoring?: ScoringConfig
 }
 
-export type AttemptReason = "sticky" | "weighted_choice" | "score_order" | "half_open_probe"
+export type AttemptReason = "sticky" | "weighted_choice" | "score_order" | "half_open_probe" | "panic"
 
 export interface PlannedAttempt {
   readonly candidate: Candidate
@@ -83,7 +86,7 @@ export interface Plan {
   readonly attempts: ReadonlyArray<PlannedAttempt>
   readonly skipped: ReadonlyArray<SkippedCandidate>
   readonly sticky: StickyOutcome
-  /** When `attempts` is empty: the shortest remaining cooldown. */
+  /** In panic mode (every candidate open): the shortest remaining cooldown. */
   readonly retryAfterMs: number | undefined
 }
 
@@ -95,6 +98,16 @@ interface Scored {
 }
 
 const closed: CircuitView = { status: "closed" }
+
+const severity = { closed: 0, half_open: 1, open: 2 } as const
+
+/** The worse of two circuits (open beats half-open beats closed; of two open ones, the longer wait). */
+export const worseCircuit = (a: CircuitView | undefined, b: CircuitView | undefined): CircuitView => {
+  if (a === undefined) return b ?? closed
+  if (b === undefined) return a
+  if (severity[a.status] !== severity[b.status]) return severity[a.status] > severity[b.status] ? a : b
+  return (a.retryAfterMs ?? 0) >= (b.retryAfterMs ?? 0) ? a : b
+}
 
 const byScoreDesc = (a: Scored, b: Scored): number => b.score.score - a.score.score || a.index - b.index
 
@@ -130,8 +143,7 @@ export const buildPlan = (input: PlanInput): Plan => {
   const costs = relativeCosts(candidates.map((c) => providerCost(c.provider)))
 
   const scored: Array<Scored> = candidates.map((candidate, index) => {
-    const circuit =
-      input.circuits.get(candidateKey(candidate)) ?? input.circuits.get(candidate.provider.id) ?? closed
+    const circuit = worseCircuit(input.circuits.get(candidateKey(candidate)), input.circuits.get(candidate.provider.id))
     return {
       candidate,
       index,
@@ -156,13 +168,20 @@ export const buildPlan = (input: PlanInput): Plan => {
   const available = scored.filter((s) => s.circuit.status !== "open")
 
   if (available.length === 0) {
-    const waits = skipped.map((s) => s.retryAfterMs).filter((w): w is number => w !== undefined)
+    // Panic mode: the candidate whose cooldown ends first goes out anyway, as its probe (best
+    // tier, then plan order, break ties).
+    let soonest = scored[0]!
+    for (const s of scored) {
+      const wait = s.circuit.retryAfterMs ?? 0
+      const best = soonest.circuit.retryAfterMs ?? 0
+      if (wait < best || (wait === best && s.candidate.priority < soonest.candidate.priority)) soonest = s
+    }
     return {
       strategy,
-      attempts: [],
-      skipped,
+      attempts: [{ candidate: soonest.candidate, priority: soonest.candidate.priority, circuit: "open", score: soonest.score, reason: "panic" }],
+      skipped: skipped.filter((s) => s.candidate !== soonest.candidate),
       sticky: input.sticky === null ? "none" : "circuit_not_closed",
-      retryAfterMs: waits.length === 0 ? undefined : Math.max(0, Math.min(...waits)),
+      retryAfterMs: Math.max(0, soonest.circuit.retryAfterMs ?? 0),
     }
   }
 

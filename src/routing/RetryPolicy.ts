@@ -1,19 +1,27 @@
 /**
- * What to do after a failed attempt (seed-spec §5.1 with W3/W4/W20 fixed).
+ * What to do after a failed attempt (seed-spec §5.1 with W3/W4/W20 fixed), and the schedules
+ * that drive the gateway's retry and failover program.
  *
  * `classify` turns an attempt outcome into a verdict:
  * - `Retryable`   transient (5xx, 408, 429, connection errors, timeouts): retry the same candidate
  *                 a bounded number of times with backoff (≥ Retry-After), then fail over. Penalised.
+ *                 A silent upstream (no headers or no first token in time, reason `timeout`) is
+ *                 not retried on the same candidate: the next one is tried at once.
  * - `RotateKey`   the provider rejected the key (401, 403, 402): back the key off, try another
  *                 key of the same provider, then fail over. The provider is not penalised.
  * - `FailoverNow` this upstream cannot serve the request but another may (404 model, capability
- *                 mismatch, 501): next candidate, no retry, not penalised.
- * - `Fatal`       retrying anywhere cannot help (400 context_length_exceeded, content policy, other
- *                 client 4xx): relay the upstream status and body to the client. Client-caused
- *                 errors are never penalised.
+ *                 mismatch, 501, context_length_exceeded — then never the same model again):
+ *                 next candidate, no retry, not penalised.
+ * - `Fatal`       retrying anywhere cannot help (content policy, other client 4xx): relay the
+ *                 upstream status and body to the client. Client-caused errors are never penalised.
  *
  * A provider's `retryableStatus` overrides the default status rule: a listed status is
  * retryable, an unlisted one is not (a non-retryable upstream 5xx is relayed, and penalised).
+ *
+ * The program (`retryAndFailover`): each candidate is retried on `retrySchedule` (jittered
+ * exponential backoff, never shorter than Retry-After, a retry cap, the request's deadline and
+ * attempt cap); when a candidate is given up, `failoverSchedule` moves to the next one (at once,
+ * within the same deadline and attempt cap), unless the failure was `Fatal`.
  */
 import { Clock, Duration, Effect, Schedule } from "effect"
 import type { Provider } from "../registry/Provider.js"
@@ -36,6 +44,8 @@ export type AttemptOutcome =
       readonly _tag: "TransportError"
       readonly kind: TransportErrorKind
       readonly message?: string | undefined
+      /** No byte of a response arrived (the connection itself failed). */
+      readonly beforeResponse?: boolean | undefined
     }
 
 export type VerdictReason =
@@ -51,6 +61,8 @@ export type VerdictReason =
   | "content_policy"
   | "client_error"
   | "not_retryable_by_config"
+  | "timeout"
+  | "unavailable"
 
 export type Verdict =
   | { readonly _tag: "Retryable"; readonly reason: VerdictReason; readonly retryAfterMs: number | undefined }
@@ -62,14 +74,28 @@ export type Verdict =
 export const isPenalisable = (v: Verdict): boolean =>
   v._tag === "Retryable" || (v._tag === "Fatal" && v.penalise)
 
-/** How the key pool should treat the key used for the attempt; undefined: not the key's fault. */
+/**
+ * Is this a failure of the connection itself (refused, DNS, TLS, reset before any response byte)?
+ * Those count against the provider; everything else is an answer about the model and counts
+ * against the upstream (provider + model).
+ */
+export const isConnectionFailure = (o: AttemptOutcome): boolean =>
+  o._tag === "TransportError" &&
+  (o.kind === "connect" || o.kind === "dns" || o.kind === "tls" || (o.kind === "reset" && o.beforeResponse === true))
+
+/**
+ * How the key pool should treat the key used for the attempt; undefined: not the key's fault.
+ * A rejected key (auth) is backed off for every model; the others are backed off for the model
+ * the attempt asked for (providers rate-limit per model).
+ */
 export const keyFailureOf = (v: Verdict): KeyFailureKind | undefined => {
   switch (v._tag) {
     case "RotateKey":
       return "auth"
     case "Retryable":
-      // A rate limit is the key's quota; a server error is the provider's (its circuit handles it).
-      return v.reason === "rate_limited" ? "retryable" : undefined
+      // A rate limit is the key's quota for the model, and a Retry-After is the provider saying
+      // when to come back; a plain server error is the upstream's (its circuit handles it).
+      return v.reason === "rate_limited" || v.retryAfterMs !== undefined ? "retryable" : undefined
     case "Fatal":
       return v.penalise ? "fatal" : undefined
     case "FailoverNow":
@@ -94,7 +120,7 @@ export const classify = (
   provider: Pick<Provider, "retryableStatus"> | null = null,
 ): Verdict => {
   if (outcome._tag === "TransportError") {
-    return { _tag: "Retryable", reason: "transport", retryAfterMs: undefined }
+    return { _tag: "Retryable", reason: outcome.kind === "timeout" ? "timeout" : "transport", retryAfterMs: undefined }
   }
   const { status } = outcome
   const override = provider?.retryableStatus ?? null
@@ -106,9 +132,10 @@ export const classify = (
   const code = (outcome.errorCode ?? "").toLowerCase()
 
   if (status >= 400 && status < 500) {
-    // What retrying cannot fix, whatever the status says.
+    // What retrying the same model cannot fix, whatever the status says: a model with a larger
+    // context may (the caller never sends it to the same model again).
     if (code === "context_length_exceeded" || CONTEXT_LENGTH.test(body)) {
-      return { _tag: "Fatal", reason: "context_length_exceeded", status, penalise: false }
+      return { _tag: "FailoverNow", reason: "context_length_exceeded" }
     }
     if (code === "content_policy_violation" || code === "content_filter" || CONTENT_POLICY.test(body)) {
       return { _tag: "Fatal", reason: "content_policy", status, penalise: false }
@@ -164,6 +191,8 @@ export interface RetryConfig {
   readonly maxDelayMs: number
   /** A Retry-After longer than this moves on to the next candidate instead of waiting. */
   readonly maxRetryAfterMs: number
+  /** Upstream calls for one client request, all candidates and retries included (W20). */
+  readonly maxAttempts: number
 }
 
 export const defaultRetryConfig: RetryConfig = {
@@ -172,61 +201,39 @@ export const defaultRetryConfig: RetryConfig = {
   factor: 2,
   maxDelayMs: 5_000,
   maxRetryAfterMs: 10_000,
+  maxAttempts: 8,
 }
 
-/** Backoff before retry number `retry` (1-based), without jitter: base·factor^(retry−1), capped. */
-export const backoffDelayMs = (retry: number, config: RetryConfig = defaultRetryConfig): number =>
-  Math.min(config.maxDelayMs, config.baseDelayMs * Math.pow(config.factor, Math.max(0, retry - 1)))
-
-export type RetryDecision =
-  | { readonly _tag: "Retry"; readonly delayMs: number }
-  | {
-      readonly _tag: "MoveOn"
-      readonly reason: "not_retryable" | "retries_exhausted" | "wait_exceeds_budget" | "rotate_key"
-    }
-  | { readonly _tag: "Stop" }
-
-/**
- * The pure decision after a failed attempt on a candidate.
- * `retriesDone`: retries of this candidate so far; `remainingMs`: time left in the request's
- * budget (Infinity for none); `jitter` in [0, 1) spreads the backoff over [0.8, 1.2]×.
- */
-export const decideRetry = (
-  verdict: Verdict,
-  retriesDone: number,
-  remainingMs: number,
-  jitter: number,
-  config: RetryConfig = defaultRetryConfig,
-): RetryDecision => {
-  switch (verdict._tag) {
-    case "Fatal":
-      return { _tag: "Stop" }
-    case "FailoverNow":
-      return { _tag: "MoveOn", reason: "not_retryable" }
-    case "RotateKey":
-      return { _tag: "MoveOn", reason: "rotate_key" }
-    case "Retryable": {
-      if (retriesDone >= config.maxRetries) return { _tag: "MoveOn", reason: "retries_exhausted" }
-      const backoff = backoffDelayMs(retriesDone + 1, config) * (0.8 + 0.4 * jitter)
-      const retryAfter = verdict.retryAfterMs ?? 0
-      if (retryAfter > config.maxRetryAfterMs) return { _tag: "MoveOn", reason: "wait_exceeds_budget" }
-      const delayMs = Math.max(backoff, retryAfter)
-      if (delayMs >= remainingMs) return { _tag: "MoveOn", reason: "wait_exceeds_budget" }
-      return { _tag: "Retry", delayMs }
-    }
-  }
-}
-
-/** What an attempt's failure must carry for the retry schedule. */
+/** What an attempt's failure must carry for the schedules. */
 export interface ClassifiedFailure {
   readonly verdict: Verdict
+  /** Upstream calls the request has made so far, every candidate included (the attempt cap). */
+  readonly attempts: number
+  /**
+   * The candidate's circuit is open after this failure (it opened it, or it was a failed probe):
+   * it is not sent to again by this request. Never set in panic mode.
+   */
+  readonly circuitOpen?: boolean | undefined
 }
 
+const retryAfterOf = (v: Verdict): number => (v._tag === "Retryable" ? (v.retryAfterMs ?? 0) : 0)
+
+/** Is this failure one the same candidate is asked again for (budget permitting)? */
+export const retriesSameCandidate = (e: ClassifiedFailure): boolean =>
+  e.verdict._tag === "Retryable" && e.verdict.reason !== "timeout" && e.circuitOpen !== true
+
+const beforeDeadline = (deadline: number | undefined, delay: Duration.Duration) =>
+  deadline === undefined
+    ? Effect.succeed(true)
+    : Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < deadline)
+
 /**
- * The per-candidate retry schedule: exponential backoff with jitter, at most `maxRetries`
- * retries, only while the failure is `Retryable`, never shorter than Retry-After, and stopping
- * (so the caller fails over) when the wait would pass `deadline` (epoch ms, from Clock) or a
- * Retry-After exceeds `maxRetryAfterMs`. Outputs the delay it is about to wait.
+ * The per-candidate retry schedule: exponential backoff with jitter (0.8–1.2×), at most
+ * `maxRetries` retries, only while the failure is one the same candidate is retried for
+ * (`retriesSameCandidate`) and the request is under its attempt cap, never shorter than
+ * Retry-After, and stopping (so the caller fails over) when the wait would pass `deadline`
+ * (epoch ms, from Clock) or a Retry-After exceeds `maxRetryAfterMs`. Outputs the delay it is
+ * about to wait.
  *
  *   attempt.pipe(Effect.retry(retrySchedule(config, deadline)))
  */
@@ -239,15 +246,45 @@ export const retrySchedule = <E extends ClassifiedFailure>(
     Schedule.jittered,
     Schedule.intersect(Schedule.recurs(config.maxRetries)),
     Schedule.intersect(Schedule.identity<E>()),
-    Schedule.whileInput((e: E) => e.verdict._tag === "Retryable"),
+    Schedule.whileInput((e: E) => retriesSameCandidate(e) && e.attempts < config.maxAttempts),
     Schedule.check((e: E) => retryAfterOf(e.verdict) <= config.maxRetryAfterMs),
     Schedule.modifyDelay(([, e], d) => Duration.max(d, Duration.millis(retryAfterOf(e.verdict)))),
     Schedule.delays,
-    Schedule.checkEffect((_: E, delay: Duration.Duration) =>
-      deadline === undefined
-        ? Effect.succeed(true)
-        : Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < deadline),
-    ),
+    Schedule.checkEffect((_: E, delay: Duration.Duration) => beforeDeadline(deadline, delay)),
   )
 
-const retryAfterOf = (v: Verdict): number => (v._tag === "Retryable" ? (v.retryAfterMs ?? 0) : 0)
+/**
+ * The failover schedule over `candidates` candidates: after a candidate is given up, the next one
+ * is tried at once — unless the failure was `Fatal` (retrying anywhere cannot help), the request
+ * reached its attempt cap, or its deadline passed.
+ */
+export const failoverSchedule = <E extends ClassifiedFailure>(
+  candidates: number,
+  config: RetryConfig = defaultRetryConfig,
+  deadline?: number,
+): Schedule.Schedule<number, E> =>
+  Schedule.recurs(Math.max(0, candidates - 1)).pipe(
+    Schedule.whileInput((e: E) => e.verdict._tag !== "Fatal" && e.attempts < config.maxAttempts),
+    Schedule.checkEffect((_: E) => beforeDeadline(deadline, Duration.zero)),
+  )
+
+/**
+ * The retry and failover program the gateway runs after a request's first failure:
+ * `attempt(i)` tries candidate `i` once; candidates `first`, `first + 1`, … `candidates − 1` are
+ * walked in order, each retried on `retrySchedule`, the walk moving on by `failoverSchedule`.
+ * Fails with the last failure when every schedule is spent.
+ */
+export const retryAndFailover = <A, E extends ClassifiedFailure, R>(
+  candidates: number,
+  attempt: (candidate: number) => Effect.Effect<A, E, R>,
+  config: RetryConfig = defaultRetryConfig,
+  deadline?: number,
+  first = 0,
+): Effect.Effect<A, E, R> => {
+  let index = first - 1
+  const perCandidate = retrySchedule<E>(config, deadline)
+  return Effect.retry(
+    Effect.suspend(() => Effect.retry(attempt(++index), perCandidate)),
+    failoverSchedule<E>(candidates - first, config, deadline),
+  )
+}

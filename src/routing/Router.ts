@@ -3,23 +3,23 @@
  * and updated by the small services (RoutingMetrics, CircuitBreaker, KeyPool, Stickiness).
  *
  *   const { resolution, plan } = yield* router.decide({ ... })      // no side effects (W10)
- *   for (const attempt of plan.attempts) {
- *     if (!(yield* router.acquire(attempt.candidate))) continue      // open / probe taken
- *     const key = yield* keyPool.pick(attempt.candidate.provider, triedKeys)
+ *   per planned attempt (Gateway, driven by RetryPolicy's schedules):
+ *     router.acquire(candidate)                                       // open / probe taken
+ *     keyPool.pick(candidate.provider, triedKeys, candidate.model)
  *     … send; on 2xx / commit: router.recordSuccess(…); on failure: router.recordFailure(…)
- *     → a Verdict: retry (RetryPolicy.decideRetry / retrySchedule), rotate key, fail over, or stop
- *   }
+ *     → a Verdict: retry (RetryPolicy.retrySchedule), rotate key, fail over
+ *       (RetryPolicy.failoverSchedule), or stop
  */
 import { Chunk, Clock, Duration, Effect, Either, Queue, Random } from "effect"
 import type { RegistrySnapshot } from "../registry/Provider.js"
 import type { Candidate, ProviderNotAllowed, Resolution, ResolveError } from "./Candidates.js"
 import { filterAllowed, resolveCandidates, upstreamKey } from "./Candidates.js"
-import { CircuitBreaker, providerScope } from "./CircuitBreaker.js"
+import { CircuitBreaker, providerScope, upstreamScope } from "./CircuitBreaker.js"
 import { KeyPool } from "./KeyPool.js"
 import type { CircuitView, Plan } from "./Plan.js"
 import { buildPlan } from "./Plan.js"
 import type { AttemptOutcome, Verdict } from "./RetryPolicy.js"
-import { classify, isPenalisable, keyFailureOf } from "./RetryPolicy.js"
+import { classify, isConnectionFailure, isPenalisable, keyFailureOf } from "./RetryPolicy.js"
 import { RoutingMetrics } from "./RoutingMetrics.js"
 import { Stickiness } from "./Stickiness.js"
 
@@ -54,6 +54,16 @@ export interface AttemptRef {
   readonly probe?: boolean
 }
 
+/** What a failed attempt did to routing state. */
+export interface FailureRecord {
+  readonly verdict: Verdict
+  /**
+   * The candidate's circuit is open after this failure (this failure opened it, or it was a
+   * failed probe): the request should not send to it again.
+   */
+  readonly circuitOpen: boolean
+}
+
 /** Pending success updates before the oldest are dropped. */
 const SUCCESS_QUEUE = 4096
 /**
@@ -81,15 +91,24 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
       // Sequential on purpose: each read is one O(1) store command, and forking fibers to run
       // them side by side costs more CPU than it saves.
       const stats = yield* metrics.getMany(resolution.candidates.map((c) => ({ provider: c.provider.id, model: c.model })))
-      const views = yield* breaker.views(providerIds.map(providerScope))
+      // One read for both scopes: the providers' connections and the upstreams' answers.
+      const scopes = providerIds.map(providerScope)
+      for (const c of resolution.candidates) scopes.push(upstreamScope(c.provider.id, c.model))
+      const views = yield* breaker.views(scopes)
       const sticky =
         input.session === null ? null : yield* sessions.target(input.session.owner, input.session.id, resolution.logicalModel)
       const now = yield* Clock.currentTimeMillis
       const draw = yield* Random.next
       const circuits = new Map<string, CircuitView>()
-      for (const id of providerIds) {
-        const view = views.get(providerScope(id))
-        if (view !== undefined) circuits.set(id, view)
+      if (views.size > 0) {
+        for (const id of providerIds) {
+          const view = views.get(providerScope(id))
+          if (view !== undefined) circuits.set(id, view)
+        }
+        for (const c of resolution.candidates) {
+          const view = views.get(upstreamScope(c.provider.id, c.model))
+          if (view !== undefined) circuits.set(upstreamKey(c.provider.id, c.model), view)
+        }
       }
       const plan = buildPlan({
         candidates: resolution.candidates,
@@ -103,8 +122,14 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
       return { resolution, plan } satisfies Decision as Decision
     })
 
-    /** May this candidate be tried now? False while its circuit is open or another request holds the probe. */
-    const acquire = (candidate: Candidate): Effect.Effect<boolean> => breaker.acquire(providerScope(candidate.provider.id))
+    /**
+     * May this candidate be tried now? False while its provider's or its upstream's circuit is
+     * open, or another request holds the probe.
+     */
+    const acquire = Effect.fnUntraced(function* (candidate: Candidate) {
+      if (!(yield* breaker.acquire(providerScope(candidate.provider.id)))) return false
+      return yield* breaker.acquire(upstreamScope(candidate.provider.id, candidate.model))
+    })
 
     // Success bookkeeping (metrics, circuit, key) runs off the response's critical path: a bounded
     // queue (under overload the oldest updates are dropped), emptied by one background fiber every
@@ -115,7 +140,7 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     const recordSuccesses = (batch: ReadonlyArray<AttemptRef>) => {
       const byUpstream = new Map<string, { provider: string; model: string; samples: Array<{ latencyMs: number | undefined; result: { _tag: "Success" } }> }>()
       const providers = new Set<string>()
-      const providerKeys = new Map<string, { provider: string; keyId: string }>()
+      const providerKeys = new Map<string, { provider: string; keyId: string; model: string }>()
       for (const { candidate, keyId, latencyMs } of batch) {
         const provider = candidate.provider.id
         const upstream = upstreamKey(provider, candidate.model)
@@ -123,13 +148,14 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
         if (group === undefined) byUpstream.set(upstream, (group = { provider, model: candidate.model, samples: [] }))
         group.samples.push({ latencyMs, result: { _tag: "Success" } })
         providers.add(provider)
-        if (keyId !== undefined) providerKeys.set(`${provider}\u0000${keyId}`, { provider, keyId })
+        if (keyId !== undefined) providerKeys.set(`${provider}\u0000${keyId}\u0000${candidate.model}`, { provider, keyId, model: candidate.model })
       }
       return Effect.all(
         [
           Effect.forEach(byUpstream.values(), (g) => metrics.recordAll(g.provider, g.model, g.samples), { discard: true }),
           Effect.forEach(providers, (provider) => breaker.recordSuccess(providerScope(provider)), { discard: true }),
-          Effect.forEach(providerKeys.values(), (k) => keys.recordSuccess(k.provider, k.keyId), { discard: true }),
+          Effect.forEach(byUpstream.values(), (g) => breaker.recordSuccess(upstreamScope(g.provider, g.model)), { discard: true }),
+          Effect.forEach(providerKeys.values(), (k) => keys.recordSuccess(k.provider, k.keyId, k.model), { discard: true }),
         ],
         { discard: true },
       )
@@ -151,8 +177,11 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
      * next request must see it), queues the metrics, circuit and key updates.
      */
     const recordSuccess = Effect.fnUntraced(function* (attempt: AttemptRef, session: SessionRef | null) {
-      // A successful probe closes its circuit at once: the next request must find it closed.
-      if (attempt.probe === true) yield* breaker.recordSuccess(providerScope(attempt.candidate.provider.id))
+      // A successful probe closes its circuits at once: the next request must find them closed.
+      if (attempt.probe === true) {
+        yield* breaker.recordSuccess(providerScope(attempt.candidate.provider.id))
+        yield* breaker.recordSuccess(upstreamScope(attempt.candidate.provider.id, attempt.candidate.model))
+      }
       yield* Queue.offer(successes, attempt)
       if (session !== null) {
         yield* sessions.bind(session.owner, session.id, {
@@ -164,38 +193,49 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     })
 
     /**
-     * A failed attempt (also a stream cut after commit, W4): classifies it, penalises the
-     * provider only for penalisable failures, backs the key off when it is the key's fault,
-     * never binds the session. Returns the verdict for the retry/failover decision.
+     * A failed attempt (also a stream cut after commit, W4): classifies it, penalises only for
+     * penalisable failures — the upstream's circuit for answers about the model, the provider's
+     * for failures of the connection itself — backs the key off when it is the key's fault (for
+     * that model, unless the key itself was rejected), never binds the session.
+     *
+     * `counted`: the breaker scopes this request has already penalised. A request counts at most
+     * once per scope, so its own retries are one failure and a circuit opens only after failures
+     * of several distinct requests. Returns the verdict and whether the circuit is now open.
      */
-    const recordFailure = Effect.fnUntraced(function* (attempt: AttemptRef, outcome: AttemptOutcome) {
+    const recordFailure = Effect.fnUntraced(function* (attempt: AttemptRef, outcome: AttemptOutcome, counted?: Set<string>) {
       const { candidate } = attempt
       const verdict: Verdict = classify(outcome, candidate.provider)
       const penalise = isPenalisable(verdict)
       const keyKind = keyFailureOf(verdict)
-      yield* Effect.all(
-        [
-          metrics.record({
-            provider: candidate.provider.id,
-            model: candidate.model,
-            latencyMs: attempt.latencyMs,
-            result: penalise
-              ? { _tag: "Failure", severity: verdict._tag === "Retryable" ? "retryable" : "fatal" }
-              : { _tag: "Neutral" },
-          }),
-          penalise ? breaker.recordFailure(providerScope(candidate.provider.id)) : Effect.void,
-          attempt.keyId === undefined || keyKind === undefined
-            ? Effect.void
-            : keys.recordFailure(
-                candidate.provider.id,
-                attempt.keyId,
-                keyKind,
-                verdict._tag === "Retryable" ? verdict.retryAfterMs : undefined,
-              ),
-        ],
-        { discard: true },
-      )
-      return verdict
+      yield* metrics.record({
+        provider: candidate.provider.id,
+        model: candidate.model,
+        latencyMs: attempt.latencyMs,
+        result: penalise
+          ? { _tag: "Failure", severity: verdict._tag === "Retryable" ? "retryable" : "fatal" }
+          : { _tag: "Neutral" },
+      })
+      let circuitOpen = false
+      if (penalise) {
+        const scope = isConnectionFailure(outcome)
+          ? providerScope(candidate.provider.id)
+          : upstreamScope(candidate.provider.id, candidate.model)
+        if (counted === undefined || !counted.has(scope)) {
+          counted?.add(scope)
+          circuitOpen = (yield* breaker.recordFailure(scope)).status === "open"
+        }
+      }
+      if (attempt.keyId !== undefined && keyKind !== undefined) {
+        yield* keys.recordFailure(
+          candidate.provider.id,
+          attempt.keyId,
+          keyKind,
+          verdict._tag === "Retryable" ? verdict.retryAfterMs : undefined,
+          // A rejected key is rejected for every model; a rate limit is the model's.
+          keyKind === "auth" ? undefined : candidate.model,
+        )
+      }
+      return { verdict, circuitOpen } satisfies FailureRecord as FailureRecord
     })
 
     /** Waits until every success recorded so far has been applied (tests, shutdown). */

@@ -13,6 +13,8 @@ import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 const PAIRS = ["ra", "ralong", "e500", "e503", "reset", "hang", "slowft", "cut", "stall", "malformed", "nodone", "ctx", "policy", "recover", "acct"]
 const SOLOS = ["rl", "e503solo", "hangsolo", "nodonecut"]
+/** One provider serving several models (the most common setup): state must stay per model. */
+const SHARED = ["sh-big", "sh-small", "sh-solo", "sh-other", "sh-long", "sh-wide"]
 
 const TIMEOUTS = {
   UPSTREAM_HEADERS_TIMEOUT: "1 second",
@@ -82,7 +84,7 @@ describe("fault scenarios against the mock provider", () => {
   }
 
   beforeAll(async () => {
-    primary = await startMockProvider({ models: [...PAIRS.map(mainModel), ...SOLOS.map(mainModel)] })
+    primary = await startMockProvider({ models: [...PAIRS.map(mainModel), ...SOLOS.map(mainModel), ...SHARED] })
     backup = await startMockProvider({ models: [...PAIRS.map(fbModel), "healthy-model"] })
     const key = (id: string) => [{ value: `sk-${id}-secret` }]
     gateway = await startTestGateway({
@@ -95,6 +97,8 @@ describe("fault scenarios against the mock provider", () => {
           ]),
           ...SOLOS.map((id) => ({ id: `${id}-main`, protocol: "openai", base_url: primary.url, keys: key(`${id}-main`), models: [mainModel(id)] })),
           { id: "healthy", protocol: "openai", base_url: backup.url, keys: key("healthy"), models: ["healthy-model"] },
+          { id: "shared", protocol: "openai", base_url: primary.url, keys: key("shared"), models: SHARED },
+          { id: "shared2", protocol: "openai", base_url: primary.url, keys: key("shared2"), models: ["sh-long"] },
         ],
         logical_models: [
           ...PAIRS.map((id) => ({
@@ -106,6 +110,23 @@ describe("fault scenarios against the mock provider", () => {
           })),
           ...SOLOS.map((id) => ({ id, upstreams: [{ provider: `${id}-main`, model: mainModel(id) }] })),
           { id: "healthy", upstreams: [{ provider: "healthy", model: "healthy-model" }] },
+          {
+            id: "sh",
+            upstreams: [
+              { provider: "shared", model: "sh-big", priority: 0 },
+              { provider: "shared", model: "sh-small", priority: 1 },
+            ],
+          },
+          {
+            id: "shctx",
+            upstreams: [
+              { provider: "shared", model: "sh-long", priority: 0 },
+              { provider: "shared2", model: "sh-long", priority: 1 },
+              { provider: "shared", model: "sh-wide", priority: 2 },
+            ],
+          },
+          { id: "shsolo", upstreams: [{ provider: "shared", model: "sh-solo" }] },
+          { id: "shother", upstreams: [{ provider: "shared", model: "sh-other" }] },
         ],
       },
     })
@@ -180,34 +201,49 @@ describe("fault scenarios against the mock provider", () => {
     await expectHealthy()
   })
 
-  it("503 forever: fails over, then the open circuit keeps the dead upstream out", async () => {
+  it("503 forever: fails over; three failed requests open the circuit, which keeps the dead upstream out", async () => {
     primary.setDefault({ status: 503 })
-    const first = await chat("e503", "one")
-    expect(first.status).toBe(200)
-    expect(first.headers.get("x-apiproxy-provider")).toBe("e503-fb")
-    expect(first.headers.get("x-apiproxy-model")).toBe(fbModel("e503"))
-    expect(receivedFor(primary, mainModel("e503"))).toHaveLength(3)
-    // Three failures opened the circuit: the next request goes straight to the fallback.
+    for (let i = 1; i <= 3; i++) {
+      const answer = await chat("e503", `one ${i}`)
+      expect(answer.status).toBe(200)
+      expect(answer.headers.get("x-apiproxy-provider")).toBe("e503-fb")
+      expect(answer.headers.get("x-apiproxy-model")).toBe(fbModel("e503"))
+      // Each request's own retries are one failure for the breaker; the third request's first
+      // failure opened the circuit, so it was not retried.
+      expect(receivedFor(primary, mainModel("e503"))).toHaveLength([3, 6, 7][i - 1]!)
+    }
+    // Three failed requests opened the circuit: the next request goes straight to the fallback.
     const second = await chat("e503", "two", { stream: true })
     expect(second.status).toBe(200)
     expect(streamedText(second.text)).toBe("Hello from mock: two")
     expect(second.headers.get("x-apiproxy-attempts")).toBe("1")
-    expect(receivedFor(primary, mainModel("e503"))).toHaveLength(3)
+    expect(receivedFor(primary, mainModel("e503"))).toHaveLength(7)
     await expectHealthy()
   })
 
-  it("503 forever with no fallback: the provider's 503, after a bounded number of tries", async () => {
+  it("503 forever with no fallback: the provider's 503 after a bounded number of tries; the single upstream keeps serving once the burst ends", async () => {
     primary.setDefault({ status: 503, errorMessage: "The engine is currently overloaded" })
     const answer = await chat("e503solo", "x")
     expect(answer.status).toBe(503)
     expect(JSON.parse(answer.text).error.message).toContain("overloaded")
     expect(receivedFor(primary, mainModel("e503solo"))).toHaveLength(3)
     expect(answer.ms).toBeLessThan(5_000)
-    // The circuit is open now: fail fast with 503 and Retry-After, without calling upstream.
-    const fast = await chat("e503solo", "y")
-    expect(fast.status).toBe(503)
-    expect(fast.headers.get("retry-after")).toBeTruthy()
-    expect(receivedFor(primary, mainModel("e503solo"))).toHaveLength(3)
+    // Two more failed requests: the circuit is open now. The gateway still sends the request (panic
+    // mode: its only upstream is its probe) instead of refusing it by itself; the client gets the
+    // provider's own answer.
+    await chat("e503solo", "x2")
+    await chat("e503solo", "x3")
+    const calls = receivedFor(primary, mainModel("e503solo")).length
+    const during = await chat("e503solo", "y")
+    expect(during.status).toBe(503)
+    expect(JSON.parse(during.text).error.message).toContain("overloaded")
+    expect(receivedFor(primary, mainModel("e503solo")).length).toBeGreaterThan(calls)
+    // The burst ends: the very next request is served, although the cooldown is not over.
+    primary.setDefault(undefined)
+    const after = await chat("e503solo", "back")
+    expect(after.status).toBe(200)
+    expect(JSON.parse(after.text).choices[0].message.content).toBe("Hello from mock: back")
+    expect((await chat("e503solo", "and again", { stream: true })).status).toBe(200)
     await expectHealthy()
   })
 
@@ -342,20 +378,74 @@ describe("fault scenarios against the mock provider", () => {
     await expectHealthy()
   })
 
-  it("context_length_exceeded: relayed as 400, no retry, no failover, no penalty", async () => {
+  it("context_length_exceeded: fails over to the next candidate at once, never the same model again, no penalty", async () => {
     primary.setDefault(contextLengthExceeded(mainModel("ctx")))
     for (let i = 0; i < 4; i++) {
-      const error = await client.chat.completions.create({ model: "ctx", messages: [{ role: "user", content: "long" }] }).catch((e) => e)
-      expect(error).toBeInstanceOf(OpenAI.BadRequestError)
-      expect(error.code).toBe("context_length_exceeded")
-      expect(error.param).toBe("messages")
+      const answer = await chat("ctx", `long ${i}`, { stream: i % 2 === 1 })
+      expect(answer.status).toBe(200)
+      expect(answer.headers.get("x-apiproxy-provider")).toBe("ctx-fb")
+      expect(answer.headers.get("x-apiproxy-attempts")).toBe("2")
     }
+    // One call each: never retried on the model that said it is too long.
     expect(receivedFor(primary, mainModel("ctx"))).toHaveLength(4)
-    expect(backup.received).toHaveLength(0)
-    // Four client errors in a row did not open the circuit: the primary still serves.
+    expect(receivedFor(backup, fbModel("ctx"))).toHaveLength(4)
+    // Four of them in a row did not open the circuit: the primary still serves.
     primary.setDefault(undefined)
     const ok = await chat("ctx", "short")
     expect(ok.headers.get("x-apiproxy-provider")).toBe("ctx-main")
+
+    // Same provider, and the same model on another provider: skipped for the next model.
+    primary.setDefault((r) => (r.model === "sh-long" ? contextLengthExceeded("sh-long") : undefined))
+    const same = await chat("shctx", "long")
+    expect(same.status).toBe(200)
+    expect(same.headers.get("x-apiproxy-model")).toBe("sh-wide")
+    expect(receivedFor(primary, "sh-long")).toHaveLength(1)
+    // With nowhere else to go, the provider's 400 reaches the client in its dialect.
+    primary.setDefault(contextLengthExceeded(mainModel("nodonecut")))
+    const error = await client.chat.completions.create({ model: "nodonecut", messages: [{ role: "user", content: "long" }] }).catch((e) => e)
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(error.code).toBe("context_length_exceeded")
+    expect(error.param).toBe("messages")
+    expect(receivedFor(primary, mainModel("nodonecut"))).toHaveLength(1)
+    await expectHealthy()
+  })
+
+  it("one provider, several models: a 503 burst on one model does not close the fallback model or the other models", async () => {
+    primary.setDefault((r) => (r.model === "sh-big" ? { status: 503 } : undefined))
+    for (let i = 0; i < 4; i++) {
+      const answer = await chat("sh", `burst ${i}`, { stream: i % 2 === 0 })
+      expect(answer.status).toBe(200)
+      expect(answer.headers.get("x-apiproxy-model")).toBe("sh-small")
+    }
+    // Three failed requests opened sh-big's circuit (the fourth went straight to the fallback)…
+    expect(receivedFor(primary, "sh-big")).toHaveLength(7)
+    // …and nothing else of the provider: its other models answer at once, first try.
+    for (const model of ["shother", "shared/sh-small"]) {
+      const answer = await chat(model, "unaffected")
+      expect(answer.status).toBe(200)
+      expect(answer.headers.get("x-apiproxy-attempts")).toBe("1")
+    }
+    await expectHealthy()
+  })
+
+  it("one provider, several models: a 429 for one model does not hold back another model on the same key", async () => {
+    primary.setDefault((r) => (r.model === "sh-solo" ? { status: 429, headers: { "retry-after": "30" }, errorMessage: "Rate limit reached for sh-solo" } : undefined))
+    const limited = await chat("shsolo", "please")
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(29)
+    expect(receivedFor(primary, "sh-solo")).toHaveLength(1)
+    // The same key serves another model at once.
+    const other = await chat("shother", "me neither")
+    expect(other.status).toBe(200)
+    expect(other.headers.get("x-apiproxy-attempts")).toBe("1")
+    expect(receivedFor(primary, "sh-other")).toHaveLength(1)
+    // The rate-limited model: the provider's Retry-After holds (a 429 with what is left of it,
+    // not a 503), and the provider is not asked again before it.
+    const again = await chat("shsolo", "please?")
+    expect(again.status).toBe(429)
+    expect(JSON.parse(again.text).error.code).toBe("rate_limit_exceeded")
+    expect(Number(again.headers.get("retry-after"))).toBeGreaterThanOrEqual(28)
+    expect(receivedFor(primary, "sh-solo")).toHaveLength(1)
     await expectHealthy()
   })
 
@@ -397,29 +487,29 @@ describe("fault scenarios against the mock provider", () => {
       return answer.headers.get("x-apiproxy-provider")
     }
     primary.setDefault({ status: 503 })
-    expect(await servedBy("down 1")).toBe("recover-fb")
-    expect(main()).toHaveLength(3)
+    for (let i = 1; i <= 3; i++) expect(await servedBy(`down ${i}`)).toBe("recover-fb")
+    expect(main()).toHaveLength(7)
     // Open: the primary is not called at all.
-    expect(await servedBy("down 2")).toBe("recover-fb")
-    expect(main()).toHaveLength(3)
+    expect(await servedBy("down 4")).toBe("recover-fb")
+    expect(main()).toHaveLength(7)
 
-    // Cooldown over, still down: exactly one probe, which fails; the client never notices.
+    // Cooldown over, still down: exactly one probe, which fails and is not retried; the client never notices.
     await new Promise((r) => setTimeout(r, 1_100))
     expect(await servedBy("probe fails")).toBe("recover-fb")
-    expect(main()).toHaveLength(4)
-    // Reopened for longer (the cooldown doubled): still skipped after the first cooldown.
+    expect(main()).toHaveLength(8)
+    // Reopened for longer (the cooldown doubled, up to its cap): still skipped after the first cooldown.
     await new Promise((r) => setTimeout(r, 1_100))
     expect(await servedBy("still open")).toBe("recover-fb")
-    expect(main()).toHaveLength(4)
+    expect(main()).toHaveLength(8)
 
     // The primary recovers; after the cooldown one probe goes through and closes the circuit.
     primary.setDefault(undefined)
     await new Promise((r) => setTimeout(r, 1_000))
     expect(await servedBy("probe succeeds")).toBe("recover-main")
-    expect(main()).toHaveLength(5)
+    expect(main()).toHaveLength(9)
     expect(await servedBy("back to normal")).toBe("recover-main")
     expect(await servedBy("and stays")).toBe("recover-main")
-    expect(main()).toHaveLength(7)
+    expect(main()).toHaveLength(11)
     await expectHealthy()
   })
 

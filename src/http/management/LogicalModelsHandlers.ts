@@ -1,7 +1,8 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Option } from "effect"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
-import { CircuitBreaker, providerScope } from "../../routing/CircuitBreaker.js"
+import { CircuitBreaker, providerScope, upstreamScope } from "../../routing/CircuitBreaker.js"
+import { worseCircuit } from "../../routing/Plan.js"
 import {
   type LogicalModelInput,
   type LogicalModelRecord,
@@ -108,7 +109,7 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(GatewayManagementApi, 
             const model = yield* find(path.id)
             const snapshot = yield* registry.current
             const ids = [...new Set(model.upstreams.map((u) => u.providerId))]
-            const circuits = yield* breaker.views(ids.map(providerScope))
+            const circuits = yield* breaker.views([...ids.map(providerScope), ...model.upstreams.map((u) => upstreamScope(u.providerId, u.modelId))])
             return {
               logical_model: model.id,
               upstreams: model.upstreams.map((u) => {
@@ -119,7 +120,7 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(GatewayManagementApi, 
                   weight: u.weight,
                   priority: u.priority,
                   provider_enabled: provider !== undefined && provider.enabled && provider.keys.length > 0,
-                  circuit: circuits.get(providerScope(u.providerId))?.status ?? ("closed" as const),
+                  circuit: worseCircuit(circuits.get(upstreamScope(u.providerId, u.modelId)), circuits.get(providerScope(u.providerId))).status,
                 }
               }),
             }

@@ -30,7 +30,7 @@ export const PlannedAttemptResponse = Schema.Struct({
   model: Schema.String,
   priority: Schema.Int,
   circuit: Circuit,
-  reason: Schema.Literal("sticky", "weighted_choice", "score_order", "half_open_probe"),
+  reason: Schema.Literal("sticky", "weighted_choice", "score_order", "half_open_probe", "panic"),
   score: ScoreResponse,
 })
 

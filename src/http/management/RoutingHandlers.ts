@@ -6,9 +6,9 @@ import { CurrentPrincipal } from "../../identity/Principal.js"
 import { ModelCatalog } from "../../registry/ModelCatalog.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { upstreamKey } from "../../routing/Candidates.js"
-import { CircuitBreaker, providerScope } from "../../routing/CircuitBreaker.js"
+import { CircuitBreaker, providerScope, upstreamScope } from "../../routing/CircuitBreaker.js"
 import { KeyPool } from "../../routing/KeyPool.js"
-import { describePlan } from "../../routing/Plan.js"
+import { type CircuitView, describePlan, worseCircuit } from "../../routing/Plan.js"
 import { Router } from "../../routing/Router.js"
 import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
 import type { ScoreBreakdown } from "../../routing/Scoring.js"
@@ -41,6 +41,7 @@ const why = {
   weighted_choice: "weighted random choice, by score, among the best available tier",
   score_order: "next by score",
   half_open_probe: "its circuit is half-open: the request would be the one probe",
+  panic: "every candidate's circuit is open: the one whose cooldown ends first still gets the request, as its probe (panic mode)",
 } as const
 
 const lastOkKey = (providerId: string) => `health:last-ok:${providerId}`
@@ -245,7 +246,10 @@ export const RoutingHandlers = HttpApiBuilder.group(GatewayManagementApi, "routi
             }
             const ordered = [...models].sort()
             const stats = yield* metrics.getMany(ordered.map((model) => ({ provider: provider.id, model })))
-            const circuit = (yield* breaker.views([providerScope(provider.id)])).get(providerScope(provider.id))
+            // The worst of the provider's connection circuit and its models' circuits.
+            const scopes = [providerScope(provider.id), ...ordered.map((model) => upstreamScope(provider.id, model))]
+            const views = yield* breaker.views(scopes)
+            const circuit = scopes.reduce<CircuitView | undefined>((worst, scope) => worseCircuit(worst, views.get(scope)), undefined)
             return {
               provider_id: provider.id,
               circuit: { status: circuit?.status ?? ("closed" as const), retry_after_ms: circuit?.retryAfterMs ?? null },

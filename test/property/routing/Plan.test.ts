@@ -9,7 +9,7 @@ import { NOW, scenarioArb, seededRandom } from "./arbitraries.js"
 const strategyArb = fc.constantFrom<RoutingStrategyName>("balanced", "latency_first", "cost_first", "reliability_first")
 
 describe("buildPlan invariants", () => {
-  it.prop("never repeats an upstream, keeps priority order, skips exactly the open circuits", [scenarioArb, strategyArb, fc.double({ min: 0, max: 0.999999, noNaN: true })], ([sc, strategy, r]) => {
+  it.prop("never repeats an upstream, keeps priority order, skips exactly the open circuits — or, all open, sends the soonest (panic)", [scenarioArb, strategyArb, fc.double({ min: 0, max: 0.999999, noNaN: true })], ([sc, strategy, r]) => {
     const plan = buildPlan({ candidates: sc.candidates, strategy, metrics: sc.metrics, circuits: sc.circuits, sticky: null, now: NOW, random: r })
     const keys = plan.attempts.map((a) => candidateKey(a.candidate))
     expect(new Set(keys).size).toBe(keys.length)
@@ -18,9 +18,19 @@ describe("buildPlan invariants", () => {
     }
     const distinct = new Set(sc.candidates.map(candidateKey))
     expect(keys.length + plan.skipped.length).toBe(distinct.size)
-    for (const a of plan.attempts) expect(sc.circuits.get(a.candidate.provider.id)?.status).not.toBe("open")
+    // A request is never refused by the plan: there is always something to send.
+    expect(plan.attempts.length).toBeGreaterThan(0)
     for (const s of plan.skipped) expect(sc.circuits.get(s.candidate.provider.id)?.status).toBe("open")
-    if (plan.attempts.length === 0) expect(plan.retryAfterMs).toBeGreaterThan(0)
+    const allOpen = sc.candidates.every((c) => sc.circuits.get(c.provider.id)?.status === "open")
+    if (allOpen) {
+      expect(plan.attempts).toHaveLength(1)
+      expect(plan.attempts[0]!.reason).toBe("panic")
+      const waits = sc.candidates.map((c) => sc.circuits.get(c.provider.id)!.retryAfterMs!)
+      expect(sc.circuits.get(plan.attempts[0]!.candidate.provider.id)!.retryAfterMs).toBe(Math.min(...waits))
+      expect(plan.retryAfterMs).toBe(Math.min(...waits))
+    } else {
+      for (const a of plan.attempts) expect(sc.circuits.get(a.candidate.provider.id)?.status).not.toBe("open")
+    }
   })
 
   it.prop("a candidate in cooldown is never chosen first while a closed one exists", [scenarioArb, fc.double({ min: 0, max: 0.999999, noNaN: true })], ([sc, r]) => {

@@ -25,14 +25,14 @@ describe("CircuitBreaker (shared through Kv)", () => {
         expect(yield* b.recordFailure(scope)).toEqual({ status: "closed" })
         const opened = yield* a.recordFailure(scope)
         expect(opened.status).toBe("open")
-        expect(opened.retryAfterMs).toBe(30_000)
+        expect(opened.retryAfterMs).toBe(5_000)
 
         // Both instances see it open and refuse traffic.
         expect((yield* b.views([scope])).get(scope)?.status).toBe("open")
         expect(yield* a.acquire(scope)).toBe(false)
         expect(yield* b.acquire(scope)).toBe(false)
 
-        yield* TestClock.adjust("30 seconds")
+        yield* TestClock.adjust("5 seconds")
         expect((yield* b.views([scope])).get(scope)?.status).toBe("half_open")
         // Exactly one probe across instances.
         const first = yield* a.acquire(scope)
@@ -55,14 +55,34 @@ describe("CircuitBreaker (shared through Kv)", () => {
       Effect.gen(function* () {
         const cb = yield* CircuitBreaker
         for (let i = 0; i < 3; i++) yield* cb.recordFailure(scope)
-        yield* TestClock.adjust("30 seconds")
+        yield* TestClock.adjust("5 seconds")
         expect(yield* cb.acquire(scope)).toBe(true)
         const reopened = yield* cb.recordFailure(scope)
-        expect(reopened).toEqual({ status: "open", retryAfterMs: 60_000 })
-        yield* TestClock.adjust("59 seconds")
+        expect(reopened).toEqual({ status: "open", retryAfterMs: 10_000 })
+        yield* TestClock.adjust("9 seconds")
         expect(yield* cb.acquire(scope)).toBe(false)
         yield* TestClock.adjust("1 second")
         expect(yield* cb.acquire(scope)).toBe(true)
+      }),
+    ))
+
+  it.effect("failed probes never push the cooldown past 20 s: a recovered upstream is probed again within 20 s", () =>
+    run(
+      Effect.gen(function* () {
+        const cb = yield* CircuitBreaker
+        for (let i = 0; i < 3; i++) yield* cb.recordFailure(scope)
+        const cooldowns: Array<number | undefined> = []
+        for (let probe = 0; probe < 8; probe++) {
+          yield* TestClock.adjust("20 seconds")
+          expect(yield* cb.acquire(scope)).toBe(true)
+          cooldowns.push((yield* cb.recordFailure(scope)).retryAfterMs)
+        }
+        expect(cooldowns).toEqual([10_000, 20_000, 20_000, 20_000, 20_000, 20_000, 20_000, 20_000])
+        // Recovered: the next probe, at most 20 s later, succeeds and closes the circuit.
+        yield* TestClock.adjust("20 seconds")
+        expect(yield* cb.acquire(scope)).toBe(true)
+        yield* cb.recordSuccess(scope)
+        expect((yield* cb.views([scope])).get(scope)).toBeUndefined()
       }),
     ))
 
@@ -82,8 +102,8 @@ describe("CircuitBreaker (shared through Kv)", () => {
       Effect.gen(function* () {
         const cb = yield* CircuitBreaker
         for (let i = 0; i < 3; i++) yield* cb.recordFailure(scope)
-        yield* TestClock.adjust("10 seconds")
-        expect(yield* cb.recordFailure(scope)).toEqual({ status: "open", retryAfterMs: 20_000 })
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* cb.recordFailure(scope)).toEqual({ status: "open", retryAfterMs: 3_000 })
         const views = yield* cb.views([scope, providerScope("other")])
         expect(views.get(providerScope("other"))).toBeUndefined()
         expect(yield* cb.acquire(providerScope("other"))).toBe(true)

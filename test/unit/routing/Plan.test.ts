@@ -11,7 +11,7 @@ const base = { strategy: "balanced" as const, metrics: new Map<string, UpstreamM
 const ids = (plan: ReturnType<typeof buildPlan>) => plan.attempts.map((x) => x.candidate.provider.id)
 
 describe("buildPlan rules", () => {
-  it("fails fast with the shortest cooldown when every candidate's circuit is open", () => {
+  it("panic mode: when every candidate's circuit is open, the one whose cooldown ends first still goes out", () => {
     const plan = buildPlan({
       ...base,
       candidates: [cand(a), cand(b, 1)],
@@ -20,9 +20,25 @@ describe("buildPlan rules", () => {
         ["b", { status: "open" as const, retryAfterMs: 4000 }],
       ]),
     })
-    expect(plan.attempts).toEqual([])
+    expect(ids(plan)).toEqual(["b"])
+    expect(plan.attempts[0]).toMatchObject({ reason: "panic", circuit: "open" })
     expect(plan.retryAfterMs).toBe(4000)
-    expect(plan.skipped).toHaveLength(2)
+    expect(plan.skipped.map((s) => s.candidate.provider.id)).toEqual(["a"])
+    // A model with a single upstream is never refused by its own breaker.
+    const solo = buildPlan({ ...base, candidates: [cand(a)], circuits: new Map([["a", { status: "open" as const, retryAfterMs: 9000 }]]) })
+    expect(ids(solo)).toEqual(["a"])
+    expect(solo.attempts[0]!.reason).toBe("panic")
+  })
+
+  it("a candidate's circuit is the worse of its provider's and its upstream's", () => {
+    const upstreamOpen = buildPlan({ ...base, candidates: [cand(a), cand(b, 1)], circuits: new Map([["a/m", { status: "open" as const, retryAfterMs: 1000 }]]) })
+    expect(ids(upstreamOpen)).toEqual(["b"])
+    const providerHalf = buildPlan({
+      ...base,
+      candidates: [cand(a), cand(b, 1)],
+      circuits: new Map([["a/m", { status: "closed" as const }], ["a", { status: "half_open" as const }]]),
+    })
+    expect(providerHalf.attempts[0]).toMatchObject({ circuit: "half_open", reason: "half_open_probe" })
   })
 
   it("probes a half-open primary tier before the backup tier; closed candidates come before half-open ones in a tier", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref, TestClock } from "effect"
 import type { AttemptOutcome, Verdict } from "../../../src/routing/RetryPolicy.js"
-import { classify, isPenalisable, keyFailureOf, parseRetryAfter, retrySchedule } from "../../../src/routing/RetryPolicy.js"
+import { classify, isConnectionFailure, isPenalisable, keyFailureOf, parseRetryAfter, retriesSameCandidate, retrySchedule } from "../../../src/routing/RetryPolicy.js"
 
 const http = (status: number, extra: Partial<Extract<AttemptOutcome, { _tag: "HttpError" }>> = {}): AttemptOutcome => ({
   _tag: "HttpError",
@@ -21,8 +21,8 @@ describe("classify", () => {
 
   it("never retries what retrying cannot fix, and never penalises the client's own errors", () => {
     const cases: Array<[AttemptOutcome, Verdict["_tag"], string]> = [
-      [http(400, { errorCode: "context_length_exceeded", message: "This model's maximum context length is 8192 tokens" }), "Fatal", "context_length_exceeded"],
-      [http(400, { errorType: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" }), "Fatal", "context_length_exceeded"],
+      [http(400, { errorCode: "context_length_exceeded", message: "This model's maximum context length is 8192 tokens" }), "FailoverNow", "context_length_exceeded"],
+      [http(400, { errorType: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" }), "FailoverNow", "context_length_exceeded"],
       [http(400, { errorCode: "content_policy_violation", message: "rejected" }), "Fatal", "content_policy"],
       [http(400, { message: "Your request was rejected as a result of our safety system" }), "Fatal", "content_policy"],
       [http(400, { message: "messages: field required" }), "Fatal", "client_error"],
@@ -50,8 +50,28 @@ describe("classify", () => {
     }
   })
 
-  it("a context-length 400 stays fatal even for 429-looking bodies of other statuses", () => {
-    expect(classify(http(413, { message: "Request too large: too many tokens" }))._tag).toBe("Fatal")
+  it("a context-length error fails over (to a model with more room) whatever the 4xx status, never retried", () => {
+    expect(classify(http(413, { message: "Request too large: too many tokens" }))).toEqual({ _tag: "FailoverNow", reason: "context_length_exceeded" })
+  })
+
+  it("a silent upstream is retryable (penalised) but not retried on the same candidate", () => {
+    const v = classify({ _tag: "TransportError", kind: "timeout" })
+    expect(v).toMatchObject({ _tag: "Retryable", reason: "timeout" })
+    expect(isPenalisable(v)).toBe(true)
+    expect(retriesSameCandidate({ verdict: v, attempts: 1 })).toBe(false)
+    expect(retriesSameCandidate({ verdict: classify({ _tag: "TransportError", kind: "reset" }), attempts: 1 })).toBe(true)
+  })
+
+  it("only failures of the connection itself count against the provider; a 429 backs the key off for its model", () => {
+    expect(isConnectionFailure({ _tag: "TransportError", kind: "connect" })).toBe(true)
+    expect(isConnectionFailure({ _tag: "TransportError", kind: "reset", beforeResponse: true })).toBe(true)
+    expect(isConnectionFailure({ _tag: "TransportError", kind: "reset" })).toBe(false)
+    expect(isConnectionFailure({ _tag: "TransportError", kind: "timeout" })).toBe(false)
+    expect(isConnectionFailure(http(503))).toBe(false)
+    expect(isConnectionFailure(http(429))).toBe(false)
+    expect(keyFailureOf(classify(http(429)))).toBe("retryable")
+    expect(keyFailureOf(classify(http(503, { retryAfterMs: 2000 })))).toBe("retryable")
+    expect(keyFailureOf(classify(http(503)))).toBeUndefined()
   })
 
   it("the provider's retryable_status overrides the default rule", () => {
@@ -80,10 +100,10 @@ describe("parseRetryAfter", () => {
 })
 
 class Failed {
-  constructor(readonly verdict: Verdict) {}
+  constructor(readonly verdict: Verdict, readonly attempts = 1) {}
 }
 
-const cfg = { maxRetries: 3, baseDelayMs: 100, factor: 2, maxDelayMs: 1000, maxRetryAfterMs: 10_000 }
+const cfg = { maxRetries: 3, baseDelayMs: 100, factor: 2, maxDelayMs: 1000, maxRetryAfterMs: 10_000, maxAttempts: 8 }
 
 /** An attempt that fails with `verdicts[i]` on call i and succeeds after them; records call times. */
 const flaky = (verdicts: ReadonlyArray<Verdict>, calls: Ref.Ref<ReadonlyArray<number>>) =>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, TestClock } from "effect"
 import type { LogicalModel } from "../../../src/registry/Provider.js"
+import { makeKeyPool } from "../../../src/routing/KeyPool.js"
 import { Router } from "../../../src/routing/Router.js"
 import { Stickiness } from "../../../src/routing/Stickiness.js"
 import type { Kv } from "../../../src/storage/Kv.js"
@@ -10,7 +11,7 @@ import { makeProvider, makeSnapshot, noLists } from "./fixtures.js"
 const run = <A, E>(self: Effect.Effect<A, E, Router | Stickiness | Kv>) =>
   self.pipe(Effect.provide(Layer.mergeAll(Router.Default, Stickiness.Default).pipe(Layer.provideMerge(TestKv))))
 
-const primary = makeProvider("primary", { models: ["m"] })
+const primary = makeProvider("primary", { models: ["m", "other"] })
 const backup = makeProvider("backup", { models: ["m"] })
 const chat: LogicalModel = {
   id: "chat",
@@ -35,14 +36,15 @@ describe("Router", () => {
         expect(order(first.plan)).toEqual(["primary", "backup"])
         const attempt = { logicalModel: "chat", candidate: first.plan.attempts[0]!.candidate, keyId: "primary-k1", latencyMs: 50 }
         for (let i = 0; i < 3; i++) {
-          const v = yield* router.recordFailure(attempt, { _tag: "HttpError", status: 503 })
-          expect(v._tag).toBe("Retryable")
+          const r = yield* router.recordFailure(attempt, { _tag: "HttpError", status: 503 })
+          expect(r.verdict._tag).toBe("Retryable")
+          expect(r.circuitOpen).toBe(i === 2)
         }
         const during = yield* router.decide(input)
         expect(order(during.plan)).toEqual(["backup"])
         expect(during.plan.skipped.map((s) => s.candidate.provider.id)).toEqual(["primary"])
 
-        yield* TestClock.adjust("30 seconds")
+        yield* TestClock.adjust("5 seconds")
         const probe = yield* router.decide(input)
         expect(order(probe.plan)).toEqual(["primary", "backup"])
         expect(probe.plan.attempts[0]!.reason).toBe("half_open_probe")
@@ -66,8 +68,8 @@ describe("Router", () => {
         const d = yield* router.decide(input)
         const attempt = { logicalModel: "chat", candidate: d.plan.attempts[0]!.candidate, keyId: "primary-k1", latencyMs: 5 }
         for (let i = 0; i < 20; i++) {
-          const v = yield* router.recordFailure(attempt, { _tag: "HttpError", status: 400, message: "messages: field required" })
-          expect(v._tag).toBe("Fatal")
+          const r = yield* router.recordFailure(attempt, { _tag: "HttpError", status: 400, message: "messages: field required" })
+          expect(r.verdict._tag).toBe("Fatal")
         }
         const again = yield* router.decide(input)
         expect(order(again.plan)).toEqual(["primary", "backup"])
@@ -99,6 +101,76 @@ describe("Router", () => {
         }
         // Another logical model ignores the binding.
         expect((yield* router.decide({ ...input, session })).plan.sticky).toBe("none")
+      }),
+    ))
+
+  it.effect("circuits are per upstream: a 503 burst on one model leaves the fallback model on the same provider closed", () =>
+    run(
+      Effect.gen(function* () {
+        const router = yield* Router
+        const shared = makeProvider("shared", { models: ["big", "small"] })
+        const fallback: LogicalModel = {
+          ...chat,
+          id: "fb",
+          upstreams: [
+            { provider: "shared", model: "big", weight: 1, priority: 0 },
+            { provider: "shared", model: "small", weight: 1, priority: 1 },
+          ],
+        }
+        const one = { ...input, snapshot: makeSnapshot([shared], [fallback]), requestedModel: "fb" }
+        const big = (yield* router.decide(one)).plan.attempts[0]!.candidate
+        expect(big.model).toBe("big")
+        for (let i = 0; i < 3; i++) yield* router.recordFailure({ logicalModel: "fb", candidate: big, keyId: "shared-k1", latencyMs: 5 }, { _tag: "HttpError", status: 503 })
+        const after = (yield* router.decide(one)).plan
+        expect(after.attempts.map((a) => a.candidate.model)).toEqual(["small"])
+        expect(after.attempts[0]!.circuit).toBe("closed")
+        expect(after.skipped.map((s) => s.candidate.model)).toEqual(["big"])
+        // The other model is still routable on its own.
+        const small = (yield* router.decide({ ...one, requestedModel: "shared/small" })).plan
+        expect(small.attempts[0]!.circuit).toBe("closed")
+      }),
+    ))
+
+  it.effect("one request's retries count once; the provider's circuit opens only on connection failures of several requests", () =>
+    run(
+      Effect.gen(function* () {
+        const router = yield* Router
+        const attempt = { logicalModel: "chat", candidate: (yield* router.decide(input)).plan.attempts[0]!.candidate, keyId: "primary-k1", latencyMs: 5 }
+        // One request, three 503s: one failure for the breaker.
+        const counted = new Set<string>()
+        for (let i = 0; i < 3; i++) expect((yield* router.recordFailure(attempt, { _tag: "HttpError", status: 503 }, counted)).circuitOpen).toBe(false)
+        expect((yield* router.decide(input)).plan.attempts[0]!.circuit).toBe("closed")
+        // Connection refused, from three distinct requests: the provider's circuit opens (for every model of it).
+        const refused = { _tag: "TransportError", kind: "connect", beforeResponse: true } as const
+        for (let i = 0; i < 3; i++) {
+          const r = yield* router.recordFailure(attempt, refused, new Set())
+          expect(r.circuitOpen).toBe(i === 2)
+        }
+        const plan = (yield* router.decide(input)).plan
+        expect(order(plan)).toEqual(["backup"])
+        const discovery = (yield* router.decide({ ...input, requestedModel: "primary/other" })).plan
+        expect(discovery.attempts[0]!.reason).toBe("panic")
+      }),
+    ))
+
+  it.effect("a 429 backs the key off for that model only", () =>
+    run(
+      Effect.gen(function* () {
+        const router = yield* Router
+        const keys = yield* makeKeyPool()
+        const candidate = (yield* router.decide(input)).plan.attempts[0]!.candidate
+        yield* router.recordFailure({ logicalModel: "chat", candidate, keyId: "primary-k1", latencyMs: 5 }, { _tag: "HttpError", status: 429, retryAfterMs: 5000 })
+        const same = yield* Effect.either(keys.pick(primary, [], "m"))
+        expect(Either.isLeft(same) && same.left.reason).toBe("all_in_backoff")
+        expect((yield* keys.pick(primary, [], "other-model")).id).toBe("primary-k1")
+        // In panic mode the provider's Retry-After still holds, and says how long is left.
+        const panic = yield* Effect.either(keys.pick(primary, [], "m", true))
+        expect(Either.isLeft(panic) && panic.left.reason).toBe("retry_after")
+        expect(Either.isLeft(panic) && panic.left.retryAfterMs).toBe(5000)
+        // A backoff the gateway chose itself (429 without Retry-After) gives way in panic mode.
+        yield* router.recordFailure({ logicalModel: "chat", candidate, keyId: "primary-k1", latencyMs: 5 }, { _tag: "HttpError", status: 429 }, new Set())
+        yield* TestClock.adjust("5 seconds")
+        expect(Either.isLeft(yield* Effect.either(keys.pick(primary, [], "m")))).toBe(false)
       }),
     ))
 
