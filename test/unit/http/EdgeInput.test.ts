@@ -224,3 +224,36 @@ describe("toGeneration", () => {
     expect(Either.isRight(gemini)).toBe(true)
   })
 })
+
+describe("codecs on hostile bodies", () => {
+  const DIALECTS = ["openai-chat", "openai-responses", "anthropic", "gemini"] as const
+  const part = fc.jsonValue({ maxDepth: 4 })
+  const messages = fc.array(
+    fc.record(
+      {
+        role: fc.constantFrom("user", "assistant", "tool", "system", "model", "developer"),
+        content: fc.oneof(fc.string(), part),
+        parts: part,
+        tool_calls: part,
+        type: fc.constantFrom("message", "function_call", "function_call_output", "reasoning"),
+      },
+      { requiredKeys: [] },
+    ),
+    { maxLength: 5 },
+  )
+  const fields = fc.dictionary(
+    fc.constantFrom("system", "systemInstruction", "instructions", "tools", "tool_choice", "toolConfig", "generationConfig", "max_tokens", "response_format", "text", "reasoning", "thinking", "x"),
+    fc.jsonValue({ maxDepth: 6 }),
+  )
+
+  it("decodeRequest and encodeRequest never throw, for any dialect pair (the gateway calls them outside the edge)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...DIALECTS), fc.constantFrom(...DIALECTS), fields, messages, (from, to, extra, list) => {
+        const body = { ...extra, model: "m", messages: list, contents: list, input: list }
+        const canonical = codecs[from].decodeRequest(body, { model: "m", stream: false })
+        if (Either.isRight(canonical)) JSON.stringify(codecs[to].encodeRequest(canonical.right, "m", { stream: true }).body)
+      }),
+      { numRuns: 3_000 },
+    )
+  })
+})
