@@ -72,14 +72,15 @@ const writeAnswer = (response: ServerResponse, answer: GatewayAnswer) => {
     response.end(answer.body)
     return
   }
+  // Registered first, so a response destroyed by a failing write still cancels the stream. Also
+  // fires after a finished stream, when cancelling is a no-op.
+  response.once("close", answer.stream.cancel)
   response.writeHead(200, {
     ...servedHeaders(answer),
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
     "x-accel-buffering": "no",
   })
-  // Also fires after a finished stream, when cancelling is a no-op.
-  response.once("close", answer.stream.cancel)
   answer.stream.relayTo(response)
 }
 
@@ -153,11 +154,13 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const startedMs = performance.now()
     const requestId = requestIdOf(request.headers["x-request-id"])
     response.setHeader("x-request-id", requestId)
+    // A Gemini path holds the client's model name: logged like a header value (printable ASCII, bounded).
+    const loggedPath = route.kind === "gemini" ? safeHeaderValue(path) : path
     response.once("close", () =>
       writeAccessLine(log, {
         requestId,
         method: "POST",
-        path,
+        path: loggedPath,
         status: response.headersSent ? response.statusCode : CLIENT_CLOSED,
         startedMs,
       }),

@@ -188,6 +188,15 @@ describe("hostile input on the generation routes", () => {
       expectOnlyProviderPaths()
     })
 
+    it("an 8 KB Gemini path: a 400 quoting a short excerpt, and a bounded access line", async () => {
+      const response = await post(`/v1beta/models/dyngem/${"a%41".repeat(2_000)}:generateContent`, geminiBody, { "x-request-id": "long-gemini-path" })
+      expect(response.status).toBe(400)
+      expect((await response.text()).length).toBeLessThan(1_000)
+      await expect.poll(() => gateway.logs.find((line) => line.includes("long-gemini-path"))).toBeTruthy()
+      const line = gateway.logs.find((l) => l.includes("long-gemini-path"))!
+      expect(line.length).toBeLessThan(1_000)
+    })
+
     it("a model with dot segments in a body is refused before it reaches a Gemini upstream", async () => {
       for (const model of ["dyngem/../../v1/admin", "dyngem/./x", "dyngem/a/../../../v1/admin"]) {
         const response = await post("/v1/chat/completions", chatBody(model, false))
