@@ -78,17 +78,27 @@ export class Superuser extends HttpApiMiddleware.Tag<Superuser>()("gateway/http/
 // Shared field schemas
 
 const Timestamp = Schema.Date.annotations({ description: "ISO 8601 timestamp" })
-const PositiveInt = Schema.Int.pipe(Schema.positive())
+/** A positive whole number that fits the Postgres `integer` columns it is stored in. */
+export const INT4_MAX = 2_147_483_647
+const PositiveInt = Schema.Int.pipe(
+  Schema.between(1, INT4_MAX, { message: () => `expected a whole number from 1 to ${INT4_MAX}` }),
+)
+/** Bounded text: every string a client sends has a maximum, checked before any storage or hashing work. */
+const Text = (max: number, min = 0) =>
+  Schema.String.pipe(
+    Schema.minLength(min, { message: () => (min === 1 ? "expected a non-empty string" : `expected at least ${min} characters`) }),
+    Schema.maxLength(max, { message: () => `expected at most ${max} characters` }),
+  )
 const Email = Schema.String.pipe(
-  Schema.maxLength(255),
+  Schema.maxLength(254, { message: () => "expected at most 254 characters" }),
   Schema.pattern(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: () => "expected an email address" }),
 )
 const Username = Schema.String.pipe(
-  Schema.minLength(3),
-  Schema.maxLength(64),
+  Schema.minLength(3, { message: () => "expected 3 to 64 of A-Z a-z 0-9 _ . -" }),
+  Schema.maxLength(64, { message: () => "expected 3 to 64 of A-Z a-z 0-9 _ . -" }),
   Schema.pattern(/^[A-Za-z0-9_.-]+$/, { message: () => "expected 3 to 64 of A-Z a-z 0-9 _ . -" }),
 )
-const Password = Schema.String.pipe(Schema.minLength(8), Schema.maxLength(128))
+const Password = Text(128, 8)
 const ProviderSlug = Schema.String.pipe(
   Schema.pattern(/^[a-z0-9][a-z0-9._-]{0,49}$/, { message: () => "expected 1 to 50 of a-z 0-9 . _ - (lower case)" }),
 )
@@ -100,7 +110,7 @@ const Message = Schema.Struct({ message: Schema.String })
 export const AdminInitRequest = Schema.Struct({
   username: Schema.optionalWith(Username, { default: () => "admin" }),
   email: Schema.optionalWith(Email, { default: () => "admin@example.com" }),
-  display_name: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(255)), { default: () => "System Administrator" }),
+  display_name: Schema.optionalWith(Text(255), { default: () => "System Administrator" }),
 })
 
 export const AdminInitResponse = Schema.Struct({
@@ -159,8 +169,8 @@ export const UserResponse = Schema.Struct({
 })
 
 export const LoginRequest = Schema.Struct({
-  username: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "Username or email" }),
-  password: Schema.String.pipe(Schema.minLength(1)),
+  username: Text(254, 1).annotations({ description: "Username or email" }),
+  password: Text(1024, 1),
 })
 
 export const TokenResponse = Schema.Struct({
@@ -175,15 +185,15 @@ export const CreateUserRequest = Schema.Struct({
   username: Username,
   email: Email,
   password: Password,
-  display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
-  avatar: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(512)))),
+  display_name: Schema.optional(Schema.NullOr(Text(255))),
+  avatar: Schema.optional(Schema.NullOr(Text(512))),
   is_superuser: Schema.optionalWith(Schema.Boolean, { default: () => false }),
 })
 
 /** Self-service sign-up: a user's own fields, never `is_superuser` (W17). */
 export const RegisterRequest = CreateUserRequest.pipe(Schema.pick("username", "email", "password", "display_name"))
 
-export const RefreshRequest = Schema.Struct({ refresh_token: Schema.String.pipe(Schema.minLength(1)) })
+export const RefreshRequest = Schema.Struct({ refresh_token: Text(4096, 1) })
 
 export class AuthGroup extends HttpApiGroup.make("auth")
   .add(
@@ -246,8 +256,8 @@ export const UpdateUserRequest = Schema.Struct({
   current_password: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024))).annotations({
     description: "Required when a login session changes its own password or email",
   }),
-  display_name: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))),
-  avatar: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(512)))),
+  display_name: Schema.optional(Schema.NullOr(Text(255))),
+  avatar: Schema.optional(Schema.NullOr(Text(512))),
 })
 
 export const UserStatusRequest = Schema.Struct({ is_active: Schema.Boolean })
@@ -299,7 +309,7 @@ export class UsersGroup extends HttpApiGroup.make("users")
 
 export const Expiry = Schema.Literal("week", "month", "year", "never")
 
-const AllowList = Schema.NullOr(Schema.Array(Schema.String)).annotations({
+const AllowList = Schema.NullOr(Schema.Array(Text(64)).pipe(Schema.maxItems(1000))).annotations({
   description: "null: every provider. A list: only those providers; an empty list: no provider at all.",
 })
 
@@ -325,7 +335,7 @@ export const CreatedApiKeyResponse = Schema.Struct({
 })
 
 export const CreateApiKeyRequest = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
+  name: Text(255, 1),
   expiry: Schema.optionalWith(Expiry, { default: () => "never" as const }),
   allowed_provider_ids: Schema.optional(AllowList),
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
@@ -333,7 +343,7 @@ export const CreateApiKeyRequest = Schema.Struct({
 })
 
 export const UpdateApiKeyRequest = Schema.Struct({
-  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255))),
+  name: Schema.optional(Text(255, 1)),
   expiry: Schema.optional(Expiry).annotations({ description: "Restarts the clock from now" }),
   is_active: Schema.optional(Schema.Boolean),
   allowed_provider_ids: Schema.optional(AllowList),
@@ -398,23 +408,28 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
 // Providers
 
 export const Protocol = Schema.Literal("openai", "anthropic", "gemini")
-const HttpUrl = Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "expected an http(s) URL" }))
-const Path = Schema.String.pipe(Schema.pattern(/^\//, { message: () => "expected a path starting with /" }))
+const HttpUrl = Text(1024).pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "expected an http(s) URL" }))
+const Path = Text(1024).pipe(Schema.pattern(/^\//, { message: () => "expected a path starting with /" }))
 const Weight = Schema.Number.pipe(Schema.positive())
-const Headers = Schema.Record({ key: Schema.String, value: Schema.String })
+/** A string map (headers, aliases): at most 100 entries, names up to 256 and values up to 8 KiB. */
+const StringMap = (valueMax: number) =>
+  Schema.Record({ key: Text(256), value: Text(valueMax) }).pipe(
+    Schema.filter((map) => Object.keys(map).length <= 100 || "expected at most 100 entries"),
+  )
+const Headers = StringMap(8192)
 
 const providerSettings = {
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(255)),
+  name: Text(255, 1),
   protocol: Protocol,
   base_url: HttpUrl,
   provider_type: Schema.Literal("native", "aggregator"),
   weight: Weight,
   enabled: Schema.Boolean,
-  region: Schema.NullOr(Schema.String.pipe(Schema.maxLength(64))),
+  region: Schema.NullOr(Text(64)),
   cost_input: Schema.NullOr(Schema.Number.pipe(Schema.nonNegative())),
   cost_output: Schema.NullOr(Schema.Number.pipe(Schema.nonNegative())),
   max_qps: Schema.NullOr(PositiveInt),
-  retryable_status_codes: Schema.NullOr(Schema.Array(Schema.Int.pipe(Schema.between(100, 599)))),
+  retryable_status_codes: Schema.NullOr(Schema.Array(Schema.Int.pipe(Schema.between(100, 599))).pipe(Schema.maxItems(500))),
   custom_headers: Headers,
   models_path: Schema.NullOr(Path),
   chat_path: Schema.NullOr(Path),
@@ -427,16 +442,16 @@ const providerSettings = {
 const KeyStatus = Schema.Literal("active", "disabled")
 
 export const CreateProviderKeyRequest = Schema.Struct({
-  key: Schema.Redacted(Schema.String.pipe(Schema.minLength(1))).annotations({ description: "The provider's API key" }),
-  label: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50)), { default: () => "default" }),
+  key: Schema.Redacted(Text(8192, 1)).annotations({ description: "The provider's API key" }),
+  label: Schema.optionalWith(Text(50, 1), { default: () => "default" }),
   weight: Schema.optionalWith(Weight, { default: () => 1 }),
   max_qps: Schema.optionalWith(Schema.NullOr(PositiveInt), { default: () => null }),
   status: Schema.optionalWith(KeyStatus, { default: () => "active" as const }),
 })
 
 export const UpdateProviderKeyRequest = Schema.Struct({
-  key: Schema.optional(Schema.Redacted(Schema.String.pipe(Schema.minLength(1)))),
-  label: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(50))),
+  key: Schema.optional(Schema.Redacted(Text(8192, 1))),
+  label: Schema.optional(Text(50, 1)),
   weight: Schema.optional(Weight),
   max_qps: Schema.optional(Schema.NullOr(PositiveInt)),
   status: Schema.optional(KeyStatus),
@@ -455,10 +470,10 @@ export const ProviderKeyResponse = Schema.Struct({
 })
 
 export const ProviderModelsRequest = Schema.Struct({
-  models: Schema.NullOr(Schema.Array(Schema.String.pipe(Schema.minLength(1)))).annotations({
+  models: Schema.NullOr(Schema.Array(Text(200, 1)).pipe(Schema.maxItems(10_000))).annotations({
     description: "The provider's model list; null: discover it from the provider's /models",
   }),
-  aliases: Schema.optionalWith(Headers, { default: () => ({}) }).annotations({
+  aliases: Schema.optionalWith(StringMap(200), { default: () => ({}) }).annotations({
     description: "alias → model id",
   }),
 })
@@ -484,7 +499,7 @@ export const CreateProviderRequest = Schema.Struct({
   messages_path: Schema.optionalWith(providerSettings.messages_path, { default: () => null }),
   metadata: Schema.optionalWith(providerSettings.metadata, { default: () => null }),
   models: Schema.optionalWith(ProviderModelsRequest.fields.models, { default: () => null }),
-  aliases: Schema.optionalWith(Headers, { default: () => ({}) }),
+  aliases: Schema.optionalWith(StringMap(200), { default: () => ({}) }),
   keys: Schema.optionalWith(Schema.Array(CreateProviderKeyRequest), { default: () => [] }),
 })
 

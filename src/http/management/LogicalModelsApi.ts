@@ -24,7 +24,7 @@ export const LogicalUpstream = Schema.Struct({
     description: "The provider's own model id (what is sent upstream)",
   }),
   weight: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 1 }),
-  priority: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { default: () => 0 }).annotations({
+  priority: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 2_147_483_647, { message: () => "expected a whole number from 0 to 2147483647" })), { default: () => 0 }).annotations({
     description: "Lower is preferred; a higher tier is tried only when the ones before it failed",
   }),
 })

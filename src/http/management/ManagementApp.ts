@@ -15,6 +15,7 @@ import { CircuitBreaker } from "../../routing/CircuitBreaker.js"
 import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
 import { Stickiness } from "../../routing/Stickiness.js"
 import { LogicalModelRepository } from "../../storage/LogicalModelRepository.js"
+import { DecodeErrorsLive } from "./Errors.js"
 import { GatewayManagementApi } from "./GatewayManagementApi.js"
 import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
 import { RoutingHandlers } from "./RoutingHandlers.js"
@@ -88,6 +89,7 @@ export const ManagementAppLive = Layer.effect(
   }),
 ).pipe(
   Layer.provide(DocsPageLive),
+  Layer.provide(DecodeErrorsLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(HttpApiBuilder.api(GatewayManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive)))),
   Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),

@@ -36,7 +36,7 @@ export class UsageGroup extends HttpApiGroup.make("usage")
         Schema.Struct({
           from: Schema.optional(Schema.Date).annotations({ description: "ISO time, inclusive (default: 24 hours before `to`)" }),
           to: Schema.optional(Schema.Date).annotations({ description: "ISO time, exclusive (default: now)" }),
-          user_id: Schema.optional(Schema.String),
+          user_id: Schema.optional(Schema.UUID.annotations({ message: () => "expected a user id (a UUID)" })),
         }),
       )
       .addSuccess(UsageResponse)
