@@ -268,6 +268,45 @@ describe("hostile input on the generation routes", () => {
       expect(answer.ms).toBeLessThan(1_000)
     })
 
+    it("30 connections pushing 9.99 MB bodies with a bad key: all 401 and closed, memory stays flat", async () => {
+      const url = new URL(gateway.url)
+      const before = process.memoryUsage().rss
+      const started = performance.now()
+      const chunk = Buffer.alloc(256 * 1024, 0x20)
+      const one = (i: number) =>
+        new Promise<{ readonly status: string; readonly ms: number }>((resolve) => {
+          const socket = connect(Number(url.port), url.hostname)
+          let head = ""
+          let answeredMs = 0
+          let sent = 0
+          const push = () => {
+            while (!socket.destroyed && sent < 9_990_000) {
+              sent += chunk.length
+              if (!socket.write(chunk)) return void socket.once("drain", push)
+            }
+          }
+          socket.on("connect", () => {
+            socket.write(`POST /v1/messages HTTP/1.1\r\nhost: ${url.host}\r\nx-api-key: apx-bad-${i}\r\ncontent-type: application/json\r\ncontent-length: 9990000\r\n\r\n`)
+            push()
+          })
+          socket.on("data", (data) => {
+            if (head === "") answeredMs = performance.now() - started
+            head += data.toString("latin1")
+          })
+          socket.on("error", () => undefined)
+          socket.on("close", () => resolve({ status: head.slice(0, 12), ms: answeredMs }))
+        })
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => one(i)))
+      const grownMb = (process.memoryUsage().rss - before) / 1_048_576
+      const slowest = Math.max(...answers.map((a) => a.ms))
+      console.log(`30 × 9.99 MB unauthenticated bodies: all answered within ${slowest.toFixed(0)} ms, RSS grew ${grownMb.toFixed(1)} MB`)
+      for (const answer of answers) expect(answer.status).toBe("HTTP/1.1 401")
+      expect(slowest).toBeLessThan(3_000)
+      // Buffering the bodies (the old behaviour) would take ~300 MB.
+      expect(grownMb).toBeLessThan(150)
+      await expectHealthy()
+    })
+
     it("a valid key still has its body read (and limited)", async () => {
       const ok = await post("/v1/chat/completions", chatBody("dyn/gpt-4o-mini", false))
       expect(ok.status).toBe(200)
