@@ -1,12 +1,33 @@
 #!/usr/bin/env node
 import "./HeapTuning.js"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, ConfigError, Effect, Layer, Option } from "effect"
+import { Cause, Config, ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { AppLive } from "./App.js"
 import { guardStandardStreams } from "./http/Logging.js"
 
 // A reader of stdout/stderr that went away (`apiproxy 2>&1 | head`) must never stop the gateway.
 guardStandardStreams()
+
+/**
+ * SIGTERM/SIGINT interrupt the program and its layers close (the server ends what is still in
+ * flight when SHUTDOWN_GRACE is over). Whatever a later finalizer waits for (a store that does not
+ * answer), the process is gone SHUTDOWN_GRACE + 1 s after the signal.
+ */
+const shutdownGraceMs = Effect.runSync(
+  Config.duration("SHUTDOWN_GRACE").pipe(
+    Config.withDefault(Duration.seconds(10)),
+    Effect.map(Duration.toMillis),
+    Effect.orElseSucceed(() => 10_000),
+  ),
+)
+const exitAfterGrace = () => {
+  setTimeout(() => {
+    process.stderr.write("apiproxy: shutdown did not finish within SHUTDOWN_GRACE + 1 s; exiting\n")
+    process.exit(1)
+  }, shutdownGraceMs + 1_000).unref()
+}
+process.once("SIGTERM", exitAfterGrace)
+process.once("SIGINT", exitAfterGrace)
 
 /** One clear line for a start-up failure: which setting, what was expected. No stack trace. */
 const describeStartupFailure = (cause: Cause.Cause<unknown>): string => {

@@ -278,7 +278,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
           recordAnswered(request.principal, served, codec.usage(), outcome.complete)
           const work: Array<Effect.Effect<unknown>> = []
           if (countsTokens(request.principal)) work.push(recordUsage(request.principal, codec.usage()))
-          if (!outcome.complete && outcome.error !== "client disconnected") {
+          if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {
             work.push(router.recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error }))
           }
           if (collected !== undefined) {

@@ -14,6 +14,8 @@ interface Origin {
 export interface StreamOutcome {
   readonly complete: boolean
   readonly error?: string
+  /** Ended by the gateway itself (its shutdown), not by the upstream: no failure of the upstream's. */
+  readonly byGateway?: boolean
 }
 
 /** Where a committed stream is written: the client's response (backpressure through `drain`). */
@@ -36,6 +38,21 @@ export interface CommitHooks {
   readonly onFinish: (outcome: StreamOutcome) => void
   /** Sees every piece of text written to the client (session context). */
   readonly observe?: (text: string) => void
+}
+
+/** The relay writing into each sink (a client response), for `endRelayWithError`. */
+const relays = new WeakMap<object, (message: string) => void>()
+
+/**
+ * Ends the stream being relayed into `sink` (a client response) with an in-band error in its
+ * dialect, the upstream call aborted, as an idle timeout does; the server uses it for the streams
+ * still running when its shutdown grace ends. False when nothing is relayed into `sink`.
+ */
+export const endRelayWithError = (sink: object, message: string): boolean => {
+  const end = relays.get(sink)
+  if (end === undefined) return false
+  end(message)
+  return true
 }
 
 /** After a complete answer, how long a trailing upstream body may take to end before it is aborted. */
@@ -132,7 +149,10 @@ export const commitStream = (
           body.resume()
         } else upstream.abort()
       }
-      sink?.end()
+      if (sink !== undefined) {
+        relays.delete(sink)
+        sink.end()
+      }
       hooks.onFinish(outcome)
     }
 
@@ -206,6 +226,13 @@ export const commitStream = (
       finish({ complete: false, error: failure.message })
     }
 
+    /** Ends a committed stream from outside (server shutdown) with an in-band error. */
+    const endWithError = (message: string) => {
+      if (phase === "finished") return
+      out(codec.errorFrames({ kind: "overloaded", message, status: 503, code: "gateway_shutting_down" }).join(""))
+      finish({ complete: false, error: message, byGateway: true })
+    }
+
     const live: LiveStream = {
       relayTo: (target) => {
         sink = target
@@ -213,6 +240,7 @@ export const commitStream = (
         pending = ""
         if (phase === "finished") return void target.end()
         phase = "relaying"
+        relays.set(target, endWithError)
         if (flowing) body.resume()
         else waitForDrain(target)
       },

@@ -6,6 +6,7 @@ import * as Http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { AppConfig } from "../config/AppConfig.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
+import { endRelayWithError } from "../gateway/StreamCommit.js"
 import type { NodeHandler } from "./GenerationEdge.js"
 
 /** Where the server listens, for tests and logs. */
@@ -132,9 +133,14 @@ const limitConnectionsPerClient = (server: Http.Server, max: number): void => {
   })
 }
 
+const SHUTDOWN_MESSAGE = "The gateway is shutting down: the answer was cut off"
+/** After the grace, how long the in-band error frames get to reach the clients. */
+const FLUSH_AFTER_GRACE = Duration.millis(300)
+
 /**
  * The Node HTTP server with a graceful shutdown: when the layer is released it stops accepting
- * connections, lets in-flight requests finish until `SHUTDOWN_GRACE`, then closes what is left.
+ * connections, lets in-flight requests finish until `SHUTDOWN_GRACE`, then ends the streams still
+ * relayed with an in-band error and closes what is left (within the grace + 0.3 s).
  * `fastPath` serves the requests it claims (the generation routes) straight on Node; the Effect
  * HTTP app serves everything else.
  */
@@ -145,7 +151,8 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
       const server = Http.createServer({ IncomingMessage: HeldRequest, keepAliveTimeout: 65_000, ...clientTimeouts(config) })
       if (config.maxConnectionsPerClient > 0 && !config.trustProxy) limitConnectionsPerClient(server, config.maxConnectionsPerClient)
       const bodyLimit = config.managementBodyLimitBytes
-      let inFlight = 0
+      /** Responses not closed yet (in flight). */
+      const open = new Set<Http.ServerResponse>()
       let closing = false
       const drained = yield* Deferred.make<void>()
 
@@ -158,11 +165,11 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
       )
       const fast = yield* fastPath
       server.on("request", (req, res) => {
-        inFlight++
+        open.add(res)
         if (closing) res.setHeader("connection", "close")
         res.once("close", () => {
-          inFlight--
-          if (closing && inFlight === 0) Deferred.unsafeDone(drained, Effect.void)
+          open.delete(res)
+          if (closing && open.size === 0) Deferred.unsafeDone(drained, Effect.void)
         })
         if (fast(req, res)) return
         // Every other route gets its body whole and bounded: the Effect app reads bodies unbounded.
@@ -187,13 +194,27 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
         ),
       )
 
+      // A finalizer runs uninterruptibly, where `Effect.timeout` could not cut the wait short (the
+      // process then waited for the longest stream): the wait itself is made interruptible.
+      const drainedWithin = (duration: Duration.Duration) =>
+        Deferred.await(drained).pipe(Effect.interruptible, Effect.timeout(duration), Effect.ignore)
+
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
           closing = true
           server.close()
           server.closeIdleConnections()
-          if (inFlight > 0) {
-            yield* Deferred.await(drained).pipe(Effect.timeout(config.shutdownGrace), Effect.ignore)
+          if (open.size > 0) yield* drainedWithin(config.shutdownGrace)
+          if (open.size > 0) {
+            // Grace is over: every stream still relayed ends with an in-band error in its dialect
+            // (never a silent cut, never a `[DONE]`); the rest of the connections are closed.
+            let streams = 0
+            for (const response of open) if (endRelayWithError(response, SHUTDOWN_MESSAGE)) streams++
+            yield* Effect.logWarning("shutdown grace over: closing what is still in flight").pipe(
+              Effect.annotateLogs({ streams_ended: streams, other_requests: open.size - streams }),
+            )
+            // A moment for the error frames to reach the clients.
+            if (streams > 0) yield* drainedWithin(FLUSH_AFTER_GRACE)
           }
           server.closeAllConnections()
         }),

@@ -1,0 +1,225 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { TEST_SECRET_KEY } from "../support/TestConfig.js"
+import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { createStorage, type SharedStorage, startTestGateway, type TestGateway } from "../support/TestGateway.js"
+
+/**
+ * Issue 11, item 10: SHUTDOWN_GRACE is a bound. Closing the gateway (what SIGTERM does: the layer
+ * finalizers run) while 30-second streams are relayed ends them with an in-band error in each
+ * client's dialect when the grace (1 s here) is over, and the close finishes within grace + 1 s;
+ * a stream that ends within the grace completes normally.
+ */
+
+interface OpenStream {
+  readonly done: Promise<string>
+  /** Resolves with the first bytes the client received. */
+  readonly started: Promise<void>
+}
+
+const openStream = (url: string, init: RequestInit): OpenStream => {
+  let onStart: () => void = () => {}
+  const started = new Promise<void>((resolve) => (onStart = resolve))
+  const done = (async () => {
+    const response = await fetch(url, init)
+    expect(response.status).toBe(200)
+    const reader = response.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ""
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }))
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+      onStart()
+    }
+    onStart()
+    return text
+  })()
+  return { done, started }
+}
+
+describe("shutdown with streams in flight", () => {
+  let mock: MockProvider
+  let gateway: TestGateway
+  // Storage of its own, so that closing the gateway is only what SIGTERM does (storage stays).
+  let storage: SharedStorage
+
+  beforeAll(async () => {
+    mock = await startMockProvider({ models: ["slow-model"] })
+    storage = await createStorage()
+    gateway = await startTestGateway({
+      storage,
+      env: { SHUTDOWN_GRACE: "1 second", UPSTREAM_IDLE_TIMEOUT: "60 seconds" },
+      gatewayFile: {
+        providers: [{ id: "slow", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-slow-secret" }], models: ["slow-model"] }],
+        logical_models: [{ id: "slow", upstreams: [{ provider: "slow", model: "slow-model" }] }],
+      },
+    })
+  })
+
+  afterAll(async () => {
+    await mock?.close()
+    await storage?.close()
+  })
+
+  it("ends the streams still running at the end of the grace with an in-band error, within grace + 1 s", async () => {
+    const auth = { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" }
+    // Three 30-second streams (60 chunks, 0.5 s apart), and a short one.
+    mock.setDefault({ text: "once upon a time ".repeat(60), chunkCount: 60, chunkDelayMs: 500 })
+    const chat = () =>
+      openStream(`${gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ model: "slow", stream: true, messages: [{ role: "user", content: "tell me a long story" }] }),
+      })
+    const streams = {
+      chat1: chat(),
+      chat2: chat(),
+      anthropic: openStream(`${gateway.url}/v1/messages`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ model: "slow", max_tokens: 100, stream: true, messages: [{ role: "user", content: "tell me a long story" }] }),
+      }),
+    }
+    await Promise.all(Object.values(streams).map((s) => s.started))
+    mock.script({ chunkCount: 3, chunkDelayMs: 50 })
+    const quick = openStream(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ model: "slow", stream: true, messages: [{ role: "user", content: "quick" }] }),
+    })
+    await quick.started
+
+    const started = Date.now()
+    await gateway.close()
+    const closeMs = Date.now() - started
+    if (process.env.DEBUG_SHUTDOWN) console.log(`${gateway.logs.slice(-15).join("\n")}\nclosed at ${new Date().toISOString()}`)
+
+    const chat1 = await streams.chat1.done
+    const chat2 = await streams.chat2.done
+    const anthropic = await streams.anthropic.done
+    const quickText = await quick.done
+    const lastData = (text: string) =>
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .at(-1)
+    console.log(
+      `shutdown: close took ${closeMs} ms with SHUTDOWN_GRACE=1 s and three 30 s streams in flight; ` +
+        `chat ended with ${lastData(chat1)?.slice(0, 120)}; anthropic ended with ${anthropic.trimEnd().split("\n").slice(-2).join(" ").slice(0, 140)}; ` +
+        `the short stream completed: ${quickText.includes("data: [DONE]")}`,
+    )
+    expect(closeMs).toBeGreaterThanOrEqual(900)
+    expect(closeMs).toBeLessThan(2_000)
+    for (const text of [chat1, chat2]) {
+      expect(text).not.toContain("[DONE]")
+      const error = JSON.parse(lastData(text)!.slice(5))
+      expect(error.error).toMatchObject({ code: "gateway_shutting_down" })
+      expect(error.error.message).toContain("shutting down")
+    }
+    expect(anthropic).toContain("event: error")
+    expect(anthropic).toContain("shutting down")
+    expect(anthropic).not.toContain("event: message_stop")
+    expect(quickText.trimEnd().endsWith("data: [DONE]")).toBe(true)
+  })
+})
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+describe("SIGTERM to the gateway process with a stream in flight", () => {
+  let mock: MockProvider
+  let storage: SharedStorage
+  let child: ChildProcess
+  let exited: Promise<{ code: number | null; at: number }>
+  let url: string
+  let dir: string
+  const masterKey = "apx-master-shutdown-test-0123456789abcdef"
+
+  beforeAll(async () => {
+    mock = await startMockProvider({ models: ["slow-model"] })
+    storage = await createStorage()
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-shutdown-"))
+    const file = path.join(dir, "gateway.json")
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        providers: [{ id: "slow", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-slow-secret" }], models: ["slow-model"] }],
+        logical_models: [{ id: "slow", upstreams: [{ provider: "slow", model: "slow-model" }] }],
+      }),
+    )
+    const port = await freePort()
+    url = `http://127.0.0.1:${port}`
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...storage.env })) if (v !== undefined) env[k] = v
+    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: root,
+      env: {
+        ...env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        NODE_ENV: "test",
+        SECRET_KEY: TEST_SECRET_KEY,
+        GATEWAY_MASTER_KEY: masterKey,
+        GATEWAY_CONFIG: file,
+        BOOTSTRAP_ADMIN: "false",
+        SHUTDOWN_GRACE: "1 second",
+        LOG_LEVEL: "WARNING",
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    })
+    let stderr = ""
+    child.stderr!.on("data", (chunk) => (stderr += String(chunk)))
+    exited = new Promise((resolve) => child.once("exit", (code) => resolve({ code, at: Date.now() })))
+    let gone = false
+    void exited.then(() => (gone = true))
+    const deadline = Date.now() + 40_000
+    for (;;) {
+      const status = await fetch(`${url}/health`).then((r) => r.status, () => 0)
+      if (status === 200) break
+      if (gone || Date.now() > deadline) throw new Error(`the gateway did not start\n${stderr.slice(-2000)}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }, 60_000)
+
+  afterAll(async () => {
+    if (child?.exitCode === null) child.kill("SIGKILL")
+    await mock?.close()
+    await storage?.close()
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("exits within SHUTDOWN_GRACE + 1 s, the stream ended with an in-band error", async () => {
+    mock.setDefault({ text: "once upon a time ".repeat(60), chunkCount: 60, chunkDelayMs: 500 })
+    const stream = openStream(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "slow", stream: true, messages: [{ role: "user", content: "tell me a long story" }] }),
+    })
+    await stream.started
+    const signalled = Date.now()
+    child.kill("SIGTERM")
+    const { code, at } = await exited
+    const text = await stream.done
+    const exitMs = at - signalled
+    console.log(`SIGTERM: the process exited ${exitMs} ms after the signal (code ${code}, SHUTDOWN_GRACE=1 s, a 30 s stream in flight); the stream ended with an in-band error: ${text.includes("gateway_shutting_down")}`)
+    expect(code).toBe(0)
+    expect(exitMs).toBeLessThan(2_000)
+    expect(text).toContain("gateway_shutting_down")
+    expect(text).not.toContain("[DONE]")
+  })
+})
