@@ -5,8 +5,8 @@ import { Context, Deferred, Duration, Effect, Layer, Schema } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { AppConfig } from "../config/AppConfig.js"
-import { apiError, errorBody } from "./ErrorEnvelope.js"
 import { endRelayWithError } from "../gateway/StreamCommit.js"
+import { apiError, errorBody } from "./ErrorEnvelope.js"
 import type { NodeHandler } from "./GenerationEdge.js"
 
 /** Where the server listens, for tests and logs. */
