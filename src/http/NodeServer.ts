@@ -3,6 +3,7 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Deferred, Duration, Effect, Layer, Schema } from "effect"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import type { AddressInfo, Socket } from "node:net"
 import { AppConfig } from "../config/AppConfig.js"
 import { endRelayWithError } from "../gateway/StreamCommit.js"
@@ -42,7 +43,7 @@ class HeldRequest extends Http.IncomingMessage {
     if (this.bodyLimit === Number.POSITIVE_INFINITY) return super.push(chunk, encoding)
     if (this.lingering) {
       // Refused: the body is dropped; once it ended the connection closes cleanly.
-      if (chunk === null) this.socket.destroySoon()
+      if (chunk === null) Net.Socket.prototype.destroySoon.call(this.socket)
       else if ((this.bodyBytes += (chunk as Buffer).length) > this.bodyLimit + LINGER_BYTES) this.socket.destroy()
       return true
     }
@@ -70,6 +71,11 @@ class HeldRequest extends Http.IncomingMessage {
     this.lingering = true
     this.resume()
     const socket = this.socket
+    // Node follows a `connection: close` answer with `destroySoon`, which would close with the
+    // body unread: only our side is closed (FIN after the answer) while the rest is read and dropped.
+    socket.destroySoon = () => {
+      if (socket.writable) socket.end()
+    }
     const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref()
     socket.once("close", () => clearTimeout(timer))
   }
@@ -80,8 +86,8 @@ const hasBody = (request: Http.IncomingMessage): boolean =>
 
 /**
  * 413 for a body over `limit`, in the shape of the route (OpenAI's for `/v1…`, the management
- * API's otherwise). The connection is closed once the client stopped sending (or after a short
- * linger); the body never reaches a handler.
+ * API's otherwise), with `connection: close`: the connection closes once the client stopped
+ * sending (or after a short linger); the body never reaches a handler.
  */
 const refuseTooLarge = (request: HeldRequest, response: Http.ServerResponse, limit: number): void => {
   request.linger(limit)
@@ -92,8 +98,7 @@ const refuseTooLarge = (request: HeldRequest, response: Http.ServerResponse, lim
       ? errorBody("openai", apiError(413, message, { code: "request_too_large" }))
       : { _tag: "PayloadTooLarge", message },
   )
-  // Not `connection: close` here: Node would then close at once, with the body unread (a reset).
-  response.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+  response.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })
   response.end(body)
 }
 

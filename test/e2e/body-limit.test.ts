@@ -81,6 +81,7 @@ describe("body limit of the routes outside the generation edge", () => {
 
   const expectTooLarge = (answer: RawAnswer) => {
     expect(answer.status).toBe(413)
+    expect(answer.headers["connection"]).toBe("close")
     expect(answer.closed).toBe(true)
     expect(JSON.parse(answer.body)).toEqual({ _tag: "PayloadTooLarge", message: "Request body exceeds the limit of 1048576 bytes" })
   }
