@@ -3,6 +3,7 @@ import type { Effect } from "effect"
 import _0001_init from "./0001_init.js"
 import _0002_usage from "./0002_usage.js"
 import _0003_token_revocation from "./0003_token_revocation.js"
+import _0004_custom_headers_encrypted from "./0004_custom_headers_encrypted.js"
 
 /**
  * Every migration, by `<id>_<name>`, loaded with `Migrator.fromRecord`. Add new migrations
@@ -12,4 +13,5 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0001_init": _0001_init,
   "0002_usage": _0002_usage,
   "0003_token_revocation": _0003_token_revocation,
+  "0004_custom_headers_encrypted": _0004_custom_headers_encrypted,
 }

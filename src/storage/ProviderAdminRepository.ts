@@ -1,7 +1,13 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option, Redacted } from "effect"
 import { Secrets } from "../identity/Secrets.js"
-import { ProviderRepository, type ProviderRow, type ProviderWrite } from "./ProviderRepository.js"
+import {
+  ProviderRepository,
+  type ProviderRow,
+  type ProviderWrite,
+  type StoredProviderRow,
+  withHeaders,
+} from "./ProviderRepository.js"
 import { catchUnique } from "./UserRepository.js"
 
 /**
@@ -12,6 +18,10 @@ import { catchUnique } from "./UserRepository.js"
  */
 
 export interface AdminProviderRow extends ProviderRow {
+  readonly createdAt: Date
+}
+
+interface StoredAdminRow extends StoredProviderRow {
   readonly createdAt: Date
 }
 
@@ -87,7 +97,8 @@ export class ProviderAdminRepository extends Effect.Service<ProviderAdminReposit
         id AS "uuid", provider_id AS "providerId", name, protocol, base_url AS "baseUrl",
         provider_type AS "providerType", weight, enabled, region, cost_input AS "costInput",
         cost_output AS "costOutput", max_qps AS "maxQps", retryable_status_codes AS "retryableStatusCodes",
-        custom_headers AS "customHeaders", models_path AS "modelsPath", chat_path AS "chatPath",
+        custom_headers_encrypted AS "headersCiphertext", custom_headers_version AS "headersVersion",
+        models_path AS "modelsPath", chat_path AS "chatPath",
         responses_path AS "responsesPath", responses_disabled AS "responsesDisabled",
         messages_path AS "messagesPath", static_models AS "staticModels", status, metadata,
         created_at AS "createdAt", updated_at AS "updatedAt"`
@@ -95,10 +106,18 @@ export class ProviderAdminRepository extends Effect.Service<ProviderAdminReposit
         id, provider_uuid AS "providerUuid", label, key_suffix AS "keySuffix", weight, max_qps AS "maxQps",
         status, created_at AS "createdAt", updated_at AS "updatedAt"`
 
-      const list = sql<AdminProviderRow>`SELECT ${providerColumns} FROM providers ORDER BY provider_id`
+      // Custom headers are stored encrypted and decrypted here: the handlers merge a patch into
+      // them, and render every value masked.
+      const decrypted = (rows: ReadonlyArray<StoredAdminRow>) =>
+        Effect.forEach(rows, (row) => withHeaders(secrets, row) as Effect.Effect<AdminProviderRow>)
+
+      const list = sql<StoredAdminRow>`SELECT ${providerColumns} FROM providers ORDER BY provider_id`.pipe(
+        Effect.flatMap(decrypted),
+      )
 
       const find = (providerId: string) =>
-        sql<AdminProviderRow>`SELECT ${providerColumns} FROM providers WHERE provider_id = ${providerId}`.pipe(
+        sql<StoredAdminRow>`SELECT ${providerColumns} FROM providers WHERE provider_id = ${providerId}`.pipe(
+          Effect.flatMap(decrypted),
           Effect.map((rows) => Option.fromNullable(rows[0])),
         )
 

@@ -158,6 +158,73 @@ const FILE_SOURCE = "file"
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value))
 
+/** A provider row as selected: its custom headers still encrypted. */
+export interface StoredProviderRow extends Omit<ProviderRow, "customHeaders"> {
+  readonly headersCiphertext: Uint8Array | null
+  readonly headersVersion: number | null
+}
+
+/** A selected row with its custom headers decrypted. */
+export const withHeaders = <R extends StoredProviderRow>(
+  secrets: Pick<Secrets, "decrypt">,
+  row: R,
+): Effect.Effect<Omit<R, "headersCiphertext" | "headersVersion"> & { readonly customHeaders: Record<string, string> }> => {
+  const { headersCiphertext, headersVersion, ...rest } = row
+  return Effect.map(
+    decryptHeaders(secrets, { ciphertext: headersCiphertext, version: headersVersion }, row.providerId),
+    (customHeaders) => ({ ...rest, customHeaders }),
+  )
+}
+
+/** A header map as stored: names and values encrypted together (AES-GCM), or nothing when empty. */
+export interface EncryptedHeaders {
+  readonly ciphertext: Uint8Array | null
+  readonly version: number | null
+}
+
+/** The same map whatever the order its names were given in. */
+const canonicalHeaders = (headers: Readonly<Record<string, string>>): string =>
+  JSON.stringify(Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+
+/** Encrypts a provider's custom headers (their values may be credentials), like its keys. */
+export const encryptHeaders = (
+  secrets: Pick<Secrets, "encrypt">,
+  headers: Readonly<Record<string, string>>,
+): EncryptedHeaders => {
+  if (Object.keys(headers).length === 0) return { ciphertext: null, version: null }
+  const { ciphertext, version } = secrets.encrypt(Redacted.make(JSON.stringify(headers)))
+  return { ciphertext, version }
+}
+
+/**
+ * Stored custom headers → the map; `{}` when there are none. A value that cannot be decrypted
+ * (SECRET_KEY changed without SECRET_KEY_PREVIOUS) is logged and read as no headers.
+ */
+export const decryptHeaders = (
+  secrets: Pick<Secrets, "decrypt">,
+  stored: { readonly ciphertext: Uint8Array | null; readonly version: number | null },
+  providerId: string,
+): Effect.Effect<Record<string, string>> => {
+  if (stored.ciphertext === null || stored.version === null) return Effect.succeed({})
+  return secrets.decrypt(new Uint8Array(stored.ciphertext), stored.version).pipe(
+    Effect.map((plaintext) => {
+      const parsed: unknown = JSON.parse(Redacted.value(plaintext))
+      const out: Record<string, string> = {}
+      if (typeof parsed === "object" && parsed !== null) {
+        for (const [name, value] of Object.entries(parsed)) if (typeof value === "string") out[name] = value
+      }
+      return out
+    }),
+    Effect.catchAll((error) =>
+      Effect.logError("a provider's custom headers could not be decrypted; it is used without them").pipe(
+        Effect.annotateLogs({ provider: providerId, reason: "message" in error ? error.message : String(error) }),
+        Effect.as({} as Record<string, string>),
+      ),
+    ),
+    Effect.catchAllDefect(() => Effect.succeed({} as Record<string, string>)),
+  )
+}
+
 export class ProviderRepository extends Effect.Service<ProviderRepository>()("gateway/storage/ProviderRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -177,17 +244,34 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
       Effect.map((rows) => new Set(rows.map((r) => r.logicalId)) as ReadonlySet<string>),
     )
 
+    /**
+     * The ciphertext to store for `headers`: the stored one when it already holds the same map
+     * (so an unchanged provider stays unchanged: a fresh encryption would differ every time).
+     */
+    const headersToStore = Effect.fnUntraced(function* (providerId: string, headers: Readonly<Record<string, string>>) {
+      const [current] = yield* sql<{ ciphertext: Uint8Array | null; version: number | null }>`
+        SELECT custom_headers_encrypted AS "ciphertext", custom_headers_version AS "version"
+        FROM providers WHERE provider_id = ${providerId}`
+      if (current !== undefined && current.ciphertext !== null && current.version !== null && !secrets.needsRotation(current.version)) {
+        const stored = yield* decryptHeaders(secrets, current, providerId)
+        if (canonicalHeaders(stored) === canonicalHeaders(headers)) return { ciphertext: current.ciphertext, version: current.version }
+      }
+      return encryptHeaders(secrets, headers)
+    })
+
     /** Insert, or update only when a column differs. */
     const upsertProvider = Effect.fn("ProviderRepository.upsertProvider")(function* (p: ProviderWrite) {
       const responsesPath = p.responsesDisabled ? null : p.responsesPath
+      const headers = yield* headersToStore(p.providerId, p.customHeaders)
+      const headersCiphertext = headers.ciphertext === null ? null : Buffer.from(headers.ciphertext)
       const written = yield* sql<{ uuid: string; inserted: boolean }>`
         INSERT INTO providers (
           provider_id, name, protocol, base_url, provider_type, weight, enabled, region,
-          cost_input, cost_output, max_qps, retryable_status_codes, custom_headers,
+          cost_input, cost_output, max_qps, retryable_status_codes, custom_headers_encrypted, custom_headers_version,
           models_path, chat_path, responses_path, responses_disabled, messages_path, static_models, metadata
         ) VALUES (
           ${p.providerId}, ${p.name}, ${p.protocol}, ${p.baseUrl}, ${p.providerType}, ${p.weight}, ${p.enabled}, ${p.region},
-          ${p.costInput}, ${p.costOutput}, ${p.maxQps}, ${json(p.retryableStatusCodes)}::jsonb, ${json(p.customHeaders)}::jsonb,
+          ${p.costInput}, ${p.costOutput}, ${p.maxQps}, ${json(p.retryableStatusCodes)}::jsonb, ${headersCiphertext}, ${headers.version},
           ${p.modelsPath}, ${p.chatPath}, ${responsesPath}, ${p.responsesDisabled}, ${p.messagesPath},
           ${json(p.staticModels)}::jsonb, ${json(p.metadata)}::jsonb
         )
@@ -196,20 +280,23 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
           provider_type = EXCLUDED.provider_type, weight = EXCLUDED.weight, enabled = EXCLUDED.enabled,
           region = EXCLUDED.region, cost_input = EXCLUDED.cost_input, cost_output = EXCLUDED.cost_output,
           max_qps = EXCLUDED.max_qps, retryable_status_codes = EXCLUDED.retryable_status_codes,
-          custom_headers = EXCLUDED.custom_headers, models_path = EXCLUDED.models_path,
+          custom_headers_encrypted = EXCLUDED.custom_headers_encrypted,
+          custom_headers_version = EXCLUDED.custom_headers_version, models_path = EXCLUDED.models_path,
           chat_path = EXCLUDED.chat_path, responses_path = EXCLUDED.responses_path,
           responses_disabled = EXCLUDED.responses_disabled, messages_path = EXCLUDED.messages_path,
           static_models = EXCLUDED.static_models, metadata = EXCLUDED.metadata, updated_at = now()
         WHERE (
           providers.name, providers.protocol, providers.base_url, providers.provider_type, providers.weight,
           providers.enabled, providers.region, providers.cost_input, providers.cost_output, providers.max_qps,
-          providers.retryable_status_codes, providers.custom_headers, providers.models_path, providers.chat_path,
+          providers.retryable_status_codes, providers.custom_headers_encrypted, providers.custom_headers_version,
+          providers.models_path, providers.chat_path,
           providers.responses_path, providers.responses_disabled, providers.messages_path, providers.static_models,
           providers.metadata
         ) IS DISTINCT FROM (
           EXCLUDED.name, EXCLUDED.protocol, EXCLUDED.base_url, EXCLUDED.provider_type, EXCLUDED.weight,
           EXCLUDED.enabled, EXCLUDED.region, EXCLUDED.cost_input, EXCLUDED.cost_output, EXCLUDED.max_qps,
-          EXCLUDED.retryable_status_codes, EXCLUDED.custom_headers, EXCLUDED.models_path, EXCLUDED.chat_path,
+          EXCLUDED.retryable_status_codes, EXCLUDED.custom_headers_encrypted, EXCLUDED.custom_headers_version,
+          EXCLUDED.models_path, EXCLUDED.chat_path,
           EXCLUDED.responses_path, EXCLUDED.responses_disabled, EXCLUDED.messages_path, EXCLUDED.static_models,
           EXCLUDED.metadata
         )
@@ -388,15 +475,17 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
 
     /** Every row the registry needs, in one read-only transaction (a consistent snapshot). */
     const loadAll: Effect.Effect<RegistryRows, SqlError.SqlError> = Effect.gen(function* () {
-      const providers = yield* sql<ProviderRow>`
+      const stored = yield* sql<StoredProviderRow>`
         SELECT id AS "uuid", provider_id AS "providerId", name, protocol, base_url AS "baseUrl",
                provider_type AS "providerType", weight, enabled, region, cost_input AS "costInput",
                cost_output AS "costOutput", max_qps AS "maxQps", retryable_status_codes AS "retryableStatusCodes",
-               custom_headers AS "customHeaders", models_path AS "modelsPath", chat_path AS "chatPath",
+               custom_headers_encrypted AS "headersCiphertext", custom_headers_version AS "headersVersion",
+               models_path AS "modelsPath", chat_path AS "chatPath",
                responses_path AS "responsesPath", responses_disabled AS "responsesDisabled",
                messages_path AS "messagesPath", static_models AS "staticModels", status, metadata,
                updated_at AS "updatedAt"
         FROM providers ORDER BY provider_id`
+      const providers = yield* Effect.forEach(stored, (row) => withHeaders(secrets, row))
       const keys = yield* sql<ProviderKeyRow>`
         SELECT id, provider_uuid AS "providerUuid", encrypted_key AS "encryptedKey", key_version AS "keyVersion",
                key_suffix AS "keySuffix", label, weight, max_qps AS "maxQps", status, updated_at AS "updatedAt"

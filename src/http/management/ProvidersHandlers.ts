@@ -6,16 +6,19 @@ import { type AdminProviderRow, ProviderAdminRepository, toWrite } from "../../s
 import type { ProviderWrite } from "../../storage/ProviderRepository.js"
 import { Conflict, ManagementApi, NotFound } from "../ManagementApi.js"
 import { managed } from "./Errors.js"
-import { maskHeaders, renderProvider, renderProviderKey } from "./Render.js"
+import { maskHeaderValue, renderProvider, renderProviderKey } from "./Render.js"
 
 const labelTaken = () => Effect.fail(new Conflict({ message: "A key with this label already exists for this provider" }))
 
-/** Masked header values in a PATCH (copied back from a GET) keep the stored value. */
+/**
+ * Masked header values in a PATCH (copied back from a GET: `…` and the last four characters, or
+ * the older `[redacted]`) keep the stored value; headers left out are removed.
+ */
 const mergeHeaders = (stored: Readonly<Record<string, string>> | null, given: Readonly<Record<string, string>>) => {
-  const masked = maskHeaders(stored)
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(given)) {
-    out[name] = value === "[redacted]" && masked[name] === "[redacted]" ? stored![name]! : value
+    const current = stored?.[name]
+    out[name] = current !== undefined && (value === maskHeaderValue(current) || value === "[redacted]") ? current : value
   }
   return out
 }

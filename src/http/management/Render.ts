@@ -1,4 +1,5 @@
 import type { Expiry } from "../../identity/ApiKeys.js"
+import { maskedSuffix } from "../../identity/Secrets.js"
 import type { ApiKeyRow } from "../../storage/ApiKeyRepository.js"
 import type { AdminKeyRow, AdminModelRow, AdminProviderRow } from "../../storage/ProviderAdminRepository.js"
 import type { UserRow } from "../../storage/UserRepository.js"
@@ -53,12 +54,15 @@ export const renderProviderKey = (providerId: string, key: AdminKeyRow) => ({
   updated_at: date(key.updatedAt),
 })
 
-/** Header names whose values are credentials (an aggregator's extra auth header, say). */
-const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|password|signature/i
+/**
+ * A custom header's value as responses show it: never the value — any header may carry a
+ * credential, whatever its name — only `…` and, for values of 16 characters or more, the last four.
+ */
+export const maskHeaderValue = (value: string): string => `…${maskedSuffix(value)}`
 
 export const maskHeaders = (headers: Readonly<Record<string, string>> | null): Record<string, string> => {
   const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers ?? {})) out[name] = CREDENTIAL_HEADER.test(name) ? "[redacted]" : value
+  for (const [name, value] of Object.entries(headers ?? {})) out[name] = maskHeaderValue(value)
   return out
 }
 
