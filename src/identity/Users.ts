@@ -2,7 +2,11 @@ import { Effect, Option } from "effect"
 import { UserRepository, type UniqueViolation, type UserRow } from "../storage/UserRepository.js"
 import { ApiKeyAuth, AuthError } from "./ApiKeyAuth.js"
 import { ResourceConflict, ResourceNotFound } from "./IdentityErrors.js"
+import { LoginThrottle, throttleAccount } from "./LoginThrottle.js"
 import { hashPassword, verifyPassword } from "./Passwords.js"
+
+/** The throttle's "address" for `current_password` checks: one count per account, wherever from. */
+const CURRENT_PASSWORD = "current-password"
 
 export type { UserRow } from "../storage/UserRepository.js"
 
@@ -39,6 +43,7 @@ const conflictOf = (error: UniqueViolation) =>
 export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
   effect: Effect.gen(function* () {
     const repo = yield* UserRepository
+    const throttle = yield* LoginThrottle
     const auth = yield* ApiKeyAuth
     // Verifying against a real scrypt hash for unknown users costs as much as a real check.
     const dummyHash = yield* hashPassword("apiproxy-timing-equaliser")
@@ -80,12 +85,19 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
       return updated.value
     })
 
-    /** Fails with 403 unless `password` is the user's current password. */
+    /**
+     * Fails with 403 unless `password` is the user's current password. Wrong guesses count
+     * against the account like failed logins (LOGIN_MAX_FAILURES, then 429), so a stolen session
+     * cannot be used to guess the password either.
+     */
     const checkPassword = Effect.fn("Users.checkPassword")(function* (id: string, password: string) {
       const user = yield* get(id)
+      const account = throttleAccount(user.id, user.username)
+      yield* throttle.attempt(account, CURRENT_PASSWORD)
       if (!(yield* verifyPassword(password, user.hashedPassword))) {
         return yield* new AuthError({ status: 403, message: "current_password does not match" })
       }
+      yield* throttle.succeeded(account, CURRENT_PASSWORD)
     })
 
     const setActive = Effect.fn("Users.setActive")(function* (id: string, active: boolean) {
@@ -114,5 +126,5 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
 
     return { get, list: repo.list, create, update, checkPassword, setActive, authenticate, findByLogin: repo.findByLogin, checkLogin, count: repo.count } as const
   }),
-  dependencies: [UserRepository.Default],
+  dependencies: [UserRepository.Default, LoginThrottle.Default],
 }) {}

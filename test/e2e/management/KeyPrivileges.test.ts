@@ -36,7 +36,7 @@ describe("API keys cannot manage accounts or widen themselves (real server)", ()
 
   beforeAll(async () => {
     upstream = await startMockProvider({ models: ["gpt-4o-mini"] })
-    gateway = await startTestGateway({ env: { BOOTSTRAP_ADMIN: "false", LOGIN_MAX_FAILURES: "0" } })
+    gateway = await startTestGateway({ env: { BOOTSTRAP_ADMIN: "false", LOGIN_MAX_FAILURES: "5" } })
     const m = gateway.masterKey
     for (const id of ["mock", "other"]) {
       const p = await call("POST", "/providers", m, { id, base_url: upstream.url, models: ["gpt-4o-mini"], keys: [{ key: "sk-provider-0123456789abcdef" }] })
@@ -149,6 +149,20 @@ describe("API keys cannot manage accounts or widen themselves (real server)", ()
     expect((await call("PUT", `/users/${bobId}`, fourth.access_token, { display_name: "Bob" })).status).toBe(200)
     // The data-plane key was never a session: it keeps working.
     expect((await call("GET", "/v1/models", appKey)).status).toBe(200)
+  })
+
+  it("guessing the current password with a stolen session is throttled like logins (LOGIN_MAX_FAILURES)", async () => {
+    const carol = await call("POST", "/users", gateway.masterKey, { username: "carol", email: "carol@example.com", password: "carol-password-1" })
+    const session = await login("carol", "carol-password-1")
+    const guesses: Array<number> = []
+    for (let i = 0; i < 6; i++) {
+      const r = await call("PUT", `/users/${carol.body.id}`, session.access_token, { email: "mallory@example.com", current_password: `guess-${i}` })
+      guesses.push(r.status)
+    }
+    expect(guesses).toEqual([403, 403, 403, 403, 403, 429])
+    // Even the right password waits now; nothing was changed.
+    expect((await call("PUT", `/users/${carol.body.id}`, session.access_token, { email: "mallory@example.com", current_password: "carol-password-1" })).status).toBe(429)
+    expect((await call("GET", "/auth/me", session.access_token)).body.email).toBe("carol@example.com")
   })
 
   it("superuser API keys and the master key keep administering keys and accounts", async () => {
