@@ -4,6 +4,14 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { AnyCredential } from "../ManagementApi.js"
 
+/** A time the database can compare with: years 1 to 9999 (Postgres refuses some dates JavaScript accepts). */
+const UsageTime = Schema.Date.pipe(
+  Schema.filter((date) => {
+    const year = date.getUTCFullYear()
+    return (year >= 1 && year <= 9999) || "expected an ISO time between the years 1 and 9999"
+  }),
+)
+
 /** Token usage recorded by the data plane (`usage_minutes`), summed per caller and upstream. */
 
 const Counts = {
@@ -34,8 +42,8 @@ export class UsageGroup extends HttpApiGroup.make("usage")
     HttpApiEndpoint.get("summary", "/usage")
       .setUrlParams(
         Schema.Struct({
-          from: Schema.optional(Schema.Date).annotations({ description: "ISO time, inclusive (default: 24 hours before `to`)" }),
-          to: Schema.optional(Schema.Date).annotations({ description: "ISO time, exclusive (default: now)" }),
+          from: Schema.optional(UsageTime).annotations({ description: "ISO time, inclusive (default: 24 hours before `to`)" }),
+          to: Schema.optional(UsageTime).annotations({ description: "ISO time, exclusive (default: now)" }),
           user_id: Schema.optional(Schema.UUID.annotations({ message: () => "expected a user id (a UUID)" })),
         }),
       )

@@ -67,6 +67,7 @@ describe("management validation errors (real server)", () => {
     expectField(await admin("PATCH", "/providers/p1", { max_qps: 1e12 }), "max_qps")
     expectField(await admin("POST", "/providers/p1/keys", { key: "sk-0123456789abcdef", max_qps: 2147483648 }), "max_qps")
     expectField(await admin("GET", "/usage?user_id=notauuid"), "user_id")
+    expectField(await admin("GET", "/usage?from=-200000-01-01T00:00:00Z"), "from")
     const models = await admin("PUT", "/providers/p1/models", { models: ["m".repeat(201)] })
     expectField(models, "models[0]")
     const message = (await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { requests_per_minute: 1e12 })).body.message
