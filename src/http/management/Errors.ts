@@ -126,12 +126,15 @@ export const renderDecodeError = (issues: ReadonlyArray<DecodeIssue>) => {
 const isDecodeError = (error: unknown): error is HttpApiDecodeError =>
   typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "HttpApiDecodeError"
 
-/** The body could not be read as JSON (HttpServerError `RequestError`, reason `Decode`). */
-const isUnreadableBody = (error: unknown): boolean =>
-  typeof error === "object" &&
-  error !== null &&
-  (error as { _tag?: unknown })._tag === "RequestError" &&
-  (error as { reason?: unknown }).reason === "Decode"
+/**
+ * The body could not be read as JSON (HttpServerError `RequestError`, reason `Decode`), or was
+ * sent as a multipart form the builder failed to parse (`MultipartError`).
+ */
+const isUnreadableBody = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null) return false
+  const tag = (error as { _tag?: unknown })._tag
+  return (tag === "RequestError" && (error as { reason?: unknown }).reason === "Decode") || tag === "MultipartError"
+}
 
 /**
  * The one place a management request that fails decoding is answered: a Schema mismatch (body,
@@ -151,7 +154,10 @@ export const DecodeErrorsLive = HttpApiBuilder.middleware((app) =>
       const defect = Cause.dieOption(cause)
       if (Option.isSome(defect) && isUnreadableBody(defect.value)) {
         return Effect.succeed(
-          HttpServerResponse.unsafeJson({ _tag: "BadRequest", message: "body: not valid JSON" }, { status: 400 }),
+          HttpServerResponse.unsafeJson(
+            { _tag: "BadRequest", message: "body: not valid JSON (send a JSON object as application/json)" },
+            { status: 400 },
+          ),
         )
       }
       return Effect.failCause(cause)
