@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
+import { createHmac } from "node:crypto"
 import * as Jwt from "../../../src/identity/Jwt.js"
 
 const key = new Uint8Array(32).fill(7)
 const otherKey = new Uint8Array(32).fill(9)
 const now = 1_700_000_000
 
-const token = (type: Jwt.TokenType, at = now) => Jwt.sign(Jwt.newClaims({ sub: "user-1", type, nowSeconds: at }), key)
+const token = (type: Jwt.TokenType, at = now) => Jwt.sign(Jwt.newClaims({ sub: "user-1", type, nowSeconds: at, generation: 3 }), key)
 
 const reason = (result: Either.Either<Jwt.Claims, Jwt.InvalidToken>) => (Either.isLeft(result) ? result.left.reason : "ok")
 
@@ -16,6 +17,7 @@ describe("Jwt", () => {
     expect(claims.sub).toBe("user-1")
     expect(claims.type).toBe("access")
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/)
+    expect(claims.gen).toBe(3)
     expect(claims.exp - claims.iat).toBe(30 * 60)
     expect(claims.iss).toBe(Jwt.ISSUER)
     expect(claims.aud).toBe(Jwt.AUDIENCE)
@@ -50,6 +52,15 @@ describe("Jwt", () => {
     expect(reason(Jwt.verify(`${none}.${p}.`, [key], "access", now))).toBe("malformed")
     expect(reason(Jwt.verify("not-a-jwt", [key], "access", now))).toBe("malformed")
     expect(reason(Jwt.verify("a.b.c", [key], "access", now))).toBe("bad_signature")
+  })
+
+  it("refuses a token without the user's token generation (issued before generations existed)", () => {
+    const [h, p] = token("access").split(".")
+    const { gen: _, ...claims } = JSON.parse(Buffer.from(p!, "base64url").toString())
+    const payload = Buffer.from(JSON.stringify(claims)).toString("base64url")
+    const input = `${h}.${payload}`
+    const signature = createHmac("sha256", key).update(input, "utf8").digest("base64url")
+    expect(reason(Jwt.verify(`${input}.${signature}`, [key], "access", now))).toBe("malformed")
   })
 
   it("tells JWTs from API keys", () => {
