@@ -25,6 +25,7 @@ import { AuthHandlers } from "./AuthHandlers.js"
 import { ProvidersHandlers } from "./ProvidersHandlers.js"
 import { AnyCredentialLive, AuthenticatedLive, SuperuserLive } from "./Security.js"
 import { SystemHandlers } from "./SystemHandlers.js"
+import { refuseUnstorableInput } from "./UnstorableInput.js"
 import { UsersHandlers } from "./UsersHandlers.js"
 
 /**
@@ -69,7 +70,7 @@ export const ManagementAppLive = Layer.effect(
     const app = yield* HttpApiBuilder.httpApp
     // Platform services the builder's type asks for (file responses, etags); none is used per request.
     const context = yield* Effect.context<HttpRouter.HttpRouter.DefaultServices>()
-    return Effect.provide(app, context).pipe(
+    return refuseUnstorableInput(Effect.provide(app, context)).pipe(
       // Unknown paths go back to the server's router; a defect is logged and answered with JSON.
       Effect.catchAllCause((cause) => {
         const failure = Cause.failureOption(cause)

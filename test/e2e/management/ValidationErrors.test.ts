@@ -127,4 +127,22 @@ describe("management validation errors (real server)", () => {
     // The gateway still serves.
     expect((await send("GET", "/health")).status).toBe(200)
   })
+
+  it("a NUL character in a path, a query or a JSON string is 400, not a 503 from the database", async () => {
+    const expectNul = (r: { status: number; body: any }, where: string) => {
+      expect([r.status, r.body?._tag]).toEqual([400, "BadRequest"])
+      expect(r.body.message).toContain(`request ${where} contains a NUL character`)
+    }
+    // The fuzz counterexample that took CI down on PostgreSQL: GET /users/%00 was a 503.
+    expectNul(await admin("GET", "/users/%00"), "URL")
+    expectNul(await admin("GET", `/users/${userId}/api-keys/a%00b`), "URL")
+    expectNul(await admin("GET", "/usage?model=%00"), "URL")
+    expectNul(await send("POST", "/auth/login", JSON.stringify({ username: "bob\u0000", password: "x" })), "body")
+    expectNul(await admin("PUT", `/users/${userId}`, { display_name: "a\u0000b" }), "body")
+    expectNul(await admin("POST", "/providers", { id: "p2", base_url: "http://127.0.0.1:9", name: "\u0000" }), "body")
+    // An escaped backslash before "u0000" is the text \u0000, not a NUL: stored as sent.
+    const literal = await admin("PUT", `/users/${userId}`, { display_name: "a\\u0000b" })
+    expect([literal.status, literal.body.display_name]).toEqual([200, "a\\u0000b"])
+    expect((await send("GET", "/health")).status).toBe(200)
+  })
 })
