@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Redacted } from "effect"
 import { AppConfig } from "../src/config/AppConfig.js"
-import { makeSecrets } from "../src/identity/Secrets.js"
+import { makeSecrets } from "../src/crypto/Secrets.js"
 
 /**
  * A provider's custom headers are encrypted at rest like its keys (issue 11, item 9): their

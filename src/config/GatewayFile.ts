@@ -2,7 +2,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as YAML from "yaml"
-import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../registry/Provider.js"
+import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 /**
  * Providers as code: the GATEWAY_CONFIG file (YAML or JSON).

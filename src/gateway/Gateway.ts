@@ -4,7 +4,7 @@ import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../pr
 import { countsTokens, RateLimit } from "../identity/RateLimit.js"
 import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
-import { ModelCatalog } from "../registry/ModelCatalog.js"
+import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import type { Candidate, Resolution } from "../routing/Candidates.js"
 import { KeyPool, type NoAvailableKey } from "../routing/KeyPool.js"
@@ -22,13 +22,8 @@ import { makeSnippetCollector, SessionContext } from "../sessions/SessionContext
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { UsageLedger } from "../usage/UsageLedger.js"
 import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
-import {
-  AllUpstreamsFailed,
-  InvalidRequest,
-  type UpstreamFailure,
-  UpstreamStatusError,
-  UpstreamTransportError,
-} from "./GatewayError.js"
+import { AllUpstreamsFailed, InvalidRequest } from "./GatewayError.js"
+import { type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { StreamCodec } from "./StreamCodec.js"
 import { type CommitHooks, commitStream, type LiveStream, type StreamOutcome } from "./StreamCommit.js"
 

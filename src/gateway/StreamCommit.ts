@@ -3,7 +3,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser"
 import { StringDecoder } from "node:string_decoder"
 import type { SseEvent } from "../protocol/Canonical.js"
 import type { UpstreamStream } from "../upstream/UpstreamClient.js"
-import { UpstreamTransportError } from "./GatewayError.js"
+import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { CodecStep, StreamCodec } from "./StreamCodec.js"
 
 interface Origin {

@@ -4,7 +4,7 @@ import { timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv } from "../storage/Kv.js"
 import type { Principal } from "./Principal.js"
-import { Secrets } from "./Secrets.js"
+import { Secrets } from "../crypto/Secrets.js"
 
 export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
   status: Schema.Literal(401, 403),

@@ -3,7 +3,7 @@ import { ApiKeyRepository, type ApiKeyRow } from "../storage/ApiKeyRepository.js
 import type { UniqueViolation } from "../storage/UserRepository.js"
 import { ApiKeyAuth } from "./ApiKeyAuth.js"
 import { ResourceConflict, InvalidInput, ResourceNotFound } from "./IdentityErrors.js"
-import { newApiToken, Secrets } from "./Secrets.js"
+import { newApiToken, Secrets } from "../crypto/Secrets.js"
 
 export type { ApiKeyRow } from "../storage/ApiKeyRepository.js"
 

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Config, Effect, Redacted } from "effect"
 import { generatePassword, hashPassword } from "./Passwords.js"
-import { newApiToken, Secrets } from "./Secrets.js"
+import { newApiToken, Secrets } from "../crypto/Secrets.js"
 
 export interface BootstrapCredentials {
   readonly username: string

@@ -4,7 +4,7 @@ import { AuthError } from "./ApiKeyAuth.js"
 import * as Jwt from "./Jwt.js"
 import { LoginThrottle, throttleAccount } from "./LoginThrottle.js"
 import { Revocations } from "./Revocations.js"
-import { Secrets } from "./Secrets.js"
+import { Secrets } from "../crypto/Secrets.js"
 import { Users } from "./Users.js"
 
 export interface TokenPair {

@@ -1,15 +1,5 @@
 import type { Redacted } from "effect"
-
-/** The wire dialect an upstream speaks. */
-export type UpstreamProtocol = "openai" | "anthropic" | "gemini"
-
-export interface ProviderPaths {
-  readonly models: string
-  readonly chat: string
-  /** `null` when the provider has no Responses endpoint. */
-  readonly responses: string | null
-  readonly messages: string
-}
+import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 export interface ProviderKey {
   readonly id: string
@@ -48,8 +38,6 @@ export interface LogicalUpstream {
   /** Lower is preferred; a higher tier is tried only when the tiers before it are exhausted. */
   readonly priority: number
 }
-
-export type RoutingStrategyName = "balanced" | "latency_first" | "cost_first" | "reliability_first"
 
 export interface LogicalModel {
   readonly id: string

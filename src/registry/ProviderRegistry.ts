@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Redacted, Schedule, Schema, Stream, SubscriptionRef } from "effect"
-import { Secrets } from "../identity/Secrets.js"
+import { Secrets } from "../crypto/Secrets.js"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { ProviderRepository, type RegistryRows } from "../storage/ProviderRepository.js"
 import {
@@ -11,9 +11,8 @@ import {
   type Provider,
   type ProviderKey,
   type RegistrySnapshot,
-  type RoutingStrategyName,
-  type UpstreamProtocol,
 } from "./Provider.js"
+import type { RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 /**
  * The in-memory snapshot of providers (keys decrypted into `Redacted`), models and logical

@@ -11,7 +11,8 @@
  *    plus per-provider aliases. The provider's own spelling of the id is what is sent.
  */
 import { Either, Schema } from "effect"
-import type { LogicalModel, Provider, RegistrySnapshot, RoutingStrategyName } from "../registry/Provider.js"
+import type { LogicalModel, Provider, RegistrySnapshot } from "../registry/Provider.js"
+import type { RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
 export interface Candidate {
   readonly provider: Provider

@@ -25,7 +25,7 @@ import type { Candidate } from "./Candidates.js"
 import { candidateKey, dedupeCandidates, upstreamKey } from "./Candidates.js"
 import type { CircuitStatus, ScoreBreakdown, ScoringConfig, Strategy, UpstreamMetrics } from "./Scoring.js"
 import { defaultScoringConfig, providerCost, relativeCosts, score, strategies } from "./Scoring.js"
-import type { RoutingStrategyName } from "../registry/Provider.js"
+import type { RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
 export interface CircuitView {
   readonly status: CircuitStatus

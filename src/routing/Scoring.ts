@@ -9,7 +9,8 @@
  * ago scores like a fresh one (W3: nobody is excluded for good).
  */
 import { Schema } from "effect"
-import type { Provider, RoutingStrategyName } from "../registry/Provider.js"
+import type { Provider } from "../registry/Provider.js"
+import type { RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
 export interface Strategy {
   readonly name: RoutingStrategyName

@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option, Redacted } from "effect"
-import { Secrets } from "../identity/Secrets.js"
+import { Secrets } from "../crypto/Secrets.js"
 import {
   ProviderRepository,
   type ProviderRow,

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Redacted } from "effect"
-import { Secrets } from "../identity/Secrets.js"
+import { Secrets } from "../crypto/Secrets.js"
 
 /**
  * SQL for providers, their keys and models, and logical models (tables of migrations/0001_init.ts).

@@ -1,5 +1,5 @@
 import type { Expiry } from "../../identity/ApiKeys.js"
-import { maskedSuffix } from "../../identity/Secrets.js"
+import { maskedSuffix } from "../../crypto/Secrets.js"
 import type { ApiKeyRow } from "../../storage/ApiKeyRepository.js"
 import type { AdminKeyRow, AdminModelRow, AdminProviderRow } from "../../storage/ProviderAdminRepository.js"
 import type { UserRow } from "../../storage/UserRepository.js"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import type { RoutingStrategyName } from "../../../src/registry/Provider.js"
+import type { RoutingStrategyName } from "../../../src/shared/ProviderVocabulary.js"
 import { candidateKey } from "../../../src/routing/Candidates.js"
 import { buildPlan, weightedPick } from "../../../src/routing/Plan.js"
 import { makeProvider } from "../../unit/routing/fixtures.js"

@@ -9,7 +9,8 @@ import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../../../src/protocol/Json.
 import type { Dialect } from "../../../src/protocol/Canonical.js"
 import { codecs } from "../../../src/protocol/Dialect.js"
 import { geminiModelSegment } from "../../../src/protocol/gemini/Request.js"
-import { defaultPaths, type Provider, type UpstreamProtocol } from "../../../src/registry/Provider.js"
+import { defaultPaths, type Provider } from "../../../src/registry/Provider.js"
+import type { UpstreamProtocol } from "../../../src/shared/ProviderVocabulary.js"
 import { isWithinBaseUrl } from "../../../src/upstream/UpstreamClient.js"
 
 /** Any UTF-16 string: lone surrogates, controls, CR/LF, Latin-1 and beyond. */

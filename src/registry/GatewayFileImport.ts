@@ -1,16 +1,16 @@
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Layer, Option } from "effect"
-import { ProviderRegistry, type RegistryLoadError } from "../registry/ProviderRegistry.js"
+import { ProviderRegistry, type RegistryLoadError } from "./ProviderRegistry.js"
 import type { KvError } from "../storage/Kv.js"
 import { ProviderRepository } from "../storage/ProviderRepository.js"
-import { AppConfig } from "./AppConfig.js"
+import { AppConfig } from "../config/AppConfig.js"
 import {
   checkUpstreamProviders,
   type FileProvider,
   type GatewayFile,
   GatewayFileError,
   loadGatewayFile,
-} from "./GatewayFile.js"
+} from "../config/GatewayFile.js"
 
 /**
  * Applies a GATEWAY_CONFIG file to the database, in one transaction.

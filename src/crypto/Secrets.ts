@@ -186,7 +186,7 @@ export const makeSecrets = (options: SecretsOptions) => {
 
 export type SecretsShape = ReturnType<typeof makeSecrets>
 
-export class Secrets extends Effect.Service<Secrets>()("gateway/identity/Secrets", {
+export class Secrets extends Effect.Service<Secrets>()("gateway/crypto/Secrets", {
   effect: Effect.gen(function* () {
     const config = yield* AppConfig
     return makeSecrets({

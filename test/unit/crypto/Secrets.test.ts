@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
-import { API_TOKEN_PREFIX, makeSecrets, maskedSuffix, newApiToken, Secrets } from "../../../src/identity/Secrets.js"
+import { API_TOKEN_PREFIX, makeSecrets, maskedSuffix, newApiToken, Secrets } from "../../../src/crypto/Secrets.js"
 
 const OLD = Redacted.make("old-secret-old-secret-old-secret-0001")
 const NEW = Redacted.make("new-secret-new-secret-new-secret-0002")

@@ -1,9 +1,9 @@
 import { Duration, Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv } from "../storage/Kv.js"
-import { UpstreamClient } from "../upstream/UpstreamClient.js"
-import { joinUrl } from "../upstream/UpstreamHeaders.js"
-import type { Provider, RegistrySnapshot } from "./Provider.js"
+import { UpstreamClient } from "./UpstreamClient.js"
+import { joinUrl } from "./UpstreamHeaders.js"
+import type { Provider, RegistrySnapshot } from "../registry/Provider.js"
 
 /** How long a provider whose discovery failed is left alone before it is asked again. */
 const NEGATIVE_TTL = Duration.seconds(30)
@@ -42,7 +42,7 @@ export const parseModelList = (json: unknown): ReadonlyArray<string> => {
  * memory in front of it; a failed discovery is cached briefly as "unknown" so a broken provider
  * is skipped, never a 500 (W19), and never hammered (W12).
  */
-export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/registry/ModelCatalog", {
+export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstream/ModelCatalog", {
   effect: Effect.gen(function* () {
     const config = yield* AppConfig
     const kv = yield* Kv
