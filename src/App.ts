@@ -17,6 +17,7 @@ import { Router } from "./routing/Router.js"
 import { SessionContext } from "./sessions/SessionContext.js"
 import * as GatewayFileImport from "./registry/GatewayFileImport.js"
 import { ProviderRepository } from "./storage/ProviderRepository.js"
+import { UserRepository } from "./storage/UserRepository.js"
 import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
 import { UpstreamClient, UpstreamHttpLive } from "./upstream/UpstreamClient.js"
@@ -42,23 +43,50 @@ const loggingLayer = (options: AppOptions) =>
     }),
   )
 
-/** Storage, secrets and the upstream HTTP pool. */
+/** 1. Infrastructure: the database (a `SqlClient`), the KV store, secrets, the upstream HTTP pool. */
 const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamHttpLive)
 
-/** Start-up work that must finish before the server listens: first admin, providers file. */
-const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
+/**
+ * 2. Repositories (`storage/`, the only place SQL runs) that more than one part of the app uses.
+ * A service that alone uses a repository names it in its own `dependencies`; the layer is the
+ * same value either way, so each repository is built once.
+ */
+const RepositoriesLive = Layer.mergeAll(UserRepository.Default, ProviderRepository.Default)
 
-const ServicesLive = Gateway.Default.pipe(
-  Layer.provideMerge(Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, SessionContext.Default, RateLimit.Default, UsageLedger.Default)),
-  Layer.provideMerge(Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ProviderRepository.Default, ApiKeyAuth.Default)),
+/** 3a. Provider state and callers' credentials: the registry snapshot, the upstream client, API-key checks. */
+const ProvidersAndAuthLive = Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ApiKeyAuth.Default)
+
+/** 3b. What a generation request uses besides: model lists, routing, key pool, conversation context, limits, usage. */
+const RequestServicesLive = Layer.mergeAll(
+  ModelCatalog.Default,
+  Router.Default,
+  KeyPool.Default,
+  SessionContext.Default,
+  RateLimit.Default,
+  UsageLedger.Default,
 )
 
-/** The whole gateway: composed once, launched once by `main.ts` (tests start it the same way). */
+/** 3. The data plane: the Gateway (one request's pipeline) over 3b over 3a. */
+const DataPlaneLive = Gateway.Default.pipe(Layer.provideMerge(RequestServicesLive), Layer.provideMerge(ProvidersAndAuthLive))
+
+/** 5. Start-up work that must finish before the server listens: first admin, providers file. */
+const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
+
+/**
+ * The whole gateway: composed once, launched once by `main.ts` (tests start it the same way).
+ *
+ * Read the pipe from the bottom up, each layer built on the ones below it:
+ * 0 configuration → logging → 1 infrastructure → 2 repositories → 3 data plane →
+ * 4 management API (`http/management/ManagementApp.ts` composes its handlers and identity
+ * services) → 5 start-up work → 6 the Node server with both HTTP entry points.
+ * docs/ARCHITECTURE.md ("Layer graph") draws the same graph.
+ */
 export const makeAppLayer = (options: AppOptions = {}) =>
   serve(httpApp, makeGenerationEdge).pipe(
     Layer.provide(StartupLive),
     Layer.provideMerge(ManagementAppLive),
-    Layer.provideMerge(ServicesLive),
+    Layer.provideMerge(DataPlaneLive),
+    Layer.provideMerge(RepositoriesLive),
     Layer.provideMerge(InfrastructureLive),
     Layer.provide(loggingLayer(options)),
     Layer.provideMerge(AppConfig.Default),

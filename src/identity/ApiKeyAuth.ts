@@ -1,7 +1,7 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Config, Duration, Effect, Option, Redacted, Schema, Stream } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.js"
+import { type ApiKeyAuthRow, ApiKeyRepository } from "../storage/ApiKeyRepository.js"
 import { Kv } from "../storage/Kv.js"
 import type { Principal } from "./Principal.js"
 import { Secrets } from "../crypto/Secrets.js"
@@ -45,22 +45,8 @@ const LOOKUP_TIMEOUT = Duration.seconds(5)
 /** After a failed lookup, cached verdicts are served without asking the database for this long. */
 const RETRY_DATABASE_MS = 1_000
 
-interface KeyRow {
-  readonly id: string
-  readonly user_id: string
-  readonly username: string
-  readonly expires_at: Date | string | null
-  readonly is_active: boolean
-  readonly user_active: boolean
-  readonly is_superuser: boolean
-  readonly has_provider_restrictions: boolean
-  readonly requests_per_minute: number | null
-  readonly tokens_per_minute: number | null
-  readonly allowed: ReadonlyArray<string> | string | null
-}
-
 interface Cached {
-  readonly row: KeyRow | undefined
+  readonly row: ApiKeyAuthRow | undefined
   readonly cachedAt: number
 }
 
@@ -70,7 +56,7 @@ const equalSecrets = (a: string, b: string): boolean => {
   return left.length === right.length && timingSafeEqual(left, right)
 }
 
-const toPrincipal = (row: KeyRow): Principal => {
+const toPrincipal = (row: ApiKeyAuthRow): Principal => {
   const allowed = typeof row.allowed === "string" ? (JSON.parse(row.allowed) as Array<string>) : (row.allowed ?? [])
   return {
     kind: "api_key",
@@ -93,7 +79,7 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
   scoped: Effect.gen(function* () {
     const config = yield* AppConfig
     const secrets = yield* Secrets
-    const sql = yield* SqlClient.SqlClient
+    const repository = yield* ApiKeyRepository
     const kv = yield* Kv
     const cache = new Map<string, Cached>()
     const staleMaxMs = Duration.toMillis(yield* apiKeyStaleMax)
@@ -120,17 +106,7 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
       limits: { requestsPerMinute: null, tokensPerMinute: null },
     }
 
-    const lookup = Effect.fnUntraced(function* (token: string) {
-      const hashes = secrets.apiKeyHashCandidates(token).map((h) => h.hash)
-      const rows = yield* sql<KeyRow>`
-        SELECT k.id, k.user_id, u.username, k.expires_at, k.is_active, u.is_active AS user_active,
-               u.is_superuser, k.has_provider_restrictions, k.requests_per_minute, k.tokens_per_minute,
-               COALESCE((SELECT json_agg(a.provider_id) FROM api_key_allowed_providers a WHERE a.api_key_id = k.id), '[]'::json) AS allowed
-        FROM api_keys k JOIN users u ON u.id = k.user_id
-        WHERE k.key_hash IN ${sql.in(hashes)}
-        LIMIT 1`
-      return rows[0]
-    })
+    const lookup = (token: string) => repository.findForAuth(secrets.apiKeyHashCandidates(token).map((h) => h.hash))
 
     const cannotVerify = new StoreUnavailable({
       message: "API key could not be verified: the key store is unavailable, retry shortly",
@@ -198,4 +174,5 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
 
     return { verify, invalidate } as const
   }),
+  dependencies: [ApiKeyRepository.Default],
 }) {}

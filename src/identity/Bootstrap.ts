@@ -1,5 +1,5 @@
-import * as SqlClient from "@effect/sql/SqlClient"
-import { Config, Effect, Redacted } from "effect"
+import { Config, Effect, Option, Redacted } from "effect"
+import { UserRepository } from "../storage/UserRepository.js"
 import { generatePassword, hashPassword } from "./Passwords.js"
 import { newApiToken, Secrets } from "../crypto/Secrets.js"
 
@@ -11,44 +11,35 @@ export interface BootstrapCredentials {
   readonly userId: string
 }
 
-/** Arbitrary constant: serialises concurrent bootstraps (several instances starting at once). */
-const BOOTSTRAP_LOCK = 7_140_001
-
 /**
  * Creates the first superuser with a generated password and a never-expiring API key, but only
- * while the users table is empty. Race-safe: runs in one transaction under an advisory lock, so
- * of several concurrent callers exactly one creates the account. Returns the credentials once;
+ * while the users table is empty. Race-safe (`UserRepository.insertFirstSuperuser`): of several
+ * concurrent callers exactly one creates the account. Returns the credentials once;
  * nothing is logged here.
  */
 export const createFirstSuperuser = (input: { readonly username: string; readonly email: string; readonly displayName?: string }) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+    const users = yield* UserRepository
     const secrets = yield* Secrets
     const password = generatePassword()
     const hashed = yield* hashPassword(password)
     const token = newApiToken()
     const { hash, version } = secrets.hashApiKey(token)
-    return yield* sql.withTransaction(
-      Effect.gen(function* () {
-        yield* sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`
-        const [{ count }] = yield* sql<{ count: number | string }>`SELECT count(*) AS count FROM users`
-        if (Number(count) > 0) return undefined
-        const [user] = yield* sql<{ id: string }>`
-          INSERT INTO users (username, email, display_name, hashed_password, is_superuser)
-          VALUES (${input.username}, ${input.email}, ${input.displayName ?? "System Administrator"}, ${hashed}, true)
-          RETURNING id`
-        yield* sql`
-          INSERT INTO api_keys (user_id, name, key_hash, key_version, key_prefix, expiry_type)
-          VALUES (${user!.id}, 'admin-default', ${hash}, ${version}, ${token.slice(0, 12)}, 'never')`
-        return {
-          username: input.username,
-          email: input.email,
-          password: Redacted.make(password),
-          apiKey: Redacted.make(token),
-          userId: user!.id,
-        } satisfies BootstrapCredentials
-      }),
-    )
+    const userId = yield* users.insertFirstSuperuser({
+      username: input.username,
+      email: input.email,
+      displayName: input.displayName ?? "System Administrator",
+      hashedPassword: hashed,
+      apiKey: { hash, version, prefix: token.slice(0, 12) },
+    })
+    if (Option.isNone(userId)) return undefined
+    return {
+      username: input.username,
+      email: input.email,
+      password: Redacted.make(password),
+      apiKey: Redacted.make(token),
+      userId: userId.value,
+    } satisfies BootstrapCredentials
   })
 
 /**

@@ -1,5 +1,5 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect } from "effect"
+import { RevocationRepository } from "../storage/RevocationRepository.js"
 import { REFRESH_TOKEN_SECONDS } from "./Jwt.js"
 
 /**
@@ -19,7 +19,7 @@ const PRUNE_INTERVAL = Duration.hours(1)
 
 export class Revocations extends Effect.Service<Revocations>()("gateway/identity/Revocations", {
   scoped: Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+    const repository = yield* RevocationRepository
 
     const until = (seconds: number) => new Date(Date.now() + Math.max(1, Math.ceil(seconds)) * 1000)
 
@@ -27,22 +27,15 @@ export class Revocations extends Effect.Service<Revocations>()("gateway/identity
      * Ends a login: its refresh tokens can be rotated for at most REFRESH_TOKEN_SECONDS from now,
      * so the entry is kept that long.
      */
-    const revokeFamily = (family: string) =>
-      sql`
-        INSERT INTO revoked_tokens (id, expires_at) VALUES (${FAMILY(family)}, ${until(REFRESH_TOKEN_SECONDS)})
-        ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`.pipe(Effect.asVoid)
+    const revokeFamily = (family: string) => repository.put(FAMILY(family), until(REFRESH_TOKEN_SECONDS))
 
     /** True the first time for a given refresh token, false on every reuse (atomic: one INSERT). */
-    const claimRefresh = (jti: string, expiresInSeconds: number) =>
-      sql<{ id: string }>`
-        INSERT INTO revoked_tokens (id, expires_at) VALUES (${USED(jti)}, ${until(expiresInSeconds)})
-        ON CONFLICT (id) DO NOTHING RETURNING id`.pipe(Effect.map((rows) => rows.length === 1))
+    const claimRefresh = (jti: string, expiresInSeconds: number) => repository.putIfAbsent(USED(jti), until(expiresInSeconds))
 
     /** The key under which a family's revocation is stored (read together with the user). */
     const familyKey = FAMILY
 
-    const prune = sql`DELETE FROM revoked_tokens WHERE expires_at < now()`.pipe(
-      Effect.asVoid,
+    const prune = repository.deleteExpired.pipe(
       Effect.catchAll((error) =>
         Effect.logWarning("expired token revocations not pruned").pipe(Effect.annotateLogs({ reason: error.message })),
       ),
@@ -51,4 +44,5 @@ export class Revocations extends Effect.Service<Revocations>()("gateway/identity
 
     return { revokeFamily, claimRefresh, familyKey, prune } as const
   }),
+  dependencies: [RevocationRepository.Default],
 }) {}

@@ -42,6 +42,24 @@ export interface ApiKeyPatch {
   readonly tokensPerMinute?: number | null | undefined
 }
 
+/**
+ * What verifying an API key needs to know, in one query: the key, its owner's state and its
+ * provider allow-list (`allowed`: a JSON array, as text on some drivers).
+ */
+export interface ApiKeyAuthRow {
+  readonly id: string
+  readonly user_id: string
+  readonly username: string
+  readonly expires_at: Date | string | null
+  readonly is_active: boolean
+  readonly user_active: boolean
+  readonly is_superuser: boolean
+  readonly has_provider_restrictions: boolean
+  readonly requests_per_minute: number | null
+  readonly tokens_per_minute: number | null
+  readonly allowed: ReadonlyArray<string> | string | null
+}
+
 const parseList = (value: unknown): ReadonlyArray<string> => {
   const list = typeof value === "string" ? (JSON.parse(value) as unknown) : value
   return Array.isArray(list) ? (list as Array<string>).slice().sort() : []
@@ -140,6 +158,21 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
             }),
           )
 
-    return { get, list, insert, update, setAllowed, removeAllowed, remove, unknownProviders } as const
+    /**
+     * The key whose HMAC hash is one of `hashes` (one per secret version during a rotation), with
+     * its owner. On the request path (behind `identity/ApiKeyAuth`'s cache), hence untraced.
+     */
+    const findForAuth = Effect.fnUntraced(function* (hashes: ReadonlyArray<string>) {
+      const rows = yield* sql<ApiKeyAuthRow>`
+        SELECT k.id, k.user_id, u.username, k.expires_at, k.is_active, u.is_active AS user_active,
+               u.is_superuser, k.has_provider_restrictions, k.requests_per_minute, k.tokens_per_minute,
+               COALESCE((SELECT json_agg(a.provider_id) FROM api_key_allowed_providers a WHERE a.api_key_id = k.id), '[]'::json) AS allowed
+        FROM api_keys k JOIN users u ON u.id = k.user_id
+        WHERE k.key_hash IN ${sql.in(hashes)}
+        LIMIT 1`
+      return rows[0]
+    })
+
+    return { get, list, insert, update, setAllowed, removeAllowed, remove, unknownProviders, findForAuth } as const
   }),
 }) {}

@@ -57,6 +57,18 @@ export const catchUnique = <A, R>(effect: Effect.Effect<A, SqlError.SqlError, R>
       Effect.fail(new UniqueViolation({ constraint: String((error.cause as { constraint?: unknown }).constraint ?? "") })),
   ) as Effect.Effect<A, SqlError.SqlError | UniqueViolation, R>
 
+/** The first superuser and its API key, as `insertFirstSuperuser` writes them (hashes only). */
+export interface FirstSuperuserInsert {
+  readonly username: string
+  readonly email: string
+  readonly displayName: string
+  readonly hashedPassword: string
+  readonly apiKey: { readonly hash: string; readonly version: number; readonly prefix: string }
+}
+
+/** Arbitrary constant: serialises concurrent bootstraps (several instances starting at once). */
+const BOOTSTRAP_LOCK = 7_140_001
+
 export class UserRepository extends Effect.Service<UserRepository>()("gateway/storage/UserRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -115,6 +127,30 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
       Effect.map((rows) => Number(rows[0]?.count ?? 0)),
     )
 
-    return { insert, findById, findForSession, findByLogin, list, update, count } as const
+    /**
+     * Inserts the first superuser and its never-expiring API key, but only while `users` is
+     * empty: one transaction under an advisory lock, so of several concurrent callers (instances
+     * starting at once, racing `POST /system/admin/init`) exactly one inserts. The new user's id,
+     * or `None` when a user already existed.
+     */
+    const insertFirstSuperuser = Effect.fn("UserRepository.insertFirstSuperuser")(function* (input: FirstSuperuserInsert) {
+      return yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`
+          const [{ count }] = yield* sql<{ count: number | string }>`SELECT count(*) AS count FROM users`
+          if (Number(count) > 0) return Option.none<string>()
+          const [user] = yield* sql<{ id: string }>`
+            INSERT INTO users (username, email, display_name, hashed_password, is_superuser)
+            VALUES (${input.username}, ${input.email}, ${input.displayName}, ${input.hashedPassword}, true)
+            RETURNING id`
+          yield* sql`
+            INSERT INTO api_keys (user_id, name, key_hash, key_version, key_prefix, expiry_type)
+            VALUES (${user!.id}, 'admin-default', ${input.apiKey.hash}, ${input.apiKey.version}, ${input.apiKey.prefix}, 'never')`
+          return Option.some(user!.id)
+        }),
+      )
+    })
+
+    return { insert, findById, findForSession, findByLogin, list, update, count, insertFirstSuperuser } as const
   }),
 }) {}

@@ -9,6 +9,7 @@ import { RateLimit } from "../../../src/identity/RateLimit.js"
 import { Secrets } from "../../../src/crypto/Secrets.js"
 import { Sessions } from "../../../src/identity/Sessions.js"
 import { Users } from "../../../src/identity/Users.js"
+import { UserRepository } from "../../../src/storage/UserRepository.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
 import { TestDatabase } from "../../support/TestDatabase.js"
 import { memoryLayer, randomKvPrefix, redisLayer, TestKv } from "../../support/TestKv.js"
@@ -22,6 +23,7 @@ const Services = Layer.mergeAll(
   Sessions.Default,
   Authenticator.Default,
   RateLimit.Default,
+  UserRepository.Default,
 ).pipe(Layer.provideMerge(ApiKeyAuth.Default), Layer.provideMerge(Secrets.DefaultWithoutDependencies))
 
 const Storage = Layer.mergeAll(TestDatabase, testConfigLayer({ GATEWAY_MASTER_KEY: MASTER }))

@@ -1,0 +1,95 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect } from "effect"
+
+/** Rows per INSERT (Postgres takes at most 65 535 parameters per statement). */
+const ROWS_PER_STATEMENT = 1_000
+
+/** One caller's use of one upstream in one minute: a row of `usage_minutes`. */
+export interface UsageMinuteRow {
+  readonly minute: Date
+  /** The API key (`key:<id>`) or `master`: the row's identity with minute and upstream. */
+  readonly caller: string
+  readonly apiKeyId: string | null
+  readonly userId: string | null
+  readonly provider: string
+  readonly model: string
+  readonly requests: number
+  readonly incomplete: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cachedInputTokens: number
+}
+
+/** The counts of a usage summary row (and of its totals), named as `GET /usage` answers them. */
+export interface UsageCounts {
+  readonly requests: number
+  readonly incomplete: number
+  readonly input_tokens: number
+  readonly output_tokens: number
+  readonly cached_input_tokens: number
+}
+
+/** One caller's use of one upstream over a period, in `GET /usage`'s shape. */
+export interface UsageSummaryRow extends UsageCounts {
+  readonly api_key_id: string | null
+  readonly user_id: string | null
+  readonly provider: string
+  readonly model: string
+}
+
+/** SQL for `usage_minutes`. Batching and retrying belong to `usage/UsageLedger`. */
+export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/storage/UsageRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    /**
+     * Adds `rows` to what is stored, in one transaction: an existing row of the same minute,
+     * caller and upstream is incremented, so instances writing the same minute add up.
+     */
+    const addMinutes = (rows: ReadonlyArray<UsageMinuteRow>) =>
+      Effect.forEach(
+        Array.from({ length: Math.ceil(rows.length / ROWS_PER_STATEMENT) }, (_, i) => rows.slice(i * ROWS_PER_STATEMENT, (i + 1) * ROWS_PER_STATEMENT)),
+        (chunk) => sql`
+          INSERT INTO usage_minutes ${sql.insert(
+            chunk.map((r) => ({
+              minute: r.minute,
+              caller: r.caller,
+              api_key_id: r.apiKeyId,
+              user_id: r.userId,
+              provider: r.provider,
+              model: r.model,
+              requests: r.requests,
+              incomplete: r.incomplete,
+              input_tokens: r.inputTokens,
+              output_tokens: r.outputTokens,
+              cached_input_tokens: r.cachedInputTokens,
+            })),
+          )}
+          ON CONFLICT (minute, caller, provider, model) DO UPDATE SET
+            requests = usage_minutes.requests + EXCLUDED.requests,
+            incomplete = usage_minutes.incomplete + EXCLUDED.incomplete,
+            input_tokens = usage_minutes.input_tokens + EXCLUDED.input_tokens,
+            output_tokens = usage_minutes.output_tokens + EXCLUDED.output_tokens,
+            cached_input_tokens = usage_minutes.cached_input_tokens + EXCLUDED.cached_input_tokens`,
+        { discard: true },
+      ).pipe(sql.withTransaction)
+
+    /** Deletes the minutes before `cutoff`. */
+    const deleteBefore = (cutoff: Date) => sql`DELETE FROM usage_minutes WHERE minute < ${cutoff}`.pipe(Effect.asVoid)
+
+    /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream, optionally of one user. */
+    const summarize = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined }) =>
+      sql<UsageSummaryRow>`
+        SELECT api_key_id, user_id, provider, model,
+               SUM(requests)::float8 AS requests, SUM(incomplete)::float8 AS incomplete,
+               SUM(input_tokens)::float8 AS input_tokens, SUM(output_tokens)::float8 AS output_tokens,
+               SUM(cached_input_tokens)::float8 AS cached_input_tokens
+        FROM usage_minutes
+        WHERE minute >= ${query.from} AND minute < ${query.to}
+          ${query.userId === undefined ? sql`` : sql`AND user_id = ${query.userId}`}
+        GROUP BY caller, api_key_id, user_id, provider, model
+        ORDER BY caller, provider, model`
+
+    return { addMinutes, deleteBefore, summarize } as const
+  }),
+}) {}
