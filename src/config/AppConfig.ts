@@ -78,9 +78,15 @@ export const appConfig = Config.all({
   upstream: Config.all({
     connectTimeout: millis("UPSTREAM_CONNECT_TIMEOUT", "10 seconds"),
     headersTimeout: millis("UPSTREAM_HEADERS_TIMEOUT", "120 seconds"),
-    firstTokenTimeout: millis("UPSTREAM_FIRST_TOKEN_TIMEOUT", "60 seconds"),
+    /** A stream's time to its first token, the wait for headers included: a silent route is left for the next candidate. */
+    firstTokenTimeout: millis("UPSTREAM_FIRST_TOKEN_TIMEOUT", "15 seconds"),
     idleTimeout: millis("UPSTREAM_IDLE_TIMEOUT", "60 seconds"),
     requestDeadline: millis("UPSTREAM_REQUEST_DEADLINE", "600 seconds"),
+    /** Continuations a broken stream may get (mid-stream rescue); 0 turns rescue off. */
+    midStreamRescues: Config.integer("MIDSTREAM_RESCUES").pipe(
+      Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
+      Config.withDefault(2),
+    ),
     discoveryTimeout: millis("UPSTREAM_DISCOVERY_TIMEOUT", "5 seconds"),
     /** An idle pooled connection is closed after this long (a provider's `Keep-Alive: timeout` may extend it up to the max). */
     keepAliveTimeout: millis("UPSTREAM_KEEPALIVE_TIMEOUT", "10 seconds"),

@@ -5,6 +5,8 @@ import { nowSeconds, randomIds } from "../protocol/Ids.js"
 import { makeRelay, prepareRequest } from "../protocol/Passthrough.js"
 import { SSE_DONE } from "../protocol/Sse.js"
 import { makeTranscoder } from "../protocol/Transcoder.js"
+import { type ContinuationMode, makeSplice, prefillText } from "../protocol/Continuation.js"
+import type { Transcript } from "../protocol/Transcript.js"
 import type { Provider } from "../registry/Provider.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
 import { relayCodec, transcoderCodec } from "./StreamCodecs.js"
@@ -122,5 +124,42 @@ export const planExchange = (
       return Either.right({ body: JSON.stringify(codecs[client.dialect].encodeResponse(answer, context)), usage: answer.usage })
     },
     streamCodec: () => transcoderCodec(makeTranscoder(dialect, client.dialect, context)),
+  })
+}
+
+/**
+ * A continuation of a stream the client has part of (mid-stream rescue), always through the
+ * canonical form: `prefill` asks with the delivered text as a trailing assistant message,
+ * `restart` asks the original request again; either way the answer is spliced onto the client's
+ * stream (Continuation.ts).
+ */
+export const planContinuation = (
+  client: ClientRequest,
+  provider: Provider,
+  model: string,
+  transcript: Transcript,
+  mode: ContinuationMode,
+): Either.Either<Exchange, ExchangeRefusal> => {
+  const canonical = client.canonical()
+  if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
+  const request =
+    mode === "prefill"
+      ? { ...canonical.right, messages: [...canonical.right.messages, { role: "assistant" as const, content: [{ type: "text" as const, text: prefillText(transcript) }] }] }
+      : canonical.right
+  const dialect = upstreamDialect(provider.protocol, client.dialect, provider.paths.responses !== null)
+  const encoded = codecs[dialect].encodeRequest(request, model, { stream: true })
+  const url = upstreamUrl(provider, dialect, encoded.path)
+  if (url === undefined) return Either.left({ _tag: "Unsupported", message: `provider '${provider.id}' has no ${dialect} endpoint` })
+  // The rest of the answer names the model that wrote it.
+  const context = { model, ids: randomIds, now: nowSeconds, request: canonical.right }
+  return Either.right({
+    upstreamDialect: dialect,
+    url,
+    body: JSON.stringify(encoded.body),
+    translateJson: () => Either.left("a continuation is always streamed"),
+    streamCodec: () =>
+      transcoderCodec(
+        makeTranscoder(dialect, client.dialect, context, { splice: makeSplice(transcript, mode, model, randomIds("msg_")) }),
+      ),
   })
 }

@@ -25,6 +25,7 @@ import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
 import { AllUpstreamsFailed, InvalidRequest } from "./GatewayError.js"
 import { type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { StreamCodec } from "./StreamCodec.js"
+import { makeRescuer, type RescueScope } from "./MidStreamRescue.js"
 import { type CommitHooks, commitStream, type LiveStream, type StreamOutcome } from "./StreamCommit.js"
 
 export interface GatewayRequest {
@@ -198,6 +199,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const rateLimit = yield* RateLimit
     const ledger = yield* UsageLedger
     const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
+    const firstTokenMs = Duration.toMillis(config.upstream.firstTokenTimeout)
 
     const runtime = yield* Effect.runtime<never>()
     const runInBackground = Runtime.runFork(runtime)
@@ -232,9 +234,11 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       }
       if (client.stream) {
         const codec = exchange.streamCodec()
-        return Effect.flatMap(upstream.open(request), (response) =>
+        // The first-token limit counts from the request: a route silent before its headers is left as early.
+        const opened = Date.now()
+        return Effect.flatMap(upstream.open({ ...request, headersTimeoutMs: firstTokenMs }), (response) =>
           Effect.map(
-            commitStream(response, codec, config.upstream.firstTokenTimeout, served, streamHooks(codec)),
+            commitStream(response, codec, Duration.millis(Math.max(1, firstTokenMs - (Date.now() - opened))), served, streamHooks(codec)),
             (stream): GatewayAnswer => ({ _tag: "Stream", stream, served }),
           ),
         )
@@ -262,27 +266,67 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
 
     /**
      * After commit, a stream that does not finish cleanly is still the upstream's failure (W4);
-     * its tokens count, and the session keeps what the client was sent.
+     * its tokens count, and the session keeps what the client was sent. A broken stream is
+     * continued elsewhere when it can be (MidStreamRescue); a continuation is accounted the same
+     * way, without session context (the session keeps what the first upstream sent).
      */
-    const streamHooksFor = (walk: Walk, served: Served, ref: Omit<AttemptRef, "latencyMs">) => (codec: StreamCodec): CommitHooks => {
-      const { request } = walk
-      const collected = walk.contextId === undefined ? undefined : makeSnippetCollector(sessionContext.config.maxBytes)
+    const streamHooksFor =
+      (walk: Walk, served: Served, ref: Omit<AttemptRef, "latencyMs">, rescueScope: () => RescueScope | undefined, withContext: boolean) =>
+      (codec: StreamCodec): CommitHooks => {
+        const { request } = walk
+        const collected = !withContext || walk.contextId === undefined ? undefined : makeSnippetCollector(sessionContext.config.maxBytes)
+        return {
+          ...(collected === undefined ? {} : { observe: collected.add }),
+          rescue: (transcript, failure) => {
+            const scope = rescueScope()
+            return scope === undefined ? undefined : rescueHook(scope, ref.candidate)(transcript, failure)
+          },
+          onFinish: (outcome: StreamOutcome) => {
+            recordAnswered(request.principal, served, codec.usage(), outcome.complete)
+            const work: Array<Effect.Effect<unknown>> = []
+            if (countsTokens(request.principal)) work.push(recordUsage(request.principal, codec.usage()))
+            if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {
+              work.push(router.recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error }))
+            }
+            if (codec.skippedFrames() > 0) {
+              work.push(
+                Effect.logWarning("skipped unreadable upstream stream frames").pipe(
+                  Effect.annotateLogs({ provider: served.provider, model: served.model, frames: codec.skippedFrames() }),
+                ),
+              )
+            }
+            if (collected !== undefined) {
+              work.push(sessionContext.append({ ...contextEntry(walk, served), stream: true, complete: outcome.complete, response: collected.text() }))
+            }
+            if (work.length > 0) runInBackground(Effect.all(work, { discard: true }))
+          },
+        }
+      }
+
+    /** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
+    const rescueScopeFor = (walk: Walk, index: number): RescueScope | undefined => {
+      if (rescueBudget === 0 || !walk.client.stream) return undefined
+      const later = walk.candidates.slice(index + 1).map((p) => p.candidate)
       return {
-        ...(collected === undefined ? {} : { observe: collected.add }),
-        onFinish: (outcome: StreamOutcome) => {
-          recordAnswered(request.principal, served, codec.usage(), outcome.complete)
-          const work: Array<Effect.Effect<unknown>> = []
-          if (countsTokens(request.principal)) work.push(recordUsage(request.principal, codec.usage()))
-          if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {
-            work.push(router.recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error }))
-          }
-          if (collected !== undefined) {
-            work.push(sessionContext.append({ ...contextEntry(walk, served), stream: true, complete: outcome.complete, response: collected.text() }))
-          }
-          if (work.length > 0) runInBackground(Effect.all(work, { discard: true }))
+        client: walk.client,
+        targets: [...later.filter((c) => walk.tooLong?.has(c.model) !== true), walk.candidates[index]!.candidate],
+        budget: rescueBudget,
+        requestId: walk.request.requestId,
+        hooksFor: (scope, candidate, keyId) => {
+          const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
+          const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId, probe: false }
+          return streamHooksFor(walk, served, ref, () => scope, false)
         },
       }
     }
+    const rescueBudget = config.upstream.midStreamRescues
+    const rescueHook = makeRescuer({
+      open: upstream.open,
+      pickKey: (candidate) => keyPool.pick(candidate.provider, [], candidate.model, false),
+      firstTokenTimeout: config.upstream.firstTokenTimeout,
+      sameTargetBackoff: Duration.millis(250),
+      runFork: runInBackground,
+    })
 
     /** A candidate passed over without a call: the failover schedule moves on. */
     const skip = (walk: Walk, planned: PlannedAttempt, reason: SkipReason, waitMs?: number) => {
@@ -334,7 +378,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
       const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
       const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(
-        call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, streamHooksFor(walk, served, ref)),
+        call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, streamHooksFor(walk, served, ref, () => rescueScopeFor(walk, index), true)),
       )
       const now = yield* Clock.currentTimeMillis
       if (Either.isRight(result)) {

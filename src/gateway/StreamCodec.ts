@@ -1,4 +1,5 @@
 import type { ErrorInfo, SseEvent, UsageDelta } from "../protocol/Canonical.js"
+import type { Transcript } from "../protocol/Transcript.js"
 
 /** What one upstream event means for the client stream. */
 export interface CodecStep {
@@ -7,10 +8,11 @@ export interface CodecStep {
   /** The upstream signalled a complete answer (`[DONE]`, `message_stop`, `response.completed` …). */
   readonly done?: boolean
   /**
-   * The stream failed here: an in-band upstream error, a malformed event, a cut. `reported`: the
-   * frames already carry the in-band error in the client's dialect.
+   * The stream failed here: an in-band upstream error, a malformed event, a cut. `errorFrames`:
+   * the in-band error in the client's dialect as the upstream put it (empty: the gateway words
+   * it). They are kept apart from `frames`: after commit the answer may be continued instead.
    */
-  readonly failure?: { readonly message: string; readonly status?: number; readonly reported: boolean }
+  readonly failure?: { readonly message: string; readonly status?: number; readonly errorFrames: ReadonlyArray<string> }
   /** The upstream has produced something meaningful: the stream may commit. */
   readonly meaningful: boolean
 }
@@ -27,4 +29,8 @@ export interface StreamCodec {
   readonly errorFrames: (error: ErrorInfo) => ReadonlyArray<string>
   /** Usage seen so far (also for aborted streams). */
   readonly usage: () => UsageDelta
+  /** Unreadable upstream frames skipped (a few are; see `MAX_SKIPPED_FRAMES`). */
+  readonly skippedFrames: () => number
+  /** What the client has been sent, for a continuation elsewhere. */
+  readonly transcript: () => Transcript
 }

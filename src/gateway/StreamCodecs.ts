@@ -1,4 +1,4 @@
-import type { ErrorInfo, SseEvent } from "../protocol/Canonical.js"
+import type { SseEvent } from "../protocol/Canonical.js"
 import type { PassthroughRelay } from "../protocol/Passthrough.js"
 import type { Transcoder } from "../protocol/Transcoder.js"
 import type { CodecStep, StreamCodec } from "./StreamCodec.js"
@@ -6,11 +6,6 @@ import type { CodecStep, StreamCodec } from "./StreamCodec.js"
 /** An `event: message` line is the SSE default; the protocol layer wants it absent. */
 const toSseEvent = (event: SseEvent): SseEvent =>
   event.event === "message" || event.event === "" ? { data: event.data } : event
-
-const failureOf = (error: ErrorInfo) => ({ message: error.message, status: error.status, reported: true })
-
-/** The decoders' code for a frame they could not read (as opposed to an upstream's own error event). */
-const MALFORMED = "upstream_malformed_frame"
 
 /**
  * Same dialect on both sides: frames are forwarded as received, observed for usage and commit.
@@ -24,39 +19,43 @@ export const relayCodec = (relay: PassthroughRelay, terminator?: string): Stream
     const frames = frame === "" ? [] : [frame]
     if (before === undefined && relay.upstreamError !== undefined) {
       const error = relay.upstreamError
-      // An unreadable frame is not relayed: the client gets an error it can parse instead.
-      if (error.code === MALFORMED) return { frames: [], failure: { message: error.message, status: error.status, reported: false }, meaningful: true }
-      return { frames, failure: failureOf(error), meaningful: true }
+      return { frames, failure: { message: error.message, status: error.status, errorFrames: relay.upstreamErrorFrames }, meaningful: true }
     }
     return { frames, meaningful: relay.meaningful, done: relay.complete }
   },
   end: (): CodecStep => {
     const terminated = relay.complete
     const truncated = relay.finish()
-    if (truncated !== undefined) return { frames: [], failure: { message: truncated.message, status: truncated.status, reported: false }, meaningful: relay.meaningful }
+    if (truncated !== undefined) return { frames: [], failure: { message: truncated.message, status: truncated.status, errorFrames: [] }, meaningful: relay.meaningful }
     return { frames: !terminated && terminator !== undefined ? [terminator] : [], done: true, meaningful: relay.meaningful }
   },
   errorFrames: (error) => relay.errorFrames(error),
   usage: () => relay.usage,
+  skippedFrames: () => relay.skippedFrames,
+  transcript: relay.transcript,
 })
 
-/** Different dialects: upstream events are transcoded into the client's dialect. */
+/** Different dialects (or a continuation): upstream events are transcoded into the client's dialect. */
 export const transcoderCodec = (transcoder: Transcoder): StreamCodec => {
-  const observe = (frames: ReadonlyArray<string>, before: ErrorInfo | undefined): CodecStep =>
-    before === undefined && transcoder.upstreamError !== undefined
-      ? { frames, failure: failureOf(transcoder.upstreamError), meaningful: true }
+  const observe = (frames: ReadonlyArray<string>, before: boolean): CodecStep => {
+    const error = transcoder.upstreamError
+    return !before && error !== undefined
+      ? { frames, failure: { message: error.message, status: error.status, errorFrames: transcoder.errorFrames }, meaningful: true }
       : { frames, meaningful: transcoder.meaningful, done: transcoder.done }
+  }
   return {
     step: (event) => {
-      const before = transcoder.upstreamError
+      const before = transcoder.upstreamError !== undefined
       return observe(transcoder.push(toSseEvent(event)), before)
     },
     end: () => {
-      const before = transcoder.upstreamError
+      const before = transcoder.upstreamError !== undefined
       const step = observe(transcoder.finish(), before)
       return step.failure ? step : { ...step, done: true }
     },
     errorFrames: (error) => transcoder.error(error),
     usage: () => transcoder.usage,
+    skippedFrames: () => transcoder.skippedFrames,
+    transcript: transcoder.transcript,
   }
 }

@@ -2,6 +2,7 @@ import { Duration, Effect } from "effect"
 import { createParser, type EventSourceMessage } from "eventsource-parser"
 import { StringDecoder } from "node:string_decoder"
 import type { SseEvent } from "../protocol/Canonical.js"
+import type { Transcript } from "../protocol/Transcript.js"
 import type { UpstreamStream } from "../upstream/UpstreamClient.js"
 import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { CodecStep, StreamCodec } from "./StreamCodec.js"
@@ -16,6 +17,8 @@ export interface StreamOutcome {
   readonly error?: string
   /** Ended by the gateway itself (its shutdown), not by the upstream: no failure of the upstream's. */
   readonly byGateway?: boolean
+  /** The upstream's part failed, and another upstream is asked to continue the client's stream. */
+  readonly rescued?: boolean
 }
 
 /** Where a committed stream is written: the client's response (backpressure through `drain`). */
@@ -33,11 +36,24 @@ export interface LiveStream {
   readonly cancel: () => void
 }
 
+/**
+ * Mid-stream rescue (docs/ARCHITECTURE.md): a committed stream that failed is continued by
+ * another upstream's answer, spliced on. `start` looks for one and hands it over committed, or
+ * `undefined` when there is none (the client then gets the in-band error, as without rescue).
+ */
+export interface Rescue {
+  readonly start: (done: (next: LiveStream | undefined) => void) => void
+  /** The client went away, or the gateway ends the stream, before `done`. */
+  readonly cancel: () => void
+}
+
 export interface CommitHooks {
-  /** Called once when the stream ends: complete, cut, or abandoned by the client. */
+  /** Called once when this upstream's part ends: complete, cut, handed to a rescue, or abandoned by the client. */
   readonly onFinish: (outcome: StreamOutcome) => void
   /** Sees every piece of text written to the client (session context). */
   readonly observe?: (text: string) => void
+  /** After commit, a failed stream may be continued elsewhere: how, or undefined when it may not. */
+  readonly rescue?: (transcript: Transcript, failure: string) => Rescue | undefined
 }
 
 /** The relay writing into each sink (a client response), for `endRelayWithError`. */
@@ -82,11 +98,18 @@ export const commitStream = (
 ): Effect.Effect<LiveStream, UpstreamTransportError> =>
   Effect.async<LiveStream, UpstreamTransportError>((resume) => {
     const body = upstream.body
-    /** opening: before commit · committed: waiting for `relayTo` · relaying · finished */
-    let phase: "opening" | "committed" | "relaying" | "finished" = "opening"
+    /**
+     * opening: before commit · committed: waiting for `relayTo` · relaying · rescuing: the
+     * upstream failed and a continuation is sought · handedOff: a continuation relays into the
+     * client · finished
+     */
+    let phase: "opening" | "committed" | "relaying" | "rescuing" | "handedOff" | "finished" = "opening"
     let pending = ""
     let sink: StreamSink | undefined
     let drainTimer: ReturnType<typeof setTimeout> | undefined
+    let upstreamDone = false
+    let rescue: Rescue | undefined
+    let continuation: LiveStream | undefined
 
     const failed = (reason: UpstreamTransportError["reason"], message: string) =>
       new UpstreamTransportError({ provider: origin.provider, model: origin.model, reason, message })
@@ -100,7 +123,6 @@ export const commitStream = (
         })
         .join("")
 
-    const isFinished = () => phase === "finished"
     const detach = () => {
       clearTimeout(firstTokenTimer)
       body.off("data", onData)
@@ -137,9 +159,10 @@ export const commitStream = (
       if (!sink.write(text)) waitForDrain(sink)
     }
 
-    const finish = (outcome: StreamOutcome) => {
-      if (phase === "finished") return
-      phase = "finished"
+    /** This upstream's part is over: stop reading it (a complete body may end on its own) and account for it. */
+    const endUpstream = (outcome: StreamOutcome) => {
+      if (upstreamDone) return
+      upstreamDone = true
       clearTimeout(firstTokenTimer)
       if (!body.readableEnded) {
         // A complete answer whose body has not ended yet: let it end (the connection stays
@@ -147,27 +170,64 @@ export const commitStream = (
         if (outcome.complete) {
           drainTimer = setTimeout(upstream.abort, DRAIN_GRACE_MS).unref()
           body.resume()
-        } else upstream.abort()
+        } else {
+          detach()
+          upstream.abort()
+        }
       }
+      hooks.onFinish(outcome)
+    }
+    const endClient = () => {
+      phase = "finished"
       if (sink !== undefined) {
         relays.delete(sink)
         sink.end()
       }
-      hooks.onFinish(outcome)
+    }
+    const finish = (outcome: StreamOutcome) => {
+      if (phase === "finished") return
+      endUpstream(outcome)
+      endClient()
+    }
+
+    /**
+     * After commit the stream failed: continued by a rescue when one is possible, else ended with
+     * the in-band error (`errorText`), never as a success.
+     */
+    const failAfterCommit = (message: string, errorText: string) => {
+      const found = phase === "committed" || phase === "relaying" ? hooks.rescue?.(codec.transcript(), message) : undefined
+      if (found === undefined) {
+        out(errorText)
+        return finish({ complete: false, error: message })
+      }
+      phase = "rescuing"
+      rescue = found
+      endUpstream({ complete: false, error: message, rescued: true })
+      found.start((next) => {
+        if (phase !== "rescuing" || rescue !== found) return next?.cancel()
+        rescue = undefined
+        if (next === undefined) {
+          out(errorText)
+          return endClient()
+        }
+        phase = "handedOff"
+        continuation = next
+        if (sink !== undefined) next.relayTo(sink)
+      })
     }
 
     /** One codec step after commit. */
     const relay = (step: CodecStep) => {
-      if (step.failure) {
-        out(step.frames.join("") + (step.failure.reported ? "" : errorFrame(step.failure.message)))
-        return finish({ complete: false, error: step.failure.message })
-      }
       out(step.frames.join(""))
+      if (step.failure) {
+        const { failure } = step
+        return failAfterCommit(failure.message, failure.errorFrames.length > 0 ? failure.errorFrames.join("") : errorFrame(failure.message))
+      }
       if (step.done) finish({ complete: true })
     }
 
     const onEvent = (message: EventSourceMessage) => {
-      if (phase === "finished") return
+      if (phase !== "opening" && phase !== "committed" && phase !== "relaying") return
       const step = codec.step(toSseEvent(message))
       if (phase !== "opening") return relay(step)
       if (step.failure) return fail(failed("malformed", step.failure.message))
@@ -202,11 +262,11 @@ export const commitStream = (
     }
     function onEnd() {
       clearTimeout(drainTimer)
-      if (phase === "finished") return
+      if (upstreamDone) return
       parser.feed(decoder.end())
       parser.reset({ consume: true })
       // The last event, without its closing blank line, may have ended the stream.
-      if (isFinished()) return handOverIfCommitted()
+      if (upstreamDone) return handOverIfCommitted()
       const last = codec.end()
       if (phase === "opening") {
         if (last.failure) return fail(failed("truncated", last.failure.message))
@@ -219,16 +279,17 @@ export const commitStream = (
       relay(last)
     }
     function onError(error: unknown) {
-      if (phase === "finished") return
+      if (upstreamDone || phase === "finished") return
       const failure = upstream.bodyError(error)
       if (phase === "opening") return fail(failure)
-      out(errorFrame(failure.message, failure.reason === "idle_timeout"))
-      finish({ complete: false, error: failure.message })
+      failAfterCommit(failure.message, errorFrame(failure.message, failure.reason === "idle_timeout"))
     }
 
     /** Ends a committed stream from outside (server shutdown) with an in-band error. */
     const endWithError = (message: string) => {
-      if (phase === "finished") return
+      if (phase === "finished" || phase === "handedOff") return
+      rescue?.cancel()
+      rescue = undefined
       out(codec.errorFrames({ kind: "overloaded", message, status: 503, code: "gateway_shutting_down" }).join(""))
       finish({ complete: false, error: message, byGateway: true })
     }
@@ -239,13 +300,20 @@ export const commitStream = (
         const flowing = pending === "" || target.write(pending)
         pending = ""
         if (phase === "finished") return void target.end()
-        phase = "relaying"
+        if (phase === "handedOff") return continuation!.relayTo(target)
         relays.set(target, endWithError)
+        if (phase === "rescuing") return
+        phase = "relaying"
         if (flowing) body.resume()
         else waitForDrain(target)
       },
       cancel: () => {
-        if (phase === "finished") return
+        if (phase === "handedOff") return continuation!.cancel()
+        if (phase === "rescuing") {
+          rescue?.cancel()
+          rescue = undefined
+          return endClient()
+        }
         finish({ complete: false, error: "client disconnected" })
       },
     }

@@ -8,6 +8,8 @@ import { codecs } from "./Dialect.js"
 import { geminiPath } from "./gemini/Request.js"
 import { asArray, asObject, isObject, parseJson, type JsonObject } from "./Json.js"
 import { makePassthroughFilter, malformedFrame, truncatedStream } from "./openai-chat/Stream.js"
+import { MALFORMED_FRAME, MAX_SKIPPED_FRAMES } from "./Transcoder.js"
+import { makeTranscriptRecorder, type Transcript, type TranscriptRecorder } from "./Transcript.js"
 import { anthropicErrorBody, decodeErrorBody, geminiErrorBody, openAiErrorBody } from "./Errors.js"
 import { responseErrorCode } from "./openai-responses/Response.js"
 import { SSE_DONE, sseFrame, sseJson } from "./Sse.js"
@@ -48,6 +50,12 @@ export interface PassthroughRelay {
   /** The stream ended properly ([DONE], message_stop, response.completed, a Gemini finishReason). */
   readonly complete: boolean
   readonly upstreamError: ErrorInfo | undefined
+  /** The upstream's error event as received, held back from `push` (the gateway may continue instead). */
+  readonly upstreamErrorFrames: ReadonlyArray<string>
+  /** Unreadable upstream frames skipped so far. */
+  readonly skippedFrames: number
+  /** What the client has been sent, for a continuation. */
+  readonly transcript: () => Transcript
   /** Call when the upstream body ended: the error to report if it was truncated (then send `errorFrames`). */
   finish(): ErrorInfo | undefined
   /** In-band error frames in this dialect for a stream already relayed (after commit). */
@@ -63,13 +71,38 @@ interface RelayState {
   meaningful: boolean
   complete: boolean
   upstreamError: ErrorInfo | undefined
+  upstreamErrorFrames: ReadonlyArray<string>
+  skippedFrames: number
+  readonly transcript: TranscriptRecorder
 }
 
-const newRelayState = (): RelayState => ({ usage: {}, meaningful: false, complete: false, upstreamError: undefined })
+const newRelayState = (): RelayState => ({
+  usage: {},
+  meaningful: false,
+  complete: false,
+  upstreamError: undefined,
+  upstreamErrorFrames: [],
+  skippedFrames: 0,
+  transcript: makeTranscriptRecorder(),
+})
+
+/** An unreadable frame: skipped while few, else the stream's error. True when skipped. */
+const skipMalformed = (state: RelayState, error: ErrorInfo): boolean => {
+  if (state.upstreamError === undefined && state.skippedFrames < MAX_SKIPPED_FRAMES) {
+    state.skippedFrames++
+    return true
+  }
+  state.upstreamError ??= error
+  return false
+}
 
 /** A relay whose observations are read from `state`. */
 const relayOf = (state: RelayState, ops: Pick<PassthroughRelay, "push" | "finish" | "errorFrames">): PassthroughRelay => ({
   ...ops,
+  transcript: state.transcript.snapshot,
+  get skippedFrames() {
+    return state.skippedFrames
+  },
   get usage() {
     return state.usage
   },
@@ -81,6 +114,9 @@ const relayOf = (state: RelayState, ops: Pick<PassthroughRelay, "push" | "finish
   },
   get upstreamError() {
     return state.upstreamError
+  },
+  get upstreamErrorFrames() {
+    return state.upstreamErrorFrames
   },
 })
 
@@ -113,17 +149,20 @@ const makeChatRelay = (clientWantsUsage: boolean): PassthroughRelay => {
         state.meaningful = true
         return SSE_DONE
       }
+      if (state.upstreamError !== undefined) return ""
       const parsed = parseJson(ev.data)
       if (!parsed.ok || !isObject(parsed.value)) {
-        state.upstreamError ??= malformedFrame(parsed.ok ? "not a JSON object" : parsed.error)
+        skipMalformed(state, malformedFrame(parsed.ok ? "not a JSON object" : parsed.error))
         return ""
       }
       const chunk = parsed.value
       if (chunk.error != null && !("choices" in chunk)) {
-        state.upstreamError ??= decodeErrorBody(0, chunk)
+        state.upstreamError = decodeErrorBody(0, chunk)
+        state.upstreamErrorFrames = [sseJson(openAiErrorBody(state.upstreamError))]
         state.meaningful = true
-        return sseJson(openAiErrorBody(state.upstreamError))
+        return ""
       }
+      state.transcript.observeChatChunk(chunk)
       const choices = asArray(chunk.choices)
       if (choices.some(hasContent)) state.meaningful = true
       if (choices.some((c) => isObject(c) && c.finish_reason != null)) finished = true
@@ -142,14 +181,22 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
   const state = newRelayState()
   let lastSequence = -1
 
-  const observe = (events: ReturnType<typeof decoder.push>) => {
+  /** False when the event is not to be relayed (a skipped or an error frame). */
+  const observe = (events: ReturnType<typeof decoder.push>): boolean => {
     for (const e of events) {
+      if (e.type === "error") {
+        if (e.error.code === MALFORMED_FRAME && skipMalformed(state, e.error)) return false
+        state.upstreamError ??= e.error
+        state.meaningful = true
+        return false
+      }
       if (e.type === "usage") state.usage = mergeUsage(state.usage, e.usage)
       else if (e.type === "message_start" && e.usage) state.usage = mergeUsage(state.usage, e.usage)
       else if (e.type === "end") state.complete = true
-      else if (e.type === "error" && state.upstreamError === undefined) state.upstreamError = e.error
       if (e.type !== "message_start" && e.type !== "usage") state.meaningful = true
+      state.transcript.observe(e)
     }
+    return true
   }
 
   return relayOf(state, {
@@ -158,8 +205,13 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
         const m = /"sequence_number"\s*:\s*(\d+)/.exec(ev.data)
         if (m) lastSequence = Math.max(lastSequence, Number(m[1]))
       }
-      observe(decoder.push(ev))
-      return reframe(ev)
+      if (state.upstreamError !== undefined) return ""
+      const relayed = observe(decoder.push(ev))
+      if (relayed) return reframe(ev)
+      // The upstream's own error event is kept as it came; an unreadable frame is never relayed.
+      const error = state.upstreamError as ErrorInfo | undefined
+      if (error !== undefined && error.code !== MALFORMED_FRAME) state.upstreamErrorFrames = [reframe(ev)]
+      return ""
     },
     finish: () => {
       const tail = decoder.finish()

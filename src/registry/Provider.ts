@@ -29,6 +29,11 @@ export interface Provider {
   readonly headers: Readonly<Record<string, string>>
   readonly costInput: number | null
   readonly costOutput: number | null
+  /**
+   * Whether the provider continues an assistant prefill (mid-stream rescue); unset: by protocol
+   * (Anthropic does, OpenAI-style APIs answer anew).
+   */
+  readonly prefill?: boolean | undefined
 }
 
 export interface LogicalUpstream {

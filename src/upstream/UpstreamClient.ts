@@ -22,6 +22,11 @@ export interface UpstreamRequest {
   readonly stream: boolean
   /** Browser mask headers; off for discovery calls. */
   readonly masked?: boolean
+  /**
+   * How long the answer's headers may take, instead of `UPSTREAM_HEADERS_TIMEOUT` (a stream's
+   * wait for headers is part of its time to first token).
+   */
+  readonly headersTimeoutMs?: number
 }
 
 /** A finished non-streaming answer: status, headers and the whole body. */
@@ -202,7 +207,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
               body: request.body ?? null,
               // undici's own timers: an Effect timeout per call would fork a fiber and a timer
               // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).
-              headersTimeout: headersTimeoutMs,
+              headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,
               bodyTimeout: idleTimeoutMs,
             },
             (error, data) => {
@@ -210,7 +215,11 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
                 return settle(
                   Effect.fail(
                     isHeadersTimeout(error)
-                      ? toTransport(request, "headers_timeout", `upstream did not answer within ${Duration.format(config.upstream.headersTimeout)}`)
+                      ? toTransport(
+                          request,
+                          "headers_timeout",
+                          `upstream did not answer within ${Duration.format(request.headersTimeoutMs === undefined ? config.upstream.headersTimeout : Duration.millis(request.headersTimeoutMs))}`,
+                        )
                       : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
                   ),
                 )

@@ -15,7 +15,9 @@ describe("OpenAI data plane through the official SDK", () => {
     backup = await startMockProvider({ models: ["gpt-4o-mini"] })
     gateway = await startTestGateway({
       // Every test here scripts its own faults: keep circuits from carrying them into the next test.
-      env: { UPSTREAM_FIRST_TOKEN_TIMEOUT: "1 second", UPSTREAM_IDLE_TIMEOUT: "1 second", CIRCUIT_FAILURE_THRESHOLD: "1000" },
+      // Mid-stream rescue is off: these tests hold the commit contract where no continuation is
+      // possible (a broken stream ends with the in-band error); rescue has its own tests.
+      env: { UPSTREAM_FIRST_TOKEN_TIMEOUT: "1 second", UPSTREAM_IDLE_TIMEOUT: "1 second", CIRCUIT_FAILURE_THRESHOLD: "1000", MIDSTREAM_RESCUES: "0" },
       gatewayFile: {
         providers: [
           { id: "primary", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-primary-secret", label: "main" }], models: ["gpt-4o-mini", "only-primary"] },

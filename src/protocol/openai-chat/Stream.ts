@@ -107,7 +107,7 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
     }
     const parsed = parseJson(data)
     if (!parsed.ok || !isObject(parsed.value)) {
-      failed = true
+      // One unreadable frame: the stream goes on (the caller decides whether to skip it).
       return [{ type: "error", error: malformedFrame(parsed.ok ? "not an object" : parsed.error) }]
     }
     const o = parsed.value

@@ -110,23 +110,22 @@ const suite = (configuration: Configuration) =>
       expect(result.metrics.reportedModel).toBe("fb-ok")
     })
 
-    // enabled when mid-stream rescue lands (issue 12 item 6)
-    it.skip("S08 stream cut mid-answer: the answer is continued from the fallback, complete and without duplicates", async () => {
+    it("S08 stream cut mid-answer: the answer is continued from the fallback, complete and without duplicates", async () => {
       const result = await run("S08")
       expectCanonical(result)
       expect(result.metrics.attemptsPrimary).toBe(1)
       expect(result.metrics.attemptsFallback).toBeGreaterThanOrEqual(1)
+      // The rest of the answer names the model that wrote it (S16's accounting).
+      expect(result.metrics.reportedModel).toBe("fb-ok")
     })
 
-    // enabled when mid-stream rescue lands (issue 12 item 6)
-    it.skip("S09 stream stalls: the stall is detected within the idle timeout and the answer continued", async () => {
+    it("S09 stream stalls: the stall is detected within the idle timeout and the answer continued", async () => {
       const result = await run("S09")
       expectCanonical(result)
       expect(result.metrics.attemptsPrimary).toBeGreaterThanOrEqual(1)
     })
 
-    // enabled when mid-stream rescue lands (issue 12 item 6)
-    it.skip("S10 malformed chunk: the one bad frame is skipped and the stream completes in place", async () => {
+    it("S10 malformed chunk: the one bad frame is skipped and the stream completes in place", async () => {
       const result = await run("S10")
       expectCanonical(result)
       expect(result.metrics.attemptsPrimary).toBe(1)
@@ -155,8 +154,7 @@ const suite = (configuration: Configuration) =>
       expect(result.metrics.attemptsFallback).toBe(0)
     })
 
-    // enabled when mid-stream rescue lands (issue 12 item 6)
-    it.skip("S14 fallback rejects prefill: the cut answer is restarted without prefill and only the rest forwarded", async () => {
+    it("S14 fallback rejects prefill: the cut answer is restarted without prefill and only the rest forwarded", async () => {
       const result = await run("S14")
       expectCanonical(result)
       expect(result.metrics.attemptsPrimary).toBe(1)
@@ -165,6 +163,7 @@ const suite = (configuration: Configuration) =>
       expect(fallback.length).toBeGreaterThanOrEqual(1)
       expect(fallback.at(-1)!.lastRole).toBe("user")
       expect(fallback.at(-1)!.action).toBe("200 stream")
+      expect(result.metrics.reportedModel).toBe("fb-ok-noprefill")
     })
 
     it("S15 primary flaps: the fallback serves during the outage, the primary carries traffic again soon after", async () => {

@@ -1,3 +1,4 @@
+import { MAX_SKIPPED_FRAMES } from "../../../src/protocol/Transcoder.js"
 import { Duration, Effect, Either } from "effect"
 import { PassThrough } from "node:stream"
 import { describe, expect, it } from "vitest"
@@ -130,7 +131,7 @@ describe("commitStream", () => {
     expect(outcomes[0]?.complete).toBe(false)
   })
 
-  it("fails before commit, so the caller can fail over: no event at all, a malformed frame, no first token in time", async () => {
+  it("fails before commit, so the caller can fail over: no event at all, more unreadable frames than may be skipped, no first token in time", async () => {
     const empty = fakeUpstream()
     const emptying = start(empty.upstream, [])
     empty.body.end()
@@ -139,7 +140,8 @@ describe("commitStream", () => {
 
     const bad = fakeUpstream()
     const malformed = start(bad.upstream, [])
-    bad.body.write("data: {not json\n\n")
+    // Up to MAX_SKIPPED_FRAMES unreadable frames are skipped; the next one ends the stream.
+    bad.body.write("data: {not json\n\n".repeat(MAX_SKIPPED_FRAMES + 1))
     const broken = await malformed
     expect(Either.isLeft(broken) && broken.left.reason).toBe("malformed")
     expect(bad.state.aborted).toBe(true)

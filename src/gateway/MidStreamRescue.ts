@@ -1,0 +1,123 @@
+import { Duration, Effect, Either, type Fiber } from "effect"
+import type { ContinuationMode } from "../protocol/Continuation.js"
+import type { Transcript } from "../protocol/Transcript.js"
+import type { Provider } from "../registry/Provider.js"
+import type { Candidate } from "../routing/Candidates.js"
+import type { NoAvailableKey } from "../routing/KeyPool.js"
+import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import type { UpstreamRequest, UpstreamStream } from "../upstream/UpstreamClient.js"
+import { type ClientRequest, planContinuation } from "./Exchange.js"
+import type { StreamCodec } from "./StreamCodec.js"
+import { type CommitHooks, commitStream, type LiveStream, type Rescue } from "./StreamCommit.js"
+
+/**
+ * Mid-stream rescue (docs/ARCHITECTURE.md "Mid-stream rescue"): a stream that failed after the
+ * client got its first bytes is continued by another upstream instead of ending in an error.
+ *
+ * Targets: the candidates after the one that failed, in plan order, then the failed one itself
+ * after a short back-off. Per target: with the delivered text as an assistant prefill where the
+ * target takes one (Anthropic by default, `prefill` providers), and when it refuses (any 400 to a
+ * prefilled request) or takes none, the original request again, forwarding only what follows the
+ * text the client has — if the new answer starts with exactly that text. A continuation commits
+ * like any stream (StreamCommit); one that fails before commit moves on to the next target.
+ * Nothing here is retried on a schedule: a rescue is bounded by its targets and `maxRescues`.
+ */
+
+/** Who is asked to continue a stream that broke, and how the continuation is accounted. */
+export interface RescueScope {
+  readonly client: ClientRequest
+  /** Candidates to ask, best first. */
+  readonly targets: ReadonlyArray<Candidate>
+  /** Continuations this request may still start (a continuation that breaks may be rescued too). */
+  readonly budget: number
+  readonly requestId: string | undefined
+  /** Accounting of one continuation attempt (its usage, its failure), with a rescue of its own. */
+  readonly hooksFor: (scope: RescueScope, candidate: Candidate, keyId: string) => (codec: StreamCodec) => CommitHooks
+}
+
+export interface RescueDeps {
+  readonly open: (request: UpstreamRequest) => Effect.Effect<UpstreamStream, UpstreamFailure>
+  readonly pickKey: (candidate: Candidate) => Effect.Effect<Provider["keys"][number], NoAvailableKey>
+  readonly firstTokenTimeout: Duration.Duration
+  /** Back-off before the candidate that failed is asked again. */
+  readonly sameTargetBackoff: Duration.Duration
+  readonly runFork: <A>(effect: Effect.Effect<A>) => Fiber.RuntimeFiber<A>
+}
+
+/** Whether a provider is asked with an assistant prefill (Anthropic continues one; OpenAI-style APIs answer anew). */
+export const takesPrefill = (provider: Provider): boolean => provider.prefill ?? provider.protocol === "anthropic"
+
+const isPrefillRefusal = (failure: unknown): boolean =>
+  typeof failure === "object" && failure !== null && (failure as { _tag?: string })._tag === "UpstreamStatusError" && (failure as { status?: number }).status === 400
+
+export const makeRescuer = (deps: RescueDeps) => {
+  /** One continuation on one target: sent, then committed (its first new content). */
+  const continueOn = (scope: RescueScope, transcript: Transcript, candidate: Candidate, mode: ContinuationMode) =>
+    Effect.gen(function* () {
+      const exchange = planContinuation(scope.client, candidate.provider, candidate.model, transcript, mode)
+      if (Either.isLeft(exchange)) {
+        const message = exchange.left._tag === "BadRequest" ? exchange.left.error.message : exchange.left.message
+        return yield* new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "malformed", message })
+      }
+      const key = yield* Effect.mapError(
+        deps.pickKey(candidate),
+        (e) => new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "connect", message: `no key available: ${e.reason}` }),
+      )
+      const request = { provider: candidate.provider, key, model: candidate.model, url: exchange.right.url, body: exchange.right.body, stream: true }
+      const response = yield* deps.open(request)
+      const codec = exchange.right.streamCodec()
+      const served = { provider: candidate.provider.id, model: candidate.model, attempts: 1 }
+      return yield* commitStream(response, codec, deps.firstTokenTimeout, served, scope.hooksFor(scope, candidate, key.id)(codec))
+    })
+
+  const log = (scope: RescueScope, message: string, annotations: Record<string, unknown>) =>
+    Effect.logWarning(message).pipe(
+      Effect.annotateLogs({ ...(scope.requestId === undefined ? {} : { request_id: scope.requestId }), ...annotations }),
+    )
+
+  /** The first continuation that commits, over every target and mode; `undefined` when none does. */
+  const search = (scope: RescueScope, transcript: Transcript, failed: Candidate) =>
+    Effect.gen(function* () {
+      for (const candidate of scope.targets) {
+        if (candidate === failed) yield* Effect.sleep(deps.sameTargetBackoff)
+        const modes: ReadonlyArray<ContinuationMode> = takesPrefill(candidate.provider) ? ["prefill", "restart"] : ["restart"]
+        for (const mode of modes) {
+          const result = yield* Effect.either(continueOn(scope, transcript, candidate, mode))
+          const target = { provider: candidate.provider.id, model: candidate.model, mode }
+          if (Either.isRight(result)) {
+            yield* log(scope, "stream rescued", target)
+            return result.right
+          }
+          yield* log(scope, "continuation failed", { ...target, message: result.left.message })
+          // A prefill the target refuses is never the client's error: ask again without it.
+          if (!(mode === "prefill" && isPrefillRefusal(result.left))) break
+        }
+      }
+      return undefined
+    })
+
+  /** The `rescue` hook of a stream served by `failed`, within `scope`. */
+  return (scope: RescueScope, failed: Candidate) =>
+    (transcript: Transcript, failure: string): Rescue | undefined => {
+      if (scope.budget <= 0 || scope.targets.length === 0) return undefined
+      if (transcript.blocker !== undefined) {
+        deps.runFork(log(scope, "stream not rescued", { reason: transcript.blocker, failure }))
+        return undefined
+      }
+      let fiber: Fiber.RuntimeFiber<LiveStream | undefined> | undefined
+      return {
+        start: (done) => {
+          fiber = deps.runFork(
+            log(scope, "stream broke after commit; asking for a continuation", { provider: failed.provider.id, model: failed.model, failure }).pipe(
+              Effect.zipRight(search({ ...scope, budget: scope.budget - 1 }, transcript, failed)),
+              Effect.catchAllCause((cause) => Effect.as(Effect.logError("stream rescue failed", cause), undefined)),
+              Effect.tap((next) => Effect.sync(() => done(next))),
+            ),
+          )
+        },
+        cancel: () => {
+          fiber?.unsafeInterruptAsFork(fiber.id())
+        },
+      }
+    }
+}
