@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
-/** The seed's tables (seed-spec §3.1) plus logical models, which live in Postgres. */
+/** Users, API keys, providers with their keys and models, and logical models (docs/ARCHITECTURE.md, State). */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`

@@ -2,8 +2,8 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /**
- * Token usage per minute, per caller (API key, or the master key) and upstream (ARCHITECTURE §4:
- * written asynchronously, batched). No foreign keys: usage outlives a deleted key or user.
+ * Token usage per minute, per caller (API key, or the master key) and upstream (docs/ARCHITECTURE.md,
+ * State: written asynchronously, batched). No foreign keys: usage outlives a deleted key or user.
  */
 export default Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -71,7 +71,7 @@ const providerModels = Effect.gen(function* () {
 /**
  * `GET /context/{session_id}`: the session's stored exchanges, newest first — the caller's own
  * (same API key, or same user); an admin sees every owner's. Anything else is 404, whether the
- * session exists or not (W6: session ids are guessable).
+ * session exists or not: session ids are chosen by clients and may be guessed.
  */
 const sessionContextRoute = Effect.gen(function* () {
   const params = yield* HttpRouter.params

@@ -81,7 +81,7 @@ export const apiError = (
   details: options.details,
 })
 
-/** The JSON error body in the client's dialect (ARCHITECTURE.md §5). */
+/** The JSON error body in the client's dialect (docs/ARCHITECTURE.md, Errors). */
 export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
   switch (dialect) {
     case "openai":

@@ -9,7 +9,7 @@ import type { ClientDialect } from "./ErrorEnvelope.js"
  * The generation routes and what each expects of its request: which dialect the body is in, and
  * the dialect errors are answered in.
  *
- *   POST /v1/chat/completions, /chat/completions   OpenAI chat (Claude- and Gemini-style bodies too, seed §6.2)
+ *   POST /v1/chat/completions, /chat/completions   OpenAI chat (Claude- and Gemini-style bodies too, protocol/detect)
  *   POST /v1/responses, /responses                 OpenAI Responses
  *   POST /v1/messages                              Anthropic Messages
  *   POST /v1beta/models/{model}:generateContent    Gemini (and :streamGenerateContent)

@@ -190,7 +190,7 @@ export const CreateUserRequest = Schema.Struct({
   is_superuser: Schema.optionalWith(Schema.Boolean, { default: () => false }),
 })
 
-/** Self-service sign-up: a user's own fields, never `is_superuser` (W17). */
+/** Self-service sign-up: a user's own fields, never `is_superuser` (a stranger must not be able to register an administrator). */
 export const RegisterRequest = CreateUserRequest.pipe(Schema.pick("username", "email", "password", "display_name"))
 
 export const RefreshRequest = Schema.Struct({ refresh_token: Text(4096, 1) })

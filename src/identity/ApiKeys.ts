@@ -21,7 +21,8 @@ export const KEY_PREFIX_LENGTH = 12
 
 /**
  * An allow-list as given by a client: `null` is "every provider"; a list is trimmed,
- * de-duplicated and sorted, and an empty list stays empty: "no provider at all" (W9).
+ * de-duplicated and sorted, and an empty list stays empty: "no provider at all", never read as
+ * "unrestricted".
  */
 export const normaliseAllowList = (ids: ReadonlyArray<string> | null): ReadonlyArray<string> | null =>
   ids === null ? null : [...new Set(ids.map((id) => id.trim()).filter((id) => id !== ""))].sort()
@@ -130,7 +131,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
     const setAllowedProviders = (userId: string, keyId: string, ids: ReadonlyArray<string> | null) =>
       update(userId, keyId, { allowedProviderIds: ids })
 
-    /** Removing the last provider leaves the key restricted to nothing, never unrestricted (W9). */
+    /** Removing the last provider leaves the key restricted to nothing, never unrestricted. */
     const removeAllowedProvider = Effect.fn("ApiKeys.removeAllowedProvider")(function* (
       userId: string,
       keyId: string,

@@ -8,7 +8,7 @@ export interface Principal {
   readonly isSuperuser: boolean
   /** The API key's id, when the caller used one. */
   readonly apiKeyId: string | null
-  /** `null`: every provider. An empty array: no provider at all (never "all", W9). */
+  /** `null`: every provider. An empty array: no provider at all (never "all"). */
   readonly allowedProviderIds: ReadonlyArray<string> | null
   readonly limits: { readonly requestsPerMinute: number | null; readonly tokensPerMinute: number | null }
 }

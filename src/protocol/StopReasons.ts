@@ -1,6 +1,6 @@
 /**
- * Stop / finish reasons, both ways, per dialect (W8: stop↔end_turn↔STOP, length↔max_tokens↔MAX_TOKENS,
- * tool_calls↔tool_use).
+ * Stop / finish reasons, both ways, per dialect (stop↔end_turn↔STOP, length↔max_tokens↔MAX_TOKENS,
+ * tool_calls↔tool_use): a converted answer says why it stopped in the client's own words.
  */
 import type { StopReason } from "./Canonical.js"
 

@@ -12,14 +12,14 @@ export const detectChatBody = (body: unknown): Dialect => {
   if (Array.isArray(body.system) && body.system.some((b) => isObject(b) && typeof b.type === "string")) return "anthropic"
   if (!("messages" in body)) {
     if (Array.isArray(body.contents)) return "gemini"
-    // `input` without `messages` (seed §6.2): the Responses decoder reads string or `{role, content}` items.
+    // `input` without `messages` is a Responses body, whatever the route: the Responses decoder reads string or `{role, content}` items.
     if ("input" in body) return "openai-responses"
   }
   return "openai-chat"
 }
 
 /**
- * Streaming decision (seed §6.1): an explicit `stream: false` wins; otherwise `stream: true` or an
+ * Streaming decision: an explicit `stream: false` wins; otherwise `stream: true` or an
  * `Accept: text/event-stream` header streams.
  */
 export const wantsStream = (body: unknown, accept: string | undefined): boolean => {

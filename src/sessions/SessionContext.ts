@@ -2,9 +2,9 @@
  * Session context: with `X-Session-Id`, each served exchange is kept as a small JSON entry
  * `{at, provider, model, stream, complete, request, response}` in Kv, per owner (the API key or
  * user, `sessionOwner`) and session id — so one tenant cannot read another's history by guessing
- * its id (W6).
+ * its id (session ids are chosen by clients).
  *
- * Bounded in every direction (W18): at most `SESSION_CONTEXT_MAX_ENTRIES` entries per session
+ * Bounded in every direction, so no client can grow the store or the request path without limit: at most `SESSION_CONTEXT_MAX_ENTRIES` entries per session
  * (newest kept), each snippet cut to `SESSION_CONTEXT_MAX_BYTES` bytes with a marker, every list
  * expiring after `SESSION_CONTEXT_TTL` without writes. Writes go through a bounded queue drained
  * by one background fiber, off the request's critical path; a full queue drops the entry (with a

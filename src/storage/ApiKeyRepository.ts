@@ -138,7 +138,7 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
       }).pipe(sql.withTransaction)
     })
 
-    /** Removes one provider from the allow-list; the key stays restricted (possibly to nothing, W9). */
+    /** Removes one provider from the allow-list; the key stays restricted (possibly to nothing, never to "all"). */
     const removeAllowed = (keyId: string, providerId: string) =>
       sql`DELETE FROM api_key_allowed_providers WHERE api_key_id = ${keyId} AND provider_id = ${providerId}`.pipe(
         Effect.asVoid,

@@ -40,7 +40,8 @@ export const parseModelList = (json: unknown): ReadonlyArray<string> => {
  * Which models each provider serves: its static list, or what its models endpoint advertises.
  * Discovered lists are cached in Kv (shared by every instance) for MODELS_CACHE_TTL and in
  * memory in front of it; a failed discovery is cached briefly as "unknown" so a broken provider
- * is skipped, never a 500 (W19), and never hammered (W12).
+ * is skipped by discovery (a request for a model only it might serve is never a 500 because of
+ * it), and is not asked again on every request while it stays broken.
  */
 export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstream/ModelCatalog", {
   effect: Effect.gen(function* () {

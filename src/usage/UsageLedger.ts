@@ -15,8 +15,8 @@ const PRUNE_INTERVAL = Duration.hours(1)
 const MAX_PENDING_ROWS = 100_000
 
 /**
- * Token usage per caller and upstream, kept in Postgres by the minute (ARCHITECTURE §4: written
- * asynchronously, batched). `record` is a synchronous in-memory addition on the request path;
+ * Token usage per caller and upstream, kept in Postgres by the minute (docs/ARCHITECTURE.md,
+ * State: written asynchronously, batched). `record` is a synchronous in-memory addition on the request path;
  * a background fiber writes what accumulated every FLUSH_INTERVAL as upserts, so concurrent
  * instances add up. A batch the database refuses goes back to be written with the next one.
  * Rows older than USAGE_RETENTION_DAYS are deleted hourly (by every instance: deleting twice is harmless).

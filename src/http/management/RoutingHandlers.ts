@@ -136,7 +136,7 @@ export const RoutingHandlers = HttpApiBuilder.group(GatewayManagementApi, "routi
         }
       })
 
-    /** One GET of the models path with a key of the pool, classified as seed-spec §2.3 says. */
+    /** One GET of the models path with a key of the pool, its outcome classified (reachable, key rejected, failing). */
     const probe = (id: string) =>
       Effect.gen(function* () {
         const { provider } = yield* providerOf(id)

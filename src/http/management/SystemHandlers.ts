@@ -19,7 +19,7 @@ export const SystemHandlers = HttpApiBuilder.group(ManagementApi, "system", (han
     .handle("adminInit", ({ payload }) =>
       Effect.gen(function* () {
         // With a master key configured, only its holder may create the first superuser: the
-        // window between start and init is never open to anyone who can reach the port (W13).
+        // window between start and init is never open to anyone who can reach the port.
         const config = yield* AppConfig
         if (Option.isSome(config.masterKey)) {
           const request = yield* HttpServerRequest.HttpServerRequest

@@ -28,7 +28,7 @@ const decodeImage = (o: JsonObject): ImageBlock | undefined => {
   return undefined
 }
 
-/** System given as a string or a list of text blocks (W7: block text is kept, never stringified). */
+/** System given as a string or a list of text blocks (block text is kept as text, never the blocks' JSON). */
 export const decodeSystem = (u: unknown): Array<TextBlock> => {
   if (typeof u === "string") return u.trim() === "" ? [] : [{ type: "text", text: u }]
   const out: Array<TextBlock> = []

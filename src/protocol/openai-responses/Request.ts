@@ -21,7 +21,7 @@ const KNOWN = new Set([
   "top_p", "text", "reasoning", "stream", "user", "metadata", "messages",
 ])
 
-/** Content of an input message (string or parts) → blocks; also accepts the §6.2 `{role, content}` items. */
+/** Content of an input message (string or parts) → blocks; also accepts chat-style `{role, content}` items. */
 const decodeContent = (content: unknown): Array<ContentBlock> => {
   if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }]
   const out: Array<ContentBlock> = []

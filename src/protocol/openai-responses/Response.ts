@@ -18,7 +18,7 @@ export const decodeUsage = (u: unknown): UsageDelta | undefined => {
   })
 }
 
-/** Responses usage uses input_tokens / output_tokens (W8: never the chat names). */
+/** Responses usage uses input_tokens / output_tokens, never the chat names (prompt_tokens / completion_tokens). */
 export const encodeUsage = (u: Usage): JsonObject => ({
   input_tokens: u.inputTokens,
   input_tokens_details: { cached_tokens: u.cachedInputTokens ?? 0, cache_write_tokens: u.cacheCreationTokens ?? 0 },
