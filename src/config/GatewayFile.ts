@@ -2,6 +2,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as YAML from "yaml"
+import { type LogicalModelPolicy, PolicyFields, policyOf } from "../shared/LogicalModelPolicy.js"
 import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 /**
@@ -173,6 +174,7 @@ const LogicalModelEntry = object(
       Schema.Array(UpstreamEntry),
       { strict: false },
     ),
+    ...PolicyFields,
   },
   "a logical model",
 )
@@ -238,6 +240,8 @@ export interface FileLogicalModel {
     readonly weight: number
     readonly priority: number
   }>
+  /** Its own timeouts, retries and rescue setting, where they differ from the defaults. */
+  readonly policy: LogicalModelPolicy
 }
 
 export interface GatewayFile {
@@ -435,6 +439,7 @@ const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
     enabled: m.enabled,
     strategy: m.strategy,
     upstreams: m.upstreams.map((u) => ({ provider: u.provider, model: u.model, weight: u.weight, priority: u.priority })),
+    policy: policyOf(m),
   }))
   return { prune: file.prune, providers, logicalModels } satisfies GatewayFile
 })

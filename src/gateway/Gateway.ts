@@ -26,6 +26,7 @@ import { AllUpstreamsFailed, InvalidRequest } from "./GatewayError.js"
 import { type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { StreamCodec } from "./StreamCodec.js"
 import { makeRescuer, type RescueScope } from "./MidStreamRescue.js"
+import { limitsFor, type RequestLimits } from "./RequestLimits.js"
 import { type CommitHooks, commitStream, type LiveStream, type StreamOutcome } from "./StreamCommit.js"
 
 export interface GatewayRequest {
@@ -62,8 +63,6 @@ export class UpstreamCapacityExhausted extends Schema.TaggedError<UpstreamCapaci
   retryAfterMs: Schema.Number,
 }) {}
 
-/** Retries, back-off, the attempt cap (W20) and the request's deadline: RetryPolicy's schedules. */
-const retryConfig = defaultRetryConfig
 
 /**
  * Why a candidate was passed over without a call: its circuit is open (or its probe taken), every
@@ -105,6 +104,7 @@ interface Walk {
   readonly session: SessionRef | null
   /** The session id for session context, only with a session (never a byte buffered without one, W18). */
   readonly contextId: string | undefined
+  readonly limits: RequestLimits
   readonly deadline: number
   /** The candidates walked: the plan's, or the one panic-mode target. */
   candidates: ReadonlyArray<PlannedAttempt>
@@ -198,8 +198,14 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const keyPool = yield* KeyPool
     const rateLimit = yield* RateLimit
     const ledger = yield* UsageLedger
-    const deadlineMs = Duration.toMillis(config.upstream.requestDeadline)
-    const firstTokenMs = Duration.toMillis(config.upstream.firstTokenTimeout)
+    /** Retries, back-off, the attempt cap and the request's deadline (RetryPolicy's schedules), and timeouts. */
+    const defaultLimits: RequestLimits = {
+      firstTokenMs: Duration.toMillis(config.upstream.firstTokenTimeout),
+      idleMs: undefined,
+      deadlineMs: Duration.toMillis(config.upstream.requestDeadline),
+      retry: defaultRetryConfig,
+      rescues: config.upstream.midStreamRescues,
+    }
 
     const runtime = yield* Effect.runtime<never>()
     const runInBackground = Runtime.runFork(runtime)
@@ -223,6 +229,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       key: Candidate["provider"]["keys"][number],
       served: Served,
       streamHooks: (codec: StreamCodec) => CommitHooks,
+      limits: RequestLimits,
     ): Effect.Effect<GatewayAnswer, UpstreamFailure> => {
       const request = {
         provider: candidate.provider,
@@ -231,11 +238,13 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         url: exchange.url,
         body: exchange.body,
         stream: client.stream,
+        ...(limits.idleMs === undefined ? {} : { idleTimeoutMs: limits.idleMs }),
       }
       if (client.stream) {
         const codec = exchange.streamCodec()
         // The first-token limit counts from the request: a route silent before its headers is left as early.
         const opened = Date.now()
+        const firstTokenMs = limits.firstTokenMs
         return Effect.flatMap(upstream.open({ ...request, headersTimeoutMs: firstTokenMs }), (response) =>
           Effect.map(
             commitStream(response, codec, Duration.millis(Math.max(1, firstTokenMs - (Date.now() - opened))), served, streamHooks(codec)),
@@ -305,12 +314,12 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
 
     /** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
     const rescueScopeFor = (walk: Walk, index: number): RescueScope | undefined => {
-      if (rescueBudget === 0 || !walk.client.stream) return undefined
+      if (walk.limits.rescues === 0 || !walk.client.stream) return undefined
       const later = walk.candidates.slice(index + 1).map((p) => p.candidate)
       return {
         client: walk.client,
         targets: [...later.filter((c) => walk.tooLong?.has(c.model) !== true), walk.candidates[index]!.candidate],
-        budget: rescueBudget,
+        budget: walk.limits.rescues,
         requestId: walk.request.requestId,
         hooksFor: (scope, candidate, keyId) => {
           const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
@@ -319,7 +328,6 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         },
       }
     }
-    const rescueBudget = config.upstream.midStreamRescues
     const rescueHook = makeRescuer({
       open: upstream.open,
       pickKey: (candidate) => keyPool.pick(candidate.provider, [], candidate.model, false),
@@ -331,7 +339,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     /** A candidate passed over without a call: the failover schedule moves on. */
     const skip = (walk: Walk, planned: PlannedAttempt, reason: SkipReason, waitMs?: number) => {
       ;(walk.skips ??= []).push({ planned, reason, waitMs })
-      return Effect.fail(new AttemptFailed(skipVerdict, reason === "cap" ? retryConfig.maxAttempts : walk.attempts, false))
+      return Effect.fail(new AttemptFailed(skipVerdict, reason === "cap" ? walk.limits.retry.maxAttempts : walk.attempts, false))
     }
 
     /**
@@ -369,7 +377,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         }
         walk.exchange = exchange.right
       }
-      if (walk.attempts >= retryConfig.maxAttempts) return yield* skip(walk, planned, "cap")
+      if (walk.attempts >= walk.limits.retry.maxAttempts) return yield* skip(walk, planned, "cap")
       const key = yield* Effect.either(keyPool.pick(candidate.provider, walk.triedKeys, candidate.model, panic))
       if (Either.isLeft(key)) return yield* skip(walk, planned, skipReasonOf(key.left), key.left.retryAfterMs)
 
@@ -378,7 +386,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
       const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
       const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(
-        call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, streamHooksFor(walk, served, ref, () => rescueScopeFor(walk, index), true)),
+        call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, streamHooksFor(walk, served, ref, () => rescueScopeFor(walk, index), true), walk.limits),
       )
       const now = yield* Clock.currentTimeMillis
       if (Either.isRight(result)) {
@@ -433,7 +441,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
 
     /** The walk as RetryPolicy's program: `attempt(walk, i)` per candidate, on the schedules. */
     const runWalk = (walk: Walk) =>
-      Effect.either(retryAndFailover(walk.candidates.length, (i: number) => attempt(walk, i), retryConfig, walk.deadline))
+      Effect.either(retryAndFailover(walk.candidates.length, (i: number) => attempt(walk, i), walk.limits.retry, walk.deadline))
 
     /**
      * Panic mode after a walk that sent nothing: the candidate passed over for earlier failures
@@ -544,6 +552,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: plan.retryAfterMs })
       }
       const started = yield* Clock.currentTimeMillis
+      const limits = limitsFor(defaultLimits, resolution.policy)
       const walk: Walk = {
         request,
         client,
@@ -551,7 +560,8 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         plan,
         session,
         contextId: session === null ? undefined : normalizeSessionId(request.sessionId),
-        deadline: started + deadlineMs,
+        limits,
+        deadline: started + limits.deadlineMs,
         candidates: plan.attempts,
         prepared: -1,
         exchange: undefined,

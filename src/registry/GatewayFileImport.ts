@@ -110,6 +110,7 @@ export const applyGatewayFile = Effect.fn("GatewayFileImport.apply")(function* (
           description: logical.description,
           enabled: logical.enabled,
           strategy: logical.strategy,
+          policy: logical.policy,
         })
         const upstreams = yield* repo.syncUpstreams(
           uuid,

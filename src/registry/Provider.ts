@@ -1,4 +1,5 @@
 import type { Redacted } from "effect"
+import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
 import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 export interface ProviderKey {
@@ -50,6 +51,8 @@ export interface LogicalModel {
   readonly enabled: boolean
   readonly strategy: RoutingStrategyName
   readonly upstreams: ReadonlyArray<LogicalUpstream>
+  /** Its own timeouts, retries and rescue setting (`{}`: the gateway's defaults). */
+  readonly policy: LogicalModelPolicy
 }
 
 /** An immutable snapshot of everything routing needs, swapped atomically on reload. */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto"
+import { policyFromStored } from "../shared/LogicalModelPolicy.js"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Redacted, Schedule, Schema, Stream, SubscriptionRef } from "effect"
 import { Secrets } from "../crypto/Secrets.js"
@@ -112,6 +113,7 @@ export const buildSnapshot = (
       enabled: row.enabled,
       strategy: STRATEGIES.has(row.strategy) ? (row.strategy as RoutingStrategyName) : "balanced",
       upstreams,
+      policy: policyFromStored(row.policy),
     })
   }
   return { providers, logicalModels, loadedAt }

@@ -11,6 +11,7 @@
  *    plus per-provider aliases. The provider's own spelling of the id is what is sent.
  */
 import { Either, Schema } from "effect"
+import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
 import type { LogicalModel, Provider, RegistrySnapshot } from "../registry/Provider.js"
 import type { RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
@@ -25,6 +26,8 @@ export interface Candidate {
 
 export type ResolutionSource = "logical" | "provider_prefix" | "discovery"
 
+const NO_POLICY: LogicalModelPolicy = {}
+
 export interface Resolution {
   /** The logical model id, or the requested name (prefix stripped) for dynamic groups. */
   readonly logicalModel: string
@@ -32,6 +35,8 @@ export interface Resolution {
   readonly source: ResolutionSource
   readonly strategy: RoutingStrategyName
   readonly candidates: ReadonlyArray<Candidate>
+  /** The logical model's own timeouts, retries and rescue setting; `{}` for dynamic groups. */
+  readonly policy: LogicalModelPolicy
 }
 
 /** No provider serves this name. HTTP: 404 `model_not_found`. */
@@ -141,6 +146,7 @@ const resolveLogical = (
     source: "logical",
     strategy: logical.strategy,
     candidates: deduped,
+    policy: logical.policy,
   })
 }
 
@@ -193,6 +199,7 @@ export const resolveCandidates = (
         source: "provider_prefix",
         strategy: "balanced",
         candidates: [{ provider, model, weight: provider.weight, priority: 0 }],
+        policy: NO_POLICY,
       })
     }
   }
@@ -218,6 +225,7 @@ export const resolveCandidates = (
     source: "discovery",
     strategy: "balanced",
     candidates,
+    policy: NO_POLICY,
   })
 }
 

@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import { type LogicalModelPolicy, policyFromStored } from "../shared/LogicalModelPolicy.js"
 import { Effect, Option, Schema } from "effect"
 
 /**
@@ -13,6 +14,7 @@ export interface LogicalModelRecord {
   readonly description: string | null
   readonly enabled: boolean
   readonly strategy: string
+  readonly policy: LogicalModelPolicy
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly upstreams: ReadonlyArray<LogicalUpstreamRecord>
@@ -30,6 +32,7 @@ export interface LogicalModelInput {
   readonly description: string | null
   readonly enabled: boolean
   readonly strategy: string
+  readonly policy: LogicalModelPolicy
   readonly upstreams: ReadonlyArray<LogicalUpstreamRecord>
 }
 
@@ -50,6 +53,7 @@ interface ModelRow {
   readonly description: string | null
   readonly enabled: boolean
   readonly strategy: string
+  readonly policy: unknown
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -63,7 +67,7 @@ export class LogicalModelRepository extends Effect.Service<LogicalModelRepositor
     const sql = yield* SqlClient.SqlClient
 
     const modelColumns = sql`
-      id AS "uuid", logical_id AS "id", display_name AS "displayName", description, enabled, strategy,
+      id AS "uuid", logical_id AS "id", display_name AS "displayName", description, enabled, strategy, policy,
       created_at AS "createdAt", updated_at AS "updatedAt"`
 
     const withUpstreams = (models: ReadonlyArray<ModelRow>) =>
@@ -73,8 +77,9 @@ export class LogicalModelRepository extends Effect.Service<LogicalModelRepositor
           SELECT logical_model_id AS "uuid", provider_id AS "providerId", model_id AS "modelId", weight, priority
           FROM logical_model_upstreams WHERE ${sql.in("logical_model_id", models.map((m) => m.uuid))}
           ORDER BY priority, provider_id, model_id`
-        return models.map(({ uuid, ...model }): LogicalModelRecord => ({
+        return models.map(({ uuid, policy, ...model }): LogicalModelRecord => ({
           ...model,
+          policy: policyFromStored(policy),
           upstreams: rows
             .filter((r) => r.uuid === uuid)
             .map((r) => ({ providerId: r.providerId, modelId: r.modelId, weight: Number(r.weight), priority: r.priority })),
@@ -117,8 +122,8 @@ export class LogicalModelRepository extends Effect.Service<LogicalModelRepositor
       yield* Effect.gen(function* () {
         yield* checkProviders(input.upstreams)
         const inserted = yield* sql<{ uuid: string }>`
-          INSERT INTO logical_models (logical_id, display_name, description, enabled, strategy)
-          VALUES (${id}, ${input.displayName}, ${input.description}, ${input.enabled}, ${input.strategy})
+          INSERT INTO logical_models (logical_id, display_name, description, enabled, strategy, policy)
+          VALUES (${id}, ${input.displayName}, ${input.description}, ${input.enabled}, ${input.strategy}, ${JSON.stringify(input.policy)}::jsonb)
           ON CONFLICT (logical_id) DO NOTHING
           RETURNING id AS "uuid"`
         if (inserted[0] === undefined) return yield* new LogicalModelExists({ id })
@@ -133,7 +138,7 @@ export class LogicalModelRepository extends Effect.Service<LogicalModelRepositor
         yield* checkProviders(input.upstreams)
         const rows = yield* sql<{ uuid: string }>`
           UPDATE logical_models SET display_name = ${input.displayName}, description = ${input.description},
-            enabled = ${input.enabled}, strategy = ${input.strategy}, updated_at = now()
+            enabled = ${input.enabled}, strategy = ${input.strategy}, policy = ${JSON.stringify(input.policy)}::jsonb, updated_at = now()
           WHERE logical_id = ${id}
           RETURNING id AS "uuid"`
         if (rows[0] === undefined) return false

@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Redacted } from "effect"
 import { Secrets } from "../crypto/Secrets.js"
+import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
 
 /**
  * SQL for providers, their keys and models, and logical models (tables of migrations/0001_init.ts).
@@ -71,6 +72,8 @@ export interface LogicalModelRow {
   readonly description: string | null
   readonly enabled: boolean
   readonly strategy: string
+  /** `shared/LogicalModelPolicy.ts` as stored (JSON; read with `policyFromStored`). */
+  readonly policy: unknown
   readonly updatedAt: Date
 }
 
@@ -144,6 +147,7 @@ export interface LogicalModelWrite {
   readonly description: string | null
   readonly enabled: boolean
   readonly strategy: string
+  readonly policy: LogicalModelPolicy
 }
 
 export interface UpstreamWrite {
@@ -404,13 +408,13 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
 
     const upsertLogicalModel = Effect.fn("ProviderRepository.upsertLogicalModel")(function* (m: LogicalModelWrite) {
       const written = yield* sql<{ uuid: string; inserted: boolean }>`
-        INSERT INTO logical_models (logical_id, display_name, description, enabled, strategy)
-        VALUES (${m.logicalId}, ${m.displayName}, ${m.description}, ${m.enabled}, ${m.strategy})
+        INSERT INTO logical_models (logical_id, display_name, description, enabled, strategy, policy)
+        VALUES (${m.logicalId}, ${m.displayName}, ${m.description}, ${m.enabled}, ${m.strategy}, ${json(m.policy)}::jsonb)
         ON CONFLICT (logical_id) DO UPDATE SET
           display_name = EXCLUDED.display_name, description = EXCLUDED.description,
-          enabled = EXCLUDED.enabled, strategy = EXCLUDED.strategy, updated_at = now()
-        WHERE (logical_models.display_name, logical_models.description, logical_models.enabled, logical_models.strategy)
-          IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.description, EXCLUDED.enabled, EXCLUDED.strategy)
+          enabled = EXCLUDED.enabled, strategy = EXCLUDED.strategy, policy = EXCLUDED.policy, updated_at = now()
+        WHERE (logical_models.display_name, logical_models.description, logical_models.enabled, logical_models.strategy, logical_models.policy)
+          IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.description, EXCLUDED.enabled, EXCLUDED.strategy, EXCLUDED.policy)
         RETURNING id AS "uuid", (xmax = 0) AS "inserted"`
       const row = written[0]
       if (row !== undefined) return { uuid: row.uuid, outcome: (row.inserted ? "created" : "updated") as WriteOutcome }
@@ -495,7 +499,7 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
         FROM provider_models ORDER BY provider_id, model_id`
       const logicalModels = yield* sql<LogicalModelRow>`
         SELECT id AS "uuid", logical_id AS "logicalId", display_name AS "displayName", description, enabled,
-               strategy, updated_at AS "updatedAt"
+               strategy, policy, updated_at AS "updatedAt"
         FROM logical_models ORDER BY logical_id`
       const upstreams = yield* sql<LogicalUpstreamRow>`
         SELECT id, logical_model_id AS "logicalModelUuid", provider_id AS "providerId", model_id AS "modelId",

@@ -27,6 +27,8 @@ export interface UpstreamRequest {
    * wait for headers is part of its time to first token).
    */
   readonly headersTimeoutMs?: number
+  /** Longest silence inside the body, instead of `UPSTREAM_IDLE_TIMEOUT` (a logical model's own). */
+  readonly idleTimeoutMs?: number
 }
 
 /** A finished non-streaming answer: status, headers and the whole body. */
@@ -132,7 +134,11 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
       new UpstreamTransportError({ provider: request.provider.id, model: request.model, reason, message })
     const bodyError = (request: UpstreamRequest) => (cause: unknown) =>
       isBodyTimeout(cause)
-        ? toTransport(request, "idle_timeout", `upstream sent nothing for ${Duration.format(config.upstream.idleTimeout)}`)
+        ? toTransport(
+            request,
+            "idle_timeout",
+            `upstream sent nothing for ${Duration.format(request.idleTimeoutMs === undefined ? config.upstream.idleTimeout : Duration.millis(request.idleTimeoutMs))}`,
+          )
         : toTransport(request, "reset", `upstream body broke: ${describe(cause)}`)
 
     /** The upstream's own error answer: its status and message, never the key it was sent. */
@@ -208,7 +214,7 @@ export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/up
               // undici's own timers: an Effect timeout per call would fork a fiber and a timer
               // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).
               headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,
-              bodyTimeout: idleTimeoutMs,
+              bodyTimeout: request.idleTimeoutMs ?? idleTimeoutMs,
             },
             (error, data) => {
               if (error !== null) {

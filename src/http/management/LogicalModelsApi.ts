@@ -1,4 +1,5 @@
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import { PolicyFields } from "../../shared/LogicalModelPolicy.js"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
@@ -35,6 +36,8 @@ const settings = {
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   strategy: Schema.optionalWith(Strategy, { default: () => "balanced" as const }),
   upstreams: Schema.Array(LogicalUpstream).pipe(Schema.minItems(1)),
+  // Its own timeouts (seconds), retries and mid-stream rescue setting; left out: the defaults.
+  ...PolicyFields,
 }
 
 export const CreateLogicalModelRequest = Schema.Struct({ id: LogicalId, ...settings })
@@ -56,6 +59,7 @@ export const LogicalModelResponse = Schema.Struct({
   enabled: Schema.Boolean,
   strategy: Schema.String,
   upstreams: Schema.Array(UpstreamResponse),
+  ...PolicyFields,
   created_at: Schema.Date,
   updated_at: Schema.Date,
 })

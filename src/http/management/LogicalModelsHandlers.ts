@@ -1,4 +1,5 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import { policyOf } from "../../shared/LogicalModelPolicy.js"
 import { Effect, Option } from "effect"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "../../routing/CircuitBreaker.js"
@@ -21,6 +22,7 @@ const render = (m: LogicalModelRecord) => ({
   enabled: m.enabled,
   strategy: m.strategy,
   upstreams: m.upstreams.map((u) => ({ provider: u.providerId, model: u.modelId, weight: u.weight, priority: u.priority })),
+  ...m.policy,
   created_at: m.createdAt,
   updated_at: m.updatedAt,
 })
@@ -31,6 +33,7 @@ const toInput = (payload: typeof UpdateLogicalModelRequest.Type): LogicalModelIn
   enabled: payload.enabled,
   strategy: payload.strategy,
   upstreams: payload.upstreams.map((u) => ({ providerId: u.provider, modelId: u.model, weight: u.weight, priority: u.priority })),
+  policy: policyOf(payload),
 })
 
 const unknownProviders = (e: UnknownProviders) =>

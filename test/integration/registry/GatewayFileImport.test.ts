@@ -274,6 +274,7 @@ describe("ProviderRegistry", () => {
           { provider: "openai", model: "gpt-4o-mini", weight: 3, priority: 0 },
           { provider: "backup", model: "openai/gpt-4o-mini", weight: 1, priority: 1 },
         ],
+        policy: {},
       })
     }).pipe(Effect.scoped, Effect.provide(TestEnv)))
 

@@ -122,6 +122,7 @@ describe("GatewayFile", () => {
             { provider: "openai", model: "gpt-4o-mini", weight: 1, priority: 0 },
             { provider: "backup", model: "gpt-4o-mini", weight: 1, priority: 1 },
           ],
+          policy: {},
         },
       ])
     }))
@@ -278,6 +279,20 @@ providers:
       // ...but not when prune is about to delete it.
       const pruning = yield* parse(`prune: true\n${text}`)
       expect(checkUpstreamProviders(pruning, new Set(["legacy"]))).toMatch(/unknown provider "legacy" \(prune: true/)
+    }))
+
+  it.effect("a logical model's own timeouts, retries and rescue setting: parsed, and wrong values named", () =>
+    Effect.gen(function* () {
+      const model = (extra: string) =>
+        `${provider("")}logical_models:\n  - id: m\n    upstreams: [{ provider: openai, model: x }]\n${extra}`
+      const file = yield* parse(model("    timeouts: { first_token: 8, idle: 20.5, request: 90 }\n    retries: 1\n    rescue: false\n"))
+      expect(file.logicalModels[0]!.policy).toEqual({ timeouts: { first_token: 8, idle: 20.5, request: 90 }, retries: 1, rescue: false })
+      expect((yield* parse(model(""))).logicalModels[0]!.policy).toEqual({})
+      expect(yield* errorOf(model("    timeouts: { first_token: 0 }\n"))).toBe(
+        "logical_models[0].timeouts.first_token: expected a number of seconds > 0 (at most 86400)",
+      )
+      expect(yield* errorOf(model("    retries: 9\n"))).toBe("logical_models[0].retries: expected a whole number from 0 to 5")
+      expect(yield* errorOf(model("    timeouts: { first-token: 5 }\n"))).toBe("logical_models[0].timeouts.first-token: unknown field")
     }))
 
   it.effect("loads YAML and JSON files by extension and names a missing file", () =>

@@ -26,6 +26,7 @@ describe("resolveCandidates", () => {
           description: null,
           enabled: true,
           strategy: "latency_first",
+          policy: {},
           upstreams: [
             { provider: "pa", model: "gpt-4o", weight: 3, priority: 0 },
             { provider: "pb", model: "gpt-4o", weight: 1, priority: 1 },
@@ -47,7 +48,7 @@ describe("resolveCandidates", () => {
   it("finds a logical model whose id contains a slash", () => {
     const snap = makeSnapshot(
       [pa],
-      [{ id: "team/chat", description: null, enabled: true, strategy: "balanced", upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }] }],
+      [{ id: "team/chat", description: null, enabled: true, strategy: "balanced", policy: {}, upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }] }],
     )
     expect(ok(resolveCandidates(snap, "team/chat", noLists)).source).toBe("logical")
   })
@@ -57,8 +58,8 @@ describe("resolveCandidates", () => {
     const snap = makeSnapshot(
       [pa, disabledProvider],
       [
-        { id: "d", description: null, enabled: false, strategy: "balanced", upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }] },
-        { id: "e", description: null, enabled: true, strategy: "balanced", upstreams: [{ provider: "off", model: "m", weight: 1, priority: 0 }] },
+        { id: "d", description: null, enabled: false, strategy: "balanced", policy: {}, upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }] },
+        { id: "e", description: null, enabled: true, strategy: "balanced", policy: {}, upstreams: [{ provider: "off", model: "m", weight: 1, priority: 0 }] },
       ],
     )
     expect(err(resolveCandidates(snap, "d", noLists))._tag).toBe("LogicalModelDisabled")

@@ -18,6 +18,7 @@ const chat: LogicalModel = {
   description: null,
   enabled: true,
   strategy: "balanced",
+  policy: {},
   upstreams: [
     { provider: "primary", model: "m", weight: 1, priority: 0 },
     { provider: "backup", model: "m", weight: 1, priority: 1 },
