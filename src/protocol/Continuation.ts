@@ -57,8 +57,12 @@ export const makeSplice = (transcript: Transcript, mode: ContinuationMode, model
   /** The client's text block still open, taken over by the continuation's first text block. */
   let open: number | undefined = transcript.lastOpen ? transcript.texts.length - 1 : undefined
   let nextIndex = transcript.texts.length
-  /** Continuation block index → client index; reasoning blocks map to `null` (dropped). */
-  const indices = new Map<number, number | null>()
+  /**
+   * Continuation block index → client index; reasoning blocks map to `null` (dropped); a text
+   * block that repeats text of a block the client already has closed maps to `"repeating"` until
+   * it says something new, which then opens a client block of its own.
+   */
+  const indices = new Map<number, number | null | "repeating">()
   let failed = false
 
   /** The part of a text delta the client does not have yet ("" while still matching). */
@@ -92,6 +96,7 @@ export const makeSplice = (transcript: Transcript, mode: ContinuationMode, model
       case "block_start": {
         if (event.block.type === "reasoning") return void indices.set(event.index, null)
         if (event.block.type === "text" && open !== undefined) return void indices.set(event.index, open)
+        if (event.block.type === "text" && unmatched !== "") return void indices.set(event.index, "repeating")
         if (unmatched !== "") return void out.push(mismatch("the new answer calls a tool before repeating the text already sent"))
         if (open !== undefined) {
           out.push({ type: "block_stop", index: open })
@@ -107,6 +112,13 @@ export const makeSplice = (transcript: Transcript, mode: ContinuationMode, model
         const text = newText(event.text)
         if (text === undefined) return void out.push(mismatch("the new answer does not start with the text already sent"))
         if (text === "") return
+        if (index === "repeating") {
+          const opened = nextIndex++
+          indices.set(event.index, opened)
+          open = opened
+          out.push({ type: "block_start", index: opened, block: { type: "text" } })
+          return void out.push({ type: "text_delta", index: opened, text })
+        }
         if (index === undefined) {
           // Text outside any block the continuation opened: it continues the client's block.
           return void out.push({ type: "text_delta", index: open ?? nextIndex - 1, text })
@@ -118,7 +130,7 @@ export const makeSplice = (transcript: Transcript, mode: ContinuationMode, model
       case "tool_input_delta":
       case "block_stop": {
         const index = indices.get(event.index)
-        if (index === null || index === undefined) return
+        if (index === null || index === undefined || index === "repeating") return
         if (event.type === "block_stop" && index === open) open = undefined
         return void out.push({ ...event, index })
       }
