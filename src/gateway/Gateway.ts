@@ -300,7 +300,12 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
             if (codec.skippedFrames() > 0) {
               work.push(
                 Effect.logWarning("skipped unreadable upstream stream frames").pipe(
-                  Effect.annotateLogs({ provider: served.provider, model: served.model, frames: codec.skippedFrames() }),
+                  Effect.annotateLogs({
+                    ...(request.requestId === undefined ? {} : { request_id: request.requestId }),
+                    provider: served.provider,
+                    model: served.model,
+                    frames: codec.skippedFrames(),
+                  }),
                 ),
               )
             }
