@@ -18,7 +18,7 @@ import {
 } from "../routing/RetryPolicy.js"
 import { type AttemptRef, Router, type SessionRef } from "../routing/Router.js"
 import { normalizeSessionId, sessionOwner } from "../routing/Stickiness.js"
-import { makeSnippetCollector, SessionContext } from "../sessions/SessionContext.js"
+import { makeSnippetCollector, SessionContext, type SnippetCollector } from "../sessions/SessionContext.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { UsageLedger } from "../usage/UsageLedger.js"
 import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
@@ -274,18 +274,24 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     })
 
     /**
-     * After commit, a stream that does not finish cleanly is still the upstream's failure (W4);
-     * its tokens count, and the session keeps what the client was sent. A broken stream is
-     * continued elsewhere when it can be (MidStreamRescue); a continuation is accounted the same
-     * way, without session context (the session keeps what the first upstream sent).
+     * After commit, a stream that does not finish cleanly is still the upstream's failure; its
+     * tokens count. A broken stream is continued elsewhere when it can be (MidStreamRescue); a
+     * continuation is accounted the same way. The session keeps what the client was sent: one
+     * entry for the whole chain (`collected` is shared along it), written when the client's
+     * stream ends.
      */
     const streamHooksFor =
-      (walk: Walk, served: Served, ref: Omit<AttemptRef, "latencyMs">, rescueScope: () => RescueScope | undefined, withContext: boolean) =>
+      (walk: Walk, served: Served, ref: Omit<AttemptRef, "latencyMs">, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
       (codec: StreamCodec): CommitHooks => {
         const { request } = walk
-        const collected = !withContext || walk.contextId === undefined ? undefined : makeSnippetCollector(sessionContext.config.maxBytes)
         return {
-          ...(collected === undefined ? {} : { observe: collected.add }),
+          ...(collected === undefined
+            ? {}
+            : {
+                observe: collected.add,
+                onClientEnd: (complete: boolean) =>
+                  runInBackground(sessionContext.append({ ...contextEntry(walk, served), stream: true, complete, response: collected.text() })),
+              }),
           rescue: (transcript, failure) => {
             const scope = rescueScope()
             return scope === undefined ? undefined : rescueHook(scope, ref.candidate)(transcript, failure)
@@ -309,16 +315,13 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
                 ),
               )
             }
-            if (collected !== undefined) {
-              work.push(sessionContext.append({ ...contextEntry(walk, served), stream: true, complete: outcome.complete, response: collected.text() }))
-            }
             if (work.length > 0) runInBackground(Effect.all(work, { discard: true }))
           },
         }
       }
 
     /** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
-    const rescueScopeFor = (walk: Walk, index: number): RescueScope | undefined => {
+    const rescueScopeFor = (walk: Walk, index: number, collected: SnippetCollector | undefined): RescueScope | undefined => {
       if (walk.limits.rescues === 0 || !walk.client.stream) return undefined
       const later = walk.candidates.slice(index + 1).map((p) => p.candidate)
       return {
@@ -329,7 +332,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         hooksFor: (scope, candidate, keyId) => {
           const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
           const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId, probe: false }
-          return streamHooksFor(walk, served, ref, () => scope, false)
+          return streamHooksFor(walk, served, ref, () => scope, collected)
         },
       }
     }
@@ -390,8 +393,10 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       const attemptStart = yield* Clock.currentTimeMillis
       const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
       const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
+      const collected =
+        walk.contextId === undefined || !walk.client.stream ? undefined : makeSnippetCollector(sessionContext.config.maxBytes)
       const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(
-        call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, streamHooksFor(walk, served, ref, () => rescueScopeFor(walk, index), true), walk.limits),
+        call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, streamHooksFor(walk, served, ref, () => rescueScopeFor(walk, index, collected), collected), walk.limits),
       )
       const now = yield* Clock.currentTimeMillis
       if (Either.isRight(result)) {

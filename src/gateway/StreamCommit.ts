@@ -54,6 +54,11 @@ export interface CommitHooks {
   readonly observe?: (text: string) => void
   /** After commit, a failed stream may be continued elsewhere: how, or undefined when it may not. */
   readonly rescue?: (transcript: Transcript, failure: string) => Rescue | undefined
+  /**
+   * The client's stream ended here (not handed to a continuation, whose own hooks then say it):
+   * whether the client got a complete answer. Called once for the whole chain.
+   */
+  readonly onClientEnd?: (complete: boolean) => void
 }
 
 /** The relay writing into each sink (a client response), for `endRelayWithError`. */
@@ -177,8 +182,10 @@ export const commitStream = (
       }
       hooks.onFinish(outcome)
     }
-    const endClient = () => {
+    const endClient = (complete: boolean) => {
+      if (phase === "finished") return
       phase = "finished"
+      hooks.onClientEnd?.(complete)
       if (sink !== undefined) {
         relays.delete(sink)
         sink.end()
@@ -187,7 +194,7 @@ export const commitStream = (
     const finish = (outcome: StreamOutcome) => {
       if (phase === "finished") return
       endUpstream(outcome)
-      endClient()
+      endClient(outcome.complete)
     }
 
     /**
@@ -208,7 +215,7 @@ export const commitStream = (
         rescue = undefined
         if (next === undefined) {
           out(errorText)
-          return endClient()
+          return endClient(false)
         }
         phase = "handedOff"
         continuation = next
@@ -312,7 +319,7 @@ export const commitStream = (
         if (phase === "rescuing") {
           rescue?.cancel()
           rescue = undefined
-          return endClient()
+          return endClient(false)
         }
         finish({ complete: false, error: "client disconnected" })
       },

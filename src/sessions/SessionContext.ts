@@ -174,3 +174,6 @@ export class SessionContext extends Effect.Service<SessionContext>()("gateway/se
     return { append, list, listAll, config } as const
   }),
 }) {}
+
+/** What `makeSnippetCollector` returns: add text, read what was kept. */
+export type SnippetCollector = ReturnType<typeof makeSnippetCollector>

@@ -132,13 +132,22 @@ describe("session context", () => {
     expect(entry!.response).toContain("mock")
     expect(entry!.response).toContain("[DONE]")
 
+    // A stall the gateway continues (mid-stream rescue): one entry, the whole answer the client got.
     mock.script({ stallAfterChunks: 3 })
+    const rescued = await chat(alice, "a b c d e f", { session: "conv-stream", stream: true })
+    expect(rescued.text).not.toContain('"error"')
+    const [continued] = await entriesOf(alice, "conv-stream", 2)
+    expect(continued!.complete).toBe(true)
+    expect(continued!.response).toContain("[DONE]")
+
+    // One it cannot continue (the new answer does not start with what was sent): marked unfinished.
+    mock.script({ stallAfterChunks: 3 }, { text: "Something else entirely" })
     const stalled = await chat(alice, "a b c d e f", { session: "conv-stream", stream: true })
     expect(stalled.text).toContain('"error"')
-    const [latest, previous] = await entriesOf(alice, "conv-stream", 2)
+    const [latest, , first] = await entriesOf(alice, "conv-stream", 3)
     expect(latest!.complete).toBe(false)
     expect(latest!.response).toContain('"error"')
-    expect(previous).toEqual(entry)
+    expect(first).toEqual(entry)
   })
 
   it("caps each snippet's size with a marker, and keeps only the newest entries", async () => {
