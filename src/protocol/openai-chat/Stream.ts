@@ -151,7 +151,11 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
         if (i === undefined) {
           // A delta for a tool call whose block was closed by other content: it cannot be placed.
           failed = true
-          out.push({ type: "error", error: malformedFrame("a tool call continued after other content") })
+          // Readable, but impossible to place: a broken answer, not a frame to skip.
+          out.push({
+            type: "error",
+            error: makeError("server", "Upstream stream error: a tool call continued after other content", { status: 502, code: "upstream_stream_error" }),
+          })
           return out
         }
         liveTool = key

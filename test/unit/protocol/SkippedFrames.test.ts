@@ -230,14 +230,11 @@ describe("the transcoder skips a few unreadable frames", () => {
 
 describe("an OpenAI chat stream that cannot be placed is not an unreadable frame", () => {
   /**
-   * Known bug, reported (src/protocol/openai-chat/Stream.ts, not this suite's to fix): the chat
-   * decoder reports "a tool call continued after other content" — a terminal failure, after which
-   * it decodes nothing more — with the unreadable-frame code, so the transcoder counts it as a
-   * skippable frame; the stream then ends without `upstreamError`, and the gateway accounts a
-   * stream whose client got an in-band error as complete. Remove `.fails` once the decoder gives
-   * that failure a code of its own.
+   * The chat decoder's "a tool call continued after other content" is a terminal failure (it
+   * decodes nothing more): it carries `upstream_stream_error`, not the unreadable-frame code, so
+   * it is never skipped as a frame and the stream is accounted as failed.
    */
-  it.fails("a tool call that continues after text ends the stream with upstreamError at that frame", () => {
+  it("a tool call that continues after text ends the stream with upstreamError at that frame", () => {
     const chunk = (delta: Record<string, unknown>) => ({ data: JSON.stringify({ id: "c1", model: "m", choices: [{ index: 0, delta, finish_reason: null }] }) })
     const call = (args: string, id?: string) => ({ tool_calls: [{ index: 0, ...(id ? { id, type: "function", function: { name: "f", arguments: args } } : { function: { arguments: args } }) }] })
     const t = makeTranscoder("openai-chat", "anthropic", ctx())
