@@ -20,7 +20,7 @@ import { ProviderRepository } from "./storage/ProviderRepository.js"
 import { UserRepository } from "./storage/UserRepository.js"
 import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
-import { UpstreamClient, UpstreamHttpLive } from "./upstream/UpstreamClient.js"
+import * as UpstreamUndici from "./upstream/UpstreamUndici.js"
 import { UsageLedger } from "./usage/UsageLedger.js"
 
 export interface AppOptions {
@@ -43,8 +43,11 @@ const loggingLayer = (options: AppOptions) =>
     }),
   )
 
-/** 1. Infrastructure: the database (a `SqlClient`), the KV store, secrets, the upstream HTTP pool. */
-const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamHttpLive)
+/**
+ * 1. Infrastructure: the database (a `SqlClient`), the KV store, secrets, and the upstream client
+ * (`UpstreamClient` on its pooled undici dispatcher; tests swap in `UpstreamMemory.layer`).
+ */
+const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamUndici.layer)
 
 /**
  * 2. Repositories (`storage/`, the only place SQL runs) that more than one part of the app uses.
@@ -53,8 +56,8 @@ const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Defaul
  */
 const RepositoriesLive = Layer.mergeAll(UserRepository.Default, ProviderRepository.Default)
 
-/** 3a. Provider state and callers' credentials: the registry snapshot, the upstream client, API-key checks. */
-const ProvidersAndAuthLive = Layer.mergeAll(UpstreamClient.Default, ProviderRegistry.Default, ApiKeyAuth.Default)
+/** 3a. Provider state and callers' credentials: the registry snapshot, API-key checks. */
+const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth.Default)
 
 /** 3b. What a generation request uses besides: model lists, routing, key pool, conversation context, limits, usage. */
 const RequestServicesLive = Layer.mergeAll(

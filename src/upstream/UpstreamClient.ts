@@ -1,15 +1,11 @@
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
-import { EventEmitter } from "node:events"
+import { Context, type Effect, Redacted } from "effect"
 import type { Readable } from "node:stream"
-import { Agent, type Dispatcher } from "undici"
-import { AppConfig } from "../config/AppConfig.js"
-import { type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import type { UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import { UpstreamStatusError } from "../shared/UpstreamFailure.js"
 import type { Provider, ProviderKey } from "../registry/Provider.js"
 import { redactText } from "../shared/Redaction.js"
 import { parseRetryAfter } from "../routing/RetryPolicy.js"
 import { parseUpstreamError } from "./UpstreamErrorBody.js"
-import { upstreamHeaders } from "./UpstreamHeaders.js"
 
 export interface UpstreamRequest {
   readonly provider: Provider
@@ -51,37 +47,6 @@ export interface UpstreamStream {
   readonly bodyError: (cause: unknown) => UpstreamTransportError
 }
 
-const transportReason = (error: unknown): "connect" | "reset" => {
-  const text = String((error as { cause?: unknown })?.cause ?? error)
-  const code = (error as { cause?: { code?: string; cause?: { code?: string } } })?.cause
-  const codes = [code?.code, code?.cause?.code, text].join(" ")
-  return /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|CONNECT_TIMEOUT|EHOSTUNREACH|ENETUNREACH/.test(codes) ? "connect" : "reset"
-}
-
-/** The most specific description of an undici error: its cause's code or message, else its own message. */
-const describe = (error: unknown): string => {
-  const e = error as { message?: string; cause?: { message?: string; code?: string } } | undefined
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error)
-}
-
-const codeOf = (error: unknown): string | undefined => {
-  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined
-  const code = e?.code ?? e?.cause?.code
-  return typeof code === "string" ? code : undefined
-}
-const isHeadersTimeout = (error: unknown) => codeOf(error) === "UND_ERR_HEADERS_TIMEOUT"
-const isBodyTimeout = (error: unknown) => codeOf(error) === "UND_ERR_BODY_TIMEOUT"
-
-/** undici's raw header record (lower-case names) with repeated headers joined. */
-const flattenHeaders = (raw: Dispatcher.ResponseData["headers"]): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const name in raw) {
-    const value = raw[name]
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : String(value)
-  }
-  return out
-}
-
 /** A provider base URL as upstream URLs are checked against it: its origin and path prefix. */
 interface BaseScope {
   readonly origin: string
@@ -120,189 +85,48 @@ export const isWithinBaseUrl = (baseUrl: string, url: URL): boolean => {
   return path.startsWith(scope.path) && (path.length === scope.path.length || path.charCodeAt(scope.path.length) === 0x2f)
 }
 
-/** The pooled undici dispatcher upstream calls go through (see `UpstreamHttpLive`). */
-export class UpstreamDispatcher extends Context.Tag("gateway/upstream/UpstreamDispatcher")<UpstreamDispatcher, Dispatcher>() {}
-
-export class UpstreamClient extends Effect.Service<UpstreamClient>()("gateway/upstream/UpstreamClient", {
-  effect: Effect.gen(function* () {
-    const config = yield* AppConfig
-    const dispatcher = yield* UpstreamDispatcher
-    const headersTimeoutMs = Duration.toMillis(config.upstream.headersTimeout)
-    const idleTimeoutMs = Duration.toMillis(config.upstream.idleTimeout)
-
-    const toTransport = (request: UpstreamRequest, reason: UpstreamTransportError["reason"], message: string) =>
-      new UpstreamTransportError({ provider: request.provider.id, model: request.model, reason, message })
-    const bodyError = (request: UpstreamRequest) => (cause: unknown) =>
-      isBodyTimeout(cause)
-        ? toTransport(
-            request,
-            "idle_timeout",
-            `upstream sent nothing for ${Duration.format(request.idleTimeoutMs === undefined ? config.upstream.idleTimeout : Duration.millis(request.idleTimeoutMs))}`,
-          )
-        : toTransport(request, "reset", `upstream body broke: ${describe(cause)}`)
-
-    /** The upstream's own error answer: its status and message, never the key it was sent. */
-    const statusError = (request: UpstreamRequest, status: number, headers: Readonly<Record<string, string>>, body: string) => {
-      const parsed = parseUpstreamError(body, status)
-      return new UpstreamStatusError({
-        provider: request.provider.id,
-        model: request.model,
-        status,
-        // Some providers echo the key they were sent: it must never reach a client or a log.
-        message: redactText(parsed.message.split(Redacted.value(request.key.secret)).join("[redacted]")),
-        errorType: parsed.type,
-        errorCode: parsed.code,
-        errorParam: parsed.param,
-        retryAfterMs: parseRetryAfter((name) => headers[name], Date.now()),
-      })
-    }
-
-    /**
-     * One call on the pooled undici dispatcher, as a single callback-driven `Effect.async`:
-     * interrupting it aborts the call. `onAnswer` receives a 2xx answer and settles the effect;
-     * any other status is read and fails with the upstream's status and message.
-     *
-     * The dispatcher is called directly: the generic `HttpClient` costs several times what
-     * undici itself does per request, and scoped variants abort every request on scope close.
-     */
-    const call = <A>(
-      request: UpstreamRequest,
-      onAnswer: (
-        data: Dispatcher.ResponseData,
-        headers: Readonly<Record<string, string>>,
-        abort: () => void,
-        settle: (effect: Effect.Effect<A, UpstreamFailure>) => void,
-      ) => void,
-    ) =>
-      Effect.async<A, UpstreamFailure>((resume) => {
-        // undici takes an EventEmitter as the abort signal: an AbortSignal per call would cost more
-        // (it outlives young collections; bench/RESULTS.md).
-        const signal = new EventEmitter()
-        const abort = () => void signal.emit("abort")
-        let settled = false
-        const settle = (effect: Effect.Effect<A, UpstreamFailure>) => {
-          if (settled) return
-          settled = true
-          resume(effect)
-        }
-        // A URL or header undici refuses throws here: a transport failure, not a defect.
-        try {
-          const url = new URL(request.url)
-          if (!isWithinBaseUrl(request.provider.baseUrl, url)) {
-            settle(
-              Effect.fail(
-                new UpstreamStatusError({
-                  provider: request.provider.id,
-                  model: request.model,
-                  status: 400,
-                  message: "the upstream URL would leave the provider's base URL; the request was not sent",
-                }),
-              ),
-            )
-          } else dispatcher.request(
-            {
-              signal,
-              method: request.method ?? "POST",
-              headers: upstreamHeaders(request.provider, request.key, config.mask, {
-                stream: request.stream,
-                masked: request.masked ?? true,
-              }),
-              origin: url.origin,
-              // A fragment never goes on the wire.
-              path: url.pathname + url.search,
-              body: request.body ?? null,
-              // undici's own timers: an Effect timeout per call would fork a fiber and a timer
-              // on every request. The body timeout is the stream idle timeout (ARCHITECTURE §3).
-              headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,
-              bodyTimeout: request.idleTimeoutMs ?? idleTimeoutMs,
-            },
-            (error, data) => {
-              if (error !== null) {
-                return settle(
-                  Effect.fail(
-                    isHeadersTimeout(error)
-                      ? toTransport(
-                          request,
-                          "headers_timeout",
-                          `upstream did not answer within ${Duration.format(request.headersTimeoutMs === undefined ? config.upstream.headersTimeout : Duration.millis(request.headersTimeoutMs))}`,
-                        )
-                      : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
-                  ),
-                )
-              }
-              data.body.on("error", () => {})
-              const headers = flattenHeaders(data.headers)
-              if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, abort, settle)
-              data.body.text().then(
-                (body) => settle(Effect.fail(statusError(request, data.statusCode, headers, body))),
-                () => settle(Effect.fail(statusError(request, data.statusCode, headers, ""))),
-              )
-            },
-          )
-        } catch (error) {
-          settle(Effect.fail(toTransport(request, "connect", `upstream request could not be sent: ${describe(error)}`)))
-        }
-        return Effect.sync(() => {
-          if (!settled) abort()
-        })
-      })
-
-    /** Sends one request and reads the whole 2xx answer. */
-    const send = (request: UpstreamRequest): Effect.Effect<UpstreamResponse, UpstreamFailure> =>
-      call<UpstreamResponse>(request, (data, headers, _abort, settle) => {
-        data.body.text().then(
-          (text) => settle(Effect.succeed({ status: data.statusCode, headers, text })),
-          (cause) => settle(Effect.fail(bodyError(request)(cause))),
-        )
-      })
-
-    /** Sends one streaming request; a 2xx answer is handed over unread (see `UpstreamStream`). */
-    const open = (request: UpstreamRequest): Effect.Effect<UpstreamStream, UpstreamFailure> =>
-      call<UpstreamStream>(request, (data, headers, abort, settle) =>
-        settle(
-          Effect.succeed({
-            status: data.statusCode,
-            headers,
-            body: data.body,
-            abort: () => {
-              if (!data.body.readableEnded) abort()
-            },
-            bodyError: bodyError(request),
-          }),
-        ),
-      )
-
-    return { send, open } as const
-  }),
-}) {}
+/**
+ * How the gateway calls a provider: one request, one answer. `send` reads a whole 2xx answer,
+ * `open` hands a 2xx stream over unread; any other status fails with `UpstreamStatusError` (the
+ * provider's message, its key redacted, its Retry-After), a connection or timeout problem with
+ * `UpstreamTransportError`. Neither ever sends a request outside the provider's base URL.
+ */
+export interface UpstreamClientService {
+  readonly send: (request: UpstreamRequest) => Effect.Effect<UpstreamResponse, UpstreamFailure>
+  readonly open: (request: UpstreamRequest) => Effect.Effect<UpstreamStream, UpstreamFailure>
+}
 
 /**
- * A pooled keep-alive undici dispatcher with the configured connect timeout, idle connections
- * closed after UPSTREAM_KEEPALIVE_TIMEOUT, at most UPSTREAM_MAX_CONNECTIONS per provider origin.
+ * The upstream client, one tag with two layers: `UpstreamUndici.layer` (production: a pooled
+ * undici dispatcher, the hot path) and `UpstreamMemory.layer(handler)` (tests: scripted answers,
+ * no socket). The gateway, model discovery and the management API's provider checks all call
+ * providers through it.
  */
-export const UpstreamHttpLive = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    const dispatcher = yield* Effect.acquireRelease(
-      Effect.sync(
-        () =>
-          new Agent({
-            connect: { timeout: Duration.toMillis(config.upstream.connectTimeout) },
-            // Idle connections close after a burst: a provider's `Keep-Alive: timeout=600` hint is
-            // capped by the max (undici's default max is 10 minutes).
-            keepAliveTimeout: Duration.toMillis(config.upstream.keepAliveTimeout),
-            keepAliveMaxTimeout: Math.max(Duration.toMillis(config.upstream.keepAliveTimeout), Duration.toMillis(config.upstream.keepAliveMaxTimeout)),
-            ...(config.upstream.maxConnectionsPerOrigin > 0 ? { connections: config.upstream.maxConnectionsPerOrigin } : {}),
-            headersTimeout: 0,
-            bodyTimeout: 0,
-          }),
-      ),
-      (agent) => Effect.promise(() => agent.destroy()),
-    )
-    // The HttpClient stays available for other users; upstream calls use the dispatcher directly.
-    return Layer.merge(
-      NodeHttpClient.layerUndiciWithoutDispatcher.pipe(Layer.provide(Layer.succeed(NodeHttpClient.Dispatcher, dispatcher))),
-      Layer.succeed(UpstreamDispatcher, dispatcher),
-    )
-  }),
-)
+export class UpstreamClient extends Context.Tag("gateway/upstream/UpstreamClient")<UpstreamClient, UpstreamClientService>() {}
+
+/** Why a request was refused before it was sent (see `isWithinBaseUrl`); answered as a 400. */
+export const LEAVES_BASE_URL = "the upstream URL would leave the provider's base URL; the request was not sent"
+
+/**
+ * The upstream's own error answer as the error every layer fails with: its status and message,
+ * never the key it was sent.
+ */
+export const statusErrorOf = (
+  request: UpstreamRequest,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+): UpstreamStatusError => {
+  const parsed = parseUpstreamError(body, status)
+  return new UpstreamStatusError({
+    provider: request.provider.id,
+    model: request.model,
+    status,
+    // Some providers echo the key they were sent: it must never reach a client or a log.
+    message: redactText(parsed.message.split(Redacted.value(request.key.secret)).join("[redacted]")),
+    errorType: parsed.type,
+    errorCode: parsed.code,
+    errorParam: parsed.param,
+    retryAfterMs: parseRetryAfter((name) => headers[name], Date.now()),
+  })
+}
