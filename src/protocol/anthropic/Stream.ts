@@ -2,265 +2,305 @@
 import {
   completeUsage,
   mergeUsage,
+  type BlockStart,
   type EncodeContext,
   type ErrorInfo,
   type IdGenerator,
-  type SseEvent,
+  type Signature,
   type StopReason,
   type StreamDecoder,
   type StreamEncoder,
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
+import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
 import { anthropicErrorBody, decodeErrorBody } from "../Errors.js"
-import { asObject, isObject, num, parseJson, str, type JsonObject } from "../Json.js"
+import { endOfBody, isEvents, readFrame } from "../FrameReading.js"
+import { asObject, isObject, num, str, type JsonObject } from "../Json.js"
 import { eventName, sseJson } from "../Sse.js"
 import { fromAnthropicStop, toAnthropicStop } from "../StopReasons.js"
-import { malformedFrame, truncatedStream } from "../openai-chat/Stream.js"
 import { decodeUsage, encodeUsage } from "./Response.js"
 
-export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
-  // Anthropic block index → canonical index (they coincide, but a foreign server may skip indexes).
-  const indexMap = new Map<number, number>()
-  let next = 0
-  let ended = false
-  let failed = false
+/** One stream's decoding state. */
+interface DecoderState {
+  readonly ids: IdGenerator
+  /** Anthropic block index → canonical index (they coincide, but a foreign server may skip indexes). */
+  readonly indexMap: Map<number, number>
+  next: number
+  /** message_stop or an error event was seen: nothing more is decoded. */
+  finished: boolean
+}
 
-  const push = (ev: SseEvent): ReadonlyArray<StreamEvent> => {
-    if (ended || failed) return []
-    const data = ev.data.trim()
-    if (data === "" || data === "[DONE]") return []
-    const parsed = parseJson(data)
-    if (!parsed.ok || !isObject(parsed.value)) {
-      // One unreadable frame: the stream goes on (the caller decides whether to skip it).
-      return [{ type: "error", error: malformedFrame(parsed.ok ? "not an object" : parsed.error) }]
-    }
-    const o = parsed.value
-    // Data-only frames (some SDK bridges) still carry `type`.
-    const type = eventName(ev.event) ?? str(o.type)
-    const out: Array<StreamEvent> = []
-    switch (type) {
-      case "message_start": {
-        const m = asObject(o.message)
-        const usage = decodeUsage(m.usage)
-        out.push({ type: "message_start", id: str(m.id) ?? ids("msg_"), model: str(m.model) ?? "", ...(usage ? { usage } : {}) })
-        break
-      }
-      case "content_block_start": {
-        const b = asObject(o.content_block)
-        const wire = num(o.index) ?? next
-        // Server-side tool blocks (web search …) and their results are Anthropic-internal: a client
-        // in another dialect must not try to execute them, so they are not mapped.
-        if (b.type !== "text" && b.type !== "tool_use" && b.type !== "thinking" && b.type !== "redacted_thinking") break
-        const index = next++
-        indexMap.set(wire, index)
-        if (b.type === "text") {
-          out.push({ type: "block_start", index, block: { type: "text" } })
-          if (typeof b.text === "string" && b.text !== "") out.push({ type: "text_delta", index, text: b.text })
-        } else if (b.type === "tool_use") {
-          out.push({ type: "block_start", index, block: { type: "tool_use", id: str(b.id) ?? ids("toolu_"), name: str(b.name) ?? "" } })
-          if (isObject(b.input) && Object.keys(b.input).length > 0) out.push({ type: "tool_input_delta", index, partialJson: JSON.stringify(b.input) })
-        } else if (b.type === "thinking") {
-          out.push({ type: "block_start", index, block: { type: "reasoning" } })
-          if (typeof b.thinking === "string" && b.thinking !== "") out.push({ type: "reasoning_delta", index, text: b.thinking })
-        } else {
-          out.push({ type: "block_start", index, block: { type: "reasoning", redacted: true } })
-          out.push({ type: "signature", index, signature: { origin: "anthropic", value: str(b.data) ?? "" } })
-        }
-        break
-      }
-      case "content_block_delta": {
-        const index = indexMap.get(num(o.index) ?? -1)
-        if (index === undefined) break
-        const d = asObject(o.delta)
-        if (d.type === "text_delta" && typeof d.text === "string") out.push({ type: "text_delta", index, text: d.text })
-        else if (d.type === "input_json_delta" && typeof d.partial_json === "string") out.push({ type: "tool_input_delta", index, partialJson: d.partial_json })
-        else if (d.type === "thinking_delta" && typeof d.thinking === "string") out.push({ type: "reasoning_delta", index, text: d.thinking })
-        else if (d.type === "signature_delta" && typeof d.signature === "string") out.push({ type: "signature", index, signature: { origin: "anthropic", value: d.signature } })
-        break
-      }
-      case "content_block_stop": {
-        const index = indexMap.get(num(o.index) ?? -1)
-        if (index !== undefined) out.push({ type: "block_stop", index })
-        break
-      }
-      case "message_delta": {
-        const d = asObject(o.delta)
-        const usage = decodeUsage(o.usage)
-        if (usage) out.push({ type: "usage", usage })
-        if (typeof d.stop_reason === "string") out.push({ type: "stop", reason: fromAnthropicStop(d.stop_reason), stopSequence: str(d.stop_sequence) ?? null })
-        break
-      }
-      case "message_stop":
-        ended = true
-        out.push({ type: "end" })
-        break
-      case "error":
-        failed = true
-        out.push({ type: "error", error: decodeErrorBody(0, o) })
-        break
-      case "ping":
-      default:
-        break
-    }
-    return out
+const decodeMessageStart = (s: DecoderState, o: JsonObject): StreamEvent => {
+  const m = asObject(o.message)
+  const usage = decodeUsage(m.usage)
+  return { type: "message_start", id: str(m.id) ?? s.ids("msg_"), model: str(m.model) ?? "", ...(usage ? { usage } : {}) }
+}
+
+/** A block's start and the content Anthropic may already put in it. */
+const startBlock = (s: DecoderState, index: number, b: JsonObject, out: Array<StreamEvent>) => {
+  if (b.type === "text") {
+    out.push({ type: "block_start", index, block: { type: "text" } })
+    if (typeof b.text === "string" && b.text !== "") out.push({ type: "text_delta", index, text: b.text })
+  } else if (b.type === "tool_use") {
+    out.push({ type: "block_start", index, block: { type: "tool_use", id: str(b.id) ?? s.ids("toolu_"), name: str(b.name) ?? "" } })
+    if (isObject(b.input) && Object.keys(b.input).length > 0) out.push({ type: "tool_input_delta", index, partialJson: JSON.stringify(b.input) })
+  } else if (b.type === "thinking") {
+    out.push({ type: "block_start", index, block: { type: "reasoning" } })
+    if (typeof b.thinking === "string" && b.thinking !== "") out.push({ type: "reasoning_delta", index, text: b.thinking })
+  } else {
+    out.push({ type: "block_start", index, block: { type: "reasoning", redacted: true } })
+    out.push({ type: "signature", index, signature: { origin: "anthropic", value: str(b.data) ?? "" } })
   }
+}
 
+const decodeBlockStart = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>) => {
+  const b = asObject(o.content_block)
+  const wire = num(o.index) ?? s.next
+  // Server-side tool blocks (web search …) and their results are Anthropic-internal: a client
+  // in another dialect must not try to execute them, so they are not mapped.
+  if (b.type !== "text" && b.type !== "tool_use" && b.type !== "thinking" && b.type !== "redacted_thinking") return
+  const index = s.next++
+  s.indexMap.set(wire, index)
+  startBlock(s, index, b, out)
+}
+
+const decodeBlockDelta = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>) => {
+  const index = s.indexMap.get(num(o.index) ?? -1)
+  if (index === undefined) return
+  const d = asObject(o.delta)
+  if (d.type === "text_delta" && typeof d.text === "string") out.push({ type: "text_delta", index, text: d.text })
+  else if (d.type === "input_json_delta" && typeof d.partial_json === "string") out.push({ type: "tool_input_delta", index, partialJson: d.partial_json })
+  else if (d.type === "thinking_delta" && typeof d.thinking === "string") out.push({ type: "reasoning_delta", index, text: d.thinking })
+  else if (d.type === "signature_delta" && typeof d.signature === "string") out.push({ type: "signature", index, signature: { origin: "anthropic", value: d.signature } })
+}
+
+const decodeMessageDelta = (o: JsonObject, out: Array<StreamEvent>) => {
+  const d = asObject(o.delta)
+  const usage = decodeUsage(o.usage)
+  if (usage) out.push({ type: "usage", usage })
+  if (typeof d.stop_reason === "string") out.push({ type: "stop", reason: fromAnthropicStop(d.stop_reason), stopSequence: str(d.stop_sequence) ?? null })
+}
+
+/** One frame's events, by its event type (`ping` and unknown types carry none). */
+const decodeFrame = (s: DecoderState, type: string | undefined, o: JsonObject): ReadonlyArray<StreamEvent> => {
+  const out: Array<StreamEvent> = []
+  switch (type) {
+    case "message_start":
+      out.push(decodeMessageStart(s, o))
+      break
+    case "content_block_start":
+      decodeBlockStart(s, o, out)
+      break
+    case "content_block_delta":
+      decodeBlockDelta(s, o, out)
+      break
+    case "content_block_stop": {
+      const index = s.indexMap.get(num(o.index) ?? -1)
+      if (index !== undefined) out.push({ type: "block_stop", index })
+      break
+    }
+    case "message_delta":
+      decodeMessageDelta(o, out)
+      break
+    case "message_stop":
+      s.finished = true
+      out.push({ type: "end" })
+      break
+    case "error":
+      s.finished = true
+      out.push({ type: "error", error: decodeErrorBody(0, o) })
+      break
+  }
+  return out
+}
+
+export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
+  const s: DecoderState = { ids, indexMap: new Map(), next: 0, finished: false }
   return {
-    push,
+    push: (ev) => {
+      if (s.finished) return []
+      const o = readFrame(ev.data.trim())
+      if (isEvents(o)) return o
+      // Data-only frames (some SDK bridges) still carry `type`.
+      return decodeFrame(s, eventName(ev.event) ?? str(o.type), o)
+    },
     finish: () => {
-      if (ended || failed) return []
-      ended = true
-      return [{ type: "error", error: truncatedStream() }]
+      if (s.finished) return []
+      s.finished = true
+      return endOfBody(false)
     },
   }
 }
 
 export const errorFrame = (e: ErrorInfo): string => sseJson(anthropicErrorBody(e), "error")
 
+type OpenKind = "text" | "reasoning" | "tool_use" | "redacted"
+
+/** One stream's encoding state. Anthropic has one open block at a time. */
+interface EncoderState {
+  readonly ctx: EncodeContext
+  readonly id: string
+  /** Canonical block index → wire index (a redacted block that carried nothing gets none). */
+  readonly wireIndex: Map<number, number>
+  nextWire: number
+  open: number | undefined
+  openKind: OpenKind | undefined
+  /** A redacted thinking block is sent whole when it closes: its data arrives as a signature. */
+  redactedData: string | undefined
+  started: boolean
+  pinged: boolean
+  usage: UsageDelta
+  stop: StopReason | undefined
+  stopSequence: string | null
+  done: boolean
+}
+
+const frame = (type: string, body: JsonObject) => sseJson({ type, ...body }, type)
+
+const ensureStarted = (s: EncoderState, out: Array<string>) => {
+  if (s.started) return
+  s.started = true
+  const u = completeUsage(s.usage)
+  out.push(
+    frame("message_start", {
+      message: {
+        id: s.id,
+        type: "message",
+        role: "assistant",
+        model: s.ctx.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...encodeUsage(u), output_tokens: s.usage.outputTokens ?? 0 },
+      },
+    }),
+  )
+}
+
+const closeOpen = (s: EncoderState, out: Array<string>) => {
+  if (s.open === undefined) return
+  const w = s.wireIndex.get(s.open)!
+  if (s.openKind === "redacted") {
+    if (s.redactedData) {
+      out.push(frame("content_block_start", { index: w, content_block: { type: "redacted_thinking", data: s.redactedData } }))
+      out.push(frame("content_block_stop", { index: w }))
+    } else s.nextWire-- // nothing was sent for it: free the wire index
+  } else out.push(frame("content_block_stop", { index: w }))
+  s.open = undefined
+  s.openKind = undefined
+  s.redactedData = undefined
+}
+
+/** The `content_block` of a content_block_start: empty, its content follows as deltas. */
+const emptyBlock = (b: Exclude<BlockStart, { readonly redacted: true }>): JsonObject =>
+  b.type === "text"
+    ? { type: "text", text: "" }
+    : b.type === "tool_use"
+      ? { type: "tool_use", id: b.id, name: b.name, input: {} }
+      : { type: "thinking", thinking: "", signature: "" }
+
+/** Closes the open block and opens `index`; a redacted block is only written when it closes. */
+const openBlock = (s: EncoderState, index: number, b: BlockStart, out: Array<string>) => {
+  ensureStarted(s, out)
+  closeOpen(s, out)
+  const w = s.nextWire++
+  s.wireIndex.set(index, w)
+  s.open = index
+  if (b.type === "reasoning" && b.redacted) {
+    s.openKind = "redacted"
+    return
+  }
+  s.openKind = b.type
+  out.push(frame("content_block_start", { index: w, content_block: emptyBlock(b) }))
+  if (!s.pinged) {
+    s.pinged = true
+    out.push(frame("ping", {}))
+  }
+}
+
+/** Deltas are written only into the open block of the kind they belong to. */
+const isOpen = (s: EncoderState, index: number, kind: OpenKind): boolean => index === s.open && s.openKind === kind
+
+const deltaFrame = (s: EncoderState, index: number, delta: JsonObject): string =>
+  frame("content_block_delta", { index: s.wireIndex.get(index)!, delta })
+
+/** A signature is a thinking block's signature_delta, or the whole data of a redacted block. */
+const encodeSignature = (s: EncoderState, index: number, signature: Signature, out: Array<string>) => {
+  if (index !== s.open || signature.origin !== "anthropic") return
+  if (s.openKind === "redacted") s.redactedData = signature.value
+  else if (s.openKind === "reasoning") out.push(deltaFrame(s, index, { type: "signature_delta", signature: signature.value }))
+}
+
+const endMessage = (s: EncoderState, out: Array<string>) => {
+  ensureStarted(s, out)
+  closeOpen(s, out)
+  const u = completeUsage(s.usage)
+  out.push(
+    frame("message_delta", {
+      delta: { stop_reason: toAnthropicStop(s.stop ?? "end_turn"), stop_sequence: s.stopSequence },
+      usage: encodeUsage(u),
+    }),
+  )
+  out.push(frame("message_stop", {}))
+  s.done = true
+}
+
+const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  switch (ev.type) {
+    case "message_start":
+      if (ev.usage) s.usage = mergeUsage(s.usage, ev.usage)
+      ensureStarted(s, out)
+      break
+    case "block_start":
+      openBlock(s, ev.index, ev.block, out)
+      break
+    case "text_delta":
+      if (ev.text !== "" && isOpen(s, ev.index, "text")) out.push(deltaFrame(s, ev.index, { type: "text_delta", text: ev.text }))
+      break
+    case "reasoning_delta":
+      if (ev.text !== "" && isOpen(s, ev.index, "reasoning")) out.push(deltaFrame(s, ev.index, { type: "thinking_delta", thinking: ev.text }))
+      break
+    case "signature":
+      encodeSignature(s, ev.index, ev.signature, out)
+      break
+    case "tool_input_delta":
+      if (ev.partialJson !== "" && isOpen(s, ev.index, "tool_use"))
+        out.push(deltaFrame(s, ev.index, { type: "input_json_delta", partial_json: ev.partialJson }))
+      break
+    case "block_stop":
+      if (ev.index === s.open) closeOpen(s, out)
+      break
+    case "usage":
+      s.usage = mergeUsage(s.usage, ev.usage)
+      break
+    case "stop":
+      s.stop = ev.reason
+      s.stopSequence = ev.stopSequence ?? null
+      break
+    case "end":
+      endMessage(s, out)
+      break
+  }
+  return out
+}
+
 export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
-  const id = ctx.ids("msg_")
-  const wireIndex = new Map<number, number>()
-  let nextWire = 0
-  let open: number | undefined
-  let openKind: "text" | "reasoning" | "tool_use" | "redacted" | undefined
-  let redactedData: string | undefined
-  let started = false
-  let pinged = false
-  let usage: UsageDelta = {}
-  let stop: StopReason | undefined
-  let stopSequence: string | null = null
-  let done = false
-
-  const frame = (type: string, body: JsonObject) => sseJson({ type, ...body }, type)
-
-  const ensureStarted = (out: Array<string>) => {
-    if (started) return
-    started = true
-    const u = completeUsage(usage)
-    out.push(
-      frame("message_start", {
-        message: {
-          id,
-          type: "message",
-          role: "assistant",
-          model: ctx.model,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { ...encodeUsage(u), output_tokens: usage.outputTokens ?? 0 },
-        },
-      }),
-    )
+  const s: EncoderState = {
+    ctx,
+    id: ctx.ids("msg_"),
+    wireIndex: new Map(),
+    nextWire: 0,
+    open: undefined,
+    openKind: undefined,
+    redactedData: undefined,
+    started: false,
+    pinged: false,
+    usage: {},
+    stop: undefined,
+    stopSequence: null,
+    done: false,
   }
-
-  const closeOpen = (out: Array<string>) => {
-    if (open === undefined) return
-    const w = wireIndex.get(open)!
-    if (openKind === "redacted") {
-      if (redactedData) {
-        out.push(frame("content_block_start", { index: w, content_block: { type: "redacted_thinking", data: redactedData } }))
-        out.push(frame("content_block_stop", { index: w }))
-      } else nextWire-- // nothing was sent for it: free the wire index
-    } else out.push(frame("content_block_stop", { index: w }))
-    open = undefined
-    openKind = undefined
-    redactedData = undefined
-  }
-
-  const error = (e: ErrorInfo): ReadonlyArray<string> => {
-    if (done) return []
-    done = true
-    return [errorFrame(e)]
-  }
-
-  const push = (ev: StreamEvent): ReadonlyArray<string> => {
-    if (done) return []
-    const out: Array<string> = []
-    switch (ev.type) {
-      case "message_start":
-        if (ev.usage) usage = mergeUsage(usage, ev.usage)
-        ensureStarted(out)
-        break
-      case "block_start": {
-        ensureStarted(out)
-        closeOpen(out)
-        const w = nextWire++
-        wireIndex.set(ev.index, w)
-        open = ev.index
-        const b = ev.block
-        if (b.type === "reasoning" && b.redacted) {
-          openKind = "redacted"
-          break
-        }
-        openKind = b.type
-        const block =
-          b.type === "text"
-            ? { type: "text", text: "" }
-            : b.type === "tool_use"
-              ? { type: "tool_use", id: b.id, name: b.name, input: {} }
-              : { type: "thinking", thinking: "", signature: "" }
-        out.push(frame("content_block_start", { index: w, content_block: block }))
-        if (!pinged) {
-          pinged = true
-          out.push(frame("ping", {}))
-        }
-        break
-      }
-      case "text_delta":
-        if (ev.index === open && openKind === "text" && ev.text !== "")
-          out.push(frame("content_block_delta", { index: wireIndex.get(ev.index)!, delta: { type: "text_delta", text: ev.text } }))
-        break
-      case "reasoning_delta":
-        if (ev.index === open && openKind === "reasoning" && ev.text !== "")
-          out.push(frame("content_block_delta", { index: wireIndex.get(ev.index)!, delta: { type: "thinking_delta", thinking: ev.text } }))
-        break
-      case "signature":
-        if (ev.index !== open || ev.signature.origin !== "anthropic") break
-        if (openKind === "redacted") redactedData = ev.signature.value
-        else if (openKind === "reasoning")
-          out.push(frame("content_block_delta", { index: wireIndex.get(ev.index)!, delta: { type: "signature_delta", signature: ev.signature.value } }))
-        break
-      case "tool_input_delta":
-        if (ev.index === open && openKind === "tool_use" && ev.partialJson !== "")
-          out.push(frame("content_block_delta", { index: wireIndex.get(ev.index)!, delta: { type: "input_json_delta", partial_json: ev.partialJson } }))
-        break
-      case "block_stop":
-        if (ev.index === open) closeOpen(out)
-        break
-      case "usage":
-        usage = mergeUsage(usage, ev.usage)
-        break
-      case "stop":
-        stop = ev.reason
-        stopSequence = ev.stopSequence ?? null
-        break
-      case "end": {
-        ensureStarted(out)
-        closeOpen(out)
-        const u = completeUsage(usage)
-        out.push(
-          frame("message_delta", {
-            delta: { stop_reason: toAnthropicStop(stop ?? "end_turn"), stop_sequence: stopSequence },
-            usage: encodeUsage(u),
-          }),
-        )
-        out.push(frame("message_stop", {}))
-        done = true
-        break
-      }
-      case "error":
-        return error(ev.error)
-    }
-    return out
-  }
-
-  return {
-    push,
-    finish: () => (done ? [] : error(truncatedStream())),
-    error,
-    get done() {
-      return done
-    },
-  }
+  return encoderOf(s, (ev) => encodeEvent(s, ev), (e) => [errorFrame(e)])
 }
