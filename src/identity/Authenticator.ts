@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { ApiKeyAuth } from "./ApiKeyAuth.js"
 import { looksLikeJwt } from "./Jwt.js"
 import type { Principal } from "./Principal.js"
-import { Sessions } from "./Sessions.js"
+import { LoginSessions } from "./LoginSessions.js"
 
 /**
  * One credential of the management API → who is calling: a JWT access token (a management
@@ -11,12 +11,12 @@ import { Sessions } from "./Sessions.js"
  */
 export class Authenticator extends Effect.Service<Authenticator>()("gateway/identity/Authenticator", {
   effect: Effect.gen(function* () {
-    const sessions = yield* Sessions
+    const loginSessions = yield* LoginSessions
     const apiKeys = yield* ApiKeyAuth
 
     const authenticate = Effect.fn("Authenticator.authenticate")(function* (credential: string) {
       if (!looksLikeJwt(credential)) return yield* apiKeys.verify(credential)
-      const user = yield* sessions.verifyAccess(credential)
+      const user = yield* loginSessions.verifyAccess(credential)
       return {
         kind: "jwt",
         userId: user.id,
@@ -30,5 +30,5 @@ export class Authenticator extends Effect.Service<Authenticator>()("gateway/iden
 
     return { authenticate } as const
   }),
-  dependencies: [Sessions.Default],
+  dependencies: [LoginSessions.Default],
 }) {}

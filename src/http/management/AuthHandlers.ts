@@ -3,7 +3,7 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Option, Redacted } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
-import { Sessions, type TokenPair } from "../../identity/Sessions.js"
+import { LoginSessions, type TokenPair } from "../../identity/LoginSessions.js"
 import { Users } from "../../identity/Users.js"
 import { Forbidden, ManagementApi, NotFound } from "../ManagementApi.js"
 import { managed } from "./Errors.js"
@@ -25,19 +25,19 @@ const renderTokens = (tokens: TokenPair) => ({
 
 export const AuthHandlers = HttpApiBuilder.group(ManagementApi, "auth", (handlers) =>
   Effect.gen(function* () {
-    const sessions = yield* Sessions
+    const loginSessions = yield* LoginSessions
     const users = yield* Users
     const config = yield* AppConfig
     return handlers
       .handle("login", ({ payload, request }) =>
-        sessions.login(payload.username, payload.password, clientAddress(request, config.trustProxy)).pipe(
+        loginSessions.login(payload.username, payload.password, clientAddress(request, config.trustProxy)).pipe(
           Effect.map(({ tokens }) => renderTokens(tokens)),
           managed,
         ),
       )
-      .handle("refresh", ({ payload }) => sessions.refresh(payload.refresh_token).pipe(Effect.map(renderTokens), managed))
+      .handle("refresh", ({ payload }) => loginSessions.refresh(payload.refresh_token).pipe(Effect.map(renderTokens), managed))
       .handle("logout", ({ payload }) =>
-        sessions.logout(payload.refresh_token).pipe(Effect.as({ message: "Logged out" }), managed),
+        loginSessions.logout(payload.refresh_token).pipe(Effect.as({ message: "Logged out" }), managed),
       )
       .handle("register", ({ payload }) =>
         config.allowRegistration

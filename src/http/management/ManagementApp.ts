@@ -8,7 +8,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Context, Effect, Layer, Option, type Scope } from "effect"
 import { ApiKeys } from "../../identity/ApiKeys.js"
 import { Authenticator } from "../../identity/Authenticator.js"
-import { Sessions } from "../../identity/Sessions.js"
+import { LoginSessions } from "../../identity/LoginSessions.js"
 import { Users } from "../../identity/Users.js"
 import { ProviderAdminRepository } from "../../storage/ProviderAdminRepository.js"
 import { CircuitBreaker } from "../../routing/CircuitBreaker.js"
@@ -45,7 +45,7 @@ const isRouteNotFound = (error: unknown): error is HttpServerError.RouteNotFound
   HttpServerError.isServerError(error) && error._tag === "RouteNotFound"
 
 /** The identity services the handlers use (on top of storage, Secrets, ApiKeyAuth, the registry). */
-export const IdentityServicesLive = Layer.mergeAll(Users.Default, ApiKeys.Default, Sessions.Default, Authenticator.Default)
+export const IdentityServicesLive = Layer.mergeAll(Users.Default, ApiKeys.Default, LoginSessions.Default, Authenticator.Default)
 
 const HandlersLive = Layer.mergeAll(SystemHandlers, AuthHandlers, UsersHandlers, ApiKeysHandlers, ProvidersHandlers).pipe(
   Layer.provide(Layer.mergeAll(AuthenticatedLive, AnyCredentialLive, SuperuserLive)),

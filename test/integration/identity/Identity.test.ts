@@ -7,7 +7,7 @@ import { Authenticator } from "../../../src/identity/Authenticator.js"
 import { createFirstSuperuser } from "../../../src/identity/Bootstrap.js"
 import { RateLimit } from "../../../src/identity/RateLimit.js"
 import { Secrets } from "../../../src/crypto/Secrets.js"
-import { Sessions } from "../../../src/identity/Sessions.js"
+import { LoginSessions } from "../../../src/identity/LoginSessions.js"
 import { Users } from "../../../src/identity/Users.js"
 import { UserRepository } from "../../../src/storage/UserRepository.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
@@ -20,7 +20,7 @@ const MASTER = "apx-master-integration-0123456789abcdef"
 const Services = Layer.mergeAll(
   Users.Default,
   ApiKeys.Default,
-  Sessions.Default,
+  LoginSessions.Default,
   Authenticator.Default,
   RateLimit.Default,
   UserRepository.Default,
@@ -63,19 +63,19 @@ describe("logins and tokens", () => {
   it.live("login gives an access token that authenticates, and a refresh token that does not", () =>
     Effect.gen(function* () {
       const users = yield* Users
-      const sessions = yield* Sessions
+      const loginSessions = yield* LoginSessions
       const auth = yield* Authenticator
       const user = yield* users.create(alice)
-      const { tokens } = yield* sessions.login("alice", alice.password, CLIENT)
+      const { tokens } = yield* loginSessions.login("alice", alice.password, CLIENT)
       const principal = yield* auth.authenticate(Redacted.value(tokens.accessToken))
       expect(principal).toMatchObject({ kind: "jwt", userId: user.id, username: "alice", isSuperuser: false })
       // Type confusion: a refresh token is never an access token, and the reverse.
       expect((yield* failure(auth.authenticate(Redacted.value(tokens.refreshToken)))).status).toBe(401)
-      expect((yield* failure(sessions.refresh(Redacted.value(tokens.accessToken)))).status).toBe(401)
+      expect((yield* failure(loginSessions.refresh(Redacted.value(tokens.accessToken)))).status).toBe(401)
       // Login by email works too; wrong password and unknown user look the same.
-      yield* sessions.login("ALICE@example.com", alice.password, CLIENT)
-      const wrong = yield* failure(sessions.login("alice", "nope-nope", CLIENT))
-      const unknown = yield* failure(sessions.login("bob", "nope-nope", CLIENT))
+      yield* loginSessions.login("ALICE@example.com", alice.password, CLIENT)
+      const wrong = yield* failure(loginSessions.login("alice", "nope-nope", CLIENT))
+      const unknown = yield* failure(loginSessions.login("bob", "nope-nope", CLIENT))
       expect([wrong.status, wrong.message]).toEqual([401, "Invalid username or password"])
       expect([unknown.status, unknown.message]).toEqual([401, "Invalid username or password"])
     }).pipe(Effect.provide(OneInstance)),
@@ -84,20 +84,20 @@ describe("logins and tokens", () => {
   it.live("failed logins pause further tries of that account from that address; a success resets the count", () =>
     Effect.gen(function* () {
       const users = yield* Users
-      const sessions = yield* Sessions
+      const loginSessions = yield* LoginSessions
       yield* users.create(alice)
       // A success between failures starts the count again.
-      for (let i = 0; i < 4; i++) yield* failure(sessions.login("alice", "wrong-guess", CLIENT))
-      yield* sessions.login("alice", alice.password, CLIENT)
-      for (let i = 0; i < 5; i++) expect((yield* failure(sessions.login("alice", "wrong-guess", CLIENT))).status).toBe(401)
+      for (let i = 0; i < 4; i++) yield* failure(loginSessions.login("alice", "wrong-guess", CLIENT))
+      yield* loginSessions.login("alice", alice.password, CLIENT)
+      for (let i = 0; i < 5; i++) expect((yield* failure(loginSessions.login("alice", "wrong-guess", CLIENT))).status).toBe(401)
       // The sixth try from there is refused before the password is looked at, even the right one,
       // under any name of the account (the count is the account's, not the spelling's).
-      const paused = yield* failure(sessions.login("ALICE@example.com", alice.password, CLIENT))
+      const paused = yield* failure(loginSessions.login("ALICE@example.com", alice.password, CLIENT))
       expect(paused._tag).toBe("TooManyLoginAttempts")
       expect(paused.retryAfterMs).toBeGreaterThan(0)
       expect(paused.retryAfterMs).toBeLessThanOrEqual(15 * 60_000)
       // The owner, from elsewhere, is not locked out.
-      const { user } = yield* sessions.login("alice", alice.password, "198.51.100.7")
+      const { user } = yield* loginSessions.login("alice", alice.password, "198.51.100.7")
       expect(user.username).toBe("alice")
     }).pipe(Effect.provide(OneInstance)),
   )
@@ -105,20 +105,20 @@ describe("logins and tokens", () => {
   it.live("refresh rotates; reusing a spent refresh token ends the whole login", () =>
     Effect.gen(function* () {
       const users = yield* Users
-      const sessions = yield* Sessions
+      const loginSessions = yield* LoginSessions
       const auth = yield* Authenticator
       yield* users.create(alice)
-      const { tokens: first } = yield* sessions.login("alice", alice.password, CLIENT)
-      const second = yield* sessions.refresh(Redacted.value(first.refreshToken))
+      const { tokens: first } = yield* loginSessions.login("alice", alice.password, CLIENT)
+      const second = yield* loginSessions.refresh(Redacted.value(first.refreshToken))
       expect(Redacted.value(second.refreshToken)).not.toBe(Redacted.value(first.refreshToken))
       yield* auth.authenticate(Redacted.value(second.accessToken))
       // The first refresh token is spent: presenting it again is a theft signal.
-      expect((yield* failure(sessions.refresh(Redacted.value(first.refreshToken)))).status).toBe(401)
+      expect((yield* failure(loginSessions.refresh(Redacted.value(first.refreshToken)))).status).toBe(401)
       // …and every token of that login is now dead, the newest included.
-      expect((yield* failure(sessions.refresh(Redacted.value(second.refreshToken)))).status).toBe(401)
+      expect((yield* failure(loginSessions.refresh(Redacted.value(second.refreshToken)))).status).toBe(401)
       expect((yield* failure(auth.authenticate(Redacted.value(second.accessToken)))).status).toBe(401)
       // Another login is unaffected.
-      const { tokens: other } = yield* sessions.login("alice", alice.password, CLIENT)
+      const { tokens: other } = yield* loginSessions.login("alice", alice.password, CLIENT)
       yield* auth.authenticate(Redacted.value(other.accessToken))
     }).pipe(Effect.provide(OneInstance)),
   )
@@ -126,32 +126,32 @@ describe("logins and tokens", () => {
   it.live("logout revokes the refresh token and the access tokens of that login", () =>
     Effect.gen(function* () {
       const users = yield* Users
-      const sessions = yield* Sessions
+      const loginSessions = yield* LoginSessions
       const auth = yield* Authenticator
       yield* users.create(alice)
-      const { tokens } = yield* sessions.login("alice", alice.password, CLIENT)
-      yield* sessions.logout(Redacted.value(tokens.refreshToken))
-      expect((yield* failure(sessions.refresh(Redacted.value(tokens.refreshToken)))).status).toBe(401)
+      const { tokens } = yield* loginSessions.login("alice", alice.password, CLIENT)
+      yield* loginSessions.logout(Redacted.value(tokens.refreshToken))
+      expect((yield* failure(loginSessions.refresh(Redacted.value(tokens.refreshToken)))).status).toBe(401)
       expect((yield* failure(auth.authenticate(Redacted.value(tokens.accessToken)))).status).toBe(401)
-      expect((yield* failure(sessions.logout("garbage"))).status).toBe(401)
+      expect((yield* failure(loginSessions.logout("garbage"))).status).toBe(401)
     }).pipe(Effect.provide(OneInstance)),
   )
 
   it.live("a password change revokes earlier tokens; deactivation stops JWTs with 403", () =>
     Effect.gen(function* () {
       const users = yield* Users
-      const sessions = yield* Sessions
+      const loginSessions = yield* LoginSessions
       const auth = yield* Authenticator
       const user = yield* users.create(alice)
-      const { tokens } = yield* sessions.login("alice", alice.password, CLIENT)
+      const { tokens } = yield* loginSessions.login("alice", alice.password, CLIENT)
       yield* users.update(user.id, { password: "a brand new password" })
       expect((yield* failure(auth.authenticate(Redacted.value(tokens.accessToken)))).status).toBe(401)
-      expect((yield* failure(sessions.login("alice", alice.password, CLIENT))).status).toBe(401)
-      const { tokens: fresh } = yield* sessions.login("alice", "a brand new password", CLIENT)
+      expect((yield* failure(loginSessions.login("alice", alice.password, CLIENT))).status).toBe(401)
+      const { tokens: fresh } = yield* loginSessions.login("alice", "a brand new password", CLIENT)
       yield* auth.authenticate(Redacted.value(fresh.accessToken))
       yield* users.setActive(user.id, false)
       expect((yield* failure(auth.authenticate(Redacted.value(fresh.accessToken)))).status).toBe(403)
-      expect((yield* failure(sessions.login("alice", "a brand new password", CLIENT))).status).toBe(403)
+      expect((yield* failure(loginSessions.login("alice", "a brand new password", CLIENT))).status).toBe(403)
     }).pipe(Effect.provide(OneInstance)),
   )
 })

@@ -25,7 +25,7 @@ const invalidRefresh = new AuthError({ status: 401, message: "Invalid refresh to
  * password or email (the token generation) and a logout all stop its tokens at once, on every
  * instance and across restarts (the revocations are in the database).
  */
-export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessions", {
+export class LoginSessions extends Effect.Service<LoginSessions>()("gateway/identity/LoginSessions", {
   effect: Effect.gen(function* () {
     const users = yield* Users
     const repo = yield* UserRepository
@@ -49,7 +49,7 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
     }
 
     /** A password login from `clientAddress` (failed attempts are throttled per account and address). */
-    const login = Effect.fn("Sessions.login")(function* (login: string, password: string, clientAddress: string) {
+    const login = Effect.fn("LoginSessions.login")(function* (login: string, password: string, clientAddress: string) {
       // Throttled per account (whichever name or email it was given as) and address; the
       // attempt is counted before the password is checked, so concurrent guesses all count.
       const found = yield* users.findByLogin(login)
@@ -78,7 +78,7 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
       })
 
     /** A refresh token → a new pair of the same family; the old refresh token is spent. */
-    const refresh = Effect.fn("Sessions.refresh")(function* (refreshToken: string) {
+    const refresh = Effect.fn("LoginSessions.refresh")(function* (refreshToken: string) {
       const { claims, user } = yield* check(refreshToken, "refresh", invalidRefresh)
       const now = yield* nowSeconds
       const first = yield* revocations.claimRefresh(claims.jti, claims.exp - now)
@@ -91,7 +91,7 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
     })
 
     /** Ends the login a refresh (or access) token belongs to: every token of its family. */
-    const logout = Effect.fn("Sessions.logout")(function* (token: string) {
+    const logout = Effect.fn("LoginSessions.logout")(function* (token: string) {
       const claims =
         Either.getOrUndefined(Jwt.verify(token, verificationKeys, "refresh", yield* nowSeconds)) ??
         Either.getOrUndefined(Jwt.verify(token, verificationKeys, "access", yield* nowSeconds))
@@ -100,7 +100,7 @@ export class Sessions extends Effect.Service<Sessions>()("gateway/identity/Sessi
     })
 
     /** An access token (never a refresh token) → its active user. */
-    const verifyAccess = Effect.fn("Sessions.verifyAccess")(function* (token: string) {
+    const verifyAccess = Effect.fn("LoginSessions.verifyAccess")(function* (token: string) {
       const { user } = yield* check(token, "access", invalidToken)
       return user as UserRow
     })
