@@ -17,11 +17,11 @@ const LAYERS = {
   identity: ["storage", "crypto", "config", "shared"],
   registry: ["storage", "crypto", "config", "shared"],
   routing: ["registry", "identity", "storage", "config", "shared"],
-  sessions: ["routing", "storage", "config", "shared"],
+  conversation: ["routing", "storage", "config", "shared"],
   upstream: ["routing", "registry", "storage", "config", "shared"],
   usage: ["protocol", "storage", "config", "shared"],
-  gateway: ["protocol", "routing", "upstream", "sessions", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
-  http: ["gateway", "protocol", "routing", "upstream", "sessions", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
+  gateway: ["protocol", "routing", "upstream", "conversation", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
+  http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
 }
 
 const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => ({

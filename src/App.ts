@@ -14,7 +14,7 @@ import { ModelCatalog } from "./upstream/ModelCatalog.js"
 import { ProviderRegistry } from "./registry/ProviderRegistry.js"
 import { KeyPool } from "./routing/KeyPool.js"
 import { Router } from "./routing/Router.js"
-import { SessionContext } from "./sessions/SessionContext.js"
+import { ConversationContext } from "./conversation/ConversationContext.js"
 import * as GatewayFileImport from "./registry/GatewayFileImport.js"
 import { ProviderRepository } from "./storage/ProviderRepository.js"
 import { UserRepository } from "./storage/UserRepository.js"
@@ -64,7 +64,7 @@ const RequestServicesLive = Layer.mergeAll(
   ModelCatalog.Default,
   Router.Default,
   KeyPool.Default,
-  SessionContext.Default,
+  ConversationContext.Default,
   RateLimit.Default,
   UsageLedger.Default,
 )

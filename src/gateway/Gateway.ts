@@ -18,7 +18,7 @@ import {
 } from "../routing/RetryPolicy.js"
 import { type AttemptRef, Router, type SessionRef } from "../routing/Router.js"
 import { normalizeSessionId, sessionOwner } from "../routing/Stickiness.js"
-import { makeSnippetCollector, SessionContext, type SnippetCollector } from "../sessions/SessionContext.js"
+import { makeSnippetCollector, ConversationContext, type SnippetCollector } from "../conversation/ConversationContext.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { UsageLedger } from "../usage/UsageLedger.js"
 import { type ClientRequest, type Exchange, planExchange } from "./Exchange.js"
@@ -194,7 +194,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const catalog = yield* ModelCatalog
     const upstream = yield* UpstreamClient
     const router = yield* Router
-    const sessionContext = yield* SessionContext
+    const sessionContext = yield* ConversationContext
     const keyPool = yield* KeyPool
     const rateLimit = yield* RateLimit
     const ledger = yield* UsageLedger

@@ -11,7 +11,7 @@ import { readCredential } from "./Credentials.js"
 import { apiError, type ClientDialect, errorResponse } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
 import { sessionOwner } from "../routing/Stickiness.js"
-import { SessionContext } from "../sessions/SessionContext.js"
+import { ConversationContext } from "../conversation/ConversationContext.js"
 
 /** Resolves the caller from its credential and provides it as `CurrentPrincipal`. */
 export const authenticated = (dialect: ClientDialect) =>
@@ -76,7 +76,7 @@ const providerModels = Effect.gen(function* () {
 const sessionContextRoute = Effect.gen(function* () {
   const params = yield* HttpRouter.params
   const principal = yield* CurrentPrincipal
-  const context = yield* SessionContext
+  const context = yield* ConversationContext
   const sessionId = params.session_id ?? ""
   const entries = principal.isSuperuser
     ? yield* context.listAll(sessionId)

@@ -1,5 +1,5 @@
 /**
- * Session context: with `X-Session-Id`, each served exchange is kept as a small JSON entry
+ * Conversation context: with `X-Session-Id`, each served exchange is kept as a small JSON entry
  * `{at, provider, model, stream, complete, request, response}` in Kv, per owner (the API key or
  * user, `sessionOwner`) and session id — so one tenant cannot read another's history by guessing
  * its id (session ids are chosen by clients).
@@ -102,7 +102,7 @@ export const sessionContextConfig = Config.all({
   ttl: Config.duration("SESSION_CONTEXT_TTL").pipe(Config.withDefault(Duration.seconds(7200))),
 })
 
-export class SessionContext extends Effect.Service<SessionContext>()("gateway/sessions/SessionContext", {
+export class ConversationContext extends Effect.Service<ConversationContext>()("gateway/conversation/ConversationContext", {
   scoped: Effect.gen(function* () {
     const kv = yield* Kv
     const config = yield* sessionContextConfig
