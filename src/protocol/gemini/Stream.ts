@@ -16,7 +16,7 @@ import { decodeErrorBody, geminiErrorBody } from "../Errors.js"
 import { asArray, asObject, compact, isObject, parseArguments, parseJson, str, type JsonObject } from "../Json.js"
 import { sseJson } from "../Sse.js"
 import { fromGeminiFinish, toGeminiFinish } from "../StopReasons.js"
-import { malformedFrame, truncatedStream } from "../openai-chat/Stream.js"
+import { malformedFrame, truncatedStream } from "../StreamFailures.js"
 import { decodeUsage, encodeUsage } from "./Response.js"
 
 export const makeDecoder = (ids: IdGenerator): StreamDecoder => {

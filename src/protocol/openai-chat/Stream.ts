@@ -2,6 +2,7 @@
 import {
   completeUsage,
   mergeUsage,
+  type BlockStart,
   type EncodeContext,
   type ErrorInfo,
   type IdGenerator,
@@ -12,17 +13,13 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
+import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
 import { decodeErrorBody, makeError, openAiErrorBody } from "../Errors.js"
+import { endOfBody, isEvents, readFrame } from "../FrameReading.js"
 import { asArray, asObject, isObject, num, parseJson, str, type JsonObject } from "../Json.js"
 import { SSE_DONE, sseJson } from "../Sse.js"
 import { fromOpenAiFinish, toOpenAiFinish } from "../StopReasons.js"
 import { decodeUsage, encodeUsage } from "./Response.js"
-
-export const malformedFrame = (detail: string): ErrorInfo =>
-  makeError("server", `Malformed upstream stream frame: ${detail}`, { status: 502, code: "upstream_malformed_frame" })
-
-export const truncatedStream = (): ErrorInfo =>
-  makeError("server", "The upstream stream ended before the response was complete", { status: 502, code: "upstream_truncated" })
 
 /**
  * Keeps canonical block indexes for a dialect that interleaves content kinds within one choice.
@@ -63,230 +60,259 @@ interface HeldToolCall {
   args: string
 }
 
-export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
-  const blocks = new BlockTracker()
+/** One stream's decoding state. */
+interface DecoderState {
+  readonly ids: IdGenerator
+  readonly blocks: BlockTracker
   // Canonical blocks are sequential, but OpenAI-compatible upstreams may interleave the argument
   // deltas of parallel tool calls. The first tool call streams live; the others are held and
   // emitted whole, in order, when the live one ends (finish, end of stream, or other content).
-  let liveTool: string | undefined
-  const held = new Map<string, HeldToolCall>()
-  const toolStart = (call: { readonly id: string | undefined; readonly name: string | undefined }) =>
-    (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "tool_use", id: call.id ?? ids("call_"), name: call.name ?? "" } })
-  const releaseHeld = (out: Array<StreamEvent>) => {
-    liveTool = undefined
-    for (const [key, call] of held) {
-      const index = blocks.enter(key, toolStart(call), out)
-      if (index !== undefined && call.args !== "") out.push({ type: "tool_input_delta", index, partialJson: call.args })
-    }
-    held.clear()
-  }
-  let started = false
-  let stopped = false
-  let ended = false
-  let failed = false
+  liveTool: string | undefined
+  readonly held: Map<string, HeldToolCall>
+  started: boolean
+  stopped: boolean
+  /** [DONE], an error object or an unplaceable delta was seen: nothing more is decoded. */
+  finished: boolean
+}
 
-  const start = (o: JsonObject, out: Array<StreamEvent>) => {
-    if (started) return
-    started = true
-    const created = num(o.created)
-    out.push({ type: "message_start", id: str(o.id) ?? ids("chatcmpl-"), model: str(o.model) ?? "", ...(created !== undefined ? { created } : {}) })
-  }
+const reasoningStart = (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "reasoning" } })
+const textStart = (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "text" } })
+const toolStart = (ids: IdGenerator, call: { readonly id: string | undefined; readonly name: string | undefined }) =>
+  (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "tool_use", id: call.id ?? ids("call_"), name: call.name ?? "" } })
 
-  const push = (ev: SseEvent): ReadonlyArray<StreamEvent> => {
-    if (ended || failed) return []
-    const data = ev.data.trim()
-    if (data === "") return []
-    const out: Array<StreamEvent> = []
-    if (data === "[DONE]") {
-      ended = true
-      releaseHeld(out)
-      blocks.close(out)
-      if (!stopped) out.push({ type: "stop", reason: "end_turn" })
-      out.push({ type: "end" })
-      return out
-    }
-    const parsed = parseJson(data)
-    if (!parsed.ok || !isObject(parsed.value)) {
-      // One unreadable frame: the stream goes on (the caller decides whether to skip it).
-      return [{ type: "error", error: malformedFrame(parsed.ok ? "not an object" : parsed.error) }]
-    }
-    const o = parsed.value
-    if (isObject(o.error)) {
-      failed = true
-      return [{ type: "error", error: decodeErrorBody(0, o) }]
-    }
-    start(o, out)
-    const choice = asArray(o.choices).map(asObject).find((c) => (num(c.index) ?? 0) === 0)
-    if (choice) {
-      const delta = asObject(choice.delta)
-      const reasoning = str(delta.reasoning_content) ?? str(delta.reasoning)
-      if (reasoning) {
-        releaseHeld(out)
-        const i = blocks.enter("reasoning", (index) => ({ type: "block_start", index, block: { type: "reasoning" } }), out)
-        if (i !== undefined) out.push({ type: "reasoning_delta", index: i, text: reasoning })
-      }
-      const text = str(delta.content) ?? str(delta.refusal)
-      if (text) {
-        releaseHeld(out)
-        const i = blocks.enter("text", (index) => ({ type: "block_start", index, block: { type: "text" } }), out)
-        if (i !== undefined) out.push({ type: "text_delta", index: i, text })
-      }
-      for (const [pos, tc0] of asArray(delta.tool_calls).entries()) {
-        const tc = asObject(tc0)
-        const f = asObject(tc.function)
-        const key = `tool:${num(tc.index) ?? pos}`
-        const args = str(f.arguments) ?? ""
-        const heldCall = held.get(key)
-        if (heldCall !== undefined) {
-          heldCall.id ??= str(tc.id)
-          heldCall.name ??= str(f.name)
-          heldCall.args += args
-          continue
-        }
-        if (liveTool !== undefined && key !== liveTool) {
-          held.set(key, { id: str(tc.id), name: str(f.name), args })
-          continue
-        }
-        const i = blocks.enter(key, toolStart({ id: str(tc.id), name: str(f.name) }), out)
-        if (i === undefined) {
-          // A delta for a tool call whose block was closed by other content: it cannot be placed.
-          failed = true
-          // Readable, but impossible to place: a broken answer, not a frame to skip.
-          out.push({
-            type: "error",
-            error: makeError("server", "Upstream stream error: a tool call continued after other content", { status: 502, code: "upstream_stream_error" }),
-          })
-          return out
-        }
-        liveTool = key
-        if (args !== "") out.push({ type: "tool_input_delta", index: i, partialJson: args })
-      }
-      const finish = str(choice.finish_reason)
-      if (finish !== undefined && !stopped) {
-        stopped = true
-        releaseHeld(out)
-        blocks.close(out)
-        out.push({ type: "stop", reason: fromOpenAiFinish(finish) })
-      }
-    }
-    const usage = decodeUsage(o.usage)
-    if (usage) out.push({ type: "usage", usage })
-    return out
+const releaseHeld = (s: DecoderState, out: Array<StreamEvent>) => {
+  s.liveTool = undefined
+  for (const [key, call] of s.held) {
+    const index = s.blocks.enter(key, toolStart(s.ids, call), out)
+    if (index !== undefined && call.args !== "") out.push({ type: "tool_input_delta", index, partialJson: call.args })
   }
+  s.held.clear()
+}
 
-  const finish = (): ReadonlyArray<StreamEvent> => {
-    if (ended || failed) return []
-    ended = true
-    // Some compatible servers omit [DONE]; a finish_reason is enough to call it complete.
-    return stopped ? [{ type: "end" }] : [{ type: "error", error: truncatedStream() }]
+const startMessage = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>) => {
+  if (s.started) return
+  s.started = true
+  const created = num(o.created)
+  out.push({ type: "message_start", id: str(o.id) ?? s.ids("chatcmpl-"), model: str(o.model) ?? "", ...(created !== undefined ? { created } : {}) })
+}
+
+/** Reasoning and text deltas, each in its block (other content ends the live tool call). */
+const decodeContent = (s: DecoderState, delta: JsonObject, out: Array<StreamEvent>) => {
+  const reasoning = str(delta.reasoning_content) ?? str(delta.reasoning)
+  if (reasoning) {
+    releaseHeld(s, out)
+    const i = s.blocks.enter("reasoning", reasoningStart, out)
+    if (i !== undefined) out.push({ type: "reasoning_delta", index: i, text: reasoning })
   }
+  const text = str(delta.content) ?? str(delta.refusal)
+  if (text) {
+    releaseHeld(s, out)
+    const i = s.blocks.enter("text", textStart, out)
+    if (i !== undefined) out.push({ type: "text_delta", index: i, text })
+  }
+}
 
-  return { push, finish }
+/** One tool call delta: streamed live, held behind the live one, or (false) unplaceable. */
+const decodeToolCall = (s: DecoderState, tc: JsonObject, pos: number, out: Array<StreamEvent>): boolean => {
+  const f = asObject(tc.function)
+  const key = `tool:${num(tc.index) ?? pos}`
+  const args = str(f.arguments) ?? ""
+  const heldCall = s.held.get(key)
+  if (heldCall !== undefined) {
+    heldCall.id ??= str(tc.id)
+    heldCall.name ??= str(f.name)
+    heldCall.args += args
+    return true
+  }
+  if (s.liveTool !== undefined && key !== s.liveTool) {
+    s.held.set(key, { id: str(tc.id), name: str(f.name), args })
+    return true
+  }
+  const i = s.blocks.enter(key, toolStart(s.ids, { id: str(tc.id), name: str(f.name) }), out)
+  // A delta for a tool call whose block was closed by other content: it cannot be placed.
+  if (i === undefined) return false
+  s.liveTool = key
+  if (args !== "") out.push({ type: "tool_input_delta", index: i, partialJson: args })
+  return true
+}
+
+/** Choice 0 of a chunk; false when the stream failed on it. */
+const decodeChoice = (s: DecoderState, choice: JsonObject, out: Array<StreamEvent>): boolean => {
+  const delta = asObject(choice.delta)
+  decodeContent(s, delta, out)
+  for (const [pos, tc] of asArray(delta.tool_calls).entries()) {
+    if (decodeToolCall(s, asObject(tc), pos, out)) continue
+    s.finished = true
+    // Readable, but impossible to place: a broken answer, not a frame to skip.
+    out.push({
+      type: "error",
+      error: makeError("server", "Upstream stream error: a tool call continued after other content", { status: 502, code: "upstream_stream_error" }),
+    })
+    return false
+  }
+  const finish = str(choice.finish_reason)
+  if (finish !== undefined && !s.stopped) {
+    s.stopped = true
+    releaseHeld(s, out)
+    s.blocks.close(out)
+    out.push({ type: "stop", reason: fromOpenAiFinish(finish) })
+  }
+  return true
+}
+
+const decodeChunk = (s: DecoderState, o: JsonObject): ReadonlyArray<StreamEvent> => {
+  if (isObject(o.error)) {
+    s.finished = true
+    return [{ type: "error", error: decodeErrorBody(0, o) }]
+  }
+  const out: Array<StreamEvent> = []
+  startMessage(s, o, out)
+  const choice = asArray(o.choices).map(asObject).find((c) => (num(c.index) ?? 0) === 0)
+  if (choice && !decodeChoice(s, choice, out)) return out
+  const usage = decodeUsage(o.usage)
+  if (usage) out.push({ type: "usage", usage })
+  return out
+}
+
+/** [DONE]: held tool calls and the open block end; a stream without finish_reason ends as end_turn. */
+const decodeDone = (s: DecoderState): ReadonlyArray<StreamEvent> => {
+  const out: Array<StreamEvent> = []
+  s.finished = true
+  releaseHeld(s, out)
+  s.blocks.close(out)
+  if (!s.stopped) out.push({ type: "stop", reason: "end_turn" })
+  out.push({ type: "end" })
+  return out
+}
+
+export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
+  const s: DecoderState = { ids, blocks: new BlockTracker(), liveTool: undefined, held: new Map(), started: false, stopped: false, finished: false }
+  return {
+    push: (ev) => {
+      if (s.finished) return []
+      const data = ev.data.trim()
+      if (data === "[DONE]") return decodeDone(s)
+      const o = readFrame(data)
+      return isEvents(o) ? o : decodeChunk(s, o)
+    },
+    finish: () => {
+      if (s.finished) return []
+      s.finished = true
+      // Some compatible servers omit [DONE]; a finish_reason is enough to call it complete.
+      return endOfBody(s.stopped)
+    },
+  }
 }
 
 /** In-band error frame for chat clients: a data frame with an `error` object, and no [DONE]. */
 export const errorFrame = (e: ErrorInfo): string => sseJson(openAiErrorBody(e))
 
-export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
-  const id = ctx.ids("chatcmpl-")
-  const created = ctx.now()
-  const includeUsage = ctx.request?.streamUsage ?? false
-  const toolIndex = new Map<number, number>()
-  let usage: UsageDelta = {}
-  let started = false
-  let stop: StopReason | undefined
-  let done = false
+/** One stream's encoding state. */
+interface EncoderState {
+  readonly ctx: EncodeContext
+  readonly id: string
+  readonly created: number
+  /** The client asked for a usage chunk (`stream_options.include_usage`). */
+  readonly includeUsage: boolean
+  /** Canonical block index → the tool call's index in `tool_calls`. */
+  readonly toolIndex: Map<number, number>
+  usage: UsageDelta
+  started: boolean
+  stop: StopReason | undefined
+  done: boolean
+}
 
-  const chunk = (delta: JsonObject, finishReason: string | null = null): string =>
-    sseJson({
-      id,
-      object: "chat.completion.chunk",
-      created,
-      model: ctx.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...(includeUsage ? { usage: null } : {}),
-    })
+const chunk = (s: EncoderState, delta: JsonObject, finishReason: string | null = null): string =>
+  sseJson({
+    id: s.id,
+    object: "chat.completion.chunk",
+    created: s.created,
+    model: s.ctx.model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(s.includeUsage ? { usage: null } : {}),
+  })
 
-  const ensureStarted = (out: Array<string>) => {
-    if (started) return
-    started = true
-    out.push(chunk({ role: "assistant", content: "", refusal: null }))
-  }
+const ensureStarted = (s: EncoderState, out: Array<string>) => {
+  if (s.started) return
+  s.started = true
+  out.push(chunk(s, { role: "assistant", content: "", refusal: null }))
+}
 
-  const terminal = (out: Array<string>) => {
-    ensureStarted(out)
-    if (stop === undefined) out.push(chunk({}, "stop"))
-    if (includeUsage)
-      out.push(sseJson({ id, object: "chat.completion.chunk", created, model: ctx.model, choices: [], usage: encodeUsage(completeUsage(usage)) }))
-    out.push(SSE_DONE)
-    done = true
-  }
+/** The end: a finish chunk if no stop came, the usage chunk if asked for, and [DONE]. */
+const terminal = (s: EncoderState, out: Array<string>) => {
+  ensureStarted(s, out)
+  if (s.stop === undefined) out.push(chunk(s, {}, "stop"))
+  if (s.includeUsage)
+    out.push(sseJson({ id: s.id, object: "chat.completion.chunk", created: s.created, model: s.ctx.model, choices: [], usage: encodeUsage(completeUsage(s.usage)) }))
+  out.push(SSE_DONE)
+  s.done = true
+}
 
-  const error = (e: ErrorInfo): ReadonlyArray<string> => {
-    if (done) return []
-    done = true
-    return [errorFrame(e)]
-  }
+/** Only tool calls open anything on the wire: text and reasoning are bare deltas. */
+const openToolCall = (s: EncoderState, index: number, block: BlockStart, out: Array<string>) => {
+  ensureStarted(s, out)
+  if (block.type !== "tool_use") return
+  const k = s.toolIndex.size
+  s.toolIndex.set(index, k)
+  out.push(chunk(s, { tool_calls: [{ index: k, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] }))
+}
 
-  const push = (ev: StreamEvent): ReadonlyArray<string> => {
-    if (done) return []
-    const out: Array<string> = []
-    switch (ev.type) {
-      case "message_start":
-        ensureStarted(out)
-        if (ev.usage) usage = mergeUsage(usage, ev.usage)
-        break
-      case "block_start":
-        ensureStarted(out)
-        if (ev.block.type === "tool_use") {
-          const k = toolIndex.size
-          toolIndex.set(ev.index, k)
-          out.push(chunk({ tool_calls: [{ index: k, id: ev.block.id, type: "function", function: { name: ev.block.name, arguments: "" } }] }))
-        }
-        break
-      case "text_delta":
-        ensureStarted(out)
-        if (ev.text !== "") out.push(chunk({ content: ev.text }))
-        break
-      case "reasoning_delta":
-        ensureStarted(out)
-        if (ev.text !== "") out.push(chunk({ reasoning_content: ev.text }))
-        break
-      case "tool_input_delta": {
-        const k = toolIndex.get(ev.index)
-        if (k !== undefined && ev.partialJson !== "") out.push(chunk({ tool_calls: [{ index: k, function: { arguments: ev.partialJson } }] }))
-        break
-      }
-      case "usage":
-        usage = mergeUsage(usage, ev.usage)
-        break
-      case "stop":
-        ensureStarted(out)
-        if (stop === undefined) {
-          stop = ev.reason
-          out.push(chunk({}, toOpenAiFinish(ev.reason)))
-        }
-        break
-      case "end":
-        terminal(out)
-        break
-      case "error":
-        return error(ev.error)
-      case "signature":
-      case "block_stop":
-        break
+const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  switch (ev.type) {
+    case "message_start":
+      ensureStarted(s, out)
+      if (ev.usage) s.usage = mergeUsage(s.usage, ev.usage)
+      break
+    case "block_start":
+      openToolCall(s, ev.index, ev.block, out)
+      break
+    case "text_delta":
+      ensureStarted(s, out)
+      if (ev.text !== "") out.push(chunk(s, { content: ev.text }))
+      break
+    case "reasoning_delta":
+      ensureStarted(s, out)
+      if (ev.text !== "") out.push(chunk(s, { reasoning_content: ev.text }))
+      break
+    case "tool_input_delta": {
+      const k = s.toolIndex.get(ev.index)
+      if (k !== undefined && ev.partialJson !== "") out.push(chunk(s, { tool_calls: [{ index: k, function: { arguments: ev.partialJson } }] }))
+      break
     }
-    return out
+    case "usage":
+      s.usage = mergeUsage(s.usage, ev.usage)
+      break
+    case "stop":
+      ensureStarted(s, out)
+      if (s.stop === undefined) {
+        s.stop = ev.reason
+        out.push(chunk(s, {}, toOpenAiFinish(ev.reason)))
+      }
+      break
+    case "end":
+      terminal(s, out)
+      break
+    case "signature":
+    case "block_stop":
+      break
   }
+  return out
+}
 
-  return {
-    push,
-    finish: () => (done ? [] : error(truncatedStream())),
-    error,
-    get done() {
-      return done
-    },
+export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
+  const s: EncoderState = {
+    ctx,
+    id: ctx.ids("chatcmpl-"),
+    created: ctx.now(),
+    includeUsage: ctx.request?.streamUsage ?? false,
+    toolIndex: new Map(),
+    usage: {},
+    started: false,
+    stop: undefined,
+    done: false,
   }
+  return encoderOf(s, (ev) => encodeEvent(s, ev), (e) => [errorFrame(e)])
 }
 
 /**

@@ -20,7 +20,7 @@ import {
 import { decodeErrorBody } from "../Errors.js"
 import { asObject, isObject, num, parseJson, str, type JsonObject } from "../Json.js"
 import { eventName, sseJson } from "../Sse.js"
-import { malformedFrame, truncatedStream } from "../openai-chat/Stream.js"
+import { malformedFrame, truncatedStream } from "../StreamFailures.js"
 import { decodeUsage, functionCallItem, messageItem, reasoningItem, responseErrorCode, responseObject, statusOf, stopFromStatus } from "./Response.js"
 
 export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
