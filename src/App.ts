@@ -5,7 +5,7 @@ import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
 import { makeGenerationEdge } from "./http/GenerationEdge.js"
 import { serve } from "./http/NodeServer.js"
 import { httpApp } from "./http/Routes.js"
-import { ManagementAppLive } from "./http/management/ManagementApp.js"
+import { ManagementHttpAppLive } from "./http/management/ManagementHttpApp.js"
 import { RateLimit } from "./identity/RateLimit.js"
 import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
 import { bootstrapAdmin } from "./identity/Bootstrap.js"
@@ -80,14 +80,14 @@ const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayF
  *
  * Read the pipe from the bottom up, each layer built on the ones below it:
  * 0 configuration → logging → 1 infrastructure → 2 repositories → 3 data plane →
- * 4 management API (`http/management/ManagementApp.ts` composes its handlers and identity
+ * 4 management API (`http/management/ManagementHttpApp.ts` composes its handlers and identity
  * services) → 5 start-up work → 6 the Node server with both HTTP entry points.
  * docs/ARCHITECTURE.md ("Layer graph") draws the same graph.
  */
 export const makeAppLayer = (options: AppOptions = {}) =>
   serve(httpApp, makeGenerationEdge).pipe(
     Layer.provide(StartupLive),
-    Layer.provideMerge(ManagementAppLive),
+    Layer.provideMerge(ManagementHttpAppLive),
     Layer.provideMerge(DataPlaneLive),
     Layer.provideMerge(RepositoriesLive),
     Layer.provideMerge(InfrastructureLive),

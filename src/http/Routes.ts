@@ -5,7 +5,7 @@ import { accessLog } from "./AccessLog.js"
 import { dataPlaneRoutes } from "./DataPlane.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
 import { healthRoutes } from "./HealthRoutes.js"
-import { serveManagement } from "./management/ManagementApp.js"
+import { serveManagement } from "./management/ManagementHttpApp.js"
 
 const notFound = (method: string, url: string) =>
   HttpServerResponse.unsafeJson(errorBody("openai", apiError(404, `Unknown endpoint: ${method} ${url.split("?", 1)[0]}`, { code: "not_found" })), {

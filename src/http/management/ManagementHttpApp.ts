@@ -32,8 +32,8 @@ import { UsersHandlers } from "./UsersHandlers.js"
  * The management API as one `HttpApp` (its routes, /openapi.json and the /docs page), for the
  * server's router to fall back on after the data-plane routes.
  */
-export class ManagementApp extends Context.Tag("gateway/http/ManagementApp")<
-  ManagementApp,
+export class ManagementHttpApp extends Context.Tag("gateway/http/ManagementHttpApp")<
+  ManagementHttpApp,
   Effect.Effect<
     HttpServerResponse.HttpServerResponse,
     HttpServerError.RouteNotFound,
@@ -64,8 +64,8 @@ const UsageHandlersLive = UsageHandlers.pipe(Layer.provide(AnyCredentialLive))
  * Requires the storage layers, Secrets, ApiKeyAuth and ProviderRegistry, like the data plane;
  * builds the identity services it needs itself.
  */
-export const ManagementAppLive = Layer.effect(
-  ManagementApp,
+export const ManagementHttpAppLive = Layer.effect(
+  ManagementHttpApp,
   Effect.gen(function* () {
     const app = yield* HttpApiBuilder.httpApp
     // Platform services the builder's type asks for (file responses, etags); none is used per request.
@@ -98,4 +98,4 @@ export const ManagementAppLive = Layer.effect(
 )
 
 /** The management app for a request that no other route took. */
-export const serveManagement = Effect.flatMap(ManagementApp, (app) => app)
+export const serveManagement = Effect.flatMap(ManagementHttpApp, (app) => app)
