@@ -116,7 +116,10 @@ export const appConfig = Config.all({
     Config.withDefault(256),
   ),
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
-  /** `POST /auth/register` creates (never superuser) accounts only when this is on (W17). */
+  /**
+   * `POST /auth/register` creates (never superuser) accounts only when this is on: off by
+   * default, so nobody can sign up on a gateway whose operator did not ask for it.
+   */
   allowRegistration: Config.boolean("ALLOW_REGISTRATION").pipe(Config.withDefault(false)),
   /** Failed password logins per account and client address within 15 minutes before a pause; 0: no limit. */
   loginMaxFailures: Config.integer("LOGIN_MAX_FAILURES").pipe(

@@ -102,7 +102,7 @@ interface Walk {
   readonly resolution: Resolution
   readonly plan: Plan
   readonly session: SessionRef | null
-  /** The session id for session context, only with a session (never a byte buffered without one, W18). */
+  /** The session id for session context, only with a session: without one no byte of the answer is buffered. */
   readonly contextId: string | undefined
   readonly limits: RequestLimits
   readonly deadline: number

@@ -83,7 +83,8 @@ const toSseEvent = (message: EventSourceMessage): SseEvent =>
   message.event === undefined ? { data: message.data } : { event: message.event, data: message.data }
 
 /**
- * The stream commit contract (ARCHITECTURE.md §3), driven by the upstream body's own events.
+ * The stream commit contract (docs/ARCHITECTURE.md, "Stream commit contract"), driven by the
+ * upstream body's own events.
  * Reads upstream events until the first meaningful one, within the time-to-first-token timeout;
  * any failure up to there fails the effect (nothing has reached the client), so the caller can
  * fail over. Succeeds with a `LiveStream`: the frames already produced, then the rest relayed as

@@ -2,7 +2,7 @@
  * Model-name resolution: which (provider, model) pairs may serve a requested model name.
  * Pure: no I/O. The caller supplies the registry snapshot and each provider's model list.
  *
- * Order of resolution (seed-spec §4.1–§4.3, with the edge cases fixed):
+ * Order of resolution (docs/ARCHITECTURE.md, "Request pipeline", step 3):
  * 1. the whole name is a logical model id (so logical ids that contain `/` work);
  * 2. `provider/model` where `provider` is a known provider id → that provider only,
  *    forwarding the rest of the name (or the provider's alias / own spelling of it);
@@ -154,7 +154,8 @@ const resolveLogical = (
  * Resolves a requested model name to its candidate upstreams.
  * `modelLists(providerId)` gives a provider's advertised model ids (discovery cache or static
  * list); `undefined` falls back to the provider's static `models`, and when that is `null`
- * the provider is not considered by discovery (W19: a failed discovery skips the provider).
+ * the provider is not considered by discovery: a provider whose list could not be read is
+ * skipped, never taken to serve every name.
  */
 export const resolveCandidates = (
   snapshot: RegistrySnapshot,
@@ -231,7 +232,8 @@ export const resolveCandidates = (
 
 /**
  * Applies a caller's provider allow-list. `null` allows every provider; an empty list allows
- * none (W9: "restricted to nothing" is never "unrestricted").
+ * none: "restricted to nothing" must never be read as "unrestricted", or an emptied list would
+ * lift the restriction.
  */
 export const filterAllowed = (
   resolution: Resolution,

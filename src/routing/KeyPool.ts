@@ -1,6 +1,6 @@
 /**
- * Choosing one of a provider's keys (seed-spec §4.8), with the state shared across instances
- * through Kv (W15: BASE kept backoff per process):
+ * Choosing one of a provider's keys, with the state shared across instances through Kv (so every
+ * instance skips a key another one saw rejected; docs/ARCHITECTURE.md, "Failure state"):
  *
  * - keys in backoff are skipped; backoff = base × 2^min(failures, 5), base 1 s for retryable
  *   failures and 5 s otherwise, at least 30 s after a 401/403, capped at 60 s; a rate limit
@@ -14,7 +14,7 @@
  * - keys are grouped in tiers by preference score (a tier takes every key within 0.05 of its
  *   best); within a tier the choice is weighted random by key weight;
  * - `maxQps` is enforced per key per second across instances (Kv INCR on a per-second bucket
- *   keyed by the key id, never by its label, W15);
+ *   keyed by the key id, never by its label: labels may repeat and change);
  * - preference: +0.5 on success, −1 / −2 / −3 (retryable / fatal / auth) on failure, clamped to
  *   [0.1, 10], drifting back to 1 with age so a key that failed long ago gets traffic again.
  *   Keys with no history are not written on success, so healthy keys share one tier.

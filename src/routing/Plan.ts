@@ -1,6 +1,6 @@
 /**
- * The ordered attempt plan for one request (seed-spec §4.7, with W3/W10 fixed). Pure: metrics,
- * circuit states, the session binding, the clock and the random draw are all inputs.
+ * The ordered attempt plan for one request (docs/ARCHITECTURE.md, "Request pipeline", step 3).
+ * Pure: metrics, circuit states, the session binding, the clock and the random draw are all inputs.
  *
  * Rules:
  * - each (provider, model) appears at most once;

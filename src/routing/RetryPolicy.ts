@@ -1,6 +1,6 @@
 /**
- * What to do after a failed attempt (seed-spec §5.1 with W3/W4/W20 fixed), and the schedules
- * that drive the gateway's retry and failover program.
+ * What to do after a failed attempt, and the schedules that drive the gateway's retry and
+ * failover program (docs/ARCHITECTURE.md, "Request pipeline" step 4 and "Failure state").
  *
  * `classify` turns an attempt outcome into a verdict:
  * - `Retryable`   transient (5xx, 408, 429, connection errors, timeouts): retry the same candidate
@@ -191,7 +191,7 @@ export interface RetryConfig {
   readonly maxDelayMs: number
   /** A Retry-After longer than this moves on to the next candidate instead of waiting. */
   readonly maxRetryAfterMs: number
-  /** Upstream calls for one client request, all candidates and retries included (W20). */
+  /** Upstream calls for one client request, all candidates and retries included. */
   readonly maxAttempts: number
 }
 

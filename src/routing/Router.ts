@@ -2,7 +2,7 @@
  * The routing facade the gateway calls: the pure core (Candidates → Plan → RetryPolicy) fed
  * and updated by the small services (RoutingMetrics, CircuitBreaker, KeyPool, Stickiness).
  *
- *   const { resolution, plan } = yield* router.decide({ ... })      // no side effects (W10)
+ *   const { resolution, plan } = yield* router.decide({ ... })      // no side effects: nothing bound yet
  *   per planned attempt (Gateway, driven by RetryPolicy's schedules):
  *     router.acquire(candidate)                                       // open / probe taken
  *     keyPool.pick(candidate.provider, triedKeys, candidate.model)
@@ -193,7 +193,8 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     })
 
     /**
-     * A failed attempt (also a stream cut after commit, W4): classifies it, penalises only for
+     * A failed attempt (also a stream cut after commit, which is still the upstream's failure:
+     * docs/ARCHITECTURE.md, "Stream commit contract"): classifies it, penalises only for
      * penalisable failures — the upstream's circuit for answers about the model, the provider's
      * for failures of the connection itself — backs the key off when it is the key's fault (for
      * that model, unless the key itself was rejected), never binds the session.

@@ -1,11 +1,12 @@
 /**
  * Runtime metrics per upstream (provider, model), recorded on every attempt and shared across
- * instances through Kv (W15: BASE never wrote them). Scoring reads them in bulk.
+ * instances through Kv, so every instance scores on the same evidence. Scoring reads them in bulk.
  *
  * Each record is an EWMA of latency and of the penalisable-failure indicator, a saturating
- * sample count, and the bounded dynamic weight factor (seed §4.6 deltas, as a multiplier of the
- * configured weight). Old evidence fades at read time (Scoring.effectiveMetrics) and at write
- * time (the sample count decays, so the first new sample after a quiet period counts fully).
+ * sample count, and the bounded dynamic weight factor (nudged up on success and down on
+ * failure, as a multiplier of the configured weight). Old evidence fades at read time
+ * (Scoring.effectiveMetrics) and at write time (the sample count decays, so the first new
+ * sample after a quiet period counts fully).
  *
  * Updates are read-modify-write without a lock: two instances recording the same upstream in
  * the same instant may lose one sample. That is noise for an EWMA, and the price of O(1)

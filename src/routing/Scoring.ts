@@ -1,12 +1,12 @@
 /**
- * Candidate scoring (seed-spec §4.5), pure:
+ * Candidate scoring (docs/ARCHITECTURE.md, "Request pipeline", step 3), pure:
  *
  *   score = weight·factor − α·latency − β·error − γ·cost − δ·statusPenalty
  *
  * `latency`, `error` and `factor` come from metrics recorded on every attempt
  * (see RoutingMetrics). Old evidence fades: with age, and with few samples, each term moves
  * toward its neutral value (latency 0.5, error 0, factor 1), so a provider that failed an hour
- * ago scores like a fresh one (W3: nobody is excluded for good).
+ * ago scores like a fresh one: nobody is excluded for good.
  */
 import { Schema } from "effect"
 import type { Provider } from "../registry/Provider.js"
@@ -118,7 +118,7 @@ export const effectiveMetrics = (
 }
 
 /**
- * Health as the seed's aggregate defined it: error > 0.5 down; error > 0.1 or slow degraded.
+ * Health for the routing API: error > 0.5 down; error > 0.1 or slow degraded.
  * The error rate is already weighted by confidence; slowness counts only on solid, recent evidence.
  */
 export const healthStatus = (eff: EffectiveMetrics, config: ScoringConfig = defaultScoringConfig): HealthStatus => {
@@ -146,7 +146,7 @@ export const providerCost = (p: Provider): number | undefined =>
 
 /**
  * Costs normalised to [0, 1] against the most expensive candidate. With no prices anywhere
- * every cost is 0 (the seed's behaviour); an unknown price among known ones counts as 0.5.
+ * every cost is 0 (cost then ranks no one); an unknown price among known ones counts as 0.5.
  */
 export const relativeCosts = (costs: ReadonlyArray<number | undefined>): ReadonlyArray<number> => {
   const known = costs.filter((c): c is number => c !== undefined && c >= 0)

@@ -3,10 +3,11 @@
  * it, in Kv with a TTL (default 7200 s, `SESSION_TTL`), shared by every instance.
  *
  * The caller binds only when an attempt succeeded (non-streaming 2xx) or committed (streaming:
- * first meaningful event), never after a 4xx (W10). A binding counts only for the logical
- * model it was made for (W10), and Plan ignores it while the bound upstream's circuit is not
- * closed. Bindings are scoped by owner (the API key or user), so one tenant can neither read
- * nor steer another's session by guessing its id (W6).
+ * first meaningful event), never after a 4xx (an upstream that refused the request must not
+ * capture the conversation). A binding counts only for the logical model it was made for, and
+ * Plan ignores it while the bound upstream's circuit is not closed. Bindings are scoped by owner
+ * (the API key or user), so one tenant can neither read nor steer another's session by guessing
+ * its id (session ids are chosen by clients).
  */
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import type { Principal } from "../identity/Principal.js"
