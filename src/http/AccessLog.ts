@@ -1,9 +1,10 @@
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { type LogLines, LogLinesTag } from "./Logging.js"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { LogLines } from "./Logging.js"
+import { safeHeaderValue } from "./SafeHeaderValue.js"
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -27,17 +28,38 @@ export const writeAccessLine = (
     ms: (performance.now() - line.startedMs).toFixed(1),
   })
 
+/** nginx's convention for "the client closed the connection before it was answered". */
+const CLIENT_CLOSED = 499
+
 /**
- * Gives every request an id (the client's `x-request-id` when it is sane), returns it in the
- * response, annotates every log line of the request with it, and writes its access line.
+ * The one place every request — generation edge, data-plane routes, management API, health — is
+ * given its id and its access line (docs/ARCHITECTURE.md, "The HTTP edge"): the client's sane
+ * `x-request-id` or a fresh one, set on the request (so the handlers read it) and the response;
+ * on close, method, path (query left out; bounded, printable), status (499 when the client left
+ * first) and duration.
  */
-export const accessLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | LogLinesTag> =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const lines = yield* LogLinesTag
-    const requestId = requestIdOf(request.headers["x-request-id"])
-    const startedMs = performance.now()
-    const response = yield* app.pipe(Effect.annotateLogs("request_id", requestId))
-    writeAccessLine(lines, { requestId, method: request.method, path: request.url.split("?", 1)[0]!, status: response.status, startedMs })
-    return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+export const beginRequest = (request: IncomingMessage, response: ServerResponse, lines: LogLines): void => {
+  const startedMs = performance.now()
+  const requestId = requestIdOf(request.headers["x-request-id"])
+  request.headers["x-request-id"] = requestId
+  response.setHeader("x-request-id", requestId)
+  const method = request.method ?? "GET"
+  response.once("close", () => {
+    const url = request.url ?? "/"
+    const query = url.indexOf("?")
+    writeAccessLine(lines, {
+      requestId,
+      method: safeHeaderValue(method),
+      path: safeHeaderValue(query < 0 ? url : url.slice(0, query)),
+      status: response.headersSent ? response.statusCode : CLIENT_CLOSED,
+      startedMs,
+    })
+  })
+}
+
+/** Annotates every log line of a routed request with the id the server gave it. */
+export const annotateRequestId = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const requestId = request.headers["x-request-id"]
+    return requestId === undefined ? app : Effect.annotateLogs(app, "request_id", requestId)
   })

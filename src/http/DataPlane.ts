@@ -2,11 +2,10 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Option } from "effect"
-import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
 import { CurrentPrincipal } from "../identity/Principal.js"
-import { RateLimit } from "../identity/RateLimit.js"
 import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { makeCallerCheck, missingKey } from "./CallerAuth.js"
 import { readCredential } from "./Credentials.js"
 import { apiError, type ClientDialect, errorResponse } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
@@ -19,12 +18,8 @@ export const authenticated = (dialect: ClientDialect) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const credential = readCredential(request, dialect)
-      if (credential === undefined) {
-        return yield* new AuthError({ status: 401, message: "Missing API key: send 'Authorization: Bearer <key>'" })
-      }
-      const auth = yield* ApiKeyAuth
-      const principal = yield* auth.verify(credential)
-      yield* (yield* RateLimit).checkRequest(principal)
+      if (credential === undefined) return yield* missingKey
+      const principal = yield* (yield* makeCallerCheck)(credential)
       return yield* Effect.provideService(handler, CurrentPrincipal, principal)
     })
 

@@ -104,9 +104,17 @@ export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
 /** `Retry-After` in whole seconds (at least 1). */
 export const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
 
+/**
+ * An error answer in the client's dialect — status, headers (`Retry-After` when known) and JSON
+ * body: the one rendering both data-plane edges write (the Node generation edge and the routes).
+ */
+export const errorReply = (dialect: ClientDialect, error: ApiError) => ({
+  status: error.status,
+  headers: error.retryAfterMs === undefined ? {} : { "retry-after": retryAfterSeconds(error.retryAfterMs) },
+  body: JSON.stringify(errorBody(dialect, error)),
+})
+
 export const errorResponse = (dialect: ClientDialect, error: ApiError) => {
-  const response = HttpServerResponse.unsafeJson(errorBody(dialect, error), { status: error.status })
-  return error.retryAfterMs !== undefined
-    ? HttpServerResponse.setHeader(response, "retry-after", retryAfterSeconds(error.retryAfterMs))
-    : response
+  const reply = errorReply(dialect, error)
+  return HttpServerResponse.text(reply.body, { status: reply.status, contentType: "application/json", headers: reply.headers })
 }

@@ -2,14 +2,14 @@ import { Cause, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { AppConfig } from "../config/AppConfig.js"
 import { Gateway, type GatewayAnswer } from "../gateway/Gateway.js"
-import { ApiKeyAuth } from "../identity/ApiKeyAuth.js"
-import { RateLimit } from "../identity/RateLimit.js"
-import { requestIdOf, writeAccessLine } from "./AccessLog.js"
 import { readCredential } from "./Credentials.js"
-import { type ApiError, apiError, type ClientDialect, errorBody, retryAfterSeconds } from "./ErrorEnvelope.js"
+import { makeCallerCheck, missingKey } from "./CallerAuth.js"
+import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
 import { type GenerationRoute, generationRouteOf, toGeneration } from "./Generation.js"
-import { LogLinesTag } from "./Logging.js"
+import { safeHeaderValue } from "./SafeHeaderValue.js"
+
+export { safeHeaderValue }
 import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
 
 /** Serves the request and returns true, or returns false when the request is not its to serve. */
@@ -26,34 +26,6 @@ interface EdgeInput {
   readonly requestId: string
   /** Set once the whole body was read: until then a reply must close the connection. */
   bodyRead: boolean
-}
-
-/** nginx's convention for "the client closed the connection before it was answered". */
-const CLIENT_CLOSED = 499
-
-/** The longest header value built from a name the edge did not choose (model ids, provider ids). */
-const HEADER_VALUE_MAX = 512
-
-/** Printable ASCII: a header value that needs no encoding. */
-const PLAIN_HEADER_VALUE = /^[\x20-\x7e]*$/
-
-/**
- * `value` as a header value that is always valid (`http.validateHeaderValue` accepts it) and
- * always one line: printable ASCII passes unchanged; any other byte of its UTF-8 form (CR, LF,
- * controls, anything outside ASCII, e.g. `qwen-模型` → `qwen-%E6%A8%A1%E5%9E%8B`) and `%` itself
- * are percent-encoded; at most `HEADER_VALUE_MAX` characters. Every response header the edge
- * builds from a client's or a provider's data goes through here.
- */
-export const safeHeaderValue = (value: string): string => {
-  if (value.length <= HEADER_VALUE_MAX && PLAIN_HEADER_VALUE.test(value)) return value
-  let out = ""
-  // Buffer.from replaces a lone surrogate with U+FFFD (encodeURIComponent would throw on it).
-  for (const byte of Buffer.from(value, "utf8")) {
-    const encoded = byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte < 16 ? "0" : ""}${byte.toString(16).toUpperCase()}`
-    if (out.length + encoded.length > HEADER_VALUE_MAX) break
-    out += encoded
-  }
-  return out
 }
 
 const servedHeaders = (answer: GatewayAnswer) => ({
@@ -85,18 +57,18 @@ const writeAnswer = (response: ServerResponse, answer: GatewayAnswer) => {
 }
 
 const writeError = (response: ServerResponse, dialect: ClientDialect, error: ApiError, closeConnection: boolean) => {
-  const body = JSON.stringify(errorBody(dialect, error))
-  response.writeHead(error.status, {
+  const reply = errorReply(dialect, error)
+  response.writeHead(reply.status, {
     "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-    ...(error.retryAfterMs === undefined ? {} : { "retry-after": retryAfterSeconds(error.retryAfterMs) }),
+    "content-length": Buffer.byteLength(reply.body),
+    ...reply.headers,
     // A body that was not read to the end cannot be followed by another request.
     ...(closeConnection ? { connection: "close" } : {}),
   })
-  response.end(body)
+  response.end(reply.body)
 }
 
-const MISSING_KEY = apiError(401, "Missing API key: send 'Authorization: Bearer <key>'", { code: "invalid_api_key" })
+const MISSING_KEY = toApiError(missingKey as unknown as { readonly _tag: string } & Record<string, unknown>)
 
 /**
  * The generation routes (chat completions, Responses, Messages, Gemini), served straight on the
@@ -109,10 +81,8 @@ const MISSING_KEY = apiError(401, "Missing API key: send 'Authorization: Bearer 
  */
 export const makeGenerationEdge = Effect.gen(function* () {
   const config = yield* AppConfig
-  const auth = yield* ApiKeyAuth
-  const rateLimit = yield* RateLimit
+  const checkCaller = yield* makeCallerCheck
   const gateway = yield* Gateway
-  const log = yield* LogLinesTag
   const run = Runtime.runFork(yield* Effect.runtime<never>())
 
   // One generator function for every request: a generator closure made per request gets a fresh
@@ -120,8 +90,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
   // The caller is authenticated (and rate-limited) before a byte of the body is read: a client
   // without a valid key cannot make the gateway buffer up to BODY_LIMIT_BYTES.
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
-    const principal = yield* auth.verify(input.credential)
-    yield* rateLimit.checkRequest(principal)
+    const principal = yield* checkCaller(input.credential)
     const text = yield* Effect.async<string, BodyProblem>((resume) => {
       const stop = readBody(input.request, config.bodyLimitBytes, (read) => {
         if (Either.isRight(read)) input.bodyRead = true
@@ -151,20 +120,8 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const route = generationRouteOf(request.method, path)
     if (route === undefined) return false
 
-    const startedMs = performance.now()
-    const requestId = requestIdOf(request.headers["x-request-id"])
-    response.setHeader("x-request-id", requestId)
-    // A Gemini path holds the client's model name: logged like a header value (printable ASCII, bounded).
-    const loggedPath = route.kind === "gemini" ? safeHeaderValue(path) : path
-    response.once("close", () =>
-      writeAccessLine(log, {
-        requestId,
-        method: "POST",
-        path: loggedPath,
-        status: response.headersSent ? response.statusCode : CLIENT_CLOSED,
-        startedMs,
-      }),
-    )
+    // The server gave the request its id and writes its access line (AccessLog.ts).
+    const requestId = request.headers["x-request-id"] as string
     const credential = readCredential({ headers: request.headers, url }, route.errors)
     if (credential === undefined) {
       guarded(response, requestId, () => writeError(response, route.errors, MISSING_KEY, true))

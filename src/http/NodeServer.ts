@@ -1,4 +1,6 @@
 import type * as HttpApp from "@effect/platform/HttpApp"
+import { beginRequest } from "./AccessLog.js"
+import { LogLinesTag } from "./Logging.js"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Deferred, Duration, Effect, Layer, Schema } from "effect"
@@ -153,6 +155,7 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = yield* AppConfig
+      const lines = yield* LogLinesTag
       const server = Http.createServer({ IncomingMessage: HeldRequest, keepAliveTimeout: 65_000, ...clientTimeouts(config) })
       if (config.maxConnectionsPerClient > 0 && !config.trustProxy) limitConnectionsPerClient(server, config.maxConnectionsPerClient)
       const bodyLimit = config.managementBodyLimitBytes
@@ -170,6 +173,7 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
       )
       const fast = yield* fastPath
       server.on("request", (req, res) => {
+        beginRequest(req, res, lines)
         open.add(res)
         if (closing) res.setHeader("connection", "close")
         res.once("close", () => {

@@ -1,7 +1,7 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
-import { accessLog } from "./AccessLog.js"
+import { annotateRequestId } from "./AccessLog.js"
 import { dataPlaneRoutes } from "./DataPlane.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
 import { healthRoutes } from "./HealthRoutes.js"
@@ -14,10 +14,11 @@ const notFound = (method: string, url: string) =>
 
 /**
  * Every route of the gateway: health and data plane first, then the management API (HttpApi,
- * with /docs and /openapi.json), with JSON errors for unknown paths and the access log.
+ * with /docs and /openapi.json), with JSON errors for unknown paths; every log line of a routed
+ * request carries its id (the server writes the access line for every request, AccessLog.ts).
  */
 export const httpApp = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes).pipe(
   Effect.catchTag("RouteNotFound", () => serveManagement),
   Effect.catchTag("RouteNotFound", (error) => Effect.succeed(notFound(error.request.method, error.request.url))),
-  accessLog,
+  annotateRequestId,
 )

@@ -1,0 +1,17 @@
+import { Effect } from "effect"
+import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
+import { RateLimit } from "../identity/RateLimit.js"
+
+/** A data-plane request without a credential (401; no lookup is made). */
+export const missingKey = new AuthError({ status: 401, message: "Missing API key: send 'Authorization: Bearer <key>'" })
+
+/**
+ * The data plane's caller check, the same on every data-plane route (the generation edge and the
+ * routed `/v1/models`, `/context` …): the API key is verified, then the caller's request rate is
+ * counted. Built once; the check itself reads no service per request.
+ */
+export const makeCallerCheck = Effect.gen(function* () {
+  const auth = yield* ApiKeyAuth
+  const rateLimit = yield* RateLimit
+  return (credential: string) => Effect.flatMap(auth.verify(credential), (principal) => Effect.as(rateLimit.checkRequest(principal), principal))
+})
