@@ -3,12 +3,12 @@ import { Effect, Redacted } from "effect"
 import { ApiKeys } from "../../identity/ApiKeys.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Users } from "../../identity/Users.js"
-import { Forbidden, ManagementApi } from "../ManagementApi.js"
+import { Forbidden, CoreApi } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { renderAllowList, renderApiKey } from "./Render.js"
 import { requireSelfOrSuperuser } from "./Security.js"
 
-export const ApiKeysHandlers = HttpApiBuilder.group(ManagementApi, "apiKeys", (handlers) =>
+export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handlers) =>
   Effect.gen(function* () {
     const keys = yield* ApiKeys
     const users = yield* Users

@@ -5,7 +5,7 @@ import { AppConfig } from "../../config/AppConfig.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { LoginSessions, type TokenPair } from "../../identity/LoginSessions.js"
 import { Users } from "../../identity/Users.js"
-import { Forbidden, ManagementApi, NotFound } from "../ManagementApi.js"
+import { Forbidden, CoreApi, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { renderUser } from "./Render.js"
 
@@ -23,7 +23,7 @@ const renderTokens = (tokens: TokenPair) => ({
   refresh_expires_in: tokens.refreshExpiresIn,
 })
 
-export const AuthHandlers = HttpApiBuilder.group(ManagementApi, "auth", (handlers) =>
+export const AuthHandlers = HttpApiBuilder.group(CoreApi, "auth", (handlers) =>
   Effect.gen(function* () {
     const loginSessions = yield* LoginSessions
     const users = yield* Users

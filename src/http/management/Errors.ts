@@ -3,7 +3,7 @@ import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Option } from "effect"
-import { BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized } from "../ManagementApi.js"
+import { BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized } from "./CoreApi.js"
 
 export type ManagementError = BadRequest | Unauthorized | Forbidden | NotFound | Conflict | ServiceUnavailable | TooManyRequests
 

@@ -4,7 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { BadRequest, Conflict, NotFound, Superuser } from "../ManagementApi.js"
+import { BadRequest, Conflict, NotFound, Superuser } from "./CoreApi.js"
 
 /**
  * Logical models over HTTP (superusers): one client-facing model name routed to upstreams

@@ -10,7 +10,7 @@ import {
   LogicalModelRepository,
   type UnknownProviders,
 } from "../../storage/LogicalModelRepository.js"
-import { BadRequest, Conflict, NotFound } from "../ManagementApi.js"
+import { BadRequest, Conflict, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { GatewayManagementApi } from "./GatewayManagementApi.js"
 import type { UpdateLogicalModelRequest } from "./LogicalModelsApi.js"

@@ -4,7 +4,7 @@ import { ApiKeyAuth } from "../../identity/ApiKeyAuth.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { type AdminProviderRow, ProviderAdminRepository, toWrite } from "../../storage/ProviderAdminRepository.js"
 import type { ProviderWrite } from "../../storage/ProviderRepository.js"
-import { Conflict, ManagementApi, NotFound } from "../ManagementApi.js"
+import { Conflict, CoreApi, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { maskHeaderValue, renderProvider, renderProviderKey } from "./Render.js"
 
@@ -34,7 +34,7 @@ const keyFields = <P extends { readonly label?: unknown; readonly key?: unknown;
   status: payload.status,
 })
 
-export const ProvidersHandlers = HttpApiBuilder.group(ManagementApi, "providers", (handlers) =>
+export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (handlers) =>
   Effect.gen(function* () {
     const repo = yield* ProviderAdminRepository
     const registry = yield* ProviderRegistry

@@ -3,7 +3,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { BadRequest, NotFound, ServiceUnavailable, Superuser } from "../ManagementApi.js"
+import { BadRequest, NotFound, ServiceUnavailable, Superuser } from "./CoreApi.js"
 
 /**
  * Routing inspection (superusers): a dry run of the routing decision, session bindings, and a

@@ -16,7 +16,7 @@ import { sessionOwner, Stickiness } from "../../routing/Stickiness.js"
 import { Kv } from "../../storage/Kv.js"
 import { UpstreamClient } from "../../upstream/UpstreamClient.js"
 import { joinUrl } from "../../upstream/UpstreamHeaders.js"
-import { BadRequest, NotFound, ServiceUnavailable } from "../ManagementApi.js"
+import { BadRequest, NotFound, ServiceUnavailable } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { GatewayManagementApi } from "./GatewayManagementApi.js"
 

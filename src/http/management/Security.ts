@@ -2,7 +2,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Layer } from "effect"
 import { Authenticator } from "../../identity/Authenticator.js"
 import type { Principal } from "../../identity/Principal.js"
-import { AnyCredential, Authenticated, Forbidden, Superuser, Unauthorized } from "../ManagementApi.js"
+import { AnyCredential, Authenticated, Forbidden, Superuser, Unauthorized } from "./CoreApi.js"
 import { toManagementError } from "./Errors.js"
 
 /**

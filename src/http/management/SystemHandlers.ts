@@ -5,7 +5,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../../config/AppConfig.js"
 import { readCredential } from "../Credentials.js"
 import { createFirstSuperuser } from "../../identity/Bootstrap.js"
-import { Conflict, ManagementApi, Unauthorized } from "../ManagementApi.js"
+import { Conflict, CoreApi, Unauthorized } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 
 const sameSecret = (a: string, b: string): boolean => {
@@ -14,7 +14,7 @@ const sameSecret = (a: string, b: string): boolean => {
   return left.length === right.length && timingSafeEqual(left, right)
 }
 
-export const SystemHandlers = HttpApiBuilder.group(ManagementApi, "system", (handlers) =>
+export const SystemHandlers = HttpApiBuilder.group(CoreApi, "system", (handlers) =>
   handlers
     .handle("adminInit", ({ payload }) =>
       Effect.gen(function* () {

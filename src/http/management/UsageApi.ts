@@ -2,7 +2,7 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { AnyCredential } from "../ManagementApi.js"
+import { AnyCredential } from "./CoreApi.js"
 
 /** A time the database can compare with: years 1 to 9999 (Postgres refuses some dates JavaScript accepts). */
 const UsageTime = Schema.Date.pipe(

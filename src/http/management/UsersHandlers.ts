@@ -2,12 +2,12 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Users } from "../../identity/Users.js"
-import { BadRequest, ManagementApi } from "../ManagementApi.js"
+import { BadRequest, CoreApi } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { renderUser } from "./Render.js"
 import { requireSelfOrSuperuser } from "./Security.js"
 
-export const UsersHandlers = HttpApiBuilder.group(ManagementApi, "users", (handlers) =>
+export const UsersHandlers = HttpApiBuilder.group(CoreApi, "users", (handlers) =>
   Effect.gen(function* () {
     const users = yield* Users
     return handlers

@@ -6,12 +6,13 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { CurrentPrincipal } from "../identity/Principal.js"
+import { CurrentPrincipal } from "../../identity/Principal.js"
 
 /**
- * The management API: accounts, logins, API keys and provider administration, as an `HttpApi`
- * with a Schema for every payload and error. The OpenAPI document is served at /openapi.json and
- * rendered at /docs. Handlers live in `http/management/`.
+ * The core of the management API: system, accounts, logins, API keys and provider administration,
+ * as an `HttpApi` with a Schema for every payload and error, and the errors and security middleware
+ * every group shares. `GatewayManagementApi` adds the other groups: that whole API is what
+ * /openapi.json documents and /docs renders. Handlers live beside it in `http/management/`.
  *
  * Field names are snake_case on the wire, as in the rest of the gateway's JSON.
  */
@@ -566,7 +567,7 @@ export class ProvidersGroup extends HttpApiGroup.make("providers")
   )
   .annotate(OpenApi.Title, "Providers") {}
 
-export class ManagementApi extends HttpApi.make("management")
+export class CoreApi extends HttpApi.make("management")
   .add(SystemGroup)
   .add(AuthGroup)
   .add(UsersGroup)
