@@ -11,7 +11,7 @@ import { CurrentPrincipal } from "../../identity/Principal.js"
 /**
  * The core of the management API: system, accounts, logins, API keys and provider administration,
  * as an `HttpApi` with a Schema for every payload and error, and the errors and security middleware
- * every group shares. `GatewayManagementApi` adds the other groups: that whole API is what
+ * every group shares. `ManagementApi` adds the other groups: that whole API is what
  * /openapi.json documents and /docs renders. Handlers live beside it in `http/management/`.
  *
  * Field names are snake_case on the wire, as in the rest of the gateway's JSON.

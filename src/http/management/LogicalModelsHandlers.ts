@@ -12,7 +12,7 @@ import {
 } from "../../storage/LogicalModelRepository.js"
 import { BadRequest, Conflict, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
-import { GatewayManagementApi } from "./GatewayManagementApi.js"
+import { ManagementApi } from "./ManagementApi.js"
 import type { UpdateLogicalModelRequest } from "./LogicalModelsApi.js"
 
 const render = (m: LogicalModelRecord) => ({
@@ -54,7 +54,7 @@ const duplicates = (payload: typeof UpdateLogicalModelRequest.Type) => {
   return Effect.void
 }
 
-export const LogicalModelsHandlers = HttpApiBuilder.group(GatewayManagementApi, "logicalModels", (handlers) =>
+export const LogicalModelsHandlers = HttpApiBuilder.group(ManagementApi, "logicalModels", (handlers) =>
   Effect.gen(function* () {
     const repo = yield* LogicalModelRepository
     const registry = yield* ProviderRegistry

@@ -16,7 +16,7 @@ import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
 import { Stickiness } from "../../routing/Stickiness.js"
 import { LogicalModelRepository } from "../../storage/LogicalModelRepository.js"
 import { DecodeErrorsLive } from "./Errors.js"
-import { GatewayManagementApi } from "./GatewayManagementApi.js"
+import { ManagementApi } from "./ManagementApi.js"
 import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
 import { RoutingHandlers } from "./RoutingHandlers.js"
 import { UsageHandlers } from "./UsageHandlers.js"
@@ -92,7 +92,7 @@ export const ManagementHttpAppLive = Layer.effect(
   Layer.provide(DocsPageLive),
   Layer.provide(DecodeErrorsLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(HttpApiBuilder.api(GatewayManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive)))),
+  Layer.provide(HttpApiBuilder.api(ManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive)))),
   Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),
   Layer.provide(Layer.mergeAll(IdentityServicesLive, ProviderAdminRepository.Default)),
 )

@@ -18,7 +18,7 @@ import { UpstreamClient } from "../../upstream/UpstreamClient.js"
 import { joinUrl } from "../../upstream/UpstreamHeaders.js"
 import { BadRequest, NotFound, ServiceUnavailable } from "./CoreApi.js"
 import { managed } from "./Errors.js"
-import { GatewayManagementApi } from "./GatewayManagementApi.js"
+import { ManagementApi } from "./ManagementApi.js"
 
 /** Whose session binding: the given API key's or user's, else the caller's own. */
 const ownerOf = (principal: Principal, params: { readonly api_key_id?: string | undefined; readonly user_id?: string | undefined }) =>
@@ -46,7 +46,7 @@ const why = {
 
 const lastOkKey = (providerId: string) => `health:last-ok:${providerId}`
 
-export const RoutingHandlers = HttpApiBuilder.group(GatewayManagementApi, "routing", (handlers) =>
+export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (handlers) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const registry = yield* ProviderRegistry

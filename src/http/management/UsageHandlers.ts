@@ -5,13 +5,13 @@ import type { UsageCounts } from "../../storage/UsageRepository.js"
 import { UsageLedger } from "../../usage/UsageLedger.js"
 import { BadRequest } from "./CoreApi.js"
 import { managed } from "./Errors.js"
-import { GatewayManagementApi } from "./GatewayManagementApi.js"
+import { ManagementApi } from "./ManagementApi.js"
 import { requireSelfOrSuperuser } from "./Security.js"
 
 const DAY_MS = 24 * 60 * 60 * 1000
 const COUNTS = ["requests", "incomplete", "input_tokens", "output_tokens", "cached_input_tokens"] as const satisfies ReadonlyArray<keyof UsageCounts>
 
-export const UsageHandlers = HttpApiBuilder.group(GatewayManagementApi, "usage", (handlers) =>
+export const UsageHandlers = HttpApiBuilder.group(ManagementApi, "usage", (handlers) =>
   Effect.gen(function* () {
     const ledger = yield* UsageLedger
     return handlers.handle("summary", ({ urlParams }) =>

@@ -1,0 +1,11 @@
+import { CoreApi } from "./CoreApi.js"
+import { LogicalModelsGroup } from "./LogicalModelsApi.js"
+import { RoutingGroup } from "./RoutingApi.js"
+import { UsageGroup } from "./UsageApi.js"
+
+/**
+ * The whole management API, as served and documented (/openapi.json, /docs): the groups of
+ * `CoreApi` plus the logical-model, routing and usage groups (defined apart, as they import from
+ * CoreApi). API-level errors and annotations apply to every group.
+ */
+export class ManagementApi extends CoreApi.add(LogicalModelsGroup).add(RoutingGroup).add(UsageGroup) {}
