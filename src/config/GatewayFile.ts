@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as YAML from "yaml"
 import { type LogicalModelPolicy, PolicyFields, policyOf } from "../shared/LogicalModelPolicy.js"
+import { type ProviderSettings, ProviderSettingsFields, settingsOf } from "../shared/ProviderSettings.js"
 import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 /**
@@ -65,7 +66,6 @@ const NonEmptyText = (max: number) =>
     `expected a non-empty string of at most ${max} characters`,
   )
 const PositiveNumber = expecting(Schema.Number.pipe(Schema.finite(), Schema.positive()), "expected a number > 0")
-const NonNegativeNumber = expecting(Schema.Number.pipe(Schema.finite(), Schema.nonNegative()), "expected a number ≥ 0")
 const PositiveInt = expecting(Schema.Number.pipe(Schema.int(), Schema.positive()), "expected a whole number > 0")
 const NonNegativeInt = expecting(Schema.Number.pipe(Schema.int(), Schema.nonNegative()), "expected a whole number ≥ 0")
 const Bool = expecting(Schema.Boolean, "expected true or false")
@@ -138,10 +138,7 @@ const ProviderEntry = object(
     type: withDefault(ProviderType, () => "native" as const),
     weight: withDefault(PositiveNumber, () => 1),
     enabled: withDefault(Bool, () => true),
-    region: optional(NonEmptyText(64)),
-    cost_input: optional(NonNegativeNumber),
-    cost_output: optional(NonNegativeNumber),
-    max_qps: optional(PositiveInt),
+    ...ProviderSettingsFields,
     keys: withDefault(list(KeyEntry), () => []),
     models: optional(list(ModelName)),
     aliases: optional(record(ModelName, Schema.String, "a map of alias: model")),
@@ -213,10 +210,8 @@ export interface FileProvider {
   readonly type: "native" | "aggregator"
   readonly weight: number
   readonly enabled: boolean
-  readonly region: string | null
-  readonly costInput: number | null
-  readonly costOutput: number | null
-  readonly maxQps: number | null
+  /** Region, costs, max_qps…: the settings the file sets (`shared/ProviderSettings.ts`). */
+  readonly settings: ProviderSettings
   readonly keys: ReadonlyArray<FileProviderKey>
   /** `null`: discover at `paths.models`. */
   readonly models: ReadonlyArray<string> | null
@@ -420,10 +415,7 @@ const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
       type: p.type,
       weight: p.weight,
       enabled: p.enabled,
-      region: p.region ?? null,
-      costInput: p.cost_input ?? null,
-      costOutput: p.cost_output ?? null,
-      maxQps: p.max_qps ?? null,
+      settings: settingsOf(p),
       keys,
       models: p.models === undefined ? null : [...new Set(p.models)],
       aliases: { ...(p.aliases ?? {}) },

@@ -96,8 +96,8 @@ export const buildSnapshot = (
       },
       retryableStatus: row.retryableStatusCodes === null ? null : [...row.retryableStatusCodes],
       headers: { ...(row.customHeaders ?? {}) },
-      costInput: row.costInput,
-      costOutput: row.costOutput,
+      costInput: row.settings.cost_input ?? null,
+      costOutput: row.settings.cost_output ?? null,
     })
   }
 

@@ -6,6 +6,7 @@ import {
   type ProviderRow,
   type ProviderWrite,
   type StoredProviderRow,
+  storedProviderColumns,
   withHeaders,
 } from "./ProviderRepository.js"
 import { catchUnique } from "./UserRepository.js"
@@ -69,10 +70,7 @@ export const toWrite = (row: ProviderRow): ProviderWrite => ({
   providerType: row.providerType,
   weight: row.weight,
   enabled: row.enabled,
-  region: row.region,
-  costInput: row.costInput,
-  costOutput: row.costOutput,
-  maxQps: row.maxQps,
+  settings: row.settings,
   retryableStatusCodes: row.retryableStatusCodes,
   customHeaders: row.customHeaders ?? {},
   modelsPath: row.modelsPath,
@@ -93,15 +91,7 @@ export class ProviderAdminRepository extends Effect.Service<ProviderAdminReposit
       const secrets = yield* Secrets
       const providers = yield* ProviderRepository
 
-      const providerColumns = sql`
-        id AS "uuid", provider_id AS "providerId", name, protocol, base_url AS "baseUrl",
-        provider_type AS "providerType", weight, enabled, region, cost_input AS "costInput",
-        cost_output AS "costOutput", max_qps AS "maxQps", retryable_status_codes AS "retryableStatusCodes",
-        custom_headers_encrypted AS "headersCiphertext", custom_headers_version AS "headersVersion",
-        models_path AS "modelsPath", chat_path AS "chatPath",
-        responses_path AS "responsesPath", responses_disabled AS "responsesDisabled",
-        messages_path AS "messagesPath", static_models AS "staticModels", status, metadata,
-        created_at AS "createdAt", updated_at AS "updatedAt"`
+      const providerColumns = sql`${storedProviderColumns(sql)}, created_at AS "createdAt"`
       const keyColumns = sql`
         id, provider_uuid AS "providerUuid", label, key_suffix AS "keySuffix", weight, max_qps AS "maxQps",
         status, created_at AS "createdAt", updated_at AS "updatedAt"`

@@ -3,6 +3,7 @@ import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Redacted } from "effect"
 import { Secrets } from "../crypto/Secrets.js"
 import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
+import { type ProviderSettings, settingsFromStored } from "../shared/ProviderSettings.js"
 
 /**
  * SQL for providers, their keys and models, and logical models (tables of migrations/0001_init.ts).
@@ -26,10 +27,8 @@ export interface ProviderRow {
   readonly providerType: string
   readonly weight: number
   readonly enabled: boolean
-  readonly region: string | null
-  readonly costInput: number | null
-  readonly costOutput: number | null
-  readonly maxQps: number | null
+  /** `shared/ProviderSettings.ts`, decoded from the `settings` JSON column. */
+  readonly settings: ProviderSettings
   readonly retryableStatusCodes: ReadonlyArray<number> | null
   readonly customHeaders: Readonly<Record<string, string>> | null
   readonly modelsPath: string | null
@@ -107,10 +106,8 @@ export interface ProviderWrite {
   readonly providerType: string
   readonly weight: number
   readonly enabled: boolean
-  readonly region: string | null
-  readonly costInput: number | null
-  readonly costOutput: number | null
-  readonly maxQps: number | null
+  /** Stored whole as the `settings` JSON column. */
+  readonly settings: ProviderSettings
   readonly retryableStatusCodes: ReadonlyArray<number> | null
   readonly customHeaders: Readonly<Record<string, string>>
   readonly modelsPath: string | null
@@ -162,21 +159,37 @@ const FILE_SOURCE = "file"
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value))
 
-/** A provider row as selected: its custom headers still encrypted. */
-export interface StoredProviderRow extends Omit<ProviderRow, "customHeaders"> {
+/** A provider row as selected: its custom headers still encrypted, its settings still JSON. */
+export interface StoredProviderRow extends Omit<ProviderRow, "customHeaders" | "settings"> {
   readonly headersCiphertext: Uint8Array | null
   readonly headersVersion: number | null
+  readonly settings: unknown
 }
 
-/** A selected row with its custom headers decrypted. */
+/** The columns of a `StoredProviderRow`, for the SELECTs of this repository and the admin one. */
+export const storedProviderColumns = (sql: SqlClient.SqlClient) => sql`
+  id AS "uuid", provider_id AS "providerId", name, protocol, base_url AS "baseUrl",
+  provider_type AS "providerType", weight, enabled, settings, retryable_status_codes AS "retryableStatusCodes",
+  custom_headers_encrypted AS "headersCiphertext", custom_headers_version AS "headersVersion",
+  models_path AS "modelsPath", chat_path AS "chatPath",
+  responses_path AS "responsesPath", responses_disabled AS "responsesDisabled",
+  messages_path AS "messagesPath", static_models AS "staticModels", status, metadata,
+  updated_at AS "updatedAt"`
+
+/** A selected row made whole: custom headers decrypted, settings decoded. */
 export const withHeaders = <R extends StoredProviderRow>(
   secrets: Pick<Secrets, "decrypt">,
   row: R,
-): Effect.Effect<Omit<R, "headersCiphertext" | "headersVersion"> & { readonly customHeaders: Record<string, string> }> => {
-  const { headersCiphertext, headersVersion, ...rest } = row
+): Effect.Effect<
+  Omit<R, "headersCiphertext" | "headersVersion" | "settings"> & {
+    readonly customHeaders: Record<string, string>
+    readonly settings: ProviderSettings
+  }
+> => {
+  const { headersCiphertext, headersVersion, settings, ...rest } = row
   return Effect.map(
     decryptHeaders(secrets, { ciphertext: headersCiphertext, version: headersVersion }, row.providerId),
-    (customHeaders) => ({ ...rest, customHeaders }),
+    (customHeaders) => ({ ...rest, customHeaders, settings: settingsFromStored(settings) }),
   )
 }
 
@@ -270,20 +283,19 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
       const headersCiphertext = headers.ciphertext === null ? null : Buffer.from(headers.ciphertext)
       const written = yield* sql<{ uuid: string; inserted: boolean }>`
         INSERT INTO providers (
-          provider_id, name, protocol, base_url, provider_type, weight, enabled, region,
-          cost_input, cost_output, max_qps, retryable_status_codes, custom_headers_encrypted, custom_headers_version,
+          provider_id, name, protocol, base_url, provider_type, weight, enabled,
+          settings, retryable_status_codes, custom_headers_encrypted, custom_headers_version,
           models_path, chat_path, responses_path, responses_disabled, messages_path, static_models, metadata
         ) VALUES (
-          ${p.providerId}, ${p.name}, ${p.protocol}, ${p.baseUrl}, ${p.providerType}, ${p.weight}, ${p.enabled}, ${p.region},
-          ${p.costInput}, ${p.costOutput}, ${p.maxQps}, ${json(p.retryableStatusCodes)}::jsonb, ${headersCiphertext}, ${headers.version},
+          ${p.providerId}, ${p.name}, ${p.protocol}, ${p.baseUrl}, ${p.providerType}, ${p.weight}, ${p.enabled},
+          ${JSON.stringify(p.settings)}::jsonb, ${json(p.retryableStatusCodes)}::jsonb, ${headersCiphertext}, ${headers.version},
           ${p.modelsPath}, ${p.chatPath}, ${responsesPath}, ${p.responsesDisabled}, ${p.messagesPath},
           ${json(p.staticModels)}::jsonb, ${json(p.metadata)}::jsonb
         )
         ON CONFLICT (provider_id) DO UPDATE SET
           name = EXCLUDED.name, protocol = EXCLUDED.protocol, base_url = EXCLUDED.base_url,
           provider_type = EXCLUDED.provider_type, weight = EXCLUDED.weight, enabled = EXCLUDED.enabled,
-          region = EXCLUDED.region, cost_input = EXCLUDED.cost_input, cost_output = EXCLUDED.cost_output,
-          max_qps = EXCLUDED.max_qps, retryable_status_codes = EXCLUDED.retryable_status_codes,
+          settings = EXCLUDED.settings, retryable_status_codes = EXCLUDED.retryable_status_codes,
           custom_headers_encrypted = EXCLUDED.custom_headers_encrypted,
           custom_headers_version = EXCLUDED.custom_headers_version, models_path = EXCLUDED.models_path,
           chat_path = EXCLUDED.chat_path, responses_path = EXCLUDED.responses_path,
@@ -291,15 +303,13 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
           static_models = EXCLUDED.static_models, metadata = EXCLUDED.metadata, updated_at = now()
         WHERE (
           providers.name, providers.protocol, providers.base_url, providers.provider_type, providers.weight,
-          providers.enabled, providers.region, providers.cost_input, providers.cost_output, providers.max_qps,
-          providers.retryable_status_codes, providers.custom_headers_encrypted, providers.custom_headers_version,
+          providers.enabled, providers.settings, providers.retryable_status_codes, providers.custom_headers_encrypted, providers.custom_headers_version,
           providers.models_path, providers.chat_path,
           providers.responses_path, providers.responses_disabled, providers.messages_path, providers.static_models,
           providers.metadata
         ) IS DISTINCT FROM (
           EXCLUDED.name, EXCLUDED.protocol, EXCLUDED.base_url, EXCLUDED.provider_type, EXCLUDED.weight,
-          EXCLUDED.enabled, EXCLUDED.region, EXCLUDED.cost_input, EXCLUDED.cost_output, EXCLUDED.max_qps,
-          EXCLUDED.retryable_status_codes, EXCLUDED.custom_headers_encrypted, EXCLUDED.custom_headers_version,
+          EXCLUDED.enabled, EXCLUDED.settings, EXCLUDED.retryable_status_codes, EXCLUDED.custom_headers_encrypted, EXCLUDED.custom_headers_version,
           EXCLUDED.models_path, EXCLUDED.chat_path,
           EXCLUDED.responses_path, EXCLUDED.responses_disabled, EXCLUDED.messages_path, EXCLUDED.static_models,
           EXCLUDED.metadata
@@ -480,15 +490,7 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
     /** Every row the registry needs, in one read-only transaction (a consistent snapshot). */
     const loadAll: Effect.Effect<RegistryRows, SqlError.SqlError> = Effect.gen(function* () {
       const stored = yield* sql<StoredProviderRow>`
-        SELECT id AS "uuid", provider_id AS "providerId", name, protocol, base_url AS "baseUrl",
-               provider_type AS "providerType", weight, enabled, region, cost_input AS "costInput",
-               cost_output AS "costOutput", max_qps AS "maxQps", retryable_status_codes AS "retryableStatusCodes",
-               custom_headers_encrypted AS "headersCiphertext", custom_headers_version AS "headersVersion",
-               models_path AS "modelsPath", chat_path AS "chatPath",
-               responses_path AS "responsesPath", responses_disabled AS "responsesDisabled",
-               messages_path AS "messagesPath", static_models AS "staticModels", status, metadata,
-               updated_at AS "updatedAt"
-        FROM providers ORDER BY provider_id`
+        SELECT ${storedProviderColumns(sql)} FROM providers ORDER BY provider_id`
       const providers = yield* Effect.forEach(stored, (row) => withHeaders(secrets, row))
       const keys = yield* sql<ProviderKeyRow>`
         SELECT id, provider_uuid AS "providerUuid", encrypted_key AS "encryptedKey", key_version AS "keyVersion",

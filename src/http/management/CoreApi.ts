@@ -7,6 +7,7 @@ import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { CurrentPrincipal } from "../../identity/Principal.js"
+import { NullableSettingsFields, OptionalNullableSettingsFields } from "../../shared/ProviderSettings.js"
 
 /**
  * The core of the management API: system, accounts, logins, API keys and provider administration,
@@ -426,10 +427,8 @@ const providerSettings = {
   provider_type: Schema.Literal("native", "aggregator"),
   weight: Weight,
   enabled: Schema.Boolean,
-  region: Schema.NullOr(Text(64)),
-  cost_input: Schema.NullOr(Schema.Number.pipe(Schema.nonNegative())),
-  cost_output: Schema.NullOr(Schema.Number.pipe(Schema.nonNegative())),
-  max_qps: Schema.NullOr(PositiveInt),
+  // region, costs, max_qps…: shared/ProviderSettings.ts (`null`: not set; a PATCH with null clears).
+  ...NullableSettingsFields,
   retryable_status_codes: Schema.NullOr(Schema.Array(Schema.Int.pipe(Schema.between(100, 599))).pipe(Schema.maxItems(500))),
   custom_headers: Headers,
   models_path: Schema.NullOr(Path),
@@ -487,10 +486,7 @@ export const CreateProviderRequest = Schema.Struct({
   provider_type: Schema.optionalWith(providerSettings.provider_type, { default: () => "native" as const }),
   weight: Schema.optionalWith(Weight, { default: () => 1 }),
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  region: Schema.optionalWith(providerSettings.region, { default: () => null }),
-  cost_input: Schema.optionalWith(providerSettings.cost_input, { default: () => null }),
-  cost_output: Schema.optionalWith(providerSettings.cost_output, { default: () => null }),
-  max_qps: Schema.optionalWith(providerSettings.max_qps, { default: () => null }),
+  ...OptionalNullableSettingsFields,
   retryable_status_codes: Schema.optionalWith(providerSettings.retryable_status_codes, { default: () => null }),
   custom_headers: Schema.optionalWith(Headers, { default: () => ({}) }),
   models_path: Schema.optionalWith(providerSettings.models_path, { default: () => null }),

@@ -4,6 +4,7 @@ import { ApiKeyAuth } from "../../identity/ApiKeyAuth.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { type AdminProviderRow, ProviderAdminRepository, toWrite } from "../../storage/ProviderAdminRepository.js"
 import type { ProviderWrite } from "../../storage/ProviderRepository.js"
+import { mergeSettings, settingsOf } from "../../shared/ProviderSettings.js"
 import { Conflict, CoreApi, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { maskHeaderValue, renderProvider, renderProviderKey } from "./Render.js"
@@ -79,10 +80,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
             providerType: payload.provider_type,
             weight: payload.weight,
             enabled: payload.enabled,
-            region: payload.region,
-            costInput: payload.cost_input,
-            costOutput: payload.cost_output,
-            maxQps: payload.max_qps,
+            settings: settingsOf(payload),
             retryableStatusCodes: payload.retryable_status_codes,
             customHeaders: payload.custom_headers,
             modelsPath: payload.models_path,
@@ -135,10 +133,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
             ...(p.provider_type !== undefined && { providerType: p.provider_type }),
             ...(p.weight !== undefined && { weight: p.weight }),
             ...(p.enabled !== undefined && { enabled: p.enabled }),
-            ...(p.region !== undefined && { region: p.region }),
-            ...(p.cost_input !== undefined && { costInput: p.cost_input }),
-            ...(p.cost_output !== undefined && { costOutput: p.cost_output }),
-            ...(p.max_qps !== undefined && { maxQps: p.max_qps }),
+            settings: mergeSettings(current.settings, p),
             ...(p.retryable_status_codes !== undefined && { retryableStatusCodes: p.retryable_status_codes }),
             ...(p.custom_headers !== undefined && { customHeaders: mergeHeaders(row.customHeaders, p.custom_headers) }),
             ...(p.models_path !== undefined && { modelsPath: p.models_path }),

@@ -3,6 +3,7 @@ import { maskedSuffix } from "../../crypto/Secrets.js"
 import type { ApiKeyRow } from "../../storage/ApiKeyRepository.js"
 import type { AdminKeyRow, AdminModelRow, AdminProviderRow } from "../../storage/ProviderAdminRepository.js"
 import type { UserRow } from "../../storage/UserRepository.js"
+import { renderSettings } from "../../shared/ProviderSettings.js"
 
 /** Stored rows → the management API's response shapes. Nothing secret is ever copied over. */
 
@@ -83,10 +84,7 @@ export const renderProvider = (
     provider_type: (row.providerType === "aggregator" ? "aggregator" : "native") as "native" | "aggregator",
     weight: row.weight,
     enabled: row.enabled,
-    region: row.region,
-    cost_input: row.costInput,
-    cost_output: row.costOutput,
-    max_qps: row.maxQps,
+    ...renderSettings(row.settings),
     retryable_status_codes: row.retryableStatusCodes,
     custom_headers: maskHeaders(row.customHeaders),
     models_path: row.modelsPath,

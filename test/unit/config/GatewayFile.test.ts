@@ -89,9 +89,7 @@ describe("GatewayFile", () => {
         aliases: { mini: "gpt-4o-mini" },
         retryableStatus: [429, 500, 503],
         headers: { "X-Org": "acme" },
-        costInput: 0.15,
-        costOutput: 0.6,
-        region: "us",
+        settings: { cost_input: 0.15, cost_output: 0.6, region: "us" },
       })
       expect(openai!.keys.map((k) => [k.label, k.weight, k.maxQps, k.source])).toEqual([
         ["default", 1, 50, { env: "OPENAI_API_KEY" }],
