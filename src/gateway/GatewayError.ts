@@ -15,3 +15,15 @@ export class AllUpstreamsFailed extends Schema.TaggedError<AllUpstreamsFailed>()
   lastError: Schema.String,
   retryAfterMs: Schema.optional(Schema.Number),
 }) {}
+
+/** Every upstream of the model is cooling down (circuits open). */
+export class UpstreamsCoolingDown extends Schema.TaggedError<UpstreamsCoolingDown>()("UpstreamsCoolingDown", {
+  model: Schema.String,
+  retryAfterMs: Schema.optional(Schema.Number),
+}) {}
+
+/** Every key that could serve the model has used its `max_qps` for this second. */
+export class UpstreamCapacityExhausted extends Schema.TaggedError<UpstreamCapacityExhausted>()("UpstreamCapacityExhausted", {
+  model: Schema.String,
+  retryAfterMs: Schema.Number,
+}) {}

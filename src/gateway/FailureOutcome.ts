@@ -1,0 +1,36 @@
+import type { AttemptOutcome } from "../routing/RetryPolicy.js"
+import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
+
+/** A failure of nothing but time: a walk of only these ends with the timeout itself (504). */
+export const isTimeout = (failure: UpstreamFailure): boolean =>
+  failure._tag === "UpstreamTransportError" &&
+  (failure.reason === "headers_timeout" || failure.reason === "first_token_timeout" || failure.reason === "idle_timeout")
+
+const transportKind = (reason: string): "connect" | "reset" | "timeout" | "other" =>
+  reason === "connect"
+    ? "connect"
+    : reason === "reset" || reason === "truncated"
+      ? "reset"
+      : reason === "headers_timeout" || reason === "first_token_timeout"
+        ? "timeout"
+        : "other"
+
+/** An upstream failure as RetryPolicy classifies it. */
+export const outcomeOf = (failure: UpstreamFailure): AttemptOutcome =>
+  failure._tag === "UpstreamStatusError"
+    ? {
+        _tag: "HttpError",
+        status: failure.status,
+        errorCode: failure.errorCode,
+        errorType: failure.errorType,
+        message: failure.message,
+        retryAfterMs: failure.retryAfterMs,
+      }
+    : {
+        _tag: "TransportError",
+        kind: transportKind(failure.reason),
+        message: failure.message,
+        // UpstreamClient says "upstream unreachable" for a connection that failed before any
+        // response byte (refused, reset, DNS, TLS); a body that broke later is the model's answer.
+        beforeResponse: failure.reason === "connect" || (failure.reason === "reset" && failure.message.startsWith("upstream unreachable")),
+      }

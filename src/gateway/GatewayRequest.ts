@@ -1,0 +1,52 @@
+import type { Either } from "effect"
+import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canonical.js"
+import { codecs } from "../protocol/Dialect.js"
+import type { Principal } from "../identity/Principal.js"
+import type { ClientRequest } from "./Exchange.js"
+import type { LiveStream } from "./StreamCommit.js"
+
+/** One generation request as the HTTP edge hands it to the gateway. */
+export interface GatewayRequest {
+  readonly dialect: Dialect
+  readonly body: Record<string, unknown>
+  readonly model: string
+  readonly stream: boolean
+  readonly principal: Principal
+  readonly sessionId?: string | undefined
+  /** Annotates the gateway's own log lines about this request. */
+  readonly requestId?: string | undefined
+}
+
+/** Which upstream really served the answer, reported to the client in headers. */
+export interface Served {
+  readonly provider: string
+  readonly model: string
+  readonly attempts: number
+}
+
+export type GatewayAnswer =
+  | { readonly _tag: "Json"; readonly body: string; readonly served: Served }
+  | { readonly _tag: "Stream"; readonly stream: LiveStream; readonly served: Served }
+
+const memoize = <A>(compute: () => A): (() => A) => {
+  let done = false
+  let value: A
+  return () => {
+    if (!done) {
+      value = compute()
+      done = true
+    }
+    return value
+  }
+}
+
+/** The request as the walk holds it: its canonical form decoded on first use only (passthrough never needs it). */
+export const clientRequestOf = (request: GatewayRequest): ClientRequest => ({
+  dialect: request.dialect,
+  body: request.body,
+  stream: request.stream,
+  requestedModel: request.model,
+  canonical: memoize((): Either.Either<CanonicalRequest, ProtocolError> =>
+    codecs[request.dialect].decodeRequest(request.body, { model: request.model, stream: request.stream }),
+  ),
+})

@@ -1,0 +1,52 @@
+import { type UpstreamFailure, UpstreamStatusError } from "../shared/UpstreamFailure.js"
+import { AllUpstreamsFailed, UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
+import type { SkipReason, Walk } from "./RequestWalk.js"
+
+/** What the client is told once a walk is over without an answer. */
+export type GiveUpError = UpstreamFailure | UpstreamCapacityExhausted | AllUpstreamsFailed | UpstreamsCoolingDown
+
+/** The client's error once the walk is over, chosen from the walk's record alone. */
+export const giveUpError = (walk: Walk): GiveUpError => {
+  const { last } = walk
+  if (last === undefined) return nothingSentError(walk)
+  // The provider's own answer is the most useful error: its status, message and Retry-After.
+  if (last._tag === "UpstreamStatusError" && walk.lastVerdict?._tag !== "RotateKey") return last
+  // Nothing answered in time: a timeout (504) says more than "failed" (502).
+  if (walk.onlyTimeouts) return last
+  return new AllUpstreamsFailed({
+    model: walk.request.model,
+    attempts: walk.attempts,
+    lastError: last.message,
+    ...(last._tag === "UpstreamStatusError" ? { lastStatus: last.status, retryAfterMs: last.retryAfterMs } : {}),
+  })
+}
+
+/** Every candidate was passed over without a call: why, and when to come back. */
+const nothingSentError = (walk: Walk): GiveUpError => {
+  const model = walk.request.model
+  const skips = walk.skips ?? []
+  const waits = (reason: SkipReason) => skips.filter((s) => s.reason === reason && s.waitMs !== undefined).map((s) => s.waitMs!)
+  const said = waits("retry_after")
+  if (said.length > 0) {
+    // The provider said when to come back: the client hears it (429 + Retry-After), not a 503.
+    const first = skips.find((s) => s.reason === "retry_after")!.planned.candidate
+    return new UpstreamStatusError({
+      provider: first.provider.id,
+      model: first.model,
+      status: 429,
+      message: `The provider asked to wait before the next request for model '${model}'; retry after the time given`,
+      errorType: "rate_limit_error",
+      errorCode: "rate_limit_exceeded",
+      retryAfterMs: Math.min(...said),
+    })
+  }
+  if (skips.some((s) => s.reason === "max_qps")) {
+    const qps = waits("max_qps")
+    return new UpstreamCapacityExhausted({ model, retryAfterMs: qps.length > 0 ? Math.min(...qps) : 1000 })
+  }
+  if (skips.length > 0 && skips.every((s) => s.reason === "unsupported" || s.reason === "no_keys" || s.reason === "too_long")) {
+    return new AllUpstreamsFailed({ model, attempts: 0, lastError: "no upstream of the model can take this request" })
+  }
+  const other = [...waits("key_backoff"), ...waits("circuit")]
+  return new UpstreamsCoolingDown({ model, retryAfterMs: other.length > 0 ? Math.min(...other) : walk.plan.retryAfterMs })
+}

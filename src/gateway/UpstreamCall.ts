@@ -1,0 +1,61 @@
+import { Duration, Effect, Either } from "effect"
+import { countsTokens } from "../identity/RateLimit.js"
+import type { Principal } from "../identity/Principal.js"
+import type { Candidate } from "../routing/Candidates.js"
+import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import type { UpstreamClientService } from "../upstream/UpstreamClient.js"
+import type { ClientRequest, Exchange } from "./Exchange.js"
+import type { GatewayAnswer, Served } from "./GatewayRequest.js"
+import type { RequestLimits } from "./RequestLimits.js"
+import type { StreamCodec } from "./StreamCodec.js"
+import { type CommitHooks, commitStream } from "./StreamCommit.js"
+import type { UsageRecording } from "./UsageRecording.js"
+
+/** One upstream call: send, then read the JSON answer or commit the stream. */
+export const makeUpstreamCall =
+  (upstream: UpstreamClientService, usage: UsageRecording) =>
+  (
+    principal: Principal,
+    client: ClientRequest,
+    exchange: Exchange,
+    candidate: Candidate,
+    key: Candidate["provider"]["keys"][number],
+    served: Served,
+    streamHooks: (codec: StreamCodec) => CommitHooks,
+    limits: RequestLimits,
+  ): Effect.Effect<GatewayAnswer, UpstreamFailure> => {
+    const request = {
+      provider: candidate.provider,
+      key,
+      model: candidate.model,
+      url: exchange.url,
+      body: exchange.body,
+      stream: client.stream,
+      ...(limits.idleMs === undefined ? {} : { idleTimeoutMs: limits.idleMs }),
+    }
+    if (client.stream) {
+      const codec = exchange.streamCodec()
+      // The first-token limit counts from the request: a route silent before its headers is left as early.
+      const opened = Date.now()
+      const firstTokenMs = limits.firstTokenMs
+      return Effect.flatMap(upstream.open({ ...request, headersTimeoutMs: firstTokenMs }), (response) =>
+        Effect.map(
+          commitStream(response, codec, Duration.millis(Math.max(1, firstTokenMs - (Date.now() - opened))), served, streamHooks(codec)),
+          (stream): GatewayAnswer => ({ _tag: "Stream", stream, served }),
+        ),
+      )
+    }
+    return Effect.flatMap(upstream.send(request), (response) => {
+      const translated = exchange.translateJson(response.text)
+      if (Either.isLeft(translated)) {
+        return Effect.fail(
+          new UpstreamTransportError({ provider: served.provider, model: served.model, reason: "malformed", message: translated.left }),
+        )
+      }
+      const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served }
+      usage.recordAnswered(principal, served, translated.right.usage, true)
+      return countsTokens(principal) ? Effect.as(usage.recordUsage(principal, translated.right.usage), answer) : Effect.succeed(answer)
+    })
+  }
+
+export type UpstreamCall = ReturnType<typeof makeUpstreamCall>

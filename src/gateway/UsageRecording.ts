@@ -1,0 +1,21 @@
+import { Effect } from "effect"
+import type { UsageDelta } from "../protocol/Canonical.js"
+import type { Principal } from "../identity/Principal.js"
+import type { RateLimit } from "../identity/RateLimit.js"
+import type { UsageLedger } from "../usage/UsageLedger.js"
+import type { Served } from "./GatewayRequest.js"
+
+/** Where an answered request's usage goes: the usage ledger and the caller's tokens-per-minute limit. */
+export const makeUsageRecording = (ledger: UsageLedger, rateLimit: RateLimit) => ({
+  /** An answered request's usage, for `GET /usage` (a memory addition; written in batches). */
+  recordAnswered: (principal: Principal, served: Served, usage: UsageDelta, complete: boolean) =>
+    ledger.record({ apiKeyId: principal.apiKeyId, userId: principal.userId, provider: served.provider, model: served.model, usage, complete }),
+
+  /** Tokens count against the caller's tokens-per-minute limit once the answer is known. */
+  recordUsage: (principal: Principal, usage: UsageDelta) =>
+    rateLimit.recordTokens(principal, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)).pipe(
+      Effect.catchAll((error) => Effect.logWarning("token usage not recorded", error)),
+    ),
+})
+
+export type UsageRecording = ReturnType<typeof makeUsageRecording>
