@@ -29,13 +29,17 @@ const NonNegativeNumber = expecting(Schema.Number.pipe(Schema.finite(), Schema.n
 
 /** Each setting's value schema. Add a setting here; everything else follows from this record. */
 export const ProviderSettingValues = {
+  /** Free text for administrators: what the provider is for, who owns the account. */
+  description: expecting(Schema.String.pipe(Schema.maxLength(1000)), "expected a string of at most 1000 characters").annotations({
+    description: "What the provider is for, at most 1000 characters",
+  }),
   region: expecting(
     Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
     "expected a non-empty string of at most 64 characters",
   ),
-  /** Price per input token, any unit as long as it is the same for every provider (cost_first routing). */
+  /** Price of input tokens (per million, in one currency for every provider): the cost_first strategy. */
   cost_input: NonNegativeNumber,
-  /** Price per output token, in the same unit as `cost_input`. */
+  /** Price of output tokens, in the same unit as `cost_input`. */
   cost_output: NonNegativeNumber,
   /** Requests per second the provider as a whole accepts. */
   max_qps: expecting(
