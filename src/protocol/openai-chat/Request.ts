@@ -24,6 +24,7 @@ import {
   parseDataUrl,
   str,
   stringifyArguments,
+  stringRecord,
   unknownFields,
   type JsonObject,
 } from "../Json.js"
@@ -116,82 +117,91 @@ const pushMessage = (messages: Array<Message>, m: Message) => {
   messages.push(m)
 }
 
+const assistantContent = (m: JsonObject): Array<ContentBlock> => {
+  const content: Array<ContentBlock> = []
+  const reasoning = str(m.reasoning_content) ?? str(m.reasoning)
+  if (reasoning) content.push({ type: "reasoning", text: reasoning })
+  if (m.content !== null && m.content !== undefined) content.push(...partsToBlocks(m.content).filter((p) => p.type !== "text" || p.text !== ""))
+  for (const tc of asArray(m.tool_calls)) {
+    const o = asObject(tc)
+    const f = asObject(o.function)
+    content.push({ type: "tool_use", id: str(o.id) ?? "", name: str(f.name) ?? "", input: parseArguments(str(f.arguments)) })
+  }
+  if (isObject(m.function_call)) {
+    content.push({ type: "tool_use", id: "", name: str(m.function_call.name) ?? "", input: parseArguments(str(m.function_call.arguments)) })
+  }
+  return content
+}
+
+/** A `tool` (or legacy `function`) message: the result of one tool call. */
+const toolResultOf = (m: JsonObject): ToolResultBlock => ({
+  type: "tool_result",
+  toolUseId: str(m.tool_call_id) ?? str(m.name) ?? "",
+  content: partsToBlocks(m.content ?? ""),
+  isError: false,
+})
+
+/** Adds `messages[i]` to the system blocks or the messages; the error for one that cannot be. */
+const decodeMessage = (m: unknown, i: number, system: Array<TextBlock>, messages: Array<Message>): ProtocolError | undefined => {
+  if (!isObject(m)) return new ProtocolError({ dialect: "openai-chat", message: `messages[${i}] must be an object`, param: `messages[${i}]` })
+  switch (str(m.role)) {
+    case "system":
+    case "developer":
+      for (const p of partsToBlocks(m.content)) if (p.type === "text") system.push(p)
+      return undefined
+    case "user":
+      pushMessage(messages, { role: "user", content: partsToBlocks(m.content) })
+      return undefined
+    case "assistant":
+      messages.push({ role: "assistant", content: assistantContent(m) })
+      return undefined
+    case "tool":
+    case "function":
+      pushMessage(messages, { role: "user", content: [toolResultOf(m)] })
+      return undefined
+    default:
+      return new ProtocolError({ dialect: "openai-chat", message: `messages[${i}].role '${String(m.role)}' is not supported`, param: `messages[${i}].role` })
+  }
+}
+
+/** The request's settings around its decoded messages. */
+const canonicalOf = (b: typeof Envelope.Type, system: Array<TextBlock>, messages: Array<Message>): CanonicalRequest => {
+  const effort = str(b.reasoning_effort)
+  return compact({
+    model: b.model,
+    system,
+    messages,
+    tools: decodeTools(b),
+    toolChoice: decodeToolChoice(b.tool_choice ?? b.function_call),
+    parallelToolCalls: bool(b.parallel_tool_calls),
+    maxTokens: num(b.max_completion_tokens) ?? num(b.max_tokens),
+    temperature: num(b.temperature),
+    topP: num(b.top_p),
+    topK: num(b.top_k),
+    frequencyPenalty: num(b.frequency_penalty),
+    presencePenalty: num(b.presence_penalty),
+    seed: num(b.seed),
+    stop: stopList(b.stop),
+    responseFormat: decodeResponseFormat(b.response_format),
+    reasoning: effort !== undefined ? { effort } : undefined,
+    stream: b.stream === true,
+    streamUsage: asObject(b.stream_options).include_usage === true,
+    user: str(b.user),
+    metadata: stringRecord(b.metadata),
+    source: "openai-chat" as const,
+    extra: unknownFields(b, KNOWN),
+  })
+}
+
 export const decodeRequest = (body: unknown): Either.Either<CanonicalRequest, ProtocolError> =>
   Either.flatMap(decodeEnvelope("openai-chat", Envelope, body), (b) => {
     const system: Array<TextBlock> = []
     const messages: Array<Message> = []
-    for (const [i, m0] of b.messages.entries()) {
-      if (!isObject(m0)) return Either.left(new ProtocolError({ dialect: "openai-chat", message: `messages[${i}] must be an object`, param: `messages[${i}]` }))
-      const role = str(m0.role)
-      switch (role) {
-        case "system":
-        case "developer":
-          for (const p of partsToBlocks(m0.content)) if (p.type === "text") system.push(p)
-          break
-        case "user":
-          pushMessage(messages, { role: "user", content: partsToBlocks(m0.content) })
-          break
-        case "assistant": {
-          const content: Array<ContentBlock> = []
-          const reasoning = str(m0.reasoning_content) ?? str(m0.reasoning)
-          if (reasoning) content.push({ type: "reasoning", text: reasoning })
-          if (m0.content !== null && m0.content !== undefined) content.push(...partsToBlocks(m0.content).filter((p) => p.type !== "text" || p.text !== ""))
-          for (const tc of asArray(m0.tool_calls)) {
-            const o = asObject(tc)
-            const f = asObject(o.function)
-            content.push({ type: "tool_use", id: str(o.id) ?? "", name: str(f.name) ?? "", input: parseArguments(str(f.arguments)) })
-          }
-          if (isObject(m0.function_call)) {
-            content.push({ type: "tool_use", id: "", name: str(m0.function_call.name) ?? "", input: parseArguments(str(m0.function_call.arguments)) })
-          }
-          messages.push({ role: "assistant", content })
-          break
-        }
-        case "tool":
-        case "function": {
-          const result: ToolResultBlock = {
-            type: "tool_result",
-            toolUseId: str(m0.tool_call_id) ?? str(m0.name) ?? "",
-            content: partsToBlocks(m0.content ?? ""),
-            isError: false,
-          }
-          pushMessage(messages, { role: "user", content: [result] })
-          break
-        }
-        default:
-          return Either.left(new ProtocolError({ dialect: "openai-chat", message: `messages[${i}].role '${String(m0.role)}' is not supported`, param: `messages[${i}].role` }))
-      }
+    for (const [i, m] of b.messages.entries()) {
+      const error = decodeMessage(m, i, system, messages)
+      if (error !== undefined) return Either.left(error)
     }
-    const effort = str(b.reasoning_effort)
-    const rf = decodeResponseFormat(b.response_format)
-    const tc = decodeToolChoice(b.tool_choice ?? b.function_call)
-    const maxTokens = num(b.max_completion_tokens) ?? num(b.max_tokens)
-    const metadata = isObject(b.metadata) ? (Object.fromEntries(Object.entries(b.metadata).filter(([, v]) => typeof v === "string")) as Record<string, string>) : undefined
-    const req: CanonicalRequest = compact({
-      model: b.model,
-      system,
-      messages,
-      tools: decodeTools(b),
-      toolChoice: tc,
-      parallelToolCalls: bool(b.parallel_tool_calls),
-      maxTokens,
-      temperature: num(b.temperature),
-      topP: num(b.top_p),
-      topK: num(b.top_k),
-      frequencyPenalty: num(b.frequency_penalty),
-      presencePenalty: num(b.presence_penalty),
-      seed: num(b.seed),
-      stop: stopList(b.stop),
-      responseFormat: rf,
-      reasoning: effort !== undefined ? { effort } : undefined,
-      stream: b.stream === true,
-      streamUsage: asObject(b.stream_options).include_usage === true,
-      user: str(b.user),
-      metadata,
-      source: "openai-chat" as const,
-      extra: unknownFields(b, KNOWN),
-    })
-    return Either.right(req)
+    return Either.right(canonicalOf(b, system, messages))
   })
 
 export interface OpenAiChatEncodeOptions {

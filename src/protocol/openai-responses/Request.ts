@@ -10,7 +10,7 @@ import {
   type Tool,
   type ToolChoice,
 } from "../Canonical.js"
-import { asArray, asObject, bool, compact, isObject, num, parseArguments, str, stringifyArguments, unknownFields, type JsonObject } from "../Json.js"
+import { asArray, asObject, bool, compact, isObject, num, parseArguments, str, stringifyArguments, stringRecord, unknownFields, type JsonObject } from "../Json.js"
 import { imageFromUrl, imageUrlOf } from "../openai-chat/Request.js"
 import { decodeEnvelope, OpenRecord } from "../RequestSchema.js"
 
@@ -55,81 +55,97 @@ export const decodeFormat = (u: unknown): ResponseFormat | undefined => {
 export const encodeFormat = (f: ResponseFormat): JsonObject =>
   f.type === "json_schema" ? compact({ type: "json_schema", name: f.name, schema: f.schema, strict: f.strict, description: f.description }) : { type: f.type }
 
+/** Appends blocks as a message, or onto the last message when `merge` and it has the same role. */
+const append = (messages: Array<Message>, role: "user" | "assistant", blocks: ReadonlyArray<ContentBlock>, merge: boolean) => {
+  const last = messages[messages.length - 1]
+  if (merge && last && last.role === role) messages[messages.length - 1] = { role, content: [...last.content, ...blocks] }
+  else messages.push({ role, content: [...blocks] })
+}
+
+/** A `message` item: system text, or a user or assistant message; the error for another role. */
+const decodeMessageItem = (it: JsonObject, i: number, system: Array<TextBlock>, messages: Array<Message>): ProtocolError | undefined => {
+  const role = str(it.role) ?? "user"
+  const blocks = decodeContent(it.content)
+  if (role === "system" || role === "developer") system.push(...blocks.filter((x): x is TextBlock => x.type === "text"))
+  else if (role === "user" || role === "assistant") {
+    if (blocks.length > 0) append(messages, role, blocks, role === "assistant")
+  } else return new ProtocolError({ dialect: "openai-responses", message: `input[${i}].role '${role}' is not supported`, param: `input[${i}].role` })
+  return undefined
+}
+
+/** Adds input item `i` to the system blocks or the messages (unknown item types are skipped). */
+const decodeItem = (it: JsonObject, i: number, system: Array<TextBlock>, messages: Array<Message>): ProtocolError | undefined => {
+  switch (str(it.type) ?? "message") {
+    case "message":
+      return decodeMessageItem(it, i, system, messages)
+    case "function_call":
+      append(messages, "assistant", [{ type: "tool_use", id: str(it.call_id) ?? str(it.id) ?? "", name: str(it.name) ?? "", input: parseArguments(str(it.arguments)) }], true)
+      return undefined
+    case "function_call_output": {
+      const last = messages[messages.length - 1]
+      const block = { type: "tool_result" as const, toolUseId: str(it.call_id) ?? "", content: [{ type: "text" as const, text: outputText(it) }], isError: false }
+      append(messages, "user", [block], last !== undefined && last.role === "user" && last.content.every((x) => x.type === "tool_result"))
+      return undefined
+    }
+    case "reasoning": {
+      const text = asArray(it.summary).map((s) => str(asObject(s).text) ?? "").join("\n")
+      const enc = str(it.encrypted_content)
+      append(messages, "assistant", [compact({ type: "reasoning" as const, text, signature: enc ? { origin: "openai" as const, value: enc } : undefined })], true)
+      return undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+const decodeTools = (b: JsonObject): Array<Tool> => {
+  const tools: Array<Tool> = []
+  for (const t0 of asArray(b.tools)) {
+    const t = asObject(t0)
+    if (t.type === "function" && typeof t.name === "string")
+      tools.push(compact({ name: t.name, description: str(t.description), parameters: t.parameters ?? { type: "object", properties: {} }, strict: bool(t.strict) }))
+  }
+  return tools
+}
+
+/** The request's settings around its decoded input. */
+const canonicalOf = (b: typeof Envelope.Type, system: Array<TextBlock>, messages: Array<Message>): CanonicalRequest => {
+  const effort = str(asObject(b.reasoning).effort)
+  return compact({
+    model: b.model,
+    system,
+    messages,
+    tools: decodeTools(b),
+    toolChoice: decodeToolChoice(b.tool_choice),
+    parallelToolCalls: bool(b.parallel_tool_calls),
+    maxTokens: num(b.max_output_tokens),
+    temperature: num(b.temperature),
+    topP: num(b.top_p),
+    stop: [],
+    responseFormat: decodeFormat(asObject(b.text).format),
+    reasoning: effort !== undefined ? { effort } : undefined,
+    stream: b.stream === true,
+    streamUsage: true,
+    user: str(b.user),
+    metadata: stringRecord(b.metadata),
+    source: "openai-responses" as const,
+    extra: unknownFields(b, KNOWN),
+  }) as CanonicalRequest
+}
+
 export const decodeRequest = (body: unknown): Either.Either<CanonicalRequest, ProtocolError> =>
   Either.flatMap(decodeEnvelope("openai-responses", Envelope, body), (b) => {
     const system: Array<TextBlock> = []
     const messages: Array<Message> = []
     if (typeof b.instructions === "string" && b.instructions !== "") system.push({ type: "text", text: b.instructions })
-    const append = (role: "user" | "assistant", blocks: ReadonlyArray<ContentBlock>, merge: boolean) => {
-      const last = messages[messages.length - 1]
-      if (merge && last && last.role === role) messages[messages.length - 1] = { role, content: [...last.content, ...blocks] }
-      else messages.push({ role, content: [...blocks] })
-    }
     const items = typeof b.input === "string" ? [{ role: "user", content: b.input }] : asArray(b.input ?? b.messages)
     if (b.input !== undefined && typeof b.input !== "string" && !Array.isArray(b.input))
       return Either.left(new ProtocolError({ dialect: "openai-responses", message: "input must be a string or an array of items", param: "input" }))
-    for (const [i, it0] of items.entries()) {
-      if (!isObject(it0)) continue
-      const it = it0
-      const type = str(it.type) ?? "message"
-      switch (type) {
-        case "message": {
-          const role = str(it.role) ?? "user"
-          const blocks = decodeContent(it.content)
-          if (role === "system" || role === "developer") system.push(...blocks.filter((x): x is TextBlock => x.type === "text"))
-          else if (role === "user" || role === "assistant") {
-            if (blocks.length > 0) append(role, blocks, role === "assistant")
-          } else return Either.left(new ProtocolError({ dialect: "openai-responses", message: `input[${i}].role '${role}' is not supported`, param: `input[${i}].role` }))
-          break
-        }
-        case "function_call":
-          append("assistant", [{ type: "tool_use", id: str(it.call_id) ?? str(it.id) ?? "", name: str(it.name) ?? "", input: parseArguments(str(it.arguments)) }], true)
-          break
-        case "function_call_output": {
-          const last = messages[messages.length - 1]
-          const block = { type: "tool_result" as const, toolUseId: str(it.call_id) ?? "", content: [{ type: "text" as const, text: outputText(it) }], isError: false }
-          append("user", [block], last !== undefined && last.role === "user" && last.content.every((x) => x.type === "tool_result"))
-          break
-        }
-        case "reasoning": {
-          const text = asArray(it.summary).map((s) => str(asObject(s).text) ?? "").join("\n")
-          const enc = str(it.encrypted_content)
-          append("assistant", [compact({ type: "reasoning" as const, text, signature: enc ? { origin: "openai" as const, value: enc } : undefined })], true)
-          break
-        }
-        default:
-          break
-      }
+    for (const [i, it] of items.entries()) {
+      const error = isObject(it) ? decodeItem(it, i, system, messages) : undefined
+      if (error !== undefined) return Either.left(error)
     }
-    const tools: Array<Tool> = []
-    for (const t0 of asArray(b.tools)) {
-      const t = asObject(t0)
-      if (t.type === "function" && typeof t.name === "string")
-        tools.push(compact({ name: t.name, description: str(t.description), parameters: t.parameters ?? { type: "object", properties: {} }, strict: bool(t.strict) }))
-    }
-    const effort = str(asObject(b.reasoning).effort)
-    return Either.right(
-      compact({
-        model: b.model,
-        system,
-        messages,
-        tools,
-        toolChoice: decodeToolChoice(b.tool_choice),
-        parallelToolCalls: bool(b.parallel_tool_calls),
-        maxTokens: num(b.max_output_tokens),
-        temperature: num(b.temperature),
-        topP: num(b.top_p),
-        stop: [],
-        responseFormat: decodeFormat(asObject(b.text).format),
-        reasoning: effort !== undefined ? { effort } : undefined,
-        stream: b.stream === true,
-        streamUsage: true,
-        user: str(b.user),
-        metadata: isObject(b.metadata) ? (Object.fromEntries(Object.entries(b.metadata).filter(([, v]) => typeof v === "string")) as Record<string, string>) : undefined,
-        source: "openai-responses" as const,
-        extra: unknownFields(b, KNOWN),
-      }) as CanonicalRequest,
-    )
+    return Either.right(canonicalOf(b, system, messages))
   })
 
 export const encodeTools = (req: CanonicalRequest): Array<JsonObject> =>
