@@ -1,16 +1,16 @@
-import { Duration, Effect } from "effect"
+import { type Duration, Effect } from "effect"
 import { createParser, type EventSourceMessage } from "eventsource-parser"
 import { StringDecoder } from "node:string_decoder"
 import type { SseEvent } from "../protocol/Canonical.js"
 import type { Transcript } from "../protocol/Transcript.js"
 import type { UpstreamStream } from "../upstream/UpstreamClient.js"
-import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
-import type { CodecStep, StreamCodec } from "./StreamCodec.js"
-
-interface Origin {
-  readonly provider: string
-  readonly model: string
-}
+import type { UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import { endWithError } from "./CommitFinish.js"
+import { abortIfOpening, failBeforeCommit, handOverIfCommitted, openingEnd, openingStep, startFirstTokenTimer } from "./CommitOpening.js"
+import { relayStep } from "./CommitRelay.js"
+import { failAfterCommit } from "./CommitRescueHandOff.js"
+import { type CommitState, errorFrame, type Origin, relays } from "./CommitState.js"
+import type { StreamCodec } from "./StreamCodec.js"
 
 export interface StreamOutcome {
   readonly complete: boolean
@@ -61,9 +61,6 @@ export interface CommitHooks {
   readonly onClientEnd?: (complete: boolean) => void
 }
 
-/** The relay writing into each sink (a client response), for `endRelayWithError`. */
-const relays = new WeakMap<object, (message: string) => void>()
-
 /**
  * Ends the stream being relayed into `sink` (a client response) with an in-band error in its
  * dialect, the upstream call aborted, as an idle timeout does; the server uses it for the streams
@@ -75,9 +72,6 @@ export const endRelayWithError = (sink: object, message: string): boolean => {
   end(message)
   return true
 }
-
-/** After a complete answer, how long a trailing upstream body may take to end before it is aborted. */
-const DRAIN_GRACE_MS = 5_000
 
 const toSseEvent = (message: EventSourceMessage): SseEvent =>
   message.event === undefined ? { data: message.data } : { event: message.event, data: message.data }
@@ -103,243 +97,70 @@ export const commitStream = (
   hooks: CommitHooks,
 ): Effect.Effect<LiveStream, UpstreamTransportError> =>
   Effect.async<LiveStream, UpstreamTransportError>((resume) => {
-    const body = upstream.body
-    /**
-     * opening: before commit · committed: waiting for `relayTo` · relaying · rescuing: the
-     * upstream failed and a continuation is sought · handedOff: a continuation relays into the
-     * client · finished
-     */
-    let phase: "opening" | "committed" | "relaying" | "rescuing" | "handedOff" | "finished" = "opening"
-    let pending = ""
-    let sink: StreamSink | undefined
-    let drainTimer: ReturnType<typeof setTimeout> | undefined
-    let upstreamDone = false
-    let rescue: Rescue | undefined
-    let continuation: LiveStream | undefined
-
-    const failed = (reason: UpstreamTransportError["reason"], message: string) =>
-      new UpstreamTransportError({ provider: origin.provider, model: origin.model, reason, message })
-    const errorFrame = (message: string, timedOut = false): string =>
-      codec
-        .errorFrames({
-          kind: timedOut ? "timeout" : "server",
-          message,
-          status: timedOut ? 504 : 502,
-          code: timedOut ? "upstream_timeout" : "upstream_stream_error",
-        })
-        .join("")
-
-    const detach = () => {
-      clearTimeout(firstTokenTimer)
-      body.off("data", onData)
-      body.off("end", onEnd)
-      body.off("error", onError)
-    }
-
-    /** Before commit: nothing was sent, the caller may fail over. */
-    const fail = (error: UpstreamTransportError) => {
-      phase = "finished"
-      detach()
-      upstream.abort()
-      resume(Effect.fail(error))
-    }
-
-    let awaitingDrain = false
-    const resumeIfRelaying = () => {
-      awaitingDrain = false
-      if (phase === "relaying") body.resume()
-    }
-    const waitForDrain = (target: StreamSink) => {
-      body.pause()
-      if (awaitingDrain) return
-      awaitingDrain = true
-      target.once("drain", resumeIfRelaying)
-    }
-    const out = (text: string) => {
-      if (text === "") return
-      hooks.observe?.(text)
-      if (sink === undefined) {
-        pending += text
-        return
-      }
-      if (!sink.write(text)) waitForDrain(sink)
-    }
-
-    /** This upstream's part is over: stop reading it (a complete body may end on its own) and account for it. */
-    const endUpstream = (outcome: StreamOutcome) => {
-      if (upstreamDone) return
-      upstreamDone = true
-      clearTimeout(firstTokenTimer)
-      if (!body.readableEnded) {
-        // A complete answer whose body has not ended yet: let it end (the connection stays
-        // reusable), but not forever.
-        if (outcome.complete) {
-          drainTimer = setTimeout(upstream.abort, DRAIN_GRACE_MS).unref()
-          body.resume()
-        } else {
-          detach()
-          upstream.abort()
-        }
-      }
-      hooks.onFinish(outcome)
-    }
-    const endClient = (complete: boolean) => {
-      if (phase === "finished") return
-      phase = "finished"
-      hooks.onClientEnd?.(complete)
-      if (sink !== undefined) {
-        relays.delete(sink)
-        sink.end()
-      }
-    }
-    const finish = (outcome: StreamOutcome) => {
-      if (phase === "finished") return
-      endUpstream(outcome)
-      endClient(outcome.complete)
-    }
-
-    /**
-     * After commit the stream failed: continued by a rescue when one is possible, else ended with
-     * the in-band error (`errorText`), never as a success.
-     */
-    const failAfterCommit = (message: string, errorText: string) => {
-      const found = phase === "committed" || phase === "relaying" ? hooks.rescue?.(codec.transcript(), message) : undefined
-      if (found === undefined) {
-        out(errorText)
-        return finish({ complete: false, error: message })
-      }
-      phase = "rescuing"
-      rescue = found
-      endUpstream({ complete: false, error: message, rescued: true })
-      found.start((next) => {
-        if (phase !== "rescuing" || rescue !== found) return next?.cancel()
-        rescue = undefined
-        if (next === undefined) {
-          out(errorText)
-          return endClient(false)
-        }
-        phase = "handedOff"
-        continuation = next
-        if (sink !== undefined) next.relayTo(sink)
-      })
-    }
-
-    /** One codec step after commit. */
-    const relay = (step: CodecStep) => {
-      out(step.frames.join(""))
-      if (step.failure) {
-        const { failure } = step
-        return failAfterCommit(failure.message, failure.errorFrames.length > 0 ? failure.errorFrames.join("") : errorFrame(failure.message))
-      }
-      if (step.done) finish({ complete: true })
-    }
-
-    const onEvent = (message: EventSourceMessage) => {
-      if (phase !== "opening" && phase !== "committed" && phase !== "relaying") return
-      const step = codec.step(toSseEvent(message))
-      if (phase !== "opening") return relay(step)
-      if (step.failure) return fail(failed("malformed", step.failure.message))
-      out(step.frames.join(""))
-      if (step.done) {
-        committed = true
-        return finish({ complete: true })
-      }
-      if (step.meaningful) {
-        committed = true
-        phase = "committed"
-      }
-    }
-    const parser = createParser({ onEvent })
-
-    /** Hands the stream over once it committed (after the whole network read was parsed). */
-    let committed = false
-    let handedOver = false
-    const handOverIfCommitted = () => {
-      if (!committed || handedOver) return
-      handedOver = true
-      clearTimeout(firstTokenTimer)
-      if (phase === "committed") body.pause()
-      resume(Effect.succeed(live))
-    }
-
-    // undici's body ignores `setEncoding`: decode here (a character may span two reads).
-    const decoder = new StringDecoder("utf8")
-    function onData(chunk: Buffer) {
-      parser.feed(decoder.write(chunk))
-      handOverIfCommitted()
-    }
-    function onEnd() {
-      clearTimeout(drainTimer)
-      if (upstreamDone) return
-      parser.feed(decoder.end())
-      parser.reset({ consume: true })
-      // The last event, without its closing blank line, may have ended the stream.
-      if (upstreamDone) return handOverIfCommitted()
-      const last = codec.end()
-      if (phase === "opening") {
-        if (last.failure) return fail(failed("truncated", last.failure.message))
-        if (!last.meaningful) return fail(failed("truncated", "upstream stream ended without any event"))
-        out(last.frames.join(""))
-        committed = true
-        finish({ complete: true })
-        return handOverIfCommitted()
-      }
-      relay(last)
-    }
-    function onError(error: unknown) {
-      if (upstreamDone || phase === "finished") return
-      const failure = upstream.bodyError(error)
-      if (phase === "opening") return fail(failure)
-      failAfterCommit(failure.message, errorFrame(failure.message, failure.reason === "idle_timeout"))
-    }
-
-    /** Ends a committed stream from outside (server shutdown) with an in-band error. */
-    const endWithError = (message: string) => {
-      if (phase === "finished" || phase === "handedOff") return
-      rescue?.cancel()
-      rescue = undefined
-      out(codec.errorFrames({ kind: "overloaded", message, status: 503, code: "gateway_shutting_down" }).join(""))
-      finish({ complete: false, error: message, byGateway: true })
-    }
-
-    const live: LiveStream = {
-      relayTo: (target) => {
-        sink = target
-        const flowing = pending === "" || target.write(pending)
-        pending = ""
-        if (phase === "finished") return void target.end()
-        if (phase === "handedOff") return continuation!.relayTo(target)
-        relays.set(target, endWithError)
-        if (phase === "rescuing") return
-        phase = "relaying"
-        if (flowing) body.resume()
-        else waitForDrain(target)
+    const s: CommitState = {
+      upstream,
+      codec,
+      origin,
+      hooks,
+      resume,
+      parser: createParser({ onEvent: (message) => upstreamEvent(s, message) }),
+      decoder: new StringDecoder("utf8"),
+      phase: "opening",
+      pending: "",
+      sink: undefined,
+      awaitingDrain: false,
+      committed: false,
+      handedOver: false,
+      upstreamDone: false,
+      firstTokenTimer: undefined,
+      drainTimer: undefined,
+      rescue: undefined,
+      continuation: undefined,
+      onData: (chunk) => bodyData(s, chunk),
+      onEnd: () => bodyEnd(s),
+      onError: (error) => bodyError(s, error),
+      resumeIfRelaying: () => {
+        s.awaitingDrain = false
+        if (s.phase === "relaying") s.upstream.body.resume()
       },
-      cancel: () => {
-        if (phase === "handedOff") return continuation!.cancel()
-        if (phase === "rescuing") {
-          rescue?.cancel()
-          rescue = undefined
-          return endClient(false)
-        }
-        finish({ complete: false, error: "client disconnected" })
-      },
+      endWithError: (message) => endWithError(s, message),
     }
-
-    const firstTokenTimer = setTimeout(() => {
-      if (phase !== "opening") return
-      fail(failed("first_token_timeout", `upstream sent nothing for ${Duration.format(firstTokenTimeout)} before the first token`))
-    }, Duration.toMillis(firstTokenTimeout))
-
-    body.on("data", onData)
-    body.on("end", onEnd)
-    body.on("error", onError)
-
-    return Effect.sync(() => {
-      if (phase === "opening") {
-        phase = "finished"
-        detach()
-        upstream.abort()
-      }
-    })
+    startFirstTokenTimer(s, firstTokenTimeout)
+    upstream.body.on("data", s.onData)
+    upstream.body.on("end", s.onEnd)
+    upstream.body.on("error", s.onError)
+    return Effect.sync(() => abortIfOpening(s))
   })
+
+/** One upstream SSE event, in whichever phase the stream is. */
+const upstreamEvent = (s: CommitState, message: EventSourceMessage) => {
+  if (s.phase !== "opening" && s.phase !== "committed" && s.phase !== "relaying") return
+  const step = s.codec.step(toSseEvent(message))
+  if (s.phase === "opening") openingStep(s, step)
+  else relayStep(s, step)
+}
+
+/** One network read: its events, then the hand-over if one of them committed. */
+const bodyData = (s: CommitState, chunk: Buffer) => {
+  s.parser.feed(s.decoder.write(chunk))
+  handOverIfCommitted(s)
+}
+
+const bodyEnd = (s: CommitState) => {
+  clearTimeout(s.drainTimer)
+  if (s.upstreamDone) return
+  s.parser.feed(s.decoder.end())
+  s.parser.reset({ consume: true })
+  // The last event, without its closing blank line, may have ended the stream.
+  if (s.upstreamDone) return handOverIfCommitted(s)
+  const last = s.codec.end()
+  if (s.phase === "opening") return openingEnd(s, last)
+  relayStep(s, last)
+}
+
+const bodyError = (s: CommitState, error: unknown) => {
+  if (s.upstreamDone || s.phase === "finished") return
+  const failure = s.upstream.bodyError(error)
+  if (s.phase === "opening") return failBeforeCommit(s, failure)
+  failAfterCommit(s, failure.message, errorFrame(s, failure.message, failure.reason === "idle_timeout"))
+}
