@@ -13,18 +13,18 @@ export type EncodableEvent = Exclude<StreamEvent, { readonly type: "error" }>
  * An encoder over the dialect's per-stream `state`: `encode` writes an event's frames (and sets
  * `state.done` with the terminal ones); `errorFrames` writes the in-band error, after `done` is set.
  */
-export const encoderOf = (
-  state: { done: boolean },
-  encode: (event: EncodableEvent) => ReadonlyArray<string>,
-  errorFrames: (error: ErrorInfo) => ReadonlyArray<string>,
+export const encoderOf = <S extends { done: boolean }>(
+  state: S,
+  encode: (state: S, event: EncodableEvent) => ReadonlyArray<string>,
+  errorFrames: (state: S, error: ErrorInfo) => ReadonlyArray<string>,
 ): StreamEncoder => {
   const error = (e: ErrorInfo): ReadonlyArray<string> => {
     if (state.done) return []
     state.done = true
-    return errorFrames(e)
+    return errorFrames(state, e)
   }
   return {
-    push: (ev) => (state.done ? [] : ev.type === "error" ? error(ev.error) : encode(ev)),
+    push: (ev) => (state.done ? [] : ev.type === "error" ? error(ev.error) : encode(state, ev)),
     finish: () => (state.done ? [] : error(truncatedStream())),
     error,
     get done() {

@@ -7,15 +7,16 @@ import {
   type ErrorInfo,
   type IdGenerator,
   type Signature,
+  type SseEvent,
   type StopReason,
   type StreamDecoder,
   type StreamEncoder,
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
+import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
 import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
 import { anthropicErrorBody, decodeErrorBody } from "../Errors.js"
-import { endOfBody, isEvents, readFrame } from "../FrameReading.js"
 import { asObject, isObject, num, str, type JsonObject } from "../Json.js"
 import { eventName, sseJson } from "../Sse.js"
 import { fromAnthropicStop, toAnthropicStop } from "../StopReasons.js"
@@ -83,9 +84,10 @@ const decodeMessageDelta = (o: JsonObject, out: Array<StreamEvent>) => {
 }
 
 /** One frame's events, by its event type (`ping` and unknown types carry none). */
-const decodeFrame = (s: DecoderState, type: string | undefined, o: JsonObject): ReadonlyArray<StreamEvent> => {
+const decodeFrame = (s: DecoderState, o: JsonObject, ev: SseEvent): ReadonlyArray<StreamEvent> => {
   const out: Array<StreamEvent> = []
-  switch (type) {
+  // Data-only frames (some SDK bridges) still carry `type`.
+  switch (eventName(ev.event) ?? str(o.type)) {
     case "message_start":
       out.push(decodeMessageStart(s, o))
       break
@@ -115,23 +117,9 @@ const decodeFrame = (s: DecoderState, type: string | undefined, o: JsonObject): 
   return out
 }
 
-export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
-  const s: DecoderState = { ids, indexMap: new Map(), next: 0, finished: false }
-  return {
-    push: (ev) => {
-      if (s.finished) return []
-      const o = readFrame(ev.data.trim())
-      if (isEvents(o)) return o
-      // Data-only frames (some SDK bridges) still carry `type`.
-      return decodeFrame(s, eventName(ev.event) ?? str(o.type), o)
-    },
-    finish: () => {
-      if (s.finished) return []
-      s.finished = true
-      return endOfBody(false)
-    },
-  }
-}
+const steps: DecoderSteps<DecoderState> = { decode: decodeFrame, completeWithoutMarker: () => false }
+
+export const makeDecoder = (ids: IdGenerator): StreamDecoder => decoderOf<DecoderState>({ ids, indexMap: new Map(), next: 0, finished: false }, steps)
 
 export const errorFrame = (e: ErrorInfo): string => sseJson(anthropicErrorBody(e), "error")
 
@@ -286,21 +274,12 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   return out
 }
 
-export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
-  const s: EncoderState = {
-    ctx,
-    id: ctx.ids("msg_"),
-    wireIndex: new Map(),
-    nextWire: 0,
-    open: undefined,
-    openKind: undefined,
-    redactedData: undefined,
-    started: false,
-    pinged: false,
-    usage: {},
-    stop: undefined,
-    stopSequence: null,
-    done: false,
-  }
-  return encoderOf(s, (ev) => encodeEvent(s, ev), (e) => [errorFrame(e)])
-}
+const inBandError = (_: EncoderState, e: ErrorInfo): ReadonlyArray<string> => [errorFrame(e)]
+
+export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
+  encoderOf<EncoderState>(
+    { ctx, id: ctx.ids("msg_"), wireIndex: new Map(), nextWire: 0, open: undefined, openKind: undefined, redactedData: undefined, started: false,
+      pinged: false, usage: {}, stop: undefined, stopSequence: null, done: false },
+    encodeEvent,
+    inBandError,
+  )

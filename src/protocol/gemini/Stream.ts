@@ -12,9 +12,9 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
+import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
 import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
 import { decodeErrorBody, geminiErrorBody } from "../Errors.js"
-import { endOfBody, isEvents, readFrame } from "../FrameReading.js"
 import { asArray, asObject, compact, isObject, parseArguments, str, type JsonObject } from "../Json.js"
 import { sseJson } from "../Sse.js"
 import { fromGeminiFinish, toGeminiFinish } from "../StopReasons.js"
@@ -28,7 +28,8 @@ interface DecoderState {
   open: { index: number; kind: "text" | "reasoning" } | undefined
   sawToolCall: boolean
   stopped: boolean
-  ended: boolean
+  /** An error object was seen: nothing more is decoded. */
+  finished: boolean
 }
 
 const close = (s: DecoderState, out: Array<StreamEvent>) => {
@@ -77,7 +78,7 @@ const decodeFinish = (s: DecoderState, o: JsonObject, cand: JsonObject, out: Arr
 
 const decodeChunk = (s: DecoderState, o: JsonObject): ReadonlyArray<StreamEvent> => {
   if (isObject(o.error)) {
-    s.ended = true
+    s.finished = true
     return [{ type: "error", error: decodeErrorBody(0, o) }]
   }
   const out: Array<StreamEvent> = []
@@ -98,22 +99,14 @@ const decodeChunk = (s: DecoderState, o: JsonObject): ReadonlyArray<StreamEvent>
   return out
 }
 
-export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
-  const s: DecoderState = { ids, started: false, next: 0, open: undefined, sawToolCall: false, stopped: false, ended: false }
-  return {
-    push: (ev) => {
-      if (s.ended) return []
-      const o = readFrame(ev.data.trim())
-      return isEvents(o) ? o : decodeChunk(s, o)
-    },
-    finish: () => {
-      if (s.ended) return []
-      s.ended = true
-      // Gemini has no end marker: a finishReason is what marks a complete stream.
-      return endOfBody(s.stopped)
-    },
-  }
+const steps: DecoderSteps<DecoderState> = {
+  decode: (s, o) => decodeChunk(s, o),
+  // Gemini has no end marker: a finishReason is what marks a complete stream.
+  completeWithoutMarker: (s) => s.stopped,
 }
+
+export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
+  decoderOf<DecoderState>({ ids, started: false, next: 0, open: undefined, sawToolCall: false, stopped: false, finished: false }, steps)
 
 export const errorFrame = (e: ErrorInfo): string => sseJson(geminiErrorBody(e))
 
@@ -199,7 +192,7 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   }
 }
 
-export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
-  const s: EncoderState = { ctx, responseId: "", usage: {}, stop: undefined, done: false, tools: new Map(), kinds: new Map() }
-  return encoderOf(s, (ev) => encodeEvent(s, ev), (e) => [errorFrame(e)])
-}
+const inBandError = (_: EncoderState, e: ErrorInfo): ReadonlyArray<string> => [errorFrame(e)]
+
+export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
+  encoderOf<EncoderState>({ ctx, responseId: "", usage: {}, stop: undefined, done: false, tools: new Map(), kinds: new Map() }, encodeEvent, inBandError)

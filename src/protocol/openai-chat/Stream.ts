@@ -13,9 +13,9 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
+import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
 import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
 import { decodeErrorBody, makeError, openAiErrorBody } from "../Errors.js"
-import { endOfBody, isEvents, readFrame } from "../FrameReading.js"
 import { asArray, asObject, isObject, num, parseJson, str, type JsonObject } from "../Json.js"
 import { SSE_DONE, sseJson } from "../Sse.js"
 import { fromOpenAiFinish, toOpenAiFinish } from "../StopReasons.js"
@@ -185,24 +185,15 @@ const decodeDone = (s: DecoderState): ReadonlyArray<StreamEvent> => {
   return out
 }
 
-export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
-  const s: DecoderState = { ids, blocks: new BlockTracker(), liveTool: undefined, held: new Map(), started: false, stopped: false, finished: false }
-  return {
-    push: (ev) => {
-      if (s.finished) return []
-      const data = ev.data.trim()
-      if (data === "[DONE]") return decodeDone(s)
-      const o = readFrame(data)
-      return isEvents(o) ? o : decodeChunk(s, o)
-    },
-    finish: () => {
-      if (s.finished) return []
-      s.finished = true
-      // Some compatible servers omit [DONE]; a finish_reason is enough to call it complete.
-      return endOfBody(s.stopped)
-    },
-  }
+const steps: DecoderSteps<DecoderState> = {
+  decode: (s, o) => decodeChunk(s, o),
+  // Some compatible servers omit [DONE]; a finish_reason is enough to call it complete.
+  completeWithoutMarker: (s) => s.stopped,
+  done: decodeDone,
 }
+
+export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
+  decoderOf<DecoderState>({ ids, blocks: new BlockTracker(), liveTool: undefined, held: new Map(), started: false, stopped: false, finished: false }, steps)
 
 /** In-band error frame for chat clients: a data frame with an `error` object, and no [DONE]. */
 export const errorFrame = (e: ErrorInfo): string => sseJson(openAiErrorBody(e))
@@ -300,20 +291,14 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   return out
 }
 
-export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
-  const s: EncoderState = {
-    ctx,
-    id: ctx.ids("chatcmpl-"),
-    created: ctx.now(),
-    includeUsage: ctx.request?.streamUsage ?? false,
-    toolIndex: new Map(),
-    usage: {},
-    started: false,
-    stop: undefined,
-    done: false,
-  }
-  return encoderOf(s, (ev) => encodeEvent(s, ev), (e) => [errorFrame(e)])
-}
+const inBandError = (_: EncoderState, e: ErrorInfo): ReadonlyArray<string> => [errorFrame(e)]
+
+export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
+  encoderOf<EncoderState>(
+    { ctx, id: ctx.ids("chatcmpl-"), created: ctx.now(), includeUsage: ctx.request?.streamUsage ?? false, toolIndex: new Map(), usage: {}, started: false, stop: undefined, done: false },
+    encodeEvent,
+    inBandError,
+  )
 
 /**
  * Same-dialect passthrough (OpenAI upstream → OpenAI chat client): frames are forwarded untouched,

@@ -16,9 +16,9 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
+import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
 import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
 import { decodeErrorBody } from "../Errors.js"
-import { endOfBody, isEvents, readFrame } from "../FrameReading.js"
 import { asObject, num, str, type JsonObject } from "../Json.js"
 import { eventName, sseJson } from "../Sse.js"
 import { decodeUsage, functionCallItem, messageItem, reasoningItem, responseErrorCode, responseObject, statusOf, stopFromStatus } from "./Response.js"
@@ -33,7 +33,8 @@ interface DecoderState {
   readonly open: Set<number>
   next: number
   sawToolCall: boolean
-  ended: boolean
+  /** The response completed or failed: nothing more is decoded. */
+  finished: boolean
 }
 
 /** The canonical index of `key`, starting its block the first time. */
@@ -88,7 +89,7 @@ const decodeCompleted = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>
   if (usage) out.push({ type: "usage", usage })
   out.push({ type: "stop", reason: stopFromStatus(str(r.status), str(asObject(r.incomplete_details).reason), s.sawToolCall) })
   out.push({ type: "end" })
-  s.ended = true
+  s.finished = true
 }
 
 /** Block starts without fields: one object each serves every stream. */
@@ -142,32 +143,24 @@ const decodeEvent = (s: DecoderState, type: string | undefined, o: JsonObject): 
       decodeCompleted(s, o, out)
       break
     case "response.failed":
-      s.ended = true
+      s.finished = true
       out.push({ type: "error", error: decodeErrorBody(0, { error: asObject(o.response).error }, "The upstream response failed") })
       break
     case "error":
-      s.ended = true
+      s.finished = true
       out.push({ type: "error", error: decodeErrorBody(0, { error: o }) })
       break
   }
   return out
 }
 
-export const makeDecoder = (ids: IdGenerator): StreamDecoder => {
-  const s: DecoderState = { ids, blockOf: new Map(), argsSeen: new Set(), open: new Set(), next: 0, sawToolCall: false, ended: false }
-  return {
-    push: (ev) => {
-      if (s.ended) return []
-      const o = readFrame(ev.data.trim())
-      return isEvents(o) ? o : decodeEvent(s, eventName(ev.event) ?? str(o.type), o)
-    },
-    finish: () => {
-      if (s.ended) return []
-      s.ended = true
-      return endOfBody(false)
-    },
-  }
+const steps: DecoderSteps<DecoderState> = {
+  decode: (s, o, ev) => decodeEvent(s, eventName(ev.event) ?? str(o.type), o),
+  completeWithoutMarker: () => false,
 }
+
+export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
+  decoderOf<DecoderState>({ ids, blockOf: new Map(), argsSeen: new Set(), open: new Set(), next: 0, sawToolCall: false, finished: false }, steps)
 
 type Item =
   | { kind: "text"; outputIndex: number; id: string; text: string; done: boolean }
@@ -331,18 +324,9 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   return out
 }
 
-export const makeEncoder = (ctx: EncodeContext): StreamEncoder => {
-  const s: EncoderState = {
-    ctx,
-    id: ctx.ids("resp_"),
-    createdAt: ctx.now(),
-    items: [],
-    byBlock: new Map(),
-    seq: 0,
-    started: false,
-    usage: {},
-    stop: undefined,
-    done: false,
-  }
-  return encoderOf(s, (ev) => encodeEvent(s, ev), (e) => errorFrames(s, e))
-}
+export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
+  encoderOf<EncoderState>(
+    { ctx, id: ctx.ids("resp_"), createdAt: ctx.now(), items: [], byBlock: new Map(), seq: 0, started: false, usage: {}, stop: undefined, done: false },
+    encodeEvent,
+    errorFrames,
+  )
