@@ -7,6 +7,7 @@ import type { NoAvailableKey } from "../routing/KeyPool.js"
 import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { UpstreamRequest, UpstreamStream } from "../upstream/UpstreamClient.js"
 import { type ClientRequest, planContinuation } from "./Exchange.js"
+import { logRequestWarning } from "./RequestLog.js"
 import type { StreamCodec } from "./StreamCodec.js"
 import { type CommitHooks, commitStream, type LiveStream, type Rescue } from "./StreamCommit.js"
 
@@ -50,74 +51,75 @@ export const takesPrefill = (provider: Provider): boolean => provider.prefill ??
 const isPrefillRefusal = (failure: unknown): boolean =>
   typeof failure === "object" && failure !== null && (failure as { _tag?: string })._tag === "UpstreamStatusError" && (failure as { status?: number }).status === 400
 
-export const makeRescuer = (deps: RescueDeps) => {
-  /** One continuation on one target: sent, then committed (its first new content). */
-  const continueOn = (scope: RescueScope, transcript: Transcript, candidate: Candidate, mode: ContinuationMode) =>
-    Effect.gen(function* () {
-      const exchange = planContinuation(scope.client, candidate.provider, candidate.model, transcript, mode)
-      if (Either.isLeft(exchange)) {
-        const message = exchange.left._tag === "BadRequest" ? exchange.left.error.message : exchange.left.message
-        return yield* new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "malformed", message })
-      }
-      const key = yield* Effect.mapError(
-        deps.pickKey(candidate),
-        (e) => new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "connect", message: `no key available: ${e.reason}` }),
-      )
-      const request = { provider: candidate.provider, key, model: candidate.model, url: exchange.right.url, body: exchange.right.body, stream: true }
-      const response = yield* deps.open(request)
-      const codec = exchange.right.streamCodec()
-      const served = { provider: candidate.provider.id, model: candidate.model, attempts: 1 }
-      return yield* commitStream(response, codec, deps.firstTokenTimeout, served, scope.hooksFor(scope, candidate, key.id)(codec))
-    })
-
-  const log = (scope: RescueScope, message: string, annotations: Record<string, unknown>) =>
-    Effect.logWarning(message).pipe(
-      Effect.annotateLogs({ ...(scope.requestId === undefined ? {} : { request_id: scope.requestId }), ...annotations }),
+/** One continuation on one target: sent, then committed (its first new content). */
+const continueOn = (deps: RescueDeps, scope: RescueScope, transcript: Transcript, candidate: Candidate, mode: ContinuationMode) =>
+  Effect.gen(function* () {
+    const exchange = planContinuation(scope.client, candidate.provider, candidate.model, transcript, mode)
+    if (Either.isLeft(exchange)) {
+      const message = exchange.left._tag === "BadRequest" ? exchange.left.error.message : exchange.left.message
+      return yield* new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "malformed", message })
+    }
+    const key = yield* Effect.mapError(
+      deps.pickKey(candidate),
+      (e) => new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "connect", message: `no key available: ${e.reason}` }),
     )
+    const request = { provider: candidate.provider, key, model: candidate.model, url: exchange.right.url, body: exchange.right.body, stream: true }
+    const response = yield* deps.open(request)
+    const codec = exchange.right.streamCodec()
+    const served = { provider: candidate.provider.id, model: candidate.model, attempts: 1 }
+    return yield* commitStream(response, codec, deps.firstTokenTimeout, served, scope.hooksFor(scope, candidate, key.id)(codec))
+  })
 
-  /** The first continuation that commits, over every target and mode; `undefined` when none does. */
-  const search = (scope: RescueScope, transcript: Transcript, failed: Candidate) =>
-    Effect.gen(function* () {
-      for (const candidate of scope.targets) {
-        if (candidate === failed) yield* Effect.sleep(deps.sameTargetBackoff)
-        const modes: ReadonlyArray<ContinuationMode> = takesPrefill(candidate.provider) ? ["prefill", "restart"] : ["restart"]
-        for (const mode of modes) {
-          const result = yield* Effect.either(continueOn(scope, transcript, candidate, mode))
-          const target = { provider: candidate.provider.id, model: candidate.model, mode }
-          if (Either.isRight(result)) {
-            yield* log(scope, "stream rescued", target)
-            return result.right
-          }
-          yield* log(scope, "continuation failed", { ...target, message: result.left.message })
-          // A prefill the target refuses is never the client's error: ask again without it.
-          if (!(mode === "prefill" && isPrefillRefusal(result.left))) break
+/** The first continuation that commits, over every target and mode; `undefined` when none does. */
+const search = (deps: RescueDeps, scope: RescueScope, transcript: Transcript, failed: Candidate) =>
+  Effect.gen(function* () {
+    for (const candidate of scope.targets) {
+      if (candidate === failed) yield* Effect.sleep(deps.sameTargetBackoff)
+      const modes: ReadonlyArray<ContinuationMode> = takesPrefill(candidate.provider) ? ["prefill", "restart"] : ["restart"]
+      for (const mode of modes) {
+        const result = yield* Effect.either(continueOn(deps, scope, transcript, candidate, mode))
+        const target = { provider: candidate.provider.id, model: candidate.model, mode }
+        if (Either.isRight(result)) {
+          yield* logRequestWarning(scope.requestId, "stream rescued", target)
+          return result.right
         }
-      }
-      return undefined
-    })
-
-  /** The `rescue` hook of a stream served by `failed`, within `scope`. */
-  return (scope: RescueScope, failed: Candidate) =>
-    (transcript: Transcript, failure: string): Rescue | undefined => {
-      if (scope.budget <= 0 || scope.targets.length === 0) return undefined
-      if (transcript.blocker !== undefined) {
-        deps.runFork(log(scope, "stream not rescued", { reason: transcript.blocker, failure }))
-        return undefined
-      }
-      let fiber: Fiber.RuntimeFiber<LiveStream | undefined> | undefined
-      return {
-        start: (done) => {
-          fiber = deps.runFork(
-            log(scope, "stream broke after commit; asking for a continuation", { provider: failed.provider.id, model: failed.model, failure }).pipe(
-              Effect.zipRight(search({ ...scope, budget: scope.budget - 1 }, transcript, failed)),
-              Effect.catchAllCause((cause) => Effect.as(Effect.logError("stream rescue failed", cause), undefined)),
-              Effect.tap((next) => Effect.sync(() => done(next))),
-            ),
-          )
-        },
-        cancel: () => {
-          fiber?.unsafeInterruptAsFork(fiber.id())
-        },
+        yield* logRequestWarning(scope.requestId, "continuation failed", { ...target, message: result.left.message })
+        // A prefill the target refuses is never the client's error: ask again without it.
+        if (!(mode === "prefill" && isPrefillRefusal(result.left))) break
       }
     }
+    return undefined
+  })
+
+/** A search for a continuation of the stream `failed` served, run in the background until `done` or `cancel`. */
+const backgroundSearch = (deps: RescueDeps, scope: RescueScope, failed: Candidate, transcript: Transcript, failure: string): Rescue => {
+  let fiber: Fiber.RuntimeFiber<LiveStream | undefined> | undefined
+  return {
+    start: (done) => {
+      const brokeAt = { provider: failed.provider.id, model: failed.model, failure }
+      fiber = deps.runFork(
+        logRequestWarning(scope.requestId, "stream broke after commit; asking for a continuation", brokeAt).pipe(
+          Effect.zipRight(search(deps, { ...scope, budget: scope.budget - 1 }, transcript, failed)),
+          Effect.catchAllCause((cause) => Effect.as(Effect.logError("stream rescue failed", cause), undefined)),
+          Effect.tap((next) => Effect.sync(() => done(next))),
+        ),
+      )
+    },
+    cancel: () => {
+      fiber?.unsafeInterruptAsFork(fiber.id())
+    },
+  }
 }
+
+/** The `rescue` hook of a stream served by `failed`, within `scope`: no rescue when the budget, the targets or the transcript say so. */
+export const makeRescuer =
+  (deps: RescueDeps) =>
+  (scope: RescueScope, failed: Candidate) =>
+  (transcript: Transcript, failure: string): Rescue | undefined => {
+    if (scope.budget <= 0 || scope.targets.length === 0) return undefined
+    if (transcript.blocker !== undefined) {
+      deps.runFork(logRequestWarning(scope.requestId, "stream not rescued", { reason: transcript.blocker, failure }))
+      return undefined
+    }
+    return backgroundSearch(deps, scope, failed, transcript, failure)
+  }
