@@ -70,6 +70,18 @@ const embeddedError = (json: Record<string, unknown>): string | undefined =>
     ? `upstream answered 2xx with an error: ${JSON.stringify(json.error).slice(0, 300)}`
     : undefined
 
+/** A 2xx body's answer object, or (a string) why it is not one. A plain union: no allocation per answer. */
+const answerObjectOf = (text: string): Record<string, unknown> | string => {
+  const json = parseObject(text) as Record<string, unknown> | undefined
+  if (json === undefined) return "upstream answered 2xx with a body that is not a JSON object"
+  return embeddedError(json) ?? json
+}
+
+const noEndpoint = (provider: Provider, dialect: Dialect): ExchangeRefusal => ({
+  _tag: "Unsupported",
+  message: `provider '${provider.id}' has no ${dialect} endpoint`,
+})
+
 /**
  * Plans the wire exchange for one candidate. Same dialect on both sides: passthrough, with only
  * the model replaced (and OpenAI stream usage requested). Otherwise the request is converted
@@ -87,16 +99,14 @@ export const planExchange = (
   if (dialect === client.dialect) {
     const prepared = prepareRequest(dialect, client.body, model, client.stream)
     const url = upstreamUrl(provider, dialect, prepared.path)
-    if (url === undefined) return Either.left({ _tag: "Unsupported", message: `provider '${provider.id}' has no ${dialect} endpoint` })
+    if (url === undefined) return Either.left(noEndpoint(provider, dialect))
     return Either.right({
       upstreamDialect: dialect,
       url,
       body: JSON.stringify(prepared.body),
       translateJson: (text) => {
-        const json = parseObject(text) as Record<string, unknown> | undefined
-        if (json === undefined) return Either.left("upstream answered 2xx with a body that is not a JSON object")
-        const error = embeddedError(json)
-        if (error !== undefined) return Either.left(error)
+        const json = answerObjectOf(text)
+        if (typeof json === "string") return Either.left(json)
         // Byte-faithful: the client gets exactly what the provider sent.
         return Either.right({ body: text, usage: codecs[dialect].decodeResponseUsage(json) ?? {} })
       },
@@ -109,17 +119,15 @@ export const planExchange = (
   if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
   const encoded = codecs[dialect].encodeRequest(canonical.right, model, { stream: client.stream })
   const url = upstreamUrl(provider, dialect, encoded.path)
-  if (url === undefined) return Either.left({ _tag: "Unsupported", message: `provider '${provider.id}' has no ${dialect} endpoint` })
+  if (url === undefined) return Either.left(noEndpoint(provider, dialect))
   const context = { model: client.requestedModel, ids: randomIds, now: nowSeconds, request: canonical.right }
   return Either.right({
     upstreamDialect: dialect,
     url,
     body: JSON.stringify(encoded.body),
     translateJson: (text) => {
-      const json = parseObject(text) as Record<string, unknown> | undefined
-      if (json === undefined) return Either.left("upstream answered 2xx with a body that is not a JSON object")
-      const error = embeddedError(json)
-      if (error !== undefined) return Either.left(error)
+      const json = answerObjectOf(text)
+      if (typeof json === "string") return Either.left(json)
       const answer = codecs[dialect].decodeResponse(json)
       return Either.right({ body: JSON.stringify(codecs[client.dialect].encodeResponse(answer, context)), usage: answer.usage })
     },
@@ -149,7 +157,7 @@ export const planContinuation = (
   const dialect = upstreamDialect(provider.protocol, client.dialect, provider.paths.responses !== null)
   const encoded = codecs[dialect].encodeRequest(request, model, { stream: true })
   const url = upstreamUrl(provider, dialect, encoded.path)
-  if (url === undefined) return Either.left({ _tag: "Unsupported", message: `provider '${provider.id}' has no ${dialect} endpoint` })
+  if (url === undefined) return Either.left(noEndpoint(provider, dialect))
   // The rest of the answer names the model that wrote it.
   const context = { model, ids: randomIds, now: nowSeconds, request: canonical.right }
   return Either.right({
