@@ -1,7 +1,6 @@
 /** Anthropic Messages SSE (message_start … message_stop) ⇄ canonical stream events. */
 import {
   completeUsage,
-  mergeUsage,
   type BlockStart,
   type EncodeContext,
   type ErrorInfo,
@@ -238,7 +237,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   const out: Array<string> = []
   switch (ev.type) {
     case "message_start":
-      if (ev.usage) s.usage = mergeUsage(s.usage, ev.usage)
       ensureStarted(s, out)
       break
     case "block_start":
@@ -259,9 +257,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
       break
     case "block_stop":
       if (ev.index === s.open) closeOpen(s, out)
-      break
-    case "usage":
-      s.usage = mergeUsage(s.usage, ev.usage)
       break
     case "stop":
       s.stop = ev.reason

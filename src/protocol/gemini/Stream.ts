@@ -1,7 +1,6 @@
 /** Gemini streamGenerateContent?alt=sse (data-only frames of GenerateContentResponse) ⇄ canonical stream events. */
 import {
   completeUsage,
-  mergeUsage,
   type EncodeContext,
   type ErrorInfo,
   type IdGenerator,
@@ -161,7 +160,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   switch (ev.type) {
     case "message_start":
       s.responseId = s.ctx.ids("")
-      if (ev.usage) s.usage = mergeUsage(s.usage, ev.usage)
       return []
     case "block_start":
       s.kinds.set(ev.index, ev.block.type)
@@ -180,9 +178,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
     }
     case "block_stop":
       return encodeBlockStop(s, ev.index)
-    case "usage":
-      s.usage = mergeUsage(s.usage, ev.usage)
-      return []
     case "stop":
       s.stop = ev.reason
       return []

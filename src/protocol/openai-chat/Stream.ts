@@ -1,7 +1,6 @@
 /** OpenAI chat completion chunk streams ⇄ canonical stream events. */
 import {
   completeUsage,
-  mergeUsage,
   type BlockStart,
   type EncodeContext,
   type ErrorInfo,
@@ -253,7 +252,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   switch (ev.type) {
     case "message_start":
       ensureStarted(s, out)
-      if (ev.usage) s.usage = mergeUsage(s.usage, ev.usage)
       break
     case "block_start":
       openToolCall(s, ev.index, ev.block, out)
@@ -271,9 +269,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
       if (k !== undefined && ev.partialJson !== "") out.push(chunk(s, { tool_calls: [{ index: k, function: { arguments: ev.partialJson } }] }))
       break
     }
-    case "usage":
-      s.usage = mergeUsage(s.usage, ev.usage)
-      break
     case "stop":
       ensureStarted(s, out)
       if (s.stop === undefined) {

@@ -6,7 +6,6 @@
 import {
   completeUsage,
   type BlockStart,
-  mergeUsage,
   type EncodeContext,
   type ErrorInfo,
   type IdGenerator,
@@ -276,7 +275,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
   const out: Array<string> = []
   switch (ev.type) {
     case "message_start":
-      if (ev.usage) s.usage = mergeUsage(s.usage, ev.usage)
       ensureStarted(s, out)
       break
     case "block_start":
@@ -311,9 +309,6 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
       if (it) closeItem(s, it, out)
       break
     }
-    case "usage":
-      s.usage = mergeUsage(s.usage, ev.usage)
-      break
     case "stop":
       s.stop = ev.reason
       break
