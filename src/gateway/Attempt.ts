@@ -26,121 +26,133 @@ type Ref = Omit<AttemptRef, "latencyMs">
 /** One attempt at candidate `index` of a walk (see `attempt` below). */
 export type Attempt = (walk: Walk, index: number) => Effect.Effect<GatewayAnswer, AttemptFailed>
 
-export const makeAttempt = (deps: AttemptDeps): Attempt => {
-  const { router, keyPool, sessionContext } = deps
-
-  /** Plans the exchange with the candidate now prepared, or refuses the candidate for the request. */
-  const takeExchange = (walk: Walk, index: number): Effect.Effect<void, AttemptFailed> | undefined => {
-    const planned = walk.candidates[index]!
-    const exchange = planExchange(walk.client, planned.candidate.provider, planned.candidate.model)
-    if (Either.isLeft(exchange)) {
-      return exchange.left._tag === "BadRequest" ? stopInvalid(walk, exchange.left.error) : skipCandidate(walk, planned, "unsupported")
-    }
-    walk.exchange = exchange.right
-    return undefined
+/** Plans the exchange with the candidate now prepared, or refuses the candidate for the request. */
+const takeExchange = (walk: Walk, index: number): Effect.Effect<void, AttemptFailed> | undefined => {
+  const planned = walk.candidates[index]!
+  const exchange = planExchange(walk.client, planned.candidate.provider, planned.candidate.model)
+  if (Either.isLeft(exchange)) {
+    return exchange.left._tag === "BadRequest" ? stopInvalid(walk, exchange.left.error) : skipCandidate(walk, planned, "unsupported")
   }
-
-  /**
-   * Makes candidate `index` the prepared one (its exchange planned, no key tried yet), or passes
-   * it over. `undefined` when it is ready without waiting for anything: the healthy path pays no
-   * Effect step here.
-   */
-  const prepare = (walk: Walk, index: number, panic: boolean): Effect.Effect<void, AttemptFailed> | undefined => {
-    const planned = walk.candidates[index]!
-    walk.prepared = index
-    walk.exchange = undefined
-    if (walk.triedKeys.length > 0) walk.triedKeys = []
-    if (walk.tooLong?.has(planned.candidate.model) === true) return skipCandidate(walk, planned, "too_long")
-    // The plan read the circuits a moment ago: before this request has tried anything, a
-    // circuit it found closed needs no second read (an open or half-open one does: the probe).
-    const fresh = walk.attempts === 0 && planned.circuit === "closed"
-    if (fresh || panic) return takeExchange(walk, index)
-    return Effect.flatMap(router.acquire(planned.candidate), (acquired) =>
-      acquired ? (takeExchange(walk, index) ?? Effect.void) : skipCandidate(walk, planned, "circuit"),
-    )
-  }
-
-  /**
-   * One attempt at candidate `index` of the walk: one upstream call (a rejected key is rotated,
-   * and a missing Responses endpoint asked again through chat, within the same attempt).
-   * Succeeds with the answer; fails with what the schedules need to decide what comes next.
-   */
-  const attempt: Attempt = Effect.fnUntraced(function* (walk: Walk, index: number) {
-    if (walk.replay !== undefined) {
-      const first = walk.replay
-      walk.replay = undefined
-      return yield* Effect.fail(first)
-    }
-    const planned = walk.candidates[index]!
-    const { candidate } = planned
-    const panic = walk.panic || planned.reason === "panic"
-    if (walk.prepared !== index) {
-      const notReady = prepare(walk, index, panic)
-      if (notReady !== undefined) yield* notReady
-    }
-    if (walk.attempts >= walk.limits.retry.maxAttempts) return yield* skipCandidate(walk, planned, "cap")
-    const key = yield* Effect.either(keyPool.pick(candidate.provider, walk.triedKeys, candidate.model, panic))
-    if (Either.isLeft(key)) return yield* skipCandidate(walk, planned, skipReasonOf(key.left), key.left.retryAfterMs)
-
-    const attempts = ++walk.attempts
-    const attemptStart = yield* Clock.currentTimeMillis
-    const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
-    const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
-    const collected = walk.contextId === undefined || !walk.client.stream ? undefined : makeSnippetCollector(sessionContext.config.maxBytes)
-    const hooks = deps.hooks.hooksFor(walk, served, ref, () => deps.hooks.rescueScopeFor(walk, index, collected), collected)
-    const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(
-      deps.call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, hooks, walk.limits),
-    )
-    const now = yield* Clock.currentTimeMillis
-    if (Either.isLeft(result)) return yield* afterFailedCall(walk, index, result.left, key.right, ref, now - attemptStart)
-    const answer = result.right
-    // A committed stream belongs to the client from here: if the request is given up
-    // before the answer reaches the edge, the upstream call must not be left open.
-    yield* router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, walk.session).pipe(
-      answer._tag === "Stream" ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel)) : (effect) => effect,
-    )
-    if (walk.contextId !== undefined && answer._tag === "Json") {
-      yield* sessionContext.append({ ...contextEntry(walk, answer.served), stream: false, complete: true, response: answer.body })
-    }
-    return answer
-  })
-
-  /** A provider whose Responses endpoint is missing is asked again through chat: true when it can be. */
-  const switchedToChat = (walk: Walk, index: number, failure: UpstreamFailure): boolean => {
-    if (failure._tag !== "UpstreamStatusError" || (failure.status !== 404 && failure.status !== 405)) return false
-    if (walk.exchange!.upstreamDialect !== "openai-responses" || walk.client.dialect !== "openai-responses") return false
-    const { candidate } = walk.candidates[index]!
-    const viaChat = planExchange(walk.client, candidate.provider, candidate.model, { avoidResponses: true })
-    if (Either.isLeft(viaChat)) return false
-    walk.exchange = viaChat.right
-    return true
-  }
-
-  /** The call failed: recorded, then the same attempt again (another key, or chat), or the failure for the schedules. */
-  const afterFailedCall = Effect.fnUntraced(function* (walk: Walk, index: number, failure: UpstreamFailure, key: Key, ref: Ref, latencyMs: number) {
-    const { candidate } = ref
-    walk.last = failure
-    if (!isTimeout(failure)) walk.onlyTimeouts = false
-    if (switchedToChat(walk, index, failure)) return yield* attempt(walk, index)
-    const record = yield* router.recordFailure({ ...ref, latencyMs }, outcomeOf(failure), (walk.counted ??= new Set()))
-    const verdict = record.verdict
-    walk.lastVerdict = verdict
-    yield* logRequestWarning(walk.request.requestId, "upstream attempt failed", {
-      provider: candidate.provider.id,
-      model: candidate.model,
-      attempt: walk.attempts,
-      reason: failure._tag === "UpstreamStatusError" ? `HTTP ${failure.status}` : failure.reason,
-      verdict: verdict._tag,
-      message: failure.message,
-    })
-    if (verdict._tag === "RotateKey") {
-      walk.triedKeys.push(key.id)
-      return yield* attempt(walk, index)
-    }
-    if (verdict.reason === "context_length_exceeded") (walk.tooLong ??= new Set()).add(candidate.model)
-    const panic = walk.panic || walk.candidates[index]!.reason === "panic"
-    return yield* Effect.fail(new AttemptFailed(verdict, walk.attempts, record.circuitOpen && !panic))
-  })
-
-  return attempt
+  walk.exchange = exchange.right
+  return undefined
 }
+
+/**
+ * Makes candidate `index` the prepared one (its exchange planned, no key tried yet), or passes
+ * it over. `undefined` when it is ready without waiting for anything: the healthy path pays no
+ * Effect step here.
+ */
+const prepare = (deps: AttemptDeps, walk: Walk, index: number, panic: boolean): Effect.Effect<void, AttemptFailed> | undefined => {
+  const planned = walk.candidates[index]!
+  walk.prepared = index
+  walk.exchange = undefined
+  if (walk.triedKeys.length > 0) walk.triedKeys = []
+  if (walk.tooLong?.has(planned.candidate.model) === true) return skipCandidate(walk, planned, "too_long")
+  // The plan read the circuits a moment ago: before this request has tried anything, a
+  // circuit it found closed needs no second read (an open or half-open one does: the probe).
+  const fresh = walk.attempts === 0 && planned.circuit === "closed"
+  if (fresh || panic) return takeExchange(walk, index)
+  return Effect.flatMap(deps.router.acquire(planned.candidate), (acquired) =>
+    acquired ? (takeExchange(walk, index) ?? Effect.void) : skipCandidate(walk, planned, "circuit"),
+  )
+}
+
+/**
+ * One attempt at candidate `index` of the walk: one upstream call (a rejected key is rotated,
+ * and a missing Responses endpoint asked again through chat, within the same attempt).
+ * Succeeds with the answer; fails with what the schedules need to decide what comes next.
+ */
+const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<GatewayAnswer, AttemptFailed> = Effect.fnUntraced(function* (
+  deps: AttemptDeps,
+  walk: Walk,
+  index: number,
+) {
+  if (walk.replay !== undefined) {
+    const first = walk.replay
+    walk.replay = undefined
+    return yield* Effect.fail(first)
+  }
+  const planned = walk.candidates[index]!
+  const { candidate } = planned
+  const panic = walk.panic || planned.reason === "panic"
+  if (walk.prepared !== index) {
+    const notReady = prepare(deps, walk, index, panic)
+    if (notReady !== undefined) yield* notReady
+  }
+  if (walk.attempts >= walk.limits.retry.maxAttempts) return yield* skipCandidate(walk, planned, "cap")
+  const key = yield* Effect.either(deps.keyPool.pick(candidate.provider, walk.triedKeys, candidate.model, panic))
+  if (Either.isLeft(key)) return yield* skipCandidate(walk, planned, skipReasonOf(key.left), key.left.retryAfterMs)
+
+  const attempts = ++walk.attempts
+  const attemptStart = yield* Clock.currentTimeMillis
+  const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
+  const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
+  const collected = walk.contextId === undefined || !walk.client.stream ? undefined : makeSnippetCollector(deps.sessionContext.config.maxBytes)
+  const hooks = deps.hooks.hooksFor(walk, served, ref, () => deps.hooks.rescueScopeFor(walk, index, collected), collected)
+  const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(
+    deps.call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, hooks, walk.limits),
+  )
+  const now = yield* Clock.currentTimeMillis
+  if (Either.isLeft(result)) return yield* afterFailedCall(deps, walk, index, result.left, key.right, ref, now - attemptStart)
+  const answer = result.right
+  // A committed stream belongs to the client from here: if the request is given up
+  // before the answer reaches the edge, the upstream call must not be left open.
+  yield* deps.router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, walk.session).pipe(
+    answer._tag === "Stream" ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel)) : (effect) => effect,
+  )
+  if (walk.contextId !== undefined && answer._tag === "Json") {
+    yield* deps.sessionContext.append({ ...contextEntry(walk, answer.served), stream: false, complete: true, response: answer.body })
+  }
+  return answer
+})
+
+/** A provider whose Responses endpoint is missing is asked again through chat: true when it can be. */
+const switchedToChat = (walk: Walk, index: number, failure: UpstreamFailure): boolean => {
+  if (failure._tag !== "UpstreamStatusError" || (failure.status !== 404 && failure.status !== 405)) return false
+  if (walk.exchange!.upstreamDialect !== "openai-responses" || walk.client.dialect !== "openai-responses") return false
+  const { candidate } = walk.candidates[index]!
+  const viaChat = planExchange(walk.client, candidate.provider, candidate.model, { avoidResponses: true })
+  if (Either.isLeft(viaChat)) return false
+  walk.exchange = viaChat.right
+  return true
+}
+
+/** The call failed: recorded, then the same attempt again (another key, or chat), or the failure for the schedules. */
+const afterFailedCall = Effect.fnUntraced(function* (
+  deps: AttemptDeps,
+  walk: Walk,
+  index: number,
+  failure: UpstreamFailure,
+  key: Key,
+  ref: Ref,
+  latencyMs: number,
+) {
+  const { candidate } = ref
+  walk.last = failure
+  if (!isTimeout(failure)) walk.onlyTimeouts = false
+  if (switchedToChat(walk, index, failure)) return yield* attempt(deps, walk, index)
+  const record = yield* deps.router.recordFailure({ ...ref, latencyMs }, outcomeOf(failure), (walk.counted ??= new Set()))
+  const verdict = record.verdict
+  walk.lastVerdict = verdict
+  yield* logRequestWarning(walk.request.requestId, "upstream attempt failed", {
+    provider: candidate.provider.id,
+    model: candidate.model,
+    attempt: walk.attempts,
+    reason: failure._tag === "UpstreamStatusError" ? `HTTP ${failure.status}` : failure.reason,
+    verdict: verdict._tag,
+    message: failure.message,
+  })
+  if (verdict._tag === "RotateKey") {
+    walk.triedKeys.push(key.id)
+    return yield* attempt(deps, walk, index)
+  }
+  if (verdict.reason === "context_length_exceeded") (walk.tooLong ??= new Set()).add(candidate.model)
+  const panic = walk.panic || walk.candidates[index]!.reason === "panic"
+  return yield* Effect.fail(new AttemptFailed(verdict, walk.attempts, record.circuitOpen && !panic))
+})
+
+/** One attempt at candidate `index` of a walk, calling providers through `deps`. */
+export const makeAttempt =
+  (deps: AttemptDeps): Attempt =>
+  (walk, index) =>
+    attempt(deps, walk, index)

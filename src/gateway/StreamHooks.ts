@@ -20,6 +20,64 @@ export interface StreamHooksDeps {
 
 type Ref = Omit<AttemptRef, "latencyMs">
 
+/** What an upstream's finished part leaves behind, run in the background: usage, a failure, a log line. */
+const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, codec: StreamCodec, outcome: StreamOutcome) => {
+  const { request } = walk
+  deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete)
+  const work: Array<Effect.Effect<unknown>> = []
+  if (countsTokens(request.principal)) work.push(deps.usage.recordUsage(request.principal, codec.usage()))
+  if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {
+    work.push(deps.router.recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error }))
+  }
+  if (codec.skippedFrames() > 0) {
+    work.push(
+      logRequestWarning(request.requestId, "skipped unreadable upstream stream frames", {
+        provider: served.provider,
+        model: served.model,
+        frames: codec.skippedFrames(),
+      }),
+    )
+  }
+  if (work.length > 0) deps.runInBackground(Effect.all(work, { discard: true }))
+}
+
+/** The commit hooks of one stream served for `walk`; the rescue scope is built only when the stream breaks. */
+const hooksFor =
+  (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
+  (codec: StreamCodec): CommitHooks => {
+    return {
+      ...(collected === undefined
+        ? {}
+        : {
+            observe: collected.add,
+            onClientEnd: (complete: boolean) =>
+              deps.runInBackground(deps.sessionContext.append({ ...contextEntry(walk, served), stream: true, complete, response: collected.text() })),
+          }),
+      rescue: (transcript, failure) => {
+        const scope = rescueScope()
+        return scope === undefined ? undefined : deps.rescuer(scope, ref.candidate)(transcript, failure)
+      },
+      onFinish: (outcome: StreamOutcome) => afterFinish(deps, walk, served, ref, codec, outcome),
+    }
+  }
+
+/** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
+const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collected: SnippetCollector | undefined): RescueScope | undefined => {
+  if (walk.limits.rescues === 0 || !walk.client.stream) return undefined
+  const later = walk.candidates.slice(index + 1).map((p) => p.candidate)
+  return {
+    client: walk.client,
+    targets: [...later.filter((c) => walk.tooLong?.has(c.model) !== true), walk.candidates[index]!.candidate],
+    budget: walk.limits.rescues,
+    requestId: walk.request.requestId,
+    hooksFor: (scope, candidate, keyId) => {
+      const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
+      const continuationRef = { logicalModel: walk.resolution.logicalModel, candidate, keyId, probe: false }
+      return hooksFor(deps, walk, served, continuationRef, () => scope, collected)
+    },
+  }
+}
+
 /**
  * After commit, a stream that does not finish cleanly is still the upstream's failure; its
  * tokens count. A broken stream is continued elsewhere when it can be (MidStreamRescue); a
@@ -27,68 +85,10 @@ type Ref = Omit<AttemptRef, "latencyMs">
  * entry for the whole chain (`collected` is shared along it), written when the client's
  * stream ends.
  */
-export const makeStreamHooks = (deps: StreamHooksDeps) => {
-  const { router, sessionContext, usage } = deps
-
-  /** What an upstream's finished part leaves behind, run in the background: usage, a failure, a log line. */
-  const afterFinish = (walk: Walk, served: Served, ref: Ref, codec: StreamCodec, outcome: StreamOutcome) => {
-    const { request } = walk
-    usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete)
-    const work: Array<Effect.Effect<unknown>> = []
-    if (countsTokens(request.principal)) work.push(usage.recordUsage(request.principal, codec.usage()))
-    if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {
-      work.push(router.recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error }))
-    }
-    if (codec.skippedFrames() > 0) {
-      work.push(
-        logRequestWarning(request.requestId, "skipped unreadable upstream stream frames", {
-          provider: served.provider,
-          model: served.model,
-          frames: codec.skippedFrames(),
-        }),
-      )
-    }
-    if (work.length > 0) deps.runInBackground(Effect.all(work, { discard: true }))
-  }
-
-  /** The commit hooks of one stream served for `walk`; the rescue scope is built only when the stream breaks. */
-  const hooksFor =
-    (walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
-    (codec: StreamCodec): CommitHooks => {
-      return {
-        ...(collected === undefined
-          ? {}
-          : {
-              observe: collected.add,
-              onClientEnd: (complete: boolean) =>
-                deps.runInBackground(sessionContext.append({ ...contextEntry(walk, served), stream: true, complete, response: collected.text() })),
-            }),
-        rescue: (transcript, failure) => {
-          const scope = rescueScope()
-          return scope === undefined ? undefined : deps.rescuer(scope, ref.candidate)(transcript, failure)
-        },
-        onFinish: (outcome: StreamOutcome) => afterFinish(walk, served, ref, codec, outcome),
-      }
-    }
-
-  /** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
-  const rescueScopeFor = (walk: Walk, index: number, collected: SnippetCollector | undefined): RescueScope | undefined => {
-    if (walk.limits.rescues === 0 || !walk.client.stream) return undefined
-    const later = walk.candidates.slice(index + 1).map((p) => p.candidate)
-    return {
-      client: walk.client,
-      targets: [...later.filter((c) => walk.tooLong?.has(c.model) !== true), walk.candidates[index]!.candidate],
-      budget: walk.limits.rescues,
-      requestId: walk.request.requestId,
-      hooksFor: (scope, candidate, keyId) => {
-        const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
-        const continuationRef = { logicalModel: walk.resolution.logicalModel, candidate, keyId, probe: false }
-        return hooksFor(walk, served, continuationRef, () => scope, collected)
-      },
-    }
-  }
-
-  return { hooksFor, rescueScopeFor } as const
-}
+export const makeStreamHooks = (deps: StreamHooksDeps) => ({
+  hooksFor: (walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
+    hooksFor(deps, walk, served, ref, rescueScope, collected),
+  rescueScopeFor: (walk: Walk, index: number, collected: SnippetCollector | undefined) => rescueScopeFor(deps, walk, index, collected),
+})
 
 export type StreamHooks = ReturnType<typeof makeStreamHooks>
