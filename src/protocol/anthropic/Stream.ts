@@ -236,9 +236,6 @@ const endMessage = (s: EncoderState, out: Array<string>) => {
 const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {
   const out: Array<string> = []
   switch (ev.type) {
-    case "message_start":
-      ensureStarted(s, out)
-      break
     case "block_start":
       openBlock(s, ev.index, ev.block, out)
       break
@@ -275,6 +272,5 @@ export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
   encoderOf<EncoderState>(
     { ctx, id: ctx.ids("msg_"), wireIndex: new Map(), nextWire: 0, open: undefined, openKind: undefined, redactedData: undefined, started: false,
       pinged: false, usage: {}, stop: undefined, stopSequence: null, done: false },
-    encodeEvent,
-    inBandError,
+    { start: ensureStarted, encode: encodeEvent, errorFrames: inBandError },
   )

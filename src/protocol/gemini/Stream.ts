@@ -158,9 +158,6 @@ const encodeBlockStop = (s: EncoderState, index: number): ReadonlyArray<string> 
 
 const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {
   switch (ev.type) {
-    case "message_start":
-      s.responseId = s.ctx.ids("")
-      return []
     case "block_start":
       s.kinds.set(ev.index, ev.block.type)
       if (ev.block.type === "tool_use") s.tools.set(ev.index, { id: ev.block.id, name: ev.block.name, args: "" })
@@ -189,5 +186,13 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
 
 const inBandError = (_: EncoderState, e: ErrorInfo): ReadonlyArray<string> => [errorFrame(e)]
 
+/** Gemini frames have no opening: a message_start only names the response. */
+const startResponse = (s: EncoderState) => {
+  s.responseId = s.ctx.ids("")
+}
+
 export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
-  encoderOf<EncoderState>({ ctx, responseId: "", usage: {}, stop: undefined, done: false, tools: new Map(), kinds: new Map() }, encodeEvent, inBandError)
+  encoderOf<EncoderState>(
+    { ctx, responseId: "", usage: {}, stop: undefined, done: false, tools: new Map(), kinds: new Map() },
+    { start: startResponse, encode: encodeEvent, errorFrames: inBandError },
+  )

@@ -250,9 +250,6 @@ const openToolCall = (s: EncoderState, index: number, block: BlockStart, out: Ar
 const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {
   const out: Array<string> = []
   switch (ev.type) {
-    case "message_start":
-      ensureStarted(s, out)
-      break
     case "block_start":
       openToolCall(s, ev.index, ev.block, out)
       break
@@ -291,8 +288,7 @@ const inBandError = (_: EncoderState, e: ErrorInfo): ReadonlyArray<string> => [e
 export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
   encoderOf<EncoderState>(
     { ctx, id: ctx.ids("chatcmpl-"), created: ctx.now(), includeUsage: ctx.request?.streamUsage ?? false, toolIndex: new Map(), usage: {}, started: false, stop: undefined, done: false },
-    encodeEvent,
-    inBandError,
+    { start: ensureStarted, encode: encodeEvent, errorFrames: inBandError },
   )
 
 /**

@@ -274,9 +274,6 @@ const complete = (s: EncoderState, out: Array<string>) => {
 const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {
   const out: Array<string> = []
   switch (ev.type) {
-    case "message_start":
-      ensureStarted(s, out)
-      break
     case "block_start":
       openItem(s, ev.index, ev.block, out)
       break
@@ -322,6 +319,5 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
 export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
   encoderOf<EncoderState>(
     { ctx, id: ctx.ids("resp_"), createdAt: ctx.now(), items: [], byBlock: new Map(), seq: 0, started: false, usage: {}, stop: undefined, done: false },
-    encodeEvent,
-    errorFrames,
+    { start: ensureStarted, encode: encodeEvent, errorFrames },
   )
