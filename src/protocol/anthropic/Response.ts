@@ -1,5 +1,5 @@
 /** Anthropic message object ⇄ canonical response. */
-import type { CanonicalResponse, ContentBlock, EncodeContext, Usage, UsageDelta } from "../Canonical.js"
+import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
 import { asObject, compact, num, str, type JsonObject } from "../Json.js"
 import { fromAnthropicStop, toAnthropicStop } from "../StopReasons.js"
 import { idWithPrefix } from "../openai-chat/Response.js"
@@ -40,7 +40,7 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
     content: decodeBlocks(o.content),
     stopReason: fromAnthropicStop(str(o.stop_reason)),
     stopSequence: str(o.stop_sequence) ?? null,
-    usage: { ...usage, inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 },
+    usage: completeUsage(usage ?? {}),
   })
 }
 

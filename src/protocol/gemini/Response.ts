@@ -1,5 +1,5 @@
 /** Gemini GenerateContentResponse ⇄ canonical response. */
-import type { CanonicalResponse, ContentBlock, EncodeContext, Usage, UsageDelta } from "../Canonical.js"
+import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
 import { asArray, asObject, compact, num, str, type JsonObject } from "../Json.js"
 import { fromGeminiFinish, toGeminiFinish } from "../StopReasons.js"
 import { decodeParts } from "./Request.js"
@@ -39,7 +39,7 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
     model: str(o.modelVersion) ?? "",
     content,
     stopReason: blocked ? "content_filter" : fromGeminiFinish(str(cand.finishReason), content.some((b) => b.type === "tool_use")),
-    usage: { ...usage, inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 },
+    usage: completeUsage(usage ?? {}),
   })
 }
 

@@ -1,5 +1,5 @@
 /** OpenAI chat completion object ⇄ canonical response, and usage in OpenAI's field names. */
-import type { CanonicalResponse, ContentBlock, EncodeContext, StopReason, Usage, UsageDelta } from "../Canonical.js"
+import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
 import { asArray, asObject, compact, num, parseArguments, str, stringifyArguments, type JsonObject } from "../Json.js"
 import { fromOpenAiFinish, toOpenAiFinish } from "../StopReasons.js"
 import { partsToBlocks } from "./Request.js"
@@ -58,7 +58,7 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
     created: num(o.created),
     content,
     stopReason,
-    usage: { ...usage, inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 },
+    usage: completeUsage(usage ?? {}),
   })
 }
 

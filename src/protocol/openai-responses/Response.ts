@@ -1,5 +1,5 @@
 /** OpenAI Responses `response` object ⇄ canonical response. */
-import type { CanonicalResponse, ContentBlock, EncodeContext, ErrorInfo, StopReason, Usage, UsageDelta } from "../Canonical.js"
+import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type ErrorInfo, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
 import { asArray, asObject, compact, num, parseArguments, str, stringifyArguments, type JsonObject } from "../Json.js"
 import { idWithPrefix } from "../openai-chat/Response.js"
 import { encodeFormat, encodeToolChoice, encodeTools } from "./Request.js"
@@ -65,7 +65,7 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
     created: num(o.created_at),
     content,
     stopReason: stopFromStatus(str(o.status), str(asObject(o.incomplete_details).reason), content.some((b) => b.type === "tool_use")),
-    usage: { ...usage, inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 },
+    usage: completeUsage(usage ?? {}),
   })
 }
 
