@@ -36,7 +36,7 @@ const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => ({
 /** npm modules (as resolved under node_modules/) that one layer alone may use. */
 const SQL_AND_KV_DRIVERS = "(^|/)node_modules/(@effect/sql-pg/|@effect/sql/|ioredis/|@electric-sql/)"
 const HTTP_SERVER = "(^|/)node_modules/(@effect/platform/.*(HttpServer|HttpRouter|HttpApi|HttpApp|HttpMiddleware|OpenApi)|@effect/platform-node/.*NodeHttpServer)"
-const UPSTREAM_CLIENT = "(^|/)node_modules/(undici/|@effect/platform-node/.*NodeHttpClient|eventsource-parser/)"
+const UPSTREAM_CLIENT = "(^|/)node_modules/(undici/|eventsource-parser/)"
 
 module.exports = {
   forbidden: [
