@@ -1,4 +1,4 @@
-import { Clock, type ConfigError, Duration, Effect, Layer, Metric, Option, Redacted, Stream } from "effect"
+import { Clock, type ConfigError, Duration, Effect, Layer, Metric, Redacted, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv, KvError, type KvStore } from "./Kv.js"
 import * as KvMemory from "./KvMemory.js"
@@ -191,10 +191,7 @@ export const layerRedis: Layer.Layer<Kv, KvError | ConfigError.ConfigError, AppC
   Kv,
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const url = yield* Option.match(config.redisUrl, {
-      onNone: () => Effect.fail(new KvError({ operation: "connect", message: "REDIS_URL is not set" })),
-      onSome: Effect.succeed,
-    })
+    const url = yield* KvRedis.redisUrlOf(config)
     const commandTimeout = yield* KvRedis.kvTimeout
     const primary = yield* KvRedis.make({ url, prefix: config.kvPrefix, commandTimeout })
     const local = yield* KvMemory.makeClearable

@@ -272,6 +272,13 @@ export const make = (options: RedisKvOptions) =>
     return store
   })
 
+/** `REDIS_URL`, or the connect failure that says it is missing. */
+export const redisUrlOf = (config: { readonly redisUrl: Option.Option<Redacted.Redacted<string>> }): Effect.Effect<Redacted.Redacted<string>, KvError> =>
+  Option.match(config.redisUrl, {
+    onNone: () => Effect.fail(new KvError({ operation: "connect", message: "REDIS_URL is not set" })),
+    onSome: Effect.succeed,
+  })
+
 /** The Redis store for explicit options (tests, tools). */
 export const layerFrom = (options: RedisKvOptions): Layer.Layer<Kv, KvError> => Layer.scoped(Kv, make(options))
 
@@ -280,10 +287,6 @@ export const layer: Layer.Layer<Kv, KvError, AppConfig> = Layer.scoped(
   Kv,
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const url = yield* Option.match(config.redisUrl, {
-      onNone: () => Effect.fail(new KvError({ operation: "connect", message: "REDIS_URL is not set" })),
-      onSome: Effect.succeed,
-    })
-    return yield* make({ url, prefix: config.kvPrefix })
+    return yield* make({ url: yield* redisUrlOf(config), prefix: config.kvPrefix })
   }),
 )

@@ -18,25 +18,11 @@ export type WriteOutcome = "created" | "updated" | "unchanged"
 // ---------------------------------------------------------------------------------------------
 // Rows as stored (what the registry reads)
 
-export interface ProviderRow {
+/** A provider as stored: what a writer stores (`ProviderWrite`), plus what the database keeps of it. */
+export interface ProviderRow extends Omit<ProviderWrite, "customHeaders" | "metadata"> {
   readonly uuid: string
-  readonly providerId: string
-  readonly name: string
-  readonly protocol: string
-  readonly baseUrl: string
-  readonly providerType: string
-  readonly weight: number
-  readonly enabled: boolean
-  /** `shared/ProviderSettings.ts`, decoded from the `settings` JSON column. */
-  readonly settings: ProviderSettings
-  readonly retryableStatusCodes: ReadonlyArray<number> | null
+  /** Decrypted from `custom_headers_encrypted` (`null`: none stored). */
   readonly customHeaders: Readonly<Record<string, string>> | null
-  readonly modelsPath: string | null
-  readonly chatPath: string | null
-  readonly responsesPath: string | null
-  readonly responsesDisabled: boolean
-  readonly messagesPath: string | null
-  readonly staticModels: ReadonlyArray<string> | null
   readonly status: string
   readonly metadata: unknown
   readonly updatedAt: Date

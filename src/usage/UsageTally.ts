@@ -1,4 +1,5 @@
 import type { UsageDelta } from "../protocol/Canonical.js"
+import type { UsageMinuteRow } from "../storage/UsageRepository.js"
 
 /** What one answered request used, as the gateway knows it when the answer is complete (or cut). */
 export interface UsageEntry {
@@ -13,20 +14,8 @@ export interface UsageEntry {
   readonly complete: boolean
 }
 
-/** One row of `usage_minutes`: the sums of a caller's requests to one upstream within a minute. */
-export interface UsageRow {
-  readonly minute: Date
-  readonly caller: string
-  readonly apiKeyId: string | null
-  readonly userId: string | null
-  readonly provider: string
-  readonly model: string
-  requests: number
-  incomplete: number
-  inputTokens: number
-  outputTokens: number
-  cachedInputTokens: number
-}
+/** One row of `usage_minutes` (storage's shape), its sums still being added to. */
+export type UsageRow = { -readonly [K in keyof UsageMinuteRow]: UsageMinuteRow[K] }
 
 /** Pending rows, keyed by minute, caller and upstream. */
 export type UsageTally = Map<string, UsageRow>
