@@ -4,7 +4,7 @@ import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "e
 import * as YAML from "yaml"
 import { type LogicalModelPolicy, PolicyFields, policyOf } from "../shared/LogicalModelPolicy.js"
 import { type ProviderSettings, ProviderSettingsFields, settingsOf } from "../shared/ProviderSettings.js"
-import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
+import type { ProviderCore, ProviderPaths, RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
 /**
  * Providers as code: the GATEWAY_CONFIG file (YAML or JSON).
@@ -201,15 +201,7 @@ export interface FileProviderKey {
   readonly maxQps: number | null
 }
 
-export interface FileProvider {
-  readonly id: string
-  readonly name: string
-  readonly protocol: UpstreamProtocol
-  /** Without trailing slashes. */
-  readonly baseUrl: string
-  readonly type: "native" | "aggregator"
-  readonly weight: number
-  readonly enabled: boolean
+export interface FileProvider extends ProviderCore {
   /** Region, costs, max_qps…: the settings the file sets (`shared/ProviderSettings.ts`). */
   readonly settings: ProviderSettings
   readonly keys: ReadonlyArray<FileProviderKey>

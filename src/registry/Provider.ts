@@ -1,6 +1,6 @@
 import type { Redacted } from "effect"
 import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
-import type { ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
+import type { ProviderCore, ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 export interface ProviderKey {
   readonly id: string
@@ -11,14 +11,7 @@ export interface ProviderKey {
 }
 
 /** One provider as the request path sees it: decrypted keys, resolved defaults. */
-export interface Provider {
-  readonly id: string
-  readonly name: string
-  readonly protocol: UpstreamProtocol
-  readonly baseUrl: string
-  readonly type: "native" | "aggregator"
-  readonly weight: number
-  readonly enabled: boolean
+export interface Provider extends ProviderCore {
   readonly keys: ReadonlyArray<ProviderKey>
   /** Static model list; `null` means discover at `paths.models`. */
   readonly models: ReadonlyArray<string> | null

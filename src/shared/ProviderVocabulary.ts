@@ -19,3 +19,15 @@ export interface ProviderPaths {
 
 /** How a logical model orders its upstreams (`routing/Scoring.ts`). */
 export type RoutingStrategyName = "balanced" | "latency_first" | "cost_first" | "reliability_first"
+
+/** What every view of a provider has (the providers file's, the registry's): who it is and how it is reached. */
+export interface ProviderCore {
+  readonly id: string
+  readonly name: string
+  readonly protocol: UpstreamProtocol
+  /** Without trailing slashes. */
+  readonly baseUrl: string
+  readonly type: "native" | "aggregator"
+  readonly weight: number
+  readonly enabled: boolean
+}
