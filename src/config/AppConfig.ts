@@ -21,6 +21,16 @@ const optionalRedacted = (name: string) =>
 const millis = (name: string, fallback: string) =>
   Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback as Duration.DurationInput)))
 
+/** A whole number ≥ 0 (or > 0 with `positive`), `fallback` when unset. */
+const wholeNumber = (name: string, fallback: number, options: { readonly positive?: boolean; readonly what?: string } = {}) =>
+  Config.integer(name).pipe(
+    Config.validate({
+      message: options.positive === true ? `expected a positive ${options.what ?? "whole number"}` : `expected a ${options.what ?? "whole number"} ≥ 0`,
+      validation: (n) => (options.positive === true ? n > 0 : n >= 0),
+    }),
+    Config.withDefault(fallback),
+  )
+
 const port = Config.integer("PORT").pipe(
   Config.validate({ message: "expected an integer between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 }),
   Config.withDefault(8000),
@@ -83,38 +93,23 @@ export const appConfig = Config.all({
     idleTimeout: millis("UPSTREAM_IDLE_TIMEOUT", "60 seconds"),
     requestDeadline: millis("UPSTREAM_REQUEST_DEADLINE", "600 seconds"),
     /** Continuations a broken stream may get (mid-stream rescue); 0 turns rescue off. */
-    midStreamRescues: Config.integer("MIDSTREAM_RESCUES").pipe(
-      Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
-      Config.withDefault(2),
-    ),
+    midStreamRescues: wholeNumber("MIDSTREAM_RESCUES", 2),
     discoveryTimeout: millis("UPSTREAM_DISCOVERY_TIMEOUT", "5 seconds"),
     /** An idle pooled connection is closed after this long (a provider's `Keep-Alive: timeout` may extend it up to the max). */
     keepAliveTimeout: millis("UPSTREAM_KEEPALIVE_TIMEOUT", "10 seconds"),
     keepAliveMaxTimeout: millis("UPSTREAM_KEEPALIVE_MAX_TIMEOUT", "60 seconds"),
     /** Connections per provider origin; requests beyond wait for a free one. 0: no limit. */
-    maxConnectionsPerOrigin: Config.integer("UPSTREAM_MAX_CONNECTIONS").pipe(
-      Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
-      Config.withDefault(1024),
-    ),
+    maxConnectionsPerOrigin: wholeNumber("UPSTREAM_MAX_CONNECTIONS", 1024),
   }),
-  bodyLimitBytes: Config.integer("BODY_LIMIT_BYTES").pipe(
-    Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 }),
-    Config.withDefault(10 * 1024 * 1024),
-  ),
+  bodyLimitBytes: wholeNumber("BODY_LIMIT_BYTES", 10 * 1024 * 1024, { positive: true, what: "number of bytes" }),
   /** Largest body of every other route (management API, /v1/models, …): 413 beyond it. */
-  managementBodyLimitBytes: Config.integer("MANAGEMENT_BODY_LIMIT_BYTES").pipe(
-    Config.validate({ message: "expected a positive number of bytes", validation: (n) => n > 0 }),
-    Config.withDefault(1024 * 1024),
-  ),
+  managementBodyLimitBytes: wholeNumber("MANAGEMENT_BODY_LIMIT_BYTES", 1024 * 1024, { positive: true, what: "number of bytes" }),
   /** Until a request's headers are complete (slowloris); 0: no limit. */
   headersTimeout: millis("HEADERS_TIMEOUT", "15 seconds"),
   /** Until a whole request, headers and body, is received (never the response); 0: no limit. */
   requestTimeout: millis("REQUEST_TIMEOUT", "60 seconds"),
   /** Open connections per client address (the socket's); more are closed at once. 0: no limit. */
-  maxConnectionsPerClient: Config.integer("MAX_CONNECTIONS_PER_CLIENT").pipe(
-    Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
-    Config.withDefault(256),
-  ),
+  maxConnectionsPerClient: wholeNumber("MAX_CONNECTIONS_PER_CLIENT", 256),
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
   /**
    * `POST /auth/register` creates (never superuser) accounts only when this is on: off by
@@ -122,10 +117,7 @@ export const appConfig = Config.all({
    */
   allowRegistration: Config.boolean("ALLOW_REGISTRATION").pipe(Config.withDefault(false)),
   /** Failed password logins per account and client address within 15 minutes before a pause; 0: no limit. */
-  loginMaxFailures: Config.integer("LOGIN_MAX_FAILURES").pipe(
-    Config.validate({ message: "expected a whole number ≥ 0", validation: (n) => n >= 0 }),
-    Config.withDefault(5),
-  ),
+  loginMaxFailures: wholeNumber("LOGIN_MAX_FAILURES", 5),
   /** Days of `usage_minutes` kept; older rows are deleted hourly. 0: kept forever. */
   usageRetentionDays: Config.integer("USAGE_RETENTION_DAYS").pipe(
     Config.validate({ message: "expected a whole number of days ≥ 0", validation: (n) => n >= 0 }),
