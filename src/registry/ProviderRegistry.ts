@@ -98,6 +98,7 @@ export const buildSnapshot = (
       headers: { ...(row.customHeaders ?? {}) },
       costInput: row.settings.cost_input ?? null,
       costOutput: row.settings.cost_output ?? null,
+      prefill: row.settings.prefill,
     })
   }
 

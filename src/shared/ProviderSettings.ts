@@ -41,6 +41,13 @@ export const ProviderSettingValues = {
   cost_input: NonNegativeNumber,
   /** Price of output tokens, in the same unit as `cost_input`. */
   cost_output: NonNegativeNumber,
+  /**
+   * Whether the provider continues an assistant prefill (mid-stream rescue asks it with the text
+   * the client already has); unset: by protocol — Anthropic does, OpenAI-style APIs answer anew.
+   */
+  prefill: expecting(Schema.Boolean, "expected true or false").annotations({
+    description: "Continues an assistant prefill (mid-stream rescue); unset: true for Anthropic, else false",
+  }),
   /** Requests per second the provider as a whole accepts. */
   max_qps: expecting(
     Schema.Number.pipe(Schema.int(), Schema.between(1, INT4_MAX)),

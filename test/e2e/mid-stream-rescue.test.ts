@@ -79,6 +79,9 @@ describe("mid-stream rescue through the official SDKs", () => {
       provider("gem-main", "gemini", primary, "gem-main"),
       provider("gem-fb", "gemini", backup, "gem-fb"),
       provider("solo-main", "openai", primary, "solo-main"),
+      provider("pre-main", "openai", primary, "pre-main"),
+      // An OpenAI-compatible provider that continues a prefill (DeepSeek-style), marked so.
+      { ...provider("pre-fb", "openai", backup, "pre-fb"), prefill: true },
     ],
     logical_models: [
       pair("chat", "gpt-main", "gpt-fb"),
@@ -86,6 +89,7 @@ describe("mid-stream rescue through the official SDKs", () => {
       pair("strict", "strict-main", "strict-fb"),
       pair("gem", "gem-main", "gem-fb"),
       { id: "solo", upstreams: [{ provider: "solo-main", model: "solo-main" }] },
+      pair("pre", "pre-main", "pre-fb"),
     ],
   })
   const env = {
@@ -171,6 +175,17 @@ describe("mid-stream rescue through the official SDKs", () => {
     expect(message.content[0]!.type === "text" && message.content[0]!.text).toBe(FULL)
     const asked = forModel(backup, "strict-fb")
     expect(asked.map((r) => prefillOf(r) !== undefined)).toEqual([true, false])
+  })
+
+  it("a provider marked `prefill: true` is continued with a prefill whatever its protocol", async () => {
+    primary.script({ text: FULL, chunkCount: 8, cutAfterChunks: 4 })
+    backup.setDefault(continuesPrefill)
+    const answer = await readChat(openai, "pre")
+    expect(answer.error).toBeUndefined()
+    expect(answer.text).toBe(FULL)
+    const asked = forModel(backup, "pre-fb")
+    expect(asked).toHaveLength(1)
+    expect(FULL.startsWith(prefillOf(asked[0]!)!)).toBe(true)
   })
 
   it("@google/genai: a Gemini stream cut mid-answer is continued, text compared character for character", async () => {
