@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as YAML from "yaml"
 import { type LogicalModelPolicy, PolicyFields, policyOf } from "../shared/LogicalModelPolicy.js"
+import { expecting } from "../shared/SchemaText.js"
 import { type ProviderSettings, ProviderSettingsFields, settingsOf } from "../shared/ProviderSettings.js"
 import type { ProviderCore, ProviderPaths, RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
@@ -28,9 +29,6 @@ export class GatewayFileError extends Schema.TaggedError<GatewayFileError>()("Ga
 // ---------------------------------------------------------------------------------------------
 // Schema of the file (encoded form = what the user writes)
 
-/** A leaf schema whose every failure reads as `expected`. */
-const expecting = <A, I>(schema: Schema.Schema<A, I>, expected: string): Schema.Schema<A, I> =>
-  schema.annotations({ message: () => ({ message: expected, override: true }) })
 
 const isHttpUrl = (s: string): boolean => {
   try {

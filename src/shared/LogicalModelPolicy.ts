@@ -1,4 +1,5 @@
 import { Option, Schema } from "effect"
+import { expecting, storedJson } from "./SchemaText.js"
 
 /**
  * How the gateway treats requests for one logical model, where it differs from the defaults
@@ -8,8 +9,6 @@ import { Option, Schema } from "effect"
  * "Timeouts").
  */
 
-const expecting = <A, I>(schema: Schema.Schema<A, I>, expected: string): Schema.Schema<A, I> =>
-  schema.annotations({ message: () => ({ message: expected, override: true }) })
 
 /** Seconds: more than 0, at most a day. */
 const Seconds = expecting(
@@ -51,12 +50,4 @@ const decodeStored = Schema.decodeUnknownOption(LogicalModelPolicy)
 
 /** A stored policy (JSON column); anything unreadable reads as no overrides. */
 export const policyFromStored = (value: unknown): LogicalModelPolicy =>
-  Option.getOrElse(decodeStored(typeof value === "string" ? safeParse(value) : value), () => ({}))
-
-const safeParse = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
+  Option.getOrElse(decodeStored(storedJson(value)), () => ({}))

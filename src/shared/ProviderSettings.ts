@@ -1,4 +1,5 @@
 import { Either, Schema } from "effect"
+import { expecting, storedJson } from "./SchemaText.js"
 
 /**
  * A provider's settings: the optional, plain values that mean the same in every place a provider
@@ -19,8 +20,6 @@ import { Either, Schema } from "effect"
  * paths, custom headers) stays out of it.
  */
 
-const expecting = <A, I>(schema: Schema.Schema<A, I>, expected: string): Schema.Schema<A, I> =>
-  schema.annotations({ message: () => ({ message: expected, override: true }) })
 
 /** The largest whole number a Postgres `integer` holds: the bound the API always applied to `max_qps`. */
 const INT4_MAX = 2_147_483_647
@@ -106,7 +105,7 @@ export const renderSettings = (settings: ProviderSettings): { [K in Key]: Schema
  * on its own: one value this version does not accept reads as not set, without losing the others.
  */
 export const settingsFromStored = (value: unknown): ProviderSettings => {
-  const parsed = typeof value === "string" ? safeParse(value) : value
+  const parsed = storedJson(value)
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {}
   const out: Record<string, unknown> = {}
   for (const key of KEYS) {
@@ -116,12 +115,4 @@ export const settingsFromStored = (value: unknown): ProviderSettings => {
     if (Either.isRight(decoded)) out[key] = decoded.right
   }
   return out as ProviderSettings
-}
-
-const safeParse = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { parseFrames } from "../../unit/protocol/Frames.js"
 import { FastCheck as fc } from "effect"
 import type { Dialect, EncodeContext, SseEvent, StreamEvent } from "../../../src/protocol/Canonical.js"
 import { CONTINUATION_MISMATCH, makeSplice, prefillText, type ContinuationMode } from "../../../src/protocol/Continuation.js"
@@ -22,21 +23,6 @@ const DIALECTS: ReadonlyArray<Dialect> = ["openai-chat", "openai-responses", "an
 const request = { model: "client", system: [], messages: [], tools: [], stop: [], stream: true, streamUsage: true, source: "openai-chat", extra: {} } as const
 const context = (model: string): EncodeContext => ({ model, ids: sequentialIds(), now: () => 1_700_000_000, request })
 
-/** SSE text → events (the same framing the gateway's parser sees). */
-const parseFrames = (frames: ReadonlyArray<string>): Array<SseEvent> =>
-  frames
-    .join("")
-    .split("\n\n")
-    .filter((f) => f.trim() !== "")
-    .map((f) => {
-      let event: string | undefined
-      const data: Array<string> = []
-      for (const line of f.split("\n")) {
-        if (line.startsWith("event: ")) event = line.slice(7)
-        else if (line.startsWith("data: ")) data.push(line.slice(6))
-      }
-      return event === undefined ? { data: data.join("\n") } : { event, data: data.join("\n") }
-    })
 
 // ---------------------------------------------------------------------------------------------
 // Generators
