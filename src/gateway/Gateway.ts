@@ -56,9 +56,8 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       rescues: config.upstream.midStreamRescues,
     }
     const rescuer = makeRescuer({
-      open: upstream.open,
+      upstream,
       pickKey: (candidate) => keyPool.pick(candidate.provider, [], candidate.model, false),
-      firstTokenTimeout: config.upstream.firstTokenTimeout,
       sameTargetBackoff: Duration.millis(250),
       runFork: runInBackground,
     })

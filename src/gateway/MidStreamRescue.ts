@@ -4,12 +4,14 @@ import type { Transcript } from "../protocol/Transcript.js"
 import type { Provider } from "../registry/Provider.js"
 import type { Candidate } from "../routing/Candidates.js"
 import type { NoAvailableKey } from "../routing/KeyPool.js"
-import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
-import type { UpstreamRequest, UpstreamStream } from "../upstream/UpstreamClient.js"
+import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import type { UpstreamClientService } from "../upstream/UpstreamClient.js"
 import { type ClientRequest, planContinuation } from "./Exchange.js"
+import type { RequestLimits } from "./RequestLimits.js"
 import { logRequestWarning } from "./RequestLog.js"
 import type { StreamCodec } from "./StreamCodec.js"
-import { type CommitHooks, commitStream, type LiveStream, type Rescue } from "./StreamCommit.js"
+import type { CommitHooks, LiveStream, Rescue } from "./StreamCommit.js"
+import { openCommitted } from "./UpstreamCall.js"
 
 /**
  * Mid-stream rescue (docs/ARCHITECTURE.md "Mid-stream rescue"): a stream that failed after the
@@ -32,14 +34,15 @@ export interface RescueScope {
   /** Continuations this request may still start (a continuation that breaks may be rescued too). */
   readonly budget: number
   readonly requestId: string | undefined
+  /** The request's time limits (its logical model's own, or the defaults): continuations keep them. */
+  readonly limits: RequestLimits
   /** Accounting of one continuation attempt (its usage, its failure), with a rescue of its own. */
   readonly hooksFor: (scope: RescueScope, candidate: Candidate, keyId: string) => (codec: StreamCodec) => CommitHooks
 }
 
 export interface RescueDeps {
-  readonly open: (request: UpstreamRequest) => Effect.Effect<UpstreamStream, UpstreamFailure>
+  readonly upstream: UpstreamClientService
   readonly pickKey: (candidate: Candidate) => Effect.Effect<Provider["keys"][number], NoAvailableKey>
-  readonly firstTokenTimeout: Duration.Duration
   /** Back-off before the candidate that failed is asked again. */
   readonly sameTargetBackoff: Duration.Duration
   readonly runFork: <A>(effect: Effect.Effect<A>) => Fiber.RuntimeFiber<A>
@@ -64,10 +67,9 @@ const continueOn = (deps: RescueDeps, scope: RescueScope, transcript: Transcript
       (e) => new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "connect", message: `no key available: ${e.reason}` }),
     )
     const request = { provider: candidate.provider, key, model: candidate.model, url: exchange.right.url, body: exchange.right.body, stream: true }
-    const response = yield* deps.open(request)
     const codec = exchange.right.streamCodec()
     const served = { provider: candidate.provider.id, model: candidate.model, attempts: 1 }
-    return yield* commitStream(response, codec, deps.firstTokenTimeout, served, scope.hooksFor(scope, candidate, key.id)(codec))
+    return yield* openCommitted(deps.upstream, request, codec, scope.limits, served, scope.hooksFor(scope, candidate, key.id)(codec))
   })
 
 /** The first continuation that commits, over every target and mode; `undefined` when none does. */

@@ -70,6 +70,7 @@ const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collec
     targets: [...later.filter((c) => walk.tooLong?.has(c.model) !== true), walk.candidates[index]!.candidate],
     budget: walk.limits.rescues,
     requestId: walk.request.requestId,
+    limits: walk.limits,
     hooksFor: (scope, candidate, keyId) => {
       const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
       const continuationRef = { logicalModel: walk.resolution.logicalModel, candidate, keyId, probe: false }

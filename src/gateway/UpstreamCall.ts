@@ -3,13 +3,36 @@ import { countsTokens } from "../identity/RateLimit.js"
 import type { Principal } from "../identity/Principal.js"
 import type { Candidate } from "../routing/Candidates.js"
 import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
-import type { UpstreamClientService } from "../upstream/UpstreamClient.js"
+import type { UpstreamClientService, UpstreamRequest } from "../upstream/UpstreamClient.js"
 import type { ClientRequest, Exchange } from "./Exchange.js"
 import type { GatewayAnswer, Served } from "./GatewayRequest.js"
 import type { RequestLimits } from "./RequestLimits.js"
 import type { StreamCodec } from "./StreamCodec.js"
-import { type CommitHooks, commitStream } from "./StreamCommit.js"
+import { type CommitHooks, commitStream, type LiveStream } from "./StreamCommit.js"
 import type { UsageRecording } from "./UsageRecording.js"
+
+/**
+ * A streaming request under the request's limits: the first-token limit counts from the request
+ * (a route silent before its headers is left as early), the idle limit is the body timeout; then
+ * the stream is committed (StreamCommit). Used by the first call and by a continuation alike.
+ */
+export const openCommitted = (
+  upstream: UpstreamClientService,
+  request: UpstreamRequest,
+  codec: StreamCodec,
+  limits: RequestLimits,
+  served: Served,
+  hooks: CommitHooks,
+): Effect.Effect<LiveStream, UpstreamFailure> => {
+  const opened = Date.now()
+  const firstTokenMs = limits.firstTokenMs
+  return Effect.flatMap(upstream.open({ ...withIdleLimit(request, limits), stream: true, headersTimeoutMs: firstTokenMs }), (response) =>
+    commitStream(response, codec, Duration.millis(Math.max(1, firstTokenMs - (Date.now() - opened))), served, hooks),
+  )
+}
+
+const withIdleLimit = (request: UpstreamRequest, limits: RequestLimits): UpstreamRequest =>
+  limits.idleMs === undefined ? request : { ...request, idleTimeoutMs: limits.idleMs }
 
 /** One upstream call: send, then read the JSON answer or commit the stream. */
 export const makeUpstreamCall =
@@ -31,21 +54,15 @@ export const makeUpstreamCall =
       url: exchange.url,
       body: exchange.body,
       stream: client.stream,
-      ...(limits.idleMs === undefined ? {} : { idleTimeoutMs: limits.idleMs }),
     }
     if (client.stream) {
       const codec = exchange.streamCodec()
-      // The first-token limit counts from the request: a route silent before its headers is left as early.
-      const opened = Date.now()
-      const firstTokenMs = limits.firstTokenMs
-      return Effect.flatMap(upstream.open({ ...request, headersTimeoutMs: firstTokenMs }), (response) =>
-        Effect.map(
-          commitStream(response, codec, Duration.millis(Math.max(1, firstTokenMs - (Date.now() - opened))), served, streamHooks(codec)),
-          (stream): GatewayAnswer => ({ _tag: "Stream", stream, served }),
-        ),
+      return Effect.map(
+        openCommitted(upstream, request, codec, limits, served, streamHooks(codec)),
+        (stream): GatewayAnswer => ({ _tag: "Stream", stream, served }),
       )
     }
-    return Effect.flatMap(upstream.send(request), (response) => {
+    return Effect.flatMap(upstream.send(withIdleLimit(request, limits)), (response) => {
       const translated = exchange.translateJson(response.text)
       if (Either.isLeft(translated)) {
         return Effect.fail(
