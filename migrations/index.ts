@@ -6,6 +6,7 @@ import _0003_token_revocation from "./0003_token_revocation.js"
 import _0004_custom_headers_encrypted from "./0004_custom_headers_encrypted.js"
 import _0005_logical_model_policy from "./0005_logical_model_policy.js"
 import _0006_provider_settings from "./0006_provider_settings.js"
+import _0007_responses from "./0007_responses.js"
 
 /**
  * Every migration, by `<id>_<name>`, loaded with `Migrator.fromRecord`. Add new migrations
@@ -18,4 +19,5 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0004_custom_headers_encrypted": _0004_custom_headers_encrypted,
   "0005_logical_model_policy": _0005_logical_model_policy,
   "0006_provider_settings": _0006_provider_settings,
+  "0007_responses": _0007_responses,
 }

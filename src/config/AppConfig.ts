@@ -123,6 +123,10 @@ export const appConfig = Config.all({
     Config.validate({ message: "expected a whole number of days ≥ 0", validation: (n) => n >= 0 }),
     Config.withDefault(90),
   ),
+  /** Stored Responses (`store: true`): days kept, 0 = forever; expired ones are not served and are deleted hourly. */
+  responsesRetentionDays: wholeNumber("RESPONSES_RETENTION_DAYS", 30, { what: "whole number of days" }),
+  /** The most one stored response may hold (its input items, earlier turns included, and its output). */
+  responsesMaxBytes: wholeNumber("RESPONSES_MAX_BYTES", 1024 * 1024, { positive: true, what: "number of bytes" }),
   /** Behind a reverse proxy: take the client address from the first `X-Forwarded-For` entry. */
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
 })
