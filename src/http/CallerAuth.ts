@@ -1,9 +1,16 @@
 import { Effect } from "effect"
 import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
 import { RateLimit } from "../identity/RateLimit.js"
+import type { ClientDialect } from "./ErrorEnvelope.js"
+import { credentialHeader } from "./RouteDialect.js"
 
-/** A data-plane request without a credential (401; no lookup is made). */
-export const missingKey = new AuthError({ status: 401, message: "Missing API key: send 'Authorization: Bearer <key>'" })
+const missing = (dialect: ClientDialect) =>
+  new AuthError({ status: 401, message: `Missing API key: send '${credentialHeader(dialect)}'` })
+
+const MISSING = { openai: missing("openai"), anthropic: missing("anthropic"), gemini: missing("gemini") } as const
+
+/** A data-plane request without a credential (401; no lookup is made), naming the dialect's credential header. */
+export const missingKey = (dialect: ClientDialect): AuthError => MISSING[dialect]
 
 /**
  * The data plane's caller check, the same on every data-plane route (the generation edge and the

@@ -18,7 +18,7 @@ export const authenticated = (dialect: ClientDialect) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const credential = readCredential(request, dialect)
-      if (credential === undefined) return yield* missingKey
+      if (credential === undefined) return yield* missingKey(dialect)
       const principal = yield* (yield* makeCallerCheck)(credential)
       return yield* Effect.provideService(handler, CurrentPrincipal, principal)
     })

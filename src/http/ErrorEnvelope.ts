@@ -15,7 +15,7 @@ export interface ApiError {
 }
 
 const openAiType = (status: number): string => {
-  if (status === 400 || status === 404 || status === 413 || status === 422) return "invalid_request_error"
+  if (status === 400 || status === 404 || status === 405 || status === 413 || status === 422) return "invalid_request_error"
   if (status === 401) return "authentication_error"
   if (status === 403) return "permission_error"
   if (status === 429) return "rate_limit_error"
@@ -25,6 +25,7 @@ const openAiType = (status: number): string => {
 const anthropicType = (status: number): string => {
   switch (status) {
     case 400:
+    case 405:
     case 413:
     case 422:
       return "invalid_request_error"
@@ -46,6 +47,7 @@ const anthropicType = (status: number): string => {
 const geminiStatus = (status: number): string => {
   switch (status) {
     case 400:
+    case 405:
     case 413:
     case 422:
       return "INVALID_ARGUMENT"

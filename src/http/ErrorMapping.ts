@@ -16,6 +16,8 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return apiError(429, e.message, { code: "rate_limit_exceeded", retryAfterMs: e.retryAfterMs })
     case "ModelNotFound":
       return apiError(404, e.message, { code: "model_not_found", param: "model" })
+    case "UnknownProvider":
+      return apiError(404, e.message, { code: "provider_not_found", param: "model" })
     case "LogicalModelDisabled":
       return apiError(404, `The model '${e.logicalModel}' is disabled`, { code: "model_not_found", param: "model" })
     case "NoUpstreams":

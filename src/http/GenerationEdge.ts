@@ -68,7 +68,8 @@ const writeError = (response: ServerResponse, dialect: ClientDialect, error: Api
   response.end(reply.body)
 }
 
-const MISSING_KEY = toApiError(missingKey as unknown as { readonly _tag: string } & Record<string, unknown>)
+const missingKeyError = (dialect: ClientDialect): ApiError =>
+  toApiError(missingKey(dialect) as unknown as { readonly _tag: string } & Record<string, unknown>)
 
 /**
  * The generation routes (chat completions, Responses, Messages, Gemini), served straight on the
@@ -124,7 +125,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const requestId = request.headers["x-request-id"] as string
     const credential = readCredential({ headers: request.headers, url }, route.errors)
     if (credential === undefined) {
-      guarded(response, requestId, () => writeError(response, route.errors, MISSING_KEY, true))
+      guarded(response, requestId, () => writeError(response, route.errors, missingKeyError(route.errors), true))
       return true
     }
     const session = request.headers["x-session-id"]

@@ -11,6 +11,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import { endRelayWithError } from "../gateway/StreamCommit.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
 import type { NodeHandler } from "./GenerationEdge.js"
+import { dialectOfPath } from "./RouteDialect.js"
 
 /** Where the server listens, for tests and logs. */
 export class ServerAddress extends Context.Tag("gateway/http/ServerAddress")<
@@ -87,7 +88,7 @@ const hasBody = (request: Http.IncomingMessage): boolean =>
   request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? "0") > 0
 
 /**
- * 413 for a body over `limit`, in the shape of the route (OpenAI's for `/v1…`, the management
+ * 413 for a body over `limit`, in the shape of the route (its dialect's for `/v1…`, RouteDialect; the management
  * API's otherwise), with `connection: close`: the connection closes once the client stopped
  * sending (or after a short linger); the body never reaches a handler.
  */
@@ -95,9 +96,10 @@ const refuseTooLarge = (request: HeldRequest, response: Http.ServerResponse, lim
   request.linger(limit)
   if (response.headersSent) return void request.socket.destroy()
   const message = `Request body exceeds the limit of ${limit} bytes`
+  const path = (request.url ?? "").split("?", 1)[0]!
   const body = JSON.stringify(
-    (request.url ?? "").startsWith("/v1")
-      ? errorBody("openai", apiError(413, message, { code: "request_too_large" }))
+    path.startsWith("/v1")
+      ? errorBody(dialectOfPath(path, request.headers["anthropic-version"]), apiError(413, message, { code: "request_too_large" }))
       : { _tag: "PayloadTooLarge", message },
   )
   response.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })

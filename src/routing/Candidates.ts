@@ -9,6 +9,9 @@
  * 3. zero-config discovery: every enabled provider whose model list matches the name
  *    (exact, then `stripped(requested) == id`, then `stripped(requested) == stripped(id)`),
  *    plus per-provider aliases. The provider's own spelling of the id is what is sent.
+ *    A name `p/m` whose `p` is no provider matches only an id (or alias) spelled exactly so
+ *    (`qwen/qwen-2.5:free` at an aggregator): otherwise it is `UnknownProvider`, never served by
+ *    whichever provider happens to have `m` (a typo `opneai/gpt-4o-mini` is refused).
  */
 import { Either, Schema } from "effect"
 import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
@@ -62,7 +65,20 @@ export class ProviderNotAllowed extends Schema.TaggedError<ProviderNotAllowed>()
   candidateProviderIds: Schema.Array(Schema.String),
 }) {}
 
-export type ResolveError = ModelNotFound | LogicalModelDisabled | NoUpstreams
+/**
+ * `p/m` where `p` is no provider's id and no provider serves a model spelled `p/m`. HTTP: 404
+ * naming the provider.
+ */
+export class UnknownProvider extends Schema.TaggedError<UnknownProvider>()("UnknownProvider", {
+  provider: Schema.String,
+  model: Schema.String,
+}) {
+  override get message(): string {
+    return `Unknown provider '${this.provider}' in model '${this.model}': no provider has this id, and none serves a model by this name`
+  }
+}
+
+export type ResolveError = ModelNotFound | UnknownProvider | LogicalModelDisabled | NoUpstreams
 
 /** Identity of an upstream: a (provider, model) pair. */
 export const upstreamKey = (providerId: string, model: string): string => `${providerId}/${model}`
@@ -100,6 +116,17 @@ const matchProvider = (
   const aliasTarget = provider.aliases[requested] ?? provider.aliases[stripPrefix(requested)]
   if (aliasTarget !== undefined && (list === undefined || list.includes(aliasTarget))) return aliasTarget
   return list === undefined ? undefined : matchAdvertised(requested, list)
+}
+
+/** `requested` as the provider spells it exactly (or as an alias of that spelling), else undefined. */
+const matchExactly = (
+  provider: Provider,
+  requested: string,
+  list: ReadonlyArray<string> | undefined,
+): string | undefined => {
+  const aliasTarget = provider.aliases[requested]
+  if (aliasTarget !== undefined && (list === undefined || list.includes(aliasTarget))) return aliasTarget
+  return list?.includes(requested) === true ? requested : undefined
 }
 
 const listOf =
@@ -205,14 +232,17 @@ export const resolveCandidates = (
     }
   }
 
-  // 3. Zero-config discovery over every enabled provider, in provider id order.
+  // 3. Zero-config discovery over every enabled provider, in provider id order. A prefix that
+  // names no provider is part of the id: only an exact spelling matches.
+  const match = slash > 0 ? matchExactly : matchProvider
   const candidates: Array<Candidate> = []
   for (const provider of sortedProviders(snapshot)) {
     if (!provider.enabled) continue
-    const model = matchProvider(provider, requested, lists(provider))
+    const model = match(provider, requested, lists(provider))
     if (model !== undefined) candidates.push({ provider, model, weight: provider.weight, priority: 0 })
   }
   if (candidates.length === 0) {
+    if (slash > 0) return Either.left(new UnknownProvider({ provider: requested.slice(0, slash), model: requested }))
     return Either.left(
       new ModelNotFound({
         model: requested,

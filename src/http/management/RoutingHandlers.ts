@@ -89,6 +89,7 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
           .pipe(
             Effect.catchTags({
               ModelNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
+              UnknownProvider: (e) => Effect.fail(new NotFound({ message: e.message })),
               LogicalModelDisabled: (e) => Effect.fail(new ServiceUnavailable({ message: `Logical model '${e.logicalModel}' is disabled` })),
               NoUpstreams: (e) =>
                 Effect.fail(new ServiceUnavailable({ message: `No upstream of '${e.logicalModel}' belongs to an enabled provider` })),

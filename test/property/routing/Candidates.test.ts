@@ -10,11 +10,13 @@ const providersArb = fc.array(fc.array(modelId, { maxLength: 4 }), { minLength: 
 )
 
 describe("resolveCandidates (discovery) properties", () => {
-  it.prop("every candidate forwards an id its provider advertises, matching the request exactly or modulo prefix", [providersArb, modelId], ([providers, requested]) => {
+  it.prop("every candidate forwards an id its provider advertises, matching the request exactly or (a bare name) modulo prefix", [providersArb, modelId], ([providers, requested]) => {
     const r = resolveCandidates(makeSnapshot(providers), requested, noLists)
-    const matching = providers.filter((p) => p.models!.some((id) => id === requested || stripPrefix(id) === stripPrefix(requested)))
+    // A prefix is never a provider id here (providers are prov0…): `p/m` must match exactly.
+    const prefixed = requested.includes("/")
+    const matching = providers.filter((p) => p.models!.some((id) => id === requested || (!prefixed && stripPrefix(id) === requested)))
     if (Either.isLeft(r)) {
-      expect(r.left._tag).toBe("ModelNotFound")
+      expect(r.left._tag).toBe(prefixed ? "UnknownProvider" : "ModelNotFound")
       expect(matching).toEqual([])
       return
     }

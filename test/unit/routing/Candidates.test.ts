@@ -90,20 +90,27 @@ describe("resolveCandidates", () => {
     ])
   })
 
-  it("matches p/x against a provider advertising x when p is not a provider", () => {
-    const r = ok(resolveCandidates(makeSnapshot([pa, pb]), "someone/gpt-4o", noLists))
-    expect(r.candidates.map((c) => [c.provider.id, c.model])).toEqual([
-      ["pa", "gpt-4o"],
-      ["pb", "gpt-4o"],
+  it("refuses p/x naming no provider when no provider spells the id so: UnknownProvider, never another provider's x", () => {
+    const e = err(resolveCandidates(makeSnapshot([pa, pb]), "opneai/gpt-4o", noLists))
+    expect(e._tag).toBe("UnknownProvider")
+    expect(e._tag === "UnknownProvider" && [e.provider, e.message]).toEqual([
+      "opneai",
+      "Unknown provider 'opneai' in model 'opneai/gpt-4o': no provider has this id, and none serves a model by this name",
     ])
   })
 
-  it("matches a provider advertising q/x for x and for r/x, forwarding q/x", () => {
+  it("matches a provider advertising q/x for x and for q/x exactly (forwarding q/x), but not for r/x", () => {
     const snap = makeSnapshot([pa, pq])
-    for (const name of ["x", "r/x", "q/x"]) {
+    for (const name of ["x", "q/x"]) {
       const r = ok(resolveCandidates(snap, name, noLists))
       expect(r.candidates.map((c) => [c.provider.id, c.model])).toEqual([["pq", "q/x"]])
     }
+    expect(err(resolveCandidates(snap, "r/x", noLists))._tag).toBe("UnknownProvider")
+  })
+
+  it("an alias spelled p/x is honoured though p is no provider", () => {
+    const aliased = makeProvider("al", { models: ["real-model"], aliases: { "team/fast": "real-model" } })
+    expect(ok(resolveCandidates(makeSnapshot([aliased]), "team/fast", noLists)).candidates.map((c) => c.model)).toEqual(["real-model"])
   })
 
   it("prefers the modelLists answer over the static list and skips providers with no list", () => {
