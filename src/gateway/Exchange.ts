@@ -20,6 +20,8 @@ export interface ClientRequest {
   readonly stream: boolean
   /** The model name the client asked for (echoed back in translated answers). */
   readonly requestedModel: string
+  /** The client's provider feature headers (anthropic-beta, …): sent only to an upstream of its own dialect. */
+  readonly featureHeaders?: Readonly<Record<string, string>> | undefined
   /** The body decoded to the canonical form, on first use only (passthrough never needs it). */
   readonly canonical: () => Either.Either<CanonicalRequest, ProtocolError>
 }
@@ -29,6 +31,8 @@ export interface Exchange {
   readonly upstreamDialect: Dialect
   readonly url: string
   readonly body: string
+  /** The client's feature headers, when the upstream speaks its dialect. */
+  readonly headers: Readonly<Record<string, string>> | undefined
   /** Turns the upstream's 2xx JSON into the client's answer, or says why it is unusable. */
   readonly translateJson: (text: string) => Either.Either<{ readonly body: string; readonly usage: UsageDelta }, string>
   readonly streamCodec: () => StreamCodec
@@ -104,6 +108,7 @@ export const planExchange = (
       upstreamDialect: dialect,
       url,
       body: JSON.stringify(prepared.body),
+      headers: client.featureHeaders,
       translateJson: (text) => {
         const json = answerObjectOf(text)
         if (typeof json === "string") return Either.left(json)
@@ -125,6 +130,7 @@ export const planExchange = (
     upstreamDialect: dialect,
     url,
     body: JSON.stringify(encoded.body),
+    headers: undefined,
     translateJson: (text) => {
       const json = answerObjectOf(text)
       if (typeof json === "string") return Either.left(json)
@@ -164,6 +170,7 @@ export const planContinuation = (
     upstreamDialect: dialect,
     url,
     body: JSON.stringify(encoded.body),
+    headers: dialect === client.dialect ? client.featureHeaders : undefined,
     translateJson: () => Either.left("a continuation is always streamed"),
     streamCodec: () =>
       transcoderCodec(

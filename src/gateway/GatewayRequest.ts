@@ -15,6 +15,8 @@ export interface GatewayRequest {
   readonly sessionId?: string | undefined
   /** Annotates the gateway's own log lines about this request. */
   readonly requestId?: string | undefined
+  /** The client's provider feature headers (validated at the edge), for same-dialect upstreams only. */
+  readonly featureHeaders?: Readonly<Record<string, string>> | undefined
 }
 
 /** Which upstream really served the answer, reported to the client in headers. */
@@ -46,6 +48,7 @@ export const clientRequestOf = (request: GatewayRequest): ClientRequest => ({
   body: request.body,
   stream: request.stream,
   requestedModel: request.model,
+  featureHeaders: request.featureHeaders,
   canonical: memoize((): Either.Either<CanonicalRequest, ProtocolError> =>
     codecs[request.dialect].decodeRequest(request.body, { model: request.model, stream: request.stream }),
   ),

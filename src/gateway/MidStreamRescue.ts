@@ -66,7 +66,7 @@ const continueOn = (deps: RescueDeps, scope: RescueScope, transcript: Transcript
       deps.pickKey(candidate),
       (e) => new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "connect", message: `no key available: ${e.reason}` }),
     )
-    const request = { provider: candidate.provider, key, model: candidate.model, url: exchange.right.url, body: exchange.right.body, stream: true }
+    const request = { provider: candidate.provider, key, model: candidate.model, url: exchange.right.url, body: exchange.right.body, headers: exchange.right.headers, stream: true }
     const codec = exchange.right.streamCodec()
     const served = { provider: candidate.provider.id, model: candidate.model, attempts: 1 }
     return yield* openCommitted(deps.upstream, request, codec, scope.limits, served, scope.hooksFor(scope, candidate, key.id)(codec))

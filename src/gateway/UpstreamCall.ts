@@ -53,6 +53,7 @@ export const makeUpstreamCall =
       model: candidate.model,
       url: exchange.url,
       body: exchange.body,
+      headers: exchange.headers,
       stream: client.stream,
     }
     if (client.stream) {

@@ -8,6 +8,8 @@ import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.j
 import { toApiError } from "./ErrorMapping.js"
 import { type GenerationRoute, generationRouteOf, toGeneration } from "./Generation.js"
 import { safeHeaderValue } from "./SafeHeaderValue.js"
+import { featureHeadersOf } from "./FeatureHeaders.js"
+import type { InvalidRequest } from "../gateway/GatewayError.js"
 
 export { safeHeaderValue }
 import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
@@ -24,6 +26,8 @@ interface EdgeInput {
   readonly accept: string | undefined
   readonly sessionId: string | undefined
   readonly requestId: string
+  /** The provider feature headers to forward (FeatureHeaders), or why one cannot be. */
+  readonly featureHeaders: Either.Either<Readonly<Record<string, string>> | undefined, InvalidRequest>
   /** Set once the whole body was read: until then a reply must close the connection. */
   bodyRead: boolean
 }
@@ -92,6 +96,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
   // without a valid key cannot make the gateway buffer up to BODY_LIMIT_BYTES.
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
     const principal = yield* checkCaller(input.credential)
+    if (Either.isLeft(input.featureHeaders)) return yield* input.featureHeaders.left
     const text = yield* Effect.async<string, BodyProblem>((resume) => {
       const stop = readBody(input.request, config.bodyLimitBytes, (read) => {
         if (Either.isRight(read)) input.bodyRead = true
@@ -101,7 +106,13 @@ export const makeGenerationEdge = Effect.gen(function* () {
     })
     const generation = toGeneration(input.route, input.path, parseJsonObject(text), input.accept)
     if (Either.isLeft(generation)) return yield* generation.left
-    return yield* gateway.handle({ ...generation.right, principal, sessionId: input.sessionId, requestId: input.requestId })
+    return yield* gateway.handle({
+      ...generation.right,
+      principal,
+      sessionId: input.sessionId,
+      requestId: input.requestId,
+      featureHeaders: input.featureHeaders.right,
+    })
   })
 
   /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */
@@ -137,6 +148,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
       accept: request.headers["accept"],
       sessionId: typeof session === "string" ? session : undefined,
       requestId,
+      featureHeaders: featureHeadersOf(request.headers, route.dialect),
       bodyRead: false,
     }
     const fiber = run(serve(input))

@@ -15,6 +15,8 @@ export interface UpstreamRequest {
   readonly url: string
   readonly method?: "GET" | "POST"
   readonly body?: string
+  /** The client's provider feature headers (anthropic-beta, …), already checked by the edge. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
   readonly stream: boolean
   /** Browser mask headers; off for discovery calls. */
   readonly masked?: boolean

@@ -4,6 +4,9 @@ import type { Provider, ProviderKey } from "../registry/Provider.js"
 
 export const ANTHROPIC_VERSION = "2023-06-01"
 
+/** Headers a client's header may never replace, whatever list it came through. */
+const CREDENTIAL_HEADERS = new Set(["authorization", "x-api-key", "x-goog-api-key", "content-type", "accept"])
+
 /** Credentials in the form each upstream dialect expects. */
 const authHeaders = (provider: Provider, key: ProviderKey): Record<string, string> => {
   const secret = Redacted.value(key.secret)
@@ -27,14 +30,16 @@ const maskHeaders = (mask: AppConfigShape["mask"]): Record<string, string> => {
 }
 
 /**
- * Headers for one upstream call: content type, browser mask, the provider key, then the
- * provider's custom headers (which win). Never anything from the client's own request.
+ * Headers for one upstream call: content type, browser mask, the provider key, the client's
+ * feature headers (`anthropic-beta`, `anthropic-version`, `openai-beta`: an allow-list checked at
+ * the edge, http/FeatureHeaders, and sent only to an upstream of the client's own dialect), then
+ * the provider's custom headers, which win. Nothing else from the client's own request.
  */
 export const upstreamHeaders = (
   provider: Provider,
   key: ProviderKey,
   mask: AppConfigShape["mask"],
-  options: { readonly stream: boolean; readonly masked: boolean },
+  options: { readonly stream: boolean; readonly masked: boolean; readonly client?: Readonly<Record<string, string>> | undefined },
 ): Record<string, string> => {
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -42,6 +47,7 @@ export const upstreamHeaders = (
     ...(options.masked ? maskHeaders(mask) : {}),
     ...authHeaders(provider, key),
   }
+  if (options.client !== undefined) for (const [name, value] of Object.entries(options.client)) if (!CREDENTIAL_HEADERS.has(name)) headers[name] = value
   for (const [name, value] of Object.entries(provider.headers)) headers[name.toLowerCase()] = value
   return headers
 }

@@ -123,6 +123,7 @@ export const make = (dispatcher: Dispatcher): Effect.Effect<UpstreamClientServic
               headers: upstreamHeaders(request.provider, request.key, config.mask, {
                 stream: request.stream,
                 masked: request.masked ?? true,
+                client: request.headers,
               }),
               origin: url.origin,
               // A fragment never goes on the wire.

@@ -3,6 +3,7 @@ import { GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { protocolProviders } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 const weatherTool = {
@@ -28,9 +29,7 @@ describe("dialect translation through the official SDKs", () => {
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000" },
       gatewayFile: {
         providers: [
-          { id: "oai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: ["gpt-4o-mini"] },
-          { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant-claude" }], models: ["claude-haiku-4-5"] },
-          { id: "gem", protocol: "gemini", base_url: mock.url, keys: [{ value: "gem-key" }], models: ["gemini-2.5-flash"] },
+          ...protocolProviders(mock.url),
           {
             id: "nores",
             protocol: "openai",
