@@ -1,6 +1,7 @@
 import { Effect, Layer, Logger, Option } from "effect"
 import { AppConfig } from "./config/AppConfig.js"
 import { Gateway } from "./gateway/Gateway.js"
+import { TokenCounter } from "./gateway/TokenCounter.js"
 import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
 import { makeGenerationEdge } from "./http/GenerationEdge.js"
 import { serve } from "./http/NodeServer.js"
@@ -69,8 +70,11 @@ const RequestServicesLive = Layer.mergeAll(
   UsageLedger.Default,
 )
 
-/** 3. The data plane: the Gateway (one request's pipeline) over 3b over 3a. */
-const DataPlaneLive = Gateway.Default.pipe(Layer.provideMerge(RequestServicesLive), Layer.provideMerge(ProvidersAndAuthLive))
+/** 3. The data plane: the Gateway (one request's pipeline) and the TokenCounter over 3b over 3a. */
+const DataPlaneLive = Layer.mergeAll(Gateway.Default, TokenCounter.Default).pipe(
+  Layer.provideMerge(RequestServicesLive),
+  Layer.provideMerge(ProvidersAndAuthLive),
+)
 
 /** 5. Start-up work that must finish before the server listens: first admin, providers file. */
 const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)

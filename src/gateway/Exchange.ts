@@ -44,7 +44,7 @@ export type ExchangeRefusal =
   | { readonly _tag: "BadRequest"; readonly error: ProtocolError }
 
 /** The API-version root of a Gemini provider: `/v1beta` from `/v1beta/models`. */
-const geminiRoot = (provider: Provider): string => provider.paths.models.replace(/\/models\/?$/, "")
+export const geminiRoot = (provider: Provider): string => provider.paths.models.replace(/\/models\/?$/, "")
 
 const upstreamUrl = (provider: Provider, dialect: Dialect, path: string | undefined): string | undefined => {
   switch (dialect) {

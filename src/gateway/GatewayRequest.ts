@@ -30,7 +30,8 @@ export type GatewayAnswer =
   | { readonly _tag: "Json"; readonly body: string; readonly served: Served }
   | { readonly _tag: "Stream"; readonly stream: LiveStream; readonly served: Served }
 
-const memoize = <A>(compute: () => A): (() => A) => {
+/** `compute`'s value, computed on the first call only. */
+export const memoize = <A>(compute: () => A): (() => A) => {
   let done = false
   let value: A
   return () => {

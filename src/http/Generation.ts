@@ -13,18 +13,25 @@ import type { ClientDialect } from "./ErrorEnvelope.js"
  *   POST /v1/responses, /responses                 OpenAI Responses
  *   POST /v1/messages                              Anthropic Messages
  *   POST /v1beta/models/{model}:generateContent    Gemini (and :streamGenerateContent)
+ *   POST /v1/messages/count_tokens                 Anthropic token count (TokenCounter, not the Gateway)
+ *   POST /v1beta/models/{model}:countTokens        Gemini token count (likewise)
  */
 export interface GenerationRoute {
   readonly kind: "chat" | "native" | "gemini"
   readonly dialect: Dialect
   readonly errors: ClientDialect
+  /** The route counts tokens instead of generating. */
+  readonly count?: boolean
 }
 
 const CHAT: GenerationRoute = { kind: "chat", dialect: "openai-chat", errors: "openai" }
 const RESPONSES: GenerationRoute = { kind: "native", dialect: "openai-responses", errors: "openai" }
 const MESSAGES: GenerationRoute = { kind: "native", dialect: "anthropic", errors: "anthropic" }
 const GEMINI: GenerationRoute = { kind: "gemini", dialect: "gemini", errors: "gemini" }
+const COUNT_MESSAGES: GenerationRoute = { ...MESSAGES, count: true }
+const COUNT_GEMINI: GenerationRoute = { ...GEMINI, count: true }
 const GEMINI_PREFIX = "/v1beta/models/"
+const COUNT_TOKENS = ":countTokens"
 
 /** The generation route of `POST path`, if it is one. */
 export const generationRouteOf = (method: string | undefined, path: string): GenerationRoute | undefined => {
@@ -38,8 +45,11 @@ export const generationRouteOf = (method: string | undefined, path: string): Gen
       return RESPONSES
     case "/v1/messages":
       return MESSAGES
+    case "/v1/messages/count_tokens":
+      return COUNT_MESSAGES
     default:
-      return path.startsWith(GEMINI_PREFIX) && path.length > GEMINI_PREFIX.length ? GEMINI : undefined
+      if (!path.startsWith(GEMINI_PREFIX) || path.length === GEMINI_PREFIX.length) return undefined
+      return path.endsWith(COUNT_TOKENS) ? COUNT_GEMINI : GEMINI
   }
 }
 
@@ -106,6 +116,7 @@ const ESCAPED_SEPARATOR = /%(2f|5c)/i
  */
 const geminiTarget = (
   tail: string,
+  route: GenerationRoute,
 ): Either.Either<{ readonly model: string; readonly stream: boolean }, InvalidRequest> => {
   if (ESCAPED_SEPARATOR.test(tail)) {
     return Either.left(invalidModel("Invalid model in the path: an escaped '/' or '\\' (%2F, %5C) is not allowed"))
@@ -119,7 +130,8 @@ const geminiTarget = (
   const colon = decoded.lastIndexOf(":")
   const model = colon > 0 ? decoded.slice(0, colon) : ""
   const action = colon > 0 ? decoded.slice(colon + 1) : ""
-  if (model.trim() === "" || (action !== "generateContent" && action !== "streamGenerateContent")) {
+  const known = route.count === true ? action === "countTokens" : action === "generateContent" || action === "streamGenerateContent"
+  if (model.trim() === "" || !known) {
     return Either.left(new InvalidRequest({ message: `Unknown Gemini method ${excerpt(decoded, 80)}` }))
   }
   const problem = modelIdProblem(model)
@@ -155,7 +167,7 @@ const readGeneration = <E>(
   accept: string | undefined,
 ): Either.Either<Generation, InvalidRequest | E> => {
   if (route.kind === "gemini") {
-    const target = geminiTarget(path.slice(GEMINI_PREFIX.length))
+    const target = geminiTarget(path.slice(GEMINI_PREFIX.length), route)
     if (Either.isLeft(target)) return Either.left(target.left)
     const { model, stream } = target.right
     return Either.map(read, (body) => ({ dialect: "gemini", body, model, stream }))
@@ -166,7 +178,7 @@ const readGeneration = <E>(
   if (model === undefined) return Either.left(missingModel())
   const problem = modelIdProblem(model)
   if (problem !== undefined) return Either.left(invalidModel(problem))
-  const stream = wantsStream(body, accept)
+  const stream = route.count !== true && wantsStream(body, accept)
   if (route.kind === "native") return Either.right({ dialect: route.dialect, body, model, stream })
   const detected = detectChatBody(body)
   if (detected === "openai-chat") return Either.right({ dialect: "openai-chat", body, model, stream })

@@ -2,6 +2,8 @@ import { Cause, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { AppConfig } from "../config/AppConfig.js"
 import { Gateway, type GatewayAnswer } from "../gateway/Gateway.js"
+import { TokenCounter, type TokenCountAnswer } from "../gateway/TokenCounter.js"
+import type { CountDialect } from "../protocol/TokenCount.js"
 import { readCredential } from "./Credentials.js"
 import { makeCallerCheck, missingKey } from "./CallerAuth.js"
 import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
@@ -32,16 +34,22 @@ interface EdgeInput {
   bodyRead: boolean
 }
 
-const servedHeaders = (answer: GatewayAnswer) => ({
+const servedHeaders = (answer: Pick<GatewayAnswer, "served">) => ({
   "x-apiproxy-provider": safeHeaderValue(answer.served.provider),
   "x-apiproxy-model": safeHeaderValue(answer.served.model),
   "x-apiproxy-attempts": String(answer.served.attempts),
 })
 
-const writeAnswer = (response: ServerResponse, answer: GatewayAnswer) => {
-  if (answer._tag === "Json") {
+/** A token count: who counted it (`x-apiproxy-token-count: provider`, with the served headers) or that it is an estimate. */
+const countHeaders = (answer: TokenCountAnswer) =>
+  answer.served === undefined
+    ? { "x-apiproxy-token-count": "estimate" }
+    : { "x-apiproxy-token-count": "provider", ...servedHeaders({ served: answer.served }) }
+
+const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer) => {
+  if (answer._tag !== "Stream") {
     response.writeHead(200, {
-      ...servedHeaders(answer),
+      ...(answer._tag === "Count" ? countHeaders(answer) : servedHeaders(answer)),
       "content-type": "application/json",
       "content-length": Buffer.byteLength(answer.body),
     })
@@ -88,6 +96,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
   const config = yield* AppConfig
   const checkCaller = yield* makeCallerCheck
   const gateway = yield* Gateway
+  const counter = yield* TokenCounter
   const run = Runtime.runFork(yield* Effect.runtime<never>())
 
   // One generator function for every request: a generator closure made per request gets a fresh
@@ -106,13 +115,12 @@ export const makeGenerationEdge = Effect.gen(function* () {
     })
     const generation = toGeneration(input.route, input.path, parseJsonObject(text), input.accept)
     if (Either.isLeft(generation)) return yield* generation.left
-    return yield* gateway.handle({
-      ...generation.right,
-      principal,
-      sessionId: input.sessionId,
-      requestId: input.requestId,
-      featureHeaders: input.featureHeaders.right,
-    })
+    const { dialect, body, model } = generation.right
+    const featureHeaders = input.featureHeaders.right
+    if (input.route.count === true) {
+      return yield* counter.count({ dialect: dialect as CountDialect, body, model, principal, requestId: input.requestId, featureHeaders })
+    }
+    return yield* gateway.handle({ ...generation.right, principal, sessionId: input.sessionId, requestId: input.requestId, featureHeaders })
   })
 
   /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */

@@ -3,6 +3,7 @@ import { ApiError as GeminiApiError, GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { protocolProviders, PROTOCOL_MODELS } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -16,13 +17,12 @@ describe("errors at the edge, in the dialect of the route", () => {
   let auth: Record<string, string>
 
   beforeAll(async () => {
-    mock = await startMockProvider({ models: ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"] })
+    mock = await startMockProvider({ models: Object.values(PROTOCOL_MODELS) })
     gateway = await startTestGateway({
       gatewayFile: {
         providers: [
           { id: "openai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: ["gpt-4o-mini"] },
-          { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant" }], models: ["claude-haiku-4-5"] },
-          { id: "gem", protocol: "gemini", base_url: mock.url, keys: [{ value: "gem-key" }], models: ["gemini-2.5-flash"] },
+          ...protocolProviders(mock.url).filter((p) => p.id !== "oai"),
           { id: "agg", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-agg" }], models: ["qwen/qwen-2.5:free"] },
         ],
       },

@@ -4,7 +4,7 @@
  *
  *   OpenAI     POST /v1/chat/completions · POST /v1/responses · GET /v1/models[/{id}]
  *   Anthropic  POST /v1/messages · POST /v1/messages/count_tokens · GET /v1/models (with `anthropic-version`)
- *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse · GET /v1beta/models[/{id}]
+ *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse · :countTokens · GET /v1beta/models[/{id}]
  *
  * Default answer: `Hello from mock: <last user text>`, split into `chunkCount` stream chunks; a tool
  * call (`location: "Paris"`) when tools are offered and the last user message says "weather".
@@ -78,7 +78,7 @@ export interface MockProvider {
 
 const DEFAULT_MODELS = ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
 
-const GEMINI_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/
+const GEMINI_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/
 
 const GEMINI_MODELS = /^\/(v1beta|v1|v1alpha)\/models\/?$/
 const GEMINI_MODEL = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+)$/
@@ -165,6 +165,7 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
       return sendJson(ex, 200, { input_tokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
     if (entry.dialect === "gemini") {
       const m = GEMINI_PATH.exec(path)
+      if (method === "POST" && m?.[3] === "countTokens") return sendJson(ex, 200, { totalTokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
       if (method === "POST" && m) return handleGenerateContent(ex, model, m[3] === "streamGenerateContent")
       if (method === "GET" && GEMINI_MODELS.test(path)) return sendJson(ex, 200, geminiModels(models))
       const one = method === "GET" ? GEMINI_MODEL.exec(path) : null

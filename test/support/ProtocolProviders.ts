@@ -1,3 +1,7 @@
+import Anthropic from "@anthropic-ai/sdk"
+import { GoogleGenAI } from "@google/genai"
+import OpenAI from "openai"
+
 /**
  * One provider per upstream protocol, all on one mock (test/support/MockProvider.ts), for the
  * providers file of a test gateway: `oai` (OpenAI, `gpt-4o-mini`), `claude` (Anthropic,
@@ -10,3 +14,10 @@ export const protocolProviders = (mockUrl: string) => [
   { id: "claude", protocol: "anthropic", base_url: mockUrl, keys: [{ value: "sk-ant-claude" }], models: [PROTOCOL_MODELS.anthropic] },
   { id: "gem", protocol: "gemini", base_url: mockUrl, keys: [{ value: "gem-key" }], models: [PROTOCOL_MODELS.gemini] },
 ]
+
+/** The three official SDKs pointed at a gateway with `apiKey`, without client retries. */
+export const sdkClients = (gatewayUrl: string, apiKey: string) => ({
+  openai: new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey, maxRetries: 0 }),
+  anthropic: new Anthropic({ baseURL: gatewayUrl, apiKey, maxRetries: 0 }),
+  gemini: new GoogleGenAI({ apiKey, httpOptions: { baseUrl: gatewayUrl } }),
+})
