@@ -29,9 +29,12 @@ export type Attempt = (walk: Walk, index: number) => Effect.Effect<GatewayAnswer
 /** Plans the exchange with the candidate now prepared, or refuses the candidate for the request. */
 const takeExchange = (walk: Walk, index: number): Effect.Effect<void, AttemptFailed> | undefined => {
   const planned = walk.candidates[index]!
-  const exchange = planExchange(walk.client, planned.candidate.provider, planned.candidate.model)
+  const { provider, model } = planned.candidate
+  const { operation } = walk.client
+  const exchange = operation === undefined ? planExchange(walk.client, provider, model) : operation.plan(provider, model, walk.client.requestedModel)
   if (Either.isLeft(exchange)) {
-    return exchange.left._tag === "BadRequest" ? stopInvalid(walk, exchange.left.error) : skipCandidate(walk, planned, "unsupported")
+    const refusal = exchange.left
+    return refusal._tag === "BadRequest" ? stopInvalid(walk, refusal.error) : skipCandidate(walk, planned, "unsupported", undefined, refusal.message)
   }
   walk.exchange = exchange.right
   return undefined

@@ -8,6 +8,8 @@ import { makeTranscoder } from "../protocol/Transcoder.js"
 import { type ContinuationMode, makeSplice, prefillText } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
 import type { Provider } from "../registry/Provider.js"
+import type { EndpointNeed } from "../routing/Candidates.js"
+import { geminiUrl } from "../upstream/ProviderEndpoints.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
 import { relayCodec, transcoderCodec } from "./StreamCodecs.js"
 import type { StreamCodec } from "./StreamCodec.js"
@@ -24,27 +26,52 @@ export interface ClientRequest {
   readonly featureHeaders?: Readonly<Record<string, string>> | undefined
   /** The body decoded to the canonical form, on first use only (passthrough never needs it). */
   readonly canonical: () => Either.Either<CanonicalRequest, ProtocolError>
+  /** What is asked of the upstream when it is not generation (embeddings, a pass-through endpoint). */
+  readonly operation?: Operation | undefined
 }
 
 /** What the gateway must send upstream for one attempt and how to read the answer. */
 export interface Exchange {
-  readonly upstreamDialect: Dialect
+  /** The generation dialect spoken upstream; `undefined` for an `Operation`'s exchange. */
+  readonly upstreamDialect: Dialect | undefined
   readonly url: string
   readonly body: string
   /** The client's feature headers, when the upstream speaks its dialect. */
   readonly headers: Readonly<Record<string, string>> | undefined
   /** Turns the upstream's 2xx JSON into the client's answer, or says why it is unusable. */
   readonly translateJson: (text: string) => Either.Either<{ readonly body: string; readonly usage: UsageDelta }, string>
+  /** Generation streams only. */
+  readonly streamCodec?: () => StreamCodec
+}
+
+/** A generation exchange: a dialect upstream, and a stream codec for streamed answers. */
+export interface GenerationExchange extends Exchange {
+  readonly upstreamDialect: Dialect
   readonly streamCodec: () => StreamCodec
+}
+
+/**
+ * A request that is not generation — embeddings, OpenAI's pass-through endpoints — as the walk
+ * takes it: the same routing, failover, limits and usage; only which upstreams can take it and
+ * the wire exchange with each differ. Built per request by the edge around the checked body.
+ */
+export interface Operation {
+  /** What the candidates must be able to serve: the others are not candidates (a 404 when none is left). */
+  readonly need: (catalog: ModelFacts) => EndpointNeed
+  /** The wire exchange with one candidate, or why it cannot take this request. */
+  readonly plan: (provider: Provider, model: string, requestedModel: string) => Either.Either<Exchange, ExchangeRefusal>
+}
+
+/** What the providers' model lists say about a model beyond its name. */
+export interface ModelFacts {
+  /** Whether the provider's list says the model embeds; `undefined` when it does not say. */
+  readonly listedEmbedding: (providerId: string, model: string) => boolean | undefined
 }
 
 /** Why a candidate cannot take this request at all. */
 export type ExchangeRefusal =
   | { readonly _tag: "Unsupported"; readonly message: string }
   | { readonly _tag: "BadRequest"; readonly error: ProtocolError }
-
-/** The API-version root of a Gemini provider: `/v1beta` from `/v1beta/models`. */
-export const geminiRoot = (provider: Provider): string => provider.paths.models.replace(/\/models\/?$/, "")
 
 const upstreamUrl = (provider: Provider, dialect: Dialect, path: string | undefined): string | undefined => {
   switch (dialect) {
@@ -55,11 +82,11 @@ const upstreamUrl = (provider: Provider, dialect: Dialect, path: string | undefi
     case "anthropic":
       return joinUrl(provider.baseUrl, provider.paths.messages)
     case "gemini":
-      return joinUrl(provider.baseUrl, `${geminiRoot(provider)}/${path ?? ""}`)
+      return geminiUrl(provider, path ?? "")
   }
 }
 
-const parseObject = (text: string): unknown => {
+export const parseObject = (text: string): unknown => {
   try {
     const json: unknown = JSON.parse(text)
     return json !== null && typeof json === "object" && !Array.isArray(json) ? json : undefined
@@ -75,7 +102,7 @@ const embeddedError = (json: Record<string, unknown>): string | undefined =>
     : undefined
 
 /** A 2xx body's answer object, or (a string) why it is not one. A plain union: no allocation per answer. */
-const answerObjectOf = (text: string): Record<string, unknown> | string => {
+export const answerObjectOf = (text: string): Record<string, unknown> | string => {
   const json = parseObject(text) as Record<string, unknown> | undefined
   if (json === undefined) return "upstream answered 2xx with a body that is not a JSON object"
   return embeddedError(json) ?? json
@@ -96,7 +123,7 @@ export const planExchange = (
   provider: Provider,
   model: string,
   options: { readonly avoidResponses?: boolean } = {},
-): Either.Either<Exchange, ExchangeRefusal> => {
+): Either.Either<GenerationExchange, ExchangeRefusal> => {
   const hasResponses = provider.paths.responses !== null && options.avoidResponses !== true
   const dialect = upstreamDialect(provider.protocol, client.dialect, hasResponses)
 
@@ -153,7 +180,7 @@ export const planContinuation = (
   model: string,
   transcript: Transcript,
   mode: ContinuationMode,
-): Either.Either<Exchange, ExchangeRefusal> => {
+): Either.Either<GenerationExchange, ExchangeRefusal> => {
   const canonical = client.canonical()
   if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
   const request =

@@ -75,6 +75,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         modelLists,
         allowedProviderIds: request.principal.allowedProviderIds,
         session,
+        need: request.operation?.need(catalog),
       })
       if (decision.plan.attempts.length === 0) {
         return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: decision.plan.retryAfterMs })

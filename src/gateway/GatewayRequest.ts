@@ -2,7 +2,7 @@ import type { Either } from "effect"
 import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canonical.js"
 import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
-import type { ClientRequest } from "./Exchange.js"
+import type { ClientRequest, Operation } from "./Exchange.js"
 import type { LiveStream } from "./StreamCommit.js"
 
 /** One generation request as the HTTP edge hands it to the gateway. */
@@ -17,6 +17,11 @@ export interface GatewayRequest {
   readonly requestId?: string | undefined
   /** The client's provider feature headers (validated at the edge), for same-dialect upstreams only. */
   readonly featureHeaders?: Readonly<Record<string, string>> | undefined
+  /**
+   * What is asked when it is not generation (embeddings, a pass-through endpoint); `dialect` is
+   * then the client's family (errors), and `body` the client's body as sent.
+   */
+  readonly operation?: Operation | undefined
 }
 
 /** Which upstream really served the answer, reported to the client in headers. */
@@ -50,6 +55,7 @@ export const clientRequestOf = (request: GatewayRequest): ClientRequest => ({
   stream: request.stream,
   requestedModel: request.model,
   featureHeaders: request.featureHeaders,
+  operation: request.operation,
   canonical: memoize((): Either.Either<CanonicalRequest, ProtocolError> =>
     codecs[request.dialect].decodeRequest(request.body, { model: request.model, stream: request.stream }),
   ),

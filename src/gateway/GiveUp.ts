@@ -1,9 +1,9 @@
 import { type UpstreamFailure, UpstreamStatusError } from "../shared/UpstreamFailure.js"
-import { AllUpstreamsFailed, UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
+import { AllUpstreamsFailed, InvalidRequest, UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
 import type { SkipReason, Walk } from "./RequestWalk.js"
 
 /** What the client is told once a walk is over without an answer. */
-export type GiveUpError = UpstreamFailure | UpstreamCapacityExhausted | AllUpstreamsFailed | UpstreamsCoolingDown
+export type GiveUpError = UpstreamFailure | UpstreamCapacityExhausted | AllUpstreamsFailed | UpstreamsCoolingDown | InvalidRequest
 
 /** The client's error once the walk is over, chosen from the walk's record alone. */
 export const giveUpError = (walk: Walk): GiveUpError => {
@@ -39,6 +39,11 @@ const nothingSentError = (walk: Walk): GiveUpError => {
       errorCode: "rate_limit_exceeded",
       retryAfterMs: Math.min(...said),
     })
+  }
+  // No candidate can take what the client sent (a field only another dialect has): say what.
+  const refusal = skips.find((s) => s.message !== undefined)?.message
+  if (refusal !== undefined && skips.every((s) => s.reason === "unsupported")) {
+    return new InvalidRequest({ message: `No upstream of model '${model}' can take this request: ${refusal}` })
   }
   if (skips.some((s) => s.reason === "max_qps")) {
     const qps = waits("max_qps")

@@ -24,6 +24,8 @@ export interface Skip {
   readonly planned: PlannedAttempt
   readonly reason: SkipReason
   readonly waitMs: number | undefined
+  /** Why the candidate cannot take the request ("unsupported"), for the client when none can. */
+  readonly message?: string | undefined
 }
 
 const skipVerdict: Verdict = { _tag: "FailoverNow", reason: "unavailable" }
@@ -109,8 +111,8 @@ export const startWalk = (
 })
 
 /** A candidate passed over without a call: the failover schedule moves on. */
-export const skipCandidate = (walk: Walk, planned: PlannedAttempt, reason: SkipReason, waitMs?: number) => {
-  ;(walk.skips ??= []).push({ planned, reason, waitMs })
+export const skipCandidate = (walk: Walk, planned: PlannedAttempt, reason: SkipReason, waitMs?: number, message?: string) => {
+  ;(walk.skips ??= []).push({ planned, reason, waitMs, message })
   return Effect.fail(new AttemptFailed(skipVerdict, reason === "cap" ? walk.limits.retry.maxAttempts : walk.attempts, false))
 }
 

@@ -13,8 +13,8 @@ import { Router } from "../routing/Router.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
 import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
+import { geminiUrl } from "../upstream/ProviderEndpoints.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
-import { geminiRoot } from "./Exchange.js"
 import { outcomeOf } from "./FailureOutcome.js"
 import { InvalidRequest } from "./GatewayError.js"
 import { memoize, type Served } from "./GatewayRequest.js"
@@ -50,7 +50,7 @@ const countDialectOf = (provider: Provider): CountDialect | undefined =>
 const countUrl = (provider: Provider, dialect: CountDialect, path: string | undefined): string =>
   dialect === "anthropic"
     ? joinUrl(provider.baseUrl, `${provider.paths.messages}/count_tokens`)
-    : joinUrl(provider.baseUrl, `${geminiRoot(provider)}/${path ?? ""}`)
+    : geminiUrl(provider, path ?? "")
 
 /** What asking one provider came to. */
 type Asked =

@@ -56,7 +56,7 @@ export const makeUpstreamCall =
       headers: exchange.headers,
       stream: client.stream,
     }
-    if (client.stream) {
+    if (client.stream && exchange.streamCodec !== undefined) {
       const codec = exchange.streamCodec()
       return Effect.map(
         openCommitted(upstream, request, codec, limits, served, streamHooks(codec)),

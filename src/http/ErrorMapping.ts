@@ -18,6 +18,11 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return apiError(404, e.message, { code: "model_not_found", param: "model" })
     case "UnknownProvider":
       return apiError(404, e.message, { code: "provider_not_found", param: "model" })
+    case "ModelNotSupported":
+      return apiError(404, `The model '${e.model}' is not available for ${e.endpoint}: none of its providers serves that endpoint`, {
+        code: "model_not_supported",
+        param: "model",
+      })
     case "LogicalModelDisabled":
       return apiError(404, `The model '${e.logicalModel}' is disabled`, { code: "model_not_found", param: "model" })
     case "NoUpstreams":

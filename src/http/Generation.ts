@@ -1,4 +1,6 @@
 import { Either } from "effect"
+import { decodeEmbeddings, embeddingsOperation, type EmbeddingsClient } from "../gateway/EmbeddingsOperation.js"
+import type { Operation } from "../gateway/Exchange.js"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 import type { Dialect } from "../protocol/Canonical.js"
 import { detectChatBody, wantsStream } from "../protocol/detect.js"
@@ -15,9 +17,11 @@ import type { ClientDialect } from "./ErrorEnvelope.js"
  *   POST /v1beta/models/{model}:generateContent    Gemini (and :streamGenerateContent)
  *   POST /v1/messages/count_tokens                 Anthropic token count (TokenCounter, not the Gateway)
  *   POST /v1beta/models/{model}:countTokens        Gemini token count (likewise)
+ *   POST /v1/embeddings, /embeddings               OpenAI embeddings
+ *   POST /v1beta/models/{model}:embedContent       Gemini embeddings (and :batchEmbedContents)
  */
 export interface GenerationRoute {
-  readonly kind: "chat" | "native" | "gemini"
+  readonly kind: "chat" | "native" | "gemini" | "embeddings"
   readonly dialect: Dialect
   readonly errors: ClientDialect
   /** The route counts tokens instead of generating. */
@@ -30,6 +34,7 @@ const MESSAGES: GenerationRoute = { kind: "native", dialect: "anthropic", errors
 const GEMINI: GenerationRoute = { kind: "gemini", dialect: "gemini", errors: "gemini" }
 const COUNT_MESSAGES: GenerationRoute = { ...MESSAGES, count: true }
 const COUNT_GEMINI: GenerationRoute = { ...GEMINI, count: true }
+const EMBEDDINGS: GenerationRoute = { kind: "embeddings", dialect: "openai-chat", errors: "openai" }
 const GEMINI_PREFIX = "/v1beta/models/"
 const COUNT_TOKENS = ":countTokens"
 
@@ -47,6 +52,9 @@ export const generationRouteOf = (method: string | undefined, path: string): Gen
       return MESSAGES
     case "/v1/messages/count_tokens":
       return COUNT_MESSAGES
+    case "/v1/embeddings":
+    case "/embeddings":
+      return EMBEDDINGS
     default:
       if (!path.startsWith(GEMINI_PREFIX) || path.length === GEMINI_PREFIX.length) return undefined
       return path.endsWith(COUNT_TOKENS) ? COUNT_GEMINI : GEMINI
@@ -59,6 +67,8 @@ export interface Generation {
   readonly body: Record<string, unknown>
   readonly model: string
   readonly stream: boolean
+  /** Set when the request is not generation (embeddings). */
+  readonly operation?: Operation
 }
 
 const missingModel = () => new InvalidRequest({ message: "you must provide a model parameter", param: "model" })
@@ -109,6 +119,11 @@ const invalidModel = (problem: string) => new InvalidRequest({ message: problem,
 /** `%2F` (`/`) and `%5C` (`\`) in a Gemini path: a model segment may not hide a path separator. */
 const ESCAPED_SEPARATOR = /%(2f|5c)/i
 
+/** The Gemini methods the gateway serves. */
+type GeminiMethod = "generateContent" | "streamGenerateContent" | "embedContent" | "batchEmbedContents" | "countTokens"
+/** On the generation route (`:countTokens` has its own). */
+const GEMINI_METHODS: ReadonlySet<string> = new Set<GeminiMethod>(["generateContent", "streamGenerateContent", "embedContent", "batchEmbedContents"])
+
 /**
  * The model and method of a Gemini path's tail (`{model}:{method}`). The model may carry a
  * provider prefix with a literal `/` (`gem/gemini-2.5-flash`), but never an escaped one; a
@@ -117,7 +132,7 @@ const ESCAPED_SEPARATOR = /%(2f|5c)/i
 const geminiTarget = (
   tail: string,
   route: GenerationRoute,
-): Either.Either<{ readonly model: string; readonly stream: boolean }, InvalidRequest> => {
+): Either.Either<{ readonly model: string; readonly method: GeminiMethod }, InvalidRequest> => {
   if (ESCAPED_SEPARATOR.test(tail)) {
     return Either.left(invalidModel("Invalid model in the path: an escaped '/' or '\\' (%2F, %5C) is not allowed"))
   }
@@ -130,13 +145,24 @@ const geminiTarget = (
   const colon = decoded.lastIndexOf(":")
   const model = colon > 0 ? decoded.slice(0, colon) : ""
   const action = colon > 0 ? decoded.slice(colon + 1) : ""
-  const known = route.count === true ? action === "countTokens" : action === "generateContent" || action === "streamGenerateContent"
+  const known = route.count === true ? action === "countTokens" : GEMINI_METHODS.has(action)
   if (model.trim() === "" || !known) {
     return Either.left(new InvalidRequest({ message: `Unknown Gemini method ${excerpt(decoded, 80)}` }))
   }
   const problem = modelIdProblem(model)
   if (problem !== undefined) return Either.left(invalidModel(problem))
-  return Either.right({ model, stream: action === "streamGenerateContent" })
+  return Either.right({ model, method: action as GeminiMethod })
+}
+
+/** An embeddings request: its body checked (a 400 naming the field at fault) and wrapped as the walk's operation. */
+const embeddingsGeneration = (client: EmbeddingsClient, body: Record<string, unknown>, model: string): Either.Either<Generation, InvalidRequest> => {
+  const decoded = decodeEmbeddings(client, body)
+  if (Either.isLeft(decoded)) {
+    const { message, param } = decoded.left
+    return Either.left(new InvalidRequest({ message, ...(param !== undefined ? { param } : {}) }))
+  }
+  const dialect = client === "openai" ? "openai-chat" : "gemini"
+  return Either.right({ dialect, body, model, stream: false, operation: embeddingsOperation(client, body, decoded.right) })
 }
 
 /**
@@ -169,8 +195,10 @@ const readGeneration = <E>(
   if (route.kind === "gemini") {
     const target = geminiTarget(path.slice(GEMINI_PREFIX.length), route)
     if (Either.isLeft(target)) return Either.left(target.left)
-    const { model, stream } = target.right
-    return Either.map(read, (body) => ({ dialect: "gemini", body, model, stream }))
+    const { model, method } = target.right
+    if (Either.isLeft(read)) return Either.left(read.left)
+    if (method === "embedContent" || method === "batchEmbedContents") return embeddingsGeneration(method, read.right, model)
+    return Either.right({ dialect: "gemini", body: read.right, model, stream: method === "streamGenerateContent" })
   }
   if (Either.isLeft(read)) return Either.left(read.left)
   const body = read.right
@@ -178,6 +206,7 @@ const readGeneration = <E>(
   if (model === undefined) return Either.left(missingModel())
   const problem = modelIdProblem(model)
   if (problem !== undefined) return Either.left(invalidModel(problem))
+  if (route.kind === "embeddings") return embeddingsGeneration("openai", body, model)
   const stream = route.count !== true && wantsStream(body, accept)
   if (route.kind === "native") return Either.right({ dialect: route.dialect, body, model, stream })
   const detected = detectChatBody(body)

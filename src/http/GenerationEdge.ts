@@ -120,7 +120,9 @@ export const makeGenerationEdge = Effect.gen(function* () {
     if (input.route.count === true) {
       return yield* counter.count({ dialect: dialect as CountDialect, body, model, principal, requestId: input.requestId, featureHeaders })
     }
-    return yield* gateway.handle({ ...generation.right, principal, sessionId: input.sessionId, requestId: input.requestId, featureHeaders })
+    // A session binds a conversation: embeddings have none.
+    const sessionId = generation.right.operation === undefined ? input.sessionId : undefined
+    return yield* gateway.handle({ ...generation.right, principal, sessionId, requestId: input.requestId, featureHeaders })
   })
 
   /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */

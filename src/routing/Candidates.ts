@@ -78,6 +78,16 @@ export class UnknownProvider extends Schema.TaggedError<UnknownProvider>()("Unkn
   }
 }
 
+/**
+ * The model resolves, but none of its upstreams can serve the endpoint asked for (embeddings from
+ * an Anthropic-protocol provider, `/v1/audio/speech` from a Gemini one …). HTTP: 404, as OpenAI
+ * and Gemini answer a model that lacks the method.
+ */
+export class ModelNotSupported extends Schema.TaggedError<ModelNotSupported>()("ModelNotSupported", {
+  model: Schema.String,
+  endpoint: Schema.String,
+}) {}
+
 export type ResolveError = ModelNotFound | UnknownProvider | LogicalModelDisabled | NoUpstreams
 
 /** Identity of an upstream: a (provider, model) pair. */
@@ -258,6 +268,20 @@ export const resolveCandidates = (
     candidates,
     policy: NO_POLICY,
   })
+}
+
+/** What a request needs of an upstream beyond serving its model: an endpoint only some have. */
+export interface EndpointNeed {
+  /** Names the endpoint in the 404 (`/v1/embeddings`). */
+  readonly endpoint: string
+  readonly serves: (candidate: Candidate) => boolean
+}
+
+/** Keeps the candidates that can serve `need`; none left is `ModelNotSupported`. */
+export const filterServing = (resolution: Resolution, need: EndpointNeed): Either.Either<Resolution, ModelNotSupported> => {
+  const kept = resolution.candidates.filter(need.serves)
+  if (kept.length === 0) return Either.left(new ModelNotSupported({ model: resolution.requestedModel, endpoint: need.endpoint }))
+  return Either.right(kept.length === resolution.candidates.length ? resolution : { ...resolution, candidates: kept })
 }
 
 /**

@@ -12,8 +12,8 @@
  */
 import { Chunk, Clock, Duration, Effect, Either, Queue, Random } from "effect"
 import type { RegistrySnapshot } from "../registry/Provider.js"
-import type { Candidate, ProviderNotAllowed, Resolution, ResolveError } from "./Candidates.js"
-import { filterAllowed, resolveCandidates, upstreamKey } from "./Candidates.js"
+import type { Candidate, EndpointNeed, ModelNotSupported, ProviderNotAllowed, Resolution, ResolveError } from "./Candidates.js"
+import { filterAllowed, filterServing, resolveCandidates, upstreamKey } from "./Candidates.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "./CircuitBreaker.js"
 import { KeyPool } from "./KeyPool.js"
 import type { CircuitView, Plan } from "./Plan.js"
@@ -36,7 +36,11 @@ export interface DecideInput {
   readonly modelLists: (providerId: string) => ReadonlyArray<string> | undefined
   readonly allowedProviderIds: ReadonlyArray<string> | null
   readonly session: SessionRef | null
+  /** An endpoint only some upstreams have (embeddings, audio …): the others are no candidates. */
+  readonly need?: EndpointNeed | undefined
 }
+
+export type DecideError = ResolveError | ModelNotSupported | ProviderNotAllowed
 
 export interface Decision {
   readonly resolution: Resolution
@@ -83,9 +87,12 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     /** Resolve, filter by the allow-list, and plan. Reads state, never writes it. */
     const decide = Effect.fnUntraced(function* (input: DecideInput) {
       const resolved = resolveCandidates(input.snapshot, input.requestedModel, input.modelLists)
-      if (Either.isLeft(resolved)) return yield* Effect.fail<ResolveError | ProviderNotAllowed>(resolved.left)
-      const allowed = filterAllowed(resolved.right, input.allowedProviderIds)
-      if (Either.isLeft(allowed)) return yield* Effect.fail<ResolveError | ProviderNotAllowed>(allowed.left)
+      if (Either.isLeft(resolved)) return yield* Effect.fail<DecideError>(resolved.left)
+      // What the model cannot do is said before what the caller may not use.
+      const serving = input.need === undefined ? Either.right(resolved.right) : filterServing(resolved.right, input.need)
+      if (Either.isLeft(serving)) return yield* Effect.fail<DecideError>(serving.left)
+      const allowed = filterAllowed(serving.right, input.allowedProviderIds)
+      if (Either.isLeft(allowed)) return yield* Effect.fail<DecideError>(allowed.left)
       const resolution = allowed.right
       const providerIds = [...new Set(resolution.candidates.map((c) => c.provider.id))]
       // Sequential on purpose: each read is one O(1) store command, and forking fibers to run

@@ -8,8 +8,16 @@ import type { Provider, RegistrySnapshot } from "../registry/Provider.js"
 /** How long a provider whose discovery failed is left alone before it is asked again. */
 const NEGATIVE_TTL = Duration.seconds(30)
 
+/** A provider's discovered list: its ids and, where the list says it, which of them embed. */
+interface Listing {
+  readonly models: ReadonlyArray<string>
+  /** Id → embeds, for the ids whose listing names their methods (Gemini); undefined when none does. */
+  readonly embeds: ReadonlyMap<string, boolean> | undefined
+}
+
 interface Entry {
   readonly models: ReadonlyArray<string> | undefined
+  readonly embeds: ReadonlyMap<string, boolean> | undefined
   readonly expiresAt: number
 }
 
@@ -34,6 +42,36 @@ export const parseModelList = (json: unknown): ReadonlyArray<string> => {
     }
   }
   return [...new Set(ids)]
+}
+
+const EMBED_METHODS = new Set(["embedContent", "batchEmbedContents"])
+
+/**
+ * What a discovery answer says of its models' embedding, where it says it: a Gemini model's
+ * `supportedGenerationMethods` (routing/Capabilities, rule 2). `undefined` when no entry lists
+ * its methods (an OpenAI-style list).
+ */
+export const parseEmbeddingListing = (json: unknown): ReadonlyMap<string, boolean> | undefined => {
+  const models = (json as { models?: unknown } | null)?.models
+  if (!Array.isArray(models)) return undefined
+  const embeds = new Map<string, boolean>()
+  for (const item of models as ReadonlyArray<unknown>) {
+    const entry = item as { name?: unknown; supportedGenerationMethods?: unknown } | null
+    if (typeof entry?.name !== "string" || !Array.isArray(entry.supportedGenerationMethods)) continue
+    embeds.set(entry.name.replace(/^models\//, ""), entry.supportedGenerationMethods.some((m) => EMBED_METHODS.has(m as string)))
+  }
+  return embeds.size === 0 ? undefined : embeds
+}
+
+/** A listing as the Kv cache keeps it: the plain id array, or ids and embedding when the list said it. */
+const encodeListing = (listing: Listing): string =>
+  JSON.stringify(listing.embeds === undefined ? listing.models : { models: listing.models, embeds: Object.fromEntries(listing.embeds) })
+
+const decodeListing = (text: string): Listing => {
+  const json = JSON.parse(text) as ReadonlyArray<string> | { models: ReadonlyArray<string>; embeds: Record<string, boolean> }
+  return Array.isArray(json)
+    ? { models: json, embeds: undefined }
+    : { models: (json as { models: ReadonlyArray<string> }).models, embeds: new Map(Object.entries((json as { embeds: Record<string, boolean> }).embeds)) }
 }
 
 /**
@@ -66,7 +104,8 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
           stream: false,
           masked: false,
         })
-        return parseModelList(JSON.parse(response.text))
+        const json: unknown = JSON.parse(response.text)
+        return { models: parseModelList(json), embeds: parseEmbeddingListing(json) } satisfies Listing as Listing
       }).pipe(
         Effect.timeout(config.upstream.discoveryTimeout),
         Effect.catchAllCause((cause) =>
@@ -81,16 +120,15 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       Effect.gen(function* () {
         const cached = yield* kv.get(cacheKey(provider)).pipe(Effect.orElseSucceed(() => undefined))
         if (cached !== undefined) {
-          const models = cached === "" ? undefined : (JSON.parse(cached) as ReadonlyArray<string>)
+          const listing = cached === "" ? undefined : decodeListing(cached)
           const remaining = yield* kv.ttl(cacheKey(provider)).pipe(Effect.orElseSucceed(() => undefined))
-          memory.set(provider.id, { models, expiresAt: now + (remaining ?? ttlMs) })
-          return models
+          memory.set(provider.id, { models: listing?.models, embeds: listing?.embeds, expiresAt: now + (remaining ?? ttlMs) })
+          return
         }
-        const models = yield* discover(provider)
-        const ttl = models === undefined ? NEGATIVE_TTL : config.modelsCacheTtl
-        yield* kv.set(cacheKey(provider), models === undefined ? "" : JSON.stringify(models), ttl).pipe(Effect.ignore)
-        memory.set(provider.id, { models, expiresAt: now + Duration.toMillis(ttl) })
-        return models
+        const listing = yield* discover(provider)
+        const ttl = listing === undefined ? NEGATIVE_TTL : config.modelsCacheTtl
+        yield* kv.set(cacheKey(provider), listing === undefined ? "" : encodeListing(listing), ttl).pipe(Effect.ignore)
+        memory.set(provider.id, { models: listing?.models, embeds: listing?.embeds, expiresAt: now + Duration.toMillis(ttl) })
       })
 
     /** The model list of every provider in the snapshot, discovering the unknown ones in parallel. */
@@ -155,6 +193,12 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       )
     })
 
-    return { listsFor, aggregate, providerModels } as const
+    /**
+     * What the provider's discovered list says of a model's embedding (routing/Capabilities):
+     * `undefined` when the list does not say (or is not loaded: call `listsFor` first).
+     */
+    const listedEmbedding = (providerId: string, model: string): boolean | undefined => memory.get(providerId)?.embeds?.get(model)
+
+    return { listsFor, aggregate, providerModels, listedEmbedding } as const
   }),
 }) {}

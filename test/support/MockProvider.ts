@@ -2,9 +2,10 @@
  * A scriptable fake LLM provider for tests and benchmarks: plain `node:http` on 127.0.0.1
  * (ephemeral port, keep-alive), speaking each provider's real wire format:
  *
- *   OpenAI     POST /v1/chat/completions · POST /v1/responses · GET /v1/models[/{id}]
+ *   OpenAI     POST /v1/chat/completions · POST /v1/responses · POST /v1/embeddings · GET /v1/models[/{id}]
  *   Anthropic  POST /v1/messages · POST /v1/messages/count_tokens · GET /v1/models (with `anthropic-version`)
- *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse · :countTokens · GET /v1beta/models[/{id}]
+ *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse | :countTokens |
+ *              :embedContent | :batchEmbedContents · GET /v1beta/models[/{id}]
  *
  * Default answer: `Hello from mock: <last user text>`, split into `chunkCount` stream chunks; a tool
  * call (`location: "Paris"`) when tools are offered and the last user message says "weather".
@@ -20,6 +21,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net"
 import { anthropicErrorBody, anthropicModels, handleMessages } from "./mock/Anthropic.js"
 import type { Behaviour, BehaviourFn, BehaviourMatch, Dialect, ReceivedRequest } from "./mock/Behaviour.js"
+import { handleGeminiEmbeddings, handleOpenAiEmbeddings } from "./mock/Embeddings.js"
 import { sendJson, type Exchange } from "./mock/Exchange.js"
 import { geminiErrorBody, geminiModel, geminiModels, handleGenerateContent } from "./mock/Gemini.js"
 import { handleChatCompletions } from "./mock/OpenAIChat.js"
@@ -78,7 +80,7 @@ export interface MockProvider {
 
 const DEFAULT_MODELS = ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
 
-const GEMINI_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/
+const GEMINI_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/
 
 const GEMINI_MODELS = /^\/(v1beta|v1|v1alpha)\/models\/?$/
 const GEMINI_MODEL = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+)$/
@@ -161,11 +163,14 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     if (method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(ex, model)
     if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model)
     if (method === "POST" && path === "/v1/messages") return handleMessages(ex, model)
+    if (method === "POST" && path === "/v1/embeddings") return handleOpenAiEmbeddings(ex, model)
     if (method === "POST" && path === "/v1/messages/count_tokens")
       return sendJson(ex, 200, { input_tokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
     if (entry.dialect === "gemini") {
       const m = GEMINI_PATH.exec(path)
       if (method === "POST" && m?.[3] === "countTokens") return sendJson(ex, 200, { totalTokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
+      if (method === "POST" && m?.[3] === "batchEmbedContents") return handleGeminiEmbeddings(ex, model, true)
+      if (method === "POST" && m?.[3] === "embedContent") return handleGeminiEmbeddings(ex, model, false)
       if (method === "POST" && m) return handleGenerateContent(ex, model, m[3] === "streamGenerateContent")
       if (method === "GET" && GEMINI_MODELS.test(path)) return sendJson(ex, 200, geminiModels(models))
       const one = method === "GET" ? GEMINI_MODEL.exec(path) : null

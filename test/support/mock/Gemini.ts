@@ -76,7 +76,8 @@ export const geminiModel = (id: string) => ({
   description: `Mock model ${id}`,
   inputTokenLimit: 1_048_576,
   outputTokenLimit: 65_536,
-  supportedGenerationMethods: ["generateContent", "countTokens"],
+  // As Gemini lists them: an embedding model embeds and does not generate.
+  supportedGenerationMethods: /embed/.test(id) ? ["embedContent", "countTextTokens", "countTokens"] : ["generateContent", "countTokens"],
 })
 
 export const geminiModels = (ids: ReadonlyArray<string>) => ({ models: ids.map(geminiModel) })

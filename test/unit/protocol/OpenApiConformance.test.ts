@@ -1,8 +1,9 @@
 /** OpenAI-dialect outputs validated against the official OpenAPI document. */
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck as fc } from "effect"
+import { Either, FastCheck as fc } from "effect"
 import type { CanonicalRequest, ErrorInfo } from "../../../src/protocol/Canonical.js"
 import { codecs } from "../../../src/protocol/Dialect.js"
+import * as OpenAiEmbeddings from "../../../src/protocol/embeddings/OpenAiEmbeddings.js"
 import { errorBody } from "../../../src/protocol/Errors.js"
 import { makeTranscoder } from "../../../src/protocol/Transcoder.js"
 import { validateOpenAi } from "../../support/OpenApiSpec.js"
@@ -140,4 +141,16 @@ describe("OpenAI Responses outputs conform to the OpenAPI document", () => {
     for (const x of evs) ok(RESPONSES_EVENT_SCHEMA[x.event!]!, JSON.parse(x.data))
     expect(JSON.parse(evs[2]!.data).response.status).toBe("failed")
   })
+})
+
+describe("OpenAI embeddings outputs conform to the OpenAPI document", () => {
+  it.prop("converted answers conform to CreateEmbeddingResponse (float) and decode back (base64)", [fc.array(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 5 })], ([vectors]) => {
+    const request = { inputs: vectors.map(() => "x"), single: false, dimensions: undefined, encoding: "float" as const, untranslatable: [] }
+    const floats = OpenAiEmbeddings.encodeResponse({ vectors, promptTokens: 3 }, request, "m", 3)
+    expect(validateOpenAi("CreateEmbeddingResponse", floats)).toEqual([])
+    const b64 = OpenAiEmbeddings.encodeResponse({ vectors, promptTokens: 3 }, { ...request, encoding: "base64" }, "m", 3)
+    const decoded = OpenAiEmbeddings.decodeResponse(JSON.parse(JSON.stringify(b64)), vectors.length)
+    expect(Either.getOrThrow(decoded).vectors).toEqual(vectors.map((v) => v.map((x) => (Object.is(x, -0) ? -0 : x))))
+  }, { fastCheck: { numRuns: 20 } })
+
 })
