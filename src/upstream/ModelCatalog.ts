@@ -3,7 +3,8 @@ import { AppConfig } from "../config/AppConfig.js"
 import { Kv } from "../storage/Kv.js"
 import { UpstreamClient } from "./UpstreamClient.js"
 import { joinUrl } from "./UpstreamHeaders.js"
-import type { Provider, RegistrySnapshot } from "../registry/Provider.js"
+import type { LogicalModel, Provider, RegistrySnapshot } from "../registry/Provider.js"
+import { embeds } from "../routing/Capabilities.js"
 
 /** How long a provider whose discovery failed is left alone before it is asked again. */
 const NEGATIVE_TTL = Duration.seconds(30)
@@ -26,7 +27,12 @@ export interface ModelEntry {
   readonly object: "model"
   readonly created: number
   readonly owned_by: string
+  /** `"embedding"` for a model that embeds (routing/Capabilities); absent otherwise. */
+  readonly type?: "embedding"
 }
+
+const modelEntry = (id: string, created: number, owner: string, embedding: boolean): ModelEntry =>
+  embedding ? { id, object: "model", created, owned_by: owner, type: "embedding" } : { id, object: "model", created, owned_by: owner }
 
 /** The model ids in a discovery answer of any of the three dialects. */
 export const parseModelList = (json: unknown): ReadonlyArray<string> => {
@@ -153,6 +159,19 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       }
     })
 
+    /**
+     * What the provider's discovered list says of a model's embedding (routing/Capabilities):
+     * `undefined` when the list does not say (or is not loaded: call `listsFor` first).
+     */
+    const listedEmbedding = (providerId: string, model: string): boolean | undefined => memory.get(providerId)?.embeds?.get(model)
+
+    /** A logical model embeds when every upstream of it does. */
+    const logicalEmbeds = (snapshot: RegistrySnapshot, logical: LogicalModel): boolean =>
+      logical.upstreams.every((u) => {
+        const provider = snapshot.providers.get(u.provider)
+        return provider !== undefined && embeds(provider, u.model, listedEmbedding(u.provider, u.model))
+      })
+
     /** `/models`: the union of every (allowed) provider's models plus logical model ids. */
     const aggregate = Effect.fnUntraced(function* (
       snapshot: RegistrySnapshot,
@@ -169,7 +188,7 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
         for (const id of lists(provider.id) ?? []) {
           if (seen.has(id)) continue
           seen.add(id)
-          data.push({ id, object: "model", created, owned_by: provider.id })
+          data.push(modelEntry(id, created, provider.id, embeds(provider, id, listedEmbedding(provider.id, id))))
         }
       }
       for (const logical of snapshot.logicalModels.values()) {
@@ -177,7 +196,7 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
         const reachable = logical.upstreams.some((u) => allowed === undefined || allowed.has(u.provider))
         if (!reachable) continue
         seen.add(logical.id)
-        data.push({ id: logical.id, object: "model", created, owned_by: "apiproxy" })
+        data.push(modelEntry(logical.id, created, "apiproxy", logicalEmbeds(snapshot, logical)))
       }
       return { object: "list" as const, data }
     })
@@ -188,16 +207,8 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       if (provider === undefined) return Option.none<ReadonlyArray<ModelEntry>>()
       const lists = yield* listsFor(snapshot)
       const created = Math.floor(snapshot.loadedAt / 1000)
-      return Option.some(
-        (lists(providerId) ?? []).map((id): ModelEntry => ({ id, object: "model", created, owned_by: providerId })),
-      )
+      return Option.some((lists(providerId) ?? []).map((id) => modelEntry(id, created, providerId, embeds(provider, id, listedEmbedding(providerId, id)))))
     })
-
-    /**
-     * What the provider's discovered list says of a model's embedding (routing/Capabilities):
-     * `undefined` when the list does not say (or is not loaded: call `listsFor` first).
-     */
-    const listedEmbedding = (providerId: string, model: string): boolean | undefined => memory.get(providerId)?.embeds?.get(model)
 
     return { listsFor, aggregate, providerModels, listedEmbedding } as const
   }),

@@ -221,6 +221,23 @@ describe("embeddings", () => {
       expect(answer.data[0]!.embedding).toEqual(mockVector("x"))
     })
 
+    it("model lists say which models embed (type: embedding)", async () => {
+      const list = await openai.models.list()
+      const types = Object.fromEntries(list.data.map((m) => [m.id, (m as { type?: string }).type]))
+      expect(types).toMatchObject({
+        "text-embedding-3-small": "embedding",
+        "gemini-embedding-001": "embedding",
+        embed: "embedding",
+        "embed-gem": "embedding",
+      })
+      // Not embedding: a chat model, a Gemini model listed without embedContent, a logical model with an Anthropic upstream.
+      for (const id of ["gpt-4o-mini", "gemini-2.5-flash", "claude-haiku-4-5", "mixed"]) expect(types[id], id).toBeUndefined()
+      expect(validateOpenAi("ListModelsResponse", { object: "list", data: list.data })).toEqual([])
+      const one = await fetch(`${gateway.url}/providers/gemdisc/models`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
+      const listed = ((await one.json()) as { data: Array<{ id: string; type?: string }> }).data
+      expect(listed.filter((m) => m.type === "embedding").map((m) => m.id)).toEqual(["text-embedding-3-small", "gemini-embedding-001"])
+    })
+
     it("an API key's allow-list applies", async () => {
       const user = await post("/users", { username: "embedder", email: "embedder@example.com", password: "embedder-password-1234" })
       const key = await post(`/users/${user.body.id}/api-keys`, { name: "gem only", allowed_provider_ids: ["gem"] })
