@@ -34,7 +34,9 @@ const takeExchange = (walk: Walk, index: number): Effect.Effect<void, AttemptFai
   const exchange = operation === undefined ? planExchange(walk.client, provider, model) : operation.plan(provider, model, walk.client.requestedModel)
   if (Either.isLeft(exchange)) {
     const refusal = exchange.left
-    return refusal._tag === "BadRequest" ? stopInvalid(walk, refusal.error) : skipCandidate(walk, planned, "unsupported", undefined, refusal.message)
+    if (refusal._tag === "BadRequest") return stopInvalid(walk, refusal.error)
+    // Another candidate may serve the request in the client's own dialect; if none does, the message is the client's 400.
+    return skipCandidate(walk, planned, refusal._tag === "Inexpressible" ? "inexpressible" : "unsupported", undefined, refusal.message)
   }
   walk.exchange = exchange.right
   return undefined
@@ -88,7 +90,9 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
 
   const attempts = ++walk.attempts
   const attemptStart = yield* Clock.currentTimeMillis
-  const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts }
+  const { dropped } = walk.exchange!
+  const served: Served =
+    dropped === undefined || dropped.length === 0 ? { provider: candidate.provider.id, model: candidate.model, attempts } : { provider: candidate.provider.id, model: candidate.model, attempts, dropped }
   const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
   const collected = walk.contextId === undefined || !walk.client.stream ? undefined : makeSnippetCollector(deps.sessionContext.config.maxBytes)
   const hooks = deps.hooks.hooksFor(walk, served, ref, () => deps.hooks.rescueScopeFor(walk, index, collected), collected)

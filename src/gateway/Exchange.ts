@@ -1,5 +1,6 @@
 import { Either } from "effect"
 import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
+import { type ConversionLoss, conversionLoss } from "../protocol/ConversionLoss.js"
 import { codecs, upstreamDialect } from "../protocol/Dialect.js"
 import { nowSeconds, randomIds } from "../protocol/Ids.js"
 import { makeRelay, prepareRequest } from "../protocol/Passthrough.js"
@@ -38,6 +39,8 @@ export interface Exchange {
   readonly body: string
   /** The client's feature headers, when the upstream speaks its dialect. */
   readonly headers: Readonly<Record<string, string>> | undefined
+  /** Optional features the conversion left out (ConversionLoss), told to the client in a header. */
+  readonly dropped?: ReadonlyArray<string> | undefined
   /** Turns the upstream's 2xx JSON into the client's answer, or says why it is unusable. */
   readonly translateJson: (text: string) => Either.Either<{ readonly body: string; readonly usage: UsageDelta }, string>
   /** Generation streams only. */
@@ -72,6 +75,8 @@ export interface ModelFacts {
 export type ExchangeRefusal =
   | { readonly _tag: "Unsupported"; readonly message: string }
   | { readonly _tag: "BadRequest"; readonly error: ProtocolError }
+  /** The request uses what the candidate's dialect cannot express: another candidate may serve it natively. */
+  | { readonly _tag: "Inexpressible"; readonly message: string }
 
 const upstreamUrl = (provider: Provider, dialect: Dialect, path: string | undefined): string | undefined => {
   switch (dialect) {
@@ -113,6 +118,23 @@ const noEndpoint = (provider: Provider, dialect: Dialect): ExchangeRefusal => ({
   message: `provider '${provider.id}' has no ${dialect} endpoint`,
 })
 
+const DIALECT_NAMES: { readonly [D in Dialect]: string } = {
+  "openai-chat": "OpenAI chat completions",
+  "openai-responses": "OpenAI Responses",
+  anthropic: "Anthropic Messages",
+  gemini: "Gemini",
+}
+
+const inexpressible = (provider: Provider, target: Dialect, source: Dialect, loss: ConversionLoss): ExchangeRefusal => ({
+  _tag: "Inexpressible",
+  message:
+    `This request uses ${loss.refused.join(", ")}, which the ${provider.protocol} provider protocol (${DIALECT_NAMES[target]}) ` +
+    `of provider '${provider.id}' cannot express; only a provider reached in ${DIALECT_NAMES[source]} can serve it`,
+})
+
+/** Refusals and drops of converting `client`'s request for `target`. */
+const lossOf = (client: ClientRequest, canonical: CanonicalRequest): ConversionLoss => conversionLoss(client.dialect, client.body, canonical.extra)
+
 /**
  * Plans the wire exchange for one candidate. Same dialect on both sides: passthrough, with only
  * the model replaced (and OpenAI stream usage requested). Otherwise the request is converted
@@ -149,6 +171,8 @@ export const planExchange = (
 
   const canonical = client.canonical()
   if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
+  const loss = lossOf(client, canonical.right)
+  if (loss.refused.length > 0) return Either.left(inexpressible(provider, dialect, client.dialect, loss))
   const encoded = codecs[dialect].encodeRequest(canonical.right, model, { stream: client.stream })
   const url = upstreamUrl(provider, dialect, encoded.path)
   if (url === undefined) return Either.left(noEndpoint(provider, dialect))
@@ -158,6 +182,7 @@ export const planExchange = (
     url,
     body: JSON.stringify(encoded.body),
     headers: undefined,
+    dropped: loss.dropped,
     translateJson: (text) => {
       const json = answerObjectOf(text)
       if (typeof json === "string") return Either.left(json)
@@ -188,6 +213,8 @@ export const planContinuation = (
       ? { ...canonical.right, messages: [...canonical.right.messages, { role: "assistant" as const, content: [{ type: "text" as const, text: prefillText(transcript) }] }] }
       : canonical.right
   const dialect = upstreamDialect(provider.protocol, client.dialect, provider.paths.responses !== null)
+  const loss = dialect === client.dialect ? undefined : lossOf(client, canonical.right)
+  if (loss !== undefined && loss.refused.length > 0) return Either.left(inexpressible(provider, dialect, client.dialect, loss))
   const encoded = codecs[dialect].encodeRequest(request, model, { stream: true })
   const url = upstreamUrl(provider, dialect, encoded.path)
   if (url === undefined) return Either.left(noEndpoint(provider, dialect))
@@ -198,6 +225,7 @@ export const planContinuation = (
     url,
     body: JSON.stringify(encoded.body),
     headers: dialect === client.dialect ? client.featureHeaders : undefined,
+    dropped: loss?.dropped,
     translateJson: () => Either.left("a continuation is always streamed"),
     streamCodec: () =>
       transcoderCodec(

@@ -29,6 +29,8 @@ export interface Served {
   readonly provider: string
   readonly model: string
   readonly attempts: number
+  /** Optional features the conversion for this upstream left out (`x-apiproxy-dropped`). */
+  readonly dropped?: ReadonlyArray<string>
 }
 
 export type GatewayAnswer =

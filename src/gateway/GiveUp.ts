@@ -1,6 +1,6 @@
 import { type UpstreamFailure, UpstreamStatusError } from "../shared/UpstreamFailure.js"
 import { AllUpstreamsFailed, InvalidRequest, UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
-import type { SkipReason, Walk } from "./RequestWalk.js"
+import type { Skip, SkipReason, Walk } from "./RequestWalk.js"
 
 /** What the client is told once a walk is over without an answer. */
 export type GiveUpError = UpstreamFailure | UpstreamCapacityExhausted | AllUpstreamsFailed | UpstreamsCoolingDown | InvalidRequest
@@ -40,16 +40,20 @@ const nothingSentError = (walk: Walk): GiveUpError => {
       retryAfterMs: Math.min(...said),
     })
   }
-  // No candidate can take what the client sent (a field only another dialect has): say what.
-  const refusal = skips.find((s) => s.message !== undefined)?.message
-  if (refusal !== undefined && skips.every((s) => s.reason === "unsupported")) {
-    return new InvalidRequest({ message: `No upstream of model '${model}' can take this request: ${refusal}` })
+  // No candidate can take what the client sent (a field, tool or part only another dialect has):
+  // no retry can help, a 400 naming it can.
+  const inexpressible = skips.find((s) => s.reason === "inexpressible")
+  const refusal = (inexpressible ?? skips.find((s) => s.message !== undefined))?.message
+  if (refusal !== undefined && skips.every((s) => s.reason === "unsupported" || s.reason === "inexpressible")) {
+    const message = `No upstream of model '${model}' can take this request: ${refusal}`
+    return new InvalidRequest(inexpressible === undefined ? { message } : { message, code: "unsupported_feature" })
   }
   if (skips.some((s) => s.reason === "max_qps")) {
     const qps = waits("max_qps")
     return new UpstreamCapacityExhausted({ model, retryAfterMs: qps.length > 0 ? Math.min(...qps) : 1000 })
   }
-  if (skips.length > 0 && skips.every((s) => s.reason === "unsupported" || s.reason === "no_keys" || s.reason === "too_long")) {
+  const cannotTake = (s: Skip) => s.reason === "unsupported" || s.reason === "inexpressible" || s.reason === "no_keys" || s.reason === "too_long"
+  if (skips.length > 0 && skips.every(cannotTake)) {
     return new AllUpstreamsFailed({ model, attempts: 0, lastError: "no upstream of the model can take this request" })
   }
   const other = [...waits("key_backoff"), ...waits("circuit")]

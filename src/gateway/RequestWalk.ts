@@ -15,10 +15,11 @@ import type { RequestLimits } from "./RequestLimits.js"
 /**
  * Why a candidate was passed over without a call: its circuit is open (or its probe taken), every
  * key is backed off (by the gateway; or by the provider's Retry-After, in panic mode), every key
- * used its `max_qps`, it has no key or no endpoint for the dialect, it is a model that already
+ * used its `max_qps`, it has no key or no endpoint for the dialect, its dialect cannot express the
+ * request (ConversionLoss), it is a model that already
  * answered context_length_exceeded, or the request reached its attempt cap.
  */
-export type SkipReason = "circuit" | "key_backoff" | "retry_after" | "max_qps" | "no_keys" | "unsupported" | "too_long" | "cap"
+export type SkipReason = "circuit" | "key_backoff" | "retry_after" | "max_qps" | "no_keys" | "unsupported" | "inexpressible" | "too_long" | "cap"
 
 export interface Skip {
   readonly planned: PlannedAttempt

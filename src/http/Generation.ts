@@ -3,6 +3,7 @@ import { decodeEmbeddings, embeddingsOperation, type EmbeddingsClient } from "..
 import type { Operation } from "../gateway/Exchange.js"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 import type { Dialect } from "../protocol/Canonical.js"
+import { conversionLoss } from "../protocol/ConversionLoss.js"
 import { detectChatBody, wantsStream } from "../protocol/detect.js"
 import { codecs } from "../protocol/Dialect.js"
 import type { ClientDialect } from "./ErrorEnvelope.js"
@@ -213,6 +214,11 @@ const readGeneration = <E>(
   if (detected === "openai-chat") return Either.right({ dialect: "openai-chat", body, model, stream })
   const canonical = codecs[detected].decodeRequest(body, { model, stream })
   if (Either.isLeft(canonical)) return Either.left(new InvalidRequest({ message: canonical.left.message }))
+  const { refused } = conversionLoss(detected, body, canonical.right.extra)
+  if (refused.length > 0) {
+    const message = `This ${detected} body uses ${refused.join(", ")}, which OpenAI chat completions cannot express; send it to the ${detected} route instead`
+    return Either.left(new InvalidRequest({ message, code: "unsupported_feature" }))
+  }
   const normalised = codecs["openai-chat"].encodeRequest(canonical.right, model, { stream }).body as Record<string, unknown>
   return Either.right({ dialect: "openai-chat", body: normalised, model, stream })
 }

@@ -34,11 +34,17 @@ interface EdgeInput {
   bodyRead: boolean
 }
 
-const servedHeaders = (answer: Pick<GatewayAnswer, "served">) => ({
-  "x-apiproxy-provider": safeHeaderValue(answer.served.provider),
-  "x-apiproxy-model": safeHeaderValue(answer.served.model),
-  "x-apiproxy-attempts": String(answer.served.attempts),
-})
+const servedHeaders = (answer: Pick<GatewayAnswer, "served">): Record<string, string> => {
+  const { served } = answer
+  const headers: Record<string, string> = {
+    "x-apiproxy-provider": safeHeaderValue(served.provider),
+    "x-apiproxy-model": safeHeaderValue(served.model),
+    "x-apiproxy-attempts": String(served.attempts),
+  }
+  // What a conversion for this upstream left out (protocol/ConversionLoss): never silently.
+  if (served.dropped !== undefined && served.dropped.length > 0) headers["x-apiproxy-dropped"] = safeHeaderValue(served.dropped.join(", "))
+  return headers
+}
 
 /** A token count: who counted it (`x-apiproxy-token-count: provider`, with the served headers) or that it is an estimate. */
 const countHeaders = (answer: TokenCountAnswer) =>

@@ -1,9 +1,8 @@
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { beforeAll, describe, expect, it } from "vitest"
+import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
-import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 const BETAS = ["interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14"]
 
@@ -13,40 +12,22 @@ const BETAS = ["interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2
  * own dialect only; hostile values refused at the edge in the client's dialect.
  */
 describe("provider feature headers", () => {
-  let mock: MockProvider
-  let gateway: TestGateway
+  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
   let anthropic: Anthropic
   let openai: OpenAI
   /** The headers of the Anthropic client's last request, as its SDK sent them. */
   let sent: Headers = new Headers()
 
-  beforeAll(async () => {
-    mock = await startMockProvider({ models: ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"] })
-    gateway = await startTestGateway({
-      env: { CIRCUIT_FAILURE_THRESHOLD: "1000" },
-      gatewayFile: {
-        providers: protocolProviders(mock.url),
-      },
-    })
+  beforeAll(() => {
     const recordingFetch: typeof fetch = (input, init) => {
       sent = new Headers(init?.headers)
       return fetch(input, init)
     }
-    anthropic = new Anthropic({ baseURL: gateway.url, apiKey: gateway.masterKey, maxRetries: 0, fetch: recordingFetch })
-    openai = new OpenAI({
-      baseURL: `${gateway.url}/v1`,
-      apiKey: gateway.masterKey,
-      maxRetries: 0,
+    anthropic = new Anthropic({ baseURL: t.gateway.url, apiKey: t.gateway.masterKey, maxRetries: 0, fetch: recordingFetch })
+    openai = t.openai.withOptions({
       defaultHeaders: { "OpenAI-Beta": "responses=experimental", "OpenAI-Organization": "org-client", "chatgpt-account-id": "acct-1" },
     })
   })
-
-  afterAll(async () => {
-    await gateway?.close()
-    await mock?.close()
-  })
-
-  beforeEach(() => mock.reset())
 
   it("forwards anthropic-beta and anthropic-version to an Anthropic upstream, with ?beta=true accepted (JSON and streamed)", async () => {
     const params = { model: "claude-haiku-4-5", max_tokens: 64, betas: BETAS, messages: [{ role: "user" as const, content: "beta" }] }
@@ -55,8 +36,8 @@ describe("provider feature headers", () => {
     const final = await anthropic.beta.messages.stream(params, { query: { beta: "true" } }).finalMessage()
     expect(final.content[0]).toMatchObject({ type: "text", text: "Hello from mock: beta" })
 
-    expect(mock.received).toHaveLength(2)
-    for (const received of mock.received) {
+    expect(t.mock.received).toHaveLength(2)
+    for (const received of t.mock.received) {
       expect(received.path).toBe("/v1/messages")
       expect(received.headers["anthropic-beta"]).toBe(BETAS.join(","))
       // Whatever version the SDK speaks reaches the upstream (this SDK's is not the gateway's default).
@@ -68,20 +49,20 @@ describe("provider feature headers", () => {
   })
 
   it("sends the client's anthropic-version instead of the gateway's default", async () => {
-    const response = await fetch(`${gateway.url}/v1/messages?beta=true`, {
+    const response = await fetch(`${t.gateway.url}/v1/messages?beta=true`, {
       method: "POST",
-      headers: { "x-api-key": gateway.masterKey, "anthropic-version": "2023-01-01", "content-type": "application/json" },
+      headers: { "x-api-key": t.gateway.masterKey, "anthropic-version": "2023-01-01", "content-type": "application/json" },
       body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 16, messages: [{ role: "user", content: "v" }] }),
     })
     expect(response.status).toBe(200)
-    expect(mock.received[0]!.headers["anthropic-version"]).toBe("2023-01-01")
-    expect(mock.received[0]!.headers["anthropic-beta"]).toBeUndefined()
+    expect(t.mock.received[0]!.headers["anthropic-version"]).toBe("2023-01-01")
+    expect(t.mock.received[0]!.headers["anthropic-beta"]).toBeUndefined()
   })
 
   it.each(["gpt-4o-mini", "gemini-2.5-flash"])("does not send Anthropic headers to a converted upstream (%s)", async (model) => {
     const message = await anthropic.beta.messages.create({ model, max_tokens: 64, betas: BETAS, messages: [{ role: "user", content: "conv" }] })
     expect(message.content[0]).toMatchObject({ type: "text", text: "Hello from mock: conv" })
-    const headers = mock.received[0]!.headers
+    const headers = t.mock.received[0]!.headers
     expect(headers["anthropic-beta"]).toBeUndefined()
     expect(headers["anthropic-version"]).toBeUndefined()
   })
@@ -90,7 +71,7 @@ describe("provider feature headers", () => {
     const response = await openai.responses.create({ model: "gpt-4o-mini", input: "codex" })
     expect(response.output_text).toBe("Hello from mock: codex")
     await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "chat" }] })
-    for (const received of mock.received) {
+    for (const received of t.mock.received) {
       expect(received.headers["openai-beta"]).toBe("responses=experimental")
       expect(received.headers["openai-organization"]).toBeUndefined()
       expect(received.headers["chatgpt-account-id"]).toBeUndefined()
@@ -100,8 +81,8 @@ describe("provider feature headers", () => {
 
   it("does not send openai-beta to an Anthropic upstream", async () => {
     await openai.chat.completions.create({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }] })
-    expect(mock.received[0]!.path).toBe("/v1/messages")
-    expect(mock.received[0]!.headers["openai-beta"]).toBeUndefined()
+    expect(t.mock.received[0]!.path).toBe("/v1/messages")
+    expect(t.mock.received[0]!.headers["openai-beta"]).toBeUndefined()
   })
 
   it("refuses a hostile anthropic-beta value with a 400 in Anthropic's shape, before any upstream call", async () => {
@@ -111,7 +92,7 @@ describe("provider feature headers", () => {
     expect(error).toBeInstanceOf(Anthropic.BadRequestError)
     expect(error.error).toMatchObject({ type: "error", error: { type: "invalid_request_error" } })
     expect(error.error.error.message).toContain("anthropic-beta")
-    expect(mock.received).toHaveLength(0)
+    expect(t.mock.received).toHaveLength(0)
   })
 
   it("refuses an over-long openai-beta value with a 400 in OpenAI's shape", async () => {
@@ -120,6 +101,6 @@ describe("provider feature headers", () => {
       .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
     expect(error.error).toMatchObject({ param: "openai-beta", code: "invalid_header" })
-    expect(mock.received).toHaveLength(0)
+    expect(t.mock.received).toHaveLength(0)
   })
 })

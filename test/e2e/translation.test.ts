@@ -1,9 +1,9 @@
 import Anthropic from "@anthropic-ai/sdk"
-import { GoogleGenAI } from "@google/genai"
+import type { GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
-import { protocolProviders } from "../support/ProtocolProviders.js"
+import { chatOnlyProvider, protocolProviders, sdkClients } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 const weatherTool = {
@@ -30,20 +30,11 @@ describe("dialect translation through the official SDKs", () => {
       gatewayFile: {
         providers: [
           ...protocolProviders(mock.url),
-          {
-            id: "nores",
-            protocol: "openai",
-            base_url: mock.url,
-            keys: [{ value: "sk-nores" }],
-            models: ["chat-only"],
-            paths: { responses: null },
-          },
+          chatOnlyProvider(mock.url),
         ],
       },
     })
-    openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
-    anthropic = new Anthropic({ baseURL: gateway.url, apiKey: gateway.masterKey, maxRetries: 0 })
-    gemini = new GoogleGenAI({ apiKey: gateway.masterKey, httpOptions: { baseUrl: gateway.url } })
+    ;({ openai, anthropic, gemini } = sdkClients(gateway.url, gateway.masterKey))
   })
 
   afterAll(async () => {

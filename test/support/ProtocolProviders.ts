@@ -21,3 +21,13 @@ export const sdkClients = (gatewayUrl: string, apiKey: string) => ({
   anthropic: new Anthropic({ baseURL: gatewayUrl, apiKey, maxRetries: 0 }),
   gemini: new GoogleGenAI({ apiKey, httpOptions: { baseUrl: gatewayUrl } }),
 })
+
+/** An OpenAI-protocol provider without a Responses endpoint (`chat-only`): Responses requests reach it converted to chat. */
+export const chatOnlyProvider = (mockUrl: string) => ({
+  id: "nores",
+  protocol: "openai",
+  base_url: mockUrl,
+  keys: [{ value: "sk-nores" }],
+  models: ["chat-only"],
+  paths: { responses: null },
+})
