@@ -39,15 +39,6 @@ export const answerErrors = (dialect: ClientDialect) =>
       }),
     )
 
-const listModels = Effect.gen(function* () {
-  const registry = yield* ProviderRegistry
-  const catalog = yield* ModelCatalog
-  const principal = yield* CurrentPrincipal
-  const snapshot = yield* registry.current
-  const list = yield* catalog.aggregate(snapshot, principal.allowedProviderIds)
-  return HttpServerResponse.unsafeJson(list)
-}).pipe(authenticated("openai"), answerErrors("openai"))
-
 const providerModels = Effect.gen(function* () {
   const params = yield* HttpRouter.params
   const registry = yield* ProviderRegistry
@@ -88,10 +79,8 @@ const sessionContextRoute = Effect.gen(function* () {
   answerErrors("openai"),
 )
 
-/** The data-plane routes served by the Effect router; the generation routes are `GenerationEdge`'s. */
+/** The data-plane routes served by the Effect router besides the model routes (ModelRoutes); the generation routes are `GenerationEdge`'s. */
 export const dataPlaneRoutes = HttpRouter.empty.pipe(
-  HttpRouter.get("/v1/models", listModels),
-  HttpRouter.get("/models", listModels),
   HttpRouter.get("/providers/:id/models", providerModels),
   HttpRouter.get("/context/:session_id", sessionContextRoute),
 )

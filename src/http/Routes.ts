@@ -7,10 +7,11 @@ import { dataPlaneRoutes } from "./DataPlane.js"
 import { apiError, errorResponse } from "./ErrorEnvelope.js"
 import { excerpt, generationRouteOf } from "./Generation.js"
 import { healthRoutes } from "./HealthRoutes.js"
+import { modelRoutes } from "./ModelRoutes.js"
 import { serveManagement } from "./management/ManagementHttpApp.js"
 import { dialectOfPath } from "./RouteDialect.js"
 
-const routed = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes)
+const routed = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes, modelRoutes)
 
 /** A router path (`/v1/models/*`, `/context/:session_id`) as a whole-path pattern. */
 const patternOf = (path: string): RegExp =>

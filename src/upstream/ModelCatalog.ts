@@ -1,4 +1,5 @@
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
+import { filterAllowed, resolveCandidates } from "../routing/Candidates.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv } from "../storage/Kv.js"
 import { UpstreamClient } from "./UpstreamClient.js"
@@ -210,6 +211,27 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       return Option.some((lists(providerId) ?? []).map((id) => modelEntry(id, created, providerId, embeds(provider, id, listedEmbedding(providerId, id)))))
     })
 
-    return { listsFor, aggregate, providerModels, listedEmbedding } as const
+    /**
+     * One model as `/models/{id}` answers it: an id of the caller's list (`aggregate`), or a name
+     * that routes for the caller (`provider/model`, an alias); `None` otherwise — a model one can
+     * call is a model one can read.
+     */
+    const find = Effect.fnUntraced(function* (
+      snapshot: RegistrySnapshot,
+      id: string,
+      allowedProviderIds: ReadonlyArray<string> | null,
+    ) {
+      const listed = (yield* aggregate(snapshot, allowedProviderIds)).data.find((entry) => entry.id === id)
+      if (listed !== undefined) return Option.some(listed)
+      const lists = yield* listsFor(snapshot)
+      const routed = Either.flatMap(resolveCandidates(snapshot, id, lists), (resolution) => filterAllowed(resolution, allowedProviderIds))
+      if (Either.isLeft(routed)) return Option.none<ModelEntry>()
+      // A logical model that routes is listed: this is a `provider/model` name or an alias.
+      const { provider, model } = routed.right.candidates[0]!
+      const created = Math.floor(snapshot.loadedAt / 1000)
+      return Option.some(modelEntry(id, created, provider.id, embeds(provider, model, listedEmbedding(provider.id, model))))
+    })
+
+    return { listsFor, aggregate, providerModels, listedEmbedding, find } as const
   }),
 }) {}

@@ -3,6 +3,7 @@ import type { GoogleGenAI } from "@google/genai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { protocolProviders, PROTOCOL_MODELS, sdkClients } from "../support/ProtocolProviders.js"
+import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 const weather = {
@@ -215,17 +216,7 @@ describe("token counting", () => {
 
   it("a key's provider allow-list applies; counting is not usage", async () => {
     const admin = { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" }
-    const user = await fetch(`${gateway.url}/users`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ username: "counter", email: "counter@example.com", password: "counter-password-1" }),
-    }).then((r) => r.json() as Promise<{ id: string }>)
-    const key = await fetch(`${gateway.url}/users/${user.id}/api-keys`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ name: "oai only", expiry: "never", allowed_provider_ids: ["oai"] }),
-    }).then((r) => r.json() as Promise<{ token: string }>)
-    const restricted = new Anthropic({ baseURL: gateway.url, apiKey: key.token, maxRetries: 0 })
+    const restricted = sdkClients(gateway.url, await restrictedKey(gateway.url, gateway.masterKey, "counter", ["oai"])).anthropic
     const refused = await restricted.messages.countTokens({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }] }).catch((e) => e)
     expect(refused).toBeInstanceOf(Anthropic.PermissionDeniedError)
     expect(mock.received).toHaveLength(0)
