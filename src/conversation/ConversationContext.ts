@@ -14,6 +14,7 @@
  */
 import { Clock, Config, Duration, Effect, Option, Queue, Schema } from "effect"
 import { Kv } from "../storage/Kv.js"
+import { kvRecord } from "../storage/KvRecord.js"
 import { normalizeSessionId } from "../routing/Stickiness.js"
 
 export const ContextEntry = Schema.Struct({
@@ -31,9 +32,7 @@ export const ContextEntry = Schema.Struct({
 })
 export type ContextEntry = typeof ContextEntry.Type
 
-const Stored = Schema.parseJson(ContextEntry)
-const decodeEntry = Schema.decodeUnknownOption(Stored)
-const encodeEntry = Schema.encodeSync(Stored)
+const { decode: decodeEntry, encode: encodeEntry } = kvRecord(ContextEntry)
 
 export interface ContextWrite {
   readonly owner: string

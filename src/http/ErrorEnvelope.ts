@@ -14,60 +14,34 @@ export interface ApiError {
   readonly details?: Record<string, unknown> | undefined
 }
 
-const openAiType = (status: number): string => {
-  if (status === 400 || status === 404 || status === 405 || status === 413 || status === 422) return "invalid_request_error"
-  if (status === 401) return "authentication_error"
-  if (status === 403) return "permission_error"
-  if (status === 429) return "rate_limit_error"
-  return "api_error"
-}
+/** A dialect's name for an error status, from its table; any status not in it gets `fallback`. */
+const statusName =
+  (names: { readonly [status: number]: string }, fallback: string) =>
+  (status: number): string =>
+    names[status] ?? fallback
 
-const anthropicType = (status: number): string => {
-  switch (status) {
-    case 400:
-    case 405:
-    case 413:
-    case 422:
-      return "invalid_request_error"
-    case 401:
-      return "authentication_error"
-    case 403:
-      return "permission_error"
-    case 404:
-      return "not_found_error"
-    case 429:
-      return "rate_limit_error"
-    case 529:
-      return "overloaded_error"
-    default:
-      return "api_error"
-  }
-}
+const INVALID = "invalid_request_error"
 
-const geminiStatus = (status: number): string => {
-  switch (status) {
-    case 400:
-    case 405:
-    case 413:
-    case 422:
-      return "INVALID_ARGUMENT"
-    case 401:
-      return "UNAUTHENTICATED"
-    case 403:
-      return "PERMISSION_DENIED"
-    case 404:
-      return "NOT_FOUND"
-    case 429:
-      return "RESOURCE_EXHAUSTED"
-    case 503:
-    case 529:
-      return "UNAVAILABLE"
-    case 504:
-      return "DEADLINE_EXCEEDED"
-    default:
-      return "INTERNAL"
-  }
-}
+const openAiType = statusName(
+  { 400: INVALID, 404: INVALID, 405: INVALID, 413: INVALID, 422: INVALID, 401: "authentication_error", 403: "permission_error", 429: "rate_limit_error" },
+  "api_error",
+)
+
+const anthropicType = statusName(
+  {
+    400: INVALID, 405: INVALID, 413: INVALID, 422: INVALID, 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+    429: "rate_limit_error", 529: "overloaded_error",
+  },
+  "api_error",
+)
+
+const geminiStatus = statusName(
+  {
+    400: "INVALID_ARGUMENT", 405: "INVALID_ARGUMENT", 413: "INVALID_ARGUMENT", 422: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 529: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+  },
+  "INTERNAL",
+)
 
 export const apiError = (
   status: number,

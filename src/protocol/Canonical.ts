@@ -9,6 +9,7 @@
  *   (OpenAI semantics; Gemini's `candidatesTokenCount` excludes thoughts and is converted).
  */
 import { Schema } from "effect"
+import { compact } from "./Json.js"
 
 export const Dialect = Schema.Literal("openai-chat", "openai-responses", "anthropic", "gemini")
 export type Dialect = typeof Dialect.Type
@@ -150,15 +151,7 @@ export type CanonicalRequest = typeof CanonicalRequest.Type
 // ---------------------------------------------------------------------------------------------
 // Response
 
-export const StopReason = Schema.Literal(
-  "end_turn",
-  "max_tokens",
-  "stop_sequence",
-  "tool_use",
-  "content_filter",
-  "refusal",
-  "other",
-)
+export const StopReason = Schema.Literal("end_turn", "max_tokens", "stop_sequence", "tool_use", "content_filter", "refusal", "other")
 export type StopReason = typeof StopReason.Type
 
 export const Usage = Schema.Struct({
@@ -199,21 +192,26 @@ export const CanonicalResponse = Schema.Struct({
 })
 export type CanonicalResponse = typeof CanonicalResponse.Type
 
+/**
+ * A decoded answer: the id and model as the provider gave them (`""` when it gave none), its usage
+ * with zeros for the counts it left out, and no `created` or `stopSequence` key when absent.
+ */
+export const decodedResponse = (answer: {
+  readonly id: string | undefined
+  readonly model: string | undefined
+  readonly created?: number | undefined
+  readonly content: ReadonlyArray<ContentBlock>
+  readonly stopReason: StopReason
+  readonly stopSequence?: string | null | undefined
+  readonly usage: UsageDelta | undefined
+}): CanonicalResponse =>
+  compact({ ...answer, id: answer.id ?? "", model: answer.model ?? "", usage: completeUsage(answer.usage ?? {}) })
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 
 /** Dialect-neutral error classes; each dialect names them its own way (see Errors.ts). */
-export const ErrorKind = Schema.Literal(
-  "invalid_request",
-  "authentication",
-  "permission",
-  "not_found",
-  "request_too_large",
-  "rate_limit",
-  "overloaded",
-  "timeout",
-  "server",
-)
+export const ErrorKind = Schema.Literal("invalid_request", "authentication", "permission", "not_found", "request_too_large", "rate_limit", "overloaded", "timeout", "server")
 export type ErrorKind = typeof ErrorKind.Type
 
 export const ErrorInfo = Schema.Struct({

@@ -66,51 +66,52 @@ export interface DialectCodec {
   errorBody(e: ErrorInfo): JsonObject
 }
 
+/** A response module's part of a codec; its usage decoder reads the answer's `usageField`. */
+interface ResponseModule {
+  decodeResponse(json: unknown): CanonicalResponse
+  decodeUsage(usage: unknown): UsageDelta | undefined
+  encodeResponse(resp: CanonicalResponse, ctx: EncodeContext): JsonObject
+}
+
+interface StreamModule {
+  makeDecoder(ids: IdGenerator): StreamDecoder
+  makeEncoder(ctx: EncodeContext): StreamEncoder
+}
+
+/** A dialect's codec from its request, response and stream modules. */
+const codec = (
+  dialect: Dialect,
+  request: Pick<DialectCodec, "decodeRequest" | "encodeRequest">,
+  response: ResponseModule,
+  usageField: string,
+  stream: StreamModule,
+): DialectCodec => ({
+  dialect,
+  decodeRequest: request.decodeRequest,
+  encodeRequest: request.encodeRequest,
+  decodeResponse: response.decodeResponse,
+  decodeResponseUsage: (json) => response.decodeUsage(json[usageField]),
+  encodeResponse: response.encodeResponse,
+  makeStreamDecoder: stream.makeDecoder,
+  makeStreamEncoder: stream.makeEncoder,
+  errorBody: (e) => errorBody(dialect, e),
+})
+
+/** A request module whose encoder gives only the body (the URL path is the provider's fixed one). */
+const bodyOnly = (module: {
+  decodeRequest(body: unknown): Either.Either<CanonicalRequest, ProtocolError>
+  encodeRequest(req: CanonicalRequest, upstreamModel: string, opts: RequestEncodeOptions): JsonObject
+}): Pick<DialectCodec, "decodeRequest" | "encodeRequest"> => ({
+  decodeRequest: (body) => module.decodeRequest(body),
+  encodeRequest: (req, model, opts) => ({ body: module.encodeRequest(req, model, opts) }),
+})
+
 export const codecs: { readonly [D in Dialect]: DialectCodec } = {
-  "openai-chat": {
-    dialect: "openai-chat",
-    decodeRequest: (body) => ChatRequest.decodeRequest(body),
-    encodeRequest: (req, model, opts) => ({ body: ChatRequest.encodeRequest(req, model, opts) }),
-    decodeResponse: ChatResponse.decodeResponse,
-    decodeResponseUsage: (json) => ChatResponse.decodeUsage(json.usage),
-    encodeResponse: ChatResponse.encodeResponse,
-    makeStreamDecoder: ChatStream.makeDecoder,
-    makeStreamEncoder: ChatStream.makeEncoder,
-    errorBody: (e) => errorBody("openai-chat", e),
-  },
-  "openai-responses": {
-    dialect: "openai-responses",
-    decodeRequest: (body) => ResponsesRequest.decodeRequest(body),
-    encodeRequest: (req, model, opts) => ({ body: ResponsesRequest.encodeRequest(req, model, opts) }),
-    decodeResponse: ResponsesResponse.decodeResponse,
-    decodeResponseUsage: (json) => ResponsesResponse.decodeUsage(json.usage),
-    encodeResponse: ResponsesResponse.encodeResponse,
-    makeStreamDecoder: ResponsesStream.makeDecoder,
-    makeStreamEncoder: ResponsesStream.makeEncoder,
-    errorBody: (e) => errorBody("openai-responses", e),
-  },
-  anthropic: {
-    dialect: "anthropic",
-    decodeRequest: (body) => AnthropicRequest.decodeRequest(body),
-    encodeRequest: (req, model, opts) => ({ body: AnthropicRequest.encodeRequest(req, model, opts) }),
-    decodeResponse: AnthropicResponse.decodeResponse,
-    decodeResponseUsage: (json) => AnthropicResponse.decodeUsage(json.usage),
-    encodeResponse: AnthropicResponse.encodeResponse,
-    makeStreamDecoder: AnthropicStream.makeDecoder,
-    makeStreamEncoder: AnthropicStream.makeEncoder,
-    errorBody: (e) => errorBody("anthropic", e),
-  },
-  gemini: {
-    dialect: "gemini",
-    decodeRequest: (body, hints) => GeminiRequest.decodeRequest(body, hints),
-    encodeRequest: (req, model, opts) => GeminiRequest.encodeRequest(req, model, opts),
-    decodeResponse: GeminiResponse.decodeResponse,
-    decodeResponseUsage: (json) => GeminiResponse.decodeUsage(json.usageMetadata),
-    encodeResponse: GeminiResponse.encodeResponse,
-    makeStreamDecoder: GeminiStream.makeDecoder,
-    makeStreamEncoder: GeminiStream.makeEncoder,
-    errorBody: (e) => errorBody("gemini", e),
-  },
+  "openai-chat": codec("openai-chat", bodyOnly(ChatRequest), ChatResponse, "usage", ChatStream),
+  "openai-responses": codec("openai-responses", bodyOnly(ResponsesRequest), ResponsesResponse, "usage", ResponsesStream),
+  anthropic: codec("anthropic", bodyOnly(AnthropicRequest), AnthropicResponse, "usage", AnthropicStream),
+  // Gemini's request carries its own URL path (model and streaming live there).
+  gemini: codec("gemini", GeminiRequest, GeminiResponse, "usageMetadata", GeminiStream),
 }
 
 /**

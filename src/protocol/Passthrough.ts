@@ -74,7 +74,7 @@ interface RelayState {
   upstreamError: ErrorInfo | undefined
   upstreamErrorFrames: ReadonlyArray<string>
   skippedFrames: number
-  readonly transcript: TranscriptRecorder
+  readonly recorder: TranscriptRecorder
 }
 
 const newRelayState = (): RelayState => ({
@@ -84,7 +84,7 @@ const newRelayState = (): RelayState => ({
   upstreamError: undefined,
   upstreamErrorFrames: [],
   skippedFrames: 0,
-  transcript: makeTranscriptRecorder(),
+  recorder: makeTranscriptRecorder(),
 })
 
 /** An unreadable frame: skipped while few, else the stream's error. True when skipped. */
@@ -97,29 +97,12 @@ const skipMalformed = (state: RelayState, error: ErrorInfo): boolean => {
   return false
 }
 
-/** A relay whose observations are read from `state`. */
-const relayOf = (state: RelayState, ops: Pick<PassthroughRelay, "push" | "finish" | "errorFrames">): PassthroughRelay => ({
-  ...ops,
-  transcript: state.transcript.snapshot,
-  get skippedFrames() {
-    return state.skippedFrames
-  },
-  get usage() {
-    return state.usage
-  },
-  get meaningful() {
-    return state.meaningful
-  },
-  get complete() {
-    return state.complete
-  },
-  get upstreamError() {
-    return state.upstreamError
-  },
-  get upstreamErrorFrames() {
-    return state.upstreamErrorFrames
-  },
-})
+/**
+ * The relay is its state object: what it has observed is read straight from the fields its
+ * `push` and `finish` update (no getter per read on the stream's path).
+ */
+const relayOf = (state: RelayState, ops: Pick<PassthroughRelay, "push" | "finish" | "errorFrames">): PassthroughRelay =>
+  Object.assign(state, ops, { transcript: state.recorder.snapshot })
 
 /** A chunk choice that carries something for the client (not just the opening role). */
 const hasContent = (choice: unknown): boolean => {
@@ -163,7 +146,7 @@ const makeChatRelay = (clientWantsUsage: boolean): PassthroughRelay => {
         state.meaningful = true
         return ""
       }
-      state.transcript.observeChatChunk(chunk)
+      state.recorder.observeChatChunk(chunk)
       const choices = asArray(chunk.choices)
       if (choices.some(hasContent)) state.meaningful = true
       if (choices.some((c) => isObject(c) && c.finish_reason != null)) finished = true
@@ -195,7 +178,7 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
       else if (e.type === "message_start" && e.usage) state.usage = mergeUsage(state.usage, e.usage)
       else if (e.type === "end") state.complete = true
       if (e.type !== "message_start" && e.type !== "usage") state.meaningful = true
-      state.transcript.observe(e)
+      state.recorder.observe(e)
     }
     return true
   }

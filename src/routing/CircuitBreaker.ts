@@ -19,7 +19,7 @@
  */
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import { Kv, type KvError } from "../storage/Kv.js"
-import { cachedDecoder } from "../storage/CachedDecoder.js"
+import { kvRecord } from "../storage/KvRecord.js"
 import type { CircuitView } from "./Plan.js"
 
 export interface BreakerConfig {
@@ -90,11 +90,7 @@ export const transition = (
 // ---------------------------------------------------------------------------------------------
 // Shared service.
 
-const OpenRecord = Schema.parseJson(
-  Schema.Struct({ openedAt: Schema.Number, until: Schema.Number, trips: Schema.Number }),
-)
-const decodeOpen = cachedDecoder(Schema.decodeUnknownOption(OpenRecord))
-const encodeOpen = Schema.encodeSync(OpenRecord)
+const OpenRecord = kvRecord(Schema.Struct({ openedAt: Schema.Number, until: Schema.Number, trips: Schema.Number }), { cached: true })
 
 /** The provider's connection: refused, reset before any byte, DNS/TLS failures. */
 export const providerScope = (providerId: string): string => `p:${providerId}`
@@ -169,7 +165,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
     const config = yield* breakerConfigFromEnv
 
     const readOpen = (raw: string | undefined) =>
-      raw === undefined ? Option.none() : decodeOpen(raw)
+      raw === undefined ? Option.none() : OpenRecord.decode(raw)
 
     /** The circuit of each scope, as Plan wants it. A half-open circuit whose probe is taken counts as open. */
     const views = Effect.fnUntraced(function* (scopes: ReadonlyArray<string>) {
@@ -225,7 +221,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
       const writeOpen = (state: Extract<BreakerState, { _tag: "Open" }>) =>
         kv.set(
           openKey(scope),
-          encodeOpen({ openedAt: state.openedAt, until: state.until, trips: state.trips }),
+          OpenRecord.encode({ openedAt: state.openedAt, until: state.until, trips: state.trips }),
           // Kept well past the cooldown so a failed probe remembers the trip count.
           Duration.millis(state.until - now + config.maxCooldownMs * 2),
         )

@@ -22,7 +22,7 @@
 import { Clock, Duration, Effect, Option, Random, Schema } from "effect"
 import type { Provider, ProviderKey } from "../registry/Provider.js"
 import { Kv, type KvError } from "../storage/Kv.js"
-import { cachedDecoder } from "../storage/CachedDecoder.js"
+import { kvRecord } from "../storage/KvRecord.js"
 import type { KeyFailureKind } from "./RetryPolicy.js"
 import { decayFactor } from "./Scoring.js"
 
@@ -174,9 +174,7 @@ export class NoAvailableKey extends Schema.TaggedError<NoAvailableKey>()("NoAvai
   retryAfterMs: Schema.optional(Schema.Number),
 }) {}
 
-const StoredKeyState = Schema.parseJson(KeyState)
-const decodeState = cachedDecoder(Schema.decodeUnknownOption(StoredKeyState))
-const encodeState = Schema.encodeSync(StoredKeyState)
+const { decode: decodeState, encode: encodeState } = kvRecord(KeyState, { cached: true })
 
 const stateKey = (provider: string, keyId: string) => `routing:key:${provider}:${keyId}`
 /** A key's state for one model (rate limits, Retry-After). */

@@ -12,9 +12,9 @@
  * the same instant may lose one sample. That is noise for an EWMA, and the price of O(1)
  * commands on a plain KV.
  */
-import { Clock, Duration, Effect, Option, Schema } from "effect"
+import { Clock, Duration, Effect, Option } from "effect"
 import { Kv, type KvError } from "../storage/Kv.js"
-import { cachedDecoder } from "../storage/CachedDecoder.js"
+import { kvRecord } from "../storage/KvRecord.js"
 import { upstreamKey } from "./Candidates.js"
 import { decayFactor, defaultScoringConfig, type ScoringConfig, UpstreamMetrics } from "./Scoring.js"
 
@@ -91,9 +91,7 @@ export const updateMetrics = (
   }
 }
 
-const StoredMetrics = Schema.parseJson(UpstreamMetrics)
-const decode = cachedDecoder(Schema.decodeUnknownOption(StoredMetrics))
-const encode = Schema.encodeSync(StoredMetrics)
+const { decode, encode } = kvRecord(UpstreamMetrics, { cached: true })
 
 const metricsKey = (provider: string, model: string) => `routing:metrics:${provider}:${model}`
 

@@ -12,6 +12,7 @@
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import type { Principal } from "../identity/Principal.js"
 import { Kv, type KvError } from "../storage/Kv.js"
+import { kvRecord } from "../storage/KvRecord.js"
 import type { StickyTarget } from "./Plan.js"
 
 export const SessionBinding = Schema.Struct({
@@ -23,9 +24,7 @@ export const SessionBinding = Schema.Struct({
 })
 export type SessionBinding = typeof SessionBinding.Type
 
-const Stored = Schema.parseJson(SessionBinding)
-const decode = Schema.decodeUnknownOption(Stored)
-const encode = Schema.encodeSync(Stored)
+const { decode, encode } = kvRecord(SessionBinding)
 
 export const MAX_SESSION_ID_LENGTH = 256
 

@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option } from "effect"
 import { catchUnique } from "./UserRepository.js"
+import { renamed } from "../shared/Renamed.js"
 
 /** SQL for `api_keys` and `api_key_allowed_providers`. Stores HMAC hashes only, never a token. */
 
@@ -41,6 +42,16 @@ export interface ApiKeyPatch {
   readonly requestsPerMinute?: number | null | undefined
   readonly tokensPerMinute?: number | null | undefined
 }
+
+/** The column of each `ApiKeyPatch` field. */
+const PATCH_COLUMNS = {
+  name: "name",
+  expiryType: "expiry_type",
+  expiresAt: "expires_at",
+  isActive: "is_active",
+  requestsPerMinute: "requests_per_minute",
+  tokensPerMinute: "tokens_per_minute",
+} as const satisfies { readonly [K in keyof ApiKeyPatch]-?: string }
 
 /**
  * What verifying an API key needs to know, in one query: the key, its owner's state and its
@@ -124,13 +135,7 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
       allowed: ReadonlyArray<string> | null | undefined,
     ) {
       yield* Effect.gen(function* () {
-        const set: Record<string, unknown> = {}
-        if (patch.name !== undefined) set.name = patch.name
-        if (patch.expiryType !== undefined) set.expiry_type = patch.expiryType
-        if (patch.expiresAt !== undefined) set.expires_at = patch.expiresAt
-        if (patch.isActive !== undefined) set.is_active = patch.isActive
-        if (patch.requestsPerMinute !== undefined) set.requests_per_minute = patch.requestsPerMinute
-        if (patch.tokensPerMinute !== undefined) set.tokens_per_minute = patch.tokensPerMinute
+        const set = renamed(patch, PATCH_COLUMNS)
         if (Object.keys(set).length > 0) {
           yield* catchUnique(sql`UPDATE api_keys SET ${sql.update(set)}, updated_at = now() WHERE id = ${keyId}`)
         }

@@ -451,27 +451,24 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
       return { changed, removed: stale.length } satisfies ModelSyncResult
     })
 
-    /** Deletes providers not in `keep` (their keys, models and logical upstreams cascade); returns their ids. */
-    const pruneProviders = Effect.fn("ProviderRepository.pruneProviders")(function* (keep: ReadonlyArray<string>) {
-      const rows =
+    /** Deletes the rows of `table` whose `idColumn` is not in `keep`; returns their ids, sorted. */
+    const pruneExcept = (table: "providers" | "logical_models", idColumn: "provider_id" | "logical_id", keep: ReadonlyArray<string>) =>
+      Effect.map(
         keep.length === 0
-          ? yield* sql<{ providerId: string }>`DELETE FROM providers RETURNING provider_id AS "providerId"`
-          : yield* sql<{ providerId: string }>`
-              DELETE FROM providers WHERE NOT ${sql.in("provider_id", keep)} RETURNING provider_id AS "providerId"`
-      return rows.map((r) => r.providerId).sort()
-    })
+          ? sql<{ id: string }>`DELETE FROM ${sql(table)} RETURNING ${sql(idColumn)} AS id`
+          : sql<{ id: string }>`DELETE FROM ${sql(table)} WHERE NOT ${sql.in(idColumn, keep)} RETURNING ${sql(idColumn)} AS id`,
+        (rows) => rows.map((r) => r.id).sort(),
+      )
+
+    /** Deletes providers not in `keep` (their keys, models and logical upstreams cascade); returns their ids. */
+    const pruneProviders = Effect.fn("ProviderRepository.pruneProviders")((keep: ReadonlyArray<string>) =>
+      pruneExcept("providers", "provider_id", keep),
+    )
 
     /** Deletes logical models not in `keep`; returns their ids. */
-    const pruneLogicalModels = Effect.fn("ProviderRepository.pruneLogicalModels")(function* (
-      keep: ReadonlyArray<string>,
-    ) {
-      const rows =
-        keep.length === 0
-          ? yield* sql<{ logicalId: string }>`DELETE FROM logical_models RETURNING logical_id AS "logicalId"`
-          : yield* sql<{ logicalId: string }>`
-              DELETE FROM logical_models WHERE NOT ${sql.in("logical_id", keep)} RETURNING logical_id AS "logicalId"`
-      return rows.map((r) => r.logicalId).sort()
-    })
+    const pruneLogicalModels = Effect.fn("ProviderRepository.pruneLogicalModels")((keep: ReadonlyArray<string>) =>
+      pruneExcept("logical_models", "logical_id", keep),
+    )
 
     /** Every row the registry needs, in one read-only transaction (a consistent snapshot). */
     const loadAll: Effect.Effect<RegistryRows, SqlError.SqlError> = Effect.gen(function* () {

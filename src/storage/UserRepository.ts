@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
+import { renamed } from "../shared/Renamed.js"
 
 /** SQL for the `users` table. Columns are aliased to camelCase explicitly. */
 
@@ -42,6 +43,15 @@ export interface UserPatch {
   /** Ends every login session of the user (their tokens' generation is now stale). */
   readonly bumpTokenGeneration?: boolean | undefined
 }
+
+/** The column of each `UserPatch` field (`bumpTokenGeneration` is no column: see `update`). */
+const PATCH_COLUMNS = {
+  email: "email",
+  displayName: "display_name",
+  avatar: "avatar",
+  hashedPassword: "hashed_password",
+  isActive: "is_active",
+} as const satisfies { readonly [K in Exclude<keyof UserPatch, "bumpTokenGeneration">]-?: string }
 
 /** A unique constraint refused the write: which column. */
 export class UniqueViolation extends Schema.TaggedError<UniqueViolation>()("UniqueViolation", {
@@ -105,12 +115,7 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
     const list = sql<UserRow>`SELECT ${columns} FROM users ORDER BY created_at, username`
 
     const update = Effect.fn("UserRepository.update")(function* (id: string, patch: UserPatch) {
-      const set: Record<string, unknown> = {}
-      if (patch.email !== undefined) set.email = patch.email
-      if (patch.displayName !== undefined) set.display_name = patch.displayName
-      if (patch.avatar !== undefined) set.avatar = patch.avatar
-      if (patch.hashedPassword !== undefined) set.hashed_password = patch.hashedPassword
-      if (patch.isActive !== undefined) set.is_active = patch.isActive
+      const set = renamed(patch, PATCH_COLUMNS)
       if (Object.keys(set).length === 0 && !patch.bumpTokenGeneration) return yield* findById(id)
       const assignments = Object.keys(set).length === 0 ? sql`updated_at = now()` : sql`${sql.update(set)}, updated_at = now()`
       const rows = yield* catchUnique(

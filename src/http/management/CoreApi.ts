@@ -106,6 +106,21 @@ const ProviderSlug = Schema.String.pipe(
 )
 const Message = Schema.Struct({ message: Schema.String })
 
+/**
+ * A POST of a JSON payload at a fixed path: its answer (`status: 201` for one that creates) and,
+ * for /docs, what it does. Errors are the API's (`CoreApi` below): every endpoint may answer any.
+ */
+export const post = <const Name extends string, P extends Schema.Schema.Any, S extends Schema.Schema.Any>(
+  name: Name,
+  path: HttpApiEndpoint.PathSegment,
+  payload: P,
+  success: S,
+  options: { readonly status?: number; readonly description?: string } = {},
+) => {
+  const endpoint = HttpApiEndpoint.post(name, path).setPayload(payload).addSuccess(success, options)
+  return options.description === undefined ? endpoint : endpoint.annotate(OpenApi.Description, options.description)
+}
+
 // ---------------------------------------------------------------------------------------------
 // System
 
@@ -136,22 +151,15 @@ export const SecretKeyResponse = Schema.Struct({
 
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(
-    HttpApiEndpoint.post("adminInit", "/system/admin/init")
-      .setPayload(AdminInitRequest)
-      .addSuccess(AdminInitResponse, { status: 201 })
-      .addError(Conflict)
-      .addError(Unauthorized)
-      .annotate(
-        OpenApi.Description,
-        "Creates the first superuser, with a generated password and an API key, returned once. Works only while there is no user at all; of concurrent calls exactly one succeeds. When GATEWAY_MASTER_KEY is set, it must be sent as a Bearer token.",
-      ),
+    post("adminInit", "/system/admin/init", AdminInitRequest, AdminInitResponse, {
+      status: 201,
+      description: "Creates the first superuser, with a generated password and an API key, returned once. Works only while there is no user at all; of concurrent calls exactly one succeeds. When GATEWAY_MASTER_KEY is set, it must be sent as a Bearer token.",
+    }),
   )
   .add(
-    HttpApiEndpoint.post("generateSecretKey", "/system/secret-key/generate")
-      .setPayload(SecretKeyRequest)
-      .addSuccess(SecretKeyResponse)
-      .middleware(Superuser)
-      .annotate(OpenApi.Description, "A fresh random secret for SECRET_KEY. Nothing is stored or changed."),
+    post("generateSecretKey", "/system/secret-key/generate", SecretKeyRequest, SecretKeyResponse, {
+      description: "A fresh random secret for SECRET_KEY. Nothing is stored or changed.",
+    }).middleware(Superuser),
   )
   .annotate(OpenApi.Title, "System") {}
 
@@ -199,52 +207,31 @@ export const RefreshRequest = Schema.Struct({ refresh_token: Text(4096, 1) })
 
 export class AuthGroup extends HttpApiGroup.make("auth")
   .add(
-    HttpApiEndpoint.post("login", "/auth/login")
-      .setPayload(LoginRequest)
-      .addSuccess(TokenResponse)
-      .addError(Unauthorized)
-      .addError(Forbidden)
-      .addError(TooManyRequests)
-      .annotate(
-        OpenApi.Description,
-        "Password login: an access token (30 minutes) and a refresh token (7 days). After LOGIN_MAX_FAILURES (default 5) failed logins for one account from one address, that address waits out 15 minutes from the first failure (429, details.retry_after_seconds).",
-      ),
+    post("login", "/auth/login", LoginRequest, TokenResponse, {
+      description: "Password login: an access token (30 minutes) and a refresh token (7 days). After LOGIN_MAX_FAILURES (default 5) failed logins for one account from one address, that address waits out 15 minutes from the first failure (429, details.retry_after_seconds).",
+    }),
   )
   .add(
-    HttpApiEndpoint.post("refresh", "/auth/refresh")
-      .setPayload(RefreshRequest)
-      .addSuccess(TokenResponse)
-      .addError(Unauthorized)
-      .addError(Forbidden)
-      .annotate(
-        OpenApi.Description,
-        "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one ends the whole login.",
-      ),
+    post("refresh", "/auth/refresh", RefreshRequest, TokenResponse, {
+      description: "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one ends the whole login.",
+    }),
   )
   .add(
-    HttpApiEndpoint.post("logout", "/auth/logout")
-      .setPayload(RefreshRequest)
-      .addSuccess(Message)
-      .addError(Unauthorized)
-      .annotate(OpenApi.Description, "Revokes the login the refresh token belongs to (its access tokens too)."),
+    post("logout", "/auth/logout", RefreshRequest, Message, {
+      description: "Revokes the login the refresh token belongs to (its access tokens too).",
+    }),
   )
   .add(
     HttpApiEndpoint.get("me", "/auth/me")
       .addSuccess(UserResponse)
-      .addError(NotFound)
       .middleware(AnyCredential)
       .annotate(OpenApi.Description, "The caller's account. Any API key may read it."),
   )
   .add(
-    HttpApiEndpoint.post("register", "/auth/register")
-      .setPayload(RegisterRequest)
-      .addSuccess(UserResponse, { status: 201 })
-      .addError(Forbidden)
-      .addError(Conflict)
-      .annotate(
-        OpenApi.Description,
-        "Self-service sign-up: an active, non-superuser account. Off unless the gateway runs with ALLOW_REGISTRATION=true (403 otherwise).",
-      ),
+    post("register", "/auth/register", RegisterRequest, UserResponse, {
+      status: 201,
+      description: "Self-service sign-up: an active, non-superuser account. Off unless the gateway runs with ALLOW_REGISTRATION=true (403 otherwise).",
+    }),
   )
   .annotate(OpenApi.Title, "Auth") {}
 
@@ -267,18 +254,11 @@ export const UserStatusRequest = Schema.Struct({ is_active: Schema.Boolean })
 const userId = HttpApiSchema.param("user_id", Schema.String)
 
 export class UsersGroup extends HttpApiGroup.make("users")
-  .add(
-    HttpApiEndpoint.post("create", "/users")
-      .setPayload(CreateUserRequest)
-      .addSuccess(UserResponse, { status: 201 })
-      .addError(Conflict)
-      .middleware(Superuser),
-  )
+  .add(post("create", "/users", CreateUserRequest, UserResponse, { status: 201 }).middleware(Superuser))
   .add(HttpApiEndpoint.get("list", "/users").addSuccess(Schema.Array(UserResponse)).middleware(Superuser))
   .add(
     HttpApiEndpoint.get("get")`/users/${userId}`
       .addSuccess(UserResponse)
-      .addError(NotFound)
       .middleware(Authenticated)
       .annotate(OpenApi.Description, "The user itself or a superuser."),
   )
@@ -286,9 +266,6 @@ export class UsersGroup extends HttpApiGroup.make("users")
     HttpApiEndpoint.put("update")`/users/${userId}`
       .setPayload(UpdateUserRequest)
       .addSuccess(UserResponse)
-      .addError(BadRequest)
-      .addError(NotFound)
-      .addError(Conflict)
       .middleware(Authenticated)
       .annotate(
         OpenApi.Description,
@@ -299,8 +276,6 @@ export class UsersGroup extends HttpApiGroup.make("users")
     HttpApiEndpoint.put("setStatus")`/users/${userId}/status`
       .setPayload(UserStatusRequest)
       .addSuccess(UserResponse)
-      .addError(NotFound)
-      .addError(BadRequest)
       .middleware(Superuser)
       .annotate(OpenApi.Description, "Deactivating a user stops their API keys and logins at once, on every instance."),
   )
@@ -368,17 +343,13 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
     HttpApiEndpoint.post("create")`/users/${userId}/api-keys`
       .setPayload(CreateApiKeyRequest)
       .addSuccess(CreatedApiKeyResponse, { status: 201 })
-      .addError(BadRequest)
-      .addError(Conflict)
       .annotate(OpenApi.Description, "The token is in this response only; afterwards a key is known by its key_prefix."),
   )
   .add(HttpApiEndpoint.get("get")`/users/${userId}/api-keys/${keyId}`.addSuccess(ApiKeyResponse))
   .add(
     HttpApiEndpoint.put("update")`/users/${userId}/api-keys/${keyId}`
       .setPayload(UpdateApiKeyRequest)
-      .addSuccess(ApiKeyResponse)
-      .addError(BadRequest)
-      .addError(Conflict),
+      .addSuccess(ApiKeyResponse),
   )
   .add(
     HttpApiEndpoint.del("delete")`/users/${userId}/api-keys/${keyId}`
@@ -389,16 +360,13 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .add(
     HttpApiEndpoint.put("setAllowedProviders")`/users/${userId}/api-keys/${keyId}/allowed-providers`
       .setPayload(AllowedProvidersRequest)
-      .addSuccess(AllowedProvidersResponse)
-      .addError(BadRequest),
+      .addSuccess(AllowedProvidersResponse),
   )
   .add(
     HttpApiEndpoint.del("removeAllowedProvider")`/users/${userId}/api-keys/${keyId}/allowed-providers/${allowedProviderId}`
       .addSuccess(AllowedProvidersResponse)
-      .addError(BadRequest)
       .annotate(OpenApi.Description, "Removing the last provider leaves the key restricted to no provider, never unrestricted."),
   )
-  .addError(NotFound)
   .middleware(Authenticated)
   .annotate(
     OpenApi.Description,
@@ -514,24 +482,18 @@ export const ProviderResponse = Schema.Struct({
   updated_at: Timestamp,
 })
 
-const providerId = HttpApiSchema.param("id", Schema.String)
+/** The `{id}` of a provider's routes (also the routing group's `/providers/{id}/metrics` and `/health`). */
+export const providerId = HttpApiSchema.param("id", Schema.String)
 const providerKeyId = HttpApiSchema.param("key_id", Schema.String)
 
 export class ProvidersGroup extends HttpApiGroup.make("providers")
-  .add(
-    HttpApiEndpoint.post("create", "/providers")
-      .setPayload(CreateProviderRequest)
-      .addSuccess(ProviderResponse, { status: 201 })
-      .addError(Conflict)
-      .addError(BadRequest),
-  )
+  .add(post("create", "/providers", CreateProviderRequest, ProviderResponse, { status: 201 }))
   .add(HttpApiEndpoint.get("list", "/providers").addSuccess(Schema.Array(ProviderResponse)))
   .add(HttpApiEndpoint.get("get")`/providers/${providerId}`.addSuccess(ProviderResponse))
   .add(
     HttpApiEndpoint.patch("update")`/providers/${providerId}`
       .setPayload(UpdateProviderRequest)
-      .addSuccess(ProviderResponse)
-      .addError(BadRequest),
+      .addSuccess(ProviderResponse),
   )
   .add(HttpApiEndpoint.del("delete")`/providers/${providerId}`.addSuccess(HttpApiSchema.NoContent))
   .add(
@@ -544,18 +506,14 @@ export class ProvidersGroup extends HttpApiGroup.make("providers")
   .add(
     HttpApiEndpoint.post("createKey")`/providers/${providerId}/keys`
       .setPayload(CreateProviderKeyRequest)
-      .addSuccess(ProviderKeyResponse, { status: 201 })
-      .addError(Conflict),
+      .addSuccess(ProviderKeyResponse, { status: 201 }),
   )
   .add(
     HttpApiEndpoint.patch("updateKey")`/providers/${providerId}/keys/${providerKeyId}`
       .setPayload(UpdateProviderKeyRequest)
-      .addSuccess(ProviderKeyResponse)
-      .addError(Conflict),
+      .addSuccess(ProviderKeyResponse),
   )
   .add(HttpApiEndpoint.del("deleteKey")`/providers/${providerId}/keys/${providerKeyId}`.addSuccess(HttpApiSchema.NoContent))
-  .addError(NotFound)
-  .addError(ServiceUnavailable)
   .middleware(Superuser)
   .annotate(
     OpenApi.Description,
@@ -569,8 +527,9 @@ export class CoreApi extends HttpApi.make("management")
   .add(UsersGroup)
   .add(ApiKeysGroup)
   .add(ProvidersGroup)
-  // Every endpoint may answer any of these (storage down, a malformed id…); endpoints list the
-  // ones specific to them as well.
+  // Every endpoint may answer any of these (storage down, a malformed id…), so no endpoint or
+  // group lists them again: HttpApi merges the API's errors into each endpoint's, for the
+  // handlers' types and for /openapi.json alike.
   .addError(BadRequest)
   .addError(Unauthorized)
   .addError(Forbidden)

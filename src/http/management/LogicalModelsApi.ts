@@ -4,7 +4,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { BadRequest, Conflict, NotFound, Superuser } from "./CoreApi.js"
+import { post, Superuser } from "./CoreApi.js"
 
 /**
  * Logical models over HTTP (superusers): one client-facing model name routed to upstreams
@@ -84,26 +84,17 @@ const logicalId = HttpApiSchema.param("id", Schema.String)
 
 export class LogicalModelsGroup extends HttpApiGroup.make("logicalModels")
   .add(HttpApiEndpoint.get("list", "/logical-models").addSuccess(LogicalModelListResponse))
-  .add(
-    HttpApiEndpoint.post("create", "/logical-models")
-      .setPayload(CreateLogicalModelRequest)
-      .addSuccess(LogicalModelResponse, { status: 201 })
-      .addError(Conflict)
-      .addError(BadRequest),
-  )
-  .add(HttpApiEndpoint.get("get")`/logical-models/${logicalId}`.addSuccess(LogicalModelResponse).addError(NotFound))
+  .add(post("create", "/logical-models", CreateLogicalModelRequest, LogicalModelResponse, { status: 201 }))
+  .add(HttpApiEndpoint.get("get")`/logical-models/${logicalId}`.addSuccess(LogicalModelResponse))
   .add(
     HttpApiEndpoint.put("update")`/logical-models/${logicalId}`
       .setPayload(UpdateLogicalModelRequest)
-      .addSuccess(LogicalModelResponse)
-      .addError(NotFound)
-      .addError(BadRequest),
+      .addSuccess(LogicalModelResponse),
   )
-  .add(HttpApiEndpoint.del("delete")`/logical-models/${logicalId}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
+  .add(HttpApiEndpoint.del("delete")`/logical-models/${logicalId}`.addSuccess(HttpApiSchema.NoContent))
   .add(
     HttpApiEndpoint.get("upstreams")`/logical-models/${logicalId}/upstreams`
-      .addSuccess(LogicalUpstreamsResponse)
-      .addError(NotFound),
+      .addSuccess(LogicalUpstreamsResponse),
   )
   .middleware(Superuser)
   .annotate(OpenApi.Title, "Logical models")

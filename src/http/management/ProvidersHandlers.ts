@@ -5,6 +5,7 @@ import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { type AdminProviderRow, ProviderAdminRepository, toWrite } from "../../storage/ProviderAdminRepository.js"
 import type { ProviderWrite } from "../../storage/ProviderRepository.js"
 import { mergeSettings, settingsOf } from "../../shared/ProviderSettings.js"
+import { renamed } from "../../shared/Renamed.js"
 import { Conflict, CoreApi, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { maskHeaderValue, renderProvider, renderProviderKey } from "./Render.js"
@@ -25,15 +26,24 @@ const mergeHeaders = (stored: Readonly<Record<string, string>> | null, given: Re
 }
 
 /** A key payload of the API (snake_case, `key`) → the repository's fields. */
-const keyFields = <P extends { readonly label?: unknown; readonly key?: unknown; readonly weight?: unknown; readonly max_qps?: unknown; readonly status?: unknown }>(
-  payload: P,
-): { label: P["label"]; secret: P["key"]; weight: P["weight"]; maxQps: P["max_qps"]; status: P["status"] } => ({
-  label: payload.label,
-  secret: payload.key,
-  weight: payload.weight,
-  maxQps: payload.max_qps,
-  status: payload.status,
-})
+const KEY_FIELDS = { label: "label", key: "secret", weight: "weight", max_qps: "maxQps", status: "status" } as const
+
+/** The provider fields a PATCH stores as given: API name → `ProviderWrite` name. */
+const PATCHED_AS_GIVEN = {
+  name: "name",
+  protocol: "protocol",
+  base_url: "baseUrl",
+  provider_type: "providerType",
+  weight: "weight",
+  enabled: "enabled",
+  retryable_status_codes: "retryableStatusCodes",
+  models_path: "modelsPath",
+  chat_path: "chatPath",
+  responses_path: "responsesPath",
+  responses_disabled: "responsesDisabled",
+  messages_path: "messagesPath",
+  metadata: "metadata",
+} as const satisfies { readonly [field: string]: keyof ProviderWrite }
 
 export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (handlers) =>
   Effect.gen(function* () {
@@ -91,13 +101,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
             staticModels: payload.models,
             metadata: payload.metadata,
           }
-          const keys = payload.keys.map((k) => ({
-            label: k.label,
-            secret: k.key,
-            weight: k.weight,
-            maxQps: k.max_qps,
-            status: k.status,
-          }))
+          const keys = payload.keys.map((key) => renamed(key, KEY_FIELDS))
           const labels = new Set(keys.map((k) => k.label))
           if (labels.size !== keys.length) return yield* labelTaken()
           const created = yield* repo
@@ -124,24 +128,11 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
         Effect.gen(function* () {
           const row = yield* find(path.id)
           const current = toWrite(row)
-          const p = payload
           yield* repo.update({
             ...current,
-            ...(p.name !== undefined && { name: p.name }),
-            ...(p.protocol !== undefined && { protocol: p.protocol }),
-            ...(p.base_url !== undefined && { baseUrl: p.base_url }),
-            ...(p.provider_type !== undefined && { providerType: p.provider_type }),
-            ...(p.weight !== undefined && { weight: p.weight }),
-            ...(p.enabled !== undefined && { enabled: p.enabled }),
-            settings: mergeSettings(current.settings, p),
-            ...(p.retryable_status_codes !== undefined && { retryableStatusCodes: p.retryable_status_codes }),
-            ...(p.custom_headers !== undefined && { customHeaders: mergeHeaders(row.customHeaders, p.custom_headers) }),
-            ...(p.models_path !== undefined && { modelsPath: p.models_path }),
-            ...(p.chat_path !== undefined && { chatPath: p.chat_path }),
-            ...(p.responses_path !== undefined && { responsesPath: p.responses_path }),
-            ...(p.responses_disabled !== undefined && { responsesDisabled: p.responses_disabled }),
-            ...(p.messages_path !== undefined && { messagesPath: p.messages_path }),
-            ...(p.metadata !== undefined && { metadata: p.metadata }),
+            ...renamed(payload, PATCHED_AS_GIVEN),
+            settings: mergeSettings(current.settings, payload),
+            ...(payload.custom_headers !== undefined && { customHeaders: mergeHeaders(row.customHeaders, payload.custom_headers) }),
           })
           yield* changed
           return yield* render(yield* find(path.id))
@@ -175,7 +166,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
         Effect.gen(function* () {
           const row = yield* find(path.id)
           const key = yield* repo
-            .insertKey(row.uuid, keyFields(payload))
+            .insertKey(row.uuid, renamed(payload, KEY_FIELDS))
             .pipe(Effect.catchTag("UniqueViolation", labelTaken))
           yield* changed
           return renderProviderKey(row.providerId, key)
@@ -186,7 +177,7 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
           const row = yield* find(path.id)
           yield* findKey(row.uuid, row.providerId, path.key_id)
           const updated = yield* repo
-            .updateKey(row.uuid, path.key_id, keyFields(payload))
+            .updateKey(row.uuid, path.key_id, renamed(payload, KEY_FIELDS))
             .pipe(Effect.catchTag("UniqueViolation", labelTaken))
           if (Option.isNone(updated)) return yield* new NotFound({ message: `Key '${path.key_id}' not found` })
           yield* changed

@@ -3,7 +3,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { BadRequest, NotFound, ServiceUnavailable, Superuser } from "./CoreApi.js"
+import { post, providerId, Superuser } from "./CoreApi.js"
 
 /**
  * Routing inspection (superusers): a dry run of the routing decision, session bindings, and a
@@ -115,44 +115,32 @@ export const ProviderHealthResponse = Schema.Struct({
 })
 
 const conversationId = HttpApiSchema.param("conversation_id", Schema.String)
-const providerId = HttpApiSchema.param("id", Schema.String)
 
 export class RoutingGroup extends HttpApiGroup.make("routing")
   .add(
-    HttpApiEndpoint.post("decide", "/routing/decide")
-      .setPayload(DecideRequest)
-      .addSuccess(DecideResponse)
-      .addError(NotFound)
-      .addError(BadRequest)
-      .addError(ServiceUnavailable)
-      .annotate(
-        OpenApi.Description,
-        "A dry run of the routing decision for a model: the upstream the next request would go to, and the whole ordered plan with scores and reasons. Changes nothing unless bind is true.",
-      ),
+    post("decide", "/routing/decide", DecideRequest, DecideResponse, {
+      description: "A dry run of the routing decision for a model: the upstream the next request would go to, and the whole ordered plan with scores and reasons. Changes nothing unless bind is true.",
+    }),
   )
   .add(
     HttpApiEndpoint.get("getSession")`/routing/sessions/${conversationId}`
       .setUrlParams(Schema.Struct(ownerFields))
-      .addSuccess(SessionResponse)
-      .addError(NotFound),
+      .addSuccess(SessionResponse),
   )
   .add(
     HttpApiEndpoint.del("deleteSession")`/routing/sessions/${conversationId}`
       .setUrlParams(Schema.Struct(ownerFields))
-      .addSuccess(HttpApiSchema.NoContent)
-      .addError(NotFound),
+      .addSuccess(HttpApiSchema.NoContent),
   )
   .add(
     HttpApiEndpoint.get("providerMetrics")`/providers/${providerId}/metrics`
       .setUrlParams(Schema.Struct({ model: Schema.optional(Schema.String) }))
       .addSuccess(ProviderMetricsResponse)
-      .addError(NotFound)
       .annotate(OpenApi.Description, "Runtime metrics (shared by every instance) of the provider's upstreams, and its circuit."),
   )
   .add(
     HttpApiEndpoint.get("providerHealth")`/providers/${providerId}/health`
       .addSuccess(ProviderHealthResponse)
-      .addError(NotFound)
       .annotate(
         OpenApi.Description,
         "An active probe: one GET of the provider's models path with one of its keys. ≥500 or no answer: down; other 4xx: degraded; else healthy.",

@@ -44,32 +44,17 @@ const requireManagementCredential = (principal: Principal) =>
       )
     : Effect.succeed(principal)
 
-export const AuthenticatedLive = Layer.effect(
-  Authenticated,
+/** A security middleware: resolve the caller's credential, then `check` the principal it names. */
+const middleware = (check: (principal: Principal) => Effect.Effect<Principal, Forbidden>) =>
   Effect.gen(function* () {
     const authenticator = yield* Authenticator
-    const run = Effect.provideService(resolve, Authenticator, authenticator).pipe(Effect.flatMap(requireManagementCredential))
+    const run = Effect.provideService(resolve, Authenticator, authenticator).pipe(Effect.flatMap(check))
     return { bearer: () => run, apiKey: () => run }
-  }),
-)
+  })
 
-export const AnyCredentialLive = Layer.effect(
-  AnyCredential,
-  Effect.gen(function* () {
-    const authenticator = yield* Authenticator
-    const run = Effect.provideService(resolve, Authenticator, authenticator)
-    return { bearer: () => run, apiKey: () => run }
-  }),
-)
-
-export const SuperuserLive = Layer.effect(
-  Superuser,
-  Effect.gen(function* () {
-    const authenticator = yield* Authenticator
-    const run = Effect.provideService(resolve, Authenticator, authenticator).pipe(Effect.flatMap(requireSuperuser))
-    return { bearer: () => run, apiKey: () => run }
-  }),
-)
+export const AuthenticatedLive = Layer.effect(Authenticated, middleware(requireManagementCredential))
+export const AnyCredentialLive = Layer.effect(AnyCredential, middleware(Effect.succeed))
+export const SuperuserLive = Layer.effect(Superuser, middleware(requireSuperuser))
 
 /** The user itself, or a superuser (or the master key). */
 export const requireSelfOrSuperuser = (principal: Principal, userId: string) =>

@@ -1,5 +1,5 @@
 /** Anthropic message object ⇄ canonical response. */
-import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
+import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
 import { asObject, compact, num, str, type JsonObject } from "../Json.js"
 import { fromAnthropicStop, toAnthropicStop } from "../StopReasons.js"
 import { idWithPrefix } from "../openai-chat/Response.js"
@@ -33,14 +33,13 @@ export const encodeUsage = (u: Usage): JsonObject => ({
 
 export const decodeResponse = (json: unknown): CanonicalResponse => {
   const o = asObject(json)
-  const usage = decodeUsage(o.usage)
-  return compact({
-    id: str(o.id) ?? "",
-    model: str(o.model) ?? "",
+  return decodedResponse({
+    id: str(o.id),
+    model: str(o.model),
     content: decodeBlocks(o.content),
     stopReason: fromAnthropicStop(str(o.stop_reason)),
     stopSequence: str(o.stop_sequence) ?? null,
-    usage: completeUsage(usage ?? {}),
+    usage: decodeUsage(o.usage),
   })
 }
 

@@ -1,5 +1,5 @@
 /** Gemini GenerateContentResponse ⇄ canonical response. */
-import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
+import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
 import { asArray, asObject, compact, num, str, type JsonObject } from "../Json.js"
 import { fromGeminiFinish, toGeminiFinish } from "../StopReasons.js"
 import { decodeParts } from "./Request.js"
@@ -33,13 +33,12 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
   const cand = asObject(asArray(o.candidates)[0])
   const content = decodeParts(asObject(cand.content).parts, { calls: new Map(), results: new Map() })
   const blocked = asArray(o.candidates).length === 0 && str(asObject(o.promptFeedback).blockReason) !== undefined
-  const usage = decodeUsage(o.usageMetadata)
-  return compact({
-    id: str(o.responseId) ?? "",
-    model: str(o.modelVersion) ?? "",
+  return decodedResponse({
+    id: str(o.responseId),
+    model: str(o.modelVersion),
     content,
     stopReason: blocked ? "content_filter" : fromGeminiFinish(str(cand.finishReason), content.some((b) => b.type === "tool_use")),
-    usage: completeUsage(usage ?? {}),
+    usage: decodeUsage(o.usageMetadata),
   })
 }
 

@@ -1,5 +1,5 @@
 /** OpenAI chat completion object ⇄ canonical response, and usage in OpenAI's field names. */
-import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
+import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
 import { asArray, asObject, compact, num, parseArguments, str, stringifyArguments, type JsonObject } from "../Json.js"
 import { fromOpenAiFinish, toOpenAiFinish } from "../StopReasons.js"
 import { partsToBlocks } from "./Request.js"
@@ -51,15 +51,7 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
   }
   let stopReason: StopReason = fromOpenAiFinish(str(choice.finish_reason))
   if (refusal && stopReason === "end_turn") stopReason = "refusal"
-  const usage = decodeUsage(o.usage)
-  return compact({
-    id: str(o.id) ?? "",
-    model: str(o.model) ?? "",
-    created: num(o.created),
-    content,
-    stopReason,
-    usage: completeUsage(usage ?? {}),
-  })
+  return decodedResponse({ id: str(o.id), model: str(o.model), created: num(o.created), content, stopReason, usage: decodeUsage(o.usage) })
 }
 
 /** Reuses the upstream id when it already has the dialect's prefix, else mints one. */

@@ -1,5 +1,5 @@
 /** OpenAI Responses `response` object ⇄ canonical response. */
-import { completeUsage, type CanonicalResponse, type ContentBlock, type EncodeContext, type ErrorInfo, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
+import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type ErrorInfo, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
 import { asArray, asObject, compact, num, parseArguments, str, stringifyArguments, type JsonObject } from "../Json.js"
 import { idWithPrefix } from "../openai-chat/Response.js"
 import { encodeFormat, encodeToolChoice, encodeTools } from "./Request.js"
@@ -58,14 +58,13 @@ export const stopFromStatus = (status: string | undefined, incompleteReason: str
 export const decodeResponse = (json: unknown): CanonicalResponse => {
   const o = asObject(json)
   const content = asArray(o.output).flatMap(decodeOutputItem)
-  const usage = decodeUsage(o.usage)
-  return compact({
-    id: str(o.id) ?? "",
-    model: str(o.model) ?? "",
+  return decodedResponse({
+    id: str(o.id),
+    model: str(o.model),
     created: num(o.created_at),
     content,
     stopReason: stopFromStatus(str(o.status), str(asObject(o.incomplete_details).reason), content.some((b) => b.type === "tool_use")),
-    usage: completeUsage(usage ?? {}),
+    usage: decodeUsage(o.usage),
   })
 }
 
