@@ -3,7 +3,8 @@ import { AppConfig } from "../config/AppConfig.js"
 import type { Principal } from "../identity/Principal.js"
 import type { CanonicalRequest, ProtocolError } from "../protocol/Canonical.js"
 import type { JsonObject } from "../protocol/Json.js"
-import { type CountDialect, countBody, countOf, decodeCountRequest, encodeCountRequest, promptText } from "../protocol/TokenCount.js"
+import { NO_LOSS } from "../protocol/ConversionLoss.js"
+import { type CountDialect, countBody, countLoss, countOf, decodeCountRequest, encodeCountRequest, promptText } from "../protocol/TokenCount.js"
 import type { Provider } from "../registry/Provider.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import type { Candidate } from "../routing/Candidates.js"
@@ -38,6 +39,8 @@ export interface TokenCountAnswer {
   readonly body: string
   readonly source: "provider" | "estimate"
   readonly served: Served | undefined
+  /** What the estimate could not read (ConversionLoss names): not counted. */
+  readonly uncounted?: ReadonlyArray<string> | undefined
 }
 
 /** Providers asked before the gateway estimates instead (each once, with one key). */
@@ -54,7 +57,7 @@ const countUrl = (provider: Provider, dialect: CountDialect, path: string | unde
 
 /** What asking one provider came to. */
 type Asked =
-  | { readonly _tag: "Counted"; readonly body: string }
+  | { readonly _tag: "Counted"; readonly body: string; readonly dropped?: ReadonlyArray<string> | undefined }
   /** The provider refused the request itself (400, 422 …): retrying elsewhere cannot fix it. */
   | { readonly _tag: "Refused"; readonly failure: UpstreamFailure }
   | { readonly _tag: "Failed"; readonly reason: string }
@@ -83,7 +86,7 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
     /** A count is answered about as fast as a stream's first token. */
     const timeoutMs = Duration.toMillis(config.upstream.firstTokenTimeout)
 
-    const ask = Effect.fnUntraced(function* (client: CountClient, candidate: Candidate, target: CountDialect) {
+    const ask = Effect.fnUntraced(function* (client: CountClient, candidate: Candidate, target: CountDialect, dropped: ReadonlyArray<string>) {
       const { provider, model } = candidate
       const encoded = encodeCountRequest(client, target, model)
       if (Either.isLeft(encoded)) return yield* invalid(encoded.left)
@@ -108,8 +111,15 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
           ? { _tag: "Refused", failure: sent.left }
           : { _tag: "Failed", reason: sent.left._tag === "UpstreamStatusError" ? `HTTP ${sent.left.status}` : sent.left.reason }) satisfies Asked as Asked
       }
-      return answerOf(client.dialect, target, sent.right.text)
+      const answer = answerOf(client.dialect, target, sent.right.text)
+      return answer._tag === "Counted" && dropped.length > 0 ? { ...answer, dropped } : answer
     })
+
+    /** What converting the request for `target` loses; none within its own dialect. */
+    const lossFor = (client: CountClient, target: CountDialect) => {
+      if (target === client.dialect) return Either.right(NO_LOSS)
+      return Either.map(client.canonical(), (canonical) => countLoss(client.dialect, client.body, canonical))
+    }
 
     const count = Effect.fnUntraced(function* (request: TokenCountRequest) {
       const snapshot = yield* registry.current
@@ -131,10 +141,16 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
       for (const { candidate } of plan.attempts) {
         const target = countDialectOf(candidate.provider)
         if (target === undefined || calls >= MAX_PROVIDER_CALLS) continue
+        const loss = lossFor(client, target)
+        if (Either.isLeft(loss)) return yield* invalid(loss.left)
+        // A count that leaves out what the request depends on is no count: a native candidate, or the estimate.
+        if (loss.right.refused.length > 0) continue
         calls++
-        const asked = yield* ask(client, candidate, target)
-        const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: calls }
-        if (asked._tag === "Counted") return { _tag: "Count", body: asked.body, source: "provider", served } satisfies TokenCountAnswer
+        const asked = yield* ask(client, candidate, target, loss.right.dropped)
+        if (asked._tag === "Counted") {
+          const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: calls, ...(asked.dropped ? { dropped: asked.dropped } : {}) }
+          return { _tag: "Count", body: asked.body, source: "provider", served } satisfies TokenCountAnswer
+        }
         if (asked._tag === "Refused") return yield* Effect.fail(asked.failure)
         yield* logRequestWarning(request.requestId, "token count failed upstream; trying the next candidate or an estimate", {
           provider: candidate.provider.id,
@@ -142,11 +158,18 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
           reason: asked.reason,
         })
       }
+      return yield* estimated(client)
+    })
+
+    /** The gateway's estimate, naming what it could not read. */
+    const estimated = Effect.fnUntraced(function* (client: CountClient) {
       const canonical = client.canonical()
       if (Either.isLeft(canonical)) return yield* invalid(canonical.left)
       const tokens = yield* estimate(promptText(canonical.right))
-      const body = JSON.stringify(countBody(request.dialect, tokens))
-      return { _tag: "Count", body, source: "estimate", served: undefined } satisfies TokenCountAnswer
+      const loss = countLoss(client.dialect, client.body, canonical.right)
+      const body = JSON.stringify(countBody(client.dialect, tokens))
+      const uncounted = [...loss.refused, ...loss.dropped]
+      return { _tag: "Count", body, source: "estimate", served: undefined, ...(uncounted.length > 0 ? { uncounted } : {}) } satisfies TokenCountAnswer
     })
 
     return { count } as const

@@ -46,11 +46,16 @@ const servedHeaders = (answer: Pick<GatewayAnswer, "served">): Record<string, st
   return headers
 }
 
-/** A token count: who counted it (`x-apiproxy-token-count: provider`, with the served headers) or that it is an estimate. */
-const countHeaders = (answer: TokenCountAnswer) =>
-  answer.served === undefined
-    ? { "x-apiproxy-token-count": "estimate" }
-    : { "x-apiproxy-token-count": "provider", ...servedHeaders({ served: answer.served }) }
+/**
+ * A token count: who counted it (`x-apiproxy-token-count: provider`, with the served headers) or
+ * that it is an estimate; what either left out in `x-apiproxy-dropped`.
+ */
+const countHeaders = (answer: TokenCountAnswer): Record<string, string> => {
+  if (answer.served !== undefined) return { "x-apiproxy-token-count": "provider", ...servedHeaders({ served: answer.served }) }
+  const headers: Record<string, string> = { "x-apiproxy-token-count": "estimate" }
+  if (answer.uncounted !== undefined) headers["x-apiproxy-dropped"] = safeHeaderValue(answer.uncounted.join(", "))
+  return headers
+}
 
 const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer) => {
   if (answer._tag !== "Stream") {

@@ -7,6 +7,7 @@
  */
 import { Either } from "effect"
 import type { CanonicalRequest, ProtocolError } from "./Canonical.js"
+import { type ConversionLoss, conversionLoss } from "./ConversionLoss.js"
 import { codecs } from "./Dialect.js"
 import { geminiModelSegment } from "./gemini/Request.js"
 import { isObject, type JsonObject, num } from "./Json.js"
@@ -30,6 +31,13 @@ export const decodeCountRequest = (
   dialect === "gemini"
     ? codecs.gemini.decodeRequest(geminiGenerateRequest(body), { model, stream: false })
     : codecs.anthropic.decodeRequest(body)
+
+/**
+ * What converting a count request out of its dialect would leave uncounted (ConversionLoss): the
+ * features another dialect cannot express (`refused`), and the optional ones it drops.
+ */
+export const countLoss = (dialect: CountDialect, body: JsonObject, canonical: CanonicalRequest): ConversionLoss =>
+  conversionLoss(dialect, dialect === "gemini" ? geminiGenerateRequest(body) : body, canonical.extra)
 
 /** A count request for an upstream: its body and, for Gemini, its path under the API-version root. */
 export interface CountRequest {

@@ -147,6 +147,26 @@ describe("token counting", () => {
       ])
     })
 
+    it("no silent drops: a candidate that cannot express the request is passed over; what a count leaves out is named", async () => {
+      const document = { type: "document" as const, source: { type: "text" as const, media_type: "text/plain" as const, data: "a memo" } }
+      mock.script({ match: { path: "/v1/messages/count_tokens" }, status: 503 })
+      const { data, response } = await anthropic.messages
+        .countTokens({ model: "counted", messages: [{ role: "user", content: [document, { type: "text", text: "summarise" }] }] })
+        .withResponse()
+      // Gemini cannot take the document: the estimate, which says it did not count it.
+      expect(mock.received.map((r) => r.path)).toEqual(["/v1/messages/count_tokens"])
+      expect(response.headers.get("x-apiproxy-token-count")).toBe("estimate")
+      expect(response.headers.get("x-apiproxy-dropped")).toContain("document")
+      expect(data.input_tokens).toBeGreaterThan(0)
+
+      mock.script({ match: { path: /:countTokens$/ }, body: { totalTokens: 12 } })
+      const cached = await anthropic.messages
+        .countTokens({ model: "gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "text", text: "hi", cache_control: { type: "ephemeral" } }] }] })
+        .withResponse()
+      expect(cached.data.input_tokens).toBe(12)
+      expect(cached.response.headers.get("x-apiproxy-dropped")).toBe("cache_control")
+    })
+
     it("a request the provider refuses (400) is answered with its error in Anthropic's shape, not estimated", async () => {
       mock.script({ match: { path: "/v1/messages/count_tokens" }, status: 400, errorMessage: "messages: roles must alternate" })
       const error = await countAnthropic("counted").catch((e) => e)
