@@ -3,6 +3,7 @@ import OpenAI from "openai"
 import { beforeAll, describe, expect, it } from "vitest"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
+import { recordingFetch } from "../support/RecordingFetch.js"
 
 const BETAS = ["interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14"]
 
@@ -15,15 +16,11 @@ describe("provider feature headers", () => {
   const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
   let anthropic: Anthropic
   let openai: OpenAI
-  /** The headers of the Anthropic client's last request, as its SDK sent them. */
-  let sent: Headers = new Headers()
+  /** What the Anthropic client's SDK really sent. */
+  const sent = recordingFetch()
 
   beforeAll(() => {
-    const recordingFetch: typeof fetch = (input, init) => {
-      sent = new Headers(init?.headers)
-      return fetch(input, init)
-    }
-    anthropic = new Anthropic({ baseURL: t.gateway.url, apiKey: t.gateway.masterKey, maxRetries: 0, fetch: recordingFetch })
+    anthropic = new Anthropic({ baseURL: t.gateway.url, apiKey: t.gateway.masterKey, maxRetries: 0, fetch: sent.fetch })
     openai = t.openai.withOptions({
       defaultHeaders: { "OpenAI-Beta": "responses=experimental", "OpenAI-Organization": "org-client", "chatgpt-account-id": "acct-1" },
     })
@@ -41,7 +38,7 @@ describe("provider feature headers", () => {
       expect(received.path).toBe("/v1/messages")
       expect(received.headers["anthropic-beta"]).toBe(BETAS.join(","))
       // Whatever version the SDK speaks reaches the upstream (this SDK's is not the gateway's default).
-      expect(received.headers["anthropic-version"]).toBe(sent.get("anthropic-version"))
+      expect(received.headers["anthropic-version"]).toBe(sent.last().headers.get("anthropic-version"))
       // The provider's key, never the client's; no SDK telemetry of the client.
       expect(received.headers["x-api-key"]).toBe("sk-ant-claude")
       expect(Object.keys(received.headers).filter((name) => name.startsWith("x-stainless"))).toEqual([])

@@ -1,0 +1,114 @@
+import OpenAI from "openai"
+import { beforeAll, describe, expect, it } from "vitest"
+import type { ReceivedRequest } from "../support/MockProvider.js"
+import { useMockGateway } from "../support/MockGateway.js"
+import { protocolProviders } from "../support/ProtocolProviders.js"
+import { expectOnlyFeatureHeaders, expectPassedThrough, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
+import { recordingFetch } from "../support/RecordingFetch.js"
+
+const session = loadSession("codex")
+
+type Item = { readonly type: string } & Record<string, unknown>
+
+/**
+ * A recorded Codex CLI session (fixtures/codex/session.json: stateless, `store: false`, the whole
+ * input every turn) replayed through the openai SDK's Responses streaming with Codex's headers,
+ * against an OpenAI (Responses), an Anthropic and a Gemini upstream: every answer is a valid
+ * Responses stream (the SDK assembles it), and each upstream gets what it should — the session
+ * byte for byte with `OpenAI-Beta` when it speaks Responses, a faithful conversion otherwise, and
+ * a 400 naming the hosted tool it cannot run.
+ */
+describe.each(REPLAY_TARGETS)("Codex CLI session against an $protocol upstream", (target) => {
+  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
+  const sent = recordingFetch()
+  let codex: OpenAI
+
+  beforeAll(() => {
+    codex = new OpenAI({ baseURL: `${t.gateway.url}/v1`, apiKey: t.gateway.masterKey, maxRetries: 0, fetch: sent.fetch })
+  })
+
+  const send = (turn: RecordedTurn) =>
+    codex.responses.stream({ ...turn.body, model: target.model } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, { headers: session.headers }).finalResponse()
+
+  it.each(session.turns)("$name", async (turn) => {
+    if (turn.upstream !== undefined) t.mock.script(turn.upstream)
+    const refusal = target.protocol === "openai" ? undefined : turn.expect?.refusedWhenConverted
+    if (refusal !== undefined) {
+      const error = await send(turn).catch((e) => e)
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(error.error).toMatchObject({ type: "invalid_request_error", code: "unsupported_feature" })
+      expect(error.message).toContain(refusal)
+      expect(error.message).toContain(`${target.protocol} provider protocol`)
+      expect(t.mock.received).toHaveLength(0)
+      return
+    }
+    const response = await send(turn)
+    const client = sent.last()
+    expectValidResponse(response, turn)
+    expect(client.responseHeaders!.get("x-apiproxy-provider")).toBe(target.provider)
+    expect(t.mock.received).toHaveLength(1)
+    const received = t.mock.received[0]!
+    if (target.protocol === "openai") {
+      expect(received.path).toBe("/v1/responses")
+      expectPassedThrough(received, client.body, target.upstreamModel)
+      expectOnlyFeatureHeaders(received, session, ["openai-beta"])
+      expect(client.responseHeaders!.get("x-apiproxy-dropped")).toBeNull()
+    } else {
+      expectConverted(received, turn, target)
+      expect(client.responseHeaders!.get("x-apiproxy-dropped")).toBe(turn.expect?.droppedWhenConverted ?? null)
+    }
+  })
+})
+
+/** The answer is a completed Response with what the turn expects, as Codex reads it. */
+const expectValidResponse = (response: OpenAI.Responses.Response, turn: RecordedTurn) => {
+  expect(response).toMatchObject({ object: "response", status: "completed" })
+  expect(response.id).toMatch(/^resp_/)
+  expect(response.usage!.input_tokens).toBeGreaterThan(0)
+  const output = response.output as unknown as ReadonlyArray<Item>
+  if (turn.expect?.text !== undefined) expect(response.output_text).toBe(turn.expect.text)
+  const call = output.find((item) => item.type === "function_call")
+  if (turn.expect?.function_call !== undefined) {
+    expect(call).toMatchObject({ type: "function_call", name: turn.expect.function_call.name })
+    expect(JSON.parse(call!.arguments as string)).toEqual(turn.expect.function_call.arguments)
+    // Codex pairs the call with its output by call_id in the next turn.
+    expect(call!.call_id).toMatch(/\S/)
+  }
+  if (turn.upstream?.thinking !== undefined) {
+    const reasoning = output.find((item) => item.type === "reasoning")
+    expect(JSON.stringify(reasoning?.summary)).toContain(turn.upstream.thinking)
+    expect(output[0]!.type).toBe("reasoning")
+  }
+}
+
+/** What an Anthropic or Gemini upstream must get of a Codex turn. */
+const expectConverted = (received: ReceivedRequest, turn: RecordedTurn, target: ReplayTarget) => {
+  expect(received.model).toBe(target.upstreamModel)
+  expect(received.path).toBe(target.protocol === "anthropic" ? "/v1/messages" : `/v1beta/models/${target.upstreamModel}:streamGenerateContent`)
+  expectOnlyFeatureHeaders(received, session, [])
+  const sent = JSON.stringify(received.body)
+  // The instructions become the system prompt; the function tools, declarations with their schemas.
+  expect(sent).toContain("You are Codex, based on GPT-5.")
+  for (const name of ["shell", "update_plan", "apply_patch"]) expect(sent).toContain(`"name":"${name}"`)
+  expect(sent).toContain("How many test files are there?")
+  // Reasoning effort becomes a thinking budget.
+  if (target.protocol === "anthropic") expect(received.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 8192 } })
+  const items = turn.body.input as ReadonlyArray<Item>
+  const output = items.find((item) => item.type === "function_call_output")
+  if (output !== undefined) {
+    const call = items.find((item) => item.type === "function_call")!
+    const args = JSON.parse(call.arguments as string) as unknown
+    if (target.protocol === "anthropic") {
+      const messages = (received.body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> }).messages
+      expect(messages.flatMap((m) => m.content).filter((b) => b.type === "tool_use" || b.type === "tool_result")).toEqual([
+        { type: "tool_use", id: call.call_id, name: "shell", input: args },
+        { type: "tool_result", tool_use_id: call.call_id, content: [{ type: "text", text: output.output }] },
+      ])
+    } else {
+      expect(sent).toContain(JSON.stringify({ functionCall: { name: "shell", args } }))
+      expect(sent).toContain(JSON.stringify({ functionResponse: { name: "shell", response: JSON.parse(output.output as string) } }))
+    }
+    // OpenAI's encrypted reasoning cannot be read by another provider: left out (and reported).
+    expect(sent).not.toContain("gAAAAAB")
+  }
+}
