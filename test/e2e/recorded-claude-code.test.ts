@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import type { ReceivedRequest } from "../support/MockProvider.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
-import { expectOnlyFeatureHeaders, expectPassedThrough, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
+import { expectOnlyFeatureHeaders, expectPassedThrough, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
 import { type RecordedCall, recordingFetch } from "../support/RecordingFetch.js"
 
 const session = loadSession("claude-code")
@@ -45,18 +45,8 @@ describe.each(REPLAY_TARGETS)("Claude Code session against an $protocol upstream
 
     if (turn.kind === "count_tokens") return expectCounted(answer as Anthropic.Beta.BetaMessageTokensCount, client, t.mock.received, target)
     expectValidMessage(answer as Message, turn, target)
-    expect(client.responseHeaders!.get("x-apiproxy-provider")).toBe(target.provider)
-    expect(t.mock.received).toHaveLength(1)
-    const received = t.mock.received[0]!
-    if (target.protocol === "anthropic") {
-      expect(received.path).toBe("/v1/messages")
-      expectPassedThrough(received, client.body, target.upstreamModel)
-      expectOnlyFeatureHeaders(received, session, ["anthropic-beta", "anthropic-version"])
-      expect(client.responseHeaders!.get("x-apiproxy-dropped")).toBeNull()
-    } else {
-      expectConverted(received, turn, target)
-      expect(client.responseHeaders!.get("x-apiproxy-dropped")).toBe(turn.expect?.droppedWhenConverted ?? null)
-    }
+    const native = { protocol: "anthropic", path: "/v1/messages", forwarded: ["anthropic-beta", "anthropic-version"] } as const
+    expectUpstreamExchange({ session, turn, target, client }, t.mock.received, native, (received) => expectConverted(received, turn, target))
   })
 })
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import type { ReceivedRequest } from "../support/MockProvider.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
-import { expectOnlyFeatureHeaders, expectPassedThrough, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
+import { expectOnlyFeatureHeaders, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
 import { recordingFetch } from "../support/RecordingFetch.js"
 
 const session = loadSession("codex")
@@ -45,18 +45,8 @@ describe.each(REPLAY_TARGETS)("Codex CLI session against an $protocol upstream",
     const response = await send(turn)
     const client = sent.last()
     expectValidResponse(response, turn)
-    expect(client.responseHeaders!.get("x-apiproxy-provider")).toBe(target.provider)
-    expect(t.mock.received).toHaveLength(1)
-    const received = t.mock.received[0]!
-    if (target.protocol === "openai") {
-      expect(received.path).toBe("/v1/responses")
-      expectPassedThrough(received, client.body, target.upstreamModel)
-      expectOnlyFeatureHeaders(received, session, ["openai-beta"])
-      expect(client.responseHeaders!.get("x-apiproxy-dropped")).toBeNull()
-    } else {
-      expectConverted(received, turn, target)
-      expect(client.responseHeaders!.get("x-apiproxy-dropped")).toBe(turn.expect?.droppedWhenConverted ?? null)
-    }
+    const native = { protocol: "openai", path: "/v1/responses", forwarded: ["openai-beta"] } as const
+    expectUpstreamExchange({ session, turn, target, client }, t.mock.received, native, (received) => expectConverted(received, turn, target))
   })
 })
 

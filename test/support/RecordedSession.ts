@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { expect } from "vitest"
 import type { Behaviour, ReceivedRequest } from "./MockProvider.js"
 import { PROTOCOL_MODELS } from "./ProtocolProviders.js"
+import type { RecordedCall } from "./RecordingFetch.js"
 
 /**
  * A recorded client session (test/e2e/fixtures/<client>/session.json): the headers the client
@@ -68,4 +69,38 @@ export const expectOnlyFeatureHeaders = (received: ReceivedRequest, session: Rec
     else if (name !== "accept") expect(received.headers[name], name).not.toBe(value)
   }
   for (const name of Object.keys(received.headers)) expect(name.startsWith("x-stainless"), name).toBe(false)
+}
+
+/** The client's own protocol: which path it is passed through to and which headers go along. */
+export interface NativeUpstream {
+  readonly protocol: ReplayTarget["protocol"]
+  readonly path: string
+  readonly forwarded: ReadonlyArray<string>
+}
+
+/**
+ * One upstream call for the turn, by the target's provider: passed through byte for byte (with
+ * the feature headers) when the target speaks the client's protocol, else converted — `converted`
+ * checks what arrived — with what was left out named in `x-apiproxy-dropped`.
+ */
+export const expectUpstreamExchange = (
+  replay: { readonly session: RecordedSession; readonly turn: RecordedTurn; readonly target: ReplayTarget; readonly client: RecordedCall },
+  received: ReadonlyArray<ReceivedRequest>,
+  native: NativeUpstream,
+  converted: (request: ReceivedRequest) => void,
+) => {
+  const { session, turn, target, client } = replay
+  const headers = client.responseHeaders!
+  expect(headers.get("x-apiproxy-provider")).toBe(target.provider)
+  expect(received).toHaveLength(1)
+  const request = received[0]!
+  if (target.protocol === native.protocol) {
+    expect(request.path).toBe(native.path)
+    expectPassedThrough(request, client.body, target.upstreamModel)
+    expectOnlyFeatureHeaders(request, session, native.forwarded)
+    expect(headers.get("x-apiproxy-dropped")).toBeNull()
+  } else {
+    converted(request)
+    expect(headers.get("x-apiproxy-dropped")).toBe(turn.expect?.droppedWhenConverted ?? null)
+  }
 }
