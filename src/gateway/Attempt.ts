@@ -105,7 +105,11 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
   // A committed stream belongs to the client from here: if the request is given up
   // before the answer reaches the edge, the upstream call must not be left open.
   yield* deps.router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, walk.session).pipe(
-    answer._tag === "Stream" ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel)) : (effect) => effect,
+    answer._tag === "Stream"
+      ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel))
+      : answer._tag === "Relay"
+        ? Effect.onInterrupt(() => Effect.sync(answer.relay.cancel))
+        : (effect) => effect,
   )
   if (walk.contextId !== undefined && answer._tag === "Json") {
     yield* deps.sessionContext.append({ ...contextEntry(walk, answer.served), stream: false, complete: true, response: answer.body })

@@ -11,6 +11,7 @@ import type { Transcript } from "../protocol/Transcript.js"
 import type { Provider } from "../registry/Provider.js"
 import type { EndpointNeed } from "../routing/Candidates.js"
 import { geminiUrl } from "../upstream/ProviderEndpoints.js"
+import type { UpstreamUpload } from "../upstream/UpstreamClient.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
 import { relayCodec, transcoderCodec } from "./StreamCodecs.js"
 import type { StreamCodec } from "./StreamCodec.js"
@@ -36,7 +37,8 @@ export interface Exchange {
   /** The generation dialect spoken upstream; `undefined` for an `Operation`'s exchange. */
   readonly upstreamDialect: Dialect | undefined
   readonly url: string
-  readonly body: string
+  /** JSON text, or an upload streamed through (multipart). */
+  readonly body: string | UpstreamUpload
   /** The client's feature headers, when the upstream speaks its dialect. */
   readonly headers: Readonly<Record<string, string>> | undefined
   /** Optional features the conversion left out (ConversionLoss), told to the client in a header. */
@@ -45,11 +47,17 @@ export interface Exchange {
   readonly translateJson: (text: string) => Either.Either<{ readonly body: string; readonly usage: UsageDelta }, string>
   /** Generation streams only. */
   readonly streamCodec?: () => StreamCodec
+  /**
+   * The answer is relayed to the client as it arrives instead of read whole (`translateJson`
+   * unused): an event stream asked for (`"sse"`), or bytes of any other type (audio, a transcript).
+   */
+  readonly relay?: "sse" | "bytes"
 }
 
 /** A generation exchange: a dialect upstream, and a stream codec for streamed answers. */
 export interface GenerationExchange extends Exchange {
   readonly upstreamDialect: Dialect
+  readonly body: string
   readonly streamCodec: () => StreamCodec
 }
 

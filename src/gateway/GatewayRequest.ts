@@ -3,6 +3,7 @@ import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canon
 import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
 import type { ClientRequest, Operation } from "./Exchange.js"
+import type { RelayedBody } from "./BodyRelay.js"
 import type { LiveStream } from "./StreamCommit.js"
 
 /** One generation request as the HTTP edge hands it to the gateway. */
@@ -36,6 +37,7 @@ export interface Served {
 export type GatewayAnswer =
   | { readonly _tag: "Json"; readonly body: string; readonly served: Served }
   | { readonly _tag: "Stream"; readonly stream: LiveStream; readonly served: Served }
+  | { readonly _tag: "Relay"; readonly relay: RelayedBody; readonly served: Served }
 
 /** `compute`'s value, computed on the first call only. */
 export const memoize = <A>(compute: () => A): (() => A) => {

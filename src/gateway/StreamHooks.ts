@@ -6,7 +6,7 @@ import type { Served } from "./GatewayRequest.js"
 import type { makeRescuer, RescueDeps, RescueScope } from "./MidStreamRescue.js"
 import { logRequestWarning } from "./RequestLog.js"
 import { contextEntry, type Walk } from "./RequestWalk.js"
-import type { StreamCodec } from "./StreamCodec.js"
+import type { Metered } from "./BodyRelay.js"
 import type { CommitHooks, StreamOutcome } from "./StreamCommit.js"
 import type { UsageRecording } from "./UsageRecording.js"
 
@@ -21,7 +21,7 @@ export interface StreamHooksDeps {
 type Ref = Omit<AttemptRef, "latencyMs">
 
 /** What an upstream's finished part leaves behind, run in the background: usage, a failure, a log line. */
-const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, codec: StreamCodec, outcome: StreamOutcome) => {
+const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, codec: Metered, outcome: StreamOutcome) => {
   const { request } = walk
   deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete)
   const work: Array<Effect.Effect<unknown>> = []
@@ -44,7 +44,7 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
 /** The commit hooks of one stream served for `walk`; the rescue scope is built only when the stream breaks. */
 const hooksFor =
   (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
-  (codec: StreamCodec): CommitHooks => {
+  (codec: Metered): CommitHooks => {
     return {
       ...(collected === undefined
         ? {}

@@ -4,6 +4,7 @@ import type { Principal } from "../identity/Principal.js"
 import type { Candidate } from "../routing/Candidates.js"
 import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { UpstreamClientService, UpstreamRequest } from "../upstream/UpstreamClient.js"
+import { type Metered, relayBody } from "./BodyRelay.js"
 import type { ClientRequest, Exchange } from "./Exchange.js"
 import type { GatewayAnswer, Served } from "./GatewayRequest.js"
 import type { RequestLimits } from "./RequestLimits.js"
@@ -44,7 +45,7 @@ export const makeUpstreamCall =
     candidate: Candidate,
     key: Candidate["provider"]["keys"][number],
     served: Served,
-    streamHooks: (codec: StreamCodec) => CommitHooks,
+    streamHooks: (metered: Metered) => CommitHooks,
     limits: RequestLimits,
   ): Effect.Effect<GatewayAnswer, UpstreamFailure> => {
     const request = {
@@ -55,6 +56,13 @@ export const makeUpstreamCall =
       body: exchange.body,
       headers: exchange.headers,
       stream: client.stream,
+    }
+    if (exchange.relay !== undefined) {
+      // Committed at the 2xx: from here the bytes are the client's (BodyRelay).
+      return Effect.map(
+        upstream.open(withIdleLimit({ ...request, stream: exchange.relay === "sse" }, limits)),
+        (response): GatewayAnswer => ({ _tag: "Relay", relay: relayBody(response, streamHooks), served }),
+      )
     }
     if (client.stream && exchange.streamCodec !== undefined) {
       const codec = exchange.streamCodec()

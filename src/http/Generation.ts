@@ -2,6 +2,7 @@ import { Either } from "effect"
 import { decodeEmbeddings, embeddingsOperation, type EmbeddingsClient } from "../gateway/EmbeddingsOperation.js"
 import type { Operation } from "../gateway/Exchange.js"
 import { InvalidRequest } from "../gateway/GatewayError.js"
+import { isPassThroughPath, passThroughDefaultModel, passThroughOperationOf } from "./PassThrough.js"
 import type { Dialect } from "../protocol/Canonical.js"
 import { conversionLoss } from "../protocol/ConversionLoss.js"
 import { detectChatBody, wantsStream } from "../protocol/detect.js"
@@ -19,10 +20,11 @@ import type { ClientDialect } from "./ErrorEnvelope.js"
  *   POST /v1/messages/count_tokens                 Anthropic token count (TokenCounter, not the Gateway)
  *   POST /v1beta/models/{model}:countTokens        Gemini token count (likewise)
  *   POST /v1/embeddings, /embeddings               OpenAI embeddings
+ *   POST /v1/completions, /v1/moderations, /v1/images/generations, /v1/audio/speech   pass-through (PassThrough)
  *   POST /v1beta/models/{model}:embedContent       Gemini embeddings (and :batchEmbedContents)
  */
 export interface GenerationRoute {
-  readonly kind: "chat" | "native" | "gemini" | "embeddings"
+  readonly kind: "chat" | "native" | "gemini" | "embeddings" | "passthrough"
   readonly dialect: Dialect
   readonly errors: ClientDialect
   /** The route counts tokens instead of generating. */
@@ -36,6 +38,7 @@ const GEMINI: GenerationRoute = { kind: "gemini", dialect: "gemini", errors: "ge
 const COUNT_MESSAGES: GenerationRoute = { ...MESSAGES, count: true }
 const COUNT_GEMINI: GenerationRoute = { ...GEMINI, count: true }
 const EMBEDDINGS: GenerationRoute = { kind: "embeddings", dialect: "openai-chat", errors: "openai" }
+const PASS_THROUGH: GenerationRoute = { kind: "passthrough", dialect: "openai-chat", errors: "openai" }
 const GEMINI_PREFIX = "/v1beta/models/"
 const COUNT_TOKENS = ":countTokens"
 
@@ -57,6 +60,7 @@ export const generationRouteOf = (method: string | undefined, path: string): Gen
     case "/embeddings":
       return EMBEDDINGS
     default:
+      if (isPassThroughPath(path)) return PASS_THROUGH
       if (!path.startsWith(GEMINI_PREFIX) || path.length === GEMINI_PREFIX.length) return undefined
       return path.endsWith(COUNT_TOKENS) ? COUNT_GEMINI : GEMINI
   }
@@ -203,11 +207,14 @@ const readGeneration = <E>(
   }
   if (Either.isLeft(read)) return Either.left(read.left)
   const body = read.right
-  const model = modelOf(body)
+  const model = modelOf(body) ?? (route.kind === "passthrough" ? passThroughDefaultModel(path) : undefined)
   if (model === undefined) return Either.left(missingModel())
   const problem = modelIdProblem(model)
   if (problem !== undefined) return Either.left(invalidModel(problem))
   if (route.kind === "embeddings") return embeddingsGeneration("openai", body, model)
+  if (route.kind === "passthrough") {
+    return Either.map(passThroughOperationOf(path, body), (operation): Generation => ({ dialect: "openai-chat", body, model, stream: false, operation }))
+  }
   const stream = route.count !== true && wantsStream(body, accept)
   if (route.kind === "native") return Either.right({ dialect: route.dialect, body, model, stream })
   const detected = detectChatBody(body)

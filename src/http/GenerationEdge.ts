@@ -57,7 +57,21 @@ const countHeaders = (answer: TokenCountAnswer): Record<string, string> => {
   return headers
 }
 
+/** A relayed answer (audio, a pass-through stream): the upstream's type as a safe header value. */
+const writeRelay = (response: ServerResponse, answer: Extract<GatewayAnswer, { _tag: "Relay" }>) => {
+  const { relay } = answer
+  response.once("close", relay.cancel)
+  response.writeHead(200, {
+    ...servedHeaders(answer),
+    "content-type": safeHeaderValue(relay.contentType ?? "application/octet-stream"),
+    ...(relay.contentLength !== undefined ? { "content-length": relay.contentLength } : {}),
+    ...(relay.contentType?.startsWith("text/event-stream") ? { "cache-control": "no-cache", "x-accel-buffering": "no" } : {}),
+  })
+  relay.relayTo(response)
+}
+
 const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer) => {
+  if (answer._tag === "Relay") return writeRelay(response, answer)
   if (answer._tag !== "Stream") {
     response.writeHead(200, {
       ...(answer._tag === "Count" ? countHeaders(answer) : servedHeaders(answer)),
@@ -182,6 +196,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
       if (Exit.isSuccess(exit)) {
         if (response.destroyed) {
           if (exit.value._tag === "Stream") exit.value.stream.cancel()
+          if (exit.value._tag === "Relay") exit.value.relay.cancel()
           return
         }
         const answer = exit.value

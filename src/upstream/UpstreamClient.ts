@@ -7,6 +7,15 @@ import { redactText } from "../shared/Redaction.js"
 import { parseRetryAfter } from "../routing/RetryPolicy.js"
 import { parseUpstreamError } from "./UpstreamErrorBody.js"
 
+/**
+ * A request body that is streamed rather than held (a multipart upload): `open` gives the bytes
+ * for one call. An upload read from the client as it arrives can be opened once only.
+ */
+export interface UpstreamUpload {
+  readonly contentType: string
+  readonly open: () => Readable
+}
+
 export interface UpstreamRequest {
   readonly provider: Provider
   readonly key: ProviderKey
@@ -14,7 +23,7 @@ export interface UpstreamRequest {
   readonly model: string
   readonly url: string
   readonly method?: "GET" | "POST"
-  readonly body?: string
+  readonly body?: string | UpstreamUpload
   /** The client's provider feature headers (anthropic-beta, …), already checked by the edge. */
   readonly headers?: Readonly<Record<string, string>> | undefined
   readonly stream: boolean

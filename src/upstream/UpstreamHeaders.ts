@@ -39,10 +39,16 @@ export const upstreamHeaders = (
   provider: Provider,
   key: ProviderKey,
   mask: AppConfigShape["mask"],
-  options: { readonly stream: boolean; readonly masked: boolean; readonly client?: Readonly<Record<string, string>> | undefined },
+  options: {
+    readonly stream: boolean
+    readonly masked: boolean
+    readonly client?: Readonly<Record<string, string>> | undefined
+    /** A streamed upload's own (multipart) type; JSON otherwise. */
+    readonly contentType?: string | undefined
+  },
 ): Record<string, string> => {
   const headers: Record<string, string> = {
-    "content-type": "application/json",
+    "content-type": options.contentType ?? "application/json",
     accept: options.stream ? "text/event-stream" : "application/json",
     ...(options.masked ? maskHeaders(mask) : {}),
     ...authHeaders(provider, key),

@@ -124,11 +124,12 @@ export const make = (dispatcher: Dispatcher): Effect.Effect<UpstreamClientServic
                 stream: request.stream,
                 masked: request.masked ?? true,
                 client: request.headers,
+                contentType: typeof request.body === "object" ? request.body.contentType : undefined,
               }),
               origin: url.origin,
               // A fragment never goes on the wire.
               path: url.pathname + url.search,
-              body: request.body ?? null,
+              body: typeof request.body === "object" ? request.body.open() : (request.body ?? null),
               // undici's own timers: an Effect timeout per call would fork a fiber and a timer
               // on every request. The body timeout is the stream idle timeout (docs/ARCHITECTURE.md, "Timeouts").
               headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,

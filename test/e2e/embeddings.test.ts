@@ -4,6 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { mockVector } from "../support/mock/Embeddings.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
+import { tiered } from "../support/LogicalModels.js"
+import { postJson } from "../support/PostJson.js"
+import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 const fromBase64 = (text: string) => [...new Float32Array(new Uint8Array(Buffer.from(text, "base64")).buffer)]
@@ -35,28 +38,10 @@ describe("embeddings", () => {
           { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant" }], models: ["claude-haiku-4-5"] },
         ],
         logical_models: [
-          {
-            id: "embed",
-            upstreams: [
-              { provider: "oai", model: "text-embedding-3-small", priority: 0 },
-              { provider: "oai2", model: "text-embedding-3-small", priority: 1 },
-            ],
-          },
-          { id: "embed-gem", upstreams: [{ provider: "gem", model: "gemini-embedding-001" }] },
-          {
-            id: "mixed",
-            upstreams: [
-              { provider: "claude", model: "claude-haiku-4-5", priority: 0 },
-              { provider: "gem", model: "gemini-embedding-001", priority: 1 },
-            ],
-          },
-          {
-            id: "gem-then-oai",
-            upstreams: [
-              { provider: "gem", model: "gemini-embedding-001", priority: 0 },
-              { provider: "oai", model: "text-embedding-3-small", priority: 1 },
-            ],
-          },
+          tiered("embed", ["oai", "text-embedding-3-small"], ["oai2", "text-embedding-3-small"]),
+          tiered("embed-gem", ["gem", "gemini-embedding-001"]),
+          tiered("mixed", ["claude", "claude-haiku-4-5"], ["gem", "gemini-embedding-001"]),
+          tiered("gem-then-oai", ["gem", "gemini-embedding-001"], ["oai", "text-embedding-3-small"]),
         ],
       },
     })
@@ -78,14 +63,7 @@ describe("embeddings", () => {
   /** What the upstream was asked (model discovery's GETs left out). */
   const calls = (m: MockProvider) => m.received.filter((r) => r.method === "POST")
 
-  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${gateway.url}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json", ...headers },
-      body: typeof body === "string" ? body : JSON.stringify(body),
-    })
-    return { status: response.status, headers: response.headers, body: (await response.json()) as any }
-  }
+  const post = (path: string, body: unknown, headers?: Record<string, string>) => postJson(gateway.url, gateway.masterKey, path, body, headers)
 
   describe("OpenAI client, OpenAI-protocol upstream (passthrough)", () => {
     it("embeddings.create with the SDK's default (base64 on the wire, floats to the caller)", async () => {
@@ -239,9 +217,8 @@ describe("embeddings", () => {
     })
 
     it("an API key's allow-list applies", async () => {
-      const user = await post("/users", { username: "embedder", email: "embedder@example.com", password: "embedder-password-1234" })
-      const key = await post(`/users/${user.body.id}/api-keys`, { name: "gem only", allowed_provider_ids: ["gem"] })
-      const restricted = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.body.token, maxRetries: 0 })
+      const token = await restrictedKey(gateway.url, gateway.masterKey, "embedder", ["gem"])
+      const restricted = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token, maxRetries: 0 })
       await expect(restricted.embeddings.create({ model: "embed", input: "x" })).rejects.toMatchObject({ status: 403, code: "provider_not_allowed" })
       const answer = await restricted.embeddings.create({ model: "embed-gem", input: "x", encoding_format: "float" })
       expect(answer.data[0]!.embedding).toEqual(mockVector("x"))

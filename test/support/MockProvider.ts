@@ -3,6 +3,7 @@
  * (ephemeral port, keep-alive), speaking each provider's real wire format:
  *
  *   OpenAI     POST /v1/chat/completions · POST /v1/responses · POST /v1/embeddings · GET /v1/models[/{id}]
+ *              POST /v1/completions · /v1/moderations · /v1/images/generations · /v1/audio/speech
  *   Anthropic  POST /v1/messages · POST /v1/messages/count_tokens · GET /v1/models (with `anthropic-version`)
  *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse | :countTokens |
  *              :embedContent | :batchEmbedContents · GET /v1beta/models[/{id}]
@@ -27,6 +28,7 @@ import { geminiErrorBody, geminiModel, geminiModels, handleGenerateContent } fro
 import { handleChatCompletions } from "./mock/OpenAIChat.js"
 import { openAIErrorBody } from "./mock/OpenAIErrors.js"
 import { openAIModel, openAIModels } from "./mock/OpenAIModels.js"
+import { handleCompletions, handleImages, handleModerations, handleSpeech } from "./mock/OpenAIPassThrough.js"
 import { handleResponses } from "./mock/OpenAIResponses.js"
 
 export type {
@@ -164,6 +166,10 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model)
     if (method === "POST" && path === "/v1/messages") return handleMessages(ex, model)
     if (method === "POST" && path === "/v1/embeddings") return handleOpenAiEmbeddings(ex, model)
+    if (method === "POST" && path === "/v1/completions") return handleCompletions(ex, model)
+    if (method === "POST" && path === "/v1/moderations") return handleModerations(ex, model)
+    if (method === "POST" && path === "/v1/images/generations") return handleImages(ex)
+    if (method === "POST" && path === "/v1/audio/speech") return handleSpeech(ex)
     if (method === "POST" && path === "/v1/messages/count_tokens")
       return sendJson(ex, 200, { input_tokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
     if (entry.dialect === "gemini") {

@@ -186,7 +186,7 @@ describe("Gateway over the in-memory upstream", () => {
         const [sent] = requestsTo("solo")
         expect(sent!.url).toBe("https://solo.upstream.test/api/v1/chat/completions")
         expect(sent!.stream).toBe(false)
-        expect(JSON.parse(sent!.body!).model).toBe("solo-model")
+        expect(JSON.parse(sent!.body as string).model).toBe("solo-model")
       }))
 
     it.effect("streams, transcoded: an Anthropic client reads the OpenAI provider's chunks as one complete message", () =>
