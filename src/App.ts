@@ -7,6 +7,15 @@ import { makeGenerationEdge } from "./http/GenerationEdge.js"
 import { serve } from "./http/NodeServer.js"
 import { httpApp } from "./http/Routes.js"
 import { ManagementHttpAppLive } from "./http/management/ManagementHttpApp.js"
+import { ApiKeys } from "./identity/ApiKeys.js"
+import { Authenticator } from "./identity/Authenticator.js"
+import { LoginSessions } from "./identity/LoginSessions.js"
+import { Users } from "./identity/Users.js"
+import { CircuitBreaker } from "./routing/CircuitBreaker.js"
+import { RoutingMetrics } from "./routing/RoutingMetrics.js"
+import { Stickiness } from "./routing/Stickiness.js"
+import { LogicalModelRepository } from "./storage/LogicalModelRepository.js"
+import { ProviderAdminRepository } from "./storage/ProviderAdminRepository.js"
 import { RateLimit } from "./identity/RateLimit.js"
 import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
 import { bootstrapAdmin } from "./identity/Bootstrap.js"
@@ -60,38 +69,63 @@ const RepositoriesLive = Layer.mergeAll(UserRepository.Default, ProviderReposito
 /** 3a. Provider state and callers' credentials: the registry snapshot, API-key checks. */
 const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth.Default)
 
-/** 3b. What a generation request uses besides: model lists, routing, key pool, conversation context, limits, usage. */
+/**
+ * 3b. Routing state shared by every instance through Kv: circuit breakers, upstream metrics, key
+ * states, session bindings. The Router reads and writes it; the routing API (tier 4) inspects it.
+ */
+const RoutingStateLive = Layer.mergeAll(CircuitBreaker.Default, RoutingMetrics.Default, KeyPool.Default, Stickiness.Default)
+
+/** 3c. What a generation request uses besides: model lists, routing, conversation context, limits, usage. */
 const RequestServicesLive = Layer.mergeAll(
   ModelCatalog.Default,
   Router.Default,
-  KeyPool.Default,
   ConversationContext.Default,
   RateLimit.Default,
   UsageLedger.Default,
 )
 
-/** 3. The data plane: the Gateway (one request's pipeline) and the TokenCounter over 3b over 3a. */
+/** 3. The data plane: the Gateway (one request's pipeline) and the TokenCounter over 3c over 3b over 3a. */
 const DataPlaneLive = Layer.mergeAll(Gateway.Default, TokenCounter.Default).pipe(
   Layer.provideMerge(RequestServicesLive),
+  Layer.provideMerge(RoutingStateLive),
   Layer.provideMerge(ProvidersAndAuthLive),
 )
+
+/**
+ * 4a. What only the management API uses: accounts, API keys, logins and the credential check of
+ * a management request (`identity/`), provider and logical-model administration (`storage/`).
+ */
+const AdministrationLive = Layer.mergeAll(
+  Users.Default,
+  ApiKeys.Default,
+  LoginSessions.Default,
+  Authenticator.Default,
+  ProviderAdminRepository.Default,
+  LogicalModelRepository.Default,
+)
+
+/**
+ * 4. The management API: its `HttpApp` (`http/management/ManagementHttpApp.ts` assembles the
+ * HttpApi's handlers, OpenAPI and /docs) over 4a, beside the data plane it also uses.
+ */
+const ManagementLive = ManagementHttpAppLive.pipe(Layer.provide(AdministrationLive))
 
 /** 5. Start-up work that must finish before the server listens: first admin, providers file. */
 const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
 
 /**
  * The whole gateway: composed once, launched once by `main.ts` (tests start it the same way).
+ * Every service is provided here, nowhere else.
  *
- * Read the pipe from the bottom up, each layer built on the ones below it:
- * 0 configuration → logging → 1 infrastructure → 2 repositories → 3 data plane →
- * 4 management API (`http/management/ManagementHttpApp.ts` composes its handlers and identity
- * services) → 5 start-up work → 6 the Node server with both HTTP entry points.
- * docs/ARCHITECTURE.md ("Layer graph") draws the same graph.
+ * Read top to bottom, from the entry point down to the foundation: each line is built on the
+ * lines below it — 6 the Node server with both HTTP entry points, 5 start-up work,
+ * 4 the management API, 3 the data plane, 2 repositories, 1 infrastructure, 0 logging and
+ * configuration. docs/ARCHITECTURE.md ("Layer graph") describes each tier.
  */
 export const makeAppLayer = (options: AppOptions = {}) =>
   serve(httpApp, makeGenerationEdge).pipe(
     Layer.provide(StartupLive),
-    Layer.provideMerge(ManagementHttpAppLive),
+    Layer.provideMerge(ManagementLive),
     Layer.provideMerge(DataPlaneLive),
     Layer.provideMerge(RepositoriesLive),
     Layer.provideMerge(InfrastructureLive),

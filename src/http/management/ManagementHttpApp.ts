@@ -6,15 +6,6 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Context, Effect, Layer, Option, type Scope } from "effect"
-import { ApiKeys } from "../../identity/ApiKeys.js"
-import { Authenticator } from "../../identity/Authenticator.js"
-import { LoginSessions } from "../../identity/LoginSessions.js"
-import { Users } from "../../identity/Users.js"
-import { ProviderAdminRepository } from "../../storage/ProviderAdminRepository.js"
-import { CircuitBreaker } from "../../routing/CircuitBreaker.js"
-import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
-import { Stickiness } from "../../routing/Stickiness.js"
-import { LogicalModelRepository } from "../../storage/LogicalModelRepository.js"
 import { DecodeErrorsLive } from "./Errors.js"
 import { ManagementApi } from "./ManagementApi.js"
 import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
@@ -44,25 +35,20 @@ export class ManagementHttpApp extends Context.Tag("gateway/http/ManagementHttpA
 const isRouteNotFound = (error: unknown): error is HttpServerError.RouteNotFound =>
   HttpServerError.isServerError(error) && error._tag === "RouteNotFound"
 
-/** The identity services the handlers use (on top of storage, Secrets, ApiKeyAuth, the registry). */
-export const IdentityServicesLive = Layer.mergeAll(Users.Default, ApiKeys.Default, LoginSessions.Default, Authenticator.Default)
-
 const HandlersLive = Layer.mergeAll(SystemHandlers, AuthHandlers, UsersHandlers, ApiKeysHandlers, ProvidersHandlers).pipe(
   Layer.provide(Layer.mergeAll(AuthenticatedLive, AnyCredentialLive, SuperuserLive)),
 )
 
-/** Logical models and routing inspection (same Kv-backed services the Router uses, memoized). */
-const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandlers).pipe(
-  Layer.provide(SuperuserLive),
-  Layer.provide(Layer.mergeAll(LogicalModelRepository.Default, Stickiness.Default, RoutingMetrics.Default, CircuitBreaker.Default)),
-)
+/** Logical models and routing inspection, for superusers. */
+const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandlers).pipe(Layer.provide(SuperuserLive))
 
 /** Usage, for any authenticated caller (the handler narrows what each one sees). */
 const UsageHandlersLive = UsageHandlers.pipe(Layer.provide(AnyCredentialLive))
 
 /**
- * Requires the storage layers, Secrets, ApiKeyAuth and ProviderRegistry, like the data plane;
- * builds the identity services it needs itself.
+ * The HttpApi assembled: its handler groups with their security middleware, the OpenAPI document,
+ * /docs and the platform pieces the builder needs. Every service the handlers use (identity,
+ * administration, routing state, the data plane's) is provided by `src/App.ts`, tier 4 and below.
  */
 export const ManagementHttpAppLive = Layer.effect(
   ManagementHttpApp,
@@ -94,7 +80,6 @@ export const ManagementHttpAppLive = Layer.effect(
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
   Layer.provide(HttpApiBuilder.api(ManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive)))),
   Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),
-  Layer.provide(Layer.mergeAll(IdentityServicesLive, ProviderAdminRepository.Default)),
 )
 
 /** The management app for a request that no other route took. */
