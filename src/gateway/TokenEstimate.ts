@@ -12,8 +12,12 @@ const PER_REQUEST = 3
 export const PER_IMAGE = 1_600
 /** Text tokenized exactly; past it the rest is extrapolated at the ratio measured so far (bounded time). */
 export const EXACT_CHARS = 1_000_000
-/** The tokenizer yields to other fibers after each slice this long (about 25 ms of work). */
-const SLICE_CHARS = 64 * 1024
+/**
+ * Texts are tokenized in batches of about this many characters (joined by newlines, as a prompt
+ * separates them), the fiber yielding to others after each (about 25 ms of work): a request of a
+ * few huge texts or of very many tiny ones costs the same per character.
+ */
+const BATCH_CHARS = 64 * 1024
 
 type CountTokens = (text: string) => number
 
@@ -28,23 +32,26 @@ export const makeTokenEstimator = () => {
 
   return Effect.fnUntraced(function* (prompt: PromptText) {
     const countTokens = yield* tokenizer
+    const batch: Array<string> = []
+    let batchChars = 0
     let exact = 0
     let tokens = 0
     let total = 0
-    let sinceYield = 0
     for (const text of prompt.texts) {
       total += text.length
-      for (let at = 0; at < text.length && exact < EXACT_CHARS; at += SLICE_CHARS) {
-        const slice = text.slice(at, at + Math.min(SLICE_CHARS, EXACT_CHARS - exact))
-        tokens += countTokens(slice)
+      for (let at = 0; at < text.length && exact < EXACT_CHARS; at += BATCH_CHARS) {
+        const slice = text.slice(at, at + Math.min(BATCH_CHARS, EXACT_CHARS - exact))
+        batch.push(slice)
+        batchChars += slice.length
         exact += slice.length
-        sinceYield += slice.length
-        if (sinceYield >= SLICE_CHARS) {
-          sinceYield = 0
+        if (batchChars >= BATCH_CHARS) {
+          tokens += countTokens(batch.join("\n"))
+          batch.length = batchChars = 0
           yield* Effect.yieldNow()
         }
       }
     }
+    if (batch.length > 0) tokens += countTokens(batch.join("\n"))
     const extrapolated = total > exact ? Math.ceil(((total - exact) * tokens) / Math.max(1, exact)) : 0
     return tokens + extrapolated + PER_REQUEST + PER_MESSAGE * prompt.messages + PER_IMAGE * prompt.images
   })

@@ -250,7 +250,7 @@ describe("token counting", () => {
     expect(await usage()).toEqual(before)
   })
 
-  it("a huge prompt is estimated in bounded time (1 M characters exactly, the rest extrapolated)", async () => {
+  it("a huge prompt is estimated in bounded time (1 M characters exactly, the rest extrapolated), so are 50,000 messages", async () => {
     const text = "The quick brown fox jumps over the lazy dog. ".repeat(60_000) // 2.7 M characters
     const started = Date.now()
     const { data } = await anthropic.messages
@@ -259,5 +259,12 @@ describe("token counting", () => {
     expect(Date.now() - started).toBeLessThan(20_000)
     // 10 tokens per sentence in o200k_base.
     expect(Math.abs(data.input_tokens - 600_000)).toBeLessThan(6_000)
+
+    // Very many tiny messages cost no more per character (they are tokenized in batches).
+    const messages = Array.from({ length: 50_000 }, (_, i) => ({ role: i % 2 === 0 ? ("user" as const) : ("assistant" as const), content: "ok" }))
+    const tiny = Date.now()
+    const many = await anthropic.messages.countTokens({ model: "gpt-4o-mini", messages })
+    expect(Date.now() - tiny).toBeLessThan(20_000)
+    expect(many.input_tokens).toBeGreaterThan(50_000 * 4)
   })
 })
