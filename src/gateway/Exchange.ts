@@ -9,7 +9,7 @@ import { makeTranscoder } from "../protocol/Transcoder.js"
 import { type ContinuationMode, makeSplice, prefillText } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
 import type { Provider } from "../registry/Provider.js"
-import type { EndpointNeed } from "../routing/Candidates.js"
+import type { Candidate, EndpointNeed } from "../routing/Candidates.js"
 import { geminiUrl } from "../upstream/ProviderEndpoints.js"
 import type { UpstreamUpload } from "../upstream/UpstreamClient.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
@@ -209,8 +209,7 @@ export const planExchange = (
  */
 export const planContinuation = (
   client: ClientRequest,
-  provider: Provider,
-  model: string,
+  { provider, model }: Pick<Candidate, "provider" | "model">,
   transcript: Transcript,
   mode: ContinuationMode,
 ): Either.Either<GenerationExchange, ExchangeRefusal> => {

@@ -57,7 +57,7 @@ const isPrefillRefusal = (failure: unknown): boolean =>
 /** One continuation on one target: sent, then committed (its first new content). */
 const continueOn = (deps: RescueDeps, scope: RescueScope, transcript: Transcript, candidate: Candidate, mode: ContinuationMode) =>
   Effect.gen(function* () {
-    const exchange = planContinuation(scope.client, candidate.provider, candidate.model, transcript, mode)
+    const exchange = planContinuation(scope.client, candidate, transcript, mode)
     if (Either.isLeft(exchange)) {
       const message = exchange.left._tag === "BadRequest" ? exchange.left.error.message : exchange.left.message
       return yield* new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "malformed", message })

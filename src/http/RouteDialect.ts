@@ -14,13 +14,10 @@ export const dialectOfPath = (path: string, anthropicVersion: unknown): ClientDi
 }
 
 /** The header each dialect's SDK sends its API key in, as error messages name it. */
-export const credentialHeader = (dialect: ClientDialect): string => {
-  switch (dialect) {
-    case "openai":
-      return "Authorization: Bearer <key>"
-    case "anthropic":
-      return "x-api-key: <key>"
-    case "gemini":
-      return "x-goog-api-key: <key>"
-  }
+const CREDENTIAL_HEADERS: { readonly [D in ClientDialect]: string } = {
+  openai: "Authorization: Bearer <key>",
+  anthropic: "x-api-key: <key>",
+  gemini: "x-goog-api-key: <key>",
 }
+
+export const credentialHeader = (dialect: ClientDialect): string => CREDENTIAL_HEADERS[dialect]
