@@ -1,6 +1,6 @@
 import { Either } from "effect"
 import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
-import { type ConversionLoss, conversionLoss } from "../protocol/ConversionLoss.js"
+import { type ConversionLoss, conversionLoss, lossFor } from "../protocol/ConversionLoss.js"
 import { codecs, upstreamDialect } from "../protocol/Dialect.js"
 import { nowSeconds, randomIds } from "../protocol/Ids.js"
 import { makeRelay, prepareRequest } from "../protocol/Passthrough.js"
@@ -141,7 +141,8 @@ const inexpressible = (provider: Provider, target: Dialect, source: Dialect, los
 })
 
 /** Refusals and drops of converting `client`'s request for `target`. */
-const lossOf = (client: ClientRequest, canonical: CanonicalRequest): ConversionLoss => conversionLoss(client.dialect, client.body, canonical.extra)
+const lossOf = (client: ClientRequest, canonical: CanonicalRequest, target: Dialect): ConversionLoss =>
+  lossFor(conversionLoss(client.dialect, client.body, canonical.extra), client.dialect, target, canonical)
 
 /**
  * Plans the wire exchange for one candidate. Same dialect on both sides: passthrough, with only
@@ -179,7 +180,7 @@ export const planExchange = (
 
   const canonical = client.canonical()
   if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
-  const loss = lossOf(client, canonical.right)
+  const loss = lossOf(client, canonical.right, dialect)
   if (loss.refused.length > 0) return Either.left(inexpressible(provider, dialect, client.dialect, loss))
   const encoded = codecs[dialect].encodeRequest(canonical.right, model, { stream: client.stream })
   const url = upstreamUrl(provider, dialect, encoded.path)
@@ -220,7 +221,7 @@ export const planContinuation = (
       ? { ...canonical.right, messages: [...canonical.right.messages, { role: "assistant" as const, content: [{ type: "text" as const, text: prefillText(transcript) }] }] }
       : canonical.right
   const dialect = upstreamDialect(provider.protocol, client.dialect, provider.paths.responses !== null)
-  const loss = dialect === client.dialect ? undefined : lossOf(client, canonical.right)
+  const loss = dialect === client.dialect ? undefined : lossOf(client, canonical.right, dialect)
   if (loss !== undefined && loss.refused.length > 0) return Either.left(inexpressible(provider, dialect, client.dialect, loss))
   const encoded = codecs[dialect].encodeRequest(request, model, { stream: true })
   const url = upstreamUrl(provider, dialect, encoded.path)

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import { useMockGateway } from "../support/MockGateway.js"
 import { PROTOCOL_MODELS, protocolProviders } from "../support/ProtocolProviders.js"
 import { expectPassedThrough } from "../support/RecordedSession.js"
+import { SIGNATURE as MOCK_SIGNATURE } from "../support/mock/Anthropic.js"
 
 /**
  * Same dialect on both sides: the body reaches the upstream exactly as the client wrote it —
@@ -23,7 +24,7 @@ const anthropicBody = (model: string) => ({
     {
       role: "assistant",
       content: [
-        { type: "thinking", thinking: "I should call the tool.", signature: "EqgBCkgIBxABGAIqQFq7Nn0V1mHqXfS6y3u1Wl3w8sY8GQ9cHm0n6vCw4m2zJm1xqv2N3pHf6Dk0oS1n2b0pL8cK7Yx4vQ9rT3sE1w" },
+        { type: "thinking", thinking: "I should call the tool.", signature: MOCK_SIGNATURE },
         { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP" },
         { type: "tool_use", id: "toolu_01", name: "get_weather", input: { city: "Paris" } },
       ],

@@ -5,10 +5,9 @@ import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
 import { expectOnlyFeatureHeaders, expectPassedThrough, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
 import { type RecordedCall, recordingFetch } from "../support/RecordingFetch.js"
+import { SIGNATURE as MOCK_SIGNATURE } from "../support/mock/Anthropic.js"
 
 const session = loadSession("claude-code")
-/** The signature the mock's Anthropic answers carry (test/support/mock/Anthropic.ts). */
-const MOCK_SIGNATURE = "bW9jay1zaWduYXR1cmU="
 
 type Message = Anthropic.Beta.BetaMessage
 

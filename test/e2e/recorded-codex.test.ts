@@ -5,6 +5,7 @@ import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
 import { expectOnlyFeatureHeaders, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
 import { recordingFetch } from "../support/RecordingFetch.js"
+import { SIGNATURE as MOCK_SIGNATURE } from "../support/mock/Anthropic.js"
 
 const session = loadSession("codex")
 
@@ -81,9 +82,14 @@ const expectConverted = (received: ReceivedRequest, turn: RecordedTurn, target: 
   expect(sent).toContain("You are Codex, based on GPT-5.")
   for (const name of ["shell", "update_plan", "apply_patch"]) expect(sent).toContain(`"name":"${name}"`)
   expect(sent).toContain("How many test files are there?")
-  // Reasoning effort becomes a thinking budget.
-  if (target.protocol === "anthropic") expect(received.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 8192 } })
   const items = turn.body.input as ReadonlyArray<Item>
+  // Reasoning effort becomes a thinking budget — unless the tool turn's reasoning was written by
+  // OpenAI (recorded there): Anthropic cannot keep thinking on without its own, so it is left off
+  // for that turn (and reported) rather than refused.
+  if (target.protocol === "anthropic") {
+    if (items.some((item) => item.type === "function_call")) expect(received.body).not.toHaveProperty("thinking")
+    else expect(received.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 8192 } })
+  }
   const output = items.find((item) => item.type === "function_call_output")
   if (output !== undefined) {
     const call = items.find((item) => item.type === "function_call")!
@@ -102,3 +108,38 @@ const expectConverted = (received: ReceivedRequest, turn: RecordedTurn, target: 
     expect(sent).not.toContain("gAAAAAB")
   }
 }
+
+/**
+ * Codex builds each turn from the answers it got (stateless mode: the output items, ids dropped,
+ * then the tool's output). Through an Anthropic upstream, the reasoning item's encrypted_content
+ * carries Anthropic's signed thinking back (protocol/openai-responses/ReasoningCarrier), so the
+ * tool turn keeps thinking on — the real API refuses thinking without it (the mock does too).
+ */
+describe("Codex CLI session chained on the gateway's own answers, against an Anthropic upstream", () => {
+  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
+  const target = REPLAY_TARGETS.find((r) => r.protocol === "anthropic")!
+  const [first, second] = session.turns as [RecordedTurn, RecordedTurn]
+
+  const stream = (body: Record<string, unknown>) =>
+    t.openai.responses.stream({ ...body, model: target.model } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, { headers: session.headers }).finalResponse()
+
+  it("sends the thinking and its signature back: thinking stays on across the tool turn", async () => {
+    t.mock.script(first.upstream!)
+    const answer = await stream(first.body)
+    const echoed = (answer.output as unknown as ReadonlyArray<Item>).map(({ id: _id, status: _status, ...item }) => item)
+    const reasoning = echoed.find((item) => item.type === "reasoning")!
+    expect(reasoning.encrypted_content).toBe(`apiproxy:anthropic:${MOCK_SIGNATURE}`)
+    const call = echoed.find((item) => item.type === "function_call")!
+    const output = { type: "function_call_output", call_id: call.call_id, output: '{"output":"42\\n","metadata":{"exit_code":0,"duration_seconds":0.0}}' }
+
+    t.mock.script(second.upstream!)
+    const final = await stream({ ...second.body, input: [...(first.body.input as Array<unknown>), ...echoed, output] })
+    expect(final.output_text).toBe(second.expect!.text)
+    const sent = t.mock.received[1]!.body as { thinking: unknown; messages: Array<{ role: string; content: Array<unknown> }> }
+    expect(sent.thinking).toEqual({ type: "enabled", budget_tokens: 8192 })
+    expect(sent.messages.findLast((m) => m.role === "assistant")!.content).toEqual([
+      { type: "thinking", thinking: first.upstream!.thinking, signature: MOCK_SIGNATURE },
+      { type: "tool_use", id: call.call_id, name: "shell", input: first.expect!.function_call!.arguments },
+    ])
+  })
+})

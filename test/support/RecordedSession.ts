@@ -29,8 +29,8 @@ export interface RecordedTurn {
     readonly text?: string
     readonly tool_use?: { readonly name: string; readonly input: unknown }
     readonly function_call?: { readonly name: string; readonly arguments: unknown }
-    /** `x-apiproxy-dropped` when the request is converted for another protocol. */
-    readonly droppedWhenConverted?: string
+    /** `x-apiproxy-dropped` when the request is converted for another protocol (or per protocol). */
+    readonly droppedWhenConverted?: string | Readonly<Partial<Record<ReplayTarget["protocol"], string>>>
     /** The request is refused, naming this, when it is converted for another protocol. */
     readonly refusedWhenConverted?: string
   }
@@ -101,6 +101,7 @@ export const expectUpstreamExchange = (
     expect(headers.get("x-apiproxy-dropped")).toBeNull()
   } else {
     converted(request)
-    expect(headers.get("x-apiproxy-dropped")).toBe(turn.expect?.droppedWhenConverted ?? null)
+    const dropped = turn.expect?.droppedWhenConverted
+    expect(headers.get("x-apiproxy-dropped")).toBe((typeof dropped === "string" ? dropped : dropped?.[target.protocol]) ?? null)
   }
 }

@@ -212,14 +212,34 @@ export const encodeBlocks = (blocks: ReadonlyArray<ContentBlock>): Array<JsonObj
   return out
 }
 
+const thinkingBudgetOf = (req: CanonicalRequest): number | undefined =>
+  req.reasoning?.budgetTokens ?? (req.reasoning?.effort !== undefined ? EFFORT_BUDGET[req.reasoning.effort] : undefined)
+
+const encodeMessages = (req: CanonicalRequest) =>
+  req.messages.map((m) => ({ role: m.role, content: encodeBlocks(m.content) })).filter((m) => m.content.length > 0)
+
+/**
+ * Anthropic refuses thinking when the final assistant message calls a tool without starting with
+ * its own signed thinking — history written by another provider, or a client that dropped it.
+ * Such a request is sent with thinking off rather than refused.
+ */
+const unsignedToolTurn = (messages: ReadonlyArray<{ readonly role: string; readonly content: ReadonlyArray<JsonObject> }>): boolean => {
+  const last = messages.findLast((m) => m.role === "assistant")
+  if (last === undefined || !last.content.some((b) => b.type === "tool_use")) return false
+  const first = last.content[0]!.type
+  return first !== "thinking" && first !== "redacted_thinking"
+}
+
+/** Whether the request asks for thinking that `encodeRequest` must leave off (see `unsignedToolTurn`). */
+export const thinkingWithheld = (req: CanonicalRequest): boolean => thinkingBudgetOf(req) !== undefined && unsignedToolTurn(encodeMessages(req))
+
 export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts: AnthropicEncodeOptions): JsonObject => {
   const extra = req.source === "anthropic" ? req.extra : {}
-  const budget = req.reasoning?.budgetTokens ?? (req.reasoning?.effort !== undefined ? EFFORT_BUDGET[req.reasoning.effort] : undefined)
+  const messages = encodeMessages(req)
+  const requested = thinkingBudgetOf(req)
+  const budget = requested !== undefined && unsignedToolTurn(messages) ? undefined : requested
   let maxTokens = req.maxTokens ?? opts.defaultMaxTokens ?? 4096
   if (budget !== undefined && budget >= maxTokens) maxTokens = budget + maxTokens
-  const messages = req.messages
-    .map((m) => ({ role: m.role, content: encodeBlocks(m.content) }))
-    .filter((m) => m.content.length > 0)
   const tc = req.toolChoice
   let toolChoice: JsonObject | undefined =
     tc === undefined ? undefined : tc.type === "required" ? { type: "any" } : tc.type === "tool" ? { type: "tool", name: tc.name } : { type: tc.type }

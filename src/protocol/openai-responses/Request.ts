@@ -13,6 +13,7 @@ import {
 import { asArray, asObject, bool, compact, isObject, num, parseArguments, str, stringifyArguments, stringRecord, unknownFields, type JsonObject } from "../Json.js"
 import { imageFromUrl, imageUrlOf } from "../openai-chat/Request.js"
 import { decodeEnvelope, OpenRecord } from "../RequestSchema.js"
+import { decodeReasoningItem } from "./ReasoningCarrier.js"
 
 const Envelope = Schema.Struct({ model: Schema.String }, OpenRecord)
 
@@ -88,9 +89,7 @@ const decodeItem = (it: JsonObject, i: number, system: Array<TextBlock>, message
       return undefined
     }
     case "reasoning": {
-      const text = asArray(it.summary).map((s) => str(asObject(s).text) ?? "").join("\n")
-      const enc = str(it.encrypted_content)
-      append(messages, "assistant", [compact({ type: "reasoning" as const, text, signature: enc ? { origin: "openai" as const, value: enc } : undefined })], true)
+      append(messages, "assistant", [decodeReasoningItem(it, asArray(it.summary).map((s) => str(asObject(s).text) ?? ""))], true)
       return undefined
     }
     default:

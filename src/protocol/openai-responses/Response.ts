@@ -1,4 +1,5 @@
 /** OpenAI Responses `response` object ⇄ canonical response. */
+import { decodeReasoningItem, encryptedContentOf } from "./ReasoningCarrier.js"
 import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type ErrorInfo, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
 import { asArray, asObject, compact, num, parseArguments, str, stringifyArguments, type JsonObject } from "../Json.js"
 import { idWithPrefix } from "../openai-chat/Response.js"
@@ -42,8 +43,7 @@ export const decodeOutputItem = (item: unknown): Array<ContentBlock> => {
     case "reasoning": {
       const summary = asArray(it.summary).map((s) => str(asObject(s).text) ?? "")
       const content = asArray(it.content).map((s) => str(asObject(s).text) ?? "")
-      const enc = str(it.encrypted_content)
-      return [compact({ type: "reasoning" as const, text: [...summary, ...content].join("\n"), signature: enc ? { origin: "openai" as const, value: enc } : undefined })]
+      return [decodeReasoningItem(it, [...summary, ...content])]
     }
     default:
       return []
@@ -148,7 +148,11 @@ export const encodeResponse = (resp: CanonicalResponse, ctx: EncodeContext): Jso
   for (const b of resp.content) {
     if (b.type === "text") output.push(messageItem(ctx.ids("msg_"), b.text, "completed"))
     else if (b.type === "tool_use") output.push(functionCallItem(ctx.ids("fc_"), b.id, b.name, stringifyArguments(b.input), "completed"))
-    else if (b.type === "reasoning" && !b.redacted) output.push(reasoningItem(ctx.ids("rs_"), b.text, b.signature?.origin === "openai" ? b.signature.value : undefined))
+    else if (b.type === "reasoning") {
+      // Another provider's signed (or redacted) thinking travels in encrypted_content (ReasoningCarrier).
+      const encrypted = encryptedContentOf(b.signature, b.redacted === true)
+      if (b.redacted !== true || encrypted !== undefined) output.push(reasoningItem(ctx.ids("rs_"), b.redacted === true ? "" : b.text, encrypted))
+    }
   }
   return responseObject(
     {

@@ -3,6 +3,7 @@
  * event set: `event:` lines, `sequence_number`, `item_id`, resp_/msg_/fc_/rs_ ids consistent
  * between events and the final `response.completed` object.
  */
+import { encryptedContentOf } from "./ReasoningCarrier.js"
 import {
   completeUsage,
   type BlockStart,
@@ -163,7 +164,7 @@ export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
 
 type Item =
   | { kind: "text"; outputIndex: number; id: string; text: string; done: boolean }
-  | { kind: "reasoning"; outputIndex: number; id: string; text: string; encrypted?: string; partOpen: boolean; done: boolean }
+  | { kind: "reasoning"; outputIndex: number; id: string; text: string; redacted: boolean; encrypted?: string | undefined; partOpen: boolean; done: boolean }
   | { kind: "tool"; outputIndex: number; id: string; callId: string; name: string; args: string; done: boolean }
 
 /** One stream's encoding state. */
@@ -236,13 +237,11 @@ const newItem = (ctx: EncodeContext, outputIndex: number, b: BlockStart): Item =
     ? { kind: "text", outputIndex, id: ctx.ids("msg_"), text: "", done: false }
     : b.type === "tool_use"
       ? { kind: "tool", outputIndex, id: ctx.ids("fc_"), callId: b.id, name: b.name, args: "", done: false }
-      : { kind: "reasoning", outputIndex, id: ctx.ids("rs_"), text: "", partOpen: false, done: false }
+      : { kind: "reasoning", outputIndex, id: ctx.ids("rs_"), text: "", redacted: b.redacted === true, partOpen: false, done: false }
 
 /** A block is an output item (a message's text also opens its content part). */
 const openItem = (s: EncoderState, index: number, b: BlockStart, out: Array<string>) => {
   ensureStarted(s, out)
-  // Redacted (encrypted) thinking from another provider has nothing a Responses client can use.
-  if (b.type === "reasoning" && b.redacted) return
   const it = newItem(s.ctx, s.items.length, b)
   s.items.push(it)
   s.byBlock.set(index, it)
@@ -291,7 +290,8 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
     }
     case "signature": {
       const it = s.byBlock.get(ev.index)
-      if (it?.kind === "reasoning" && ev.signature.origin === "openai") it.encrypted = ev.signature.value
+      // Another provider's signed (or redacted) thinking travels in encrypted_content (ReasoningCarrier).
+      if (it?.kind === "reasoning") it.encrypted = encryptedContentOf(ev.signature, it.redacted)
       break
     }
     case "tool_input_delta": {

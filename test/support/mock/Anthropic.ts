@@ -78,10 +78,34 @@ const usageOf = (a: Answer) => ({
   service_tier: "standard",
 })
 
-const SIGNATURE = "bW9jay1zaWduYXR1cmU="
+/** The signature of every thinking block this mock writes; it refuses any other, as Anthropic refuses one it did not sign. */
+export const SIGNATURE = "bW9jay1zaWduYXR1cmU="
+
+/**
+ * What the Messages API refuses about thinking in a request: a thinking block it did not sign, or
+ * thinking on while the final assistant message calls a tool without starting with its thinking.
+ */
+const thinkingProblem = (json: any): string | undefined => {
+  const messages: Array<any> = Array.isArray(json?.messages) ? json.messages : []
+  for (const [i, m] of messages.entries()) {
+    const blocks: Array<any> = Array.isArray(m?.content) ? m.content : []
+    const forged = blocks.findIndex((b) => b?.type === "thinking" && b.signature !== SIGNATURE)
+    if (forged >= 0) return `messages.${i}.content.${forged}: Invalid \`signature\` in \`thinking\` block`
+  }
+  if (json?.thinking?.type !== "enabled") return undefined
+  const last = messages.findLastIndex((m) => m?.role === "assistant")
+  const content: Array<any> = Array.isArray(messages[last]?.content) ? messages[last].content : []
+  if (!content.some((b) => b?.type === "tool_use") || content[0]?.type === "thinking" || content[0]?.type === "redacted_thinking") return undefined
+  return (
+    `messages.${last}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${content[0]?.type}\`. ` +
+    "When `thinking` is enabled, a final `assistant` message must start with a thinking block"
+  )
+}
 
 export const handleMessages = (ex: Exchange, model: string): void => {
   const json = ex.json
+  const problem = thinkingProblem(json)
+  if (problem !== undefined) return sendJson(ex, 400, anthropicErrorBody(400, problem))
   const a = planAnswer(ex.behaviour, anthropicPrompt(json, ex.bodyLength), ex.chunkCount, (i) => `toolu_mock${ex.seq}_${i}`)
   const id = `msg_mock${ex.seq}`
   const headers = { "request-id": `req_mock${ex.seq}` }

@@ -1,7 +1,7 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import type { Dialect } from "../../../src/protocol/Canonical.js"
-import { conversionLoss, NO_LOSS } from "../../../src/protocol/ConversionLoss.js"
+import { conversionLoss, lossFor, NO_LOSS } from "../../../src/protocol/ConversionLoss.js"
 import { codecs } from "../../../src/protocol/Dialect.js"
 
 /** The loss of `body` decoded as the codec would (so `extra` is the codec's own unknown fields). */
@@ -111,6 +111,24 @@ describe("conversionLoss", () => {
       "field 'cachedContent'",
     ])
     expect(loss.dropped).toEqual(["thought", "thoughtSignature", "safetySettings"])
+  })
+
+  it("for an Anthropic target, also names the reasoning setting when thinking cannot stay on", () => {
+    const body = {
+      model: "m",
+      messages: [
+        { role: "user", content: "q" },
+        { role: "assistant", content: null, reasoning_content: "r", tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "c", content: "ok" },
+      ],
+      reasoning_effort: "high",
+    }
+    const canonical = Either.getOrThrow(codecs["openai-chat"].decodeRequest(body))
+    const loss = conversionLoss("openai-chat", body, canonical.extra)
+    expect(lossFor(loss, "openai-chat", "anthropic", canonical).dropped).toEqual(["reasoning_content", "reasoning_effort"])
+    expect(lossFor(loss, "openai-chat", "gemini", canonical)).toBe(loss)
+    const plain = Either.getOrThrow(codecs["openai-chat"].decodeRequest({ ...body, messages: [{ role: "user", content: "q" }] }))
+    expect(lossFor(NO_LOSS, "openai-chat", "anthropic", plain)).toBe(NO_LOSS)
   })
 
   it("quotes hostile names bounded and printable, and keeps at most 16 of each kind", () => {

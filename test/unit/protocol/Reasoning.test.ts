@@ -39,13 +39,66 @@ describe("reasoning / thinking", () => {
     expect(out.join("")).not.toContain("OPAQUE")
   })
 
-  it("Anthropic thinking → Responses reasoning item with a summary", () => {
+  it("Anthropic thinking → Responses reasoning items with a summary, the signatures carried in encrypted_content", () => {
     const t = makeTranscoder("anthropic", "openai-responses", ctx())
     const evs = parseFrames([...thinkingStream.flatMap((e) => t.push(e)), ...t.finish()])
     const final = JSON.parse(evs[evs.length - 1]!.data).response
-    expect(final.output.map((i: any) => i.type)).toEqual(["reasoning", "message"])
+    expect(final.output.map((i: any) => i.type)).toEqual(["reasoning", "reasoning", "message"])
     expect(final.output[0].summary).toEqual([{ type: "summary_text", text: "Let me think" }])
-    expect(final.output[0].encrypted_content).toBeUndefined()
+    expect(final.output[0].encrypted_content).toBe("apiproxy:anthropic:SIG==")
+    expect(final.output[1]).toMatchObject({ summary: [], encrypted_content: "apiproxy:anthropic-redacted:OPAQUE" })
+    // output_item.done carries the same items as response.completed.
+    const done = evs.map((e) => JSON.parse(e.data)).filter((d) => d.type === "response.output_item.done").map((d) => d.item)
+    expect(done.slice(0, 2)).toEqual(final.output.slice(0, 2))
+  })
+
+  it("reasoning items a Responses client sends back reach Anthropic as the thinking it signed", () => {
+    const answer = codecs.anthropic.decodeResponse({
+      id: "msg_1",
+      model: "claude",
+      role: "assistant",
+      content: [{ type: "thinking", thinking: "plan", signature: "S1" }, { type: "redacted_thinking", data: "R1" }, { type: "tool_use", id: "toolu_1", name: "f", input: { a: 1 } }],
+      stop_reason: "tool_use",
+      usage: { input_tokens: 1, output_tokens: 1 },
+    })
+    const output = (codecs["openai-responses"].encodeResponse(answer, ctx()) as any).output.map(({ id: _id, status: _status, ...item }: any) => item)
+    const req = Either.getOrThrow(
+      codecs["openai-responses"].decodeRequest({
+        model: "m",
+        reasoning: { effort: "low" },
+        input: [{ role: "user", content: "q" }, ...output, { type: "function_call_output", call_id: "toolu_1", output: "ok" }],
+      }),
+    )
+    const body = codecs.anthropic.encodeRequest(req, "claude", { stream: false }).body as any
+    expect(body.messages[1].content).toEqual([
+      { type: "thinking", thinking: "plan", signature: "S1" },
+      { type: "redacted_thinking", data: "R1" },
+      { type: "tool_use", id: "toolu_1", name: "f", input: { a: 1 } },
+    ])
+    expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
+    // OpenAI's own encrypted reasoning is passed as it is, and only to OpenAI.
+    const openai = Either.getOrThrow(codecs["openai-responses"].decodeRequest({ model: "m", input: [{ type: "reasoning", summary: [], encrypted_content: "apiproxy:unknown:x" }] }))
+    expect(openai.messages[0]!.content[0]).toEqual({ type: "reasoning", text: "", signature: { origin: "openai", value: "apiproxy:unknown:x" } })
+  })
+
+  it("thinking is left off for a tool turn without Anthropic's signed thinking, not sent to be refused", () => {
+    const req = Either.getOrThrow(
+      codecs["openai-responses"].decodeRequest({
+        model: "m",
+        reasoning: { effort: "medium" },
+        temperature: 0.2,
+        input: [
+          { role: "user", content: "q" },
+          { type: "reasoning", summary: [{ type: "summary_text", text: "openai's" }], encrypted_content: "gAAAA" },
+          { type: "function_call", call_id: "c1", name: "f", arguments: "{}" },
+          { type: "function_call_output", call_id: "c1", output: "ok" },
+        ],
+      }),
+    )
+    const body = codecs.anthropic.encodeRequest(req, "claude", { stream: false }).body as any
+    expect(body.thinking).toBeUndefined()
+    expect(body.temperature).toBe(0.2)
+    expect(body.messages[1].content).toEqual([{ type: "tool_use", id: "c1", name: "f", input: {} }])
   })
 
   it("a signed thinking block is replayed to Anthropic, and foreign reasoning is not", () => {
