@@ -1,6 +1,7 @@
 import { Effect, Layer, Logger, Option } from "effect"
 import { AppConfig } from "./config/AppConfig.js"
 import { Gateway } from "./gateway/Gateway.js"
+import { StoredResponses } from "./gateway/StoredResponses.js"
 import { TokenCounter } from "./gateway/TokenCounter.js"
 import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
 import { makeGenerationEdge } from "./http/GenerationEdge.js"
@@ -25,6 +26,7 @@ import { ProviderRegistry } from "./registry/ProviderRegistry.js"
 import { KeyPool } from "./routing/KeyPool.js"
 import { Router } from "./routing/Router.js"
 import { ConversationContext } from "./conversation/ConversationContext.js"
+import { ResponseStore } from "./conversation/ResponseStore.js"
 import * as GatewayFileImport from "./registry/GatewayFileImport.js"
 import { ProviderRepository } from "./storage/ProviderRepository.js"
 import { UserRepository } from "./storage/UserRepository.js"
@@ -75,17 +77,18 @@ const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth
  */
 const RoutingStateLive = Layer.mergeAll(CircuitBreaker.Default, RoutingMetrics.Default, KeyPool.Default, Stickiness.Default)
 
-/** 3c. What a generation request uses besides: model lists, routing, conversation context, limits, usage. */
+/** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage. */
 const RequestServicesLive = Layer.mergeAll(
   ModelCatalog.Default,
   Router.Default,
   ConversationContext.Default,
+  ResponseStore.Default,
   RateLimit.Default,
   UsageLedger.Default,
 )
 
-/** 3. The data plane: the Gateway (one request's pipeline) and the TokenCounter over 3c over 3b over 3a. */
-const DataPlaneLive = Layer.mergeAll(Gateway.Default, TokenCounter.Default).pipe(
+/** 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses' reads over 3c over 3b over 3a. */
+const DataPlaneLive = Layer.mergeAll(Gateway.Default, TokenCounter.Default, StoredResponses.Default).pipe(
   Layer.provideMerge(RequestServicesLive),
   Layer.provideMerge(RoutingStateLive),
   Layer.provideMerge(ProvidersAndAuthLive),

@@ -111,6 +111,7 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
         ? Effect.onInterrupt(() => Effect.sync(answer.relay.cancel))
         : (effect) => effect,
   )
+  walk.answeredKey = key.right.id
   if (walk.contextId !== undefined && answer._tag === "Json") {
     yield* deps.sessionContext.append({ ...contextEntry(walk, answer.served), stream: false, complete: true, response: answer.body })
   }

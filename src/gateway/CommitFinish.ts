@@ -1,4 +1,4 @@
-import { type CommitState, detach, out, relays } from "./CommitState.js"
+import { type CommitState, detach, endSink, out, relays } from "./CommitState.js"
 import type { StreamOutcome } from "./StreamCommit.js"
 
 /** After a complete answer, how long a trailing upstream body may take to end before it is aborted. */
@@ -30,7 +30,7 @@ export const endClient = (s: CommitState, complete: boolean) => {
   s.hooks.onClientEnd?.(complete)
   if (s.sink !== undefined) {
     relays.delete(s.sink)
-    s.sink.end()
+    endSink(s, s.sink)
   }
 }
 

@@ -1,6 +1,6 @@
 import { finish } from "./CommitFinish.js"
 import { abandonRescue, failAfterCommit } from "./CommitRescueHandOff.js"
-import { type CommitState, errorFrame, out, relays, waitForDrain } from "./CommitState.js"
+import { type CommitState, endSink, errorFrame, out, relays, waitForDrain } from "./CommitState.js"
 import type { CodecStep } from "./StreamCodec.js"
 import type { LiveStream, StreamSink } from "./StreamCommit.js"
 
@@ -19,7 +19,7 @@ const relayTo = (s: CommitState, target: StreamSink) => {
   s.sink = target
   const flowing = s.pending === "" || target.write(s.pending)
   s.pending = ""
-  if (s.phase === "finished") return void target.end()
+  if (s.phase === "finished") return endSink(s, target)
   if (s.phase === "handedOff") return s.continuation!.relayTo(target)
   relays.set(target, s.endWithError)
   if (s.phase === "rescuing") return

@@ -92,12 +92,19 @@ export const waitForDrain = (s: CommitState, target: StreamSink) => {
 }
 
 /** Text for the client: written with backpressure, or held until there is a sink. */
-export const out = (s: CommitState, text: string) => {
-  if (text === "") return
+export const out = (s: CommitState, given: string) => {
+  if (given === "") return
+  const text = s.hooks.rewrite === undefined ? given : s.hooks.rewrite(given)
   s.hooks.observe?.(text)
   if (s.sink === undefined) {
     s.pending += text
     return
   }
   if (!s.sink.write(text)) waitForDrain(s, s.sink)
+}
+
+/** Ends the client's response, once what `holdEnd` waits for is done. */
+export const endSink = (s: CommitState, sink: StreamSink) => {
+  if (s.hooks.holdEnd === undefined) sink.end()
+  else s.hooks.holdEnd(() => sink.end())
 }

@@ -8,12 +8,13 @@ import { SSE_DONE } from "../protocol/Sse.js"
 import { makeTranscoder } from "../protocol/Transcoder.js"
 import { type ContinuationMode, makeSplice, prefillText } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
-import type { Provider } from "../registry/Provider.js"
+import { keepsResponses, type Provider } from "../registry/Provider.js"
 import type { Candidate, EndpointNeed } from "../routing/Candidates.js"
 import { geminiUrl } from "../upstream/ProviderEndpoints.js"
 import type { UpstreamUpload } from "../upstream/UpstreamClient.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
 import { relayCodec, transcoderCodec } from "./StreamCodecs.js"
+import type { ResponsesTurn } from "./ResponsesTurn.js"
 import type { StreamCodec } from "./StreamCodec.js"
 
 /** One client request as the gateway holds it while it walks the candidates. */
@@ -30,6 +31,8 @@ export interface ClientRequest {
   readonly canonical: () => Either.Either<CanonicalRequest, ProtocolError>
   /** What is asked of the upstream when it is not generation (embeddings, a pass-through endpoint). */
   readonly operation?: Operation | undefined
+  /** A Responses request with state: who keeps the conversation decides how a candidate is asked. */
+  readonly turn?: ResponsesTurn | undefined
 }
 
 /** What the gateway must send upstream for one attempt and how to read the answer. */
@@ -52,6 +55,12 @@ export interface Exchange {
    * unused): an event stream asked for (`"sse"`), or bytes of any other type (audio, a transcript).
    */
   readonly relay?: "sse" | "bytes"
+  /**
+   * A Responses turn with state: `native` when the provider keeps the conversation (the request
+   * went as the client sent it), `gateway` when the gateway keeps it (the whole conversation
+   * was sent, without state fields).
+   */
+  readonly state?: "native" | "gateway"
 }
 
 /** A generation exchange: a dialect upstream, and a stream codec for streamed answers. */
@@ -144,10 +153,20 @@ const inexpressible = (provider: Provider, target: Dialect, source: Dialect, los
 const lossOf = (client: ClientRequest, canonical: CanonicalRequest, target: Dialect): ConversionLoss =>
   lossFor(conversionLoss(client.dialect, client.body, canonical.extra), client.dialect, target, canonical)
 
+/** A conversation a provider holds cannot be continued anywhere else. */
+const heldElsewhere = (turn: ResponsesTurn): ExchangeRefusal => ({
+  _tag: "Unsupported",
+  message: `the previous response is held by provider '${turn.pinned?.provider ?? ""}'`,
+})
+
 /**
  * Plans the wire exchange for one candidate. Same dialect on both sides: passthrough, with only
  * the model replaced (and OpenAI stream usage requested). Otherwise the request is converted
  * through the canonical form and the answer converted back into the client's dialect.
+ *
+ * A Responses turn with state goes as the client sent it to a provider that keeps responses
+ * itself (its Responses endpoint, `native`); any other candidate gets the whole conversation
+ * without state fields (`gateway`: the gateway keeps the turn).
  */
 export const planExchange = (
   client: ClientRequest,
@@ -156,6 +175,14 @@ export const planExchange = (
   options: { readonly avoidResponses?: boolean } = {},
 ): Either.Either<GenerationExchange, ExchangeRefusal> => {
   const hasResponses = provider.paths.responses !== null && options.avoidResponses !== true
+  const turn = client.turn
+  if (turn === undefined) return planPlain(client, provider, model, hasResponses)
+  if (hasResponses && keepsResponses(provider)) return Either.map(planPlain(client, provider, model, true), (e) => ({ ...e, state: "native" as const }))
+  if (turn.stateless === undefined) return Either.left(heldElsewhere(turn))
+  return Either.map(planPlain(turn.stateless, provider, model, hasResponses), (e) => ({ ...e, state: "gateway" as const }))
+}
+
+const planPlain = (client: ClientRequest, provider: Provider, model: string, hasResponses: boolean): Either.Either<GenerationExchange, ExchangeRefusal> => {
   const dialect = upstreamDialect(provider.protocol, client.dialect, hasResponses)
 
   if (dialect === client.dialect) {
@@ -209,11 +236,15 @@ export const planExchange = (
  * stream (Continuation.ts).
  */
 export const planContinuation = (
-  client: ClientRequest,
+  asked: ClientRequest,
   { provider, model }: Pick<Candidate, "provider" | "model">,
   transcript: Transcript,
   mode: ContinuationMode,
 ): Either.Either<GenerationExchange, ExchangeRefusal> => {
+  // A turn the gateway keeps is continued from the whole conversation (a provider's own store
+  // never continues another's stream: StreamHooks offers no rescue there).
+  const client = asked.turn === undefined ? asked : asked.turn.stateless
+  if (client === undefined) return Either.left(heldElsewhere(asked.turn!))
   const canonical = client.canonical()
   if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
   const request =
@@ -234,6 +265,7 @@ export const planContinuation = (
     body: JSON.stringify(encoded.body),
     headers: dialect === client.dialect ? client.featureHeaders : undefined,
     dropped: loss?.dropped,
+    ...(asked.turn === undefined ? {} : { state: "gateway" as const }),
     translateJson: () => Either.left("a continuation is always streamed"),
     streamCodec: () =>
       transcoderCodec(

@@ -8,6 +8,7 @@ import { defaultRetryConfig } from "../routing/RetryPolicy.js"
 import { Router, type SessionRef } from "../routing/Router.js"
 import { sessionOwner } from "../routing/Stickiness.js"
 import { ConversationContext } from "../conversation/ConversationContext.js"
+import { ResponseStore } from "../conversation/ResponseStore.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { UsageLedger } from "../usage/UsageLedger.js"
 import { makeAttempt } from "./Attempt.js"
@@ -17,6 +18,8 @@ import { clientRequestOf, type GatewayRequest } from "./GatewayRequest.js"
 import { makeRescuer } from "./MidStreamRescue.js"
 import { limitsFor, type RequestLimits } from "./RequestLimits.js"
 import { startWalk } from "./RequestWalk.js"
+import { makeTurnFinisher } from "./ResponsesFinish.js"
+import { planForTurn, prepareTurn, responseOwner } from "./ResponsesTurn.js"
 import { makeStreamHooks } from "./StreamHooks.js"
 import { makeUpstreamCall } from "./UpstreamCall.js"
 import { makeUsageRecording } from "./UsageRecording.js"
@@ -61,10 +64,13 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       sameTargetBackoff: Duration.millis(250),
       runFork: runInBackground,
     })
-    const hooks = makeStreamHooks({ router, sessionContext, usage, runInBackground, rescuer })
+    const responseStore = yield* ResponseStore
+    const turns = makeTurnFinisher({ store: responseStore, runInBackground })
+    const hooks = makeStreamHooks({ router, sessionContext, usage, runInBackground, rescuer, turns })
     const attempt = makeAttempt({ router, keyPool, sessionContext, call: makeUpstreamCall(upstream, usage), hooks })
 
     const handle = Effect.fnUntraced(function* (request: GatewayRequest) {
+      const turn = request.dialect === "openai-responses" && request.operation === undefined ? yield* prepareTurn(responseStore, request, responseOwner(request.principal)) : undefined
       const snapshot = yield* registry.current
       const modelLists = yield* catalog.listsFor(snapshot)
       const session: SessionRef | null =
@@ -77,16 +83,17 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
         session,
         need: request.operation?.need(catalog),
       })
-      if (decision.plan.attempts.length === 0) {
-        return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: decision.plan.retryAfterMs })
+      const plan = turn === undefined ? decision.plan : yield* planForTurn(decision.plan, turn, request.model)
+      if (plan.attempts.length === 0) {
+        return yield* new UpstreamsCoolingDown({ model: request.model, retryAfterMs: plan.retryAfterMs })
       }
       const started = yield* Clock.currentTimeMillis
       const limits = limitsFor(defaultLimits, decision.resolution.policy)
-      const walk = startWalk(request, clientRequestOf(request), decision, session, limits, started)
+      const walk = startWalk(request, clientRequestOf(request, turn), turn === undefined ? decision : { ...decision, plan }, session, limits, started)
       // The healthy path: the first attempt on its own, no schedule built.
       const first = yield* Effect.either(attempt(walk, 0))
-      if (Either.isRight(first)) return first.right
-      return yield* walkAfterFirstFailure(attempt, walk, first.left)
+      const answer = Either.isRight(first) ? first.right : yield* walkAfterFirstFailure(attempt, walk, first.left)
+      return turn === undefined ? answer : yield* turns.json(turn, walk.exchange?.state, answer, walk.answeredKey, request.requestId)
     })
 
     return { handle } as const

@@ -4,6 +4,7 @@ import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
 import type { ClientRequest, Operation } from "./Exchange.js"
 import type { RelayedBody } from "./BodyRelay.js"
+import type { ResponsesTurn } from "./ResponsesTurn.js"
 import type { LiveStream } from "./StreamCommit.js"
 
 /** One generation request as the HTTP edge hands it to the gateway. */
@@ -53,7 +54,8 @@ export const memoize = <A>(compute: () => A): (() => A) => {
 }
 
 /** The request as the walk holds it: its canonical form decoded on first use only (passthrough never needs it). */
-export const clientRequestOf = (request: GatewayRequest): ClientRequest => ({
+export const clientRequestOf = (request: GatewayRequest, turn?: ResponsesTurn): ClientRequest => ({
+  turn,
   dialect: request.dialect,
   body: request.body,
   stream: request.stream,

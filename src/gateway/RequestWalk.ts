@@ -77,6 +77,8 @@ export interface Walk {
   onlyTimeouts: boolean
   /** The first failure, fed to the schedules as their first input (the healthy path builds none). */
   replay: AttemptFailed | undefined
+  /** The provider key of the answer (a provider's own stored response is recorded with it). */
+  answeredKey: string | undefined
 }
 
 /** A walk that has not tried anything yet, over the plan's candidates. */
@@ -109,6 +111,7 @@ export const startWalk = (
   lastVerdict: undefined,
   onlyTimeouts: true,
   replay: undefined,
+  answeredKey: undefined,
 })
 
 /** A candidate passed over without a call: the failover schedule moves on. */

@@ -50,6 +50,8 @@ export interface Rescue {
 export interface CommitHooks {
   /** Called once when this upstream's part ends: complete, cut, handed to a rescue, or abandoned by the client. */
   readonly onFinish: (outcome: StreamOutcome) => void
+  /** Rewrites each piece of client text before it is written (a stored Responses turn's ids). */
+  readonly rewrite?: (text: string) => string
   /** Sees every piece of text written to the client (session context). */
   readonly observe?: (text: string) => void
   /** After commit, a failed stream may be continued elsewhere: how, or undefined when it may not. */
@@ -59,6 +61,11 @@ export interface CommitHooks {
    * whether the client got a complete answer. Called once for the whole chain.
    */
   readonly onClientEnd?: (complete: boolean) => void
+  /**
+   * Holds the end of the client's response until `end` is called (a stored Responses turn is
+   * written first, so the client's next turn finds it). Called once, when the end is due.
+   */
+  readonly holdEnd?: (end: () => void) => void
 }
 
 /**

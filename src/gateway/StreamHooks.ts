@@ -8,6 +8,7 @@ import { logRequestWarning } from "./RequestLog.js"
 import { contextEntry, type Walk } from "./RequestWalk.js"
 import type { Metered } from "./BodyRelay.js"
 import type { CommitHooks, StreamOutcome } from "./StreamCommit.js"
+import type { TurnFinisher } from "./ResponsesFinish.js"
 import type { UsageRecording } from "./UsageRecording.js"
 
 export interface StreamHooksDeps {
@@ -16,6 +17,7 @@ export interface StreamHooksDeps {
   readonly usage: UsageRecording
   readonly runInBackground: RescueDeps["runFork"]
   readonly rescuer: ReturnType<typeof makeRescuer>
+  readonly turns: TurnFinisher
 }
 
 type Ref = Omit<AttemptRef, "latencyMs">
@@ -45,7 +47,9 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
 const hooksFor =
   (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
   (codec: Metered): CommitHooks => {
+    const turn = walk.client.turn
     return {
+      ...(turn === undefined ? {} : deps.turns.streamHooks(turn, walk.exchange?.state, served, ref.keyId, walk.request.requestId)),
       ...(collected === undefined
         ? {}
         : {
@@ -63,7 +67,8 @@ const hooksFor =
 
 /** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
 const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collected: SnippetCollector | undefined): RescueScope | undefined => {
-  if (walk.limits.rescues === 0 || !walk.client.stream) return undefined
+  // A provider that keeps the conversation itself cannot take a continuation from elsewhere.
+  if (walk.limits.rescues === 0 || !walk.client.stream || walk.exchange?.state === "native") return undefined
   const later = walk.candidates.slice(index + 1).map((p) => p.candidate)
   return {
     client: walk.client,

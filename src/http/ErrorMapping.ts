@@ -59,6 +59,8 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
         code: "all_upstreams_failed",
         retryAfterMs: e.retryAfterMs,
       })
+    case "ResponseNotFound":
+      return apiError(404, `Response with id '${e.id}' not found.`, { code: "response_not_found" })
     case "RouteNotFound":
       return apiError(404, "Unknown endpoint", { code: "not_found" })
     default:

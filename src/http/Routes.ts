@@ -8,10 +8,11 @@ import { apiError, errorResponse } from "./ErrorEnvelope.js"
 import { excerpt, generationRouteOf } from "./Generation.js"
 import { healthRoutes } from "./HealthRoutes.js"
 import { modelRoutes } from "./ModelRoutes.js"
+import { responsesRoutes } from "./ResponsesRoutes.js"
 import { serveManagement } from "./management/ManagementHttpApp.js"
 import { dialectOfPath } from "./RouteDialect.js"
 
-const routed = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes, modelRoutes)
+const routed = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes, modelRoutes, responsesRoutes)
 
 /** A router path (`/v1/models/*`, `/context/:session_id`) as a whole-path pattern. */
 const patternOf = (path: string): RegExp =>

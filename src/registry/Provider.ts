@@ -28,6 +28,11 @@ export interface Provider extends ProviderCore {
    * (Anthropic does, OpenAI-style APIs answer anew).
    */
   readonly prefill?: boolean | undefined
+  /**
+   * Whether its Responses API keeps stored responses itself (docs/ARCHITECTURE.md, "Stored
+   * Responses"); unset: false — the gateway keeps the conversation.
+   */
+  readonly responsesStore?: boolean | undefined
 }
 
 export interface LogicalUpstream {
@@ -65,3 +70,23 @@ export const defaultPaths = (protocol: UpstreamProtocol): ProviderPaths => {
       return { models: "/v1beta/models", chat: "/v1beta/models", responses: null, messages: "/v1beta/models" }
   }
 }
+
+/** The official OpenAI API, whose Responses API stores responses: a provider there keeps its own by default. */
+export const OFFICIAL_OPENAI_HOST = "api.openai.com"
+
+/** Whether a provider keeps stored responses itself when its settings do not say (`responses_store`). */
+export const defaultResponsesStore = (protocol: UpstreamProtocol, baseUrl: string): boolean => {
+  if (protocol !== "openai") return false
+  try {
+    return new URL(baseUrl).hostname === OFFICIAL_OPENAI_HOST
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether a Responses request to `provider` leaves a stored conversation with it: an OpenAI-protocol
+ * provider with a Responses endpoint whose API stores responses.
+ */
+export const keepsResponses = (provider: Provider): boolean =>
+  provider.responsesStore === true && provider.protocol === "openai" && provider.paths.responses !== null

@@ -7,6 +7,7 @@ import { Kv, type KvError } from "../storage/Kv.js"
 import { ProviderRepository, type RegistryRows } from "../storage/ProviderRepository.js"
 import {
   defaultPaths,
+  defaultResponsesStore,
   type LogicalModel,
   type LogicalUpstream,
   type Provider,
@@ -99,6 +100,7 @@ export const buildSnapshot = (
       costInput: row.settings.cost_input ?? null,
       costOutput: row.settings.cost_output ?? null,
       prefill: row.settings.prefill,
+      responsesStore: row.settings.responses_store ?? defaultResponsesStore(protocol, row.baseUrl),
     })
   }
 

@@ -47,6 +47,14 @@ export const ProviderSettingValues = {
   prefill: expecting(Schema.Boolean, "expected true or false").annotations({
     description: "Continues an assistant prefill (mid-stream rescue); unset: true for Anthropic, else false",
   }),
+  /**
+   * Whether the provider's own Responses API stores responses (`store`, `previous_response_id`,
+   * `GET /v1/responses/{id}`), so a stored conversation is left with it; unset: true for an
+   * OpenAI-protocol provider at the official `api.openai.com`, else false (the gateway stores it).
+   */
+  responses_store: expecting(Schema.Boolean, "expected true or false").annotations({
+    description: "Its Responses API stores responses (previous_response_id is left to it); unset: true for api.openai.com, else false",
+  }),
   /** Requests per second the provider as a whole accepts. */
   max_qps: expecting(
     Schema.Number.pipe(Schema.int(), Schema.between(1, INT4_MAX)),

@@ -22,7 +22,7 @@ export interface UpstreamRequest {
   /** The provider's own model id, for error reports. */
   readonly model: string
   readonly url: string
-  readonly method?: "GET" | "POST"
+  readonly method?: "GET" | "POST" | "DELETE"
   readonly body?: string | UpstreamUpload
   /** The client's provider feature headers (anthropic-beta, …), already checked by the edge. */
   readonly headers?: Readonly<Record<string, string>> | undefined

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { gatewayApi } from "../support/GatewayApi.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -31,15 +32,10 @@ describe("session context", () => {
   let bob: string
   let aliceKeyId: string
 
-  const api = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    const text = await response.text()
-    return { status: response.status, body: text === "" ? undefined : JSON.parse(text), text }
-  }
+  const { call: api, createUser, createKey } = gatewayApi(
+    () => gateway.url,
+    () => gateway.masterKey,
+  )
 
   const chat = async (token: string, content: string, options: { session?: string; stream?: boolean } = {}) => {
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
@@ -65,22 +61,6 @@ describe("session context", () => {
       if (Date.now() > deadline) throw new Error(`context of '${session}': ${answer.status} ${answer.text}`)
       await new Promise((r) => setTimeout(r, 25))
     }
-  }
-
-  const createUser = async (username: string) => {
-    const user = await api("POST", "/users", gateway.masterKey, {
-      username,
-      email: `${username}@example.com`,
-      password: `${username}-password-1234`,
-    })
-    expect(user.status).toBe(201)
-    return user.body.id as string
-  }
-
-  const createKey = async (userId: string, name: string) => {
-    const key = await api("POST", `/users/${userId}/api-keys`, gateway.masterKey, { name })
-    expect(key.status).toBe(201)
-    return { id: key.body.id as string, token: key.body.token as string }
   }
 
   beforeAll(async () => {

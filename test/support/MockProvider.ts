@@ -4,6 +4,7 @@
  *
  *   OpenAI     POST /v1/chat/completions · POST /v1/responses · POST /v1/embeddings · GET /v1/models[/{id}]
  *              POST /v1/completions · /v1/moderations · /v1/images/generations · /v1/audio/speech
+ *              GET/DELETE /v1/responses/{id} · GET /v1/responses/{id}/input_items (its own Responses store)
  *   Anthropic  POST /v1/messages · POST /v1/messages/count_tokens · GET /v1/models (with `anthropic-version`)
  *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse | :countTokens |
  *              :embedContent | :batchEmbedContents · GET /v1beta/models[/{id}]
@@ -30,6 +31,7 @@ import { openAIErrorBody } from "./mock/OpenAIErrors.js"
 import { openAIModel, openAIModels } from "./mock/OpenAIModels.js"
 import { handleCompletions, handleImages, handleModerations, handleSpeech } from "./mock/OpenAIPassThrough.js"
 import { handleResponses } from "./mock/OpenAIResponses.js"
+import { type MockResponsesStore, serveStored } from "./mock/ResponsesStore.js"
 
 export type {
   Behaviour,
@@ -72,7 +74,9 @@ export interface MockProvider {
   setDefault(behaviour: Behaviour | BehaviourFn | undefined): void
   /** Queued behaviours not consumed yet. */
   pending(): number
-  /** Clears the queue, the default, `received` and `count`. */
+  /** Responses stored by `POST /v1/responses` (with `store` true, the default), by id. */
+  readonly responses: MockResponsesStore
+  /** Clears the queue, the default, `received`, `count` and the stored responses. */
   reset(): void
   /** Resolves once `predicate` holds (checked when a request's body is parsed and when it closes). */
   waitFor(predicate: (mock: MockProvider) => boolean, timeoutMs?: number): Promise<void>
@@ -134,6 +138,7 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
   const queue: Array<Behaviour> = []
   let fallback: Behaviour | BehaviourFn | undefined
   const received: Array<ReceivedRequest> = []
+  const responses: MockResponsesStore = new Map()
   let count = 0
   let seq = 0
   const sockets = new Set<Socket>()
@@ -163,7 +168,8 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     const { method, path } = entry
     const model = entry.model ?? ""
     if (method === "POST" && path === "/v1/chat/completions") return handleChatCompletions(ex, model)
-    if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model)
+    if (method === "POST" && path === "/v1/responses") return handleResponses(ex, model, responses)
+    if (entry.dialect === "openai" && serveStored(ex, responses)) return
     if (method === "POST" && path === "/v1/messages") return handleMessages(ex, model)
     if (method === "POST" && path === "/v1/embeddings") return handleOpenAiEmbeddings(ex, model)
     if (method === "POST" && path === "/v1/completions") return handleCompletions(ex, model)
@@ -318,6 +324,7 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     url: `http://127.0.0.1:${port}`,
     port,
     received,
+    responses,
     get count() {
       return count
     },
@@ -332,6 +339,7 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
       queue.length = 0
       fallback = undefined
       received.length = 0
+      responses.clear()
       count = 0
     },
     waitFor: (predicate, timeoutMs = 5_000) =>

@@ -1,5 +1,6 @@
 import { contentText, planAnswer, type Answer, type Prompt } from "./Answer.js"
 import { eventFrame, sendJson, sendSse, type Exchange } from "./Exchange.js"
+import { historyOf, keep, type MockResponsesStore } from "./ResponsesStore.js"
 
 /** The prompt of an OpenAI Responses request (`input` is a string or a list of items). */
 export const responsesPrompt = (json: any, bodyLength: number): Prompt => {
@@ -31,8 +32,10 @@ const responsesUsage = (a: Answer) => ({
   total_tokens: a.usage.inputTokens + a.usage.outputTokens,
 })
 
-export const handleResponses = (ex: Exchange, model: string): void => {
+export const handleResponses = (ex: Exchange, model: string, store: MockResponsesStore): void => {
   const json = ex.json
+  const history = historyOf(ex, store)
+  if (history === undefined) return
   const a = planAnswer(ex.behaviour, responsesPrompt(json, ex.bodyLength), ex.chunkCount, (i) => `call_mock${ex.seq}_${i}`)
   const id = `resp_mock${ex.seq}`
   const msgId = `msg_mock${ex.seq}`
@@ -92,6 +95,7 @@ export const handleResponses = (ex: Exchange, model: string): void => {
   const headers = { "x-request-id": `req_mock${ex.seq}` }
   const finalStatus = incomplete ? "incomplete" : "completed"
 
+  keep(ex, store, history, response(finalStatus, finalOutput, responsesUsage(a)))
   if (json?.stream !== true) {
     sendJson(ex, 200, response(finalStatus, finalOutput, responsesUsage(a)), headers)
     return

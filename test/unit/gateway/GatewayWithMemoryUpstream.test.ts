@@ -11,6 +11,7 @@ import { ProviderRegistry } from "../../../src/registry/ProviderRegistry.js"
 import { KeyPool } from "../../../src/routing/KeyPool.js"
 import { Router } from "../../../src/routing/Router.js"
 import { ConversationContext } from "../../../src/conversation/ConversationContext.js"
+import { ResponseStore } from "../../../src/conversation/ResponseStore.js"
 import { ProviderRepository } from "../../../src/storage/ProviderRepository.js"
 import { ModelCatalog } from "../../../src/upstream/ModelCatalog.js"
 import type { UpstreamRequest } from "../../../src/upstream/UpstreamClient.js"
@@ -80,7 +81,7 @@ const FILE = JSON.stringify({
 /** The services App.ts composes for the data plane, over the memory upstream instead of undici. */
 const TestLayer = Gateway.Default.pipe(
   Layer.provideMerge(
-    Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, ConversationContext.Default, RateLimit.Default, UsageLedger.Default),
+    Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, ConversationContext.Default, ResponseStore.Default, RateLimit.Default, UsageLedger.Default),
   ),
   Layer.provideMerge(ProviderRegistry.Default),
   Layer.provideMerge(ProviderRepository.Default),
