@@ -54,22 +54,30 @@ describe("ResponseStore", () => {
       expect(yield* store.saveOwn(own("resp_small", "user:1"))).toBe("stored")
     }).pipe(Effect.scoped, Effect.provide(withEnv({ RESPONSES_MAX_BYTES: "2048" }))))
 
-  it.live("expired responses are never served and the sweep deletes them", () =>
+  it.live("a response expires RESPONSES_RETENTION_DAYS (30) after it was stored", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* makeStore
+      yield* store.saveOwn(own("resp_new", "user:1"))
+      const [row] = yield* sql<{ days: number }>`
+        SELECT round(extract(epoch FROM expires_at - created_at) / 86400)::int AS days FROM responses WHERE id = 'resp_new'`
+      expect(row!.days).toBe(30)
+    }).pipe(Effect.scoped, Effect.provide(withEnv({}))))
+
+  // With retention off there is no background sweep racing the test; expiry is set by hand.
+  it.live("an expired response is never served, even before the sweep deletes it", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const store = yield* makeStore
       yield* store.saveOwn(own("resp_old", "user:1"))
       yield* store.saveOwn(own("resp_new", "user:1"))
-      const [row] = yield* sql<{ days: number }>`
-        SELECT round(extract(epoch FROM expires_at - created_at) / 86400)::int AS days FROM responses WHERE id = 'resp_new'`
-      expect(row!.days).toBe(30)
-
       yield* sql`UPDATE responses SET expires_at = now() - interval '1 second' WHERE id = 'resp_old'`
       expect(yield* store.find("user:1", "resp_old")).toBeUndefined()
       expect(yield* store.remove("user:1", "resp_old")).toBe(false)
+      expect((yield* sql<{ id: string }>`SELECT id FROM responses ORDER BY id`).map((r) => r.id)).toEqual(["resp_new", "resp_old"])
       expect(yield* store.sweep).toBe(1)
       expect((yield* sql<{ id: string }>`SELECT id FROM responses ORDER BY id`).map((r) => r.id)).toEqual(["resp_new"])
-    }).pipe(Effect.scoped, Effect.provide(withEnv({}))))
+    }).pipe(Effect.scoped, Effect.provide(withEnv({ RESPONSES_RETENTION_DAYS: "0" }))))
 
   it.live("RESPONSES_RETENTION_DAYS=0 keeps responses forever", () =>
     Effect.gen(function* () {
