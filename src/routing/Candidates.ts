@@ -113,6 +113,13 @@ export const matchAdvertised = (requested: string, advertised: ReadonlyArray<str
 }
 
 /**
+ * The provider's target for the alias `name`, if it has one. Own properties only: a client's
+ * `constructor` or `valueOf` must not find Object.prototype's functions in a plain alias map.
+ */
+const aliasOf = (provider: Provider, name: string): string | undefined =>
+  Object.hasOwn(provider.aliases, name) ? provider.aliases[name] : undefined
+
+/**
  * The provider's own id for `requested`, or undefined when the provider does not serve it.
  * An alias is honoured when its target is advertised, or when the provider's list is unknown
  * (an alias is explicit configuration). With an unknown list and no alias nothing matches:
@@ -123,7 +130,7 @@ const matchProvider = (
   requested: string,
   list: ReadonlyArray<string> | undefined,
 ): string | undefined => {
-  const aliasTarget = provider.aliases[requested] ?? provider.aliases[stripPrefix(requested)]
+  const aliasTarget = aliasOf(provider, requested) ?? aliasOf(provider, stripPrefix(requested))
   if (aliasTarget !== undefined && (list === undefined || list.includes(aliasTarget))) return aliasTarget
   return list === undefined ? undefined : matchAdvertised(requested, list)
 }
@@ -134,7 +141,7 @@ const matchExactly = (
   requested: string,
   list: ReadonlyArray<string> | undefined,
 ): string | undefined => {
-  const aliasTarget = provider.aliases[requested]
+  const aliasTarget = aliasOf(provider, requested)
   if (aliasTarget !== undefined && (list === undefined || list.includes(aliasTarget))) return aliasTarget
   return list?.includes(requested) === true ? requested : undefined
 }
@@ -170,7 +177,7 @@ const resolveLogical = (
     if (provider === undefined || !provider.enabled) continue
     candidates.push({
       provider,
-      model: provider.aliases[u.model] ?? u.model,
+      model: aliasOf(provider, u.model) ?? u.model,
       weight: u.weight,
       priority: u.priority,
     })
@@ -222,7 +229,7 @@ export const resolveCandidates = (
       }
       const list = lists(provider)
       // An unknown list still routes: the caller named the provider explicitly.
-      const model = list === undefined ? (provider.aliases[rest] ?? rest) : matchProvider(provider, rest, list)
+      const model = list === undefined ? (aliasOf(provider, rest) ?? rest) : matchProvider(provider, rest, list)
       if (model === undefined) {
         return Either.left(
           new ModelNotFound({

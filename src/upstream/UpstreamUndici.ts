@@ -135,29 +135,38 @@ export const make = (dispatcher: Dispatcher): Effect.Effect<UpstreamClientServic
               headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,
               bodyTimeout: request.idleTimeoutMs ?? idleTimeoutMs,
             },
+            // Runs on undici's stack: a throw here would be uncaught and end the process, so it
+            // settles the call as a defect instead (the client gets a 500, the gateway keeps serving).
             (error, data) => {
-              if (error !== null) {
-                return settle(
-                  Effect.fail(
-                    isHeadersTimeout(error)
-                      ? toTransport(
-                          request,
-                          "headers_timeout",
-                          `upstream did not answer within ${Duration.format(request.headersTimeoutMs === undefined ? config.upstream.headersTimeout : Duration.millis(request.headersTimeoutMs))}`,
-                        )
-                      : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
-                  ),
-                )
+              try {
+                onResponse(error, data)
+              } catch (defect) {
+                settle(Effect.die(defect))
               }
-              data.body.on("error", () => {})
-              const headers = flattenHeaders(data.headers)
-              if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, abort, settle)
-              data.body.text().then(
-                (body) => settle(Effect.fail(statusErrorOf(request, data.statusCode, headers, body))),
-                () => settle(Effect.fail(statusErrorOf(request, data.statusCode, headers, ""))),
-              )
             },
           )
+          function onResponse(error: Error | null, data: Dispatcher.ResponseData) {
+            if (error !== null) {
+              return settle(
+                Effect.fail(
+                  isHeadersTimeout(error)
+                    ? toTransport(
+                        request,
+                        "headers_timeout",
+                        `upstream did not answer within ${Duration.format(request.headersTimeoutMs === undefined ? config.upstream.headersTimeout : Duration.millis(request.headersTimeoutMs))}`,
+                      )
+                    : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
+                ),
+              )
+            }
+            data.body.on("error", () => {})
+            const headers = flattenHeaders(data.headers)
+            if (data.statusCode >= 200 && data.statusCode < 300) return onAnswer(data, headers, abort, settle)
+            data.body.text().then(
+              (body) => settle(Effect.fail(statusErrorOf(request, data.statusCode, headers, body))),
+              () => settle(Effect.fail(statusErrorOf(request, data.statusCode, headers, ""))),
+            )
+          }
         } catch (error) {
           settle(Effect.fail(toTransport(request, "connect", `upstream request could not be sent: ${describe(error)}`)))
         }

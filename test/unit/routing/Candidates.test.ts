@@ -121,6 +121,16 @@ describe("resolveCandidates", () => {
     expect(ok(resolveCandidates(snap, "gpt-4o", noLists)).candidates.map((c) => c.provider.id)).toEqual(["pa"])
   })
 
+  it("a model named like an Object.prototype member is a plain name, never an alias (regression: valueOf crashed the process)", () => {
+    const unlisted = makeProvider("un", { models: null, aliases: { mini: "gpt-4o-mini" } })
+    const snap = makeSnapshot([unlisted, pa])
+    for (const name of ["constructor", "valueOf", "__proto__", "toString", "hasOwnProperty"]) {
+      const r = ok(resolveCandidates(snap, `un/${name}`, noLists))
+      expect(r.candidates.map((c) => [c.provider.id, c.model])).toEqual([["un", name]])
+      expect(err(resolveCandidates(snap, name, noLists))._tag).toBe("ModelNotFound")
+    }
+  })
+
   it("honours per-provider aliases only when the target is advertised", () => {
     const aliased = makeProvider("al", { models: ["claude-3-5-sonnet-20241022"], aliases: { sonnet: "claude-3-5-sonnet-20241022", ghost: "not-listed" } })
     const snap = makeSnapshot([aliased])
