@@ -1,6 +1,7 @@
 import { Either } from "effect"
 import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
-import { type ConversionLoss, conversionLoss, lossFor } from "../protocol/ConversionLoss.js"
+import { type ConversionLoss, conversionLoss } from "../protocol/ConversionLoss.js"
+import { lossFor } from "../protocol/TargetLoss.js"
 import { codecs, upstreamDialect } from "../protocol/Dialect.js"
 import { nowSeconds, randomIds } from "../protocol/Ids.js"
 import { makeRelay, prepareRequest } from "../protocol/Passthrough.js"

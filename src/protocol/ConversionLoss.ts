@@ -11,14 +11,12 @@
  *   reasoning, reasoning_content,  it: only that provider family can read it back
  *   thought, thoughtSignature
  *   any other top-level field the dialect's codec does not model (its name)
- *   reasoning_effort, reasoning.effort,   the reasoning setting, for an Anthropic upstream whose
- *   thinkingConfig                        thinking cannot stay on (lossFor)
  *
+ * What one target dialect cannot carry of the canonical request itself is `TargetLoss.ts`'s.
  * Names are the client's own vocabulary (field, tool or content type names), bounded and
  * printable, so they can be quoted in an error or a header. Pure.
  */
-import { thinkingWithheld } from "./anthropic/Request.js"
-import type { CanonicalRequest, Dialect } from "./Canonical.js"
+import type { Dialect } from "./Canonical.js"
 import { asArray, asObject, isObject, type JsonObject } from "./Json.js"
 
 export interface ConversionLoss {
@@ -243,21 +241,3 @@ export const conversionLoss = (dialect: Dialect, body: JsonObject, extra: JsonOb
   }
   return result()
 }
-
-/** How each dialect names its reasoning setting. */
-const REASONING_SETTING: { readonly [D in Dialect]: string } = {
-  "openai-chat": "reasoning_effort",
-  "openai-responses": "reasoning.effort",
-  anthropic: "thinking",
-  gemini: "thinkingConfig",
-}
-
-/**
- * `loss` for one target: an Anthropic upstream also drops the reasoning setting when its
- * thinking cannot stay on (a final tool-calling turn without Anthropic's own signed thinking,
- * e.g. written by another provider): the request is answered without thinking, not refused.
- */
-export const lossFor = (loss: ConversionLoss, source: Dialect, target: Dialect, request: CanonicalRequest): ConversionLoss =>
-  target === "anthropic" && source !== "anthropic" && thinkingWithheld(request)
-    ? { refused: loss.refused, dropped: [...loss.dropped, REASONING_SETTING[source]] }
-    : loss

@@ -117,6 +117,19 @@ describe("converted requests never lose a feature silently", () => {
       expect(error.message).toContain("content type 'input_audio'")
     })
 
+    it("a JSON response format for an Anthropic upstream: refused there, served natively by the next tier", async () => {
+      const error = await t.openai.chat.completions
+        .create({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "json" }], response_format: { type: "json_object" } })
+        .catch((e) => e)
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(error.message).toContain("field 'response_format'")
+      expect(t.mock.received).toHaveLength(0)
+      const { response } = await t.openai.chat.completions
+        .create({ model: "mixed", messages: [{ role: "user", content: "json" }], response_format: { type: "json_object" } })
+        .withResponse()
+      expect(response.headers.get("x-apiproxy-provider")).toBe("oai")
+    })
+
     it("a Claude-style body with a server tool on /v1/chat/completions: 400 naming it", async () => {
       const response = await fetch(`${t.gateway.url}/v1/chat/completions`, {
         method: "POST",
@@ -156,6 +169,13 @@ describe("converted requests never lose a feature silently", () => {
       const sent = JSON.stringify(t.mock.received[0]!.body)
       expect(sent).not.toContain("cache_control")
       expect(sent).not.toContain("hmm")
+    })
+
+    it("sampling knobs an Anthropic upstream has no field for", async () => {
+      const { response } = await t.openai.chat.completions
+        .create({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }], seed: 7, presence_penalty: 0.5 })
+        .withResponse()
+      expect(response.headers.get("x-apiproxy-dropped")).toBe("presence_penalty, seed")
     })
 
     it("no header on passthrough, which loses nothing", async () => {

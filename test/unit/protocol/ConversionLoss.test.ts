@@ -1,7 +1,8 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import type { Dialect } from "../../../src/protocol/Canonical.js"
-import { conversionLoss, lossFor, NO_LOSS } from "../../../src/protocol/ConversionLoss.js"
+import { conversionLoss, NO_LOSS } from "../../../src/protocol/ConversionLoss.js"
+import { lossFor } from "../../../src/protocol/TargetLoss.js"
 import { codecs } from "../../../src/protocol/Dialect.js"
 
 /** The loss of `body` decoded as the codec would (so `extra` is the codec's own unknown fields). */
