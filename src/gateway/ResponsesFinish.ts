@@ -29,11 +29,16 @@ const recordNative = (deps: TurnFinishDeps, turn: ResponsesTurn, served: Served,
   return deps.store.saveNative(native).pipe(Effect.asVoid, Effect.catchAll(logged(requestId, "a provider's response id was not recorded")))
 }
 
+/** A response too large to keep is answered, not stored: the operator hears of it. */
+const tooLarge = (requestId: string | undefined, bytes: number, maxBytes: number) =>
+  logRequestWarning(requestId, "a response was not stored: over RESPONSES_MAX_BYTES", { bytes, max_bytes: maxBytes })
+
 /** Stores a final response object the gateway keeps: "stored", or why not. */
 const storeOwn = (deps: TurnFinishDeps, turn: ResponsesTurn, served: Served, response: string, requestId: string | undefined) =>
-  deps.store
-    .saveOwn({ id: turn.id, owner: turn.owner, model: served.model, response, inputItems: turn.inputText })
-    .pipe(Effect.catchAll(logged(requestId, "a response was not stored")))
+  deps.store.saveOwn({ id: turn.id, owner: turn.owner, model: served.model, response, inputItems: turn.inputText() }).pipe(
+    Effect.tap((outcome) => (outcome === "too_large" ? tooLarge(requestId, storedBytes(turn, response), deps.store.maxBytes) : Effect.void)),
+    Effect.catchAll(logged(requestId, "a response was not stored")),
+  )
 
 /**
  * A JSON answer to a Responses turn: a provider's own stored response is recorded; one the gateway
@@ -82,7 +87,7 @@ const streamHooks = (
   const maxBytes = deps.store.maxBytes
   const keeps = state === "gateway" && turn.fields.store
   const watch = makeFrameWatch(
-    state === "native" ? undefined : patchOf(turn, keeps && Buffer.byteLength(turn.inputText) < maxBytes),
+    state === "native" ? undefined : patchOf(turn, keeps && Buffer.byteLength(turn.inputText()) < maxBytes),
     keeps ? (final) => storedBytes(turn, JSON.stringify(final)) <= maxBytes : undefined,
   )
   const holdEnd = (end: () => void) => {
@@ -93,7 +98,9 @@ const streamHooks = (
         ? recordNative(deps, turn, served, keyId, watch.firstId() ?? str(final.id), requestId)
         : final.store === true
           ? storeOwn(deps, turn, served, JSON.stringify(final), requestId)
-          : Effect.void
+          : keeps
+            ? tooLarge(requestId, storedBytes(turn, JSON.stringify(final)), maxBytes)
+            : Effect.void
     deps.runInBackground(work.pipe(Effect.timeout(STORE_WAIT), Effect.ignore, Effect.ensuring(Effect.sync(end))))
   }
   return { rewrite: watch.rewrite, holdEnd }

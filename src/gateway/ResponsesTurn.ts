@@ -17,7 +17,7 @@ import {
 } from "../protocol/openai-responses/Stored.js"
 import type { ClientRequest } from "./Exchange.js"
 import { InvalidRequest } from "./GatewayError.js"
-import { clientRequestOf, type GatewayRequest } from "./GatewayRequest.js"
+import { clientRequestOf, type GatewayRequest, memoize } from "./GatewayRequest.js"
 
 /**
  * One Responses request with state (docs/ARCHITECTURE.md, "Stored Responses"): `store`,
@@ -36,8 +36,8 @@ export interface ResponsesTurn {
    * state fields. Absent when the previous response is held by a provider (the turn is pinned).
    */
   readonly stateless: ClientRequest | undefined
-  /** Every input item of the turn, earlier turns first, as JSON text: what the gateway stores. */
-  readonly inputText: string
+  /** Every input item of the turn, earlier turns first, as JSON text: what the gateway stores (serialized on first use). */
+  readonly inputText: () => string
   /** The provider (and key) holding the previous response: only it can continue the conversation. */
   readonly pinned: { readonly provider: string; readonly keyId: string | null } | undefined
 }
@@ -94,12 +94,12 @@ export const prepareTurn = Effect.fnUntraced(function* (store: ResponseStore, re
   }
   const input = rebuiltInput(history, [], items)
   const stateless = pinned !== undefined ? undefined : clientRequestOf({ ...request, body: statelessBody(request.body, input) })
-  const turn: ResponsesTurn = { fields, owner, id: randomIds("resp_"), stateless, inputText: JSON.stringify(input), pinned }
+  const turn: ResponsesTurn = { fields, owner, id: randomIds("resp_"), stateless, inputText: memoize(() => JSON.stringify(input)), pinned }
   return turn
 })
 
 /** The serialized size a stored response takes: its input items and the response object. */
-export const storedBytes = (turn: ResponsesTurn, response: string): number => Buffer.byteLength(turn.inputText) + Buffer.byteLength(response)
+export const storedBytes = (turn: ResponsesTurn, response: string): number => Buffer.byteLength(turn.inputText()) + Buffer.byteLength(response)
 
 /** The response object of a JSON answer, if it is one. */
 export const responseObjectOf = (body: string): Record<string, unknown> | undefined => {

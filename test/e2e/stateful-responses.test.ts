@@ -2,6 +2,7 @@ import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { gatewayApi } from "../support/GatewayApi.js"
 import { type MockProvider, type ReceivedRequest, startMockProvider } from "../support/MockProvider.js"
+import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -153,6 +154,12 @@ describe("stateful Responses through the openai SDK", () => {
       expect(retrieved.output_text ?? retrieved.output.map(itemText).join("")).toBe("Hello from mock: third")
       expect(retrieved.previous_response_id).toBe(r2.id)
 
+      // The raw answers conform to OpenAI's OpenAPI document (a Responses upstream's own object is
+      // relayed as the provider wrote it, with only the gateway's id and state fields).
+      const raw = async (path: string) => (await fetch(`${gateway.url}/v1/responses/${path}`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })).json()
+      if (path !== "/v1/responses") expect(validateOpenAi("Response", await raw(r3.id))).toEqual([])
+      expect(validateOpenAi("ResponseItemList", await raw(`${r3.id}/input_items?order=asc`))).toEqual([])
+
       const items: Array<unknown> = []
       for await (const item of openai.responses.inputItems.list(r3.id, { order: "asc", limit: 2 })) items.push(item)
       expect(items.map(itemText)).toEqual(conversation)
@@ -202,6 +209,7 @@ describe("stateful Responses through the openai SDK", () => {
     expect(big.output_text).toContain("Hello from mock")
     expect(storeOf(big)).toBe(false)
     await expect(openai.responses.retrieve(big.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+    expect(gateway.logs.some((line) => line.includes("not stored: over RESPONSES_MAX_BYTES"))).toBe(true)
   })
 
   it("a stream that breaks is not stored: its id is not found", async () => {

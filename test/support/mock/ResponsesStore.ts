@@ -16,11 +16,19 @@ export type MockResponsesStore = Map<string, StoredMockResponse>
 const notFound = (ex: Exchange, message: string, param: string | null, code: string | null) =>
   sendJson(ex, 404, { error: { message, type: "invalid_request_error", param, code } })
 
+/** A message's string content as OpenAI lists it: one text part. */
+const parts = (item: any): unknown =>
+  typeof item.content === "string" ? [{ type: item.role === "assistant" ? "output_text" : "input_text", text: item.content }] : item.content
+
 /** The request's own input items, each with an id (as OpenAI lists them). */
 const inputItems = (json: any, seq: number): Array<Record<string, unknown>> => {
   const input = json?.input
   const items: Array<any> = typeof input === "string" ? [{ role: "user", content: input }] : Array.isArray(input) ? input : []
-  return items.map((item, i) => ({ id: `msg_in${seq}_${i}`, type: "message", ...item }))
+  return items.map((item, i) =>
+    (item.type ?? "message") === "message"
+      ? { id: `msg_in${seq}_${i}`, type: "message", status: "completed", ...item, content: parts(item) }
+      : { id: `item_in${seq}_${i}`, ...item },
+  )
 }
 
 /**
