@@ -9,6 +9,7 @@ import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
+import { InvalidRequest } from "./GatewayError.js"
 import { responseOwner } from "./ResponsesTurn.js"
 
 /** No response of the caller's has this id (another owner's and expired ones included): 404. */
@@ -35,7 +36,7 @@ const jsonObjectText = (row: ResponseRow, text: string) =>
       )
 
 /**
- * `GET`/`DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items` (docs/ARCHITECTURE.md,
+ * `GET`/`DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items` and `POST …/cancel` (docs/ARCHITECTURE.md,
  * "Stored Responses"): the caller's own stored responses only. One the gateway keeps is answered
  * from its copy; one a provider keeps is asked of that provider, with the key that created it.
  */
@@ -51,7 +52,7 @@ export class StoredResponses extends Effect.Service<StoredResponses>()("gateway/
       )
 
     /** Calls the provider holding `row` at `suffix` under its Responses path (the row's key preferred). */
-    const askProvider = Effect.fnUntraced(function* (row: ResponseRow, method: "GET" | "DELETE", suffix: string) {
+    const askProvider = Effect.fnUntraced(function* (row: ResponseRow, method: "GET" | "POST" | "DELETE", suffix: string) {
       const snapshot = yield* registry.current
       const provider: Provider | undefined = snapshot.providers.get(row.provider ?? "")
       if (provider === undefined || !keepsResponses(provider) || provider.keys.length === 0) {
@@ -88,6 +89,13 @@ export class StoredResponses extends Effect.Service<StoredResponses>()("gateway/
       return yield* askProvider(row, "GET", `/input_items?${params.toString()}`)
     })
 
-    return { retrieve, remove, inputItems } as const
+    /** Cancels a background response a provider keeps; one the gateway keeps was never in the background (400, as OpenAI). */
+    const cancel = Effect.fnUntraced(function* (principal: Principal, id: string) {
+      const row = yield* rowOf(principal, id)
+      if (row.provider === null) return yield* new InvalidRequest({ message: "Only responses created with background: true can be cancelled", code: "not_background" })
+      return yield* askProvider(row, "POST", "/cancel")
+    })
+
+    return { retrieve, remove, inputItems, cancel } as const
   }),
 }) {}

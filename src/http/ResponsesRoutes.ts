@@ -28,6 +28,8 @@ const retrieve = route((stored, id) => Effect.flatMap(CurrentPrincipal, (princip
 
 const remove = route((stored, id) => Effect.flatMap(CurrentPrincipal, (principal) => stored.remove(principal, id)))
 
+const cancel = route((stored, id) => Effect.flatMap(CurrentPrincipal, (principal) => stored.cancel(principal, id)))
+
 const inputItems = route((stored, id) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -39,8 +41,9 @@ const inputItems = route((stored, id) =>
 )
 
 /**
- * Stored Responses (docs/ARCHITECTURE.md, "Stored Responses"): `GET`/`DELETE /v1/responses/{id}`
- * and `GET /v1/responses/{id}/input_items` (also without `/v1`), the caller's own responses only.
+ * Stored Responses (docs/ARCHITECTURE.md, "Stored Responses"): `GET`/`DELETE /v1/responses/{id}`,
+ * `GET /v1/responses/{id}/input_items` and `POST /v1/responses/{id}/cancel` (also without `/v1`),
+ * the caller's own responses only.
  */
 export const responsesRoutes = HttpRouter.empty.pipe(
   HttpRouter.get("/v1/responses/:id", retrieve),
@@ -49,4 +52,6 @@ export const responsesRoutes = HttpRouter.empty.pipe(
   HttpRouter.del("/responses/:id", remove),
   HttpRouter.get("/v1/responses/:id/input_items", inputItems),
   HttpRouter.get("/responses/:id/input_items", inputItems),
+  HttpRouter.post("/v1/responses/:id/cancel", cancel),
+  HttpRouter.post("/responses/:id/cancel", cancel),
 )

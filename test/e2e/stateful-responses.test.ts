@@ -235,6 +235,11 @@ describe("stateful Responses through the openai SDK", () => {
     const background = await turn(openai, "gpt-native", "hi", { extra: { background: true } })
     expect((lastTo("/v1/responses").body as { background?: boolean }).background).toBe(true)
     expect(background.id).toMatch(/^resp_mock/)
+    // Cancelling goes to the provider that keeps it; one the gateway keeps was never in the background.
+    expect((await openai.responses.cancel(background.id)).status).toBe("cancelled")
+    expect(mock.received.at(-1)).toMatchObject({ method: "POST", path: `/v1/responses/${background.id}/cancel` })
+    const own = await turn(openai, "claude-haiku-4-5", "hi")
+    await expect(openai.responses.cancel(own.id)).rejects.toBeInstanceOf(OpenAI.BadRequestError)
   })
 
   it("an unknown or malformed previous_response_id is a 400 naming it", async () => {

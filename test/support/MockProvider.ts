@@ -4,7 +4,7 @@
  *
  *   OpenAI     POST /v1/chat/completions · POST /v1/responses · POST /v1/embeddings · GET /v1/models[/{id}]
  *              POST /v1/completions · /v1/moderations · /v1/images/generations · /v1/audio/speech
- *              GET/DELETE /v1/responses/{id} · GET /v1/responses/{id}/input_items (its own Responses store)
+ *              GET/DELETE /v1/responses/{id} · GET …/input_items · POST …/cancel (its own Responses store)
  *   Anthropic  POST /v1/messages · POST /v1/messages/count_tokens · GET /v1/models (with `anthropic-version`)
  *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse | :countTokens |
  *              :embedContent | :batchEmbedContents · GET /v1beta/models[/{id}]

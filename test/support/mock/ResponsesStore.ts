@@ -54,20 +54,25 @@ export const keep = (ex: Exchange, store: MockResponsesStore, history: ReadonlyA
   store.set(response.id as string, { response, input: [...history, ...inputItems(ex.json, ex.seq)] })
 }
 
-const STORED = /^\/v1\/responses\/([^/]+)(\/input_items)?$/
+const STORED = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?$/
 
-/** `GET`/`DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`; false when the path is not one of them. */
+/** `GET`/`DELETE /v1/responses/{id}`, `GET …/input_items`, `POST …/cancel`; false when the request is not one of them. */
 export const serveStored = (ex: Exchange, store: MockResponsesStore): boolean => {
   const { method, path, url } = ex.entry
   const m = STORED.exec(path)
-  if (m === null || (method !== "GET" && method !== "DELETE")) return false
+  const allowed = m?.[2] === "/cancel" ? method === "POST" : method === "GET" || (method === "DELETE" && m?.[2] === undefined)
+  if (m === null || !allowed) return false
   const id = decodeURIComponent(m[1]!)
   const stored = store.get(id)
   if (stored === undefined) {
     notFound(ex, `Response with id '${id}' not found.`, null, null)
     return true
   }
-  if (method === "DELETE" && m[2] === undefined) {
+  if (m[2] === "/cancel") {
+    const cancelled = { ...stored.response, status: "cancelled" }
+    store.set(id, { ...stored, response: cancelled })
+    sendJson(ex, 200, cancelled)
+  } else if (method === "DELETE") {
     store.delete(id)
     sendJson(ex, 200, { id, object: "response", deleted: true })
   } else if (m[2] === undefined) sendJson(ex, 200, stored.response)
