@@ -3,13 +3,19 @@ import { beforeAll, describe, expect, it } from "vitest"
 import type { ReceivedRequest } from "../support/MockProvider.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
-import { expectOnlyFeatureHeaders, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
+import { expectOnlyFeatureHeaders, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedSession, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
 import { recordingFetch } from "../support/RecordingFetch.js"
 import { SIGNATURE as MOCK_SIGNATURE } from "../support/mock/Anthropic.js"
 
 const session = loadSession("codex")
 
 type Item = { readonly type: string } & Record<string, unknown>
+
+/** One turn as Codex sends it (its headers, streamed), for `target`'s model; the SDK assembles the answer. */
+const streamed = (client: OpenAI, body: Record<string, unknown>, target: ReplayTarget, recorded: RecordedSession) =>
+  client.responses
+    .stream({ ...body, model: target.model } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, { headers: recorded.headers })
+    .finalResponse()
 
 /**
  * A recorded Codex CLI session (fixtures/codex/session.json: stateless, `store: false`, the whole
@@ -28,8 +34,7 @@ describe.each(REPLAY_TARGETS)("Codex CLI session against an $protocol upstream",
     codex = new OpenAI({ baseURL: `${t.gateway.url}/v1`, apiKey: t.gateway.masterKey, maxRetries: 0, fetch: sent.fetch })
   })
 
-  const send = (turn: RecordedTurn) =>
-    codex.responses.stream({ ...turn.body, model: target.model } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, { headers: session.headers }).finalResponse()
+  const send = (turn: RecordedTurn) => streamed(codex, turn.body, target, session)
 
   it.each(session.turns)("$name", async (turn) => {
     if (turn.upstream !== undefined) t.mock.script(turn.upstream)
@@ -119,9 +124,7 @@ describe("Codex CLI session chained on the gateway's own answers, against an Ant
   const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
   const target = REPLAY_TARGETS.find((r) => r.protocol === "anthropic")!
   const [first, second] = session.turns as [RecordedTurn, RecordedTurn]
-
-  const stream = (body: Record<string, unknown>) =>
-    t.openai.responses.stream({ ...body, model: target.model } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, { headers: session.headers }).finalResponse()
+  const stream = (body: Record<string, unknown>) => streamed(t.openai, body, target, session)
 
   it("sends the thinking and its signature back: thinking stays on across the tool turn", async () => {
     t.mock.script(first.upstream!)
@@ -141,5 +144,54 @@ describe("Codex CLI session chained on the gateway's own answers, against an Ant
       { type: "thinking", thinking: first.upstream!.thinking, signature: MOCK_SIGNATURE },
       { type: "tool_use", id: call.call_id, name: "shell", input: first.expect!.function_call!.arguments },
     ])
+  })
+})
+
+const stateful = loadSession("codex", "stateful")
+
+/**
+ * The same session with server-side state: turn two sends only the tool's output and
+ * `previous_response_id`. Whatever the upstream, it must get the whole conversation back — the
+ * first turn's input, its reasoning and call, then the output — never the bare follow-up.
+ */
+describe.each(REPLAY_TARGETS)("Codex CLI session continued with previous_response_id, against an $protocol upstream", (target) => {
+  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
+  const [first, second] = stateful.turns as [RecordedTurn, RecordedTurn]
+  const stream = (body: Record<string, unknown>) => streamed(t.openai, body, target, stateful)
+
+  it("rebuilds the conversation for the upstream and answers the follow-up", async () => {
+    t.mock.script(first.upstream!)
+    const answer = await stream(first.body)
+    expectValidResponse(answer, first)
+    // Codex answers the call it got, by the call_id the gateway gave it.
+    const callId = (answer.output as unknown as ReadonlyArray<Item>).find((item) => item.type === "function_call")!.call_id
+    const output: Item = { ...(second.body.input as ReadonlyArray<Item>)[0]!, call_id: callId }
+    t.mock.script(second.upstream!)
+    const final = await stream({ ...second.body, previous_response_id: answer.id, input: [output] })
+    expectValidResponse(final, second)
+
+    const received = t.mock.received[1]!
+    const sent = JSON.stringify(received.body)
+    expect(sent).not.toContain("previous_response_id")
+    expect(sent).toContain("How many test files are there?")
+    const call = first.expect!.function_call!
+    if (target.protocol === "openai") {
+      const items = (received.body as { input: ReadonlyArray<Item> }).input.filter((item) => item.type !== "message")
+      expect(items.map((item) => item.type)).toEqual(["reasoning", "function_call", "function_call_output"])
+      expect(items[1]).toMatchObject({ call_id: output.call_id, name: call.name })
+      expect(items[2]).toMatchObject({ call_id: output.call_id, output: output.output })
+      expect(received.body).toMatchObject({ store: false })
+    } else if (target.protocol === "anthropic") {
+      const messages = (received.body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> }).messages
+      expect(messages.at(-2)!.content).toEqual([
+        { type: "thinking", thinking: first.upstream!.thinking, signature: MOCK_SIGNATURE },
+        { type: "tool_use", id: output.call_id, name: call.name, input: call.arguments },
+      ])
+      expect(messages.at(-1)!.content).toEqual([{ type: "tool_result", tool_use_id: output.call_id, content: [{ type: "text", text: output.output }] }])
+      expect(received.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 8192 } })
+    } else {
+      expect(sent).toContain(JSON.stringify({ functionCall: { name: call.name, args: call.arguments } }))
+      expect(sent).toContain(JSON.stringify({ functionResponse: { name: call.name, response: JSON.parse(output.output as string) } }))
+    }
   })
 })

@@ -36,8 +36,8 @@ export interface RecordedTurn {
   }
 }
 
-export const loadSession = (client: string): RecordedSession =>
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "..", "e2e", "fixtures", client, "session.json"), "utf8")) as RecordedSession
+export const loadSession = (client: string, name = "session"): RecordedSession =>
+  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "..", "e2e", "fixtures", client, `${name}.json`), "utf8")) as RecordedSession
 
 /** Where a replay sends the session: the model the client names, and how the provider spells it. */
 export interface ReplayTarget {
