@@ -8,6 +8,7 @@ import { makeAppLayer } from "../../src/App.js"
 import { ServerAddress } from "../../src/http/NodeServer.js"
 import * as Database from "../../src/storage/Database.js"
 import { pgliteTemplate } from "./TestDatabase.js"
+import { reachable, startTcpProxy, type TcpProxy } from "./TcpProxy.js"
 import { deleteRedisPrefix } from "./TestKv.js"
 import { type TestEnv, testEnv } from "./TestConfig.js"
 
@@ -44,12 +45,13 @@ const onServer = (url: string, statement: string) =>
  * Storage for one or more gateways: a fresh database on the server at `DATABASE_URL` (dropped on
  * close) or a fresh embedded data dir, and a private KV prefix (deleted on close when Redis).
  * Two gateways given the same storage behave like two instances of one deployment — except with
- * the embedded database, which only one process may open.
+ * the embedded database, which only one process may open. `serverUrl`: a Postgres server to use
+ * even without `DATABASE_URL`.
  */
-export const createStorage = async (): Promise<SharedStorage> => {
+export const createStorage = async (options: { readonly serverUrl?: string } = {}): Promise<SharedStorage> => {
   const prefix = `apiproxy-test-${randomBytes(6).toString("hex")}:`
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-gw-"))
-  const serverUrl = process.env.DATABASE_URL
+  const serverUrl = options.serverUrl ?? process.env.DATABASE_URL
   const redisUrl = process.env.REDIS_URL
   let databaseUrl: string | undefined
   let name: string | undefined
@@ -114,4 +116,21 @@ export const startTestGateway = async (
       await ownStorage?.close()
     },
   }
+}
+
+/** The Postgres server outage tests use: `DATABASE_URL`, else the one on 127.0.0.1:5432. */
+export const OUTAGE_DATABASE_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres"
+
+/**
+ * Storage whose database the gateway reaches through a loopback TCP proxy the test can cut
+ * (`TcpProxy`): a fresh database on `OUTAGE_DATABASE_URL`'s server; `undefined` when nothing
+ * listens there. Close the proxy and the storage when done.
+ */
+export const proxiedStorage = async (): Promise<{ readonly storage: SharedStorage; readonly proxy: TcpProxy } | undefined> => {
+  const server = new URL(OUTAGE_DATABASE_URL)
+  const port = Number(server.port || 5432)
+  if (!(await reachable(server.hostname, port))) return undefined
+  const direct = await createStorage({ serverUrl: OUTAGE_DATABASE_URL })
+  const proxy = await startTcpProxy(server.hostname, port)
+  return { storage: { ...direct, env: { ...direct.env, DATABASE_URL: proxy.rewrite(direct.env.DATABASE_URL!) } }, proxy }
 }
