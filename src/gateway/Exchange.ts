@@ -166,8 +166,9 @@ const heldElsewhere = (turn: ResponsesTurn): ExchangeRefusal => ({
  * through the canonical form and the answer converted back into the client's dialect.
  *
  * A Responses turn with state goes as the client sent it to a provider that keeps responses
- * itself (its Responses endpoint, `native`); any other candidate gets the whole conversation
- * without state fields (`gateway`: the gateway keeps the turn).
+ * itself (its Responses endpoint, `native`) — unless it continues a response the gateway keeps;
+ * any other candidate gets the whole conversation without state fields (`gateway`: the gateway
+ * keeps the turn).
  */
 export const planExchange = (
   client: ClientRequest,
@@ -178,7 +179,9 @@ export const planExchange = (
   const hasResponses = provider.paths.responses !== null && options.avoidResponses !== true
   const turn = client.turn
   if (turn === undefined) return planPlain(client, provider, model, hasResponses)
-  if (hasResponses && keepsResponses(provider)) return Either.map(planPlain(client, provider, model, true), (e) => ({ ...e, state: "native" as const }))
+  if (hasResponses && keepsResponses(provider) && !turn.continuesOwn) {
+    return Either.map(planPlain(client, provider, model, true), (e) => ({ ...e, state: "native" as const }))
+  }
   if (turn.stateless === undefined) return Either.left(heldElsewhere(turn))
   return Either.map(planPlain(turn.stateless, provider, model, hasResponses), (e) => ({ ...e, state: "gateway" as const }))
 }

@@ -40,6 +40,11 @@ export interface ResponsesTurn {
   readonly inputText: () => string
   /** The provider (and key) holding the previous response: only it can continue the conversation. */
   readonly pinned: { readonly provider: string; readonly keyId: string | null } | undefined
+  /**
+   * The previous response is the gateway's: the conversation stays with the gateway, so even a
+   * provider with its own store gets `stateless` (it knows nothing of the previous id).
+   */
+  readonly continuesOwn: boolean
 }
 
 /**
@@ -94,7 +99,7 @@ export const prepareTurn = Effect.fnUntraced(function* (store: ResponseStore, re
   }
   const input = rebuiltInput(history, [], items)
   const stateless = pinned !== undefined ? undefined : clientRequestOf({ ...request, body: statelessBody(request.body, input) })
-  const turn: ResponsesTurn = { fields, owner, id: randomIds("resp_"), stateless, inputText: memoize(() => JSON.stringify(input)), pinned }
+  const turn: ResponsesTurn = { fields, owner, id: randomIds("resp_"), stateless, inputText: memoize(() => JSON.stringify(input)), pinned, continuesOwn: fields.previousResponseId !== undefined && pinned === undefined }
   return turn
 })
 

@@ -251,6 +251,20 @@ describe("stateful Responses through the openai SDK", () => {
     await expect(openai.responses.retrieve("resp_doesnotexist")).rejects.toBeInstanceOf(OpenAI.NotFoundError)
   })
 
+  it.each([false, true])("a conversation the gateway keeps stays with it, also when a provider with its own store answers the next turn (stream: %s)", async (stream) => {
+    const first = await turn(openai, "claude-haiku-4-5", "begin", { stream })
+    const next = await turn(openai, "gpt-native", "go on", { stream, previous: first.id })
+    expect(next.id).toMatch(/^resp_[A-Za-z0-9]{24}$/)
+    expect(next.previous_response_id).toBe(first.id)
+    const sent = lastTo("/v1/responses").body as Record<string, unknown>
+    expect(sent.previous_response_id).toBeUndefined()
+    expect(sent.store).toBe(false)
+    expect(inOrder(JSON.stringify(sent.input), ["begin", "Hello from mock: begin", "go on"])).toBe(true)
+    const third = await turn(openai, "claude-haiku-4-5", "and on", { stream, previous: next.id })
+    expect(inOrder(JSON.stringify(lastTo("/v1/messages").body), ["begin", "go on", "Hello from mock: go on", "and on"])).toBe(true)
+    expect((await openai.responses.retrieve(third.id)).previous_response_id).toBe(next.id)
+  })
+
   it("a conversation a provider keeps stays with it: when it fails, the follow-up fails clearly instead of going elsewhere", async () => {
     const first = await turn(openai, "mixed", "remember")
     expect(first.id).toMatch(/^resp_mock/)
