@@ -96,6 +96,10 @@ describe("mid-stream rescue through the openai SDK's Responses streaming API", (
       if (event.type === "response.output_text.delta") text += event.delta
     }
     const final = await stream.finalResponse()
+    // The gateway keeps the turn (no provider here stores Responses): one id across the seam,
+    // and the stored copy holds the whole answer.
+    expect(new Set(events.flatMap((e) => ("response" in e ? [e.response.id] : [])))).toEqual(new Set([final.id]))
+    expect((await client.responses.retrieve(final.id)).output_text).toBe(final.output_text)
     return { text, events, final }
   }
 
