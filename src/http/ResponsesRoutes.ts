@@ -11,7 +11,8 @@ import { answerErrors, authenticated } from "./DataPlane.js"
 /** The `{id}` of the path: an id the gateway could have handed out, else no such response. */
 const responseId = Effect.flatMap(HttpRouter.params, (params) => {
   const id = params.id ?? ""
-  return RESPONSE_ID.test(id) ? Effect.succeed(id) : Effect.fail(new ResponseNotFound({ id: id.slice(0, 200) }))
+  // Quoted in the error: printable and short.
+  return RESPONSE_ID.test(id) ? Effect.succeed(id) : Effect.fail(new ResponseNotFound({ id: id.slice(0, 64).replace(/[^\x20-\x7e]/g, "?") }))
 })
 
 const json = (text: string) => HttpServerResponse.text(text, { contentType: "application/json" })
