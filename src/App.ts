@@ -34,6 +34,7 @@ import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
 import * as UpstreamUndici from "./upstream/UpstreamUndici.js"
 import { UsageLedger } from "./usage/UsageLedger.js"
+import { Pricing } from "./gateway/Pricing.js"
 
 export interface AppOptions {
   /** Where log lines go (default: standard error). */
@@ -77,7 +78,7 @@ const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth
  */
 const RoutingStateLive = Layer.mergeAll(CircuitBreaker.Default, RoutingMetrics.Default, KeyPool.Default, Stickiness.Default)
 
-/** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage. */
+/** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage, prices. */
 const RequestServicesLive = Layer.mergeAll(
   ModelCatalog.Default,
   Router.Default,
@@ -85,6 +86,7 @@ const RequestServicesLive = Layer.mergeAll(
   ResponseStore.Default,
   RateLimit.Default,
   UsageLedger.Default,
+  Pricing.Default,
 )
 
 /** 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses' reads over 3c over 3b over 3a. */

@@ -23,6 +23,7 @@ import { planForTurn, prepareTurn, responseOwner } from "./ResponsesTurn.js"
 import { makeStreamHooks } from "./StreamHooks.js"
 import { makeUpstreamCall } from "./UpstreamCall.js"
 import { makeUsageRecording } from "./UsageRecording.js"
+import { Pricing } from "./Pricing.js"
 
 // The edge (http/) imports the request, the answer and these errors from here.
 export type { GatewayAnswer, GatewayRequest, Served } from "./GatewayRequest.js"
@@ -48,7 +49,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const router = yield* Router
     const sessionContext = yield* ConversationContext
     const keyPool = yield* KeyPool
-    const usage = makeUsageRecording(yield* UsageLedger, yield* RateLimit)
+    const usage = makeUsageRecording(yield* UsageLedger, yield* RateLimit, yield* Pricing)
     const runInBackground = Runtime.runFork(yield* Effect.runtime<never>())
     /** Retries, back-off, the attempt cap and the request's deadline (RetryPolicy's schedules), and timeouts. */
     const defaultLimits: RequestLimits = {

@@ -2,6 +2,7 @@ import type { Either } from "effect"
 import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canonical.js"
 import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
+import type { NanoUsd } from "../usage/Cost.js"
 import type { ClientRequest, Operation } from "./Exchange.js"
 import type { RelayedBody } from "./BodyRelay.js"
 import type { ResponsesTurn } from "./ResponsesTurn.js"
@@ -36,7 +37,13 @@ export interface Served {
 }
 
 export type GatewayAnswer =
-  | { readonly _tag: "Json"; readonly body: string; readonly served: Served }
+  | {
+      readonly _tag: "Json"
+      readonly body: string
+      readonly served: Served
+      /** What the answer cost in nano-dollars (`x-apiproxy-cost`); null: its model has no price. */
+      readonly cost: NanoUsd | null
+    }
   | { readonly _tag: "Stream"; readonly stream: LiveStream; readonly served: Served }
   | { readonly _tag: "Relay"; readonly relay: RelayedBody; readonly served: Served }
 

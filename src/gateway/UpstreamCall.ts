@@ -78,8 +78,8 @@ export const makeUpstreamCall =
           new UpstreamTransportError({ provider: served.provider, model: served.model, reason: "malformed", message: translated.left }),
         )
       }
-      const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served }
-      usage.recordAnswered(principal, served, translated.right.usage, true)
+      const cost = usage.recordAnswered(principal, served, translated.right.usage, true)
+      const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served, cost }
       return countsTokens(principal) ? Effect.as(usage.recordUsage(principal, translated.right.usage), answer) : Effect.succeed(answer)
     })
   }

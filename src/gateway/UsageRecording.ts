@@ -2,14 +2,22 @@ import { Effect } from "effect"
 import type { UsageDelta } from "../protocol/Canonical.js"
 import type { Principal } from "../identity/Principal.js"
 import type { RateLimit } from "../identity/RateLimit.js"
+import type { NanoUsd } from "../usage/Cost.js"
 import type { UsageLedger } from "../usage/UsageLedger.js"
 import type { Served } from "./GatewayRequest.js"
+import type { Pricing } from "./Pricing.js"
 
-/** Where an answered request's usage goes: the usage ledger and the caller's tokens-per-minute limit. */
-export const makeUsageRecording = (ledger: UsageLedger, rateLimit: RateLimit) => ({
-  /** An answered request's usage, for `GET /usage` (a memory addition; written in batches). */
-  recordAnswered: (principal: Principal, served: Served, usage: UsageDelta, complete: boolean) =>
-    ledger.record({ apiKeyId: principal.apiKeyId, userId: principal.userId, provider: served.provider, model: served.model, usage, complete }),
+/** Where an answered request's usage goes: the usage ledger (with its cost) and the caller's tokens-per-minute limit. */
+export const makeUsageRecording = (ledger: UsageLedger, rateLimit: RateLimit, pricing: Pricing) => ({
+  /**
+   * An answered attempt's usage and cost, for `GET /usage` (a memory addition; written in
+   * batches). Returns the cost (null: its model has no price).
+   */
+  recordAnswered: (principal: Principal, served: Served, usage: UsageDelta, complete: boolean): NanoUsd | null => {
+    const cost = pricing.costOf(served.provider, served.model, usage)
+    ledger.record({ apiKeyId: principal.apiKeyId, userId: principal.userId, provider: served.provider, model: served.model, usage, cost, complete })
+    return cost
+  },
 
   /** Tokens count against the caller's tokens-per-minute limit once the answer is known. */
   recordUsage: (principal: Principal, usage: UsageDelta) =>

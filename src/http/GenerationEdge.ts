@@ -12,6 +12,7 @@ import { type GenerationRoute, generationRouteOf, toGeneration } from "./Generat
 import { safeHeaderValue } from "./SafeHeaderValue.js"
 import { featureHeadersOf } from "./FeatureHeaders.js"
 import type { InvalidRequest } from "../gateway/GatewayError.js"
+import { usdText } from "../usage/Cost.js"
 
 export { safeHeaderValue }
 import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
@@ -70,11 +71,18 @@ const writeRelay = (response: ServerResponse, answer: Extract<GatewayAnswer, { _
   relay.relayTo(response)
 }
 
+/** A JSON answer's headers: who served it and, when its model is priced, what it cost (`x-apiproxy-cost`, USD). */
+const jsonHeaders = (answer: Extract<GatewayAnswer, { _tag: "Json" }>): Record<string, string> => {
+  const headers = servedHeaders(answer)
+  if (answer.cost !== null) headers["x-apiproxy-cost"] = usdText(answer.cost)
+  return headers
+}
+
 const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer) => {
   if (answer._tag === "Relay") return writeRelay(response, answer)
   if (answer._tag !== "Stream") {
     response.writeHead(200, {
-      ...(answer._tag === "Count" ? countHeaders(answer) : servedHeaders(answer)),
+      ...(answer._tag === "Count" ? countHeaders(answer) : jsonHeaders(answer)),
       "content-type": "application/json",
       "content-length": Buffer.byteLength(answer.body),
     })

@@ -1,4 +1,5 @@
 import type { Redacted } from "effect"
+import type { PriceTable } from "../shared/Prices.js"
 import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
 import type { ProviderCore, ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
@@ -23,6 +24,8 @@ export interface Provider extends ProviderCore {
   readonly headers: Readonly<Record<string, string>>
   readonly costInput: number | null
   readonly costOutput: number | null
+  /** Its own prices (`prices` setting), which win over the shipped ones for its answers. */
+  readonly prices?: PriceTable | undefined
   /**
    * Whether the provider continues an assistant prefill (mid-stream rescue); unset: by protocol
    * (Anthropic does, OpenAI-style APIs answer anew).

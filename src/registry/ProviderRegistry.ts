@@ -99,6 +99,7 @@ export const buildSnapshot = (
       headers: { ...(row.customHeaders ?? {}) },
       costInput: row.settings.cost_input ?? null,
       costOutput: row.settings.cost_output ?? null,
+      prices: row.settings.prices,
       prefill: row.settings.prefill,
       responsesStore: row.settings.responses_store ?? defaultResponsesStore(protocol, row.baseUrl),
     })

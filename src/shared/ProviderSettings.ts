@@ -1,4 +1,5 @@
 import { Either, Schema } from "effect"
+import { PriceTable } from "./Prices.js"
 import { expecting, storedJson } from "./SchemaText.js"
 
 /**
@@ -54,6 +55,13 @@ export const ProviderSettingValues = {
    */
   responses_store: expecting(Schema.Boolean, "expected true or false").annotations({
     description: "Its Responses API stores responses (previous_response_id is left to it); unset: true for api.openai.com, else false",
+  }),
+  /**
+   * What the provider's models cost (USD; `shared/Prices.ts`), by model id or `*`: wins over the
+   * shipped defaults for this provider's answers (`usage/Cost.ts`).
+   */
+  prices: PriceTable.annotations({
+    description: 'Prices of this provider\'s models in USD, by model id ("*": every other model); wins over the shipped defaults',
   }),
   /** Requests per second the provider as a whole accepts. */
   max_qps: expecting(

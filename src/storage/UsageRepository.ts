@@ -18,6 +18,10 @@ export interface UsageMinuteRow {
   readonly inputTokens: number
   readonly outputTokens: number
   readonly cachedInputTokens: number
+  /** What the priced answers cost, in nano-dollars (1e-9 USD). */
+  readonly costNanoUsd: number
+  /** Answers whose model had no price. */
+  readonly unpriced: number
 }
 
 /** The counts of a usage summary row (and of its totals), named as `GET /usage` answers them. */
@@ -27,6 +31,9 @@ export interface UsageCounts {
   readonly input_tokens: number
   readonly output_tokens: number
   readonly cached_input_tokens: number
+  /** Nano-dollars as a decimal integer string: a sum can pass what a JavaScript number holds exactly. */
+  readonly cost_nanousd: string
+  readonly unpriced: number
 }
 
 /** One caller's use of one upstream over a period, in `GET /usage`'s shape. */
@@ -35,6 +42,8 @@ export interface UsageSummaryRow extends UsageCounts {
   readonly user_id: string | null
   readonly provider: string
   readonly model: string
+  /** The UTC day (`YYYY-MM-DD`) when summarized by day. */
+  readonly day?: string
 }
 
 /** SQL for `usage_minutes`. Batching and retrying belong to `usage/UsageLedger`. */
@@ -63,6 +72,8 @@ export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/
               input_tokens: r.inputTokens,
               output_tokens: r.outputTokens,
               cached_input_tokens: r.cachedInputTokens,
+              cost_nanousd: r.costNanoUsd,
+              unpriced: r.unpriced,
             })),
           )}
           ON CONFLICT (minute, caller, provider, model) DO UPDATE SET
@@ -70,25 +81,33 @@ export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/
             incomplete = usage_minutes.incomplete + EXCLUDED.incomplete,
             input_tokens = usage_minutes.input_tokens + EXCLUDED.input_tokens,
             output_tokens = usage_minutes.output_tokens + EXCLUDED.output_tokens,
-            cached_input_tokens = usage_minutes.cached_input_tokens + EXCLUDED.cached_input_tokens`,
+            cached_input_tokens = usage_minutes.cached_input_tokens + EXCLUDED.cached_input_tokens,
+            cost_nanousd = usage_minutes.cost_nanousd + EXCLUDED.cost_nanousd,
+            unpriced = usage_minutes.unpriced + EXCLUDED.unpriced`,
         { discard: true },
       ).pipe(sql.withTransaction)
 
     /** Deletes the minutes before `cutoff`. */
     const deleteBefore = (cutoff: Date) => sql`DELETE FROM usage_minutes WHERE minute < ${cutoff}`.pipe(Effect.asVoid)
 
-    /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream, optionally of one user. */
-    const summarize = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined }) =>
-      sql<UsageSummaryRow>`
-        SELECT api_key_id, user_id, provider, model,
+    /**
+     * Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream (and UTC day
+     * when `byDay`), optionally of one user.
+     */
+    const summarize = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined; readonly byDay?: boolean | undefined }) => {
+      const day = query.byDay === true ? sql`to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : undefined
+      return sql<UsageSummaryRow>`
+        SELECT api_key_id, user_id, provider, model, ${day === undefined ? sql`` : sql`${day} AS day,`}
                SUM(requests)::float8 AS requests, SUM(incomplete)::float8 AS incomplete,
                SUM(input_tokens)::float8 AS input_tokens, SUM(output_tokens)::float8 AS output_tokens,
-               SUM(cached_input_tokens)::float8 AS cached_input_tokens
+               SUM(cached_input_tokens)::float8 AS cached_input_tokens,
+               SUM(cost_nanousd)::text AS cost_nanousd, SUM(unpriced)::float8 AS unpriced
         FROM usage_minutes
         WHERE minute >= ${query.from} AND minute < ${query.to}
           ${query.userId === undefined ? sql`` : sql`AND user_id = ${query.userId}`}
-        GROUP BY caller, api_key_id, user_id, provider, model
-        ORDER BY caller, provider, model`
+        GROUP BY ${day === undefined ? sql`` : sql`${day},`} caller, api_key_id, user_id, provider, model
+        ORDER BY ${day === undefined ? sql`` : sql`${day},`} caller, provider, model`
+    }
 
     return { addMinutes, deleteBefore, summarize } as const
   }),

@@ -67,8 +67,8 @@ export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/Us
       yield* Effect.sync(() => new Date()).pipe(Effect.flatMap(prune), Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)), Effect.forever, Effect.forkScoped)
     }
 
-    /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream; this instance's pending usage first. */
-    const summary = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined }) =>
+    /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream (and day); this instance's pending usage first. */
+    const summary = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined; readonly byDay?: boolean | undefined }) =>
       Effect.zipRight(flush, repository.summarize(query))
 
     return { record, flush, summary, prune } as const

@@ -1,5 +1,6 @@
 import type { UsageDelta } from "../protocol/Canonical.js"
 import type { UsageMinuteRow } from "../storage/UsageRepository.js"
+import type { NanoUsd } from "./Cost.js"
 
 /** What one answered request used, as the gateway knows it when the answer is complete (or cut). */
 export interface UsageEntry {
@@ -10,6 +11,8 @@ export interface UsageEntry {
   /** The upstream model that served it. */
   readonly model: string
   readonly usage: UsageDelta
+  /** What it cost (usage/Cost), or null when its model has no price. */
+  readonly cost: NanoUsd | null
   /** False for a stream that did not finish cleanly (its partial usage still counts). */
   readonly complete: boolean
 }
@@ -44,6 +47,8 @@ export const addUsage = (tally: UsageTally, entry: UsageEntry, nowMs: number): v
       inputTokens: 0,
       outputTokens: 0,
       cachedInputTokens: 0,
+      costNanoUsd: 0,
+      unpriced: 0,
     }
     tally.set(key, row)
   }
@@ -52,6 +57,8 @@ export const addUsage = (tally: UsageTally, entry: UsageEntry, nowMs: number): v
   row.inputTokens += entry.usage.inputTokens ?? 0
   row.outputTokens += entry.usage.outputTokens ?? 0
   row.cachedInputTokens += entry.usage.cachedInputTokens ?? 0
+  if (entry.cost === null) row.unpriced += 1
+  else row.costNanoUsd += entry.cost
 }
 
 /** Adds the rows of `from` into `into` (a batch that could not be written goes back). */
@@ -67,5 +74,7 @@ export const mergeTally = (into: UsageTally, from: UsageTally): void => {
     existing.inputTokens += row.inputTokens
     existing.outputTokens += row.outputTokens
     existing.cachedInputTokens += row.cachedInputTokens
+    existing.costNanoUsd += row.costNanoUsd
+    existing.unpriced += row.unpriced
   }
 }

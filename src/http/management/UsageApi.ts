@@ -12,7 +12,7 @@ const UsageTime = Schema.Date.pipe(
   }),
 )
 
-/** Token usage recorded by the data plane (`usage_minutes`), summed per caller and upstream. */
+/** Token usage and its cost recorded by the data plane (`usage_minutes`), summed per caller and upstream (and day). */
 
 const Counts = {
   requests: Schema.Number,
@@ -20,6 +20,13 @@ const Counts = {
   input_tokens: Schema.Number,
   output_tokens: Schema.Number,
   cached_input_tokens: Schema.Number,
+  cost_usd: Schema.NullOr(Schema.String).annotations({
+    description:
+      "What the priced requests cost, in USD as an exact decimal string (e.g. \"0.0123\"); null when none of them was priced",
+  }),
+  unpriced_requests: Schema.Number.annotations({
+    description: "requests whose model had no price (their cost is unknown and not in cost_usd)",
+  }),
 }
 
 export const UsageResponse = Schema.Struct({
@@ -31,6 +38,7 @@ export const UsageResponse = Schema.Struct({
       user_id: Schema.NullOr(Schema.String),
       provider: Schema.String,
       model: Schema.String.annotations({ description: "the upstream model that answered" }),
+      day: Schema.optional(Schema.String).annotations({ description: "the UTC day (YYYY-MM-DD), with group_by=day" }),
       ...Counts,
     }),
   ),
@@ -45,12 +53,15 @@ export class UsageGroup extends HttpApiGroup.make("usage")
           from: Schema.optional(UsageTime).annotations({ description: "ISO time, inclusive (default: 24 hours before `to`)" }),
           to: Schema.optional(UsageTime).annotations({ description: "ISO time, exclusive (default: now)" }),
           user_id: Schema.optional(Schema.UUID.annotations({ message: () => "expected a user id (a UUID)" })),
+          group_by: Schema.optional(
+            Schema.Literal("day").annotations({ message: () => "expected day", description: "day: one row per UTC day as well" }),
+          ),
         }),
       )
       .addSuccess(UsageResponse)
       .annotate(
         OpenApi.Description,
-        "Answered data-plane requests and their tokens, by API key and upstream, to the minute. A user sees their own keys; a superuser everyone's (or one user's with user_id).",
+        "Answered data-plane requests, their tokens and their cost, by API key and upstream (and UTC day with group_by=day), to the minute. A user sees their own keys; a superuser everyone's (or one user's with user_id).",
       ),
   )
   .middleware(AnyCredential)

@@ -12,12 +12,16 @@ const KEY_B = "00000000-0000-4000-8000-00000000000b"
 const USER_1 = "00000000-0000-4000-8000-000000000001"
 const USER_2 = "00000000-0000-4000-8000-000000000002"
 
-const entry = (apiKeyId: string | null, userId: string | null, input: number, output: number, complete = true) => ({
+/** A cost in nano-dollars: large enough that a float sum of many would drift, exact as integers. */
+const costOf = (input: number, output: number) => input * 1_000_000_001 + output * 3
+
+const entry = (apiKeyId: string | null, userId: string | null, input: number, output: number, complete = true, cost: number | null = costOf(input, output)) => ({
   apiKeyId,
   userId,
   provider: "openai",
   model: "gpt-4o-mini",
   usage: { inputTokens: input, outputTokens: output, cachedInputTokens: 1 },
+  cost,
   complete,
 })
 
@@ -40,6 +44,7 @@ describe("UsageLedger", () => {
       first.record(entry(null, null, 3, 3))
       second.record(entry(KEY_A, USER_1, 1, 1))
       second.record(entry(KEY_B, USER_2, 100, 50))
+      second.record(entry(KEY_B, USER_2, 7, 7, true, null))
       yield* first.flush
       yield* second.flush
 
@@ -49,8 +54,17 @@ describe("UsageLedger", () => {
       const all = yield* first.summary(window())
       const byCaller = new Map(all.map((r) => [r.api_key_id ?? "master", r]))
       expect(byCaller.get(KEY_A)).toMatchObject({ user_id: USER_1, provider: "openai", model: "gpt-4o-mini", requests: 3, incomplete: 1, input_tokens: 31, output_tokens: 13, cached_input_tokens: 3 })
-      expect(byCaller.get(KEY_B)).toMatchObject({ user_id: USER_2, requests: 1, input_tokens: 100, output_tokens: 50 })
-      expect(byCaller.get("master")).toMatchObject({ user_id: null, requests: 1, input_tokens: 3 })
+      // Costs add up exactly, across instances; an unpriced answer is counted apart, not as zero cost.
+      expect(byCaller.get(KEY_A)).toMatchObject({ cost_nanousd: String(costOf(10, 5) + costOf(20, 7) + costOf(1, 1)), unpriced: 0 })
+      expect(byCaller.get(KEY_B)).toMatchObject({ user_id: USER_2, requests: 2, input_tokens: 107, output_tokens: 57, cost_nanousd: String(costOf(100, 50)), unpriced: 1 })
+      expect(byCaller.get("master")).toMatchObject({ user_id: null, requests: 1, input_tokens: 3, cost_nanousd: String(costOf(3, 3)) })
+
+      // By UTC day: the same sums, each row naming its day.
+      const byDay = yield* first.summary({ ...window(), byDay: true })
+      const days = new Set([new Date(Date.now() - 3_600_000).toISOString().slice(0, 10), new Date().toISOString().slice(0, 10)])
+      expect(byDay.every((r) => r.day !== undefined && days.has(r.day))).toBe(true)
+      const sum = (rows: ReadonlyArray<{ requests: number; cost_nanousd: string }>) => [rows.reduce((n, r) => n + r.requests, 0), rows.reduce((n, r) => n + BigInt(r.cost_nanousd), 0n)]
+      expect(sum(byDay)).toEqual(sum(all))
 
       // One user's view; and nothing outside the window.
       expect((yield* first.summary({ ...window(), userId: USER_2 })).map((r) => r.api_key_id)).toEqual([KEY_B])

@@ -32,6 +32,7 @@ describe("UsageLedger flush interval", () => {
           provider: "openai",
           model: model(i),
           usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0 },
+          cost: 1_234,
           complete: true,
         })
       }
@@ -47,7 +48,7 @@ describe("UsageLedger flush interval", () => {
 
       // What one periodic write costs: 50 rows (50 callers × upstreams of one minute) in one upsert.
       for (let i = 0; i < 50; i++) {
-        ledger.record({ apiKeyId: KEY, userId: USER, provider: "openai", model: model(i), usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 }, complete: true })
+        ledger.record({ apiKeyId: KEY, userId: USER, provider: "openai", model: model(i), usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 }, cost: null, complete: true })
       }
       const flushStarted = performance.now()
       yield* ledger.flush

@@ -293,6 +293,16 @@ providers:
       expect(yield* errorOf(model("    timeouts: { first-token: 5 }\n"))).toBe("logical_models[0].timeouts.first-token: unknown field")
     }))
 
+  it.effect("a provider's prices: parsed into its settings, and a wrong price named by its path", () =>
+    Effect.gen(function* () {
+      const file = yield* parse(provider(`    prices:\n      gpt-4o: { input: 2.5, cached_input: 1.25, output: 10 }\n      "*": { input: 0, output: 0, request: 0.001 }\n`))
+      expect(file.providers[0]!.settings.prices).toEqual({ "gpt-4o": { input: 2.5, cached_input: 1.25, output: 10 }, "*": { input: 0, output: 0, request: 0.001 } })
+      expect(yield* errorOf(provider(`    prices:\n      gpt-4o: { input: 0.0000001, output: 10 }\n`))).toBe(
+        'providers[0].prices.gpt-4o.input: expected a price in USD from 0 to 1000000 with at most 6 decimals',
+      )
+      expect(yield* errorOf(provider(`    prices:\n      gpt-4o: { input: 1, output: 1, cached: 1 }\n`))).toBe('providers[0].prices.gpt-4o.cached: unknown field')
+    }))
+
   it.effect("loads YAML and JSON files by extension and names a missing file", () =>
     Effect.gen(function* () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gateway-file-"))

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import { parseGatewayFile } from "../../../src/config/GatewayFile.js"
 import { Secrets } from "../../../src/crypto/Secrets.js"
+import { Pricing } from "../../../src/gateway/Pricing.js"
 import { Gateway, type GatewayAnswer, type GatewayRequest } from "../../../src/gateway/Gateway.js"
 import type { LiveStream } from "../../../src/gateway/StreamCommit.js"
 import { RateLimit } from "../../../src/identity/RateLimit.js"
@@ -81,7 +82,7 @@ const FILE = JSON.stringify({
 /** The services App.ts composes for the data plane, over the memory upstream instead of undici. */
 const TestLayer = Gateway.Default.pipe(
   Layer.provideMerge(
-    Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, ConversationContext.Default, ResponseStore.Default, RateLimit.Default, UsageLedger.Default),
+    Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, ConversationContext.Default, ResponseStore.Default, RateLimit.Default, UsageLedger.Default, Pricing.Default),
   ),
   Layer.provideMerge(ProviderRegistry.Default),
   Layer.provideMerge(ProviderRepository.Default),
