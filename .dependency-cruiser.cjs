@@ -22,6 +22,7 @@ const LAYERS = {
   usage: ["protocol", "storage", "config", "shared"],
   gateway: ["protocol", "routing", "upstream", "conversation", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
   http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
+  cli: ["identity", "storage", "config", "shared"],
 }
 
 const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => ({

@@ -19,7 +19,7 @@ import { LogicalModelRepository } from "./storage/LogicalModelRepository.js"
 import { ProviderAdminRepository } from "./storage/ProviderAdminRepository.js"
 import { RateLimit } from "./identity/RateLimit.js"
 import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
-import { bootstrapAdmin } from "./identity/Bootstrap.js"
+import { announceFirstStart, bootstrapAdmin, FirstStart } from "./identity/Bootstrap.js"
 import { Secrets } from "./crypto/Secrets.js"
 import { ModelCatalog } from "./upstream/ModelCatalog.js"
 import { ProviderRegistry } from "./registry/ProviderRegistry.js"
@@ -115,8 +115,11 @@ const AdministrationLive = Layer.mergeAll(
  */
 const ManagementLive = ManagementHttpAppLive.pipe(Layer.provide(AdministrationLive))
 
-/** 5. Start-up work that must finish before the server listens: first admin, providers file. */
-const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayFileImport.layer)
+/**
+ * 5. Start-up work that must finish before the server listens: first admin (its credentials
+ * file; announced once the server listens), providers file.
+ */
+const StartupLive = Layer.mergeAll(Layer.effect(FirstStart, bootstrapAdmin), GatewayFileImport.layer)
 
 /**
  * The whole gateway: composed once, launched once by `main.ts` (tests start it the same way).
@@ -129,7 +132,8 @@ const StartupLive = Layer.mergeAll(Layer.effectDiscard(bootstrapAdmin), GatewayF
  */
 export const makeAppLayer = (options: AppOptions = {}) =>
   serve(httpApp, makeGenerationEdge).pipe(
-    Layer.provide(StartupLive),
+    Layer.tap(() => announceFirstStart),
+    Layer.provideMerge(StartupLive),
     Layer.provideMerge(ManagementLive),
     Layer.provideMerge(DataPlaneLive),
     Layer.provideMerge(RepositoriesLive),

@@ -3,6 +3,7 @@ import "./HeapTuning.js"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { AppLive } from "./App.js"
+import { ResetRefused, resetAdminPassword, ResetAdminPasswordLive } from "./cli/ResetAdminPassword.js"
 import { guardStandardStreams } from "./http/Logging.js"
 
 // A reader of stdout/stderr that went away (`apiproxy 2>&1 | head`) must never stop the gateway.
@@ -41,12 +42,21 @@ const describeStartupFailure = (cause: Cause.Cause<unknown>): string => {
   return typeof message === "string" && message !== "" ? message : String(error)
 }
 
-Layer.launch(AppLive).pipe(
+/** `apiproxy` serves; `apiproxy reset-admin-password [username]` recovers a superuser's access. */
+const command = process.argv[2]
+const program: Effect.Effect<void, unknown> =
+  command === "reset-admin-password"
+    ? resetAdminPassword(process.argv[3] ?? "admin").pipe(Effect.provide(ResetAdminPasswordLive))
+    : command === undefined
+      ? Layer.launch(AppLive)
+      : Effect.fail(new ResetRefused({ message: `unknown command '${command.slice(0, 64)}' (commands: reset-admin-password [username])` }))
+
+program.pipe(
   Effect.catchAllCause((cause) =>
     Cause.isInterruptedOnly(cause)
       ? Effect.void
       : Effect.sync(() => {
-          process.stderr.write(`apiproxy: cannot start: ${describeStartupFailure(cause)}\n`)
+          process.stderr.write(`apiproxy: ${command === undefined ? "cannot start" : command.slice(0, 64)}: ${describeStartupFailure(cause)}\n`)
           process.exitCode = 1
         }),
   ),

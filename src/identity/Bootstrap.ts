@@ -1,4 +1,6 @@
-import { Config, Effect, Option, Redacted } from "effect"
+import { Clock, Config, Context, Effect, Option, Redacted } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
+import { credentialsText, writeCredentialsFile } from "./AdminCredentialsFile.js"
 import { UserRepository } from "../storage/UserRepository.js"
 import { generatePassword, hashPassword } from "./Passwords.js"
 import { newApiToken, Secrets } from "../crypto/Secrets.js"
@@ -42,27 +44,72 @@ export const createFirstSuperuser = (input: { readonly username: string; readonl
     } satisfies BootstrapCredentials
   })
 
+/** What the first start did about the first superuser, for the announcement once the server listens. */
+export type FirstStartOutcome =
+  | { readonly _tag: "NotCreated" }
+  /** Created; its credentials are in `file` (mode 0600) and nowhere else. */
+  | { readonly _tag: "Written"; readonly username: string; readonly file: string }
+  /** Created, but DATA_DIR could not take the file: the credentials are printed, once. */
+  | { readonly _tag: "Unwritten"; readonly credentials: BootstrapCredentials; readonly reason: string }
+
+const NOT_CREATED: FirstStartOutcome = { _tag: "NotCreated" }
+
+/** The first start's outcome (a layer of `App.ts`), announced after the server listens. */
+export class FirstStart extends Context.Tag("gateway/identity/FirstStart")<FirstStart, FirstStartOutcome>() {}
+
 /**
- * First start with an empty database: create `admin` and print its credentials once to
- * standard output — never through the logger, so they reach no log file.
+ * First start with an empty database: create `admin` and keep its credentials in
+ * `${DATA_DIR}/admin-credentials.txt` (mode 0600) — never through the logger, so they reach no
+ * log; `announceFirstStart` says where, once the server listens.
  */
 export const bootstrapAdmin = Effect.gen(function* () {
   // BOOTSTRAP_ADMIN=false leaves the first superuser to `POST /system/admin/init`.
   const enabled = yield* Config.boolean("BOOTSTRAP_ADMIN").pipe(Config.withDefault(true))
-  if (!enabled) return
+  if (!enabled) return NOT_CREATED
   const created = yield* createFirstSuperuser({ username: "admin", email: "admin@example.com" })
-  if (created === undefined) return
-  process.stdout.write(
-    [
-      "",
-      "==================== APIProxy: first start ====================",
-      "A superuser was created. These credentials are shown only once:",
-      `  username: ${created.username}`,
-      `  password: ${Redacted.value(created.password)}`,
-      `  API key:  ${Redacted.value(created.apiKey)}`,
-      "Use the API key as `Authorization: Bearer <key>`.",
-      "===============================================================",
-      "",
-    ].join("\n") + "\n",
+  if (created === undefined) return NOT_CREATED
+  const dataDir = (yield* AppConfig).dataDir
+  const now = yield* Clock.currentTimeMillis
+  return yield* writeCredentialsFile(dataDir, credentialsText(created, new Date(now))).pipe(
+    Effect.map((file): FirstStartOutcome => ({ _tag: "Written", username: created.username, file })),
+    Effect.catchTag("CredentialsFileError", (error) => Effect.succeed<FirstStartOutcome>({ _tag: "Unwritten", credentials: created, reason: error.message })),
   )
 })
+
+const BANNER = "==================== APIProxy: first start ===================="
+const RULE = "==============================================================="
+
+/** The first-start lines for standard output (never the logger): where the credentials are, or them. */
+export const firstStartLines = (outcome: FirstStartOutcome): ReadonlyArray<string> => {
+  switch (outcome._tag) {
+    case "NotCreated":
+      return []
+    case "Written":
+      return [
+        BANNER,
+        `A superuser '${outcome.username}' was created. Its password and API key are in`,
+        `  ${outcome.file}`,
+        "(mode 0600; shown nowhere else). Use the API key as `Authorization: Bearer <key>`.",
+        "Lost them? Stop the gateway and run `apiproxy reset-admin-password`.",
+        RULE,
+      ]
+    case "Unwritten":
+      return [
+        BANNER,
+        `${outcome.reason}; the credentials are shown here instead, only once:`,
+        `  username: ${outcome.credentials.username}`,
+        `  password: ${Redacted.value(outcome.credentials.password)}`,
+        `  API key:  ${Redacted.value(outcome.credentials.apiKey)}`,
+        "Use the API key as `Authorization: Bearer <key>`.",
+        RULE,
+      ]
+  }
+}
+
+/** Prints the first-start lines, once the server listens (a start that fails to listen prints nothing). */
+export const announceFirstStart = Effect.flatMap(FirstStart, (outcome) =>
+  Effect.sync(() => {
+    const lines = firstStartLines(outcome)
+    if (lines.length > 0) process.stdout.write(["", ...lines, ""].join("\n") + "\n")
+  }),
+)

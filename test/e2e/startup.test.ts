@@ -1,42 +1,11 @@
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runMain, startMain } from "../support/MainProcess.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { TEST_SECRET_KEY } from "../support/TestConfig.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
-
-const root = path.resolve(import.meta.dirname, "../..")
-const tsx = path.join(root, "node_modules/.bin/tsx")
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Runs the real entry point (`src/main.ts`) with the given environment until it exits. */
-const runMain = (env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(tsx, ["src/main.ts"], {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "WARNING", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`main did not exit within ${timeoutMs} ms:\n${stderr}`))
-    }, timeoutMs)
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
 
 describe("start-up errors name what is wrong and exit non-zero", () => {
   let dataDir: string
@@ -97,34 +66,8 @@ describe("graceful shutdown", () => {
       JSON.stringify({ providers: [{ id: "mock", base_url: upstream.url, keys: [{ value: "sk-x" }], models: ["slow-model"] }] }),
     )
     const master = "apx-master-shutdown-test-0123456789"
-    const child = spawn(tsx, ["src/main.ts"], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        ...storage.env,
-        HOST: "127.0.0.1",
-        PORT: "0",
-        LOG_LEVEL: "INFO",
-        SECRET_KEY: TEST_SECRET_KEY,
-        GATEWAY_CONFIG: file,
-        GATEWAY_MASTER_KEY: master,
-      } as NodeJS.ProcessEnv,
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    let stderr = ""
-    child.stderr.on("data", (d) => (stderr += d))
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listen line:\n${stderr}`)), 30_000)
-      child.stderr.on("data", () => {
-        const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr)
-        if (match) {
-          clearTimeout(timer)
-          resolve(`http://127.0.0.1:${match[1]}`)
-        }
-      })
-    })
+    const gateway = await startMain({ ...storage.env, SECRET_KEY: TEST_SECRET_KEY, GATEWAY_CONFIG: file, GATEWAY_MASTER_KEY: master })
+    const url = gateway.url
     upstream.script({ delayMs: 1_000 })
     const inFlight = fetch(`${url}/v1/chat/completions`, {
       method: "POST",
@@ -132,7 +75,7 @@ describe("graceful shutdown", () => {
       body: JSON.stringify({ model: "slow-model", messages: [{ role: "user", content: "finish me" }] }),
     })
     await upstream.waitFor((m) => m.count > 0)
-    child.kill("SIGTERM")
+    const exited = gateway.stop()
     const response = await inFlight
     expect(response.status).toBe(200)
     expect((((await response.json()) as any)).choices[0].message.content).toBe("Hello from mock: finish me")
