@@ -36,6 +36,11 @@ export interface Provider extends ProviderCore {
    * Responses"); unset: false — the gateway keeps the conversation.
    */
   readonly responsesStore?: boolean | undefined
+  /**
+   * At a model vendor's own API host (`OFFICIAL_HOSTS`): the browser mask (MASK_AS_BROWSER) is
+   * never sent there — it is for aggregators that want a browser, and only looks odd to a vendor.
+   */
+  readonly officialHost?: boolean | undefined
 }
 
 export interface LogicalUpstream {
@@ -77,14 +82,23 @@ export const defaultPaths = (protocol: UpstreamProtocol): ProviderPaths => {
 /** The official OpenAI API, whose Responses API stores responses: a provider there keeps its own by default. */
 export const OFFICIAL_OPENAI_HOST = "api.openai.com"
 
+/** The official API hosts of OpenAI, Anthropic and Google's Gemini. */
+export const OFFICIAL_HOSTS: ReadonlySet<string> = new Set([OFFICIAL_OPENAI_HOST, "api.anthropic.com", "generativelanguage.googleapis.com"])
+
+const hostnameOf = (baseUrl: string): string | undefined => {
+  try {
+    return new URL(baseUrl).hostname
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether `baseUrl` is at one of the `OFFICIAL_HOSTS`. */
+export const isOfficialHost = (baseUrl: string): boolean => OFFICIAL_HOSTS.has(hostnameOf(baseUrl) ?? "")
+
 /** Whether a provider keeps stored responses itself when its settings do not say (`responses_store`). */
 export const defaultResponsesStore = (protocol: UpstreamProtocol, baseUrl: string): boolean => {
-  if (protocol !== "openai") return false
-  try {
-    return new URL(baseUrl).hostname === OFFICIAL_OPENAI_HOST
-  } catch {
-    return false
-  }
+  return protocol === "openai" && hostnameOf(baseUrl) === OFFICIAL_OPENAI_HOST
 }
 
 /**

@@ -8,6 +8,7 @@ import { ProviderRepository, type RegistryRows } from "../storage/ProviderReposi
 import {
   defaultPaths,
   defaultResponsesStore,
+  isOfficialHost,
   type LogicalModel,
   type LogicalUpstream,
   type Provider,
@@ -102,6 +103,7 @@ export const buildSnapshot = (
       prices: row.settings.prices,
       prefill: row.settings.prefill,
       responsesStore: row.settings.responses_store ?? defaultResponsesStore(protocol, row.baseUrl),
+      officialHost: isOfficialHost(row.baseUrl),
     })
   }
 

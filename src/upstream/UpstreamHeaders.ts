@@ -20,7 +20,7 @@ const authHeaders = (provider: Provider, key: ProviderKey): Record<string, strin
   }
 }
 
-/** Browser-like headers some aggregators require (MASK_AS_BROWSER). */
+/** Browser-like headers some aggregators require (MASK_AS_BROWSER); never sent to a vendor's official host. */
 const maskHeaders = (mask: AppConfigShape["mask"]): Record<string, string> => {
   if (!mask.asBrowser) return {}
   const headers: Record<string, string> = { "user-agent": mask.userAgent }
@@ -50,7 +50,7 @@ export const upstreamHeaders = (
   const headers: Record<string, string> = {
     "content-type": options.contentType ?? "application/json",
     accept: options.stream ? "text/event-stream" : "application/json",
-    ...(options.masked ? maskHeaders(mask) : {}),
+    ...(options.masked && provider.officialHost !== true ? maskHeaders(mask) : {}),
     ...authHeaders(provider, key),
   }
   if (options.client !== undefined) for (const [name, value] of Object.entries(options.client)) if (!CREDENTIAL_HEADERS.has(name)) headers[name] = value
