@@ -33,6 +33,7 @@ import { UserRepository } from "./storage/UserRepository.js"
 import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
 import * as UpstreamUndici from "./upstream/UpstreamUndici.js"
+import { RequestLogWriter } from "./usage/RequestLogWriter.js"
 import { UsageLedger } from "./usage/UsageLedger.js"
 import { Pricing } from "./gateway/Pricing.js"
 
@@ -78,7 +79,7 @@ const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth
  */
 const RoutingStateLive = Layer.mergeAll(CircuitBreaker.Default, RoutingMetrics.Default, KeyPool.Default, Stickiness.Default)
 
-/** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage, prices. */
+/** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage, prices, the request log. */
 const RequestServicesLive = Layer.mergeAll(
   ModelCatalog.Default,
   Router.Default,
@@ -87,6 +88,7 @@ const RequestServicesLive = Layer.mergeAll(
   RateLimit.Default,
   UsageLedger.Default,
   Pricing.Default,
+  RequestLogWriter.Default,
 )
 
 /** 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses' reads over 3c over 3b over 3a. */

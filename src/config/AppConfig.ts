@@ -127,6 +127,16 @@ export const appConfig = Config.all({
   responsesRetentionDays: wholeNumber("RESPONSES_RETENTION_DAYS", 30, { what: "whole number of days" }),
   /** The most one stored response may hold (its input items, earlier turns included, and its output). */
   responsesMaxBytes: wholeNumber("RESPONSES_MAX_BYTES", 1024 * 1024, { positive: true, what: "number of bytes" }),
+  /**
+   * The request log (`request_log`, usage/RequestLogWriter): on or off, the most rows held in
+   * memory while the database is slow or away (beyond them rows are dropped and counted), days
+   * kept (0: forever).
+   */
+  requestLog: Config.all({
+    enabled: Config.literal("on", "off")("REQUEST_LOG").pipe(Config.withDefault("on" as const), Config.map((v) => v === "on")),
+    bufferRows: wholeNumber("REQUEST_LOG_BUFFER_ROWS", 10_000, { positive: true, what: "number of rows" }),
+    retentionDays: wholeNumber("REQUEST_LOG_RETENTION_DAYS", 30, { what: "whole number of days" }),
+  }),
   /** Behind a reverse proxy: take the client address from the first `X-Forwarded-For` entry. */
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
 })

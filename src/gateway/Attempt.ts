@@ -3,9 +3,10 @@ import type { Candidate } from "../routing/Candidates.js"
 import type { KeyPool } from "../routing/KeyPool.js"
 import type { AttemptRef, Router } from "../routing/Router.js"
 import { makeSnippetCollector, type ConversationContext } from "../conversation/ConversationContext.js"
+import { addAttempt, setFirstToken } from "../shared/RequestRecord.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
 import { planExchange } from "./Exchange.js"
-import { isTimeout, outcomeOf } from "./FailureOutcome.js"
+import { attemptOutcomeOf, attemptStatusOf, isTimeout, outcomeOf } from "./FailureOutcome.js"
 import type { GatewayAnswer, Served } from "./GatewayRequest.js"
 import { logRequestWarning } from "./RequestLog.js"
 import { AttemptFailed, contextEntry, skipCandidate, skipReasonOf, stopInvalid, type Walk } from "./RequestWalk.js"
@@ -96,12 +97,19 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
   const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
   const collected = walk.contextId === undefined || !walk.client.stream ? undefined : makeSnippetCollector(deps.sessionContext.config.maxBytes)
   const hooks = deps.hooks.hooksFor(walk, served, ref, () => deps.hooks.rescueScopeFor(walk, index, collected), collected)
+  const { record } = walk.request
   const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(
-    deps.call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, hooks, walk.limits),
+    deps.call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, hooks, walk.limits, record),
   )
   const now = yield* Clock.currentTimeMillis
-  if (Either.isLeft(result)) return yield* afterFailedCall(deps, walk, index, result.left, key.right, ref, now - attemptStart)
+  if (Either.isLeft(result)) {
+    const failure = result.left
+    addAttempt(record, candidate.provider.id, candidate.model, attemptOutcomeOf(failure), attemptStatusOf(failure), now - attemptStart)
+    return yield* afterFailedCall(deps, walk, index, failure, key.right, ref, now - attemptStart)
+  }
   const answer = result.right
+  addAttempt(record, candidate.provider.id, candidate.model, "ok", 200, now - attemptStart)
+  if (answer._tag !== "Json") setFirstToken(record, now)
   // A committed stream belongs to the client from here: if the request is given up
   // before the answer reaches the edge, the upstream call must not be left open.
   yield* deps.router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, walk.session).pipe(

@@ -15,6 +15,12 @@ const transportKind = (reason: string): "connect" | "reset" | "timeout" | "other
         ? "timeout"
         : "other"
 
+/** A failed call as the request log names it: `http` (its status says which), or the transport failure's reason. */
+export const attemptOutcomeOf = (failure: UpstreamFailure): string => (failure._tag === "UpstreamStatusError" ? "http" : failure.reason)
+
+/** The upstream's status of a failed call, when it answered with one. */
+export const attemptStatusOf = (failure: UpstreamFailure): number | null => (failure._tag === "UpstreamStatusError" ? failure.status : null)
+
 /** An upstream failure as RetryPolicy classifies it. */
 export const outcomeOf = (failure: UpstreamFailure): AttemptOutcome =>
   failure._tag === "UpstreamStatusError"

@@ -3,6 +3,7 @@ import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canon
 import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
 import type { NanoUsd } from "../usage/Cost.js"
+import type { RequestRecord } from "../shared/RequestRecord.js"
 import type { ClientRequest, Operation } from "./Exchange.js"
 import type { RelayedBody } from "./BodyRelay.js"
 import type { ResponsesTurn } from "./ResponsesTurn.js"
@@ -25,6 +26,8 @@ export interface GatewayRequest {
    * then the client's family (errors), and `body` the client's body as sent.
    */
   readonly operation?: Operation | undefined
+  /** The request log's record of this request (REQUEST_LOG=on): attempts, usage and how a stream ended are added as they happen. */
+  readonly record?: RequestRecord | undefined
 }
 
 /** Which upstream really served the answer, reported to the client in headers. */

@@ -3,10 +3,12 @@ import type { ContinuationMode } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
 import type { Provider } from "../registry/Provider.js"
 import type { Candidate } from "../routing/Candidates.js"
+import { addAttempt, type RequestRecord } from "../shared/RequestRecord.js"
 import type { NoAvailableKey } from "../routing/KeyPool.js"
 import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { UpstreamClientService } from "../upstream/UpstreamClient.js"
 import { type ClientRequest, planContinuation } from "./Exchange.js"
+import { attemptOutcomeOf, attemptStatusOf } from "./FailureOutcome.js"
 import type { RequestLimits } from "./RequestLimits.js"
 import { logRequestWarning } from "./RequestLog.js"
 import type { StreamCodec } from "./StreamCodec.js"
@@ -34,6 +36,8 @@ export interface RescueScope {
   /** Continuations this request may still start (a continuation that breaks may be rescued too). */
   readonly budget: number
   readonly requestId: string | undefined
+  /** The request log's record: every continuation asked is one of its attempts. */
+  readonly record?: RequestRecord | undefined
   /** The request's time limits (its logical model's own, or the defaults): continuations keep them. */
   readonly limits: RequestLimits
   /** Accounting of one continuation attempt (its usage, its failure), with a rescue of its own. */
@@ -79,8 +83,11 @@ const search = (deps: RescueDeps, scope: RescueScope, transcript: Transcript, fa
       if (candidate === failed) yield* Effect.sleep(deps.sameTargetBackoff)
       const modes: ReadonlyArray<ContinuationMode> = takesPrefill(candidate.provider) ? ["prefill", "restart"] : ["restart"]
       for (const mode of modes) {
+        const started = Date.now()
         const result = yield* Effect.either(continueOn(deps, scope, transcript, candidate, mode))
         const target = { provider: candidate.provider.id, model: candidate.model, mode }
+        if (Either.isRight(result)) addAttempt(scope.record, target.provider, target.model, "ok", 200, Date.now() - started)
+        else addAttempt(scope.record, target.provider, target.model, attemptOutcomeOf(result.left), attemptStatusOf(result.left), Date.now() - started)
         if (Either.isRight(result)) {
           yield* logRequestWarning(scope.requestId, "stream rescued", target)
           return result.right

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { countsTokens } from "../identity/RateLimit.js"
 import type { AttemptRef, Router } from "../routing/Router.js"
 import type { ConversationContext, SnippetCollector } from "../conversation/ConversationContext.js"
+import { addUsage, endStreamPart } from "../shared/RequestRecord.js"
 import type { Served } from "./GatewayRequest.js"
 import type { makeRescuer, RescueDeps, RescueScope } from "./MidStreamRescue.js"
 import { logRequestWarning } from "./RequestLog.js"
@@ -22,9 +23,15 @@ export interface StreamHooksDeps {
 
 type Ref = Omit<AttemptRef, "latencyMs">
 
-/** What an upstream's finished part leaves behind, run in the background: usage, a failure, a log line. */
-const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, codec: Metered, outcome: StreamOutcome) => {
+/**
+ * What an upstream's finished part leaves behind: its usage and how it ended in the request
+ * log's record (at once: the record is written when the response closes), then, in the
+ * background, usage, a failure, a log line.
+ */
+const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, codec: Metered, outcome: StreamOutcome, continuation: boolean) => {
   const { request } = walk
+  addUsage(request.record, codec.usage())
+  endStreamPart(request.record, outcome, continuation)
   deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete)
   const work: Array<Effect.Effect<unknown>> = []
   if (countsTokens(request.principal)) work.push(deps.usage.recordUsage(request.principal, codec.usage()))
@@ -45,7 +52,15 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
 
 /** The commit hooks of one stream served for `walk`; the rescue scope is built only when the stream breaks. */
 const hooksFor =
-  (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
+  (
+    deps: StreamHooksDeps,
+    walk: Walk,
+    served: Served,
+    ref: Ref,
+    rescueScope: () => RescueScope | undefined,
+    collected: SnippetCollector | undefined,
+    continuation: boolean,
+  ) =>
   (codec: Metered): CommitHooks => {
     const turn = walk.client.turn
     return {
@@ -61,7 +76,7 @@ const hooksFor =
         const scope = rescueScope()
         return scope === undefined ? undefined : deps.rescuer(scope, ref.candidate)(transcript, failure)
       },
-      onFinish: (outcome: StreamOutcome) => afterFinish(deps, walk, served, ref, codec, outcome),
+      onFinish: (outcome: StreamOutcome) => afterFinish(deps, walk, served, ref, codec, outcome, continuation),
     }
   }
 
@@ -75,11 +90,12 @@ const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collec
     targets: [...later.filter((c) => walk.tooLong?.has(c.model) !== true), walk.candidates[index]!.candidate],
     budget: walk.limits.rescues,
     requestId: walk.request.requestId,
+    record: walk.request.record,
     limits: walk.limits,
     hooksFor: (scope, candidate, keyId) => {
       const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
       const continuationRef = { logicalModel: walk.resolution.logicalModel, candidate, keyId, probe: false }
-      return hooksFor(deps, walk, served, continuationRef, () => scope, collected)
+      return hooksFor(deps, walk, served, continuationRef, () => scope, collected, true)
     },
   }
 }
@@ -93,7 +109,7 @@ const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collec
  */
 export const makeStreamHooks = (deps: StreamHooksDeps) => ({
   hooksFor: (walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
-    hooksFor(deps, walk, served, ref, rescueScope, collected),
+    hooksFor(deps, walk, served, ref, rescueScope, collected, false),
   rescueScopeFor: (walk: Walk, index: number, collected: SnippetCollector | undefined) => rescueScopeFor(deps, walk, index, collected),
 })
 

@@ -1,6 +1,7 @@
 import { Duration, Effect, Either } from "effect"
 import { countsTokens } from "../identity/RateLimit.js"
 import type { Principal } from "../identity/Principal.js"
+import { addUsage, type RequestRecord } from "../shared/RequestRecord.js"
 import type { Candidate } from "../routing/Candidates.js"
 import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { UpstreamClientService, UpstreamRequest } from "../upstream/UpstreamClient.js"
@@ -47,6 +48,7 @@ export const makeUpstreamCall =
     served: Served,
     streamHooks: (metered: Metered) => CommitHooks,
     limits: RequestLimits,
+    record: RequestRecord | undefined,
   ): Effect.Effect<GatewayAnswer, UpstreamFailure> => {
     const request = {
       provider: candidate.provider,
@@ -80,6 +82,7 @@ export const makeUpstreamCall =
       }
       const cost = usage.recordAnswered(principal, served, translated.right.usage, true)
       const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served, cost }
+      addUsage(record, translated.right.usage)
       return countsTokens(principal) ? Effect.as(usage.recordUsage(principal, translated.right.usage), answer) : Effect.succeed(answer)
     })
   }

@@ -29,7 +29,7 @@ export const writeAccessLine = (
   })
 
 /** nginx's convention for "the client closed the connection before it was answered". */
-const CLIENT_CLOSED = 499
+export const CLIENT_CLOSED = 499
 
 /**
  * The one place every request — generation edge, data-plane routes, management API, health — is

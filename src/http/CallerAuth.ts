@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
 import { RateLimit } from "../identity/RateLimit.js"
+import { type RequestRecord, setCaller } from "../shared/RequestRecord.js"
 import type { ClientDialect } from "./ErrorEnvelope.js"
 import { credentialHeader } from "./RouteDialect.js"
 
@@ -15,10 +16,15 @@ export const missingKey = (dialect: ClientDialect): AuthError => MISSING[dialect
 /**
  * The data plane's caller check, the same on every data-plane route (the generation edge and the
  * routed `/v1/models`, `/context` …): the API key is verified, then the caller's request rate is
- * counted. Built once; the check itself reads no service per request.
+ * counted. Built once; the check itself reads no service per request. A request-log `record`
+ * learns the caller before the rate is counted, so a refused request is logged as theirs.
  */
 export const makeCallerCheck = Effect.gen(function* () {
   const auth = yield* ApiKeyAuth
   const rateLimit = yield* RateLimit
-  return (credential: string) => Effect.flatMap(auth.verify(credential), (principal) => Effect.as(rateLimit.checkRequest(principal), principal))
+  return (credential: string, record?: RequestRecord) =>
+    Effect.flatMap(auth.verify(credential), (principal) => {
+      setCaller(record, principal)
+      return Effect.as(rateLimit.checkRequest(principal), principal)
+    })
 })

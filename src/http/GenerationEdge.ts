@@ -1,18 +1,22 @@
 import { Cause, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
+import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { AppConfig } from "../config/AppConfig.js"
 import { Gateway, type GatewayAnswer } from "../gateway/Gateway.js"
 import { TokenCounter, type TokenCountAnswer } from "../gateway/TokenCounter.js"
 import type { CountDialect } from "../protocol/TokenCount.js"
+import { CLIENT_CLOSED } from "./AccessLog.js"
 import { readCredential } from "./Credentials.js"
 import { makeCallerCheck, missingKey } from "./CallerAuth.js"
 import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
-import { type GenerationRoute, generationRouteOf, toGeneration } from "./Generation.js"
+import { endpointOf, type GenerationRoute, generationRouteOf, toGeneration } from "./Generation.js"
 import { safeHeaderValue } from "./SafeHeaderValue.js"
 import { featureHeadersOf } from "./FeatureHeaders.js"
 import type { InvalidRequest } from "../gateway/GatewayError.js"
 import { usdText } from "../usage/Cost.js"
+import { closeRecord, newRequestRecord, type RequestRecord, setError, setServed } from "../shared/RequestRecord.js"
+import { RequestLogWriter } from "../usage/RequestLogWriter.js"
 
 export { safeHeaderValue }
 import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
@@ -33,6 +37,8 @@ interface EdgeInput {
   readonly featureHeaders: Either.Either<Readonly<Record<string, string>> | undefined, InvalidRequest>
   /** Set once the whole body was read: until then a reply must close the connection. */
   bodyRead: boolean
+  /** The request log's record (REQUEST_LOG=on), filled along the pipeline and written when the response closes. */
+  readonly record: RequestRecord | undefined
 }
 
 const servedHeaders = (answer: Pick<GatewayAnswer, "served">): Record<string, string> => {
@@ -130,6 +136,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
   const checkCaller = yield* makeCallerCheck
   const gateway = yield* Gateway
   const counter = yield* TokenCounter
+  const requestLog = yield* RequestLogWriter
   const run = Runtime.runFork(yield* Effect.runtime<never>())
 
   // One generator function for every request: a generator closure made per request gets a fresh
@@ -137,7 +144,8 @@ export const makeGenerationEdge = Effect.gen(function* () {
   // The caller is authenticated (and rate-limited) before a byte of the body is read: a client
   // without a valid key cannot make the gateway buffer up to BODY_LIMIT_BYTES.
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
-    const principal = yield* checkCaller(input.credential)
+    const { record } = input
+    const principal = yield* checkCaller(input.credential, record)
     if (Either.isLeft(input.featureHeaders)) return yield* input.featureHeaders.left
     const text = yield* Effect.async<string, BodyProblem>((resume) => {
       const stop = readBody(input.request, config.bodyLimitBytes, (read) => {
@@ -149,13 +157,17 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const generation = toGeneration(input.route, input.path, parseJsonObject(text), input.accept)
     if (Either.isLeft(generation)) return yield* generation.left
     const { dialect, body, model } = generation.right
+    if (record !== undefined) {
+      record.requestedModel = model
+      record.stream = generation.right.stream
+    }
     const featureHeaders = input.featureHeaders.right
     if (input.route.count === true) {
       return yield* counter.count({ dialect: dialect as CountDialect, body, model, principal, requestId: input.requestId, featureHeaders })
     }
     // A session binds a conversation: embeddings have none.
     const sessionId = generation.right.operation === undefined ? input.sessionId : undefined
-    return yield* gateway.handle({ ...generation.right, principal, sessionId, requestId: input.requestId, featureHeaders })
+    return yield* gateway.handle({ ...generation.right, principal, sessionId, requestId: input.requestId, featureHeaders, record })
   })
 
   /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */
@@ -183,6 +195,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
       return true
     }
     const session = request.headers["x-session-id"]
+    const record = requestLog.enabled ? newRequestRecord(randomUUID(), requestId, route.dialect, endpointOf(route, path), Date.now()) : undefined
     const input: EdgeInput = {
       request,
       route,
@@ -193,34 +206,66 @@ export const makeGenerationEdge = Effect.gen(function* () {
       requestId,
       featureHeaders: featureHeadersOf(request.headers, route.dialect),
       bodyRead: false,
+      record,
     }
     const fiber = run(serve(input))
     let settled = false
+    let closed = false
     response.once("close", () => {
+      closed = true
       if (!settled) fiber.unsafeInterruptAsFork(FiberId.none)
     })
     fiber.addObserver((exit) => {
       settled = true
-      if (Exit.isSuccess(exit)) {
-        if (response.destroyed) {
-          if (exit.value._tag === "Stream") exit.value.stream.cancel()
-          if (exit.value._tag === "Relay") exit.value.relay.cancel()
-          return
-        }
-        const answer = exit.value
-        return guarded(response, requestId, () => writeAnswer(response, answer))
-      }
-      if (response.destroyed) return
-      const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) {
-        const error = failure.value as unknown as { readonly _tag: string } & Record<string, unknown>
-        return guarded(response, requestId, () => writeError(response, route.errors, toApiError(error), !input.bodyRead))
-      }
-      if (Cause.isInterruptedOnly(exit.cause)) return void response.destroy()
-      run(Effect.logError("unexpected failure while handling a request", exit.cause).pipe(Effect.annotateLogs("request_id", requestId)))
-      guarded(response, requestId, () => writeError(response, route.errors, toApiError({ _tag: "Defect" }), !input.bodyRead))
+      reply(response, input, exit)
+      if (record !== undefined) logWhenClosed(response, record, closed)
     })
     return true
+  }
+
+  /** Writes the program's answer or error (the record learns which). */
+  const reply = (response: ServerResponse, input: EdgeInput, exit: Exit.Exit<GatewayAnswer | TokenCountAnswer, unknown>) => {
+    const { route, requestId, record } = input
+    if (Exit.isSuccess(exit)) {
+      const answer = exit.value
+      if (answer.served !== undefined) setServed(record, answer.served.provider, answer.served.model)
+      // A stream's or relay's completeness is reported by its finish (gateway/StreamHooks).
+      if (record !== undefined && (answer._tag === "Json" || answer._tag === "Count")) record.complete = true
+      if (response.destroyed) {
+        if (answer._tag === "Stream") answer.stream.cancel()
+        if (answer._tag === "Relay") answer.relay.cancel()
+        return
+      }
+      return guarded(response, requestId, () => writeAnswer(response, answer))
+    }
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value as unknown as { readonly _tag: string } & Record<string, unknown>
+      const apiError = toApiError(error)
+      setError(record, error._tag, apiError.message)
+      if (response.destroyed) return
+      return guarded(response, requestId, () => writeError(response, route.errors, apiError, !input.bodyRead))
+    }
+    if (response.destroyed) return
+    if (Cause.isInterruptedOnly(exit.cause)) return void response.destroy()
+    setError(record, "Defect", "unexpected failure while handling the request")
+    run(Effect.logError("unexpected failure while handling a request", exit.cause).pipe(Effect.annotateLogs("request_id", requestId)))
+    guarded(response, requestId, () => writeError(response, route.errors, toApiError({ _tag: "Defect" }), !input.bodyRead))
+  }
+
+  /**
+   * Hands the record to the writer when the response has closed: listened for after the answer's
+   * own close listeners (a stream's cancel reports how it ended first), or at once when the
+   * client already left. Requests whose caller was never authenticated leave no row.
+   */
+  const logWhenClosed = (response: ServerResponse, record: RequestRecord, alreadyClosed: boolean) => {
+    if (!record.authenticated) return
+    const write = () => {
+      closeRecord(record, response.headersSent ? response.statusCode : CLIENT_CLOSED, Date.now())
+      requestLog.record(record)
+    }
+    if (alreadyClosed) write()
+    else response.once("close", write)
   }
   return handler
 })

@@ -1,0 +1,215 @@
+import { redactText } from "./Redaction.js"
+
+/**
+ * The request log's record of one client request (docs/ARCHITECTURE.md, "Request log"): a plain
+ * object created at the edge when a caller is known, filled by mutation where the pipeline learns
+ * each fact, and handed to `usage/RequestLogWriter` when the response closes. It lives in
+ * `shared/` because the edge (`http/`) creates it, the pipeline (`gateway/`) fills it, the writer
+ * (`usage/`) buffers it and `storage/` inserts it, and none of them may import the others.
+ *
+ * Never prompt or completion text, never a credential: error messages pass through `redactText`
+ * and are cut to `ERROR_MESSAGE_MAX` characters.
+ */
+export interface RequestRecord {
+  /** The row's own id (the client's `x-request-id` may repeat). */
+  readonly id: string
+  /** When the request arrived, epoch milliseconds. */
+  readonly startedAt: number
+  readonly requestId: string
+  /** The client's dialect (`openai-chat`, `openai-responses`, `anthropic`, `gemini`). */
+  readonly dialect: string
+  /** The route, without query and with a Gemini model replaced by `*` (`/v1beta/models/*:generateContent`). */
+  readonly endpoint: string
+  /** The caller was authenticated: only such requests are logged (an unauthenticated flood fills no table). */
+  authenticated: boolean
+  userId: string | null
+  apiKeyId: string | null
+  /** The model the client asked for, once the body was read and the id found valid. */
+  requestedModel: string | null
+  stream: boolean
+  /** The upstream that served the answer (the first one of a rescued stream, as in `x-apiproxy-provider`). */
+  provider: string | null
+  model: string | null
+  /** Every upstream call, in order; continuations of a rescued stream included. */
+  readonly attempts: Array<AttemptEntry>
+  /** The status the client got (499: it left before the answer started). */
+  status: number
+  /** The client got the whole answer (a JSON answer, or a stream that ended cleanly). */
+  complete: boolean
+  /** A stream that broke after commit was continued by another upstream (MidStreamRescue). */
+  rescued: boolean
+  /** Arrival to the response's close (a stream's whole duration). */
+  latencyMs: number
+  /** Arrival to the stream's commit (its first meaningful event); null for JSON answers. */
+  ttftMs: number | null
+  inputTokens: number | null
+  outputTokens: number | null
+  cachedInputTokens: number | null
+  reasoningTokens: number | null
+  /** US dollars, summed over the request's attempts; null until a price is known (filled by the cost computation). */
+  costUsd: number | null
+  /** What went wrong, by kind (an error's tag, `StreamCut`, `ClientDisconnected`, `Shutdown`). */
+  errorClass: string | null
+  errorMessage: string | null
+}
+
+/** One upstream call of a request. */
+export interface AttemptEntry {
+  readonly provider: string
+  readonly model: string
+  /**
+   * `ok` (answered; a stream committed), `cut` (committed, then broke), or why the call failed:
+   * `http` (with `status`), or the transport failure's reason (`connect`, `reset`,
+   * `first_token_timeout`, `headers_timeout`, `idle_timeout`, `malformed`, `truncated`, …).
+   */
+  outcome: string
+  /** The upstream's HTTP status, when it answered with one. */
+  readonly status: number | null
+  /** From the call's start to its answer (a stream: to its commit), or to its failure. */
+  readonly ms: number
+}
+
+/** The longest error message kept. */
+export const ERROR_MESSAGE_MAX = 300
+
+/** A new record: nothing known yet but when, which route and who asked. */
+export const newRequestRecord = (id: string, requestId: string, dialect: string, endpoint: string, startedAt: number): RequestRecord => ({
+  id,
+  startedAt,
+  requestId,
+  dialect,
+  endpoint,
+  authenticated: false,
+  userId: null,
+  apiKeyId: null,
+  requestedModel: null,
+  stream: false,
+  provider: null,
+  model: null,
+  attempts: [],
+  status: 0,
+  complete: false,
+  rescued: false,
+  latencyMs: 0,
+  ttftMs: null,
+  inputTokens: null,
+  outputTokens: null,
+  cachedInputTokens: null,
+  reasoningTokens: null,
+  costUsd: null,
+  errorClass: null,
+  errorMessage: null,
+})
+
+/** The caller, once authenticated. */
+export const setCaller = (record: RequestRecord | undefined, caller: { readonly userId: string | null; readonly apiKeyId: string | null }): void => {
+  if (record === undefined) return
+  record.authenticated = true
+  record.userId = caller.userId
+  record.apiKeyId = caller.apiKeyId
+}
+
+/** One upstream call's result. */
+export const addAttempt = (
+  record: RequestRecord | undefined,
+  provider: string,
+  model: string,
+  outcome: string,
+  status: number | null,
+  ms: number,
+): void => {
+  record?.attempts.push({ provider, model, outcome, status, ms: Math.max(0, Math.round(ms)) })
+}
+
+/** The last call committed a stream that then broke. */
+export const markLastAttemptCut = (record: RequestRecord | undefined): void => {
+  const last = record?.attempts[record.attempts.length - 1]
+  if (last !== undefined && last.outcome === "ok") last.outcome = "cut"
+}
+
+/** The answer came from `provider`'s `model`. */
+export const setServed = (record: RequestRecord | undefined, provider: string, model: string): void => {
+  if (record === undefined) return
+  record.provider = provider
+  record.model = model
+}
+
+/** The stream committed (or a relayed answer started) at `now`, epoch milliseconds. */
+export const setFirstToken = (record: RequestRecord | undefined, now: number): void => {
+  if (record !== undefined && record.ttftMs === null) record.ttftMs = Math.max(0, Math.round(now - record.startedAt))
+}
+
+/** Token counts as the dialects report them (any field may be missing). */
+export interface TokenUsage {
+  readonly inputTokens?: number | undefined
+  readonly outputTokens?: number | undefined
+  readonly cachedInputTokens?: number | undefined
+  readonly reasoningTokens?: number | undefined
+}
+
+const plus = (sum: number | null, add: number | undefined): number | null =>
+  typeof add === "number" && Number.isFinite(add) && add >= 0 ? (sum ?? 0) + Math.round(add) : sum
+
+/** Adds one upstream's usage (a rescued stream's parts add up). */
+export const addUsage = (record: RequestRecord | undefined, usage: TokenUsage): void => {
+  if (record === undefined) return
+  record.inputTokens = plus(record.inputTokens, usage.inputTokens)
+  record.outputTokens = plus(record.outputTokens, usage.outputTokens)
+  record.cachedInputTokens = plus(record.cachedInputTokens, usage.cachedInputTokens)
+  record.reasoningTokens = plus(record.reasoningTokens, usage.reasoningTokens)
+}
+
+/** A short, credential-free error message. */
+export const shortErrorMessage = (message: string): string => {
+  const redacted = redactText(message)
+  return redacted.length > ERROR_MESSAGE_MAX ? `${redacted.slice(0, ERROR_MESSAGE_MAX - 1)}…` : redacted
+}
+
+/** What went wrong (`undefined` message: none to keep). */
+export const setError = (record: RequestRecord | undefined, errorClass: string, message: string | undefined): void => {
+  if (record === undefined) return
+  record.errorClass = errorClass
+  record.errorMessage = message === undefined ? null : shortErrorMessage(message)
+}
+
+/** The error no longer describes the request (a rescue completed the stream). */
+export const clearError = (record: RequestRecord): void => {
+  record.errorClass = null
+  record.errorMessage = null
+}
+
+/** How a stream's part ended, as `gateway/StreamCommit` reports it. */
+export interface PartOutcome {
+  readonly complete: boolean
+  readonly error?: string | undefined
+  readonly byGateway?: boolean | undefined
+  readonly rescued?: boolean | undefined
+}
+
+/** The error class of a part that did not end cleanly. */
+const cutClass = (outcome: PartOutcome): string =>
+  outcome.error === "client disconnected" ? "ClientDisconnected" : outcome.byGateway === true ? "Shutdown" : "StreamCut"
+
+/**
+ * One upstream's part of a stream ended (the first one, or a continuation): whether the client's
+ * answer is complete so far, and why not. A part handed to a rescue keeps its error until a
+ * continuation completes the stream.
+ */
+export const endStreamPart = (record: RequestRecord | undefined, outcome: PartOutcome, continuation: boolean): void => {
+  if (record === undefined) return
+  record.complete = outcome.complete
+  if (continuation) record.rescued = true
+  if (outcome.complete) {
+    if (continuation) clearError(record)
+    return
+  }
+  if (outcome.error !== "client disconnected") markLastAttemptCut(record)
+  setError(record, cutClass(outcome), outcome.error)
+}
+
+/** The response closed: its status and the request's duration. */
+export const closeRecord = (record: RequestRecord, status: number, endedAt: number): void => {
+  record.status = status
+  record.latencyMs = Math.max(0, Math.round(endedAt - record.startedAt))
+  if (status === 499 && record.errorClass === null) setError(record, "ClientDisconnected", "the client closed the connection before it was answered")
+}

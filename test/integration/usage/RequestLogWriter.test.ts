@@ -1,0 +1,214 @@
+import * as Reactivity from "@effect/experimental/Reactivity"
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import { randomUUID } from "node:crypto"
+import { addAttempt, addUsage, closeRecord, newRequestRecord, type RequestRecord, setCaller, setError, setServed } from "../../../src/shared/RequestRecord.js"
+import * as Database from "../../../src/storage/Database.js"
+import { FLUSH_INTERVAL, RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
+import { reachable, startTcpProxy } from "../../support/TcpProxy.js"
+import { testConfigLayer } from "../../support/TestConfig.js"
+import { TestDatabase } from "../../support/TestDatabase.js"
+import { createStorage, OUTAGE_DATABASE_URL } from "../../support/TestGateway.js"
+
+/** The request log's writer against the real database of the run (PGlite, or Postgres with DATABASE_URL). */
+
+const USER = "00000000-0000-4000-8000-0000000000a1"
+const KEY = "00000000-0000-4000-8000-0000000000a2"
+
+const sample = (i: number, startedAt = Date.now()): RequestRecord => {
+  const record = newRequestRecord(randomUUID(), `req-${i}`, "openai-chat", "/v1/chat/completions", startedAt)
+  setCaller(record, { userId: USER, apiKeyId: KEY })
+  record.requestedModel = "fast"
+  record.stream = i % 2 === 0
+  addAttempt(record, "down", "m-1", "http", 503, 4)
+  addAttempt(record, "up", "m-2", "ok", 200, 9)
+  setServed(record, "up", "m-2")
+  addUsage(record, { inputTokens: i, outputTokens: 2, cachedInputTokens: 1, reasoningTokens: 3 })
+  record.complete = true
+  record.ttftMs = record.stream ? 7 : null
+  closeRecord(record, 200, startedAt + 25)
+  return record
+}
+
+const makeWriter = Effect.map(Layer.build(RequestLogWriter.Default), Context.get(RequestLogWriter))
+
+const countRows = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM request_log`).pipe(
+  Effect.map((rows) => rows[0]!.n),
+)
+
+const Env = (overrides: Record<string, string> = {}) => Layer.mergeAll(TestDatabase, testConfigLayer(overrides))
+
+describe("RequestLogWriter", () => {
+  it.live("writes every recorded row in statements of 1 000, each field as recorded, within FLUSH_INTERVAL and without a flush", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const writer = yield* makeWriter
+      const records = Array.from({ length: 2_500 }, (_, i) => sample(i))
+      const failed = newRequestRecord(randomUUID(), "req-failed", "anthropic", "/v1/messages", Date.now())
+      setCaller(failed, { userId: null, apiKeyId: null })
+      failed.requestedModel = "claude-x"
+      setError(failed, "AllUpstreamsFailed", "All upstream providers failed for model 'claude-x' after 2 attempt(s): HTTP 503")
+      closeRecord(failed, 502, failed.startedAt + 3)
+      for (const record of [...records, failed]) writer.record(record)
+
+      const started = Date.now()
+      let stored = 0
+      while (stored < 2_501 && Date.now() - started < 3 * Duration.toMillis(FLUSH_INTERVAL) + 2_000) {
+        yield* Effect.sleep("100 millis")
+        stored = yield* countRows
+      }
+      expect(stored).toBe(2_501)
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 0, written: 2_501 })
+
+      const [row] = yield* sql<Record<string, unknown>>`
+        SELECT request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream, provider, model, attempts, status,
+               complete, rescued, latency_ms, ttft_ms, input_tokens::int, output_tokens::int, cached_input_tokens::int,
+               reasoning_tokens::int, cost_usd, error_class, error_message
+        FROM request_log WHERE request_id = 'req-42'`
+      expect(row).toEqual({
+        request_id: "req-42",
+        user_id: USER,
+        api_key_id: KEY,
+        dialect: "openai-chat",
+        endpoint: "/v1/chat/completions",
+        requested_model: "fast",
+        stream: true,
+        provider: "up",
+        model: "m-2",
+        attempts: [
+          { provider: "down", model: "m-1", outcome: "http", status: 503, ms: 4 },
+          { provider: "up", model: "m-2", outcome: "ok", status: 200, ms: 9 },
+        ],
+        status: 200,
+        complete: true,
+        rescued: false,
+        latency_ms: 25,
+        ttft_ms: 7,
+        input_tokens: 42,
+        output_tokens: 2,
+        cached_input_tokens: 1,
+        reasoning_tokens: 3,
+        cost_usd: null,
+        error_class: null,
+        error_message: null,
+      })
+      const [bad] = yield* sql<Record<string, unknown>>`
+        SELECT user_id, api_key_id, status, complete, provider, attempts, error_class, error_message FROM request_log WHERE request_id = 'req-failed'`
+      expect(bad).toEqual({
+        user_id: null,
+        api_key_id: null,
+        status: 502,
+        complete: false,
+        provider: null,
+        attempts: [],
+        error_class: "AllUpstreamsFailed",
+        error_message: "All upstream providers failed for model 'claude-x' after 2 attempt(s): HTTP 503",
+      })
+    }).pipe(Effect.scoped, Effect.provide(Env())), 60_000)
+
+  it.live("a full buffer drops and counts what does not fit; what it holds is written when the writer stops; a row is written once", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const kept = Array.from({ length: 100 }, (_, i) => sample(i))
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const writer = yield* makeWriter
+          // Synchronous appends: the background writer cannot run in between.
+          for (const record of kept) writer.record(record)
+          for (let i = 0; i < 30; i++) writer.record(sample(1_000 + i))
+          expect(writer.stats()).toEqual({ buffered: 100, dropped: 30, written: 0 })
+        }),
+      )
+      expect(yield* countRows).toBe(100)
+      const ids = yield* sql<{ request_id: string }>`SELECT request_id FROM request_log ORDER BY request_id`
+      expect(ids.map((r) => r.request_id)).toEqual(kept.map((r) => r.requestId).sort())
+
+      // The same rows again (a batch retried after its answer was lost): inserted once.
+      const again = yield* makeWriter
+      for (const record of kept.slice(0, 10)) again.record(record)
+      yield* again.flush
+      expect(yield* countRows).toBe(100)
+    }).pipe(Effect.scoped, Effect.provide(Env({ REQUEST_LOG_BUFFER_ROWS: "100" }))), 20_000)
+
+  it.live("REQUEST_LOG=off: nothing is kept or written", () =>
+    Effect.gen(function* () {
+      const writer = yield* makeWriter
+      expect(writer.enabled).toBe(false)
+      writer.record(sample(1))
+      yield* writer.flush
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 0, written: 0 })
+      expect(yield* countRows).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(Env({ REQUEST_LOG: "off" }))))
+
+  it.live("rows older than REQUEST_LOG_RETENTION_DAYS (30 by default) are deleted in bounded batches; recent ones stay", () =>
+    Effect.gen(function* () {
+      const writer = yield* makeWriter
+      const sql = yield* SqlClient.SqlClient
+      const now = Date.now()
+      const old = Array.from({ length: 25 }, (_, i) => sample(i, now - 31 * 86_400_000 - i * 1_000))
+      const recent = Array.from({ length: 5 }, (_, i) => sample(100 + i, now - 29 * 86_400_000))
+      for (const record of [...old, ...recent]) writer.record(record)
+      yield* writer.flush
+      expect(yield* writer.prune(new Date(now), 10)).toBe(25)
+      const left = yield* sql<{ request_id: string }>`SELECT request_id FROM request_log ORDER BY request_id`
+      expect(left.map((r) => r.request_id)).toEqual(recent.map((r) => r.requestId).sort())
+    }).pipe(Effect.scoped, Effect.provide(Env())))
+})
+
+describe("RequestLogWriter: Postgres unreachable", () => {
+  it.live("recording never waits; rows that fit are kept while the database is away and written once it is back; the rest are counted as dropped", (context) =>
+    Effect.gen(function* () {
+      const server = new URL(OUTAGE_DATABASE_URL)
+      const port = Number(server.port || 5432)
+      if (!(yield* Effect.promise(() => reachable(server.hostname, port)))) {
+        console.log(`request log outage: skipped, nothing listens at ${server.host}`)
+        return context.skip()
+      }
+      const storage = yield* Effect.acquireRelease(
+        Effect.promise(() => createStorage({ serverUrl: OUTAGE_DATABASE_URL })),
+        (s) => Effect.promise(() => s.close()),
+      )
+      const proxy = yield* Effect.acquireRelease(
+        Effect.promise(() => startTcpProxy(server.hostname, port)),
+        (p) => Effect.promise(() => p.close()),
+      )
+      const direct = storage.env.DATABASE_URL!
+      const database = Database.withMigrations(Database.layerFrom({ url: Redacted.make(proxy.rewrite(direct)) }))
+      // Built into the test's scope: the database and the writer live until the test ends.
+      const env = yield* Layer.build(Layer.mergeAll(database, testConfigLayer({ REQUEST_LOG_BUFFER_ROWS: "50" })))
+      const writer = yield* Effect.provide(makeWriter, env)
+      const stored = Effect.scoped(
+        Effect.flatMap(Database.connect(Redacted.make(direct), { maxConnections: 1 }), (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM request_log`),
+      ).pipe(
+        Effect.provide(Reactivity.layer),
+        Effect.map((rows) => rows[0]!.n),
+      )
+
+      writer.record(sample(0))
+      yield* writer.flush
+      expect(yield* stored).toBe(1)
+
+      yield* Effect.promise(() => proxy.cut())
+      const during = Array.from({ length: 40 }, (_, i) => sample(1 + i))
+      const started = performance.now()
+      for (const record of during) writer.record(record)
+      const recordMs = performance.now() - started
+      // A write is tried and refused while the rows wait in memory.
+      yield* Effect.sleep(Duration.sum(FLUSH_INTERVAL, "1500 millis"))
+      expect(writer.stats()).toMatchObject({ buffered: 40, dropped: 0, written: 1 })
+      for (let i = 0; i < 25; i++) writer.record(sample(100 + i))
+      expect(writer.stats()).toMatchObject({ buffered: 50, dropped: 15 })
+
+      yield* Effect.promise(() => proxy.restore())
+      const deadline = Date.now() + 15_000
+      let n = yield* stored
+      while (n < 51 && Date.now() < deadline) {
+        yield* Effect.sleep("200 millis")
+        n = yield* stored
+      }
+      expect(n).toBe(51)
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 15, written: 51 })
+      console.log(`request log outage: 65 rows recorded in ${recordMs.toFixed(2)} ms while the database was away; 50 kept and written after it came back, 15 dropped and counted`)
+    }).pipe(Effect.scoped), 40_000)
+})

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  addAttempt,
+  addUsage,
+  closeRecord,
+  endStreamPart,
+  ERROR_MESSAGE_MAX,
+  newRequestRecord,
+  setCaller,
+  setError,
+  setFirstToken,
+  setServed,
+} from "../../../src/shared/RequestRecord.js"
+
+const T0 = Date.UTC(2026, 0, 2, 3, 4, 5)
+const fresh = () => newRequestRecord("row-1", "req-1", "openai-chat", "/v1/chat/completions", T0)
+
+describe("request record", () => {
+  it("starts with nothing known but the route; a JSON answer fills caller, attempts, upstream, usage, status and latency", () => {
+    const record = fresh()
+    expect(record).toMatchObject({ authenticated: false, userId: null, status: 0, complete: false, attempts: [], costUsd: null, errorClass: null })
+    setCaller(record, { userId: "u", apiKeyId: "k" })
+    addAttempt(record, "a", "m1", "http", 503, 12.6)
+    addAttempt(record, "b", "m2", "ok", 200, 40.2)
+    setServed(record, "b", "m2")
+    addUsage(record, { inputTokens: 10, outputTokens: 5, cachedInputTokens: 2 })
+    closeRecord(record, 200, T0 + 57)
+    expect(record).toMatchObject({
+      authenticated: true,
+      userId: "u",
+      apiKeyId: "k",
+      provider: "b",
+      model: "m2",
+      status: 200,
+      latencyMs: 57,
+      inputTokens: 10,
+      outputTokens: 5,
+      cachedInputTokens: 2,
+      reasoningTokens: null,
+    })
+    expect(record.attempts).toEqual([
+      { provider: "a", model: "m1", outcome: "http", status: 503, ms: 13 },
+      { provider: "b", model: "m2", outcome: "ok", status: 200, ms: 40 },
+    ])
+  })
+
+  it("usage of a stream's parts adds up; a missing, negative or non-finite count is not a count", () => {
+    const record = fresh()
+    addUsage(record, { inputTokens: 7, outputTokens: 3, reasoningTokens: 1 })
+    addUsage(record, { inputTokens: 7, outputTokens: 4, reasoningTokens: Number.NaN, cachedInputTokens: -1 })
+    expect(record).toMatchObject({ inputTokens: 14, outputTokens: 7, reasoningTokens: 1, cachedInputTokens: null })
+  })
+
+  it("time to first token is taken once, from the request's arrival", () => {
+    const record = fresh()
+    setFirstToken(record, T0 + 120)
+    setFirstToken(record, T0 + 900)
+    expect(record.ttftMs).toBe(120)
+  })
+
+  it("a stream cut after commit: the attempt says cut, the record StreamCut with the message; a rescue that completes clears the error", () => {
+    const record = fresh()
+    addAttempt(record, "a", "m", "ok", 200, 5)
+    endStreamPart(record, { complete: false, error: "upstream stream error: socket hang up", rescued: true }, false)
+    expect(record).toMatchObject({ complete: false, rescued: false, errorClass: "StreamCut", errorMessage: "upstream stream error: socket hang up" })
+    expect(record.attempts[0]!.outcome).toBe("cut")
+    addAttempt(record, "b", "m", "ok", 200, 9)
+    endStreamPart(record, { complete: true }, true)
+    expect(record).toMatchObject({ complete: true, rescued: true, errorClass: null, errorMessage: null })
+    expect(record.attempts.map((a) => a.outcome)).toEqual(["cut", "ok"])
+  })
+
+  it("a client that leaves mid-stream is ClientDisconnected (the attempt stays ok); the gateway's shutdown is Shutdown", () => {
+    const left = fresh()
+    addAttempt(left, "a", "m", "ok", 200, 5)
+    endStreamPart(left, { complete: false, error: "client disconnected" }, false)
+    expect(left).toMatchObject({ complete: false, errorClass: "ClientDisconnected" })
+    expect(left.attempts[0]!.outcome).toBe("ok")
+    const shut = fresh()
+    endStreamPart(shut, { complete: false, error: "The gateway is shutting down", byGateway: true }, false)
+    expect(shut.errorClass).toBe("Shutdown")
+  })
+
+  it("a 499 without another error is the client's leaving; an earlier error is kept", () => {
+    const left = fresh()
+    closeRecord(left, 499, T0 + 3)
+    expect(left).toMatchObject({ status: 499, errorClass: "ClientDisconnected" })
+    const failed = fresh()
+    setError(failed, "AllUpstreamsFailed", "All upstream providers failed")
+    closeRecord(failed, 499, T0 + 3)
+    expect(failed.errorClass).toBe("AllUpstreamsFailed")
+  })
+
+  it("error messages are redacted and capped: no credential, never longer than ERROR_MESSAGE_MAX", () => {
+    const record = fresh()
+    setError(record, "UpstreamStatusError", `Incorrect API key provided: sk-proj-abcdefghijklmnop1234. ${"x".repeat(1_000)}`)
+    expect(record.errorMessage).not.toContain("sk-proj-abcdefghijklmnop1234")
+    expect(record.errorMessage).toContain("[redacted]")
+    expect(record.errorMessage!.length).toBeLessThanOrEqual(ERROR_MESSAGE_MAX)
+  })
+
+  it("every mutator is a no-op without a record (REQUEST_LOG=off)", () => {
+    expect(() => {
+      setCaller(undefined, { userId: null, apiKeyId: null })
+      addAttempt(undefined, "a", "m", "ok", 200, 1)
+      setServed(undefined, "a", "m")
+      addUsage(undefined, { inputTokens: 1 })
+      setFirstToken(undefined, 1)
+      setError(undefined, "X", "y")
+      endStreamPart(undefined, { complete: true }, false)
+    }).not.toThrow()
+  })
+})
