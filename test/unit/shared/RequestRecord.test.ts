@@ -99,6 +99,16 @@ describe("request record", () => {
     expect(record.errorMessage!.length).toBeLessThanOrEqual(ERROR_MESSAGE_MAX)
   })
 
+  it("an error message is one line any database column takes: control characters (NUL included) become spaces, a lone surrogate a replacement character", () => {
+    const record = fresh()
+    setError(record, "UpstreamStatusError", "bad\u0000byte\r\nnext line \uD83D and a whole pair \uD83D\uDE00")
+    expect(record.errorMessage).toBe("bad byte next line \uFFFD and a whole pair \uD83D\uDE00")
+    // A cap that falls inside a surrogate pair does not leave half of it.
+    setError(record, "X", `${"a".repeat(ERROR_MESSAGE_MAX - 2)}\uD83D\uDE00tail`)
+    expect(record.errorMessage!.endsWith("…")).toBe(true)
+    expect(record.errorMessage).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/)
+  })
+
   it("every mutator is a no-op without a record (REQUEST_LOG=off)", () => {
     expect(() => {
       setCaller(undefined, { userId: null, apiKeyId: null })
