@@ -7,8 +7,8 @@ import _0004_custom_headers_encrypted from "./0004_custom_headers_encrypted.js"
 import _0005_logical_model_policy from "./0005_logical_model_policy.js"
 import _0006_provider_settings from "./0006_provider_settings.js"
 import _0007_responses from "./0007_responses.js"
-import _0008_request_log from "./0008_request_log.js"
 import _0009_usage_cost from "./0009_usage_cost.js"
+import _0010_request_log from "./0010_request_log.js"
 
 /**
  * Every migration, by `<id>_<name>`, loaded with `Migrator.fromRecord`. Add new migrations
@@ -22,6 +22,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0005_logical_model_policy": _0005_logical_model_policy,
   "0006_provider_settings": _0006_provider_settings,
   "0007_responses": _0007_responses,
-  "0008_request_log": _0008_request_log,
   "0009_usage_cost": _0009_usage_cost,
+  "0010_request_log": _0010_request_log,
 }

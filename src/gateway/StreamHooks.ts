@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { countsTokens } from "../identity/RateLimit.js"
 import type { AttemptRef, Router } from "../routing/Router.js"
 import type { ConversationContext, SnippetCollector } from "../conversation/ConversationContext.js"
-import { addUsage, endStreamPart } from "../shared/RequestRecord.js"
+import { addCost, addUsage, endStreamPart } from "../shared/RequestRecord.js"
 import type { Served } from "./GatewayRequest.js"
 import type { makeRescuer, RescueDeps, RescueScope } from "./MidStreamRescue.js"
 import { logRequestWarning } from "./RequestLog.js"
@@ -32,7 +32,7 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
   const { request } = walk
   addUsage(request.record, codec.usage())
   endStreamPart(request.record, outcome, continuation)
-  deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete)
+  addCost(request.record, deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete))
   const work: Array<Effect.Effect<unknown>> = []
   if (countsTokens(request.principal)) work.push(deps.usage.recordUsage(request.principal, codec.usage()))
   if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {

@@ -1,7 +1,7 @@
 import { Duration, Effect, Either } from "effect"
 import { countsTokens } from "../identity/RateLimit.js"
 import type { Principal } from "../identity/Principal.js"
-import { addUsage, type RequestRecord } from "../shared/RequestRecord.js"
+import { addCost, addUsage, type RequestRecord } from "../shared/RequestRecord.js"
 import type { Candidate } from "../routing/Candidates.js"
 import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { UpstreamClientService, UpstreamRequest } from "../upstream/UpstreamClient.js"
@@ -83,6 +83,7 @@ export const makeUpstreamCall =
       const cost = usage.recordAnswered(principal, served, translated.right.usage, true)
       const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served, cost }
       addUsage(record, translated.right.usage)
+      addCost(record, cost)
       return countsTokens(principal) ? Effect.as(usage.recordUsage(principal, translated.right.usage), answer) : Effect.succeed(answer)
     })
   }

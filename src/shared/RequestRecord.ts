@@ -46,8 +46,11 @@ export interface RequestRecord {
   outputTokens: number | null
   cachedInputTokens: number | null
   reasoningTokens: number | null
-  /** US dollars, summed over the request's attempts; null until a price is known (filled by the cost computation). */
-  costUsd: number | null
+  /**
+   * What the answer cost in nano-dollars (usage/Cost), its parts summed (a rescued stream's
+   * continuations); null when no part had a price. Failed attempts cost nothing.
+   */
+  costNanoUsd: number | null
   /** What went wrong, by kind (an error's tag, `StreamCut`, `ClientDisconnected`, `Shutdown`). */
   errorClass: string | null
   errorMessage: string | null
@@ -96,7 +99,7 @@ export const newRequestRecord = (id: string, requestId: string, dialect: string,
   outputTokens: null,
   cachedInputTokens: null,
   reasoningTokens: null,
-  costUsd: null,
+  costNanoUsd: null,
   errorClass: null,
   errorMessage: null,
 })
@@ -157,6 +160,11 @@ export const addUsage = (record: RequestRecord | undefined, usage: TokenUsage): 
   record.outputTokens = plus(record.outputTokens, usage.outputTokens)
   record.cachedInputTokens = plus(record.cachedInputTokens, usage.cachedInputTokens)
   record.reasoningTokens = plus(record.reasoningTokens, usage.reasoningTokens)
+}
+
+/** Adds the cost of one answered part (null: its model has no price). */
+export const addCost = (record: RequestRecord | undefined, cost: number | null): void => {
+  if (record !== undefined && cost !== null) record.costNanoUsd = (record.costNanoUsd ?? 0) + cost
 }
 
 /** Control characters: a NUL is refused by Postgres text and JSON columns alike; the others have no place in one line. */

@@ -46,12 +46,12 @@ const rowOf = (r: RequestRecord) => ({
   output_tokens: r.outputTokens,
   cached_input_tokens: r.cachedInputTokens,
   reasoning_tokens: r.reasoningTokens,
-  cost_usd: r.costUsd,
+  cost_nanousd: r.costNanoUsd,
   error_class: r.errorClass,
   error_message: r.errorMessage,
 })
 
-/** SQL for `request_log` (migrations/0008). Buffering, batching and retrying belong to `usage/RequestLogWriter`. */
+/** SQL for `request_log` (migrations/0010). Buffering, batching and retrying belong to `usage/RequestLogWriter`. */
 export class RequestLogRepository extends Effect.Service<RequestLogRepository>()("gateway/storage/RequestLogRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -69,12 +69,12 @@ export class RequestLogRepository extends Effect.Service<RequestLogRepository>()
         : sql`
             INSERT INTO request_log (id, started_at, request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream,
               provider, model, attempts, status, complete, rescued, latency_ms, ttft_ms, input_tokens, output_tokens,
-              cached_input_tokens, reasoning_tokens, cost_usd, error_class, error_message)
+              cached_input_tokens, reasoning_tokens, cost_nanousd, error_class, error_message)
             SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows.map(rowOf))}::jsonb) AS r(id uuid, started_at timestamptz,
               request_id varchar, user_id uuid, api_key_id uuid, dialect varchar, endpoint varchar, requested_model varchar,
               stream boolean, provider varchar, model varchar, attempts jsonb, status smallint, complete boolean, rescued boolean,
               latency_ms integer, ttft_ms integer, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
-              reasoning_tokens bigint, cost_usd numeric, error_class varchar, error_message varchar)
+              reasoning_tokens bigint, cost_nanousd bigint, error_class varchar, error_message varchar)
             ON CONFLICT (id) DO NOTHING`.pipe(
             Effect.asVoid,
             Effect.catchIf(

@@ -26,6 +26,8 @@ describe("request log (real server)", () => {
   let gateway: TestGateway | undefined
   let rows: Map<string, Row>
   let restrictedUser: string | undefined
+  /** `x-apiproxy-cost` of the JSON answer. */
+  let jsonCost: string | null
 
   const readRows = async (databaseUrl: string) =>
     Effect.runPromise(
@@ -34,7 +36,7 @@ describe("request log (real server)", () => {
           sql<Row>`
             SELECT request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream, provider, model, attempts,
                    status, complete, rescued, latency_ms, ttft_ms, input_tokens::int, output_tokens::int,
-                   cost_usd, error_class, error_message
+                   cost_nanousd::float8 AS cost_nanousd, error_class, error_message
             FROM request_log`,
         ),
       ).pipe(Effect.provide(Reactivity.layer)),
@@ -73,7 +75,7 @@ describe("request log (real server)", () => {
     const id = (requestId: string) => ({ headers: { "x-request-id": requestId } })
     const messages = [{ role: "user" as const, content: "hi" }]
 
-    await openai.chat.completions.create({ model: "fast", messages }, id("rl-json"))
+    jsonCost = (await openai.chat.completions.create({ model: "fast", messages }, id("rl-json")).withResponse()).response.headers.get("x-apiproxy-cost")
     const streamed = await openai.chat.completions.create({ model: "fast", messages, stream: true }, id("rl-stream"))
     for await (const _ of streamed) void _
     primary.script({ status: 503 })
@@ -122,7 +124,7 @@ describe("request log (real server)", () => {
     )
   })
 
-  it("a JSON answer: caller, route, model asked and served, one attempt, tokens, latency; no cost yet", (context) => {
+  it("a JSON answer: caller, route, model asked and served, one attempt, tokens, latency, its cost as x-apiproxy-cost said", (context) => {
     if (skipped(context)) return
     const row = rows.get("rl-json")!
     expect(row).toMatchObject({
@@ -138,7 +140,6 @@ describe("request log (real server)", () => {
       complete: true,
       rescued: false,
       ttft_ms: null,
-      cost_usd: null,
       error_class: null,
       error_message: null,
     })
@@ -146,6 +147,9 @@ describe("request log (real server)", () => {
     expect(row.input_tokens).toBeGreaterThan(0)
     expect(row.output_tokens).toBeGreaterThan(0)
     expect(row.latency_ms).toBeGreaterThanOrEqual(0)
+    expect(jsonCost).toMatch(/^\d+\.\d+$/)
+    expect(row.cost_nanousd).toBe(Math.round(Number(jsonCost) * 1e9))
+    expect(row.cost_nanousd).toBeGreaterThan(0)
   })
 
   it("a stream: its time to first token, within its latency, and its usage", (context) => {
@@ -175,6 +179,8 @@ describe("request log (real server)", () => {
       ["primary", "cut"],
       ["backup", "ok"],
     ])
+    // What the continuation used is priced; the cut part reported no usage.
+    expect(row.cost_nanousd).toBeGreaterThan(0)
   })
 
   it("Gemini: its dialect, and its endpoint without the model in the path", (context) => {
@@ -189,7 +195,7 @@ describe("request log (real server)", () => {
     expect(relayed.attempts.map((a) => [a.provider, a.outcome, a.status])).toEqual([["primary", "http", 400]])
     expect(relayed.error_message).toContain("Invalid 'messages'")
     expect(relayed.error_message).not.toContain("sk-proj-abcdefghijklmnopqrstu")
-    expect(rows.get("rl-unknown")).toMatchObject({ status: 404, error_class: "ModelNotFound", requested_model: "no-such-model", attempts: [] })
+    expect(rows.get("rl-unknown")).toMatchObject({ status: 404, error_class: "ModelNotFound", requested_model: "no-such-model", attempts: [], cost_nanousd: null })
     expect(rows.get("rl-refused")).toMatchObject({ status: 403, error_class: "ProviderNotAllowed", user_id: restrictedUser, api_key_id: expect.any(String), attempts: [] })
   })
 })

@@ -26,6 +26,7 @@ const sample = (i: number, startedAt = Date.now()): RequestRecord => {
   setServed(record, "up", "m-2")
   addUsage(record, { inputTokens: i, outputTokens: 2, cachedInputTokens: 1, reasoningTokens: 3 })
   record.complete = true
+  record.costNanoUsd = 1_234_567 + i
   record.ttftMs = record.stream ? 7 : null
   closeRecord(record, 200, startedAt + 25)
   return record
@@ -64,7 +65,7 @@ describe("RequestLogWriter", () => {
       const [row] = yield* sql<Record<string, unknown>>`
         SELECT request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream, provider, model, attempts, status,
                complete, rescued, latency_ms, ttft_ms, input_tokens::int, output_tokens::int, cached_input_tokens::int,
-               reasoning_tokens::int, cost_usd, error_class, error_message
+               reasoning_tokens::int, cost_nanousd::float8 AS cost_nanousd, error_class, error_message
         FROM request_log WHERE request_id = 'req-42'`
       expect(row).toEqual({
         request_id: "req-42",
@@ -89,7 +90,7 @@ describe("RequestLogWriter", () => {
         output_tokens: 2,
         cached_input_tokens: 1,
         reasoning_tokens: 3,
-        cost_usd: null,
+        cost_nanousd: 1_234_609,
         error_class: null,
         error_message: null,
       })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
   addAttempt,
+  addCost,
   addUsage,
   closeRecord,
   endStreamPart,
@@ -18,7 +19,7 @@ const fresh = () => newRequestRecord("row-1", "req-1", "openai-chat", "/v1/chat/
 describe("request record", () => {
   it("starts with nothing known but the route; a JSON answer fills caller, attempts, upstream, usage, status and latency", () => {
     const record = fresh()
-    expect(record).toMatchObject({ authenticated: false, userId: null, status: 0, complete: false, attempts: [], costUsd: null, errorClass: null })
+    expect(record).toMatchObject({ authenticated: false, userId: null, status: 0, complete: false, attempts: [], costNanoUsd: null, errorClass: null })
     setCaller(record, { userId: "u", apiKeyId: "k" })
     addAttempt(record, "a", "m1", "http", 503, 12.6)
     addAttempt(record, "b", "m2", "ok", 200, 40.2)
@@ -49,6 +50,16 @@ describe("request record", () => {
     addUsage(record, { inputTokens: 7, outputTokens: 3, reasoningTokens: 1 })
     addUsage(record, { inputTokens: 7, outputTokens: 4, reasoningTokens: Number.NaN, cachedInputTokens: -1 })
     expect(record).toMatchObject({ inputTokens: 14, outputTokens: 7, reasoningTokens: 1, cachedInputTokens: null })
+  })
+
+  it("cost adds up over the priced parts; it stays null while no part has a price", () => {
+    const record = fresh()
+    addCost(record, null)
+    expect(record.costNanoUsd).toBeNull()
+    addCost(record, 1_500)
+    addCost(record, null)
+    addCost(record, 250)
+    expect(record.costNanoUsd).toBe(1_750)
   })
 
   it("time to first token is taken once, from the request's arrival", () => {

@@ -6,7 +6,8 @@ import { Effect } from "effect"
  * request of the data plane whose caller was authenticated, written off the request path in
  * batches by `usage/RequestLogWriter`. `id` is made by the gateway (the client's `request_id` may
  * repeat), so a batch written twice after an ambiguous failure inserts each row once.
- * `attempts` is a JSON array of `{provider, model, outcome, status, ms}`. No foreign keys: a
+ * `attempts` is a JSON array of `{provider, model, outcome, status, ms}`. `cost_nanousd` is
+ * integer nano-dollars (usage/Cost), as `usage_minutes.cost_nanousd`: rows add up exactly. No foreign keys: a
  * row outlives a deleted key or user. Older rows than REQUEST_LOG_RETENTION_DAYS are deleted in
  * batches (the `started_at` index).
  *
@@ -42,7 +43,7 @@ export default Effect.gen(function* () {
       output_tokens bigint,
       cached_input_tokens bigint,
       reasoning_tokens bigint,
-      cost_usd numeric(20, 10),
+      cost_nanousd bigint,
       error_class varchar(64),
       error_message varchar(300),
       request_body text,
