@@ -79,6 +79,19 @@ export const defaultPaths = (protocol: UpstreamProtocol): ProviderPaths => {
   }
 }
 
+/**
+ * The base URL calls are joined to: without trailing slashes, and without a trailing version
+ * segment that the protocol's default paths already start with (`/v1`; `/v1beta` for Gemini)
+ * when none of the provider's paths is its own. Vendors document their base URLs with the
+ * version (`https://api.openai.com/v1`); taken as given it would call `/v1/v1/chat/completions`.
+ */
+export const effectiveBaseUrl = (protocol: UpstreamProtocol, baseUrl: string, ownPaths: boolean): string => {
+  const trimmed = baseUrl.replace(/\/+$/, "")
+  if (ownPaths) return trimmed
+  const version = defaultPaths(protocol).chat.split("/")[1]!
+  return trimmed.endsWith(`/${version}`) ? trimmed.slice(0, -(version.length + 1)) : trimmed
+}
+
 /** The official OpenAI API, whose Responses API stores responses: a provider there keeps its own by default. */
 export const OFFICIAL_OPENAI_HOST = "api.openai.com"
 

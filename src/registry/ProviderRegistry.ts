@@ -8,6 +8,7 @@ import { ProviderRepository, type RegistryRows } from "../storage/ProviderReposi
 import {
   defaultPaths,
   defaultResponsesStore,
+  effectiveBaseUrl,
   isOfficialHost,
   type LogicalModel,
   type LogicalUpstream,
@@ -83,7 +84,7 @@ export const buildSnapshot = (
       id: row.providerId,
       name: row.name,
       protocol,
-      baseUrl: row.baseUrl.replace(/\/+$/, ""),
+      baseUrl: effectiveBaseUrl(protocol, row.baseUrl, [row.modelsPath, row.chatPath, row.responsesPath, row.messagesPath].some((own) => own !== null)),
       type: row.providerType === "aggregator" ? "aggregator" : "native",
       weight: row.weight,
       enabled: row.enabled,

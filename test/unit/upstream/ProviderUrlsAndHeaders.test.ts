@@ -1,6 +1,6 @@
 import { Option } from "effect"
 import { describe, expect, it } from "vitest"
-import { isOfficialHost } from "../../../src/registry/Provider.js"
+import { effectiveBaseUrl, isOfficialHost } from "../../../src/registry/Provider.js"
 import { upstreamHeaders } from "../../../src/upstream/UpstreamHeaders.js"
 import { makeKey, makeProvider } from "../routing/fixtures.js"
 
@@ -29,5 +29,21 @@ describe("the browser mask (MASK_AS_BROWSER)", () => {
     ["not a url", false],
   ])("isOfficialHost(%s) is %s", (url, official) => {
     expect(isOfficialHost(url)).toBe(official)
+  })
+})
+
+describe("effectiveBaseUrl: a base URL given with the API version is not doubled", () => {
+  it.each([
+    ["openai", "https://api.openai.com/v1", false, "https://api.openai.com"],
+    ["openai", "https://api.openai.com/v1/", false, "https://api.openai.com"],
+    ["openai", "https://openrouter.example/api/v1", false, "https://openrouter.example/api"],
+    ["openai", "https://api.openai.com", false, "https://api.openai.com"],
+    ["openai", "https://host.example/v10", false, "https://host.example/v10"],
+    ["openai", "https://host.example/v1", true, "https://host.example/v1"],
+    ["anthropic", "https://api.anthropic.com/v1", false, "https://api.anthropic.com"],
+    ["gemini", "https://generativelanguage.googleapis.com/v1beta", false, "https://generativelanguage.googleapis.com"],
+    ["gemini", "https://generativelanguage.googleapis.com/v1", false, "https://generativelanguage.googleapis.com/v1"],
+  ] as const)("%s %s (own paths: %s) → %s", (protocol, baseUrl, ownPaths, expected) => {
+    expect(effectiveBaseUrl(protocol, baseUrl, ownPaths)).toBe(expected)
   })
 })
