@@ -19,12 +19,37 @@ import type { ProviderCore, ProviderPaths, RoutingStrategyName } from "../shared
  * Unknown keys are rejected (a typo such as `base-url` must not silently mean "default").
  */
 
+/** One thing wrong in the file: `<path>: <what is wrong>` (never a secret), and where, when known. */
+export const GatewayFileProblem = Schema.Struct({
+  text: Schema.String,
+  line: Schema.optional(Schema.Number),
+  column: Schema.optional(Schema.Number),
+})
+export type GatewayFileProblem = typeof GatewayFileProblem.Type
+
+/** At most this many problems are listed (a file of garbage must not print thousands of lines). */
+const MAX_PROBLEMS = 50
+
+const describeProblem = (problem: GatewayFileProblem): string =>
+  problem.line === undefined ? problem.text : `line ${problem.line}, column ${problem.column}: ${problem.text}`
+
+/** Everything wrong with the file, each with its line and column where the file has one. */
 export class GatewayFileError extends Schema.TaggedError<GatewayFileError>()("GatewayFileError", {
   /** The file, as given (GATEWAY_CONFIG). */
   file: Schema.String,
-  /** `<path>: <what is wrong>`, never a secret. */
-  message: Schema.String,
-}) {}
+  problems: Schema.Array(GatewayFileProblem),
+}) {
+  get message(): string {
+    const listed = this.problems.slice(0, MAX_PROBLEMS).map(describeProblem)
+    const more = this.problems.length > MAX_PROBLEMS ? [`… and ${this.problems.length - MAX_PROBLEMS} more`] : []
+    return listed.length === 1
+      ? `${this.file}: ${listed[0]}`
+      : `${this.file}: ${this.problems.length} problems:\n${[...listed, ...more].map((line) => `  ${line}`).join("\n")}`
+  }
+}
+
+/** A file error with one problem and no position (a file that cannot be read, a reference the database must settle). */
+export const gatewayFileError = (file: string, text: string) => new GatewayFileError({ file, problems: [{ text }] })
 
 // ---------------------------------------------------------------------------------------------
 // Schema of the file (encoded form = what the user writes)
@@ -260,13 +285,23 @@ const describeIssue = (issue: ParseResult.ArrayFormatterIssue): string => {
   }
 }
 
-/** The first Schema issue as `path: message` (the whole file is `(root)`). */
-export const formatParseError = (error: ParseResult.ParseError): string => {
-  const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  if (first === undefined) return `(root): ${error.message}`
-  const where = first.path.length === 0 ? "(root)" : formatPath(first.path)
-  return `${where}: ${describeIssue(first)}`
+/** A problem at `path` in the file (before its position is looked up). */
+interface Located {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly what: string
 }
+
+const textOf = (problem: Located): string => `${problem.path.length === 0 ? "(root)" : formatPath(problem.path)}: ${problem.what}`
+
+/** Every Schema issue, at its path (the whole file is `(root)`). */
+const schemaProblems = (error: ParseResult.ParseError): Array<Located> => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  if (issues.length === 0) return [{ path: [], what: error.message }]
+  return issues.map((issue) => ({ path: issue.path, what: describeIssue(issue) }))
+}
+
+/** The first Schema issue as `path: message` (the whole file is `(root)`). */
+export const formatParseError = (error: ParseResult.ParseError): string => textOf(schemaProblems(error)[0]!)
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -276,86 +311,109 @@ export type GatewayFileFormat = "yaml" | "json"
 export const formatOf = (file: string): GatewayFileFormat =>
   path.extname(file).toLowerCase() === ".json" ? "json" : "yaml"
 
-const parseText = (text: string, format: GatewayFileFormat): Either.Either<unknown, string> => {
+interface ParsedText {
+  readonly value: unknown
+  /** Where each path of the file is (JSON is YAML, so both formats have one). */
+  readonly locate: (path: ReadonlyArray<PropertyKey>) => { readonly line: number; readonly column: number } | undefined
+}
+
+/** The position of `path` in `doc`: its node, else the nearest enclosing one that exists. */
+const locator = (doc: YAML.Document, lines: YAML.LineCounter) => (path: ReadonlyArray<PropertyKey>) => {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as Array<unknown>, true)
+    const offset = YAML.isNode(node) ? node.range?.[0] : undefined
+    if (offset !== undefined) {
+      const at = lines.linePos(offset)
+      return { line: at.line, column: at.col }
+    }
+  }
+  return undefined
+}
+
+const parseText = (text: string, format: GatewayFileFormat): Either.Either<ParsedText, ReadonlyArray<GatewayFileProblem>> => {
+  const lines = new YAML.LineCounter()
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines })
+  const locate = locator(doc, lines)
   if (format === "json") {
     try {
-      return Either.right(JSON.parse(text))
+      return Either.right({ value: JSON.parse(text), locate })
     } catch {
       // JSON.parse quotes the text around the error, which may hold a key: report a position only,
       // borrowed from the YAML parser (JSON is YAML) when it also trips over the text.
-      const at = YAML.parseDocument(text, { prettyErrors: true }).errors[0]?.linePos?.[0]
-      return Either.left(at === undefined ? "invalid JSON" : `invalid JSON near line ${at.line}, column ${at.col}`)
+      const at = doc.errors[0]?.linePos?.[0]
+      return Either.left([at === undefined ? { text: "invalid JSON" } : { text: "invalid JSON", line: at.line, column: at.col }])
     }
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true })
-  const [problem] = doc.errors
-  if (problem !== undefined) {
-    const at = problem.linePos?.[0]
-    const where = at === undefined ? "" : ` at line ${at.line}, column ${at.col}`
-    const what = problem.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
-    return Either.left(`invalid YAML${where}: ${what}`)
+  if (doc.errors.length > 0) {
+    return Either.left(
+      doc.errors.map((problem) => {
+        const at = problem.linePos?.[0]
+        const what = problem.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
+        return at === undefined ? { text: `invalid YAML: ${what}` } : { text: `invalid YAML: ${what}`, line: at.line, column: at.col }
+      }),
+    )
   }
   // An empty file is an empty configuration, not an error.
-  return Either.right(doc.toJS() ?? {})
+  return Either.right({ value: doc.toJS() ?? {}, locate })
 }
 
 const stripTrailingSlashes = (url: string): string => url.replace(/\/+$/, "")
 
-/** Checks the Schema cannot express: uniqueness and references inside the file. */
-const checkConsistency = (file: Decoded): string | undefined => {
+/** Checks the Schema cannot express: uniqueness and references inside the file. Every problem, in file order. */
+const checkConsistency = (file: Decoded): Array<Located> => {
+  const problems: Array<Located> = []
   const providerIndex = new Map<string, number>()
   for (const [i, provider] of file.providers.entries()) {
     const seen = providerIndex.get(provider.id)
-    if (seen !== undefined) return `providers[${i}].id: duplicate provider id "${provider.id}" (also providers[${seen}])`
-    providerIndex.set(provider.id, i)
+    if (seen !== undefined) problems.push({ path: ["providers", i, "id"], what: `duplicate provider id "${provider.id}" (also providers[${seen}])` })
+    else providerIndex.set(provider.id, i)
 
     const labels = new Map<string, number>()
     for (const [k, key] of provider.keys.entries()) {
-      const at = `providers[${i}].keys[${k}]`
       if ((key.value === undefined) === (key.value_env === undefined)) {
-        return `${at}: expected exactly one of value_env or value`
+        problems.push({ path: ["providers", i, "keys", k], what: "expected exactly one of value_env or value" })
+        continue
       }
       const label = keyLabel(key, k)
       const before = labels.get(label)
       if (before !== undefined) {
-        return `${at}.label: duplicate key label "${label}" (also providers[${i}].keys[${before}]); labels identify keys across imports`
-      }
-      labels.set(label, k)
+        problems.push({
+          path: ["providers", i, "keys", k, "label"],
+          what: `duplicate key label "${label}" (also providers[${i}].keys[${before}]); labels identify keys across imports`,
+        })
+      } else labels.set(label, k)
     }
 
     for (const name of Object.keys(provider.headers ?? {})) {
-      if (!isHeaderName(name)) return `${formatPath(["providers", i, "headers", name])}: expected an HTTP header name`
+      if (!isHeaderName(name)) problems.push({ path: ["providers", i, "headers", name], what: "expected an HTTP header name" })
     }
 
     // provider_models has one alias column per model.
     const aliasOf = new Map<string, string>()
     for (const [alias, model] of Object.entries(provider.aliases ?? {})) {
       if (!isModelName(alias) || alias.includes("/")) {
-        return `${formatPath(["providers", i, "aliases", alias])}: expected an alias name (no '/', no surrounding spaces)`
+        problems.push({ path: ["providers", i, "aliases", alias], what: "expected an alias name (no '/', no surrounding spaces)" })
+        continue
       }
       const other = aliasOf.get(model)
-      if (other !== undefined) {
-        return `providers[${i}].aliases.${alias}: model "${model}" already has the alias "${other}" (one alias per model)`
-      }
-      aliasOf.set(model, alias)
+      if (other !== undefined) problems.push({ path: ["providers", i, "aliases", alias], what: `model "${model}" already has the alias "${other}" (one alias per model)` })
+      else aliasOf.set(model, alias)
     }
   }
 
   const logicalIndex = new Map<string, number>()
   for (const [i, logical] of file.logical_models.entries()) {
     const seen = logicalIndex.get(logical.id)
-    if (seen !== undefined) {
-      return `logical_models[${i}].id: duplicate logical model id "${logical.id}" (also logical_models[${seen}])`
-    }
-    logicalIndex.set(logical.id, i)
+    if (seen !== undefined) problems.push({ path: ["logical_models", i, "id"], what: `duplicate logical model id "${logical.id}" (also logical_models[${seen}])` })
+    else logicalIndex.set(logical.id, i)
     const pairs = new Set<string>()
     for (const [u, upstream] of logical.upstreams.entries()) {
       const pair = `${upstream.provider}/${upstream.model}`
-      if (pairs.has(pair)) return `logical_models[${i}].upstreams[${u}]: duplicate upstream ${pair}`
+      if (pairs.has(pair)) problems.push({ path: ["logical_models", i, "upstreams", u], what: `duplicate upstream ${pair}` })
       pairs.add(pair)
     }
   }
-  return undefined
+  return problems
 }
 
 const keyLabel = (key: { readonly label?: string; readonly value_env?: string }, index: number): string =>
@@ -370,7 +428,9 @@ const readEnv = (name: string) =>
     Effect.orElseSucceed(() => Option.none<string>()),
   )
 
+/** The file with its `value_env` keys read; every variable that is not set is a problem. */
 const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
+  const missing: Array<Located> = []
   const providers: Array<FileProvider> = []
   for (const [i, p] of file.providers.entries()) {
     const keys: Array<FileProviderKey> = []
@@ -380,9 +440,8 @@ const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
       if (key.value_env !== undefined) {
         const value = yield* readEnv(key.value_env)
         if (Option.isNone(value)) {
-          return yield* Effect.fail(
-            `providers[${i}].keys[${k}].value_env: environment variable ${key.value_env} is not set`,
-          )
+          missing.push({ path: ["providers", i, "keys", k, "value_env"], what: `environment variable ${key.value_env} is not set` })
+          continue
         }
         secret = Redacted.make(value.value.trim())
         source = { env: key.value_env }
@@ -423,6 +482,7 @@ const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
     upstreams: m.upstreams.map((u) => ({ provider: u.provider, model: u.model, weight: u.weight, priority: u.priority })),
     policy: policyOf(m),
   }))
+  if (missing.length > 0) return yield* Effect.fail(missing)
   return { prune: file.prune, providers, logicalModels } satisfies GatewayFile
 })
 
@@ -434,15 +494,21 @@ export const parseGatewayFile = Effect.fn("GatewayFile.parse")(function* (
   text: string,
   options: { readonly file: string; readonly format?: GatewayFileFormat },
 ) {
-  const fail = (message: string) => new GatewayFileError({ file: options.file, message })
-  const raw = parseText(text, options.format ?? formatOf(options.file))
-  if (Either.isLeft(raw)) return yield* fail(raw.left)
-  const decoded = Schema.decodeUnknownEither(GatewayFileSchema, { errors: "first", onExcessProperty: "error" })(
-    raw.right,
-  )
-  if (Either.isLeft(decoded)) return yield* fail(formatParseError(decoded.left))
-  const inconsistency = checkConsistency(decoded.right)
-  if (inconsistency !== undefined) return yield* fail(inconsistency)
+  const parsed = parseText(text, options.format ?? formatOf(options.file))
+  if (Either.isLeft(parsed)) return yield* new GatewayFileError({ file: options.file, problems: parsed.left })
+  const { value, locate } = parsed.right
+  /** Every problem, in the order of the file. */
+  const fail = (problems: ReadonlyArray<Located>) =>
+    new GatewayFileError({
+      file: options.file,
+      problems: problems
+        .map((problem): GatewayFileProblem => ({ text: textOf(problem), ...locate(problem.path) }))
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)),
+    })
+  const decoded = Schema.decodeUnknownEither(GatewayFileSchema, { errors: "all", onExcessProperty: "error" })(value)
+  if (Either.isLeft(decoded)) return yield* fail(schemaProblems(decoded.left))
+  const inconsistencies = checkConsistency(decoded.right)
+  if (inconsistencies.length > 0) return yield* fail(inconsistencies)
   return yield* resolve(decoded.right).pipe(Effect.mapError(fail))
 })
 
@@ -472,10 +538,12 @@ export const loadGatewayFile = Effect.fn("GatewayFile.load")(function* (file: st
   const text = yield* Effect.tryPromise({
     try: () => fs.readFile(file, "utf8"),
     catch: (e) =>
-      new GatewayFileError({
+      gatewayFileError(
         file,
-        message: (e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : `cannot read: ${(e as Error).message}`,
-      }),
+        (e as NodeJS.ErrnoException).code === "ENOENT"
+          ? `file not found (named by GATEWAY_CONFIG; looked for ${path.resolve(file)})`
+          : `cannot read (GATEWAY_CONFIG): ${(e as Error).message}`,
+      ),
   })
   return yield* parseGatewayFile(text, { file })
 })

@@ -9,6 +9,7 @@ import {
   type FileProvider,
   type GatewayFile,
   GatewayFileError,
+  gatewayFileError,
   loadGatewayFile,
 } from "../config/GatewayFile.js"
 
@@ -76,7 +77,7 @@ export const applyGatewayFile = Effect.fn("GatewayFileImport.apply")(function* (
     Effect.gen(function* () {
       yield* repo.lockForImport
       const reference = checkUpstreamProviders(file, yield* repo.providerIds)
-      if (reference !== undefined) return yield* new GatewayFileError({ file: source, message: reference })
+      if (reference !== undefined) return yield* gatewayFileError(source, reference)
 
       const providersCreated: Array<string> = []
       const providersUpdated: Array<string> = []

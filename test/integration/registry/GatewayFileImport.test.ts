@@ -198,7 +198,7 @@ logical_models:
       const summary = yield* apply(referencing)
       expect(summary.logicalModelsCreated).toEqual(["mixed"])
       const unknown = yield* Effect.flip(apply(referencing.replace("provider: anthropic", "provider: nowhere")))
-      expect(unknown.message).toBe('logical_models[0].upstreams[1].provider: unknown provider "nowhere"')
+      expect(unknown.message).toBe('gateway.yaml: logical_models[0].upstreams[1].provider: unknown provider "nowhere"')
       // The failed import rolled back entirely.
       expect(yield* count("logical_models")).toBe(2)
     }).pipe(Effect.provide(TestEnv)))

@@ -22,12 +22,16 @@ const withEnv = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 const parse = (text: string, format: GatewayFileFormat = "yaml") =>
   withEnv(parseGatewayFile(text, { file: `gateway.${format}`, format }))
 
-/** The error message of a file that must be rejected. */
-const errorOf = (text: string, format: GatewayFileFormat = "yaml") =>
+/** The error of a file that must be rejected. */
+const failureOf = (text: string, format: GatewayFileFormat = "yaml") =>
   Effect.map(Effect.flip(parse(text, format)), (e) => {
     expect(e._tag).toBe("GatewayFileError")
-    return e.message
+    return e
   })
+
+/** What is wrong with a file that must be rejected, one problem a line, without positions. */
+const errorOf = (text: string, format: GatewayFileFormat = "yaml") =>
+  Effect.map(failureOf(text, format), (e) => e.problems.map((problem) => problem.text).join("\n"))
 
 const FULL_YAML = `
 providers:
@@ -257,9 +261,9 @@ providers:
 
   it.effect("reports YAML and JSON syntax errors with their position", () =>
     Effect.gen(function* () {
-      expect(yield* errorOf("providers:\n  - id: a\n   base_url: x\n")).toMatch(/^invalid YAML at line 3, column \d+: /)
-      expect(yield* errorOf("providers:\n  - id: a\n    id: b\n")).toMatch(/^invalid YAML at line 3.*unique/)
-      expect(yield* errorOf('{"providers": [}', "json")).toMatch(/^invalid JSON near line 1, column \d+$/)
+      expect((yield* failureOf("providers:\n  - id: a\n   base_url: x\n")).message).toMatch(/^gateway\.yaml: line 3, column \d+: invalid YAML: /)
+      expect((yield* failureOf("providers:\n  - id: a\n    id: b\n")).message).toMatch(/^gateway\.yaml: line 3.*invalid YAML.*unique/)
+      expect((yield* failureOf('{"providers": [}', "json")).message).toMatch(/^gateway\.json: line 1, column \d+: invalid JSON$/)
       // The parser's own message quotes the text around the error: it must not reach the log.
       const secretInline = '{"providers": [{"id": "a", "base_url": "http://x", "keys": [{"value": "sk-secret-123456"},]}]}'
       expect(yield* errorOf(secretInline, "json")).not.toContain("sk-secret")
@@ -303,6 +307,41 @@ providers:
       expect(yield* errorOf(provider(`    prices:\n      gpt-4o: { input: 1, output: 1, cached: 1 }\n`))).toBe('providers[0].prices.gpt-4o.cached: unknown field')
     }))
 
+  it.effect("reports every problem at once, each with its line and column", () =>
+    Effect.gen(function* () {
+      const file = [
+        "providers:", //                                  1
+        "  - id: openai", //                              2
+        "    base_url: ftp://nowhere", //                  3
+        "    weight: 0", //                                4
+        "    keys:", //                                    5
+        "      - value_env: NOT_SET_ANYWHERE", //          6
+        "  - id: Bad Id", //                               7
+        "    base_url: https://ok.example", //             8
+        "    base-url: https://typo.example", //           9
+        "logical_models:", //                              10
+        "  - id: m", //                                    11
+        "    upstreams: []", //                            12
+        "",
+      ].join("\n")
+      const failure = yield* failureOf(file)
+      expect(failure.problems.map((p) => [p.line, p.text.split(":")[0]])).toEqual([
+        [3, "providers[0].base_url"],
+        [4, "providers[0].weight"],
+        [7, "providers[1].id"],
+        [9, "providers[1].base-url"],
+        [12, "logical_models[0].upstreams"],
+      ])
+      expect(failure.message).toMatch(/^gateway\.yaml: 5 problems:\n  line 3, column 15: providers\[0\]\.base_url: expected an http\(s\) URL\n/)
+      // Once the Schema holds, every unset variable is named at once too.
+      const unset = yield* failureOf(provider("    keys:\n      - value_env: FIRST_UNSET\n      - value_env: SECOND_UNSET"))
+      expect(unset.problems.map((p) => p.text)).toEqual([
+        "providers[0].keys[0].value_env: environment variable FIRST_UNSET is not set",
+        "providers[0].keys[1].value_env: environment variable SECOND_UNSET is not set",
+      ])
+      expect(unset.problems.every((p) => p.line !== undefined)).toBe(true)
+    }))
+
   it.effect("loads YAML and JSON files by extension and names a missing file", () =>
     Effect.gen(function* () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gateway-file-"))
@@ -316,7 +355,7 @@ providers:
         const fromJson = yield* withEnv(loadGatewayFile(jsonPath))
         expect(fromJson.providers.map((p) => p.baseUrl)).toEqual(["http://localhost:9"])
         const missing = yield* Effect.flip(loadGatewayFile(path.join(dir, "nope.yaml")))
-        expect(missing.message).toBe("file not found")
+        expect(missing.message).toBe(`${path.join(dir, "nope.yaml")}: file not found (named by GATEWAY_CONFIG; looked for ${path.join(dir, "nope.yaml")})`)
         expect(missing.file).toBe(path.join(dir, "nope.yaml"))
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
