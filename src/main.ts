@@ -5,6 +5,7 @@ import { Cause, Config, ConfigError, Duration, Effect, Layer, Option } from "eff
 import { AppLive } from "./App.js"
 import { ResetRefused, resetAdminPassword, ResetAdminPasswordLive } from "./cli/ResetAdminPassword.js"
 import { guardStandardStreams } from "./http/Logging.js"
+import { durationConfig } from "./shared/DurationConfig.js"
 
 // A reader of stdout/stderr that went away (`apiproxy 2>&1 | head`) must never stop the gateway.
 guardStandardStreams()
@@ -15,7 +16,7 @@ guardStandardStreams()
  * answer), the process is gone SHUTDOWN_GRACE + 1 s after the signal.
  */
 const shutdownGraceMs = Effect.runSync(
-  Config.duration("SHUTDOWN_GRACE").pipe(
+  durationConfig("SHUTDOWN_GRACE").pipe(
     Config.withDefault(Duration.seconds(10)),
     Effect.map(Duration.toMillis),
     Effect.orElseSucceed(() => 10_000),

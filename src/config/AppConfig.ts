@@ -2,6 +2,7 @@ import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { durationConfig } from "../shared/DurationConfig.js"
 
 /** Well-known placeholder secrets, refused when NODE_ENV=production. */
 export const DEFAULT_SECRET_KEY = "please-change-me"
@@ -19,7 +20,7 @@ const optionalRedacted = (name: string) =>
   optionalString(name).pipe(Config.map(Option.map((s) => Redacted.make(s))))
 
 const millis = (name: string, fallback: string) =>
-  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback as Duration.DurationInput)))
+  durationConfig(name).pipe(Config.withDefault(Duration.decode(fallback as Duration.DurationInput)))
 
 /** A whole number ≥ 0 (or > 0 with `positive`), `fallback` when unset. */
 const wholeNumber = (name: string, fallback: number, options: { readonly positive?: boolean; readonly what?: string } = {}) =>

@@ -16,6 +16,7 @@ import { Clock, Config, Duration, Effect, Option, Queue, Schema } from "effect"
 import { Kv } from "../storage/Kv.js"
 import { kvRecord } from "../storage/KvRecord.js"
 import { normalizeSessionId } from "../routing/Stickiness.js"
+import { durationConfig } from "../shared/DurationConfig.js"
 
 export const ContextEntry = Schema.Struct({
   /** ISO 8601 time the exchange finished. */
@@ -98,7 +99,7 @@ const QUEUE_CAPACITY = 1024
 export const sessionContextConfig = Config.all({
   maxEntries: Config.integer("SESSION_CONTEXT_MAX_ENTRIES").pipe(Config.withDefault(50)),
   maxBytes: Config.integer("SESSION_CONTEXT_MAX_BYTES").pipe(Config.withDefault(8 * 1024)),
-  ttl: Config.duration("SESSION_CONTEXT_TTL").pipe(Config.withDefault(Duration.seconds(7200))),
+  ttl: durationConfig("SESSION_CONTEXT_TTL").pipe(Config.withDefault(Duration.seconds(7200))),
 })
 
 export class ConversationContext extends Effect.Service<ConversationContext>()("gateway/conversation/ConversationContext", {

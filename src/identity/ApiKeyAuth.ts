@@ -5,6 +5,7 @@ import { type ApiKeyAuthRow, ApiKeyRepository } from "../storage/ApiKeyRepositor
 import { Kv } from "../storage/Kv.js"
 import type { Principal } from "./Principal.js"
 import { Secrets } from "../crypto/Secrets.js"
+import { durationConfig } from "../shared/DurationConfig.js"
 
 export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
   status: Schema.Literal(401, 403),
@@ -23,7 +24,7 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
  * How long a key verified before the database became unreachable keeps being served from the
  * cache (its last known state) while the database stays unreachable. `0s` turns it off.
  */
-export const apiKeyStaleMax = Config.duration("API_KEY_STALE_MAX").pipe(
+export const apiKeyStaleMax = durationConfig("API_KEY_STALE_MAX").pipe(
   Config.withDefault(Duration.minutes(15)),
 )
 
@@ -31,7 +32,7 @@ export const apiKeyStaleMax = Config.duration("API_KEY_STALE_MAX").pipe(
  * How long a verdict is taken from the cache before the database is asked again. A short backstop:
  * revocation normally reaches every instance through AUTH_INVALIDATE_CHANNEL at once.
  */
-export const apiKeyCacheTtl = Config.duration("API_KEY_CACHE_TTL").pipe(
+export const apiKeyCacheTtl = durationConfig("API_KEY_CACHE_TTL").pipe(
   Config.withDefault(Duration.seconds(30)),
 )
 

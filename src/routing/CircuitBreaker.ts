@@ -21,6 +21,7 @@ import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { kvRecord } from "../storage/KvRecord.js"
 import type { CircuitView } from "./Plan.js"
+import { durationConfig } from "../shared/DurationConfig.js"
 
 export interface BreakerConfig {
   /** Penalisable failures within `windowMs` that open the circuit. */
@@ -136,15 +137,15 @@ const toInt = (s: string | undefined): number => {
 
 export const breakerConfigFromEnv = Config.all({
   failureThreshold: Config.integer("CIRCUIT_FAILURE_THRESHOLD").pipe(Config.withDefault(defaultBreakerConfig.failureThreshold)),
-  windowMs: Config.duration("CIRCUIT_FAILURE_WINDOW").pipe(
+  windowMs: durationConfig("CIRCUIT_FAILURE_WINDOW").pipe(
     Config.map(Duration.toMillis),
     Config.withDefault(defaultBreakerConfig.windowMs),
   ),
-  cooldownMs: Config.duration("CIRCUIT_COOLDOWN").pipe(
+  cooldownMs: durationConfig("CIRCUIT_COOLDOWN").pipe(
     Config.map(Duration.toMillis),
     Config.withDefault(defaultBreakerConfig.cooldownMs),
   ),
-  maxCooldownMs: Config.duration("CIRCUIT_MAX_COOLDOWN").pipe(
+  maxCooldownMs: durationConfig("CIRCUIT_MAX_COOLDOWN").pipe(
     Config.map(Duration.toMillis),
     Config.withDefault(defaultBreakerConfig.maxCooldownMs),
   ),

@@ -14,6 +14,7 @@ import type { Principal } from "../identity/Principal.js"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { kvRecord } from "../storage/KvRecord.js"
 import type { StickyTarget } from "./Plan.js"
+import { durationConfig } from "../shared/DurationConfig.js"
 
 export const SessionBinding = Schema.Struct({
   logicalModel: Schema.String,
@@ -42,7 +43,7 @@ const sessionKey = (owner: string, sessionId: string) => `routing:session:${owne
 
 export const makeStickiness = Effect.gen(function* () {
   const kv = yield* Kv
-  const ttl = yield* Config.duration("SESSION_TTL").pipe(Config.withDefault(Duration.seconds(7200)))
+  const ttl = yield* durationConfig("SESSION_TTL").pipe(Config.withDefault(Duration.seconds(7200)))
 
   const read = (owner: string, id: string): Effect.Effect<Option.Option<SessionBinding>, KvError> =>
     kv.get(sessionKey(owner, id)).pipe(Effect.map((raw) => (raw === undefined ? Option.none() : decode(raw))))

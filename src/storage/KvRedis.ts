@@ -2,6 +2,7 @@ import { Config, Duration, Effect, Layer, Option, Queue, Redacted, Runtime, Stre
 import { Redis, ReplyError } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv, KvError, type KvStore, ttlMillis } from "./Kv.js"
+import { durationConfig } from "../shared/DurationConfig.js"
 
 /**
  * The Redis KV backend, shared by every gateway instance. Every key and channel is prefixed
@@ -20,7 +21,7 @@ export interface RedisKvOptions {
 }
 
 /** `KV_TIMEOUT`: the deadline of every command on the request path. */
-export const kvTimeout = Config.duration("KV_TIMEOUT").pipe(
+export const kvTimeout = durationConfig("KV_TIMEOUT").pipe(
   Config.validate({ message: "expected a positive duration, e.g. 100 millis", validation: (d) => Duration.toMillis(d) > 0 }),
   Config.withDefault(Duration.millis(100)),
 )

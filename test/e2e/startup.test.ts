@@ -18,6 +18,7 @@ describe("start-up errors name what is wrong and exit non-zero", () => {
     [{ PORT: "abc" }, /PORT/],
     [{ MODELS_CACHE_TTL: "-5" }, /MODELS_CACHE_TTL/],
     [{ LOG_TIMEZONE: "Mars/Olympus" }, /LOG_TIMEZONE.*IANA/],
+    [{ UPSTREAM_IDLE_TIMEOUT: "sixty" }, /UPSTREAM_IDLE_TIMEOUT.*such as 60s, 60 seconds/],
     [{ NODE_ENV: "production", SECRET_KEY: "short" }, /SECRET_KEY.*32/],
     [{ NODE_ENV: "production", SECRET_KEY: "please-change-me" }, /SECRET_KEY/],
   ])("%j", async (env, pattern) => {
