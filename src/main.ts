@@ -3,6 +3,7 @@ import "./HeapTuning.js"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { AppLive } from "./App.js"
+import { checkConfig } from "./cli/CheckConfig.js"
 import { ResetRefused, resetAdminPassword, ResetAdminPasswordLive } from "./cli/ResetAdminPassword.js"
 import { guardStandardStreams } from "./http/Logging.js"
 import { durationConfig } from "./shared/DurationConfig.js"
@@ -43,14 +44,21 @@ const describeStartupFailure = (cause: Cause.Cause<unknown>): string => {
   return typeof message === "string" && message !== "" ? message : String(error)
 }
 
-/** `apiproxy` serves; `apiproxy reset-admin-password [username]` recovers a superuser's access. */
+const COMMANDS = "commands: check-config <file>, reset-admin-password [username]"
+
+/**
+ * `apiproxy` serves; `apiproxy check-config <file>` validates a providers file without starting;
+ * `apiproxy reset-admin-password [username]` recovers a superuser's access.
+ */
 const command = process.argv[2]
 const program: Effect.Effect<void, unknown> =
-  command === "reset-admin-password"
-    ? resetAdminPassword(process.argv[3] ?? "admin").pipe(Effect.provide(ResetAdminPasswordLive))
-    : command === undefined
-      ? Layer.launch(AppLive)
-      : Effect.fail(new ResetRefused({ message: `unknown command '${command.slice(0, 64)}' (commands: reset-admin-password [username])` }))
+  command === undefined
+    ? Layer.launch(AppLive)
+    : command === "reset-admin-password"
+      ? resetAdminPassword(process.argv[3] ?? "admin").pipe(Effect.provide(ResetAdminPasswordLive))
+      : command === "check-config" && process.argv[3] !== undefined
+        ? checkConfig(process.argv[3])
+        : Effect.fail(new ResetRefused({ message: `unknown command or missing argument '${command.slice(0, 64)}' (${COMMANDS})` }))
 
 program.pipe(
   Effect.catchAllCause((cause) =>
