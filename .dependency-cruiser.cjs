@@ -20,8 +20,9 @@ const LAYERS = {
   conversation: ["routing", "storage", "config", "shared"],
   upstream: ["routing", "registry", "storage", "config", "shared"],
   usage: ["protocol", "storage", "config", "shared"],
-  gateway: ["protocol", "routing", "upstream", "conversation", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
-  http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "registry", "identity", "storage", "crypto", "config", "shared"],
+  telemetry: ["config", "shared"],
+  gateway: ["protocol", "routing", "upstream", "conversation", "usage", "telemetry", "registry", "identity", "storage", "crypto", "config", "shared"],
+  http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "telemetry", "registry", "identity", "storage", "crypto", "config", "shared"],
   cli: ["identity", "storage", "config", "shared"],
 }
 

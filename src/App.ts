@@ -36,6 +36,7 @@ import * as UpstreamUndici from "./upstream/UpstreamUndici.js"
 import { RequestLogWriter } from "./usage/RequestLogWriter.js"
 import { UsageLedger } from "./usage/UsageLedger.js"
 import { Pricing } from "./gateway/Pricing.js"
+import { Tracing } from "./telemetry/Tracing.js"
 
 export interface AppOptions {
   /** Where log lines go (default: standard error). */
@@ -58,10 +59,11 @@ const loggingLayer = (options: AppOptions) =>
   )
 
 /**
- * 1. Infrastructure: the database (a `SqlClient`), the KV store, secrets, and the upstream client
- * (`UpstreamClient` on its pooled undici dispatcher; tests swap in `UpstreamMemory.layer`).
+ * 1. Infrastructure: the database (a `SqlClient`), the KV store, secrets, the upstream client
+ * (`UpstreamClient` on its pooled undici dispatcher; tests swap in `UpstreamMemory.layer`), and
+ * tracing (`Tracing`: off unless an OTLP endpoint is set; flushed after the server has drained).
  */
-const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamUndici.layer)
+const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamUndici.layer, Tracing.Default)
 
 /**
  * 2. Repositories (`storage/`, the only place SQL runs) that more than one part of the app uses.

@@ -5,6 +5,7 @@ import type { AttemptRef, Router } from "../routing/Router.js"
 import { makeSnippetCollector, type ConversationContext } from "../conversation/ConversationContext.js"
 import { addAttempt, setFirstToken } from "../shared/RequestRecord.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
+import { startAttemptSpan } from "./AttemptSpan.js"
 import { planExchange } from "./Exchange.js"
 import { attemptOutcomeOf, attemptStatusOf, isTimeout, outcomeOf } from "./FailureOutcome.js"
 import type { GatewayAnswer, Served } from "./GatewayRequest.js"
@@ -98,9 +99,14 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
   const collected = walk.contextId === undefined || !walk.client.stream ? undefined : makeSnippetCollector(deps.sessionContext.config.maxBytes)
   const hooks = deps.hooks.hooksFor(walk, served, ref, () => deps.hooks.rescueScopeFor(walk, index, collected), collected)
   const { record } = walk.request
-  const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(
-    deps.call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, hooks, walk.limits, record),
-  )
+  // Tracing off: no span, the call exactly as it is (telemetry/Tracing).
+  const trace = walk.request.trace
+  const span = trace === undefined ? undefined : startAttemptSpan(trace, walk.exchange!, candidate, attempts, walk.client.stream)
+  const call =
+    span === undefined
+      ? deps.call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, hooks, walk.limits, record)
+      : span.watch(deps.call(walk.request.principal, walk.client, span.exchange, candidate, key.right, served, span.streamHooks(hooks), walk.limits, record))
+  const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(call)
   const now = yield* Clock.currentTimeMillis
   if (Either.isLeft(result)) {
     const failure = result.left

@@ -4,6 +4,7 @@ import { codecs } from "../protocol/Dialect.js"
 import type { Principal } from "../identity/Principal.js"
 import type { NanoUsd } from "../usage/Cost.js"
 import type { RequestRecord } from "../shared/RequestRecord.js"
+import type { RequestTrace } from "../telemetry/Tracing.js"
 import type { ClientRequest, Operation } from "./Exchange.js"
 import type { RelayedBody } from "./BodyRelay.js"
 import type { ResponsesTurn } from "./ResponsesTurn.js"
@@ -28,6 +29,8 @@ export interface GatewayRequest {
   readonly operation?: Operation | undefined
   /** The request log's record of this request (REQUEST_LOG=on): attempts, usage and how a stream ended are added as they happen. */
   readonly record?: RequestRecord | undefined
+  /** The request's trace when tracing is on (telemetry/Tracing): each upstream call gets a span beneath it. */
+  readonly trace?: RequestTrace | undefined
 }
 
 /** Which upstream really served the answer, reported to the client in headers. */

@@ -14,6 +14,8 @@ import { logRequestWarning } from "./RequestLog.js"
 import type { StreamCodec } from "./StreamCodec.js"
 import type { CommitHooks, LiveStream, Rescue } from "./StreamCommit.js"
 import { openCommitted } from "./UpstreamCall.js"
+import { startAttemptSpan } from "./AttemptSpan.js"
+import type { RequestTrace } from "../telemetry/Tracing.js"
 
 /**
  * Mid-stream rescue (docs/ARCHITECTURE.md "Mid-stream rescue"): a stream that failed after the
@@ -42,6 +44,8 @@ export interface RescueScope {
   readonly limits: RequestLimits
   /** Accounting of one continuation attempt (its usage, its failure), with a rescue of its own. */
   readonly hooksFor: (scope: RescueScope, candidate: Candidate, keyId: string) => (codec: StreamCodec) => CommitHooks
+  /** The request's trace, when tracing is on: each continuation call gets a span beneath it. */
+  readonly trace?: RequestTrace | undefined
 }
 
 export interface RescueDeps {
@@ -70,10 +74,14 @@ const continueOn = (deps: RescueDeps, scope: RescueScope, transcript: Transcript
       deps.pickKey(candidate),
       (e) => new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "connect", message: `no key available: ${e.reason}` }),
     )
-    const request = { provider: candidate.provider, key, model: candidate.model, url: exchange.right.url, body: exchange.right.body, headers: exchange.right.headers, stream: true }
+    const span = scope.trace === undefined ? undefined : startAttemptSpan(scope.trace, exchange.right, candidate, { rescue: mode }, true)
+    const { url, body, headers } = span === undefined ? exchange.right : span.exchange
+    const request = { provider: candidate.provider, key, model: candidate.model, url, body, headers, stream: true }
     const codec = exchange.right.streamCodec()
     const served = { provider: candidate.provider.id, model: candidate.model, attempts: 1 }
-    return yield* openCommitted(deps.upstream, request, codec, scope.limits, served, scope.hooksFor(scope, candidate, key.id)(codec))
+    const hooks = scope.hooksFor(scope, candidate, key.id)
+    if (span === undefined) return yield* openCommitted(deps.upstream, request, codec, scope.limits, served, hooks(codec))
+    return yield* span.watch(openCommitted(deps.upstream, request, codec, scope.limits, served, span.streamHooks(hooks)(codec)))
   })
 
 /** The first continuation that commits, over every target and mode; `undefined` when none does. */

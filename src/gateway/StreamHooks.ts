@@ -1,8 +1,10 @@
+import { SpanStatusCode } from "@opentelemetry/api"
 import { Effect } from "effect"
 import { countsTokens } from "../identity/RateLimit.js"
 import type { AttemptRef, Router } from "../routing/Router.js"
 import type { ConversationContext, SnippetCollector } from "../conversation/ConversationContext.js"
 import { addCost, addUsage, endStreamPart } from "../shared/RequestRecord.js"
+import type { RequestTrace } from "../telemetry/Tracing.js"
 import type { Served } from "./GatewayRequest.js"
 import type { makeRescuer, RescueDeps, RescueScope } from "./MidStreamRescue.js"
 import { logRequestWarning } from "./RequestLog.js"
@@ -63,7 +65,7 @@ const hooksFor =
   ) =>
   (codec: Metered): CommitHooks => {
     const turn = walk.client.turn
-    return {
+    const hooks: CommitHooks = {
       ...(turn === undefined ? {} : deps.turns.streamHooks(turn, walk.exchange?.state, served, ref.keyId, walk.request.requestId)),
       ...(collected === undefined
         ? {}
@@ -78,7 +80,18 @@ const hooksFor =
       },
       onFinish: (outcome: StreamOutcome) => afterFinish(deps, walk, served, ref, codec, outcome, continuation),
     }
+    return walk.request.trace === undefined ? hooks : withOutcomeTraced(hooks, walk.request.trace)
   }
+
+/** The request's span learns how the client's stream ended (continuations included): complete, or cut. */
+const withOutcomeTraced = (hooks: CommitHooks, trace: RequestTrace): CommitHooks => ({
+  ...hooks,
+  onClientEnd: (complete) => {
+    hooks.onClientEnd?.(complete)
+    trace.span.setAttribute("apiproxy.stream.outcome", complete ? "complete" : "cut")
+    if (!complete) trace.span.setStatus({ code: SpanStatusCode.ERROR, message: "the answer stream was cut" })
+  },
+})
 
 /** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
 const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collected: SnippetCollector | undefined): RescueScope | undefined => {
@@ -92,6 +105,7 @@ const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collec
     requestId: walk.request.requestId,
     record: walk.request.record,
     limits: walk.limits,
+    trace: walk.request.trace,
     hooksFor: (scope, candidate, keyId) => {
       const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: walk.attempts }
       const continuationRef = { logicalModel: walk.resolution.logicalModel, candidate, keyId, probe: false }

@@ -17,6 +17,8 @@ import type { InvalidRequest } from "../gateway/GatewayError.js"
 import { usdText } from "../usage/Cost.js"
 import { closeRecord, newRequestRecord, type RequestRecord, setError, setServed } from "../shared/RequestRecord.js"
 import { RequestLogWriter } from "../usage/RequestLogWriter.js"
+import { Tracing, type RequestTrace } from "../telemetry/Tracing.js"
+import { makeServerSpans, noteFailure, noteGeneration } from "./ServerSpan.js"
 
 export { safeHeaderValue }
 import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
@@ -39,6 +41,8 @@ interface EdgeInput {
   bodyRead: boolean
   /** The request log's record (REQUEST_LOG=on), filled along the pipeline and written when the response closes. */
   readonly record: RequestRecord | undefined
+  /** The request's trace, when tracing is on. */
+  readonly trace: RequestTrace | undefined
 }
 
 const servedHeaders = (answer: Pick<GatewayAnswer, "served">): Record<string, string> => {
@@ -138,6 +142,8 @@ export const makeGenerationEdge = Effect.gen(function* () {
   const counter = yield* TokenCounter
   const requestLog = yield* RequestLogWriter
   const run = Runtime.runFork(yield* Effect.runtime<never>())
+  const { requests } = yield* Tracing
+  const startServerSpan = requests === undefined ? undefined : makeServerSpans(requests)
 
   // One generator function for every request: a generator closure made per request gets a fresh
   // hidden class whose old-space map keeps that request alive past young collections (bench/RESULTS.md).
@@ -162,12 +168,13 @@ export const makeGenerationEdge = Effect.gen(function* () {
       record.stream = generation.right.stream
     }
     const featureHeaders = input.featureHeaders.right
+    if (input.trace !== undefined) noteGeneration(input.trace, model, generation.right.stream)
     if (input.route.count === true) {
       return yield* counter.count({ dialect: dialect as CountDialect, body, model, principal, requestId: input.requestId, featureHeaders })
     }
     // A session binds a conversation: embeddings have none.
     const sessionId = generation.right.operation === undefined ? input.sessionId : undefined
-    return yield* gateway.handle({ ...generation.right, principal, sessionId, requestId: input.requestId, featureHeaders, record })
+    return yield* gateway.handle({ ...generation.right, principal, sessionId, requestId: input.requestId, featureHeaders, record, trace: input.trace })
   })
 
   /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */
@@ -189,6 +196,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
 
     // The server gave the request its id and writes its access line (AccessLog.ts).
     const requestId = request.headers["x-request-id"] as string
+    const trace = startServerSpan?.(request, response, route, path, requestId)
     const credential = readCredential({ headers: request.headers, url }, route.errors)
     if (credential === undefined) {
       guarded(response, requestId, () => writeError(response, route.errors, missingKeyError(route.errors), true))
@@ -207,8 +215,9 @@ export const makeGenerationEdge = Effect.gen(function* () {
       featureHeaders: featureHeadersOf(request.headers, route.dialect),
       bodyRead: false,
       record,
+      trace,
     }
-    const fiber = run(serve(input))
+    const fiber = run(trace === undefined ? serve(input) : trace.within(serve(input)))
     let settled = false
     let closed = false
     response.once("close", () => {
@@ -241,6 +250,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {
       const error = failure.value as unknown as { readonly _tag: string } & Record<string, unknown>
+      if (input.trace !== undefined) noteFailure(input.trace, error._tag)
       const apiError = toApiError(error)
       setError(record, error._tag, apiError.message)
       if (response.destroyed) return
