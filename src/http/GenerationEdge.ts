@@ -217,7 +217,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
       record,
       trace,
     }
-    const fiber = run(trace === undefined ? serve(input) : trace.within(serve(input)))
+    const fiber = run(serve(input))
     let settled = false
     let closed = false
     response.once("close", () => {
