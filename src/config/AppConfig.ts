@@ -103,6 +103,8 @@ export const appConfig = Config.all({
     maxConnectionsPerOrigin: wholeNumber("UPSTREAM_MAX_CONNECTIONS", 1024),
   }),
   bodyLimitBytes: wholeNumber("BODY_LIMIT_BYTES", 10 * 1024 * 1024, { positive: true, what: "number of bytes" }),
+  /** Largest multipart upload of `/v1/audio/transcriptions` and `/v1/audio/translations` (OpenAI's own limit: 25 MB); 413 beyond. */
+  audioBodyLimitBytes: wholeNumber("AUDIO_BODY_LIMIT_BYTES", 25 * 1024 * 1024, { positive: true, what: "number of bytes" }),
   /** Largest body of every other route (management API, /v1/models, …): 413 beyond it. */
   managementBodyLimitBytes: wholeNumber("MANAGEMENT_BODY_LIMIT_BYTES", 1024 * 1024, { positive: true, what: "number of bytes" }),
   /** Until a request's headers are complete (slowloris); 0: no limit. */

@@ -28,6 +28,8 @@ type Ref = Omit<AttemptRef, "latencyMs">
 /** One attempt at candidate `index` of a walk (see `attempt` below). */
 export type Attempt = (walk: Walk, index: number) => Effect.Effect<GatewayAnswer, AttemptFailed>
 
+const UPLOAD_SPENT = "the upload was streamed to an earlier attempt and cannot be sent again"
+
 /** Plans the exchange with the candidate now prepared, or refuses the candidate for the request. */
 const takeExchange = (walk: Walk, index: number): Effect.Effect<void, AttemptFailed> | undefined => {
   const planned = walk.candidates[index]!
@@ -87,6 +89,8 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
     if (notReady !== undefined) yield* notReady
   }
   if (walk.attempts >= walk.limits.retry.maxAttempts) return yield* skipCandidate(walk, planned, "cap")
+  // An upload streamed to an earlier call cannot be sent again: the walk ends with that call's error.
+  if (typeof walk.exchange!.body === "object" && walk.exchange!.body.spent()) return yield* skipCandidate(walk, planned, "unsupported", undefined, UPLOAD_SPENT)
   const key = yield* Effect.either(deps.keyPool.pick(candidate.provider, walk.triedKeys, candidate.model, panic))
   if (Either.isLeft(key)) return yield* skipCandidate(walk, planned, skipReasonOf(key.left), key.left.retryAfterMs)
 

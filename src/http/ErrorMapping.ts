@@ -8,6 +8,8 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return apiError(400, e.message, { code: e.code ?? null, param: e.param ?? null })
     case "RequestTooLarge":
       return apiError(413, e.message, { code: "request_too_large" })
+    case "UploadUnavailable":
+      return apiError(503, "The upload could not be kept for sending; retry later", { code: "upload_unavailable", retryAfterMs: 1000 })
     case "AuthError":
       return apiError(e.status, e.message, { code: e.status === 401 ? "invalid_api_key" : "forbidden" })
     case "StoreUnavailable":

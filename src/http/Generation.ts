@@ -2,7 +2,8 @@ import { Either } from "effect"
 import { decodeEmbeddings, embeddingsOperation, type EmbeddingsClient } from "../gateway/EmbeddingsOperation.js"
 import type { Operation } from "../gateway/Exchange.js"
 import { InvalidRequest } from "../gateway/GatewayError.js"
-import { isPassThroughPath, passThroughDefaultModel, passThroughOperationOf } from "./PassThrough.js"
+import type { RoutableUpload } from "./MultipartUpload.js"
+import { isPassThroughPath, isUploadPath, passThroughDefaultModel, passThroughOperationOf, uploadOperationOf } from "./PassThrough.js"
 import type { Dialect } from "../protocol/Canonical.js"
 import { conversionLoss } from "../protocol/ConversionLoss.js"
 import { detectChatBody, wantsStream } from "../protocol/detect.js"
@@ -21,10 +22,11 @@ import type { ClientDialect } from "./ErrorEnvelope.js"
  *   POST /v1beta/models/{model}:countTokens        Gemini token count (likewise)
  *   POST /v1/embeddings, /embeddings               OpenAI embeddings
  *   POST /v1/completions, /v1/moderations, /v1/images/generations, /v1/audio/speech   pass-through (PassThrough)
+ *   POST /v1/audio/transcriptions, /v1/audio/translations   pass-through multipart uploads (MultipartUpload)
  *   POST /v1beta/models/{model}:embedContent       Gemini embeddings (and :batchEmbedContents)
  */
 export interface GenerationRoute {
-  readonly kind: "chat" | "native" | "gemini" | "embeddings" | "passthrough"
+  readonly kind: "chat" | "native" | "gemini" | "embeddings" | "passthrough" | "upload"
   readonly dialect: Dialect
   readonly errors: ClientDialect
   /** The route counts tokens instead of generating. */
@@ -39,6 +41,7 @@ const COUNT_MESSAGES: GenerationRoute = { ...MESSAGES, count: true }
 const COUNT_GEMINI: GenerationRoute = { ...GEMINI, count: true }
 const EMBEDDINGS: GenerationRoute = { kind: "embeddings", dialect: "openai-chat", errors: "openai" }
 const PASS_THROUGH: GenerationRoute = { kind: "passthrough", dialect: "openai-chat", errors: "openai" }
+const UPLOAD: GenerationRoute = { kind: "upload", dialect: "openai-chat", errors: "openai" }
 const GEMINI_PREFIX = "/v1beta/models/"
 const COUNT_TOKENS = ":countTokens"
 
@@ -61,6 +64,7 @@ export const generationRouteOf = (method: string | undefined, path: string): Gen
       return EMBEDDINGS
     default:
       if (isPassThroughPath(path)) return PASS_THROUGH
+      if (isUploadPath(path)) return UPLOAD
       if (!path.startsWith(GEMINI_PREFIX) || path.length === GEMINI_PREFIX.length) return undefined
       return path.endsWith(COUNT_TOKENS) ? COUNT_GEMINI : GEMINI
   }
@@ -181,6 +185,19 @@ const embeddingsGeneration = (client: EmbeddingsClient, body: Record<string, unk
   }
   const dialect = client === "openai" ? "openai-chat" : "gemini"
   return Either.right({ dialect, body, model, stream: false, operation: embeddingsOperation(client, body, decoded.right) })
+}
+
+/**
+ * A multipart upload as the gateway takes it, once it is routable: its model checked like every
+ * model id (a 400 naming it), its body made per candidate.
+ */
+export const uploadGeneration = (path: string, upload: RoutableUpload): Either.Either<Generation, InvalidRequest> => {
+  const model = upload.model
+  if (model === undefined) return Either.left(invalidModel(`Invalid model: longer than ${MODEL_ID_MAX_LENGTH} characters`))
+  if (model.trim() === "") return Either.left(missingModel())
+  const problem = modelIdProblem(model)
+  if (problem !== undefined) return Either.left(invalidModel(problem))
+  return Either.right({ dialect: "openai-chat", body: { model }, model, stream: false, operation: uploadOperationOf(path, upload.bodyFor, upload.stream) })
 }
 
 /**

@@ -10,7 +10,10 @@ import { readCredential } from "./Credentials.js"
 import { makeCallerCheck, missingKey } from "./CallerAuth.js"
 import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
-import { endpointOf, type GenerationRoute, generationRouteOf, toGeneration } from "./Generation.js"
+import { endpointOf, type GenerationRoute, generationRouteOf, toGeneration, uploadGeneration } from "./Generation.js"
+import { lingerUnread } from "./HeldRequest.js"
+import { readUpload, type RoutableUpload, type UploadProblem } from "./MultipartUpload.js"
+import type { Principal } from "../identity/Principal.js"
 import { safeHeaderValue } from "./SafeHeaderValue.js"
 import { featureHeadersOf } from "./FeatureHeaders.js"
 import type { InvalidRequest } from "../gateway/GatewayError.js"
@@ -29,6 +32,7 @@ export type NodeHandler = (request: IncomingMessage, response: ServerResponse) =
 /** What the edge knows of a request; its body is read by the program, once the caller is known. */
 interface EdgeInput {
   readonly request: IncomingMessage
+  readonly response: ServerResponse
   readonly route: GenerationRoute
   readonly path: string
   readonly credential: string
@@ -111,8 +115,10 @@ const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCoun
   answer.stream.relayTo(response)
 }
 
-const writeError = (response: ServerResponse, dialect: ClientDialect, error: ApiError, closeConnection: boolean) => {
-  const reply = errorReply(dialect, error)
+const writeError = (response: ServerResponse, route: GenerationRoute, error: ApiError, closeConnection: boolean) => {
+  // An upload refused before it was read: its client is still sending, and must see the answer.
+  if (closeConnection && route.kind === "upload") lingerUnread(response.req)
+  const reply = errorReply(route.errors, error)
   response.writeHead(reply.status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(reply.body),
@@ -149,10 +155,46 @@ export const makeGenerationEdge = Effect.gen(function* () {
   // hidden class whose old-space map keeps that request alive past young collections (bench/RESULTS.md).
   // The caller is authenticated (and rate-limited) before a byte of the body is read: a client
   // without a valid key cannot make the gateway buffer up to BODY_LIMIT_BYTES.
+  /**
+   * A multipart upload (MultipartUpload): read as far as its model, routed, its body sent to the
+   * upstream as it comes (streamed) or from its temporary file (spooled). A problem of a streamed
+   * body found after routing began (over the limit, malformed, the client gone) stops the walk and
+   * its upstream call, and is the client's answer.
+   */
+  const serveUpload = Effect.fnUntraced(function* (
+    input: EdgeInput,
+    principal: Principal,
+    featureHeaders: Readonly<Record<string, string>> | undefined,
+  ) {
+    const upload = yield* Effect.async<RoutableUpload, UploadProblem>((resume) => {
+      const reader = readUpload(
+        input.request,
+        config.audioBodyLimitBytes,
+        (result) => resume("upload" in result ? Effect.succeed(result.upload) : Effect.fail(result.problem)),
+        () => (input.bodyRead = true),
+      )
+      // Whatever happens next, the request's end ends the upload (its file deleted).
+      input.response.once("close", reader.dispose)
+      return Effect.sync(reader.dispose)
+    })
+    const generation = uploadGeneration(input.path, upload)
+    if (Either.isLeft(generation)) return yield* generation.left
+    const { model } = generation.right
+    const { record, trace } = input
+    if (record !== undefined) {
+      record.requestedModel = model
+      record.stream = false
+    }
+    if (trace !== undefined) noteGeneration(trace, model, false)
+    const handled = gateway.handle({ ...generation.right, principal, requestId: input.requestId, featureHeaders, record, trace })
+    return yield* Effect.raceFirst(handled, upload.problem).pipe(Effect.mapError((error) => upload.currentProblem() ?? error))
+  })
+
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
     const { record } = input
     const principal = yield* checkCaller(input.credential, record)
     if (Either.isLeft(input.featureHeaders)) return yield* input.featureHeaders.left
+    if (input.route.kind === "upload") return yield* serveUpload(input, principal, input.featureHeaders.right)
     const text = yield* Effect.async<string, BodyProblem>((resume) => {
       const stop = readBody(input.request, config.bodyLimitBytes, (read) => {
         if (Either.isRight(read)) input.bodyRead = true
@@ -199,13 +241,14 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const trace = startServerSpan?.(request, response, route, path, requestId)
     const credential = readCredential({ headers: request.headers, url }, route.errors)
     if (credential === undefined) {
-      guarded(response, requestId, () => writeError(response, route.errors, missingKeyError(route.errors), true))
+      guarded(response, requestId, () => writeError(response, route, missingKeyError(route.errors), true))
       return true
     }
     const session = request.headers["x-session-id"]
     const record = requestLog.enabled ? newRequestRecord(randomUUID(), requestId, route.dialect, endpointOf(route, path), Date.now()) : undefined
     const input: EdgeInput = {
       request,
+      response,
       route,
       path,
       credential,
@@ -254,13 +297,13 @@ export const makeGenerationEdge = Effect.gen(function* () {
       const apiError = toApiError(error)
       setError(record, error._tag, apiError.message)
       if (response.destroyed) return
-      return guarded(response, requestId, () => writeError(response, route.errors, apiError, !input.bodyRead))
+      return guarded(response, requestId, () => writeError(response, route, apiError, !input.bodyRead))
     }
     if (response.destroyed) return
     if (Cause.isInterruptedOnly(exit.cause)) return void response.destroy()
     setError(record, "Defect", "unexpected failure while handling the request")
     run(Effect.logError("unexpected failure while handling a request", exit.cause).pipe(Effect.annotateLogs("request_id", requestId)))
-    guarded(response, requestId, () => writeError(response, route.errors, toApiError({ _tag: "Defect" }), !input.bodyRead))
+    guarded(response, requestId, () => writeError(response, route, toApiError({ _tag: "Defect" }), !input.bodyRead))
   }
 
   /**

@@ -3,12 +3,13 @@ import { InvalidRequest } from "../gateway/GatewayError.js"
 import type { Operation } from "../gateway/Exchange.js"
 import { passThroughOperation } from "../gateway/PassThroughOperation.js"
 import type { OpenAiEndpoint } from "../upstream/ProviderEndpoints.js"
+import type { UpstreamUpload } from "../upstream/UpstreamClient.js"
 
 /**
  * OpenAI's endpoints beside chat that the gateway passes through to OpenAI-protocol providers
- * (JSON bodies; `/v1/audio/transcriptions` is multipart, `MultipartUpload`). The edge checks what
- * routing needs and the fields every request must have (a 400 naming the one missing); the
- * provider checks the rest.
+ * (JSON bodies; `/v1/audio/transcriptions` and `/v1/audio/translations` are multipart uploads,
+ * MultipartUpload). The edge checks what routing needs and the fields every request must have (a
+ * 400 naming the one missing); the provider checks the rest.
  */
 interface PassThroughRoute {
   readonly endpoint: OpenAiEndpoint
@@ -44,3 +45,20 @@ export const passThroughOperationOf = (path: string, body: Record<string, unknow
   }
   return Either.right(passThroughOperation(route.endpoint, body, route.relay(body)))
 }
+
+/** The multipart upload endpoints (MultipartUpload): the body is read by the upload edge, not as JSON. */
+const UPLOADS: ReadonlyMap<string, OpenAiEndpoint> = new Map<string, OpenAiEndpoint>([
+  ["/v1/audio/transcriptions", "audio/transcriptions"],
+  ["/v1/audio/translations", "audio/translations"],
+])
+
+/** Whether `path` is a multipart upload endpoint. */
+export const isUploadPath = (path: string): boolean => UPLOADS.has(path)
+
+/**
+ * The walk's operation for an upload: its body made per candidate (its model in place), the
+ * answer relayed as it comes — a transcript in any `response_format` (JSON, text, SRT, VTT) or,
+ * with `stream=true`, an event stream.
+ */
+export const uploadOperationOf = (path: string, bodyFor: (upstreamModel: string) => UpstreamUpload, stream: string | undefined): Operation =>
+  passThroughOperation(UPLOADS.get(path)!, bodyFor, stream === "true" ? "sse" : "bytes")

@@ -8,7 +8,14 @@ const geminiRoot = (provider: Provider): string => provider.paths.models.replace
 export const geminiUrl = (provider: Provider, path: string): string => joinUrl(provider.baseUrl, `${geminiRoot(provider)}/${path}`)
 
 /** The OpenAI endpoints beside chat that the gateway reaches (embeddings and the pass-through ones). */
-export type OpenAiEndpoint = "embeddings" | "completions" | "moderations" | "images/generations" | "audio/speech" | "audio/transcriptions"
+export type OpenAiEndpoint =
+  | "embeddings"
+  | "completions"
+  | "moderations"
+  | "images/generations"
+  | "audio/speech"
+  | "audio/transcriptions"
+  | "audio/translations"
 
 /**
  * An OpenAI-protocol provider's URL for `endpoint`: next to its chat path (`/v1/chat/completions`

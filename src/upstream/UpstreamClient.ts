@@ -9,11 +9,20 @@ import { parseUpstreamError } from "./UpstreamErrorBody.js"
 
 /**
  * A request body that is streamed rather than held (a multipart upload): `open` gives the bytes
- * for one call. An upload read from the client as it arrives can be opened once only.
+ * for one call. An upload read from the client as it arrives can be sent once only: `spent` says
+ * when it was, and then no call may open it again (http/MultipartUpload).
  */
 export interface UpstreamUpload {
   readonly contentType: string
-  readonly open: () => Readable
+  /** The body's length when known in advance (sent as `content-length`; chunked otherwise). */
+  readonly contentLength?: number | undefined
+  /**
+   * The bytes for one call, pulled as the connection takes them: a chunk handed out may be reused
+   * for the next one once it is asked for (undici asks only after the previous one was written).
+   */
+  readonly open: () => Readable | AsyncIterable<Uint8Array>
+  /** Whether an earlier call took bytes that cannot be read again. */
+  readonly spent: () => boolean
 }
 
 export interface UpstreamRequest {

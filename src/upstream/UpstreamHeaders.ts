@@ -45,6 +45,8 @@ export const upstreamHeaders = (
     readonly client?: Readonly<Record<string, string>> | undefined
     /** A streamed upload's own (multipart) type; JSON otherwise. */
     readonly contentType?: string | undefined
+    /** A streamed upload's length, when known (chunked otherwise). */
+    readonly contentLength?: number | undefined
   },
 ): Record<string, string> => {
   const headers: Record<string, string> = {
@@ -55,6 +57,8 @@ export const upstreamHeaders = (
   }
   if (options.client !== undefined) for (const [name, value] of Object.entries(options.client)) if (!CREDENTIAL_HEADERS.has(name)) headers[name] = value
   for (const [name, value] of Object.entries(provider.headers)) headers[name.toLowerCase()] = value
+  // The body's own framing: no configured header may contradict it.
+  if (options.contentLength !== undefined) headers["content-length"] = String(options.contentLength)
   return headers
 }
 

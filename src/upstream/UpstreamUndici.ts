@@ -125,11 +125,14 @@ export const make = (dispatcher: Dispatcher): Effect.Effect<UpstreamClientServic
                 masked: request.masked ?? true,
                 client: request.headers,
                 contentType: typeof request.body === "object" ? request.body.contentType : undefined,
+                contentLength: typeof request.body === "object" ? request.body.contentLength : undefined,
               }),
               origin: url.origin,
               // A fragment never goes on the wire.
               path: url.pathname + url.search,
-              body: typeof request.body === "object" ? request.body.open() : (request.body ?? null),
+              // An upload's async iterable goes to undici as it is (its types omit what it takes):
+              // a Readable around it would read ahead and break the upload's buffer reuse (UploadSpool).
+              body: (typeof request.body === "object" ? request.body.open() : (request.body ?? null)) as Dispatcher.DispatchOptions["body"],
               // undici's own timers: an Effect timeout per call would fork a fiber and a timer
               // on every request. The body timeout is the stream idle timeout (docs/ARCHITECTURE.md, "Timeouts").
               headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,

@@ -4,6 +4,7 @@
  *
  *   OpenAI     POST /v1/chat/completions · POST /v1/responses · POST /v1/embeddings · GET /v1/models[/{id}]
  *              POST /v1/completions · /v1/moderations · /v1/images/generations · /v1/audio/speech
+ *              POST /v1/audio/transcriptions · /v1/audio/translations (multipart, read with busboy)
  *              GET/DELETE /v1/responses/{id} · GET …/input_items · POST …/cancel (its own Responses store)
  *   Anthropic  POST /v1/messages · POST /v1/messages/count_tokens · GET /v1/models (with `anthropic-version`)
  *   Gemini     POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse | :countTokens |
@@ -29,6 +30,7 @@ import { geminiErrorBody, geminiModel, geminiModels, handleGenerateContent } fro
 import { handleChatCompletions } from "./mock/OpenAIChat.js"
 import { openAIErrorBody } from "./mock/OpenAIErrors.js"
 import { openAIModel, openAIModels } from "./mock/OpenAIModels.js"
+import { field, handleAudioUpload, parseForm } from "./mock/OpenAIAudioUpload.js"
 import { handleCompletions, handleImages, handleModerations, handleSpeech } from "./mock/OpenAIPassThrough.js"
 import { handleResponses } from "./mock/OpenAIResponses.js"
 import { type MockResponsesStore, serveStored } from "./mock/ResponsesStore.js"
@@ -58,6 +60,8 @@ export interface MockProviderOptions {
   readonly record?: boolean
   /** Listen port (default 0 = ephemeral). */
   readonly port?: number
+  /** Read request bodies slowly: a pause of this many ms after each chunk (a slow upstream for uploads). */
+  readonly readPauseMs?: number
 }
 
 export interface MockProvider {
@@ -176,6 +180,11 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     if (method === "POST" && path === "/v1/moderations") return handleModerations(ex, model)
     if (method === "POST" && path === "/v1/images/generations") return handleImages(ex)
     if (method === "POST" && path === "/v1/audio/speech") return handleSpeech(ex)
+    if (method === "POST" && (path === "/v1/audio/transcriptions" || path === "/v1/audio/translations")) {
+      const form = entry.form
+      if (typeof form !== "object") return sendJson(ex, 400, openAIErrorBody(400, form ?? "expected a multipart/form-data body"))
+      return handleAudioUpload(ex, path.endsWith("translations") ? "translations" : "transcriptions", form)
+    }
     if (method === "POST" && path === "/v1/messages/count_tokens")
       return sendJson(ex, 200, { input_tokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
     if (entry.dialect === "gemini") {
@@ -211,7 +220,9 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     raw: Buffer,
   ): void => {
     let json: any
-    if (raw.length > 0) {
+    if (entry.form !== undefined) {
+      if (typeof entry.form === "object") entry.model = field(entry.form, "model")
+    } else if (raw.length > 0) {
       const text = raw.toString("utf8")
       try {
         json = JSON.parse(text)
@@ -300,8 +311,23 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
       notify()
     })
     const parts: Array<Buffer> = []
-    req.on("data", (c: Buffer) => parts.push(c))
-    req.on("end", () => serve(req, res, entry, state, parts.length === 1 ? parts[0]! : Buffer.concat(parts)))
+    req.on("data", (c: Buffer) => {
+      parts.push(c)
+      if (options.readPauseMs !== undefined) {
+        req.pause()
+        later(options.readPauseMs, () => req.resume())
+      }
+    })
+    req.on("end", () => {
+      const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+      const type = req.headers["content-type"]
+      if (!type?.toLowerCase().startsWith("multipart/form-data")) return serve(req, res, entry, state, raw)
+      entry.raw = raw
+      void parseForm(type, raw).then((form) => {
+        entry.form = form
+        serve(req, res, entry, state, raw)
+      })
+    })
     req.on("error", () => {})
   })
   server.keepAliveTimeout = 60_000

@@ -1,3 +1,5 @@
+import type { MockForm } from "./OpenAIAudioUpload.js"
+
 /**
  * What a scripted request should do: a transport fault, an HTTP error, a stream fault, or a
  * controlled answer. Fields combine (e.g. `{ text, chunkDelayMs, cutAfterChunks }`).
@@ -96,8 +98,12 @@ export interface ReceivedRequest {
   /** The raw request target, query included. */
   readonly url: string
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
-  /** Parsed JSON, else the raw text, else `undefined` for an empty body. */
+  /** Parsed JSON, else the raw text, else `undefined` for an empty body (a multipart body: `form` and `raw`). */
   body: unknown
+  /** A multipart/form-data body as busboy reads it (`/v1/audio/transcriptions`, …), or why it could not. */
+  form?: MockForm | string
+  /** The bytes of a multipart body, as received. */
+  raw?: Buffer
   /** The requested model, when the request names one. */
   model: string | undefined
   dialect: Dialect
