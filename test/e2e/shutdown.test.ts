@@ -1,11 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as net from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { TEST_SECRET_KEY } from "../support/TestConfig.js"
+import { type GatewayProcess, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { createStorage, type SharedStorage, startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -129,91 +123,41 @@ describe("shutdown with streams in flight", () => {
   })
 })
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-
 describe("SIGTERM to the gateway process with a stream in flight", () => {
   let mock: MockProvider
   let storage: SharedStorage
-  let child: ChildProcess
-  let exited: Promise<{ code: number | null; at: number }>
-  let url: string
-  let dir: string
-  const masterKey = "apx-master-shutdown-test-0123456789abcdef"
+  let gateway: GatewayProcess
 
   beforeAll(async () => {
     mock = await startMockProvider({ models: ["slow-model"] })
     storage = await createStorage()
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-shutdown-"))
-    const file = path.join(dir, "gateway.json")
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
+    gateway = await startGatewayProcess({
+      storage,
+      env: { SHUTDOWN_GRACE: "1 second" },
+      gatewayFile: {
         providers: [{ id: "slow", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-slow-secret" }], models: ["slow-model"] }],
         logical_models: [{ id: "slow", upstreams: [{ provider: "slow", model: "slow-model" }] }],
-      }),
-    )
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...storage.env })) if (v !== undefined) env[k] = v
-    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: root,
-      env: {
-        ...env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        NODE_ENV: "test",
-        SECRET_KEY: TEST_SECRET_KEY,
-        GATEWAY_MASTER_KEY: masterKey,
-        GATEWAY_CONFIG: file,
-        BOOTSTRAP_ADMIN: "false",
-        SHUTDOWN_GRACE: "1 second",
-        LOG_LEVEL: "WARNING",
       },
-      stdio: ["ignore", "ignore", "pipe"],
     })
-    let stderr = ""
-    child.stderr!.on("data", (chunk) => (stderr += String(chunk)))
-    exited = new Promise((resolve) => child.once("exit", (code) => resolve({ code, at: Date.now() })))
-    let gone = false
-    void exited.then(() => (gone = true))
-    const deadline = Date.now() + 40_000
-    for (;;) {
-      const status = await fetch(`${url}/health`).then((r) => r.status, () => 0)
-      if (status === 200) break
-      if (gone || Date.now() > deadline) throw new Error(`the gateway did not start\n${stderr.slice(-2000)}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
   }, 60_000)
 
   afterAll(async () => {
-    if (child?.exitCode === null) child.kill("SIGKILL")
+    await gateway?.stop()
     await mock?.close()
     await storage?.close()
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
   })
 
   it("exits within SHUTDOWN_GRACE + 1 s, the stream ended with an in-band error", async () => {
     mock.setDefault({ text: "once upon a time ".repeat(60), chunkCount: 60, chunkDelayMs: 500 })
-    const stream = openStream(`${url}/v1/chat/completions`, {
+    const stream = openStream(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
       body: JSON.stringify({ model: "slow", stream: true, messages: [{ role: "user", content: "tell me a long story" }] }),
     })
     await stream.started
     const signalled = Date.now()
-    child.kill("SIGTERM")
-    const { code, at } = await exited
+    gateway.child.kill("SIGTERM")
+    const { code, at } = await gateway.exited
     const text = await stream.done
     const exitMs = at - signalled
     console.log(`SIGTERM: the process exited ${exitMs} ms after the signal (code ${code}, SHUTDOWN_GRACE=1 s, a 30 s stream in flight); the stream ended with an in-band error: ${text.includes("gateway_shutting_down")}`)
