@@ -76,9 +76,18 @@ const CRLF_CRLF = Buffer.from("\r\n\r\n", "latin1")
 
 type State = "preamble" | "head" | "body" | "epilogue"
 
+const CRLF = Buffer.from("\r\n", "latin1")
+
 /**
  * A scanner for one body with `boundary`. The values of parts named in `collect` are kept, each up
  * to `collectLimit` bytes (a longer one is reported as `undefined`).
+ *
+ * The delimiter (CRLF "--" boundary) is looked for everywhere, as every RFC 2046 reader does,
+ * headers included — also where its CRLF is the one that ends a header block. Where that would
+ * make a part that readers take differently (a delimiter inside a part's headers, a part with
+ * headers and no body), the body is refused; so is anything before the first boundary (a
+ * preamble) or after the last one but a CRLF (an epilogue): readers that do not skip them the
+ * same way could see other parts there.
  */
 export const makeMultipartScanner = (
   boundary: string,
@@ -89,13 +98,17 @@ export const makeMultipartScanner = (
   const delimiter = Buffer.from(`\r\n--${boundary}`, "latin1")
   const n = delimiter.length
   let state: State = "preamble"
+  let problem: string | undefined
   /** Offset of the next byte pushed. */
   let offset = 0
   // The body starts as if after a CRLF, so that "--boundary" at offset 0 is the first delimiter.
   let partial = 2
   /** Bytes of a partial delimiter match that may yet turn out to be data (a collected value needs them). */
-  let held: Buffer = Buffer.from("\r\n", "latin1")
+  let held: Buffer = CRLF
+  /** The held bytes are not data: the virtual CRLF at the start, or the one ending a header block. */
+  let heldVirtual = true
   let head: Buffer = Buffer.alloc(0)
+  let epilogue = 0
   let part: PartHead | undefined
   let parts = 0
   let value: Array<Buffer> | undefined
@@ -110,9 +123,12 @@ export const makeMultipartScanner = (
 
   /** A delimiter starts at `at`: the part read so far (or the preamble) ends there. */
   const delimiterAt = (at: number) => {
+    if (state === "preamble" && at !== -2) problem = "the multipart body has bytes before its first boundary"
     if (state === "body") {
       const ended = part!
-      events.onPartEnd(ended, at, value === undefined ? undefined : Buffer.concat(value).toString("latin1"))
+      // The CRLF ending its header block began the delimiter: a part with headers and no body.
+      if (at < ended.valueStart) problem = "a multipart part ends inside its headers"
+      else events.onPartEnd(ended, at, value === undefined ? undefined : Buffer.concat(value).toString("latin1"))
       part = undefined
       value = undefined
     }
@@ -140,10 +156,11 @@ export const makeMultipartScanner = (
       }
       // The partial match was data after all ("\r" appears in the delimiter only at its start,
       // so no other match can begin inside it).
-      keep(held)
+      keep(heldVirtual ? held.subarray(2) : held)
       partial = 0
       held = Buffer.alloc(0)
     }
+    heldVirtual = false
     const found = chunk.indexOf(delimiter, at)
     if (found >= 0) {
       keep(chunk.subarray(at, found))
@@ -167,48 +184,77 @@ export const makeMultipartScanner = (
     return -1
   }
 
-  /** Reads the delimiter line's end and the part's header block; returns where reading goes on, -1 at the chunk's end, or the problem. */
-  const scanHead = (chunk: Buffer, from: number): number | string => {
+  /** Reads the delimiter line's end and the part's header block; returns where reading goes on, or -1 at the chunk's end. */
+  const scanHead = (chunk: Buffer, from: number): number => {
     const before = head.length
     const room = MAX_HEADER_BYTES + 4 - before
     const piece = chunk.subarray(from, from + Math.max(0, room))
     head = before === 0 ? Buffer.from(piece) : Buffer.concat([head, piece])
     if (head.length >= 2 && head[0] === DASH && head[1] === DASH) {
       state = "epilogue"
+      scanEpilogue(head.subarray(2))
       return -1
     }
-    if (head.length >= 2 && (head[0] !== CR || head[1] !== 0x0a)) return "a multipart delimiter line does not end in CRLF"
+    if (head.length >= 2 && (head[0] !== CR || head[1] !== 0x0a)) {
+      problem = "a multipart delimiter line does not end in CRLF"
+      return -1
+    }
     const end = head.indexOf(CRLF_CRLF, Math.max(0, before - 3))
+    // `head` starts with the delimiter line's CRLF: a delimiter found before the block ends is inside it.
+    if (head.subarray(0, end < 0 ? head.length : end).indexOf(delimiter) >= 0) {
+      problem = "a multipart part ends inside its headers"
+      return -1
+    }
     if (end < 0) {
-      if (head.length > MAX_HEADER_BYTES) return `a multipart part has more than ${MAX_HEADER_BYTES} bytes of headers`
+      if (head.length > MAX_HEADER_BYTES) problem = `a multipart part has more than ${MAX_HEADER_BYTES} bytes of headers`
       return -1
     }
     const used = end + 4 - before
-    if (++parts > MAX_PARTS) return `the multipart body has more than ${MAX_PARTS} parts`
+    if (++parts > MAX_PARTS) {
+      problem = `the multipart body has more than ${MAX_PARTS} parts`
+      return -1
+    }
     const parsed = parsePartHeaders(head.subarray(2, end + 2).toString("latin1"))
-    if (typeof parsed === "string") return parsed
+    if (typeof parsed === "string") {
+      problem = parsed
+      return -1
+    }
     const valueStart = offset + from + used
     part = { index: parts - 1, name: parsed.name, filename: parsed.filename, valueStart }
     value = collect.has(parsed.name) && parsed.filename === undefined ? [] : undefined
     valueBytes = 0
     head = Buffer.alloc(0)
     state = "body"
+    // The CRLF that ended the block may begin the next delimiter (a part without a body).
+    partial = 2
+    held = CRLF
+    heldVirtual = true
     events.onPart(part)
     return from + used
   }
 
+  /** After the closing delimiter: a CRLF at most. */
+  const scanEpilogue = (bytes: Buffer) => {
+    for (const byte of bytes) {
+      if (epilogue >= 2 || byte !== CRLF[epilogue]) {
+        problem = "the multipart body has bytes after its closing boundary"
+        return
+      }
+      epilogue++
+    }
+  }
+
   const push = (chunk: Buffer): string | undefined => {
     let at = 0
-    while (at >= 0 && at < chunk.length) {
-      if (state === "epilogue") break
-      if (state === "head") {
-        const next = scanHead(chunk, at)
-        if (typeof next === "string") return next
-        at = next
-      } else at = scanData(chunk, at)
+    while (problem === undefined && at >= 0 && at < chunk.length) {
+      if (state === "epilogue") {
+        scanEpilogue(chunk.subarray(at))
+        break
+      }
+      at = state === "head" ? scanHead(chunk, at) : scanData(chunk, at)
     }
     offset += chunk.length
-    return undefined
+    return problem
   }
 
   return { push, closed: () => state === "epilogue" }

@@ -330,14 +330,13 @@ describe("audio uploads", () => {
     it("file first: spooled; after a 503 the next provider gets exactly the same bytes", async () => {
       mock.setDefault({ status: 503 })
       const file = audio(700_000, 9)
-      // Preamble and epilogue kept, the boundary quoted: every byte is the client's.
-      const inner = multipart([
+      // Raw UTF-8 in a field, the boundary quoted: every byte is the client's.
+      const body = multipart([
         { name: "file", value: file, filename: "first.flac", type: "audio/flac" },
-        { name: "prompt", value: "ünïcödé prompt" },
+        { name: "prompt", value: Buffer.from("ünïcödé prompt", "utf8") },
         { name: "model", value: "transcribe" },
         { name: "timestamp_granularities[]", value: "word" },
       ])
-      const body = Buffer.concat([Buffer.from("a preamble line\r\n"), inner, Buffer.from("an epilogue\r\n")])
       const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/transcriptions", body, `multipart/form-data; boundary="${BOUNDARY}"`)
       expect(answer.status).toBe(200)
       expect(answer.headers["x-apiproxy-provider"]).toBe("oai2")
@@ -386,6 +385,9 @@ describe("audio uploads", () => {
       ["a part without Content-Disposition", Buffer.from(`--${BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${BOUNDARY}--\r\n`), undefined, null],
       ["a folded header line", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data;\r\n name="model"\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`), undefined, null],
       ["a name* parameter", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name*=UTF-8''model\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`), undefined, null],
+      ["a preamble", Buffer.concat([Buffer.from("hello\r\n"), multipart([{ name: "model", value: "whisper" }, file])]), undefined, null],
+      ["an epilogue with another model", Buffer.concat([multipart([{ name: "model", value: "whisper" }, file]), multipart([{ name: "model", value: "transcribe" }])]), undefined, null],
+      ["a value that begins with the boundary (a part readers split differently)", multipart([{ name: "language", value: `--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\ntranscribe` }, { name: "model", value: "whisper" }, file]), undefined, null],
       ["a bare LF in a header", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="x"\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`), undefined, null],
     ])("%s", async (_what, body, contentType, param) => {
       const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/transcriptions", body, contentType)
