@@ -8,6 +8,7 @@ import { type MockProvider, startMockProvider } from "../support/MockProvider.js
 import { type MockForm, mockTranscript } from "../support/mock/OpenAIAudioUpload.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { tiered } from "../support/LogicalModels.js"
+import { passThroughProviders } from "../support/ProtocolProviders.js"
 import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -149,12 +150,7 @@ describe("audio uploads", () => {
     gateway = await startTestGateway({
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000", AUDIO_BODY_LIMIT_BYTES: String(LIMIT) },
       gatewayFile: {
-        providers: [
-          { id: "oai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: MODELS },
-          { id: "oai2", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-oai2" }], models: MODELS },
-          { id: "gem", protocol: "gemini", base_url: mock.url, keys: [{ value: "gem-key" }], models: ["gemini-2.5-flash"] },
-          { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant" }], models: ["claude-haiku-4-5"] },
-        ],
+        providers: passThroughProviders(mock.url, backup.url, MODELS),
         logical_models: [tiered("transcribe", ["oai", "gpt-4o-transcribe"], ["oai2", "gpt-4o-transcribe"]), tiered("whisper", ["oai", "whisper-1"], ["oai2", "whisper-1"])],
       },
     })
@@ -458,6 +454,12 @@ describe("audio uploads", () => {
       expect(JSON.parse(answer.body).error.code).toBe("provider_not_allowed")
       expect(mock.received).toHaveLength(0)
       await waitUntil("no spool file is left", () => spoolFiles(tmp).length === 0)
+    })
+
+    it("another method is a 405 naming POST", async () => {
+      const response = await fetch(`${gateway.url}/v1/audio/translations`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
+      expect(response.status).toBe(405)
+      expect(response.headers.get("allow")).toBe("POST")
     })
 
     it("usage is recorded where the provider reports it", async () => {

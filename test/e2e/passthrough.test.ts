@@ -4,6 +4,7 @@ import { MOCK_IMAGE_B64, mockAudio } from "../support/mock/OpenAIPassThrough.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { tiered } from "../support/LogicalModels.js"
+import { passThroughProviders } from "../support/ProtocolProviders.js"
 import { postJson } from "../support/PostJson.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -26,12 +27,7 @@ describe("pass-through endpoints", () => {
     gateway = await startTestGateway({
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000", UPSTREAM_IDLE_TIMEOUT: "1 second" },
       gatewayFile: {
-        providers: [
-          { id: "oai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: MODELS },
-          { id: "oai2", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-oai2" }], models: MODELS },
-          { id: "gem", protocol: "gemini", base_url: mock.url, keys: [{ value: "gem-key" }], models: ["gemini-2.5-flash"] },
-          { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant" }], models: ["claude-haiku-4-5"] },
-        ],
+        providers: passThroughProviders(mock.url, backup.url, MODELS),
         logical_models: [
           tiered("instruct", ["oai", "gpt-3.5-turbo-instruct"], ["oai2", "gpt-3.5-turbo-instruct"]),
           tiered("tts", ["oai", "gpt-4o-mini-tts"], ["oai2", "gpt-4o-mini-tts"]),

@@ -31,3 +31,15 @@ export const chatOnlyProvider = (mockUrl: string) => ({
   models: ["chat-only"],
   paths: { responses: null },
 })
+
+/**
+ * The providers of the pass-through tests: two OpenAI-protocol ones serving `models` (`oai` on
+ * `mockUrl`, `oai2` on `backupUrl`, for failover), and a Gemini and an Anthropic one on `mockUrl`,
+ * which have no such endpoints (a model only they serve is no candidate).
+ */
+export const passThroughProviders = (mockUrl: string, backupUrl: string, models: ReadonlyArray<string>) => [
+  { id: "oai", protocol: "openai", base_url: mockUrl, keys: [{ value: "sk-oai" }], models },
+  { id: "oai2", protocol: "openai", base_url: backupUrl, keys: [{ value: "sk-oai2" }], models },
+  { id: "gem", protocol: "gemini", base_url: mockUrl, keys: [{ value: "gem-key" }], models: ["gemini-2.5-flash"] },
+  { id: "claude", protocol: "anthropic", base_url: mockUrl, keys: [{ value: "sk-ant" }], models: ["claude-haiku-4-5"] },
+]
