@@ -4,6 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI, { toFile } from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { freePort } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { type MockForm, mockTranscript } from "../support/mock/OpenAIAudioUpload.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
@@ -150,8 +151,16 @@ describe("audio uploads", () => {
     gateway = await startTestGateway({
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000", AUDIO_BODY_LIMIT_BYTES: String(LIMIT) },
       gatewayFile: {
-        providers: passThroughProviders(mock.url, backup.url, MODELS),
-        logical_models: [tiered("transcribe", ["oai", "gpt-4o-transcribe"], ["oai2", "gpt-4o-transcribe"]), tiered("whisper", ["oai", "whisper-1"], ["oai2", "whisper-1"])],
+        providers: [
+          ...passThroughProviders(mock.url, backup.url, MODELS),
+          // Nothing listens there: every call is refused before a byte of its body is sent.
+          { id: "down", protocol: "openai", base_url: `http://127.0.0.1:${await freePort()}`, keys: [{ value: "sk-down" }], models: ["whisper-1"] },
+        ],
+        logical_models: [
+          tiered("transcribe", ["oai", "gpt-4o-transcribe"], ["oai2", "gpt-4o-transcribe"]),
+          tiered("whisper", ["oai", "whisper-1"], ["oai2", "whisper-1"]),
+          tiered("down-first", ["down", "whisper-1"], ["oai", "whisper-1"]),
+        ],
       },
     })
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
@@ -321,6 +330,17 @@ describe("audio uploads", () => {
       expect(answer.status).toBe(503)
       expect(JSON.parse(answer.body).error.message).toContain("overloaded, try later")
       expect(backup.received).toHaveLength(0)
+    })
+
+    it("model first: a call refused before it sent a byte moves on to the next provider", async () => {
+      const body = multipart([
+        { name: "model", value: "down-first" },
+        { name: "file", value: audio(200_000), filename: "retry.wav" },
+      ])
+      const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/transcriptions", body)
+      expect(answer.status).toBe(200)
+      expect(answer.headers["x-apiproxy-provider"]).toBe("oai")
+      expect(mock.received[0]!.raw!.equals(withModel(body, "down-first", "whisper-1"))).toBe(true)
     })
 
     it("file first: spooled; after a 503 the next provider gets exactly the same bytes", async () => {
