@@ -22,6 +22,8 @@ const PASS_THROUGH_OPERATIONS: Readonly<Record<string, string>> = {
   "/v1/moderations": "moderation",
   "/v1/images/generations": "image_generation",
   "/v1/audio/speech": "speech",
+  "/v1/audio/transcriptions": "transcription",
+  "/v1/audio/translations": "translation",
 }
 
 /** The route as a template (`http.route`) and the GenAI operation it asks for; the model in a Gemini path stays out. */
@@ -33,7 +35,7 @@ const routeOf = (route: GenerationRoute, path: string): { readonly template: str
   }
   if (route.count === true) return { template: path, operation: "count_tokens" }
   if (route.kind === "embeddings") return { template: path, operation: "embeddings" }
-  if (route.kind === "passthrough") return { template: path, operation: PASS_THROUGH_OPERATIONS[path] ?? "pass_through" }
+  if (route.kind === "passthrough" || route.kind === "upload") return { template: path, operation: PASS_THROUGH_OPERATIONS[path] ?? "pass_through" }
   return { template: path, operation: "chat" }
 }
 
