@@ -420,6 +420,19 @@ describe("audio uploads", () => {
     })
   })
 
+  it("an upload that cannot be kept (its temporary directory is gone) is a 503 to retry, nothing reaches an upstream", async () => {
+    process.env.TMPDIR = path.join(tmp, "no-such-directory")
+    try {
+      const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/transcriptions", multipart([{ name: "file", value: audio(200_000), filename: "a.wav" }, { name: "model", value: "whisper" }]))
+      expect(answer.status).toBe(503)
+      expect(JSON.parse(answer.body).error).toMatchObject({ code: "upload_unavailable", message: "The upload could not be kept for sending; retry later" })
+      expect(answer.headers["retry-after"]).toBe("1")
+    } finally {
+      process.env.TMPDIR = tmp
+    }
+    expect(mock.received).toHaveLength(0)
+  })
+
   describe("the client leaves mid-upload", () => {
     it("streamed: the upstream call is aborted", async () => {
       const body = multipart([
