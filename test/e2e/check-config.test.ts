@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runMain } from "../support/MainProcess.js"
+import { runMain } from "../support/GatewayProcess.js"
 
 describe("apiproxy check-config <file>: a providers file checked without starting anything", { timeout: 60_000 }, () => {
   let dir: string

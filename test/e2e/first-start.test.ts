@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { runMain, startMain } from "../support/MainProcess.js"
+import { type GatewayProcess, runMain, startGatewayProcess } from "../support/GatewayProcess.js"
 import { TEST_SECRET_KEY } from "../support/TestConfig.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
 
@@ -16,6 +16,20 @@ const readCredentials = (dataDir: string) => {
 
 const login = (url: string, username: string, password: string) =>
   fetch(`${url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) })
+
+/** The gateway as a process with the first-start bootstrap on (the default), its standard output kept. */
+const startWithBootstrap = async (storage: SharedStorage) => {
+  const gateway = await startGatewayProcess({ storage, env: { BOOTSTRAP_ADMIN: "true", LOG_LEVEL: "INFO" }, stdout: "pipe" })
+  let stdout = ""
+  gateway.child.stdout!.on("data", (d) => (stdout += String(d)))
+  return { ...gateway, stdout: () => stdout }
+}
+
+/** SIGTERM and the exit code. */
+const stopped = async (gateway: GatewayProcess) => {
+  await gateway.stop()
+  return (await gateway.exited).code
+}
 
 describe("first start: the superuser's credentials are never lost", { timeout: 120_000 }, () => {
   let storage: SharedStorage
@@ -41,20 +55,23 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
     expect(credentials.username).toBe("admin")
     expect(credentials.apiKey).toMatch(/\S{20,}/)
 
-    const gateway = await startMain(env)
+    const gateway = await startWithBootstrap(storage)
     try {
-      expect(gateway.output().stdout).toBe("") // the admin exists: nothing announced again
+      expect(gateway.stdout()).toBe("") // the admin exists: nothing announced again
       const models = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${credentials.apiKey}` } })
       expect(models.status).toBe(200)
       expect((await login(gateway.url, "admin", credentials.password!)).status).toBe(200)
     } finally {
-      expect(await gateway.stop()).toBe(0)
+      expect(await stopped(gateway)).toBe(0)
     }
   })
 
   it("a start that listens names the file on standard output (never the secrets), and no log line holds them", async () => {
-    const gateway = await startMain(env)
-    const { stdout, stderr } = gateway.output()
+    const gateway = await startWithBootstrap(storage)
+    // The announcement follows the listen line: wait for it (at most 10 s).
+    for (let waited = 0; !gateway.stdout().includes("admin-credentials.txt") && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50))
+    const stdout = gateway.stdout()
+    const stderr = gateway.stderr()
     await gateway.stop()
     const credentials = readCredentials(storage.env.DATA_DIR!)
     expect(stdout).toContain(credentials.file)
@@ -65,8 +82,7 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
   })
 
   it("reset-admin-password sets a new password in the file, ends the old one, and refuses what it cannot reset", async () => {
-    const first = await startMain(env)
-    await first.stop()
+    await (await startWithBootstrap(storage)).stop()
     const before = readCredentials(storage.env.DATA_DIR!)
 
     const reset = await runMain(env, { args: ["reset-admin-password"] })
@@ -84,7 +100,7 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
     expect(bogus.code).toBe(1)
     expect(bogus.stderr).toMatch(/unknown command/)
 
-    const gateway = await startMain(env)
+    const gateway = await startWithBootstrap(storage)
     try {
       expect((await login(gateway.url, "admin", before.password!)).status).toBe(401)
       expect((await login(gateway.url, "admin", after.password!)).status).toBe(200)

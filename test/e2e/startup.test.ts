@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runMain, startMain } from "../support/MainProcess.js"
+import { runMain, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
 import { TEST_SECRET_KEY } from "../support/TestConfig.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
@@ -61,14 +61,11 @@ describe("graceful shutdown", () => {
   })
 
   it("on SIGTERM finishes the in-flight request, then exits 0", async () => {
-    const file = path.join(storage.env.DATA_DIR!, "gateway.json")
-    fs.writeFileSync(
-      file,
-      JSON.stringify({ providers: [{ id: "mock", base_url: upstream.url, keys: [{ value: "sk-x" }], models: ["slow-model"] }] }),
-    )
-    const master = "apx-master-shutdown-test-0123456789"
-    const gateway = await startMain({ ...storage.env, SECRET_KEY: TEST_SECRET_KEY, GATEWAY_CONFIG: file, GATEWAY_MASTER_KEY: master })
-    const url = gateway.url
+    const gateway = await startGatewayProcess({
+      storage,
+      gatewayFile: { providers: [{ id: "mock", base_url: upstream.url, keys: [{ value: "sk-x" }], models: ["slow-model"] }] },
+    })
+    const { url, masterKey: master } = gateway
     upstream.script({ delayMs: 1_000 })
     const inFlight = fetch(`${url}/v1/chat/completions`, {
       method: "POST",
@@ -76,11 +73,12 @@ describe("graceful shutdown", () => {
       body: JSON.stringify({ model: "slow-model", messages: [{ role: "user", content: "finish me" }] }),
     })
     await upstream.waitFor((m) => m.count > 0)
-    const exited = gateway.stop()
+    gateway.child.kill("SIGTERM")
     const response = await inFlight
     expect(response.status).toBe(200)
     expect((((await response.json()) as any)).choices[0].message.content).toBe("Hello from mock: finish me")
-    expect(await exited).toBe(0)
+    expect((await gateway.exited).code).toBe(0)
+    await gateway.stop()
     await expect(fetch(`${url}/health`)).rejects.toThrow()
   })
 })

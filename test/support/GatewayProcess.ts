@@ -98,6 +98,41 @@ export const startGatewayProcess = async (options: {
   return { child, url, masterKey, stderr: () => stderr, exited, stop }
 }
 
+export interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * Runs the real entry point (`src/main.ts` with `args`: a command such as `check-config`, or the
+ * server, for start-ups expected to fail) in a minimal environment plus `env`, until it exits.
+ */
+export const runMain = (
+  env: Readonly<Record<string, string | undefined>>,
+  options: { readonly args?: ReadonlyArray<string>; readonly timeoutMs?: number } = {},
+): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...(options.args ?? [])], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "WARNING", ...env } as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    const timeoutMs = options.timeoutMs ?? 30_000
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`main did not exit within ${timeoutMs} ms:\n${stderr}`))
+    }, timeoutMs)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
 /** The resident set size of process `pid` in bytes (`VmRSS` of /proc/<pid>/status). */
 export const residentBytes = (pid: number): number => {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))
