@@ -9,6 +9,7 @@ import _0006_provider_settings from "./0006_provider_settings.js"
 import _0007_responses from "./0007_responses.js"
 import _0009_usage_cost from "./0009_usage_cost.js"
 import _0010_request_log from "./0010_request_log.js"
+import _0011_budgets from "./0011_budgets.js"
 
 /**
  * Every migration, by `<id>_<name>`, loaded with `Migrator.fromRecord`. Add new migrations
@@ -24,4 +25,5 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0007_responses": _0007_responses,
   "0009_usage_cost": _0009_usage_cost,
   "0010_request_log": _0010_request_log,
+  "0011_budgets": _0011_budgets,
 }

@@ -35,6 +35,7 @@ import { KvLive } from "./storage/KvLive.js"
 import * as UpstreamUndici from "./upstream/UpstreamUndici.js"
 import { RequestLogWriter } from "./usage/RequestLogWriter.js"
 import { UsageLedger } from "./usage/UsageLedger.js"
+import { Budgets } from "./usage/Budgets.js"
 import { Pricing } from "./gateway/Pricing.js"
 import { Tracing } from "./telemetry/Tracing.js"
 
@@ -93,8 +94,9 @@ const RequestServicesLive = Layer.mergeAll(
   RequestLogWriter.Default,
 )
 
-/** 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses' reads over 3c over 3b over 3a. */
+/** 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses' reads over budgets (over the usage ledger) over 3c over 3b over 3a. */
 const DataPlaneLive = Layer.mergeAll(Gateway.Default, TokenCounter.Default, StoredResponses.Default).pipe(
+  Layer.provideMerge(Budgets.Default),
   Layer.provideMerge(RequestServicesLive),
   Layer.provideMerge(RoutingStateLive),
   Layer.provideMerge(ProvidersAndAuthLive),

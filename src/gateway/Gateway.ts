@@ -11,6 +11,7 @@ import { ConversationContext } from "../conversation/ConversationContext.js"
 import { ResponseStore } from "../conversation/ResponseStore.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { UsageLedger } from "../usage/UsageLedger.js"
+import { Budgets } from "../usage/Budgets.js"
 import { makeAttempt } from "./Attempt.js"
 import { walkAfterFirstFailure } from "./FailoverWalk.js"
 import { UpstreamsCoolingDown } from "./GatewayError.js"
@@ -49,7 +50,7 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const router = yield* Router
     const sessionContext = yield* ConversationContext
     const keyPool = yield* KeyPool
-    const usage = makeUsageRecording(yield* UsageLedger, yield* RateLimit, yield* Pricing)
+    const usage = makeUsageRecording(yield* UsageLedger, yield* RateLimit, yield* Pricing, yield* Budgets)
     const runInBackground = Runtime.runFork(yield* Effect.runtime<never>())
     /** Retries, back-off, the attempt cap and the request's deadline (RetryPolicy's schedules), and timeouts. */
     const defaultLimits: RequestLimits = {

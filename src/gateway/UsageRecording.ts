@@ -2,20 +2,22 @@ import { Effect } from "effect"
 import type { UsageDelta } from "../protocol/Canonical.js"
 import type { Principal } from "../identity/Principal.js"
 import type { RateLimit } from "../identity/RateLimit.js"
+import type { Budgets } from "../usage/Budgets.js"
 import type { NanoUsd } from "../usage/Cost.js"
 import type { UsageLedger } from "../usage/UsageLedger.js"
 import type { Served } from "./GatewayRequest.js"
 import type { Pricing } from "./Pricing.js"
 
-/** Where an answered request's usage goes: the usage ledger (with its cost) and the caller's tokens-per-minute limit. */
-export const makeUsageRecording = (ledger: UsageLedger, rateLimit: RateLimit, pricing: Pricing) => ({
+/** Where an answered request's usage goes: the usage ledger (with its cost), the caller's budgets and tokens-per-minute limit. */
+export const makeUsageRecording = (ledger: UsageLedger, rateLimit: RateLimit, pricing: Pricing, budgets: Budgets) => ({
   /**
    * An answered attempt's usage and cost, for `GET /usage` (a memory addition; written in
-   * batches). Returns the cost (null: its model has no price).
+   * batches), and for the caller's budgets. Returns the cost (null: its model has no price).
    */
   recordAnswered: (principal: Principal, served: Served, usage: UsageDelta, complete: boolean): NanoUsd | null => {
     const cost = pricing.costOf(served.provider, served.model, usage)
     ledger.record({ apiKeyId: principal.apiKeyId, userId: principal.userId, provider: served.provider, model: served.model, usage, cost, complete })
+    budgets.recordSpend(principal, cost)
     return cost
   },
 

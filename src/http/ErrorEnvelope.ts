@@ -12,6 +12,13 @@ export interface ApiError {
   readonly param?: string | null
   readonly retryAfterMs?: number | undefined
   readonly details?: Record<string, unknown> | undefined
+  /**
+   * What went wrong when the status alone does not say it (`BUDGET_EXCEEDED`): Anthropic's error
+   * type (in lower case) instead of the status's, and a Gemini `ErrorInfo` detail's reason.
+   */
+  readonly reason?: string | undefined
+  /** `false`: retrying soon cannot help (`x-should-retry: false`, which the OpenAI and Anthropic SDKs honour). */
+  readonly retryable?: false | undefined
 }
 
 /** A dialect's name for an error status, from its table; any status not in it gets `fallback`. */
@@ -46,7 +53,15 @@ const geminiStatus = statusName(
 export const apiError = (
   status: number,
   message: string,
-  options: { type?: string; code?: string | null; param?: string | null; retryAfterMs?: number; details?: Record<string, unknown> } = {},
+  options: {
+    type?: string
+    code?: string | null
+    param?: string | null
+    retryAfterMs?: number
+    details?: Record<string, unknown>
+    reason?: string
+    retryable?: false
+  } = {},
 ): ApiError => ({
   status,
   type: options.type ?? openAiType(status),
@@ -55,7 +70,16 @@ export const apiError = (
   param: options.param ?? null,
   retryAfterMs: options.retryAfterMs,
   details: options.details,
+  reason: options.reason,
+  retryable: options.retryable,
 })
+
+/** A Gemini (google.rpc) `ErrorInfo` detail: the reason, and the details as string metadata. */
+const errorInfo = (reason: string, details: Record<string, unknown> | undefined) => {
+  const metadata: Record<string, string> = {}
+  for (const [name, value] of Object.entries(details ?? {})) if (value !== null && value !== undefined) metadata[name] = String(value)
+  return { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "apiproxy", metadata }
+}
 
 /** The JSON error body in the client's dialect (docs/ARCHITECTURE.md, Errors). */
 export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
@@ -71,9 +95,16 @@ export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
         },
       }
     case "anthropic":
-      return { type: "error", error: { type: anthropicType(error.status), message: error.message } }
+      return { type: "error", error: { type: error.reason?.toLowerCase() ?? anthropicType(error.status), message: error.message } }
     case "gemini":
-      return { error: { code: error.status, message: error.message, status: geminiStatus(error.status) } }
+      return {
+        error: {
+          code: error.status,
+          message: error.message,
+          status: geminiStatus(error.status),
+          ...(error.reason === undefined ? {} : { details: [errorInfo(error.reason, error.details)] }),
+        },
+      }
   }
 }
 
@@ -81,12 +112,16 @@ export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
 export const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)))
 
 /**
- * An error answer in the client's dialect — status, headers (`Retry-After` when known) and JSON
+ * An error answer in the client's dialect — status, headers (`Retry-After` when known,
+ * `x-should-retry: false` when retrying cannot help) and JSON
  * body: the one rendering both data-plane edges write (the Node generation edge and the routes).
  */
 export const errorReply = (dialect: ClientDialect, error: ApiError) => ({
   status: error.status,
-  headers: error.retryAfterMs === undefined ? {} : { "retry-after": retryAfterSeconds(error.retryAfterMs) },
+  headers: {
+    ...(error.retryAfterMs === undefined ? {} : { "retry-after": retryAfterSeconds(error.retryAfterMs) }),
+    ...(error.retryable === false ? { "x-should-retry": "false" } : {}),
+  },
   body: JSON.stringify(errorBody(dialect, error)),
 })
 

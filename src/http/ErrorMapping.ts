@@ -16,6 +16,16 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return apiError(503, e.message, { code: "store_unavailable", retryAfterMs: 1000 })
     case "RateLimited":
       return apiError(429, e.message, { code: "rate_limit_exceeded", retryAfterMs: e.retryAfterMs })
+    case "BudgetExceeded":
+      return apiError(429, e.message, {
+        type: "budget_exceeded",
+        code: "budget_exceeded",
+        reason: "BUDGET_EXCEEDED",
+        retryAfterMs: e.retryAfterMs,
+        // Waiting seconds will not help: the SDKs that honour x-should-retry do not retry it.
+        retryable: false,
+        details: { budget: e.budget, period: e.period, limit_usd: e.limitUsd, used_usd: e.usedUsd, resets_at: e.resetsAt },
+      })
     case "ModelNotFound":
       return apiError(404, e.message, { code: "model_not_found", param: "model" })
     case "UnknownProvider":

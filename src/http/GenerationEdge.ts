@@ -22,6 +22,7 @@ import { closeRecord, newRequestRecord, type RequestRecord, setError, setServed 
 import { RequestLogWriter } from "../usage/RequestLogWriter.js"
 import { Tracing, type RequestTrace } from "../telemetry/Tracing.js"
 import { makeServerSpans, noteFailure, noteGeneration } from "./ServerSpan.js"
+import { Budgets } from "../usage/Budgets.js"
 
 export { safeHeaderValue }
 import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
@@ -147,6 +148,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
   const gateway = yield* Gateway
   const counter = yield* TokenCounter
   const requestLog = yield* RequestLogWriter
+  const budgets = yield* Budgets
   const run = Runtime.runFork(yield* Effect.runtime<never>())
   const { requests } = yield* Tracing
   const startServerSpan = requests === undefined ? undefined : makeServerSpans(requests)
@@ -193,6 +195,8 @@ export const makeGenerationEdge = Effect.gen(function* () {
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
     const { record } = input
     const principal = yield* checkCaller(input.credential, record)
+    // A used-up budget refuses every route that can cost money; counting tokens costs none.
+    if (input.route.count !== true) yield* budgets.check(principal)
     if (Either.isLeft(input.featureHeaders)) return yield* input.featureHeaders.left
     if (input.route.kind === "upload") return yield* serveUpload(input, principal, input.featureHeaders.right)
     const text = yield* Effect.async<string, BodyProblem>((resume) => {

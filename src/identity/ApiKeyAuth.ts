@@ -6,6 +6,7 @@ import { Kv } from "../storage/Kv.js"
 import type { Principal } from "./Principal.js"
 import { Secrets } from "../crypto/Secrets.js"
 import { durationConfig } from "../shared/DurationConfig.js"
+import { budgetOfColumns } from "../shared/Budget.js"
 
 export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
   status: Schema.Literal(401, 403),
@@ -67,7 +68,15 @@ const toPrincipal = (row: ApiKeyAuthRow): Principal => {
     apiKeyId: row.id,
     allowedProviderIds: row.has_provider_restrictions ? allowed : null,
     limits: { requestsPerMinute: row.requests_per_minute, tokensPerMinute: row.tokens_per_minute },
+    ...budgetsOf(row),
   }
+}
+
+/** The key's and its user's budgets, as the principal carries them: left out when neither has one (the usual case costs nothing). */
+const budgetsOf = (row: ApiKeyAuthRow): Pick<Principal, "budgets"> => {
+  const key = budgetOfColumns(row.key_budget_nanousd, row.key_budget_period, row.key_budget_soft)
+  const user = budgetOfColumns(row.user_budget_nanousd, row.user_budget_period, row.user_budget_soft)
+  return key === undefined && user === undefined ? {} : { budgets: { key, user } }
 }
 
 /**

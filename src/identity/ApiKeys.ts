@@ -4,6 +4,7 @@ import type { UniqueViolation } from "../storage/UserRepository.js"
 import { ApiKeyAuth } from "./ApiKeyAuth.js"
 import { ResourceConflict, InvalidInput, ResourceNotFound } from "./IdentityErrors.js"
 import { newApiToken, Secrets } from "../crypto/Secrets.js"
+import type { Budget } from "../shared/Budget.js"
 
 export type { ApiKeyRow } from "../storage/ApiKeyRepository.js"
 
@@ -30,6 +31,8 @@ export const normaliseAllowList = (ids: ReadonlyArray<string> | null): ReadonlyA
 export interface Limits {
   readonly requestsPerMinute?: number | null | undefined
   readonly tokensPerMinute?: number | null | undefined
+  /** The key's spend limit; `null` (on a change) removes it. */
+  readonly budget?: Budget | null | undefined
 }
 
 export interface NewApiKey extends Limits {
@@ -97,6 +100,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
             expiresAt: expiresAt(input.expiry, yield* now),
             requestsPerMinute: input.requestsPerMinute ?? null,
             tokensPerMinute: input.tokensPerMinute ?? null,
+            budget: input.budget ?? null,
           },
           allowed,
         )
@@ -120,6 +124,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
             isActive: changes.isActive,
             requestsPerMinute: changes.requestsPerMinute,
             tokensPerMinute: changes.tokensPerMinute,
+            budget: changes.budget,
           },
           allowed,
         )

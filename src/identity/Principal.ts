@@ -1,4 +1,5 @@
 import { Context } from "effect"
+import type { CallerBudgets } from "../shared/Budget.js"
 
 /** Who is calling: resolved once per request by the auth middleware. */
 export interface Principal {
@@ -11,6 +12,8 @@ export interface Principal {
   /** `null`: every provider. An empty array: no provider at all (never "all"). */
   readonly allowedProviderIds: ReadonlyArray<string> | null
   readonly limits: { readonly requestsPerMinute: number | null; readonly tokensPerMinute: number | null }
+  /** The spend limits of the API key and of its user (usage/Budgets); absent when neither has one. */
+  readonly budgets?: CallerBudgets | undefined
 }
 
 export class CurrentPrincipal extends Context.Tag("gateway/identity/CurrentPrincipal")<CurrentPrincipal, Principal>() {}

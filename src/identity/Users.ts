@@ -4,6 +4,7 @@ import { ApiKeyAuth, AuthError } from "./ApiKeyAuth.js"
 import { ResourceConflict, ResourceNotFound } from "./IdentityErrors.js"
 import { LoginThrottle, throttleAccount } from "./LoginThrottle.js"
 import { hashPassword, verifyPassword } from "./Passwords.js"
+import type { Budget } from "../shared/Budget.js"
 
 /** The throttle's "address" for `current_password` checks: one count per account, wherever from. */
 const CURRENT_PASSWORD = "current-password"
@@ -107,6 +108,14 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
       return updated.value
     })
 
+    /** Sets (or with `null` removes) the user's spend limit; API-key verdicts, which carry it, are dropped on every instance. */
+    const setBudget = Effect.fn("Users.setBudget")(function* (id: string, budget: Budget | null) {
+      const updated = yield* repo.update(id, { budget }).pipe(Effect.catchTag("UniqueViolation", Effect.die))
+      if (Option.isNone(updated)) return yield* ResourceNotFound.of("User", id)
+      yield* auth.invalidate
+      return updated.value
+    })
+
     /**
      * Username (or email) and password → the user. The same answer for an unknown user and a
      * wrong password, in about the same time.
@@ -124,7 +133,7 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
       return found.value
     })
 
-    return { get, list: repo.list, create, update, checkPassword, setActive, authenticate, findByLogin: repo.findByLogin, checkLogin, count: repo.count } as const
+    return { get, list: repo.list, create, update, checkPassword, setActive, setBudget, authenticate, findByLogin: repo.findByLogin, checkLogin, count: repo.count } as const
   }),
   dependencies: [UserRepository.Default, LoginThrottle.Default],
 }) {}

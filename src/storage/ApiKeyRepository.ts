@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option } from "effect"
 import { catchUnique } from "./UserRepository.js"
 import { renamed } from "../shared/Renamed.js"
+import { type Budget, budgetColumns, budgetOfColumns } from "../shared/Budget.js"
 
 /** SQL for `api_keys` and `api_key_allowed_providers`. Stores HMAC hashes only, never a token. */
 
@@ -16,6 +17,8 @@ export interface ApiKeyRow {
   readonly hasProviderRestrictions: boolean
   readonly requestsPerMinute: number | null
   readonly tokensPerMinute: number | null
+  /** The key's spend limit, if it has one. */
+  readonly budget: Budget | undefined
   readonly createdAt: Date
   readonly updatedAt: Date
   /** Sorted. Meaningful only when `hasProviderRestrictions`; empty then means "no provider". */
@@ -32,6 +35,7 @@ export interface ApiKeyInsert {
   readonly expiresAt: Date | null
   readonly requestsPerMinute: number | null
   readonly tokensPerMinute: number | null
+  readonly budget: Budget | null
 }
 
 export interface ApiKeyPatch {
@@ -41,9 +45,11 @@ export interface ApiKeyPatch {
   readonly isActive?: boolean | undefined
   readonly requestsPerMinute?: number | null | undefined
   readonly tokensPerMinute?: number | null | undefined
+  /** `null` removes the budget. */
+  readonly budget?: Budget | null | undefined
 }
 
-/** The column of each `ApiKeyPatch` field. */
+/** The column of each `ApiKeyPatch` field (`budget` is three: see `budgetColumns`). */
 const PATCH_COLUMNS = {
   name: "name",
   expiryType: "expiry_type",
@@ -51,7 +57,7 @@ const PATCH_COLUMNS = {
   isActive: "is_active",
   requestsPerMinute: "requests_per_minute",
   tokensPerMinute: "tokens_per_minute",
-} as const satisfies { readonly [K in keyof ApiKeyPatch]-?: string }
+} as const satisfies { readonly [K in Exclude<keyof ApiKeyPatch, "budget">]-?: string }
 
 /**
  * What verifying an API key needs to know, in one query: the key, its owner's state and its
@@ -69,6 +75,13 @@ export interface ApiKeyAuthRow {
   readonly requests_per_minute: number | null
   readonly tokens_per_minute: number | null
   readonly allowed: ReadonlyArray<string> | string | null
+  /** The key's budget columns and its user's (see `budgetColumns`). */
+  readonly key_budget_nanousd: string | null
+  readonly key_budget_period: string | null
+  readonly key_budget_soft: boolean
+  readonly user_budget_nanousd: string | null
+  readonly user_budget_period: string | null
+  readonly user_budget_soft: boolean
 }
 
 const parseList = (value: unknown): ReadonlyArray<string> => {
@@ -84,19 +97,25 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
              k.expires_at AS "expiresAt", k.is_active AS "isActive",
              k.has_provider_restrictions AS "hasProviderRestrictions",
              k.requests_per_minute AS "requestsPerMinute", k.tokens_per_minute AS "tokensPerMinute",
+             k.budget_nanousd::text AS "budgetNanoUsd", k.budget_period AS "budgetPeriod", k.budget_soft AS "budgetSoft",
              k.created_at AS "createdAt", k.updated_at AS "updatedAt",
              COALESCE((SELECT json_agg(a.provider_id ORDER BY a.provider_id) FROM api_key_allowed_providers a
                        WHERE a.api_key_id = k.id), '[]'::json) AS "allowedProviderIds"
       FROM api_keys k`
-    const toRow = (row: ApiKeyRow): ApiKeyRow => ({ ...row, allowedProviderIds: parseList(row.allowedProviderIds) })
+    type Selected = Omit<ApiKeyRow, "budget"> & { readonly budgetNanoUsd: string | null; readonly budgetPeriod: string | null; readonly budgetSoft: boolean }
+    const toRow = ({ budgetNanoUsd, budgetPeriod, budgetSoft, ...row }: Selected): ApiKeyRow => ({
+      ...row,
+      budget: budgetOfColumns(budgetNanoUsd, budgetPeriod, budgetSoft),
+      allowedProviderIds: parseList(row.allowedProviderIds),
+    })
 
     const get = (userId: string, keyId: string) =>
-      sql<ApiKeyRow>`${select} WHERE k.user_id::text = ${userId} AND k.id::text = ${keyId}`.pipe(
+      sql<Selected>`${select} WHERE k.user_id::text = ${userId} AND k.id::text = ${keyId}`.pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toRow)),
       )
 
     const list = (userId: string) =>
-      sql<ApiKeyRow>`${select} WHERE k.user_id::text = ${userId} ORDER BY k.created_at, k.name`.pipe(
+      sql<Selected>`${select} WHERE k.user_id::text = ${userId} ORDER BY k.created_at, k.name`.pipe(
         Effect.map((rows) => rows.map(toRow)),
       )
 
@@ -119,10 +138,18 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
     ) {
       return yield* Effect.gen(function* () {
         const [created] = yield* catchUnique(sql<{ id: string }>`
-          INSERT INTO api_keys (user_id, name, key_hash, key_version, key_prefix, expiry_type, expires_at,
-                                requests_per_minute, tokens_per_minute)
-          VALUES (${key.userId}, ${key.name}, ${key.keyHash}, ${key.keyVersion}, ${key.keyPrefix}, ${key.expiryType},
-                  ${key.expiresAt}, ${key.requestsPerMinute}, ${key.tokensPerMinute})
+          INSERT INTO api_keys ${sql.insert({
+            user_id: key.userId,
+            name: key.name,
+            key_hash: key.keyHash,
+            key_version: key.keyVersion,
+            key_prefix: key.keyPrefix,
+            expiry_type: key.expiryType,
+            expires_at: key.expiresAt,
+            requests_per_minute: key.requestsPerMinute,
+            tokens_per_minute: key.tokensPerMinute,
+            ...budgetColumns(key.budget),
+          })}
           RETURNING id`)
         yield* setAllowed(created!.id, allowed)
         return created!.id
@@ -135,7 +162,7 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
       allowed: ReadonlyArray<string> | null | undefined,
     ) {
       yield* Effect.gen(function* () {
-        const set = renamed(patch, PATCH_COLUMNS)
+        const set = { ...renamed(patch, PATCH_COLUMNS), ...(patch.budget === undefined ? {} : budgetColumns(patch.budget)) }
         if (Object.keys(set).length > 0) {
           yield* catchUnique(sql`UPDATE api_keys SET ${sql.update(set)}, updated_at = now() WHERE id = ${keyId}`)
         }
@@ -171,6 +198,8 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
       const rows = yield* sql<ApiKeyAuthRow>`
         SELECT k.id, k.user_id, u.username, k.expires_at, k.is_active, u.is_active AS user_active,
                u.is_superuser, k.has_provider_restrictions, k.requests_per_minute, k.tokens_per_minute,
+               k.budget_nanousd::text AS key_budget_nanousd, k.budget_period AS key_budget_period, k.budget_soft AS key_budget_soft,
+               u.budget_nanousd::text AS user_budget_nanousd, u.budget_period AS user_budget_period, u.budget_soft AS user_budget_soft,
                COALESCE((SELECT json_agg(a.provider_id) FROM api_key_allowed_providers a WHERE a.api_key_id = k.id), '[]'::json) AS allowed
         FROM api_keys k JOIN users u ON u.id = k.user_id
         WHERE k.key_hash IN ${sql.in(hashes)}

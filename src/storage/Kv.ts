@@ -24,6 +24,11 @@ export interface KvStore {
   readonly del: (key: string) => Effect.Effect<void, KvError>
   /** Atomic increment; the TTL is applied when the increment creates the key. */
   readonly incr: (key: string, by?: number, ttl?: Duration.DurationInput) => Effect.Effect<number, KvError>
+  /**
+   * Atomic increment of a key that exists (its TTL unchanged); `undefined`, and nothing written,
+   * when it does not: a counter that must first be seeded from elsewhere is never started at 0.
+   */
+  readonly incrIfPresent: (key: string, by: number) => Effect.Effect<number | undefined, KvError>
   /** Remaining time to live in milliseconds, undefined when the key is absent or has no TTL. */
   readonly ttl: (key: string) => Effect.Effect<number | undefined, KvError>
   /** LPUSH then LTRIM to `maxLength` newest entries, refreshing the TTL when given. */

@@ -154,6 +154,8 @@ export const make = (primary: KvStore, local: LocalStore, options: FallbackOptio
         guarded(key, () => primary.setIfAbsent(key, value, ttl), () => localStore.setIfAbsent(key, value, ttl)),
       del: (key) => guarded(key, () => primary.del(key), () => localStore.del(key)),
       incr: (key, by, ttl) => guarded(key, () => primary.incr(key, by, ttl), () => localStore.incr(key, by, ttl)),
+      incrIfPresent: (key, by) =>
+        guarded(key, () => primary.incrIfPresent(key, by), () => localStore.incrIfPresent(key, by)),
       ttl: (key) => guarded(key, () => primary.ttl(key), () => localStore.ttl(key)),
       pushCapped: (key, value, maxLength, ttl) =>
         guarded(

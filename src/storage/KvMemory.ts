@@ -72,6 +72,22 @@ export const makeClearable = Effect.gen(function* () {
     return entry.value
   }
 
+  const checkIncrement = (operation: string, by: number) => {
+    if (!Number.isSafeInteger(by)) throw new KvError({ operation, message: `increment must be an integer, got ${by}` })
+  }
+
+  /** Adds `by` to an existing entry's integer value (its expiry unchanged), like INCRBY. */
+  const increment = (operation: string, key: string, entry: Entry, by: number): number => {
+    if (entry.kind !== "string") throw wrongType(operation, key)
+    const current = /^-?\d+$/.test(entry.value) ? Number(entry.value) : Number.NaN
+    if (!Number.isSafeInteger(current)) {
+      throw new KvError({ operation, message: `value of "${key}" is not an integer` })
+    }
+    const next = current + by
+    entry.value = String(next)
+    return next
+  }
+
   /** Runs `f` with the current time; a thrown KvError becomes the failure. */
   const withNow = <A>(operation: string, f: (now: number) => A): Effect.Effect<A, KvError> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -115,23 +131,21 @@ export const makeClearable = Effect.gen(function* () {
 
     incr: (key, by = 1, ttl) =>
       withNow("incr", (now) => {
-        if (!Number.isSafeInteger(by)) {
-          throw new KvError({ operation: "incr", message: `increment must be an integer, got ${by}` })
-        }
+        checkIncrement("incr", by)
         const entry = live(key, now)
         if (entry === undefined) {
           entries.set(key, { kind: "string", value: String(by), expiresAt: expiry(now, ttl) })
           write(now)
           return by
         }
-        if (entry.kind !== "string") throw wrongType("incr", key)
-        const current = /^-?\d+$/.test(entry.value) ? Number(entry.value) : Number.NaN
-        if (!Number.isSafeInteger(current)) {
-          throw new KvError({ operation: "incr", message: `value of "${key}" is not an integer` })
-        }
-        const next = current + by
-        entry.value = String(next)
-        return next
+        return increment("incr", key, entry, by)
+      }),
+
+    incrIfPresent: (key, by) =>
+      withNow("incrIfPresent", (now) => {
+        checkIncrement("incrIfPresent", by)
+        const entry = live(key, now)
+        return entry === undefined ? undefined : increment("incrIfPresent", key, entry, by)
       }),
 
     ttl: (key) =>

@@ -51,8 +51,16 @@ if created and tonumber(ARGV[2]) > 0 then
 end
 return value`
 
+/** INCRBY of a key that exists (its TTL kept); nil, and nothing written, when it does not. */
+const INCR_IF_PRESENT_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return false`
+
 interface WithIncrCommand {
   apiproxyIncr(key: string, by: number, ttlMs: number): Promise<number>
+  apiproxyIncrIfPresent(key: string, by: number): Promise<number | null>
 }
 
 const errorMessage = (error: unknown): string =>
@@ -99,6 +107,7 @@ export const make = (options: RedisKvOptions) =>
     })
     watchErrors(client, "command")
     client.defineCommand("apiproxyIncr", { numberOfKeys: 1, lua: INCR_LUA })
+    client.defineCommand("apiproxyIncrIfPresent", { numberOfKeys: 1, lua: INCR_IF_PRESENT_LUA })
     const incrCommand = client as unknown as WithIncrCommand
 
     const quit = (connection: Redis) =>
@@ -242,6 +251,13 @@ export const make = (options: RedisKvOptions) =>
         Number.isSafeInteger(by)
           ? run("incr", () => incrCommand.apiproxyIncr(k(key), by, ttlMillis(ttl) ?? 0)).pipe(Effect.map(Number))
           : Effect.fail(new KvError({ operation: "incr", message: `increment must be an integer, got ${by}` })),
+
+      incrIfPresent: (key, by) =>
+        Number.isSafeInteger(by)
+          ? run("incrIfPresent", () => incrCommand.apiproxyIncrIfPresent(k(key), by)).pipe(
+              Effect.map((value) => (value === null ? undefined : Number(value))),
+            )
+          : Effect.fail(new KvError({ operation: "incrIfPresent", message: `increment must be an integer, got ${by}` })),
 
       ttl: (key) => run("ttl", () => client.pttl(k(key))).pipe(Effect.map((ms) => (ms < 0 ? undefined : ms))),
 

@@ -109,6 +109,17 @@ export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/
         ORDER BY ${day === undefined ? sql`` : sql`${day},`} caller, provider, model`
     }
 
-    return { addMinutes, deleteBefore, summarize } as const
+    /**
+     * What an API key's or a user's priced answers cost from `since` on, in nano-dollars: a
+     * budget's spend in its period (usage/Budgets seeds its counter with it).
+     */
+    const spentSince = (owner: { readonly apiKeyId: string } | { readonly userId: string }, since: Date) =>
+      sql<{ readonly spent: string }>`
+        SELECT COALESCE(SUM(cost_nanousd), 0)::text AS spent FROM usage_minutes
+        WHERE ${"apiKeyId" in owner ? sql`api_key_id = ${owner.apiKeyId}` : sql`user_id = ${owner.userId}`} AND minute >= ${since}`.pipe(
+        Effect.map((rows) => Number(rows[0]?.spent ?? 0)),
+      )
+
+    return { addMinutes, deleteBefore, summarize, spentSince } as const
   }),
 }) {}

@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
 import { renamed } from "../shared/Renamed.js"
+import { type Budget, budgetColumns } from "../shared/Budget.js"
 
 /** SQL for the `users` table. Columns are aliased to camelCase explicitly. */
 
@@ -16,6 +17,10 @@ export interface UserRow {
   readonly isSuperuser: boolean
   /** Bumped by a new password or email: tokens issued under an older one are refused. */
   readonly tokenGeneration: number
+  /** The user's spend limit as stored (`shared/Budget.budgetOfColumns` reads it). */
+  readonly budgetNanoUsd: string | null
+  readonly budgetPeriod: string | null
+  readonly budgetSoft: boolean
   readonly createdAt: Date
   readonly updatedAt: Date
 }
@@ -42,16 +47,18 @@ export interface UserPatch {
   readonly isActive?: boolean | undefined
   /** Ends every login session of the user (their tokens' generation is now stale). */
   readonly bumpTokenGeneration?: boolean | undefined
+  /** The user's spend limit; `null` removes it. */
+  readonly budget?: Budget | null | undefined
 }
 
-/** The column of each `UserPatch` field (`bumpTokenGeneration` is no column: see `update`). */
+/** The column of each `UserPatch` field (`bumpTokenGeneration` is no column: see `update`; `budget` is three: `budgetColumns`). */
 const PATCH_COLUMNS = {
   email: "email",
   displayName: "display_name",
   avatar: "avatar",
   hashedPassword: "hashed_password",
   isActive: "is_active",
-} as const satisfies { readonly [K in Exclude<keyof UserPatch, "bumpTokenGeneration">]-?: string }
+} as const satisfies { readonly [K in Exclude<keyof UserPatch, "bumpTokenGeneration" | "budget">]-?: string }
 
 /** A unique constraint refused the write: which column. */
 export class UniqueViolation extends Schema.TaggedError<UniqueViolation>()("UniqueViolation", {
@@ -84,6 +91,7 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
     const sql = yield* SqlClient.SqlClient
     const columns = sql`id, username, email, display_name AS "displayName", avatar, hashed_password AS "hashedPassword",
       is_active AS "isActive", is_superuser AS "isSuperuser", token_generation AS "tokenGeneration",
+      budget_nanousd::text AS "budgetNanoUsd", budget_period AS "budgetPeriod", budget_soft AS "budgetSoft",
       created_at AS "createdAt", updated_at AS "updatedAt"`
 
     const insert = Effect.fn("UserRepository.insert")(function* (user: UserInsert) {
@@ -115,7 +123,7 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
     const list = sql<UserRow>`SELECT ${columns} FROM users ORDER BY created_at, username`
 
     const update = Effect.fn("UserRepository.update")(function* (id: string, patch: UserPatch) {
-      const set = renamed(patch, PATCH_COLUMNS)
+      const set = { ...renamed(patch, PATCH_COLUMNS), ...(patch.budget === undefined ? {} : budgetColumns(patch.budget)) }
       if (Object.keys(set).length === 0 && !patch.bumpTokenGeneration) return yield* findById(id)
       const assignments = Object.keys(set).length === 0 ? sql`updated_at = now()` : sql`${sql.update(set)}, updated_at = now()`
       const rows = yield* catchUnique(

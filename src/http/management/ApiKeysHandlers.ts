@@ -3,6 +3,8 @@ import { Effect, Redacted } from "effect"
 import { ApiKeys } from "../../identity/ApiKeys.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Users } from "../../identity/Users.js"
+import { Budgets } from "../../usage/Budgets.js"
+import { toBudget } from "./BudgetSchemas.js"
 import { Forbidden, CoreApi } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { renderAllowList, renderApiKey } from "./Render.js"
@@ -12,6 +14,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
   Effect.gen(function* () {
     const keys = yield* ApiKeys
     const users = yield* Users
+    const budgets = yield* Budgets
 
     /** The caller may manage `userId`'s keys, and that user exists. */
     const owner = (userId: string) =>
@@ -31,6 +34,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
       readonly allowed_provider_ids?: unknown
       readonly requests_per_minute?: unknown
       readonly tokens_per_minute?: unknown
+      readonly budget?: unknown
     }) =>
       Effect.flatMap(CurrentPrincipal, (principal) => {
         if (principal.isSuperuser) return Effect.void
@@ -40,6 +44,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
           payload.allowed_provider_ids !== undefined && "allowed_provider_ids",
           payload.requests_per_minute !== undefined && "requests_per_minute",
           payload.tokens_per_minute !== undefined && "tokens_per_minute",
+          payload.budget !== undefined && "budget",
         ].filter((field): field is string => field !== false)
         return widened.length === 0 ? Effect.void : Effect.fail(restricted(widened))
       })
@@ -47,7 +52,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
     const restricted = (fields: ReadonlyArray<string>) =>
       new Forbidden({
         message:
-          "Only a superuser may change a key's allow-list, limits or expiry, or reactivate it; you may rename, deactivate or delete your own keys",
+          "Only a superuser may change a key's allow-list, limits, budget or expiry, or reactivate it; you may rename, deactivate or delete your own keys",
         details: { fields },
       })
 
@@ -71,6 +76,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
             allowedProviderIds: payload.allowed_provider_ids,
             requestsPerMinute: payload.requests_per_minute,
             tokensPerMinute: payload.tokens_per_minute,
+            budget: payload.budget === undefined || payload.budget === null ? undefined : toBudget(payload.budget),
           })
           return { ...renderApiKey(key), token: Redacted.value(token) }
         }).pipe(managed),
@@ -89,8 +95,11 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
               allowedProviderIds: payload.allowed_provider_ids,
               requestsPerMinute: payload.requests_per_minute,
               tokensPerMinute: payload.tokens_per_minute,
+              budget: payload.budget === undefined ? undefined : payload.budget === null ? null : toBudget(payload.budget),
             }),
           ),
+          // A new budget is counted afresh from the database (BudgetsHandlers).
+          Effect.tap((key) => (payload.budget === undefined ? Effect.void : budgets.forget({ scope: "api_key", id: key.id }))),
           Effect.map(renderApiKey),
           managed,
         ),

@@ -8,6 +8,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { NullableSettingsFields, OptionalNullableSettingsFields } from "../../shared/ProviderSettings.js"
+import { BudgetSetting, BudgetSettingResponse } from "./BudgetSchemas.js"
 
 /**
  * The core of the management API: system, accounts, logins, API keys and provider administration,
@@ -174,6 +175,9 @@ export const UserResponse = Schema.Struct({
   avatar: Schema.NullOr(Schema.String),
   is_active: Schema.Boolean,
   is_superuser: Schema.Boolean,
+  budget: Schema.NullOr(BudgetSettingResponse).annotations({
+    description: "The user's spend limit over all their keys (set by a superuser: PUT /users/{user_id}/budget, which also shows its use)",
+  }),
   created_at: Timestamp,
   updated_at: Timestamp,
 })
@@ -302,6 +306,7 @@ export const ApiKeyResponse = Schema.Struct({
   allowed_provider_ids: AllowList,
   requests_per_minute: Schema.NullOr(Schema.Int),
   tokens_per_minute: Schema.NullOr(Schema.Int),
+  budget: Schema.NullOr(BudgetSettingResponse).annotations({ description: "The key's spend limit (its use: GET …/api-keys/{key_id}/budget)" }),
   created_at: Timestamp,
   updated_at: Timestamp,
 })
@@ -317,6 +322,7 @@ export const CreateApiKeyRequest = Schema.Struct({
   allowed_provider_ids: Schema.optional(AllowList),
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
+  budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({ description: "A spend limit for the key; null: none" }),
 })
 
 export const UpdateApiKeyRequest = Schema.Struct({
@@ -326,6 +332,7 @@ export const UpdateApiKeyRequest = Schema.Struct({
   allowed_provider_ids: Schema.optional(AllowList),
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
+  budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({ description: "A spend limit for the key; null: none" }),
 })
 
 export const AllowedProvidersRequest = Schema.Struct({ allowed_provider_ids: AllowList })
@@ -370,7 +377,7 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .middleware(Authenticated)
   .annotate(
     OpenApi.Description,
-    "A user's own keys, from a login session; a superuser may manage anyone's. On an existing key a non-superuser may only rename it, deactivate it or delete it: its allow-list, limits and expiry, and reactivation, are a superuser's (403). API keys of non-superusers cannot call these routes.",
+    "A user's own keys, from a login session; a superuser may manage anyone's. On an existing key a non-superuser may only rename it, deactivate it or delete it: its allow-list, limits, budget and expiry, and reactivation, are a superuser's (403). API keys of non-superusers cannot call these routes.",
   )
   .annotate(OpenApi.Title, "API keys") {}
 

@@ -11,6 +11,7 @@ import { ManagementApi } from "./ManagementApi.js"
 import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
 import { RoutingHandlers } from "./RoutingHandlers.js"
 import { UsageHandlers } from "./UsageHandlers.js"
+import { BudgetsHandlers } from "./BudgetsHandlers.js"
 import { ApiKeysHandlers } from "./ApiKeysHandlers.js"
 import { AuthHandlers } from "./AuthHandlers.js"
 import { ProvidersHandlers } from "./ProvidersHandlers.js"
@@ -45,6 +46,9 @@ const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandler
 /** Usage, for any authenticated caller (the handler narrows what each one sees). */
 const UsageHandlersLive = UsageHandlers.pipe(Layer.provide(AnyCredentialLive))
 
+/** Budgets: reading for the owner or a superuser, setting for superusers (per endpoint). */
+const BudgetsHandlersLive = BudgetsHandlers.pipe(Layer.provide(Layer.mergeAll(AuthenticatedLive, SuperuserLive)))
+
 /**
  * The HttpApi assembled: its handler groups with their security middleware, the OpenAPI document,
  * /docs and the platform pieces the builder needs. Every service the handlers use (identity,
@@ -78,7 +82,7 @@ export const ManagementHttpAppLive = Layer.effect(
   Layer.provide(DocsPageLive),
   Layer.provide(DecodeErrorsLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(HttpApiBuilder.api(ManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive)))),
+  Layer.provide(HttpApiBuilder.api(ManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive, BudgetsHandlersLive)))),
   Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),
 )
 

@@ -4,6 +4,8 @@ import type { ApiKeyRow } from "../../storage/ApiKeyRepository.js"
 import type { AdminKeyRow, AdminModelRow, AdminProviderRow } from "../../storage/ProviderAdminRepository.js"
 import type { UserRow } from "../../storage/UserRepository.js"
 import { renderSettings } from "../../shared/ProviderSettings.js"
+import { budgetOfColumns } from "../../shared/Budget.js"
+import { renderBudgetSetting } from "./BudgetSchemas.js"
 
 /** Stored rows → the management API's response shapes. Nothing secret is ever copied over. */
 
@@ -17,6 +19,7 @@ export const renderUser = (user: UserRow) => ({
   avatar: user.avatar,
   is_active: user.isActive,
   is_superuser: user.isSuperuser,
+  budget: renderBudgetSetting(budgetOfColumns(user.budgetNanoUsd, user.budgetPeriod, user.budgetSoft)),
   created_at: date(user.createdAt),
   updated_at: date(user.updatedAt),
 })
@@ -39,6 +42,7 @@ export const renderApiKey = (key: ApiKeyRow) => ({
   ...renderAllowList(key),
   requests_per_minute: key.requestsPerMinute,
   tokens_per_minute: key.tokensPerMinute,
+  budget: renderBudgetSetting(key.budget),
   created_at: date(key.createdAt),
   updated_at: date(key.updatedAt),
 })

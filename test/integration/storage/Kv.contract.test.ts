@@ -120,6 +120,40 @@ const kvContract = (backend: Backend) =>
           expect(yield* kv.ttl("counter:forever")).toBeUndefined()
         }))
 
+      it.effect("incrIfPresent increments only a key that exists, keeping its TTL; an absent key stays absent", () =>
+        Effect.gen(function* () {
+          const kv = yield* Kv
+          expect(yield* kv.incrIfPresent("seeded:absent", 5)).toBeUndefined()
+          expect(yield* kv.get("seeded:absent")).toBeUndefined()
+          expect(yield* kv.setIfAbsent("seeded:a", "100", "10 seconds")).toBe(true)
+          const first = (yield* kv.ttl("seeded:a"))!
+          expect(yield* kv.incrIfPresent("seeded:a", 25)).toBe(125)
+          expect(yield* kv.incrIfPresent("seeded:a", -5)).toBe(120)
+          expect(yield* kv.get("seeded:a")).toBe("120")
+          const later = (yield* kv.ttl("seeded:a"))!
+          expect(later).toBeGreaterThan(9_000)
+          expect(later).toBeLessThanOrEqual(first)
+          // Past its TTL the key is absent again: nothing is counted until it is seeded anew.
+          yield* kv.setIfAbsent("seeded:short", "7", backend.shortTtlMs)
+          yield* backend.advance(backend.shortTtlMs + 50)
+          expect(yield* kv.incrIfPresent("seeded:short", 1)).toBeUndefined()
+          expect(yield* kv.get("seeded:short")).toBeUndefined()
+        }))
+
+      it.effect("incrIfPresent is atomic under concurrency and refuses a non-integer value or increment", () =>
+        Effect.gen(function* () {
+          const kv = yield* Kv
+          yield* kv.set("seeded:race", "1000000000000", "60 seconds")
+          yield* Effect.forEach(Array.from({ length: 200 }), () => kv.incrIfPresent("seeded:race", 3), { concurrency: "unbounded" })
+          expect(yield* kv.get("seeded:race")).toBe("1000000000600")
+          yield* kv.set("seeded:text", "not a number")
+          const text = yield* Effect.either(kv.incrIfPresent("seeded:text", 1))
+          expect(Either.isLeft(text) && text.left._tag).toBe("KvError")
+          expect(yield* kv.get("seeded:text")).toBe("not a number")
+          const fraction = yield* Effect.either(kv.incrIfPresent("seeded:race", 0.5))
+          expect(Either.isLeft(fraction) && fraction.left._tag).toBe("KvError")
+        }))
+
       it.effect("incr fails with KvError on a non-integer value", () =>
         Effect.gen(function* () {
           const kv = yield* Kv

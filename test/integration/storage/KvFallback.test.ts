@@ -34,6 +34,7 @@ const scriptedPrimary = Effect.gen(function* () {
     setIfAbsent: (key, value, ttl) => guard("setIfAbsent", () => inner.setIfAbsent(key, value, ttl)),
     del: (key) => guard("del", () => inner.del(key)),
     incr: (key, by, ttl) => guard("incr", () => inner.incr(key, by, ttl)),
+    incrIfPresent: (key, by) => guard("incrIfPresent", () => inner.incrIfPresent(key, by)),
     ttl: (key) => guard("ttl", () => inner.ttl(key)),
     pushCapped: (key, value, max, ttl) => guard("pushCapped", () => inner.pushCapped(key, value, max, ttl)),
     listRange: (key, start, stop) => guard("listRange", () => inner.listRange(key, start, stop)),

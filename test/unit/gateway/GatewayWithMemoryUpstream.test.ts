@@ -21,6 +21,7 @@ import { UsageLedger } from "../../../src/usage/UsageLedger.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
 import { TestDatabase } from "../../support/TestDatabase.js"
 import { TestKv } from "../../support/TestKv.js"
+import { Budgets } from "../../../src/usage/Budgets.js"
 
 /**
  * The Gateway service (resolve, plan, call, fail over, commit, rescue) over the in-memory
@@ -81,6 +82,7 @@ const FILE = JSON.stringify({
 
 /** The services App.ts composes for the data plane, over the memory upstream instead of undici. */
 const TestLayer = Gateway.Default.pipe(
+  Layer.provideMerge(Budgets.Default),
   Layer.provideMerge(
     Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, ConversationContext.Default, ResponseStore.Default, RateLimit.Default, UsageLedger.Default, Pricing.Default),
   ),
