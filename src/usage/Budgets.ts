@@ -167,20 +167,13 @@ export class Budgets extends Effect.Service<Budgets>()("gateway/usage/Budgets", 
       })
 
     /** What each tracked budget's period has spent: one Kv read for all, a seed for each missing. */
-    const spentOf = (tracked: ReadonlyArray<Tracked>) =>
-      Effect.gen(function* () {
-        const stored = yield* kv.getMany(tracked.map((t) => t.key)).pipe(
-          Effect.mapError((error) => new BudgetUnknown({ message: error.message })),
-        )
-        return yield* Effect.forEach(
-          tracked,
-          (t, i) => {
-            const value = stored[i]
-            return value === undefined ? seeded(t) : Effect.succeed(Number(value))
-          },
-          { concurrency: "unbounded" },
-        )
-      })
+    const spentOf = Effect.fnUntraced(function* (tracked: ReadonlyArray<Tracked>) {
+      const stored = yield* kv.getMany(tracked.map((t) => t.key)).pipe(Effect.mapError((error) => new BudgetUnknown({ message: error.message })))
+      const spent = stored.map((value) => (value === undefined ? undefined : Number(value)))
+      // The usual case: every counter is there, and nothing more is asked.
+      if (!spent.includes(undefined)) return spent as ReadonlyArray<number>
+      return yield* Effect.forEach(tracked, (t, i) => (spent[i] === undefined ? seeded(t) : Effect.succeed(spent[i]!)), { concurrency: "unbounded" })
+    })
 
     const refuse = (use: BudgetUse, nowMs: number) =>
       Metric.increment(budgetRefusals).pipe(
