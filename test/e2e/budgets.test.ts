@@ -113,12 +113,15 @@ describe("budgets (real server)", () => {
     const geminiBody = JSON.parse((geminiError as GeminiApiError).message)
     expect(geminiBody.error).toMatchObject({ code: 429, status: "RESOURCE_EXHAUSTED", details: [{ reason: "BUDGET_EXCEEDED", domain: "apiproxy", metadata: { budget: "api_key", period: "day" } }] })
 
-    // Streams, Responses, embeddings and the pass-through endpoints cost money too.
+    // Streams, Responses, embeddings, the pass-through endpoints and uploads cost money too.
     await expect(sdk.openai.chat.completions.create({ model: PROTOCOL_MODELS.openai, messages: [{ role: "user", content: "hi" }], stream: true })).rejects.toMatchObject({ status: 429, code: "budget_exceeded" })
     await expect(sdk.openai.responses.create({ model: PROTOCOL_MODELS.openai, input: "hi" })).rejects.toMatchObject({ status: 429, code: "budget_exceeded" })
     await expect(sdk.openai.embeddings.create({ model: "embed-model", input: "hi" })).rejects.toMatchObject({ status: 429, code: "budget_exceeded" })
     await expect(sdk.openai.completions.create({ model: PROTOCOL_MODELS.openai, prompt: "hi" })).rejects.toMatchObject({ status: 429, code: "budget_exceeded" })
     await expect(sdk.openai.moderations.create({ input: "hi" })).rejects.toMatchObject({ status: 429, code: "budget_exceeded" })
+    await expect(sdk.openai.audio.speech.create({ model: PROTOCOL_MODELS.openai, input: "hi", voice: "alloy" })).rejects.toMatchObject({ status: 429, code: "budget_exceeded" })
+    const audio = await OpenAI.toFile(Buffer.from("RIFF....WAVEfmt "), "hello.wav", { type: "audio/wav" })
+    await expect(sdk.openai.audio.transcriptions.create({ model: PROTOCOL_MODELS.openai, file: audio })).rejects.toMatchObject({ status: 429, code: "budget_exceeded" })
     const geminiStream = await sdk.gemini.models.generateContentStream({ model: PROTOCOL_MODELS.gemini, contents: "hi" }).catch((e: unknown) => e)
     expect((geminiStream as GeminiApiError).status).toBe(429)
     expect(upstream.count).toBe(before)
