@@ -33,6 +33,7 @@ import { UserRepository } from "./storage/UserRepository.js"
 import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
 import * as UpstreamUndici from "./upstream/UpstreamUndici.js"
+import { RequestLogReader } from "./usage/RequestLogReader.js"
 import { RequestLogWriter } from "./usage/RequestLogWriter.js"
 import { UsageLedger } from "./usage/UsageLedger.js"
 import { Budgets } from "./usage/Budgets.js"
@@ -104,7 +105,8 @@ const DataPlaneLive = Layer.mergeAll(Gateway.Default, TokenCounter.Default, Stor
 
 /**
  * 4a. What only the management API uses: accounts, API keys, logins and the credential check of
- * a management request (`identity/`), provider and logical-model administration (`storage/`).
+ * a management request (`identity/`), provider and logical-model administration (`storage/`),
+ * reading the request log (`usage/`, over the data plane's writer).
  */
 const AdministrationLive = Layer.mergeAll(
   Users.Default,
@@ -113,6 +115,7 @@ const AdministrationLive = Layer.mergeAll(
   Authenticator.Default,
   ProviderAdminRepository.Default,
   LogicalModelRepository.Default,
+  RequestLogReader.Default,
 )
 
 /**

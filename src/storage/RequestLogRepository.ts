@@ -51,6 +51,58 @@ const rowOf = (r: RequestRecord) => ({
   error_message: r.errorMessage,
 })
 
+/** Which rows `page` lists; every value reaches SQL as a parameter. */
+export interface RequestLogFilter {
+  /** Started at or after. */
+  readonly from?: Date | undefined
+  /** Started before. */
+  readonly to?: Date | undefined
+  readonly userId?: string | undefined
+  readonly apiKeyId?: string | undefined
+  /** The model asked for or the one that served. */
+  readonly model?: string | undefined
+  readonly provider?: string | undefined
+  /** Statuses from `min` to `max`, both included (one status: both the same). */
+  readonly status?: { readonly min: number; readonly max: number } | undefined
+  readonly errorClass?: string | undefined
+  /** Only rows before this one in the listing's order (`started_at`, then `id`, both descending). */
+  readonly before?: { readonly startedAt: string; readonly id: string } | undefined
+  readonly limit: number
+}
+
+/** A stored row as `page` reads it: the columns of `request_log`, the cost in nano-dollars as a decimal string. */
+export interface RequestLogRow {
+  readonly id: string
+  readonly started_at: Date
+  /** `started_at` as Postgres keeps it, to the microsecond (`YYYY-MM-DDTHH:MM:SS.ffffffZ`): the position of a cursor. */
+  readonly started_at_us: string
+  readonly request_id: string
+  readonly user_id: string | null
+  readonly api_key_id: string | null
+  readonly dialect: string
+  readonly endpoint: string
+  readonly requested_model: string | null
+  readonly stream: boolean
+  readonly provider: string | null
+  readonly model: string | null
+  readonly attempts: unknown
+  readonly status: number
+  readonly complete: boolean
+  readonly rescued: boolean
+  readonly latency_ms: number
+  readonly ttft_ms: number | null
+  readonly input_tokens: number | null
+  readonly output_tokens: number | null
+  readonly cached_input_tokens: number | null
+  readonly reasoning_tokens: number | null
+  readonly cost_nanousd: string | null
+  readonly error_class: string | null
+  readonly error_message: string | null
+  readonly request_body: string | null
+  readonly response_body: string | null
+  readonly bodies_truncated: boolean
+}
+
 /** SQL for `request_log` (migrations/0010). Buffering, batching and retrying belong to `usage/RequestLogWriter`. */
 export class RequestLogRepository extends Effect.Service<RequestLogRepository>()("gateway/storage/RequestLogRepository", {
   effect: Effect.gen(function* () {
@@ -91,6 +143,36 @@ export class RequestLogRepository extends Effect.Service<RequestLogRepository>()
         )
         SELECT count(*)::int AS n FROM gone`.pipe(Effect.map((rows) => rows[0]?.n ?? 0))
 
-    return { insert, deleteBefore } as const
+    /**
+     * Up to `limit` rows matching `filter`, newest first (`started_at`, then `id`, descending:
+     * the order of the indexes, read backwards). Tokens as float8 (they fit exactly), the cost
+     * as text (a bigint).
+     */
+    const page = (filter: RequestLogFilter) => {
+      const where = [
+        filter.from === undefined ? undefined : sql`started_at >= ${filter.from}`,
+        filter.to === undefined ? undefined : sql`started_at < ${filter.to}`,
+        filter.userId === undefined ? undefined : sql`user_id = ${filter.userId}`,
+        filter.apiKeyId === undefined ? undefined : sql`api_key_id = ${filter.apiKeyId}`,
+        filter.model === undefined ? undefined : sql`(requested_model = ${filter.model} OR model = ${filter.model})`,
+        filter.provider === undefined ? undefined : sql`provider = ${filter.provider}`,
+        filter.status === undefined ? undefined : sql`status BETWEEN ${filter.status.min} AND ${filter.status.max}`,
+        filter.errorClass === undefined ? undefined : sql`error_class = ${filter.errorClass}`,
+        filter.before === undefined ? undefined : sql`(started_at, id) < (${filter.before.startedAt}::timestamptz, ${filter.before.id}::uuid)`,
+      ].filter((clause) => clause !== undefined)
+      return sql<RequestLogRow>`
+        SELECT id, started_at, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at_us,
+               request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream, provider, model, attempts,
+               status, complete, rescued, latency_ms, ttft_ms, input_tokens::float8 AS input_tokens,
+               output_tokens::float8 AS output_tokens, cached_input_tokens::float8 AS cached_input_tokens,
+               reasoning_tokens::float8 AS reasoning_tokens, cost_nanousd::text AS cost_nanousd, error_class, error_message,
+               request_body, response_body, bodies_truncated
+        FROM request_log
+        WHERE ${sql.and(where)}
+        ORDER BY started_at DESC, id DESC
+        LIMIT ${filter.limit}`
+    }
+
+    return { insert, deleteBefore, page } as const
   }),
 }) {}

@@ -102,7 +102,7 @@ const Username = Schema.String.pipe(
   Schema.pattern(/^[A-Za-z0-9_.-]+$/, { message: () => "expected 3 to 64 of A-Z a-z 0-9 _ . -" }),
 )
 const Password = Text(128, 8)
-const ProviderSlug = Schema.String.pipe(
+export const ProviderSlug = Schema.String.pipe(
   Schema.pattern(/^[a-z0-9][a-z0-9._-]{0,49}$/, { message: () => "expected 1 to 50 of a-z 0-9 . _ - (lower case)" }),
 )
 const Message = Schema.Struct({ message: Schema.String })

@@ -12,6 +12,7 @@ import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
 import { RoutingHandlers } from "./RoutingHandlers.js"
 import { UsageHandlers } from "./UsageHandlers.js"
 import { BudgetsHandlers } from "./BudgetsHandlers.js"
+import { LogsHandlers } from "./LogsHandlers.js"
 import { ApiKeysHandlers } from "./ApiKeysHandlers.js"
 import { AuthHandlers } from "./AuthHandlers.js"
 import { ProvidersHandlers } from "./ProvidersHandlers.js"
@@ -43,8 +44,8 @@ const HandlersLive = Layer.mergeAll(SystemHandlers, AuthHandlers, UsersHandlers,
 /** Logical models and routing inspection, for superusers. */
 const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandlers).pipe(Layer.provide(SuperuserLive))
 
-/** Usage, for any authenticated caller (the handler narrows what each one sees). */
-const UsageHandlersLive = UsageHandlers.pipe(Layer.provide(AnyCredentialLive))
+/** Usage and the request log, for any authenticated caller (the handlers narrow what each one sees). */
+const UsageHandlersLive = Layer.mergeAll(UsageHandlers, LogsHandlers).pipe(Layer.provide(AnyCredentialLive))
 
 /** Budgets: reading for the owner or a superuser, setting for superusers (per endpoint). */
 const BudgetsHandlersLive = BudgetsHandlers.pipe(Layer.provide(Layer.mergeAll(AuthenticatedLive, SuperuserLive)))

@@ -5,7 +5,7 @@ import { Schema } from "effect"
 import { AnyCredential } from "./CoreApi.js"
 
 /** A time the database can compare with: years 1 to 9999 (Postgres refuses some dates JavaScript accepts). */
-const UsageTime = Schema.Date.pipe(
+export const UsageTime = Schema.Date.pipe(
   Schema.filter((date) => {
     const year = date.getUTCFullYear()
     return (year >= 1 && year <= 9999) || "expected an ISO time between the years 1 and 9999"
