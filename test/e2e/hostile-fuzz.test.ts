@@ -100,10 +100,13 @@ const target = fc.oneof(
     .tuple(modelName, fc.constantFrom(":generateContent", ":streamGenerateContent?alt=sse", ":countTokens", ""))
     .map(([m, action]) => `/v1beta/models/${encodeURIComponent(m).replace(/%25/g, "%")}${action}`),
   hostileString.map((s) => `/v1beta/models/${s.replace(/[\r\n ]/g, "")}:generateContent`),
-  fc.constantFrom("/v1/models", "/models", "/health", "/ready", "/openapi.json", "/", "/auth/me", "/users", "/providers", "/logical-models", "/usage"),
+  fc.constantFrom("/v1/models", "/models", "/health", "/ready", "/openapi.json", "/", "/auth/me", "/users", "/providers", "/logical-models", "/usage", "/logs"),
   hostileString.map((s) => `/providers/${encodeURIComponent(s)}/models`),
   hostileString.map((s) => `/context/${encodeURIComponent(s)}`),
   hostileString.map((s) => `/usage?user_id=${encodeURIComponent(s)}&from=${encodeURIComponent(s)}`),
+  fc
+    .tuple(fc.constantFrom("model", "provider", "status", "error_class", "cursor", "limit", "api_key_id", "to"), hostileString)
+    .map(([name, s]) => `/logs?${name}=${encodeURIComponent(s)}`),
   hostileString.map((s) => `/users/${encodeURIComponent(s)}`),
   hostileString.map((s) => `/users/${encodeURIComponent(s)}/api-keys`),
   fc.constantFrom("/auth/login", "/auth/refresh", "/auth/logout", "/auth/register", "/system/admin/init", "/users", "/logical-models", "/routing/decide"),
