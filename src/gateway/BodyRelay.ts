@@ -7,8 +7,8 @@ import type { UpstreamStream } from "../upstream/UpstreamClient.js"
 import type { StreamCodec } from "./StreamCodec.js"
 import type { CommitHooks } from "./StreamCommit.js"
 
-/** What a relayed answer is metered by (a stream's finish hook reads it). */
-export type Metered = Pick<StreamCodec, "usage" | "skippedFrames">
+/** What a relayed answer is metered by (a stream's finish hook reads it); a stream's codec also has its transcript. */
+export type Metered = Pick<StreamCodec, "usage" | "skippedFrames"> & Partial<Pick<StreamCodec, "transcript">>
 
 /** Where a relayed body is written: the client's response. */
 export interface RelaySink {

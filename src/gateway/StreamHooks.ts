@@ -3,7 +3,8 @@ import { Effect } from "effect"
 import { countsTokens } from "../identity/RateLimit.js"
 import type { AttemptRef, Router } from "../routing/Router.js"
 import type { ConversationContext, SnippetCollector } from "../conversation/ConversationContext.js"
-import { addCost, addUsage, endStreamPart } from "../shared/RequestRecord.js"
+import { deliveredText } from "../protocol/Transcript.js"
+import { addCost, addUsage, captureAnswer, endStreamPart, type RequestRecord, setStreamAnswer } from "../shared/RequestRecord.js"
 import type { RequestTrace } from "../telemetry/Tracing.js"
 import type { Served } from "./GatewayRequest.js"
 import type { makeRescuer, RescueDeps, RescueScope } from "./MidStreamRescue.js"
@@ -34,6 +35,11 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
   const { request } = walk
   addUsage(request.record, codec.usage())
   endStreamPart(request.record, outcome, continuation)
+  if (request.record?.logBodies === true) {
+    // A continuation's transcript starts with what the client already had: the last part's is the whole answer.
+    const transcript = codec.transcript?.()
+    setStreamAnswer(request.record, transcript === undefined || transcript.blocker !== undefined ? undefined : deliveredText(transcript))
+  }
   addCost(request.record, deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete))
   const work: Array<Effect.Effect<unknown>> = []
   if (countsTokens(request.principal)) work.push(deps.usage.recordUsage(request.principal, codec.usage()))
@@ -52,6 +58,16 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
   if (work.length > 0) deps.runInBackground(Effect.all(work, { discard: true }))
 }
 
+/** What sees the text written to the client: the session's collector, and the request log when the key keeps bodies. */
+const observerOf = (collected: SnippetCollector | undefined, record: RequestRecord | undefined): ((text: string) => void) | undefined => {
+  if (record?.logBodies !== true) return collected?.add
+  if (collected === undefined) return (text) => captureAnswer(record, text)
+  return (text) => {
+    collected.add(text)
+    captureAnswer(record, text)
+  }
+}
+
 /** The commit hooks of one stream served for `walk`; the rescue scope is built only when the stream breaks. */
 const hooksFor =
   (
@@ -65,12 +81,13 @@ const hooksFor =
   ) =>
   (codec: Metered): CommitHooks => {
     const turn = walk.client.turn
+    const observe = observerOf(collected, walk.request.record)
     const hooks: CommitHooks = {
       ...(turn === undefined ? {} : deps.turns.streamHooks(turn, walk.exchange?.state, served, ref.keyId, walk.request.requestId)),
+      ...(observe === undefined ? {} : { observe }),
       ...(collected === undefined
         ? {}
         : {
-            observe: collected.add,
             onClientEnd: (complete: boolean) =>
               deps.runInBackground(deps.sessionContext.append({ ...contextEntry(walk, served), stream: true, complete, response: collected.text() })),
           }),

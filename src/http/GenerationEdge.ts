@@ -18,7 +18,8 @@ import { safeHeaderValue } from "./SafeHeaderValue.js"
 import { featureHeadersOf } from "./FeatureHeaders.js"
 import type { InvalidRequest } from "../gateway/GatewayError.js"
 import { usdText } from "../usage/Cost.js"
-import { closeRecord, newRequestRecord, type RequestRecord, setError, setServed } from "../shared/RequestRecord.js"
+import { closeRecord, newRequestRecord, type RequestRecord, setError, setRequestBody, setResponseBody, setServed } from "../shared/RequestRecord.js"
+import { capturingSink } from "./RelayCapture.js"
 import { RequestLogWriter } from "../usage/RequestLogWriter.js"
 import { Tracing, type RequestTrace } from "../telemetry/Tracing.js"
 import { makeServerSpans, noteFailure, noteGeneration } from "./ServerSpan.js"
@@ -74,7 +75,7 @@ const countHeaders = (answer: TokenCountAnswer): Record<string, string> => {
 }
 
 /** A relayed answer (audio, a pass-through stream): the upstream's type as a safe header value. */
-const writeRelay = (response: ServerResponse, answer: Extract<GatewayAnswer, { _tag: "Relay" }>) => {
+const writeRelay = (response: ServerResponse, answer: Extract<GatewayAnswer, { _tag: "Relay" }>, record: RequestRecord | undefined) => {
   const { relay } = answer
   response.once("close", relay.cancel)
   response.writeHead(200, {
@@ -83,7 +84,7 @@ const writeRelay = (response: ServerResponse, answer: Extract<GatewayAnswer, { _
     ...(relay.contentLength !== undefined ? { "content-length": relay.contentLength } : {}),
     ...(relay.contentType?.startsWith("text/event-stream") ? { "cache-control": "no-cache", "x-accel-buffering": "no" } : {}),
   })
-  relay.relayTo(response)
+  relay.relayTo(capturingSink(response, relay.contentType, record))
 }
 
 /** A JSON answer's headers: who served it and, when its model is priced, what it cost (`x-apiproxy-cost`, USD). */
@@ -93,8 +94,8 @@ const jsonHeaders = (answer: Extract<GatewayAnswer, { _tag: "Json" }>): Record<s
   return headers
 }
 
-const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer) => {
-  if (answer._tag === "Relay") return writeRelay(response, answer)
+const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer, record: RequestRecord | undefined) => {
+  if (answer._tag === "Relay") return writeRelay(response, answer, record)
   if (answer._tag !== "Stream") {
     response.writeHead(200, {
       ...(answer._tag === "Count" ? countHeaders(answer) : jsonHeaders(answer)),
@@ -206,6 +207,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
       })
       return Effect.sync(stop)
     })
+    setRequestBody(record, text)
     const generation = toGeneration(input.route, input.path, parseJsonObject(text), input.accept)
     if (Either.isLeft(generation)) return yield* generation.left
     const { dialect, body, model } = generation.right
@@ -286,13 +288,16 @@ export const makeGenerationEdge = Effect.gen(function* () {
       const answer = exit.value
       if (answer.served !== undefined) setServed(record, answer.served.provider, answer.served.model)
       // A stream's or relay's completeness is reported by its finish (gateway/StreamHooks).
-      if (record !== undefined && (answer._tag === "Json" || answer._tag === "Count")) record.complete = true
+      if (record !== undefined && (answer._tag === "Json" || answer._tag === "Count")) {
+        record.complete = true
+        setResponseBody(record, answer.body)
+      }
       if (response.destroyed) {
         if (answer._tag === "Stream") answer.stream.cancel()
         if (answer._tag === "Relay") answer.relay.cancel()
         return
       }
-      return guarded(response, requestId, () => writeAnswer(response, answer))
+      return guarded(response, requestId, () => writeAnswer(response, answer, record))
     }
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {
@@ -300,6 +305,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
       if (input.trace !== undefined) noteFailure(input.trace, error._tag)
       const apiError = toApiError(error)
       setError(record, error._tag, apiError.message)
+      if (record?.logBodies === true) setResponseBody(record, errorReply(route.errors, apiError).body)
       if (response.destroyed) return
       return guarded(response, requestId, () => writeError(response, route, apiError, !input.bodyRead))
     }

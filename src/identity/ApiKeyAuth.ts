@@ -69,6 +69,7 @@ const toPrincipal = (row: ApiKeyAuthRow): Principal => {
     allowedProviderIds: row.has_provider_restrictions ? allowed : null,
     limits: { requestsPerMinute: row.requests_per_minute, tokensPerMinute: row.tokens_per_minute },
     ...budgetsOf(row),
+    ...(row.log_bodies ? { logBodies: true } : {}),
   }
 }
 

@@ -37,6 +37,8 @@ export interface Limits {
 
 export interface NewApiKey extends Limits {
   readonly name: string
+  /** The request log keeps the key's request and response bodies (default: no). */
+  readonly logBodies?: boolean | undefined
   readonly expiry: Expiry
   /** Absent or `null`: every provider. `[]`: none. */
   readonly allowedProviderIds?: ReadonlyArray<string> | null | undefined
@@ -44,6 +46,7 @@ export interface NewApiKey extends Limits {
 
 export interface ApiKeyChanges extends Limits {
   readonly name?: string | undefined
+  readonly logBodies?: boolean | undefined
   /** Restarts the clock from now. */
   readonly expiry?: Expiry | undefined
   readonly isActive?: boolean | undefined
@@ -101,6 +104,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
             requestsPerMinute: input.requestsPerMinute ?? null,
             tokensPerMinute: input.tokensPerMinute ?? null,
             budget: input.budget ?? null,
+            logBodies: input.logBodies ?? false,
           },
           allowed,
         )
@@ -125,6 +129,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
             requestsPerMinute: changes.requestsPerMinute,
             tokensPerMinute: changes.tokensPerMinute,
             budget: changes.budget,
+            logBodies: changes.logBodies,
           },
           allowed,
         )

@@ -14,6 +14,8 @@ export interface Principal {
   readonly limits: { readonly requestsPerMinute: number | null; readonly tokensPerMinute: number | null }
   /** The spend limits of the API key and of its user (usage/Budgets); absent when neither has one. */
   readonly budgets?: CallerBudgets | undefined
+  /** The API key's request and response bodies are kept in the request log (`log_bodies`); absent: not. */
+  readonly logBodies?: boolean | undefined
 }
 
 export class CurrentPrincipal extends Context.Tag("gateway/identity/CurrentPrincipal")<CurrentPrincipal, Principal>() {}

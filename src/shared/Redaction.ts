@@ -26,3 +26,24 @@ export const redactText = (text: string): string =>
         .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, "$1[redacted]")
         .replace(/\b(apx|sk|sk-ant|AIza)[-_A-Za-z0-9]{12,}/g, "[redacted]")
         .replace(/([?&]key=)[^&\s]+/g, "$1[redacted]")
+
+/** JSON member names that say their value is a credential (`api_key`, `client_secret`, `password`, `access_token`, …). */
+const SECRET_MEMBER_NAME = /api[_-]?key|secret|passw(?:or)?d|authorization|(?:access|refresh|id|auth|session|bearer)[_-]?token|private[_-]?key|credential/i
+
+/**
+ * A JSON string member: its name (bounded, so a long string that is no name fails fast) and its
+ * value. The value's alternatives start with different characters: no backtracking.
+ */
+const STRING_MEMBER = /"([A-Za-z0-9_.-]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g
+
+/**
+ * A request or response body kept in the request log: what `redactText` redacts, and the string
+ * value of every JSON member whose name says it holds a credential (in the body itself or in the
+ * JSON of a stream's events).
+ */
+export const redactBody = (text: string): string =>
+  redactText(
+    SECRET_MEMBER_NAME.test(text)
+      ? text.replace(STRING_MEMBER, (member, name: string, colon: string) => (SECRET_MEMBER_NAME.test(name) ? `"${name}"${colon}"[redacted]"` : member))
+      : text,
+  )

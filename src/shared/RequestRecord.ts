@@ -1,3 +1,4 @@
+import { type BodyCapture, loggedBody, makeBodyCapture } from "./LoggedBody.js"
 import { redactText } from "./Redaction.js"
 
 /**
@@ -7,8 +8,9 @@ import { redactText } from "./Redaction.js"
  * `shared/` because the edge (`http/`) creates it, the pipeline (`gateway/`) fills it, the writer
  * (`usage/`) buffers it and `storage/` inserts it, and none of them may import the others.
  *
- * Never prompt or completion text, never a credential: error messages pass through `redactText`
- * and are cut to `ERROR_MESSAGE_MAX` characters.
+ * Never a credential: error messages pass through `redactText` and are cut to `ERROR_MESSAGE_MAX`
+ * characters. No prompt or completion text, unless the caller's API key keeps bodies
+ * (`log_bodies`): then the request and the answer, redacted and capped (shared/LoggedBody).
  */
 export interface RequestRecord {
   /** The row's own id (the client's `x-request-id` may repeat). */
@@ -54,6 +56,16 @@ export interface RequestRecord {
   /** What went wrong, by kind (an error's tag, `StreamCut`, `ClientDisconnected`, `Shutdown`). */
   errorClass: string | null
   errorMessage: string | null
+  /** The caller's API key keeps bodies (`log_bodies`); the other body fields stay empty otherwise. */
+  logBodies: boolean
+  /** The request as the client sent it, as the log keeps it. */
+  requestBody: string | null
+  requestBodyTruncated: boolean
+  /** The answer the client got (a stream's assembled text, or the first of what it was sent), as the log keeps it. */
+  responseBody: string | null
+  responseBodyTruncated: boolean
+  /** While a stream or relayed answer is written: the first of what the client was sent. Dropped when the record closes. */
+  answerCapture: BodyCapture | undefined
 }
 
 /** One upstream call of a request. */
@@ -102,14 +114,58 @@ export const newRequestRecord = (id: string, requestId: string, dialect: string,
   costNanoUsd: null,
   errorClass: null,
   errorMessage: null,
+  logBodies: false,
+  requestBody: null,
+  requestBodyTruncated: false,
+  responseBody: null,
+  responseBodyTruncated: false,
+  answerCapture: undefined,
 })
 
 /** The caller, once authenticated. */
-export const setCaller = (record: RequestRecord | undefined, caller: { readonly userId: string | null; readonly apiKeyId: string | null }): void => {
+export const setCaller = (
+  record: RequestRecord | undefined,
+  caller: { readonly userId: string | null; readonly apiKeyId: string | null; readonly logBodies?: boolean | undefined },
+): void => {
   if (record === undefined) return
   record.authenticated = true
   record.userId = caller.userId
   record.apiKeyId = caller.apiKeyId
+  record.logBodies = caller.logBodies === true
+}
+
+/** The request's body, kept when the caller's key keeps bodies. */
+export const setRequestBody = (record: RequestRecord | undefined, text: string): void => {
+  if (record?.logBodies !== true) return
+  const body = loggedBody(text)
+  record.requestBody = body.text
+  record.requestBodyTruncated = body.truncated
+}
+
+/** The answer's body (JSON, an error, a stream's text), kept when the caller's key keeps bodies. */
+export const setResponseBody = (record: RequestRecord | undefined, text: string): void => {
+  if (record?.logBodies !== true) return
+  const body = loggedBody(text)
+  record.responseBody = body.text
+  record.responseBodyTruncated = body.truncated
+}
+
+/** A piece of a stream or relayed answer as it is written to the client, kept (its first part) when the caller's key keeps bodies. */
+export const captureAnswer = (record: RequestRecord | undefined, piece: string): void => {
+  if (record?.logBodies !== true) return
+  ;(record.answerCapture ??= makeBodyCapture()).add(piece)
+}
+
+/**
+ * A stream's part ended: `assembled` is the whole text of the client's answer so far, or
+ * `undefined` when text alone would leave something out (a tool call, reasoning); the log then
+ * keeps the first of the raw stream the client was sent.
+ */
+export const setStreamAnswer = (record: RequestRecord | undefined, assembled: string | undefined): void => {
+  if (record?.logBodies !== true) return
+  if (assembled !== undefined) return setResponseBody(record, assembled)
+  record.responseBody = null
+  record.responseBodyTruncated = false
 }
 
 /** One upstream call's result. */
@@ -226,6 +282,14 @@ export const endStreamPart = (record: RequestRecord | undefined, outcome: PartOu
 
 /** The response closed: its status and the request's duration. */
 export const closeRecord = (record: RequestRecord, status: number, endedAt: number): void => {
+  if (record.answerCapture !== undefined) {
+    if (record.responseBody === null) {
+      const body = record.answerCapture.logged()
+      record.responseBody = body.text
+      record.responseBodyTruncated = body.truncated
+    }
+    record.answerCapture = undefined
+  }
   record.status = status
   record.latencyMs = Math.max(0, Math.round(endedAt - record.startedAt))
   if (status === 499 && record.errorClass === null) setError(record, "ClientDisconnected", "the client closed the connection before it was answered")

@@ -19,6 +19,8 @@ export interface ApiKeyRow {
   readonly tokensPerMinute: number | null
   /** The key's spend limit, if it has one. */
   readonly budget: Budget | undefined
+  /** The request log keeps this key's request and response bodies. */
+  readonly logBodies: boolean
   readonly createdAt: Date
   readonly updatedAt: Date
   /** Sorted. Meaningful only when `hasProviderRestrictions`; empty then means "no provider". */
@@ -36,6 +38,7 @@ export interface ApiKeyInsert {
   readonly requestsPerMinute: number | null
   readonly tokensPerMinute: number | null
   readonly budget: Budget | null
+  readonly logBodies: boolean
 }
 
 export interface ApiKeyPatch {
@@ -47,6 +50,7 @@ export interface ApiKeyPatch {
   readonly tokensPerMinute?: number | null | undefined
   /** `null` removes the budget. */
   readonly budget?: Budget | null | undefined
+  readonly logBodies?: boolean | undefined
 }
 
 /** The column of each `ApiKeyPatch` field (`budget` is three: see `budgetColumns`). */
@@ -57,6 +61,7 @@ const PATCH_COLUMNS = {
   isActive: "is_active",
   requestsPerMinute: "requests_per_minute",
   tokensPerMinute: "tokens_per_minute",
+  logBodies: "log_bodies",
 } as const satisfies { readonly [K in Exclude<keyof ApiKeyPatch, "budget">]-?: string }
 
 /**
@@ -82,6 +87,7 @@ export interface ApiKeyAuthRow {
   readonly user_budget_nanousd: string | null
   readonly user_budget_period: string | null
   readonly user_budget_soft: boolean
+  readonly log_bodies: boolean
 }
 
 const parseList = (value: unknown): ReadonlyArray<string> => {
@@ -98,6 +104,7 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
              k.has_provider_restrictions AS "hasProviderRestrictions",
              k.requests_per_minute AS "requestsPerMinute", k.tokens_per_minute AS "tokensPerMinute",
              k.budget_nanousd::text AS "budgetNanoUsd", k.budget_period AS "budgetPeriod", k.budget_soft AS "budgetSoft",
+             k.log_bodies AS "logBodies",
              k.created_at AS "createdAt", k.updated_at AS "updatedAt",
              COALESCE((SELECT json_agg(a.provider_id ORDER BY a.provider_id) FROM api_key_allowed_providers a
                        WHERE a.api_key_id = k.id), '[]'::json) AS "allowedProviderIds"
@@ -148,6 +155,7 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
             expires_at: key.expiresAt,
             requests_per_minute: key.requestsPerMinute,
             tokens_per_minute: key.tokensPerMinute,
+            log_bodies: key.logBodies,
             ...budgetColumns(key.budget),
           })}
           RETURNING id`)
@@ -200,6 +208,7 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
                u.is_superuser, k.has_provider_restrictions, k.requests_per_minute, k.tokens_per_minute,
                k.budget_nanousd::text AS key_budget_nanousd, k.budget_period AS key_budget_period, k.budget_soft AS key_budget_soft,
                u.budget_nanousd::text AS user_budget_nanousd, u.budget_period AS user_budget_period, u.budget_soft AS user_budget_soft,
+               k.log_bodies,
                COALESCE((SELECT json_agg(a.provider_id) FROM api_key_allowed_providers a WHERE a.api_key_id = k.id), '[]'::json) AS allowed
         FROM api_keys k JOIN users u ON u.id = k.user_id
         WHERE k.key_hash IN ${sql.in(hashes)}

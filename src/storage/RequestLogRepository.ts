@@ -49,6 +49,9 @@ const rowOf = (r: RequestRecord) => ({
   cost_nanousd: r.costNanoUsd,
   error_class: r.errorClass,
   error_message: r.errorMessage,
+  request_body: r.requestBody,
+  response_body: r.responseBody,
+  bodies_truncated: r.requestBodyTruncated || r.responseBodyTruncated,
 })
 
 /** Which rows `page` lists; every value reaches SQL as a parameter. */
@@ -121,12 +124,14 @@ export class RequestLogRepository extends Effect.Service<RequestLogRepository>()
         : sql`
             INSERT INTO request_log (id, started_at, request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream,
               provider, model, attempts, status, complete, rescued, latency_ms, ttft_ms, input_tokens, output_tokens,
-              cached_input_tokens, reasoning_tokens, cost_nanousd, error_class, error_message)
+              cached_input_tokens, reasoning_tokens, cost_nanousd, error_class, error_message, request_body, response_body,
+              bodies_truncated)
             SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows.map(rowOf))}::jsonb) AS r(id uuid, started_at timestamptz,
               request_id varchar, user_id uuid, api_key_id uuid, dialect varchar, endpoint varchar, requested_model varchar,
               stream boolean, provider varchar, model varchar, attempts jsonb, status smallint, complete boolean, rescued boolean,
               latency_ms integer, ttft_ms integer, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
-              reasoning_tokens bigint, cost_nanousd bigint, error_class varchar, error_message varchar)
+              reasoning_tokens bigint, cost_nanousd bigint, error_class varchar, error_message varchar, request_body text,
+              response_body text, bodies_truncated boolean)
             ON CONFLICT (id) DO NOTHING`.pipe(
             Effect.asVoid,
             Effect.catchIf(

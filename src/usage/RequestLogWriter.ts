@@ -14,6 +14,15 @@ const PRUNE_INTERVAL = Duration.hours(1)
 /** Between two delete batches of one prune: the database serves requests in between. */
 const PRUNE_PAUSE = Duration.millis(50)
 
+/**
+ * The most characters of kept bodies (keys with `log_bodies`, 64 KiB at most a row) the buffer
+ * holds: a database away for long must not make thousands of bodies pile up in memory. Past it,
+ * new rows are still kept, without their bodies (marked truncated, counted in `bodiesDropped`).
+ */
+export const BUFFERED_BODY_CHARS = 32 * 1024 * 1024
+
+const bodyChars = (row: RequestRecord): number => (row.requestBody?.length ?? 0) + (row.responseBody?.length ?? 0)
+
 /** What the writer holds and has lost, for metrics (`apiproxy_request_log_dropped_total`). */
 export interface RequestLogStats {
   /** Rows waiting in memory (a batch being written included). */
@@ -22,6 +31,8 @@ export interface RequestLogStats {
   readonly dropped: number
   /** Rows written since start. */
   readonly written: number
+  /** Rows whose bodies were not kept since start: the buffer held BUFFERED_BODY_CHARS of bodies already. */
+  readonly bodiesDropped: number
 }
 
 /**
@@ -44,6 +55,9 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
     let inFlight = 0
     let dropped = 0
     let written = 0
+    let bodiesDropped = 0
+    /** Characters of bodies in the buffer and in the batch being written. */
+    let heldBodyChars = 0
     /** The last write failed: the next success is logged once, as is the first failure. */
     let failing = false
     const flushing = yield* Effect.makeSemaphore(1)
@@ -55,6 +69,13 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
         dropped++
         return
       }
+      const chars = bodyChars(row)
+      if (chars > 0 && heldBodyChars + chars > BUFFERED_BODY_CHARS) {
+        row.requestBody = null
+        row.responseBody = null
+        row.requestBodyTruncated = true
+        bodiesDropped++
+      } else heldBodyChars += chars
       buffer.push(row)
       if (buffer.length === ROWS_PER_STATEMENT) wake.unsafeOpen()
     }
@@ -64,7 +85,7 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
       const kept = batch.concat(buffer)
       if (kept.length > bufferRows) {
         dropped += kept.length - bufferRows
-        kept.length = bufferRows
+        for (const row of kept.splice(bufferRows)) heldBodyChars -= bodyChars(row)
       }
       buffer = kept
     }
@@ -95,6 +116,7 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
           onSuccess: () =>
             Effect.suspend(() => {
               inFlight = 0
+              for (const row of batch) heldBodyChars -= bodyChars(row)
               written += batch.length - (dropped - droppedBefore)
               if (!failing) return Effect.succeed(true)
               failing = false
@@ -172,7 +194,7 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
       yield* Effect.sync(() => new Date()).pipe(Effect.flatMap((now) => prune(now)), Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)), Effect.forever, Effect.forkScoped)
     }
 
-    const stats = (): RequestLogStats => ({ buffered: buffer.length + inFlight, dropped, written })
+    const stats = (): RequestLogStats => ({ buffered: buffer.length + inFlight, dropped, written, bodiesDropped })
 
     return { enabled, record, flush: Effect.asVoid(flush), prune, stats } as const
   }),

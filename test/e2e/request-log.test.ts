@@ -315,6 +315,118 @@ describe("request log through GET /logs (real server)", () => {
     expect(await requestIds("error_class=ModelNotFound")).toEqual(["rl-unknown"])
   })
 
+  /** Alice's rows by request id. */
+  const aliceRows = async () =>
+    new Map((await walk(`api_key_id=${alice.key.id}&limit=500`, alice.session)).flatMap((page) => page.rows).map((row) => [row.request_id, row]))
+
+  it("log_bodies: off by default and shown on read; the key's owner (a login session) or a superuser sets it; another user or the key itself cannot", async () => {
+    const keyPath = `/users/${alice.id}/api-keys/${alice.key.id}`
+    expect((await api.call("GET", keyPath, alice.session)).body.log_bodies).toBe(false)
+    // A non-superuser's API key manages no key, its own included.
+    expect((await api.call("PUT", keyPath, alice.key.token, { log_bodies: true })).status).toBe(403)
+    const bobLogin = await api.call("POST", "/auth/login", "", { username: "rl-bob", password: "rl-bob-password-1234" })
+    const bobSession = bobLogin.body.access_token as string
+    expect((await api.call("PUT", keyPath, bobSession, { log_bodies: true })).status).toBe(403)
+    expect((await api.call("POST", `/users/${alice.id}/api-keys`, bobSession, { name: "sneaky", log_bodies: true })).status).toBe(403)
+    expect((await api.call("GET", keyPath, gateway.masterKey)).body.log_bodies).toBe(false)
+    const invalid = await api.call("PUT", keyPath, alice.session, { log_bodies: "yes" })
+    expect([invalid.status, invalid.body._tag]).toEqual([400, "BadRequest"])
+
+    const on = await api.call("PUT", keyPath, alice.session, { log_bodies: true })
+    expect([on.status, on.body.log_bodies]).toEqual([200, true])
+    expect((await api.call("GET", `/users/${alice.id}/api-keys`, alice.session)).body.find((k: { id: string }) => k.id === alice.key.id).log_bodies).toBe(true)
+    // A superuser may set it when creating a key, for anyone.
+    const created = await api.call("POST", `/users/${bob.id}/api-keys`, gateway.masterKey, { name: "bob logged", log_bodies: true })
+    expect([created.status, created.body.log_bodies]).toEqual([201, true])
+    const off = await api.call("PUT", `/users/${bob.id}/api-keys/${created.body.id}`, gateway.masterKey, { log_bodies: false })
+    expect(off.body.log_bodies).toBe(false)
+  })
+
+  it("on: the request and the answer kept, credentials redacted — JSON, a stream's text, a rescued stream whole, a tool call's raw stream, an error; over 32 KiB cut and marked", async () => {
+    const client = openaiAs(alice.key.token)
+    const secretBody = {
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "my key is sk-proj-abcdefghijklmnopqrstu, keep it" }],
+      api_key: "alice-plain-secret",
+    }
+    const json = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.key.token}`, "content-type": "application/json", "x-request-id": "rb-json" },
+      body: JSON.stringify(secretBody),
+    })
+    expect(json.status).toBe(200)
+    const answered = await json.text()
+    const streamed = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "stream please" }], stream: true }, id("rb-stream"))
+    for await (const _ of streamed) void _
+    primary.script({ cutAfterChunks: 2 })
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: alice.key.token, maxRetries: 0 })
+    expect(await anthropic.messages.stream({ model: "fast", max_tokens: 50, messages: [{ role: "user", content: "cut" }] }, id("rb-rescued")).finalText()).toBe(
+      "Hello from mock: cut",
+    )
+    primary.script({ toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }] })
+    const tool = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "weather?" }], stream: true }, id("rb-tool"))
+    for await (const _ of tool) void _
+    await expect(client.chat.completions.create({ model: "no-such-model", messages }, id("rb-error"))).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+    await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "€".repeat(20_000) }] }, id("rb-big"))
+    // Relayed answers (pass-through): the first of the bytes as text; audio is no text and is not kept.
+    const relayed = await client.completions.create({ model: "gpt-4o-mini", prompt: "relay me", stream: true }, id("rb-relay"))
+    for await (const _ of relayed) void _
+    const speech = await client.audio.speech.create({ model: "gpt-4o-mini", voice: "alloy", input: "hi" }, id("rb-audio"))
+    expect((await speech.arrayBuffer()).byteLength).toBeGreaterThan(0)
+
+    const stored = await aliceRows()
+    const row = stored.get("rb-json")!
+    expect(row.bodies_truncated).toBe(false)
+    const request = row.request_body as string
+    expect(request).not.toContain("sk-proj-abcdefghijklmnopqrstu")
+    expect(request).not.toContain("alice-plain-secret")
+    expect(JSON.parse(request)).toEqual({ ...secretBody, messages: [{ role: "user", content: "my key is [redacted], keep it" }], api_key: "[redacted]" })
+    // The mock echoes the prompt: the key is redacted in the answer too.
+    expect(answered).toContain("sk-proj-abcdefghijklmnopqrstu")
+    expect(row.response_body).toBe(answered.replace("sk-proj-abcdefghijklmnopqrstu", "[redacted]"))
+
+    expect(stored.get("rb-stream")).toMatchObject({ response_body: "Hello from mock: stream please", bodies_truncated: false })
+    expect(JSON.parse(stored.get("rb-stream")!.request_body as string)).toMatchObject({ stream: true })
+    expect(stored.get("rb-rescued")).toMatchObject({ rescued: true, complete: true, response_body: "Hello from mock: cut" })
+    // A tool call is not text: the stream as the client got it.
+    const toolStream = stored.get("rb-tool")!.response_body as string
+    expect(toolStream).toMatch(/^data: \{/)
+    expect(toolStream).toContain("get_weather")
+    expect(toolStream).toContain("data: [DONE]")
+    const error = stored.get("rb-error")!
+    expect(error).toMatchObject({ status: 404, error_class: "ModelNotFound" })
+    expect(JSON.parse(error.response_body as string)).toMatchObject({ error: { message: expect.stringContaining("no-such-model") } })
+    const big = stored.get("rb-big")!
+    expect(big.bodies_truncated).toBe(true)
+    expect(Buffer.byteLength(big.request_body as string)).toBeLessThanOrEqual(32 * 1024)
+    expect(Buffer.byteLength(big.request_body as string)).toBeGreaterThan(32 * 1024 - 4)
+    expect((big.request_body as string).startsWith('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"€€€')).toBe(true)
+    const relay = stored.get("rb-relay")!.response_body as string
+    expect(relay).toMatch(/^data: \{/)
+    expect(relay).toContain("data: [DONE]")
+    expect(stored.get("rb-audio")).toMatchObject({ status: 200, request_body: expect.stringContaining('"voice":"alloy"') })
+    expect(stored.get("rb-audio")).not.toHaveProperty("response_body")
+  })
+
+  it("off: no body is kept — for a key that never kept them, and once its owner turns it off", async () => {
+    const bobRows = (await walk(`user_id=${bob.id}&limit=500`)).flatMap((page) => page.rows)
+    expect(bobRows.length).toBeGreaterThan(100)
+    for (const row of bobRows) {
+      expect(row).not.toHaveProperty("request_body")
+      expect(row).not.toHaveProperty("response_body")
+      expect(row).not.toHaveProperty("bodies_truncated")
+    }
+    // Before alice turned it on.
+    expect((await aliceRows()).get("rl-alice-1")).not.toHaveProperty("request_body")
+    const off = await api.call("PUT", `/users/${alice.id}/api-keys/${alice.key.id}`, alice.session, { log_bodies: false })
+    expect(off.body.log_bodies).toBe(false)
+    await openaiAs(alice.key.token).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "no longer kept" }] }, id("rb-off"))
+    const row = (await aliceRows()).get("rb-off")!
+    expect(row.status).toBe(200)
+    expect(row).not.toHaveProperty("request_body")
+    expect(row).not.toHaveProperty("response_body")
+  })
+
   it("GET /logs is in the OpenAPI document, with its filters", async () => {
     const spec = (await api.call("GET", "/openapi.json", gateway.masterKey)).body as { paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }> }
     const parameters = spec.paths["/logs"]?.get?.parameters?.map((p) => p.name).sort()

@@ -25,7 +25,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
 
     /**
      * What a non-superuser may do to an existing key of their own: rename it, deactivate it,
-     * delete it. Allow-lists, limits, expiry and reactivation are a superuser's, so a restriction
+     * delete it, turn the keeping of its bodies in the request log on or off (their own data). Allow-lists, limits, expiry and reactivation are a superuser's, so a restriction
      * an administrator set stays set.
      */
     const requireOwnerChange = (payload: {
@@ -77,6 +77,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
             requestsPerMinute: payload.requests_per_minute,
             tokensPerMinute: payload.tokens_per_minute,
             budget: payload.budget === undefined || payload.budget === null ? undefined : toBudget(payload.budget),
+            logBodies: payload.log_bodies,
           })
           return { ...renderApiKey(key), token: Redacted.value(token) }
         }).pipe(managed),
@@ -96,6 +97,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
               requestsPerMinute: payload.requests_per_minute,
               tokensPerMinute: payload.tokens_per_minute,
               budget: payload.budget === undefined ? undefined : payload.budget === null ? null : toBudget(payload.budget),
+              logBodies: payload.log_bodies,
             }),
           ),
           // A new budget is counted afresh from the database (BudgetsHandlers).

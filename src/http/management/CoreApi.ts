@@ -294,6 +294,11 @@ const AllowList = Schema.NullOr(Schema.Array(Text(64)).pipe(Schema.maxItems(1000
   description: "null: every provider. A list: only those providers; an empty list: no provider at all.",
 })
 
+const LogBodies = Schema.Boolean.annotations({
+  description:
+    "The request log (GET /logs) keeps this key's request and response bodies: redacted, at most 32 KiB each. Set by the key's owner (a login session) or a superuser; off by default.",
+})
+
 export const ApiKeyResponse = Schema.Struct({
   id: Schema.String,
   user_id: Schema.String,
@@ -307,6 +312,7 @@ export const ApiKeyResponse = Schema.Struct({
   requests_per_minute: Schema.NullOr(Schema.Int),
   tokens_per_minute: Schema.NullOr(Schema.Int),
   budget: Schema.NullOr(BudgetSettingResponse).annotations({ description: "The key's spend limit (its use: GET …/api-keys/{key_id}/budget)" }),
+  log_bodies: LogBodies,
   created_at: Timestamp,
   updated_at: Timestamp,
 })
@@ -323,6 +329,7 @@ export const CreateApiKeyRequest = Schema.Struct({
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({ description: "A spend limit for the key; null: none" }),
+  log_bodies: Schema.optional(LogBodies),
 })
 
 export const UpdateApiKeyRequest = Schema.Struct({
@@ -333,6 +340,7 @@ export const UpdateApiKeyRequest = Schema.Struct({
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({ description: "A spend limit for the key; null: none" }),
+  log_bodies: Schema.optional(LogBodies),
 })
 
 export const AllowedProvidersRequest = Schema.Struct({ allowed_provider_ids: AllowList })
@@ -377,7 +385,7 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
   .middleware(Authenticated)
   .annotate(
     OpenApi.Description,
-    "A user's own keys, from a login session; a superuser may manage anyone's. On an existing key a non-superuser may only rename it, deactivate it or delete it: its allow-list, limits, budget and expiry, and reactivation, are a superuser's (403). API keys of non-superusers cannot call these routes.",
+    "A user's own keys, from a login session; a superuser may manage anyone's. On an existing key a non-superuser may only rename it, deactivate it, turn the request log's keeping of its bodies (log_bodies) on or off, or delete it: its allow-list, limits, budget and expiry, and reactivation, are a superuser's (403). API keys of non-superusers cannot call these routes.",
   )
   .annotate(OpenApi.Title, "API keys") {}
 

@@ -63,7 +63,9 @@ export const LogRow = Schema.Struct({
   response_body: Schema.optional(Schema.String).annotations({
     description: "only for keys with log_bodies: the answer (a stream's assembled text, or its first 32 KiB), credentials redacted, at most 32 KiB",
   }),
-  bodies_truncated: Schema.optional(Schema.Boolean).annotations({ description: "with stored bodies: one of them was cut at 32 KiB" }),
+  bodies_truncated: Schema.optional(Schema.Boolean).annotations({ description:
+      "for keys with log_bodies: a body was cut at 32 KiB (true without request_body and response_body: the bodies were not kept, the log's buffer holding too many already)",
+  }),
 })
 
 export const LogsResponse = Schema.Struct({

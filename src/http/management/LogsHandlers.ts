@@ -31,7 +31,10 @@ const attemptsOf = (stored: unknown) =>
     ms: count(attempt?.ms),
   }))
 
-/** A stored row as `GET /logs` shows it: the cost in USD, the bodies only when they were stored. */
+/**
+ * A stored row as `GET /logs` shows it: the cost in USD; the bodies only when they were stored
+ * (`bodies_truncated` alone: a key that keeps bodies, whose bodies could not be kept).
+ */
 const shown = (row: RequestLogRow) => ({
   id: row.id,
   started_at: row.started_at.toISOString(),
@@ -57,7 +60,7 @@ const shown = (row: RequestLogRow) => ({
   cost_usd: row.cost_nanousd === null ? null : usdText(BigInt(row.cost_nanousd)),
   error_class: row.error_class,
   error_message: row.error_message,
-  ...(row.request_body === null && row.response_body === null
+  ...(row.request_body === null && row.response_body === null && !row.bodies_truncated
     ? {}
     : {
         ...(row.request_body === null ? {} : { request_body: row.request_body }),

@@ -43,6 +43,7 @@ export const renderApiKey = (key: ApiKeyRow) => ({
   requests_per_minute: key.requestsPerMinute,
   tokens_per_minute: key.tokensPerMinute,
   budget: renderBudgetSetting(key.budget),
+  log_bodies: key.logBodies,
   created_at: date(key.createdAt),
   updated_at: date(key.updatedAt),
 })

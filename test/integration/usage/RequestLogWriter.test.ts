@@ -3,9 +3,9 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { randomUUID } from "node:crypto"
-import { addAttempt, addUsage, closeRecord, newRequestRecord, type RequestRecord, setCaller, setError, setServed } from "../../../src/shared/RequestRecord.js"
+import { addAttempt, addUsage, closeRecord, newRequestRecord, type RequestRecord, setCaller, setError, setRequestBody, setResponseBody, setServed } from "../../../src/shared/RequestRecord.js"
 import * as Database from "../../../src/storage/Database.js"
-import { FLUSH_INTERVAL, RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
+import { BUFFERED_BODY_CHARS, FLUSH_INTERVAL, RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
 import { reachable, startTcpProxy } from "../../support/TcpProxy.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
 import { TestDatabase } from "../../support/TestDatabase.js"
@@ -60,7 +60,7 @@ describe("RequestLogWriter", () => {
         stored = yield* countRows
       }
       expect(stored).toBe(2_501)
-      expect(writer.stats()).toEqual({ buffered: 0, dropped: 0, written: 2_501 })
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 0, written: 2_501, bodiesDropped: 0 })
 
       const [row] = yield* sql<Record<string, unknown>>`
         SELECT request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream, provider, model, attempts, status,
@@ -118,7 +118,7 @@ describe("RequestLogWriter", () => {
           // Synchronous appends: the background writer cannot run in between.
           for (const record of kept) writer.record(record)
           for (let i = 0; i < 30; i++) writer.record(sample(1_000 + i))
-          expect(writer.stats()).toEqual({ buffered: 100, dropped: 30, written: 0 })
+          expect(writer.stats()).toEqual({ buffered: 100, dropped: 30, written: 0, bodiesDropped: 0 })
         }),
       )
       expect(yield* countRows).toBe(100)
@@ -142,11 +142,55 @@ describe("RequestLogWriter", () => {
       setError(awkward, "UpstreamStatusError", "nul\u0000 and a lone \uD83D surrogate")
       for (const record of [...good.slice(0, 4), bad, awkward, ...good.slice(4)]) writer.record(record)
       yield* writer.flush
-      expect(writer.stats()).toEqual({ buffered: 0, dropped: 1, written: 10 })
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 1, written: 10, bodiesDropped: 0 })
       const stored = yield* sql<{ request_id: string; error_message: string | null }>`SELECT request_id, error_message FROM request_log ORDER BY request_id`
       expect(stored.map((r) => r.request_id)).toEqual([...good, awkward].map((r) => r.requestId).sort())
       expect(stored.find((r) => r.request_id === awkward.requestId)!.error_message).toBe("nul  and a lone \uFFFD surrogate")
     }).pipe(Effect.scoped, Effect.provide(Env())))
+
+  it.live("bodies of a key that keeps them are written as kept (redacted, cut, marked); past BUFFERED_BODY_CHARS a row is kept without them, counted", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const writer = yield* makeWriter
+      const withBodies = (i: number, request: string, response: string) => {
+        const record = newRequestRecord(randomUUID(), `body-${i}`, "openai-chat", "/v1/chat/completions", Date.now())
+        setCaller(record, { userId: USER, apiKeyId: KEY, logBodies: true })
+        setRequestBody(record, request)
+        setResponseBody(record, response)
+        closeRecord(record, 200, record.startedAt + 5)
+        return record
+      }
+      writer.record(withBodies(0, '{"model":"m","api_key":"plain-secret","messages":[{"role":"user","content":"hi \u0000"}]}', '{"id":"r","choices":[]}'))
+      writer.record(withBodies(1, `{"pad":"${"é".repeat(40_000)}"}`, "ok"))
+      writer.record(sample(2))
+      yield* writer.flush
+      const stored = yield* sql<{ request_id: string; request_body: string | null; response_body: string | null; bodies_truncated: boolean }>`
+        SELECT request_id, request_body, response_body, bodies_truncated FROM request_log ORDER BY request_id`
+      expect(stored[0]).toEqual({
+        request_id: "body-0",
+        request_body: '{"model":"m","api_key":"[redacted]","messages":[{"role":"user","content":"hi \uFFFD"}]}',
+        response_body: '{"id":"r","choices":[]}',
+        bodies_truncated: false,
+      })
+      expect(stored[1]).toMatchObject({ request_id: "body-1", response_body: "ok", bodies_truncated: true })
+      expect(Buffer.byteLength(stored[1]!.request_body!)).toBeLessThanOrEqual(32 * 1024)
+      expect(stored[2]).toEqual({ request_id: "req-2", request_body: null, response_body: null, bodies_truncated: false })
+
+      // Bodies of 64 Ki characters a row: the buffer holds BUFFERED_BODY_CHARS of them, the next row comes without.
+      const big = "a".repeat(32 * 1024)
+      const fitting = BUFFERED_BODY_CHARS / (2 * big.length)
+      for (let i = 0; i < fitting + 3; i++) writer.record(withBodies(100 + i, big, big))
+      expect(writer.stats()).toMatchObject({ buffered: fitting + 3, bodiesDropped: 3 })
+      yield* writer.flush
+      const [counts] = yield* sql<{ kept: number; without: number }>`
+        SELECT count(*) FILTER (WHERE request_body IS NOT NULL)::int AS kept,
+               count(*) FILTER (WHERE request_body IS NULL AND bodies_truncated)::int AS without
+        FROM request_log WHERE request_id LIKE 'body-%' AND request_id NOT IN ('body-0', 'body-1')`
+      expect(counts).toEqual({ kept: fitting, without: 3 })
+      // Written: the budget is free again.
+      writer.record(withBodies(9_999, big, big))
+      expect(writer.stats().bodiesDropped).toBe(3)
+    }).pipe(Effect.scoped, Effect.provide(Env())), 120_000)
 
   it.live("REQUEST_LOG=off: nothing is kept or written", () =>
     Effect.gen(function* () {
@@ -154,7 +198,7 @@ describe("RequestLogWriter", () => {
       expect(writer.enabled).toBe(false)
       writer.record(sample(1))
       yield* writer.flush
-      expect(writer.stats()).toEqual({ buffered: 0, dropped: 0, written: 0 })
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 0, written: 0, bodiesDropped: 0 })
       expect(yield* countRows).toBe(0)
     }).pipe(Effect.scoped, Effect.provide(Env({ REQUEST_LOG: "off" }))))
 
@@ -225,7 +269,7 @@ describe("RequestLogWriter: Postgres unreachable", () => {
         n = yield* stored
       }
       expect(n).toBe(51)
-      expect(writer.stats()).toEqual({ buffered: 0, dropped: 15, written: 51 })
+      expect(writer.stats()).toEqual({ buffered: 0, dropped: 15, written: 51, bodiesDropped: 0 })
       console.log(`request log outage: 65 rows recorded in ${recordMs.toFixed(2)} ms while the database was away; 50 kept and written after it came back, 15 dropped and counted`)
     }).pipe(Effect.scoped), 40_000)
 })

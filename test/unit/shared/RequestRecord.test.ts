@@ -3,6 +3,7 @@ import {
   addAttempt,
   addCost,
   addUsage,
+  captureAnswer,
   closeRecord,
   endStreamPart,
   ERROR_MESSAGE_MAX,
@@ -10,7 +11,10 @@ import {
   setCaller,
   setError,
   setFirstToken,
+  setRequestBody,
+  setResponseBody,
   setServed,
+  setStreamAnswer,
 } from "../../../src/shared/RequestRecord.js"
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5)
@@ -129,6 +133,51 @@ describe("request record", () => {
       setFirstToken(undefined, 1)
       setError(undefined, "X", "y")
       endStreamPart(undefined, { complete: true }, false)
+      setRequestBody(undefined, "{}")
+      setResponseBody(undefined, "{}")
+      captureAnswer(undefined, "data: x")
+      setStreamAnswer(undefined, "x")
     }).not.toThrow()
+  })
+
+  it("bodies are kept only when the caller's key keeps them (log_bodies): redacted, and marked when cut", () => {
+    const off = fresh()
+    setCaller(off, { userId: "u", apiKeyId: "k" })
+    setRequestBody(off, '{"model":"m"}')
+    setResponseBody(off, '{"id":"x"}')
+    captureAnswer(off, "data: {}\n\n")
+    closeRecord(off, 200, T0 + 1)
+    expect(off).toMatchObject({ logBodies: false, requestBody: null, responseBody: null, requestBodyTruncated: false, responseBodyTruncated: false })
+
+    const on = fresh()
+    setCaller(on, { userId: "u", apiKeyId: "k", logBodies: true })
+    setRequestBody(on, `{"model":"m","api_key":"secret-value","pad":"${"x".repeat(40_000)}"}`)
+    setResponseBody(on, '{"id":"x"}')
+    closeRecord(on, 200, T0 + 1)
+    expect(on.requestBody).toContain('"api_key":"[redacted]"')
+    expect(on).toMatchObject({ logBodies: true, requestBodyTruncated: true, responseBody: '{"id":"x"}', responseBodyTruncated: false })
+  })
+
+  it("a stream's answer: its assembled text when the last part gives one, else the first of the raw stream; the capture is dropped at close", () => {
+    const assembled = fresh()
+    setCaller(assembled, { userId: null, apiKeyId: null, logBodies: true })
+    captureAnswer(assembled, 'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n')
+    setStreamAnswer(assembled, "Hel")
+    captureAnswer(assembled, 'data: {"choices":[{"delta":{"content":"lo"}}]}\n\n')
+    // A continuation's transcript holds the whole answer.
+    setStreamAnswer(assembled, "Hello")
+    closeRecord(assembled, 200, T0 + 1)
+    expect(assembled).toMatchObject({ responseBody: "Hello", responseBodyTruncated: false, answerCapture: undefined })
+
+    const raw = fresh()
+    setCaller(raw, { userId: null, apiKeyId: null, logBodies: true })
+    captureAnswer(raw, 'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n')
+    setStreamAnswer(raw, "Hi")
+    captureAnswer(raw, 'data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{}"}}]}}]}\n\n')
+    // The continuation sent a tool call: its text alone would leave it out.
+    setStreamAnswer(raw, undefined)
+    closeRecord(raw, 200, T0 + 1)
+    expect(raw.responseBody).toBe('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{}"}}]}}]}\n\n')
+    expect(raw.answerCapture).toBeUndefined()
   })
 })
