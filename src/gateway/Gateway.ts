@@ -73,8 +73,9 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
 
     const handle = Effect.fnUntraced(function* (request: GatewayRequest) {
       const turn = request.dialect === "openai-responses" && request.operation === undefined ? yield* prepareTurn(responseStore, request, responseOwner(request.principal)) : undefined
-      const snapshot = yield* registry.current
-      const modelLists = yield* catalog.listsFor(snapshot)
+      // Both are memory reads: no interpreter step unless a model list must be loaded first.
+      const snapshot = registry.unsafeCurrent()
+      const modelLists = catalog.loadedLists(snapshot) ?? (yield* catalog.listsFor(snapshot))
       const session: SessionRef | null =
         request.sessionId === undefined ? null : { owner: sessionOwner(request.principal), id: request.sessionId }
       const decision = yield* router.decide({

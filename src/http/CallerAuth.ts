@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { ApiKeyAuth, AuthError } from "../identity/ApiKeyAuth.js"
-import { RateLimit } from "../identity/RateLimit.js"
+import type { Principal } from "../identity/Principal.js"
+import { isLimited, RateLimit, type RateLimited } from "../identity/RateLimit.js"
 import { type RequestRecord, setCaller } from "../shared/RequestRecord.js"
 import type { ClientDialect } from "./ErrorEnvelope.js"
 import { credentialHeader } from "./RouteDialect.js"
@@ -22,9 +23,12 @@ export const missingKey = (dialect: ClientDialect): AuthError => MISSING[dialect
 export const makeCallerCheck = Effect.gen(function* () {
   const auth = yield* ApiKeyAuth
   const rateLimit = yield* RateLimit
+  // A caller without limits (the master key, most keys) is admitted as it is: no counting step.
+  const admit = (principal: Principal): Effect.Effect<Principal, RateLimited> =>
+    isLimited(principal) ? Effect.as(rateLimit.checkRequest(principal), principal) : Effect.succeed(principal)
   return (credential: string, record?: RequestRecord) =>
     Effect.flatMap(auth.verify(credential), (principal) => {
       setCaller(record, principal)
-      return Effect.as(rateLimit.checkRequest(principal), principal)
+      return admit(principal)
     })
 })

@@ -157,8 +157,10 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
       return found.right
     })
 
-    const verify = Effect.fnUntraced(function* (token: string) {
-      if (Option.isSome(masterKey) && equalSecrets(token, masterKey.value)) return master
+    const masterVerified = Effect.succeed(master)
+
+    /** An API key: from the cache while its verdict is fresh, else looked up. */
+    const verifyApiKey = Effect.fnUntraced(function* (token: string) {
       const now = Date.now()
       const cacheKey = secrets.hashApiKey(token).hash
       const hit = cache.get(cacheKey)
@@ -171,6 +173,10 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
       if (!row.user_active) return yield* new AuthError({ status: 403, message: "API key owner is inactive" })
       return toPrincipal(row)
     })
+
+    /** The caller behind `token`. The master key (a pure comparison) is answered without a generator: it is the hot path's first step. */
+    const verify = (token: string): Effect.Effect<Principal, AuthError | StoreUnavailable> =>
+      Option.isSome(masterKey) && equalSecrets(token, masterKey.value) ? masterVerified : verifyApiKey(token)
 
     /** Drops every cached verdict here and on every other instance. */
     const invalidate = Effect.sync(() => cache.clear()).pipe(

@@ -20,7 +20,7 @@ export const WINDOW_MS = 60_000
 type LimitedPrincipal = Principal & { readonly apiKeyId: string }
 
 /** An API key with a requests- or tokens-per-minute limit (the master key and unlimited keys are not). */
-const isLimited = (principal: Principal): principal is LimitedPrincipal =>
+export const isLimited = (principal: Principal): principal is LimitedPrincipal =>
   principal.apiKeyId !== null && (principal.limits.requestsPerMinute !== null || principal.limits.tokensPerMinute !== null)
 
 export const countsTokens = (principal: Principal): boolean =>

@@ -153,12 +153,32 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
         }
       }
       if (missing.length > 0) yield* Effect.forEach(missing, (p) => load(p, now), { concurrency: "unbounded", discard: true })
-      return (providerId: string): ReadonlyArray<string> | undefined => {
+      return listsIn(snapshot)
+    })
+
+    /** Each provider's list: the static one, else the discovered one held in memory. */
+    const listsIn =
+      (snapshot: RegistrySnapshot) =>
+      (providerId: string): ReadonlyArray<string> | undefined => {
         const provider = snapshot.providers.get(providerId)
         if (provider?.models != null) return provider.models
         return memory.get(providerId)?.models
       }
-    })
+
+    /**
+     * What `listsFor` answers, synchronously, when it has nothing to do (every list static, or
+     * discovered and fresh); `undefined` when a list must be loaded or refreshed first. The
+     * request path reads this and runs `listsFor` only when it is undefined.
+     */
+    const loadedLists = (snapshot: RegistrySnapshot): ((providerId: string) => ReadonlyArray<string> | undefined) | undefined => {
+      const now = Date.now()
+      for (const provider of snapshot.providers.values()) {
+        if (provider.models !== null || !provider.enabled) continue
+        const entry = memory.get(provider.id)
+        if (entry === undefined || entry.expiresAt <= now) return undefined
+      }
+      return listsIn(snapshot)
+    }
 
     /**
      * What the provider's discovered list says of a model's embedding (routing/Capabilities):
@@ -232,6 +252,6 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       return Option.some(modelEntry(id, created, provider.id, embeds(provider, model, listedEmbedding(provider.id, model))))
     })
 
-    return { listsFor, aggregate, providerModels, listedEmbedding, find } as const
+    return { listsFor, loadedLists, aggregate, providerModels, listedEmbedding, find } as const
   }),
 }) {}
