@@ -152,14 +152,18 @@ export const breakerConfigFromEnv = Config.all({
   probeTimeoutMs: Config.succeed(defaultBreakerConfig.probeTimeoutMs),
 })
 
+const storeUnavailable = (operation: string, e: KvError) =>
+  Effect.logWarning("circuit breaker store unavailable").pipe(Effect.annotateLogs({ operation, error: e.message }))
+
 /** Kv trouble must not fail requests: log it and carry on as if the circuit were closed. */
 const failOpen = <A, B, R>(self: Effect.Effect<A, KvError, R>, operation: string, fallback: B): Effect.Effect<A | B, never, R> =>
-  Effect.catchAll(self, (e) =>
-    Effect.as(
-      Effect.logWarning("circuit breaker store unavailable").pipe(Effect.annotateLogs({ operation, error: e.message })),
-      fallback,
-    ),
-  )
+  Effect.catchAll(self, (e) => Effect.as(storeUnavailable(operation, e), fallback))
+
+/** A failed read of the circuits' views, logged: every circuit then counts as closed. */
+export const viewsUnread = (e: KvError) => storeUnavailable("views", e)
+
+/** The Kv keys `viewsFrom` reads, in the order of `scopes`. */
+export const viewKeys = (scopes: ReadonlyArray<string>): Array<string> => scopes.flatMap((s) => [openKey(s), probeKey(s)])
 
 export const makeCircuitBreaker = Effect.gen(function* () {
     const kv = yield* Kv
@@ -168,16 +172,12 @@ export const makeCircuitBreaker = Effect.gen(function* () {
     const readOpen = (raw: string | undefined) =>
       raw === undefined ? Option.none() : OpenRecord.decode(raw)
 
-    /** The circuit of each scope, as Plan wants it. A half-open circuit whose probe is taken counts as open. */
-    const views = Effect.fnUntraced(function* (scopes: ReadonlyArray<string>) {
+    /**
+     * The circuit of each scope at `now`, from what Kv holds at `viewKeys(scopes)`. A half-open
+     * circuit whose probe is taken counts as open; a closed one is left out.
+     */
+    const viewsFrom = (scopes: ReadonlyArray<string>, raw: ReadonlyArray<string | undefined>, now: number): ReadonlyMap<string, CircuitView> => {
       const result = new Map<string, CircuitView>()
-      if (scopes.length === 0) return result as ReadonlyMap<string, CircuitView>
-      const now = yield* Clock.currentTimeMillis
-      const raw = yield* failOpen(
-        kv.getMany(scopes.flatMap((s) => [openKey(s), probeKey(s)])),
-        "views",
-        [] as ReadonlyArray<string | undefined>,
-      )
       scopes.forEach((scope, i) => {
         const open = readOpen(raw[2 * i])
         if (Option.isNone(open)) return
@@ -189,7 +189,15 @@ export const makeCircuitBreaker = Effect.gen(function* () {
             : view,
         )
       })
-      return result as ReadonlyMap<string, CircuitView>
+      return result
+    }
+
+    /** The circuit of each scope, as Plan wants it (see `viewsFrom`). */
+    const views = Effect.fnUntraced(function* (scopes: ReadonlyArray<string>) {
+      if (scopes.length === 0) return new Map() as ReadonlyMap<string, CircuitView>
+      const now = yield* Clock.currentTimeMillis
+      const raw = yield* kv.getMany(viewKeys(scopes)).pipe(Effect.catchAll((e) => Effect.as(viewsUnread(e), [] as ReadonlyArray<string | undefined>)))
+      return viewsFrom(scopes, raw, now)
     })
 
     /**
@@ -264,7 +272,7 @@ export const makeCircuitBreaker = Effect.gen(function* () {
       }
     })
 
-    return { views, acquire, recordFailure, recordSuccess, config } as const
+    return { views, viewsFrom, acquire, recordFailure, recordSuccess, config } as const
   })
 
 export class CircuitBreaker extends Effect.Service<CircuitBreaker>()("gateway/routing/CircuitBreaker", {

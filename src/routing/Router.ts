@@ -12,15 +12,16 @@
  */
 import { Chunk, Clock, Duration, Effect, Either, Queue, Random } from "effect"
 import type { RegistrySnapshot } from "../registry/Provider.js"
+import { Kv } from "../storage/Kv.js"
 import type { Candidate, EndpointNeed, ModelNotSupported, ProviderNotAllowed, Resolution, ResolveError } from "./Candidates.js"
 import { filterAllowed, filterServing, resolveCandidates, upstreamKey } from "./Candidates.js"
-import { CircuitBreaker, providerScope, upstreamScope } from "./CircuitBreaker.js"
+import { CircuitBreaker, providerScope, upstreamScope, viewKeys, viewsUnread } from "./CircuitBreaker.js"
 import { KeyPool } from "./KeyPool.js"
 import type { CircuitView, Plan } from "./Plan.js"
 import { buildPlan } from "./Plan.js"
 import type { AttemptOutcome, Verdict } from "./RetryPolicy.js"
 import { classify, isConnectionFailure, isPenalisable, keyFailureOf } from "./RetryPolicy.js"
-import { RoutingMetrics } from "./RoutingMetrics.js"
+import { metricsFrom, metricsKeys, metricsUnread, RoutingMetrics } from "./RoutingMetrics.js"
 import { Stickiness } from "./Stickiness.js"
 
 export interface SessionRef {
@@ -83,6 +84,7 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     const breaker = yield* CircuitBreaker
     const keys = yield* KeyPool
     const sessions = yield* Stickiness
+    const kv = yield* Kv
 
     /** Resolve, filter by the allow-list, and plan. Reads state, never writes it. */
     const decide = Effect.fnUntraced(function* (input: DecideInput) {
@@ -95,16 +97,23 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
       if (Either.isLeft(allowed)) return yield* Effect.fail<DecideError>(allowed.left)
       const resolution = allowed.right
       const providerIds = [...new Set(resolution.candidates.map((c) => c.provider.id))]
-      // Sequential on purpose: each read is one O(1) store command, and forking fibers to run
-      // them side by side costs more CPU than it saves.
-      const stats = yield* metrics.getMany(resolution.candidates.map((c) => ({ provider: c.provider.id, model: c.model })))
-      // One read for both scopes: the providers' connections and the upstreams' answers.
+      const upstreams = resolution.candidates.map((c) => ({ provider: c.provider.id, model: c.model }))
+      // Both scopes: the providers' connections and the upstreams' answers.
       const scopes = providerIds.map(providerScope)
       for (const c of resolution.candidates) scopes.push(upstreamScope(c.provider.id, c.model))
-      const views = yield* breaker.views(scopes)
+      // The candidates' metrics and circuits in one store command (one round trip with Redis);
+      // a store that cannot answer leaves routing without either, as each would alone.
+      const keys = metricsKeys(upstreams)
+      const metricCount = keys.length
+      for (const key of viewKeys(scopes)) keys.push(key)
+      const now = yield* Clock.currentTimeMillis
+      const raw = yield* kv.getMany(keys).pipe(
+        Effect.catchAll((e) => Effect.as(Effect.zipRight(metricsUnread(e), viewsUnread(e)), [] as ReadonlyArray<string | undefined>)),
+      )
+      const stats = metricsFrom(upstreams, raw)
+      const views = breaker.viewsFrom(scopes, raw.slice(metricCount), now)
       const sticky =
         input.session === null ? null : yield* sessions.target(input.session.owner, input.session.id, resolution.logicalModel)
-      const now = yield* Clock.currentTimeMillis
       const draw = yield* Random.next
       const circuits = new Map<string, CircuitView>()
       if (views.size > 0) {

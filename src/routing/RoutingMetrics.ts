@@ -98,6 +98,26 @@ const metricsKey = (provider: string, model: string) => `routing:metrics:${provi
 const warn = (operation: string) => (e: KvError) =>
   Effect.logWarning("routing metrics store unavailable").pipe(Effect.annotateLogs({ operation, error: e.message }))
 
+type UpstreamRef = { readonly provider: string; readonly model: string }
+
+/** The Kv keys `metricsFrom` reads, in the order of `upstreams`. */
+export const metricsKeys = (upstreams: ReadonlyArray<UpstreamRef>): Array<string> => upstreams.map((u) => metricsKey(u.provider, u.model))
+
+/** The metrics of `upstreams` from what Kv holds at `metricsKeys(upstreams)`, keyed by `upstreamKey`. */
+export const metricsFrom = (upstreams: ReadonlyArray<UpstreamRef>, raw: ReadonlyArray<string | undefined>): ReadonlyMap<string, UpstreamMetrics> => {
+  const result = new Map<string, UpstreamMetrics>()
+  upstreams.forEach((u, i) => {
+    const r = raw[i]
+    if (r === undefined) return
+    const m = decode(r)
+    if (Option.isSome(m)) result.set(upstreamKey(u.provider, u.model), m.value)
+  })
+  return result
+}
+
+/** A failed metrics read, logged: routing goes on without metrics. */
+export const metricsUnread = warn("getMany")
+
 export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig) =>
   Effect.gen(function* () {
     const kv = yield* Kv
@@ -123,21 +143,12 @@ export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig)
     const record = (sample: AttemptSample) => recordAll(sample.provider, sample.model, [sample])
 
     /** Metrics of many upstreams in one round trip, keyed by `upstreamKey(provider, model)`. */
-    const getMany = Effect.fnUntraced(function* (
-      upstreams: ReadonlyArray<{ readonly provider: string; readonly model: string }>,
-    ) {
-      const result = new Map<string, UpstreamMetrics>()
-      if (upstreams.length === 0) return result as ReadonlyMap<string, UpstreamMetrics>
-      const raw = yield* kv.getMany(upstreams.map((u) => metricsKey(u.provider, u.model))).pipe(
-        Effect.catchAll((e) => Effect.as(warn("getMany")(e), [] as ReadonlyArray<string | undefined>)),
+    const getMany = Effect.fnUntraced(function* (upstreams: ReadonlyArray<UpstreamRef>) {
+      if (upstreams.length === 0) return new Map() as ReadonlyMap<string, UpstreamMetrics>
+      const raw = yield* kv.getMany(metricsKeys(upstreams)).pipe(
+        Effect.catchAll((e) => Effect.as(metricsUnread(e), [] as ReadonlyArray<string | undefined>)),
       )
-      upstreams.forEach((u, i) => {
-        const r = raw[i]
-        if (r === undefined) return
-        const m = decode(r)
-        if (Option.isSome(m)) result.set(upstreamKey(u.provider, u.model), m.value)
-      })
-      return result as ReadonlyMap<string, UpstreamMetrics>
+      return metricsFrom(upstreams, raw)
     })
 
     return { record, recordAll, getMany } as const
