@@ -68,7 +68,11 @@ const observerOf = (collected: SnippetCollector | undefined, record: RequestReco
   }
 }
 
-/** The commit hooks of one stream served for `walk`; the rescue scope is built only when the stream breaks. */
+/**
+ * The commit hooks of one stream served for `walk`; the rescue scope is built only when the stream
+ * breaks. One object literal of a fixed shape (no spreads of conditional objects, which cost a
+ * runtime copy per stream); a Responses turn's hooks come first, so these win as before.
+ */
 const hooksFor =
   (
     deps: StreamHooksDeps,
@@ -80,24 +84,22 @@ const hooksFor =
     continuation: boolean,
   ) =>
   (codec: Metered): CommitHooks => {
-    const turn = walk.client.turn
     const observe = observerOf(collected, walk.request.record)
-    const hooks: CommitHooks = {
-      ...(turn === undefined ? {} : deps.turns.streamHooks(turn, walk.exchange?.state, served, ref.keyId, walk.request.requestId)),
-      ...(observe === undefined ? {} : { observe }),
-      ...(collected === undefined
-        ? {}
-        : {
-            onClientEnd: (complete: boolean) =>
-              deps.runInBackground(deps.sessionContext.append({ ...contextEntry(walk, served), stream: true, complete, response: collected.text() })),
-          }),
+    const hooks: { -readonly [K in keyof CommitHooks]: CommitHooks[K] } = {
       rescue: (transcript, failure) => {
         const scope = rescueScope()
         return scope === undefined ? undefined : deps.rescuer(scope, ref.candidate)(transcript, failure)
       },
       onFinish: (outcome: StreamOutcome) => afterFinish(deps, walk, served, ref, codec, outcome, continuation),
     }
-    return walk.request.trace === undefined ? hooks : withOutcomeTraced(hooks, walk.request.trace)
+    if (observe !== undefined) hooks.observe = observe
+    if (collected !== undefined) {
+      hooks.onClientEnd = (complete: boolean) =>
+        deps.runInBackground(deps.sessionContext.append({ ...contextEntry(walk, served), stream: true, complete, response: collected.text() }))
+    }
+    const turn = walk.client.turn
+    const all = turn === undefined ? hooks : { ...deps.turns.streamHooks(turn, walk.exchange?.state, served, ref.keyId, walk.request.requestId), ...hooks }
+    return walk.request.trace === undefined ? all : withOutcomeTraced(all, walk.request.trace)
   }
 
 /** The request's span learns how the client's stream ended (continuations included): complete, or cut. */

@@ -7,7 +7,16 @@ export const sseFrame = (data: string, event?: string): string => {
   return out + "\n"
 }
 
-export const sseJson = (value: unknown, event?: string): string => sseFrame(JSON.stringify(value), event)
+/**
+ * One frame of JSON. `JSON.stringify` never writes a line break (those in strings are escaped), so
+ * the frame is one data line: what `sseFrame` would write, without splitting the text (this is
+ * every translated or re-serialised frame of a stream).
+ */
+export const sseJson = (value: unknown, event?: string): string => {
+  const json: unknown = JSON.stringify(value)
+  if (typeof json !== "string") return sseFrame(json as string, event)
+  return event !== undefined ? `event: ${event}\ndata: ${json}\n\n` : `data: ${json}\n\n`
+}
 
 export const SSE_DONE = "data: [DONE]\n\n"
 
