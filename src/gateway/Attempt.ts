@@ -122,7 +122,9 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
   if (answer._tag !== "Json") setFirstToken(record, now)
   // A committed stream belongs to the client from here: if the request is given up
   // before the answer reaches the edge, the upstream call must not be left open.
-  yield* deps.router.recordSuccess({ ...ref, latencyMs: now - attemptStart }, walk.session).pipe(
+  // Spelled out, not `{ ...ref, latencyMs }`: a spread is a runtime copy on every request.
+  const success: AttemptRef = { logicalModel: ref.logicalModel, candidate, keyId: ref.keyId, probe: ref.probe, latencyMs: now - attemptStart }
+  yield* deps.router.recordSuccess(success, walk.session).pipe(
     answer._tag === "Stream"
       ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel))
       : answer._tag === "Relay"

@@ -97,11 +97,11 @@ const jsonHeaders = (answer: Extract<GatewayAnswer, { _tag: "Json" }>): Record<s
 const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer, record: RequestRecord | undefined) => {
   if (answer._tag === "Relay") return writeRelay(response, answer, record)
   if (answer._tag !== "Stream") {
-    response.writeHead(200, {
-      ...(answer._tag === "Count" ? countHeaders(answer) : jsonHeaders(answer)),
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(answer.body),
-    })
+    // Added to the fresh object rather than spread into another: same headers, same order.
+    const headers: Record<string, string | number> = answer._tag === "Count" ? countHeaders(answer) : jsonHeaders(answer)
+    headers["content-type"] = "application/json"
+    headers["content-length"] = Buffer.byteLength(answer.body)
+    response.writeHead(200, headers)
     response.end(answer.body)
     return
   }
@@ -221,8 +221,11 @@ export const makeGenerationEdge = Effect.gen(function* () {
       return yield* counter.count({ dialect: dialect as CountDialect, body, model, principal, requestId: input.requestId, featureHeaders })
     }
     // A session binds a conversation: embeddings have none.
-    const sessionId = generation.right.operation === undefined ? input.sessionId : undefined
-    return yield* gateway.handle({ ...generation.right, principal, sessionId, requestId: input.requestId, featureHeaders, record, trace: input.trace })
+    const { operation, stream } = generation.right
+    const sessionId = operation === undefined ? input.sessionId : undefined
+    // Spelled out, not spread: the generations come in several shapes, and a spread of them is a
+    // runtime copy on every request.
+    return yield* gateway.handle({ dialect, body, model, stream, operation, principal, sessionId, requestId: input.requestId, featureHeaders, record, trace: input.trace })
   })
 
   /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */

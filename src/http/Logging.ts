@@ -94,8 +94,19 @@ export class LogLinesTag extends Context.Tag("gateway/http/LogLines")<LogLinesTa
 const makeFormatter = (timeZone: string | undefined) => {
   const format = timeZone ? new Intl.DateTimeFormat("sv-SE", { timeZone, dateStyle: "short", timeStyle: "medium", hourCycle: "h23" }) : undefined
   const millis = (date: Date) => String(date.getMilliseconds()).padStart(3, "0")
+  // A busy gateway writes many lines per millisecond: the timestamp text is made once per millisecond.
+  let lastMs = Number.NaN
+  let lastTime = ""
+  const timeOf = (date: Date): string => {
+    const ms = date.getTime()
+    if (ms !== lastMs) {
+      lastMs = ms
+      lastTime = format ? `${format.format(date).replace(" ", "T")}.${millis(date)}` : date.toISOString()
+    }
+    return lastTime
+  }
   return (date: Date, level: string, message: string, annotations: Iterable<readonly [string, unknown]>, cause?: string): string => {
-    const time = format ? `${format.format(date).replace(" ", "T")}.${millis(date)}` : date.toISOString()
+    const time = timeOf(date)
     let line = `time=${time} level=${level} msg=${quote(redactText(message))}`
     for (const [key, value] of annotations) line += ` ${key}=${quote(redactText(String(value)))}`
     if (cause !== undefined) line += ` cause=${quote(redactText(cause))}`

@@ -151,8 +151,17 @@ const listOf =
   (provider: Provider): ReadonlyArray<string> | undefined =>
     modelLists(provider.id) ?? provider.models ?? undefined
 
-const sortedProviders = (snapshot: RegistrySnapshot): ReadonlyArray<Provider> =>
-  [...snapshot.providers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+/** Each snapshot's providers in id order, sorted once: a snapshot's provider map never changes. */
+const sortedByMap = new WeakMap<ReadonlyMap<string, Provider>, ReadonlyArray<Provider>>()
+
+const sortedProviders = (snapshot: RegistrySnapshot): ReadonlyArray<Provider> => {
+  let sorted = sortedByMap.get(snapshot.providers)
+  if (sorted === undefined) {
+    sorted = [...snapshot.providers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    sortedByMap.set(snapshot.providers, sorted)
+  }
+  return sorted
+}
 
 /** Keeps the first occurrence of each (provider, model) pair, preferring the lowest priority. */
 export const dedupeCandidates = (candidates: ReadonlyArray<Candidate>): ReadonlyArray<Candidate> => {

@@ -163,7 +163,12 @@ const failOpen = <A, B, R>(self: Effect.Effect<A, KvError, R>, operation: string
 export const viewsUnread = (e: KvError) => storeUnavailable("views", e)
 
 /** The Kv keys `viewsFrom` reads, in the order of `scopes`. */
-export const viewKeys = (scopes: ReadonlyArray<string>): Array<string> => scopes.flatMap((s) => [openKey(s), probeKey(s)])
+export const viewKeys = (scopes: ReadonlyArray<string>): Array<string> => {
+  // A loop, not flatMap with a pair per scope: this runs on every request.
+  const keys: Array<string> = []
+  for (const scope of scopes) keys.push(openKey(scope), probeKey(scope))
+  return keys
+}
 
 export const makeCircuitBreaker = Effect.gen(function* () {
     const kv = yield* Kv

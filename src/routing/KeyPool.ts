@@ -193,13 +193,18 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
      * Each key's state as it counts for `model`: the key's own (preference, auth backoff) with
      * the later backoff of the two when the key is also backed off for the model. One read.
      */
+    const stateKeys = (provider: Provider, model: string | undefined): Array<string> => {
+      const keys: Array<string> = []
+      for (const k of provider.keys) {
+        keys.push(stateKey(provider.id, k.id))
+        if (model !== undefined) keys.push(modelStateKey(provider.id, k.id, model))
+      }
+      return keys
+    }
+
     const readStates = (provider: Provider, model: string | undefined) =>
       kv
-        .getMany(
-          model === undefined
-            ? provider.keys.map((k) => stateKey(provider.id, k.id))
-            : provider.keys.flatMap((k) => [stateKey(provider.id, k.id), modelStateKey(provider.id, k.id, model)]),
-        )
+        .getMany(stateKeys(provider, model))
         .pipe(
         Effect.map((raw) => {
           const states = new Map<string, KeyState>()
