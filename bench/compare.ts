@@ -20,13 +20,11 @@ import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { createServer } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+import { gatewayEnv, writeGatewayConfig } from "./GatewaySetup.js"
+import { cpuUs, freePort, startTsServer, waitHealthy } from "./Processes.js"
 const builds = process.argv.slice(2).map((p) => path.resolve(p))
 if (builds.length === 0) {
   process.stderr.write("usage: tsx bench/compare.ts <dist/src/main.js> [<dist/src/main.js> …]\n")
@@ -48,40 +46,7 @@ const killAll = () => {
 process.on("exit", killAll)
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-compare-"))
 const log = (line: string) => process.stdout.write(`[compare] ${line}\n`)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Starts a bench/*.ts server and waits for the `{"port": N}` line it prints. */
-const startTsServer = (file: string, env: Record<string, string>): Promise<{ url: string; proc: ChildProcess }> =>
-  new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", file)], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "inherit"],
-    })
-    children.push(proc)
-    proc.once("exit", (code) => reject(new Error(`${file} exited with ${code}`)))
-    proc.stdout!.once("data", (data: Buffer) => {
-      const { port } = JSON.parse(data.toString("utf8").split("\n")[0]!) as { port: number }
-      resolve({ url: `http://127.0.0.1:${port}`, proc })
-    })
-  })
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address()
-      const port = typeof address === "object" && address ? address.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-
-const cpuUs = (pid: number): number => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
-}
+const spawned = (proc: ChildProcess) => void children.push(proc)
 
 const MASTER_KEY = `apx-compare-${randomBytes(16).toString("hex")}`
 const HEADERS = { "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}` }
@@ -104,54 +69,16 @@ const startGateway = async (main: string, index: number, upstream: string): Prom
   const dir = path.join(tmp, `gw${index}`)
   fs.mkdirSync(dir)
   const configFile = path.join(dir, "gateway.json")
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify({
-      providers: [
-        { id: "bench", protocol: "openai", base_url: upstream, keys: [{ value: "sk-bench-upstream-0000000000", label: "main" }], models: ["gpt-4o-mini"] },
-        {
-          id: "bench-anthropic",
-          protocol: "anthropic",
-          base_url: upstream,
-          keys: [{ value: "sk-ant-bench-upstream-0000000000", label: "main" }],
-          models: ["claude-bench"],
-        },
-      ],
-    }),
-  )
+  writeGatewayConfig(configFile, upstream)
   const port = await freePort()
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: "production",
-    SECRET_KEY: randomBytes(48).toString("base64url"),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATA_DIR: path.join(dir, "data"),
-    GATEWAY_CONFIG: configFile,
-    GATEWAY_MASTER_KEY: MASTER_KEY,
-    LOG_LEVEL: "INFO",
-  }
-  delete env.DATABASE_URL
-  delete env.REDIS_URL
+  const env = gatewayEnv({ port, dataDir: path.join(dir, "data"), configFile, masterKey: MASTER_KEY })
   const logFd = fs.openSync(path.join(dir, "gateway.log"), "a")
   const args = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${path.join(dir, "profile")}`] : []
   const proc = spawn(process.execPath, [...args, main], { cwd: dir, env, stdio: ["ignore", logFd, logFd] })
   children.push(proc)
   const url = `http://127.0.0.1:${port}`
+  await waitHealthy(url, proc, 120_000)
   const pool = new Pool(url, { connections: 1 })
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${main} exited with ${proc.exitCode}; log in ${dir}`)
-    if (Date.now() > deadline) throw new Error(`${main} not healthy within 120 s`)
-    try {
-      const res = await pool.request({ path: "/health", method: "GET" })
-      await res.body.dump()
-      if (res.statusCode === 200) break
-    } catch {
-      // not listening yet
-    }
-    await sleep(200)
-  }
   for (const load of LOADS) {
     const res = await pool.request({ path: "/v1/chat/completions", method: "POST", headers: HEADERS, body: REQUESTS[load]! })
     const text = await res.body.text()
@@ -181,11 +108,14 @@ const main = async () => {
     process.stderr.write("[compare] deadline exceeded\n")
     process.exit(2)
   }, DEADLINE_MS).unref()
-  const upstream = (await startTsServer("upstream.ts", { BENCH_CHUNKS: "32" })).url
+  const upstream = (await startTsServer("upstream", "upstream.ts", { BENCH_CHUNKS: "32" }, spawned)).url
   const gateways: Array<Gateway> = []
   for (const [i, b] of builds.entries()) gateways.push(await startGateway(b, i, upstream))
-  const baseline = BASELINE ? await startTsServer("baseline-proxy.ts", { BENCH_UPSTREAM: upstream }) : undefined
-  const targets: Array<Gateway> = baseline ? [...gateways, { name: "baseline", ...baseline }] : gateways
+  const baselineProfile = path.join(tmp, "baseline-profile")
+  const baseline = BASELINE
+    ? await startTsServer("baseline", "baseline-proxy.ts", { BENCH_UPSTREAM: upstream }, spawned, PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${baselineProfile}`] : [])
+    : undefined
+  const targets: Array<Gateway> = baseline ? [...gateways, baseline] : gateways
   /** The baseline forwards to the upstream as it is: only the passthrough loads mean the same there. */
   const serves = (gw: Gateway, load: string) => gw.name !== "baseline" || !load.startsWith("translated")
   log(`upstream ${upstream}; ${gateways.map((g) => `${g.name} (pid ${g.proc.pid})`).join(", ")}; loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`)
@@ -221,6 +151,7 @@ const main = async () => {
     await new Promise((r) => gw.proc.once("exit", r))
   }
   if (KEEP) log(`logs kept in ${tmp}`)
+  if (PROFILE && BASELINE) log(`cpu profile of the baseline: ${baselineProfile}`)
   if (PROFILE)
     for (const [i] of gateways.entries()) {
       const dir = path.join(tmp, `gw${i}`, "profile")

@@ -13,13 +13,12 @@ import autocannon from "autocannon"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { createServer } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
+import { gatewayEnv, writeGatewayConfig } from "./GatewaySetup.js"
+import { cpuUs, freePort, ROOT, rssMb, sleep, startTsServer, stopChild, waitHealthy } from "./Processes.js"
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const QUICK = process.env.BENCH_QUICK === "1"
 const PROFILE = process.env.BENCH_PROFILE === "1"
 const ONLY = new Set((process.env.BENCH_ONLY ?? "latency,stream,translated,throughput,memory").split(",").map((s) => s.trim()))
@@ -52,12 +51,6 @@ const DEADLINE_MS = 9 * 60_000
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-interface Child {
-  readonly name: string
-  readonly proc: ChildProcess
-  readonly url: string
-}
-
 const children: Array<ChildProcess> = []
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-bench-"))
 
@@ -72,90 +65,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const)
   })
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`)
-
-/** Starts a bench/*.ts server and waits for the `{"port": N}` line it prints. */
-const startTsServer = (name: string, file: string, env: Record<string, string>): Promise<Child> =>
-  new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", file)], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "inherit"],
-    })
-    children.push(proc)
-    let buffer = ""
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000)
-    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} before listening`)))
-    proc.stdout!.on("data", (data: Buffer) => {
-      buffer += data.toString("utf8")
-      const line = buffer.split("\n")[0]
-      if (buffer.includes("\n") && line) {
-        clearTimeout(timer)
-        const { port } = JSON.parse(line) as { port: number }
-        proc.stdout!.removeAllListeners("data")
-        proc.stdout!.resume()
-        resolve({ name, proc, url: `http://127.0.0.1:${port}` })
-      }
-    })
-  })
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address()
-      const port = typeof address === "object" && address ? address.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const waitHealthy = async (url: string, proc: ChildProcess, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  const pool = new Pool(url, { connections: 1 })
-  try {
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`gateway exited with code ${proc.exitCode} (see its log)`)
-      try {
-        const res = await pool.request({ path: "/health", method: "GET" })
-        await res.body.dump()
-        if (res.statusCode === 200) return
-      } catch {
-        // not listening yet
-      }
-      await sleep(200)
-    }
-    throw new Error(`gateway not healthy within ${timeoutMs / 1000} s`)
-  } finally {
-    await pool.close()
-  }
-}
-
-const stopChild = async (proc: ChildProcess, timeoutMs = 15_000) => {
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = new Promise<void>((r) => proc.once("exit", () => r()))
-  proc.kill("SIGTERM")
-  const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutMs).then(() => true)])
-  if (timedOut) {
-    proc.kill("SIGKILL")
-    await exited
-  }
-}
-
-const rssMb = (pid: number): { rss: number; hwm: number } => {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? "NaN")
-  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 }
-}
-
-/** CPU time (user + system) a process has used so far, in microseconds. */
-const cpuUs = (pid: number): number => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
-}
 
 // ---------------------------------------------------------------------------------------------
 // Measurements
@@ -490,50 +399,18 @@ const main = async () => {
   const main = path.join(ROOT, "dist", "src", "main.js")
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build`)
 
-  const upstream = await startTsServer("upstream", "upstream.ts", { BENCH_CHUNKS: String(P.chunks) })
-  const baseline = await startTsServer("baseline", "baseline-proxy.ts", { BENCH_UPSTREAM: upstream.url })
+  const spawned = (proc: ChildProcess) => void children.push(proc)
+  const upstream = await startTsServer("upstream", "upstream.ts", { BENCH_CHUNKS: String(P.chunks) }, spawned)
+  const baseline = await startTsServer("baseline", "baseline-proxy.ts", { BENCH_UPSTREAM: upstream.url }, spawned)
 
   const port = await freePort()
   const configFile = path.join(tmp, "gateway.json")
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify({
-      providers: [
-        {
-          id: "bench",
-          protocol: "openai",
-          base_url: upstream.url,
-          keys: [{ value: "sk-bench-upstream-0000000000", label: "main" }],
-          models: ["gpt-4o-mini"],
-        },
-        {
-          id: "bench-anthropic",
-          protocol: "anthropic",
-          base_url: upstream.url,
-          keys: [{ value: "sk-ant-bench-upstream-0000000000", label: "main" }],
-          models: ["claude-bench"],
-        },
-      ],
-    }),
-  )
+  writeGatewayConfig(configFile, upstream.url)
   const gatewayLog = path.join(tmp, "gateway.log")
   const logFd = fs.openSync(gatewayLog, "a")
   const profileDir = path.join(tmp, "profile")
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: "production",
-    SECRET_KEY: randomBytes(48).toString("base64url"),
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATA_DIR: path.join(tmp, "data"),
-    GATEWAY_CONFIG: configFile,
-    GATEWAY_MASTER_KEY: MASTER_KEY,
-    LOG_LEVEL: "INFO",
-  }
   // Embedded storage only: never the database or Redis of whoever runs the bench.
-  delete env.DATABASE_URL
-  delete env.REDIS_URL
-  delete env.LOG_TIMEZONE
+  const env = gatewayEnv({ port, dataDir: path.join(tmp, "data"), configFile, masterKey: MASTER_KEY })
   const gateway: Target = { name: "gateway", url: `http://127.0.0.1:${port}` }
   const direct: Target = { name: "direct", url: upstream.url }
   const base: Target = { name: "baseline", url: baseline.url }
