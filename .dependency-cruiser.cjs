@@ -20,9 +20,10 @@ const LAYERS = {
   conversation: ["routing", "storage", "config", "shared"],
   upstream: ["routing", "registry", "storage", "config", "shared"],
   usage: ["protocol", "storage", "config", "shared"],
+  metrics: ["routing", "registry", "config", "shared"],
   telemetry: ["config", "shared"],
-  gateway: ["protocol", "routing", "upstream", "conversation", "usage", "telemetry", "registry", "identity", "storage", "crypto", "config", "shared"],
-  http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "telemetry", "registry", "identity", "storage", "crypto", "config", "shared"],
+  gateway: ["protocol", "routing", "upstream", "conversation", "usage", "telemetry", "metrics", "registry", "identity", "storage", "crypto", "config", "shared"],
+  http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "telemetry", "metrics", "registry", "identity", "storage", "crypto", "config", "shared"],
   cli: ["identity", "storage", "config", "shared"],
 }
 

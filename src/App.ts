@@ -39,6 +39,7 @@ import { UsageLedger } from "./usage/UsageLedger.js"
 import { Budgets } from "./usage/Budgets.js"
 import { Pricing } from "./gateway/Pricing.js"
 import { Tracing } from "./telemetry/Tracing.js"
+import { Metrics } from "./metrics/Metrics.js"
 
 export interface AppOptions {
   /** Where log lines go (default: standard error). */
@@ -83,7 +84,11 @@ const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth
  */
 const RoutingStateLive = Layer.mergeAll(CircuitBreaker.Default, RoutingMetrics.Default, KeyPool.Default, Stickiness.Default)
 
-/** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage, prices, the request log. */
+/**
+ * 3c. What a generation request uses besides: model lists, routing, conversation context, stored
+ * Responses, limits, usage, prices, the request log, metrics (fed by the gateway and the edge,
+ * read by `GET /metrics`).
+ */
 const RequestServicesLive = Layer.mergeAll(
   ModelCatalog.Default,
   Router.Default,
@@ -93,6 +98,7 @@ const RequestServicesLive = Layer.mergeAll(
   UsageLedger.Default,
   Pricing.Default,
   RequestLogWriter.Default,
+  Metrics.Default,
 )
 
 /** 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses' reads over budgets (over the usage ledger) over 3c over 3b over 3a. */

@@ -140,6 +140,11 @@ export const appConfig = Config.all({
     bufferRows: wholeNumber("REQUEST_LOG_BUFFER_ROWS", 10_000, { positive: true, what: "number of rows" }),
     retentionDays: wholeNumber("REQUEST_LOG_RETENTION_DAYS", 30, { what: "whole number of days" }),
   }),
+  /**
+   * `GET /metrics` (Prometheus): `master` — only the master key or a superuser's API key may read
+   * it; `open` — no credential (for a scrape on a private network); `off` — 404, and nothing is counted.
+   */
+  metrics: Config.literal("open", "master", "off")("METRICS").pipe(Config.withDefault("master" as const)),
   /** Behind a reverse proxy: take the client address from the first `X-Forwarded-For` entry. */
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
 })

@@ -1,6 +1,8 @@
 import { Clock, Effect, Either } from "effect"
 import type { Candidate } from "../routing/Candidates.js"
 import type { KeyPool } from "../routing/KeyPool.js"
+import { keyFailureOf } from "../routing/RetryPolicy.js"
+import type { MetricsService } from "../metrics/Metrics.js"
 import type { AttemptRef, Router } from "../routing/Router.js"
 import { makeSnippetCollector, type ConversationContext } from "../conversation/ConversationContext.js"
 import { addAttempt, setFirstToken } from "../shared/RequestRecord.js"
@@ -20,6 +22,7 @@ export interface AttemptDeps {
   readonly sessionContext: ConversationContext
   readonly call: UpstreamCall
   readonly hooks: StreamHooks
+  readonly metrics: MetricsService
 }
 
 type Key = Candidate["provider"]["keys"][number]
@@ -118,6 +121,7 @@ const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<G
     return yield* afterFailedCall(deps, walk, index, failure, key.right, ref, now - attemptStart)
   }
   const answer = result.right
+  deps.metrics.observeAttempt({ provider: candidate.provider.id, model: candidate.model, failure: undefined })
   addAttempt(record, candidate.provider.id, candidate.model, "ok", 200, now - attemptStart)
   if (answer._tag !== "Json") setFirstToken(record, now)
   // A committed stream belongs to the client from here: if the request is given up
@@ -160,12 +164,16 @@ const afterFailedCall = Effect.fnUntraced(function* (
   latencyMs: number,
 ) {
   const { candidate } = ref
+  deps.metrics.observeAttempt({ provider: candidate.provider.id, model: candidate.model, failure })
   walk.last = failure
   if (!isTimeout(failure)) walk.onlyTimeouts = false
   if (switchedToChat(walk, index, failure)) return yield* attempt(deps, walk, index)
   const record = yield* deps.router.recordFailure({ ...ref, latencyMs }, outcomeOf(failure), (walk.counted ??= new Set()))
   const verdict = record.verdict
   walk.lastVerdict = verdict
+  // Router.recordFailure backed the key off when the failure was the key's (KeyPool).
+  const keyKind = ref.keyId === undefined ? undefined : keyFailureOf(verdict)
+  if (keyKind !== undefined) deps.metrics.keyBackedOff(candidate.provider.id, keyKind)
   yield* logRequestWarning(walk.request.requestId, "upstream attempt failed", {
     provider: candidate.provider.id,
     model: candidate.model,

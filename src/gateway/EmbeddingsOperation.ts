@@ -94,6 +94,7 @@ const planForGemini = (method: GeminiEmbeddings.GeminiEmbedMethod, body: JsonObj
  * (`routing/Capabilities`), each passed the request in its own dialect.
  */
 export const embeddingsOperation = (client: EmbeddingsClient, body: JsonObject, request: EmbeddingRequest): Operation => ({
+  name: "embeddings",
   need: (facts) => ({
     endpoint: client === "openai" ? "/v1/embeddings" : `:${client}`,
     serves: (candidate) => mayEmbed(candidate.provider, facts.listedEmbedding(candidate.provider.id, candidate.model)),

@@ -77,6 +77,8 @@ export interface GenerationExchange extends Exchange {
  * the wire exchange with each differ. Built per request by the edge around the checked body.
  */
 export interface Operation {
+  /** Its `gen_ai.operation.name` (OpenTelemetry GenAI conventions) in metrics: `embeddings`, `text_completion` … */
+  readonly name: string
   /** What the candidates must be able to serve: the others are not candidates (a 404 when none is left). */
   readonly need: (catalog: ModelFacts) => EndpointNeed
   /** The wire exchange with one candidate, or why it cannot take this request. */

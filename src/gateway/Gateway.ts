@@ -1,6 +1,7 @@
 import { Clock, Duration, Effect, Either, Runtime } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { RateLimit } from "../identity/RateLimit.js"
+import { Metrics } from "../metrics/Metrics.js"
 import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { KeyPool } from "../routing/KeyPool.js"
@@ -50,7 +51,8 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const router = yield* Router
     const sessionContext = yield* ConversationContext
     const keyPool = yield* KeyPool
-    const usage = makeUsageRecording(yield* UsageLedger, yield* RateLimit, yield* Pricing, yield* Budgets)
+    const metrics = yield* Metrics
+    const usage = makeUsageRecording(yield* UsageLedger, yield* RateLimit, yield* Pricing, yield* Budgets, metrics)
     const runInBackground = Runtime.runFork(yield* Effect.runtime<never>())
     /** Retries, back-off, the attempt cap and the request's deadline (RetryPolicy's schedules), and timeouts. */
     const defaultLimits: RequestLimits = {
@@ -65,11 +67,12 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       pickKey: (candidate) => keyPool.pick(candidate.provider, [], candidate.model, false),
       sameTargetBackoff: Duration.millis(250),
       runFork: runInBackground,
+      observeRescue: metrics.observeRescue,
     })
     const responseStore = yield* ResponseStore
     const turns = makeTurnFinisher({ store: responseStore, runInBackground })
     const hooks = makeStreamHooks({ router, sessionContext, usage, runInBackground, rescuer, turns })
-    const attempt = makeAttempt({ router, keyPool, sessionContext, call: makeUpstreamCall(upstream, usage), hooks })
+    const attempt = makeAttempt({ router, keyPool, sessionContext, call: makeUpstreamCall(upstream, usage), hooks, metrics })
 
     const handle = Effect.fnUntraced(function* (request: GatewayRequest) {
       const turn = request.dialect === "openai-responses" && request.operation === undefined ? yield* prepareTurn(responseStore, request, responseOwner(request.principal)) : undefined

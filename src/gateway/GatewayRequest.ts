@@ -33,6 +33,14 @@ export interface GatewayRequest {
   readonly trace?: RequestTrace | undefined
 }
 
+/**
+ * The request's `gen_ai.operation.name` (OpenTelemetry GenAI conventions) for metrics: its
+ * operation's (embeddings, a pass-through endpoint), else `generate_content` for Gemini and `chat`
+ * for the chat dialects (chat completions, Responses, Messages).
+ */
+export const operationNameOf = (request: Pick<GatewayRequest, "dialect" | "operation">): string =>
+  request.operation !== undefined ? request.operation.name : request.dialect === "gemini" ? "generate_content" : "chat"
+
 /** Which upstream really served the answer, reported to the client in headers. */
 export interface Served {
   readonly provider: string

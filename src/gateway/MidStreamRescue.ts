@@ -1,6 +1,7 @@
 import { Duration, Effect, Either, type Fiber } from "effect"
 import type { ContinuationMode } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
+import type { RescueOutcome } from "../metrics/Metrics.js"
 import type { Provider } from "../registry/Provider.js"
 import type { Candidate } from "../routing/Candidates.js"
 import { addAttempt, type RequestRecord } from "../shared/RequestRecord.js"
@@ -54,6 +55,8 @@ export interface RescueDeps {
   /** Back-off before the candidate that failed is asked again. */
   readonly sameTargetBackoff: Duration.Duration
   readonly runFork: <A>(effect: Effect.Effect<A>) => Fiber.RuntimeFiber<A>
+  /** What became of a stream that broke (metrics); not called when the client left during the search. */
+  readonly observeRescue: (outcome: RescueOutcome) => void
 }
 
 /** Whether a provider is asked with an assistant prefill (Anthropic continues one; OpenAI-style APIs answer anew). */
@@ -118,7 +121,12 @@ const backgroundSearch = (deps: RescueDeps, scope: RescueScope, failed: Candidat
         logRequestWarning(scope.requestId, "stream broke after commit; asking for a continuation", brokeAt).pipe(
           Effect.zipRight(search(deps, { ...scope, budget: scope.budget - 1 }, transcript, failed)),
           Effect.catchAllCause((cause) => Effect.as(Effect.logError("stream rescue failed", cause), undefined)),
-          Effect.tap((next) => Effect.sync(() => done(next))),
+          Effect.tap((next) =>
+            Effect.sync(() => {
+              deps.observeRescue(next === undefined ? "failed" : "rescued")
+              done(next)
+            }),
+          ),
         ),
       )
     },
@@ -133,8 +141,12 @@ export const makeRescuer =
   (deps: RescueDeps) =>
   (scope: RescueScope, failed: Candidate) =>
   (transcript: Transcript, failure: string): Rescue | undefined => {
-    if (scope.budget <= 0 || scope.targets.length === 0) return undefined
+    if (scope.budget <= 0 || scope.targets.length === 0) {
+      deps.observeRescue("not_possible")
+      return undefined
+    }
     if (transcript.blocker !== undefined) {
+      deps.observeRescue("not_possible")
       deps.runFork(logRequestWarning(scope.requestId, "stream not rescued", { reason: transcript.blocker, failure }))
       return undefined
     }

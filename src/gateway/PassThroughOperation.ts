@@ -15,6 +15,17 @@ const relayedJson: Exchange["translateJson"] = (text) => {
   return Either.right({ body: text, usage: passThroughUsage(json) ?? {} })
 }
 
+/** `gen_ai.operation.name` of each endpoint: the conventions' names where they have one, else the endpoint's. */
+const OPERATION_NAMES: { readonly [E in OpenAiEndpoint]: string } = {
+  embeddings: "embeddings",
+  completions: "text_completion",
+  moderations: "moderation",
+  "images/generations": "image_generation",
+  "audio/speech": "speech",
+  "audio/transcriptions": "transcription",
+  "audio/translations": "translation",
+}
+
 /**
  * One of OpenAI's endpoints beside chat (completions, moderations, images, audio), passed through
  * to OpenAI-protocol providers only — the others have no such endpoint and are no candidates —
@@ -22,6 +33,7 @@ const relayedJson: Exchange["translateJson"] = (text) => {
  * transcript) rather than read whole as JSON.
  */
 export const passThroughOperation = (endpoint: OpenAiEndpoint, body: PassThroughBody, relay: Exchange["relay"]): Operation => ({
+  name: OPERATION_NAMES[endpoint],
   need: () => ({ endpoint: `/v1/${endpoint}`, serves: (candidate) => candidate.provider.protocol === "openai" }),
   plan: (provider, model) => {
     if (provider.protocol !== "openai") {

@@ -40,7 +40,7 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
     const transcript = codec.transcript?.()
     setStreamAnswer(request.record, transcript === undefined || transcript.blocker !== undefined ? undefined : deliveredText(transcript))
   }
-  addCost(request.record, deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete))
+  addCost(request.record, deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete, walk.client))
   const work: Array<Effect.Effect<unknown>> = []
   if (countsTokens(request.principal)) work.push(deps.usage.recordUsage(request.principal, codec.usage()))
   if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {

@@ -80,7 +80,7 @@ export const makeUpstreamCall =
           new UpstreamTransportError({ provider: served.provider, model: served.model, reason: "malformed", message: translated.left }),
         )
       }
-      const cost = usage.recordAnswered(principal, served, translated.right.usage, true)
+      const cost = usage.recordAnswered(principal, served, translated.right.usage, true, client)
       const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served, cost }
       addUsage(record, translated.right.usage)
       addCost(record, cost)

@@ -31,6 +31,9 @@ export const writeAccessLine = (
 /** nginx's convention for "the client closed the connection before it was answered". */
 export const CLIENT_CLOSED = 499
 
+/** The status a closed response was answered with, or 499 when the client left before one was sent. */
+export const sentStatus = (response: ServerResponse): number => (response.headersSent ? response.statusCode : CLIENT_CLOSED)
+
 /**
  * The one place every request — generation edge, data-plane routes, management API, health — is
  * given its id and its access line (docs/ARCHITECTURE.md, "The HTTP edge"): the client's sane
@@ -51,7 +54,7 @@ export const beginRequest = (request: IncomingMessage, response: ServerResponse,
       requestId,
       method: safeHeaderValue(method),
       path: safeHeaderValue(query < 0 ? url : url.slice(0, query)),
-      status: response.headersSent ? response.statusCode : CLIENT_CLOSED,
+      status: sentStatus(response),
       startedMs,
     })
   })

@@ -2,11 +2,14 @@ import { Cause, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { AppConfig } from "../config/AppConfig.js"
-import { Gateway, type GatewayAnswer } from "../gateway/Gateway.js"
+import { Gateway, type GatewayAnswer, type Served } from "../gateway/Gateway.js"
+import { operationNameOf } from "../gateway/GatewayRequest.js"
+import { Metrics, type MetricsService } from "../metrics/Metrics.js"
 import { TokenCounter, type TokenCountAnswer } from "../gateway/TokenCounter.js"
 import type { CountDialect } from "../protocol/TokenCount.js"
-import { CLIENT_CLOSED } from "./AccessLog.js"
+import { sentStatus } from "./AccessLog.js"
 import { readCredential } from "./Credentials.js"
+import { endpointLabelOf } from "./EndpointLabel.js"
 import { makeCallerCheck, missingKey } from "./CallerAuth.js"
 import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
@@ -31,12 +34,41 @@ import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
 /** Serves the request and returns true, or returns false when the request is not its to serve. */
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => boolean
 
-/** What the edge knows of a request; its body is read by the program, once the caller is known. */
-interface EdgeInput {
-  readonly request: IncomingMessage
-  readonly response: ServerResponse
+/** What the edge learns of a request for its metrics, filled in as it goes. */
+interface Observed {
   readonly route: GenerationRoute
   readonly path: string
+  /** `performance.now()` when the edge took it. */
+  readonly startedMs: number
+  /** Once the body was read: its `gen_ai.operation.name` and model. */
+  operation: string | undefined
+  model: string | undefined
+  served: Served | undefined
+  /** A committed stream: when its first content was written. */
+  firstTokenMs: number | undefined
+  /** A stream or relayed body was started (`Metrics.streamStarted`). */
+  streamed: boolean
+}
+
+/** A request's metrics, once its response closed. */
+const observeClosed = (metrics: MetricsService, observed: Observed, response: ServerResponse) =>
+  metrics.observeRequest({
+    endpoint: endpointLabelOf(observed.route, observed.path),
+    dialect: observed.route.dialect,
+    operation: observed.operation,
+    model: observed.model,
+    provider: observed.served?.provider,
+    servedModel: observed.served?.model,
+    status: sentStatus(response),
+    durationMs: performance.now() - observed.startedMs,
+    firstTokenMs: observed.firstTokenMs,
+    streamed: observed.streamed,
+  })
+
+/** What the edge knows of a request; its body is read by the program, once the caller is known. */
+interface EdgeInput extends Observed {
+  readonly request: IncomingMessage
+  readonly response: ServerResponse
   readonly credential: string
   readonly accept: string | undefined
   readonly sessionId: string | undefined
@@ -150,6 +182,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
   const counter = yield* TokenCounter
   const requestLog = yield* RequestLogWriter
   const budgets = yield* Budgets
+  const metrics = yield* Metrics
   const run = Runtime.runFork(yield* Effect.runtime<never>())
   const { requests } = yield* Tracing
   const startServerSpan = requests === undefined ? undefined : makeServerSpans(requests)
@@ -183,6 +216,8 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const generation = uploadGeneration(input.path, upload)
     if (Either.isLeft(generation)) return yield* generation.left
     const { model } = generation.right
+    input.model = model
+    input.operation = operationNameOf(generation.right)
     const { record, trace } = input
     if (record !== undefined) {
       record.requestedModel = model
@@ -217,6 +252,8 @@ export const makeGenerationEdge = Effect.gen(function* () {
     }
     const featureHeaders = input.featureHeaders.right
     if (input.trace !== undefined) noteGeneration(input.trace, model, generation.right.stream)
+    input.model = model
+    input.operation = input.route.count === true ? "count_tokens" : operationNameOf(generation.right)
     if (input.route.count === true) {
       return yield* counter.count({ dialect: dialect as CountDialect, body, model, principal, requestId: input.requestId, featureHeaders })
     }
@@ -244,12 +281,16 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const path = query < 0 ? url : url.slice(0, query)
     const route = generationRouteOf(request.method, path)
     if (route === undefined) return false
+    const startedMs = performance.now()
+    metrics.requestStarted()
 
     // The server gave the request its id and writes its access line (AccessLog.ts).
     const requestId = request.headers["x-request-id"] as string
     const trace = startServerSpan?.(request, response, route, path, requestId)
     const credential = readCredential({ headers: request.headers, url }, route.errors)
     if (credential === undefined) {
+      const observed: Observed = { route, path, startedMs, operation: undefined, model: undefined, served: undefined, firstTokenMs: undefined, streamed: false }
+      response.once("close", () => observeClosed(metrics, observed, response))
       guarded(response, requestId, () => writeError(response, route, missingKeyError(route.errors), true))
       return true
     }
@@ -260,6 +301,12 @@ export const makeGenerationEdge = Effect.gen(function* () {
       response,
       route,
       path,
+      startedMs,
+      operation: undefined,
+      model: undefined,
+      served: undefined,
+      firstTokenMs: undefined,
+      streamed: false,
       credential,
       accept: request.headers["accept"],
       sessionId: typeof session === "string" ? session : undefined,
@@ -275,6 +322,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
     response.once("close", () => {
       closed = true
       if (!settled) fiber.unsafeInterruptAsFork(FiberId.none)
+      observeClosed(metrics, input, response)
     })
     fiber.addObserver((exit) => {
       settled = true
@@ -289,6 +337,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const { route, requestId, record } = input
     if (Exit.isSuccess(exit)) {
       const answer = exit.value
+      input.served = answer.served
       if (answer.served !== undefined) setServed(record, answer.served.provider, answer.served.model)
       // A stream's or relay's completeness is reported by its finish (gateway/StreamHooks).
       if (record !== undefined && (answer._tag === "Json" || answer._tag === "Count")) {
@@ -300,7 +349,14 @@ export const makeGenerationEdge = Effect.gen(function* () {
         if (answer._tag === "Relay") answer.relay.cancel()
         return
       }
-      return guarded(response, requestId, () => writeAnswer(response, answer, record))
+      if (answer._tag === "Stream" || answer._tag === "Relay") {
+        input.streamed = true
+        metrics.streamStarted()
+      }
+      guarded(response, requestId, () => writeAnswer(response, answer, record))
+      // The frames produced up to the commit (the first content) were written just now.
+      if (answer._tag === "Stream") input.firstTokenMs = performance.now() - input.startedMs
+      return
     }
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {
@@ -327,7 +383,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
   const logWhenClosed = (response: ServerResponse, record: RequestRecord, alreadyClosed: boolean) => {
     if (!record.authenticated) return
     const write = () => {
-      closeRecord(record, response.headersSent ? response.statusCode : CLIENT_CLOSED, Date.now())
+      closeRecord(record, sentStatus(response), Date.now())
       requestLog.record(record)
     }
     if (alreadyClosed) write()

@@ -7,6 +7,7 @@ import { dataPlaneRoutes } from "./DataPlane.js"
 import { apiError, errorResponse } from "./ErrorEnvelope.js"
 import { excerpt, generationRouteOf } from "./Generation.js"
 import { healthRoutes } from "./HealthRoutes.js"
+import { metricsRoutes } from "./MetricsRoute.js"
 import { modelRoutes } from "./ModelRoutes.js"
 import { responsesRoutes } from "./ResponsesRoutes.js"
 import { serveManagement } from "./management/ManagementHttpApp.js"
@@ -56,12 +57,14 @@ const unrouted = (request: HttpServerRequest.HttpServerRequest) => {
 }
 
 /**
- * Every route of the gateway: health and data plane first, then the management API (HttpApi,
- * with /docs and /openapi.json), with JSON errors for unknown paths and methods; every log line
+ * Every route of the gateway: health and data plane first, then `GET /metrics` (apart: with
+ * METRICS=off it is no route, so it is not in `allowedMethods` either), then the management API
+ * (HttpApi, with /docs and /openapi.json), with JSON errors for unknown paths and methods; every log line
  * of a routed request carries its id (the server writes the access line for every request,
  * AccessLog.ts).
  */
 export const httpApp = routed.pipe(
+  Effect.catchTag("RouteNotFound", () => metricsRoutes),
   Effect.catchTag("RouteNotFound", () => serveManagement),
   Effect.catchTag("RouteNotFound", (error) => Effect.succeed(unrouted(error.request))),
   annotateRequestId,

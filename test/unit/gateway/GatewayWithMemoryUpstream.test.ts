@@ -10,6 +10,8 @@ import type { Principal } from "../../../src/identity/Principal.js"
 import { applyGatewayFile } from "../../../src/registry/GatewayFileImport.js"
 import { ProviderRegistry } from "../../../src/registry/ProviderRegistry.js"
 import { KeyPool } from "../../../src/routing/KeyPool.js"
+import { CircuitBreaker } from "../../../src/routing/CircuitBreaker.js"
+import { Metrics } from "../../../src/metrics/Metrics.js"
 import { Router } from "../../../src/routing/Router.js"
 import { ConversationContext } from "../../../src/conversation/ConversationContext.js"
 import { ResponseStore } from "../../../src/conversation/ResponseStore.js"
@@ -84,7 +86,17 @@ const FILE = JSON.stringify({
 const TestLayer = Gateway.Default.pipe(
   Layer.provideMerge(Budgets.Default),
   Layer.provideMerge(
-    Layer.mergeAll(ModelCatalog.Default, Router.Default, KeyPool.Default, ConversationContext.Default, ResponseStore.Default, RateLimit.Default, UsageLedger.Default, Pricing.Default),
+    Layer.mergeAll(
+      ModelCatalog.Default,
+      Router.Default,
+      KeyPool.Default,
+      ConversationContext.Default,
+      ResponseStore.Default,
+      RateLimit.Default,
+      UsageLedger.Default,
+      Pricing.Default,
+      Metrics.Default.pipe(Layer.provide(CircuitBreaker.Default)),
+    ),
   ),
   Layer.provideMerge(ProviderRegistry.Default),
   Layer.provideMerge(ProviderRepository.Default),
