@@ -16,13 +16,14 @@
  * prom-client children are made once and kept in a Map keyed by the tuple, and label values from
  * client input are bounded first (MetricLabels). With METRICS=off every method does nothing.
  */
-import { Effect, Runtime } from "effect"
+import { Effect, Metric, Runtime } from "effect"
 import * as Prom from "prom-client"
 import { AppConfig } from "../config/AppConfig.js"
 import type { RegistrySnapshot } from "../registry/Provider.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "../routing/CircuitBreaker.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
+import { primaryDown, primaryOutages } from "../storage/KvFallback.js"
 import {
   attemptOutcomeOf,
   capLength,
@@ -30,6 +31,7 @@ import {
   genAiSystemOf,
   makeModelLabels,
   NONE,
+  OTHER,
   providerLabel,
 } from "./MetricLabels.js"
 
@@ -139,6 +141,16 @@ const cached = <V>(cache: Map<string, V>, key: string, make: () => V): V => {
 
 const SEP = "\u0001"
 
+/** Maps keyed by one label value each, the last level holding the children. */
+type Branches<V> = Map<string, V>
+
+/** The map under `key`, made empty the first time. */
+const branch = <V>(map: Branches<Map<string, V>>, key: string): Map<string, V> => {
+  let inner = map.get(key)
+  if (inner === undefined) map.set(key, (inner = new Map()))
+  return inner
+}
+
 const disabled: MetricsService = {
   mode: "off",
   requestStarted: () => {},
@@ -184,99 +196,100 @@ interface UsageSeries {
   readonly reasoningTotal: Counter
 }
 
-const makeLiveMetrics = (
-  mode: Exclude<MetricsMode, "off">,
-  snapshotOf: () => RegistrySnapshot,
-  circuitViews: (scopes: ReadonlyArray<string>) => Promise<ReadonlyMap<string, { readonly status: keyof typeof CIRCUIT_VALUE }>>,
-): MetricsService => {
+/** What the metrics read from elsewhere: the registry's snapshot, circuit states, the shared store's state. */
+export interface MetricSources {
+  readonly snapshot: () => RegistrySnapshot
+  readonly circuits: (scopes: ReadonlyArray<string>) => Promise<ReadonlyMap<string, { readonly status: keyof typeof CIRCUIT_VALUE }>>
+  /** The Kv fallback's outages so far and whether the shared store is down now (1) or not (0). */
+  readonly kv: () => { readonly outages: number; readonly down: number }
+}
+
+/** The counting metrics over their sources (exported for tests; the service below builds it). */
+export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: MetricSources): MetricsService => {
+  const snapshotOf = sources.snapshot
   const registry = new Prom.Registry()
   Prom.collectDefaultMetrics({ register: registry })
   const registers = [registry]
   const models = makeModelLabels(snapshotOf, MAX_LEARNED_MODELS)
   let inFlightRequests = 0
   let inFlightStreams = 0
+  /** Upstreams learned from attempts (provider → models), whose circuits the scrape reports besides the registry's. */
+  const attemptedUpstreams: Branches<Set<string>> = new Map()
+  let attemptedCount = 0
+
+  const counter = (name: string, help: string, labelNames: ReadonlyArray<string>) => new Prom.Counter({ name, help, labelNames, registers })
+  const histogram = (name: string, help: string, labelNames: ReadonlyArray<string>, buckets: Array<number>) =>
+    new Prom.Histogram({ name, help, labelNames, buckets, registers })
 
   // --- OpenTelemetry GenAI semantic conventions (gen_ai.* → gen_ai_*, seconds) -----------------
   const genAi = ["gen_ai_operation_name", "gen_ai_system", "gen_ai_request_model", "gen_ai_response_model"]
-  const genAiDuration = new Prom.Histogram({
-    name: "gen_ai_client_operation_duration_seconds",
-    help: "GenAI operation duration: a client request from arrival to its last byte (whole stream), by requested and serving model; error_type is the HTTP status of a failed request.",
-    labelNames: [...genAi, "error_type"],
-    buckets: DURATION_BUCKETS,
-    registers,
-  })
-  const genAiTokens = new Prom.Histogram({
-    name: "gen_ai_client_token_usage",
-    help: "Tokens per upstream answer, as the provider reported them (gen_ai_token_type input or output).",
-    labelNames: [...genAi, "gen_ai_token_type"],
-    buckets: TOKEN_BUCKETS,
-    registers,
-  })
-  const genAiFirstToken = new Prom.Histogram({
-    name: "gen_ai_server_time_to_first_token_seconds",
-    help: "Time from a streamed request's arrival until its first content reached the client.",
-    labelNames: genAi,
-    buckets: FIRST_TOKEN_BUCKETS,
-    registers,
-  })
+  const genAiDuration = histogram(
+    "gen_ai_client_operation_duration_seconds",
+    "GenAI operation duration: a client request from arrival to its last byte (whole stream), by requested and serving model; error_type is the HTTP status of a failed request.",
+    [...genAi, "error_type"],
+    DURATION_BUCKETS,
+  )
+  const genAiTokens = histogram(
+    "gen_ai_client_token_usage",
+    "Tokens per upstream answer, as the provider reported them (gen_ai_token_type input or output).",
+    [...genAi, "gen_ai_token_type"],
+    TOKEN_BUCKETS,
+  )
+  const genAiFirstToken = histogram(
+    "gen_ai_server_time_to_first_token_seconds",
+    "Time from a streamed request's arrival until its first content reached the client.",
+    genAi,
+    FIRST_TOKEN_BUCKETS,
+  )
 
   // --- apiproxy_* ---------------------------------------------------------------------------
-  const requests = new Prom.Counter({
-    name: "apiproxy_requests_total",
-    help: "Generation requests answered, by endpoint, client dialect, requested model, serving provider and HTTP status (499: the client left first).",
-    labelNames: ["endpoint", "dialect", "model", "provider", "status"],
-    registers,
-  })
-  const duration = new Prom.Histogram({
-    name: "apiproxy_request_duration_seconds",
-    help: "Generation request latency, from arrival to the last byte of the answer (a stream's end), by endpoint, requested model and serving provider.",
-    labelNames: ["endpoint", "model", "provider"],
-    buckets: DURATION_BUCKETS,
-    registers,
-  })
-  const firstToken = new Prom.Histogram({
-    name: "apiproxy_time_to_first_token_seconds",
-    help: "Streamed requests: time from arrival until the first content reached the client, by endpoint, requested model and serving provider.",
-    labelNames: ["endpoint", "model", "provider"],
-    buckets: FIRST_TOKEN_BUCKETS,
-    registers,
-  })
-  const tokens = new Prom.Counter({
-    name: "apiproxy_tokens_total",
-    help: "Tokens the upstreams reported, by provider, upstream model and type (input, output; cached_input and reasoning are parts of input and output).",
-    labelNames: ["provider", "model", "type"],
-    registers,
-  })
-  const cost = new Prom.Counter({
-    name: "apiproxy_cost_usd_total",
-    help: "Cost of the upstreams' answers in US dollars, by provider and upstream model.",
-    labelNames: ["provider", "model"],
-    registers,
-  })
-  const attempts = new Prom.Counter({
-    name: "apiproxy_upstream_attempts_total",
-    help: "Upstream calls, by provider and outcome (success, rate_limited, auth_error, client_error, server_error, http_error, connect_error, timeout, reset, malformed).",
-    labelNames: ["provider", "outcome"],
-    registers,
-  })
-  const keyBackoffs = new Prom.Counter({
-    name: "apiproxy_key_backoffs_total",
-    help: "Provider keys backed off after a failure that was the key's (auth: rejected; retryable: rate limit or Retry-After; fatal), by provider.",
-    labelNames: ["provider", "kind"],
-    registers,
-  })
-  const rescues = new Prom.Counter({
-    name: "apiproxy_stream_rescues_total",
-    help: "Streams that broke after commit, by what mid-stream rescue did: rescued (continued elsewhere), failed (no continuation), not_possible.",
-    labelNames: ["outcome"],
-    registers,
-  })
-  const droppedRows = new Prom.Counter({
-    name: "apiproxy_request_log_dropped_rows_total",
-    help: "Request-log rows dropped instead of written, by reason (buffer_full, write_failed).",
-    labelNames: ["reason"],
-    registers,
-  })
+  const requests = counter(
+    "apiproxy_requests_total",
+    "Generation requests answered, by endpoint, client dialect, requested model, serving provider and HTTP status (499: the client left first).",
+    ["endpoint", "dialect", "model", "provider", "status"],
+  )
+  const duration = histogram(
+    "apiproxy_request_duration_seconds",
+    "Generation request latency, from arrival to the last byte of the answer (a stream's end), by endpoint, requested model and serving provider.",
+    ["endpoint", "model", "provider"],
+    DURATION_BUCKETS,
+  )
+  const firstToken = histogram(
+    "apiproxy_time_to_first_token_seconds",
+    "Streamed requests: time from arrival until the first content reached the client, by endpoint, requested model and serving provider.",
+    ["endpoint", "model", "provider"],
+    FIRST_TOKEN_BUCKETS,
+  )
+  const tokens = counter(
+    "apiproxy_tokens_total",
+    "Tokens the upstreams reported, by provider, upstream model and type (input, output; cached_input and reasoning are parts of input and output).",
+    ["provider", "model", "type"],
+  )
+  const cost = counter(
+    "apiproxy_cost_usd_total",
+    "Cost of the upstreams' answers in US dollars, by provider and upstream model.",
+    ["provider", "model"],
+  )
+  const attempts = counter(
+    "apiproxy_upstream_attempts_total",
+    "Upstream calls, by provider and outcome (success, rate_limited, auth_error, client_error, server_error, http_error, connect_error, timeout, reset, malformed).",
+    ["provider", "outcome"],
+  )
+  const keyBackoffs = counter(
+    "apiproxy_key_backoffs_total",
+    "Provider keys backed off after a failure that was the key's (auth: rejected; retryable: rate limit or Retry-After; fatal), by provider.",
+    ["provider", "kind"],
+  )
+  const rescues = counter(
+    "apiproxy_stream_rescues_total",
+    "Streams that broke after commit, by what mid-stream rescue did: rescued (continued elsewhere), failed (no continuation), not_possible.",
+    ["outcome"],
+  )
+  const droppedRows = counter(
+    "apiproxy_request_log_dropped_rows_total",
+    "Request-log rows dropped instead of written, by reason (buffer_full, write_failed).",
+    ["reason"],
+  )
   new Prom.Gauge({
     name: "apiproxy_requests_in_flight",
     help: "Generation requests being served now (streams included).",
@@ -294,8 +307,6 @@ const makeLiveMetrics = (
     },
   })
 
-  // Upstreams learned from attempts, whose circuits the scrape reports besides the registry's.
-  const attemptedUpstreams = new Map<string, { readonly provider: string; readonly model: string }>()
   new Prom.Gauge({
     name: "apiproxy_circuit_state",
     help: "Circuit breaker per provider connection (scope=provider) and per upstream model (scope=upstream): 0 closed, 1 half-open (a probe may go), 2 open. Read from the shared store on scrape.",
@@ -310,10 +321,10 @@ const makeLiveMetrics = (
       }
       for (const logical of snapshot.logicalModels.values()) for (const u of logical.upstreams) add(u.provider, u.model)
       for (const provider of snapshot.providers.values()) for (const model of provider.models ?? []) add(provider.id, model)
-      for (const u of attemptedUpstreams.values()) add(u.provider, u.model)
+      for (const [provider, tried] of attemptedUpstreams) for (const model of tried) add(provider, model)
       const providers = [...snapshot.providers.values()].filter((p) => p.enabled).map((p) => p.id)
       const scopes = [...providers.map(providerScope), ...[...upstreams.values()].map((u) => upstreamScope(u.provider, u.model))]
-      const views = await circuitViews(scopes)
+      const views = await sources.circuits(scopes)
       this.reset()
       for (const provider of providers) {
         this.set({ scope: "provider", provider: capLength(provider), model: "" }, CIRCUIT_VALUE[views.get(providerScope(provider))?.status ?? "closed"])
@@ -327,10 +338,30 @@ const makeLiveMetrics = (
     },
   })
 
-  const requestSeries = new Map<string, RequestSeries>()
-  const usageSeries = new Map<string, UsageSeries>()
-  const attemptChildren = new Map<string, Counter>()
-  const costChildren = new Map<string, Counter>()
+  new Prom.Counter({
+    name: "apiproxy_kv_primary_outages_total",
+    help: "Times the shared KV store (Redis) became unreachable and routing state, limits and sessions went per instance (storage/KvFallback).",
+    registers,
+    collect() {
+      this.reset()
+      this.inc(sources.kv().outages)
+    },
+  })
+  new Prom.Gauge({
+    name: "apiproxy_kv_primary_down",
+    help: "1 while the shared KV store (Redis) is unreachable and state is per instance, else 0.",
+    registers,
+    collect() {
+      this.set(sources.kv().down)
+    },
+  })
+
+  // Label tuple → its children, as nested Maps (no key string built per request). The dialect is
+  // the endpoint's, so it is no level of its own.
+  const requestSeries: Branches<Branches<Branches<Branches<Map<string, RequestSeries>>>>> = new Map()
+  const usageSeries: Branches<Branches<Branches<Map<string, UsageSeries>>>> = new Map()
+  const attemptChildren: Branches<Map<string, Counter>> = new Map()
+  const costChildren: Branches<Map<string, Counter>> = new Map()
   const backoffChildren = new Map<string, Counter>()
   const rescueChildren = new Map<string, Counter>()
   const droppedChildren = new Map<string, Counter>()
@@ -338,29 +369,33 @@ const makeLiveMetrics = (
   const systemOf = (snapshot: RegistrySnapshot, provider: string | undefined) =>
     genAiSystemOf(provider === undefined ? undefined : snapshot.providers.get(provider)?.protocol)
 
+  /** A model's label; a name an upstream answered for is learned first (MetricLabels.makeModelLabels). */
+  const modelLabel = (model: string | undefined, answered: boolean): string => {
+    const label = models.label(model)
+    if (label !== OTHER || !answered) return label
+    models.learn(model!)
+    return models.label(model)
+  }
+
   const seriesOf = (request: RequestObservation): RequestSeries => {
     const snapshot = snapshotOf()
-    const model = models.label(request.model)
+    const answered = request.status < 400 && request.provider !== undefined
+    const model = modelLabel(request.model, answered)
     const provider = providerLabel(snapshot, request.provider)
-    const servedModel = request.servedModel === undefined ? NONE : models.label(request.servedModel)
-    const key = request.endpoint + SEP + request.dialect + SEP + request.operation + SEP + model + SEP + provider + SEP + servedModel
-    return cached(requestSeries, key, () => ({
-      byStatus: new Map(),
-      genAiByStatus: new Map(),
-      duration: undefined,
-      firstToken: undefined,
-      genAiFirstToken: undefined,
-      labels: { endpoint: request.endpoint, dialect: request.dialect, operation: request.operation, model, provider, servedModel, system: systemOf(snapshot, request.provider) },
-    }))
+    const servedModel = request.servedModel === undefined ? NONE : modelLabel(request.servedModel, answered)
+    const byServed = branch(branch(branch(branch(requestSeries, request.endpoint), request.operation ?? ""), model), provider)
+    let series = byServed.get(servedModel)
+    if (series === undefined) {
+      const labels = { endpoint: request.endpoint, dialect: request.dialect, operation: request.operation, model, provider, servedModel, system: systemOf(snapshot, request.provider) }
+      series = { byStatus: new Map(), genAiByStatus: new Map(), duration: undefined, firstToken: undefined, genAiFirstToken: undefined, labels }
+      byServed.set(servedModel, series)
+    }
+    return series
   }
 
   const observeRequest = (request: RequestObservation) => {
     inFlightRequests--
     if (request.streamed) inFlightStreams--
-    if (request.status < 400 && request.provider !== undefined) {
-      if (request.model !== undefined) models.learn(request.model)
-      if (request.servedModel !== undefined) models.learn(request.servedModel)
-    }
     const series = seriesOf(request)
     const { labels } = series
     const status = request.status
@@ -391,16 +426,16 @@ const makeLiveMetrics = (
   }
 
   const observeUsage = (observed: UsageObservation) => {
-    // An upstream answered: the names resolved, so they may be labelled as themselves.
-    models.learn(observed.requestedModel)
-    models.learn(observed.model)
     const snapshot = snapshotOf()
-    const requested = models.label(observed.requestedModel)
-    const model = models.label(observed.model)
+    // An upstream answered: the names resolved, so they may be labelled as themselves.
+    const requested = modelLabel(observed.requestedModel, true)
+    const model = modelLabel(observed.model, true)
     const provider = providerLabel(snapshot, observed.provider)
-    const series = cached(usageSeries, observed.operation + SEP + requested + SEP + provider + SEP + model, () => {
+    const byModel = branch(branch(branch(usageSeries, observed.operation), requested), provider)
+    let series = byModel.get(model)
+    if (series === undefined) {
       const system = systemOf(snapshot, observed.provider)
-      return {
+      series = {
         input: genAiTokens.labels(observed.operation, system, requested, model, "input"),
         output: genAiTokens.labels(observed.operation, system, requested, model, "output"),
         inputTotal: tokens.labels(provider, model, "input"),
@@ -408,7 +443,8 @@ const makeLiveMetrics = (
         cachedTotal: tokens.labels(provider, model, "cached_input"),
         reasoningTotal: tokens.labels(provider, model, "reasoning"),
       }
-    })
+      byModel.set(model, series)
+    }
     const { inputTokens, outputTokens, cachedInputTokens, reasoningTokens } = observed.usage
     if (isCount(inputTokens)) {
       series.input.observe(inputTokens)
@@ -425,18 +461,28 @@ const makeLiveMetrics = (
   const observeAttempt = (attempt: AttemptObservation) => {
     const outcome = attemptOutcomeOf(attempt.failure)
     const provider = providerLabel(snapshotOf(), attempt.provider)
-    cached(attemptChildren, provider + SEP + outcome, () => attempts.labels(provider, outcome)).inc()
-    const upstream = attempt.provider + SEP + attempt.model
-    if (attemptedUpstreams.size < MAX_LEARNED_UPSTREAMS && !attemptedUpstreams.has(upstream)) {
-      attemptedUpstreams.set(upstream, { provider: attempt.provider, model: attempt.model })
+    const byOutcome = branch(attemptChildren, provider)
+    let counter = byOutcome.get(outcome)
+    if (counter === undefined) byOutcome.set(outcome, (counter = attempts.labels(provider, outcome)))
+    counter.inc()
+    if (attemptedCount < MAX_LEARNED_UPSTREAMS) {
+      let tried = attemptedUpstreams.get(attempt.provider)
+      if (tried === undefined) attemptedUpstreams.set(attempt.provider, (tried = new Set()))
+      if (!tried.has(attempt.model)) {
+        tried.add(attempt.model)
+        attemptedCount++
+      }
     }
   }
 
   const addCost = (observed: CostObservation) => {
     if (!Number.isFinite(observed.usd) || observed.usd <= 0) return
     const provider = providerLabel(snapshotOf(), observed.provider)
-    const model = models.label(observed.model)
-    cached(costChildren, provider + SEP + model, () => cost.labels(provider, model)).inc(observed.usd)
+    const model = modelLabel(observed.model, true)
+    const byModel = branch(costChildren, provider)
+    let counter = byModel.get(model)
+    if (counter === undefined) byModel.set(model, (counter = cost.labels(provider, model)))
+    counter.inc(observed.usd)
   }
 
   return {
@@ -477,7 +523,12 @@ export class Metrics extends Effect.Service<Metrics>()("gateway/metrics/Metrics"
     const registry = yield* ProviderRegistry
     const breaker = yield* CircuitBreaker
     const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
-    // The breaker fails open on store trouble; a defect still must not fail the whole scrape.
-    return makeLiveMetrics(config.metrics, registry.unsafeCurrent, (scopes) => runPromise(breaker.views(scopes)).catch(() => new Map()))
+    return makeLiveMetrics(config.metrics, {
+      snapshot: registry.unsafeCurrent,
+      // The breaker fails open on store trouble; a defect still must not fail the whole scrape.
+      circuits: (scopes) => runPromise(breaker.views(scopes)).catch(() => new Map()),
+      // Effect metrics of the process (one gateway per process in production).
+      kv: () => ({ outages: Effect.runSync(Metric.value(primaryOutages)).count, down: Effect.runSync(Metric.value(primaryDown)).value }),
+    })
   }),
 }) {}

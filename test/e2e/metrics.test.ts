@@ -41,6 +41,13 @@ const gatewayFile = (primary: MockProvider, backup: MockProvider) => {
   }
 }
 
+/** The text of a streamed chat answer, read to its end. */
+const streamedText = async (stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>) => {
+  let text = ""
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
+  return text
+}
+
 const scrape = async (gateway: TestGateway, headers: Record<string, string> = {}) => {
   const response = await fetch(`${gateway.url}/metrics`, { headers })
   return { status: response.status, type: response.headers.get("content-type"), text: await response.text() }
@@ -97,6 +104,7 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     expect(m.value("nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0)
     expect(m.sum("apiproxy_requests_total")).toBe(0)
     expect(m.value("apiproxy_requests_in_flight")).toBe(0)
+    expect(m.value("apiproxy_kv_primary_down")).toBe(0)
     // Every configured upstream and provider connection has its circuit, closed.
     expect(m.value("apiproxy_circuit_state", { scope: "upstream", provider: "solo-p", model: "solo-model" })).toBe(0)
     expect(m.value("apiproxy_circuit_state", { scope: "provider", provider: "fb-p", model: "" })).toBe(0)
@@ -110,9 +118,7 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     const json = await openai.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }] })
     expect(json.usage?.prompt_tokens).toBe(11)
     const stream = await openai.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }], stream: true })
-    let text = ""
-    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
-    expect(text).toBe("Hello from mock: hi")
+    expect(await streamedText(stream)).toBe("Hello from mock: hi")
 
     const m = await metricsWhen((m) => requests(m, "solo", "solo-p", "200") === 2)
     expect(requests(m, "solo", "solo-p", "200")).toBe(2)
@@ -172,9 +178,7 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
   it("a stream cut after commit is rescued and counted once as a request", async () => {
     primary.script({ match: { model: "cut-model" }, cutAfterChunks: 3, usage: { inputTokens: 3, outputTokens: 2 } })
     const stream = await openai.chat.completions.create({ model: "resc", messages: [{ role: "user", content: "tell me" }], stream: true })
-    let text = ""
-    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
-    expect(text).toBe("Hello from mock: tell me")
+    expect(await streamedText(stream)).toBe("Hello from mock: tell me")
 
     const m = await metricsWhen((m) => requests(m, "resc", "cut-p", "200") === 1)
     expect(requests(m, "resc", "cut-p", "200")).toBe(1)

@@ -49,10 +49,12 @@ const familyOf = (name: string, types: ReadonlyMap<string, string>): string | un
   return undefined
 }
 
+/** A float as Prometheus reads one (Go's ParseFloat: `NaN`, `Inf` in any case; prom-client writes `Nan`). */
 const parseValue = (text: string, line: string): number => {
-  if (text === "+Inf") return Number.POSITIVE_INFINITY
-  if (text === "-Inf") return Number.NEGATIVE_INFINITY
-  if (text === "NaN") return Number.NaN
+  const word = text.toLowerCase()
+  if (word === "+inf" || word === "inf") return Number.POSITIVE_INFINITY
+  if (word === "-inf") return Number.NEGATIVE_INFINITY
+  if (word === "nan") return Number.NaN
   const value = Number(text)
   if (!Number.isFinite(value)) throw new Error(`malformed value in: ${line}`)
   return value
