@@ -26,7 +26,8 @@ const gatewayFile = (primary: MockProvider, backup: MockProvider) => {
   })
   return {
     providers: [
-      provider("solo-p", primary, "solo-model"),
+      // Priced per million tokens: input $1, output $2 (cache reads at the input price).
+      { ...provider("solo-p", primary, "solo-model"), prices: { "*": { input: 1, output: 2 } } },
       provider("main-p", primary, "gpt-main"),
       provider("lim-p", primary, "lim-model"),
       provider("cut-p", primary, "cut-model"),
@@ -115,8 +116,9 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
       { match: { model: "solo-model" }, usage: { inputTokens: 11, outputTokens: 7 } },
       { match: { model: "solo-model" }, usage: { inputTokens: 5, outputTokens: 3, cachedTokens: 2 } },
     )
-    const json = await openai.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }] })
-    expect(json.usage?.prompt_tokens).toBe(11)
+    const json = await openai.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }] }).withResponse()
+    expect(json.data.usage?.prompt_tokens).toBe(11)
+    expect(json.response.headers.get("x-apiproxy-cost")).toBe("0.000025")
     const stream = await openai.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }], stream: true })
     expect(await streamedText(stream)).toBe("Hello from mock: hi")
 
@@ -138,6 +140,10 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     expect(m.value("apiproxy_tokens_total", { ...tokens, type: "input" })).toBe(16)
     expect(m.value("apiproxy_tokens_total", { ...tokens, type: "output" })).toBe(10)
     expect(m.value("apiproxy_tokens_total", { ...tokens, type: "cached_input" })).toBe(2)
+    // (11 + 5) × $1 + (7 + 3) × $2 per million tokens: what the two answers cost.
+    expect(m.value("apiproxy_cost_usd_total", tokens)).toBeCloseTo(0.000036, 12)
+    // An unpriced model costs nothing it could be summed with.
+    expect(m.value("apiproxy_cost_usd_total", { provider: "fb-p", model: "gpt-fb" })).toBeUndefined()
     expect(m.value("apiproxy_upstream_attempts_total", { provider: "solo-p", outcome: "success" })).toBe(2)
     expect(m.value("apiproxy_requests_in_flight")).toBe(0)
     expect(m.value("apiproxy_streams_in_flight")).toBe(0)
