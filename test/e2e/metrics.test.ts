@@ -31,6 +31,7 @@ const gatewayFile = (primary: MockProvider, backup: MockProvider) => {
       provider("main-p", primary, "gpt-main"),
       provider("lim-p", primary, "lim-model"),
       provider("cut-p", primary, "cut-model"),
+      provider("tool-p", primary, "tool-model"),
       provider("fb-p", backup, "gpt-fb"),
     ],
     logical_models: [
@@ -38,6 +39,7 @@ const gatewayFile = (primary: MockProvider, backup: MockProvider) => {
       withFallback("chat", "main-p", "gpt-main"),
       withFallback("lim", "lim-p", "lim-model"),
       withFallback("resc", "cut-p", "cut-model"),
+      withFallback("tool", "tool-p", "tool-model"),
     ],
   }
 }
@@ -193,6 +195,18 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     expect(m.value("apiproxy_streams_in_flight")).toBe(0)
   })
 
+  it("a stream cut inside a tool call cannot be rescued: counted as not_possible, the request still as a 200 stream", async () => {
+    primary.script({ match: { model: "tool-model" }, toolCalls: [{ name: "get_weather", arguments: { city: "Paris", days: 3 } }], chunkCount: 8, cutAfterChunks: 4 })
+    const stream = await openai.chat.completions.create({ model: "tool", messages: [{ role: "user", content: "weather?" }], stream: true })
+    await expect(streamedText(stream)).rejects.toBeInstanceOf(OpenAI.APIError)
+
+    const m = await metricsWhen((m) => requests(m, "tool", "tool-p", "200") === 1)
+    expect(requests(m, "tool", "tool-p", "200")).toBe(1)
+    expect(m.value("apiproxy_stream_rescues_total", { outcome: "not_possible" })).toBe(1)
+    expect(m.value("apiproxy_stream_rescues_total", { outcome: "rescued" })).toBe(1)
+    expect(m.value("apiproxy_streams_in_flight")).toBe(0)
+  })
+
   it("refused requests: a bad key (before the body is read) and an unknown model", async () => {
     const stranger = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "sk-not-a-key", maxRetries: 0 })
     await expect(stranger.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({ status: 401 })
@@ -214,9 +228,9 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
       error_type: "404",
     })).toBe(1)
 
-    // Everything counted, once: 2 solo, 1 chat, 1 lim, 1 resc, 2 refused.
-    expect(m.sum("apiproxy_requests_total")).toBe(7)
-    expect(m.sum("apiproxy_requests_total", { status: "200" })).toBe(5)
+    // Everything counted, once: 2 solo, 1 chat, 1 lim, 1 resc, 1 tool, 2 refused.
+    expect(m.sum("apiproxy_requests_total")).toBe(8)
+    expect(m.sum("apiproxy_requests_total", { status: "200" })).toBe(6)
     expect(m.value("apiproxy_requests_in_flight")).toBe(0)
   })
 })
