@@ -5,9 +5,9 @@
  *
  *   the HTTP edge      requestStarted · streamStarted · observeRequest (status, duration, first token)
  *   the attempt        observeAttempt (outcome per provider) · keyBackedOff
- *   usage recording    observeUsage (tokens per upstream answer)
+ *   usage recording    observeUsage · addCost (tokens and cost per upstream answer)
  *   mid-stream rescue  observeRescue
- *   cost, request log  addCost · addDroppedLogRows (for the cost and request-log writers to call)
+ *   the request log    addDroppedLogRows (for its writer to call)
  *
  * and read on scrape where the state lives elsewhere: circuit states (CircuitBreaker, in Kv),
  * in-flight counts, process and event-loop metrics (prom-client's default collectors).
@@ -111,7 +111,7 @@ export interface MetricsService {
   readonly observeUsage: (usage: UsageObservation) => void
   readonly keyBackedOff: (provider: string, kind: KeyBackoffKind) => void
   readonly observeRescue: (outcome: RescueOutcome) => void
-  /** Cost of one upstream answer, in USD (for the cost computation to call). */
+  /** Cost of one upstream answer, in USD (UsageRecording, from Pricing). */
   readonly addCost: (cost: CostObservation) => void
   /** Request-log rows dropped (for the request-log writer to call). */
   readonly addDroppedLogRows: (count: number, reason: DroppedRowsReason) => void
