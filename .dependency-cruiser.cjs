@@ -20,7 +20,7 @@ const LAYERS = {
   conversation: ["routing", "storage", "config", "shared"],
   upstream: ["routing", "registry", "storage", "config", "shared"],
   usage: ["protocol", "storage", "config", "shared"],
-  metrics: ["routing", "registry", "storage", "config", "shared"],
+  metrics: ["usage", "routing", "registry", "storage", "config", "shared"],
   telemetry: ["config", "shared"],
   gateway: ["protocol", "routing", "upstream", "conversation", "usage", "telemetry", "metrics", "registry", "identity", "storage", "crypto", "config", "shared"],
   http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "telemetry", "metrics", "registry", "identity", "storage", "crypto", "config", "shared"],

@@ -84,11 +84,7 @@ const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth
  */
 const RoutingStateLive = Layer.mergeAll(CircuitBreaker.Default, RoutingMetrics.Default, KeyPool.Default, Stickiness.Default)
 
-/**
- * 3c. What a generation request uses besides: model lists, routing, conversation context, stored
- * Responses, limits, usage, prices, the request log, metrics (fed by the gateway and the edge,
- * read by `GET /metrics`).
- */
+/** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage, prices, the request log. */
 const RequestServicesLive = Layer.mergeAll(
   ModelCatalog.Default,
   Router.Default,
@@ -98,11 +94,15 @@ const RequestServicesLive = Layer.mergeAll(
   UsageLedger.Default,
   Pricing.Default,
   RequestLogWriter.Default,
-  Metrics.Default,
 )
 
-/** 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses' reads over budgets (over the usage ledger) over 3c over 3b over 3a. */
+/**
+ * 3. The data plane: the Gateway (one request's pipeline), the TokenCounter and stored Responses'
+ * reads over the metrics (fed by the gateway and the edge, reading the circuits and the request
+ * log on scrape) and the budgets (over the usage ledger), over 3c over 3b over 3a.
+ */
 const DataPlaneLive = Layer.mergeAll(Gateway.Default, TokenCounter.Default, StoredResponses.Default).pipe(
+  Layer.provideMerge(Metrics.Default),
   Layer.provideMerge(Budgets.Default),
   Layer.provideMerge(RequestServicesLive),
   Layer.provideMerge(RoutingStateLive),

@@ -70,17 +70,16 @@ export const generationRouteOf = (method: string | undefined, path: string): Gen
   }
 }
 
-/** A Gemini method as the request log names it: letters only, else left out. */
-const GEMINI_ACTION = /^[A-Za-z]{1,40}$/
-
 /**
- * The endpoint of a generation route for the request log: the path itself (one of the fixed
- * routes above), a Gemini path with its model left out (`/v1beta/models/*:generateContent`).
+ * The endpoint of a generation route for the request log and the metrics' `endpoint` label: the
+ * path itself (one of the fixed routes above), a Gemini path with its model left out
+ * (`/v1beta/models/*:generateContent`) and its method named only when the gateway serves it — a
+ * label takes no value a client chooses.
  */
 export const endpointOf = (route: GenerationRoute, path: string): string => {
   if (route.kind !== "gemini") return path
   const action = path.slice(path.lastIndexOf(":") + 1)
-  return GEMINI_ACTION.test(action) ? `${GEMINI_PREFIX}*:${action}` : `${GEMINI_PREFIX}*`
+  return action === "countTokens" || GEMINI_METHODS.has(action) ? `${GEMINI_PREFIX}*:${action}` : `${GEMINI_PREFIX}*`
 }
 
 /** One generation request as the gateway takes it. */

@@ -9,7 +9,6 @@ import { TokenCounter, type TokenCountAnswer } from "../gateway/TokenCounter.js"
 import type { CountDialect } from "../protocol/TokenCount.js"
 import { sentStatus } from "./AccessLog.js"
 import { readCredential } from "./Credentials.js"
-import { endpointLabelOf } from "./EndpointLabel.js"
 import { makeCallerCheck, missingKey } from "./CallerAuth.js"
 import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
@@ -53,7 +52,7 @@ interface Observed {
 /** A request's metrics, once its response closed. */
 const observeClosed = (metrics: MetricsService, observed: Observed, response: ServerResponse) =>
   metrics.observeRequest({
-    endpoint: endpointLabelOf(observed.route, observed.path),
+    endpoint: endpointOf(observed.route, observed.path),
     dialect: observed.route.dialect,
     operation: observed.operation,
     model: observed.model,

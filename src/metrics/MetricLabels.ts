@@ -107,7 +107,7 @@ export type AttemptOutcome =
   | "reset"
   | "malformed"
 
-export const attemptOutcomeOf = (failure: UpstreamFailure | undefined): AttemptOutcome => {
+export const attemptOutcomeLabel = (failure: UpstreamFailure | undefined): AttemptOutcome => {
   if (failure === undefined) return "success"
   if (failure._tag === "UpstreamStatusError") {
     const status = failure.status

@@ -7,10 +7,10 @@
  *   the attempt        observeAttempt (outcome per provider) · keyBackedOff
  *   usage recording    observeUsage · addCost (tokens and cost per upstream answer)
  *   mid-stream rescue  observeRescue
- *   the request log    addDroppedLogRows (for its writer to call)
  *
- * and read on scrape where the state lives elsewhere: circuit states (CircuitBreaker, in Kv),
- * in-flight counts, process and event-loop metrics (prom-client's default collectors).
+ * and read on scrape where the state lives elsewhere: circuit states (CircuitBreaker, in Kv), the
+ * request log's buffered, written and dropped rows (RequestLogWriter.stats), the Kv fallback's
+ * outages, in-flight counts, process and event-loop metrics (prom-client's default collectors).
  *
  * Every method is a plain synchronous function (no Effect per request): a label tuple's
  * prom-client children are made once and kept in a Map keyed by the tuple, and label values from
@@ -24,8 +24,9 @@ import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "../routing/CircuitBreaker.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
 import { primaryDown, primaryOutages } from "../storage/KvFallback.js"
+import { type RequestLogStats, RequestLogWriter } from "../usage/RequestLogWriter.js"
 import {
-  attemptOutcomeOf,
+  attemptOutcomeLabel,
   capLength,
   errorTypeOf,
   genAiSystemOf,
@@ -94,9 +95,6 @@ export interface CostObservation {
 /** A stream that broke after commit: continued elsewhere, no continuation found, or not continuable (a tool call half sent …). */
 export type RescueOutcome = "rescued" | "failed" | "not_possible"
 
-/** Why request-log rows were dropped: the in-memory buffer was full, or a batch could not be written. */
-export type DroppedRowsReason = "buffer_full" | "write_failed"
-
 /** Why a provider key was backed off (routing/RetryPolicy's KeyFailureKind). */
 export type KeyBackoffKind = "auth" | "retryable" | "fatal"
 
@@ -113,8 +111,6 @@ export interface MetricsService {
   readonly observeRescue: (outcome: RescueOutcome) => void
   /** Cost of one upstream answer, in USD (UsageRecording, from Pricing). */
   readonly addCost: (cost: CostObservation) => void
-  /** Request-log rows dropped (for the request-log writer to call). */
-  readonly addDroppedLogRows: (count: number, reason: DroppedRowsReason) => void
   /** The exposition (Prometheus text format). */
   readonly scrape: () => Promise<string>
   readonly contentType: string
@@ -161,7 +157,6 @@ const disabled: MetricsService = {
   keyBackedOff: () => {},
   observeRescue: () => {},
   addCost: () => {},
-  addDroppedLogRows: () => {},
   scrape: () => Promise.resolve(""),
   contentType: Prom.prometheusContentType,
 }
@@ -202,6 +197,8 @@ export interface MetricSources {
   readonly circuits: (scopes: ReadonlyArray<string>) => Promise<ReadonlyMap<string, { readonly status: keyof typeof CIRCUIT_VALUE }>>
   /** The Kv fallback's outages so far and whether the shared store is down now (1) or not (0). */
   readonly kv: () => { readonly outages: number; readonly down: number }
+  /** The request log writer's rows: waiting in memory, written, dropped (all 0 with REQUEST_LOG=off). */
+  readonly requestLog: () => RequestLogStats
 }
 
 /** The counting metrics over their sources (exported for tests; the service below builds it). */
@@ -220,6 +217,27 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
   const counter = (name: string, help: string, labelNames: ReadonlyArray<string>) => new Prom.Counter({ name, help, labelNames, registers })
   const histogram = (name: string, help: string, labelNames: ReadonlyArray<string>, buckets: Array<number>) =>
     new Prom.Histogram({ name, help, labelNames, buckets, registers })
+  /** A counter whose total is read from `read` on scrape. */
+  const countedElsewhere = (name: string, help: string, read: () => number) =>
+    new Prom.Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset()
+        this.inc(read())
+      },
+    })
+  /** A gauge whose value is read from `read` on scrape. */
+  const readElsewhere = (name: string, help: string, read: () => number) =>
+    new Prom.Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read())
+      },
+    })
 
   // --- OpenTelemetry GenAI semantic conventions (gen_ai.* → gen_ai_*, seconds) -----------------
   const genAi = ["gen_ai_operation_name", "gen_ai_system", "gen_ai_request_model", "gen_ai_response_model"]
@@ -285,27 +303,8 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
     "Streams that broke after commit, by what mid-stream rescue did: rescued (continued elsewhere), failed (no continuation), not_possible.",
     ["outcome"],
   )
-  const droppedRows = counter(
-    "apiproxy_request_log_dropped_rows_total",
-    "Request-log rows dropped instead of written, by reason (buffer_full, write_failed).",
-    ["reason"],
-  )
-  new Prom.Gauge({
-    name: "apiproxy_requests_in_flight",
-    help: "Generation requests being served now (streams included).",
-    registers,
-    collect() {
-      this.set(inFlightRequests)
-    },
-  })
-  new Prom.Gauge({
-    name: "apiproxy_streams_in_flight",
-    help: "Answers being streamed to clients now.",
-    registers,
-    collect() {
-      this.set(inFlightStreams)
-    },
-  })
+  readElsewhere("apiproxy_requests_in_flight", "Generation requests being served now (streams included).", () => inFlightRequests)
+  readElsewhere("apiproxy_streams_in_flight", "Answers being streamed to clients now.", () => inFlightStreams)
 
   new Prom.Gauge({
     name: "apiproxy_circuit_state",
@@ -338,23 +337,20 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
     },
   })
 
-  new Prom.Counter({
-    name: "apiproxy_kv_primary_outages_total",
-    help: "Times the shared KV store (Redis) became unreachable and routing state, limits and sessions went per instance (storage/KvFallback).",
-    registers,
-    collect() {
-      this.reset()
-      this.inc(sources.kv().outages)
-    },
-  })
-  new Prom.Gauge({
-    name: "apiproxy_kv_primary_down",
-    help: "1 while the shared KV store (Redis) is unreachable and state is per instance, else 0.",
-    registers,
-    collect() {
-      this.set(sources.kv().down)
-    },
-  })
+  countedElsewhere(
+    "apiproxy_kv_primary_outages_total",
+    "Times the shared KV store (Redis) became unreachable and routing state, limits and sessions went per instance (storage/KvFallback).",
+    () => sources.kv().outages,
+  )
+  readElsewhere("apiproxy_kv_primary_down", "1 while the shared KV store (Redis) is unreachable and state is per instance, else 0.", () => sources.kv().down)
+
+  countedElsewhere(
+    "apiproxy_request_log_dropped_total",
+    "Request-log rows dropped instead of written: the buffer was full while the database was slow or away, or the database refused the row.",
+    () => sources.requestLog().dropped,
+  )
+  countedElsewhere("apiproxy_request_log_written_total", "Request-log rows written to the database.", () => sources.requestLog().written)
+  readElsewhere("apiproxy_request_log_buffered_rows", "Request-log rows waiting in memory to be written.", () => sources.requestLog().buffered)
 
   // Label tuple → its children, as nested Maps (no key string built per request). The dialect is
   // the endpoint's, so it is no level of its own.
@@ -364,7 +360,6 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
   const costChildren: Branches<Map<string, Counter>> = new Map()
   const backoffChildren = new Map<string, Counter>()
   const rescueChildren = new Map<string, Counter>()
-  const droppedChildren = new Map<string, Counter>()
 
   const systemOf = (snapshot: RegistrySnapshot, provider: string | undefined) =>
     genAiSystemOf(provider === undefined ? undefined : snapshot.providers.get(provider)?.protocol)
@@ -459,7 +454,7 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
   }
 
   const observeAttempt = (attempt: AttemptObservation) => {
-    const outcome = attemptOutcomeOf(attempt.failure)
+    const outcome = attemptOutcomeLabel(attempt.failure)
     const provider = providerLabel(snapshotOf(), attempt.provider)
     const byOutcome = branch(attemptChildren, provider)
     let counter = byOutcome.get(outcome)
@@ -502,9 +497,6 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
     },
     observeRescue: (outcome) => cached(rescueChildren, outcome, () => rescues.labels(outcome)).inc(),
     addCost,
-    addDroppedLogRows: (count, reason) => {
-      if (Number.isFinite(count) && count > 0) cached(droppedChildren, reason, () => droppedRows.labels(reason)).inc(count)
-    },
     scrape: () => registry.metrics(),
     contentType: registry.contentType,
   }
@@ -522,6 +514,7 @@ export class Metrics extends Effect.Service<Metrics>()("gateway/metrics/Metrics"
     if (config.metrics === "off") return disabled
     const registry = yield* ProviderRegistry
     const breaker = yield* CircuitBreaker
+    const requestLog = yield* RequestLogWriter
     const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
     return makeLiveMetrics(config.metrics, {
       snapshot: registry.unsafeCurrent,
@@ -529,6 +522,7 @@ export class Metrics extends Effect.Service<Metrics>()("gateway/metrics/Metrics"
       circuits: (scopes) => runPromise(breaker.views(scopes)).catch(() => new Map()),
       // Effect metrics of the process (one gateway per process in production).
       kv: () => ({ outages: Effect.runSync(Metric.value(primaryOutages)).count, down: Effect.runSync(Metric.value(primaryDown)).value }),
+      requestLog: requestLog.stats,
     })
   }),
 }) {}

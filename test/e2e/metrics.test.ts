@@ -233,6 +233,13 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     expect(m.sum("apiproxy_requests_total", { status: "200" })).toBe(6)
     expect(m.value("apiproxy_requests_in_flight")).toBe(0)
   })
+
+  it("the request log's rows: every authenticated request written (the bad key's is not logged), none dropped", async () => {
+    const m = await metricsWhen((m) => m.value("apiproxy_request_log_written_total") === 7)
+    expect(m.value("apiproxy_request_log_written_total")).toBe(7)
+    expect(m.value("apiproxy_request_log_dropped_total")).toBe(0)
+    expect(m.value("apiproxy_request_log_buffered_rows")).toBe(0)
+  })
 })
 
 describe("GET /metrics access (METRICS=master, the default, and off)", () => {

@@ -12,6 +12,7 @@ import { ProviderRegistry } from "../../../src/registry/ProviderRegistry.js"
 import { KeyPool } from "../../../src/routing/KeyPool.js"
 import { CircuitBreaker } from "../../../src/routing/CircuitBreaker.js"
 import { Metrics } from "../../../src/metrics/Metrics.js"
+import { RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
 import { Router } from "../../../src/routing/Router.js"
 import { ConversationContext } from "../../../src/conversation/ConversationContext.js"
 import { ResponseStore } from "../../../src/conversation/ResponseStore.js"
@@ -95,7 +96,7 @@ const TestLayer = Gateway.Default.pipe(
       RateLimit.Default,
       UsageLedger.Default,
       Pricing.Default,
-      Metrics.Default.pipe(Layer.provide(CircuitBreaker.Default)),
+      Metrics.Default.pipe(Layer.provide(Layer.mergeAll(CircuitBreaker.Default, RequestLogWriter.Default))),
     ),
   ),
   Layer.provideMerge(ProviderRegistry.Default),

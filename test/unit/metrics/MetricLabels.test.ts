@@ -1,9 +1,8 @@
 import { FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
-import { generationRouteOf } from "../../../src/http/Generation.js"
-import { endpointLabelOf } from "../../../src/http/EndpointLabel.js"
+import { endpointOf, generationRouteOf } from "../../../src/http/Generation.js"
 import {
-  attemptOutcomeOf,
+  attemptOutcomeLabel,
   capLength,
   genAiSystemOf,
   knownModelsOf,
@@ -117,8 +116,8 @@ describe("provider, system and outcome labels", () => {
   it("an attempt's outcome from its failure", () => {
     const status = (status: number) => new UpstreamStatusError({ provider: "p", model: "m", status, message: "" })
     const transport = (reason: UpstreamTransportError["reason"]) => new UpstreamTransportError({ provider: "p", model: "m", reason, message: "" })
-    expect(attemptOutcomeOf(undefined)).toBe("success")
-    expect([429, 401, 403, 400, 404, 500, 503, 302].map((s) => attemptOutcomeOf(status(s)))).toEqual([
+    expect(attemptOutcomeLabel(undefined)).toBe("success")
+    expect([429, 401, 403, 400, 404, 500, 503, 302].map((s) => attemptOutcomeLabel(status(s)))).toEqual([
       "rate_limited",
       "auth_error",
       "auth_error",
@@ -128,7 +127,7 @@ describe("provider, system and outcome labels", () => {
       "server_error",
       "http_error",
     ])
-    expect((["connect", "reset", "truncated", "headers_timeout", "first_token_timeout", "idle_timeout", "malformed"] as const).map((r) => attemptOutcomeOf(transport(r)))).toEqual([
+    expect((["connect", "reset", "truncated", "headers_timeout", "first_token_timeout", "idle_timeout", "malformed"] as const).map((r) => attemptOutcomeLabel(transport(r)))).toEqual([
       "connect_error",
       "reset",
       "reset",
@@ -153,23 +152,28 @@ describe("endpoint labels", () => {
         (path) => {
           const route = generationRouteOf("POST", path)
           if (route === undefined) return
-          const label = endpointLabelOf(route, path)
+          const label = endpointOf(route, path)
           expect(label.length).toBeLessThanOrEqual(64)
           seen.add(label)
         },
       ),
       { numRuns: 2_000 },
     )
-    expect(seen.size).toBeLessThanOrEqual(14)
+    expect(seen.size).toBeLessThanOrEqual(16)
     expect(seen.has("/v1/chat/completions")).toBe(true)
-    expect(endpointLabelOf(generationRouteOf("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent")!, "/v1beta/models/gemini-2.5-flash:streamGenerateContent")).toBe(
-      "/v1beta/models/{model}:streamGenerateContent",
+    expect(endpointOf(generationRouteOf("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent")!, "/v1beta/models/gemini-2.5-flash:streamGenerateContent")).toBe(
+      "/v1beta/models/*:streamGenerateContent",
     )
   })
 })
 
 describe("the metrics of one instance", () => {
-  const sources = { snapshot: () => snapshot, circuits: () => Promise.resolve(new Map()), kv: () => ({ outages: 2, down: 0 }) }
+  const sources = {
+    snapshot: () => snapshot,
+    circuits: () => Promise.resolve(new Map()),
+    kv: () => ({ outages: 2, down: 0 }),
+    requestLog: () => ({ buffered: 4, written: 120, dropped: 3 }),
+  }
   const request = (model: string | undefined, status: number) => ({
     endpoint: "/v1/chat/completions",
     dialect: "openai-chat",
@@ -189,26 +193,25 @@ describe("the metrics of one instance", () => {
     one.requestStarted()
     one.observeRequest(request("fast", 200))
     one.addCost({ provider: "acme", model: "acme-small", usd: 0.25 })
-    one.addDroppedLogRows(3, "buffer_full")
     const first = parseExposition(await one.scrape())
     const second = parseExposition(await two.scrape())
     expect(first.sum("apiproxy_requests_total")).toBe(1)
     expect(second.sum("apiproxy_requests_total")).toBe(0)
     expect(first.value("apiproxy_cost_usd_total", { provider: "acme", model: "acme-small" })).toBe(0.25)
-    expect(first.value("apiproxy_request_log_dropped_rows_total", { reason: "buffer_full" })).toBe(3)
     expect(second.value("apiproxy_cost_usd_total", { provider: "acme", model: "acme-small" })).toBeUndefined()
-    // The shared store's state comes from its source on each scrape.
+    // The shared store's and the request log's state come from their sources on each scrape.
     expect(first.value("apiproxy_kv_primary_outages_total")).toBe(2)
     expect(first.value("apiproxy_kv_primary_down")).toBe(0)
+    expect(first.value("apiproxy_request_log_dropped_total")).toBe(3)
+    expect(first.value("apiproxy_request_log_written_total")).toBe(120)
+    expect(first.value("apiproxy_request_log_buffered_rows")).toBe(4)
   })
 
-  it("ignores a cost or a row count that is no amount", async () => {
+  it("ignores a cost that is no amount", async () => {
     const metrics = makeLiveMetrics("open", sources)
     for (const usd of [-1, 0, Number.NaN, Number.POSITIVE_INFINITY]) metrics.addCost({ provider: "acme", model: "acme-small", usd })
-    for (const count of [-2, 0, Number.NaN]) metrics.addDroppedLogRows(count, "write_failed")
     const m = parseExposition(await metrics.scrape())
     expect(m.sum("apiproxy_cost_usd_total")).toBe(0)
-    expect(m.sum("apiproxy_request_log_dropped_rows_total")).toBe(0)
   })
 
   it("thousands of invented model names open no series of their own, and the exposition still parses", async () => {
