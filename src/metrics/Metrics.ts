@@ -24,6 +24,7 @@ import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "../routing/CircuitBreaker.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
 import { primaryDown, primaryOutages } from "../storage/KvFallback.js"
+import { budgetRefusals, softBudgetOverruns } from "../usage/Budgets.js"
 import { type RequestLogStats, RequestLogWriter } from "../usage/RequestLogWriter.js"
 import {
   attemptOutcomeLabel,
@@ -199,6 +200,8 @@ export interface MetricSources {
   readonly kv: () => { readonly outages: number; readonly down: number }
   /** The request log writer's rows: waiting in memory, written, dropped (all 0 with REQUEST_LOG=off). */
   readonly requestLog: () => RequestLogStats
+  /** Requests refused over a budget, and served over a soft one, so far. */
+  readonly budgets: () => { readonly refusals: number; readonly softOverruns: number }
 }
 
 /** The counting metrics over their sources (exported for tests; the service below builds it). */
@@ -351,6 +354,16 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
   )
   countedElsewhere("apiproxy_request_log_written_total", "Request-log rows written to the database.", () => sources.requestLog().written)
   readElsewhere("apiproxy_request_log_buffered_rows", "Request-log rows waiting in memory to be written.", () => sources.requestLog().buffered)
+  countedElsewhere(
+    "apiproxy_budget_refusals_total",
+    "Requests refused with 429 budget_exceeded before any upstream was called.",
+    () => sources.budgets().refusals,
+  )
+  countedElsewhere(
+    "apiproxy_budget_soft_limit_exceeded_total",
+    "Requests served although a soft budget of their API key or user was used up.",
+    () => sources.budgets().softOverruns,
+  )
 
   // Label tuple → its children, as nested Maps (no key string built per request). The dialect is
   // the endpoint's, so it is no level of its own.
@@ -520,9 +533,10 @@ export class Metrics extends Effect.Service<Metrics>()("gateway/metrics/Metrics"
       snapshot: registry.unsafeCurrent,
       // The breaker fails open on store trouble; a defect still must not fail the whole scrape.
       circuits: (scopes) => runPromise(breaker.views(scopes)).catch(() => new Map()),
-      // Effect metrics of the process (one gateway per process in production).
+      // Effect metrics of the process (one gateway per process in production), here and below.
       kv: () => ({ outages: Effect.runSync(Metric.value(primaryOutages)).count, down: Effect.runSync(Metric.value(primaryDown)).value }),
       requestLog: requestLog.stats,
+      budgets: () => ({ refusals: Effect.runSync(Metric.value(budgetRefusals)).count, softOverruns: Effect.runSync(Metric.value(softBudgetOverruns)).count }),
     })
   }),
 }) {}

@@ -173,6 +173,7 @@ describe("the metrics of one instance", () => {
     circuits: () => Promise.resolve(new Map()),
     kv: () => ({ outages: 2, down: 0 }),
     requestLog: () => ({ buffered: 4, written: 120, dropped: 3 }),
+    budgets: () => ({ refusals: 5, softOverruns: 1 }),
   }
   const request = (model: string | undefined, status: number) => ({
     endpoint: "/v1/chat/completions",
@@ -199,12 +200,14 @@ describe("the metrics of one instance", () => {
     expect(second.sum("apiproxy_requests_total")).toBe(0)
     expect(first.value("apiproxy_cost_usd_total", { provider: "acme", model: "acme-small" })).toBe(0.25)
     expect(second.value("apiproxy_cost_usd_total", { provider: "acme", model: "acme-small" })).toBeUndefined()
-    // The shared store's and the request log's state come from their sources on each scrape.
+    // The shared store's, the request log's and the budgets' state come from their sources on each scrape.
     expect(first.value("apiproxy_kv_primary_outages_total")).toBe(2)
     expect(first.value("apiproxy_kv_primary_down")).toBe(0)
     expect(first.value("apiproxy_request_log_dropped_total")).toBe(3)
     expect(first.value("apiproxy_request_log_written_total")).toBe(120)
     expect(first.value("apiproxy_request_log_buffered_rows")).toBe(4)
+    expect(first.value("apiproxy_budget_refusals_total")).toBe(5)
+    expect(first.value("apiproxy_budget_soft_limit_exceeded_total")).toBe(1)
   })
 
   it("ignores a cost that is no amount", async () => {
