@@ -172,7 +172,7 @@ describe("the metrics of one instance", () => {
     snapshot: () => snapshot,
     circuits: () => Promise.resolve(new Map()),
     kv: () => ({ outages: 2, down: 0 }),
-    requestLog: () => ({ buffered: 4, written: 120, dropped: 3 }),
+    requestLog: () => ({ buffered: 4, written: 120, dropped: 3, bodiesDropped: 0 }),
     budgets: () => ({ refusals: 5, softOverruns: 1 }),
   }
   const request = (model: string | undefined, status: number) => ({
