@@ -355,6 +355,11 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
   countedElsewhere("apiproxy_request_log_written_total", "Request-log rows written to the database.", () => sources.requestLog().written)
   readElsewhere("apiproxy_request_log_buffered_rows", "Request-log rows waiting in memory to be written.", () => sources.requestLog().buffered)
   countedElsewhere(
+    "apiproxy_request_log_bodies_dropped_total",
+    "Request-log rows kept without their bodies (marked truncated) because the bodies held in memory reached their cap.",
+    () => sources.requestLog().bodiesDropped,
+  )
+  countedElsewhere(
     "apiproxy_budget_refusals_total",
     "Requests refused with 429 budget_exceeded before any upstream was called.",
     () => sources.budgets().refusals,

@@ -172,7 +172,7 @@ describe("the metrics of one instance", () => {
     snapshot: () => snapshot,
     circuits: () => Promise.resolve(new Map()),
     kv: () => ({ outages: 2, down: 0 }),
-    requestLog: () => ({ buffered: 4, written: 120, dropped: 3, bodiesDropped: 0 }),
+    requestLog: () => ({ buffered: 4, written: 120, dropped: 3, bodiesDropped: 6 }),
     budgets: () => ({ refusals: 5, softOverruns: 1 }),
   }
   const request = (model: string | undefined, status: number) => ({
@@ -206,6 +206,7 @@ describe("the metrics of one instance", () => {
     expect(first.value("apiproxy_request_log_dropped_total")).toBe(3)
     expect(first.value("apiproxy_request_log_written_total")).toBe(120)
     expect(first.value("apiproxy_request_log_buffered_rows")).toBe(4)
+    expect(first.value("apiproxy_request_log_bodies_dropped_total")).toBe(6)
     expect(first.value("apiproxy_budget_refusals_total")).toBe(5)
     expect(first.value("apiproxy_budget_soft_limit_exceeded_total")).toBe(1)
   })
