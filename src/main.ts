@@ -44,21 +44,25 @@ const describeStartupFailure = (cause: Cause.Cause<unknown>): string => {
   return typeof message === "string" && message !== "" ? message : String(error)
 }
 
-const COMMANDS = "commands: check-config <file>, reset-admin-password [username]"
+const COMMANDS = "commands: demo, check-config <file>, reset-admin-password [username]"
 
 /**
  * `apiproxy` serves; `apiproxy check-config <file>` validates a providers file without starting;
- * `apiproxy reset-admin-password [username]` recovers a superuser's access.
+ * `apiproxy reset-admin-password [username]` recovers a superuser's access; `apiproxy demo` serves
+ * beside the bundled mock provider, with no keys (src/Demo.ts).
  */
 const command = process.argv[2]
 const program: Effect.Effect<void, unknown> =
   command === undefined
     ? Layer.launch(AppLive)
-    : command === "reset-admin-password"
-      ? resetAdminPassword(process.argv[3] ?? "admin").pipe(Effect.provide(ResetAdminPasswordLive))
-      : command === "check-config" && process.argv[3] !== undefined
-        ? checkConfig(process.argv[3])
-        : Effect.fail(new ResetRefused({ message: `unknown command or missing argument '${command.slice(0, 64)}' (${COMMANDS})` }))
+    : command === "demo"
+      ? // Loaded only for the demo: a production start never reads the mock provider's modules.
+        Effect.flatMap(Effect.promise(() => import("./Demo.js")), (demo) => demo.runDemo)
+      : command === "reset-admin-password"
+        ? resetAdminPassword(process.argv[3] ?? "admin").pipe(Effect.provide(ResetAdminPasswordLive))
+        : command === "check-config" && process.argv[3] !== undefined
+          ? checkConfig(process.argv[3])
+          : Effect.fail(new ResetRefused({ message: `unknown command or missing argument '${command.slice(0, 64)}' (${COMMANDS})` }))
 
 program.pipe(
   Effect.catchAllCause((cause) =>

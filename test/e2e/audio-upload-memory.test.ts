@@ -4,8 +4,8 @@ import * as path from "node:path"
 import OpenAI, { toFile } from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type GatewayProcess, residentBytes, startGatewayProcess } from "../support/GatewayProcess.js"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
-import { mockTranscript } from "../support/mock/OpenAIAudioUpload.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { mockTranscript } from "../../src/mock/OpenAIAudioUpload.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
 
 const MB = 1024 * 1024

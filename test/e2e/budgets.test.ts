@@ -6,7 +6,7 @@ import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { softBudgetOverruns } from "../../src/usage/Budgets.js"
 import { gatewayApi } from "../support/GatewayApi.js"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { PROTOCOL_MODELS, sdkClients } from "../support/ProtocolProviders.js"
 import { createStorage, type SharedStorage, startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { gatewayApi } from "../support/GatewayApi.js"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { sdkClients } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { contextLengthExceeded, type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { contextLengthExceeded, type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**

@@ -1,6 +1,6 @@
 import { FastCheck as fc } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { type RawAnswer, rawRequest } from "../support/RawHttp.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

@@ -1,7 +1,7 @@
 import { validateHeaderValue } from "node:http"
 import { connect } from "node:net"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { rawRequest } from "../support/RawHttp.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { rawRequest } from "../support/RawHttp.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

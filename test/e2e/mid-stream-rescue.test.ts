@@ -2,7 +2,7 @@ import Anthropic from "@anthropic-ai/sdk"
 import { GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type Behaviour, type MockProvider, type ReceivedRequest, startMockProvider } from "../support/MockProvider.js"
+import { type Behaviour, type MockProvider, type ReceivedRequest, startMockProvider } from "../../src/mock/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**

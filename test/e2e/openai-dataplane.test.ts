@@ -1,6 +1,6 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { contextLengthExceeded, type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { contextLengthExceeded, type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /** Two OpenAI-protocol mocks behind one gateway: `primary` (tier 0) and `backup` (tier 1). */

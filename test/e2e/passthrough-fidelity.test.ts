@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import { useMockGateway } from "../support/MockGateway.js"
 import { PROTOCOL_MODELS, protocolProviders } from "../support/ProtocolProviders.js"
 import { expectPassedThrough } from "../support/RecordedSession.js"
-import { SIGNATURE as MOCK_SIGNATURE } from "../support/mock/Anthropic.js"
+import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 
 /**
  * Same dialect on both sides: the body reaches the upstream exactly as the client wrote it —

@@ -1,11 +1,11 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { beforeAll, describe, expect, it } from "vitest"
-import type { ReceivedRequest } from "../support/MockProvider.js"
+import type { ReceivedRequest } from "../../src/mock/MockProvider.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
 import { expectOnlyFeatureHeaders, expectPassedThrough, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
 import { type RecordedCall, recordingFetch } from "../support/RecordingFetch.js"
-import { SIGNATURE as MOCK_SIGNATURE } from "../support/mock/Anthropic.js"
+import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 
 const session = loadSession("claude-code")
 

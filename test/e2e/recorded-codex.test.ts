@@ -1,11 +1,11 @@
 import OpenAI from "openai"
 import { beforeAll, describe, expect, it } from "vitest"
-import type { ReceivedRequest } from "../support/MockProvider.js"
+import type { ReceivedRequest } from "../../src/mock/MockProvider.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
 import { expectOnlyFeatureHeaders, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedSession, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
 import { recordingFetch } from "../support/RecordingFetch.js"
-import { SIGNATURE as MOCK_SIGNATURE } from "../support/mock/Anthropic.js"
+import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 
 const session = loadSession("codex")
 

@@ -3,7 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runMain, startGatewayProcess } from "../support/GatewayProcess.js"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { TEST_SECRET_KEY } from "../support/TestConfig.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
 

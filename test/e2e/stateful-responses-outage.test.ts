@@ -1,6 +1,6 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import type { TcpProxy } from "../support/TcpProxy.js"
 import { OUTAGE_DATABASE_URL, proxiedStorage, type SharedStorage, startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

@@ -1,7 +1,7 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { gatewayApi } from "../support/GatewayApi.js"
-import { type MockProvider, type ReceivedRequest, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, type ReceivedRequest, startMockProvider } from "../../src/mock/MockProvider.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

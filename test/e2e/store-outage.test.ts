@@ -4,7 +4,7 @@ import { Effect, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Database from "../../src/storage/Database.js"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { reachable, startTcpProxy, type TcpProxy } from "../support/TcpProxy.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

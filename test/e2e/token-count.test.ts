@@ -1,7 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk"
 import type { GoogleGenAI } from "@google/genai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { protocolProviders, PROTOCOL_MODELS, sdkClients } from "../support/ProtocolProviders.js"
 import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"

@@ -1,7 +1,7 @@
 import OpenAI from "openai"
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { CLIENT_KIND, type OtlpReceiver, type ReceivedSpan, SERVER_KIND, STATUS_ERROR, startOtlpReceiver } from "../support/OtlpReceiver.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 

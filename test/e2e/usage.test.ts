@@ -1,6 +1,6 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type MockProvider, startMockProvider } from "../support/MockProvider.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /** Usage accounting end to end: what the data plane answered shows in GET /usage. */

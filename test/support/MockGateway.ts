@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach } from "vitest"
-import { type MockProvider, type MockProviderOptions, startMockProvider } from "./MockProvider.js"
+import { type MockProvider, type MockProviderOptions, startMockProvider } from "../../src/mock/MockProvider.js"
 import { sdkClients } from "./ProtocolProviders.js"
 import type { TestEnv } from "./TestConfig.js"
 import { startTestGateway, type TestGateway } from "./TestGateway.js"

@@ -3,7 +3,7 @@ import { GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 
 /**
- * One provider per upstream protocol, all on one mock (test/support/MockProvider.ts), for the
+ * One provider per upstream protocol, all on one mock (src/mock/MockProvider.ts), for the
  * providers file of a test gateway: `oai` (OpenAI, `gpt-4o-mini`), `claude` (Anthropic,
  * `claude-haiku-4-5`) and `gem` (Gemini, `gemini-2.5-flash`), each with its own key.
  */

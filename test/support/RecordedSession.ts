@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { expect } from "vitest"
-import type { Behaviour, ReceivedRequest } from "./MockProvider.js"
+import type { Behaviour, ReceivedRequest } from "../../src/mock/MockProvider.js"
 import { PROTOCOL_MODELS } from "./ProtocolProviders.js"
 import type { RecordedCall } from "./RecordingFetch.js"
 

@@ -1,7 +1,7 @@
 import { FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import { boundaryOf, makeMultipartScanner, multipartContentType, parsePartHeaders, type PartHead } from "../../../src/http/MultipartScanner.js"
-import { field, parseForm } from "../../support/mock/OpenAIAudioUpload.js"
+import { field, parseForm } from "../../../src/mock/OpenAIAudioUpload.js"
 
 interface Part {
   readonly name: string

@@ -2,7 +2,7 @@ import OpenAI from "openai"
 import Anthropic from "@anthropic-ai/sdk"
 import { GoogleGenAI, Type } from "@google/genai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { contextLengthExceeded, startMockProvider, type MockProvider } from "../../support/MockProvider.js"
+import { contextLengthExceeded, startMockProvider, type MockProvider } from "../../../src/mock/MockProvider.js"
 
 let mock: MockProvider
 let openai: OpenAI

@@ -1,6 +1,7 @@
 /**
- * A scriptable fake LLM provider for tests and benchmarks: plain `node:http` on 127.0.0.1
- * (ephemeral port, keep-alive), speaking each provider's real wire format:
+ * The bundled mock provider: a scriptable fake LLM provider for `npm run demo` (src/Demo.ts), the
+ * tests and the benchmarks. Plain `node:http` on 127.0.0.1 (ephemeral port unless `port`,
+ * keep-alive), speaking each provider's real wire format:
  *
  *   OpenAI     POST /v1/chat/completions · POST /v1/responses · POST /v1/embeddings · GET /v1/models[/{id}]
  *              POST /v1/completions · /v1/moderations · /v1/images/generations · /v1/audio/speech
@@ -12,7 +13,9 @@
  *
  * Default answer: `Hello from mock: <last user text>`, split into `chunkCount` stream chunks; a tool
  * call (`location: "Paris"`) when tools are offered and the last user message says "weather".
- * Faults and answers are scripted per request with `Behaviour` (see mock/Behaviour.ts).
+ * Answers are deterministic (ids from a per-server counter, token counts estimated from lengths).
+ * Faults and answers are scripted per request with `Behaviour` (see Behaviour.ts): in code, or
+ * over HTTP with `controlRoutes` (`POST /mock/script`, see ControlRoutes.ts).
  *
  *   const mock = await startMockProvider()
  *   mock.script({ status: 503 }, { cutAfterChunks: 2, match: { path: "/v1/chat/completions" } })
@@ -22,18 +25,19 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
-import { anthropicErrorBody, anthropicModels, handleMessages } from "./mock/Anthropic.js"
-import type { Behaviour, BehaviourFn, BehaviourMatch, Dialect, ReceivedRequest } from "./mock/Behaviour.js"
-import { handleGeminiEmbeddings, handleOpenAiEmbeddings } from "./mock/Embeddings.js"
-import { sendJson, type Exchange } from "./mock/Exchange.js"
-import { geminiErrorBody, geminiModel, geminiModels, handleGenerateContent } from "./mock/Gemini.js"
-import { handleChatCompletions } from "./mock/OpenAIChat.js"
-import { openAIErrorBody } from "./mock/OpenAIErrors.js"
-import { openAIModel, openAIModels } from "./mock/OpenAIModels.js"
-import { field, handleAudioUpload, parseForm } from "./mock/OpenAIAudioUpload.js"
-import { handleCompletions, handleImages, handleModerations, handleSpeech } from "./mock/OpenAIPassThrough.js"
-import { handleResponses } from "./mock/OpenAIResponses.js"
-import { type MockResponsesStore, serveStored } from "./mock/ResponsesStore.js"
+import { anthropicErrorBody, anthropicModels, handleMessages } from "./Anthropic.js"
+import type { Behaviour, BehaviourFn, BehaviourMatch, Dialect, ReceivedRequest } from "./Behaviour.js"
+import { handleGeminiEmbeddings, handleOpenAiEmbeddings } from "./Embeddings.js"
+import { type MockControls, serveControl } from "./ControlRoutes.js"
+import { sendJson, type Exchange } from "./Exchange.js"
+import { geminiErrorBody, geminiModel, geminiModels, handleGenerateContent } from "./Gemini.js"
+import { handleChatCompletions } from "./OpenAIChat.js"
+import { openAIErrorBody } from "./OpenAIErrors.js"
+import { openAIModel, openAIModels } from "./OpenAIModels.js"
+import { field, handleAudioUpload, parseForm } from "./OpenAIAudioUpload.js"
+import { handleCompletions, handleImages, handleModerations, handleSpeech } from "./OpenAIPassThrough.js"
+import { handleResponses } from "./OpenAIResponses.js"
+import { type MockResponsesStore, serveStored } from "./ResponsesStore.js"
 
 export type {
   Behaviour,
@@ -44,8 +48,8 @@ export type {
   ReceivedRequest,
   ToolCallSpec,
   UsageSpec,
-} from "./mock/Behaviour.js"
-export { contextLengthExceeded } from "./mock/Behaviour.js"
+} from "./Behaviour.js"
+export { contextLengthExceeded } from "./Behaviour.js"
 
 export interface MockProviderOptions {
   /** Models listed by every models endpoint (default: one per vendor). */
@@ -62,6 +66,8 @@ export interface MockProviderOptions {
   readonly port?: number
   /** Read request bodies slowly: a pause of this many ms after each chunk (a slow upstream for uploads). */
   readonly readPauseMs?: number
+  /** Serve fault injection over HTTP under `/mock/` (see ControlRoutes.ts; default false). */
+  readonly controlRoutes?: boolean
 }
 
 export interface MockProvider {
@@ -288,6 +294,7 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     const q = url.indexOf("?")
     const path = q >= 0 ? url.slice(0, q) : url
     const method = req.method ?? "GET"
+    if (options.controlRoutes && path.startsWith("/mock/")) return serveControl(req, res, path, controls)
     count++
     const entry: ReceivedRequest = {
       n: count,
@@ -336,6 +343,23 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     s.on("close", () => sockets.delete(s))
   })
 
+  const controls: MockControls = {
+    script: (...behaviours) => {
+      queue.push(...behaviours)
+    },
+    setDefault: (b) => {
+      fallback = b
+    },
+    reset: () => {
+      queue.length = 0
+      fallback = undefined
+      received.length = 0
+      responses.clear()
+      count = 0
+    },
+    state: () => ({ requests: count, pending: queue.length }),
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
     server.listen(options.port ?? 0, "127.0.0.1", () => {
@@ -354,20 +378,12 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     get count() {
       return count
     },
-    script: (...behaviours) => {
-      queue.push(...behaviours)
-    },
+    script: controls.script,
     setDefault: (b) => {
       fallback = b
     },
     pending: () => queue.length,
-    reset: () => {
-      queue.length = 0
-      fallback = undefined
-      received.length = 0
-      responses.clear()
-      count = 0
-    },
+    reset: controls.reset,
     waitFor: (predicate, timeoutMs = 5_000) =>
       new Promise<void>((resolve, reject) => {
         if (predicate(mock)) return resolve()
