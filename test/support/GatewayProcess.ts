@@ -45,12 +45,14 @@ export const startGatewayProcess = async (options: {
   readonly gatewayFile?: unknown
   /** Standard output: ignored (default), or a pipe the test may close. */
   readonly stdout?: "ignore" | "pipe"
+  /** Listen on this port (a restarted instance behind a load balancer) instead of a free one. */
+  readonly port?: number
 }): Promise<GatewayProcess> => {
   const masterKey = "apx-master-process-test-0123456789abcdef"
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-process-"))
   const file = path.join(dir, "gateway.json")
   if (options.gatewayFile !== undefined) fs.writeFileSync(file, JSON.stringify(options.gatewayFile))
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...options.storage.env })) if (v !== undefined) env[k] = v
