@@ -11,6 +11,7 @@ import { Cause, Context, Duration, Effect, Layer, Option, Redacted, Schema, type
 import { migrations } from "../../migrations/index.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { EmbeddedMessage } from "./EmbeddedPostgresProcess.js"
+import * as EmbeddedTemplate from "./EmbeddedTemplate.js"
 
 /**
  * The SQL database: Postgres at `DATABASE_URL`, or, without it, embedded PGlite persisted under
@@ -163,12 +164,32 @@ const stopEmbeddedProcess = (child: ChildProcess) =>
   })
 
 /**
- * Embedded PGlite in `directory` (created if missing), in a process of its own
- * (`EmbeddedPostgresProcess`), served on an ephemeral loopback port,
- * with a client pool of ONE connection (PGlite is single-session). Everything stops with the scope.
+ * Puts the build's migrated template (`EmbeddedTemplate`) into an empty `directory`; without a
+ * usable one PGlite runs initdb itself. A template that cannot be read is reported and skipped.
+ */
+const restoreTemplate = (directory: string, templateFile: string) =>
+  Effect.try(() => EmbeddedTemplate.restoreInto(directory, templateFile)).pipe(
+    Effect.tap((outcome) =>
+      outcome === "stale template"
+        ? Effect.logWarning(
+            `embedded database: the template ${templateFile} is for another PGlite or other migrations; initialising from scratch (npm run build makes a new one)`,
+          )
+        : Effect.void,
+    ),
+    Effect.catchAll((error) =>
+      Effect.logWarning(`embedded database: the template ${templateFile} is unusable (${reasonOf(error.error)}); initialising from scratch`),
+    ),
+  )
+
+/**
+ * Embedded PGlite in `directory` (created if missing, from the build's template when it is
+ * usable), in a process of its own (`EmbeddedPostgresProcess`), served on an ephemeral loopback
+ * port, with a client pool of ONE connection (PGlite is single-session). Everything stops with
+ * the scope. `template: false` always runs initdb (building the template itself).
  */
 export const embedded = (
   directory: string,
+  options: { readonly template?: string | false } = {},
 ): Effect.Effect<PgClient.PgClient, DatabaseError, Scope.Scope | Reactivity.Reactivity> =>
   Effect.gen(function* () {
     const fail = (what: string) => (cause: unknown) =>
@@ -179,6 +200,7 @@ export const embedded = (
       catch: fail("could not create the directory of the"),
     })
     yield* lockDirectory(directory)
+    if (options.template !== false) yield* restoreTemplate(directory, options.template ?? EmbeddedTemplate.TEMPLATE_FILE)
     const { port } = yield* Effect.acquireRelease(startEmbeddedProcess(directory), ({ child }) => stopEmbeddedProcess(child)).pipe(
       Effect.mapError(fail("could not open the")),
     )

@@ -1,0 +1,178 @@
+/**
+ * Start time and idle footprint of the built gateway on embedded defaults (`npm run bench:startup`;
+ * build first with `npm run build`, this script builds nothing).
+ *
+ * Per round: `node dist/src/main.js` on a fresh temporary DATA_DIR (no DATABASE_URL, no REDIS_URL,
+ * no SECRET_KEY: a first start as a new operator makes it), timed from spawn to the first
+ * `/health` 200 (cold); idle RSS of the gateway and of its process tree (the embedded database's
+ * process) after STARTUP_IDLE_MS; SIGTERM; then the same DATA_DIR started again (restart) and
+ * timed the same way. STARTUP_ROUNDS rounds (default 3); medians printed.
+ *
+ *   STARTUP_ROUNDS=3  STARTUP_IDLE_MS=5000  STARTUP_ENTRY=dist/src/main.js  STARTUP_NODE_ARGS="--cpu-prof"
+ *
+ * Loopback only. Every process it starts is stopped before it exits.
+ */
+import type { ChildProcess } from "node:child_process"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Pool } from "undici"
+import { cpuUs, freePort, ROOT, sleep, stopChild } from "./Processes.js"
+
+const ROUNDS = Number(process.env.STARTUP_ROUNDS ?? 3)
+const IDLE_MS = Number(process.env.STARTUP_IDLE_MS ?? 5_000)
+const ENTRY = path.resolve(ROOT, process.env.STARTUP_ENTRY ?? "dist/src/main.js")
+const NODE_ARGS = (process.env.STARTUP_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+const START_TIMEOUT_MS = 120_000
+
+const running = new Set<ChildProcess>()
+
+/** VmRSS in MB of one process, 0 when it is gone. */
+const rssOf = (pid: number): number => {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024
+  } catch {
+    return 0
+  }
+}
+
+/** CPU µs of one process, 0 when it is gone. */
+const cpuOf = (pid: number): number => {
+  try {
+    return cpuUs(pid)
+  } catch {
+    return 0
+  }
+}
+
+/** The pids of a process's descendants, from /proc/<pid>/task/<tid>/children. */
+const descendants = (pid: number): ReadonlyArray<number> => {
+  const direct: Array<number> = []
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim()
+      if (text !== "") direct.push(...text.split(/\s+/).map(Number))
+    }
+  } catch {
+    return []
+  }
+  return direct.flatMap((child) => [child, ...descendants(child)])
+}
+
+/** Polls `/health` every 20 ms until it answers 200; the time from `startedAt` in ms. */
+const timeToHealthy = async (url: string, proc: ChildProcess, startedAt: number): Promise<number> => {
+  const pool = new Pool(url, { connections: 1 })
+  try {
+    while (performance.now() - startedAt < START_TIMEOUT_MS) {
+      if (proc.exitCode !== null) throw new Error(`gateway exited with code ${proc.exitCode}`)
+      try {
+        const res = await pool.request({ path: "/health", method: "GET" })
+        await res.body.dump()
+        if (res.statusCode === 200) return performance.now() - startedAt
+      } catch {
+        // not listening yet
+      }
+      await sleep(20)
+    }
+    throw new Error(`gateway not healthy within ${START_TIMEOUT_MS / 1000} s`)
+  } finally {
+    await pool.close()
+  }
+}
+
+interface Start {
+  readonly ms: number
+  /** CPU time (user + system) of the gateway and its children until /health answered. */
+  readonly cpuMs: number
+  readonly gatewayMb: number
+  readonly childrenMb: number
+}
+
+/** One start on `dataDir`: time to healthy, idle RSS after IDLE_MS, then SIGTERM. */
+const startOnce = async (dataDir: string, log: string): Promise<Start> => {
+  const port = await freePort()
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "INFO",
+  }
+  for (const name of ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "GATEWAY_CONFIG", "OTEL_EXPORTER_OTLP_ENDPOINT"]) delete env[name]
+  const out = fs.openSync(log, "a")
+  const startedAt = performance.now()
+  const proc = spawn(process.execPath, [...NODE_ARGS, ENTRY], { cwd: dataDir, env, stdio: ["ignore", out, out] })
+  running.add(proc)
+  try {
+    const ms = await timeToHealthy(`http://127.0.0.1:${port}`, proc, startedAt)
+    const pid = proc.pid!
+    const cpuMs = [pid, ...descendants(pid)].reduce((sum, p) => sum + cpuOf(p), 0) / 1000
+    await sleep(IDLE_MS)
+    const gatewayMb = rssOf(pid)
+    const childrenMb = descendants(pid).reduce((sum, child) => sum + rssOf(child), 0)
+    return { ms, cpuMs, gatewayMb, childrenMb }
+  } finally {
+    await stopChild(proc)
+    running.delete(proc)
+    fs.closeSync(out)
+  }
+}
+
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+const main = async () => {
+  if (!fs.existsSync(ENTRY)) throw new Error(`${path.relative(ROOT, ENTRY)} is missing: run npm run build first`)
+  const cold: Array<Start> = []
+  const restart: Array<Start> = []
+  for (let round = 1; round <= ROUNDS; round++) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-startup-"))
+    const log = path.join(os.tmpdir(), `apiproxy-startup-${process.pid}-${round}.log`)
+    try {
+      const first = await startOnce(dataDir, log)
+      const second = await startOnce(dataDir, log)
+      cold.push(first)
+      restart.push(second)
+      const fmt = (s: Start) =>
+        `${(s.ms / 1000).toFixed(2)} s (CPU ${(s.cpuMs / 1000).toFixed(2)} s), RSS ${s.gatewayMb.toFixed(1)} + ${s.childrenMb.toFixed(1)} = ${(s.gatewayMb + s.childrenMb).toFixed(1)} MB`
+      console.log(`round ${round}: cold ${fmt(first)}; restart ${fmt(second)}`)
+      fs.rmSync(log, { force: true })
+    } catch (error) {
+      console.error(`round ${round} failed (log kept: ${log})`)
+      throw error
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+  const row = (name: string, starts: ReadonlyArray<Start>) => {
+    const ms = median(starts.map((s) => s.ms))
+    const cpuMs = median(starts.map((s) => s.cpuMs))
+    const gateway = median(starts.map((s) => s.gatewayMb))
+    const children = median(starts.map((s) => s.childrenMb))
+    const total = median(starts.map((s) => s.gatewayMb + s.childrenMb))
+    return `| ${name} | ${(ms / 1000).toFixed(2)} s | ${(cpuMs / 1000).toFixed(2)} s | ${gateway.toFixed(1)} MB | ${children.toFixed(1)} MB | ${total.toFixed(1)} MB |`
+  }
+  console.log(`\nmedians of ${ROUNDS} rounds (idle RSS sampled ${IDLE_MS / 1000} s after /health answered 200)\n`)
+  console.log("| start | to /health 200 | CPU until then (all processes) | gateway RSS | embedded database RSS | together |")
+  console.log("|---|---|---|---|---|---|")
+  console.log(row("cold (fresh DATA_DIR)", cold))
+  console.log(row("restart (same DATA_DIR)", restart))
+}
+
+const stopAll = async () => {
+  for (const proc of running) await stopChild(proc)
+}
+process.once("SIGINT", () => void stopAll().then(() => process.exit(130)))
+
+main()
+  .catch(async (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exitCode = 1
+  })
+  .finally(stopAll)
