@@ -2,7 +2,6 @@ import { Clock, type ConfigError, Duration, Effect, Layer, Metric, Redacted, Str
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv, KvError, type KvStore } from "./Kv.js"
 import * as KvMemory from "./KvMemory.js"
-import * as KvRedis from "./KvRedis.js"
 
 /**
  * A circuit around the shared store (Redis): while it cannot be reached, the gateway keeps
@@ -187,12 +186,14 @@ export const make = (primary: KvStore, local: LocalStore, options: FallbackOptio
 
 /**
  * The production store when `REDIS_URL` is set: Redis (commands bounded by `KV_TIMEOUT`, no
- * offline queue) behind the fallback circuit, with an in-memory store for outages.
+ * offline queue) behind the fallback circuit, with an in-memory store for outages. The Redis
+ * client (ioredis) is loaded only here: a gateway without REDIS_URL never loads it.
  */
 export const layerRedis: Layer.Layer<Kv, KvError | ConfigError.ConfigError, AppConfig> = Layer.scoped(
   Kv,
   Effect.gen(function* () {
     const config = yield* AppConfig
+    const KvRedis = yield* Effect.promise(() => import("./KvRedis.js"))
     const url = yield* KvRedis.redisUrlOf(config)
     const commandTimeout = yield* KvRedis.kvTimeout
     const primary = yield* KvRedis.make({ url, prefix: config.kvPrefix, commandTimeout })
