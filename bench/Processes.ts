@@ -65,7 +65,7 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-export const waitHealthy = async (url: string, proc: ChildProcess, timeoutMs: number) => {
+export const waitHealthy = async (url: string, proc: ChildProcess, timeoutMs: number, pollMs = 200) => {
   const deadline = Date.now() + timeoutMs
   const pool = new Pool(url, { connections: 1 })
   try {
@@ -78,7 +78,7 @@ export const waitHealthy = async (url: string, proc: ChildProcess, timeoutMs: nu
       } catch {
         // not listening yet
       }
-      await sleep(200)
+      await sleep(pollMs)
     }
     throw new Error(`gateway not healthy within ${timeoutMs / 1000} s`)
   } finally {

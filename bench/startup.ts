@@ -17,8 +17,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Pool } from "undici"
-import { cpuUs, freePort, ROOT, sleep, stopChild } from "./Processes.js"
+import { cpuUs, freePort, ROOT, rssMb, sleep, stopChild, waitHealthy } from "./Processes.js"
 
 const ROUNDS = Number(process.env.STARTUP_ROUNDS ?? 3)
 const IDLE_MS = Number(process.env.STARTUP_IDLE_MS ?? 5_000)
@@ -31,8 +30,7 @@ const running = new Set<ChildProcess>()
 /** VmRSS in MB of one process, 0 when it is gone. */
 const rssOf = (pid: number): number => {
   try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024
+    return rssMb(pid).rss
   } catch {
     return 0
   }
@@ -61,27 +59,6 @@ const descendants = (pid: number): ReadonlyArray<number> => {
   return direct.flatMap((child) => [child, ...descendants(child)])
 }
 
-/** Polls `/health` every 20 ms until it answers 200; the time from `startedAt` in ms. */
-const timeToHealthy = async (url: string, proc: ChildProcess, startedAt: number): Promise<number> => {
-  const pool = new Pool(url, { connections: 1 })
-  try {
-    while (performance.now() - startedAt < START_TIMEOUT_MS) {
-      if (proc.exitCode !== null) throw new Error(`gateway exited with code ${proc.exitCode}`)
-      try {
-        const res = await pool.request({ path: "/health", method: "GET" })
-        await res.body.dump()
-        if (res.statusCode === 200) return performance.now() - startedAt
-      } catch {
-        // not listening yet
-      }
-      await sleep(20)
-    }
-    throw new Error(`gateway not healthy within ${START_TIMEOUT_MS / 1000} s`)
-  } finally {
-    await pool.close()
-  }
-}
-
 interface Start {
   readonly ms: number
   /** CPU time (user + system) of the gateway and its children until /health answered. */
@@ -107,7 +84,8 @@ const startOnce = async (dataDir: string, log: string): Promise<Start> => {
   const proc = spawn(process.execPath, [...NODE_ARGS, ENTRY], { cwd: dataDir, env, stdio: ["ignore", out, out] })
   running.add(proc)
   try {
-    const ms = await timeToHealthy(`http://127.0.0.1:${port}`, proc, startedAt)
+    await waitHealthy(`http://127.0.0.1:${port}`, proc, START_TIMEOUT_MS, 20)
+    const ms = performance.now() - startedAt
     const pid = proc.pid!
     const cpuMs = [pid, ...descendants(pid)].reduce((sum, p) => sum + cpuOf(p), 0) / 1000
     await sleep(IDLE_MS)
