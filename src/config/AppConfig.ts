@@ -32,6 +32,19 @@ const wholeNumber = (name: string, fallback: number, options: { readonly positiv
     Config.withDefault(fallback),
   )
 
+/** `postgres://` or `postgresql://`: the only database the gateway speaks (a `mysql://` URL must not be tried as Postgres). */
+const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url.trim())
+
+const databaseUrl = Config.string("DATABASE_URL").pipe(
+  Config.validate({
+    message: "expected a PostgreSQL URL (postgres://user:password@host:5432/database); APIProxy stores its data in PostgreSQL only — unset it for the embedded database",
+    validation: (url) => url.trim() === "" || isPostgresUrl(url),
+  }),
+  Config.option,
+  Config.map(Option.filter((url) => url.trim() !== "")),
+  Config.map(Option.map((url) => Redacted.make(url.trim()))),
+)
+
 const port = Config.integer("PORT").pipe(
   Config.validate({ message: "expected an integer between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 }),
   Config.withDefault(8000),
@@ -63,7 +76,7 @@ export const appConfig = Config.all({
   port,
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   production: Config.string("NODE_ENV").pipe(Config.withDefault("development"), Config.map((env) => env === "production")),
-  databaseUrl: optionalRedacted("DATABASE_URL"),
+  databaseUrl,
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
   redisUrl: optionalRedacted("REDIS_URL"),
   /** Prefix of every KV key; lets tests and tenants share one Redis. */

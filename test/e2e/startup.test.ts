@@ -21,6 +21,9 @@ describe("start-up errors name what is wrong and exit non-zero", () => {
     [{ UPSTREAM_IDLE_TIMEOUT: "sixty" }, /UPSTREAM_IDLE_TIMEOUT.*such as 60s, 60 seconds/],
     [{ NODE_ENV: "production", SECRET_KEY: "short" }, /SECRET_KEY.*32/],
     [{ NODE_ENV: "production", SECRET_KEY: "please-change-me" }, /SECRET_KEY/],
+    // Refused before any connection is tried, without echoing the URL (it holds a password).
+    [{ DATABASE_URL: "mysql://root:hunter2-secret@127.0.0.1:3306/apiproxy" }, /DATABASE_URL.*expected a PostgreSQL URL \(postgres:\/\//],
+    [{ DATABASE_URL: "sqlite:./data/db.sqlite" }, /DATABASE_URL.*PostgreSQL only/],
   ])("%j", async (env, pattern) => {
     const run = await runMain({ DATA_DIR: dataDir, SECRET_KEY: TEST_SECRET_KEY, ...env })
     expect(run.code).not.toBe(0)
@@ -28,6 +31,7 @@ describe("start-up errors name what is wrong and exit non-zero", () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(pattern)
     expect(run.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    expect(run.stderr).not.toContain("hunter2")
   })
 
   it("a broken providers file stops start-up naming the bad path", async () => {
