@@ -27,7 +27,7 @@ import { KeyPool } from "./routing/KeyPool.js"
 import { Router } from "./routing/Router.js"
 import { ConversationContext } from "./conversation/ConversationContext.js"
 import { ResponseStore } from "./conversation/ResponseStore.js"
-import * as GatewayFileImport from "./registry/GatewayFileImport.js"
+import * as GatewayFileReload from "./registry/GatewayFileReload.js"
 import { ProviderRepository } from "./storage/ProviderRepository.js"
 import { UserRepository } from "./storage/UserRepository.js"
 import * as Database from "./storage/Database.js"
@@ -132,9 +132,9 @@ const ManagementLive = ManagementHttpAppLive.pipe(Layer.provide(AdministrationLi
 
 /**
  * 5. Start-up work that must finish before the server listens: first admin (its credentials
- * file; announced once the server listens), providers file.
+ * file; announced once the server listens), providers file (then watched for edits).
  */
-const StartupLive = Layer.mergeAll(Layer.effect(FirstStart, bootstrapAdmin), GatewayFileImport.layer)
+const StartupLive = Layer.mergeAll(Layer.effect(FirstStart, bootstrapAdmin), GatewayFileReload.layer)
 
 /**
  * The whole gateway: composed once, launched once by `main.ts` (tests start it the same way).

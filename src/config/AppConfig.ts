@@ -85,6 +85,8 @@ export const appConfig = Config.all({
   /** The secret before the last rotation: still accepted for decryption and hash checks (dual-read). */
   secretKeyPrevious: optionalRedacted("SECRET_KEY_PREVIOUS"),
   gatewayConfig: optionalString("GATEWAY_CONFIG"),
+  /** Re-import GATEWAY_CONFIG when it changes on disk (registry/GatewayFileReload). */
+  gatewayConfigWatch: Config.boolean("GATEWAY_CONFIG_WATCH").pipe(Config.withDefault(true)),
   masterKey: optionalRedacted("GATEWAY_MASTER_KEY"),
   modelsCacheTtl: Config.integer("MODELS_CACHE_TTL").pipe(
     Config.validate({ message: "expected a whole number of seconds ≥ 0", validation: (n) => n >= 0 }),

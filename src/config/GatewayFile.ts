@@ -30,7 +30,8 @@ export type GatewayFileProblem = typeof GatewayFileProblem.Type
 /** At most this many problems are listed (a file of garbage must not print thousands of lines). */
 const MAX_PROBLEMS = 50
 
-const describeProblem = (problem: GatewayFileProblem): string =>
+/** `line 7, column 15: providers[1].base_url: expected an http(s) URL` (the text alone when there is no position). */
+export const describeProblem = (problem: GatewayFileProblem): string =>
   problem.line === undefined ? problem.text : `line ${problem.line}, column ${problem.column}: ${problem.text}`
 
 /** Everything wrong with the file, each with its line and column where the file has one. */
@@ -533,9 +534,9 @@ export const checkUpstreamProviders = (
   return undefined
 }
 
-/** Reads and parses the file at `file` (YAML, or JSON for a `.json` name). */
-export const loadGatewayFile = Effect.fn("GatewayFile.load")(function* (file: string) {
-  const text = yield* Effect.tryPromise({
+/** The text of the file at `file`; a file that is missing or unreadable is a GatewayFileError naming its path. */
+export const readGatewayFileText = (file: string): Effect.Effect<string, GatewayFileError> =>
+  Effect.tryPromise({
     try: () => fs.readFile(file, "utf8"),
     catch: (e) =>
       gatewayFileError(
@@ -545,5 +546,8 @@ export const loadGatewayFile = Effect.fn("GatewayFile.load")(function* (file: st
           : `cannot read (GATEWAY_CONFIG): ${(e as Error).message}`,
       ),
   })
-  return yield* parseGatewayFile(text, { file })
+
+/** Reads and parses the file at `file` (YAML, or JSON for a `.json` name). */
+export const loadGatewayFile = Effect.fn("GatewayFile.load")(function* (file: string) {
+  return yield* parseGatewayFile(yield* readGatewayFileText(file), { file })
 })

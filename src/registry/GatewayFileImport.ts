@@ -1,5 +1,5 @@
 import type * as SqlError from "@effect/sql/SqlError"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import { ProviderRegistry, type RegistryLoadError } from "./ProviderRegistry.js"
 import type { KvError } from "../storage/Kv.js"
 import { ProviderRepository } from "../storage/ProviderRepository.js"
@@ -11,6 +11,8 @@ import {
   GatewayFileError,
   gatewayFileError,
   loadGatewayFile,
+  parseGatewayFile,
+  readGatewayFileText,
 } from "../config/GatewayFile.js"
 
 /**
@@ -156,19 +158,10 @@ export const importGatewayFile = Effect.fn("GatewayFileImport.import")(function*
   return yield* applyGatewayFile(file, path)
 })
 
-/**
- * Start-up step: when GATEWAY_CONFIG is set, import it and, if anything changed, reload the
- * registry here and on every other instance. Fails start-up with the file's error otherwise.
- */
-export const importFromConfig: Effect.Effect<
-  Option.Option<ImportSummary>,
-  GatewayFileError | SqlError.SqlError | RegistryLoadError | KvError,
-  AppConfig | ProviderRepository | ProviderRegistry
-> = Effect.gen(function* () {
-  const config = yield* AppConfig
-  if (Option.isNone(config.gatewayConfig)) return Option.none()
-  const path = config.gatewayConfig.value
-  const summary = yield* importGatewayFile(path)
+/** The start-up import of `path`: the summary, and the text it applied (the hot reload's starting point). */
+export const importAtStart = Effect.fn("GatewayFileImport.importAtStart")(function* (path: string) {
+  const text = yield* readGatewayFileText(path)
+  const summary = yield* applyGatewayFile(yield* parseGatewayFile(text, { file: path }), path)
   yield* Effect.logInfo("imported providers file").pipe(
     Effect.annotateLogs({
       file: path,
@@ -182,12 +175,20 @@ export const importFromConfig: Effect.Effect<
     const registry = yield* ProviderRegistry
     yield* registry.invalidate
   }
-  return Option.some(summary)
-}).pipe(Effect.withSpan("GatewayFileImport.importFromConfig"))
+  return { summary, text }
+})
 
-/** `importFromConfig` as a layer: build it before the HTTP server so requests see the file's providers. */
-export const layer: Layer.Layer<
-  never,
+/**
+ * Start-up step: when GATEWAY_CONFIG is set, import it and, if anything changed, reload the
+ * registry here and on every other instance. Fails start-up with the file's error otherwise.
+ */
+export const importFromConfig: Effect.Effect<
+  Option.Option<ImportSummary>,
   GatewayFileError | SqlError.SqlError | RegistryLoadError | KvError,
   AppConfig | ProviderRepository | ProviderRegistry
-> = Layer.effectDiscard(importFromConfig)
+> = Effect.gen(function* () {
+  const config = yield* AppConfig
+  if (Option.isNone(config.gatewayConfig)) return Option.none()
+  const { summary } = yield* importAtStart(config.gatewayConfig.value)
+  return Option.some(summary)
+}).pipe(Effect.withSpan("GatewayFileImport.importFromConfig"))
