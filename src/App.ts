@@ -1,5 +1,6 @@
 import { Effect, Layer, Logger, Option } from "effect"
 import { AppConfig } from "./config/AppConfig.js"
+import { describeEnvFile, type EnvFileOutcome } from "./config/EnvFile.js"
 import { Gateway } from "./gateway/Gateway.js"
 import { StoredResponses } from "./gateway/StoredResponses.js"
 import { TokenCounter } from "./gateway/TokenCounter.js"
@@ -20,6 +21,7 @@ import { ProviderAdminRepository } from "./storage/ProviderAdminRepository.js"
 import { RateLimit } from "./identity/RateLimit.js"
 import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
 import { announceFirstStart, bootstrapAdmin, FirstStart } from "./identity/Bootstrap.js"
+import * as SecretKeyCheck from "./identity/SecretKeyCheck.js"
 import { Secrets } from "./crypto/Secrets.js"
 import { ModelCatalog } from "./upstream/ModelCatalog.js"
 import { ProviderRegistry } from "./registry/ProviderRegistry.js"
@@ -44,6 +46,8 @@ import { Metrics } from "./metrics/Metrics.js"
 export interface AppOptions {
   /** Where log lines go (default: standard error). */
   readonly logSink?: (line: string) => void
+  /** The `.env` file `main.ts` read (or looked for) before the configuration: logged at start. */
+  readonly envFile?: EnvFileOutcome
 }
 
 /** Logging per LOG_LEVEL / LOG_TIMEZONE, credentials redacted. */
@@ -132,9 +136,15 @@ const ManagementLive = ManagementHttpAppLive.pipe(Layer.provide(AdministrationLi
 
 /**
  * 5. Start-up work that must finish before the server listens: first admin (its credentials
- * file; announced once the server listens), providers file (then watched for edits).
+ * file; announced once the server listens), providers file (then watched for edits) — both after
+ * the log says where the settings and the secret came from, and the secret is known to be the
+ * one the database was written with.
  */
-const StartupLive = Layer.mergeAll(Layer.effect(FirstStart, bootstrapAdmin), GatewayFileReload.layer)
+const startupLive = (options: AppOptions) =>
+  Layer.mergeAll(Layer.effect(FirstStart, bootstrapAdmin), GatewayFileReload.layer).pipe(
+    Layer.provide(SecretKeyCheck.layer),
+    Layer.provide(options.envFile === undefined ? Layer.empty : Layer.effectDiscard(Effect.logInfo(describeEnvFile(options.envFile)))),
+  )
 
 /**
  * The whole gateway: composed once, launched once by `main.ts` (tests start it the same way).
@@ -148,7 +158,7 @@ const StartupLive = Layer.mergeAll(Layer.effect(FirstStart, bootstrapAdmin), Gat
 export const makeAppLayer = (options: AppOptions = {}) =>
   serve(httpApp, makeGenerationEdge).pipe(
     Layer.tap(() => announceFirstStart),
-    Layer.provideMerge(StartupLive),
+    Layer.provideMerge(startupLive(options)),
     Layer.provideMerge(ManagementLive),
     Layer.provideMerge(DataPlaneLive),
     Layer.provideMerge(RepositoriesLive),

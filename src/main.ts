@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 import "./HeapTuning.js"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Config, ConfigError, Duration, Effect, Layer, Option } from "effect"
-import { AppLive } from "./App.js"
+import { Cause, Config, ConfigError, Duration, Effect, Either, Layer, Option } from "effect"
+import { makeAppLayer } from "./App.js"
 import { checkConfig } from "./cli/CheckConfig.js"
+import { type EnvFileError, readEnvFile } from "./config/EnvFile.js"
 import { ResetRefused, resetAdminPassword, ResetAdminPasswordLive } from "./cli/ResetAdminPassword.js"
 import { guardStandardStreams } from "./http/Logging.js"
 import { durationConfig } from "./shared/DurationConfig.js"
 
 // A reader of stdout/stderr that went away (`apiproxy 2>&1 | head`) must never stop the gateway.
 guardStandardStreams()
+
+/** `.env` (or ENV_FILE) into the environment before any setting is read; the real environment wins. */
+const envFile = Either.try({ try: () => readEnvFile(process.env, process.cwd()), catch: (error) => error as EnvFileError })
 
 /**
  * SIGTERM/SIGINT interrupt the program and its layers close (the server ends what is still in
@@ -52,9 +56,9 @@ const COMMANDS = "commands: demo, check-config <file>, reset-admin-password [use
  * beside the bundled mock provider, with no keys (src/Demo.ts).
  */
 const command = process.argv[2]
-const program: Effect.Effect<void, unknown> =
+const run: Effect.Effect<void, unknown> =
   command === undefined
-    ? Layer.launch(AppLive)
+    ? Layer.launch(makeAppLayer(Either.isRight(envFile) ? { envFile: envFile.right } : {}))
     : command === "demo"
       ? // Loaded only for the demo: a production start never reads the mock provider's modules.
         Effect.flatMap(Effect.promise(() => import("./Demo.js")), (demo) => demo.runDemo)
@@ -63,6 +67,7 @@ const program: Effect.Effect<void, unknown> =
         : command === "check-config" && process.argv[3] !== undefined
           ? checkConfig(process.argv[3])
           : Effect.fail(new ResetRefused({ message: `unknown command or missing argument '${command.slice(0, 64)}' (${COMMANDS})` }))
+const program = Either.isLeft(envFile) ? Effect.fail(envFile.left) : run
 
 program.pipe(
   Effect.catchAllCause((cause) =>

@@ -168,9 +168,22 @@ type RawConfig = Config.Config.Success<typeof appConfig>
 
 export type AppConfigShape = Omit<RawConfig, "secretKey"> & {
   readonly secretKey: Redacted.Redacted<string>
-  /** Where the secret came from: the environment, or the file generated under DATA_DIR. */
-  readonly secretKeySource: "env" | "file"
+  /** Where the secret came from (logged once at start, never the value). */
+  readonly secretKeySource: SecretKeySource
 }
+
+/** SECRET_KEY from the environment, or `${DATA_DIR}/secret.key`: generated at this start, or read from an earlier one. */
+export type SecretKeySource =
+  | { readonly _tag: "Env" }
+  | { readonly _tag: "File"; readonly file: string; readonly generated: boolean }
+
+/** One line for the start-up log: where the secret came from, never the secret. */
+export const describeSecretKeySource = (source: SecretKeySource): string =>
+  source._tag === "Env"
+    ? "secret: SECRET_KEY from the environment"
+    : source.generated
+      ? `secret: SECRET_KEY not set; generated a new secret and saved it to ${source.file} (keep this file, or set SECRET_KEY to its contents; every instance sharing a database needs the same secret)`
+      : `secret: SECRET_KEY not set; using the secret saved in ${source.file}`
 
 const SECRET_FILE = "secret.key"
 
@@ -189,7 +202,7 @@ const resolveSecretKey = (config: RawConfig) =>
           message: "SECRET_KEY: expected a random secret of at least 32 characters in production (not a placeholder)",
         })
       }
-      return { secretKey: config.secretKey.value, secretKeySource: "env" as const }
+      return { secretKey: config.secretKey.value, secretKeySource: { _tag: "Env" } as SecretKeySource }
     }
     if (config.production && Option.isSome(config.databaseUrl)) {
       return yield* new InsecureSecretKey({
@@ -197,13 +210,13 @@ const resolveSecretKey = (config: RawConfig) =>
       })
     }
     const file = path.join(config.dataDir, SECRET_FILE)
-    const secret = yield* Effect.try({
+    const { secret, generated } = yield* Effect.try({
       try: () => {
-        if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim()
+        if (fs.existsSync(file)) return { secret: fs.readFileSync(file, "utf8").trim(), generated: false }
         fs.mkdirSync(config.dataDir, { recursive: true })
-        const generated = randomBytes(48).toString("base64url")
-        fs.writeFileSync(file, generated + "\n", { mode: 0o600, flag: "wx" })
-        return generated
+        const secret = randomBytes(48).toString("base64url")
+        fs.writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" })
+        return { secret, generated: true }
       },
       catch: (error) =>
         new InsecureSecretKey({ message: `SECRET_KEY: not set, and ${file} could not be read or created: ${String(error)}` }),
@@ -211,7 +224,7 @@ const resolveSecretKey = (config: RawConfig) =>
     if (secret.length < 32) {
       return yield* new InsecureSecretKey({ message: `SECRET_KEY: ${file} holds a secret shorter than 32 characters` })
     }
-    return { secretKey: Redacted.make(secret), secretKeySource: "file" as const }
+    return { secretKey: Redacted.make(secret), secretKeySource: { _tag: "File", file, generated } as SecretKeySource }
   })
 
 export class AppConfig extends Effect.Service<AppConfig>()("gateway/config/AppConfig", {

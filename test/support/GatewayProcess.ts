@@ -68,6 +68,8 @@ export const startGatewayProcess = async (options: {
       ...(options.gatewayFile !== undefined ? { GATEWAY_CONFIG: file } : {}),
       BOOTSTRAP_ADMIN: "false",
       LOG_LEVEL: "WARNING",
+      // A developer's own .env in the checkout must not change what a test starts.
+      ENV_FILE: "",
       ...options.env,
     },
     stdio: ["ignore", options.stdout ?? "ignore", "pipe"],
@@ -117,7 +119,7 @@ export const runMain = (
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...(options.args ?? [])], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "WARNING", ...env } as NodeJS.ProcessEnv,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "WARNING", ENV_FILE: "", ...env } as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
     })
     let stdout = ""
