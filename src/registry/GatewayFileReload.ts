@@ -97,7 +97,10 @@ export const reloadOnChange = (file: string, applied: string) =>
         )
       }
       yield* Ref.set(seen, text)
+      // Changed: every instance reloads. Nothing to write (another instance of a shared database
+      // applied the same edit first): this one reloads too, in case it missed that one's message.
       if (outcome.right.changed) yield* registry.afterChange
+      else yield* registry.reload.pipe(Effect.catchAll((error) => Effect.logWarning("registry reload after a providers file edit failed").pipe(Effect.annotateLogs({ reason: error.message }))))
       yield* Effect.logInfo(`providers file reloaded: ${describeChanges(outcome.right)}`).pipe(Effect.annotateLogs({ file }))
     }).pipe(Effect.withSpan("GatewayFileReload.reload"))
 

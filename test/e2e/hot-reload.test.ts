@@ -5,7 +5,7 @@ import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type GatewayProcess, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
-import { createStorage, type SharedStorage } from "../support/TestGateway.js"
+import { createStorage, OUTAGE_DATABASE_URL, type SharedStorage, startTestGateway } from "../support/TestGateway.js"
 
 /**
  * The providers file is re-imported when it changes on disk (GATEWAY_CONFIG_WATCH, default on):
@@ -137,6 +137,38 @@ describe("GATEWAY_CONFIG_WATCH=false", () => {
       expect(gateway.stderr()).not.toContain("providers file reloaded")
     } finally {
       await gateway.stop()
+      await upstream.close()
+      await storage.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 90_000)
+})
+
+describe("two instances of one database, each watching the same file", () => {
+  it("both serve the edit; the database is written once, the other instance finds no change", async () => {
+    const upstream = await startMockProvider({ models: ["model-a", "model-b"], strictModels: true })
+    const storage = await createStorage({ serverUrl: OUTAGE_DATABASE_URL })
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-reload-"))
+    const file = path.join(dir, "gateway.yaml")
+    fs.writeFileSync(file, providersFile(upstream.url, ["model-a"]))
+    const first = await startTestGateway({ storage, env: { GATEWAY_CONFIG: file } })
+    const second = await startTestGateway({ storage, env: { GATEWAY_CONFIG: file } })
+    try {
+      saveAtomically(file, providersFile(upstream.url, ["model-a", "model-b"]))
+      for (const gateway of [first, second]) {
+        const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
+        await until("model-b listed", async () => ((await client.models.list()).data.some((model) => model.id === "model-b") ? true : undefined))
+        expect((await client.chat.completions.create({ model: "model-b", messages: [{ role: "user", content: "hi" }] })).choices[0]?.message.content).toBe("Hello from mock: hi")
+      }
+      const reloads = await until("both reload lines", () => {
+        const lines = [...first.logs, ...second.logs].filter((line) => line.includes("providers file reloaded"))
+        return lines.length === 2 ? lines : undefined
+      })
+      expect(reloads.filter((line) => line.includes("providers updated mock"))).toHaveLength(1)
+      expect(reloads.filter((line) => line.includes("providers file reloaded: no change"))).toHaveLength(1)
+    } finally {
+      await second.close()
+      await first.close()
       await upstream.close()
       await storage.close()
       fs.rmSync(dir, { recursive: true, force: true })
