@@ -1,4 +1,4 @@
-import { Duration, Effect, Either, type Fiber } from "effect"
+import { type Duration, Effect, Either, type Fiber } from "effect"
 import type { ContinuationMode } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
 import type { RescueOutcome } from "../metrics/Metrics.js"

@@ -2,6 +2,7 @@ import { type ApiError, apiError } from "./ErrorEnvelope.js"
 
 /** Any tagged failure of the gateway → the status, type and message a client should see. */
 export const toApiError = (error: { readonly _tag: string } & Record<string, unknown>): ApiError => {
+  // biome-ignore lint/suspicious/noExplicitAny: each case reads the fields its error class declares
   const e = error as Record<string, any>
   switch (error._tag) {
     case "InvalidRequest":

@@ -138,7 +138,7 @@ export const makeMultipartScanner = (
 
   /** Looks for the delimiter in `chunk[from..]` (body or preamble); returns where reading goes on, or -1 at the chunk's end. */
   const scanData = (chunk: Buffer, from: number): number => {
-    let at = from
+    const at = from
     if (partial > 0) {
       const want = n - partial
       const take = Math.min(want, chunk.length - at)

@@ -26,5 +26,5 @@ export const wantsStream = (body: unknown, accept: string | undefined): boolean 
   const s = isObject(body) ? body.stream : undefined
   if (s === false) return false
   if (s === true) return true
-  return accept !== undefined && accept.toLowerCase().includes("text/event-stream")
+  return accept?.toLowerCase().includes("text/event-stream") === true
 }

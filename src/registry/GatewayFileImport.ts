@@ -8,7 +8,7 @@ import {
   checkUpstreamProviders,
   type FileProvider,
   type GatewayFile,
-  GatewayFileError,
+  type GatewayFileError,
   gatewayFileError,
   loadGatewayFile,
   parseGatewayFile,

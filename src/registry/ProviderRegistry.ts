@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { policyFromStored } from "../shared/LogicalModelPolicy.js"
 import type * as SqlError from "@effect/sql/SqlError"
-import { Effect, Redacted, Schedule, Schema, Stream, SubscriptionRef } from "effect"
+import { Effect, type Redacted, Schedule, Schema, Stream, SubscriptionRef } from "effect"
 import { Secrets } from "../crypto/Secrets.js"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { ProviderRepository, type RegistryRows } from "../storage/ProviderRepository.js"

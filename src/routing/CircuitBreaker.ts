@@ -57,7 +57,7 @@ export type BreakerEvent = { readonly _tag: "Success" } | { readonly _tag: "Fail
 export const initialBreaker: BreakerState = { _tag: "Closed", failures: [] }
 
 export const cooldownFor = (trips: number, config: BreakerConfig): number =>
-  Math.min(config.maxCooldownMs, config.cooldownMs * Math.pow(2, Math.max(0, trips - 1)))
+  Math.min(config.maxCooldownMs, config.cooldownMs * 2 ** Math.max(0, trips - 1))
 
 /** Closed, open (cooldown running) or half-open (cooldown over: one probe may go). */
 export const breakerStatus = (state: BreakerState, now: number): CircuitView =>

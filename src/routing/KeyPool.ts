@@ -68,7 +68,7 @@ const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.m
 /** Backoff after the `failCount`-th consecutive failure of a key. */
 export const keyBackoffMs = (failCount: number, kind: KeyFailureKind, config: KeyPoolConfig = defaultKeyPoolConfig): number => {
   const base = kind === "retryable" ? config.retryableBaseMs : config.fatalBaseMs
-  const ms = base * Math.pow(2, Math.min(Math.max(failCount, 0), config.maxExponent))
+  const ms = base * 2 ** Math.min(Math.max(failCount, 0), config.maxExponent)
   return Math.min(config.maxBackoffMs, kind === "auth" ? Math.max(ms, config.authMinMs) : ms)
 }
 

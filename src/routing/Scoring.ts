@@ -93,7 +93,7 @@ const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.m
 
 /** 1 for fresh evidence, halving every `halfLifeMs`. */
 export const decayFactor = (ageMs: number, halfLifeMs: number): number =>
-  ageMs <= 0 ? 1 : Math.pow(0.5, ageMs / halfLifeMs)
+  ageMs <= 0 ? 1 : 0.5 ** (ageMs / halfLifeMs)
 
 /** Metrics as they count now: decayed with age toward neutral, weighted by sample confidence. */
 export const effectiveMetrics = (

@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Schema, Scope, Stream } from "effect"
+import { Context, Duration, type Effect, Schema, type Scope, type Stream } from "effect"
 
 export class KvError extends Schema.TaggedError<KvError>()("KvError", {
   operation: Schema.String,

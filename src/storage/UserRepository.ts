@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as SqlError from "@effect/sql/SqlError"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
 import { renamed } from "../shared/Renamed.js"
 import { type Budget, budgetColumns } from "../shared/Budget.js"

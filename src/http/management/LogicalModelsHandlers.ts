@@ -122,7 +122,7 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(ManagementApi, "logica
                   model: u.modelId,
                   weight: u.weight,
                   priority: u.priority,
-                  provider_enabled: provider !== undefined && provider.enabled && provider.keys.length > 0,
+                  provider_enabled: provider?.enabled === true && provider.keys.length > 0,
                   circuit: worseCircuit(circuits.get(upstreamScope(u.providerId, u.modelId)), circuits.get(providerScope(u.providerId))).status,
                 }
               }),

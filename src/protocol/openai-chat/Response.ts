@@ -56,7 +56,7 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
 
 /** Reuses the upstream id when it already has the dialect's prefix, else mints one. */
 export const idWithPrefix = (id: string | undefined, prefix: string, ctx: EncodeContext) =>
-  id !== undefined && id.startsWith(prefix) ? id : ctx.ids(prefix)
+  id?.startsWith(prefix) ? id : ctx.ids(prefix)
 
 export const encodeResponse = (resp: CanonicalResponse, ctx: EncodeContext): JsonObject => {
   const text = resp.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join("")
