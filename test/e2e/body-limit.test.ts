@@ -48,8 +48,12 @@ const post = (base: string, path: string, size: number, options: { readonly decl
         const done = (closed: boolean) => resolve({ status: response.statusCode!, headers: response.headers, body, sent, ms, closed })
         if (socket.destroyed || socket.readableEnded) return done(true)
         const timer = setTimeout(() => done(false), 3_000)
-        socket.once("close", () => (clearTimeout(timer), done(true)))
-        socket.once("end", () => (clearTimeout(timer), done(true)))
+        const ended = () => {
+          clearTimeout(timer)
+          done(true)
+        }
+        socket.once("close", ended)
+        socket.once("end", ended)
       })
       response.on("error", reject)
     })

@@ -42,6 +42,7 @@ const hostileString = fc.oneof(
     "😀".repeat(30),
     "a".repeat(3000),
     "' OR 1=1 --",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style probe, meant literally
     "${jndi:ldap://127.0.0.1/x}",
   ),
 )

@@ -1,6 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk"
 import type { GoogleGenAI } from "@google/genai"
-import OpenAI from "openai"
+import type OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { chatOnlyProvider, protocolProviders, sdkClients } from "../support/ProtocolProviders.js"

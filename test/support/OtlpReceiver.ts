@@ -55,17 +55,17 @@ interface JsonAttribute {
   readonly value: JsonValue
 }
 
-const valueOf = (value: JsonValue): AttributeValue => {
+const attributeValue = (value: JsonValue): AttributeValue => {
   if (value.stringValue !== undefined) return value.stringValue
   if (value.intValue !== undefined) return Number(value.intValue)
   if (value.doubleValue !== undefined) return value.doubleValue
   if (value.boolValue !== undefined) return value.boolValue
-  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(valueOf)
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(attributeValue)
   return undefined
 }
 
 const attributesOf = (list: ReadonlyArray<JsonAttribute> | undefined): Record<string, AttributeValue> =>
-  Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]))
+  Object.fromEntries((list ?? []).map((a) => [a.key, attributeValue(a.value)]))
 
 interface ExportRequest {
   readonly resourceSpans?: ReadonlyArray<{

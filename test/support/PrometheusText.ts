@@ -25,7 +25,7 @@ const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$/
 const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"\s*(,|$)/y
 const TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped"])
 
-const unescape = (value: string) => value.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c))
+const unescapeLabel = (value: string) => value.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c))
 
 const parseLabels = (text: string, line: string): Record<string, string> => {
   const labels: Record<string, string> = {}
@@ -35,7 +35,7 @@ const parseLabels = (text: string, line: string): Record<string, string> => {
     const match = LABEL.exec(text)
     if (match === null || match.index !== start) throw new Error(`malformed labels in: ${line}`)
     if (match[1]! in labels) throw new Error(`duplicate label ${match[1]} in: ${line}`)
-    labels[match[1]!] = unescape(match[2]!)
+    labels[match[1]!] = unescapeLabel(match[2]!)
     if (match[3] === "") break
   }
   return labels

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Exit, Layer, Redacted } from "effect"
+import { type Context, Effect, Either, Exit, Layer, Redacted } from "effect"
 import { ApiKeyAuth } from "../../../src/identity/ApiKeyAuth.js"
 import { ApiKeys } from "../../../src/identity/ApiKeys.js"
 import { Authenticator } from "../../../src/identity/Authenticator.js"

@@ -101,7 +101,7 @@ describe("weighted choice", () => {
     const n = 20_000
     for (let i = 0; i < n; i++) counts[weightedPick(idx, (j) => weights[j]!, rnd())!]!++
     const total = weights.reduce((s, w) => s + w, 0)
-    weights.forEach((w, i) => expect(Math.abs(counts[i]! / n - w / total)).toBeLessThan(0.025))
+    for (const [i, w] of weights.entries()) expect(Math.abs(counts[i]! / n - w / total)).toBeLessThan(0.025)
   }, { fastCheck: { numRuns: 30 } })
 
   it.prop("weightedPick is uniform when every weight is zero and never picks a zero weight otherwise", [fc.array(fc.constantFrom(0, 0, 1, 2), { minLength: 1, maxLength: 6 }), fc.double({ min: 0, max: 0.999999, noNaN: true })], ([weights, r]) => {

@@ -88,7 +88,7 @@ describe("retry and failover program (RetryPolicy schedules)", () => {
           // and the jittered backoff (0.8 × base × factor^(n−1), capped).
           expect(retriesSameCandidate(failure)).toBe(true)
           const n = perCandidate.get(call.candidate)! - 1
-          const backoff = Math.min(cfg.maxDelayMs, cfg.baseDelayMs * Math.pow(cfg.factor, n - 1))
+          const backoff = Math.min(cfg.maxDelayMs, cfg.baseDelayMs * cfg.factor ** (n - 1))
           const retryAfter = prev.outcome.verdict._tag === "Retryable" ? (prev.outcome.verdict.retryAfterMs ?? 0) : 0
           expect(retryAfter).toBeLessThanOrEqual(cfg.maxRetryAfterMs)
           expect(call.at - prev.at).toBeGreaterThanOrEqual(Math.max(retryAfter, Math.floor(backoff * 0.8)))

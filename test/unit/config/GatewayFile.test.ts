@@ -332,7 +332,7 @@ providers:
         [9, "providers[1].base-url"],
         [12, "logical_models[0].upstreams"],
       ])
-      expect(failure.message).toMatch(/^gateway\.yaml: 5 problems:\n  line 3, column 15: providers\[0\]\.base_url: expected an http\(s\) URL\n/)
+      expect(failure.message).toMatch(/^gateway\.yaml: 5 problems:\n {2}line 3, column 15: providers\[0\]\.base_url: expected an http\(s\) URL\n/)
       // Once the Schema holds, every unset variable is named at once too.
       const unset = yield* failureOf(provider("    keys:\n      - value_env: FIRST_UNSET\n      - value_env: SECOND_UNSET"))
       expect(unset.problems.map((p) => p.text)).toEqual([

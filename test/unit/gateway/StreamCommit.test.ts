@@ -48,7 +48,10 @@ const fakeSink = (accepting: () => boolean) => {
     },
     once: (_event, listener) => drains.push(listener),
   }
-  return { sink, written, drain: () => drains.splice(0).forEach((f) => f()), ended: () => ended }
+  const drain = () => {
+    for (const f of drains.splice(0)) f()
+  }
+  return { sink, written, drain, ended: () => ended }
 }
 
 const start = (upstream: UpstreamStream, outcomes: Array<StreamOutcome>, timeout = Duration.seconds(5)) =>

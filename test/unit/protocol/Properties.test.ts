@@ -122,9 +122,13 @@ describe("error bodies", () => {
       expect(evs.some((x) => x.data === "[DONE]")).toBe(false)
       const last = evs[evs.length - 1]!
       const body = JSON.parse(last.data)
-      if (d === "anthropic") expect(last.event).toBe("error"), expect(body).toEqual(errorBody("anthropic", e))
-      else if (d === "openai-responses") expect(last.event).toBe("error"), expect(body.message).toBe(e.message)
-      else expect(body).toEqual(errorBody(d, e))
+      if (d === "anthropic") {
+        expect(last.event).toBe("error")
+        expect(body).toEqual(errorBody("anthropic", e))
+      } else if (d === "openai-responses") {
+        expect(last.event).toBe("error")
+        expect(body.message).toBe(e.message)
+      } else expect(body).toEqual(errorBody(d, e))
     })
   }
 })
