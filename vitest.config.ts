@@ -15,6 +15,8 @@ export default defineConfig({
     // Vitest's default is one worker per core minus one: a single worker on a 2-core machine,
     // idle whenever a test waits on a timer, a socket or its embedded database's process.
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Closes the test file's shared database (test/support/TestDatabase.ts) after the file.
+    setupFiles: ["./test/support/Setup.ts"],
     reporters: ["default", "./test/support/SummaryReporter.ts"],
   },
 })

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted } from "effect"
+import { type Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import * as Database from "../../src/storage/Database.js"
 import { tempDir } from "./TestConfig.js"
 
@@ -95,14 +95,67 @@ export const postgresTestDatabase = (url: string): Layer.Layer<Sql> =>
   ).pipe(Layer.orDie)
 
 /**
- * `PgClient` + `SqlClient` for tests, migrated: a fresh database on the server at
- * `DATABASE_URL` when set, embedded PGlite in a temp dir otherwise. Each build is independent.
- *
- *   it.layer(TestDatabase)("UserRepo", (it) => { it.effect("...", () => ...) })
+ * `PgClient` + `SqlClient`, migrated, of a database of its own: a fresh database on the server at
+ * `DATABASE_URL` when set, embedded PGlite in a temp dir otherwise. Each build is independent and
+ * costs seconds (a PGlite process, or CREATE DATABASE and the migrations): for tests that change
+ * the schema. Others use `TestDatabase`.
  */
-export const TestDatabase: Layer.Layer<Sql> = Layer.unwrapEffect(
+export const FreshTestDatabase: Layer.Layer<Sql> = Layer.unwrapEffect(
   Effect.sync(() => {
     const url = process.env.DATABASE_URL
     return url !== undefined && url.trim() !== "" ? postgresTestDatabase(url) : embeddedTestDatabase
+  }),
+)
+
+/** The test file's database, built on first use, closed by `closeSharedTestDatabase`. */
+let shared: Promise<{ readonly context: Context.Context<Sql>; readonly scope: Scope.CloseableScope }> | undefined
+
+const sharedDatabase = Effect.promise(() => {
+  shared ??= Effect.runPromise(
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(FreshTestDatabase, scope)
+      return { context, scope }
+    }),
+  )
+  return shared
+})
+
+/** Closes the test file's database, if one was opened (test/support/Setup.ts, after each file). */
+export const closeSharedTestDatabase = async (): Promise<void> => {
+  const current = shared
+  shared = undefined
+  if (current !== undefined) await Effect.runPromise(Scope.close((await current).scope, Exit.void))
+}
+
+/** Every table but the migrator's emptied, identities restarted: the state right after migrating. */
+const emptyTables = (context: Context.Context<Sql>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const tables = yield* sql<{ readonly name: string }>`
+      SELECT tablename AS name FROM pg_tables
+      WHERE schemaname = current_schema() AND tablename <> ${Database.MIGRATIONS_TABLE}`
+    if (tables.length > 0) {
+      yield* sql.unsafe(`TRUNCATE ${tables.map((t) => `"${t.name}"`).join(", ")} RESTART IDENTITY CASCADE`)
+    }
+  }).pipe(Effect.provide(context), Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => "timed out" }))
+
+/**
+ * `PgClient` + `SqlClient` for tests, migrated and empty: one database per test file (as
+ * `FreshTestDatabase` makes it), emptied each time the layer is built, so every test that builds
+ * it starts from the freshly migrated state without paying for a new database. A database the
+ * previous test left unusable (a test that timed out while PGlite still runs its statement) is
+ * replaced by a fresh one, so one failure does not fail the file's next tests.
+ *
+ *   it.layer(TestDatabase)("UserRepo", (it) => { it.effect("...", () => ...) })
+ */
+export const TestDatabase: Layer.Layer<Sql> = Layer.effectContext(
+  Effect.gen(function* () {
+    const { context } = yield* sharedDatabase
+    if (Exit.isSuccess(yield* Effect.exit(emptyTables(context)))) return context
+    yield* Effect.promise(closeSharedTestDatabase)
+    const fresh = yield* sharedDatabase
+    yield* Effect.orDie(emptyTables(fresh.context))
+    return fresh.context
   }),
 )

@@ -6,14 +6,18 @@ import { Secrets } from "../../../src/crypto/Secrets.js"
 import { ProviderAdminRepository } from "../../../src/storage/ProviderAdminRepository.js"
 import { ProviderRepository, type ProviderWrite } from "../../../src/storage/ProviderRepository.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
-import { TestDatabase } from "../../support/TestDatabase.js"
+import { FreshTestDatabase, TestDatabase } from "../../support/TestDatabase.js"
 
 /** Issue 11, item 9: custom header values are encrypted at rest, and existing rows are converted. */
-const TestEnv = Layer.mergeAll(ProviderRepository.DefaultWithoutDependencies, ProviderAdminRepository.DefaultWithoutDependencies).pipe(
-  Layer.provideMerge(ProviderRepository.DefaultWithoutDependencies),
-  Layer.provideMerge(Secrets.DefaultWithoutDependencies),
-  Layer.provideMerge(Layer.mergeAll(TestDatabase, testConfigLayer())),
-)
+const envOn = (database: typeof TestDatabase) =>
+  Layer.mergeAll(ProviderRepository.DefaultWithoutDependencies, ProviderAdminRepository.DefaultWithoutDependencies).pipe(
+    Layer.provideMerge(ProviderRepository.DefaultWithoutDependencies),
+    Layer.provideMerge(Secrets.DefaultWithoutDependencies),
+    Layer.provideMerge(Layer.mergeAll(database, testConfigLayer())),
+  )
+const TestEnv = envOn(TestDatabase)
+/** The migration test takes the schema back before migration 0004: a database of its own. */
+const FreshEnv = envOn(FreshTestDatabase)
 
 const SECRET = "sk-trace-secret-0123456789abcdefWXYZ"
 
@@ -84,6 +88,6 @@ describe("custom headers at rest", () => {
         old: { "X-Trace": SECRET },
         plain: {},
       })
-    }).pipe(Effect.provide(TestEnv)),
+    }).pipe(Effect.provide(FreshEnv)),
   )
 })

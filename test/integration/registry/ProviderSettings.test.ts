@@ -9,7 +9,7 @@ import { buildSnapshot } from "../../../src/registry/ProviderRegistry.js"
 import { ProviderAdminRepository } from "../../../src/storage/ProviderAdminRepository.js"
 import { ProviderRepository } from "../../../src/storage/ProviderRepository.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
-import { TestDatabase } from "../../support/TestDatabase.js"
+import { FreshTestDatabase, TestDatabase } from "../../support/TestDatabase.js"
 
 /**
  * Issue 13 item 4: a provider's settings (shared/ProviderSettings.ts) from the providers file to
@@ -17,11 +17,15 @@ import { TestDatabase } from "../../support/TestDatabase.js"
  * moved out of their columns — and migration 0006 carrying existing rows over. Embedded PGlite,
  * or Postgres when DATABASE_URL is set.
  */
-const TestEnv = Layer.mergeAll(ProviderRepository.DefaultWithoutDependencies, ProviderAdminRepository.DefaultWithoutDependencies).pipe(
-  Layer.provideMerge(ProviderRepository.DefaultWithoutDependencies),
-  Layer.provideMerge(Secrets.DefaultWithoutDependencies),
-  Layer.provideMerge(Layer.mergeAll(TestDatabase, testConfigLayer())),
-)
+const envOn = (database: typeof TestDatabase) =>
+  Layer.mergeAll(ProviderRepository.DefaultWithoutDependencies, ProviderAdminRepository.DefaultWithoutDependencies).pipe(
+    Layer.provideMerge(ProviderRepository.DefaultWithoutDependencies),
+    Layer.provideMerge(Secrets.DefaultWithoutDependencies),
+    Layer.provideMerge(Layer.mergeAll(database, testConfigLayer())),
+  )
+const TestEnv = envOn(TestDatabase)
+/** The migration test takes the schema back before migration 0006: a database of its own. */
+const FreshEnv = envOn(FreshTestDatabase)
 
 const parse = (text: string) =>
   parseGatewayFile(text, { file: "gateway.yaml" }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
@@ -141,7 +145,7 @@ providers:
     max_qps: 25
 `)
       expect(again.providersUnchanged).toEqual(["full"])
-    }).pipe(Effect.provide(TestEnv)),
+    }).pipe(Effect.provide(FreshEnv)),
   )
 
   it.live("a stored value this version does not accept reads as not set, without losing the other settings", () =>
