@@ -24,6 +24,8 @@ describe("start-up errors name what is wrong and exit non-zero", () => {
     // Refused before any connection is tried, without echoing the URL (it holds a password).
     [{ DATABASE_URL: "mysql://root:hunter2-secret@127.0.0.1:3306/apiproxy" }, /DATABASE_URL.*expected a PostgreSQL URL \(postgres:\/\//],
     [{ DATABASE_URL: "sqlite:./data/db.sqlite" }, /DATABASE_URL.*PostgreSQL only/],
+    // docker-compose.yml passes `${SECRET_KEY:-}`: empty is unset, refused beside a shared database.
+    [{ NODE_ENV: "production", SECRET_KEY: "", DATABASE_URL: "postgres://127.0.0.1:9/none" }, /SECRET_KEY: required in production when DATABASE_URL is set/],
   ])("%j", async (env, pattern) => {
     const run = await runMain({ DATA_DIR: dataDir, SECRET_KEY: TEST_SECRET_KEY, ...env })
     expect(run.code).not.toBe(0)
