@@ -31,7 +31,7 @@ interface Demo {
 /** `npm run demo` in a fresh directory like a checkout, the demo's providers file on a free mock port. */
 const startDemo = async (env: Readonly<Record<string, string>>): Promise<Demo> => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-readme-"))
-  for (const link of ["node_modules", "tsconfig.json"]) fs.symlinkSync(path.join(root, link), path.join(dir, link))
+  for (const link of ["node_modules", "package.json", "src", "tsconfig.json"]) fs.symlinkSync(path.join(root, link), path.join(dir, link))
   const [port, mockPort] = [await freePort(), await freePort()]
   const providers = fs.readFileSync(path.join(root, "examples/demo.yaml"), "utf8")
   expect(providers.match(/http:\/\/127\.0\.0\.1:8089/g)).toHaveLength(3)
@@ -68,6 +68,9 @@ const startDemo = async (env: Readonly<Record<string, string>>): Promise<Demo> =
   return { dir, url: `http://127.0.0.1:${port}`, mockUrl: `http://127.0.0.1:${mockPort}`, stdout: () => stdout, stop }
 }
 
+/** A block may start a process (`npm run apiproxy`): minutes on a loaded machine are not a failure. */
+const BLOCK_TIMEOUT = 90_000
+
 /**
  * A block in bash (`set -euo pipefail`) in the demo's directory; what it exported is kept in
  * `.readme-env` for the next block, as in one terminal.
@@ -78,7 +81,7 @@ const runBlock = (demo: Demo, code: string, env: Readonly<Record<string, string>
     cwd: demo.dir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: BLOCK_TIMEOUT - 5_000,
   })
   return { code: run.status, stdout: run.stdout, stderr: run.stderr }
 }
@@ -91,7 +94,7 @@ const expectPromisedOutput = (block: ReadmeBlock, stdout: string) => {
 
 describe("README quick start against demo gateways this test starts (embedded backend, fresh DATA_DIR)", () => {
   it("marks the blocks this test runs; the start commands are `npm run demo`, which runs src/main.ts demo", () => {
-    expect(blocks.map((block) => block.kind)).toEqual(["start", "shell", "hello.mjs", "shell", "start walkthrough", "walkthrough"])
+    expect(blocks.map((block) => block.kind)).toEqual(["start", "shell", "hello.mjs", "shell", "real providers", "start walkthrough", "walkthrough"])
     expect(ofKind("start")[0]!.code).toBe("npm ci && npm run demo")
     expect(ofKind("start walkthrough")[0]!.code).toMatch(/^(?:[A-Z_]+=\S+ )+npm run demo$/)
     const scripts = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts
@@ -119,7 +122,7 @@ describe("README quick start against demo gateways this test starts (embedded ba
       expect(run, run.stderr).toMatchObject({ code: 0 })
       expect(run.stdout).toContain(`"content":"Hello from mock: Hello"`)
       expectPromisedOutput(block, run.stdout)
-    })
+    }, BLOCK_TIMEOUT)
 
     it("the SDK snippet, saved as hello.mjs and run with node, streams the answer", () => {
       const block = ofKind("hello.mjs")[0]!
@@ -128,7 +131,7 @@ describe("README quick start against demo gateways this test starts (embedded ba
       expect(run, run.stderr).toMatchObject({ code: 0 })
       expect(run.stdout).toBe("Hello from mock: Hello\n")
       expectPromisedOutput(block, run.stdout)
-    })
+    }, BLOCK_TIMEOUT)
 
     it("a 503 scripted at the mock: the logical model fails over to mock-anthropic", () => {
       const block = ofKind("shell")[1]!
@@ -136,7 +139,14 @@ describe("README quick start against demo gateways this test starts (embedded ba
       expect(run, run.stderr).toMatchObject({ code: 0 })
       expect(run.stdout).toMatch(/^x-apiproxy-provider: mock-anthropic\r?$/m)
       expectPromisedOutput(block, run.stdout)
-    })
+    }, BLOCK_TIMEOUT)
+
+    it("the real providers' file is valid: check-config says so", () => {
+      const block = ofKind("real providers")[0]!
+      const run = runBlock(demo, block.code, {})
+      expect(run, run.stderr).toMatchObject({ code: 0 })
+      expectPromisedOutput(block, run.stdout)
+    }, BLOCK_TIMEOUT)
   })
 
   describe("the management walkthrough: BOOTSTRAP_ADMIN=false, the first superuser over HTTP", () => {
@@ -159,6 +169,6 @@ describe("README quick start against demo gateways this test starts (embedded ba
       expect(fs.existsSync(path.join(demo.dir, "data-walkthrough", "admin-credentials.txt"))).toBe(false)
       expect(run.stdout).toMatch(/"id":"openai"/)
       expect(run.stdout).toMatch(/"content":"Hello from mock: Hello"/)
-    })
+    }, BLOCK_TIMEOUT)
   })
 })
