@@ -101,7 +101,7 @@ describe("README quick start against demo gateways this test starts (embedded ba
     expect(scripts.demo).toBe("node dist/src/main.js demo")
   })
 
-  describe("Try it: npm run demo, the curl, the SDK snippet, failover", () => {
+  describe("Try it: npm run demo, the curl, the SDK snippet, failover, a providers file of one's own", () => {
     let demo: Demo
     let env: Record<string, string>
     beforeAll(async () => {
