@@ -5,7 +5,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "../support/GatewayProcess.js"
-import { containsInOrder, promisedFragments, type ReadmeBlock, readmeBlocks } from "../support/ReadmeBlocks.js"
+import { containsInOrder } from "../support/InOrder.js"
+import { promisedFragments, type ReadmeBlock, readmeBlocks } from "../support/ReadmeBlocks.js"
 
 /**
  * The README's quick start, run as a reader would: every block marked `<!-- readme-quickstart: … -->`

@@ -1,6 +1,7 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { gatewayApi } from "../support/GatewayApi.js"
+import { containsInOrder } from "../support/InOrder.js"
 import { type MockProvider, type ReceivedRequest, startMockProvider } from "../../src/mock/MockProvider.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
@@ -33,16 +34,6 @@ const itemText = (item: unknown): string => {
 /** The response's `store` field (not in the SDK's type). */
 const storeOf = (response: object): unknown => (response as { store?: unknown }).store
 
-/** Whether `text` holds `parts` in this order. */
-const inOrder = (text: string, parts: ReadonlyArray<string>): boolean => {
-  let at = 0
-  for (const part of parts) {
-    const found = text.indexOf(part, at)
-    if (found < 0) return false
-    at = found + part.length
-  }
-  return true
-}
 
 describe("stateful Responses through the openai SDK", () => {
   let mock: MockProvider
@@ -141,10 +132,10 @@ describe("stateful Responses through the openai SDK", () => {
       const conversation = ["first", "Hello from mock: first", "second", "Hello from mock: second", "third"]
       if (native) {
         expect((third.body as { previous_response_id?: string }).previous_response_id).toBe(r2.id)
-        expect(inOrder(JSON.stringify(mock.responses.get(r3.id)!.input), conversation)).toBe(true)
+        expect(containsInOrder(JSON.stringify(mock.responses.get(r3.id)!.input), conversation)).toBe(true)
       } else {
         const sent = JSON.stringify(third.body)
-        expect(inOrder(sent, conversation)).toBe(true)
+        expect(containsInOrder(sent, conversation)).toBe(true)
         expect(sent).not.toContain("previous_response_id")
         expect(sent).not.toContain("be brief")
       }
@@ -259,9 +250,9 @@ describe("stateful Responses through the openai SDK", () => {
     const sent = lastTo("/v1/responses").body as Record<string, unknown>
     expect(sent.previous_response_id).toBeUndefined()
     expect(sent.store).toBe(false)
-    expect(inOrder(JSON.stringify(sent.input), ["begin", "Hello from mock: begin", "go on"])).toBe(true)
+    expect(containsInOrder(JSON.stringify(sent.input), ["begin", "Hello from mock: begin", "go on"])).toBe(true)
     const third = await turn(openai, "claude-haiku-4-5", "and on", { stream, previous: next.id })
-    expect(inOrder(JSON.stringify(lastTo("/v1/messages").body), ["begin", "go on", "Hello from mock: go on", "and on"])).toBe(true)
+    expect(containsInOrder(JSON.stringify(lastTo("/v1/messages").body), ["begin", "go on", "Hello from mock: go on", "and on"])).toBe(true)
     expect((await openai.responses.retrieve(third.id)).previous_response_id).toBe(next.id)
   })
 

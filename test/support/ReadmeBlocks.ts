@@ -44,14 +44,3 @@ export const promisedFragments = (block: ReadmeBlock): ReadonlyArray<string> => 
   }
   return promised.flatMap((text) => text.split("…")).map((fragment) => fragment.trim()).filter((fragment) => fragment !== "")
 }
-
-/** Whether `output` contains every fragment, in order. */
-export const containsInOrder = (output: string, fragments: ReadonlyArray<string>): boolean => {
-  let from = 0
-  for (const fragment of fragments) {
-    const at = output.indexOf(fragment, from)
-    if (at < 0) return false
-    from = at + fragment.length
-  }
-  return true
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { containsInOrder, promisedFragments, readmeBlocks } from "../../support/ReadmeBlocks.js"
+import { containsInOrder } from "../../support/InOrder.js"
+import { promisedFragments, readmeBlocks } from "../../support/ReadmeBlocks.js"
 
 const markdown = [
   "# Title",
