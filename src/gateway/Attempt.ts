@@ -9,7 +9,7 @@ import { addAttempt, setFirstToken } from "../shared/RequestRecord.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
 import { startAttemptSpan } from "./AttemptSpan.js"
 import { planExchange } from "./Exchange.js"
-import { attemptOutcomeOf, attemptStatusOf, isTimeout, outcomeOf } from "./FailureOutcome.js"
+import { attemptOutcomeOf, attemptStatusOf, failedAttemptOf, isTimeout, outcomeOf } from "./FailureOutcome.js"
 import type { GatewayAnswer, Served } from "./GatewayRequest.js"
 import { logRequestWarning } from "./RequestLog.js"
 import { AttemptFailed, contextEntry, skipCandidate, skipReasonOf, stopInvalid, type Walk } from "./RequestWalk.js"
@@ -165,6 +165,7 @@ const afterFailedCall = Effect.fnUntraced(function* (
 ) {
   const { candidate } = ref
   deps.metrics.observeAttempt({ provider: candidate.provider.id, model: candidate.model, failure })
+  ;(walk.failures ??= []).push(failedAttemptOf(candidate.provider.id, candidate.model, failure))
   walk.last = failure
   if (!isTimeout(failure)) walk.onlyTimeouts = false
   if (switchedToChat(walk, index, failure)) return yield* attempt(deps, walk, index)

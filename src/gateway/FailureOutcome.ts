@@ -1,5 +1,6 @@
 import type { AttemptOutcome } from "../routing/RetryPolicy.js"
-import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
+import { redactText } from "../shared/Redaction.js"
+import type { FailedAttempt, UpstreamFailure } from "../shared/UpstreamFailure.js"
 
 /** A failure of nothing but time: a walk of only these ends with the timeout itself (504). */
 export const isTimeout = (failure: UpstreamFailure): boolean =>
@@ -40,3 +41,21 @@ export const outcomeOf = (failure: UpstreamFailure): AttemptOutcome =>
         // response byte (refused, reset, DNS, TLS); a body that broke later is the model's answer.
         beforeResponse: failure.reason === "connect" || (failure.reason === "reset" && failure.message.startsWith("upstream unreachable")),
       }
+
+/** The longest message of one failed attempt in the client's error. */
+const ATTEMPT_MESSAGE_MAX = 200
+
+/** A message short enough for a list of attempts, with anything that looks like a credential redacted. */
+export const attemptMessage = (message: string): string => {
+  const safe = redactText(message)
+  return safe.length <= ATTEMPT_MESSAGE_MAX ? safe : `${safe.slice(0, ATTEMPT_MESSAGE_MAX - 1)}…`
+}
+
+/** A failed call as the client's error lists it (built on the failure path only). */
+export const failedAttemptOf = (provider: string, model: string, failure: UpstreamFailure): FailedAttempt => ({
+  provider,
+  model,
+  outcome: attemptOutcomeOf(failure),
+  status: attemptStatusOf(failure),
+  message: attemptMessage(failure.message),
+})

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { FailedAttempt } from "../shared/UpstreamFailure.js"
 
 /** The caller sent something we cannot serve (bad JSON, missing model, wrong shape). */
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
@@ -14,6 +15,8 @@ export class AllUpstreamsFailed extends Schema.TaggedError<AllUpstreamsFailed>()
   lastStatus: Schema.optional(Schema.Number),
   lastError: Schema.String,
   retryAfterMs: Schema.optional(Schema.Number),
+  /** Every upstream call of the walk, and every candidate passed over, in order. */
+  failedAttempts: Schema.Array(FailedAttempt),
 }) {}
 
 /** Every upstream of the model is cooling down (circuits open). */

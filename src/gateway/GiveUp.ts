@@ -1,4 +1,4 @@
-import { type UpstreamFailure, UpstreamStatusError } from "../shared/UpstreamFailure.js"
+import { type FailedAttempt, type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import { AllUpstreamsFailed, InvalidRequest, UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
 import type { Skip, SkipReason, Walk } from "./RequestWalk.js"
 
@@ -9,17 +9,37 @@ export type GiveUpError = UpstreamFailure | UpstreamCapacityExhausted | AllUpstr
 export const giveUpError = (walk: Walk): GiveUpError => {
   const { last } = walk
   if (last === undefined) return nothingSentError(walk)
+  // An answer retrying cannot change (a client error) is the provider's own, as it is.
+  if (walk.lastVerdict?._tag === "Fatal") return last
+  const failedAttempts = walk.failures ?? []
   // The provider's own answer is the most useful error: its status, message and Retry-After.
-  if (last._tag === "UpstreamStatusError" && walk.lastVerdict?._tag !== "RotateKey") return last
+  if (last._tag === "UpstreamStatusError" && walk.lastVerdict?._tag !== "RotateKey") return listing(last, failedAttempts)
   // Nothing answered in time: a timeout (504) says more than "failed" (502).
-  if (walk.onlyTimeouts) return last
+  if (walk.onlyTimeouts) return listing(last, failedAttempts)
   return new AllUpstreamsFailed({
     model: walk.request.model,
     attempts: walk.attempts,
     lastError: last.message,
     ...(last._tag === "UpstreamStatusError" ? { lastStatus: last.status, retryAfterMs: last.retryAfterMs } : {}),
+    failedAttempts,
   })
 }
+
+/** The last failure again, with every failed attempt of the walk for the client's error. */
+const listing = (last: UpstreamFailure, failedAttempts: ReadonlyArray<FailedAttempt>): UpstreamFailure =>
+  last._tag === "UpstreamStatusError"
+    ? new UpstreamStatusError({
+        provider: last.provider,
+        model: last.model,
+        status: last.status,
+        message: last.message,
+        errorType: last.errorType,
+        errorCode: last.errorCode,
+        errorParam: last.errorParam,
+        retryAfterMs: last.retryAfterMs,
+        failedAttempts,
+      })
+    : new UpstreamTransportError({ provider: last.provider, model: last.model, reason: last.reason, message: last.message, failedAttempts })
 
 /** Every candidate was passed over without a call: why, and when to come back. */
 const nothingSentError = (walk: Walk): GiveUpError => {
@@ -54,7 +74,7 @@ const nothingSentError = (walk: Walk): GiveUpError => {
   }
   const cannotTake = (s: Skip) => s.reason === "unsupported" || s.reason === "inexpressible" || s.reason === "no_keys" || s.reason === "too_long"
   if (skips.length > 0 && skips.every(cannotTake)) {
-    return new AllUpstreamsFailed({ model, attempts: 0, lastError: "no upstream of the model can take this request" })
+    return new AllUpstreamsFailed({ model, attempts: 0, lastError: "no upstream of the model can take this request", failedAttempts: walk.failures ?? [] })
   }
   const other = [...waits("key_backoff"), ...waits("circuit")]
   return new UpstreamsCoolingDown({ model, retryAfterMs: other.length > 0 ? Math.min(...other) : walk.plan.retryAfterMs })

@@ -6,8 +6,9 @@ import type { Plan, PlannedAttempt } from "../routing/Plan.js"
 import type { ClassifiedFailure, Verdict } from "../routing/RetryPolicy.js"
 import type { SessionRef } from "../routing/Router.js"
 import { normalizeSessionId } from "../routing/Stickiness.js"
-import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
+import type { FailedAttempt, UpstreamFailure } from "../shared/UpstreamFailure.js"
 import type { ClientRequest, Exchange } from "./Exchange.js"
+import { attemptMessage } from "./FailureOutcome.js"
 import type { GatewayRequest, Served } from "./GatewayRequest.js"
 import { InvalidRequest } from "./GatewayError.js"
 import type { RequestLimits } from "./RequestLimits.js"
@@ -72,6 +73,8 @@ export interface Walk {
   /** Models that answered context_length_exceeded: never asked again by this request. */
   tooLong: Set<string> | undefined
   skips: Array<Skip> | undefined
+  /** Every failed call and passed-over candidate, in order: the client's error lists them when the walk gives up. */
+  failures: Array<FailedAttempt> | undefined
   last: UpstreamFailure | undefined
   lastVerdict: Verdict | undefined
   onlyTimeouts: boolean
@@ -107,6 +110,7 @@ export const startWalk = (
   counted: undefined,
   tooLong: undefined,
   skips: undefined,
+  failures: undefined,
   last: undefined,
   lastVerdict: undefined,
   onlyTimeouts: true,
@@ -114,9 +118,24 @@ export const startWalk = (
   answeredKey: undefined,
 })
 
+/** Why a candidate was passed over, as the client's error lists it. */
+const SKIPPED: { readonly [reason in SkipReason]: string } = {
+  circuit: "not called: its circuit is open after recent failures",
+  key_backoff: "not called: every key is backed off after recent failures",
+  retry_after: "not called: the provider asked to wait (Retry-After)",
+  max_qps: "not called: every key is at its max_qps",
+  no_keys: "not called: the provider has no usable key",
+  unsupported: "not called: it cannot take this request",
+  inexpressible: "not called: its dialect cannot express this request",
+  too_long: "not called: this model already answered context_length_exceeded",
+  cap: "not called: the request reached its attempt cap",
+}
+
 /** A candidate passed over without a call: the failover schedule moves on. */
 export const skipCandidate = (walk: Walk, planned: PlannedAttempt, reason: SkipReason, waitMs?: number, message?: string) => {
   ;(walk.skips ??= []).push({ planned, reason, waitMs, message })
+  const { provider, model } = planned.candidate
+  ;(walk.failures ??= []).push({ provider: provider.id, model, outcome: "skipped", status: null, message: message === undefined ? SKIPPED[reason] : attemptMessage(`not called: ${message}`) })
   return Effect.fail(new AttemptFailed(skipVerdict, reason === "cap" ? walk.limits.retry.maxAttempts : walk.attempts, false))
 }
 

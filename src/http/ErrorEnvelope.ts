@@ -1,4 +1,5 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type { FailedAttempt } from "../shared/UpstreamFailure.js"
 
 /** The dialect a client speaks, which decides the shape of every error it sees. */
 export type ClientDialect = "openai" | "anthropic" | "gemini"
@@ -19,6 +20,8 @@ export interface ApiError {
   readonly reason?: string | undefined
   /** `false`: retrying soon cannot help (`x-should-retry: false`, which the OpenAI and Anthropic SDKs honour). */
   readonly retryable?: false | undefined
+  /** Every failed upstream call of a request whose candidates all failed (`details.attempts` in each dialect). */
+  readonly attempts?: ReadonlyArray<FailedAttempt> | undefined
 }
 
 /** A dialect's name for an error status, from its table; any status not in it gets `fallback`. */
@@ -61,6 +64,7 @@ export const apiError = (
     details?: Record<string, unknown>
     reason?: string
     retryable?: false
+    attempts?: ReadonlyArray<FailedAttempt> | undefined
   } = {},
 ): ApiError => ({
   status,
@@ -72,6 +76,7 @@ export const apiError = (
   details: options.details,
   reason: options.reason,
   retryable: options.retryable,
+  attempts: options.attempts,
 })
 
 /** A Gemini (google.rpc) `ErrorInfo` detail: the reason, and the details as string metadata. */
@@ -81,30 +86,34 @@ const errorInfo = (reason: string, details: Record<string, unknown> | undefined)
   return { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "apiproxy", metadata }
 }
 
+/** The type URL of the Gemini detail that lists a failed request's upstream attempts (not a google.rpc type). */
+export const ATTEMPTS_DETAIL_TYPE = "type.googleapis.com/apiproxy.UpstreamAttempts"
+
+/** The Gemini `details` array: the reason's `ErrorInfo`, and the attempts of a request whose candidates all failed. */
+const geminiDetails = (error: ApiError): Array<unknown> | undefined => {
+  if (error.reason === undefined && error.attempts === undefined) return undefined
+  const details: Array<unknown> = []
+  if (error.reason !== undefined) details.push(errorInfo(error.reason, error.details))
+  if (error.attempts !== undefined) details.push({ "@type": ATTEMPTS_DETAIL_TYPE, attempts: error.attempts })
+  return details
+}
+
 /** The JSON error body in the client's dialect (docs/ARCHITECTURE.md, Errors). */
 export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
+  const { attempts } = error
   switch (dialect) {
-    case "openai":
-      return {
-        error: {
-          message: error.message,
-          type: error.type,
-          param: error.param ?? null,
-          code: error.code,
-          ...(error.details ? { details: error.details } : {}),
-        },
-      }
-    case "anthropic":
-      return { type: "error", error: { type: error.reason?.toLowerCase() ?? anthropicType(error.status), message: error.message } }
-    case "gemini":
-      return {
-        error: {
-          code: error.status,
-          message: error.message,
-          status: geminiStatus(error.status),
-          ...(error.reason === undefined ? {} : { details: [errorInfo(error.reason, error.details)] }),
-        },
-      }
+    case "openai": {
+      const details = attempts === undefined ? error.details : { ...error.details, attempts }
+      return { error: { message: error.message, type: error.type, param: error.param ?? null, code: error.code, ...(details ? { details } : {}) } }
+    }
+    case "anthropic": {
+      const type = error.reason?.toLowerCase() ?? anthropicType(error.status)
+      return { type: "error", error: attempts === undefined ? { type, message: error.message } : { type, message: error.message, details: { attempts } } }
+    }
+    case "gemini": {
+      const details = geminiDetails(error)
+      return { error: { code: error.status, message: error.message, status: geminiStatus(error.status), ...(details === undefined ? {} : { details }) } }
+    }
   }
 }
 

@@ -51,11 +51,12 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
         code: e.errorCode ?? null,
         param: e.errorParam ?? null,
         retryAfterMs: e.retryAfterMs,
+        attempts: e.failedAttempts,
       })
     case "UpstreamTransportError":
       return e.reason === "headers_timeout" || e.reason === "first_token_timeout" || e.reason === "idle_timeout"
-        ? apiError(504, `Upstream timed out: ${e.message}`, { code: "upstream_timeout" })
-        : apiError(502, `Upstream failed: ${e.message}`, { code: "upstream_error" })
+        ? apiError(504, `Upstream timed out: ${e.message}`, { code: "upstream_timeout", attempts: e.failedAttempts })
+        : apiError(502, `Upstream failed: ${e.message}`, { code: "upstream_error", attempts: e.failedAttempts })
     case "UpstreamsCoolingDown":
       return apiError(503, `Every upstream of model '${e.model}' is cooling down after failures; retry later`, {
         code: "upstreams_unavailable",
@@ -71,6 +72,7 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
       return apiError(502, `All upstream providers failed for model '${e.model}' after ${e.attempts} attempt(s): ${e.lastError}`, {
         code: "all_upstreams_failed",
         retryAfterMs: e.retryAfterMs,
+        attempts: e.failedAttempts,
       })
     case "ResponseNotFound":
       return apiError(404, `Response with id '${e.id}' not found.`, { code: "response_not_found" })
