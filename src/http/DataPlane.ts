@@ -5,21 +5,24 @@ import { Cause, Effect, Option } from "effect"
 import { CurrentPrincipal } from "../identity/Principal.js"
 import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
-import { makeCallerCheck, missingKey } from "./CallerAuth.js"
+import { makeCallerCheck, makeKeyCheck, missingKey } from "./CallerAuth.js"
 import { readCredential } from "./Credentials.js"
 import { apiError, type ClientDialect, errorResponse } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
 import { sessionOwner } from "../routing/Stickiness.js"
 import { ConversationContext } from "../conversation/ConversationContext.js"
 
-/** Resolves the caller from its credential and provides it as `CurrentPrincipal`. */
-export const authenticated = (dialect: ClientDialect) =>
+/**
+ * Resolves the caller from its credential and provides it as `CurrentPrincipal`; the request is
+ * counted against the key's `requests_per_minute` unless `counted` is false (the model lists).
+ */
+export const authenticated = (dialect: ClientDialect, counted = true) =>
   <A, E, R>(handler: Effect.Effect<A, E, R>) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const credential = readCredential(request, dialect)
       if (credential === undefined) return yield* missingKey(dialect)
-      const principal = yield* (yield* makeCallerCheck)(credential)
+      const principal = counted ? yield* (yield* makeCallerCheck)(credential) : yield* (yield* makeKeyCheck)(credential)
       return yield* Effect.provideService(handler, CurrentPrincipal, principal)
     })
 
@@ -52,7 +55,7 @@ const providerModels = Effect.gen(function* () {
     return errorResponse("openai", apiError(404, `Provider '${id}' not found`, { code: "provider_not_found" }))
   }
   return HttpServerResponse.unsafeJson({ object: "list", data: models.value })
-}).pipe(authenticated("openai"), answerErrors("openai"))
+}).pipe(authenticated("openai", false), answerErrors("openai"))
 
 /**
  * `GET /context/{session_id}`: the session's stored exchanges, newest first — the caller's own

@@ -9,7 +9,9 @@ import { TokenCounter, type TokenCountAnswer } from "../gateway/TokenCounter.js"
 import type { CountDialect } from "../protocol/TokenCount.js"
 import { sentStatus } from "./AccessLog.js"
 import { readCredential } from "./Credentials.js"
-import { makeCallerCheck, missingKey } from "./CallerAuth.js"
+import { makeCallerCheck, missingKey, type RateLimitSink } from "./CallerAuth.js"
+import { addRateLimitHeaders } from "./RateLimitHeaders.js"
+import type { RateLimitState } from "../identity/RateLimit.js"
 import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
 import { endpointOf, type GenerationRoute, generationRouteOf, toGeneration, uploadGeneration } from "./Generation.js"
@@ -65,7 +67,7 @@ const observeClosed = (metrics: MetricsService, observed: Observed, response: Se
   })
 
 /** What the edge knows of a request; its body is read by the program, once the caller is known. */
-interface EdgeInput extends Observed {
+interface EdgeInput extends Observed, RateLimitSink {
   readonly request: IncomingMessage
   readonly response: ServerResponse
   readonly credential: string
@@ -106,15 +108,22 @@ const countHeaders = (answer: TokenCountAnswer): Record<string, string> => {
 }
 
 /** A relayed answer (audio, a pass-through stream): the upstream's type as a safe header value. */
-const writeRelay = (response: ServerResponse, answer: Extract<GatewayAnswer, { _tag: "Relay" }>, record: RequestRecord | undefined) => {
+const writeRelay = (
+  response: ServerResponse,
+  answer: Extract<GatewayAnswer, { _tag: "Relay" }>,
+  record: RequestRecord | undefined,
+  rateLimit: RateLimitState | undefined,
+) => {
   const { relay } = answer
   response.once("close", relay.cancel)
-  response.writeHead(200, {
+  const headers: Record<string, string | number> = {
     ...servedHeaders(answer),
     "content-type": safeHeaderValue(relay.contentType ?? "application/octet-stream"),
     ...(relay.contentLength !== undefined ? { "content-length": relay.contentLength } : {}),
     ...(relay.contentType?.startsWith("text/event-stream") ? { "cache-control": "no-cache", "x-accel-buffering": "no" } : {}),
-  })
+  }
+  if (rateLimit !== undefined) addRateLimitHeaders(headers, rateLimit)
+  response.writeHead(200, headers)
   relay.relayTo(capturingSink(response, relay.contentType, record))
 }
 
@@ -125,13 +134,15 @@ const jsonHeaders = (answer: Extract<GatewayAnswer, { _tag: "Json" }>): Record<s
   return headers
 }
 
-const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer, record: RequestRecord | undefined) => {
-  if (answer._tag === "Relay") return writeRelay(response, answer, record)
+/** `rateLimit`: a limited key's standing (`x-ratelimit-*`); a key without limits has none, and pays one comparison. */
+const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer, record: RequestRecord | undefined, rateLimit: RateLimitState | undefined) => {
+  if (answer._tag === "Relay") return writeRelay(response, answer, record, rateLimit)
   if (answer._tag !== "Stream") {
     // Added to the fresh object rather than spread into another: same headers, same order.
     const headers: Record<string, string | number> = answer._tag === "Count" ? countHeaders(answer) : jsonHeaders(answer)
     headers["content-type"] = "application/json"
     headers["content-length"] = Buffer.byteLength(answer.body)
+    if (rateLimit !== undefined) addRateLimitHeaders(headers, rateLimit)
     response.writeHead(200, headers)
     response.end(answer.body)
     return
@@ -139,26 +150,28 @@ const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCoun
   // Registered first, so a response destroyed by a failing write still cancels the stream. Also
   // fires after a finished stream, when cancelling is a no-op.
   response.once("close", answer.stream.cancel)
-  response.writeHead(200, {
-    ...servedHeaders(answer),
-    "content-type": "text/event-stream",
-    "cache-control": "no-cache",
-    "x-accel-buffering": "no",
-  })
+  const headers: Record<string, string | number> = servedHeaders(answer)
+  headers["content-type"] = "text/event-stream"
+  headers["cache-control"] = "no-cache"
+  headers["x-accel-buffering"] = "no"
+  if (rateLimit !== undefined) addRateLimitHeaders(headers, rateLimit)
+  response.writeHead(200, headers)
   answer.stream.relayTo(response)
 }
 
-const writeError = (response: ServerResponse, route: GenerationRoute, error: ApiError, closeConnection: boolean) => {
+const writeError = (response: ServerResponse, route: GenerationRoute, error: ApiError, closeConnection: boolean, rateLimit: RateLimitState | undefined) => {
   // An upload refused before it was read: its client is still sending, and must see the answer.
   if (closeConnection && route.kind === "upload") lingerUnread(response.req)
   const reply = errorReply(route.errors, error)
-  response.writeHead(reply.status, {
+  const headers: Record<string, string | number> = {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(reply.body),
     ...reply.headers,
     // A body that was not read to the end cannot be followed by another request.
     ...(closeConnection ? { connection: "close" } : {}),
-  })
+  }
+  if (rateLimit !== undefined) addRateLimitHeaders(headers, rateLimit)
+  response.writeHead(reply.status, headers)
   response.end(reply.body)
 }
 
@@ -229,7 +242,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
 
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
     const { record } = input
-    const principal = yield* checkCaller(input.credential, record)
+    const principal = yield* checkCaller(input.credential, record, input)
     // A used-up budget refuses every route that can cost money; counting tokens costs none.
     if (principal.budgets !== undefined && input.route.count !== true) yield* budgets.check(principal)
     if (Either.isLeft(input.featureHeaders)) return yield* input.featureHeaders.left
@@ -290,7 +303,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
     if (credential === undefined) {
       const observed: Observed = { route, path, startedMs, operation: undefined, model: undefined, served: undefined, firstTokenMs: undefined, streamed: false }
       response.once("close", () => observeClosed(metrics, observed, response))
-      guarded(response, requestId, () => writeError(response, route, missingKeyError(route.errors), true))
+      guarded(response, requestId, () => writeError(response, route, missingKeyError(route.errors), true, undefined))
       return true
     }
     const session = request.headers["x-session-id"]
@@ -314,6 +327,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
       bodyRead: false,
       record,
       trace,
+      rateLimit: undefined,
     }
     const fiber = run(serve(input))
     let settled = false
@@ -352,7 +366,7 @@ export const makeGenerationEdge = Effect.gen(function* () {
         input.streamed = true
         metrics.streamStarted()
       }
-      guarded(response, requestId, () => writeAnswer(response, answer, record))
+      guarded(response, requestId, () => writeAnswer(response, answer, record, input.rateLimit))
       // The frames produced up to the commit (the first content) were written just now.
       if (answer._tag === "Stream") input.firstTokenMs = performance.now() - input.startedMs
       return
@@ -365,13 +379,13 @@ export const makeGenerationEdge = Effect.gen(function* () {
       setError(record, error._tag, apiError.message)
       if (record?.logBodies === true) setResponseBody(record, errorReply(route.errors, apiError).body)
       if (response.destroyed) return
-      return guarded(response, requestId, () => writeError(response, route, apiError, !input.bodyRead))
+      return guarded(response, requestId, () => writeError(response, route, apiError, !input.bodyRead, input.rateLimit))
     }
     if (response.destroyed) return
     if (Cause.isInterruptedOnly(exit.cause)) return void response.destroy()
     setError(record, "Defect", "unexpected failure while handling the request")
     run(Effect.logError("unexpected failure while handling a request", exit.cause).pipe(Effect.annotateLogs("request_id", requestId)))
-    guarded(response, requestId, () => writeError(response, route, toApiError({ _tag: "Defect" }), !input.bodyRead))
+    guarded(response, requestId, () => writeError(response, route, toApiError({ _tag: "Defect" }), !input.bodyRead, input.rateLimit))
   }
 
   /**

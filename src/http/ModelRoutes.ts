@@ -79,9 +79,9 @@ const oneModel = (dialect: ClientDialect) =>
     return HttpServerResponse.unsafeJson(dialect === "anthropic" ? anthropicModel(entry) : dialect === "gemini" ? geminiModel(entry) : entry)
   })
 
-/** A route served in `dialect` with its credential and its error shape. */
+/** A route served in `dialect` with its credential and its error shape; not counted against the key's requests_per_minute. */
 const inDialect = <E, R>(dialect: ClientDialect, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
-  handler.pipe(authenticated(dialect), answerErrors(dialect))
+  handler.pipe(authenticated(dialect, false), answerErrors(dialect))
 
 /** OpenAI's or, with `anthropic-version`, Anthropic's form of a `/v1/models…` route. */
 const openAiOrAnthropic = <E1, R1, E2, R2>(

@@ -8,10 +8,27 @@ import type { Principal } from "./Principal.js"
  * same counter; a counter expires with its window.
  */
 
+/** One limit of a key in the current window: how many it allows and how many are left. */
+const Allowance = Schema.Struct({ limit: Schema.Number, remaining: Schema.Number })
+
+/**
+ * Where a limited key stands in the current one-minute window, as counted by this request: its
+ * requests and tokens allowance (absent: no such limit) and the time until the window ends. The
+ * edge turns it into the `x-ratelimit-*` headers (http/RateLimitHeaders).
+ */
+export const RateLimitState = Schema.Struct({
+  requests: Schema.optional(Allowance),
+  tokens: Schema.optional(Allowance),
+  resetMs: Schema.Number,
+})
+export type RateLimitState = typeof RateLimitState.Type
+
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
   message: Schema.String,
   retryAfterMs: Schema.Number,
   limit: Schema.Literal("requests_per_minute", "tokens_per_minute"),
+  /** The key's standing, for the answer's `x-ratelimit-*` headers. */
+  state: RateLimitState,
 }) {}
 
 export const WINDOW_MS = 60_000
@@ -43,44 +60,51 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
 
     /**
      * Counts one request of the principal's key and fails with `RateLimited` when it goes over
-     * the key's requests-per-minute, or when the tokens of this minute are already spent.
-     * Keys without limits (and the master key) cost no Kv command.
+     * the key's requests-per-minute, or when the tokens of this minute are already spent; else
+     * where the key stands now. Keys without limits (and the master key) cost no Kv command.
      */
     const check = Effect.fnUntraced(function* (principal: LimitedPrincipal) {
       const { requestsPerMinute, tokensPerMinute } = principal.limits
       const window = windowOf(yield* Clock.currentTimeMillis)
+      let tokens: { limit: number; remaining: number } | undefined
       if (tokensPerMinute !== null) {
         const used = Number((yield* kv.get(tokensKey(principal.apiKeyId, window.index))) ?? 0)
+        tokens = { limit: tokensPerMinute, remaining: Math.max(0, tokensPerMinute - used) }
         if (used >= tokensPerMinute) {
           return yield* new RateLimited({
             message: `Rate limit reached: this API key may use ${tokensPerMinute} tokens per minute`,
             retryAfterMs: window.remainingMs,
             limit: "tokens_per_minute",
+            state: { tokens, resetMs: window.remainingMs },
           })
         }
       }
-      if (requestsPerMinute !== null) {
-        const count = yield* kv.incr(requestsKey(principal.apiKeyId, window.index), 1, COUNTER_TTL)
-        if (count > requestsPerMinute) {
-          return yield* new RateLimited({
-            message: `Rate limit reached: this API key may make ${requestsPerMinute} requests per minute`,
-            retryAfterMs: window.remainingMs,
-            limit: "requests_per_minute",
-          })
-        }
+      if (requestsPerMinute === null) return { tokens, resetMs: window.remainingMs } satisfies RateLimitState as RateLimitState
+      const count = yield* kv.incr(requestsKey(principal.apiKeyId, window.index), 1, COUNTER_TTL)
+      const requests = { limit: requestsPerMinute, remaining: Math.max(0, requestsPerMinute - count) }
+      const state: RateLimitState = tokens === undefined ? { requests, resetMs: window.remainingMs } : { requests, tokens, resetMs: window.remainingMs }
+      if (count > requestsPerMinute) {
+        return yield* new RateLimited({
+          message: `Rate limit reached: this API key may make ${requestsPerMinute} requests per minute`,
+          retryAfterMs: window.remainingMs,
+          limit: "requests_per_minute",
+          state,
+        })
       }
+      return state
     })
 
-    // Without the store the limit cannot be counted: serve the request rather than fail it.
-    // Keys without limits (most, and the master key) skip the check's Effect entirely.
-    const checkRequest = (principal: Principal): Effect.Effect<void, RateLimited> =>
+    // Without the store the limit cannot be counted: serve the request rather than fail it (and
+    // send no `x-ratelimit-*` headers). Keys without limits (most, and the master key) skip the
+    // check's Effect entirely.
+    const checkRequest = (principal: Principal): Effect.Effect<RateLimitState | undefined, RateLimited> =>
       isLimited(principal)
         ? check(principal).pipe(
             Effect.catchTag("KvError", (error) =>
-              Effect.logWarning("rate limit not checked: KV store unavailable").pipe(Effect.annotateLogs("reason", error.message)),
+              Effect.logWarning("rate limit not checked: KV store unavailable").pipe(Effect.annotateLogs("reason", error.message), Effect.as(undefined)),
             ),
           )
-        : Effect.void
+        : Effect.succeed(undefined)
 
     /** Adds the tokens a finished request used to its key's current minute. */
     const recordTokens = Effect.fnUntraced(function* (principal: Principal, tokens: number) {

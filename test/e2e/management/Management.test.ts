@@ -308,7 +308,8 @@ describe("management API (real server)", () => {
     const statuses: Array<number> = []
     let retryAfter: string | null = null
     for (let i = 0; i < 4; i++) {
-      const r = await call("GET", "/v1/models", { token: appKey })
+      // A counted data-plane route that uses no tokens (the model lists are not counted; a chat would spend the next test's tokens).
+      const r = await call("GET", "/context/rate-probe", { token: appKey })
       statuses.push(r.status)
       if (r.status === 429) retryAfter = r.headers.get("retry-after")
     }
