@@ -74,7 +74,8 @@ export const NEUTRAL_LATENCY = 0.5
 
 export type CircuitStatus = "closed" | "half_open" | "open"
 
-export type HealthStatus = "healthy" | "degraded" | "down" | "half_open" | "open"
+/** `unknown`: nothing was learnt of the upstream yet (never called, or its evidence fully decayed) — never "healthy" by default. */
+export type HealthStatus = "unknown" | "healthy" | "degraded" | "down" | "half_open" | "open"
 
 export interface EffectiveMetrics {
   /** Normalised latency in [0, 1]. */
@@ -118,10 +119,12 @@ export const effectiveMetrics = (
 }
 
 /**
- * Health for the routing API: error > 0.5 down; error > 0.1 or slow degraded.
- * The error rate is already weighted by confidence; slowness counts only on solid, recent evidence.
+ * Health for the routing API: unknown without evidence; error > 0.5 down; error > 0.1 or slow
+ * degraded. The error rate is already weighted by confidence; slowness counts only on solid,
+ * recent evidence. Scoring treats unknown as healthy (no penalty): a new upstream gets traffic.
  */
 export const healthStatus = (eff: EffectiveMetrics, config: ScoringConfig = defaultScoringConfig): HealthStatus => {
+  if (eff.confidence === 0) return "unknown"
   if (eff.error > 0.5) return "down"
   if (eff.error > 0.1 || (eff.confidence >= 0.5 && eff.latencyMs > config.degradedLatencyMs)) return "degraded"
   return "healthy"
@@ -136,6 +139,7 @@ export const statusPenalty = (status: HealthStatus): number => {
     case "degraded":
       return 0.5
     case "healthy":
+    case "unknown":
       return 0
   }
 }

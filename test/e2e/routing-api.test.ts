@@ -36,6 +36,7 @@ describe("routing management API", () => {
           { id: "p-main", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-main" }], models: ["gpt-4o-mini"] },
           { id: "p-fb", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-fb" }], models: ["gpt-4o-mini", "other-model"] },
           { id: "p-down", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-down" }], models: ["down-model"] },
+          { id: "p-idle", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-idle" }], models: ["idle-model"] },
         ],
         logical_models: [
           {
@@ -243,6 +244,7 @@ describe("routing management API", () => {
       const metrics = await call("GET", "/providers/p-down/metrics")
       expect(metrics.status).toBe(200)
       expect(metrics.body.circuit.status).toBe("open")
+      expect(metrics.body.status).toBe("down")
       expect(metrics.body.metrics).toHaveLength(1)
       expect(metrics.body.metrics[0]).toMatchObject({ model: "down-model" })
       expect(metrics.body.metrics[0].samples).toBeGreaterThan(0)
@@ -263,6 +265,26 @@ describe("routing management API", () => {
   })
 
   describe("GET /providers/{id}/health", () => {
+    it("a provider neither used nor probed is unknown (never healthy by default); a probe, then traffic, make it known", async () => {
+      const decision = await call("POST", "/routing/decide", { logical_model: "p-idle/idle-model" })
+      expect(decision.body.selected_upstream.score).toMatchObject({ status: "unknown", confidence: 0 })
+      const before = await call("GET", "/providers/p-idle/metrics")
+      expect(before.body).toMatchObject({ provider_id: "p-idle", status: "unknown", circuit: { status: "closed" }, metrics: [] })
+
+      expect((await call("GET", "/providers/p-idle/health")).body).toMatchObject({ status: "healthy" })
+      expect((await call("GET", "/providers/p-idle/metrics")).body.status).toBe("healthy")
+
+      expect((await chat("p-idle/idle-model")).status).toBe(200)
+      // The answer's metrics are written after it (in the background): read until they are there.
+      let used = await call("POST", "/routing/decide", { logical_model: "p-idle/idle-model" })
+      for (let i = 0; i < 50 && used.body.selected_upstream.score.confidence === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        used = await call("POST", "/routing/decide", { logical_model: "p-idle/idle-model" })
+      }
+      expect(used.body.selected_upstream.score.status).toBe("healthy")
+      expect(used.body.selected_upstream.score.confidence).toBeGreaterThan(0)
+    })
+
     it("probes the models path: healthy, degraded on 4xx, down on 5xx", async () => {
       const healthy = await call("GET", "/providers/p-fb/health")
       expect(healthy.status).toBe(200)

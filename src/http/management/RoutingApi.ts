@@ -91,6 +91,10 @@ export const SessionResponse = Schema.Struct({
 
 export const ProviderMetricsResponse = Schema.Struct({
   provider_id: Schema.String,
+  status: Schema.Literal("unknown", "healthy", "degraded", "down").annotations({
+    description:
+      "unknown until the provider was used or probed; then the worst of its models' recent error rate and latency, or, without traffic, the last probe's result",
+  }),
   circuit: Schema.Struct({ status: Circuit, retry_after_ms: Schema.NullOr(Schema.Number) }),
   metrics: Schema.Array(
     Schema.Struct({

@@ -11,7 +11,7 @@ import { KeyPool } from "../../routing/KeyPool.js"
 import { type CircuitView, describePlan, worseCircuit } from "../../routing/Plan.js"
 import { Router } from "../../routing/Router.js"
 import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
-import type { ScoreBreakdown } from "../../routing/Scoring.js"
+import { effectiveMetrics, healthStatus, type ScoreBreakdown } from "../../routing/Scoring.js"
 import { sessionOwner, Stickiness } from "../../routing/Stickiness.js"
 import { Kv } from "../../storage/Kv.js"
 import { UpstreamClient } from "../../upstream/UpstreamClient.js"
@@ -45,6 +45,19 @@ const why = {
 } as const
 
 const lastOkKey = (providerId: string) => `health:last-ok:${providerId}`
+/** The last probe's status (`GET /providers/{id}/health`), for a provider's metrics while it has no traffic. */
+const lastProbeKey = (providerId: string) => `health:last-probe:${providerId}`
+
+type ProviderStatus = "unknown" | "healthy" | "degraded" | "down"
+const SEVERITY: { readonly [status in ProviderStatus]: number } = { unknown: 0, healthy: 1, degraded: 2, down: 3 }
+const isProviderStatus = (text: string | undefined): text is ProviderStatus => text !== undefined && Object.hasOwn(SEVERITY, text)
+
+/** The worst of the models' health from their metrics; `unknown` when none has any evidence. */
+const worstHealth = (statuses: Iterable<ProviderStatus>): ProviderStatus => {
+  let worst: ProviderStatus = "unknown"
+  for (const status of statuses) if (SEVERITY[status] > SEVERITY[worst]) worst = status
+  return worst
+}
 
 export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (handlers) =>
   Effect.gen(function* () {
@@ -185,6 +198,7 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
         if (result.status === "healthy") {
           yield* kv.set(lastOkKey(provider.id), String(now), Duration.days(30)).pipe(Effect.ignore)
         }
+        yield* kv.set(lastProbeKey(provider.id), result.status, Duration.days(30)).pipe(Effect.ignore)
         const lastOk = yield* kv.get(lastOkKey(provider.id)).pipe(Effect.orElseSucceed(() => undefined))
         return {
           provider_id: provider.id,
@@ -251,8 +265,18 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
             const scopes = [providerScope(provider.id), ...ordered.map((model) => upstreamScope(provider.id, model))]
             const views = yield* breaker.views(scopes)
             const circuit = scopes.reduce<CircuitView | undefined>((worst, scope) => worseCircuit(worst, views.get(scope)), undefined)
+            // Health from what traffic taught (never "healthy" by default), else from the last probe.
+            const now = yield* Clock.currentTimeMillis
+            const fromTraffic = worstHealth(
+              [...stats.values()].map((m) => {
+                const health = healthStatus(effectiveMetrics(m, now))
+                return health === "half_open" || health === "open" ? "down" : health
+              }),
+            )
+            const probed = fromTraffic === "unknown" ? yield* kv.get(lastProbeKey(provider.id)).pipe(Effect.orElseSucceed(() => undefined)) : undefined
             return {
               provider_id: provider.id,
+              status: fromTraffic === "unknown" && isProviderStatus(probed) ? probed : fromTraffic,
               circuit: { status: circuit?.status ?? ("closed" as const), retry_after_ms: circuit?.retryAfterMs ?? null },
               metrics: ordered.flatMap((model) => {
                 const m = stats.get(upstreamKey(provider.id, model))

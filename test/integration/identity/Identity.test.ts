@@ -299,10 +299,18 @@ describe("across two instances", () => {
         Effect.exit(Effect.provide(Effect.flatMap(RateLimit, (limits) => limits.checkRequest(principal)), ctx))
       const outcomes = [yield* check(a), yield* check(b), yield* check(a), yield* check(b), yield* check(a), yield* check(b)]
       expect(outcomes.map(Exit.isSuccess)).toEqual([true, true, true, true, false, false])
+      // Each instance tells where the shared counter stands (the x-ratelimit-* headers).
+      expect(outcomes.slice(0, 4).map((o) => (Exit.isSuccess(o) ? o.value?.requests : undefined))).toEqual([
+        { limit: 4, remaining: 3 },
+        { limit: 4, remaining: 2 },
+        { limit: 4, remaining: 1 },
+        { limit: 4, remaining: 0 },
+      ])
       const limited = outcomes[4]!
       if (Exit.isFailure(limited)) {
         const error = limited.cause._tag === "Fail" ? (limited.cause.error as any) : undefined
         expect(error?._tag).toBe("RateLimited")
+        expect(error?.state).toMatchObject({ requests: { limit: 4, remaining: 0 } })
         expect(error?.retryAfterMs).toBeGreaterThan(0)
         expect(error?.retryAfterMs).toBeLessThanOrEqual(60_000)
       }
