@@ -6,6 +6,7 @@ import { StoredResponses } from "./gateway/StoredResponses.js"
 import { TokenCounter } from "./gateway/TokenCounter.js"
 import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
 import { makeGenerationEdge } from "./http/GenerationEdge.js"
+import { ConsoleAssets } from "./http/ConsoleAssets.js"
 import { serve } from "./http/NodeServer.js"
 import { httpApp } from "./http/Routes.js"
 import { ManagementHttpAppLive } from "./http/management/ManagementHttpApp.js"
@@ -130,9 +131,10 @@ const AdministrationLive = Layer.mergeAll(
 
 /**
  * 4. The management API: its `HttpApp` (`http/management/ManagementHttpApp.ts` assembles the
- * HttpApi's handlers, OpenAPI and /docs) over 4a, beside the data plane it also uses.
+ * HttpApi's handlers, OpenAPI and /docs) over 4a, beside the data plane it also uses; the web
+ * console's built files (`http/ConsoleAssets`), read once, which `/ui` serves.
  */
-const ManagementLive = ManagementHttpAppLive.pipe(Layer.provide(AdministrationLive))
+const ManagementLive = Layer.merge(ManagementHttpAppLive.pipe(Layer.provide(AdministrationLive)), ConsoleAssets.Default)
 
 /**
  * 5. Start-up work that must finish before the server listens: first admin (its credentials

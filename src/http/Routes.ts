@@ -3,6 +3,7 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { annotateRequestId } from "./AccessLog.js"
+import { consoleRoutes } from "./ConsoleRoutes.js"
 import { dataPlaneRoutes } from "./DataPlane.js"
 import { apiError, errorResponse } from "./ErrorEnvelope.js"
 import { excerpt, generationRouteOf } from "./Generation.js"
@@ -13,7 +14,7 @@ import { responsesRoutes } from "./ResponsesRoutes.js"
 import { serveManagement } from "./management/ManagementHttpApp.js"
 import { dialectOfPath } from "./RouteDialect.js"
 
-const routed = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes, modelRoutes, responsesRoutes)
+const routed = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes, modelRoutes, responsesRoutes, consoleRoutes)
 
 /** A router path (`/v1/models/*`, `/context/:session_id`) as a whole-path pattern. */
 const patternOf = (path: string): RegExp =>
@@ -57,7 +58,7 @@ const unrouted = (request: HttpServerRequest.HttpServerRequest) => {
 }
 
 /**
- * Every route of the gateway: health and data plane first, then `GET /metrics` (apart: with
+ * Every route of the gateway: health, data plane and the web console (`/ui`, `/` redirecting to it) first, then `GET /metrics` (apart: with
  * METRICS=off it is no route, so it is not in `allowedMethods` either), then the management API
  * (HttpApi, with /docs and /openapi.json), with JSON errors for unknown paths and methods; every log line
  * of a routed request carries its id (the server writes the access line for every request,

@@ -1,0 +1,67 @@
+import type { ComponentChildren, JSX } from "preact"
+import { useId } from "preact/hooks"
+
+type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "onInput" | "value" | "label"> & {
+  readonly label: string
+  readonly value: string
+  readonly onValue: (value: string) => void
+  readonly hint?: string
+}
+
+/** A labelled input; its hint is tied to it with aria-describedby. */
+export const Field = ({ label, value, onValue, hint, ...rest }: InputProps) => {
+  const id = useId()
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input id={id} value={value} onInput={(event) => onValue(event.currentTarget.value)} aria-describedby={hint === undefined ? undefined : `${id}-hint`} {...rest} />
+      {hint === undefined ? null : (
+        <small id={`${id}-hint`} class="hint">
+          {hint}
+        </small>
+      )}
+    </div>
+  )
+}
+
+export const Select = ({
+  label,
+  value,
+  onValue,
+  options,
+  disabled,
+}: {
+  readonly label: string
+  readonly value: string
+  readonly onValue: (value: string) => void
+  readonly options: ReadonlyArray<readonly [string, string]>
+  readonly disabled?: boolean
+}) => {
+  const id = useId()
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select id={id} value={value} disabled={disabled} onChange={(event) => onValue(event.currentTarget.value)}>
+        {options.map(([optionValue, text]) => (
+          <option key={optionValue} value={optionValue}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
+  )
+}
+
+/** An error (announced at once) or a confirmation (announced politely). */
+export const Notice = ({ kind, children }: { readonly kind: "error" | "ok"; readonly children: ComponentChildren }) =>
+  kind === "error" ? (
+    <p class="notice error" role="alert">
+      {children}
+    </p>
+  ) : (
+    <p class="notice ok" role="status">
+      {children}
+    </p>
+  )
+
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
