@@ -106,7 +106,7 @@ export const ApiKeys = ({ session, me }: { readonly session: Session; readonly m
         <p>No key yet.</p>
       ) : (
         <div class="table-wrap">
-          <table>
+          <table class="stack">
             <caption class="visually-hidden">Your API keys</caption>
             <thead>
               <tr>
@@ -123,11 +123,11 @@ export const ApiKeys = ({ session, me }: { readonly session: Session; readonly m
               {keys.map((key) => (
                 <tr key={key.id}>
                   <th scope="row">{key.name}</th>
-                  <td>
+                  <td data-label="Key">
                     <code>{key.key_prefix}…</code>
                   </td>
-                  <td>{dateOf(key.expires_at)}</td>
-                  <td>{key.is_active ? "active" : "inactive"}</td>
+                  <td data-label="Expires">{dateOf(key.expires_at)}</td>
+                  <td data-label="Status">{key.is_active ? "active" : "inactive"}</td>
                   <td>
                     <button type="button" class="danger" onClick={() => revoke(key)} aria-label={`Revoke ${key.name}`}>
                       Revoke

@@ -58,7 +58,7 @@ export const Playground = () => {
   return (
     <section aria-labelledby="playground-title">
       <h1 id="playground-title">Playground</h1>
-      <form class="card" onSubmit={load} aria-label="API key" autocomplete="off">
+      <form class="card" onSubmit={load} aria-label="Key to use" autocomplete="off">
         <div class="grid">
           <Field label="API key" type="password" value={apiKey} onValue={setApiKey} required spellcheck={false} autocomplete="off" hint="Kept in this page only; the chat is sent with it, as an application would" />
         </div>

@@ -122,7 +122,7 @@ export const Providers = ({ session }: { readonly session: Session }) => {
         <p>No provider yet: add one below.</p>
       ) : (
         <div class="table-wrap">
-          <table>
+          <table class="stack">
             <caption class="visually-hidden">Providers, their health and keys</caption>
             <thead>
               <tr>
@@ -141,15 +141,15 @@ export const Providers = ({ session }: { readonly session: Session }) => {
                     {provider.name !== provider.id ? <div class="hint">{provider.name}</div> : null}
                     {provider.enabled ? null : <div class="badge">disabled</div>}
                   </th>
-                  <td>{provider.protocol}</td>
-                  <td class="url">{provider.base_url}</td>
-                  <td>
+                  <td data-label="Protocol">{provider.protocol}</td>
+                  <td class="url" data-label="Base URL">{provider.base_url}</td>
+                  <td data-label="Health">
                     <HealthBadge health={health[provider.id]} />{" "}
                     <button type="button" class="link" onClick={() => checkHealth(provider.id)} aria-label={`Check the health of ${provider.id} again`}>
                       Recheck
                     </button>
                   </td>
-                  <td>
+                  <td data-label="Keys">
                     {provider.keys.length === 0 ? (
                       <span class="hint">none</span>
                     ) : (

@@ -1,0 +1,259 @@
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { buildConsole } from "../../scripts/build-console.js"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
+
+/**
+ * The web console in a real browser (Debian's chromium, driven by playwright-core): what an
+ * operator does on each page, against the real gateway and the mock provider. The browser may
+ * reach loopback only; every other request is blocked and counted. Screenshots of each page go
+ * to a temp folder, or to docs/console/ (the README shows them) with UPDATE_SCREENSHOTS=1.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+const available = fs.existsSync(CHROMIUM)
+if (!available) console.warn(`console browser test skipped: no chromium at ${CHROMIUM} (apt-get install -y chromium)`)
+
+const LAUNCH_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+]
+
+const screenshotDir = process.env.UPDATE_SCREENSHOTS === "1" ? path.resolve("docs/console") : fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-shots-"))
+
+describe.skipIf(!available)("web console in chromium", () => {
+  const providerKey = `sk-console-secret-${randomBytes(12).toString("hex")}`
+  let consoleDir: string
+  let mock: MockProvider
+  let gateway: TestGateway
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+  let admin: { username: string; password: string }
+  /** Requests the browser tried to send anywhere but the gateway. */
+  const blocked: Array<string> = []
+  /** Everything the console's pages displayed or answered, checked for the provider key. */
+  const seen: Array<string> = []
+  const pageErrors: Array<string> = []
+
+  const gatewayUrl = (p: string) => `${gateway.url}${p}`
+
+  /** The page's markup and every input's value, kept for the provider-key check. */
+  const record = async () => {
+    seen.push(await page.content())
+    seen.push(...(await page.$$eval("input, textarea", (fields) => fields.map((field) => (field as unknown as { readonly value: string }).value))))
+  }
+
+  const shoot = async (name: string) => {
+    await record()
+    await page.screenshot({ path: path.join(screenshotDir, `${name}.png`) })
+  }
+
+  const nav = (name: string) => page.getByRole("navigation", { name: "Console" }).getByRole("link", { name })
+
+  beforeAll(async () => {
+    consoleDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-console-"))
+    await buildConsole(consoleDir)
+    mock = await startMockProvider({ models: ["gpt-4o-mini"], apiKeys: [providerKey] })
+    gateway = await startTestGateway({ env: { CONSOLE_DIR: consoleDir } })
+    const credentials = fs.readFileSync(path.join(gateway.env.get("DATA_DIR")!, "admin-credentials.txt"), "utf8")
+    admin = {
+      username: /^username: (.+)$/m.exec(credentials)![1]!,
+      password: /^password: (.+)$/m.exec(credentials)![1]!,
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS })
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: "block" })
+    await context.route("**/*", (route) => {
+      const url = new URL(route.request().url())
+      if (url.protocol === "data:" || url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]") return route.continue()
+      blocked.push(route.request().url())
+      return route.abort("blockedbyclient")
+    })
+    context.setDefaultTimeout(10_000)
+    page = await context.newPage()
+    page.on("pageerror", (error) => pageErrors.push(error.message))
+    page.on("console", (message) => {
+      if (message.type() === "error") pageErrors.push(message.text())
+    })
+    page.on("response", async (response) => {
+      if ((response.headers()["content-type"] ?? "").includes("json")) seen.push(await response.text().catch(() => ""))
+    })
+    page.on("dialog", (dialog) => void dialog.accept())
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await gateway?.close()
+    await mock?.close()
+    if (consoleDir !== undefined) fs.rmSync(consoleDir, { recursive: true, force: true })
+  })
+
+  it("signs in from / with the keyboard alone, landing on the providers page", async () => {
+    await page.goto(gatewayUrl("/"))
+    expect(new URL(page.url()).pathname).toBe("/ui/")
+    await expect.poll(() => page.title()).toBe("Sign in · APIProxy")
+    await shoot("sign-in")
+    // The username field has focus on arrival; Tab to the password, Enter submits.
+    await page.keyboard.type(admin.username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("not the password")
+    await page.keyboard.press("Enter")
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/invalid|incorrect|wrong/i)
+    await page.getByLabel("Password", { exact: true }).fill(admin.password)
+    await page.keyboard.press("Enter")
+    await page.getByRole("heading", { name: "Providers", level: 1 }).waitFor()
+    expect(new URL(page.url()).pathname).toBe("/ui/providers")
+    // The login lives in memory only: nothing in the browser's storage.
+    const stored = await page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]")
+    expect(stored).toEqual([0, 0, ""])
+  })
+
+  it("adds a provider backed by the mock: listed healthy, its key masked and never shown again", async () => {
+    await page.getByLabel("Id", { exact: true }).fill("mock")
+    await page.getByLabel("Name", { exact: true }).fill("Mock provider")
+    await page.getByLabel("Base URL", { exact: true }).fill(mock.url)
+    await page.getByLabel("API key", { exact: true }).fill(providerKey)
+    await page.getByLabel("Models", { exact: true }).fill("gpt-4o-mini")
+    await page.getByRole("button", { name: "Add provider" }).click()
+    await page.getByRole("status").filter({ hasText: "Provider mock added." }).waitFor()
+    // The key field is emptied once saved.
+    expect(await page.getByLabel("API key", { exact: true }).inputValue()).toBe("")
+    const row = page.getByRole("row").filter({ hasText: "Mock provider" })
+    await row.getByText(/^healthy · \d+ ms$/).waitFor()
+    await expect.poll(() => row.textContent()).toContain(`…${providerKey.slice(-4)}`)
+    await shoot("providers")
+  })
+
+  it("creates an API key, shown once with a copy button", async () => {
+    await nav("API keys").click()
+    await page.getByRole("heading", { name: "API keys", level: 1 }).waitFor()
+    expect(new URL(page.url()).pathname).toBe("/ui/keys")
+    await page.getByLabel("Name", { exact: true }).fill("playground")
+    await page.getByRole("button", { name: "Create key" }).click()
+    const token = await page.getByLabel("The new API key", { exact: true }).inputValue()
+    expect(token.length).toBeGreaterThan(20)
+    await page.getByRole("button", { name: "Copy" }).click()
+    await page.getByRole("status").filter({ hasText: /Copied|clipboard/ }).waitFor()
+    await page.getByRole("row").filter({ hasText: "playground" }).waitFor()
+    await shoot("api-keys")
+    await page.getByRole("button", { name: "Done" }).click()
+    expect(await page.getByLabel("The new API key", { exact: true }).count()).toBe(0)
+    // Listed by its prefix only from now on.
+    expect(await page.content()).not.toContain(token)
+    ;(globalThis as { consoleToken?: string }).consoleToken = token
+  })
+
+  it("streams a chat in the playground with the key, showing the gateway's headers", async () => {
+    const token = (globalThis as { consoleToken?: string }).consoleToken!
+    mock.script({ chunks: ["Hello", " from", " the", " mock."], chunkDelayMs: 250 })
+    await nav("Playground").click()
+    await page.getByLabel("API key", { exact: true }).fill(token)
+    await page.getByRole("button", { name: "Load models" }).click()
+    const model = page.getByLabel("Model", { exact: true })
+    await model.waitFor()
+    expect(await model.locator("option").allTextContents()).toContain("gpt-4o-mini")
+    await model.selectOption("gpt-4o-mini")
+    await page.getByLabel("Message", { exact: true }).fill("Say hello")
+    await page.getByRole("button", { name: "Send" }).click()
+    const answer = page.locator("output.answer")
+    // Part of the answer shows while the stream is still open: it is streamed, not waited for.
+    await answer.filter({ hasText: "Hello" }).waitFor()
+    expect(await answer.getAttribute("aria-busy")).toBe("true")
+    expect(await answer.textContent()).not.toBe("Hello from the mock.")
+    await page.getByText("Complete.").waitFor()
+    expect(await answer.textContent()).toBe("Hello from the mock.")
+    expect(await answer.getAttribute("aria-busy")).toBe("false")
+    const headers = page.locator("dl.facts")
+    await expect.poll(() => headers.textContent()).toContain("x-apiproxy-providermock")
+    expect(await headers.textContent()).toContain("x-apiproxy-attempts1")
+    expect(mock.received.at(-1)?.headers.authorization).toBe(`Bearer ${providerKey}`)
+    await shoot("playground")
+  })
+
+  it("revokes the key, after which the playground is refused", async () => {
+    const token = (globalThis as { consoleToken?: string }).consoleToken!
+    await nav("API keys").click()
+    await page.getByRole("button", { name: "Revoke playground" }).click()
+    await page.getByRole("status").filter({ hasText: "revoked" }).waitFor()
+    await nav("Playground").click()
+    await page.getByLabel("API key", { exact: true }).fill(token)
+    await page.getByRole("button", { name: "Load models" }).click()
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/key/i)
+    expect(await page.getByLabel("Model", { exact: true }).count()).toBe(0)
+    const direct = await fetch(gatewayUrl("/v1/chat/completions"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(direct.status).toBe(401)
+  })
+
+  it("changes the password (every login ends), signs in with the new one, signs out", async () => {
+    await nav("Account").click()
+    await page.getByRole("heading", { name: "Account", level: 1 }).waitFor()
+    await shoot("account")
+    const next = `new-${randomBytes(8).toString("hex")}`
+    await page.getByLabel("Current password", { exact: true }).fill(admin.password)
+    await page.getByLabel("New password", { exact: true }).fill(next)
+    await page.getByLabel("New password again", { exact: true }).fill(next)
+    await page.getByRole("button", { name: "Change password" }).click()
+    await page.getByRole("status").filter({ hasText: "Password changed" }).waitFor()
+    const old = await fetch(gatewayUrl("/auth/login"), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: admin.username, password: admin.password }),
+    })
+    expect(old.status).toBe(401)
+    await page.getByLabel("Username or email", { exact: true }).fill(admin.username)
+    await page.getByLabel("Password", { exact: true }).fill(next)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await page.getByRole("button", { name: "Sign in" }).waitFor()
+    expect(await page.getByRole("navigation").count()).toBe(0)
+    admin.password = next
+  })
+
+  it("fits a phone-width screen: no page scrolls sideways", async () => {
+    await page.getByLabel("Username or email", { exact: true }).fill(admin.username)
+    await page.getByLabel("Password", { exact: true }).fill(admin.password)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    // Signing in again returns to the page the console was on.
+    await page.getByRole("heading", { name: "Account", level: 1 }).waitFor()
+    await page.setViewportSize({ width: 390, height: 844 })
+    for (const [name, heading] of [
+      ["Providers", "Providers"],
+      ["API keys", "API keys"],
+      ["Playground", "Playground"],
+      ["Account", "Account"],
+    ] as const) {
+      await nav(name).click()
+      await page.getByRole("heading", { name: heading, level: 1 }).waitFor()
+      await page.getByText("Loading…").waitFor({ state: "detached" })
+      const widths = await page.evaluate<Array<number>>("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+      expect([name, widths[0]! <= widths[1]!]).toEqual([name, true])
+      await record()
+    }
+    await nav("Providers").click()
+    await page.getByRole("row").filter({ hasText: "Mock provider" }).getByText(/^healthy/).waitFor()
+    await shoot("providers-phone")
+  })
+
+  it("never displayed the provider key, reached no other origin, and met no script or CSP error", () => {
+    expect(seen.length).toBeGreaterThan(10)
+    // The masked form shows the last four characters: anything longer than that is a leak.
+    const leaked = seen.filter((text) => text.includes(providerKey.slice(0, -4)))
+    expect(leaked).toEqual([])
+    expect(blocked).toEqual([])
+    expect(pageErrors.filter((message) => !/status of 401/.test(message))).toEqual([])
+  })
+})
