@@ -28,7 +28,7 @@ export interface SessionOptions {
  * works once: a second use would end the whole login).
  */
 export const createSession = (options: SessionOptions) => {
-  const fetchFn = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
+  const fetchFn = options.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init))
   const margin = options.refreshMarginSeconds ?? 60
   let tokens: Tokens | undefined
   let timer: ReturnType<typeof setTimeout> | undefined
