@@ -72,7 +72,8 @@ export const App = () => {
     )
   }
 
-  const current = page === undefined ? undefined : page
+  // A page the user may not see is never rendered (its calls would be refused): the effect above moves on.
+  const current = page === undefined || (page !== "unknown" && !pagesFor(me).includes(page)) ? undefined : page
   return (
     <>
       <a class="skip" href="#main">
@@ -107,11 +108,11 @@ export const App = () => {
         </span>
       </header>
       <main id="main">
-        {page === "providers" ? <Providers session={session} /> : null}
-        {page === "keys" ? <ApiKeys session={session} me={me} /> : null}
-        {page === "playground" ? <Playground /> : null}
-        {page === "account" ? <Account session={session} me={me} /> : null}
-        {page === "unknown" ? (
+        {current === "providers" ? <Providers session={session} /> : null}
+        {current === "keys" ? <ApiKeys session={session} me={me} /> : null}
+        {current === "playground" ? <Playground /> : null}
+        {current === "account" ? <Account session={session} me={me} /> : null}
+        {current === "unknown" ? (
           <section>
             <h1>Not found</h1>
             <p>There is no such page in the console.</p>

@@ -1,5 +1,5 @@
 import type { ComponentChildren, JSX } from "preact"
-import { useId } from "preact/hooks"
+import { useId, useState } from "preact/hooks"
 
 type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "onInput" | "value" | "label"> & {
   readonly label: string
@@ -65,3 +65,25 @@ export const Notice = ({ kind, children }: { readonly kind: "error" | "ok"; read
   )
 
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/**
+ * A form's submit: runs `action`, with `busy` while it runs and the failure's message in `error`
+ * (cleared on the next try).
+ */
+export const useSubmit = (action: () => Promise<void>) => {
+  const [error, setError] = useState<string | undefined>(undefined)
+  const [busy, setBusy] = useState(false)
+  const submit = async (event: Event) => {
+    event.preventDefault()
+    setBusy(true)
+    setError(undefined)
+    try {
+      await action()
+    } catch (failure) {
+      setError(messageOf(failure))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return { submit, error, setError, busy }
+}

@@ -248,6 +248,27 @@ describe.skipIf(!available)("web console in chromium", () => {
     await shoot("providers-phone")
   })
 
+  it("a user who is not a superuser sees their own pages only: no providers", async () => {
+    await page.setViewportSize({ width: 1280, height: 800 })
+    const created = await fetch(gatewayUrl("/users"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ username: "dev", email: "dev@example.com", password: "dev-password-1" }),
+    })
+    expect(created.status).toBe(201)
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await page.goto(gatewayUrl("/ui/providers"))
+    await page.getByLabel("Username or email", { exact: true }).fill("dev")
+    await page.getByLabel("Password", { exact: true }).fill("dev-password-1")
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByRole("heading", { name: "API keys", level: 1 }).waitFor()
+    expect(new URL(page.url()).pathname).toBe("/ui/keys")
+    expect(await nav("Providers").count()).toBe(0)
+    // Only their own keys: the admin's are not listed.
+    await page.getByText("No key yet.").waitFor()
+    await record()
+  })
+
   it("never displayed the provider key, reached no other origin, and met no script or CSP error", () => {
     expect(seen.length).toBeGreaterThan(10)
     // The masked form shows the last four characters: anything longer than that is a leak.

@@ -1,28 +1,19 @@
 import { useState } from "preact/hooks"
 import type { Session } from "../api/Session.js"
 import type { User } from "../api/Types.js"
-import { Field, messageOf, Notice } from "../Controls.js"
+import { Field, Notice, useSubmit } from "../Controls.js"
 
 /** The signed-in user, and changing their own password (which ends every login: sign in again). */
 export const Account = ({ session, me }: { readonly session: Session; readonly me: User }) => {
   const [current, setCurrent] = useState("")
   const [next, setNext] = useState("")
   const [repeat, setRepeat] = useState("")
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [busy, setBusy] = useState(false)
-  const submit = async (event: Event) => {
-    event.preventDefault()
-    if (next !== repeat) return setError("The new passwords differ")
-    setBusy(true)
-    setError(undefined)
-    try {
-      await session.request("PUT", `/users/${encodeURIComponent(me.id)}`, { password: next, current_password: current })
-      session.forget("Password changed: sign in with the new one.")
-    } catch (failure) {
-      setError(messageOf(failure))
-      setBusy(false)
-    }
-  }
+  const { submit, error, busy } = useSubmit(async () => {
+    if (next !== repeat) throw new Error("The new passwords differ")
+    await session.request("PUT", `/users/${encodeURIComponent(me.id)}`, { password: next, current_password: current })
+    // The gateway ended every login of the account: sign in again.
+    session.forget("Password changed: sign in with the new one.")
+  })
   return (
     <section aria-labelledby="account-title">
       <h1 id="account-title">Account</h1>

@@ -1,4 +1,4 @@
-import { useRef, useState } from "preact/hooks"
+import { useEffect, useRef, useState } from "preact/hooks"
 import { listModels, streamChat } from "../api/ChatStream.js"
 import { Field, messageOf, Notice, Select } from "../Controls.js"
 
@@ -16,6 +16,8 @@ export const Playground = () => {
   const [error, setError] = useState<string | undefined>(undefined)
   const [state, setState] = useState<"idle" | "loading" | "streaming" | "done">("idle")
   const abort = useRef<AbortController | undefined>(undefined)
+  // Leaving the page stops a stream still running.
+  useEffect(() => () => abort.current?.abort(), [])
 
   const load = async (event: Event) => {
     event.preventDefault()

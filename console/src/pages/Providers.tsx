@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "preact/hooks"
 import type { Session } from "../api/Session.js"
 import type { Provider, ProviderHealth } from "../api/Types.js"
-import { Field, messageOf, Notice, Select } from "../Controls.js"
+import { Field, messageOf, Notice, Select, useSubmit } from "../Controls.js"
 
 type Health = { readonly _tag: "Checking" } | { readonly _tag: "Checked"; readonly health: ProviderHealth } | { readonly _tag: "Failed"; readonly message: string }
 
@@ -31,37 +31,26 @@ const AddProvider = ({ session, onAdded }: { readonly session: Session; readonly
   const [baseUrl, setBaseUrl] = useState("")
   const [key, setKey] = useState("")
   const [models, setModels] = useState("")
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [busy, setBusy] = useState(false)
-  const submit = async (event: Event) => {
-    event.preventDefault()
-    setBusy(true)
-    setError(undefined)
+  const { submit, error, busy } = useSubmit(async () => {
     const listed = models
       .split(",")
       .map((model) => model.trim())
       .filter((model) => model !== "")
-    try {
-      await session.request("POST", "/providers", {
-        id,
-        ...(name.trim() === "" ? {} : { name: name.trim() }),
-        protocol,
-        base_url: baseUrl.trim(),
-        ...(listed.length === 0 ? {} : { models: listed }),
-        keys: key === "" ? [] : [{ key, label: "default" }],
-      })
-      setKey("")
-      setId("")
-      setName("")
-      setBaseUrl("")
-      setModels("")
-      onAdded(id)
-    } catch (failure) {
-      setError(messageOf(failure))
-    } finally {
-      setBusy(false)
-    }
-  }
+    await session.request("POST", "/providers", {
+      id,
+      ...(name.trim() === "" ? {} : { name: name.trim() }),
+      protocol,
+      base_url: baseUrl.trim(),
+      ...(listed.length === 0 ? {} : { models: listed }),
+      keys: key === "" ? [] : [{ key, label: "default" }],
+    })
+    setKey("")
+    setId("")
+    setName("")
+    setBaseUrl("")
+    setModels("")
+    onAdded(id)
+  })
   return (
     <form class="card" onSubmit={submit} aria-labelledby="add-provider-title" autocomplete="off">
       <h2 id="add-provider-title">Add a provider</h2>

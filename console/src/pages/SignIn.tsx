@@ -1,26 +1,15 @@
 import { useState } from "preact/hooks"
 import type { Session } from "../api/Session.js"
-import { Field, messageOf, Notice } from "../Controls.js"
+import { Field, Notice, useSubmit } from "../Controls.js"
 
 export const SignIn = ({ session, notice, onSignedIn }: { readonly session: Session; readonly notice: string | undefined; readonly onSignedIn: () => void }) => {
   const [username, setUsername] = useState("")
   const [password, setPassword] = useState("")
-  const [error, setError] = useState<string | undefined>(undefined)
-  const [busy, setBusy] = useState(false)
-  const submit = async (event: Event) => {
-    event.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      await session.signIn(username, password)
-      setPassword("")
-      onSignedIn()
-    } catch (failure) {
-      setError(messageOf(failure))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { submit, error, busy } = useSubmit(async () => {
+    await session.signIn(username, password)
+    setPassword("")
+    onSignedIn()
+  })
   return (
     <main class="signin" id="main">
       <h1>APIProxy console</h1>
