@@ -55,6 +55,7 @@ export const demoLines = (input: {
   "==================== APIProxy demo ====================",
   `Gateway        ${input.gatewayUrl}   (DATA_DIR ${input.dataDir}, providers from ${input.gatewayConfig})`,
   `Mock provider  ${input.mockUrl}   (OpenAI, Anthropic and Gemini protocols; answers "Hello from mock: <your text>")`,
+  `Console        ${input.gatewayUrl}/ui   (sign in as admin: the password is in ${input.dataDir}/admin-credentials.txt)`,
   "",
   "Try it:",
   `  ${input.keyLine}`,
