@@ -33,6 +33,7 @@ const screenshotDir = process.env.UPDATE_SCREENSHOTS === "1" ? path.resolve("doc
 
 describe.skipIf(!available)("web console in chromium", () => {
   const providerKey = `sk-console-secret-${randomBytes(12).toString("hex")}`
+  const backupKey = `sk-console-backup-${randomBytes(12).toString("hex")}`
   let consoleDir: string
   let mock: MockProvider
   let gateway: TestGateway
@@ -132,6 +133,22 @@ describe.skipIf(!available)("web console in chromium", () => {
     await row.getByText(/^healthy · \d+ ms$/).waitFor()
     await expect.poll(() => row.textContent()).toContain(`…${providerKey.slice(-4)}`)
     await shoot("providers")
+  })
+
+  it("adds a second key to the provider (write-only, shown masked) and removes it", async () => {
+    const row = page.getByRole("row").filter({ hasText: "Mock provider" })
+    await row.getByText("Add a key").click()
+    await row.getByLabel("Label", { exact: true }).fill("backup")
+    await row.getByLabel("Key", { exact: true }).fill(backupKey)
+    await row.getByRole("button", { name: "Add key" }).click()
+    await page.getByRole("status").filter({ hasText: `Key backup (…${backupKey.slice(-4)}) added to mock.` }).waitFor()
+    expect(await row.getByLabel("Key", { exact: true }).inputValue()).toBe("")
+    await expect.poll(() => row.textContent()).toContain(`…${backupKey.slice(-4)} backup`)
+    await record()
+    await row.getByRole("button", { name: "Remove the key backup of mock" }).click()
+    await page.getByRole("status").filter({ hasText: "Key backup removed from mock." }).waitFor()
+    await expect.poll(() => row.textContent()).not.toContain(`…${backupKey.slice(-4)}`)
+    expect(await row.textContent()).toContain(`…${providerKey.slice(-4)}`)
   })
 
   it("creates an API key, shown once with a copy button", async () => {
@@ -272,7 +289,7 @@ describe.skipIf(!available)("web console in chromium", () => {
   it("never displayed the provider key, reached no other origin, and met no script or CSP error", () => {
     expect(seen.length).toBeGreaterThan(10)
     // The masked form shows the last four characters: anything longer than that is a leak.
-    const leaked = seen.filter((text) => text.includes(providerKey.slice(0, -4)))
+    const leaked = seen.filter((text) => text.includes(providerKey.slice(0, -4)) || text.includes(backupKey.slice(0, -4)))
     expect(leaked).toEqual([])
     expect(blocked).toEqual([])
     expect(pageErrors.filter((message) => !/status of 401/.test(message))).toEqual([])

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "preact/hooks"
 import type { Session } from "../api/Session.js"
 import type { Provider, ProviderHealth } from "../api/Types.js"
 import { Field, messageOf, Notice, Select, useSubmit } from "../Controls.js"
+import { ProviderKeys } from "./ProviderKeys.js"
 
 type Health = { readonly _tag: "Checking" } | { readonly _tag: "Checked"; readonly health: ProviderHealth } | { readonly _tag: "Failed"; readonly message: string }
 
@@ -74,7 +75,7 @@ export const Providers = ({ session }: { readonly session: Session }) => {
   const [providers, setProviders] = useState<ReadonlyArray<Provider> | undefined>(undefined)
   const [health, setHealth] = useState<Record<string, Health>>({})
   const [error, setError] = useState<string | undefined>(undefined)
-  const [added, setAdded] = useState<string | undefined>(undefined)
+  const [changed, setChanged] = useState<string | undefined>(undefined)
 
   const checkHealth = useCallback(
     (id: string) => {
@@ -104,7 +105,7 @@ export const Providers = ({ session }: { readonly session: Session }) => {
     <section aria-labelledby="providers-title">
       <h1 id="providers-title">Providers</h1>
       {error === undefined ? null : <Notice kind="error">{error}</Notice>}
-      {added === undefined ? null : <Notice kind="ok">Provider {added} added.</Notice>}
+      {changed === undefined ? null : <Notice kind="ok">{changed}</Notice>}
       {providers === undefined ? (
         <p aria-busy="true">Loading…</p>
       ) : providers.length === 0 ? (
@@ -139,19 +140,14 @@ export const Providers = ({ session }: { readonly session: Session }) => {
                     </button>
                   </td>
                   <td data-label="Keys">
-                    {provider.keys.length === 0 ? (
-                      <span class="hint">none</span>
-                    ) : (
-                      <ul class="plain">
-                        {provider.keys.map((key) => (
-                          <li key={key.id}>
-                            <code>{key.masked_key}</code> {key.label} · weight {key.weight}
-                            {key.max_qps === null ? "" : ` · ${key.max_qps} qps`}
-                            {key.status === "active" ? "" : ` · ${key.status}`}
-                          </li>
-                        ))}
-                      </ul>
-                    )}
+                    <ProviderKeys
+                      session={session}
+                      provider={provider}
+                      onChanged={(message) => {
+                        setChanged(message)
+                        load()
+                      }}
+                    />
                   </td>
                 </tr>
               ))}
@@ -162,7 +158,7 @@ export const Providers = ({ session }: { readonly session: Session }) => {
       <AddProvider
         session={session}
         onAdded={(id) => {
-          setAdded(id)
+          setChanged(`Provider ${id} added.`)
           load()
         }}
       />
