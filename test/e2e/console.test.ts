@@ -29,7 +29,8 @@ const LAUNCH_ARGS = [
   "--disable-sync",
 ]
 
-const screenshotDir = process.env.UPDATE_SCREENSHOTS === "1" ? path.resolve("docs/console") : fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-shots-"))
+const updateScreenshots = process.env.UPDATE_SCREENSHOTS === "1"
+let screenshotDir = path.resolve("docs/console")
 
 describe.skipIf(!available)("web console in chromium", () => {
   const providerKey = `sk-console-secret-${randomBytes(12).toString("hex")}`
@@ -63,6 +64,7 @@ describe.skipIf(!available)("web console in chromium", () => {
   const nav = (name: string) => page.getByRole("navigation", { name: "Console" }).getByRole("link", { name })
 
   beforeAll(async () => {
+    if (!updateScreenshots) screenshotDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-shots-"))
     consoleDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-console-"))
     await buildConsole(consoleDir)
     mock = await startMockProvider({ models: ["gpt-4o-mini"], apiKeys: [providerKey] })
@@ -97,6 +99,7 @@ describe.skipIf(!available)("web console in chromium", () => {
     await gateway?.close()
     await mock?.close()
     if (consoleDir !== undefined) fs.rmSync(consoleDir, { recursive: true, force: true })
+    if (!updateScreenshots) fs.rmSync(screenshotDir, { recursive: true, force: true })
   })
 
   it("signs in from / with the keyboard alone, landing on the providers page", async () => {
