@@ -5,10 +5,11 @@
  *
  *   npx tsx scripts/build-console.ts [outdir]
  */
-import * as esbuild from "esbuild"
+
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as esbuild from "esbuild"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -36,9 +37,12 @@ export const buildConsole = async (outdir = path.join(root, "dist", "console")):
   const outputs = Object.keys(result.metafile.outputs).map((file) => path.basename(file))
   const script = outputs.find((file) => file.endsWith(".js"))
   const style = outputs.find((file) => file.endsWith(".css"))
-  if (script === undefined || style === undefined) throw new Error(`console build: expected one .js and one .css, got ${outputs.join(", ")}`)
+  if (script === undefined || style === undefined)
+    throw new Error(`console build: expected one .js and one .css, got ${outputs.join(", ")}`)
   const template = fs.readFileSync(path.join(root, "console", "index.html"), "utf8")
-  const page = template.replace("%SCRIPT%", `/ui/${escapeAttribute(script)}`).replace("%STYLE%", `/ui/${escapeAttribute(style)}`)
+  const page = template
+    .replace("%SCRIPT%", `/ui/${escapeAttribute(script)}`)
+    .replace("%STYLE%", `/ui/${escapeAttribute(style)}`)
   fs.writeFileSync(path.join(outdir, "index.html"), page)
   const sizes: Record<string, number> = {}
   for (const file of fs.readdirSync(outdir)) sizes[file] = fs.statSync(path.join(outdir, file)).size

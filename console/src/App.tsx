@@ -7,7 +7,7 @@ import { ApiKeys } from "./pages/ApiKeys.js"
 import { Playground } from "./pages/Playground.js"
 import { Providers } from "./pages/Providers.js"
 import { SignIn } from "./pages/SignIn.js"
-import { type Page, pageOf, PAGES, pathOf, TITLES } from "./Route.js"
+import { PAGES, type Page, pageOf, pathOf, TITLES } from "./Route.js"
 
 /** The pages a user sees: providers are a superuser's. */
 const pagesFor = (me: User): ReadonlyArray<Page> => PAGES.filter((page) => page !== "providers" || me.is_superuser)
@@ -54,7 +54,12 @@ export const App = () => {
     if (page === undefined || (page !== "unknown" && !allowed.includes(page))) navigate(pathOf(allowed[0]!))
   }, [me, page])
   useEffect(() => {
-    document.title = me === undefined ? "Sign in · APIProxy" : page === undefined || page === "unknown" ? "APIProxy" : `${TITLES[page]} · APIProxy`
+    document.title =
+      me === undefined
+        ? "Sign in · APIProxy"
+        : page === undefined || page === "unknown"
+          ? "APIProxy"
+          : `${TITLES[page]} · APIProxy`
     // A page change moves focus to its heading, so a screen reader announces it.
     const heading = me === undefined ? null : document.querySelector<HTMLElement>("main h1")
     if (heading !== null) {

@@ -14,7 +14,13 @@ export const Field = ({ label, value, onValue, hint, ...rest }: InputProps) => {
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      <input id={id} value={value} onInput={(event) => onValue(event.currentTarget.value)} aria-describedby={hint === undefined ? undefined : `${id}-hint`} {...rest} />
+      <input
+        id={id}
+        value={value}
+        onInput={(event) => onValue(event.currentTarget.value)}
+        aria-describedby={hint === undefined ? undefined : `${id}-hint`}
+        {...rest}
+      />
       {hint === undefined ? null : (
         <small id={`${id}-hint`} class="hint">
           {hint}

@@ -1,8 +1,8 @@
-import { Config, Effect } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Config, Effect } from "effect"
 
 /** One file of the built console, held in memory (the whole console is ≈ 40 KiB). */
 export interface ConsoleAsset {

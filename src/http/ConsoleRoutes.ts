@@ -36,7 +36,10 @@ export const consoleFileOf = (rest: string, names: ReadonlySet<string>): string 
 }
 
 const notFound = (message: string, status = 404) =>
-  HttpServerResponse.unsafeJson({ _tag: status === 404 ? "NotFound" : "ServiceUnavailable", message }, { status, headers: SECURITY_HEADERS })
+  HttpServerResponse.unsafeJson(
+    { _tag: status === 404 ? "NotFound" : "ServiceUnavailable", message },
+    { status, headers: SECURITY_HEADERS },
+  )
 
 const serveAsset = (asset: ConsoleAsset, ifNoneMatch: string | undefined) => {
   const headers = {
@@ -44,7 +47,7 @@ const serveAsset = (asset: ConsoleAsset, ifNoneMatch: string | undefined) => {
     etag: asset.etag,
     "cache-control": asset.immutable ? "public, max-age=31536000, immutable" : "no-cache",
   }
-  if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((tag) => tag.trim() === asset.etag)) {
+  if (ifNoneMatch?.split(",").some((tag) => tag.trim() === asset.etag)) {
     return HttpServerResponse.empty({ status: 304, headers })
   }
   return HttpServerResponse.uint8Array(asset.body, { contentType: asset.contentType, headers })

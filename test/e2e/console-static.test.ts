@@ -80,7 +80,14 @@ describe("the web console's files (/ui)", () => {
       const answer = await fetch(`${gateway.url}/ui/${page}`)
       expect([page, answer.status, await answer.text()]).toEqual([page, 200, index])
     }
-    for (const missing of ["app-00000000.js", "notes.txt", ".hidden.js", "providers/deeper", "index.html/x", "Providers.."]) {
+    for (const missing of [
+      "app-00000000.js",
+      "notes.txt",
+      ".hidden.js",
+      "providers/deeper",
+      "index.html/x",
+      "Providers..",
+    ]) {
       const answer = await fetch(`${gateway.url}/ui/${missing}`)
       expect([missing, answer.status]).toEqual([missing, 404])
       expect(answer.headers.get("content-type")).toContain("application/json")

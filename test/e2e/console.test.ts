@@ -53,7 +53,11 @@ describe.skipIf(!available)("web console in chromium", () => {
   /** The page's markup and every input's value, kept for the provider-key check. */
   const record = async () => {
     seen.push(await page.content())
-    seen.push(...(await page.$$eval("input, textarea", (fields) => fields.map((field) => (field as unknown as { readonly value: string }).value))))
+    seen.push(
+      ...(await page.$$eval("input, textarea", (fields) =>
+        fields.map((field) => (field as unknown as { readonly value: string }).value),
+      )),
+    )
   }
 
   const shoot = async (name: string) => {
@@ -78,7 +82,13 @@ describe.skipIf(!available)("web console in chromium", () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: "block" })
     await context.route("**/*", (route) => {
       const url = new URL(route.request().url())
-      if (url.protocol === "data:" || url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]") return route.continue()
+      if (
+        url.protocol === "data:" ||
+        url.hostname === "127.0.0.1" ||
+        url.hostname === "localhost" ||
+        url.hostname === "[::1]"
+      )
+        return route.continue()
       blocked.push(route.request().url())
       return route.abort("blockedbyclient")
     })
@@ -144,7 +154,10 @@ describe.skipIf(!available)("web console in chromium", () => {
     await row.getByLabel("Label", { exact: true }).fill("backup")
     await row.getByLabel("Key", { exact: true }).fill(backupKey)
     await row.getByRole("button", { name: "Add key" }).click()
-    await page.getByRole("status").filter({ hasText: `Key backup (…${backupKey.slice(-4)}) added to mock.` }).waitFor()
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Key backup (…${backupKey.slice(-4)}) added to mock.` })
+      .waitFor()
     expect(await row.getByLabel("Key", { exact: true }).inputValue()).toBe("")
     await expect.poll(() => row.textContent()).toContain(`…${backupKey.slice(-4)} backup`)
     await record()
@@ -163,7 +176,10 @@ describe.skipIf(!available)("web console in chromium", () => {
     const token = await page.getByLabel("The new API key", { exact: true }).inputValue()
     expect(token.length).toBeGreaterThan(20)
     await page.getByRole("button", { name: "Copy" }).click()
-    await page.getByRole("status").filter({ hasText: /Copied|clipboard/ }).waitFor()
+    await page
+      .getByRole("status")
+      .filter({ hasText: /Copied|clipboard/ })
+      .waitFor()
     await page.getByRole("row").filter({ hasText: "playground" }).waitFor()
     await shoot("api-keys")
     await page.getByRole("button", { name: "Done" }).click()
@@ -259,12 +275,18 @@ describe.skipIf(!available)("web console in chromium", () => {
       await nav(name).click()
       await page.getByRole("heading", { name: heading, level: 1 }).waitFor()
       await page.getByText("Loading…").waitFor({ state: "detached" })
-      const widths = await page.evaluate<Array<number>>("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+      const widths = await page.evaluate<Array<number>>(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+      )
       expect([name, widths[0]! <= widths[1]!]).toEqual([name, true])
       await record()
     }
     await nav("Providers").click()
-    await page.getByRole("row").filter({ hasText: "Mock provider" }).getByText(/^healthy/).waitFor()
+    await page
+      .getByRole("row")
+      .filter({ hasText: "Mock provider" })
+      .getByText(/^healthy/)
+      .waitFor()
     await shoot("providers-phone")
   })
 
@@ -292,7 +314,9 @@ describe.skipIf(!available)("web console in chromium", () => {
   it("never displayed the provider key, reached no other origin, and met no script or CSP error", () => {
     expect(seen.length).toBeGreaterThan(10)
     // The masked form shows the last four characters: anything longer than that is a leak.
-    const leaked = seen.filter((text) => text.includes(providerKey.slice(0, -4)) || text.includes(backupKey.slice(0, -4)))
+    const leaked = seen.filter(
+      (text) => text.includes(providerKey.slice(0, -4)) || text.includes(backupKey.slice(0, -4)),
+    )
     expect(leaked).toEqual([])
     expect(blocked).toEqual([])
     expect(pageErrors.filter((message) => !/status of 401/.test(message))).toEqual([])

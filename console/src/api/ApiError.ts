@@ -16,7 +16,8 @@ export class ApiError extends Error {
 export const errorMessageOf = (status: number, body: unknown): string => {
   if (typeof body === "object" && body !== null) {
     const record = body as { message?: unknown; error?: { message?: unknown } }
-    if (typeof record.error === "object" && record.error !== null && typeof record.error.message === "string") return record.error.message
+    if (typeof record.error === "object" && record.error !== null && typeof record.error.message === "string")
+      return record.error.message
     // A validation error's message names the field first ("base_url: expected an http(s) URL").
     if (typeof record.message === "string") return record.message
   }

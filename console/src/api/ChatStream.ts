@@ -3,7 +3,9 @@ import { createSseParser, readChatChunk } from "./Sse.js"
 
 /** The gateway's own answer headers (who served it, attempts, cost…) and the request id. */
 export const gatewayHeadersOf = (headers: Headers): ReadonlyArray<readonly [string, string]> =>
-  [...headers].filter(([name]) => name.startsWith("x-apiproxy-") || name === "x-request-id").sort(([a], [b]) => a.localeCompare(b))
+  [...headers]
+    .filter(([name]) => name.startsWith("x-apiproxy-") || name === "x-request-id")
+    .sort(([a], [b]) => a.localeCompare(b))
 
 const bearer = (apiKey: string) => ({ authorization: `Bearer ${apiKey}` })
 
@@ -45,7 +47,11 @@ export const streamChat = async (
   const response = await fetchFn("/v1/chat/completions", {
     method: "POST",
     headers: { ...bearer(request.apiKey), "content-type": "application/json", accept: "text/event-stream" },
-    body: JSON.stringify({ model: request.model, stream: true, messages: [{ role: "user", content: request.message }] }),
+    body: JSON.stringify({
+      model: request.model,
+      stream: true,
+      messages: [{ role: "user", content: request.message }],
+    }),
     ...(request.signal === undefined ? {} : { signal: request.signal }),
   })
   events.onHeaders(gatewayHeadersOf(response.headers))

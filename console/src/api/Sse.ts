@@ -57,7 +57,10 @@ export const readChatChunk = (data: string): ChatChunk => {
   if (typeof parsed !== "object" || parsed === null) return { _tag: "Other" }
   const record = parsed as { error?: { message?: unknown }; choices?: Array<{ delta?: { content?: unknown } }> }
   if (record.error !== undefined) {
-    return { _tag: "Error", message: typeof record.error?.message === "string" ? record.error.message : "the stream ended with an error" }
+    return {
+      _tag: "Error",
+      message: typeof record.error?.message === "string" ? record.error.message : "the stream ended with an error",
+    }
   }
   const content = record.choices?.[0]?.delta?.content
   return typeof content === "string" && content !== "" ? { _tag: "Delta", text: content } : { _tag: "Other" }

@@ -27,9 +27,33 @@ export const Account = ({ session, me }: { readonly session: Session; readonly m
       </dl>
       <form class="card" onSubmit={submit} aria-labelledby="password-title">
         <h2 id="password-title">Change password</h2>
-        <Field label="Current password" type="password" value={current} onValue={setCurrent} autocomplete="current-password" required />
-        <Field label="New password" type="password" value={next} onValue={setNext} autocomplete="new-password" minLength={8} maxLength={128} required hint="8 to 128 characters. Every login ends: you sign in again." />
-        <Field label="New password again" type="password" value={repeat} onValue={setRepeat} autocomplete="new-password" required />
+        <Field
+          label="Current password"
+          type="password"
+          value={current}
+          onValue={setCurrent}
+          autocomplete="current-password"
+          required
+        />
+        <Field
+          label="New password"
+          type="password"
+          value={next}
+          onValue={setNext}
+          autocomplete="new-password"
+          minLength={8}
+          maxLength={128}
+          required
+          hint="8 to 128 characters. Every login ends: you sign in again."
+        />
+        <Field
+          label="New password again"
+          type="password"
+          value={repeat}
+          onValue={setRepeat}
+          autocomplete="new-password"
+          required
+        />
         {error === undefined ? null : <Notice kind="error">{error}</Notice>}
         <button type="submit" disabled={busy}>
           Change password

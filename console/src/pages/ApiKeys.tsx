@@ -27,7 +27,7 @@ const NewToken = ({ created, onDone }: { readonly created: CreatedApiKey; readon
     }
   }
   return (
-    <div class="card created" role="region" aria-labelledby="new-key-title">
+    <section class="card created" aria-labelledby="new-key-title">
       <h2 id="new-key-title">Key “{created.name}” created</h2>
       <p>Copy it now: it is shown only this once.</p>
       <div class="copy-row">
@@ -43,7 +43,7 @@ const NewToken = ({ created, onDone }: { readonly created: CreatedApiKey; readon
       <button type="button" class="secondary" onClick={onDone}>
         Done
       </button>
-    </div>
+    </section>
   )
 }
 
@@ -75,7 +75,10 @@ export const ApiKeys = ({ session, me }: { readonly session: Session; readonly m
   }
 
   const revoke = async (key: ApiKey) => {
-    if (!window.confirm(`Revoke the key “${key.name}” (${key.key_prefix}…)? Applications using it stop working at once.`)) return
+    if (
+      !window.confirm(`Revoke the key “${key.name}” (${key.key_prefix}…)? Applications using it stop working at once.`)
+    )
+      return
     setError(undefined)
     try {
       await session.request("DELETE", `${base}/${encodeURIComponent(key.id)}`)
@@ -95,7 +98,14 @@ export const ApiKeys = ({ session, me }: { readonly session: Session; readonly m
       <form class="card" onSubmit={create} aria-labelledby="create-key-title">
         <h2 id="create-key-title">Create a key</h2>
         <div class="grid">
-          <Field label="Name" value={name} onValue={setName} required maxLength={255} hint="What uses it, e.g. “billing service”" />
+          <Field
+            label="Name"
+            value={name}
+            onValue={setName}
+            required
+            maxLength={255}
+            hint="What uses it, e.g. “billing service”"
+          />
           <Select label="Expires" value={expiry} onValue={setExpiry} options={EXPIRIES} />
         </div>
         <button type="submit">Create key</button>

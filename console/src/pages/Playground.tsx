@@ -62,7 +62,16 @@ export const Playground = () => {
       <h1 id="playground-title">Playground</h1>
       <form class="card" onSubmit={load} aria-label="Key to use" autocomplete="off">
         <div class="grid">
-          <Field label="API key" type="password" value={apiKey} onValue={setApiKey} required spellcheck={false} autocomplete="off" hint="Kept in this page only; the chat is sent with it, as an application would" />
+          <Field
+            label="API key"
+            type="password"
+            value={apiKey}
+            onValue={setApiKey}
+            required
+            spellcheck={false}
+            autocomplete="off"
+            hint="Kept in this page only; the chat is sent with it, as an application would"
+          />
         </div>
         <button type="submit" disabled={state === "loading" || apiKey.trim() === ""}>
           {state === "loading" ? "Loading models…" : "Load models"}
@@ -70,10 +79,20 @@ export const Playground = () => {
       </form>
       {models === undefined ? null : (
         <form class="card" onSubmit={send} aria-label="Chat">
-          {models.length === 0 ? <Notice kind="error">This key may use no model.</Notice> : <Select label="Model" value={model} onValue={setModel} options={models.map((id) => [id, id] as const)} />}
+          {models.length === 0 ? (
+            <Notice kind="error">This key may use no model.</Notice>
+          ) : (
+            <Select label="Model" value={model} onValue={setModel} options={models.map((id) => [id, id] as const)} />
+          )}
           <div class="field">
             <label for="playground-message">Message</label>
-            <textarea id="playground-message" rows={4} value={message} required onInput={(event) => setMessage(event.currentTarget.value)} />
+            <textarea
+              id="playground-message"
+              rows={4}
+              value={message}
+              required
+              onInput={(event) => setMessage(event.currentTarget.value)}
+            />
           </div>
           <div class="row">
             <button type="submit" disabled={state === "streaming" || model === ""}>

@@ -7,12 +7,23 @@ import { Field, Notice, useSubmit } from "../Controls.js"
  * A provider's keys, masked (`…` and the last four characters), each removable; and a form to add
  * one. The key field is write-only: emptied once the key is saved, never filled from the API.
  */
-export const ProviderKeys = ({ session, provider, onChanged }: { readonly session: Session; readonly provider: Provider; readonly onChanged: (message: string) => void }) => {
+export const ProviderKeys = ({
+  session,
+  provider,
+  onChanged,
+}: {
+  readonly session: Session
+  readonly provider: Provider
+  readonly onChanged: (message: string) => void
+}) => {
   const base = `/providers/${encodeURIComponent(provider.id)}/keys`
   const [label, setLabel] = useState("")
   const [key, setKey] = useState("")
   const add = useSubmit(async () => {
-    const saved = await session.request<ProviderKey>("POST", base, { key, ...(label.trim() === "" ? {} : { label: label.trim() }) })
+    const saved = await session.request<ProviderKey>("POST", base, {
+      key,
+      ...(label.trim() === "" ? {} : { label: label.trim() }),
+    })
     setKey("")
     setLabel("")
     onChanged(`Key ${saved.label} (${saved.masked_key}) added to ${provider.id}.`)
@@ -39,7 +50,12 @@ export const ProviderKeys = ({ session, provider, onChanged }: { readonly sessio
               <code>{entry.masked_key}</code> {entry.label} · weight {entry.weight}
               {entry.max_qps === null ? "" : ` · ${entry.max_qps} qps`}
               {entry.status === "active" ? "" : ` · ${entry.status}`}{" "}
-              <button type="button" class="link" onClick={() => remove(entry)} aria-label={`Remove the key ${entry.label} of ${provider.id}`}>
+              <button
+                type="button"
+                class="link"
+                onClick={() => remove(entry)}
+                aria-label={`Remove the key ${entry.label} of ${provider.id}`}
+              >
                 Remove
               </button>
             </li>
@@ -51,7 +67,15 @@ export const ProviderKeys = ({ session, provider, onChanged }: { readonly sessio
         <summary>Add a key</summary>
         <form onSubmit={add.submit} autocomplete="off" aria-label={`Add a key to ${provider.id}`}>
           <Field label="Label" value={label} onValue={setLabel} maxLength={50} placeholder="default" />
-          <Field label="Key" type="password" value={key} onValue={setKey} required autocomplete="new-password" spellcheck={false} />
+          <Field
+            label="Key"
+            type="password"
+            value={key}
+            onValue={setKey}
+            required
+            autocomplete="new-password"
+            spellcheck={false}
+          />
           {add.error === undefined ? null : <Notice kind="error">{add.error}</Notice>}
           <button type="submit" disabled={add.busy}>
             Add key

@@ -4,7 +4,10 @@ import type { Provider, ProviderHealth } from "../api/Types.js"
 import { Field, messageOf, Notice, Select, useSubmit } from "../Controls.js"
 import { ProviderKeys } from "./ProviderKeys.js"
 
-type Health = { readonly _tag: "Checking" } | { readonly _tag: "Checked"; readonly health: ProviderHealth } | { readonly _tag: "Failed"; readonly message: string }
+type Health =
+  | { readonly _tag: "Checking" }
+  | { readonly _tag: "Checked"; readonly health: ProviderHealth }
+  | { readonly _tag: "Failed"; readonly message: string }
 
 const HealthBadge = ({ health }: { readonly health: Health | undefined }) => {
   if (health === undefined || health._tag === "Checking") return <span class="badge">checking…</span>
@@ -56,12 +59,39 @@ const AddProvider = ({ session, onAdded }: { readonly session: Session; readonly
     <form class="card" onSubmit={submit} aria-labelledby="add-provider-title" autocomplete="off">
       <h2 id="add-provider-title">Add a provider</h2>
       <div class="grid">
-        <Field label="Id" value={id} onValue={setId} required pattern="[a-z0-9][a-z0-9._\-]{0,49}" hint="a-z 0-9 . _ - (lower case), as in provider/model" />
+        <Field
+          label="Id"
+          value={id}
+          onValue={setId}
+          required
+          pattern="[a-z0-9][a-z0-9._\-]{0,49}"
+          hint="a-z 0-9 . _ - (lower case), as in provider/model"
+        />
         <Field label="Name" value={name} onValue={setName} hint="Optional; the id when empty" />
         <Select label="Protocol" value={protocol} onValue={setProtocol} options={PROTOCOLS} />
-        <Field label="Base URL" type="url" value={baseUrl} onValue={setBaseUrl} required placeholder="https://api.example.com/v1" />
-        <Field label="API key" type="password" value={key} onValue={setKey} autocomplete="new-password" spellcheck={false} hint="Write-only: stored encrypted, shown masked afterwards" />
-        <Field label="Models" value={models} onValue={setModels} hint="Comma-separated; empty: discovered from the provider" />
+        <Field
+          label="Base URL"
+          type="url"
+          value={baseUrl}
+          onValue={setBaseUrl}
+          required
+          placeholder="https://api.example.com/v1"
+        />
+        <Field
+          label="API key"
+          type="password"
+          value={key}
+          onValue={setKey}
+          autocomplete="new-password"
+          spellcheck={false}
+          hint="Write-only: stored encrypted, shown masked afterwards"
+        />
+        <Field
+          label="Models"
+          value={models}
+          onValue={setModels}
+          hint="Comma-separated; empty: discovered from the provider"
+        />
       </div>
       {error === undefined ? null : <Notice kind="error">{error}</Notice>}
       <button type="submit" disabled={busy}>
@@ -132,10 +162,17 @@ export const Providers = ({ session }: { readonly session: Session }) => {
                     {provider.enabled ? null : <div class="badge">disabled</div>}
                   </th>
                   <td data-label="Protocol">{provider.protocol}</td>
-                  <td class="url" data-label="Base URL">{provider.base_url}</td>
+                  <td class="url" data-label="Base URL">
+                    {provider.base_url}
+                  </td>
                   <td data-label="Health">
                     <HealthBadge health={health[provider.id]} />{" "}
-                    <button type="button" class="link" onClick={() => checkHealth(provider.id)} aria-label={`Check the health of ${provider.id} again`}>
+                    <button
+                      type="button"
+                      class="link"
+                      onClick={() => checkHealth(provider.id)}
+                      aria-label={`Check the health of ${provider.id} again`}
+                    >
                       Recheck
                     </button>
                   </td>

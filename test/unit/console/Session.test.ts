@@ -12,17 +12,28 @@ const fakeGateway = () => {
     generation++
     live.add(`access-${generation}`)
     refreshTokens.add(`refresh-${generation}`)
-    return { access_token: `access-${generation}`, refresh_token: `refresh-${generation}`, token_type: "bearer", expires_in: 1800, refresh_expires_in: 604800 }
+    return {
+      access_token: `access-${generation}`,
+      refresh_token: `refresh-${generation}`,
+      token_type: "bearer",
+      expires_in: 1800,
+      refresh_expires_in: 604800,
+    }
   }
-  const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
+  const json = (status: number, body: unknown) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
   const fetchFn = vi.fn(async (input: string | URL, init?: RequestInit) => {
     const path = String(input)
     const body = init?.body === undefined ? {} : JSON.parse(String(init.body))
     const auth = new Headers(init?.headers).get("authorization")?.replace(/^Bearer /, "")
     calls.push(`${init?.method ?? "GET"} ${path}${auth === undefined ? "" : ` ${auth}`}`)
-    if (path === "/auth/login") return body.password === "right" ? json(200, issue()) : json(401, { _tag: "Unauthorized", message: "Invalid username or password" })
+    if (path === "/auth/login")
+      return body.password === "right"
+        ? json(200, issue())
+        : json(401, { _tag: "Unauthorized", message: "Invalid username or password" })
     if (path === "/auth/refresh") {
-      if (!refreshTokens.delete(body.refresh_token)) return json(401, { _tag: "Unauthorized", message: "Invalid refresh token" })
+      if (!refreshTokens.delete(body.refresh_token))
+        return json(401, { _tag: "Unauthorized", message: "Invalid refresh token" })
       return json(200, issue())
     }
     if (path === "/auth/logout") {
@@ -33,7 +44,14 @@ const fakeGateway = () => {
     if (auth === undefined || !live.has(auth)) return json(401, { _tag: "Unauthorized", message: "Invalid token" })
     return json(200, { id: "u1", username: "admin" })
   })
-  return { fetchFn: fetchFn as unknown as typeof fetch, calls, live, refreshTokens, expireAccessTokens: () => live.clear(), revokeRefreshTokens: () => refreshTokens.clear() }
+  return {
+    fetchFn: fetchFn as unknown as typeof fetch,
+    calls,
+    live,
+    refreshTokens,
+    expireAccessTokens: () => live.clear(),
+    revokeRefreshTokens: () => refreshTokens.clear(),
+  }
 }
 
 describe("the console's session (login in memory, refresh flow)", () => {
@@ -55,7 +73,11 @@ describe("the console's session (login in memory, refresh flow)", () => {
     const session = createSession({ fetch: gateway.fetchFn, onSignedOut: () => undefined })
     await session.signIn("admin", "right")
     gateway.expireAccessTokens()
-    const answers = await Promise.all([session.request("GET", "/a"), session.request("GET", "/b"), session.request("GET", "/c")])
+    const answers = await Promise.all([
+      session.request("GET", "/a"),
+      session.request("GET", "/b"),
+      session.request("GET", "/c"),
+    ])
     expect(answers).toHaveLength(3)
     // Each refresh token works once: a second refresh with refresh-1 would have failed.
     expect(gateway.calls.filter((call) => call.startsWith("POST /auth/refresh"))).toHaveLength(1)
@@ -102,17 +124,29 @@ describe("the console's session (login in memory, refresh flow)", () => {
   })
 
   it("a gateway out of reach is an ApiError with status 0, not a crash", async () => {
-    const session = createSession({ fetch: (() => Promise.reject(new TypeError("fetch failed"))) as typeof fetch, onSignedOut: () => undefined })
+    const session = createSession({
+      fetch: (() => Promise.reject(new TypeError("fetch failed"))) as typeof fetch,
+      onSignedOut: () => undefined,
+    })
     const failure = await session.signIn("admin", "right").catch((error: unknown) => error)
-    expect([(failure as ApiError).status, (failure as ApiError).message]).toEqual([0, "The gateway could not be reached"])
+    expect([(failure as ApiError).status, (failure as ApiError).message]).toEqual([
+      0,
+      "The gateway could not be reached",
+    ])
   })
 })
 
 describe("error messages", () => {
   it("the management API's, the data plane's, else the status", () => {
-    const invalid = { _tag: "BadRequest", message: "base_url: expected an http(s) URL", details: { issues: [{ path: "base_url", message: "expected an http(s) URL" }] } }
+    const invalid = {
+      _tag: "BadRequest",
+      message: "base_url: expected an http(s) URL",
+      details: { issues: [{ path: "base_url", message: "expected an http(s) URL" }] },
+    }
     expect(errorMessageOf(400, invalid)).toBe("base_url: expected an http(s) URL")
-    expect(errorMessageOf(401, { error: { message: "Invalid API key", type: "invalid_request_error" } })).toBe("Invalid API key")
+    expect(errorMessageOf(401, { error: { message: "Invalid API key", type: "invalid_request_error" } })).toBe(
+      "Invalid API key",
+    )
     expect(errorMessageOf(502, "<html>")).toBe("The gateway answered 502")
   })
 })

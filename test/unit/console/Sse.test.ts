@@ -39,7 +39,10 @@ describe("reading a chat chunk", () => {
     expect(readChatChunk('{"choices":[{"delta":{"role":"assistant","content":""}}]}')).toEqual({ _tag: "Other" })
     expect(readChatChunk('{"choices":[],"usage":{"total_tokens":3}}')).toEqual({ _tag: "Other" })
     expect(readChatChunk(" [DONE]")).toEqual({ _tag: "Done" })
-    expect(readChatChunk('{"error":{"message":"upstream cut","type":"server_error"}}')).toEqual({ _tag: "Error", message: "upstream cut" })
+    expect(readChatChunk('{"error":{"message":"upstream cut","type":"server_error"}}')).toEqual({
+      _tag: "Error",
+      message: "upstream cut",
+    })
     expect(readChatChunk("{not json")._tag).toBe("Error")
     expect(readChatChunk("null")).toEqual({ _tag: "Other" })
   })
