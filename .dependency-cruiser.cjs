@@ -22,8 +22,37 @@ const LAYERS = {
   usage: ["protocol", "storage", "config", "shared"],
   metrics: ["usage", "routing", "registry", "storage", "config", "shared"],
   telemetry: ["config", "shared"],
-  gateway: ["protocol", "routing", "upstream", "conversation", "usage", "telemetry", "metrics", "registry", "identity", "storage", "crypto", "config", "shared"],
-  http: ["gateway", "protocol", "routing", "upstream", "conversation", "usage", "telemetry", "metrics", "registry", "identity", "storage", "crypto", "config", "shared"],
+  gateway: [
+    "protocol",
+    "routing",
+    "upstream",
+    "conversation",
+    "usage",
+    "telemetry",
+    "metrics",
+    "registry",
+    "identity",
+    "storage",
+    "crypto",
+    "config",
+    "shared",
+  ],
+  http: [
+    "gateway",
+    "protocol",
+    "routing",
+    "upstream",
+    "conversation",
+    "usage",
+    "telemetry",
+    "metrics",
+    "registry",
+    "identity",
+    "storage",
+    "crypto",
+    "config",
+    "shared",
+  ],
   cli: ["identity", "storage", "config", "shared"],
   // The bundled mock provider (`npm run demo`, the tests): a server of its own, apart from the
   // gateway. No folder lists it, so no layer of the gateway imports it; src/demo.ts starts it.
@@ -41,7 +70,8 @@ const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => ({
 
 /** npm modules (as resolved under node_modules/) that one layer alone may use. */
 const SQL_AND_KV_DRIVERS = "(^|/)node_modules/(@effect/sql-pg/|@effect/sql/|ioredis/|@electric-sql/)"
-const HTTP_SERVER = "(^|/)node_modules/(@effect/platform/.*(HttpServer|HttpRouter|HttpApi|HttpApp|HttpMiddleware|OpenApi)|@effect/platform-node/.*NodeHttpServer)"
+const HTTP_SERVER =
+  "(^|/)node_modules/(@effect/platform/.*(HttpServer|HttpRouter|HttpApi|HttpApp|HttpMiddleware|OpenApi)|@effect/platform-node/.*NodeHttpServer)"
 const UPSTREAM_CLIENT = "(^|/)node_modules/(undici/|eventsource-parser/)"
 
 module.exports = {
@@ -49,21 +79,24 @@ module.exports = {
     ...layerRules,
     {
       name: "folder-imports-root",
-      comment: "src/App.ts, src/main.ts, src/demo.ts and src/HeapTuning.ts compose and start the app: nothing below them imports them",
+      comment:
+        "src/App.ts, src/main.ts, src/demo.ts and src/HeapTuning.ts compose and start the app: nothing below them imports them",
       severity: "error",
       from: { path: "^src/[^/]+/" },
       to: { path: "^src/[^/]+\\.ts$" },
     },
     {
       name: "migrations-layer",
-      comment: "migrations/ may import only src/config/, src/crypto/ and src/shared/ (they run inside storage/Database)",
+      comment:
+        "migrations/ may import only src/config/, src/crypto/ and src/shared/ (they run inside storage/Database)",
       severity: "error",
       from: { path: "^migrations/" },
       to: { path: "^src/", pathNot: "^src/(config|crypto|shared)/" },
     },
     {
       name: "only-storage-runs-sql",
-      comment: "only src/storage/ (and migrations/) run SQL or Redis commands: the drivers and SqlClient are theirs (SqlError, a type in error channels, is not reserved)",
+      comment:
+        "only src/storage/ (and migrations/) run SQL or Redis commands: the drivers and SqlClient are theirs (SqlError, a type in error channels, is not reserved)",
       severity: "error",
       from: { path: "^src/", pathNot: "^src/storage/" },
       to: { path: SQL_AND_KV_DRIVERS, pathNot: "(^|/)node_modules/@effect/sql/dist/[^/]+/SqlError" },
@@ -84,7 +117,8 @@ module.exports = {
     },
     {
       name: "only-upstream-calls-providers",
-      comment: "only src/upstream/ holds the HTTP client of provider calls; src/gateway/ reads their SSE bodies (StreamCommit)",
+      comment:
+        "only src/upstream/ holds the HTTP client of provider calls; src/gateway/ reads their SSE bodies (StreamCommit)",
       severity: "error",
       from: { path: "^src/", pathNot: "^src/(upstream|gateway)/" },
       to: { path: UPSTREAM_CLIENT },
@@ -94,14 +128,21 @@ module.exports = {
       comment: "src/protocol/ is plain functions over Schemas: effect only, no Node built-ins, no other package",
       severity: "error",
       from: { path: "^src/protocol/" },
-      to: { dependencyTypes: ["core", "npm", "npm-dev", "npm-optional", "npm-peer", "npm-no-pkg", "npm-unknown"], pathNot: "(^|/)node_modules/effect/" },
+      to: {
+        dependencyTypes: ["core", "npm", "npm-dev", "npm-optional", "npm-peer", "npm-no-pkg", "npm-unknown"],
+        pathNot: "(^|/)node_modules/effect/",
+      },
     },
     {
       name: "no-io-in-routing",
-      comment: "src/routing/ does no I/O of its own: shared state goes through storage/Kv, no Node built-ins or drivers",
+      comment:
+        "src/routing/ does no I/O of its own: shared state goes through storage/Kv, no Node built-ins or drivers",
       severity: "error",
       from: { path: "^src/routing/" },
-      to: { dependencyTypes: ["core", "npm", "npm-dev", "npm-optional", "npm-peer", "npm-no-pkg", "npm-unknown"], pathNot: "(^|/)node_modules/effect/" },
+      to: {
+        dependencyTypes: ["core", "npm", "npm-dev", "npm-optional", "npm-peer", "npm-no-pkg", "npm-unknown"],
+        pathNot: "(^|/)node_modules/effect/",
+      },
     },
     {
       name: "no-unresolvable",

@@ -42,7 +42,12 @@ const server = createServer({ keepAlive: true, noDelay: true, keepAliveTimeout: 
     res.end('{"error":{"message":"not found"}}')
     return
   }
-  request(`${upstream}/v1/chat/completions`, { method: "POST", headers: forwardable(req.headers), body: req, dispatcher }).then(
+  request(`${upstream}/v1/chat/completions`, {
+    method: "POST",
+    headers: forwardable(req.headers),
+    body: req,
+    dispatcher,
+  }).then(
     (answer) => {
       res.writeHead(answer.statusCode, forwardable(answer.headers))
       pipeline(answer.body, res, () => {})

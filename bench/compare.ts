@@ -16,15 +16,17 @@
  * process's own user + system time from /proc over a run, divided by the requests it served.
  * All traffic stays on 127.0.0.1; every run is bounded in time.
  */
-import autocannon from "autocannon"
+
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import autocannon from "autocannon"
 import { Pool } from "undici"
 import { gatewayEnv, writeGatewayConfig } from "./GatewaySetup.js"
 import { cpuUs, freePort, startTsServer, waitHealthy } from "./Processes.js"
+
 const builds = process.argv.slice(2).map((p) => path.resolve(p))
 if (builds.length === 0) {
   process.stderr.write("usage: tsx bench/compare.ts <dist/src/main.js> [<dist/src/main.js> …]\n")
@@ -80,7 +82,12 @@ const startGateway = async (main: string, index: number, upstream: string): Prom
   await waitHealthy(url, proc, 120_000)
   const pool = new Pool(url, { connections: 1 })
   for (const load of LOADS) {
-    const res = await pool.request({ path: "/v1/chat/completions", method: "POST", headers: HEADERS, body: REQUESTS[load]! })
+    const res = await pool.request({
+      path: "/v1/chat/completions",
+      method: "POST",
+      headers: HEADERS,
+      body: REQUESTS[load]!,
+    })
     const text = await res.body.text()
     if (res.statusCode !== 200) throw new Error(`${main} answered ${res.statusCode} for ${load}: ${text.slice(0, 200)}`)
   }
@@ -99,7 +106,9 @@ const run = async (gw: Gateway, load: string, seconds: number) => {
   })
   const cpu = cpuUs(gw.proc.pid!) - cpu0
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0)
-    throw new Error(`${gw.name} ${load}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`)
+    throw new Error(
+      `${gw.name} ${load}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`,
+    )
   return { rps: result.requests.average, cpu: cpu / Math.max(1, result.requests.total) }
 }
 
@@ -113,12 +122,23 @@ const main = async () => {
   for (const [i, b] of builds.entries()) gateways.push(await startGateway(b, i, upstream))
   const baselineProfile = path.join(tmp, "baseline-profile")
   const baseline = BASELINE
-    ? await startTsServer("baseline", "baseline-proxy.ts", { BENCH_UPSTREAM: upstream }, spawned, PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${baselineProfile}`] : [])
+    ? await startTsServer(
+        "baseline",
+        "baseline-proxy.ts",
+        { BENCH_UPSTREAM: upstream },
+        spawned,
+        PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${baselineProfile}`] : [],
+      )
     : undefined
   const targets: Array<Gateway> = baseline ? [...gateways, baseline] : gateways
   /** The baseline forwards to the upstream as it is: only the passthrough loads mean the same there. */
   const serves = (gw: Gateway, load: string) => gw.name !== "baseline" || !load.startsWith("translated")
-  log(`upstream ${upstream}; ${gateways.map((g) => `${g.name} (pid ${g.proc.pid})`).join(", ")}; loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`)
+  log(
+    `upstream ${upstream}; ${gateways.map((g) => `${g.name} (pid ${g.proc.pid})`).join(", ")}; loadavg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  )
   // Warm-up: JIT and caches, not measured.
   for (const gw of targets) for (const load of LOADS) if (serves(gw, load)) await run(gw, load, 2)
   const cpu: Record<string, Record<string, Array<number>>> = {}
@@ -132,11 +152,18 @@ const main = async () => {
       }
   }
   const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
-  log(`loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`)
+  log(
+    `loadavg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  )
   for (const load of LOADS)
     for (const gw of targets.filter((t) => serves(t, load))) {
       const xs = cpu[load]![gw.name]!
-      log(`${load.padEnd(17)} ${gw.name}: median ${median(xs).toFixed(0)} µs (runs ${xs.map((x) => x.toFixed(0)).join(", ")})`)
+      log(
+        `${load.padEnd(17)} ${gw.name}: median ${median(xs).toFixed(0)} µs (runs ${xs.map((x) => x.toFixed(0)).join(", ")})`,
+      )
     }
   // Paired: each run of a build against the first build's run of the same repeat (the machine's
   // speed moves between repeats far more than between two runs of one repeat).
@@ -144,7 +171,9 @@ const main = async () => {
     for (const gw of targets.slice(1).filter((t) => serves(t, load))) {
       const base = cpu[load]![targets[0]!.name]!
       const ratios = cpu[load]![gw.name]!.map((x, i) => x / base[i]!)
-      log(`${load.padEnd(17)} ${gw.name} / ${targets[0]!.name}: median ${median(ratios).toFixed(3)} (paired runs ${ratios.map((r) => r.toFixed(3)).join(", ")})`)
+      log(
+        `${load.padEnd(17)} ${gw.name} / ${targets[0]!.name}: median ${median(ratios).toFixed(3)} (paired runs ${ratios.map((r) => r.toFixed(3)).join(", ")})`,
+      )
     }
   for (const gw of targets) {
     gw.proc.kill("SIGTERM")
@@ -155,7 +184,8 @@ const main = async () => {
   if (PROFILE)
     for (const [i] of gateways.entries()) {
       const dir = path.join(tmp, `gw${i}`, "profile")
-      for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) log(`cpu profile of ${gateways[i]!.name}: ${path.join(dir, f)}`)
+      for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : [])
+        log(`cpu profile of ${gateways[i]!.name}: ${path.join(dir, f)}`)
     }
   if (!KEEP) fs.rmSync(tmp, { recursive: true, force: true })
 }
@@ -163,7 +193,9 @@ const main = async () => {
 main().then(
   () => process.exit(0),
   (error) => {
-    process.stderr.write(`[compare] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.stderr.write(
+      `[compare] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    )
     process.stderr.write(`[compare] logs kept in ${tmp}\n`)
     process.exit(1)
   },

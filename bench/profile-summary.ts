@@ -92,10 +92,14 @@ profile.samples.forEach((id, i) => {
 const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)} %`
 const print = (title: string, rows: ReadonlyArray<[string, number]>) => {
   process.stdout.write(`\n== ${title}\n`)
-  for (const [k, us] of rows.slice(0, top)) process.stdout.write(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`)
+  for (const [k, us] of rows.slice(0, top))
+    process.stdout.write(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`)
 }
 
 process.stdout.write(`total sampled: ${(total / 1e6).toFixed(2)} s\n`)
 print("self time by package / file", sum(area))
 print("self time by function", sum(label))
-print("inclusive time of gateway functions (src/)", [...inclusive.entries()].sort((a, b) => b[1] - a[1]))
+print(
+  "inclusive time of gateway functions (src/)",
+  [...inclusive.entries()].sort((a, b) => b[1] - a[1]),
+)

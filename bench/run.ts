@@ -9,19 +9,22 @@
  *   BENCH_RESULTS=path   where to write the results (default bench/RESULTS.md)
  *   BENCH_NODE_ARGS="…"  extra node flags for the measured gateway (e.g. --trace-gc); keeps its log
  */
-import autocannon from "autocannon"
+
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import autocannon from "autocannon"
 import { Pool } from "undici"
 import { gatewayEnv, writeGatewayConfig } from "./GatewaySetup.js"
 import { cpuUs, freePort, ROOT, rssMb, sleep, startTsServer, stopChild, waitHealthy } from "./Processes.js"
 
 const QUICK = process.env.BENCH_QUICK === "1"
 const PROFILE = process.env.BENCH_PROFILE === "1"
-const ONLY = new Set((process.env.BENCH_ONLY ?? "latency,stream,translated,throughput,memory").split(",").map((s) => s.trim()))
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? "latency,stream,translated,throughput,memory").split(",").map((s) => s.trim()),
+)
 const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? "bench/RESULTS.md")
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
 
@@ -196,7 +199,9 @@ const latencyPhase = async (targets: ReadonlyArray<Target>): Promise<LatencyResu
 }
 
 const streamPhase = async (targets: ReadonlyArray<Target>) => {
-  log(`streaming: ${P.streamWarmup} warm-up + ${P.streamMeasured} measured ${P.chunks}-chunk answers per target, interleaved`)
+  log(
+    `streaming: ${P.streamWarmup} warm-up + ${P.streamMeasured} measured ${P.chunks}-chunk answers per target, interleaved`,
+  )
   return sequential(targets, P.streamWarmup, P.streamMeasured, timedStream)
 }
 
@@ -220,7 +225,10 @@ const ANTHROPIC_STREAM_BODY = JSON.stringify({
   messages: [{ role: "user", content: "Say hello" }],
   stream: true,
 })
-const TRANSLATED_JSON_BODY = JSON.stringify({ model: "claude-bench", messages: [{ role: "user", content: "Say hello" }] })
+const TRANSLATED_JSON_BODY = JSON.stringify({
+  model: "claude-bench",
+  messages: [{ role: "user", content: "Say hello" }],
+})
 const TRANSLATED_STREAM_BODY = JSON.stringify({
   model: "claude-bench",
   messages: [{ role: "user", content: "Say hello" }],
@@ -232,7 +240,12 @@ const ANTHROPIC_STREAM: StreamRequest = {
   body: ANTHROPIC_STREAM_BODY,
   field: '"text":"',
 }
-const TRANSLATED_STREAM: StreamRequest = { path: PATH, headers: HEADERS, body: TRANSLATED_STREAM_BODY, field: '"content":"' }
+const TRANSLATED_STREAM: StreamRequest = {
+  path: PATH,
+  headers: HEADERS,
+  body: TRANSLATED_STREAM_BODY,
+  field: '"content":"',
+}
 
 /** Direct: Anthropic body to the upstream's /v1/messages; gateway: OpenAI body for the Anthropic model. */
 const timedTranslatedJson = async (pool: Pool, target: Target): Promise<number> => {
@@ -289,7 +302,9 @@ const cannon = async (
   const result = await run
   if (cap) clearTimeout(cap)
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0)
-    throw new Error(`${target.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx under load`)
+    throw new Error(
+      `${target.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx under load`,
+    )
   return result
 }
 
@@ -312,13 +327,21 @@ const throughputPhase = async (
   baseline: Target,
   pids: Record<Target["name"], number>,
 ): Promise<ThroughputResult> => {
-  log(`throughput: ${P.connections} connections, ${P.throughputSeconds} s per run, gateway/baseline alternated ×${P.throughputRepeats}`)
+  log(
+    `throughput: ${P.connections} connections, ${P.throughputSeconds} s per run, gateway/baseline alternated ×${P.throughputRepeats}`,
+  )
   const run = async (target: Target): Promise<ThroughputRun> => {
     const cpu0 = cpuUs(pids[target.name])
     const result = await cannon(target, { duration: P.throughputSeconds })
     const cpu = cpuUs(pids[target.name]) - cpu0
-    const out = { rps: result.requests.average, p99: result.latency.p99, cpuPerRequest: cpu / Math.max(1, result.requests.total) }
-    log(`  ${target.name}: ${out.rps.toFixed(0)} req/s (p99 ${out.p99} ms, ${out.cpuPerRequest.toFixed(0)} µs CPU per request)`)
+    const out = {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      cpuPerRequest: cpu / Math.max(1, result.requests.total),
+    }
+    log(
+      `  ${target.name}: ${out.rps.toFixed(0)} req/s (p99 ${out.p99} ms, ${out.cpuPerRequest.toFixed(0)} µs CPU per request)`,
+    )
     return out
   }
   const out: ThroughputResult = { direct: await run(direct), gateway: [], baseline: [] }
@@ -428,14 +451,21 @@ const main = async () => {
   await sleep(1_000)
   const firstStartRss = rssMb(firstStart.pid!)
   await stopChild(firstStart)
-  log(`first start (initdb) done after ${((Date.now() - started) / 1000).toFixed(1)} s, idle RSS ${firstStartRss.rss.toFixed(0)} MB`)
+  log(
+    `first start (initdb) done after ${((Date.now() - started) / 1000).toFixed(1)} s, idle RSS ${firstStartRss.rss.toFixed(0)} MB`,
+  )
 
   const gwProc = startGateway([...NODE_ARGS, ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])])
   let stopping = false
   gwProc.once("exit", (code, signal) => {
-    if (!stopping) process.stderr.write(`[bench] the gateway exited during the run (code ${code}, signal ${signal}); see ${gatewayLog}\n`)
+    if (!stopping)
+      process.stderr.write(
+        `[bench] the gateway exited during the run (code ${code}, signal ${signal}); see ${gatewayLog}\n`,
+      )
   })
-  log(`upstream ${upstream.url}, baseline ${baseline.url}, gateway ${gateway.url} (pid ${gwProc.pid}, log ${gatewayLog})`)
+  log(
+    `upstream ${upstream.url}, baseline ${baseline.url}, gateway ${gateway.url} (pid ${gwProc.pid}, log ${gatewayLog})`,
+  )
   await waitHealthy(gateway.url, gwProc, 120_000)
   await sleep(1_000)
   const idleRss = rssMb(gwProc.pid!)
@@ -453,18 +483,28 @@ const main = async () => {
     const trText = await tr.body.text()
     expectOk(gateway, tr.statusCode, trText)
     if (tr.headers["x-apiproxy-provider"] !== "bench-anthropic")
-      throw new Error(`translated path served by ${String(tr.headers["x-apiproxy-provider"])}, expected bench-anthropic`)
+      throw new Error(
+        `translated path served by ${String(tr.headers["x-apiproxy-provider"])}, expected bench-anthropic`,
+      )
     const trBody = JSON.parse(trText) as { object?: unknown; choices?: Array<{ message?: { content?: unknown } }> }
     const expected = Array.from({ length: P.chunks }, (_, i) => `tok${i} `).join("")
     if (trBody.object !== "chat.completion" || trBody.choices?.[0]?.message?.content !== expected)
-      throw new Error(`translated path did not answer a chat.completion with the upstream's text: ${trText.slice(0, 300)}`)
+      throw new Error(
+        `translated path did not answer a chat.completion with the upstream's text: ${trText.slice(0, 300)}`,
+      )
     await pool.close()
     // The upstream's Anthropic endpoint, called directly.
     const up = new Pool(direct.url, { connections: 1 })
-    const an = await up.request({ path: ANTHROPIC_PATH, method: "POST", headers: ANTHROPIC_HEADERS, body: ANTHROPIC_JSON_BODY })
+    const an = await up.request({
+      path: ANTHROPIC_PATH,
+      method: "POST",
+      headers: ANTHROPIC_HEADERS,
+      body: ANTHROPIC_JSON_BODY,
+    })
     const anText = await an.body.text()
     expectOk(direct, an.statusCode, anText)
-    if ((JSON.parse(anText) as { type?: unknown }).type !== "message") throw new Error(`upstream /v1/messages: ${anText.slice(0, 300)}`)
+    if ((JSON.parse(anText) as { type?: unknown }).type !== "message")
+      throw new Error(`upstream /v1/messages: ${anText.slice(0, 300)}`)
     await up.close()
   }
 
@@ -475,7 +515,10 @@ const main = async () => {
   const pids = { direct: upstream.proc.pid!, gateway: gwProc.pid!, baseline: baseline.proc.pid! }
   const throughput = ONLY.has("throughput") ? await throughputPhase(direct, gateway, base, pids) : undefined
   const memory = ONLY.has("memory") ? await memoryPhase(gateway, gwProc.pid!) : undefined
-  const logLines = fs.readFileSync(gatewayLog, "utf8").split("\n").filter((l) => l.includes("msg=request")).length
+  const logLines = fs
+    .readFileSync(gatewayLog, "utf8")
+    .split("\n")
+    .filter((l) => l.includes("msg=request")).length
 
   stopping = true
   await stopChild(gwProc)
@@ -521,8 +564,18 @@ const main = async () => {
       `"Added" = percentile(target) − percentile(direct) within each of ${P.latencyBlocks} blocks of ${P.latencyMeasured / P.latencyBlocks} interleaved requests; median over the blocks.`,
       "",
     )
-    checks.push({ what: "added latency p50 (sequential)", target: "≤ 1 ms", value: `${fmt(added50, 3)} ms`, ok: added50 <= 1 })
-    checks.push({ what: "added latency p99 (sequential)", target: "≤ 3 ms", value: `${fmt(added99, 3)} ms`, ok: added99 <= 3 })
+    checks.push({
+      what: "added latency p50 (sequential)",
+      target: "≤ 1 ms",
+      value: `${fmt(added50, 3)} ms`,
+      ok: added50 <= 1,
+    })
+    checks.push({
+      what: "added latency p99 (sequential)",
+      target: "≤ 3 ms",
+      value: `${fmt(added99, 3)} ms`,
+      ok: added99 <= 3,
+    })
   }
 
   if (stream) {
@@ -550,7 +603,12 @@ const main = async () => {
       "writes each SSE frame on its own event-loop turn, with no delay.",
       "",
     )
-    checks.push({ what: "added time to first token (p50)", target: "≤ 2 ms", value: `${fmt(g.f50 - d.f50, 3)} ms`, ok: g.f50 - d.f50 <= 2 })
+    checks.push({
+      what: "added time to first token (p50)",
+      target: "≤ 2 ms",
+      value: `${fmt(g.f50 - d.f50, 3)} ms`,
+      ok: g.f50 - d.f50 <= 2,
+    })
   }
 
   if (translated) {
@@ -609,7 +667,8 @@ const main = async () => {
     const gw = median(throughput.gateway.map((r) => r.rps))
     const bl = median(throughput.baseline.map((r) => r.rps))
     const ratio = gw / bl
-    const cpuRatio = median(throughput.gateway.map((r) => r.cpuPerRequest)) / median(throughput.baseline.map((r) => r.cpuPerRequest))
+    const cpuRatio =
+      median(throughput.gateway.map((r) => r.cpuPerRequest)) / median(throughput.baseline.map((r) => r.cpuPerRequest))
     rows.push(
       `### Throughput (JSON, ${P.connections} connections, ${P.throughputSeconds} s per run, gateway and baseline alternated ×${P.throughputRepeats})`,
       "",
@@ -624,7 +683,12 @@ const main = async () => {
       `gateway / baseline = ${fmt(cpuRatio, 1)} ×.`,
       "",
     )
-    checks.push({ what: "throughput vs minimal proxy", target: "≥ 50 %", value: `${fmt(ratio * 100, 1)} %`, ok: ratio >= 0.5 })
+    checks.push({
+      what: "throughput vs minimal proxy",
+      target: "≥ 50 %",
+      value: `${fmt(ratio * 100, 1)} %`,
+      ok: ratio >= 0.5,
+    })
   }
 
   if (memory) {
@@ -640,7 +704,9 @@ const main = async () => {
       "|---|---:|---:|",
       `| first start on an empty DATA_DIR (initdb), idle | ${fmt(firstStartRss.rss, 1)} | ${fmt(firstStartRss.hwm, 1)} |`,
       `| measured gateway (initialised DATA_DIR), idle before any traffic | ${fmt(idleRss.rss, 1)} | ${fmt(idleRss.hwm, 1)} |`,
-      ...memory.map((m) => `| after the run${m.after > 0 ? ` + ${m.after} requests` : ""} | ${fmt(m.rss, 1)} | ${fmt(m.hwm, 1)} |`),
+      ...memory.map(
+        (m) => `| after the run${m.after > 0 ? ` + ${m.after} requests` : ""} | ${fmt(m.rss, 1)} | ${fmt(m.hwm, 1)} |`,
+      ),
       "",
       `Requests served: ${last.after}${last.after < P.memoryRequests ? ` of the ${P.memoryRequests} asked (the time cap stopped the quarters early)` : ""}. ` +
         `Growth over them: ${fmt(last.rss - first.rss, 1)} MB; over the last ${last.after - mid.after}: ${fmt(lateGrowth, 1)} MB.`,
@@ -648,7 +714,12 @@ const main = async () => {
       "`DATABASE_URL` (external Postgres) there is none.",
       "",
     )
-    checks.push({ what: "RSS after the run", target: "≤ 200 MB", value: `${fmt(first.rss, 1)} MB`, ok: first.rss <= 200 })
+    checks.push({
+      what: "RSS after the run",
+      target: "≤ 200 MB",
+      value: `${fmt(first.rss, 1)} MB`,
+      ok: first.rss <= 200,
+    })
     const growth = last.rss - first.rss
     checks.push({
       what: `RSS after ${last.after} more requests`,
@@ -683,7 +754,8 @@ const main = async () => {
   process.stdout.write(`\n${[...summary].join("\n")}\n`)
   log(`results written to ${path.relative(ROOT, RESULTS)}`)
   if (PROFILE) {
-    for (const f of fs.existsSync(profileDir) ? fs.readdirSync(profileDir) : []) log(`cpu profile: ${path.join(profileDir, f)}`)
+    for (const f of fs.existsSync(profileDir) ? fs.readdirSync(profileDir) : [])
+      log(`cpu profile: ${path.join(profileDir, f)}`)
   }
   if (NODE_ARGS.length > 0) log(`gateway log (node flags ${NODE_ARGS.join(" ")}): ${gatewayLog}`)
   else if (!PROFILE) fs.rmSync(tmp, { recursive: true, force: true })

@@ -78,7 +78,8 @@ const startOnce = async (dataDir: string, log: string): Promise<Start> => {
     DATA_DIR: dataDir,
     LOG_LEVEL: "INFO",
   }
-  for (const name of ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "GATEWAY_CONFIG", "OTEL_EXPORTER_OTLP_ENDPOINT"]) delete env[name]
+  for (const name of ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "GATEWAY_CONFIG", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+    delete env[name]
   const out = fs.openSync(log, "a")
   const startedAt = performance.now()
   const proc = spawn(process.execPath, [...NODE_ARGS, ENTRY], { cwd: dataDir, env, stdio: ["ignore", out, out] })
@@ -137,7 +138,9 @@ const main = async () => {
     return `| ${name} | ${(ms / 1000).toFixed(2)} s | ${(cpuMs / 1000).toFixed(2)} s | ${gateway.toFixed(1)} MB | ${children.toFixed(1)} MB | ${total.toFixed(1)} MB |`
   }
   console.log(`\nmedians of ${ROUNDS} rounds (idle RSS sampled ${IDLE_MS / 1000} s after /health answered 200)\n`)
-  console.log("| start | to /health 200 | CPU until then (all processes) | gateway RSS | embedded database RSS | together |")
+  console.log(
+    "| start | to /health 200 | CPU until then (all processes) | gateway RSS | embedded database RSS | together |",
+  )
   console.log("|---|---|---|---|---|---|")
   console.log(row("cold (fresh DATA_DIR)", cold))
   console.log(row("restart (same DATA_DIR)", restart))

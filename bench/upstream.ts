@@ -119,10 +119,11 @@ const anthropicFrames: Array<Buffer> = [
   event("message_stop", {}),
 ].map((f) => Buffer.from(f))
 
-const anthropicError = (type: string, message: string) =>
-  JSON.stringify({ type: "error", error: { type, message } })
+const anthropicError = (type: string, message: string) => JSON.stringify({ type: "error", error: { type, message } })
 
-const models = Buffer.from(JSON.stringify({ object: "list", data: [{ id: MODEL, object: "model", created, owned_by: "bench" }] }))
+const models = Buffer.from(
+  JSON.stringify({ object: "list", data: [{ id: MODEL, object: "model", created, owned_by: "bench" }] }),
+)
 
 const server = createServer({ keepAlive: true, noDelay: true, keepAliveTimeout: 120_000 }, (req, res) => {
   if (req.method === "GET") {
@@ -176,7 +177,11 @@ const server = createServer({ keepAlive: true, noDelay: true, keepAliveTimeout: 
       res.end(bytes)
       return
     }
-    const frames = anthropic ? anthropicFrames : body.stream_options?.include_usage === true ? sseWithUsage : sseWithoutUsage
+    const frames = anthropic
+      ? anthropicFrames
+      : body.stream_options?.include_usage === true
+        ? sseWithUsage
+        : sseWithoutUsage
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" })
     let i = 0
     const next = (): void => {

@@ -24,7 +24,12 @@ const folderOf = (path: string): string | undefined => /^src\/([^/]+)\//.exec(pa
 /** Every import from one folder of `src/` to another, once each, sorted. */
 export const folderEdges = async (): Promise<ReadonlyArray<readonly [string, string]>> => {
   const options = await extractDepcruiseOptions("./.dependency-cruiser.cjs")
-  const reported = await cruise(["src"], { ...options, outputType: "json" }, {}, { tsConfig: extractTSConfig("tsconfig.json") })
+  const reported = await cruise(
+    ["src"],
+    { ...options, outputType: "json" },
+    {},
+    { tsConfig: extractTSConfig("tsconfig.json") },
+  )
   const result = (typeof reported.output === "string" ? JSON.parse(reported.output) : reported.output) as ICruiseResult
   const edges = new Set<string>()
   for (const module of result.modules) {

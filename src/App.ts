@@ -1,48 +1,48 @@
 import { Effect, Layer, Logger, Option } from "effect"
 import { AppConfig } from "./config/AppConfig.js"
 import { describeEnvFile, type EnvFileOutcome } from "./config/EnvFile.js"
-import { Gateway } from "./gateway/Gateway.js"
-import { StoredResponses } from "./gateway/StoredResponses.js"
-import { TokenCounter } from "./gateway/TokenCounter.js"
-import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
-import { makeGenerationEdge } from "./http/GenerationEdge.js"
-import { ConsoleAssets } from "./http/ConsoleAssets.js"
-import { serve } from "./http/NodeServer.js"
-import { httpApp } from "./http/Routes.js"
-import { ManagementHttpAppLive } from "./http/management/ManagementHttpApp.js"
-import { ApiKeys } from "./identity/ApiKeys.js"
-import { Authenticator } from "./identity/Authenticator.js"
-import { LoginSessions } from "./identity/LoginSessions.js"
-import { Users } from "./identity/Users.js"
-import { CircuitBreaker } from "./routing/CircuitBreaker.js"
-import { RoutingMetrics } from "./routing/RoutingMetrics.js"
-import { Stickiness } from "./routing/Stickiness.js"
-import { LogicalModelRepository } from "./storage/LogicalModelRepository.js"
-import { ProviderAdminRepository } from "./storage/ProviderAdminRepository.js"
-import { RateLimit } from "./identity/RateLimit.js"
-import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
-import { announceFirstStart, bootstrapAdmin, FirstStart } from "./identity/Bootstrap.js"
-import * as SecretKeyCheck from "./identity/SecretKeyCheck.js"
-import { Secrets } from "./crypto/Secrets.js"
-import { ModelCatalog } from "./upstream/ModelCatalog.js"
-import { ProviderRegistry } from "./registry/ProviderRegistry.js"
-import { KeyPool } from "./routing/KeyPool.js"
-import { Router } from "./routing/Router.js"
 import { ConversationContext } from "./conversation/ConversationContext.js"
 import { ResponseStore } from "./conversation/ResponseStore.js"
+import { Secrets } from "./crypto/Secrets.js"
+import { Gateway } from "./gateway/Gateway.js"
+import { Pricing } from "./gateway/Pricing.js"
+import { StoredResponses } from "./gateway/StoredResponses.js"
+import { TokenCounter } from "./gateway/TokenCounter.js"
+import { ConsoleAssets } from "./http/ConsoleAssets.js"
+import { makeGenerationEdge } from "./http/GenerationEdge.js"
+import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
+import { ManagementHttpAppLive } from "./http/management/ManagementHttpApp.js"
+import { serve } from "./http/NodeServer.js"
+import { httpApp } from "./http/Routes.js"
+import { ApiKeyAuth } from "./identity/ApiKeyAuth.js"
+import { ApiKeys } from "./identity/ApiKeys.js"
+import { Authenticator } from "./identity/Authenticator.js"
+import { announceFirstStart, bootstrapAdmin, FirstStart } from "./identity/Bootstrap.js"
+import { LoginSessions } from "./identity/LoginSessions.js"
+import { RateLimit } from "./identity/RateLimit.js"
+import * as SecretKeyCheck from "./identity/SecretKeyCheck.js"
+import { Users } from "./identity/Users.js"
+import { Metrics } from "./metrics/Metrics.js"
 import * as GatewayFileReload from "./registry/GatewayFileReload.js"
-import { ProviderRepository } from "./storage/ProviderRepository.js"
-import { UserRepository } from "./storage/UserRepository.js"
+import { ProviderRegistry } from "./registry/ProviderRegistry.js"
+import { CircuitBreaker } from "./routing/CircuitBreaker.js"
+import { KeyPool } from "./routing/KeyPool.js"
+import { Router } from "./routing/Router.js"
+import { RoutingMetrics } from "./routing/RoutingMetrics.js"
+import { Stickiness } from "./routing/Stickiness.js"
 import * as Database from "./storage/Database.js"
 import { KvLive } from "./storage/KvLive.js"
+import { LogicalModelRepository } from "./storage/LogicalModelRepository.js"
+import { ProviderAdminRepository } from "./storage/ProviderAdminRepository.js"
+import { ProviderRepository } from "./storage/ProviderRepository.js"
+import { UserRepository } from "./storage/UserRepository.js"
+import { Tracing } from "./telemetry/Tracing.js"
+import { ModelCatalog } from "./upstream/ModelCatalog.js"
 import * as UpstreamUndici from "./upstream/UpstreamUndici.js"
+import { Budgets } from "./usage/Budgets.js"
 import { RequestLogReader } from "./usage/RequestLogReader.js"
 import { RequestLogWriter } from "./usage/RequestLogWriter.js"
 import { UsageLedger } from "./usage/UsageLedger.js"
-import { Budgets } from "./usage/Budgets.js"
-import { Pricing } from "./gateway/Pricing.js"
-import { Tracing } from "./telemetry/Tracing.js"
-import { Metrics } from "./metrics/Metrics.js"
 
 export interface AppOptions {
   /** Where log lines go (default: standard error). */
@@ -71,7 +71,13 @@ const loggingLayer = (options: AppOptions) =>
  * (`UpstreamClient` on its pooled undici dispatcher; tests swap in `UpstreamMemory.layer`), and
  * tracing (`Tracing`: off unless an OTLP endpoint is set; flushed after the server has drained).
  */
-const InfrastructureLive = Layer.mergeAll(Database.layer, KvLive, Secrets.Default, UpstreamUndici.layer, Tracing.Default)
+const InfrastructureLive = Layer.mergeAll(
+  Database.layer,
+  KvLive,
+  Secrets.Default,
+  UpstreamUndici.layer,
+  Tracing.Default,
+)
 
 /**
  * 2. Repositories (`storage/`, the only place SQL runs) that more than one part of the app uses.
@@ -87,7 +93,12 @@ const ProvidersAndAuthLive = Layer.mergeAll(ProviderRegistry.Default, ApiKeyAuth
  * 3b. Routing state shared by every instance through Kv: circuit breakers, upstream metrics, key
  * states, session bindings. The Router reads and writes it; the routing API (tier 4) inspects it.
  */
-const RoutingStateLive = Layer.mergeAll(CircuitBreaker.Default, RoutingMetrics.Default, KeyPool.Default, Stickiness.Default)
+const RoutingStateLive = Layer.mergeAll(
+  CircuitBreaker.Default,
+  RoutingMetrics.Default,
+  KeyPool.Default,
+  Stickiness.Default,
+)
 
 /** 3c. What a generation request uses besides: model lists, routing, conversation context, stored Responses, limits, usage, prices, the request log. */
 const RequestServicesLive = Layer.mergeAll(
@@ -145,7 +156,11 @@ const ManagementLive = Layer.merge(ManagementHttpAppLive.pipe(Layer.provide(Admi
 const startupLive = (options: AppOptions) =>
   Layer.mergeAll(Layer.effect(FirstStart, bootstrapAdmin), GatewayFileReload.layer).pipe(
     Layer.provide(SecretKeyCheck.layer),
-    Layer.provide(options.envFile === undefined ? Layer.empty : Layer.effectDiscard(Effect.logInfo(describeEnvFile(options.envFile)))),
+    Layer.provide(
+      options.envFile === undefined
+        ? Layer.empty
+        : Layer.effectDiscard(Effect.logInfo(describeEnvFile(options.envFile))),
+    ),
   )
 
 /**

@@ -7,9 +7,10 @@
  * and an SDK snippet that work as shown — reading the API key from the first start's credentials
  * file, never printing it.
  */
-import { Config, ConfigProvider, Effect, Layer, Schema } from "effect"
+
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Config, ConfigProvider, Effect, Layer, Schema } from "effect"
 import { makeAppLayer } from "./App.js"
 import { AppConfig } from "./config/AppConfig.js"
 import { ADMIN_CREDENTIALS_FILE } from "./identity/AdminCredentialsFile.js"
@@ -32,7 +33,8 @@ export class MockProviderStartError extends Schema.TaggedError<MockProviderStart
   message: Schema.String,
 }) {}
 
-const shellWord = (word: string): string => (/^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
+const shellWord = (word: string): string =>
+  /^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 
 /** How the printed snippets get the API key: a command reading the credentials file, or what to do. */
 const keyLine = (outcome: FirstStartOutcome, dataDir: string, masterKeySet: boolean): string => {
@@ -96,9 +98,16 @@ const mockProvider = Effect.gen(function* () {
   const port = yield* Config.integer("MOCK_PROVIDER_PORT").pipe(Config.withDefault(8089))
   return yield* Effect.acquireRelease(
     Effect.tryPromise({
-      try: () => startMockProvider({ port, controlRoutes: true, models: ["gpt-4o-mini", "gpt-4o", "claude-haiku-4-5", "gemini-2.5-flash"] }),
+      try: () =>
+        startMockProvider({
+          port,
+          controlRoutes: true,
+          models: ["gpt-4o-mini", "gpt-4o", "claude-haiku-4-5", "gemini-2.5-flash"],
+        }),
       catch: (error) =>
-        new MockProviderStartError({ message: `the mock provider could not listen on 127.0.0.1:${port} (MOCK_PROVIDER_PORT): ${error instanceof Error ? error.message : String(error)}` }),
+        new MockProviderStartError({
+          message: `the mock provider could not listen on 127.0.0.1:${port} (MOCK_PROVIDER_PORT): ${error instanceof Error ? error.message : String(error)}`,
+        }),
     }),
     (mock) => Effect.promise(() => mock.close()),
   )
@@ -107,7 +116,5 @@ const mockProvider = Effect.gen(function* () {
 /** The mock provider, then the whole gateway over it until interrupted (SIGINT/SIGTERM). */
 export const runDemo: Effect.Effect<void, unknown> = Effect.gen(function* () {
   const mock = yield* mockProvider
-  yield* Layer.launch(
-    makeAppLayer().pipe(Layer.tap((context) => announce(mock.url).pipe(Effect.provide(context)))),
-  )
+  yield* Layer.launch(makeAppLayer().pipe(Layer.tap((context) => announce(mock.url).pipe(Effect.provide(context)))))
 }).pipe(Effect.scoped, Effect.withConfigProvider(demoConfigProvider))

@@ -4,8 +4,8 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Duration, Effect, Either, Layer, Option } from "effect"
 import { makeAppLayer } from "./App.js"
 import { checkConfig } from "./cli/CheckConfig.js"
+import { ResetAdminPasswordLive, ResetRefused, resetAdminPassword } from "./cli/ResetAdminPassword.js"
 import { type EnvFileError, readEnvFile } from "./config/EnvFile.js"
-import { ResetRefused, resetAdminPassword, ResetAdminPasswordLive } from "./cli/ResetAdminPassword.js"
 import { guardStandardStreams } from "./http/Logging.js"
 import { durationConfig } from "./shared/DurationConfig.js"
 
@@ -13,7 +13,10 @@ import { durationConfig } from "./shared/DurationConfig.js"
 guardStandardStreams()
 
 /** `.env` (or ENV_FILE) into the environment before any setting is read; the real environment wins. */
-const envFile = Either.try({ try: () => readEnvFile(process.env, process.cwd()), catch: (error) => error as EnvFileError })
+const envFile = Either.try({
+  try: () => readEnvFile(process.env, process.cwd()),
+  catch: (error) => error as EnvFileError,
+})
 
 /**
  * SIGTERM/SIGINT interrupt the program and its layers close (the server ends what is still in
@@ -42,7 +45,9 @@ const describeStartupFailure = (cause: Cause.Cause<unknown>): string => {
   if (Option.isNone(failure)) return Cause.pretty(cause).split("\n")[0] ?? "unknown failure"
   const error = failure.value
   if (ConfigError.isConfigError(error)) {
-    return `invalid configuration: ${String(error).replace(/^\(|\)$/g, "").replace(/\s+/g, " ")}`
+    return `invalid configuration: ${String(error)
+      .replace(/^\(|\)$/g, "")
+      .replace(/\s+/g, " ")}`
   }
   const message = (error as { message?: unknown })?.message
   return typeof message === "string" && message !== "" ? message : String(error)
@@ -61,12 +66,19 @@ const run: Effect.Effect<void, unknown> =
     ? Layer.launch(makeAppLayer(Either.isRight(envFile) ? { envFile: envFile.right } : {}))
     : command === "demo"
       ? // Loaded only for the demo: a production start never reads the mock provider's modules.
-        Effect.flatMap(Effect.promise(() => import("./Demo.js")), (demo) => demo.runDemo)
+        Effect.flatMap(
+          Effect.promise(() => import("./Demo.js")),
+          (demo) => demo.runDemo,
+        )
       : command === "reset-admin-password"
         ? resetAdminPassword(process.argv[3] ?? "admin").pipe(Effect.provide(ResetAdminPasswordLive))
         : command === "check-config" && process.argv[3] !== undefined
           ? checkConfig(process.argv[3])
-          : Effect.fail(new ResetRefused({ message: `unknown command or missing argument '${command.slice(0, 64)}' (${COMMANDS})` }))
+          : Effect.fail(
+              new ResetRefused({
+                message: `unknown command or missing argument '${command.slice(0, 64)}' (${COMMANDS})`,
+              }),
+            )
 const program = Either.isLeft(envFile) ? Effect.fail(envFile.left) : run
 
 program.pipe(
@@ -74,7 +86,9 @@ program.pipe(
     Cause.isInterruptedOnly(cause)
       ? Effect.void
       : Effect.sync(() => {
-          process.stderr.write(`apiproxy: ${command === undefined ? "cannot start" : command.slice(0, 64)}: ${describeStartupFailure(cause)}\n`)
+          process.stderr.write(
+            `apiproxy: ${command === undefined ? "cannot start" : command.slice(0, 64)}: ${describeStartupFailure(cause)}\n`,
+          )
           process.exitCode = 1
         }),
   ),

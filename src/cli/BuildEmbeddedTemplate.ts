@@ -10,6 +10,8 @@ import { buildTemplate } from "../storage/EmbeddedTemplateBuild.js"
 
 const file = process.argv[2] ?? EmbeddedTemplate.TEMPLATE_FILE
 buildTemplate(file).pipe(
-  Effect.tap((bytes) => Effect.sync(() => process.stdout.write(`embedded database template: ${file} (${Math.round(bytes / 1024)} KiB)\n`))),
+  Effect.tap((bytes) =>
+    Effect.sync(() => process.stdout.write(`embedded database template: ${file} (${Math.round(bytes / 1024)} KiB)\n`)),
+  ),
   NodeRuntime.runMain({ disablePrettyLogger: true }),
 )

@@ -14,7 +14,11 @@ export const checkConfig = (file: string) =>
     const keys = parsed.providers.reduce((sum, provider) => sum + provider.keys.length, 0)
     const lines = [
       `${file}: valid — ${parsed.providers.length} provider(s) with ${keys} key(s), ${parsed.logicalModels.length} logical model(s)${parsed.prune ? ", prune: true" : ""}`,
-      ...(outside === undefined ? [] : [`note: ${outside} in this file; start-up accepts it only if that provider exists in the database${parsed.prune ? " (not with prune: true)" : ""}`]),
+      ...(outside === undefined
+        ? []
+        : [
+            `note: ${outside} in this file; start-up accepts it only if that provider exists in the database${parsed.prune ? " (not with prune: true)" : ""}`,
+          ]),
     ]
     yield* Effect.sync(() => process.stdout.write(lines.join("\n") + "\n"))
   })

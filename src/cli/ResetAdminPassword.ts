@@ -22,13 +22,30 @@ export const resetAdminPassword = (username: string) =>
     if (Option.isNone(found) || found.value.username !== username) {
       return yield* new ResetRefused({ message: `no user named '${username.slice(0, 64)}'` })
     }
-    if (!found.value.isSuperuser) return yield* new ResetRefused({ message: `'${username}' is not a superuser; a superuser can reset its password over the API` })
+    if (!found.value.isSuperuser)
+      return yield* new ResetRefused({
+        message: `'${username}' is not a superuser; a superuser can reset its password over the API`,
+      })
     const password = generatePassword()
-    yield* users.update(found.value.id, { hashedPassword: yield* hashPassword(password), isActive: true, bumpTokenGeneration: true })
+    yield* users.update(found.value.id, {
+      hashedPassword: yield* hashPassword(password),
+      isActive: true,
+      bumpTokenGeneration: true,
+    })
     const now = yield* Clock.currentTimeMillis
-    const file = yield* writeCredentialsFile((yield* AppConfig).dataDir, credentialsText({ username, email: found.value.email, password: Redacted.make(password) }, new Date(now)))
-    yield* Effect.sync(() => process.stdout.write(`The password of '${username}' was reset; its login sessions ended. The new password is in\n  ${file}\n(mode 0600; shown nowhere else). API keys are unchanged.\n`))
+    const file = yield* writeCredentialsFile(
+      (yield* AppConfig).dataDir,
+      credentialsText({ username, email: found.value.email, password: Redacted.make(password) }, new Date(now)),
+    )
+    yield* Effect.sync(() =>
+      process.stdout.write(
+        `The password of '${username}' was reset; its login sessions ended. The new password is in\n  ${file}\n(mode 0600; shown nowhere else). API keys are unchanged.\n`,
+      ),
+    )
   })
 
 /** What the command needs: the database (migrated) and the configuration — not the server. */
-export const ResetAdminPasswordLive = UserRepository.Default.pipe(Layer.provideMerge(Database.layer), Layer.provideMerge(AppConfig.Default))
+export const ResetAdminPasswordLive = UserRepository.Default.pipe(
+  Layer.provideMerge(Database.layer),
+  Layer.provideMerge(AppConfig.Default),
+)

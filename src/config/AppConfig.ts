@@ -1,7 +1,7 @@
-import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { durationConfig } from "../shared/DurationConfig.js"
 
 /** Well-known placeholder secrets, refused when NODE_ENV=production. */
@@ -11,22 +11,25 @@ const DEFAULT_USER_AGENT =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
 const optionalString = (name: string) =>
-  Config.string(name).pipe(
-    Config.option,
-    Config.map(Option.filter((s) => s.trim() !== "")),
-  )
+  Config.string(name).pipe(Config.option, Config.map(Option.filter((s) => s.trim() !== "")))
 
-const optionalRedacted = (name: string) =>
-  optionalString(name).pipe(Config.map(Option.map((s) => Redacted.make(s))))
+const optionalRedacted = (name: string) => optionalString(name).pipe(Config.map(Option.map((s) => Redacted.make(s))))
 
 const millis = (name: string, fallback: string) =>
   durationConfig(name).pipe(Config.withDefault(Duration.decode(fallback as Duration.DurationInput)))
 
 /** A whole number ≥ 0 (or > 0 with `positive`), `fallback` when unset. */
-const wholeNumber = (name: string, fallback: number, options: { readonly positive?: boolean; readonly what?: string } = {}) =>
+const wholeNumber = (
+  name: string,
+  fallback: number,
+  options: { readonly positive?: boolean; readonly what?: string } = {},
+) =>
   Config.integer(name).pipe(
     Config.validate({
-      message: options.positive === true ? `expected a positive ${options.what ?? "whole number"}` : `expected a ${options.what ?? "whole number"} ≥ 0`,
+      message:
+        options.positive === true
+          ? `expected a positive ${options.what ?? "whole number"}`
+          : `expected a ${options.what ?? "whole number"} ≥ 0`,
       validation: (n) => (options.positive === true ? n > 0 : n >= 0),
     }),
     Config.withDefault(fallback),
@@ -37,7 +40,8 @@ const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url.
 
 const databaseUrl = Config.string("DATABASE_URL").pipe(
   Config.validate({
-    message: "expected a PostgreSQL URL (postgres://user:password@host:5432/database); APIProxy stores its data in PostgreSQL only — unset it for the embedded database",
+    message:
+      "expected a PostgreSQL URL (postgres://user:password@host:5432/database); APIProxy stores its data in PostgreSQL only — unset it for the embedded database",
     validation: (url) => url.trim() === "" || isPostgresUrl(url),
   }),
   Config.option,
@@ -50,9 +54,16 @@ const port = Config.integer("PORT").pipe(
   Config.withDefault(8000),
 )
 
-const logLevel = Config.literal("TRACE", "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "FATAL", "NONE")("LOG_LEVEL").pipe(
-  Config.withDefault("INFO" as const),
-)
+const logLevel = Config.literal(
+  "TRACE",
+  "DEBUG",
+  "INFO",
+  "WARNING",
+  "WARN",
+  "ERROR",
+  "FATAL",
+  "NONE",
+)("LOG_LEVEL").pipe(Config.withDefault("INFO" as const))
 
 const isTimeZone = (zone: string): boolean => {
   try {
@@ -75,7 +86,10 @@ const timezone = Config.string("LOG_TIMEZONE").pipe(
 export const appConfig = Config.all({
   port,
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
-  production: Config.string("NODE_ENV").pipe(Config.withDefault("development"), Config.map((env) => env === "production")),
+  production: Config.string("NODE_ENV").pipe(
+    Config.withDefault("development"),
+    Config.map((env) => env === "production"),
+  ),
   databaseUrl,
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
   redisUrl: optionalRedacted("REDIS_URL"),
@@ -119,9 +133,15 @@ export const appConfig = Config.all({
   }),
   bodyLimitBytes: wholeNumber("BODY_LIMIT_BYTES", 10 * 1024 * 1024, { positive: true, what: "number of bytes" }),
   /** Largest multipart upload of `/v1/audio/transcriptions` and `/v1/audio/translations` (OpenAI's own limit: 25 MB); 413 beyond. */
-  audioBodyLimitBytes: wholeNumber("AUDIO_BODY_LIMIT_BYTES", 25 * 1024 * 1024, { positive: true, what: "number of bytes" }),
+  audioBodyLimitBytes: wholeNumber("AUDIO_BODY_LIMIT_BYTES", 25 * 1024 * 1024, {
+    positive: true,
+    what: "number of bytes",
+  }),
   /** Largest body of every other route (management API, /v1/models, …): 413 beyond it. */
-  managementBodyLimitBytes: wholeNumber("MANAGEMENT_BODY_LIMIT_BYTES", 1024 * 1024, { positive: true, what: "number of bytes" }),
+  managementBodyLimitBytes: wholeNumber("MANAGEMENT_BODY_LIMIT_BYTES", 1024 * 1024, {
+    positive: true,
+    what: "number of bytes",
+  }),
   /** Until a request's headers are complete (slowloris); 0: no limit. */
   headersTimeout: millis("HEADERS_TIMEOUT", "15 seconds"),
   /** Until a whole request, headers and body, is received (never the response); 0: no limit. */
@@ -151,7 +171,13 @@ export const appConfig = Config.all({
    * kept (0: forever).
    */
   requestLog: Config.all({
-    enabled: Config.literal("on", "off")("REQUEST_LOG").pipe(Config.withDefault("on" as const), Config.map((v) => v === "on")),
+    enabled: Config.literal(
+      "on",
+      "off",
+    )("REQUEST_LOG").pipe(
+      Config.withDefault("on" as const),
+      Config.map((v) => v === "on"),
+    ),
     bufferRows: wholeNumber("REQUEST_LOG_BUFFER_ROWS", 10_000, { positive: true, what: "number of rows" }),
     retentionDays: wholeNumber("REQUEST_LOG_RETENTION_DAYS", 30, { what: "whole number of days" }),
   }),
@@ -219,7 +245,9 @@ const resolveSecretKey = (config: RawConfig) =>
         return { secret, generated: true }
       },
       catch: (error) =>
-        new InsecureSecretKey({ message: `SECRET_KEY: not set, and ${file} could not be read or created: ${String(error)}` }),
+        new InsecureSecretKey({
+          message: `SECRET_KEY: not set, and ${file} could not be read or created: ${String(error)}`,
+        }),
     })
     if (secret.length < 32) {
       return yield* new InsecureSecretKey({ message: `SECRET_KEY: ${file} holds a secret shorter than 32 characters` })

@@ -3,9 +3,9 @@ import * as path from "node:path"
 import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import * as YAML from "yaml"
 import { type LogicalModelPolicy, PolicyFields, policyOf } from "../shared/LogicalModelPolicy.js"
-import { expecting } from "../shared/SchemaText.js"
 import { type ProviderSettings, ProviderSettingsFields, settingsOf } from "../shared/ProviderSettings.js"
 import type { ProviderCore, ProviderPaths, RoutingStrategyName } from "../shared/ProviderVocabulary.js"
+import { expecting } from "../shared/SchemaText.js"
 
 /**
  * Providers as code: the GATEWAY_CONFIG file (YAML or JSON).
@@ -54,7 +54,6 @@ export const gatewayFileError = (file: string, text: string) => new GatewayFileE
 
 // ---------------------------------------------------------------------------------------------
 // Schema of the file (encoded form = what the user writes)
-
 
 const isHttpUrl = (s: string): boolean => {
   try {
@@ -292,7 +291,8 @@ interface Located {
   readonly what: string
 }
 
-const textOf = (problem: Located): string => `${problem.path.length === 0 ? "(root)" : formatPath(problem.path)}: ${problem.what}`
+const textOf = (problem: Located): string =>
+  `${problem.path.length === 0 ? "(root)" : formatPath(problem.path)}: ${problem.what}`
 
 /** Every Schema issue, at its path (the whole file is `(root)`). */
 const schemaProblems = (error: ParseResult.ParseError): Array<Located> => {
@@ -331,7 +331,10 @@ const locator = (doc: YAML.Document, lines: YAML.LineCounter) => (path: Readonly
   return undefined
 }
 
-const parseText = (text: string, format: GatewayFileFormat): Either.Either<ParsedText, ReadonlyArray<GatewayFileProblem>> => {
+const parseText = (
+  text: string,
+  format: GatewayFileFormat,
+): Either.Either<ParsedText, ReadonlyArray<GatewayFileProblem>> => {
   const lines = new YAML.LineCounter()
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines })
   const locate = locator(doc, lines)
@@ -342,7 +345,9 @@ const parseText = (text: string, format: GatewayFileFormat): Either.Either<Parse
       // JSON.parse quotes the text around the error, which may hold a key: report a position only,
       // borrowed from the YAML parser (JSON is YAML) when it also trips over the text.
       const at = doc.errors[0]?.linePos?.[0]
-      return Either.left([at === undefined ? { text: "invalid JSON" } : { text: "invalid JSON", line: at.line, column: at.col }])
+      return Either.left([
+        at === undefined ? { text: "invalid JSON" } : { text: "invalid JSON", line: at.line, column: at.col },
+      ])
     }
   }
   if (doc.errors.length > 0) {
@@ -350,7 +355,9 @@ const parseText = (text: string, format: GatewayFileFormat): Either.Either<Parse
       doc.errors.map((problem) => {
         const at = problem.linePos?.[0]
         const what = problem.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
-        return at === undefined ? { text: `invalid YAML: ${what}` } : { text: `invalid YAML: ${what}`, line: at.line, column: at.col }
+        return at === undefined
+          ? { text: `invalid YAML: ${what}` }
+          : { text: `invalid YAML: ${what}`, line: at.line, column: at.col }
       }),
     )
   }
@@ -366,7 +373,11 @@ const checkConsistency = (file: Decoded): Array<Located> => {
   const providerIndex = new Map<string, number>()
   for (const [i, provider] of file.providers.entries()) {
     const seen = providerIndex.get(provider.id)
-    if (seen !== undefined) problems.push({ path: ["providers", i, "id"], what: `duplicate provider id "${provider.id}" (also providers[${seen}])` })
+    if (seen !== undefined)
+      problems.push({
+        path: ["providers", i, "id"],
+        what: `duplicate provider id "${provider.id}" (also providers[${seen}])`,
+      })
     else providerIndex.set(provider.id, i)
 
     const labels = new Map<string, number>()
@@ -386,18 +397,26 @@ const checkConsistency = (file: Decoded): Array<Located> => {
     }
 
     for (const name of Object.keys(provider.headers ?? {})) {
-      if (!isHeaderName(name)) problems.push({ path: ["providers", i, "headers", name], what: "expected an HTTP header name" })
+      if (!isHeaderName(name))
+        problems.push({ path: ["providers", i, "headers", name], what: "expected an HTTP header name" })
     }
 
     // provider_models has one alias column per model.
     const aliasOf = new Map<string, string>()
     for (const [alias, model] of Object.entries(provider.aliases ?? {})) {
       if (!isModelName(alias) || alias.includes("/")) {
-        problems.push({ path: ["providers", i, "aliases", alias], what: "expected an alias name (no '/', no surrounding spaces)" })
+        problems.push({
+          path: ["providers", i, "aliases", alias],
+          what: "expected an alias name (no '/', no surrounding spaces)",
+        })
         continue
       }
       const other = aliasOf.get(model)
-      if (other !== undefined) problems.push({ path: ["providers", i, "aliases", alias], what: `model "${model}" already has the alias "${other}" (one alias per model)` })
+      if (other !== undefined)
+        problems.push({
+          path: ["providers", i, "aliases", alias],
+          what: `model "${model}" already has the alias "${other}" (one alias per model)`,
+        })
       else aliasOf.set(model, alias)
     }
   }
@@ -405,12 +424,17 @@ const checkConsistency = (file: Decoded): Array<Located> => {
   const logicalIndex = new Map<string, number>()
   for (const [i, logical] of file.logical_models.entries()) {
     const seen = logicalIndex.get(logical.id)
-    if (seen !== undefined) problems.push({ path: ["logical_models", i, "id"], what: `duplicate logical model id "${logical.id}" (also logical_models[${seen}])` })
+    if (seen !== undefined)
+      problems.push({
+        path: ["logical_models", i, "id"],
+        what: `duplicate logical model id "${logical.id}" (also logical_models[${seen}])`,
+      })
     else logicalIndex.set(logical.id, i)
     const pairs = new Set<string>()
     for (const [u, upstream] of logical.upstreams.entries()) {
       const pair = `${upstream.provider}/${upstream.model}`
-      if (pairs.has(pair)) problems.push({ path: ["logical_models", i, "upstreams", u], what: `duplicate upstream ${pair}` })
+      if (pairs.has(pair))
+        problems.push({ path: ["logical_models", i, "upstreams", u], what: `duplicate upstream ${pair}` })
       pairs.add(pair)
     }
   }
@@ -441,7 +465,10 @@ const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
       if (key.value_env !== undefined) {
         const value = yield* readEnv(key.value_env)
         if (Option.isNone(value)) {
-          missing.push({ path: ["providers", i, "keys", k, "value_env"], what: `environment variable ${key.value_env} is not set` })
+          missing.push({
+            path: ["providers", i, "keys", k, "value_env"],
+            what: `environment variable ${key.value_env} is not set`,
+          })
           continue
         }
         secret = Redacted.make(value.value.trim())
@@ -480,7 +507,12 @@ const resolve = Effect.fn("GatewayFile.resolve")(function* (file: Decoded) {
     description: m.description ?? null,
     enabled: m.enabled,
     strategy: m.strategy,
-    upstreams: m.upstreams.map((u) => ({ provider: u.provider, model: u.model, weight: u.weight, priority: u.priority })),
+    upstreams: m.upstreams.map((u) => ({
+      provider: u.provider,
+      model: u.model,
+      weight: u.weight,
+      priority: u.priority,
+    })),
     policy: policyOf(m),
   }))
   if (missing.length > 0) return yield* Effect.fail(missing)
@@ -527,7 +559,10 @@ export const checkUpstreamProviders = (
     for (const [u, upstream] of logical.upstreams.entries()) {
       if (inFile.has(upstream.provider)) continue
       if (!file.prune && existingProviderIds.has(upstream.provider)) continue
-      const hint = file.prune && existingProviderIds.has(upstream.provider) ? " (prune: true removes providers missing from the file)" : ""
+      const hint =
+        file.prune && existingProviderIds.has(upstream.provider)
+          ? " (prune: true removes providers missing from the file)"
+          : ""
       return `logical_models[${i}].upstreams[${u}].provider: unknown provider "${upstream.provider}"${hint}`
     }
   }

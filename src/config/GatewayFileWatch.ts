@@ -30,14 +30,17 @@ const directoryEvents = (file: string): Stream.Stream<void, GatewayFileWatchErro
           const watcher = fs.watch(directory, { persistent: false }, (_event, changed) => {
             if (changed === null || changed === name) void emit.single(undefined)
           })
-          watcher.on("error", (error) =>
-            void emit.fail(new GatewayFileWatchError({ message: `watching ${directory} failed: ${error.message}` })),
+          watcher.on(
+            "error",
+            (error) =>
+              void emit.fail(new GatewayFileWatchError({ message: `watching ${directory} failed: ${error.message}` })),
           )
           // Once watching: whatever happened before is looked at too.
           void emit.single(undefined)
           return watcher
         },
-        catch: (error) => new GatewayFileWatchError({ message: `cannot watch ${directory}: ${(error as Error).message}` }),
+        catch: (error) =>
+          new GatewayFileWatchError({ message: `cannot watch ${directory}: ${(error as Error).message}` }),
       }),
       (watcher) => Effect.sync(() => watcher.close()),
     ),

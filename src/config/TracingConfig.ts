@@ -74,7 +74,9 @@ const tracesUrl = (specific: Option.Option<string>, base: Option.Option<string>)
   if (Option.isSome(specific)) return Option.some(httpUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", specific.value))
   if (Option.isSome(base)) {
     return Option.some(
-      Either.flatMap(httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT", base.value), (url) => httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT", url.endsWith("/") ? `${url}v1/traces` : `${url}/v1/traces`)),
+      Either.flatMap(httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT", base.value), (url) =>
+        httpUrl("OTEL_EXPORTER_OTLP_ENDPOINT", url.endsWith("/") ? `${url}v1/traces` : `${url}/v1/traces`),
+      ),
     )
   }
   return Option.none()
@@ -85,7 +87,10 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/
 
 /** `name=value,name=value` with percent-encoded values (the spec's format for `OTEL_EXPORTER_OTLP_HEADERS`). */
-export const parseHeaderList = (name: string, text: string): Either.Either<Record<string, string>, ConfigError.ConfigError> => {
+export const parseHeaderList = (
+  name: string,
+  text: string,
+): Either.Either<Record<string, string>, ConfigError.ConfigError> => {
   const headers: Record<string, string> = {}
   for (const entry of text.split(",")) {
     if (entry.trim() === "") continue
@@ -107,13 +112,21 @@ export const parseHeaderList = (name: string, text: string): Either.Either<Recor
 const raw = Config.all({
   disabled: Config.boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
   exporter: optionalText("OTEL_TRACES_EXPORTER"),
-  protocol: signalFirst(optionalText("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), optionalText("OTEL_EXPORTER_OTLP_PROTOCOL")),
+  protocol: signalFirst(
+    optionalText("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+    optionalText("OTEL_EXPORTER_OTLP_PROTOCOL"),
+  ),
   specificEndpoint: optionalText("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
   endpoint: optionalText("OTEL_EXPORTER_OTLP_ENDPOINT"),
   headers: Config.redacted("OTEL_EXPORTER_OTLP_HEADERS").pipe(Config.option),
   specificHeaders: Config.redacted("OTEL_EXPORTER_OTLP_TRACES_HEADERS").pipe(Config.option),
-  timeout: signalFirst(optionalCount("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", 1), optionalCount("OTEL_EXPORTER_OTLP_TIMEOUT", 1)),
-  sampler: Config.literal(...SAMPLERS)("OTEL_TRACES_SAMPLER").pipe(Config.withDefault("parentbased_always_on" as const)),
+  timeout: signalFirst(
+    optionalCount("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", 1),
+    optionalCount("OTEL_EXPORTER_OTLP_TIMEOUT", 1),
+  ),
+  sampler: Config.literal(...SAMPLERS)("OTEL_TRACES_SAMPLER").pipe(
+    Config.withDefault("parentbased_always_on" as const),
+  ),
   samplerArg: Config.number("OTEL_TRACES_SAMPLER_ARG").pipe(
     Config.validate({ message: "expected a ratio between 0 and 1", validation: (n) => n >= 0 && n <= 1 }),
     Config.withDefault(1),
@@ -140,13 +153,21 @@ const headerListOf = (name: string, value: Option.Option<Redacted.Redacted<strin
 export const tracingConfig: Config.Config<TracingSettings | undefined> = Config.mapOrFail(raw, (config) => {
   const exporter = config.exporter.pipe(Option.map((s) => s.toLowerCase()))
   if (Option.isSome(exporter) && exporter.value !== "otlp" && exporter.value !== "none") {
-    return Either.left(invalid("OTEL_TRACES_EXPORTER", "expected otlp or none (spans are exported over OTLP/HTTP only)"))
+    return Either.left(
+      invalid("OTEL_TRACES_EXPORTER", "expected otlp or none (spans are exported over OTLP/HTTP only)"),
+    )
   }
   const url = tracesUrl(config.specificEndpoint, config.endpoint)
-  if (config.disabled || Option.getOrUndefined(exporter) === "none" || Option.isNone(url)) return Either.right(undefined)
+  if (config.disabled || Option.getOrUndefined(exporter) === "none" || Option.isNone(url))
+    return Either.right(undefined)
   const protocol = Option.getOrUndefined(config.protocol)
   if (protocol !== undefined && protocol !== "http/json" && protocol !== "http/protobuf") {
-    return Either.left(invalid("OTEL_EXPORTER_OTLP_PROTOCOL", "expected http/json or http/protobuf: spans are sent over OTLP/HTTP (JSON), not gRPC"))
+    return Either.left(
+      invalid(
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "expected http/json or http/protobuf: spans are sent over OTLP/HTTP (JSON), not gRPC",
+      ),
+    )
   }
   return Either.flatMap(url.value, (tracesEndpoint) =>
     Either.flatMap(headerListOf("OTEL_EXPORTER_OTLP_HEADERS", config.headers), (common) =>

@@ -13,10 +13,10 @@
  * An owners index per session id lets an admin read a session's entries whoever wrote them.
  */
 import { Clock, Config, Duration, Effect, Option, Queue, Schema } from "effect"
-import { Kv } from "../storage/Kv.js"
-import { kvRecord } from "../storage/KvRecord.js"
 import { normalizeSessionId } from "../routing/Stickiness.js"
 import { durationConfig } from "../shared/DurationConfig.js"
+import { Kv } from "../storage/Kv.js"
+import { kvRecord } from "../storage/KvRecord.js"
 
 export const ContextEntry = Schema.Struct({
   /** ISO 8601 time the exchange finished. */
@@ -102,78 +102,83 @@ export const sessionContextConfig = Config.all({
   ttl: durationConfig("SESSION_CONTEXT_TTL").pipe(Config.withDefault(Duration.seconds(7200))),
 })
 
-export class ConversationContext extends Effect.Service<ConversationContext>()("gateway/conversation/ConversationContext", {
-  scoped: Effect.gen(function* () {
-    const kv = yield* Kv
-    const config = yield* sessionContextConfig
-    const queue = yield* Queue.dropping<ContextWrite>(QUEUE_CAPACITY)
+export class ConversationContext extends Effect.Service<ConversationContext>()(
+  "gateway/conversation/ConversationContext",
+  {
+    scoped: Effect.gen(function* () {
+      const kv = yield* Kv
+      const config = yield* sessionContextConfig
+      const queue = yield* Queue.dropping<ContextWrite>(QUEUE_CAPACITY)
 
-    const write = Effect.fnUntraced(
-      function* (w: ContextWrite) {
-        const now = yield* Clock.currentTimeMillis
-        const entry: ContextEntry = {
-          at: new Date(now).toISOString(),
-          provider: w.provider,
-          model: w.model,
-          stream: w.stream,
-          complete: w.complete,
-          request: truncateSnippet(w.request, config.maxBytes),
-          response: truncateSnippet(w.response, config.maxBytes),
-        }
-        yield* kv.pushCapped(entriesKey(w.owner, w.sessionId), encodeEntry(entry), config.maxEntries, config.ttl)
-        // The owners index gets each owner once per TTL period (the marker expires with it).
-        if (yield* kv.setIfAbsent(seenKey(w.owner, w.sessionId), "1", config.ttl)) {
-          yield* kv.pushCapped(ownersKey(w.sessionId), w.owner, MAX_OWNERS, config.ttl)
-        }
-      },
-      Effect.catchAll((e) => Effect.logWarning("session context write failed").pipe(Effect.annotateLogs({ error: e.message }))),
-    )
-
-    // One writer, so a session's entries land in the order the exchanges finished.
-    yield* Queue.take(queue).pipe(Effect.flatMap(write), Effect.forever, Effect.forkScoped)
-    // On shutdown, what is still queued is written (briefly) rather than lost.
-    yield* Effect.addFinalizer(() =>
-      Queue.takeAll(queue).pipe(
-        Effect.flatMap((pending) => Effect.forEach(pending, write, { discard: true })),
-        Effect.timeout(Duration.seconds(2)),
-        Effect.ignore,
-      ),
-    )
-
-    /** Queues an entry; never blocks nor fails the request. */
-    const append = Effect.fnUntraced(function* (w: ContextWrite) {
-      const id = normalizeSessionId(w.sessionId)
-      if (id === undefined) return
-      const accepted = yield* Queue.offer(queue, { ...w, sessionId: id })
-      if (!accepted) yield* Effect.logWarning("session context queue full: entry dropped")
-    })
-
-    const readList = (owner: string, id: string) =>
-      kv.listRange(entriesKey(owner, id), 0, config.maxEntries - 1).pipe(
-        Effect.map((raw) => raw.flatMap((r) => Option.toArray(decodeEntry(r)))),
+      const write = Effect.fnUntraced(
+        function* (w: ContextWrite) {
+          const now = yield* Clock.currentTimeMillis
+          const entry: ContextEntry = {
+            at: new Date(now).toISOString(),
+            provider: w.provider,
+            model: w.model,
+            stream: w.stream,
+            complete: w.complete,
+            request: truncateSnippet(w.request, config.maxBytes),
+            response: truncateSnippet(w.response, config.maxBytes),
+          }
+          yield* kv.pushCapped(entriesKey(w.owner, w.sessionId), encodeEntry(entry), config.maxEntries, config.ttl)
+          // The owners index gets each owner once per TTL period (the marker expires with it).
+          if (yield* kv.setIfAbsent(seenKey(w.owner, w.sessionId), "1", config.ttl)) {
+            yield* kv.pushCapped(ownersKey(w.sessionId), w.owner, MAX_OWNERS, config.ttl)
+          }
+        },
+        Effect.catchAll((e) =>
+          Effect.logWarning("session context write failed").pipe(Effect.annotateLogs({ error: e.message })),
+        ),
       )
 
-    /** The owner's entries of this session, newest first (empty when there are none). */
-    const list = Effect.fnUntraced(function* (owner: string, sessionId: string) {
-      const id = normalizeSessionId(sessionId)
-      if (id === undefined) return [] as ReadonlyArray<ContextEntry>
-      return yield* readList(owner, id)
-    })
-
-    /** Every owner's entries of this session (for admins), newest first, each with its owner. */
-    const listAll = Effect.fnUntraced(function* (sessionId: string) {
-      const id = normalizeSessionId(sessionId)
-      if (id === undefined) return [] as ReadonlyArray<ContextEntry & { readonly owner: string }>
-      const owners = [...new Set(yield* kv.listRange(ownersKey(id), 0, MAX_OWNERS - 1))]
-      const lists = yield* Effect.forEach(owners, (owner) =>
-        readList(owner, id).pipe(Effect.map((entries) => entries.map((e) => ({ ...e, owner })))),
+      // One writer, so a session's entries land in the order the exchanges finished.
+      yield* Queue.take(queue).pipe(Effect.flatMap(write), Effect.forever, Effect.forkScoped)
+      // On shutdown, what is still queued is written (briefly) rather than lost.
+      yield* Effect.addFinalizer(() =>
+        Queue.takeAll(queue).pipe(
+          Effect.flatMap((pending) => Effect.forEach(pending, write, { discard: true })),
+          Effect.timeout(Duration.seconds(2)),
+          Effect.ignore,
+        ),
       )
-      return lists.flat().sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
-    })
 
-    return { append, list, listAll, config } as const
-  }),
-}) {}
+      /** Queues an entry; never blocks nor fails the request. */
+      const append = Effect.fnUntraced(function* (w: ContextWrite) {
+        const id = normalizeSessionId(w.sessionId)
+        if (id === undefined) return
+        const accepted = yield* Queue.offer(queue, { ...w, sessionId: id })
+        if (!accepted) yield* Effect.logWarning("session context queue full: entry dropped")
+      })
+
+      const readList = (owner: string, id: string) =>
+        kv
+          .listRange(entriesKey(owner, id), 0, config.maxEntries - 1)
+          .pipe(Effect.map((raw) => raw.flatMap((r) => Option.toArray(decodeEntry(r)))))
+
+      /** The owner's entries of this session, newest first (empty when there are none). */
+      const list = Effect.fnUntraced(function* (owner: string, sessionId: string) {
+        const id = normalizeSessionId(sessionId)
+        if (id === undefined) return [] as ReadonlyArray<ContextEntry>
+        return yield* readList(owner, id)
+      })
+
+      /** Every owner's entries of this session (for admins), newest first, each with its owner. */
+      const listAll = Effect.fnUntraced(function* (sessionId: string) {
+        const id = normalizeSessionId(sessionId)
+        if (id === undefined) return [] as ReadonlyArray<ContextEntry & { readonly owner: string }>
+        const owners = [...new Set(yield* kv.listRange(ownersKey(id), 0, MAX_OWNERS - 1))]
+        const lists = yield* Effect.forEach(owners, (owner) =>
+          readList(owner, id).pipe(Effect.map((entries) => entries.map((e) => ({ ...e, owner })))),
+        )
+        return lists.flat().sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+      })
+
+      return { append, list, listAll, config } as const
+    }),
+  },
+) {}
 
 /** What `makeSnippetCollector` returns: add text, read what was kept. */
 export type SnippetCollector = ReturnType<typeof makeSnippetCollector>

@@ -59,20 +59,33 @@ export class ResponseStore extends Effect.Service<ResponseStore>()("gateway/conv
 
     /** Records which provider (and key) holds a native response. */
     const saveNative = Effect.fn("ResponseStore.saveNative")(function* (native: NativeResponse) {
-      return yield* repository.put({ ...native, response: null, inputItems: null, bytes: 0, expiresAt: expiry(Date.now()) })
+      return yield* repository.put({
+        ...native,
+        response: null,
+        inputItems: null,
+        bytes: 0,
+        expiresAt: expiry(Date.now()),
+      })
     })
 
     /** `owner`'s response `id`, unless it is unknown, another owner's or expired. */
-    const find = (owner: string, id: string): Effect.Effect<ResponseRow | undefined, SqlError> => repository.find(owner, id, new Date())
+    const find = (owner: string, id: string): Effect.Effect<ResponseRow | undefined, SqlError> =>
+      repository.find(owner, id, new Date())
 
     /** Deletes `owner`'s response `id`: true when there was one. */
     const remove = (owner: string, id: string) => repository.remove(owner, id, new Date())
 
     /** Deletes expired responses; never fails (logged, tried again at the next sweep). */
     const sweep = Effect.suspend(() => repository.deleteExpired(new Date())).pipe(
-      Effect.catchAll((error) => Effect.as(Effect.logWarning("expired responses not swept").pipe(Effect.annotateLogs({ reason: error.message })), 0)),
+      Effect.catchAll((error) =>
+        Effect.as(
+          Effect.logWarning("expired responses not swept").pipe(Effect.annotateLogs({ reason: error.message })),
+          0,
+        ),
+      ),
     )
-    if (retentionMs > 0) yield* sweep.pipe(Effect.zipLeft(Effect.sleep(SWEEP_INTERVAL)), Effect.forever, Effect.forkScoped)
+    if (retentionMs > 0)
+      yield* sweep.pipe(Effect.zipLeft(Effect.sleep(SWEEP_INTERVAL)), Effect.forever, Effect.forkScoped)
 
     return { maxBytes, saveOwn, saveNative, find, remove, sweep } as const
   }),

@@ -142,7 +142,10 @@ export const makeSecrets = (options: SecretsOptions) => {
     return Redacted.make(plaintext)
   })
 
-  const hashApiKey = (token: string): ApiKeyHash => ({ hash: hmacHex(current.apiKeyHmac, token), version: current.version })
+  const hashApiKey = (token: string): ApiKeyHash => ({
+    hash: hmacHex(current.apiKeyHmac, token),
+    version: current.version,
+  })
 
   /** The token's hash under every configured secret, current first: look up any of them during a rotation. */
   const apiKeyHashCandidates = (token: string): ReadonlyArray<ApiKeyHash> =>

@@ -1,10 +1,10 @@
 import { Clock, Effect, Either } from "effect"
+import { type ConversationContext, makeSnippetCollector } from "../conversation/ConversationContext.js"
+import type { MetricsService } from "../metrics/Metrics.js"
 import type { Candidate } from "../routing/Candidates.js"
 import type { KeyPool } from "../routing/KeyPool.js"
 import { keyFailureOf } from "../routing/RetryPolicy.js"
-import type { MetricsService } from "../metrics/Metrics.js"
 import type { AttemptRef, Router } from "../routing/Router.js"
-import { makeSnippetCollector, type ConversationContext } from "../conversation/ConversationContext.js"
 import { addAttempt, setFirstToken } from "../shared/RequestRecord.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
 import { startAttemptSpan } from "./AttemptSpan.js"
@@ -38,12 +38,21 @@ const takeExchange = (walk: Walk, index: number): Effect.Effect<void, AttemptFai
   const planned = walk.candidates[index]!
   const { provider, model } = planned.candidate
   const { operation } = walk.client
-  const exchange = operation === undefined ? planExchange(walk.client, provider, model) : operation.plan(provider, model, walk.client.requestedModel)
+  const exchange =
+    operation === undefined
+      ? planExchange(walk.client, provider, model)
+      : operation.plan(provider, model, walk.client.requestedModel)
   if (Either.isLeft(exchange)) {
     const refusal = exchange.left
     if (refusal._tag === "BadRequest") return stopInvalid(walk, refusal.error)
     // Another candidate may serve the request in the client's own dialect; if none does, the message is the client's 400.
-    return skipCandidate(walk, planned, refusal._tag === "Inexpressible" ? "inexpressible" : "unsupported", undefined, refusal.message)
+    return skipCandidate(
+      walk,
+      planned,
+      refusal._tag === "Inexpressible" ? "inexpressible" : "unsupported",
+      undefined,
+      refusal.message,
+    )
   }
   walk.exchange = exchange.right
   return undefined
@@ -54,7 +63,12 @@ const takeExchange = (walk: Walk, index: number): Effect.Effect<void, AttemptFai
  * it over. `undefined` when it is ready without waiting for anything: the healthy path pays no
  * Effect step here.
  */
-const prepare = (deps: AttemptDeps, walk: Walk, index: number, panic: boolean): Effect.Effect<void, AttemptFailed> | undefined => {
+const prepare = (
+  deps: AttemptDeps,
+  walk: Walk,
+  index: number,
+  panic: boolean,
+): Effect.Effect<void, AttemptFailed> | undefined => {
   const planned = walk.candidates[index]!
   walk.prepared = index
   walk.exchange = undefined
@@ -74,73 +88,130 @@ const prepare = (deps: AttemptDeps, walk: Walk, index: number, panic: boolean): 
  * and a missing Responses endpoint asked again through chat, within the same attempt).
  * Succeeds with the answer; fails with what the schedules need to decide what comes next.
  */
-const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<GatewayAnswer, AttemptFailed> = Effect.fnUntraced(function* (
-  deps: AttemptDeps,
-  walk: Walk,
-  index: number,
-) {
-  if (walk.replay !== undefined) {
-    const first = walk.replay
-    walk.replay = undefined
-    return yield* Effect.fail(first)
-  }
-  const planned = walk.candidates[index]!
-  const { candidate } = planned
-  const panic = walk.panic || planned.reason === "panic"
-  if (walk.prepared !== index) {
-    const notReady = prepare(deps, walk, index, panic)
-    if (notReady !== undefined) yield* notReady
-  }
-  if (walk.attempts >= walk.limits.retry.maxAttempts) return yield* skipCandidate(walk, planned, "cap")
-  // An upload streamed to an earlier call cannot be sent again: the walk ends with that call's error.
-  if (typeof walk.exchange!.body === "object" && walk.exchange!.body.spent()) return yield* skipCandidate(walk, planned, "unsupported", undefined, UPLOAD_SPENT)
-  const key = yield* Effect.either(deps.keyPool.pick(candidate.provider, walk.triedKeys, candidate.model, panic))
-  if (Either.isLeft(key)) return yield* skipCandidate(walk, planned, skipReasonOf(key.left), key.left.retryAfterMs)
+const attempt: (deps: AttemptDeps, walk: Walk, index: number) => Effect.Effect<GatewayAnswer, AttemptFailed> =
+  Effect.fnUntraced(function* (deps: AttemptDeps, walk: Walk, index: number) {
+    if (walk.replay !== undefined) {
+      const first = walk.replay
+      walk.replay = undefined
+      return yield* Effect.fail(first)
+    }
+    const planned = walk.candidates[index]!
+    const { candidate } = planned
+    const panic = walk.panic || planned.reason === "panic"
+    if (walk.prepared !== index) {
+      const notReady = prepare(deps, walk, index, panic)
+      if (notReady !== undefined) yield* notReady
+    }
+    if (walk.attempts >= walk.limits.retry.maxAttempts) return yield* skipCandidate(walk, planned, "cap")
+    // An upload streamed to an earlier call cannot be sent again: the walk ends with that call's error.
+    if (typeof walk.exchange!.body === "object" && walk.exchange!.body.spent())
+      return yield* skipCandidate(walk, planned, "unsupported", undefined, UPLOAD_SPENT)
+    const key = yield* Effect.either(deps.keyPool.pick(candidate.provider, walk.triedKeys, candidate.model, panic))
+    if (Either.isLeft(key)) return yield* skipCandidate(walk, planned, skipReasonOf(key.left), key.left.retryAfterMs)
 
-  const attempts = ++walk.attempts
-  const attemptStart = yield* Clock.currentTimeMillis
-  const { dropped } = walk.exchange!
-  const served: Served =
-    dropped === undefined || dropped.length === 0 ? { provider: candidate.provider.id, model: candidate.model, attempts } : { provider: candidate.provider.id, model: candidate.model, attempts, dropped }
-  const ref = { logicalModel: walk.resolution.logicalModel, candidate, keyId: key.right.id, probe: panic || planned.circuit !== "closed" }
-  const collected = walk.contextId === undefined || !walk.client.stream ? undefined : makeSnippetCollector(deps.sessionContext.config.maxBytes)
-  const hooks = deps.hooks.hooksFor(walk, served, ref, () => deps.hooks.rescueScopeFor(walk, index, collected), collected)
-  const { record } = walk.request
-  // Tracing off: no span, the call exactly as it is (telemetry/Tracing).
-  const trace = walk.request.trace
-  const span = trace === undefined ? undefined : startAttemptSpan(trace, walk.exchange!, candidate, attempts, walk.client.stream)
-  const call =
-    span === undefined
-      ? deps.call(walk.request.principal, walk.client, walk.exchange!, candidate, key.right, served, hooks, walk.limits, record)
-      : span.watch(deps.call(walk.request.principal, walk.client, span.exchange, candidate, key.right, served, span.streamHooks(hooks), walk.limits, record))
-  const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(call)
-  const now = yield* Clock.currentTimeMillis
-  if (Either.isLeft(result)) {
-    const failure = result.left
-    addAttempt(record, candidate.provider.id, candidate.model, attemptOutcomeOf(failure), attemptStatusOf(failure), now - attemptStart)
-    return yield* afterFailedCall(deps, walk, index, failure, key.right, ref, now - attemptStart)
-  }
-  const answer = result.right
-  deps.metrics.observeAttempt({ provider: candidate.provider.id, model: candidate.model, failure: undefined })
-  addAttempt(record, candidate.provider.id, candidate.model, "ok", 200, now - attemptStart)
-  if (answer._tag !== "Json") setFirstToken(record, now)
-  // A committed stream belongs to the client from here: if the request is given up
-  // before the answer reaches the edge, the upstream call must not be left open.
-  // Spelled out, not `{ ...ref, latencyMs }`: a spread is a runtime copy on every request.
-  const success: AttemptRef = { logicalModel: ref.logicalModel, candidate, keyId: ref.keyId, probe: ref.probe, latencyMs: now - attemptStart }
-  yield* deps.router.recordSuccess(success, walk.session).pipe(
-    answer._tag === "Stream"
-      ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel))
-      : answer._tag === "Relay"
-        ? Effect.onInterrupt(() => Effect.sync(answer.relay.cancel))
-        : (effect) => effect,
-  )
-  walk.answeredKey = key.right.id
-  if (walk.contextId !== undefined && answer._tag === "Json") {
-    yield* deps.sessionContext.append({ ...contextEntry(walk, answer.served), stream: false, complete: true, response: answer.body })
-  }
-  return answer
-})
+    const attempts = ++walk.attempts
+    const attemptStart = yield* Clock.currentTimeMillis
+    const { dropped } = walk.exchange!
+    const served: Served =
+      dropped === undefined || dropped.length === 0
+        ? { provider: candidate.provider.id, model: candidate.model, attempts }
+        : { provider: candidate.provider.id, model: candidate.model, attempts, dropped }
+    const ref = {
+      logicalModel: walk.resolution.logicalModel,
+      candidate,
+      keyId: key.right.id,
+      probe: panic || planned.circuit !== "closed",
+    }
+    const collected =
+      walk.contextId === undefined || !walk.client.stream
+        ? undefined
+        : makeSnippetCollector(deps.sessionContext.config.maxBytes)
+    const hooks = deps.hooks.hooksFor(
+      walk,
+      served,
+      ref,
+      () => deps.hooks.rescueScopeFor(walk, index, collected),
+      collected,
+    )
+    const { record } = walk.request
+    // Tracing off: no span, the call exactly as it is (telemetry/Tracing).
+    const trace = walk.request.trace
+    const span =
+      trace === undefined ? undefined : startAttemptSpan(trace, walk.exchange!, candidate, attempts, walk.client.stream)
+    const call =
+      span === undefined
+        ? deps.call(
+            walk.request.principal,
+            walk.client,
+            walk.exchange!,
+            candidate,
+            key.right,
+            served,
+            hooks,
+            walk.limits,
+            record,
+          )
+        : span.watch(
+            deps.call(
+              walk.request.principal,
+              walk.client,
+              span.exchange,
+              candidate,
+              key.right,
+              served,
+              span.streamHooks(hooks),
+              walk.limits,
+              record,
+            ),
+          )
+    const result: Either.Either<GatewayAnswer, UpstreamFailure> = yield* Effect.either(call)
+    const now = yield* Clock.currentTimeMillis
+    if (Either.isLeft(result)) {
+      const failure = result.left
+      addAttempt(
+        record,
+        candidate.provider.id,
+        candidate.model,
+        attemptOutcomeOf(failure),
+        attemptStatusOf(failure),
+        now - attemptStart,
+      )
+      return yield* afterFailedCall(deps, walk, index, failure, key.right, ref, now - attemptStart)
+    }
+    const answer = result.right
+    deps.metrics.observeAttempt({ provider: candidate.provider.id, model: candidate.model, failure: undefined })
+    addAttempt(record, candidate.provider.id, candidate.model, "ok", 200, now - attemptStart)
+    if (answer._tag !== "Json") setFirstToken(record, now)
+    // A committed stream belongs to the client from here: if the request is given up
+    // before the answer reaches the edge, the upstream call must not be left open.
+    // Spelled out, not `{ ...ref, latencyMs }`: a spread is a runtime copy on every request.
+    const success: AttemptRef = {
+      logicalModel: ref.logicalModel,
+      candidate,
+      keyId: ref.keyId,
+      probe: ref.probe,
+      latencyMs: now - attemptStart,
+    }
+    yield* deps.router
+      .recordSuccess(success, walk.session)
+      .pipe(
+        answer._tag === "Stream"
+          ? Effect.onInterrupt(() => Effect.sync(answer.stream.cancel))
+          : answer._tag === "Relay"
+            ? Effect.onInterrupt(() => Effect.sync(answer.relay.cancel))
+            : (effect) => effect,
+      )
+    walk.answeredKey = key.right.id
+    if (walk.contextId !== undefined && answer._tag === "Json") {
+      yield* deps.sessionContext.append({
+        ...contextEntry(walk, answer.served),
+        stream: false,
+        complete: true,
+        response: answer.body,
+      })
+    }
+    return answer
+  })
 
 /** A provider whose Responses endpoint is missing is asked again through chat: true when it can be. */
 const switchedToChat = (walk: Walk, index: number, failure: UpstreamFailure): boolean => {
@@ -169,7 +240,11 @@ const afterFailedCall = Effect.fnUntraced(function* (
   walk.last = failure
   if (!isTimeout(failure)) walk.onlyTimeouts = false
   if (switchedToChat(walk, index, failure)) return yield* attempt(deps, walk, index)
-  const record = yield* deps.router.recordFailure({ ...ref, latencyMs }, outcomeOf(failure), (walk.counted ??= new Set()))
+  const record = yield* deps.router.recordFailure(
+    { ...ref, latencyMs },
+    outcomeOf(failure),
+    (walk.counted ??= new Set()),
+  )
   const verdict = record.verdict
   walk.lastVerdict = verdict
   // Router.recordFailure backed the key off when the failure was the key's (KeyPool).

@@ -23,7 +23,9 @@ export interface AttemptSpan {
   /** Stream hooks that also end the span when this upstream's part of the stream ends. */
   readonly streamHooks: <M extends Metered>(hooks: (metered: M) => CommitHooks) => (metered: M) => CommitHooks
   /** The call (an attempt's answer, or a continuation's stream), its outcome written on the span (a stream's once it ends). */
-  readonly watch: <A extends GatewayAnswer | LiveStream>(call: Effect.Effect<A, UpstreamFailure>) => Effect.Effect<A, UpstreamFailure>
+  readonly watch: <A extends GatewayAnswer | LiveStream>(
+    call: Effect.Effect<A, UpstreamFailure>,
+  ) => Effect.Effect<A, UpstreamFailure>
 }
 
 /** `gen_ai.operation.name` of a generation call, by the dialect spoken upstream. */
@@ -52,8 +54,10 @@ const hostOf = (url: string): string | undefined => {
 const setUsage = (span: Otel.Span, usage: UsageDelta) => {
   if (usage.inputTokens !== undefined) span.setAttribute("gen_ai.usage.input_tokens", usage.inputTokens)
   if (usage.outputTokens !== undefined) span.setAttribute("gen_ai.usage.output_tokens", usage.outputTokens)
-  if (usage.cachedInputTokens !== undefined) span.setAttribute("gen_ai.usage.cache_read.input_tokens", usage.cachedInputTokens)
-  if (usage.reasoningTokens !== undefined) span.setAttribute("gen_ai.usage.reasoning.output_tokens", usage.reasoningTokens)
+  if (usage.cachedInputTokens !== undefined)
+    span.setAttribute("gen_ai.usage.cache_read.input_tokens", usage.cachedInputTokens)
+  if (usage.reasoningTokens !== undefined)
+    span.setAttribute("gen_ai.usage.reasoning.output_tokens", usage.reasoningTokens)
 }
 
 const setFacts = (span: Otel.Span, facts: AnswerFacts) => {
@@ -73,7 +77,15 @@ const failed = (span: Otel.Span, failure: UpstreamFailure) => {
 
 /** How this upstream's part of a stream ended (`apiproxy.stream.outcome`). */
 const outcomeName = (outcome: StreamOutcome) =>
-  outcome.complete ? "complete" : outcome.rescued === true ? "rescued" : outcome.error === "client disconnected" ? "client_disconnected" : outcome.byGateway === true ? "shutdown" : "cut"
+  outcome.complete
+    ? "complete"
+    : outcome.rescued === true
+      ? "rescued"
+      : outcome.error === "client disconnected"
+        ? "client_disconnected"
+        : outcome.byGateway === true
+          ? "shutdown"
+          : "cut"
 
 const streamEnded = (span: Otel.Span, usage: UsageDelta, facts: AnswerFacts, outcome: StreamOutcome) => {
   setUsage(span, usage)
@@ -144,13 +156,17 @@ export const startAttemptSpan = (
           inner.onFinish(outcome)
           streamEnded(span, metered.usage(), facts, outcome)
           // A relayed body is the client's answer itself (a committed stream tells the request's span in StreamHooks).
-          if (relayed && outcome.error !== "client disconnected") trace.span.setAttribute("apiproxy.stream.outcome", outcome.complete ? "complete" : "cut")
+          if (relayed && outcome.error !== "client disconnected")
+            trace.span.setAttribute("apiproxy.stream.outcome", outcome.complete ? "complete" : "cut")
         },
       }
     },
     watch: (call) =>
       call.pipe(
-        Effect.tapBoth({ onFailure: (failure) => Effect.sync(() => failed(span, failure)), onSuccess: (answer) => Effect.sync(() => answered(answer)) }),
+        Effect.tapBoth({
+          onFailure: (failure) => Effect.sync(() => failed(span, failure)),
+          onSuccess: (answer) => Effect.sync(() => answered(answer)),
+        }),
         Effect.onInterrupt(() =>
           Effect.sync(() => {
             span.setAttribute("apiproxy.interrupted", true)

@@ -1,5 +1,5 @@
-import { createParser } from "eventsource-parser"
 import { StringDecoder } from "node:string_decoder"
+import { createParser } from "eventsource-parser"
 import { mergeUsage, type UsageDelta } from "../protocol/Canonical.js"
 import { isObject, parseJson } from "../protocol/Json.js"
 import { passThroughUsage } from "../protocol/passthrough/PassThroughUsage.js"
@@ -55,7 +55,11 @@ const usageTap = (contentType: string | undefined): UsageTap => {
   if (contentType?.startsWith("text/event-stream")) {
     const decoder = new StringDecoder("utf8")
     const parser = createParser({ onEvent: (event) => read(event.data) })
-    return { ...metered, push: (chunk) => parser.feed(decoder.write(chunk)), end: () => parser.feed(decoder.end() + "\n\n") }
+    return {
+      ...metered,
+      push: (chunk) => parser.feed(decoder.write(chunk)),
+      end: () => parser.feed(decoder.end() + "\n\n"),
+    }
   }
   if (contentType?.startsWith("application/json")) {
     const chunks: Array<Buffer> = []
@@ -64,7 +68,11 @@ const usageTap = (contentType: string | undefined): UsageTap => {
       size += chunk.length
       if (size <= JSON_TAP_LIMIT) chunks.push(chunk)
     }
-    return { ...metered, push, end: () => (size <= JSON_TAP_LIMIT ? read(Buffer.concat(chunks).toString("utf8")) : undefined) }
+    return {
+      ...metered,
+      push,
+      end: () => (size <= JSON_TAP_LIMIT ? read(Buffer.concat(chunks).toString("utf8")) : undefined),
+    }
   }
   return { ...metered, push: () => {}, end: () => {} }
 }

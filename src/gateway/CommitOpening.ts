@@ -1,8 +1,8 @@
 import { Duration, Effect } from "effect"
+import type { UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import { finish } from "./CommitFinish.js"
 import { liveStreamOf } from "./CommitRelay.js"
 import { type CommitState, detach, out, transportError } from "./CommitState.js"
-import type { UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { CodecStep } from "./StreamCodec.js"
 
 /** Before commit: nothing was sent, the caller may fail over. */
@@ -30,7 +30,8 @@ export const openingStep = (s: CommitState, step: CodecStep) => {
 /** The body ended before commit: a short complete answer commits; anything else fails the call. */
 export const openingEnd = (s: CommitState, last: CodecStep) => {
   if (last.failure) return failBeforeCommit(s, transportError(s, "truncated", last.failure.message))
-  if (!last.meaningful) return failBeforeCommit(s, transportError(s, "truncated", "upstream stream ended without any event"))
+  if (!last.meaningful)
+    return failBeforeCommit(s, transportError(s, "truncated", "upstream stream ended without any event"))
   out(s, last.frames.join(""))
   s.committed = true
   finish(s, { complete: true })

@@ -9,7 +9,11 @@ export const relayStep = (s: CommitState, step: CodecStep) => {
   out(s, step.frames.join(""))
   if (step.failure) {
     const { failure } = step
-    return failAfterCommit(s, failure.message, failure.errorFrames.length > 0 ? failure.errorFrames.join("") : errorFrame(s, failure.message))
+    return failAfterCommit(
+      s,
+      failure.message,
+      failure.errorFrames.length > 0 ? failure.errorFrames.join("") : errorFrame(s, failure.message),
+    )
   }
   if (step.done) finish(s, { complete: true })
 }

@@ -7,7 +7,8 @@ import type { LiveStream, Rescue } from "./StreamCommit.js"
  * the in-band error (`errorText`), never as a success.
  */
 export const failAfterCommit = (s: CommitState, message: string, errorText: string) => {
-  const found = s.phase === "committed" || s.phase === "relaying" ? s.hooks.rescue?.(s.codec.transcript(), message) : undefined
+  const found =
+    s.phase === "committed" || s.phase === "relaying" ? s.hooks.rescue?.(s.codec.transcript(), message) : undefined
   if (found === undefined) {
     out(s, errorText)
     return finish(s, { complete: false, error: message })

@@ -1,6 +1,6 @@
+import type { StringDecoder } from "node:string_decoder"
 import type { Effect } from "effect"
 import type { EventSourceParser } from "eventsource-parser"
-import type { StringDecoder } from "node:string_decoder"
 import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { UpstreamStream } from "../upstream/UpstreamClient.js"
 import type { StreamCodec } from "./StreamCodec.js"

@@ -20,7 +20,11 @@ const usageOf = (reported: number | undefined, request: EmbeddingRequest): Usage
 
 /** The upstream's answer forwarded byte for byte once it is known to be one (`isAnswer`). */
 const relayed =
-  (isAnswer: (json: JsonObject) => boolean, promptTokens: (json: JsonObject) => number | undefined, request: EmbeddingRequest) =>
+  (
+    isAnswer: (json: JsonObject) => boolean,
+    promptTokens: (json: JsonObject) => number | undefined,
+    request: EmbeddingRequest,
+  ) =>
   (text: string): Answer => {
     const json = answerObjectOf(text)
     if (typeof json === "string") return Either.left(json)
@@ -48,18 +52,38 @@ const refused = (provider: Provider, message: string): Either.Either<never, Exch
   Either.left({ _tag: "Unsupported", message: `provider '${provider.id}' cannot take this request: ${message}` })
 
 /** A conversion refuses what the other dialect cannot say, naming it. */
-const untranslatable = (provider: Provider, request: EmbeddingRequest): Either.Either<never, ExchangeRefusal> | undefined =>
+const untranslatable = (
+  provider: Provider,
+  request: EmbeddingRequest,
+): Either.Either<never, ExchangeRefusal> | undefined =>
   request.untranslatable.length === 0
     ? undefined
-    : refused(provider, `${request.untranslatable.map((f) => `'${f}'`).join(", ")} cannot be converted for its ${provider.protocol} protocol`)
+    : refused(
+        provider,
+        `${request.untranslatable.map((f) => `'${f}'`).join(", ")} cannot be converted for its ${provider.protocol} protocol`,
+      )
 
-const exchange = (url: string, body: JsonObject, translateJson: Exchange["translateJson"]): Either.Either<Exchange, ExchangeRefusal> =>
+const exchange = (
+  url: string,
+  body: JsonObject,
+  translateJson: Exchange["translateJson"],
+): Either.Either<Exchange, ExchangeRefusal> =>
   Either.right({ upstreamDialect: undefined, url, body: JSON.stringify(body), headers: undefined, translateJson })
 
 /** An OpenAI client's request: passed through to an OpenAI-protocol upstream, converted for a Gemini one. */
-const planForOpenAi = (body: JsonObject, request: EmbeddingRequest, provider: Provider, model: string, requestedModel: string) => {
+const planForOpenAi = (
+  body: JsonObject,
+  request: EmbeddingRequest,
+  provider: Provider,
+  model: string,
+  requestedModel: string,
+) => {
   if (provider.protocol === "openai") {
-    return exchange(openAiUrl(provider, "embeddings"), { ...body, model }, relayed(OpenAiEmbeddings.isEmbeddingList, OpenAiEmbeddings.promptTokensOf, request))
+    return exchange(
+      openAiUrl(provider, "embeddings"),
+      { ...body, model },
+      relayed(OpenAiEmbeddings.isEmbeddingList, OpenAiEmbeddings.promptTokensOf, request),
+    )
   }
   const encoded = GeminiEmbeddings.encodeRequest(request, model)
   if (Either.isLeft(encoded)) return refused(provider, encoded.left.message)
@@ -68,16 +92,30 @@ const planForOpenAi = (body: JsonObject, request: EmbeddingRequest, provider: Pr
     exchange(
       geminiUrl(provider, encoded.right.path),
       encoded.right.body,
-      converted(GeminiEmbeddings.decodeResponse, (result, tokens) => OpenAiEmbeddings.encodeResponse(result, request, requestedModel, tokens), request),
+      converted(
+        GeminiEmbeddings.decodeResponse,
+        (result, tokens) => OpenAiEmbeddings.encodeResponse(result, request, requestedModel, tokens),
+        request,
+      ),
     )
   )
 }
 
 /** A Gemini client's request: passed through to a Gemini upstream, converted for an OpenAI-protocol one. */
-const planForGemini = (method: GeminiEmbeddings.GeminiEmbedMethod, body: JsonObject, request: EmbeddingRequest, provider: Provider, model: string) => {
+const planForGemini = (
+  method: GeminiEmbeddings.GeminiEmbedMethod,
+  body: JsonObject,
+  request: EmbeddingRequest,
+  provider: Provider,
+  model: string,
+) => {
   if (provider.protocol === "gemini") {
     const prepared = GeminiEmbeddings.passthroughRequest(body, method, model)
-    return exchange(geminiUrl(provider, prepared.path), prepared.body, relayed(GeminiEmbeddings.isEmbeddingAnswer, GeminiEmbeddings.promptTokensOf, request))
+    return exchange(
+      geminiUrl(provider, prepared.path),
+      prepared.body,
+      relayed(GeminiEmbeddings.isEmbeddingAnswer, GeminiEmbeddings.promptTokensOf, request),
+    )
   }
   return (
     untranslatable(provider, request) ??
@@ -93,7 +131,11 @@ const planForGemini = (method: GeminiEmbeddings.GeminiEmbedMethod, body: JsonObj
  * Embeddings as the walk takes them: the candidates are the upstreams that may embed
  * (`routing/Capabilities`), each passed the request in its own dialect.
  */
-export const embeddingsOperation = (client: EmbeddingsClient, body: JsonObject, request: EmbeddingRequest): Operation => ({
+export const embeddingsOperation = (
+  client: EmbeddingsClient,
+  body: JsonObject,
+  request: EmbeddingRequest,
+): Operation => ({
   name: "embeddings",
   need: (facts) => ({
     endpoint: client === "openai" ? "/v1/embeddings" : `:${client}`,
@@ -101,10 +143,15 @@ export const embeddingsOperation = (client: EmbeddingsClient, body: JsonObject, 
   }),
   plan: (provider, model, requestedModel) => {
     if (provider.protocol === "anthropic") return refused(provider, "an Anthropic-protocol provider has no embeddings")
-    return client === "openai" ? planForOpenAi(body, request, provider, model, requestedModel) : planForGemini(client, body, request, provider, model)
+    return client === "openai"
+      ? planForOpenAi(body, request, provider, model, requestedModel)
+      : planForGemini(client, body, request, provider, model)
   },
 })
 
 /** The client's body checked and decoded, or the 400 naming what is wrong. */
-export const decodeEmbeddings = (client: EmbeddingsClient, body: JsonObject): Either.Either<EmbeddingRequest, ProtocolError> =>
+export const decodeEmbeddings = (
+  client: EmbeddingsClient,
+  body: JsonObject,
+): Either.Either<EmbeddingRequest, ProtocolError> =>
   client === "openai" ? OpenAiEmbeddings.decodeRequest(body) : GeminiEmbeddings.decodeRequest(body, client)

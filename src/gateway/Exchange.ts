@@ -1,22 +1,22 @@
 import { Either } from "effect"
 import type { CanonicalRequest, Dialect, ProtocolError, UsageDelta } from "../protocol/Canonical.js"
+import { type ContinuationMode, makeSplice, prefillText } from "../protocol/Continuation.js"
 import { type ConversionLoss, conversionLoss } from "../protocol/ConversionLoss.js"
-import { lossFor } from "../protocol/TargetLoss.js"
 import { codecs, upstreamDialect } from "../protocol/Dialect.js"
 import { nowSeconds, randomIds } from "../protocol/Ids.js"
 import { makeRelay, prepareRequest } from "../protocol/Passthrough.js"
 import { SSE_DONE } from "../protocol/Sse.js"
+import { lossFor } from "../protocol/TargetLoss.js"
 import { makeTranscoder } from "../protocol/Transcoder.js"
-import { type ContinuationMode, makeSplice, prefillText } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
 import { keepsResponses, type Provider } from "../registry/Provider.js"
 import type { Candidate, EndpointNeed } from "../routing/Candidates.js"
 import { geminiUrl } from "../upstream/ProviderEndpoints.js"
 import type { UpstreamUpload } from "../upstream/UpstreamClient.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
-import { relayCodec, transcoderCodec } from "./StreamCodecs.js"
 import type { ResponsesTurn } from "./ResponsesTurn.js"
 import type { StreamCodec } from "./StreamCodec.js"
+import { relayCodec, transcoderCodec } from "./StreamCodecs.js"
 
 /** One client request as the gateway holds it while it walks the candidates. */
 export interface ClientRequest {
@@ -145,7 +145,12 @@ const DIALECT_NAMES: { readonly [D in Dialect]: string } = {
   gemini: "Gemini",
 }
 
-const inexpressible = (provider: Provider, target: Dialect, source: Dialect, loss: ConversionLoss): ExchangeRefusal => ({
+const inexpressible = (
+  provider: Provider,
+  target: Dialect,
+  source: Dialect,
+  loss: ConversionLoss,
+): ExchangeRefusal => ({
   _tag: "Inexpressible",
   message:
     `This request uses ${loss.refused.join(", ")}, which the ${provider.protocol} provider protocol (${DIALECT_NAMES[target]}) ` +
@@ -185,10 +190,18 @@ export const planExchange = (
     return Either.map(planPlain(client, provider, model, true), (e) => ({ ...e, state: "native" as const }))
   }
   if (turn.stateless === undefined) return Either.left(heldElsewhere(turn))
-  return Either.map(planPlain(turn.stateless, provider, model, hasResponses), (e) => ({ ...e, state: "gateway" as const }))
+  return Either.map(planPlain(turn.stateless, provider, model, hasResponses), (e) => ({
+    ...e,
+    state: "gateway" as const,
+  }))
 }
 
-const planPlain = (client: ClientRequest, provider: Provider, model: string, hasResponses: boolean): Either.Either<GenerationExchange, ExchangeRefusal> => {
+const planPlain = (
+  client: ClientRequest,
+  provider: Provider,
+  model: string,
+  hasResponses: boolean,
+): Either.Either<GenerationExchange, ExchangeRefusal> => {
   const dialect = upstreamDialect(provider.protocol, client.dialect, hasResponses)
 
   if (dialect === client.dialect) {
@@ -207,7 +220,10 @@ const planPlain = (client: ClientRequest, provider: Provider, model: string, has
         return Either.right({ body: text, usage: codecs[dialect].decodeResponseUsage(json) ?? {} })
       },
       streamCodec: () =>
-        relayCodec(makeRelay(dialect, randomIds, prepared.clientWantsUsage), dialect === "openai-chat" ? SSE_DONE : undefined),
+        relayCodec(
+          makeRelay(dialect, randomIds, prepared.clientWantsUsage),
+          dialect === "openai-chat" ? SSE_DONE : undefined,
+        ),
     })
   }
 
@@ -229,7 +245,10 @@ const planPlain = (client: ClientRequest, provider: Provider, model: string, has
       const json = answerObjectOf(text)
       if (typeof json === "string") return Either.left(json)
       const answer = codecs[dialect].decodeResponse(json)
-      return Either.right({ body: JSON.stringify(codecs[client.dialect].encodeResponse(answer, context)), usage: answer.usage })
+      return Either.right({
+        body: JSON.stringify(codecs[client.dialect].encodeResponse(answer, context)),
+        usage: answer.usage,
+      })
     },
     streamCodec: () => transcoderCodec(makeTranscoder(dialect, client.dialect, context)),
   })
@@ -255,11 +274,18 @@ export const planContinuation = (
   if (Either.isLeft(canonical)) return Either.left({ _tag: "BadRequest", error: canonical.left })
   const request =
     mode === "prefill"
-      ? { ...canonical.right, messages: [...canonical.right.messages, { role: "assistant" as const, content: [{ type: "text" as const, text: prefillText(transcript) }] }] }
+      ? {
+          ...canonical.right,
+          messages: [
+            ...canonical.right.messages,
+            { role: "assistant" as const, content: [{ type: "text" as const, text: prefillText(transcript) }] },
+          ],
+        }
       : canonical.right
   const dialect = upstreamDialect(provider.protocol, client.dialect, provider.paths.responses !== null)
   const loss = dialect === client.dialect ? undefined : lossOf(client, canonical.right, dialect)
-  if (loss !== undefined && loss.refused.length > 0) return Either.left(inexpressible(provider, dialect, client.dialect, loss))
+  if (loss !== undefined && loss.refused.length > 0)
+    return Either.left(inexpressible(provider, dialect, client.dialect, loss))
   const encoded = codecs[dialect].encodeRequest(request, model, { stream: true })
   const url = upstreamUrl(provider, dialect, encoded.path)
   if (url === undefined) return Either.left(noEndpoint(provider, dialect))
@@ -275,7 +301,9 @@ export const planContinuation = (
     translateJson: () => Either.left("a continuation is always streamed"),
     streamCodec: () =>
       transcoderCodec(
-        makeTranscoder(dialect, client.dialect, context, { splice: makeSplice(transcript, mode, model, randomIds("msg_")) }),
+        makeTranscoder(dialect, client.dialect, context, {
+          splice: makeSplice(transcript, mode, model, randomIds("msg_")),
+        }),
       ),
   })
 }

@@ -6,7 +6,9 @@ import { type AttemptFailed, panicTarget, type Walk } from "./RequestWalk.js"
 
 /** The walk as RetryPolicy's program: `attempt(walk, i)` per candidate, on the schedules. */
 const runWalk = (attempt: Attempt, walk: Walk) =>
-  Effect.either(retryAndFailover(walk.candidates.length, (i: number) => attempt(walk, i), walk.limits.retry, walk.deadline))
+  Effect.either(
+    retryAndFailover(walk.candidates.length, (i: number) => attempt(walk, i), walk.limits.retry, walk.deadline),
+  )
 
 /**
  * Everything after a request's first failed attempt (the healthy path never gets here): the

@@ -5,7 +5,9 @@ import type { FailedAttempt, UpstreamFailure } from "../shared/UpstreamFailure.j
 /** A failure of nothing but time: a walk of only these ends with the timeout itself (504). */
 export const isTimeout = (failure: UpstreamFailure): boolean =>
   failure._tag === "UpstreamTransportError" &&
-  (failure.reason === "headers_timeout" || failure.reason === "first_token_timeout" || failure.reason === "idle_timeout")
+  (failure.reason === "headers_timeout" ||
+    failure.reason === "first_token_timeout" ||
+    failure.reason === "idle_timeout")
 
 const transportKind = (reason: string): "connect" | "reset" | "timeout" | "other" =>
   reason === "connect"
@@ -17,10 +19,12 @@ const transportKind = (reason: string): "connect" | "reset" | "timeout" | "other
         : "other"
 
 /** A failed call as the request log names it: `http` (its status says which), or the transport failure's reason. */
-export const attemptOutcomeOf = (failure: UpstreamFailure): string => (failure._tag === "UpstreamStatusError" ? "http" : failure.reason)
+export const attemptOutcomeOf = (failure: UpstreamFailure): string =>
+  failure._tag === "UpstreamStatusError" ? "http" : failure.reason
 
 /** The upstream's status of a failed call, when it answered with one. */
-export const attemptStatusOf = (failure: UpstreamFailure): number | null => (failure._tag === "UpstreamStatusError" ? failure.status : null)
+export const attemptStatusOf = (failure: UpstreamFailure): number | null =>
+  failure._tag === "UpstreamStatusError" ? failure.status : null
 
 /** An upstream failure as RetryPolicy classifies it. */
 export const outcomeOf = (failure: UpstreamFailure): AttemptOutcome =>
@@ -39,7 +43,9 @@ export const outcomeOf = (failure: UpstreamFailure): AttemptOutcome =>
         message: failure.message,
         // UpstreamClient says "upstream unreachable" for a connection that failed before any
         // response byte (refused, reset, DNS, TLS); a body that broke later is the model's answer.
-        beforeResponse: failure.reason === "connect" || (failure.reason === "reset" && failure.message.startsWith("upstream unreachable")),
+        beforeResponse:
+          failure.reason === "connect" ||
+          (failure.reason === "reset" && failure.message.startsWith("upstream unreachable")),
       }
 
 /** The longest message of one failed attempt in the client's error. */

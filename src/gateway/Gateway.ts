@@ -1,23 +1,24 @@
 import { Clock, Duration, Effect, Either, Runtime } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import { ConversationContext } from "../conversation/ConversationContext.js"
+import { ResponseStore } from "../conversation/ResponseStore.js"
 import { RateLimit } from "../identity/RateLimit.js"
 import { Metrics } from "../metrics/Metrics.js"
-import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { KeyPool } from "../routing/KeyPool.js"
 import { defaultRetryConfig } from "../routing/RetryPolicy.js"
 import { Router, type SessionRef } from "../routing/Router.js"
 import { sessionOwner } from "../routing/Stickiness.js"
-import { ConversationContext } from "../conversation/ConversationContext.js"
-import { ResponseStore } from "../conversation/ResponseStore.js"
+import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { UpstreamClient } from "../upstream/UpstreamClient.js"
-import { UsageLedger } from "../usage/UsageLedger.js"
 import { Budgets } from "../usage/Budgets.js"
+import { UsageLedger } from "../usage/UsageLedger.js"
 import { makeAttempt } from "./Attempt.js"
 import { walkAfterFirstFailure } from "./FailoverWalk.js"
 import { UpstreamsCoolingDown } from "./GatewayError.js"
 import { clientRequestOf, type GatewayRequest } from "./GatewayRequest.js"
 import { makeRescuer } from "./MidStreamRescue.js"
+import { Pricing } from "./Pricing.js"
 import { limitsFor, type RequestLimits } from "./RequestLimits.js"
 import { startWalk } from "./RequestWalk.js"
 import { makeTurnFinisher } from "./ResponsesFinish.js"
@@ -25,11 +26,10 @@ import { planForTurn, prepareTurn, responseOwner } from "./ResponsesTurn.js"
 import { makeStreamHooks } from "./StreamHooks.js"
 import { makeUpstreamCall } from "./UpstreamCall.js"
 import { makeUsageRecording } from "./UsageRecording.js"
-import { Pricing } from "./Pricing.js"
 
+export { UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
 // The edge (http/) imports the request, the answer and these errors from here.
 export type { GatewayAnswer, GatewayRequest, Served } from "./GatewayRequest.js"
-export { UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
 
 /**
  * One request through the gateway: resolve and plan (routing/), then walk the plan. The first
@@ -72,10 +72,20 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
     const responseStore = yield* ResponseStore
     const turns = makeTurnFinisher({ store: responseStore, runInBackground })
     const hooks = makeStreamHooks({ router, sessionContext, usage, runInBackground, rescuer, turns })
-    const attempt = makeAttempt({ router, keyPool, sessionContext, call: makeUpstreamCall(upstream, usage), hooks, metrics })
+    const attempt = makeAttempt({
+      router,
+      keyPool,
+      sessionContext,
+      call: makeUpstreamCall(upstream, usage),
+      hooks,
+      metrics,
+    })
 
     const handle = Effect.fnUntraced(function* (request: GatewayRequest) {
-      const turn = request.dialect === "openai-responses" && request.operation === undefined ? yield* prepareTurn(responseStore, request, responseOwner(request.principal)) : undefined
+      const turn =
+        request.dialect === "openai-responses" && request.operation === undefined
+          ? yield* prepareTurn(responseStore, request, responseOwner(request.principal))
+          : undefined
       // Both are memory reads: no interpreter step unless a model list must be loaded first.
       const snapshot = registry.unsafeCurrent()
       const modelLists = catalog.loadedLists(snapshot) ?? (yield* catalog.listsFor(snapshot))
@@ -95,11 +105,20 @@ export class Gateway extends Effect.Service<Gateway>()("gateway/gateway/Gateway"
       }
       const started = yield* Clock.currentTimeMillis
       const limits = limitsFor(defaultLimits, decision.resolution.policy)
-      const walk = startWalk(request, clientRequestOf(request, turn), turn === undefined ? decision : { ...decision, plan }, session, limits, started)
+      const walk = startWalk(
+        request,
+        clientRequestOf(request, turn),
+        turn === undefined ? decision : { ...decision, plan },
+        session,
+        limits,
+        started,
+      )
       // The healthy path: the first attempt on its own, no schedule built.
       const first = yield* Effect.either(attempt(walk, 0))
       const answer = Either.isRight(first) ? first.right : yield* walkAfterFirstFailure(attempt, walk, first.left)
-      return turn === undefined ? answer : yield* turns.json(turn, walk.exchange?.state, answer, walk.answeredKey, request.requestId)
+      return turn === undefined
+        ? answer
+        : yield* turns.json(turn, walk.exchange?.state, answer, walk.answeredKey, request.requestId)
     })
 
     return { handle } as const

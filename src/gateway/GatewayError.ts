@@ -26,7 +26,10 @@ export class UpstreamsCoolingDown extends Schema.TaggedError<UpstreamsCoolingDow
 }) {}
 
 /** Every key that could serve the model has used its `max_qps` for this second. */
-export class UpstreamCapacityExhausted extends Schema.TaggedError<UpstreamCapacityExhausted>()("UpstreamCapacityExhausted", {
-  model: Schema.String,
-  retryAfterMs: Schema.Number,
-}) {}
+export class UpstreamCapacityExhausted extends Schema.TaggedError<UpstreamCapacityExhausted>()(
+  "UpstreamCapacityExhausted",
+  {
+    model: Schema.String,
+    retryAfterMs: Schema.Number,
+  },
+) {}

@@ -1,12 +1,12 @@
 import type { Either } from "effect"
+import type { Principal } from "../identity/Principal.js"
 import type { CanonicalRequest, Dialect, ProtocolError } from "../protocol/Canonical.js"
 import { codecs } from "../protocol/Dialect.js"
-import type { Principal } from "../identity/Principal.js"
-import type { NanoUsd } from "../usage/Cost.js"
 import type { RequestRecord } from "../shared/RequestRecord.js"
 import type { RequestTrace } from "../telemetry/Tracing.js"
-import type { ClientRequest, Operation } from "./Exchange.js"
+import type { NanoUsd } from "../usage/Cost.js"
 import type { RelayedBody } from "./BodyRelay.js"
+import type { ClientRequest, Operation } from "./Exchange.js"
 import type { ResponsesTurn } from "./ResponsesTurn.js"
 import type { LiveStream } from "./StreamCommit.js"
 
@@ -83,7 +83,8 @@ export const clientRequestOf = (request: GatewayRequest, turn?: ResponsesTurn): 
   requestedModel: request.model,
   featureHeaders: request.featureHeaders,
   operation: request.operation,
-  canonical: memoize((): Either.Either<CanonicalRequest, ProtocolError> =>
-    codecs[request.dialect].decodeRequest(request.body, { model: request.model, stream: request.stream }),
+  canonical: memoize(
+    (): Either.Either<CanonicalRequest, ProtocolError> =>
+      codecs[request.dialect].decodeRequest(request.body, { model: request.model, stream: request.stream }),
   ),
 })

@@ -1,9 +1,19 @@
-import { type FailedAttempt, type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import {
+  type FailedAttempt,
+  type UpstreamFailure,
+  UpstreamStatusError,
+  UpstreamTransportError,
+} from "../shared/UpstreamFailure.js"
 import { AllUpstreamsFailed, InvalidRequest, UpstreamCapacityExhausted, UpstreamsCoolingDown } from "./GatewayError.js"
 import type { Skip, SkipReason, Walk } from "./RequestWalk.js"
 
 /** What the client is told once a walk is over without an answer. */
-export type GiveUpError = UpstreamFailure | UpstreamCapacityExhausted | AllUpstreamsFailed | UpstreamsCoolingDown | InvalidRequest
+export type GiveUpError =
+  | UpstreamFailure
+  | UpstreamCapacityExhausted
+  | AllUpstreamsFailed
+  | UpstreamsCoolingDown
+  | InvalidRequest
 
 /** The client's error once the walk is over, chosen from the walk's record alone. */
 export const giveUpError = (walk: Walk): GiveUpError => {
@@ -13,7 +23,8 @@ export const giveUpError = (walk: Walk): GiveUpError => {
   if (walk.lastVerdict?._tag === "Fatal") return last
   const failedAttempts = walk.failures ?? []
   // The provider's own answer is the most useful error: its status, message and Retry-After.
-  if (last._tag === "UpstreamStatusError" && walk.lastVerdict?._tag !== "RotateKey") return listing(last, failedAttempts)
+  if (last._tag === "UpstreamStatusError" && walk.lastVerdict?._tag !== "RotateKey")
+    return listing(last, failedAttempts)
   // Nothing answered in time: a timeout (504) says more than "failed" (502).
   if (walk.onlyTimeouts) return listing(last, failedAttempts)
   return new AllUpstreamsFailed({
@@ -39,13 +50,20 @@ const listing = (last: UpstreamFailure, failedAttempts: ReadonlyArray<FailedAtte
         retryAfterMs: last.retryAfterMs,
         failedAttempts,
       })
-    : new UpstreamTransportError({ provider: last.provider, model: last.model, reason: last.reason, message: last.message, failedAttempts })
+    : new UpstreamTransportError({
+        provider: last.provider,
+        model: last.model,
+        reason: last.reason,
+        message: last.message,
+        failedAttempts,
+      })
 
 /** Every candidate was passed over without a call: why, and when to come back. */
 const nothingSentError = (walk: Walk): GiveUpError => {
   const model = walk.request.model
   const skips = walk.skips ?? []
-  const waits = (reason: SkipReason) => skips.filter((s) => s.reason === reason && s.waitMs !== undefined).map((s) => s.waitMs!)
+  const waits = (reason: SkipReason) =>
+    skips.filter((s) => s.reason === reason && s.waitMs !== undefined).map((s) => s.waitMs!)
   const said = waits("retry_after")
   if (said.length > 0) {
     // The provider said when to come back: the client hears it (429 + Retry-After), not a 503.
@@ -72,10 +90,19 @@ const nothingSentError = (walk: Walk): GiveUpError => {
     const qps = waits("max_qps")
     return new UpstreamCapacityExhausted({ model, retryAfterMs: qps.length > 0 ? Math.min(...qps) : 1000 })
   }
-  const cannotTake = (s: Skip) => s.reason === "unsupported" || s.reason === "inexpressible" || s.reason === "no_keys" || s.reason === "too_long"
+  const cannotTake = (s: Skip) =>
+    s.reason === "unsupported" || s.reason === "inexpressible" || s.reason === "no_keys" || s.reason === "too_long"
   if (skips.length > 0 && skips.every(cannotTake)) {
-    return new AllUpstreamsFailed({ model, attempts: 0, lastError: "no upstream of the model can take this request", failedAttempts: walk.failures ?? [] })
+    return new AllUpstreamsFailed({
+      model,
+      attempts: 0,
+      lastError: "no upstream of the model can take this request",
+      failedAttempts: walk.failures ?? [],
+    })
   }
   const other = [...waits("key_backoff"), ...waits("circuit")]
-  return new UpstreamsCoolingDown({ model, retryAfterMs: other.length > 0 ? Math.min(...other) : walk.plan.retryAfterMs })
+  return new UpstreamsCoolingDown({
+    model,
+    retryAfterMs: other.length > 0 ? Math.min(...other) : walk.plan.retryAfterMs,
+  })
 }

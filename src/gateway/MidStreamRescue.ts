@@ -1,13 +1,15 @@
 import { type Duration, Effect, Either, type Fiber } from "effect"
+import type { RescueOutcome } from "../metrics/Metrics.js"
 import type { ContinuationMode } from "../protocol/Continuation.js"
 import type { Transcript } from "../protocol/Transcript.js"
-import type { RescueOutcome } from "../metrics/Metrics.js"
 import type { Provider } from "../registry/Provider.js"
 import type { Candidate } from "../routing/Candidates.js"
-import { addAttempt, type RequestRecord } from "../shared/RequestRecord.js"
 import type { NoAvailableKey } from "../routing/KeyPool.js"
+import { addAttempt, type RequestRecord } from "../shared/RequestRecord.js"
 import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import type { RequestTrace } from "../telemetry/Tracing.js"
 import type { UpstreamClientService } from "../upstream/UpstreamClient.js"
+import { startAttemptSpan } from "./AttemptSpan.js"
 import { type ClientRequest, planContinuation } from "./Exchange.js"
 import { attemptOutcomeOf, attemptStatusOf } from "./FailureOutcome.js"
 import type { RequestLimits } from "./RequestLimits.js"
@@ -15,8 +17,6 @@ import { logRequestWarning } from "./RequestLog.js"
 import type { StreamCodec } from "./StreamCodec.js"
 import type { CommitHooks, LiveStream, Rescue } from "./StreamCommit.js"
 import { openCommitted } from "./UpstreamCall.js"
-import { startAttemptSpan } from "./AttemptSpan.js"
-import type { RequestTrace } from "../telemetry/Tracing.js"
 
 /**
  * Mid-stream rescue (docs/ARCHITECTURE.md "Mid-stream rescue"): a stream that failed after the
@@ -63,28 +63,54 @@ export interface RescueDeps {
 export const takesPrefill = (provider: Provider): boolean => provider.prefill ?? provider.protocol === "anthropic"
 
 const isPrefillRefusal = (failure: unknown): boolean =>
-  typeof failure === "object" && failure !== null && (failure as { _tag?: string })._tag === "UpstreamStatusError" && (failure as { status?: number }).status === 400
+  typeof failure === "object" &&
+  failure !== null &&
+  (failure as { _tag?: string })._tag === "UpstreamStatusError" &&
+  (failure as { status?: number }).status === 400
 
 /** One continuation on one target: sent, then committed (its first new content). */
-const continueOn = (deps: RescueDeps, scope: RescueScope, transcript: Transcript, candidate: Candidate, mode: ContinuationMode) =>
+const continueOn = (
+  deps: RescueDeps,
+  scope: RescueScope,
+  transcript: Transcript,
+  candidate: Candidate,
+  mode: ContinuationMode,
+) =>
   Effect.gen(function* () {
     const exchange = planContinuation(scope.client, candidate, transcript, mode)
     if (Either.isLeft(exchange)) {
       const message = exchange.left._tag === "BadRequest" ? exchange.left.error.message : exchange.left.message
-      return yield* new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "malformed", message })
+      return yield* new UpstreamTransportError({
+        provider: candidate.provider.id,
+        model: candidate.model,
+        reason: "malformed",
+        message,
+      })
     }
     const key = yield* Effect.mapError(
       deps.pickKey(candidate),
-      (e) => new UpstreamTransportError({ provider: candidate.provider.id, model: candidate.model, reason: "connect", message: `no key available: ${e.reason}` }),
+      (e) =>
+        new UpstreamTransportError({
+          provider: candidate.provider.id,
+          model: candidate.model,
+          reason: "connect",
+          message: `no key available: ${e.reason}`,
+        }),
     )
-    const span = scope.trace === undefined ? undefined : startAttemptSpan(scope.trace, exchange.right, candidate, { rescue: mode }, true)
+    const span =
+      scope.trace === undefined
+        ? undefined
+        : startAttemptSpan(scope.trace, exchange.right, candidate, { rescue: mode }, true)
     const { url, body, headers } = span === undefined ? exchange.right : span.exchange
     const request = { provider: candidate.provider, key, model: candidate.model, url, body, headers, stream: true }
     const codec = exchange.right.streamCodec()
     const served = { provider: candidate.provider.id, model: candidate.model, attempts: 1 }
     const hooks = scope.hooksFor(scope, candidate, key.id)
-    if (span === undefined) return yield* openCommitted(deps.upstream, request, codec, scope.limits, served, hooks(codec))
-    return yield* span.watch(openCommitted(deps.upstream, request, codec, scope.limits, served, span.streamHooks(hooks)(codec)))
+    if (span === undefined)
+      return yield* openCommitted(deps.upstream, request, codec, scope.limits, served, hooks(codec))
+    return yield* span.watch(
+      openCommitted(deps.upstream, request, codec, scope.limits, served, span.streamHooks(hooks)(codec)),
+    )
   })
 
 /** The first continuation that commits, over every target and mode; `undefined` when none does. */
@@ -92,13 +118,24 @@ const search = (deps: RescueDeps, scope: RescueScope, transcript: Transcript, fa
   Effect.gen(function* () {
     for (const candidate of scope.targets) {
       if (candidate === failed) yield* Effect.sleep(deps.sameTargetBackoff)
-      const modes: ReadonlyArray<ContinuationMode> = takesPrefill(candidate.provider) ? ["prefill", "restart"] : ["restart"]
+      const modes: ReadonlyArray<ContinuationMode> = takesPrefill(candidate.provider)
+        ? ["prefill", "restart"]
+        : ["restart"]
       for (const mode of modes) {
         const started = Date.now()
         const result = yield* Effect.either(continueOn(deps, scope, transcript, candidate, mode))
         const target = { provider: candidate.provider.id, model: candidate.model, mode }
-        if (Either.isRight(result)) addAttempt(scope.record, target.provider, target.model, "ok", 200, Date.now() - started)
-        else addAttempt(scope.record, target.provider, target.model, attemptOutcomeOf(result.left), attemptStatusOf(result.left), Date.now() - started)
+        if (Either.isRight(result))
+          addAttempt(scope.record, target.provider, target.model, "ok", 200, Date.now() - started)
+        else
+          addAttempt(
+            scope.record,
+            target.provider,
+            target.model,
+            attemptOutcomeOf(result.left),
+            attemptStatusOf(result.left),
+            Date.now() - started,
+          )
         if (Either.isRight(result)) {
           yield* logRequestWarning(scope.requestId, "stream rescued", target)
           return result.right
@@ -112,7 +149,13 @@ const search = (deps: RescueDeps, scope: RescueScope, transcript: Transcript, fa
   })
 
 /** A search for a continuation of the stream `failed` served, run in the background until `done` or `cancel`. */
-const backgroundSearch = (deps: RescueDeps, scope: RescueScope, failed: Candidate, transcript: Transcript, failure: string): Rescue => {
+const backgroundSearch = (
+  deps: RescueDeps,
+  scope: RescueScope,
+  failed: Candidate,
+  transcript: Transcript,
+  failure: string,
+): Rescue => {
   let fiber: Fiber.RuntimeFiber<LiveStream | undefined> | undefined
   return {
     start: (done) => {

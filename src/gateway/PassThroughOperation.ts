@@ -32,7 +32,11 @@ const OPERATION_NAMES: { readonly [E in OpenAiEndpoint]: string } = {
  * with only the model replaced. `relay`: the answer is relayed as it arrives (a stream, audio, a
  * transcript) rather than read whole as JSON.
  */
-export const passThroughOperation = (endpoint: OpenAiEndpoint, body: PassThroughBody, relay: Exchange["relay"]): Operation => ({
+export const passThroughOperation = (
+  endpoint: OpenAiEndpoint,
+  body: PassThroughBody,
+  relay: Exchange["relay"],
+): Operation => ({
   name: OPERATION_NAMES[endpoint],
   need: () => ({ endpoint: `/v1/${endpoint}`, serves: (candidate) => candidate.provider.protocol === "openai" }),
   plan: (provider, model) => {

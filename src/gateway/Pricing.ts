@@ -16,7 +16,8 @@ export class Pricing extends Effect.Service<Pricing>()("gateway/gateway/Pricing"
       ofProvider: (provider) => registry.unsafeCurrent().providers.get(provider)?.prices,
     }
     /** An answer's cost in nano-dollars, or null when its model has no price. Synchronous: the request path calls it. */
-    const cost = (provider: string, model: string, usage: UsageDelta): NanoUsd | null => costOf(prices, provider, model, usage)
+    const cost = (provider: string, model: string, usage: UsageDelta): NanoUsd | null =>
+      costOf(prices, provider, model, usage)
     return { prices, costOf: cost } as const
   }),
 }) {}

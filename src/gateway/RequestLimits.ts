@@ -17,7 +17,8 @@ export interface RequestLimits {
   readonly rescues: number
 }
 
-const seconds = (value: number | undefined): number | undefined => (value === undefined ? undefined : Math.round(value * 1000))
+const seconds = (value: number | undefined): number | undefined =>
+  value === undefined ? undefined : Math.round(value * 1000)
 
 /** `defaults` with the policy's overrides; `defaults` itself when the policy sets nothing. */
 export const limitsFor = (defaults: RequestLimits, policy: LogicalModelPolicy): RequestLimits => {

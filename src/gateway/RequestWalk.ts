@@ -9,8 +9,8 @@ import { normalizeSessionId } from "../routing/Stickiness.js"
 import type { FailedAttempt, UpstreamFailure } from "../shared/UpstreamFailure.js"
 import type { ClientRequest, Exchange } from "./Exchange.js"
 import { attemptMessage } from "./FailureOutcome.js"
-import type { GatewayRequest, Served } from "./GatewayRequest.js"
 import { InvalidRequest } from "./GatewayError.js"
+import type { GatewayRequest, Served } from "./GatewayRequest.js"
 import type { RequestLimits } from "./RequestLimits.js"
 
 /**
@@ -20,7 +20,16 @@ import type { RequestLimits } from "./RequestLimits.js"
  * request (ConversionLoss), it is a model that already
  * answered context_length_exceeded, or the request reached its attempt cap.
  */
-export type SkipReason = "circuit" | "key_backoff" | "retry_after" | "max_qps" | "no_keys" | "unsupported" | "inexpressible" | "too_long" | "cap"
+export type SkipReason =
+  | "circuit"
+  | "key_backoff"
+  | "retry_after"
+  | "max_qps"
+  | "no_keys"
+  | "unsupported"
+  | "inexpressible"
+  | "too_long"
+  | "cap"
 
 export interface Skip {
   readonly planned: PlannedAttempt
@@ -132,11 +141,25 @@ const SKIPPED: { readonly [reason in SkipReason]: string } = {
 }
 
 /** A candidate passed over without a call: the failover schedule moves on. */
-export const skipCandidate = (walk: Walk, planned: PlannedAttempt, reason: SkipReason, waitMs?: number, message?: string) => {
+export const skipCandidate = (
+  walk: Walk,
+  planned: PlannedAttempt,
+  reason: SkipReason,
+  waitMs?: number,
+  message?: string,
+) => {
   ;(walk.skips ??= []).push({ planned, reason, waitMs, message })
   const { provider, model } = planned.candidate
-  ;(walk.failures ??= []).push({ provider: provider.id, model, outcome: "skipped", status: null, message: message === undefined ? SKIPPED[reason] : attemptMessage(`not called: ${message}`) })
-  return Effect.fail(new AttemptFailed(skipVerdict, reason === "cap" ? walk.limits.retry.maxAttempts : walk.attempts, false))
+  ;(walk.failures ??= []).push({
+    provider: provider.id,
+    model,
+    outcome: "skipped",
+    status: null,
+    message: message === undefined ? SKIPPED[reason] : attemptMessage(`not called: ${message}`),
+  })
+  return Effect.fail(
+    new AttemptFailed(skipVerdict, reason === "cap" ? walk.limits.retry.maxAttempts : walk.attempts, false),
+  )
 }
 
 /** The whole request stops: no candidate can take what the client sent. */
@@ -151,7 +174,13 @@ export const stopInvalid = (walk: Walk, error: ProtocolError) =>
   )
 
 export const skipReasonOf = (e: NoAvailableKey): SkipReason =>
-  e.reason === "rate_limited" ? "max_qps" : e.reason === "retry_after" ? "retry_after" : e.reason === "no_keys" ? "no_keys" : "key_backoff"
+  e.reason === "rate_limited"
+    ? "max_qps"
+    : e.reason === "retry_after"
+      ? "retry_after"
+      : e.reason === "no_keys"
+        ? "no_keys"
+        : "key_backoff"
 
 /**
  * Panic mode after a walk that sent nothing: the candidate passed over for earlier failures

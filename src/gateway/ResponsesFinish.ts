@@ -1,10 +1,10 @@
 import { Duration, Effect, type Fiber } from "effect"
 import type { ResponseStore } from "../conversation/ResponseStore.js"
-import { str, type JsonObject } from "../protocol/Json.js"
+import { type JsonObject, str } from "../protocol/Json.js"
 import { makeFrameWatch, patchResponse, RESPONSE_ID } from "../protocol/openai-responses/Stored.js"
 import type { GatewayAnswer, Served } from "./GatewayRequest.js"
 import { logRequestWarning } from "./RequestLog.js"
-import { patchOf, responseObjectOf, type ResponsesTurn, storedBytes } from "./ResponsesTurn.js"
+import { patchOf, type ResponsesTurn, responseObjectOf, storedBytes } from "./ResponsesTurn.js"
 import type { CommitHooks } from "./StreamCommit.js"
 
 /** How long the end of a stream waits for its turn to be stored. */
@@ -22,11 +22,23 @@ const logged = (requestId: string | undefined, what: string) => (error: { readon
   Effect.as(logRequestWarning(requestId, what, { reason: error.message }), "failed" as const)
 
 /** Records which provider (and key) keeps a response, so a follow-up, GET or DELETE goes there. */
-const recordNative = (deps: TurnFinishDeps, turn: ResponsesTurn, served: Served, keyId: string | undefined, id: string | undefined, requestId: string | undefined) => {
+const recordNative = (
+  deps: TurnFinishDeps,
+  turn: ResponsesTurn,
+  served: Served,
+  keyId: string | undefined,
+  id: string | undefined,
+  requestId: string | undefined,
+) => {
   if (!turn.fields.store || id === undefined) return Effect.void
-  if (!RESPONSE_ID.test(id)) return logRequestWarning(requestId, "a provider's response id was not recorded: not a plain id", { provider: served.provider })
+  if (!RESPONSE_ID.test(id))
+    return logRequestWarning(requestId, "a provider's response id was not recorded: not a plain id", {
+      provider: served.provider,
+    })
   const native = { id, owner: turn.owner, provider: served.provider, providerKeyId: keyId ?? null, model: served.model }
-  return deps.store.saveNative(native).pipe(Effect.asVoid, Effect.catchAll(logged(requestId, "a provider's response id was not recorded")))
+  return deps.store
+    .saveNative(native)
+    .pipe(Effect.asVoid, Effect.catchAll(logged(requestId, "a provider's response id was not recorded")))
 }
 
 /** A response too large to keep is answered, not stored: the operator hears of it. */
@@ -34,11 +46,21 @@ const tooLarge = (requestId: string | undefined, bytes: number, maxBytes: number
   logRequestWarning(requestId, "a response was not stored: over RESPONSES_MAX_BYTES", { bytes, max_bytes: maxBytes })
 
 /** Stores a final response object the gateway keeps: "stored", or why not. */
-const storeOwn = (deps: TurnFinishDeps, turn: ResponsesTurn, served: Served, response: string, requestId: string | undefined) =>
-  deps.store.saveOwn({ id: turn.id, owner: turn.owner, model: served.model, response, inputItems: turn.inputText() }).pipe(
-    Effect.tap((outcome) => (outcome === "too_large" ? tooLarge(requestId, storedBytes(turn, response), deps.store.maxBytes) : Effect.void)),
-    Effect.catchAll(logged(requestId, "a response was not stored")),
-  )
+const storeOwn = (
+  deps: TurnFinishDeps,
+  turn: ResponsesTurn,
+  served: Served,
+  response: string,
+  requestId: string | undefined,
+) =>
+  deps.store
+    .saveOwn({ id: turn.id, owner: turn.owner, model: served.model, response, inputItems: turn.inputText() })
+    .pipe(
+      Effect.tap((outcome) =>
+        outcome === "too_large" ? tooLarge(requestId, storedBytes(turn, response), deps.store.maxBytes) : Effect.void,
+      ),
+      Effect.catchAll(logged(requestId, "a response was not stored")),
+    )
 
 /**
  * A JSON answer to a Responses turn: a provider's own stored response is recorded; one the gateway
@@ -108,10 +130,20 @@ const streamHooks = (
 
 /** How the answers to Responses turns are finished (docs/ARCHITECTURE.md, "Stored Responses"). */
 export const makeTurnFinisher = (deps: TurnFinishDeps) => ({
-  json: (turn: ResponsesTurn, state: State, answer: GatewayAnswer, keyId: string | undefined, requestId: string | undefined) =>
-    finishJson(deps, turn, state, answer, keyId, requestId),
-  streamHooks: (turn: ResponsesTurn, state: State, served: Served, keyId: string | undefined, requestId: string | undefined) =>
-    streamHooks(deps, turn, state, served, keyId, requestId),
+  json: (
+    turn: ResponsesTurn,
+    state: State,
+    answer: GatewayAnswer,
+    keyId: string | undefined,
+    requestId: string | undefined,
+  ) => finishJson(deps, turn, state, answer, keyId, requestId),
+  streamHooks: (
+    turn: ResponsesTurn,
+    state: State,
+    served: Served,
+    keyId: string | undefined,
+    requestId: string | undefined,
+  ) => streamHooks(deps, turn, state, served, keyId, requestId),
 })
 
 export type TurnFinisher = ReturnType<typeof makeTurnFinisher>

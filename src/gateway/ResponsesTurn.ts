@@ -2,19 +2,19 @@ import { Effect, Either } from "effect"
 import type { ResponseStore } from "../conversation/ResponseStore.js"
 import { StoreUnavailable } from "../identity/ApiKeyAuth.js"
 import type { Principal } from "../identity/Principal.js"
-import { keepsResponses } from "../registry/Provider.js"
-import type { Plan, PlannedAttempt } from "../routing/Plan.js"
 import { randomIds } from "../protocol/Ids.js"
 import { asArray, isObject } from "../protocol/Json.js"
 import {
   newInputItems,
   outputItems,
+  type ResponsePatch,
   readTurnFields,
   rebuiltInput,
-  type ResponsePatch,
   statelessBody,
   type TurnFields,
 } from "../protocol/openai-responses/Stored.js"
+import { keepsResponses } from "../registry/Provider.js"
+import type { Plan, PlannedAttempt } from "../routing/Plan.js"
 import type { ClientRequest } from "./Exchange.js"
 import { InvalidRequest } from "./GatewayError.js"
 import { clientRequestOf, type GatewayRequest, memoize } from "./GatewayRequest.js"
@@ -62,7 +62,11 @@ export const patchOf = (turn: ResponsesTurn, store: boolean): ResponsePatch => (
 })
 
 const previousNotFound = (id: string) =>
-  new InvalidRequest({ message: `Previous response with id '${id}' not found.`, param: "previous_response_id", code: "previous_response_not_found" })
+  new InvalidRequest({
+    message: `Previous response with id '${id}' not found.`,
+    param: "previous_response_id",
+    code: "previous_response_not_found",
+  })
 
 const storeDown = () => new StoreUnavailable({ message: "The response store is unavailable; retry later" })
 
@@ -85,7 +89,11 @@ const historyOf = (row: { readonly response: string | null; readonly inputItems:
  */
 export const prepareTurn = Effect.fnUntraced(function* (store: ResponseStore, request: GatewayRequest, owner: string) {
   const read = readTurnFields(request.body)
-  if (Either.isLeft(read)) return yield* new InvalidRequest({ message: read.left.message, ...(read.left.param ? { param: read.left.param } : {}) })
+  if (Either.isLeft(read))
+    return yield* new InvalidRequest({
+      message: read.left.message,
+      ...(read.left.param ? { param: read.left.param } : {}),
+    })
   const fields = read.right
   if (!fields.store && fields.previousResponseId === undefined && fields.nativeOnly.length === 0) return undefined
   const items = newInputItems(request.body, randomIds)
@@ -98,13 +106,23 @@ export const prepareTurn = Effect.fnUntraced(function* (store: ResponseStore, re
     else history = historyOf(previous)
   }
   const input = rebuiltInput(history, [], items)
-  const stateless = pinned !== undefined ? undefined : clientRequestOf({ ...request, body: statelessBody(request.body, input) })
-  const turn: ResponsesTurn = { fields, owner, id: randomIds("resp_"), stateless, inputText: memoize(() => JSON.stringify(input)), pinned, continuesOwn: fields.previousResponseId !== undefined && pinned === undefined }
+  const stateless =
+    pinned !== undefined ? undefined : clientRequestOf({ ...request, body: statelessBody(request.body, input) })
+  const turn: ResponsesTurn = {
+    fields,
+    owner,
+    id: randomIds("resp_"),
+    stateless,
+    inputText: memoize(() => JSON.stringify(input)),
+    pinned,
+    continuesOwn: fields.previousResponseId !== undefined && pinned === undefined,
+  }
   return turn
 })
 
 /** The serialized size a stored response takes: its input items and the response object. */
-export const storedBytes = (turn: ResponsesTurn, response: string): number => Buffer.byteLength(turn.inputText()) + Buffer.byteLength(response)
+export const storedBytes = (turn: ResponsesTurn, response: string): number =>
+  Buffer.byteLength(turn.inputText()) + Buffer.byteLength(response)
 
 /** The response object of a JSON answer, if it is one. */
 export const responseObjectOf = (body: string): Record<string, unknown> | undefined => {
@@ -120,7 +138,9 @@ export const responseObjectOf = (body: string): Record<string, unknown> | undefi
 const withKey = (attempt: PlannedAttempt, keyId: string | null): PlannedAttempt => {
   const provider = attempt.candidate.provider
   const keys = provider.keys.filter((k) => k.id === keyId)
-  return keys.length === 0 || keys.length === provider.keys.length ? attempt : { ...attempt, candidate: { ...attempt.candidate, provider: { ...provider, keys } } }
+  return keys.length === 0 || keys.length === provider.keys.length
+    ? attempt
+    : { ...attempt, candidate: { ...attempt.candidate, provider: { ...provider, keys } } }
 }
 
 /**
@@ -136,11 +156,21 @@ export const planForTurn = (plan: Plan, turn: ResponsesTurn, model: string): Eit
     const open = plan.skipped.filter((s) => at(s.candidate.provider))
     const attempts = [
       ...plan.attempts.filter((a) => at(a.candidate.provider)),
-      ...open.map((s): PlannedAttempt => ({ candidate: s.candidate, priority: s.candidate.priority, circuit: "open", score: s.score, reason: "panic" })),
+      ...open.map(
+        (s): PlannedAttempt => ({
+          candidate: s.candidate,
+          priority: s.candidate.priority,
+          circuit: "open",
+          score: s.score,
+          reason: "panic",
+        }),
+      ),
     ].map((a) => withKey(a, pinned.keyId))
     if (attempts.length > 0) return Either.right({ ...plan, attempts, skipped: [] })
     const message = `Previous response '${turn.fields.previousResponseId}' is held by provider '${pinned.provider}', which does not serve model '${model}' for this request`
-    return Either.left(new InvalidRequest({ message, param: "previous_response_id", code: "previous_response_unavailable" }))
+    return Either.left(
+      new InvalidRequest({ message, param: "previous_response_id", code: "previous_response_unavailable" }),
+    )
   }
   const needed = turn.fields.nativeOnly
   if (needed.length === 0) return Either.right(plan)

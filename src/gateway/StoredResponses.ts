@@ -1,9 +1,9 @@
 import { Effect, Schema } from "effect"
-import { ResponseStore, type ResponseRow } from "../conversation/ResponseStore.js"
+import { type ResponseRow, ResponseStore } from "../conversation/ResponseStore.js"
 import { StoreUnavailable } from "../identity/ApiKeyAuth.js"
 import type { Principal } from "../identity/Principal.js"
 import { asArray, isObject } from "../protocol/Json.js"
-import { itemPage, type ItemListQuery } from "../protocol/openai-responses/Stored.js"
+import { type ItemListQuery, itemPage } from "../protocol/openai-responses/Stored.js"
 import { keepsResponses, type Provider } from "../registry/Provider.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import { UpstreamTransportError } from "../shared/UpstreamFailure.js"
@@ -32,7 +32,12 @@ const jsonObjectText = (row: ResponseRow, text: string) =>
   isObject(parsed(text))
     ? Effect.succeed(text)
     : Effect.fail(
-        new UpstreamTransportError({ provider: row.provider ?? "", model: row.model, reason: "malformed", message: "upstream answered 2xx with a body that is not a JSON object" }),
+        new UpstreamTransportError({
+          provider: row.provider ?? "",
+          model: row.model,
+          reason: "malformed",
+          message: "upstream answered 2xx with a body that is not a JSON object",
+        }),
       )
 
 /**
@@ -52,16 +57,33 @@ export class StoredResponses extends Effect.Service<StoredResponses>()("gateway/
       )
 
     /** Calls the provider holding `row` at `suffix` under its Responses path (the row's key preferred). */
-    const askProvider = Effect.fnUntraced(function* (row: ResponseRow, method: "GET" | "POST" | "DELETE", suffix: string) {
+    const askProvider = Effect.fnUntraced(function* (
+      row: ResponseRow,
+      method: "GET" | "POST" | "DELETE",
+      suffix: string,
+    ) {
       const snapshot = yield* registry.current
       const provider: Provider | undefined = snapshot.providers.get(row.provider ?? "")
       if (provider === undefined || !keepsResponses(provider) || provider.keys.length === 0) {
         const message = `the response is held by provider '${row.provider}', which is not configured to keep Responses any more`
-        return yield* new UpstreamTransportError({ provider: row.provider ?? "", model: row.model, reason: "connect", message })
+        return yield* new UpstreamTransportError({
+          provider: row.provider ?? "",
+          model: row.model,
+          reason: "connect",
+          message,
+        })
       }
       const key = provider.keys.find((k) => k.id === row.providerKeyId) ?? provider.keys[0]!
       const url = `${joinUrl(provider.baseUrl, provider.paths.responses!)}/${encodeURIComponent(row.id)}${suffix}`
-      const answer = yield* upstream.send({ provider, key, model: row.model, url, method, stream: false, masked: false })
+      const answer = yield* upstream.send({
+        provider,
+        key,
+        model: row.model,
+        url,
+        method,
+        stream: false,
+        masked: false,
+      })
       return yield* jsonObjectText(row, answer.text)
     })
 
@@ -75,7 +97,10 @@ export class StoredResponses extends Effect.Service<StoredResponses>()("gateway/
     /** Deletes it (at the provider too, for one it keeps): OpenAI's deletion object, as JSON text. */
     const remove = Effect.fnUntraced(function* (principal: Principal, id: string) {
       const row = yield* rowOf(principal, id)
-      const answer = row.provider === null ? JSON.stringify({ id, object: "response", deleted: true }) : yield* askProvider(row, "DELETE", "")
+      const answer =
+        row.provider === null
+          ? JSON.stringify({ id, object: "response", deleted: true })
+          : yield* askProvider(row, "DELETE", "")
       yield* Effect.mapError(store.remove(row.owner, id), storeDown)
       return answer
     })
@@ -92,7 +117,11 @@ export class StoredResponses extends Effect.Service<StoredResponses>()("gateway/
     /** Cancels a background response a provider keeps; one the gateway keeps was never in the background (400, as OpenAI). */
     const cancel = Effect.fnUntraced(function* (principal: Principal, id: string) {
       const row = yield* rowOf(principal, id)
-      if (row.provider === null) return yield* new InvalidRequest({ message: "Only responses created with background: true can be cancelled", code: "not_background" })
+      if (row.provider === null)
+        return yield* new InvalidRequest({
+          message: "Only responses created with background: true can be cancelled",
+          code: "not_background",
+        })
       return yield* askProvider(row, "POST", "/cancel")
     })
 

@@ -19,15 +19,28 @@ export const relayCodec = (relay: PassthroughRelay, terminator?: string): Stream
     const frames = frame === "" ? [] : [frame]
     if (before === undefined && relay.upstreamError !== undefined) {
       const error = relay.upstreamError
-      return { frames, failure: { message: error.message, status: error.status, errorFrames: relay.upstreamErrorFrames }, meaningful: true }
+      return {
+        frames,
+        failure: { message: error.message, status: error.status, errorFrames: relay.upstreamErrorFrames },
+        meaningful: true,
+      }
     }
     return { frames, meaningful: relay.meaningful, done: relay.complete }
   },
   end: (): CodecStep => {
     const terminated = relay.complete
     const truncated = relay.finish()
-    if (truncated !== undefined) return { frames: [], failure: { message: truncated.message, status: truncated.status, errorFrames: [] }, meaningful: relay.meaningful }
-    return { frames: !terminated && terminator !== undefined ? [terminator] : [], done: true, meaningful: relay.meaningful }
+    if (truncated !== undefined)
+      return {
+        frames: [],
+        failure: { message: truncated.message, status: truncated.status, errorFrames: [] },
+        meaningful: relay.meaningful,
+      }
+    return {
+      frames: !terminated && terminator !== undefined ? [terminator] : [],
+      done: true,
+      meaningful: relay.meaningful,
+    }
   },
   errorFrames: (error) => relay.errorFrames(error),
   usage: () => relay.usage,
@@ -40,7 +53,11 @@ export const transcoderCodec = (transcoder: Transcoder): StreamCodec => {
   const observe = (frames: ReadonlyArray<string>, before: boolean): CodecStep => {
     const error = transcoder.upstreamError
     return !before && error !== undefined
-      ? { frames, failure: { message: error.message, status: error.status, errorFrames: transcoder.errorFrames }, meaningful: true }
+      ? {
+          frames,
+          failure: { message: error.message, status: error.status, errorFrames: transcoder.errorFrames },
+          meaningful: true,
+        }
       : { frames, meaningful: transcoder.meaningful, done: transcoder.done }
   }
   return {

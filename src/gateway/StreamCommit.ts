@@ -1,12 +1,19 @@
+import { StringDecoder } from "node:string_decoder"
 import { type Duration, Effect } from "effect"
 import { createParser, type EventSourceMessage } from "eventsource-parser"
-import { StringDecoder } from "node:string_decoder"
 import type { SseEvent } from "../protocol/Canonical.js"
 import type { Transcript } from "../protocol/Transcript.js"
-import type { UpstreamStream } from "../upstream/UpstreamClient.js"
 import type { UpstreamTransportError } from "../shared/UpstreamFailure.js"
+import type { UpstreamStream } from "../upstream/UpstreamClient.js"
 import { endWithError } from "./CommitFinish.js"
-import { abortIfOpening, failBeforeCommit, handOverIfCommitted, openingEnd, openingStep, startFirstTokenTimer } from "./CommitOpening.js"
+import {
+  abortIfOpening,
+  failBeforeCommit,
+  handOverIfCommitted,
+  openingEnd,
+  openingStep,
+  startFirstTokenTimer,
+} from "./CommitOpening.js"
 import { relayStep } from "./CommitRelay.js"
 import { failAfterCommit } from "./CommitRescueHandOff.js"
 import { type CommitState, errorFrame, type Origin, relays } from "./CommitState.js"

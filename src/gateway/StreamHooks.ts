@@ -1,18 +1,25 @@
 import { SpanStatusCode } from "@opentelemetry/api"
 import { Effect } from "effect"
-import { countsTokens } from "../identity/RateLimit.js"
-import type { AttemptRef, Router } from "../routing/Router.js"
 import type { ConversationContext, SnippetCollector } from "../conversation/ConversationContext.js"
+import { countsTokens } from "../identity/RateLimit.js"
 import { deliveredText } from "../protocol/Transcript.js"
-import { addCost, addUsage, captureAnswer, endStreamPart, type RequestRecord, setStreamAnswer } from "../shared/RequestRecord.js"
+import type { AttemptRef, Router } from "../routing/Router.js"
+import {
+  addCost,
+  addUsage,
+  captureAnswer,
+  endStreamPart,
+  type RequestRecord,
+  setStreamAnswer,
+} from "../shared/RequestRecord.js"
 import type { RequestTrace } from "../telemetry/Tracing.js"
+import type { Metered } from "./BodyRelay.js"
 import type { Served } from "./GatewayRequest.js"
 import type { makeRescuer, RescueDeps, RescueScope } from "./MidStreamRescue.js"
 import { logRequestWarning } from "./RequestLog.js"
 import { contextEntry, type Walk } from "./RequestWalk.js"
-import type { Metered } from "./BodyRelay.js"
-import type { CommitHooks, StreamOutcome } from "./StreamCommit.js"
 import type { TurnFinisher } from "./ResponsesFinish.js"
+import type { CommitHooks, StreamOutcome } from "./StreamCommit.js"
 import type { UsageRecording } from "./UsageRecording.js"
 
 export interface StreamHooksDeps {
@@ -31,20 +38,39 @@ type Ref = Omit<AttemptRef, "latencyMs">
  * log's record (at once: the record is written when the response closes), then, in the
  * background, usage, a failure, a log line.
  */
-const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref, codec: Metered, outcome: StreamOutcome, continuation: boolean) => {
+const afterFinish = (
+  deps: StreamHooksDeps,
+  walk: Walk,
+  served: Served,
+  ref: Ref,
+  codec: Metered,
+  outcome: StreamOutcome,
+  continuation: boolean,
+) => {
   const { request } = walk
   addUsage(request.record, codec.usage())
   endStreamPart(request.record, outcome, continuation)
   if (request.record?.logBodies === true) {
     // A continuation's transcript starts with what the client already had: the last part's is the whole answer.
     const transcript = codec.transcript?.()
-    setStreamAnswer(request.record, transcript === undefined || transcript.blocker !== undefined ? undefined : deliveredText(transcript))
+    setStreamAnswer(
+      request.record,
+      transcript === undefined || transcript.blocker !== undefined ? undefined : deliveredText(transcript),
+    )
   }
-  addCost(request.record, deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete, walk.client))
+  addCost(
+    request.record,
+    deps.usage.recordAnswered(request.principal, served, codec.usage(), outcome.complete, walk.client),
+  )
   const work: Array<Effect.Effect<unknown>> = []
   if (countsTokens(request.principal)) work.push(deps.usage.recordUsage(request.principal, codec.usage()))
   if (!outcome.complete && outcome.error !== "client disconnected" && outcome.byGateway !== true) {
-    work.push(deps.router.recordFailure({ ...ref, latencyMs: undefined }, { _tag: "TransportError", kind: "reset", message: outcome.error }))
+    work.push(
+      deps.router.recordFailure(
+        { ...ref, latencyMs: undefined },
+        { _tag: "TransportError", kind: "reset", message: outcome.error },
+      ),
+    )
   }
   if (codec.skippedFrames() > 0) {
     work.push(
@@ -59,7 +85,10 @@ const afterFinish = (deps: StreamHooksDeps, walk: Walk, served: Served, ref: Ref
 }
 
 /** What sees the text written to the client: the session's collector, and the request log when the key keeps bodies. */
-const observerOf = (collected: SnippetCollector | undefined, record: RequestRecord | undefined): ((text: string) => void) | undefined => {
+const observerOf = (
+  collected: SnippetCollector | undefined,
+  record: RequestRecord | undefined,
+): ((text: string) => void) | undefined => {
   if (record?.logBodies !== true) return collected?.add
   if (collected === undefined) return (text) => captureAnswer(record, text)
   return (text) => {
@@ -95,10 +124,20 @@ const hooksFor =
     if (observe !== undefined) hooks.observe = observe
     if (collected !== undefined) {
       hooks.onClientEnd = (complete: boolean) =>
-        deps.runInBackground(deps.sessionContext.append({ ...contextEntry(walk, served), stream: true, complete, response: collected.text() }))
+        deps.runInBackground(
+          deps.sessionContext.append({
+            ...contextEntry(walk, served),
+            stream: true,
+            complete,
+            response: collected.text(),
+          }),
+        )
     }
     const turn = walk.client.turn
-    const all = turn === undefined ? hooks : { ...deps.turns.streamHooks(turn, walk.exchange?.state, served, ref.keyId, walk.request.requestId), ...hooks }
+    const all =
+      turn === undefined
+        ? hooks
+        : { ...deps.turns.streamHooks(turn, walk.exchange?.state, served, ref.keyId, walk.request.requestId), ...hooks }
     return walk.request.trace === undefined ? all : withOutcomeTraced(all, walk.request.trace)
   }
 
@@ -113,7 +152,12 @@ const withOutcomeTraced = (hooks: CommitHooks, trace: RequestTrace): CommitHooks
 })
 
 /** Who continues a stream of candidate `index` that breaks: the later candidates, then itself. */
-const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collected: SnippetCollector | undefined): RescueScope | undefined => {
+const rescueScopeFor = (
+  deps: StreamHooksDeps,
+  walk: Walk,
+  index: number,
+  collected: SnippetCollector | undefined,
+): RescueScope | undefined => {
   // A provider that keeps the conversation itself cannot take a continuation from elsewhere.
   if (walk.limits.rescues === 0 || !walk.client.stream || walk.exchange?.state === "native") return undefined
   const later = walk.candidates.slice(index + 1).map((p) => p.candidate)
@@ -141,9 +185,15 @@ const rescueScopeFor = (deps: StreamHooksDeps, walk: Walk, index: number, collec
  * stream ends.
  */
 export const makeStreamHooks = (deps: StreamHooksDeps) => ({
-  hooksFor: (walk: Walk, served: Served, ref: Ref, rescueScope: () => RescueScope | undefined, collected: SnippetCollector | undefined) =>
-    hooksFor(deps, walk, served, ref, rescueScope, collected, false),
-  rescueScopeFor: (walk: Walk, index: number, collected: SnippetCollector | undefined) => rescueScopeFor(deps, walk, index, collected),
+  hooksFor: (
+    walk: Walk,
+    served: Served,
+    ref: Ref,
+    rescueScope: () => RescueScope | undefined,
+    collected: SnippetCollector | undefined,
+  ) => hooksFor(deps, walk, served, ref, rescueScope, collected, false),
+  rescueScopeFor: (walk: Walk, index: number, collected: SnippetCollector | undefined) =>
+    rescueScopeFor(deps, walk, index, collected),
 })
 
 export type StreamHooks = ReturnType<typeof makeStreamHooks>

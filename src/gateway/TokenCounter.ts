@@ -2,9 +2,17 @@ import { Duration, Effect, Either } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { Principal } from "../identity/Principal.js"
 import type { CanonicalRequest, ProtocolError } from "../protocol/Canonical.js"
-import type { JsonObject } from "../protocol/Json.js"
 import { NO_LOSS } from "../protocol/ConversionLoss.js"
-import { type CountDialect, countBody, countLoss, countOf, decodeCountRequest, encodeCountRequest, promptText } from "../protocol/TokenCount.js"
+import type { JsonObject } from "../protocol/Json.js"
+import {
+  type CountDialect,
+  countBody,
+  countLoss,
+  countOf,
+  decodeCountRequest,
+  encodeCountRequest,
+  promptText,
+} from "../protocol/TokenCount.js"
 import type { Provider } from "../registry/Provider.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
 import type { Candidate } from "../routing/Candidates.js"
@@ -13,8 +21,8 @@ import { classify } from "../routing/RetryPolicy.js"
 import { Router } from "../routing/Router.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
 import { ModelCatalog } from "../upstream/ModelCatalog.js"
-import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { geminiUrl } from "../upstream/ProviderEndpoints.js"
+import { UpstreamClient } from "../upstream/UpstreamClient.js"
 import { joinUrl } from "../upstream/UpstreamHeaders.js"
 import { outcomeOf } from "./FailureOutcome.js"
 import { InvalidRequest } from "./GatewayError.js"
@@ -86,7 +94,12 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
     /** A count is answered about as fast as a stream's first token. */
     const timeoutMs = Duration.toMillis(config.upstream.firstTokenTimeout)
 
-    const ask = Effect.fnUntraced(function* (client: CountClient, candidate: Candidate, target: CountDialect, dropped: ReadonlyArray<string>) {
+    const ask = Effect.fnUntraced(function* (
+      client: CountClient,
+      candidate: Candidate,
+      target: CountDialect,
+      dropped: ReadonlyArray<string>,
+    ) {
       const { provider, model } = candidate
       const encoded = encodeCountRequest(client, target, model)
       if (Either.isLeft(encoded)) return yield* invalid(encoded.left)
@@ -109,7 +122,10 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
         const verdict = classify(outcomeOf(sent.left), provider)
         return (verdict._tag === "Fatal" && verdict.status < 500
           ? { _tag: "Refused", failure: sent.left }
-          : { _tag: "Failed", reason: sent.left._tag === "UpstreamStatusError" ? `HTTP ${sent.left.status}` : sent.left.reason }) satisfies Asked as Asked
+          : {
+              _tag: "Failed",
+              reason: sent.left._tag === "UpstreamStatusError" ? `HTTP ${sent.left.status}` : sent.left.reason,
+            }) satisfies Asked as Asked
       }
       const answer = answerOf(client.dialect, target, sent.right.text)
       return answer._tag === "Counted" && dropped.length > 0 ? { ...answer, dropped } : answer
@@ -148,15 +164,24 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
         calls++
         const asked = yield* ask(client, candidate, target, loss.right.dropped)
         if (asked._tag === "Counted") {
-          const served: Served = { provider: candidate.provider.id, model: candidate.model, attempts: calls, ...(asked.dropped ? { dropped: asked.dropped } : {}) }
+          const served: Served = {
+            provider: candidate.provider.id,
+            model: candidate.model,
+            attempts: calls,
+            ...(asked.dropped ? { dropped: asked.dropped } : {}),
+          }
           return { _tag: "Count", body: asked.body, source: "provider", served } satisfies TokenCountAnswer
         }
         if (asked._tag === "Refused") return yield* Effect.fail(asked.failure)
-        yield* logRequestWarning(request.requestId, "token count failed upstream; trying the next candidate or an estimate", {
-          provider: candidate.provider.id,
-          model: candidate.model,
-          reason: asked.reason,
-        })
+        yield* logRequestWarning(
+          request.requestId,
+          "token count failed upstream; trying the next candidate or an estimate",
+          {
+            provider: candidate.provider.id,
+            model: candidate.model,
+            reason: asked.reason,
+          },
+        )
       }
       return yield* estimated(client)
     })
@@ -169,7 +194,13 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("gateway/gatewa
       const loss = countLoss(client.dialect, client.body, canonical.right)
       const body = JSON.stringify(countBody(client.dialect, tokens))
       const uncounted = [...loss.refused, ...loss.dropped]
-      return { _tag: "Count", body, source: "estimate", served: undefined, ...(uncounted.length > 0 ? { uncounted } : {}) } satisfies TokenCountAnswer
+      return {
+        _tag: "Count",
+        body,
+        source: "estimate",
+        served: undefined,
+        ...(uncounted.length > 0 ? { uncounted } : {}),
+      } satisfies TokenCountAnswer
     })
 
     return { count } as const

@@ -28,7 +28,9 @@ type CountTokens = (text: string) => number
  */
 export const makeTokenEstimator = () => {
   let loaded: Promise<CountTokens> | undefined
-  const tokenizer = Effect.promise(() => (loaded ??= import("gpt-tokenizer/encoding/o200k_base").then((m) => m.countTokens)))
+  const tokenizer = Effect.promise(
+    () => (loaded ??= import("gpt-tokenizer/encoding/o200k_base").then((m) => m.countTokens)),
+  )
 
   return Effect.fnUntraced(function* (prompt: PromptText) {
     const countTokens = yield* tokenizer

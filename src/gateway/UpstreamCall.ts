@@ -1,8 +1,8 @@
 import { Duration, Effect, Either } from "effect"
-import { countsTokens } from "../identity/RateLimit.js"
 import type { Principal } from "../identity/Principal.js"
-import { addCost, addUsage, type RequestRecord } from "../shared/RequestRecord.js"
+import { countsTokens } from "../identity/RateLimit.js"
 import type { Candidate } from "../routing/Candidates.js"
+import { addCost, addUsage, type RequestRecord } from "../shared/RequestRecord.js"
 import { type UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import type { UpstreamClientService, UpstreamRequest } from "../upstream/UpstreamClient.js"
 import { type Metered, relayBody } from "./BodyRelay.js"
@@ -28,8 +28,10 @@ export const openCommitted = (
 ): Effect.Effect<LiveStream, UpstreamFailure> => {
   const opened = Date.now()
   const firstTokenMs = limits.firstTokenMs
-  return Effect.flatMap(upstream.open({ ...withIdleLimit(request, limits), stream: true, headersTimeoutMs: firstTokenMs }), (response) =>
-    commitStream(response, codec, Duration.millis(Math.max(1, firstTokenMs - (Date.now() - opened))), served, hooks),
+  return Effect.flatMap(
+    upstream.open({ ...withIdleLimit(request, limits), stream: true, headersTimeoutMs: firstTokenMs }),
+    (response) =>
+      commitStream(response, codec, Duration.millis(Math.max(1, firstTokenMs - (Date.now() - opened))), served, hooks),
   )
 }
 
@@ -77,14 +79,21 @@ export const makeUpstreamCall =
       const translated = exchange.translateJson(response.text)
       if (Either.isLeft(translated)) {
         return Effect.fail(
-          new UpstreamTransportError({ provider: served.provider, model: served.model, reason: "malformed", message: translated.left }),
+          new UpstreamTransportError({
+            provider: served.provider,
+            model: served.model,
+            reason: "malformed",
+            message: translated.left,
+          }),
         )
       }
       const cost = usage.recordAnswered(principal, served, translated.right.usage, true, client)
       const answer: GatewayAnswer = { _tag: "Json", body: translated.right.body, served, cost }
       addUsage(record, translated.right.usage)
       addCost(record, cost)
-      return countsTokens(principal) ? Effect.as(usage.recordUsage(principal, translated.right.usage), answer) : Effect.succeed(answer)
+      return countsTokens(principal)
+        ? Effect.as(usage.recordUsage(principal, translated.right.usage), answer)
+        : Effect.succeed(answer)
     })
   }
 

@@ -1,8 +1,8 @@
+import { randomUUID } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect } from "effect"
-import { randomUUID } from "node:crypto"
-import type { IncomingMessage, ServerResponse } from "node:http"
 import type { LogLines } from "./Logging.js"
 import { safeHeaderValue } from "./SafeHeaderValue.js"
 
@@ -18,7 +18,13 @@ export const requestIdOf = (given: string | ReadonlyArray<string> | undefined): 
  */
 export const writeAccessLine = (
   lines: LogLines,
-  line: { readonly requestId: string; readonly method: string; readonly path: string; readonly status: number; readonly startedMs: number },
+  line: {
+    readonly requestId: string
+    readonly method: string
+    readonly path: string
+    readonly status: number
+    readonly startedMs: number
+  },
 ): void =>
   lines.info("request", {
     request_id: line.requestId,
@@ -32,7 +38,8 @@ export const writeAccessLine = (
 export const CLIENT_CLOSED = 499
 
 /** The status a closed response was answered with, or 499 when the client left before one was sent. */
-export const sentStatus = (response: ServerResponse): number => (response.headersSent ? response.statusCode : CLIENT_CLOSED)
+export const sentStatus = (response: ServerResponse): number =>
+  response.headersSent ? response.statusCode : CLIENT_CLOSED
 
 /**
  * The one place every request — generation edge, data-plane routes, management API, health — is

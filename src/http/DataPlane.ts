@@ -2,21 +2,22 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Option } from "effect"
+import { ConversationContext } from "../conversation/ConversationContext.js"
 import { CurrentPrincipal } from "../identity/Principal.js"
-import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { ProviderRegistry } from "../registry/ProviderRegistry.js"
+import { sessionOwner } from "../routing/Stickiness.js"
+import { ModelCatalog } from "../upstream/ModelCatalog.js"
 import { makeCallerCheck, makeKeyCheck, missingKey } from "./CallerAuth.js"
 import { readCredential } from "./Credentials.js"
 import { apiError, type ClientDialect, errorResponse } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
-import { sessionOwner } from "../routing/Stickiness.js"
-import { ConversationContext } from "../conversation/ConversationContext.js"
 
 /**
  * Resolves the caller from its credential and provides it as `CurrentPrincipal`; the request is
  * counted against the key's `requests_per_minute` unless `counted` is false (the model lists).
  */
-export const authenticated = (dialect: ClientDialect, counted = true) =>
+export const authenticated =
+  (dialect: ClientDialect, counted = true) =>
   <A, E, R>(handler: Effect.Effect<A, E, R>) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -27,7 +28,8 @@ export const authenticated = (dialect: ClientDialect, counted = true) =>
     })
 
 /** Every failure becomes an error body in the client's dialect; a defect is logged, never shown. */
-export const answerErrors = (dialect: ClientDialect) =>
+export const answerErrors =
+  (dialect: ClientDialect) =>
   <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
     handler.pipe(
       Effect.catchAllCause((cause) => {
@@ -76,7 +78,12 @@ const sessionContextRoute = Effect.gen(function* () {
   return HttpServerResponse.unsafeJson({ session_id: sessionId, entries, total: entries.length })
 }).pipe(
   Effect.catchTag("KvError", () =>
-    Effect.succeed(errorResponse("openai", apiError(503, "The session store is unavailable; retry later", { code: "store_unavailable" }))),
+    Effect.succeed(
+      errorResponse(
+        "openai",
+        apiError(503, "The session store is unavailable; retry later", { code: "store_unavailable" }),
+      ),
+    ),
   ),
   authenticated("openai"),
   answerErrors("openai"),

@@ -33,22 +33,47 @@ const statusName =
 const INVALID = "invalid_request_error"
 
 const openAiType = statusName(
-  { 400: INVALID, 404: INVALID, 405: INVALID, 413: INVALID, 422: INVALID, 401: "authentication_error", 403: "permission_error", 429: "rate_limit_error" },
+  {
+    400: INVALID,
+    404: INVALID,
+    405: INVALID,
+    413: INVALID,
+    422: INVALID,
+    401: "authentication_error",
+    403: "permission_error",
+    429: "rate_limit_error",
+  },
   "api_error",
 )
 
 const anthropicType = statusName(
   {
-    400: INVALID, 405: INVALID, 413: INVALID, 422: INVALID, 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-    429: "rate_limit_error", 529: "overloaded_error",
+    400: INVALID,
+    405: INVALID,
+    413: INVALID,
+    422: INVALID,
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    529: "overloaded_error",
   },
   "api_error",
 )
 
 const geminiStatus = statusName(
   {
-    400: "INVALID_ARGUMENT", 405: "INVALID_ARGUMENT", 413: "INVALID_ARGUMENT", 422: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 529: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+    400: "INVALID_ARGUMENT",
+    405: "INVALID_ARGUMENT",
+    413: "INVALID_ARGUMENT",
+    422: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    503: "UNAVAILABLE",
+    529: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
   },
   "INTERNAL",
 )
@@ -82,7 +107,8 @@ export const apiError = (
 /** A Gemini (google.rpc) `ErrorInfo` detail: the reason, and the details as string metadata. */
 const errorInfo = (reason: string, details: Record<string, unknown> | undefined) => {
   const metadata: Record<string, string> = {}
-  for (const [name, value] of Object.entries(details ?? {})) if (value !== null && value !== undefined) metadata[name] = String(value)
+  for (const [name, value] of Object.entries(details ?? {}))
+    if (value !== null && value !== undefined) metadata[name] = String(value)
   return { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "apiproxy", metadata }
 }
 
@@ -104,15 +130,36 @@ export const errorBody = (dialect: ClientDialect, error: ApiError): unknown => {
   switch (dialect) {
     case "openai": {
       const details = attempts === undefined ? error.details : { ...error.details, attempts }
-      return { error: { message: error.message, type: error.type, param: error.param ?? null, code: error.code, ...(details ? { details } : {}) } }
+      return {
+        error: {
+          message: error.message,
+          type: error.type,
+          param: error.param ?? null,
+          code: error.code,
+          ...(details ? { details } : {}),
+        },
+      }
     }
     case "anthropic": {
       const type = error.reason?.toLowerCase() ?? anthropicType(error.status)
-      return { type: "error", error: attempts === undefined ? { type, message: error.message } : { type, message: error.message, details: { attempts } } }
+      return {
+        type: "error",
+        error:
+          attempts === undefined
+            ? { type, message: error.message }
+            : { type, message: error.message, details: { attempts } },
+      }
     }
     case "gemini": {
       const details = geminiDetails(error)
-      return { error: { code: error.status, message: error.message, status: geminiStatus(error.status), ...(details === undefined ? {} : { details }) } }
+      return {
+        error: {
+          code: error.status,
+          message: error.message,
+          status: geminiStatus(error.status),
+          ...(details === undefined ? {} : { details }),
+        },
+      }
     }
   }
 }
@@ -136,5 +183,9 @@ export const errorReply = (dialect: ClientDialect, error: ApiError) => ({
 
 export const errorResponse = (dialect: ClientDialect, error: ApiError) => {
   const reply = errorReply(dialect, error)
-  return HttpServerResponse.text(reply.body, { status: reply.status, contentType: "application/json", headers: reply.headers })
+  return HttpServerResponse.text(reply.body, {
+    status: reply.status,
+    contentType: "application/json",
+    headers: reply.headers,
+  })
 }

@@ -10,7 +10,10 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
     case "RequestTooLarge":
       return apiError(413, e.message, { code: "request_too_large" })
     case "UploadUnavailable":
-      return apiError(503, "The upload could not be kept for sending; retry later", { code: "upload_unavailable", retryAfterMs: 1000 })
+      return apiError(503, "The upload could not be kept for sending; retry later", {
+        code: "upload_unavailable",
+        retryAfterMs: 1000,
+      })
     case "AuthError":
       return apiError(e.status, e.message, { code: e.status === 401 ? "invalid_api_key" : "forbidden" })
     case "StoreUnavailable":
@@ -25,17 +28,27 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
         retryAfterMs: e.retryAfterMs,
         // Waiting seconds will not help: the SDKs that honour x-should-retry do not retry it.
         retryable: false,
-        details: { budget: e.budget, period: e.period, limit_usd: e.limitUsd, used_usd: e.usedUsd, resets_at: e.resetsAt },
+        details: {
+          budget: e.budget,
+          period: e.period,
+          limit_usd: e.limitUsd,
+          used_usd: e.usedUsd,
+          resets_at: e.resetsAt,
+        },
       })
     case "ModelNotFound":
       return apiError(404, e.message, { code: "model_not_found", param: "model" })
     case "UnknownProvider":
       return apiError(404, e.message, { code: "provider_not_found", param: "model" })
     case "ModelNotSupported":
-      return apiError(404, `The model '${e.model}' is not available for ${e.endpoint}: none of its providers serves that endpoint`, {
-        code: "model_not_supported",
-        param: "model",
-      })
+      return apiError(
+        404,
+        `The model '${e.model}' is not available for ${e.endpoint}: none of its providers serves that endpoint`,
+        {
+          code: "model_not_supported",
+          param: "model",
+        },
+      )
     case "LogicalModelDisabled":
       return apiError(404, `The model '${e.logicalModel}' is disabled`, { code: "model_not_found", param: "model" })
     case "NoUpstreams":
@@ -63,17 +76,25 @@ export const toApiError = (error: { readonly _tag: string } & Record<string, unk
         retryAfterMs: e.retryAfterMs ?? 1000,
       })
     case "UpstreamCapacityExhausted":
-      return apiError(429, `Every upstream key of model '${e.model}' is at its request-rate limit (max_qps); retry shortly`, {
-        type: "rate_limit_error",
-        code: "upstream_capacity_exhausted",
-        retryAfterMs: e.retryAfterMs,
-      })
+      return apiError(
+        429,
+        `Every upstream key of model '${e.model}' is at its request-rate limit (max_qps); retry shortly`,
+        {
+          type: "rate_limit_error",
+          code: "upstream_capacity_exhausted",
+          retryAfterMs: e.retryAfterMs,
+        },
+      )
     case "AllUpstreamsFailed":
-      return apiError(502, `All upstream providers failed for model '${e.model}' after ${e.attempts} attempt(s): ${e.lastError}`, {
-        code: "all_upstreams_failed",
-        retryAfterMs: e.retryAfterMs,
-        attempts: e.failedAttempts,
-      })
+      return apiError(
+        502,
+        `All upstream providers failed for model '${e.model}' after ${e.attempts} attempt(s): ${e.lastError}`,
+        {
+          code: "all_upstreams_failed",
+          retryAfterMs: e.retryAfterMs,
+          attempts: e.failedAttempts,
+        },
+      )
     case "ResponseNotFound":
       return apiError(404, `Response with id '${e.id}' not found.`, { code: "response_not_found" })
     case "RouteNotFound":

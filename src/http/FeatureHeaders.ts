@@ -1,5 +1,5 @@
-import { Either } from "effect"
 import type { IncomingHttpHeaders } from "node:http"
+import { Either } from "effect"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 import type { Dialect } from "../protocol/Canonical.js"
 
@@ -30,7 +30,8 @@ export const FEATURE_HEADER_MAX = 1024
  * ``! # $ % & ' * + - . ^ _ ` | ~``, optional spaces or tabs around the commas. No control
  * character, quote, semicolon or anything outside ASCII can reach an upstream header.
  */
-const FEATURE_VALUE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:=[A-Za-z0-9!#$%&'*+.^_`|~-]+)?(?:[ \t]*,[ \t]*[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:=[A-Za-z0-9!#$%&'*+.^_`|~-]+)?)*$/
+const FEATURE_VALUE =
+  /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:=[A-Za-z0-9!#$%&'*+.^_`|~-]+)?(?:[ \t]*,[ \t]*[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:=[A-Za-z0-9!#$%&'*+.^_`|~-]+)?)*$/
 
 const invalid = (name: string, problem: string) =>
   new InvalidRequest({ message: `Invalid ${name} header: ${problem}`, param: name, code: "invalid_header" })
@@ -38,7 +39,11 @@ const invalid = (name: string, problem: string) =>
 /** Why `value` may not be forwarded as header `name`, or undefined when it may. */
 const featureValueProblem = (name: string, value: string): InvalidRequest | undefined => {
   if (value.length > FEATURE_HEADER_MAX) return invalid(name, `longer than ${FEATURE_HEADER_MAX} characters`)
-  if (!FEATURE_VALUE.test(value)) return invalid(name, "a comma-separated list of tokens (letters, digits and !#$%&'*+-.^_`|~, or name=value) is expected")
+  if (!FEATURE_VALUE.test(value))
+    return invalid(
+      name,
+      "a comma-separated list of tokens (letters, digits and !#$%&'*+-.^_`|~, or name=value) is expected",
+    )
   return undefined
 }
 

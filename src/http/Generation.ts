@@ -1,14 +1,20 @@
 import { Either } from "effect"
-import { decodeEmbeddings, embeddingsOperation, type EmbeddingsClient } from "../gateway/EmbeddingsOperation.js"
+import { decodeEmbeddings, type EmbeddingsClient, embeddingsOperation } from "../gateway/EmbeddingsOperation.js"
 import type { Operation } from "../gateway/Exchange.js"
 import { InvalidRequest } from "../gateway/GatewayError.js"
-import type { RoutableUpload } from "./MultipartUpload.js"
-import { isPassThroughPath, isUploadPath, passThroughDefaultModel, passThroughOperationOf, uploadOperationOf } from "./PassThrough.js"
 import type { Dialect } from "../protocol/Canonical.js"
 import { conversionLoss } from "../protocol/ConversionLoss.js"
-import { detectChatBody, wantsStream } from "../protocol/detect.js"
 import { codecs } from "../protocol/Dialect.js"
+import { detectChatBody, wantsStream } from "../protocol/detect.js"
 import type { ClientDialect } from "./ErrorEnvelope.js"
+import type { RoutableUpload } from "./MultipartUpload.js"
+import {
+  isPassThroughPath,
+  isUploadPath,
+  passThroughDefaultModel,
+  passThroughOperationOf,
+  uploadOperationOf,
+} from "./PassThrough.js"
 
 /**
  * The generation routes and what each expects of its request: which dialect the body is in, and
@@ -135,7 +141,8 @@ export const modelIdProblem = (model: string): string | undefined => {
   return undefined
 }
 
-const invalidModel = (problem: string) => new InvalidRequest({ message: problem, param: "model", code: "invalid_model" })
+const invalidModel = (problem: string) =>
+  new InvalidRequest({ message: problem, param: "model", code: "invalid_model" })
 
 /** `%2F` (`/`) and `%5C` (`\`) in a Gemini path: a model segment may not hide a path separator. */
 const ESCAPED_SEPARATOR = /%(2f|5c)/i
@@ -143,7 +150,12 @@ const ESCAPED_SEPARATOR = /%(2f|5c)/i
 /** The Gemini methods the gateway serves. */
 type GeminiMethod = "generateContent" | "streamGenerateContent" | "embedContent" | "batchEmbedContents" | "countTokens"
 /** On the generation route (`:countTokens` has its own). */
-const GEMINI_METHODS: ReadonlySet<string> = new Set<GeminiMethod>(["generateContent", "streamGenerateContent", "embedContent", "batchEmbedContents"])
+const GEMINI_METHODS: ReadonlySet<string> = new Set<GeminiMethod>([
+  "generateContent",
+  "streamGenerateContent",
+  "embedContent",
+  "batchEmbedContents",
+])
 
 /**
  * The model and method of a Gemini path's tail (`{model}:{method}`). The model may carry a
@@ -176,14 +188,24 @@ const geminiTarget = (
 }
 
 /** An embeddings request: its body checked (a 400 naming the field at fault) and wrapped as the walk's operation. */
-const embeddingsGeneration = (client: EmbeddingsClient, body: Record<string, unknown>, model: string): Either.Either<Generation, InvalidRequest> => {
+const embeddingsGeneration = (
+  client: EmbeddingsClient,
+  body: Record<string, unknown>,
+  model: string,
+): Either.Either<Generation, InvalidRequest> => {
   const decoded = decodeEmbeddings(client, body)
   if (Either.isLeft(decoded)) {
     const { message, param } = decoded.left
     return Either.left(new InvalidRequest({ message, ...(param !== undefined ? { param } : {}) }))
   }
   const dialect = client === "openai" ? "openai-chat" : "gemini"
-  return Either.right({ dialect, body, model, stream: false, operation: embeddingsOperation(client, body, decoded.right) })
+  return Either.right({
+    dialect,
+    body,
+    model,
+    stream: false,
+    operation: embeddingsOperation(client, body, decoded.right),
+  })
 }
 
 /**
@@ -192,11 +214,18 @@ const embeddingsGeneration = (client: EmbeddingsClient, body: Record<string, unk
  */
 export const uploadGeneration = (path: string, upload: RoutableUpload): Either.Either<Generation, InvalidRequest> => {
   const model = upload.model
-  if (model === undefined) return Either.left(invalidModel(`Invalid model: longer than ${MODEL_ID_MAX_LENGTH} characters`))
+  if (model === undefined)
+    return Either.left(invalidModel(`Invalid model: longer than ${MODEL_ID_MAX_LENGTH} characters`))
   if (model.trim() === "") return Either.left(missingModel())
   const problem = modelIdProblem(model)
   if (problem !== undefined) return Either.left(invalidModel(problem))
-  return Either.right({ dialect: "openai-chat", body: { model }, model, stream: false, operation: uploadOperationOf(path, upload.bodyFor, upload.stream) })
+  return Either.right({
+    dialect: "openai-chat",
+    body: { model },
+    model,
+    stream: false,
+    operation: uploadOperationOf(path, upload.bodyFor, upload.stream),
+  })
 }
 
 /**
@@ -231,7 +260,8 @@ const readGeneration = <E>(
     if (Either.isLeft(target)) return Either.left(target.left)
     const { model, method } = target.right
     if (Either.isLeft(read)) return Either.left(read.left)
-    if (method === "embedContent" || method === "batchEmbedContents") return embeddingsGeneration(method, read.right, model)
+    if (method === "embedContent" || method === "batchEmbedContents")
+      return embeddingsGeneration(method, read.right, model)
     return Either.right({ dialect: "gemini", body: read.right, model, stream: method === "streamGenerateContent" })
   }
   if (Either.isLeft(read)) return Either.left(read.left)
@@ -242,7 +272,10 @@ const readGeneration = <E>(
   if (problem !== undefined) return Either.left(invalidModel(problem))
   if (route.kind === "embeddings") return embeddingsGeneration("openai", body, model)
   if (route.kind === "passthrough") {
-    return Either.map(passThroughOperationOf(path, body), (operation): Generation => ({ dialect: "openai-chat", body, model, stream: false, operation }))
+    return Either.map(
+      passThroughOperationOf(path, body),
+      (operation): Generation => ({ dialect: "openai-chat", body, model, stream: false, operation }),
+    )
   }
   const stream = route.count !== true && wantsStream(body, accept)
   if (route.kind === "native") return Either.right({ dialect: route.dialect, body, model, stream })
@@ -255,6 +288,9 @@ const readGeneration = <E>(
     const message = `This ${detected} body uses ${refused.join(", ")}, which OpenAI chat completions cannot express; send it to the ${detected} route instead`
     return Either.left(new InvalidRequest({ message, code: "unsupported_feature" }))
   }
-  const normalised = codecs["openai-chat"].encodeRequest(canonical.right, model, { stream }).body as Record<string, unknown>
+  const normalised = codecs["openai-chat"].encodeRequest(canonical.right, model, { stream }).body as Record<
+    string,
+    unknown
+  >
   return Either.right({ dialect: "openai-chat", body: normalised, model, stream })
 }

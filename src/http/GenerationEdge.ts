@@ -1,35 +1,44 @@
-import { Cause, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { Cause, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { Gateway, type GatewayAnswer, type Served } from "../gateway/Gateway.js"
+import type { InvalidRequest } from "../gateway/GatewayError.js"
 import { operationNameOf } from "../gateway/GatewayRequest.js"
-import { Metrics, type MetricsService } from "../metrics/Metrics.js"
-import { TokenCounter, type TokenCountAnswer } from "../gateway/TokenCounter.js"
-import type { CountDialect } from "../protocol/TokenCount.js"
-import { sentStatus } from "./AccessLog.js"
-import { readCredential } from "./Credentials.js"
-import { makeCallerCheck, missingKey, type RateLimitSink } from "./CallerAuth.js"
-import { addRateLimitHeaders } from "./RateLimitHeaders.js"
+import { type TokenCountAnswer, TokenCounter } from "../gateway/TokenCounter.js"
+import type { Principal } from "../identity/Principal.js"
 import type { RateLimitState } from "../identity/RateLimit.js"
+import { Metrics, type MetricsService } from "../metrics/Metrics.js"
+import type { CountDialect } from "../protocol/TokenCount.js"
+import {
+  closeRecord,
+  newRequestRecord,
+  type RequestRecord,
+  setError,
+  setRequestBody,
+  setResponseBody,
+  setServed,
+} from "../shared/RequestRecord.js"
+import { type RequestTrace, Tracing } from "../telemetry/Tracing.js"
+import { Budgets } from "../usage/Budgets.js"
+import { usdText } from "../usage/Cost.js"
+import { RequestLogWriter } from "../usage/RequestLogWriter.js"
+import { sentStatus } from "./AccessLog.js"
+import { makeCallerCheck, missingKey, type RateLimitSink } from "./CallerAuth.js"
+import { readCredential } from "./Credentials.js"
 import { type ApiError, type ClientDialect, errorReply } from "./ErrorEnvelope.js"
 import { toApiError } from "./ErrorMapping.js"
+import { featureHeadersOf } from "./FeatureHeaders.js"
 import { endpointOf, type GenerationRoute, generationRouteOf, toGeneration, uploadGeneration } from "./Generation.js"
 import { lingerUnread } from "./HeldRequest.js"
-import { readUpload, type RoutableUpload, type UploadProblem } from "./MultipartUpload.js"
-import type { Principal } from "../identity/Principal.js"
-import { safeHeaderValue } from "./SafeHeaderValue.js"
-import { featureHeadersOf } from "./FeatureHeaders.js"
-import type { InvalidRequest } from "../gateway/GatewayError.js"
-import { usdText } from "../usage/Cost.js"
-import { closeRecord, newRequestRecord, type RequestRecord, setError, setRequestBody, setResponseBody, setServed } from "../shared/RequestRecord.js"
+import { type RoutableUpload, readUpload, type UploadProblem } from "./MultipartUpload.js"
+import { addRateLimitHeaders } from "./RateLimitHeaders.js"
 import { capturingSink } from "./RelayCapture.js"
-import { RequestLogWriter } from "../usage/RequestLogWriter.js"
-import { Tracing, type RequestTrace } from "../telemetry/Tracing.js"
+import { safeHeaderValue } from "./SafeHeaderValue.js"
 import { makeServerSpans, noteFailure, noteGeneration } from "./ServerSpan.js"
-import { Budgets } from "../usage/Budgets.js"
 
 export { safeHeaderValue }
+
 import { type BodyProblem, parseJsonObject, readBody } from "./RequestBody.js"
 
 /** Serves the request and returns true, or returns false when the request is not its to serve. */
@@ -92,7 +101,8 @@ const servedHeaders = (answer: Pick<GatewayAnswer, "served">): Record<string, st
     "x-apiproxy-attempts": String(served.attempts),
   }
   // What a conversion for this upstream left out (protocol/ConversionLoss): never silently.
-  if (served.dropped !== undefined && served.dropped.length > 0) headers["x-apiproxy-dropped"] = safeHeaderValue(served.dropped.join(", "))
+  if (served.dropped !== undefined && served.dropped.length > 0)
+    headers["x-apiproxy-dropped"] = safeHeaderValue(served.dropped.join(", "))
   return headers
 }
 
@@ -101,7 +111,8 @@ const servedHeaders = (answer: Pick<GatewayAnswer, "served">): Record<string, st
  * that it is an estimate; what either left out in `x-apiproxy-dropped`.
  */
 const countHeaders = (answer: TokenCountAnswer): Record<string, string> => {
-  if (answer.served !== undefined) return { "x-apiproxy-token-count": "provider", ...servedHeaders({ served: answer.served }) }
+  if (answer.served !== undefined)
+    return { "x-apiproxy-token-count": "provider", ...servedHeaders({ served: answer.served }) }
   const headers: Record<string, string> = { "x-apiproxy-token-count": "estimate" }
   if (answer.uncounted !== undefined) headers["x-apiproxy-dropped"] = safeHeaderValue(answer.uncounted.join(", "))
   return headers
@@ -120,7 +131,9 @@ const writeRelay = (
     ...servedHeaders(answer),
     "content-type": safeHeaderValue(relay.contentType ?? "application/octet-stream"),
     ...(relay.contentLength !== undefined ? { "content-length": relay.contentLength } : {}),
-    ...(relay.contentType?.startsWith("text/event-stream") ? { "cache-control": "no-cache", "x-accel-buffering": "no" } : {}),
+    ...(relay.contentType?.startsWith("text/event-stream")
+      ? { "cache-control": "no-cache", "x-accel-buffering": "no" }
+      : {}),
   }
   if (rateLimit !== undefined) addRateLimitHeaders(headers, rateLimit)
   response.writeHead(200, headers)
@@ -135,11 +148,17 @@ const jsonHeaders = (answer: Extract<GatewayAnswer, { _tag: "Json" }>): Record<s
 }
 
 /** `rateLimit`: a limited key's standing (`x-ratelimit-*`); a key without limits has none, and pays one comparison. */
-const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCountAnswer, record: RequestRecord | undefined, rateLimit: RateLimitState | undefined) => {
+const writeAnswer = (
+  response: ServerResponse,
+  answer: GatewayAnswer | TokenCountAnswer,
+  record: RequestRecord | undefined,
+  rateLimit: RateLimitState | undefined,
+) => {
   if (answer._tag === "Relay") return writeRelay(response, answer, record, rateLimit)
   if (answer._tag !== "Stream") {
     // Added to the fresh object rather than spread into another: same headers, same order.
-    const headers: Record<string, string | number> = answer._tag === "Count" ? countHeaders(answer) : jsonHeaders(answer)
+    const headers: Record<string, string | number> =
+      answer._tag === "Count" ? countHeaders(answer) : jsonHeaders(answer)
     headers["content-type"] = "application/json"
     headers["content-length"] = Buffer.byteLength(answer.body)
     if (rateLimit !== undefined) addRateLimitHeaders(headers, rateLimit)
@@ -159,7 +178,13 @@ const writeAnswer = (response: ServerResponse, answer: GatewayAnswer | TokenCoun
   answer.stream.relayTo(response)
 }
 
-const writeError = (response: ServerResponse, route: GenerationRoute, error: ApiError, closeConnection: boolean, rateLimit: RateLimitState | undefined) => {
+const writeError = (
+  response: ServerResponse,
+  route: GenerationRoute,
+  error: ApiError,
+  closeConnection: boolean,
+  rateLimit: RateLimitState | undefined,
+) => {
   // An upload refused before it was read: its client is still sending, and must see the answer.
   if (closeConnection && route.kind === "upload") lingerUnread(response.req)
   const reply = errorReply(route.errors, error)
@@ -236,8 +261,17 @@ export const makeGenerationEdge = Effect.gen(function* () {
       record.stream = false
     }
     if (trace !== undefined) noteGeneration(trace, model, false)
-    const handled = gateway.handle({ ...generation.right, principal, requestId: input.requestId, featureHeaders, record, trace })
-    return yield* Effect.raceFirst(handled, upload.problem).pipe(Effect.mapError((error) => upload.currentProblem() ?? error))
+    const handled = gateway.handle({
+      ...generation.right,
+      principal,
+      requestId: input.requestId,
+      featureHeaders,
+      record,
+      trace,
+    })
+    return yield* Effect.raceFirst(handled, upload.problem).pipe(
+      Effect.mapError((error) => upload.currentProblem() ?? error),
+    )
   })
 
   const serve = Effect.fnUntraced(function* (input: EdgeInput) {
@@ -267,14 +301,33 @@ export const makeGenerationEdge = Effect.gen(function* () {
     input.model = model
     input.operation = input.route.count === true ? "count_tokens" : operationNameOf(generation.right)
     if (input.route.count === true) {
-      return yield* counter.count({ dialect: dialect as CountDialect, body, model, principal, requestId: input.requestId, featureHeaders })
+      return yield* counter.count({
+        dialect: dialect as CountDialect,
+        body,
+        model,
+        principal,
+        requestId: input.requestId,
+        featureHeaders,
+      })
     }
     // A session binds a conversation: embeddings have none.
     const { operation, stream } = generation.right
     const sessionId = operation === undefined ? input.sessionId : undefined
     // Spelled out, not spread: the generations come in several shapes, and a spread of them is a
     // runtime copy on every request.
-    return yield* gateway.handle({ dialect, body, model, stream, operation, principal, sessionId, requestId: input.requestId, featureHeaders, record, trace: input.trace })
+    return yield* gateway.handle({
+      dialect,
+      body,
+      model,
+      stream,
+      operation,
+      principal,
+      sessionId,
+      requestId: input.requestId,
+      featureHeaders,
+      record,
+      trace: input.trace,
+    })
   })
 
   /** Writes with `write`; a write that throws (it never should) destroys the response instead of escaping. */
@@ -283,7 +336,11 @@ export const makeGenerationEdge = Effect.gen(function* () {
       write()
     } catch (error) {
       response.destroy()
-      run(Effect.logError("could not write a response", Cause.die(error)).pipe(Effect.annotateLogs("request_id", requestId)))
+      run(
+        Effect.logError("could not write a response", Cause.die(error)).pipe(
+          Effect.annotateLogs("request_id", requestId),
+        ),
+      )
     }
   }
 
@@ -301,13 +358,24 @@ export const makeGenerationEdge = Effect.gen(function* () {
     const trace = startServerSpan?.(request, response, route, path, requestId)
     const credential = readCredential({ headers: request.headers, url }, route.errors)
     if (credential === undefined) {
-      const observed: Observed = { route, path, startedMs, operation: undefined, model: undefined, served: undefined, firstTokenMs: undefined, streamed: false }
+      const observed: Observed = {
+        route,
+        path,
+        startedMs,
+        operation: undefined,
+        model: undefined,
+        served: undefined,
+        firstTokenMs: undefined,
+        streamed: false,
+      }
       response.once("close", () => observeClosed(metrics, observed, response))
       guarded(response, requestId, () => writeError(response, route, missingKeyError(route.errors), true, undefined))
       return true
     }
     const session = request.headers["x-session-id"]
-    const record = requestLog.enabled ? newRequestRecord(randomUUID(), requestId, route.dialect, endpointOf(route, path), Date.now()) : undefined
+    const record = requestLog.enabled
+      ? newRequestRecord(randomUUID(), requestId, route.dialect, endpointOf(route, path), Date.now())
+      : undefined
     const input: EdgeInput = {
       request,
       response,
@@ -346,7 +414,11 @@ export const makeGenerationEdge = Effect.gen(function* () {
   }
 
   /** Writes the program's answer or error (the record learns which). */
-  const reply = (response: ServerResponse, input: EdgeInput, exit: Exit.Exit<GatewayAnswer | TokenCountAnswer, unknown>) => {
+  const reply = (
+    response: ServerResponse,
+    input: EdgeInput,
+    exit: Exit.Exit<GatewayAnswer | TokenCountAnswer, unknown>,
+  ) => {
     const { route, requestId, record } = input
     if (Exit.isSuccess(exit)) {
       const answer = exit.value
@@ -384,8 +456,14 @@ export const makeGenerationEdge = Effect.gen(function* () {
     if (response.destroyed) return
     if (Cause.isInterruptedOnly(exit.cause)) return void response.destroy()
     setError(record, "Defect", "unexpected failure while handling the request")
-    run(Effect.logError("unexpected failure while handling a request", exit.cause).pipe(Effect.annotateLogs("request_id", requestId)))
-    guarded(response, requestId, () => writeError(response, route, toApiError({ _tag: "Defect" }), !input.bodyRead, input.rateLimit))
+    run(
+      Effect.logError("unexpected failure while handling a request", exit.cause).pipe(
+        Effect.annotateLogs("request_id", requestId),
+      ),
+    )
+    guarded(response, requestId, () =>
+      writeError(response, route, toApiError({ _tag: "Defect" }), !input.bodyRead, input.rateLimit),
+    )
   }
 
   /**

@@ -92,7 +92,9 @@ export class LogLinesTag extends Context.Tag("gateway/http/LogLines")<LogLinesTa
  * through `redactText` so no credential reaches a log.
  */
 const makeFormatter = (timeZone: string | undefined) => {
-  const format = timeZone ? new Intl.DateTimeFormat("sv-SE", { timeZone, dateStyle: "short", timeStyle: "medium", hourCycle: "h23" }) : undefined
+  const format = timeZone
+    ? new Intl.DateTimeFormat("sv-SE", { timeZone, dateStyle: "short", timeStyle: "medium", hourCycle: "h23" })
+    : undefined
   const millis = (date: Date) => String(date.getMilliseconds()).padStart(3, "0")
   // A busy gateway writes many lines per millisecond: the timestamp text is made once per millisecond.
   let lastMs = Number.NaN
@@ -105,7 +107,13 @@ const makeFormatter = (timeZone: string | undefined) => {
     }
     return lastTime
   }
-  return (date: Date, level: string, message: string, annotations: Iterable<readonly [string, unknown]>, cause?: string): string => {
+  return (
+    date: Date,
+    level: string,
+    message: string,
+    annotations: Iterable<readonly [string, unknown]>,
+    cause?: string,
+  ): string => {
     const time = timeOf(date)
     let line = `time=${time} level=${level} msg=${quote(redactText(message))}`
     for (const [key, value] of annotations) line += ` ${key}=${quote(redactText(String(value)))}`
@@ -115,11 +123,23 @@ const makeFormatter = (timeZone: string | undefined) => {
 }
 
 /** The Effect logger and the plain line writer, on one sink (standard error unless given). */
-export const makeLogging = (timeZone: string | undefined, minimum: LogLevel.LogLevel, sink: (line: string) => void = batchedStderr()) => {
+export const makeLogging = (
+  timeZone: string | undefined,
+  minimum: LogLevel.LogLevel,
+  sink: (line: string) => void = batchedStderr(),
+) => {
   const format = makeFormatter(timeZone)
   const logger = Logger.make(({ annotations, cause, date, logLevel, message }) => {
     const text = List.isList(message) ? "" : Array.isArray(message) ? message.map(String).join(" ") : String(message)
-    sink(format(date, logLevel.label, text, HashMap.toEntries(annotations), Cause.isEmpty(cause) ? undefined : (Cause.pretty(cause).split("\n")[0] ?? "")))
+    sink(
+      format(
+        date,
+        logLevel.label,
+        text,
+        HashMap.toEntries(annotations),
+        Cause.isEmpty(cause) ? undefined : (Cause.pretty(cause).split("\n")[0] ?? ""),
+      ),
+    )
   })
   const infoEnabled = LogLevel.greaterThanEqual(LogLevel.Info, minimum)
   const lines: LogLines = {

@@ -23,7 +23,10 @@ const exposition = Effect.gen(function* () {
 const forSuperusers = Effect.gen(function* () {
   const principal = yield* CurrentPrincipal
   if (!principal.isSuperuser) {
-    return errorResponse("openai", apiError(403, "Reading /metrics needs the master key or a superuser's API key", { code: "forbidden" }))
+    return errorResponse(
+      "openai",
+      apiError(403, "Reading /metrics needs the master key or a superuser's API key", { code: "forbidden" }),
+    )
   }
   return yield* exposition
 }).pipe(authenticated("openai"))

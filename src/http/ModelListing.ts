@@ -42,7 +42,8 @@ export const geminiModel = (entry: ModelEntry) => ({
   name: `models/${entry.id}`,
   baseModelId: entry.id,
   displayName: entry.id,
-  description: entry.owned_by === "apiproxy" ? "A logical model of the gateway" : `Served by provider '${entry.owned_by}'`,
+  description:
+    entry.owned_by === "apiproxy" ? "A logical model of the gateway" : `Served by provider '${entry.owned_by}'`,
   supportedGenerationMethods: [...(entry.type === "embedding" ? EMBEDDING_METHODS : GENERATION_METHODS)],
 })
 
@@ -52,14 +53,21 @@ export const geminiModel = (entry: ModelEntry) => ({
  */
 export const anthropicPage = (
   entries: ReadonlyArray<ModelEntry>,
-  query: { readonly limit?: string | undefined; readonly after_id?: string | undefined; readonly before_id?: string | undefined },
+  query: {
+    readonly limit?: string | undefined
+    readonly after_id?: string | undefined
+    readonly before_id?: string | undefined
+  },
 ) =>
   Either.map(limitOf(query.limit, "limit", 20, 1000), (limit) => {
     let from = 0
     let to = entries.length
     if (query.after_id !== undefined) from = indexAfter(entries, query.after_id)
     if (query.before_id !== undefined) {
-      to = Math.max(0, entries.findIndex((e) => e.id === query.before_id))
+      to = Math.max(
+        0,
+        entries.findIndex((e) => e.id === query.before_id),
+      )
       from = Math.max(from, to - limit)
     }
     const page = entries.slice(from, Math.min(to, from + limit)).map(anthropicModel)
@@ -86,9 +94,13 @@ export const geminiPage = (
     if (query.pageToken !== undefined && query.pageToken !== "") {
       const after = Buffer.from(query.pageToken, "base64url").toString("utf8")
       from = entries.findIndex((e) => e.id === after) + 1
-      if (from === 0) return Either.left<PagingProblem>({ param: "pageToken", message: "pageToken is not a token this list gave" })
+      if (from === 0)
+        return Either.left<PagingProblem>({ param: "pageToken", message: "pageToken is not a token this list gave" })
     }
     const page = entries.slice(from, from + size)
     const more = from + size < entries.length
-    return Either.right({ models: page.map(geminiModel), ...(more ? { nextPageToken: pageTokenOf(page.at(-1)!.id) } : {}) })
+    return Either.right({
+      models: page.map(geminiModel),
+      ...(more ? { nextPageToken: pageTokenOf(page.at(-1)!.id) } : {}),
+    })
   })

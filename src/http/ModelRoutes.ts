@@ -57,26 +57,41 @@ const geminiList = Effect.gen(function* () {
 })
 
 const notFound = (dialect: ClientDialect, id: string) =>
-  errorResponse(dialect, apiError(404, `The model ${excerpt(id, 200)} does not exist or you do not have access to it`, { code: "model_not_found", param: "model" }))
+  errorResponse(
+    dialect,
+    apiError(404, `The model ${excerpt(id, 200)} does not exist or you do not have access to it`, {
+      code: "model_not_found",
+      param: "model",
+    }),
+  )
 
 /** A Gemini method path (`{model}:generateContent` …): those are POST routes, not a model id with a colon. */
-const GEMINI_ACTION = /:(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents|batchGenerateContent|predict|predictLongRunning)$/
+const GEMINI_ACTION =
+  /:(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents|batchGenerateContent|predict|predictLongRunning)$/
 
 /** One model in `dialect`'s shape: the id is the path's rest (`*`), decoded by the router. */
 const oneModel = (dialect: ClientDialect) =>
   Effect.gen(function* () {
     const id = (yield* HttpRouter.params)["*"] ?? ""
     if (dialect === "gemini" && GEMINI_ACTION.test(id)) {
-      const refused = errorResponse("gemini", apiError(405, `Method GET is not allowed on a Gemini method path ${excerpt(id, 200)}: use POST`, { code: "method_not_allowed" }))
+      const refused = errorResponse(
+        "gemini",
+        apiError(405, `Method GET is not allowed on a Gemini method path ${excerpt(id, 200)}: use POST`, {
+          code: "method_not_allowed",
+        }),
+      )
       return HttpServerResponse.setHeader(refused, "allow", "POST")
     }
     const registry = yield* ProviderRegistry
     const catalog = yield* ModelCatalog
     const principal = yield* CurrentPrincipal
-    const found = id === "" ? Option.none() : yield* catalog.find(yield* registry.current, id, principal.allowedProviderIds)
+    const found =
+      id === "" ? Option.none() : yield* catalog.find(yield* registry.current, id, principal.allowedProviderIds)
     if (Option.isNone(found)) return notFound(dialect, id)
     const entry = found.value
-    return HttpServerResponse.unsafeJson(dialect === "anthropic" ? anthropicModel(entry) : dialect === "gemini" ? geminiModel(entry) : entry)
+    return HttpServerResponse.unsafeJson(
+      dialect === "anthropic" ? anthropicModel(entry) : dialect === "gemini" ? geminiModel(entry) : entry,
+    )
   })
 
 /** A route served in `dialect` with its credential and its error shape; not counted against the key's requests_per_minute. */
@@ -91,7 +106,10 @@ const openAiOrAnthropic = <E1, R1, E2, R2>(
   const asOpenAi = inDialect("openai", openai)
   const asAnthropic = inDialect("anthropic", anthropic)
   return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    Effect.if(request.headers["anthropic-version"] === undefined, { onTrue: () => asOpenAi, onFalse: () => asAnthropic }),
+    Effect.if(request.headers["anthropic-version"] === undefined, {
+      onTrue: () => asOpenAi,
+      onFalse: () => asAnthropic,
+    }),
   )
 }
 

@@ -13,10 +13,13 @@
  */
 
 /** The boundary of a `multipart/form-data` content type, or why there is none usable. */
-export const boundaryOf = (contentType: string | undefined): { readonly boundary: string } | { readonly problem: string } => {
+export const boundaryOf = (
+  contentType: string | undefined,
+): { readonly boundary: string } | { readonly problem: string } => {
   if (contentType === undefined) return { problem: "the request has no Content-Type; expected multipart/form-data" }
   const [type, ...params] = contentType.split(";")
-  if (type!.trim().toLowerCase() !== "multipart/form-data") return { problem: "the request body must be multipart/form-data" }
+  if (type!.trim().toLowerCase() !== "multipart/form-data")
+    return { problem: "the request body must be multipart/form-data" }
   let boundary: string | undefined
   for (const param of params) {
     const eq = param.indexOf("=")
@@ -36,7 +39,9 @@ export const boundaryOf = (contentType: string | undefined): { readonly boundary
 
 /** The content type forwarded upstream: the client's boundary, quoted when it must be. */
 export const multipartContentType = (boundary: string): string =>
-  /^[0-9A-Za-z'+_\-.]+$/.test(boundary) ? `multipart/form-data; boundary=${boundary}` : `multipart/form-data; boundary="${boundary}"`
+  /^[0-9A-Za-z'+_\-.]+$/.test(boundary)
+    ? `multipart/form-data; boundary=${boundary}`
+    : `multipart/form-data; boundary="${boundary}"`
 
 /** One part as its headers describe it. */
 export interface PartHead {
@@ -206,7 +211,8 @@ export const makeMultipartScanner = (
       return -1
     }
     if (end < 0) {
-      if (head.length > MAX_HEADER_BYTES) problem = `a multipart part has more than ${MAX_HEADER_BYTES} bytes of headers`
+      if (head.length > MAX_HEADER_BYTES)
+        problem = `a multipart part has more than ${MAX_HEADER_BYTES} bytes of headers`
       return -1
     }
     const used = end + 4 - before
@@ -266,7 +272,9 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
 /** The name and file name of a part from its header lines, or why they are not acceptable. */
-export const parsePartHeaders = (block: string): { readonly name: string; readonly filename: string | undefined } | string => {
+export const parsePartHeaders = (
+  block: string,
+): { readonly name: string; readonly filename: string | undefined } | string => {
   let disposition: string | undefined
   // The block is "Name: value\r\n" lines (the terminating empty line removed by the caller).
   const lines = block.split("\r\n")
@@ -309,7 +317,8 @@ const parseDisposition = (value: string): { readonly name: string; readonly file
       }
       if (i >= rest.length) return bad
       // Readers differ on backslash escapes: a name that needs one could read as another name upstream.
-      if (key === "name" && rest.slice(0, i).includes("\\")) return "a multipart part name with a backslash is not supported"
+      if (key === "name" && rest.slice(0, i).includes("\\"))
+        return "a multipart part name with a backslash is not supported"
       param = text
       rest = rest.slice(i + 1)
     } else {

@@ -1,5 +1,5 @@
-import { Effect, Schema } from "effect"
 import type { IncomingMessage } from "node:http"
+import { Effect, Schema } from "effect"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 import type { UpstreamUpload } from "../upstream/UpstreamClient.js"
 import { boundaryOf, makeMultipartScanner, multipartContentType, type PartHead } from "./MultipartScanner.js"
@@ -59,7 +59,8 @@ const QUEUE_LIMIT = 256 * 1024
 const COLLECT: ReadonlySet<string> = new Set(["model", "stream"])
 const COLLECT_LIMIT = 257
 
-const invalid = (message: string, param?: string) => new InvalidRequest(param === undefined ? { message } : { message, param })
+const invalid = (message: string, param?: string) =>
+  new InvalidRequest(param === undefined ? { message } : { message, param })
 const tooLarge = (limit: number) => new RequestTooLarge({ message: `Request body exceeds the limit of ${limit} bytes` })
 
 /**
@@ -160,7 +161,9 @@ export const readUpload = (
   /** A file came before the model (or the model is not near the start): keep the whole body. */
   const startSpool = () => {
     state = "spooled"
-    spool = createSpool((error) => fail(new UploadUnavailable({ message: `the upload could not be kept for sending: ${error.message}` })))
+    spool = createSpool((error) =>
+      fail(new UploadUnavailable({ message: `the upload could not be kept for sending: ${error.message}` })),
+    )
     for (const chunk of prefix) spool.write(chunk)
     prefix = []
   }
@@ -175,7 +178,12 @@ export const readUpload = (
       upload: upload("spooled", (upstreamModel) => {
         const value = Buffer.from(upstreamModel, "latin1")
         const pieces: ReadonlyArray<Piece> = [{ from: 0, to: start }, value, { from: end, to: total }]
-        return { contentType, contentLength: total - (end - start) + value.length, open: () => kept.read(pieces), spent: () => false }
+        return {
+          contentType,
+          contentLength: total - (end - start) + value.length,
+          open: () => kept.read(pieces),
+          spent: () => false,
+        }
       }),
     })
   }
@@ -224,13 +232,15 @@ export const readUpload = (
     ended = true
     detach()
     bodyRead()
-    if (!scanner.closed()) return fail(invalid("The multipart body could not be read: it ends before its closing boundary"))
+    if (!scanner.closed())
+      return fail(invalid("The multipart body could not be read: it ends before its closing boundary"))
     if (model === undefined) return fail(invalid("you must provide a model parameter", "model"))
     if (!sawFile) return fail(invalid("you must provide a 'file' parameter", "file"))
     if (state === "streamed") return live!.end()
     spool!.finish((error) => {
       if (problem !== undefined || state === "over") return
-      if (error !== undefined) return fail(new UploadUnavailable({ message: `the upload could not be kept for sending: ${error.message}` }))
+      if (error !== undefined)
+        return fail(new UploadUnavailable({ message: `the upload could not be kept for sending: ${error.message}` }))
       decideSpooled()
     })
   }

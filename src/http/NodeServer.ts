@@ -1,16 +1,16 @@
+import * as Http from "node:http"
+import type { AddressInfo, Socket } from "node:net"
 import type * as HttpApp from "@effect/platform/HttpApp"
-import { beginRequest } from "./AccessLog.js"
-import { LogLinesTag } from "./Logging.js"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Deferred, Duration, Effect, Layer, Schema } from "effect"
-import * as Http from "node:http"
-import type { AddressInfo, Socket } from "node:net"
 import { AppConfig } from "../config/AppConfig.js"
 import { endRelayWithError } from "../gateway/StreamCommit.js"
+import { beginRequest } from "./AccessLog.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
 import type { NodeHandler } from "./GenerationEdge.js"
 import { HeldRequest } from "./HeldRequest.js"
+import { LogLinesTag } from "./Logging.js"
 import { dialectOfPath } from "./RouteDialect.js"
 
 /** Where the server listens, for tests and logs. */
@@ -34,10 +34,17 @@ const refuseTooLarge = (request: HeldRequest, response: Http.ServerResponse, lim
   const path = (request.url ?? "").split("?", 1)[0]!
   const body = JSON.stringify(
     path.startsWith("/v1")
-      ? errorBody(dialectOfPath(path, request.headers["anthropic-version"]), apiError(413, message, { code: "request_too_large" }))
+      ? errorBody(
+          dialectOfPath(path, request.headers["anthropic-version"]),
+          apiError(413, message, { code: "request_too_large" }),
+        )
       : { _tag: "PayloadTooLarge", message },
   )
-  response.writeHead(413, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })
+  response.writeHead(413, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    connection: "close",
+  })
   response.end(body)
 }
 
@@ -47,13 +54,18 @@ const refuseTooLarge = (request: HeldRequest, response: Http.ServerResponse, lim
  * for longer is not cut. A request past either gets 408 and its connection is closed. Node checks
  * them every `connectionsCheckingInterval` (30 s by default): a quarter of the shorter one here.
  */
-const clientTimeouts = (config: { readonly headersTimeout: Duration.Duration; readonly requestTimeout: Duration.Duration }) => {
+const clientTimeouts = (config: {
+  readonly headersTimeout: Duration.Duration
+  readonly requestTimeout: Duration.Duration
+}) => {
   const requestTimeout = Duration.toMillis(config.requestTimeout)
   const headers = Duration.toMillis(config.headersTimeout)
   // Node refuses a headers timeout longer than a (non-zero) request timeout.
   const headersTimeout = requestTimeout > 0 && (headers === 0 || headers > requestTimeout) ? requestTimeout : headers
   const shortest = Math.min(...[headersTimeout, requestTimeout].filter((ms) => ms > 0))
-  const connectionsCheckingInterval = Number.isFinite(shortest) ? Math.min(5_000, Math.max(100, Math.floor(shortest / 4))) : 30_000
+  const connectionsCheckingInterval = Number.isFinite(shortest)
+    ? Math.min(5_000, Math.max(100, Math.floor(shortest / 4)))
+    : 30_000
   return { headersTimeout, requestTimeout, connectionsCheckingInterval }
 }
 
@@ -93,8 +105,13 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
     Effect.gen(function* () {
       const config = yield* AppConfig
       const lines = yield* LogLinesTag
-      const server = Http.createServer({ IncomingMessage: HeldRequest, keepAliveTimeout: 65_000, ...clientTimeouts(config) })
-      if (config.maxConnectionsPerClient > 0 && !config.trustProxy) limitConnectionsPerClient(server, config.maxConnectionsPerClient)
+      const server = Http.createServer({
+        IncomingMessage: HeldRequest,
+        keepAliveTimeout: 65_000,
+        ...clientTimeouts(config),
+      })
+      if (config.maxConnectionsPerClient > 0 && !config.trustProxy)
+        limitConnectionsPerClient(server, config.maxConnectionsPerClient)
       const bodyLimit = config.managementBodyLimitBytes
       /** Responses not closed yet (in flight). */
       const open = new Set<Http.ServerResponse>()
@@ -136,7 +153,8 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
         })
       }).pipe(
         Effect.mapError(
-          (error) => new ListenError({ message: `could not listen on ${config.host}:${config.port}: ${error.message}` }),
+          (error) =>
+            new ListenError({ message: `could not listen on ${config.host}:${config.port}: ${error.message}` }),
         ),
       )
 

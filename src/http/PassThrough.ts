@@ -1,6 +1,6 @@
 import { Either } from "effect"
-import { InvalidRequest } from "../gateway/GatewayError.js"
 import type { Operation } from "../gateway/Exchange.js"
+import { InvalidRequest } from "../gateway/GatewayError.js"
 import { passThroughOperation } from "../gateway/PassThroughOperation.js"
 import type { OpenAiEndpoint } from "../upstream/ProviderEndpoints.js"
 import type { UpstreamUpload } from "../upstream/UpstreamClient.js"
@@ -24,9 +24,19 @@ const streamed = (body: Record<string, unknown>) => (body.stream === true ? "sse
 
 const ROUTES: ReadonlyMap<string, PassThroughRoute> = new Map<string, PassThroughRoute>([
   ["/v1/completions", { endpoint: "completions", required: ["prompt"], relay: streamed }],
-  ["/v1/moderations", { endpoint: "moderations", required: ["input"], defaultModel: "omni-moderation-latest", relay: () => undefined }],
+  [
+    "/v1/moderations",
+    { endpoint: "moderations", required: ["input"], defaultModel: "omni-moderation-latest", relay: () => undefined },
+  ],
   ["/v1/images/generations", { endpoint: "images/generations", required: ["prompt"], relay: streamed }],
-  ["/v1/audio/speech", { endpoint: "audio/speech", required: ["input", "voice"], relay: (body) => (body.stream_format === "sse" ? "sse" : "bytes") }],
+  [
+    "/v1/audio/speech",
+    {
+      endpoint: "audio/speech",
+      required: ["input", "voice"],
+      relay: (body) => (body.stream_format === "sse" ? "sse" : "bytes"),
+    },
+  ],
 ])
 
 /** Whether `path` is a JSON pass-through endpoint. */
@@ -36,10 +46,14 @@ export const isPassThroughPath = (path: string): boolean => ROUTES.has(path)
 export const passThroughDefaultModel = (path: string): string | undefined => ROUTES.get(path)?.defaultModel
 
 /** The walk's operation for a pass-through request, or the 400 naming the field at fault. */
-export const passThroughOperationOf = (path: string, body: Record<string, unknown>): Either.Either<Operation, InvalidRequest> => {
+export const passThroughOperationOf = (
+  path: string,
+  body: Record<string, unknown>,
+): Either.Either<Operation, InvalidRequest> => {
   const route = ROUTES.get(path)!
   const missing = route.required.find((field) => body[field] === undefined || body[field] === null)
-  if (missing !== undefined) return Either.left(new InvalidRequest({ message: `you must provide a '${missing}' parameter`, param: missing }))
+  if (missing !== undefined)
+    return Either.left(new InvalidRequest({ message: `you must provide a '${missing}' parameter`, param: missing }))
   if (body.stream !== undefined && typeof body.stream !== "boolean") {
     return Either.left(new InvalidRequest({ message: "'stream' must be a boolean", param: "stream" }))
   }
@@ -60,5 +74,8 @@ export const isUploadPath = (path: string): boolean => UPLOADS.has(path)
  * answer relayed as it comes — a transcript in any `response_format` (JSON, text, SRT, VTT) or,
  * with `stream=true`, an event stream.
  */
-export const uploadOperationOf = (path: string, bodyFor: (upstreamModel: string) => UpstreamUpload, stream: string | undefined): Operation =>
-  passThroughOperation(UPLOADS.get(path)!, bodyFor, stream === "true" ? "sse" : "bytes")
+export const uploadOperationOf = (
+  path: string,
+  bodyFor: (upstreamModel: string) => UpstreamUpload,
+  stream: string | undefined,
+): Operation => passThroughOperation(UPLOADS.get(path)!, bodyFor, stream === "true" ? "sse" : "bytes")

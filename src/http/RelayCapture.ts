@@ -10,7 +10,11 @@ const TEXTUAL = /^\s*(text\/|application\/(json|x-ndjson|[\w.+-]*\+json)\b)/i
  * that also hands the request log what it writes, decoded as UTF-8 (the log keeps the first of
  * it). Only the bytes written pass through it: backpressure and errors are the sink's.
  */
-export const capturingSink = (sink: RelaySink, contentType: string | undefined, record: RequestRecord | undefined): RelaySink => {
+export const capturingSink = (
+  sink: RelaySink,
+  contentType: string | undefined,
+  record: RequestRecord | undefined,
+): RelaySink => {
   if (record?.logBodies !== true || contentType === undefined || !TEXTUAL.test(contentType)) return sink
   const decoder = new StringDecoder("utf8")
   return {

@@ -1,5 +1,5 @@
-import { Either, Schema } from "effect"
 import type { IncomingMessage } from "node:http"
+import { Either, Schema } from "effect"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../protocol/Json.js"
 
@@ -17,7 +17,11 @@ const tooLarge = (limit: number) => new RequestTooLarge({ message: `Request body
  * the limit is refused before reading a byte; a body that grows past it stops being read.
  * Returns a function that stops reading (for a request abandoned before its body arrived).
  */
-export const readBody = (request: IncomingMessage, limit: number, done: (result: Either.Either<string, BodyProblem>) => void): (() => void) => {
+export const readBody = (
+  request: IncomingMessage,
+  limit: number,
+  done: (result: Either.Either<string, BodyProblem>) => void,
+): (() => void) => {
   if (Number(request.headers["content-length"] ?? "0") > limit) {
     done(Either.left(tooLarge(limit)))
     return noop
@@ -41,7 +45,10 @@ export const readBody = (request: IncomingMessage, limit: number, done: (result:
     if (size > limit) return finish(Either.left(tooLarge(limit)))
     chunks.push(chunk)
   }
-  const onEnd = () => finish(Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")))
+  const onEnd = () =>
+    finish(
+      Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")),
+    )
   const onError = () => finish(Either.left(new InvalidRequest({ message: "The request body could not be read" })))
   request.on("data", onData)
   request.once("end", onEnd)
@@ -68,7 +75,10 @@ export const parseJsonObject = (text: string): Either.Either<Record<string, unkn
   }
   if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
     return Either.left(
-      new InvalidRequest({ message: `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`, code: "json_too_deep" }),
+      new InvalidRequest({
+        message: `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`,
+        code: "json_too_deep",
+      }),
     )
   }
   return Either.right(json as Record<string, unknown>)

@@ -5,14 +5,16 @@ import { Effect, Either } from "effect"
 import { InvalidRequest } from "../gateway/GatewayError.js"
 import { ResponseNotFound, StoredResponses } from "../gateway/StoredResponses.js"
 import { CurrentPrincipal } from "../identity/Principal.js"
-import { readItemListQuery, RESPONSE_ID } from "../protocol/openai-responses/Stored.js"
+import { RESPONSE_ID, readItemListQuery } from "../protocol/openai-responses/Stored.js"
 import { answerErrors, authenticated } from "./DataPlane.js"
 
 /** The `{id}` of the path: an id the gateway could have handed out, else no such response. */
 const responseId = Effect.flatMap(HttpRouter.params, (params) => {
   const id = params.id ?? ""
   // Quoted in the error: printable and short.
-  return RESPONSE_ID.test(id) ? Effect.succeed(id) : Effect.fail(new ResponseNotFound({ id: id.slice(0, 64).replace(/[^\x20-\x7e]/g, "?") }))
+  return RESPONSE_ID.test(id)
+    ? Effect.succeed(id)
+    : Effect.fail(new ResponseNotFound({ id: id.slice(0, 64).replace(/[^\x20-\x7e]/g, "?") }))
 })
 
 const json = (text: string) => HttpServerResponse.text(text, { contentType: "application/json" })
@@ -36,7 +38,11 @@ const inputItems = route((stored, id) =>
     const request = yield* HttpServerRequest.HttpServerRequest
     const search = request.url.indexOf("?")
     const query = readItemListQuery(new URLSearchParams(search < 0 ? "" : request.url.slice(search + 1)))
-    if (Either.isLeft(query)) return yield* new InvalidRequest({ message: query.left.message, ...(query.left.param ? { param: query.left.param } : {}) })
+    if (Either.isLeft(query))
+      return yield* new InvalidRequest({
+        message: query.left.message,
+        ...(query.left.param ? { param: query.left.param } : {}),
+      })
     return yield* stored.inputItems(yield* CurrentPrincipal, id, query.right)
   }),
 )

@@ -10,8 +10,8 @@ import { excerpt, generationRouteOf } from "./Generation.js"
 import { healthRoutes } from "./HealthRoutes.js"
 import { metricsRoutes } from "./MetricsRoute.js"
 import { modelRoutes } from "./ModelRoutes.js"
-import { responsesRoutes } from "./ResponsesRoutes.js"
 import { serveManagement } from "./management/ManagementHttpApp.js"
+import { responsesRoutes } from "./ResponsesRoutes.js"
 import { dialectOfPath } from "./RouteDialect.js"
 
 const routed = HttpRouter.concatAll(healthRoutes, dataPlaneRoutes, modelRoutes, responsesRoutes, consoleRoutes)
@@ -21,14 +21,18 @@ const patternOf = (path: string): RegExp =>
   new RegExp(
     `^${path
       .split("/")
-      .map((segment) => (segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .map((segment) =>
+        segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+      )
       .join("/")}$`,
   )
 
-const routedMethods: ReadonlyArray<{ readonly method: string; readonly pattern: RegExp }> = [...routed.routes].map((route) => ({
-  method: route.method,
-  pattern: patternOf(route.path),
-}))
+const routedMethods: ReadonlyArray<{ readonly method: string; readonly pattern: RegExp }> = [...routed.routes].map(
+  (route) => ({
+    method: route.method,
+    pattern: patternOf(route.path),
+  }),
+)
 
 /** The methods the gateway serves on `path` (its generation routes and its routed data plane); empty when none. */
 export const allowedMethods = (path: string): ReadonlyArray<string> => {
@@ -52,7 +56,9 @@ const unrouted = (request: HttpServerRequest.HttpServerRequest) => {
   }
   const refused = errorResponse(
     dialect,
-    apiError(405, `Method ${request.method} is not allowed on ${shown}: use ${allowed.join(" or ")}`, { code: "method_not_allowed" }),
+    apiError(405, `Method ${request.method} is not allowed on ${shown}: use ${allowed.join(" or ")}`, {
+      code: "method_not_allowed",
+    }),
   )
   return HttpServerResponse.setHeader(refused, "allow", allowed.join(", "))
 }

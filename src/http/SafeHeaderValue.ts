@@ -16,7 +16,10 @@ export const safeHeaderValue = (value: string): string => {
   let out = ""
   // Buffer.from replaces a lone surrogate with U+FFFD (encodeURIComponent would throw on it).
   for (const byte of Buffer.from(value, "utf8")) {
-    const encoded = byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte < 16 ? "0" : ""}${byte.toString(16).toUpperCase()}`
+    const encoded =
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte < 16 ? "0" : ""}${byte.toString(16).toUpperCase()}`
     if (out.length + encoded.length > HEADER_VALUE_MAX) break
     out += encoded
   }

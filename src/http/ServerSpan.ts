@@ -1,5 +1,5 @@
-import * as Otel from "@opentelemetry/api"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import * as Otel from "@opentelemetry/api"
 import { parseTraceContext } from "../telemetry/TraceContext.js"
 import type { RequestTrace, RequestTracer } from "../telemetry/Tracing.js"
 import type { GenerationRoute } from "./Generation.js"
@@ -31,11 +31,14 @@ const routeOf = (route: GenerationRoute, path: string): { readonly template: str
   if (route.kind === "gemini" || (route.dialect === "gemini" && path.startsWith(GEMINI_PREFIX))) {
     const method = path.slice(path.lastIndexOf(":") + 1)
     const operation = GEMINI_OPERATIONS[method]
-    return operation === undefined ? { template: `${GEMINI_PREFIX}{model}`, operation: "generate_content" } : { template: `${GEMINI_PREFIX}{model}:${method}`, operation }
+    return operation === undefined
+      ? { template: `${GEMINI_PREFIX}{model}`, operation: "generate_content" }
+      : { template: `${GEMINI_PREFIX}{model}:${method}`, operation }
   }
   if (route.count === true) return { template: path, operation: "count_tokens" }
   if (route.kind === "embeddings") return { template: path, operation: "embeddings" }
-  if (route.kind === "passthrough" || route.kind === "upload") return { template: path, operation: PASS_THROUGH_OPERATIONS[path] ?? "pass_through" }
+  if (route.kind === "passthrough" || route.kind === "upload")
+    return { template: path, operation: PASS_THROUGH_OPERATIONS[path] ?? "pass_through" }
   return { template: path, operation: "chat" }
 }
 
@@ -51,15 +54,26 @@ const SERVER_ERROR = 500
  */
 export const makeServerSpans =
   (requests: RequestTracer) =>
-  (request: IncomingMessage, response: ServerResponse, route: GenerationRoute, path: string, requestId: string): RequestTrace => {
+  (
+    request: IncomingMessage,
+    response: ServerResponse,
+    route: GenerationRoute,
+    path: string,
+    requestId: string,
+  ): RequestTrace => {
     const { template, operation } = routeOf(route, path)
-    const trace = requests.start(`POST ${template}`, operation, parseTraceContext(request.headers.traceparent, request.headers.tracestate), {
-      "http.request.method": "POST",
-      "http.route": template,
-      "url.path": safeHeaderValue(path),
-      "apiproxy.request_id": requestId,
-      "gen_ai.operation.name": operation,
-    })
+    const trace = requests.start(
+      `POST ${template}`,
+      operation,
+      parseTraceContext(request.headers.traceparent, request.headers.tracestate),
+      {
+        "http.request.method": "POST",
+        "http.route": template,
+        "url.path": safeHeaderValue(path),
+        "apiproxy.request_id": requestId,
+        "gen_ai.operation.name": operation,
+      },
+    )
     response.once("close", () => endServerSpan(trace.span, response))
     return trace
   }
@@ -83,7 +97,8 @@ const endServerSpan = (span: Otel.Span, response: ServerResponse) => {
   }
   if (!response.writableFinished) {
     span.setAttribute("apiproxy.client_disconnected", true)
-    if (String(response.getHeader("content-type")).startsWith("text/event-stream")) span.setAttribute("apiproxy.stream.outcome", "client_disconnected")
+    if (String(response.getHeader("content-type")).startsWith("text/event-stream"))
+      span.setAttribute("apiproxy.stream.outcome", "client_disconnected")
   }
   span.end()
 }

@@ -1,6 +1,6 @@
-import { Effect, Redacted, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Effect, Redacted, Schema } from "effect"
 import type { BootstrapCredentials } from "./Bootstrap.js"
 
 /** The file under DATA_DIR that keeps the first superuser's credentials (and a reset's). */
@@ -11,7 +11,12 @@ export class CredentialsFileError extends Schema.TaggedError<CredentialsFileErro
 }) {}
 
 /** The file's text: who, the password, the API key when there is one, and when. */
-export const credentialsText = (credentials: Omit<BootstrapCredentials, "apiKey" | "userId"> & { readonly apiKey?: Redacted.Redacted<string> | undefined }, now: Date): string =>
+export const credentialsText = (
+  credentials: Omit<BootstrapCredentials, "apiKey" | "userId"> & {
+    readonly apiKey?: Redacted.Redacted<string> | undefined
+  },
+  now: Date,
+): string =>
   [
     `# APIProxy superuser credentials, written ${now.toISOString()}.`,
     "# Keep this file private (mode 0600); delete it once the password is changed or stored elsewhere.",
@@ -37,5 +42,8 @@ export const writeCredentialsFile = (dataDir: string, text: string) =>
       fs.renameSync(temporary, file)
       return file
     },
-    catch: (error) => new CredentialsFileError({ message: `${path.join(dataDir, ADMIN_CREDENTIALS_FILE)} could not be written: ${error instanceof Error ? error.message : String(error)}` }),
+    catch: (error) =>
+      new CredentialsFileError({
+        message: `${path.join(dataDir, ADMIN_CREDENTIALS_FILE)} could not be written: ${error instanceof Error ? error.message : String(error)}`,
+      }),
   })

@@ -1,12 +1,12 @@
-import { Config, Duration, Effect, Option, Redacted, Schema, Stream } from "effect"
 import { timingSafeEqual } from "node:crypto"
+import { Config, Duration, Effect, Option, Redacted, Schema, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import { Secrets } from "../crypto/Secrets.js"
+import { budgetOfColumns } from "../shared/Budget.js"
+import { durationConfig } from "../shared/DurationConfig.js"
 import { type ApiKeyAuthRow, ApiKeyRepository } from "../storage/ApiKeyRepository.js"
 import { Kv } from "../storage/Kv.js"
 import type { Principal } from "./Principal.js"
-import { Secrets } from "../crypto/Secrets.js"
-import { durationConfig } from "../shared/DurationConfig.js"
-import { budgetOfColumns } from "../shared/Budget.js"
 
 export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
   status: Schema.Literal(401, 403),
@@ -25,17 +25,13 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
  * How long a key verified before the database became unreachable keeps being served from the
  * cache (its last known state) while the database stays unreachable. `0s` turns it off.
  */
-export const apiKeyStaleMax = durationConfig("API_KEY_STALE_MAX").pipe(
-  Config.withDefault(Duration.minutes(15)),
-)
+export const apiKeyStaleMax = durationConfig("API_KEY_STALE_MAX").pipe(Config.withDefault(Duration.minutes(15)))
 
 /**
  * How long a verdict is taken from the cache before the database is asked again. A short backstop:
  * revocation normally reaches every instance through AUTH_INVALIDATE_CHANNEL at once.
  */
-export const apiKeyCacheTtl = durationConfig("API_KEY_CACHE_TTL").pipe(
-  Config.withDefault(Duration.seconds(30)),
-)
+export const apiKeyCacheTtl = durationConfig("API_KEY_CACHE_TTL").pipe(Config.withDefault(Duration.seconds(30)))
 
 /** Channel on which any instance announces that cached key verdicts must be dropped. */
 export const AUTH_INVALIDATE_CHANNEL = "auth:invalidate"
@@ -128,16 +124,21 @@ export class ApiKeyAuth extends Effect.Service<ApiKeyAuth>()("gateway/identity/A
       databaseDownUntil = Date.now() + RETRY_DATABASE_MS
       if (!databaseDown) {
         databaseDown = true
-        yield* Effect.logError("API key lookup failed: serving keys verified in the last API_KEY_STALE_MAX from the cache, others get 503").pipe(
-          Effect.annotateLogs({ reason, staleMax: Duration.format(Duration.millis(staleMaxMs)) }),
-        )
+        yield* Effect.logError(
+          "API key lookup failed: serving keys verified in the last API_KEY_STALE_MAX from the cache, others get 503",
+        ).pipe(Effect.annotateLogs({ reason, staleMax: Duration.format(Duration.millis(staleMaxMs)) }))
       }
       if (stale === undefined) return yield* cannotVerify
       return stale.row
     })
 
     /** The key's row from the database, or its last known state while the database is unreachable. */
-    const lookupOrStale = Effect.fnUntraced(function* (token: string, cacheKey: string, hit: Cached | undefined, now: number) {
+    const lookupOrStale = Effect.fnUntraced(function* (
+      token: string,
+      cacheKey: string,
+      hit: Cached | undefined,
+      now: number,
+    ) {
       const stale = hit !== undefined && now - hit.cachedAt < staleMaxMs ? hit : undefined
       if (stale !== undefined && now < databaseDownUntil) return stale.row
       const found = yield* lookup(token).pipe(

@@ -1,10 +1,10 @@
 import { Clock, Effect, Option, Redacted } from "effect"
+import { newApiToken, Secrets } from "../crypto/Secrets.js"
+import type { Budget } from "../shared/Budget.js"
 import { ApiKeyRepository, type ApiKeyRow } from "../storage/ApiKeyRepository.js"
 import type { UniqueViolation } from "../storage/UserRepository.js"
 import { ApiKeyAuth } from "./ApiKeyAuth.js"
-import { ResourceConflict, InvalidInput, ResourceNotFound } from "./IdentityErrors.js"
-import { newApiToken, Secrets } from "../crypto/Secrets.js"
-import type { Budget } from "../shared/Budget.js"
+import { InvalidInput, ResourceConflict, ResourceNotFound } from "./IdentityErrors.js"
 
 export type { ApiKeyRow } from "../storage/ApiKeyRepository.js"
 
@@ -54,7 +54,8 @@ export interface ApiKeyChanges extends Limits {
   readonly allowedProviderIds?: ReadonlyArray<string> | null | undefined
 }
 
-const nameTaken = (_: UniqueViolation) => new ResourceConflict({ message: "An API key with this name already exists for this user" })
+const nameTaken = (_: UniqueViolation) =>
+  new ResourceConflict({ message: "An API key with this name already exists for this user" })
 
 /**
  * Client API keys of a user. The token is random, returned once by `create`, and stored only as

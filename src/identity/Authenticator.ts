@@ -1,8 +1,8 @@
 import { Effect } from "effect"
 import { ApiKeyAuth } from "./ApiKeyAuth.js"
 import { looksLikeJwt } from "./Jwt.js"
-import type { Principal } from "./Principal.js"
 import { LoginSessions } from "./LoginSessions.js"
+import type { Principal } from "./Principal.js"
 
 /**
  * One credential of the management API → who is calling: a JWT access token (a management

@@ -1,9 +1,9 @@
 import { Clock, Config, Context, Effect, Option, Redacted } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { credentialsText, writeCredentialsFile } from "./AdminCredentialsFile.js"
-import { UserRepository } from "../storage/UserRepository.js"
-import { generatePassword, hashPassword } from "./Passwords.js"
 import { newApiToken, Secrets } from "../crypto/Secrets.js"
+import { UserRepository } from "../storage/UserRepository.js"
+import { credentialsText, writeCredentialsFile } from "./AdminCredentialsFile.js"
+import { generatePassword, hashPassword } from "./Passwords.js"
 
 export interface BootstrapCredentials {
   readonly username: string
@@ -19,7 +19,11 @@ export interface BootstrapCredentials {
  * concurrent callers exactly one creates the account. Returns the credentials once;
  * nothing is logged here.
  */
-export const createFirstSuperuser = (input: { readonly username: string; readonly email: string; readonly displayName?: string }) =>
+export const createFirstSuperuser = (input: {
+  readonly username: string
+  readonly email: string
+  readonly displayName?: string
+}) =>
   Effect.gen(function* () {
     const users = yield* UserRepository
     const secrets = yield* Secrets
@@ -72,7 +76,9 @@ export const bootstrapAdmin = Effect.gen(function* () {
   const now = yield* Clock.currentTimeMillis
   return yield* writeCredentialsFile(dataDir, credentialsText(created, new Date(now))).pipe(
     Effect.map((file): FirstStartOutcome => ({ _tag: "Written", username: created.username, file })),
-    Effect.catchTag("CredentialsFileError", (error) => Effect.succeed<FirstStartOutcome>({ _tag: "Unwritten", credentials: created, reason: error.message })),
+    Effect.catchTag("CredentialsFileError", (error) =>
+      Effect.succeed<FirstStartOutcome>({ _tag: "Unwritten", credentials: created, reason: error.message }),
+    ),
   )
 })
 

@@ -110,7 +110,11 @@ export const verify = (
     return fail("malformed", "header or payload is not JSON")
   }
   // Signed by us, but never trust `alg` blindly: only HS256 is issued.
-  if (typeof parsedHeader !== "object" || parsedHeader === null || (parsedHeader as { alg?: unknown }).alg !== "HS256") {
+  if (
+    typeof parsedHeader !== "object" ||
+    parsedHeader === null ||
+    (parsedHeader as { alg?: unknown }).alg !== "HS256"
+  ) {
     return fail("malformed", "unsupported algorithm")
   }
   const claims = decodeClaims(parsedPayload)

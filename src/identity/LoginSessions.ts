@@ -1,10 +1,10 @@
 import { Clock, Effect, Either, Option, Redacted } from "effect"
+import { Secrets } from "../crypto/Secrets.js"
 import { UserRepository, type UserRow } from "../storage/UserRepository.js"
 import { AuthError } from "./ApiKeyAuth.js"
 import * as Jwt from "./Jwt.js"
 import { LoginThrottle, throttleAccount } from "./LoginThrottle.js"
 import { Revocations } from "./Revocations.js"
-import { Secrets } from "../crypto/Secrets.js"
 import { Users } from "./Users.js"
 
 export interface TokenPair {

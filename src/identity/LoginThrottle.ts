@@ -1,5 +1,5 @@
-import { Duration, Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
+import { Duration, Effect, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { Kv } from "../storage/Kv.js"
 
@@ -33,7 +33,9 @@ export class LoginThrottle extends Effect.Service<LoginThrottle>()("gateway/iden
     const keyOf = (account: string, address: string) =>
       `login:attempts:${createHash("sha256").update(account).digest("hex").slice(0, 32)}:${address}`
     const failOpen = (operation: string) => (error: { readonly message: string }) =>
-      Effect.logWarning("login throttle store unavailable").pipe(Effect.annotateLogs({ operation, error: error.message }))
+      Effect.logWarning("login throttle store unavailable").pipe(
+        Effect.annotateLogs({ operation, error: error.message }),
+      )
 
     const reserve = Effect.fnUntraced(
       function* (key: string) {

@@ -38,7 +38,8 @@ type LimitedPrincipal = Principal & { readonly apiKeyId: string }
 
 /** An API key with a requests- or tokens-per-minute limit (the master key and unlimited keys are not). */
 export const isLimited = (principal: Principal): principal is LimitedPrincipal =>
-  principal.apiKeyId !== null && (principal.limits.requestsPerMinute !== null || principal.limits.tokensPerMinute !== null)
+  principal.apiKeyId !== null &&
+  (principal.limits.requestsPerMinute !== null || principal.limits.tokensPerMinute !== null)
 
 export const countsTokens = (principal: Principal): boolean =>
   principal.apiKeyId !== null && principal.limits.tokensPerMinute !== null
@@ -79,10 +80,14 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
           })
         }
       }
-      if (requestsPerMinute === null) return { tokens, resetMs: window.remainingMs } satisfies RateLimitState as RateLimitState
+      if (requestsPerMinute === null)
+        return { tokens, resetMs: window.remainingMs } satisfies RateLimitState as RateLimitState
       const count = yield* kv.incr(requestsKey(principal.apiKeyId, window.index), 1, COUNTER_TTL)
       const requests = { limit: requestsPerMinute, remaining: Math.max(0, requestsPerMinute - count) }
-      const state: RateLimitState = tokens === undefined ? { requests, resetMs: window.remainingMs } : { requests, tokens, resetMs: window.remainingMs }
+      const state: RateLimitState =
+        tokens === undefined
+          ? { requests, resetMs: window.remainingMs }
+          : { requests, tokens, resetMs: window.remainingMs }
       if (count > requestsPerMinute) {
         return yield* new RateLimited({
           message: `Rate limit reached: this API key may make ${requestsPerMinute} requests per minute`,
@@ -101,7 +106,10 @@ export class RateLimit extends Effect.Service<RateLimit>()("gateway/identity/Rat
       isLimited(principal)
         ? check(principal).pipe(
             Effect.catchTag("KvError", (error) =>
-              Effect.logWarning("rate limit not checked: KV store unavailable").pipe(Effect.annotateLogs("reason", error.message), Effect.as(undefined)),
+              Effect.logWarning("rate limit not checked: KV store unavailable").pipe(
+                Effect.annotateLogs("reason", error.message),
+                Effect.as(undefined),
+              ),
             ),
           )
         : Effect.succeed(undefined)

@@ -30,7 +30,8 @@ export class Revocations extends Effect.Service<Revocations>()("gateway/identity
     const revokeFamily = (family: string) => repository.put(FAMILY(family), until(REFRESH_TOKEN_SECONDS))
 
     /** True the first time for a given refresh token, false on every reuse (atomic: one INSERT). */
-    const claimRefresh = (jti: string, expiresInSeconds: number) => repository.putIfAbsent(USED(jti), until(expiresInSeconds))
+    const claimRefresh = (jti: string, expiresInSeconds: number) =>
+      repository.putIfAbsent(USED(jti), until(expiresInSeconds))
 
     /** The key under which a family's revocation is stored (read together with the user). */
     const familyKey = FAMILY

@@ -1,5 +1,5 @@
-import type * as SqlError from "@effect/sql/SqlError"
 import * as fs from "node:fs"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Layer, Option, Redacted, Schema } from "effect"
 import { AppConfig, describeSecretKeySource, type SecretKeySource } from "../config/AppConfig.js"
 import { Secrets } from "../crypto/Secrets.js"
@@ -35,8 +35,10 @@ const describeForeign = (foreign: ReadonlyArray<SealedCount>): string => {
 }
 
 /** Rows sealed by a version `known` does not hold. */
-export const foreignRows = (sealed: ReadonlyArray<SealedCount>, known: ReadonlyArray<number>): ReadonlyArray<SealedCount> =>
-  sealed.filter((row) => row.count > 0 && !known.includes(row.version))
+export const foreignRows = (
+  sealed: ReadonlyArray<SealedCount>,
+  known: ReadonlyArray<number>,
+): ReadonlyArray<SealedCount> => sealed.filter((row) => row.count > 0 && !known.includes(row.version))
 
 const refusal = (source: Extract<SecretKeySource, { _tag: "File" }>, database: string, foreign: string): string =>
   [
@@ -45,27 +47,29 @@ const refusal = (source: Extract<SecretKeySource, { _tag: "File" }>, database: s
     "Set SECRET_KEY to that secret on every instance (the other instance's DATA_DIR/secret.key, say)",
   ].join(" ")
 
-export const checkSecretKey: Effect.Effect<void, SecretKeyMismatch | SqlError.SqlError, AppConfig | Secrets | SealedVersions> = Effect.gen(
-  function* () {
-    const config = yield* AppConfig
-    const secrets = yield* Secrets
-    const source = config.secretKeySource
-    yield* Effect.logInfo(describeSecretKeySource(source))
-    const foreign = foreignRows(yield* (yield* SealedVersions).counts, secrets.versions)
-    if (foreign.length === 0) return
-    const database = Option.match(config.databaseUrl, {
-      onNone: () => `the embedded database in ${config.dataDir}`,
-      onSome: (url) => `the database at ${describeDatabaseUrl(Redacted.value(url))}`,
-    })
-    if (source._tag === "Env") {
-      return yield* Effect.logWarning(
-        `SECRET_KEY: ${database} holds ${describeForeign(foreign)} sealed by a secret that is neither SECRET_KEY nor SECRET_KEY_PREVIOUS; they cannot be used (set SECRET_KEY_PREVIOUS to that secret, or re-enter them)`,
-      )
-    }
-    if (source.generated) yield* Effect.sync(() => fs.rmSync(source.file, { force: true }))
-    return yield* new SecretKeyMismatch({ message: refusal(source, database, describeForeign(foreign)) })
-  },
-).pipe(Effect.withSpan("SecretKeyCheck"))
+export const checkSecretKey: Effect.Effect<
+  void,
+  SecretKeyMismatch | SqlError.SqlError,
+  AppConfig | Secrets | SealedVersions
+> = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const secrets = yield* Secrets
+  const source = config.secretKeySource
+  yield* Effect.logInfo(describeSecretKeySource(source))
+  const foreign = foreignRows(yield* (yield* SealedVersions).counts, secrets.versions)
+  if (foreign.length === 0) return
+  const database = Option.match(config.databaseUrl, {
+    onNone: () => `the embedded database in ${config.dataDir}`,
+    onSome: (url) => `the database at ${describeDatabaseUrl(Redacted.value(url))}`,
+  })
+  if (source._tag === "Env") {
+    return yield* Effect.logWarning(
+      `SECRET_KEY: ${database} holds ${describeForeign(foreign)} sealed by a secret that is neither SECRET_KEY nor SECRET_KEY_PREVIOUS; they cannot be used (set SECRET_KEY_PREVIOUS to that secret, or re-enter them)`,
+    )
+  }
+  if (source.generated) yield* Effect.sync(() => fs.rmSync(source.file, { force: true }))
+  return yield* new SecretKeyMismatch({ message: refusal(source, database, describeForeign(foreign)) })
+}).pipe(Effect.withSpan("SecretKeyCheck"))
 
 /** `checkSecretKey` as a layer: built before the first admin and the providers file write anything. */
 export const layer = Layer.effectDiscard(checkSecretKey).pipe(Layer.provide(SealedVersions.Default))

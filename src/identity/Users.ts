@@ -1,10 +1,10 @@
 import { Effect, Option } from "effect"
-import { UserRepository, type UniqueViolation, type UserRow } from "../storage/UserRepository.js"
+import type { Budget } from "../shared/Budget.js"
+import { type UniqueViolation, UserRepository, type UserRow } from "../storage/UserRepository.js"
 import { ApiKeyAuth, AuthError } from "./ApiKeyAuth.js"
 import { ResourceConflict, ResourceNotFound } from "./IdentityErrors.js"
 import { LoginThrottle, throttleAccount } from "./LoginThrottle.js"
 import { hashPassword, verifyPassword } from "./Passwords.js"
-import type { Budget } from "../shared/Budget.js"
 
 /** The throttle's "address" for `current_password` checks: one count per account, wherever from. */
 const CURRENT_PASSWORD = "current-password"
@@ -50,10 +50,13 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
     const dummyHash = yield* hashPassword("apiproxy-timing-equaliser")
 
     const get = Effect.fn("Users.get")(function* (id: string) {
-      return yield* Effect.flatMap(repo.findById(id), Option.match({
-        onNone: () => Effect.fail(ResourceNotFound.of("User", id)),
-        onSome: Effect.succeed,
-      }))
+      return yield* Effect.flatMap(
+        repo.findById(id),
+        Option.match({
+          onNone: () => Effect.fail(ResourceNotFound.of("User", id)),
+          onSome: Effect.succeed,
+        }),
+      )
     })
 
     const create = Effect.fn("Users.create")(function* (user: NewUser) {
@@ -128,12 +131,25 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
     const checkLogin = Effect.fn("Users.checkLogin")(function* (found: Option.Option<UserRow>, password: string) {
       const stored = Option.isSome(found) ? found.value.hashedPassword : dummyHash
       const ok = yield* verifyPassword(password, stored)
-      if (Option.isNone(found) || !ok) return yield* new AuthError({ status: 401, message: "Invalid username or password" })
+      if (Option.isNone(found) || !ok)
+        return yield* new AuthError({ status: 401, message: "Invalid username or password" })
       if (!found.value.isActive) return yield* new AuthError({ status: 403, message: "User account is disabled" })
       return found.value
     })
 
-    return { get, list: repo.list, create, update, checkPassword, setActive, setBudget, authenticate, findByLogin: repo.findByLogin, checkLogin, count: repo.count } as const
+    return {
+      get,
+      list: repo.list,
+      create,
+      update,
+      checkPassword,
+      setActive,
+      setBudget,
+      authenticate,
+      findByLogin: repo.findByLogin,
+      checkLogin,
+      count: repo.count,
+    } as const
   }),
   dependencies: [UserRepository.Default, LoginThrottle.Default],
 }) {}

@@ -17,7 +17,8 @@ export const OTHER = "other"
 /** No model or provider at all: the request was refused before it named one or before an upstream answered. */
 export const NONE = "none"
 
-export const capLength = (value: string): string => (value.length <= MAX_LABEL_LENGTH ? value : value.slice(0, MAX_LABEL_LENGTH))
+export const capLength = (value: string): string =>
+  value.length <= MAX_LABEL_LENGTH ? value : value.slice(0, MAX_LABEL_LENGTH)
 
 /**
  * Every model name the registry knows, as a client may spell it: logical model ids, the models a

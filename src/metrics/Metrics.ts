@@ -195,7 +195,9 @@ interface UsageSeries {
 /** What the metrics read from elsewhere: the registry's snapshot, circuit states, the shared store's state. */
 export interface MetricSources {
   readonly snapshot: () => RegistrySnapshot
-  readonly circuits: (scopes: ReadonlyArray<string>) => Promise<ReadonlyMap<string, { readonly status: keyof typeof CIRCUIT_VALUE }>>
+  readonly circuits: (
+    scopes: ReadonlyArray<string>,
+  ) => Promise<ReadonlyMap<string, { readonly status: keyof typeof CIRCUIT_VALUE }>>
   /** The Kv fallback's outages so far and whether the shared store is down now (1) or not (0). */
   readonly kv: () => { readonly outages: number; readonly down: number }
   /** The request log writer's rows: waiting in memory, written, dropped (all 0 with REQUEST_LOG=off). */
@@ -217,7 +219,8 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
   const attemptedUpstreams: Branches<Set<string>> = new Map()
   let attemptedCount = 0
 
-  const counter = (name: string, help: string, labelNames: ReadonlyArray<string>) => new Prom.Counter({ name, help, labelNames, registers })
+  const counter = (name: string, help: string, labelNames: ReadonlyArray<string>) =>
+    new Prom.Counter({ name, help, labelNames, registers })
   const histogram = (name: string, help: string, labelNames: ReadonlyArray<string>, buckets: Array<number>) =>
     new Prom.Histogram({ name, help, labelNames, buckets, registers })
   /** A counter whose total is read from `read` on scrape. */
@@ -306,7 +309,11 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
     "Streams that broke after commit, by what mid-stream rescue did: rescued (continued elsewhere), failed (no continuation), not_possible.",
     ["outcome"],
   )
-  readElsewhere("apiproxy_requests_in_flight", "Generation requests being served now (streams included).", () => inFlightRequests)
+  readElsewhere(
+    "apiproxy_requests_in_flight",
+    "Generation requests being served now (streams included).",
+    () => inFlightRequests,
+  )
   readElsewhere("apiproxy_streams_in_flight", "Answers being streamed to clients now.", () => inFlightStreams)
 
   new Prom.Gauge({
@@ -319,17 +326,25 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
       const upstreams = new Map<string, { readonly provider: string; readonly model: string }>()
       const add = (provider: string, model: string) => {
         const key = provider + SEP + model
-        if (!upstreams.has(key) && snapshot.providers.get(provider)?.enabled === true) upstreams.set(key, { provider, model })
+        if (!upstreams.has(key) && snapshot.providers.get(provider)?.enabled === true)
+          upstreams.set(key, { provider, model })
       }
       for (const logical of snapshot.logicalModels.values()) for (const u of logical.upstreams) add(u.provider, u.model)
-      for (const provider of snapshot.providers.values()) for (const model of provider.models ?? []) add(provider.id, model)
+      for (const provider of snapshot.providers.values())
+        for (const model of provider.models ?? []) add(provider.id, model)
       for (const [provider, tried] of attemptedUpstreams) for (const model of tried) add(provider, model)
       const providers = [...snapshot.providers.values()].filter((p) => p.enabled).map((p) => p.id)
-      const scopes = [...providers.map(providerScope), ...[...upstreams.values()].map((u) => upstreamScope(u.provider, u.model))]
+      const scopes = [
+        ...providers.map(providerScope),
+        ...[...upstreams.values()].map((u) => upstreamScope(u.provider, u.model)),
+      ]
       const views = await sources.circuits(scopes)
       this.reset()
       for (const provider of providers) {
-        this.set({ scope: "provider", provider: capLength(provider), model: "" }, CIRCUIT_VALUE[views.get(providerScope(provider))?.status ?? "closed"])
+        this.set(
+          { scope: "provider", provider: capLength(provider), model: "" },
+          CIRCUIT_VALUE[views.get(providerScope(provider))?.status ?? "closed"],
+        )
       }
       for (const u of upstreams.values()) {
         this.set(
@@ -345,15 +360,27 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
     "Times the shared KV store (Redis) became unreachable and routing state, limits and sessions went per instance (storage/KvFallback).",
     () => sources.kv().outages,
   )
-  readElsewhere("apiproxy_kv_primary_down", "1 while the shared KV store (Redis) is unreachable and state is per instance, else 0.", () => sources.kv().down)
+  readElsewhere(
+    "apiproxy_kv_primary_down",
+    "1 while the shared KV store (Redis) is unreachable and state is per instance, else 0.",
+    () => sources.kv().down,
+  )
 
   countedElsewhere(
     "apiproxy_request_log_dropped_total",
     "Request-log rows dropped instead of written: the buffer was full while the database was slow or away, or the database refused the row.",
     () => sources.requestLog().dropped,
   )
-  countedElsewhere("apiproxy_request_log_written_total", "Request-log rows written to the database.", () => sources.requestLog().written)
-  readElsewhere("apiproxy_request_log_buffered_rows", "Request-log rows waiting in memory to be written.", () => sources.requestLog().buffered)
+  countedElsewhere(
+    "apiproxy_request_log_written_total",
+    "Request-log rows written to the database.",
+    () => sources.requestLog().written,
+  )
+  readElsewhere(
+    "apiproxy_request_log_buffered_rows",
+    "Request-log rows waiting in memory to be written.",
+    () => sources.requestLog().buffered,
+  )
   countedElsewhere(
     "apiproxy_request_log_bodies_dropped_total",
     "Request-log rows kept without their bodies (marked truncated) because the bodies held in memory reached their cap.",
@@ -396,11 +423,29 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
     const model = modelLabel(request.model, answered)
     const provider = providerLabel(snapshot, request.provider)
     const servedModel = request.servedModel === undefined ? NONE : modelLabel(request.servedModel, answered)
-    const byServed = branch(branch(branch(branch(requestSeries, request.endpoint), request.operation ?? ""), model), provider)
+    const byServed = branch(
+      branch(branch(branch(requestSeries, request.endpoint), request.operation ?? ""), model),
+      provider,
+    )
     let series = byServed.get(servedModel)
     if (series === undefined) {
-      const labels = { endpoint: request.endpoint, dialect: request.dialect, operation: request.operation, model, provider, servedModel, system: systemOf(snapshot, request.provider) }
-      series = { byStatus: new Map(), genAiByStatus: new Map(), duration: undefined, firstToken: undefined, genAiFirstToken: undefined, labels }
+      const labels = {
+        endpoint: request.endpoint,
+        dialect: request.dialect,
+        operation: request.operation,
+        model,
+        provider,
+        servedModel,
+        system: systemOf(snapshot, request.provider),
+      }
+      series = {
+        byStatus: new Map(),
+        genAiByStatus: new Map(),
+        duration: undefined,
+        firstToken: undefined,
+        genAiFirstToken: undefined,
+        labels,
+      }
       byServed.set(servedModel, series)
     }
     return series
@@ -422,19 +467,30 @@ export const makeLiveMetrics = (mode: Exclude<MetricsMode, "off">, sources: Metr
     ;(series.duration ??= duration.labels(labels.endpoint, labels.model, labels.provider)).observe(seconds)
     const firstTokenSeconds = request.firstTokenMs === undefined ? undefined : request.firstTokenMs / 1000
     if (firstTokenSeconds !== undefined) {
-      ;(series.firstToken ??= firstToken.labels(labels.endpoint, labels.model, labels.provider)).observe(firstTokenSeconds)
+      ;(series.firstToken ??= firstToken.labels(labels.endpoint, labels.model, labels.provider)).observe(
+        firstTokenSeconds,
+      )
     }
     if (labels.operation === undefined) return
     let genAiChild = series.genAiByStatus.get(status)
     if (genAiChild === undefined) {
-      genAiChild = genAiDuration.labels(labels.operation, labels.system, labels.model, labels.servedModel, errorTypeOf(status))
+      genAiChild = genAiDuration.labels(
+        labels.operation,
+        labels.system,
+        labels.model,
+        labels.servedModel,
+        errorTypeOf(status),
+      )
       series.genAiByStatus.set(status, genAiChild)
     }
     genAiChild.observe(seconds)
     if (firstTokenSeconds !== undefined) {
-      ;(series.genAiFirstToken ??= genAiFirstToken.labels(labels.operation, labels.system, labels.model, labels.servedModel)).observe(
-        firstTokenSeconds,
-      )
+      ;(series.genAiFirstToken ??= genAiFirstToken.labels(
+        labels.operation,
+        labels.system,
+        labels.model,
+        labels.servedModel,
+      )).observe(firstTokenSeconds)
     }
   }
 
@@ -539,9 +595,15 @@ export class Metrics extends Effect.Service<Metrics>()("gateway/metrics/Metrics"
       // The breaker fails open on store trouble; a defect still must not fail the whole scrape.
       circuits: (scopes) => runPromise(breaker.views(scopes)).catch(() => new Map()),
       // Effect metrics of the process (one gateway per process in production), here and below.
-      kv: () => ({ outages: Effect.runSync(Metric.value(primaryOutages)).count, down: Effect.runSync(Metric.value(primaryDown)).value }),
+      kv: () => ({
+        outages: Effect.runSync(Metric.value(primaryOutages)).count,
+        down: Effect.runSync(Metric.value(primaryDown)).value,
+      }),
       requestLog: requestLog.stats,
-      budgets: () => ({ refusals: Effect.runSync(Metric.value(budgetRefusals)).count, softOverruns: Effect.runSync(Metric.value(softBudgetOverruns)).count }),
+      budgets: () => ({
+        refusals: Effect.runSync(Metric.value(budgetRefusals)).count,
+        softOverruns: Effect.runSync(Metric.value(softBudgetOverruns)).count,
+      }),
     })
   }),
 }) {}

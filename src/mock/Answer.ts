@@ -74,7 +74,12 @@ export const planAnswer = (
     prompt.toolNames.length > 0 &&
     !prompt.endsWithToolResult &&
     /\bweather\b/i.test(prompt.lastUserText)
-      ? [{ name: prompt.toolNames.find((n) => /weather/i.test(n)) ?? prompt.toolNames[0]!, arguments: { location: "Paris" } }]
+      ? [
+          {
+            name: prompt.toolNames.find((n) => /weather/i.test(n)) ?? prompt.toolNames[0]!,
+            arguments: { location: "Paris" },
+          },
+        ]
       : [])
   const toolCalls = specs.map((s, i): ToolCall => {
     const encoded = typeof s.arguments === "string" ? s.arguments : JSON.stringify(s.arguments ?? {})
@@ -95,7 +100,9 @@ export const planAnswer = (
   const u = b.usage ?? {}
   const outputTokens =
     u.outputTokens ??
-    estimate(text.length + (b.thinking?.length ?? 0) + toolCalls.reduce((n, t) => n + t.name.length + t.arguments.length, 0))
+    estimate(
+      text.length + (b.thinking?.length ?? 0) + toolCalls.reduce((n, t) => n + t.name.length + t.arguments.length, 0),
+    )
   return {
     text,
     chunks,

@@ -1,6 +1,6 @@
-import { contentText, planAnswer, type Answer, type Prompt } from "./Answer.js"
+import { type Answer, contentText, type Prompt, planAnswer } from "./Answer.js"
 import type { FinishReason } from "./Behaviour.js"
-import { eventFrame, sendJson, sendSse, type Exchange } from "./Exchange.js"
+import { type Exchange, eventFrame, sendJson, sendSse } from "./Exchange.js"
 
 /** The prompt of an Anthropic Messages request. */
 export const anthropicPrompt = (json: any, bodyLength: number): Prompt => {
@@ -95,7 +95,12 @@ const thinkingProblem = (json: any): string | undefined => {
   if (json?.thinking?.type !== "enabled") return undefined
   const last = messages.findLastIndex((m) => m?.role === "assistant")
   const content: Array<any> = Array.isArray(messages[last]?.content) ? messages[last].content : []
-  if (!content.some((b) => b?.type === "tool_use") || content[0]?.type === "thinking" || content[0]?.type === "redacted_thinking") return undefined
+  if (
+    !content.some((b) => b?.type === "tool_use") ||
+    content[0]?.type === "thinking" ||
+    content[0]?.type === "redacted_thinking"
+  )
+    return undefined
   return (
     `messages.${last}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${content[0]?.type}\`. ` +
     "When `thinking` is enabled, a final `assistant` message must start with a thinking block"
@@ -106,7 +111,12 @@ export const handleMessages = (ex: Exchange, model: string): void => {
   const json = ex.json
   const problem = thinkingProblem(json)
   if (problem !== undefined) return sendJson(ex, 400, anthropicErrorBody(400, problem))
-  const a = planAnswer(ex.behaviour, anthropicPrompt(json, ex.bodyLength), ex.chunkCount, (i) => `toolu_mock${ex.seq}_${i}`)
+  const a = planAnswer(
+    ex.behaviour,
+    anthropicPrompt(json, ex.bodyLength),
+    ex.chunkCount,
+    (i) => `toolu_mock${ex.seq}_${i}`,
+  )
   const id = `msg_mock${ex.seq}`
   const headers = { "request-id": `req_mock${ex.seq}` }
   const content: Array<Record<string, unknown>> = []
@@ -119,7 +129,16 @@ export const handleMessages = (ex: Exchange, model: string): void => {
     sendJson(
       ex,
       200,
-      { id, type: "message", role: "assistant", model, content, stop_reason: stop, stop_sequence: null, usage: usageOf(a) },
+      {
+        id,
+        type: "message",
+        role: "assistant",
+        model,
+        content,
+        stop_reason: stop,
+        stop_sequence: null,
+        usage: usageOf(a),
+      },
       headers,
     )
     return
@@ -144,7 +163,8 @@ export const handleMessages = (ex: Exchange, model: string): void => {
   const block = (start: unknown, deltas: Array<unknown>) => {
     frames.push(eventFrame("content_block_start", { type: "content_block_start", index, content_block: start }))
     if (index === 0) frames.push(eventFrame("ping", { type: "ping" }))
-    for (const delta of deltas) frames.push(eventFrame("content_block_delta", { type: "content_block_delta", index, delta }))
+    for (const delta of deltas)
+      frames.push(eventFrame("content_block_delta", { type: "content_block_delta", index, delta }))
     frames.push(eventFrame("content_block_stop", { type: "content_block_stop", index }))
     index++
   }
@@ -159,10 +179,10 @@ export const handleMessages = (ex: Exchange, model: string): void => {
       a.chunks.map((text) => ({ type: "text_delta", text })),
     )
   for (const t of a.toolCalls)
-    block(
-      { type: "tool_use", id: t.id, name: t.name, input: {} },
-      [{ type: "input_json_delta", partial_json: "" }, ...t.argumentChunks.map((p) => ({ type: "input_json_delta", partial_json: p }))],
-    )
+    block({ type: "tool_use", id: t.id, name: t.name, input: {} }, [
+      { type: "input_json_delta", partial_json: "" },
+      ...t.argumentChunks.map((p) => ({ type: "input_json_delta", partial_json: p })),
+    ])
   frames.push(
     eventFrame("message_delta", {
       type: "message_delta",

@@ -25,7 +25,12 @@ const BehaviourJson = Schema.Struct({
   delayMs: Schema.optional(Millis),
   status: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(200, 599))),
   body: Schema.optional(Schema.Unknown),
-  headers: Schema.optional(Schema.Record({ key: Schema.String.pipe(Schema.pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/)), value: Schema.String.pipe(Schema.pattern(/^[\t\x20-\x7e]{0,1024}$/)) })),
+  headers: Schema.optional(
+    Schema.Record({
+      key: Schema.String.pipe(Schema.pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/)),
+      value: Schema.String.pipe(Schema.pattern(/^[\t\x20-\x7e]{0,1024}$/)),
+    }),
+  ),
   errorMessage: Schema.optional(Text),
   firstTokenDelayMs: Schema.optional(Millis),
   chunkDelayMs: Schema.optional(Millis),
@@ -39,7 +44,9 @@ const BehaviourJson = Schema.Struct({
   chunks: Schema.optional(Schema.Array(Text).pipe(Schema.maxItems(10_000))),
   chunkCount: Schema.optional(Count.pipe(Schema.positive())),
   toolCalls: Schema.optional(
-    Schema.Array(Schema.Struct({ name: Text, arguments: Schema.optional(Schema.Unknown), id: Schema.optional(Text) })).pipe(Schema.maxItems(64)),
+    Schema.Array(
+      Schema.Struct({ name: Text, arguments: Schema.optional(Schema.Unknown), id: Schema.optional(Text) }),
+    ).pipe(Schema.maxItems(64)),
   ),
   thinking: Schema.optional(Text),
   finishReason: Schema.optional(Schema.Literal("stop", "length", "tool_calls", "content_filter")),
@@ -55,7 +62,9 @@ const BehaviourJson = Schema.Struct({
 })
 
 const decodeOne = Schema.decodeUnknownEither(BehaviourJson, { onExcessProperty: "error" })
-const decodeMany = Schema.decodeUnknownEither(Schema.Array(BehaviourJson).pipe(Schema.maxItems(1_000)), { onExcessProperty: "error" })
+const decodeMany = Schema.decodeUnknownEither(Schema.Array(BehaviourJson).pipe(Schema.maxItems(1_000)), {
+  onExcessProperty: "error",
+})
 
 const describe = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
@@ -96,7 +105,8 @@ const act = (method: string, path: string, text: string, controls: MockControls)
     controls.reset()
     return [200, controls.state()]
   }
-  if (route !== "POST /mock/script" && route !== "PUT /mock/default") return [404, { error: `unknown control route ${route.slice(0, 200)}` }]
+  if (route !== "POST /mock/script" && route !== "PUT /mock/default")
+    return [404, { error: `unknown control route ${route.slice(0, 200)}` }]
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -124,7 +134,8 @@ export const serveControl = (req: IncomingMessage, res: ServerResponse, path: st
     if (size <= CONTROL_BODY_LIMIT) parts.push(chunk)
   })
   req.on("end", () => {
-    if (size > CONTROL_BODY_LIMIT) return reply(res, 413, { error: `a control body is at most ${CONTROL_BODY_LIMIT} bytes` })
+    if (size > CONTROL_BODY_LIMIT)
+      return reply(res, 413, { error: `a control body is at most ${CONTROL_BODY_LIMIT} bytes` })
     const [status, body] = act(req.method ?? "GET", path, Buffer.concat(parts).toString("utf8"), controls)
     reply(res, status, body)
   })

@@ -3,8 +3,9 @@
  * answer them, with deterministic vectors (`mockVector`) a test can recompute. Values are
  * multiples of 1/1024, exact in float32, so base64 and float answers compare equal.
  */
+
+import { type Exchange, sendJson } from "./Exchange.js"
 import { geminiErrorBody } from "./Gemini.js"
-import { sendJson, type Exchange } from "./Exchange.js"
 import { openAIErrorBody } from "./OpenAIErrors.js"
 
 /** Dimensions of a vector when the request asks for none. */
@@ -20,14 +21,19 @@ export const mockVector = (input: string | ReadonlyArray<number>, dimensions = M
 
 const toBase64 = (vector: ReadonlyArray<number>) => Buffer.from(new Float32Array(vector).buffer).toString("base64")
 
-const tokensOf = (input: string | ReadonlyArray<number>) => (typeof input === "string" ? Math.max(1, Math.ceil(input.length / 4)) : input.length)
+const tokensOf = (input: string | ReadonlyArray<number>) =>
+  typeof input === "string" ? Math.max(1, Math.ceil(input.length / 4)) : input.length
 
 /** `POST /v1/embeddings`. */
 export const handleOpenAiEmbeddings = (ex: Exchange, model: string): void => {
   const body = ex.json ?? {}
   const input = body.input
   const inputs: Array<string | Array<number>> =
-    typeof input === "string" || (Array.isArray(input) && typeof input[0] === "number") ? [input] : Array.isArray(input) ? input : []
+    typeof input === "string" || (Array.isArray(input) && typeof input[0] === "number")
+      ? [input]
+      : Array.isArray(input)
+        ? input
+        : []
   if (inputs.length === 0) return sendJson(ex, 400, openAIErrorBody(400, "'$.input' is invalid."))
   const base64 = body.encoding_format === "base64"
   const tokens = inputs.reduce((sum, i) => sum + tokensOf(i), 0)
@@ -52,7 +58,11 @@ export const handleGeminiEmbeddings = (ex: Exchange, model: string, batch: boole
   const requests: Array<any> = Array.isArray(body.requests) ? body.requests : []
   const stray = requests.find((r) => r?.model !== `models/${model}`)
   if (requests.length === 0 || stray !== undefined) {
-    return sendJson(ex, 400, geminiErrorBody(400, `Model '${stray?.model}' in the request does not match the model in the URL`))
+    return sendJson(
+      ex,
+      400,
+      geminiErrorBody(400, `Model '${stray?.model}' in the request does not match the model in the URL`),
+    )
   }
   sendJson(ex, 200, { embeddings: requests.map((r) => ({ values: mockVector(textOf(r), r.outputDimensionality) })) })
 }

@@ -66,8 +66,12 @@ export const sendSse = (ex: Exchange, sse: SseFrames): void => {
     ...b.headers,
   })
   const slow =
-    has(b.firstTokenDelayMs) || has(b.chunkDelayMs) || has(b.cutAfterChunks) || has(b.stallAfterChunks) ||
-    has(b.malformedAfterChunks) || has(b.errorAfterChunks)
+    has(b.firstTokenDelayMs) ||
+    has(b.chunkDelayMs) ||
+    has(b.cutAfterChunks) ||
+    has(b.stallAfterChunks) ||
+    has(b.malformedAfterChunks) ||
+    has(b.errorAfterChunks)
   if (!slow) {
     // Hot path (benchmarks): one write, no timers.
     res.end(frames.join(""))

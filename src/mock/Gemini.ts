@@ -1,6 +1,6 @@
-import { planAnswer, type Answer, type Prompt } from "./Answer.js"
+import { type Answer, type Prompt, planAnswer } from "./Answer.js"
 import type { FinishReason } from "./Behaviour.js"
-import { sendJson, sendSse, type Exchange } from "./Exchange.js"
+import { type Exchange, sendJson, sendSse } from "./Exchange.js"
 
 /** The prompt of a Gemini generateContent request. */
 export const geminiPrompt = (json: any, bodyLength: number): Prompt => {
@@ -60,7 +60,13 @@ const MESSAGES: Record<string, string> = {
 /** `{"error":{"code","message","status"}}` for a status. */
 export const geminiErrorBody = (status: number, message?: string) => {
   const name = STATUS_NAMES[status] ?? (status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT")
-  return { error: { code: status, message: message ?? MESSAGES[name] ?? "Request contains an invalid argument.", status: name } }
+  return {
+    error: {
+      code: status,
+      message: message ?? MESSAGES[name] ?? "Request contains an invalid argument.",
+      status: name,
+    },
+  }
 }
 
 const displayName = (id: string) =>
@@ -77,7 +83,9 @@ export const geminiModel = (id: string) => ({
   inputTokenLimit: 1_048_576,
   outputTokenLimit: 65_536,
   // As Gemini lists them: an embedding model embeds and does not generate.
-  supportedGenerationMethods: /embed/.test(id) ? ["embedContent", "countTextTokens", "countTokens"] : ["generateContent", "countTokens"],
+  supportedGenerationMethods: /embed/.test(id)
+    ? ["embedContent", "countTextTokens", "countTokens"]
+    : ["generateContent", "countTokens"],
 })
 
 export const geminiModels = (ids: ReadonlyArray<string>) => ({ models: ids.map(geminiModel) })
@@ -97,7 +105,12 @@ const usageOf = (a: Answer, final: boolean) => {
 }
 
 export const handleGenerateContent = (ex: Exchange, model: string, stream: boolean): void => {
-  const a = planAnswer(ex.behaviour, geminiPrompt(ex.json, ex.bodyLength), ex.chunkCount, (i) => `call_mock${ex.seq}_${i}`)
+  const a = planAnswer(
+    ex.behaviour,
+    geminiPrompt(ex.json, ex.bodyLength),
+    ex.chunkCount,
+    (i) => `call_mock${ex.seq}_${i}`,
+  )
   const responseId = `mock${ex.seq}`
   const reason = finishReason(a.finishReason)
   const thought = a.thinking !== undefined ? [{ text: a.thinking, thought: true }] : []

@@ -27,14 +27,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net"
 import { anthropicErrorBody, anthropicModels, handleMessages } from "./Anthropic.js"
 import type { Behaviour, BehaviourFn, BehaviourMatch, Dialect, ReceivedRequest } from "./Behaviour.js"
-import { handleGeminiEmbeddings, handleOpenAiEmbeddings } from "./Embeddings.js"
 import { type MockControls, serveControl } from "./ControlRoutes.js"
-import { sendJson, type Exchange } from "./Exchange.js"
+import { handleGeminiEmbeddings, handleOpenAiEmbeddings } from "./Embeddings.js"
+import { type Exchange, sendJson } from "./Exchange.js"
 import { geminiErrorBody, geminiModel, geminiModels, handleGenerateContent } from "./Gemini.js"
+import { field, handleAudioUpload, parseForm } from "./OpenAIAudioUpload.js"
 import { handleChatCompletions } from "./OpenAIChat.js"
 import { openAIErrorBody } from "./OpenAIErrors.js"
 import { openAIModel, openAIModels } from "./OpenAIModels.js"
-import { field, handleAudioUpload, parseForm } from "./OpenAIAudioUpload.js"
 import { handleCompletions, handleImages, handleModerations, handleSpeech } from "./OpenAIPassThrough.js"
 import { handleResponses } from "./OpenAIResponses.js"
 import { type MockResponsesStore, serveStored } from "./ResponsesStore.js"
@@ -96,7 +96,8 @@ export interface MockProvider {
 
 const DEFAULT_MODELS = ["gpt-4o-mini", "claude-haiku-4-5", "gemini-2.5-flash"]
 
-const GEMINI_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/
+const GEMINI_PATH =
+  /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/
 
 const GEMINI_MODELS = /^\/(v1beta|v1|v1alpha)\/models\/?$/
 const GEMINI_MODEL = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+)$/
@@ -104,7 +105,8 @@ const GEMINI_MODEL = /^\/(?:v1beta|v1|v1alpha)\/models\/([^/:]+)$/
 const dialectOf = (method: string, path: string, headers: IncomingMessage["headers"]): Dialect => {
   if (path.startsWith("/v1beta/") || path.startsWith("/v1alpha/") || path.includes(":")) return "gemini"
   if (path.startsWith("/v1/messages")) return "anthropic"
-  if (method === "GET" && path.startsWith("/v1/models") && headers["anthropic-version"] !== undefined) return "anthropic"
+  if (method === "GET" && path.startsWith("/v1/models") && headers["anthropic-version"] !== undefined)
+    return "anthropic"
   return "openai"
 }
 
@@ -121,7 +123,8 @@ const errorBody = (dialect: Dialect, status: number, message?: string): unknown 
 
 const matches = (m: BehaviourMatch | undefined, entry: ReceivedRequest): boolean => {
   if (!m) return true
-  if (m.path !== undefined && !(typeof m.path === "string" ? m.path === entry.path : m.path.test(entry.path))) return false
+  if (m.path !== undefined && !(typeof m.path === "string" ? m.path === entry.path : m.path.test(entry.path)))
+    return false
   if (m.model !== undefined) {
     if (entry.model === undefined) return false
     if (typeof m.model === "string" ? m.model !== entry.model : !m.model.test(entry.model)) return false
@@ -188,14 +191,16 @@ export const startMockProvider = async (options: MockProviderOptions = {}): Prom
     if (method === "POST" && path === "/v1/audio/speech") return handleSpeech(ex)
     if (method === "POST" && (path === "/v1/audio/transcriptions" || path === "/v1/audio/translations")) {
       const form = entry.form
-      if (typeof form !== "object") return sendJson(ex, 400, openAIErrorBody(400, form ?? "expected a multipart/form-data body"))
+      if (typeof form !== "object")
+        return sendJson(ex, 400, openAIErrorBody(400, form ?? "expected a multipart/form-data body"))
       return handleAudioUpload(ex, path.endsWith("translations") ? "translations" : "transcriptions", form)
     }
     if (method === "POST" && path === "/v1/messages/count_tokens")
       return sendJson(ex, 200, { input_tokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
     if (entry.dialect === "gemini") {
       const m = GEMINI_PATH.exec(path)
-      if (method === "POST" && m?.[3] === "countTokens") return sendJson(ex, 200, { totalTokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
+      if (method === "POST" && m?.[3] === "countTokens")
+        return sendJson(ex, 200, { totalTokens: Math.max(1, Math.ceil(ex.bodyLength / 4)) })
       if (method === "POST" && m?.[3] === "batchEmbedContents") return handleGeminiEmbeddings(ex, model, true)
       if (method === "POST" && m?.[3] === "embedContent") return handleGeminiEmbeddings(ex, model, false)
       if (method === "POST" && m) return handleGenerateContent(ex, model, m[3] === "streamGenerateContent")

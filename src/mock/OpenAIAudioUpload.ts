@@ -6,9 +6,10 @@
  * upstream got the file whole; `response_format` (json, text, srt, vtt, verbose_json) and
  * `stream=true` (transcript events) answer as OpenAI does.
  */
-import { Busboy, type BusboyInstance } from "@fastify/busboy"
+
 import { createHash } from "node:crypto"
-import { dataFrame, sendJson, sendSse, type Exchange } from "./Exchange.js"
+import { Busboy, type BusboyInstance } from "@fastify/busboy"
+import { dataFrame, type Exchange, sendJson, sendSse } from "./Exchange.js"
 import { openAIErrorBody } from "./OpenAIErrors.js"
 
 export interface MockFormFile {
@@ -53,7 +54,13 @@ export const parseForm = (contentType: string, raw: Buffer): Promise<MockForm | 
 export const mockTranscript = (file: Pick<MockFormFile, "filename" | "bytes">): string =>
   `Transcript of ${file.filename}: ${file.bytes.length} bytes, sha256 ${createHash("sha256").update(file.bytes).digest("hex").slice(0, 16)}`
 
-const tokenUsage = { type: "tokens", input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 9, total_tokens: 23 }
+const tokenUsage = {
+  type: "tokens",
+  input_tokens: 14,
+  input_token_details: { text_tokens: 0, audio_tokens: 14 },
+  output_tokens: 9,
+  total_tokens: 23,
+}
 
 const clock = (seconds: number, separator: string) => `00:00:0${seconds}${separator}000`
 
@@ -63,7 +70,12 @@ export const handleAudioUpload = (ex: Exchange, kind: "transcriptions" | "transl
   const file = form.files.find((f) => f.name === "file")
   const models = form.fields.filter(([n]) => n === "model")
   if (model === undefined || file === undefined || models.length !== 1) {
-    const message = models.length > 1 ? "model given twice" : model === undefined ? "you must provide a model parameter" : "you must provide a file"
+    const message =
+      models.length > 1
+        ? "model given twice"
+        : model === undefined
+          ? "you must provide a model parameter"
+          : "you must provide a file"
     return sendJson(ex, 400, openAIErrorBody(400, message))
   }
   const text = mockTranscript(file)
@@ -81,7 +93,11 @@ export const handleAudioUpload = (ex: Exchange, kind: "transcriptions" | "transl
     })
   }
   const plain = (type: string, body: string) => {
-    ex.res.writeHead(200, { "content-type": `${type}; charset=utf-8`, "content-length": Buffer.byteLength(body), ...ex.behaviour.headers })
+    ex.res.writeHead(200, {
+      "content-type": `${type}; charset=utf-8`,
+      "content-length": Buffer.byteLength(body),
+      ...ex.behaviour.headers,
+    })
     ex.res.end(body)
   }
   switch (format) {
@@ -97,11 +113,30 @@ export const handleAudioUpload = (ex: Exchange, kind: "transcriptions" | "transl
         language: "english",
         duration: 3,
         text,
-        segments: [{ id: 0, seek: 0, start: 0, end: 3, text, tokens: [50364, 440], temperature: 0, avg_logprob: -0.2, compression_ratio: 1.2, no_speech_prob: 0.01 }],
+        segments: [
+          {
+            id: 0,
+            seek: 0,
+            start: 0,
+            end: 3,
+            text,
+            tokens: [50364, 440],
+            temperature: 0,
+            avg_logprob: -0.2,
+            compression_ratio: 1.2,
+            no_speech_prob: 0.01,
+          },
+        ],
         ...(kind === "transcriptions" ? { usage: { type: "duration", seconds: 3 } } : {}),
       })
     default:
       // whisper-1 reports seconds of audio; the gpt-4o transcribers report tokens.
-      return sendJson(ex, 200, kind === "translations" ? { text } : { text, usage: model.startsWith("whisper") ? { type: "duration", seconds: 3 } : tokenUsage })
+      return sendJson(
+        ex,
+        200,
+        kind === "translations"
+          ? { text }
+          : { text, usage: model.startsWith("whisper") ? { type: "duration", seconds: 3 } : tokenUsage },
+      )
   }
 }

@@ -1,6 +1,6 @@
-import { contentText, planAnswer, type Answer, type Prompt } from "./Answer.js"
+import { type Answer, contentText, type Prompt, planAnswer } from "./Answer.js"
 import type { FinishReason } from "./Behaviour.js"
-import { dataFrame, sendJson, sendSse, type Exchange } from "./Exchange.js"
+import { dataFrame, type Exchange, sendJson, sendSse } from "./Exchange.js"
 import { openAIErrorBody } from "./OpenAIErrors.js"
 
 /** The prompt of an OpenAI Chat Completions request. */
@@ -98,7 +98,8 @@ export const handleChatCompletions = (ex: Exchange, model: string): void => {
     frames.push(
       chunk({ tool_calls: [{ index, id: t.id, type: "function", function: { name: t.name, arguments: "" } }] }, null),
     )
-    for (const part of t.argumentChunks) frames.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }, null))
+    for (const part of t.argumentChunks)
+      frames.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }, null))
   })
   frames.push(chunk({}, finish(a.finishReason)))
   if (includeUsage)
@@ -119,8 +120,7 @@ export const handleChatCompletions = (ex: Exchange, model: string): void => {
     frames,
     terminalCount: 1,
     malformedFrame: "data: {not json\n\n",
-    errorFrame: () =>
-      dataFrame(openAIErrorBody(500, "The server had an error while processing your request.")),
+    errorFrame: () => dataFrame(openAIErrorBody(500, "The server had an error while processing your request.")),
     headers,
   })
 }

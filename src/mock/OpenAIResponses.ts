@@ -1,11 +1,12 @@
-import { contentText, planAnswer, type Answer, type Prompt } from "./Answer.js"
-import { eventFrame, sendJson, sendSse, type Exchange } from "./Exchange.js"
+import { type Answer, contentText, type Prompt, planAnswer } from "./Answer.js"
+import { type Exchange, eventFrame, sendJson, sendSse } from "./Exchange.js"
 import { historyOf, keep, type MockResponsesStore } from "./ResponsesStore.js"
 
 /** The prompt of an OpenAI Responses request (`input` is a string or a list of items). */
 export const responsesPrompt = (json: any, bodyLength: number): Prompt => {
   const input = json?.input
-  const items: Array<any> = typeof input === "string" ? [{ role: "user", content: input }] : Array.isArray(input) ? input : []
+  const items: Array<any> =
+    typeof input === "string" ? [{ role: "user", content: input }] : Array.isArray(input) ? input : []
   const last = items[items.length - 1]
   let lastUserText = ""
   for (let i = items.length - 1; i >= 0; i--) {
@@ -36,7 +37,12 @@ export const handleResponses = (ex: Exchange, model: string, store: MockResponse
   const json = ex.json
   const history = historyOf(ex, store)
   if (history === undefined) return
-  const a = planAnswer(ex.behaviour, responsesPrompt(json, ex.bodyLength), ex.chunkCount, (i) => `call_mock${ex.seq}_${i}`)
+  const a = planAnswer(
+    ex.behaviour,
+    responsesPrompt(json, ex.bodyLength),
+    ex.chunkCount,
+    (i) => `call_mock${ex.seq}_${i}`,
+  )
   const id = `resp_mock${ex.seq}`
   const msgId = `msg_mock${ex.seq}`
   const createdAt = Math.floor(Date.now() / 1000)
@@ -122,10 +128,16 @@ export const handleResponses = (ex: Exchange, model: string, store: MockResponse
     const o = outputIndex++
     const loc = { item_id: msgId, output_index: o, content_index: 0 }
     emit("response.output_item.added", { output_index: o, item: messageItem("in_progress", undefined) })
-    emit("response.content_part.added", { ...loc, part: { type: "output_text", text: "", annotations: [], logprobs: [] } })
+    emit("response.content_part.added", {
+      ...loc,
+      part: { type: "output_text", text: "", annotations: [], logprobs: [] },
+    })
     for (const delta of a.chunks) emit("response.output_text.delta", { ...loc, delta, logprobs: [] })
     emit("response.output_text.done", { ...loc, text: a.text, logprobs: [] })
-    emit("response.content_part.done", { ...loc, part: { type: "output_text", text: a.text, annotations: [], logprobs: [] } })
+    emit("response.content_part.done", {
+      ...loc,
+      part: { type: "output_text", text: a.text, annotations: [], logprobs: [] },
+    })
     emit("response.output_item.done", { output_index: o, item: finalOutput[o] })
   }
   a.toolCalls.forEach((t, i) => {
@@ -134,7 +146,12 @@ export const handleResponses = (ex: Exchange, model: string, store: MockResponse
     emit("response.output_item.added", { output_index: o, item: callItem(i, "in_progress", "") })
     for (const delta of t.argumentChunks)
       emit("response.function_call_arguments.delta", { item_id: itemId, output_index: o, delta })
-    emit("response.function_call_arguments.done", { item_id: itemId, output_index: o, name: t.name, arguments: t.arguments })
+    emit("response.function_call_arguments.done", {
+      item_id: itemId,
+      output_index: o,
+      name: t.name,
+      arguments: t.arguments,
+    })
     emit("response.output_item.done", { output_index: o, item: finalOutput[o] })
   })
   emit(incomplete ? "response.incomplete" : "response.completed", {

@@ -17,11 +17,17 @@ export interface AnswerFacts {
   outputTokens: number | undefined
 }
 
-export const emptyAnswerFacts = (): AnswerFacts => ({ model: undefined, finishReasons: [], inputTokens: undefined, outputTokens: undefined })
+export const emptyAnswerFacts = (): AnswerFacts => ({
+  model: undefined,
+  finishReasons: [],
+  inputTokens: undefined,
+  outputTokens: undefined,
+})
 
 const MODEL = /"(?:model|modelVersion)"\s*:\s*"([^"\\\x00-\x1f]{1,256})"/
 /** Chat `finish_reason`, Anthropic `stop_reason`, Gemini `finishReason`, a Responses answer's `incomplete_details.reason`. */
-const FINISH_REASON = /"(?:finish_reason|stop_reason|finishReason)"\s*:\s*"([A-Za-z0-9_.-]{1,64})"|"incomplete_details"\s*:\s*\{\s*"reason"\s*:\s*"([A-Za-z0-9_.-]{1,64})"/g
+const FINISH_REASON =
+  /"(?:finish_reason|stop_reason|finishReason)"\s*:\s*"([A-Za-z0-9_.-]{1,64})"|"incomplete_details"\s*:\s*\{\s*"reason"\s*:\s*"([A-Za-z0-9_.-]{1,64})"/g
 const INPUT_TOKENS = /"(?:prompt_tokens|input_tokens|promptTokenCount)"\s*:\s*(\d{1,12})/
 const OUTPUT_TOKENS = /"(?:completion_tokens|output_tokens|candidatesTokenCount)"\s*:\s*(\d{1,12})/
 /** A hostile answer may name endless reasons: a span keeps a few. */
@@ -31,7 +37,11 @@ const MAX_FINISH_REASONS = 8
 export const readAnswerText = (facts: AnswerFacts, text: string, tokens: boolean): void => {
   if (facts.model === undefined) facts.model = MODEL.exec(text)?.[1]
   FINISH_REASON.lastIndex = 0
-  for (let match = FINISH_REASON.exec(text); match !== null && facts.finishReasons.length < MAX_FINISH_REASONS; match = FINISH_REASON.exec(text)) {
+  for (
+    let match = FINISH_REASON.exec(text);
+    match !== null && facts.finishReasons.length < MAX_FINISH_REASONS;
+    match = FINISH_REASON.exec(text)
+  ) {
     const reason = (match[1] ?? match[2])!
     if (!facts.finishReasons.includes(reason)) facts.finishReasons.push(reason)
   }

@@ -151,7 +151,15 @@ export type CanonicalRequest = typeof CanonicalRequest.Type
 // ---------------------------------------------------------------------------------------------
 // Response
 
-export const StopReason = Schema.Literal("end_turn", "max_tokens", "stop_sequence", "tool_use", "content_filter", "refusal", "other")
+export const StopReason = Schema.Literal(
+  "end_turn",
+  "max_tokens",
+  "stop_sequence",
+  "tool_use",
+  "content_filter",
+  "refusal",
+  "other",
+)
 export type StopReason = typeof StopReason.Type
 
 export const Usage = Schema.Struct({
@@ -211,7 +219,17 @@ export const decodedResponse = (answer: {
 // Errors
 
 /** Dialect-neutral error classes; each dialect names them its own way (see Errors.ts). */
-export const ErrorKind = Schema.Literal("invalid_request", "authentication", "permission", "not_found", "request_too_large", "rate_limit", "overloaded", "timeout", "server")
+export const ErrorKind = Schema.Literal(
+  "invalid_request",
+  "authentication",
+  "permission",
+  "not_found",
+  "request_too_large",
+  "rate_limit",
+  "overloaded",
+  "timeout",
+  "server",
+)
 export type ErrorKind = typeof ErrorKind.Type
 
 export const ErrorInfo = Schema.Struct({

@@ -48,7 +48,12 @@ const mismatch = (message: string): StreamEvent => ({
   error: makeError("server", `Continuation refused: ${message}`, { status: 502, code: CONTINUATION_MISMATCH }),
 })
 
-export const makeSplice = (transcript: Transcript, mode: ContinuationMode, model: string, fallbackId: string): Splice => {
+export const makeSplice = (
+  transcript: Transcript,
+  mode: ContinuationMode,
+  model: string,
+  fallbackId: string,
+): Splice => {
   const delivered = deliveredText(transcript)
   /** restart: delivered text the new answer has not matched yet. */
   let unmatched = mode === "restart" ? delivered : ""
@@ -97,7 +102,8 @@ export const makeSplice = (transcript: Transcript, mode: ContinuationMode, model
         if (event.block.type === "reasoning") return void indices.set(event.index, null)
         if (event.block.type === "text" && open !== undefined) return void indices.set(event.index, open)
         if (event.block.type === "text" && unmatched !== "") return void indices.set(event.index, "repeating")
-        if (unmatched !== "") return void out.push(mismatch("the new answer calls a tool before repeating the text already sent"))
+        if (unmatched !== "")
+          return void out.push(mismatch("the new answer calls a tool before repeating the text already sent"))
         if (open !== undefined) {
           out.push({ type: "block_stop", index: open })
           open = undefined
@@ -110,7 +116,8 @@ export const makeSplice = (transcript: Transcript, mode: ContinuationMode, model
         const index = indices.get(event.index)
         if (index === null) return
         const text = newText(event.text)
-        if (text === undefined) return void out.push(mismatch("the new answer does not start with the text already sent"))
+        if (text === undefined)
+          return void out.push(mismatch("the new answer does not start with the text already sent"))
         if (text === "") return
         if (index === "repeating") {
           const opened = nextIndex++

@@ -48,13 +48,15 @@ const makeCollector = () => {
   const dropped = new Set<string>()
   const collector: Collector = {
     refuse: (what, name) => {
-      if (refused.size < MAX_NAMES) refused.add(`${what} '${printable(typeof name === "string" ? name : JSON.stringify(name) ?? "?")}'`)
+      if (refused.size < MAX_NAMES)
+        refused.add(`${what} '${printable(typeof name === "string" ? name : (JSON.stringify(name) ?? "?"))}'`)
     },
     drop: (name) => {
       if (dropped.size < MAX_NAMES) dropped.add(printable(name))
     },
   }
-  const result = (): ConversionLoss => (refused.size === 0 && dropped.size === 0 ? NO_LOSS : { refused: [...refused], dropped: [...dropped] })
+  const result = (): ConversionLoss =>
+    refused.size === 0 && dropped.size === 0 ? NO_LOSS : { refused: [...refused], dropped: [...dropped] }
   return { collector, result }
 }
 
@@ -62,7 +64,12 @@ const makeCollector = () => {
  * Top-level fields the codec does not model (`extra`): refused when listed, never mentioned when
  * `ignored` (another part of the gateway owns them), else dropped by name.
  */
-const unmodelledFields = (extra: JsonObject, c: Collector, refused: ReadonlySet<string>, ignored: ReadonlySet<string> = new Set()) => {
+const unmodelledFields = (
+  extra: JsonObject,
+  c: Collector,
+  refused: ReadonlySet<string>,
+  ignored: ReadonlySet<string> = new Set(),
+) => {
   for (const name of Object.keys(extra)) {
     if (refused.has(name)) c.refuse("field", name)
     else if (!ignored.has(name)) c.drop(name)
@@ -177,7 +184,8 @@ const chatMessage = (message: JsonObject, c: Collector) => {
     const type = asObject(part0).type
     if (typeof part0 !== "string" && !CHAT_PARTS.has(type as string)) c.refuse("content type", type)
   }
-  if (message.role === "assistant" && (message.reasoning_content != null || message.reasoning != null)) c.drop("reasoning_content")
+  if (message.role === "assistant" && (message.reasoning_content != null || message.reasoning != null))
+    c.drop("reasoning_content")
 }
 
 const chatLoss = (body: JsonObject, extra: JsonObject, c: Collector) => {
@@ -195,20 +203,33 @@ const chatLoss = (body: JsonObject, extra: JsonObject, c: Collector) => {
 // Gemini
 
 const GEMINI_REFUSED_FIELDS = new Set(["cachedContent", "cached_content"])
-const GEMINI_PART_KEYS = new Set(["text", "thought", "thoughtSignature", "thought_signature", "inlineData", "inline_data", "functionCall", "function_call", "functionResponse", "function_response"])
+const GEMINI_PART_KEYS = new Set([
+  "text",
+  "thought",
+  "thoughtSignature",
+  "thought_signature",
+  "inlineData",
+  "inline_data",
+  "functionCall",
+  "function_call",
+  "functionResponse",
+  "function_response",
+])
 
 const geminiPart = (part: JsonObject, c: Collector) => {
   for (const key of Object.keys(part)) if (!GEMINI_PART_KEYS.has(key)) c.refuse("part", key)
   const data = asObject(part.inlineData ?? part.inline_data)
   const mime = data.mimeType ?? data.mime_type
-  if (isObject(part.inlineData ?? part.inline_data) && !(typeof mime === "string" && mime.startsWith("image/"))) c.refuse("inlineData of type", mime)
+  if (isObject(part.inlineData ?? part.inline_data) && !(typeof mime === "string" && mime.startsWith("image/")))
+    c.refuse("inlineData of type", mime)
   if (part.thought === true) c.drop("thought")
   else if (part.thoughtSignature != null || part.thought_signature != null) c.drop("thoughtSignature")
 }
 
 const geminiLoss = (body: JsonObject, c: Collector) => {
   for (const tool of asArray(body.tools)) {
-    for (const key of Object.keys(asObject(tool))) if (key !== "functionDeclarations" && key !== "function_declarations") c.refuse("tool", key)
+    for (const key of Object.keys(asObject(tool)))
+      if (key !== "functionDeclarations" && key !== "function_declarations") c.refuse("tool", key)
   }
   for (const content of asArray(body.contents)) {
     for (const part of asArray(asObject(content).parts)) if (isObject(part)) geminiPart(part, c)

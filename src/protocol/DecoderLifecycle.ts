@@ -4,7 +4,7 @@
  * the body either `end` or a truncation error. The dialect decodes the objects.
  */
 import type { SseEvent, StreamDecoder, StreamEvent } from "./Canonical.js"
-import { isObject, parseJson, type JsonObject } from "./Json.js"
+import { isObject, type JsonObject, parseJson } from "./Json.js"
 import { malformedFrame, truncatedStream } from "./StreamFailures.js"
 
 /** A frame's JSON object, or the events a decoder emits instead of decoding one. */
@@ -17,7 +17,8 @@ type FrameReading = JsonObject | ReadonlyArray<StreamEvent>
 const readFrame = (data: string): FrameReading => {
   if (data === "" || data === "[DONE]") return []
   const parsed = parseJson(data)
-  if (!parsed.ok || !isObject(parsed.value)) return [{ type: "error", error: malformedFrame(parsed.ok ? "not an object" : parsed.error) }]
+  if (!parsed.ok || !isObject(parsed.value))
+    return [{ type: "error", error: malformedFrame(parsed.ok ? "not an object" : parsed.error) }]
   return parsed.value
 }
 

@@ -1,5 +1,8 @@
 /** The dialect registry: one codec per wire format, all pure. */
 import type { Either } from "effect"
+import * as AnthropicRequest from "./anthropic/Request.js"
+import * as AnthropicResponse from "./anthropic/Response.js"
+import * as AnthropicStream from "./anthropic/Stream.js"
 import type {
   CanonicalRequest,
   CanonicalResponse,
@@ -13,13 +16,10 @@ import type {
   UsageDelta,
 } from "./Canonical.js"
 import { errorBody } from "./Errors.js"
-import type { JsonObject } from "./Json.js"
-import * as AnthropicRequest from "./anthropic/Request.js"
-import * as AnthropicResponse from "./anthropic/Response.js"
-import * as AnthropicStream from "./anthropic/Stream.js"
 import * as GeminiRequest from "./gemini/Request.js"
 import * as GeminiResponse from "./gemini/Response.js"
 import * as GeminiStream from "./gemini/Stream.js"
+import type { JsonObject } from "./Json.js"
 import * as ChatRequest from "./openai-chat/Request.js"
 import * as ChatResponse from "./openai-chat/Response.js"
 import * as ChatStream from "./openai-chat/Stream.js"
@@ -108,7 +108,13 @@ const bodyOnly = (module: {
 
 export const codecs: { readonly [D in Dialect]: DialectCodec } = {
   "openai-chat": codec("openai-chat", bodyOnly(ChatRequest), ChatResponse, "usage", ChatStream),
-  "openai-responses": codec("openai-responses", bodyOnly(ResponsesRequest), ResponsesResponse, "usage", ResponsesStream),
+  "openai-responses": codec(
+    "openai-responses",
+    bodyOnly(ResponsesRequest),
+    ResponsesResponse,
+    "usage",
+    ResponsesStream,
+  ),
   anthropic: codec("anthropic", bodyOnly(AnthropicRequest), AnthropicResponse, "usage", AnthropicStream),
   // Gemini's request carries its own URL path (model and streaming live there).
   gemini: codec("gemini", GeminiRequest, GeminiResponse, "usageMetadata", GeminiStream),

@@ -3,11 +3,14 @@
  * in-band error) it writes nothing more, an error ends it once, and a stream that stops without
  * an end is reported as truncated. The dialect supplies the frames.
  */
-import { mergeUsage, type ErrorInfo, type StreamEncoder, type StreamEvent, type UsageDelta } from "./Canonical.js"
+import { type ErrorInfo, mergeUsage, type StreamEncoder, type StreamEvent, type UsageDelta } from "./Canonical.js"
 import { truncatedStream } from "./StreamFailures.js"
 
 /** The events a dialect's `encode` step sees (errors go to `errorFrames`, message_start to `start`; usage is accounted here). */
-export type EncodableEvent = Exclude<StreamEvent, { readonly type: "error" } | { readonly type: "usage" } | { readonly type: "message_start" }>
+export type EncodableEvent = Exclude<
+  StreamEvent,
+  { readonly type: "error" } | { readonly type: "usage" } | { readonly type: "message_start" }
+>
 
 /** What every encoder keeps of a stream: its usage so far (written with the final frames) and whether it is over. */
 export interface EncoderBase {

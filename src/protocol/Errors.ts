@@ -3,7 +3,7 @@
  * In-band stream error frames are produced by each dialect's StreamEncoder.error().
  */
 import type { Dialect, ErrorInfo, ErrorKind } from "./Canonical.js"
-import { asObject, isObject, num, str, type JsonObject } from "./Json.js"
+import { asObject, isObject, type JsonObject, num, str } from "./Json.js"
 
 export const kindFromStatus = (status: number): ErrorKind => {
   if (status === 400 || status === 422) return "invalid_request"
@@ -136,10 +136,11 @@ const kindFromName = (name: string | undefined): ErrorKind | undefined => {
 export const decodeErrorBody = (status: number, body: unknown, fallbackMessage = "Upstream error"): ErrorInfo => {
   const o = asObject(body)
   const err = isObject(o.error) ? o.error : undefined
-  const message = str(err?.message) ?? str(o.message) ?? (typeof body === "string" && body !== "" ? body : fallbackMessage)
+  const message =
+    str(err?.message) ?? str(o.message) ?? (typeof body === "string" && body !== "" ? body : fallbackMessage)
   const name = str(err?.type) ?? str(err?.status) ?? (typeof err?.code === "string" ? err.code : undefined)
   const inbandStatus = num(err?.code)
-  const effectiveStatus = status > 0 ? status : inbandStatus ?? 0
+  const effectiveStatus = status > 0 ? status : (inbandStatus ?? 0)
   const kind = kindFromName(name) ?? (effectiveStatus > 0 ? kindFromStatus(effectiveStatus) : "server")
   const code = typeof err?.code === "string" ? err.code : undefined
   const param = str(err?.param)

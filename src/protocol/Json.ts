@@ -69,11 +69,14 @@ export const parseArguments = (text: string | undefined): unknown => {
   return r.ok ? r.value : text
 }
 
-export const stringifyArguments = (input: unknown): string => (typeof input === "string" ? input : JSON.stringify(input ?? {}))
+export const stringifyArguments = (input: unknown): string =>
+  typeof input === "string" ? input : JSON.stringify(input ?? {})
 
 /** The string-valued fields of an object (request `metadata`); undefined for a non-object. */
 export const stringRecord = (u: unknown): Record<string, string> | undefined =>
-  isObject(u) ? (Object.fromEntries(Object.entries(u).filter(([, v]) => typeof v === "string")) as Record<string, string>) : undefined
+  isObject(u)
+    ? (Object.fromEntries(Object.entries(u).filter(([, v]) => typeof v === "string")) as Record<string, string>)
+    : undefined
 
 /** Drop keys whose value is undefined (keeps wire objects tidy). */
 export const compact = <T extends JsonObject>(o: T): T => {

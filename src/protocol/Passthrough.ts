@@ -3,17 +3,24 @@
  * forwarded with only `model` rewritten and SSE frames are relayed as they arrive. Frames are
  * still observed (not re-encoded) for usage metering and commit detection.
  */
-import { mergeUsage, type Dialect, type ErrorInfo, type IdGenerator, type SseEvent, type UsageDelta } from "./Canonical.js"
+import {
+  type Dialect,
+  type ErrorInfo,
+  type IdGenerator,
+  mergeUsage,
+  type SseEvent,
+  type UsageDelta,
+} from "./Canonical.js"
 import { codecs } from "./Dialect.js"
+import { anthropicErrorBody, decodeErrorBody, geminiErrorBody, openAiErrorBody } from "./Errors.js"
 import { geminiPath } from "./gemini/Request.js"
-import { asArray, asObject, isObject, parseJson, type JsonObject } from "./Json.js"
+import { asArray, asObject, isObject, type JsonObject, parseJson } from "./Json.js"
 import { makePassthroughFilter } from "./openai-chat/Stream.js"
+import { responseErrorCode } from "./openai-responses/Response.js"
+import { SSE_DONE, sseFrame, sseJson } from "./Sse.js"
 import { malformedFrame, truncatedStream } from "./StreamFailures.js"
 import { MALFORMED_FRAME, MAX_SKIPPED_FRAMES } from "./Transcoder.js"
 import { makeTranscriptRecorder, type Transcript, type TranscriptRecorder } from "./Transcript.js"
-import { anthropicErrorBody, decodeErrorBody, geminiErrorBody, openAiErrorBody } from "./Errors.js"
-import { responseErrorCode } from "./openai-responses/Response.js"
-import { SSE_DONE, sseFrame, sseJson } from "./Sse.js"
 
 export interface PreparedPassthrough {
   readonly body: JsonObject
@@ -24,7 +31,12 @@ export interface PreparedPassthrough {
 }
 
 /** Rewrites `model` (Gemini: the path) and, for OpenAI chat streams, asks the upstream for usage. */
-export const prepareRequest = (dialect: Dialect, body: unknown, upstreamModel: string, stream: boolean): PreparedPassthrough => {
+export const prepareRequest = (
+  dialect: Dialect,
+  body: unknown,
+  upstreamModel: string,
+  stream: boolean,
+): PreparedPassthrough => {
   const b = asObject(body)
   switch (dialect) {
     case "gemini":
@@ -32,7 +44,14 @@ export const prepareRequest = (dialect: Dialect, body: unknown, upstreamModel: s
     case "openai-chat": {
       const clientWantsUsage = asObject(b.stream_options).include_usage === true
       return {
-        body: stream ? { ...b, model: upstreamModel, stream: true, stream_options: { ...asObject(b.stream_options), include_usage: true } } : { ...b, model: upstreamModel },
+        body: stream
+          ? {
+              ...b,
+              model: upstreamModel,
+              stream: true,
+              stream_options: { ...asObject(b.stream_options), include_usage: true },
+            }
+          : { ...b, model: upstreamModel },
         clientWantsUsage,
       }
     }
@@ -64,7 +83,10 @@ export interface PassthroughRelay {
 }
 
 /** Re-frames an event exactly as received (event line kept, multi-line data preserved). */
-const reframe = (ev: SseEvent): string => (ev.data.trim() === "[DONE]" && ev.event === undefined ? SSE_DONE : sseFrame(ev.data, ev.event === "message" ? undefined : ev.event))
+const reframe = (ev: SseEvent): string =>
+  ev.data.trim() === "[DONE]" && ev.event === undefined
+    ? SSE_DONE
+    : sseFrame(ev.data, ev.event === "message" ? undefined : ev.event)
 
 /** What a relay has observed so far; shared by both relays below. */
 interface RelayState {
@@ -210,7 +232,18 @@ export const makeRelay = (dialect: Dialect, ids: IdGenerator, clientWantsUsage =
         case "gemini":
           return [sseJson(geminiErrorBody(e))]
         case "openai-responses":
-          return [sseJson({ type: "error", code: responseErrorCode(e), message: e.message, param: e.param ?? null, sequence_number: lastSequence + 1 }, "error")]
+          return [
+            sseJson(
+              {
+                type: "error",
+                code: responseErrorCode(e),
+                message: e.message,
+                param: e.param ?? null,
+                sequence_number: lastSequence + 1,
+              },
+              "error",
+            ),
+          ]
       }
     },
   })

@@ -1,6 +1,6 @@
 /** Top-level request envelope check shared by the dialect decoders: a JSON object that keeps unknown fields. */
 import { Either, ParseResult, Schema } from "effect"
-import { ProtocolError, type Dialect } from "./Canonical.js"
+import { type Dialect, ProtocolError } from "./Canonical.js"
 import type { JsonObject } from "./Json.js"
 
 export const OpenRecord = Schema.Record({ key: Schema.String, value: Schema.Unknown })

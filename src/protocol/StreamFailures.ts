@@ -9,4 +9,7 @@ export const malformedFrame = (detail: string): ErrorInfo =>
   makeError("server", `Malformed upstream stream frame: ${detail}`, { status: 502, code: "upstream_malformed_frame" })
 
 export const truncatedStream = (): ErrorInfo =>
-  makeError("server", "The upstream stream ended before the response was complete", { status: 502, code: "upstream_truncated" })
+  makeError("server", "The upstream stream ended before the response was complete", {
+    status: 502,
+    code: "upstream_truncated",
+  })

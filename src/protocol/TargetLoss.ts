@@ -14,7 +14,16 @@ import { thinkingWithheld } from "./anthropic/Request.js"
 import type { CanonicalRequest, Dialect } from "./Canonical.js"
 import type { ConversionLoss } from "./ConversionLoss.js"
 
-type SettingName = "topK" | "frequencyPenalty" | "presencePenalty" | "seed" | "user" | "metadata" | "parallelToolCalls" | "budget" | "jsonFormat"
+type SettingName =
+  | "topK"
+  | "frequencyPenalty"
+  | "presencePenalty"
+  | "seed"
+  | "user"
+  | "metadata"
+  | "parallelToolCalls"
+  | "budget"
+  | "jsonFormat"
 
 /** A canonical setting some target cannot carry, and how each source dialect names it. */
 interface Setting {
@@ -23,15 +32,34 @@ interface Setting {
 }
 
 const SETTINGS: Record<SettingName, Setting> = {
-  topK: { present: (r) => r.topK !== undefined, names: { anthropic: "top_k", "openai-chat": "top_k", gemini: "generationConfig.topK" } },
-  frequencyPenalty: { present: (r) => r.frequencyPenalty !== undefined, names: { "openai-chat": "frequency_penalty", gemini: "generationConfig.frequencyPenalty" } },
-  presencePenalty: { present: (r) => r.presencePenalty !== undefined, names: { "openai-chat": "presence_penalty", gemini: "generationConfig.presencePenalty" } },
+  topK: {
+    present: (r) => r.topK !== undefined,
+    names: { anthropic: "top_k", "openai-chat": "top_k", gemini: "generationConfig.topK" },
+  },
+  frequencyPenalty: {
+    present: (r) => r.frequencyPenalty !== undefined,
+    names: { "openai-chat": "frequency_penalty", gemini: "generationConfig.frequencyPenalty" },
+  },
+  presencePenalty: {
+    present: (r) => r.presencePenalty !== undefined,
+    names: { "openai-chat": "presence_penalty", gemini: "generationConfig.presencePenalty" },
+  },
   seed: { present: (r) => r.seed !== undefined, names: { "openai-chat": "seed", gemini: "generationConfig.seed" } },
-  user: { present: (r) => r.user !== undefined, names: { "openai-chat": "user", "openai-responses": "user", anthropic: "metadata.user_id" } },
-  metadata: { present: (r) => r.metadata !== undefined && Object.keys(r.metadata).length > 0, names: { "openai-chat": "metadata", "openai-responses": "metadata" } },
+  user: {
+    present: (r) => r.user !== undefined,
+    names: { "openai-chat": "user", "openai-responses": "user", anthropic: "metadata.user_id" },
+  },
+  metadata: {
+    present: (r) => r.metadata !== undefined && Object.keys(r.metadata).length > 0,
+    names: { "openai-chat": "metadata", "openai-responses": "metadata" },
+  },
   parallelToolCalls: {
     present: (r) => r.parallelToolCalls !== undefined && r.tools.length > 0,
-    names: { "openai-chat": "parallel_tool_calls", "openai-responses": "parallel_tool_calls", anthropic: "disable_parallel_tool_use" },
+    names: {
+      "openai-chat": "parallel_tool_calls",
+      "openai-responses": "parallel_tool_calls",
+      anthropic: "disable_parallel_tool_use",
+    },
   },
   budget: {
     present: (r) => r.reasoning?.budgetTokens !== undefined && r.reasoning.effort === undefined,
@@ -39,7 +67,11 @@ const SETTINGS: Record<SettingName, Setting> = {
   },
   jsonFormat: {
     present: (r) => r.responseFormat !== undefined && r.responseFormat.type !== "text",
-    names: { "openai-chat": "response_format", "openai-responses": "text.format", gemini: "generationConfig.responseMimeType" },
+    names: {
+      "openai-chat": "response_format",
+      "openai-responses": "text.format",
+      gemini: "generationConfig.responseMimeType",
+    },
   },
 }
 
@@ -60,7 +92,12 @@ const REASONING_SETTING: { readonly [D in Dialect]: string } = {
 }
 
 /** `loss` (the source body's) together with what converting `request` for `target` loses on top. */
-export const lossFor = (loss: ConversionLoss, source: Dialect, target: Dialect, request: CanonicalRequest): ConversionLoss => {
+export const lossFor = (
+  loss: ConversionLoss,
+  source: Dialect,
+  target: Dialect,
+  request: CanonicalRequest,
+): ConversionLoss => {
   if (source === target) return loss
   const refused: Array<string> = []
   const dropped: Array<string> = []

@@ -48,13 +48,16 @@ export interface CountRequest {
 const geminiCountPath = (model: string) => `models/${geminiModelSegment(model)}:countTokens`
 
 /** Gemini's own form of a full request inside countTokens names its model as a resource. */
-const geminiResource = (model: string) => `models/${model.startsWith("models/") ? model.slice("models/".length) : model}`
+const geminiResource = (model: string) =>
+  `models/${model.startsWith("models/") ? model.slice("models/".length) : model}`
 
 const sameDialect = (dialect: CountDialect, body: JsonObject, upstreamModel: string): CountRequest => {
   if (dialect === "anthropic") return { body: { ...body, model: upstreamModel } }
   const inner = body.generateContentRequest
   return {
-    body: isObject(inner) ? { ...body, generateContentRequest: { ...inner, model: geminiResource(upstreamModel) } } : body,
+    body: isObject(inner)
+      ? { ...body, generateContentRequest: { ...inner, model: geminiResource(upstreamModel) } }
+      : body,
     path: geminiCountPath(upstreamModel),
   }
 }
@@ -66,7 +69,11 @@ const sameDialect = (dialect: CountDialect, body: JsonObject, upstreamModel: str
  * (system instruction and tools included, which the bare `{contents}` form cannot carry).
  */
 export const encodeCountRequest = (
-  client: { readonly dialect: CountDialect; readonly body: JsonObject; readonly canonical: () => Either.Either<CanonicalRequest, ProtocolError> },
+  client: {
+    readonly dialect: CountDialect
+    readonly body: JsonObject
+    readonly canonical: () => Either.Either<CanonicalRequest, ProtocolError>
+  },
   target: CountDialect,
   upstreamModel: string,
 ): Either.Either<CountRequest, ProtocolError> => {
@@ -74,7 +81,10 @@ export const encodeCountRequest = (
   return Either.map(client.canonical(), (canonical) => {
     const encoded = codecs[target].encodeRequest(canonical, upstreamModel, { stream: false }).body
     if (target === "gemini") {
-      return { body: { generateContentRequest: { model: geminiResource(upstreamModel), ...encoded } }, path: geminiCountPath(upstreamModel) }
+      return {
+        body: { generateContentRequest: { model: geminiResource(upstreamModel), ...encoded } },
+        path: geminiCountPath(upstreamModel),
+      }
     }
     const body: Record<string, unknown> = {}
     for (const field of ANTHROPIC_COUNT_FIELDS) if (encoded[field] !== undefined) body[field] = encoded[field]
@@ -88,7 +98,10 @@ export const encodeCountRequest = (
  */
 export const countOf = (dialect: CountDialect, json: unknown): number | undefined => {
   if (!isObject(json) || json.error !== undefined) return undefined
-  const count = dialect === "anthropic" ? num(json.input_tokens) : (num(json.totalTokens) ?? (json.totalTokens === undefined ? 0 : undefined))
+  const count =
+    dialect === "anthropic"
+      ? num(json.input_tokens)
+      : (num(json.totalTokens) ?? (json.totalTokens === undefined ? 0 : undefined))
   return count !== undefined && Number.isInteger(count) && count >= 0 ? count : undefined
 }
 

@@ -3,16 +3,17 @@
  * via canonical stream events. Holds only per-block state (and, for Responses clients, the output
  * the final `response.completed` must repeat).
  */
+
+import { makeBlockSequencer } from "./BlockSequencer.js"
 import {
-  mergeUsage,
   type Dialect,
   type EncodeContext,
   type ErrorInfo,
+  mergeUsage,
   type SseEvent,
   type StreamEvent,
   type UsageDelta,
 } from "./Canonical.js"
-import { makeBlockSequencer } from "./BlockSequencer.js"
 import type { Splice } from "./Continuation.js"
 import { codecs } from "./Dialect.js"
 import { makeTranscriptRecorder, type Transcript } from "./Transcript.js"
@@ -62,7 +63,12 @@ export interface TranscoderOptions {
   readonly splice?: Splice
 }
 
-export const makeTranscoder = (upstream: Dialect, client: Dialect, ctx: EncodeContext, options: TranscoderOptions = {}): Transcoder => {
+export const makeTranscoder = (
+  upstream: Dialect,
+  client: Dialect,
+  ctx: EncodeContext,
+  options: TranscoderOptions = {},
+): Transcoder => {
   const decoder = codecs[upstream].makeStreamDecoder(ctx.ids)
   const encoder = codecs[client].makeStreamEncoder(ctx)
   // Encoders get one open block at a time, whatever the upstream interleaves (e.g. Responses
@@ -106,7 +112,8 @@ export const makeTranscoder = (upstream: Dialect, client: Dialect, ctx: EncodeCo
     }
     return out
   }
-  const decoded = (events: ReadonlyArray<StreamEvent>) => sequential(splice === undefined ? events : splice.push(events))
+  const decoded = (events: ReadonlyArray<StreamEvent>) =>
+    sequential(splice === undefined ? events : splice.push(events))
 
   return {
     push: (event) => feed(decoded(decoder.push(event))),

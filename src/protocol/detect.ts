@@ -9,7 +9,8 @@ import { isObject } from "./Json.js"
 export const detectChatBody = (body: unknown): Dialect => {
   if (!isObject(body)) return "openai-chat"
   if ("anthropic_version" in body || "max_tokens_to_sample" in body) return "anthropic"
-  if (Array.isArray(body.system) && body.system.some((b) => isObject(b) && typeof b.type === "string")) return "anthropic"
+  if (Array.isArray(body.system) && body.system.some((b) => isObject(b) && typeof b.type === "string"))
+    return "anthropic"
   if (!("messages" in body)) {
     if (Array.isArray(body.contents)) return "gemini"
     // `input` without `messages` is a Responses body, whatever the route: the Responses decoder reads string or `{role, content}` items.

@@ -1,8 +1,5 @@
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
-import { ProviderRegistry, type RegistryLoadError } from "./ProviderRegistry.js"
-import type { KvError } from "../storage/Kv.js"
-import { ProviderRepository } from "../storage/ProviderRepository.js"
 import { AppConfig } from "../config/AppConfig.js"
 import {
   checkUpstreamProviders,
@@ -14,6 +11,9 @@ import {
   parseGatewayFile,
   readGatewayFileText,
 } from "../config/GatewayFile.js"
+import type { KvError } from "../storage/Kv.js"
+import { ProviderRepository } from "../storage/ProviderRepository.js"
+import { ProviderRegistry, type RegistryLoadError } from "./ProviderRegistry.js"
 
 /**
  * Applies a GATEWAY_CONFIG file to the database, in one transaction.
@@ -70,10 +70,7 @@ const providerWrite = (p: FileProvider) => ({
 })
 
 /** Writes an already-parsed `file` to the database; `source` names the file in errors. */
-export const applyGatewayFile = Effect.fn("GatewayFileImport.apply")(function* (
-  file: GatewayFile,
-  source: string,
-) {
+export const applyGatewayFile = Effect.fn("GatewayFileImport.apply")(function* (file: GatewayFile, source: string) {
   const repo = yield* ProviderRepository
   return yield* repo.withTransaction(
     Effect.gen(function* () {
@@ -114,10 +111,16 @@ export const applyGatewayFile = Effect.fn("GatewayFileImport.apply")(function* (
         })
         const upstreams = yield* repo.syncUpstreams(
           uuid,
-          logical.upstreams.map((u) => ({ providerId: u.provider, modelId: u.model, weight: u.weight, priority: u.priority })),
+          logical.upstreams.map((u) => ({
+            providerId: u.provider,
+            modelId: u.model,
+            weight: u.weight,
+            priority: u.priority,
+          })),
         )
         if (outcome === "created") logicalModelsCreated.push(logical.id)
-        else if (outcome === "updated" || upstreams.changed + upstreams.removed > 0) logicalModelsUpdated.push(logical.id)
+        else if (outcome === "updated" || upstreams.changed + upstreams.removed > 0)
+          logicalModelsUpdated.push(logical.id)
         else logicalModelsUnchanged.push(logical.id)
       }
 
@@ -127,7 +130,12 @@ export const applyGatewayFile = Effect.fn("GatewayFileImport.apply")(function* (
       const unchanged = providersUnchanged.length + logicalModelsUnchanged.length
       const pruned = providersPruned.length + logicalModelsPruned.length
       const changed =
-        providersCreated.length + providersUpdated.length + logicalModelsCreated.length + logicalModelsUpdated.length + pruned > 0
+        providersCreated.length +
+          providersUpdated.length +
+          logicalModelsCreated.length +
+          logicalModelsUpdated.length +
+          pruned >
+        0
       return {
         providersCreated,
         providersUpdated,

@@ -5,8 +5,8 @@ import { describeProblem, type GatewayFileError, parseGatewayFile, readGatewayFi
 import { gatewayFileChanges } from "../config/GatewayFileWatch.js"
 import type { KvError } from "../storage/Kv.js"
 import type { ProviderRepository } from "../storage/ProviderRepository.js"
+import { applyGatewayFile, type ImportSummary, importAtStart } from "./GatewayFileImport.js"
 import { ProviderRegistry, type RegistryLoadError } from "./ProviderRegistry.js"
-import { applyGatewayFile, importAtStart, type ImportSummary } from "./GatewayFileImport.js"
 
 /**
  * Hot reload of the providers file (GATEWAY_CONFIG_WATCH, on by default): when the file changes
@@ -25,13 +25,15 @@ const APPLY_RETRY = Schedule.exponential("1 second").pipe(Schedule.intersect(Sch
 /** After the watch itself failed (the file's directory removed): watch again, 1 s doubling to every 30 s. */
 const REWATCH = Schedule.exponential("1 second").pipe(Schedule.either(Schedule.spaced("30 seconds")))
 
-const names = (label: string, ids: ReadonlyArray<string>): Array<string> => (ids.length === 0 ? [] : [`${label} ${ids.join(", ")}`])
+const names = (label: string, ids: ReadonlyArray<string>): Array<string> =>
+  ids.length === 0 ? [] : [`${label} ${ids.join(", ")}`]
 
 /** `providers created a, b; updated c; keys +1 ~0 -2; logical models created x`, or `no change`. */
 export const describeChanges = (summary: ImportSummary): string => {
-  const keys = summary.keysCreated + summary.keysUpdated + summary.keysRemoved > 0
-    ? [`keys +${summary.keysCreated} ~${summary.keysUpdated} -${summary.keysRemoved}`]
-    : []
+  const keys =
+    summary.keysCreated + summary.keysUpdated + summary.keysRemoved > 0
+      ? [`keys +${summary.keysCreated} ~${summary.keysUpdated} -${summary.keysRemoved}`]
+      : []
   const providers = [
     ...names("created", summary.providersCreated),
     ...names("updated", summary.providersUpdated),
@@ -53,14 +55,18 @@ export const describeChanges = (summary: ImportSummary): string => {
 /** Every problem of a refused edit, one line each, and that the running configuration stays. */
 const logRefused = (error: GatewayFileError) =>
   Effect.gen(function* () {
-    yield* Effect.logError(`providers file not applied (${error.problems.length} problem(s)); the running configuration stays`).pipe(
-      Effect.annotateLogs({ file: error.file }),
-    )
+    yield* Effect.logError(
+      `providers file not applied (${error.problems.length} problem(s)); the running configuration stays`,
+    ).pipe(Effect.annotateLogs({ file: error.file }))
     for (const problem of error.problems.slice(0, MAX_LOGGED_PROBLEMS)) {
-      yield* Effect.logError("providers file problem").pipe(Effect.annotateLogs({ file: error.file, problem: describeProblem(problem) }))
+      yield* Effect.logError("providers file problem").pipe(
+        Effect.annotateLogs({ file: error.file, problem: describeProblem(problem) }),
+      )
     }
     if (error.problems.length > MAX_LOGGED_PROBLEMS) {
-      yield* Effect.logError(`… and ${error.problems.length - MAX_LOGGED_PROBLEMS} more problems`).pipe(Effect.annotateLogs({ file: error.file }))
+      yield* Effect.logError(`… and ${error.problems.length - MAX_LOGGED_PROBLEMS} more problems`).pipe(
+        Effect.annotateLogs({ file: error.file }),
+      )
     }
   })
 
@@ -85,28 +91,41 @@ export const reloadOnChange = (file: string, applied: string) =>
         return yield* logRefused(parsed.left)
       }
       const outcome = yield* Effect.either(
-        applyGatewayFile(parsed.right, file).pipe(Effect.retry({ schedule: APPLY_RETRY, while: (error) => error._tag !== "GatewayFileError" })),
+        applyGatewayFile(parsed.right, file).pipe(
+          Effect.retry({ schedule: APPLY_RETRY, while: (error) => error._tag !== "GatewayFileError" }),
+        ),
       )
       if (Either.isLeft(outcome)) {
         if (outcome.left._tag === "GatewayFileError") {
           yield* Ref.set(seen, text)
           return yield* logRefused(outcome.left)
         }
-        return yield* Effect.logError("providers file not applied: the database refused the write; the running configuration stays (the next edit tries again)").pipe(
-          Effect.annotateLogs({ file, reason: outcome.left.message }),
-        )
+        return yield* Effect.logError(
+          "providers file not applied: the database refused the write; the running configuration stays (the next edit tries again)",
+        ).pipe(Effect.annotateLogs({ file, reason: outcome.left.message }))
       }
       yield* Ref.set(seen, text)
       // Changed: every instance reloads. Nothing to write (another instance of a shared database
       // applied the same edit first): this one reloads too, in case it missed that one's message.
       if (outcome.right.changed) yield* registry.afterChange
-      else yield* registry.reload.pipe(Effect.catchAll((error) => Effect.logWarning("registry reload after a providers file edit failed").pipe(Effect.annotateLogs({ reason: error.message }))))
-      yield* Effect.logInfo(`providers file reloaded: ${describeChanges(outcome.right)}`).pipe(Effect.annotateLogs({ file }))
+      else
+        yield* registry.reload.pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning("registry reload after a providers file edit failed").pipe(
+              Effect.annotateLogs({ reason: error.message }),
+            ),
+          ),
+        )
+      yield* Effect.logInfo(`providers file reloaded: ${describeChanges(outcome.right)}`).pipe(
+        Effect.annotateLogs({ file }),
+      )
     }).pipe(Effect.withSpan("GatewayFileReload.reload"))
 
     yield* gatewayFileChanges(file).pipe(
       Stream.runForEach(() => reload),
-      Effect.tapError((error) => Effect.logWarning(`${error.message}; watching it again shortly`).pipe(Effect.annotateLogs({ file }))),
+      Effect.tapError((error) =>
+        Effect.logWarning(`${error.message}; watching it again shortly`).pipe(Effect.annotateLogs({ file })),
+      ),
       Effect.retry(REWATCH),
     )
   })

@@ -1,7 +1,12 @@
 import type { Redacted } from "effect"
-import type { PriceTable } from "../shared/Prices.js"
 import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
-import type { ProviderCore, ProviderPaths, RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
+import type { PriceTable } from "../shared/Prices.js"
+import type {
+  ProviderCore,
+  ProviderPaths,
+  RoutingStrategyName,
+  UpstreamProtocol,
+} from "../shared/ProviderVocabulary.js"
 
 export interface ProviderKey {
   readonly id: string
@@ -71,7 +76,12 @@ export interface RegistrySnapshot {
 export const defaultPaths = (protocol: UpstreamProtocol): ProviderPaths => {
   switch (protocol) {
     case "openai":
-      return { models: "/v1/models", chat: "/v1/chat/completions", responses: "/v1/responses", messages: "/v1/messages" }
+      return {
+        models: "/v1/models",
+        chat: "/v1/chat/completions",
+        responses: "/v1/responses",
+        messages: "/v1/messages",
+      }
     case "anthropic":
       return { models: "/v1/models", chat: "/v1/messages", responses: null, messages: "/v1/messages" }
     case "gemini":
@@ -96,7 +106,11 @@ export const effectiveBaseUrl = (protocol: UpstreamProtocol, baseUrl: string, ow
 export const OFFICIAL_OPENAI_HOST = "api.openai.com"
 
 /** The official API hosts of OpenAI, Anthropic and Google's Gemini. */
-export const OFFICIAL_HOSTS: ReadonlySet<string> = new Set([OFFICIAL_OPENAI_HOST, "api.anthropic.com", "generativelanguage.googleapis.com"])
+export const OFFICIAL_HOSTS: ReadonlySet<string> = new Set([
+  OFFICIAL_OPENAI_HOST,
+  "api.anthropic.com",
+  "generativelanguage.googleapis.com",
+])
 
 const hostnameOf = (baseUrl: string): string | undefined => {
   try {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto"
-import { policyFromStored } from "../shared/LogicalModelPolicy.js"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, type Redacted, Schedule, Schema, Stream, SubscriptionRef } from "effect"
 import { Secrets } from "../crypto/Secrets.js"
+import { policyFromStored } from "../shared/LogicalModelPolicy.js"
+import type { RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { ProviderRepository, type RegistryRows } from "../storage/ProviderRepository.js"
 import {
@@ -16,7 +17,6 @@ import {
   type ProviderKey,
   type RegistrySnapshot,
 } from "./Provider.js"
-import type { RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVocabulary.js"
 
 /**
  * The in-memory snapshot of providers (keys decrypted into `Redacted`), models and logical
@@ -31,7 +31,10 @@ import type { RoutingStrategyName, UpstreamProtocol } from "../shared/ProviderVo
 export const INVALIDATE_CHANNEL = "registry:invalidate"
 
 /** Background retries of a refresh after a saved change: 0.2 s doubling, at most 30 s apart, 35 tries. */
-const AFTER_CHANGE_RETRY = Schedule.exponential("200 millis").pipe(Schedule.either(Schedule.spaced("30 seconds")), Schedule.intersect(Schedule.recurs(35)))
+const AFTER_CHANGE_RETRY = Schedule.exponential("200 millis").pipe(
+  Schedule.either(Schedule.spaced("30 seconds")),
+  Schedule.intersect(Schedule.recurs(35)),
+)
 
 export class RegistryLoadError extends Schema.TaggedError<RegistryLoadError>()("RegistryLoadError", {
   message: Schema.String,
@@ -84,7 +87,11 @@ export const buildSnapshot = (
       id: row.providerId,
       name: row.name,
       protocol,
-      baseUrl: effectiveBaseUrl(protocol, row.baseUrl, [row.modelsPath, row.chatPath, row.responsesPath, row.messagesPath].some((own) => own !== null)),
+      baseUrl: effectiveBaseUrl(
+        protocol,
+        row.baseUrl,
+        [row.modelsPath, row.chatPath, row.responsesPath, row.messagesPath].some((own) => own !== null),
+      ),
       type: row.providerType === "aggregator" ? "aggregator" : "native",
       weight: row.weight,
       enabled: row.enabled,
@@ -167,17 +174,21 @@ export const makeProviderRegistry = Effect.gen(function* () {
   })
 
   /** Reads the database and swaps in a new snapshot; keeps the old one on failure. */
-  const reload: Effect.Effect<void, RegistryLoadError> = reloads.withPermits(1)(
-    Effect.gen(function* () {
-      const rows = yield* repo.loadAll.pipe(
-        Effect.mapError((error) => new RegistryLoadError({ message: `loading providers failed: ${describeSqlError(error)}` })),
-      )
-      const decrypted = yield* decryptKeys(rows)
-      const snapshot = buildSnapshot(rows, decrypted, Date.now())
-      latest = snapshot
-      yield* SubscriptionRef.set(ref, snapshot)
-    }),
-  ).pipe(Effect.withSpan("ProviderRegistry.reload"))
+  const reload: Effect.Effect<void, RegistryLoadError> = reloads
+    .withPermits(1)(
+      Effect.gen(function* () {
+        const rows = yield* repo.loadAll.pipe(
+          Effect.mapError(
+            (error) => new RegistryLoadError({ message: `loading providers failed: ${describeSqlError(error)}` }),
+          ),
+        )
+        const decrypted = yield* decryptKeys(rows)
+        const snapshot = buildSnapshot(rows, decrypted, Date.now())
+        latest = snapshot
+        yield* SubscriptionRef.set(ref, snapshot)
+      }),
+    )
+    .pipe(Effect.withSpan("ProviderRegistry.reload"))
 
   /** Reloads here, then tells every other instance to reload. */
   const invalidate: Effect.Effect<void, RegistryLoadError | KvError> = Effect.gen(function* () {
@@ -201,7 +212,9 @@ export const makeProviderRegistry = Effect.gen(function* () {
             Effect.retry(AFTER_CHANGE_RETRY),
             Effect.tap(() => Effect.logInfo("registry refreshed after a saved change")),
             Effect.catchAll((last) =>
-              Effect.logError("registry refresh after a saved change gave up").pipe(Effect.annotateLogs({ reason: last.message })),
+              Effect.logError("registry refresh after a saved change gave up").pipe(
+                Effect.annotateLogs({ reason: last.message }),
+              ),
             ),
             Effect.forkIn(scope),
           ),
@@ -214,7 +227,9 @@ export const makeProviderRegistry = Effect.gen(function* () {
   const originOf = (message: string): string | undefined => {
     try {
       const parsed: unknown = JSON.parse(message)
-      return typeof parsed === "object" && parsed !== null && typeof (parsed as { origin?: unknown }).origin === "string"
+      return typeof parsed === "object" &&
+        parsed !== null &&
+        typeof (parsed as { origin?: unknown }).origin === "string"
         ? (parsed as { origin: string }).origin
         : undefined
     } catch {

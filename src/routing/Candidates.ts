@@ -14,8 +14,8 @@
  *    whichever provider happens to have `m` (a typo `opneai/gpt-4o-mini` is refused).
  */
 import { Either, Schema } from "effect"
-import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
 import type { LogicalModel, Provider, RegistrySnapshot } from "../registry/Provider.js"
+import type { LogicalModelPolicy } from "../shared/LogicalModelPolicy.js"
 import type { RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
 export interface Candidate {
@@ -294,9 +294,13 @@ export interface EndpointNeed {
 }
 
 /** Keeps the candidates that can serve `need`; none left is `ModelNotSupported`. */
-export const filterServing = (resolution: Resolution, need: EndpointNeed): Either.Either<Resolution, ModelNotSupported> => {
+export const filterServing = (
+  resolution: Resolution,
+  need: EndpointNeed,
+): Either.Either<Resolution, ModelNotSupported> => {
   const kept = resolution.candidates.filter(need.serves)
-  if (kept.length === 0) return Either.left(new ModelNotSupported({ model: resolution.requestedModel, endpoint: need.endpoint }))
+  if (kept.length === 0)
+    return Either.left(new ModelNotSupported({ model: resolution.requestedModel, endpoint: need.endpoint }))
   return Either.right(kept.length === resolution.candidates.length ? resolution : { ...resolution, candidates: kept })
 }
 

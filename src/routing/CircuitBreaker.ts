@@ -18,10 +18,10 @@
  * Kv trouble fails open: routing keeps working without the breaker, with a warning.
  */
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
+import { durationConfig } from "../shared/DurationConfig.js"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { kvRecord } from "../storage/KvRecord.js"
 import type { CircuitView } from "./Plan.js"
-import { durationConfig } from "../shared/DurationConfig.js"
 
 export interface BreakerConfig {
   /** Penalisable failures within `windowMs` that open the circuit. */
@@ -91,7 +91,9 @@ export const transition = (
 // ---------------------------------------------------------------------------------------------
 // Shared service.
 
-const OpenRecord = kvRecord(Schema.Struct({ openedAt: Schema.Number, until: Schema.Number, trips: Schema.Number }), { cached: true })
+const OpenRecord = kvRecord(Schema.Struct({ openedAt: Schema.Number, until: Schema.Number, trips: Schema.Number }), {
+  cached: true,
+})
 
 /** The provider's connection: refused, reset before any byte, DNS/TLS failures. */
 export const providerScope = (providerId: string): string => `p:${providerId}`
@@ -136,7 +138,9 @@ const toInt = (s: string | undefined): number => {
 }
 
 export const breakerConfigFromEnv = Config.all({
-  failureThreshold: Config.integer("CIRCUIT_FAILURE_THRESHOLD").pipe(Config.withDefault(defaultBreakerConfig.failureThreshold)),
+  failureThreshold: Config.integer("CIRCUIT_FAILURE_THRESHOLD").pipe(
+    Config.withDefault(defaultBreakerConfig.failureThreshold),
+  ),
   windowMs: durationConfig("CIRCUIT_FAILURE_WINDOW").pipe(
     Config.map(Duration.toMillis),
     Config.withDefault(defaultBreakerConfig.windowMs),
@@ -156,8 +160,11 @@ const storeUnavailable = (operation: string, e: KvError) =>
   Effect.logWarning("circuit breaker store unavailable").pipe(Effect.annotateLogs({ operation, error: e.message }))
 
 /** Kv trouble must not fail requests: log it and carry on as if the circuit were closed. */
-const failOpen = <A, B, R>(self: Effect.Effect<A, KvError, R>, operation: string, fallback: B): Effect.Effect<A | B, never, R> =>
-  Effect.catchAll(self, (e) => Effect.as(storeUnavailable(operation, e), fallback))
+const failOpen = <A, B, R>(
+  self: Effect.Effect<A, KvError, R>,
+  operation: string,
+  fallback: B,
+): Effect.Effect<A | B, never, R> => Effect.catchAll(self, (e) => Effect.as(storeUnavailable(operation, e), fallback))
 
 /** A failed read of the circuits' views, logged: every circuit then counts as closed. */
 export const viewsUnread = (e: KvError) => storeUnavailable("views", e)
@@ -171,114 +178,115 @@ export const viewKeys = (scopes: ReadonlyArray<string>): Array<string> => {
 }
 
 export const makeCircuitBreaker = Effect.gen(function* () {
-    const kv = yield* Kv
-    const config = yield* breakerConfigFromEnv
+  const kv = yield* Kv
+  const config = yield* breakerConfigFromEnv
 
-    const readOpen = (raw: string | undefined) =>
-      raw === undefined ? Option.none() : OpenRecord.decode(raw)
+  const readOpen = (raw: string | undefined) => (raw === undefined ? Option.none() : OpenRecord.decode(raw))
 
-    /**
-     * The circuit of each scope at `now`, from what Kv holds at `viewKeys(scopes)`. A half-open
-     * circuit whose probe is taken counts as open; a closed one is left out.
-     */
-    const viewsFrom = (scopes: ReadonlyArray<string>, raw: ReadonlyArray<string | undefined>, now: number): ReadonlyMap<string, CircuitView> => {
-      const result = new Map<string, CircuitView>()
-      scopes.forEach((scope, i) => {
-        const open = readOpen(raw[2 * i])
-        if (Option.isNone(open)) return
-        const view = breakerStatus({ _tag: "Open", ...open.value }, now)
-        result.set(
-          scope,
-          view.status === "half_open" && raw[2 * i + 1] !== undefined
-            ? { status: "open", retryAfterMs: config.probeTimeoutMs }
-            : view,
-        )
-      })
-      return result
-    }
-
-    /** The circuit of each scope, as Plan wants it (see `viewsFrom`). */
-    const views = Effect.fnUntraced(function* (scopes: ReadonlyArray<string>) {
-      if (scopes.length === 0) return new Map() as ReadonlyMap<string, CircuitView>
-      const now = yield* Clock.currentTimeMillis
-      const raw = yield* kv.getMany(viewKeys(scopes)).pipe(Effect.catchAll((e) => Effect.as(viewsUnread(e), [] as ReadonlyArray<string | undefined>)))
-      return viewsFrom(scopes, raw, now)
-    })
-
-    /**
-     * May a request be sent through this scope now? Closed: yes. Open: no. Half-open: only the
-     * one caller that wins the probe, across all instances.
-     */
-    const acquire = Effect.fnUntraced(function* (scope: string) {
-      const now = yield* Clock.currentTimeMillis
-      const open = readOpen(yield* failOpen(kv.get(openKey(scope)), "acquire", undefined))
-      if (Option.isNone(open)) return true
+  /**
+   * The circuit of each scope at `now`, from what Kv holds at `viewKeys(scopes)`. A half-open
+   * circuit whose probe is taken counts as open; a closed one is left out.
+   */
+  const viewsFrom = (
+    scopes: ReadonlyArray<string>,
+    raw: ReadonlyArray<string | undefined>,
+    now: number,
+  ): ReadonlyMap<string, CircuitView> => {
+    const result = new Map<string, CircuitView>()
+    scopes.forEach((scope, i) => {
+      const open = readOpen(raw[2 * i])
+      if (Option.isNone(open)) return
       const view = breakerStatus({ _tag: "Open", ...open.value }, now)
-      if (view.status === "open") return false
-      return yield* failOpen(
-        kv.setIfAbsent(probeKey(scope), String(now), Duration.millis(config.probeTimeoutMs)),
-        "acquire",
-        true,
+      result.set(
+        scope,
+        view.status === "half_open" && raw[2 * i + 1] !== undefined
+          ? { status: "open", retryAfterMs: config.probeTimeoutMs }
+          : view,
       )
     })
+    return result
+  }
 
-    /** A penalisable failure. Returns the circuit as it is afterwards. */
-    const recordFailure = Effect.fnUntraced(function* (scope: string) {
-      const now = yield* Clock.currentTimeMillis
-      const buckets = windowKeys(scope, now, config.windowMs)
-      const [rawOpen, , ...rawBefore] = yield* failOpen(
-        kv.getMany([openKey(scope), ...buckets]),
-        "recordFailure",
-        [] as ReadonlyArray<string | undefined>,
-      )
-      const open = readOpen(rawOpen)
-      const writeOpen = (state: Extract<BreakerState, { _tag: "Open" }>) =>
-        kv.set(
-          openKey(scope),
-          OpenRecord.encode({ openedAt: state.openedAt, until: state.until, trips: state.trips }),
-          // Kept well past the cooldown so a failed probe remembers the trip count.
-          Duration.millis(state.until - now + config.maxCooldownMs * 2),
-        )
-      if (Option.isSome(open)) {
-        const before: BreakerState = { _tag: "Open", ...open.value }
-        const after = transition(before, { _tag: "Failure" }, now, config)
-        if (after !== before && after._tag === "Open") {
-          yield* failOpen(writeOpen(after), "recordFailure", undefined)
-          yield* failOpen(kv.del(probeKey(scope)), "recordFailure", undefined)
-        }
-        return breakerStatus(after, now)
-      }
-      const current = yield* failOpen(
-        kv.incr(buckets[0]!, 1, Duration.millis(config.windowMs * 2)),
-        "recordFailure",
-        0,
-      )
-      const count = slidingCount([current, ...buckets.slice(1).map((_, i) => toInt(rawBefore[i]))], now, config.windowMs)
-      if (count >= config.failureThreshold) {
-        const opened: BreakerState = { _tag: "Open", openedAt: now, until: now + cooldownFor(1, config), trips: 1 }
-        yield* failOpen(writeOpen(opened), "recordFailure", undefined)
-        yield* Effect.logWarning("circuit opened").pipe(Effect.annotateLogs({ scope, failures: count }))
-        return breakerStatus(opened, now)
-      }
-      return { status: "closed" } as CircuitView
-    })
-
-    /** Any success closes the circuit and clears its failure count. */
-    const recordSuccess = Effect.fnUntraced(function* (scope: string) {
-      const now = yield* Clock.currentTimeMillis
-      const keys = [openKey(scope), ...windowKeys(scope, now, config.windowMs)]
-      const raw = yield* failOpen(kv.getMany(keys), "recordSuccess", [] as ReadonlyArray<string | undefined>)
-      if (raw[0] !== undefined) {
-        yield* Effect.logInfo("circuit closed").pipe(Effect.annotateLogs({ scope }))
-        yield* failOpen(kv.del(probeKey(scope)), "recordSuccess", undefined)
-      }
-      for (let i = 0; i < keys.length; i++) {
-        if (raw[i] !== undefined) yield* failOpen(kv.del(keys[i]!), "recordSuccess", undefined)
-      }
-    })
-
-    return { views, viewsFrom, acquire, recordFailure, recordSuccess, config } as const
+  /** The circuit of each scope, as Plan wants it (see `viewsFrom`). */
+  const views = Effect.fnUntraced(function* (scopes: ReadonlyArray<string>) {
+    if (scopes.length === 0) return new Map() as ReadonlyMap<string, CircuitView>
+    const now = yield* Clock.currentTimeMillis
+    const raw = yield* kv
+      .getMany(viewKeys(scopes))
+      .pipe(Effect.catchAll((e) => Effect.as(viewsUnread(e), [] as ReadonlyArray<string | undefined>)))
+    return viewsFrom(scopes, raw, now)
   })
+
+  /**
+   * May a request be sent through this scope now? Closed: yes. Open: no. Half-open: only the
+   * one caller that wins the probe, across all instances.
+   */
+  const acquire = Effect.fnUntraced(function* (scope: string) {
+    const now = yield* Clock.currentTimeMillis
+    const open = readOpen(yield* failOpen(kv.get(openKey(scope)), "acquire", undefined))
+    if (Option.isNone(open)) return true
+    const view = breakerStatus({ _tag: "Open", ...open.value }, now)
+    if (view.status === "open") return false
+    return yield* failOpen(
+      kv.setIfAbsent(probeKey(scope), String(now), Duration.millis(config.probeTimeoutMs)),
+      "acquire",
+      true,
+    )
+  })
+
+  /** A penalisable failure. Returns the circuit as it is afterwards. */
+  const recordFailure = Effect.fnUntraced(function* (scope: string) {
+    const now = yield* Clock.currentTimeMillis
+    const buckets = windowKeys(scope, now, config.windowMs)
+    const [rawOpen, , ...rawBefore] = yield* failOpen(
+      kv.getMany([openKey(scope), ...buckets]),
+      "recordFailure",
+      [] as ReadonlyArray<string | undefined>,
+    )
+    const open = readOpen(rawOpen)
+    const writeOpen = (state: Extract<BreakerState, { _tag: "Open" }>) =>
+      kv.set(
+        openKey(scope),
+        OpenRecord.encode({ openedAt: state.openedAt, until: state.until, trips: state.trips }),
+        // Kept well past the cooldown so a failed probe remembers the trip count.
+        Duration.millis(state.until - now + config.maxCooldownMs * 2),
+      )
+    if (Option.isSome(open)) {
+      const before: BreakerState = { _tag: "Open", ...open.value }
+      const after = transition(before, { _tag: "Failure" }, now, config)
+      if (after !== before && after._tag === "Open") {
+        yield* failOpen(writeOpen(after), "recordFailure", undefined)
+        yield* failOpen(kv.del(probeKey(scope)), "recordFailure", undefined)
+      }
+      return breakerStatus(after, now)
+    }
+    const current = yield* failOpen(kv.incr(buckets[0]!, 1, Duration.millis(config.windowMs * 2)), "recordFailure", 0)
+    const count = slidingCount([current, ...buckets.slice(1).map((_, i) => toInt(rawBefore[i]))], now, config.windowMs)
+    if (count >= config.failureThreshold) {
+      const opened: BreakerState = { _tag: "Open", openedAt: now, until: now + cooldownFor(1, config), trips: 1 }
+      yield* failOpen(writeOpen(opened), "recordFailure", undefined)
+      yield* Effect.logWarning("circuit opened").pipe(Effect.annotateLogs({ scope, failures: count }))
+      return breakerStatus(opened, now)
+    }
+    return { status: "closed" } as CircuitView
+  })
+
+  /** Any success closes the circuit and clears its failure count. */
+  const recordSuccess = Effect.fnUntraced(function* (scope: string) {
+    const now = yield* Clock.currentTimeMillis
+    const keys = [openKey(scope), ...windowKeys(scope, now, config.windowMs)]
+    const raw = yield* failOpen(kv.getMany(keys), "recordSuccess", [] as ReadonlyArray<string | undefined>)
+    if (raw[0] !== undefined) {
+      yield* Effect.logInfo("circuit closed").pipe(Effect.annotateLogs({ scope }))
+      yield* failOpen(kv.del(probeKey(scope)), "recordSuccess", undefined)
+    }
+    for (let i = 0; i < keys.length; i++) {
+      if (raw[i] !== undefined) yield* failOpen(kv.del(keys[i]!), "recordSuccess", undefined)
+    }
+  })
+
+  return { views, viewsFrom, acquire, recordFailure, recordSuccess, config } as const
+})
 
 export class CircuitBreaker extends Effect.Service<CircuitBreaker>()("gateway/routing/CircuitBreaker", {
   effect: makeCircuitBreaker,

@@ -66,7 +66,11 @@ export const defaultKeyPoolConfig: KeyPoolConfig = {
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x))
 
 /** Backoff after the `failCount`-th consecutive failure of a key. */
-export const keyBackoffMs = (failCount: number, kind: KeyFailureKind, config: KeyPoolConfig = defaultKeyPoolConfig): number => {
+export const keyBackoffMs = (
+  failCount: number,
+  kind: KeyFailureKind,
+  config: KeyPoolConfig = defaultKeyPoolConfig,
+): number => {
   const base = kind === "retryable" ? config.retryableBaseMs : config.fatalBaseMs
   const ms = base * 2 ** Math.min(Math.max(failCount, 0), config.maxExponent)
   return Math.min(config.maxBackoffMs, kind === "auth" ? Math.max(ms, config.authMinMs) : ms)
@@ -76,7 +80,11 @@ export const freshKeyState: KeyState = { failCount: 0, backoffUntil: 0, preferen
 
 /** The preference as it counts now: drifting back toward 1 with age. */
 export const effectivePreference = (s: KeyState, now: number, config: KeyPoolConfig = defaultKeyPoolConfig): number =>
-  clamp(1 + (s.preference - 1) * decayFactor(now - s.updatedAt, config.preferenceHalfLifeMs), config.minPreference, config.maxPreference)
+  clamp(
+    1 + (s.preference - 1) * decayFactor(now - s.updatedAt, config.preferenceHalfLifeMs),
+    config.minPreference,
+    config.maxPreference,
+  )
 
 export type KeyOutcome =
   | { readonly _tag: "Success" }
@@ -99,7 +107,12 @@ export const applyKeyOutcome = (
   const s = prev ?? freshKeyState
   const preference = effectivePreference(s, now, config)
   if (outcome._tag === "Success") {
-    return { failCount: 0, backoffUntil: 0, preference: clamp(preference + 0.5, config.minPreference, config.maxPreference), updatedAt: now }
+    return {
+      failCount: 0,
+      backoffUntil: 0,
+      preference: clamp(preference + 0.5, config.minPreference, config.maxPreference),
+      updatedAt: now,
+    }
   }
   const failCount = s.failCount + 1
   const delta = outcome.kind === "auth" ? -3 : outcome.kind === "fatal" ? -2 : -1
@@ -203,9 +216,7 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
     }
 
     const readStates = (provider: Provider, model: string | undefined) =>
-      kv
-        .getMany(stateKeys(provider, model))
-        .pipe(
+      kv.getMany(stateKeys(provider, model)).pipe(
         Effect.map((raw) => {
           const states = new Map<string, KeyState>()
           const stride = model === undefined ? 1 : 2
@@ -223,7 +234,9 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
           return states as ReadonlyMap<string, KeyState>
         }),
         // Fail open: without the store every key is fresh.
-        Effect.catchAll((e) => Effect.as(warn("states", e), new Map<string, KeyState>() as ReadonlyMap<string, KeyState>)),
+        Effect.catchAll((e) =>
+          Effect.as(warn("states", e), new Map<string, KeyState>() as ReadonlyMap<string, KeyState>),
+        ),
       )
 
     /** True when the key may send one more request this second (only asked of keys with a limit). */
@@ -265,13 +278,21 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
             retryAfterMs: Math.min(...candidates.map(waitOf)),
           })
         }
-        return yield* new NoAvailableKey({ provider: provider.id, reason: "all_in_backoff", retryAfterMs: Math.min(...candidates.map(waitOf)) })
+        return yield* new NoAvailableKey({
+          provider: provider.id,
+          reason: "all_in_backoff",
+          retryAfterMs: Math.min(...candidates.map(waitOf)),
+        })
       }
       for (const key of order) {
         if (key.maxQps === null || key.maxQps <= 0) return key
         if (yield* reserveQps(provider.id, key.id, key.maxQps, now)) return key
       }
-      return yield* new NoAvailableKey({ provider: provider.id, reason: "rate_limited", retryAfterMs: 1000 - (now % 1000) })
+      return yield* new NoAvailableKey({
+        provider: provider.id,
+        reason: "rate_limited",
+        retryAfterMs: 1000 - (now % 1000),
+      })
     })
 
     const update = Effect.fnUntraced(

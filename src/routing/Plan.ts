@@ -21,11 +21,12 @@
  *   half-open ones when the tier has nothing else);
  * - the rest follow by tier, then closed before half-open, then score descending.
  */
+
+import type { RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 import type { Candidate } from "./Candidates.js"
 import { candidateKey, dedupeCandidates, upstreamKey } from "./Candidates.js"
 import type { CircuitStatus, ScoreBreakdown, ScoringConfig, Strategy, UpstreamMetrics } from "./Scoring.js"
 import { defaultScoringConfig, providerCost, relativeCosts, score, strategies } from "./Scoring.js"
-import type { RoutingStrategyName } from "../shared/ProviderVocabulary.js"
 
 export interface CircuitView {
   readonly status: CircuitStatus
@@ -164,7 +165,12 @@ export const buildPlan = (input: PlanInput): Plan => {
 
   const skipped: Array<SkippedCandidate> = scored
     .filter((s) => s.circuit.status === "open")
-    .map((s) => ({ candidate: s.candidate, score: s.score, reason: "circuit_open", retryAfterMs: s.circuit.retryAfterMs }))
+    .map((s) => ({
+      candidate: s.candidate,
+      score: s.score,
+      reason: "circuit_open",
+      retryAfterMs: s.circuit.retryAfterMs,
+    }))
   const available = scored.filter((s) => s.circuit.status !== "open")
 
   if (available.length === 0) {
@@ -178,7 +184,15 @@ export const buildPlan = (input: PlanInput): Plan => {
     }
     return {
       strategy,
-      attempts: [{ candidate: soonest.candidate, priority: soonest.candidate.priority, circuit: "open", score: soonest.score, reason: "panic" }],
+      attempts: [
+        {
+          candidate: soonest.candidate,
+          priority: soonest.candidate.priority,
+          circuit: "open",
+          score: soonest.score,
+          reason: "panic",
+        },
+      ],
       skipped: skipped.filter((s) => s.candidate !== soonest.candidate),
       sticky: input.sticky === null ? "none" : "circuit_not_closed",
       retryAfterMs: Math.max(0, soonest.circuit.retryAfterMs ?? 0),
@@ -221,7 +235,13 @@ export const buildPlan = (input: PlanInput): Plan => {
 
   const attempts: Array<PlannedAttempt> = []
   const push = (s: Scored, reason: AttemptReason) =>
-    attempts.push({ candidate: s.candidate, priority: s.candidate.priority, circuit: s.circuit.status, score: s.score, reason })
+    attempts.push({
+      candidate: s.candidate,
+      priority: s.candidate.priority,
+      circuit: s.circuit.status,
+      score: s.score,
+      reason,
+    })
   push(first, firstReason)
   for (const tier of tiers) {
     for (const s of tier) {

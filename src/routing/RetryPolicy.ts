@@ -71,8 +71,7 @@ export type Verdict =
   | { readonly _tag: "Fatal"; readonly reason: VerdictReason; readonly status: number; readonly penalise: boolean }
 
 /** Does this verdict count against the provider (metrics error rate, weight, circuit)? */
-export const isPenalisable = (v: Verdict): boolean =>
-  v._tag === "Retryable" || (v._tag === "Fatal" && v.penalise)
+export const isPenalisable = (v: Verdict): boolean => v._tag === "Retryable" || (v._tag === "Fatal" && v.penalise)
 
 /**
  * Is this a failure of the connection itself (refused, DNS, TLS, reset before any response byte)?
@@ -168,10 +167,7 @@ const statusReason = (status: number): VerdictReason =>
  * Parses `retry-after-ms` (milliseconds) or `Retry-After` (delta-seconds or an HTTP date).
  * Values that cannot be parsed, or are negative, give undefined.
  */
-export const parseRetryAfter = (
-  header: (name: string) => string | undefined,
-  now: number,
-): number | undefined => {
+export const parseRetryAfter = (header: (name: string) => string | undefined, now: number): number | undefined => {
   const ms = header("retry-after-ms")
   if (ms !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.round(Number(ms))
   const ra = header("retry-after")

@@ -13,7 +13,14 @@
 import { Chunk, Clock, Duration, Effect, Either, Queue, Random } from "effect"
 import type { RegistrySnapshot } from "../registry/Provider.js"
 import { Kv } from "../storage/Kv.js"
-import type { Candidate, EndpointNeed, ModelNotSupported, ProviderNotAllowed, Resolution, ResolveError } from "./Candidates.js"
+import type {
+  Candidate,
+  EndpointNeed,
+  ModelNotSupported,
+  ProviderNotAllowed,
+  Resolution,
+  ResolveError,
+} from "./Candidates.js"
 import { filterAllowed, filterServing, resolveCandidates, upstreamKey } from "./Candidates.js"
 import { CircuitBreaker, providerScope, upstreamScope, viewKeys, viewsUnread } from "./CircuitBreaker.js"
 import { KeyPool } from "./KeyPool.js"
@@ -91,7 +98,8 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
       const resolved = resolveCandidates(input.snapshot, input.requestedModel, input.modelLists)
       if (Either.isLeft(resolved)) return yield* Effect.fail<DecideError>(resolved.left)
       // What the model cannot do is said before what the caller may not use.
-      const serving = input.need === undefined ? Either.right(resolved.right) : filterServing(resolved.right, input.need)
+      const serving =
+        input.need === undefined ? Either.right(resolved.right) : filterServing(resolved.right, input.need)
       if (Either.isLeft(serving)) return yield* Effect.fail<DecideError>(serving.left)
       const allowed = filterAllowed(serving.right, input.allowedProviderIds)
       if (Either.isLeft(allowed)) return yield* Effect.fail<DecideError>(allowed.left)
@@ -107,13 +115,19 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
       const metricCount = keys.length
       for (const key of viewKeys(scopes)) keys.push(key)
       const now = yield* Clock.currentTimeMillis
-      const raw = yield* kv.getMany(keys).pipe(
-        Effect.catchAll((e) => Effect.as(Effect.zipRight(metricsUnread(e), viewsUnread(e)), [] as ReadonlyArray<string | undefined>)),
-      )
+      const raw = yield* kv
+        .getMany(keys)
+        .pipe(
+          Effect.catchAll((e) =>
+            Effect.as(Effect.zipRight(metricsUnread(e), viewsUnread(e)), [] as ReadonlyArray<string | undefined>),
+          ),
+        )
       const stats = metricsFrom(upstreams, raw)
       const views = breaker.viewsFrom(scopes, raw.slice(metricCount), now)
       const sticky =
-        input.session === null ? null : yield* sessions.target(input.session.owner, input.session.id, resolution.logicalModel)
+        input.session === null
+          ? null
+          : yield* sessions.target(input.session.owner, input.session.id, resolution.logicalModel)
       const draw = yield* Random.next
       const circuits = new Map<string, CircuitView>()
       if (views.size > 0) {
@@ -154,7 +168,14 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
     // One batch is applied at a time (the background fiber, or `settled`).
     const applying = yield* Effect.makeSemaphore(1)
     const recordSuccesses = (batch: ReadonlyArray<AttemptRef>) => {
-      const byUpstream = new Map<string, { provider: string; model: string; samples: Array<{ latencyMs: number | undefined; result: { _tag: "Success" } }> }>()
+      const byUpstream = new Map<
+        string,
+        {
+          provider: string
+          model: string
+          samples: Array<{ latencyMs: number | undefined; result: { _tag: "Success" } }>
+        }
+      >()
       const providers = new Set<string>()
       const providerKeys = new Map<string, { provider: string; keyId: string; model: string }>()
       for (const { candidate, keyId, latencyMs } of batch) {
@@ -164,14 +185,25 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
         if (group === undefined) byUpstream.set(upstream, (group = { provider, model: candidate.model, samples: [] }))
         group.samples.push({ latencyMs, result: { _tag: "Success" } })
         providers.add(provider)
-        if (keyId !== undefined) providerKeys.set(`${provider}\u0000${keyId}\u0000${candidate.model}`, { provider, keyId, model: candidate.model })
+        if (keyId !== undefined)
+          providerKeys.set(`${provider}\u0000${keyId}\u0000${candidate.model}`, {
+            provider,
+            keyId,
+            model: candidate.model,
+          })
       }
       return Effect.all(
         [
-          Effect.forEach(byUpstream.values(), (g) => metrics.recordAll(g.provider, g.model, g.samples), { discard: true }),
+          Effect.forEach(byUpstream.values(), (g) => metrics.recordAll(g.provider, g.model, g.samples), {
+            discard: true,
+          }),
           Effect.forEach(providers, (provider) => breaker.recordSuccess(providerScope(provider)), { discard: true }),
-          Effect.forEach(byUpstream.values(), (g) => breaker.recordSuccess(upstreamScope(g.provider, g.model)), { discard: true }),
-          Effect.forEach(providerKeys.values(), (k) => keys.recordSuccess(k.provider, k.keyId, k.model), { discard: true }),
+          Effect.forEach(byUpstream.values(), (g) => breaker.recordSuccess(upstreamScope(g.provider, g.model)), {
+            discard: true,
+          }),
+          Effect.forEach(providerKeys.values(), (k) => keys.recordSuccess(k.provider, k.keyId, k.model), {
+            discard: true,
+          }),
         ],
         { discard: true },
       )
@@ -219,7 +251,11 @@ export class Router extends Effect.Service<Router>()("gateway/routing/Router", {
      * once per scope, so its own retries are one failure and a circuit opens only after failures
      * of several distinct requests. Returns the verdict and whether the circuit is now open.
      */
-    const recordFailure = Effect.fnUntraced(function* (attempt: AttemptRef, outcome: AttemptOutcome, counted?: Set<string>) {
+    const recordFailure = Effect.fnUntraced(function* (
+      attempt: AttemptRef,
+      outcome: AttemptOutcome,
+      counted?: Set<string>,
+    ) {
       const { candidate } = attempt
       const verdict: Verdict = classify(outcome, candidate.provider)
       const penalise = isPenalisable(verdict)

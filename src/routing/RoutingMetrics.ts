@@ -101,10 +101,14 @@ const warn = (operation: string) => (e: KvError) =>
 type UpstreamRef = { readonly provider: string; readonly model: string }
 
 /** The Kv keys `metricsFrom` reads, in the order of `upstreams`. */
-export const metricsKeys = (upstreams: ReadonlyArray<UpstreamRef>): Array<string> => upstreams.map((u) => metricsKey(u.provider, u.model))
+export const metricsKeys = (upstreams: ReadonlyArray<UpstreamRef>): Array<string> =>
+  upstreams.map((u) => metricsKey(u.provider, u.model))
 
 /** The metrics of `upstreams` from what Kv holds at `metricsKeys(upstreams)`, keyed by `upstreamKey`. */
-export const metricsFrom = (upstreams: ReadonlyArray<UpstreamRef>, raw: ReadonlyArray<string | undefined>): ReadonlyMap<string, UpstreamMetrics> => {
+export const metricsFrom = (
+  upstreams: ReadonlyArray<UpstreamRef>,
+  raw: ReadonlyArray<string | undefined>,
+): ReadonlyMap<string, UpstreamMetrics> => {
   const result = new Map<string, UpstreamMetrics>()
   upstreams.forEach((u, i) => {
     const r = raw[i]
@@ -145,9 +149,9 @@ export const makeRoutingMetrics = (config: MetricsConfig = defaultMetricsConfig)
     /** Metrics of many upstreams in one round trip, keyed by `upstreamKey(provider, model)`. */
     const getMany = Effect.fnUntraced(function* (upstreams: ReadonlyArray<UpstreamRef>) {
       if (upstreams.length === 0) return new Map() as ReadonlyMap<string, UpstreamMetrics>
-      const raw = yield* kv.getMany(metricsKeys(upstreams)).pipe(
-        Effect.catchAll((e) => Effect.as(metricsUnread(e), [] as ReadonlyArray<string | undefined>)),
-      )
+      const raw = yield* kv
+        .getMany(metricsKeys(upstreams))
+        .pipe(Effect.catchAll((e) => Effect.as(metricsUnread(e), [] as ReadonlyArray<string | undefined>)))
       return metricsFrom(upstreams, raw)
     })
 

@@ -93,8 +93,7 @@ export interface EffectiveMetrics {
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x))
 
 /** 1 for fresh evidence, halving every `halfLifeMs`. */
-export const decayFactor = (ageMs: number, halfLifeMs: number): number =>
-  ageMs <= 0 ? 1 : 0.5 ** (ageMs / halfLifeMs)
+export const decayFactor = (ageMs: number, halfLifeMs: number): number => (ageMs <= 0 ? 1 : 0.5 ** (ageMs / halfLifeMs))
 
 /** Metrics as they count now: decayed with age toward neutral, weighted by sample confidence. */
 export const effectiveMetrics = (
@@ -189,11 +188,16 @@ export const score = (
   // The circuit and the metrics are two views of health; the worse one counts.
   const health = healthStatus(eff, config)
   const circuitPenalty = input.circuit === "closed" ? 0 : statusPenalty(input.circuit)
-  const status: HealthStatus = input.circuit !== "closed" && circuitPenalty > statusPenalty(health) ? input.circuit : health
+  const status: HealthStatus =
+    input.circuit !== "closed" && circuitPenalty > statusPenalty(health) ? input.circuit : health
   const penalty = Math.max(circuitPenalty, statusPenalty(health))
   const weight = Math.max(0, input.baseWeight) * eff.weightFactor
   const value =
-    weight - strategy.alpha * eff.latency - strategy.beta * eff.error - strategy.gamma * input.cost - strategy.delta * penalty
+    weight -
+    strategy.alpha * eff.latency -
+    strategy.beta * eff.error -
+    strategy.gamma * input.cost -
+    strategy.delta * penalty
   return {
     baseWeight: input.baseWeight,
     weight,

@@ -11,10 +11,10 @@
  */
 import { Clock, Config, Duration, Effect, Option, Schema } from "effect"
 import type { Principal } from "../identity/Principal.js"
+import { durationConfig } from "../shared/DurationConfig.js"
 import { Kv, type KvError } from "../storage/Kv.js"
 import { kvRecord } from "../storage/KvRecord.js"
 import type { StickyTarget } from "./Plan.js"
-import { durationConfig } from "../shared/DurationConfig.js"
 
 export const SessionBinding = Schema.Struct({
   logicalModel: Schema.String,
@@ -72,7 +72,10 @@ export const makeStickiness = Effect.gen(function* () {
       ),
     )
     if (Option.isNone(binding) || binding.value.logicalModel !== logicalModel) return null
-    return { provider: binding.value.provider, model: binding.value.model } satisfies StickyTarget as StickyTarget | null
+    return {
+      provider: binding.value.provider,
+      model: binding.value.model,
+    } satisfies StickyTarget as StickyTarget | null
   })
 
   /** Binds (or re-binds) the session; keeps `createdAt`, refreshes `lastAccessed` and the TTL. */

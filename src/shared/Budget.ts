@@ -49,7 +49,9 @@ const decimalOf = (value: number): string => {
   const digits = match[1]! + (match[2] ?? "")
   const point = 1 + Number(match[3])
   if (point <= 0) return `0.${"0".repeat(-point)}${digits}`
-  return point >= digits.length ? digits + "0".repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`
+  return point >= digits.length
+    ? digits + "0".repeat(point - digits.length)
+    : `${digits.slice(0, point)}.${digits.slice(point)}`
 }
 
 /**
@@ -74,7 +76,9 @@ const isPeriod = (value: unknown): value is BudgetPeriod => (BUDGET_PERIODS as R
 export const budgetOfColumns = (amount: unknown, period: unknown, soft: unknown): Budget | undefined => {
   if (amount === null || amount === undefined || !isPeriod(period)) return undefined
   const amountNanoUsd = Number(amount)
-  return Number.isSafeInteger(amountNanoUsd) && amountNanoUsd >= 0 ? { amountNanoUsd, period, soft: soft === true } : undefined
+  return Number.isSafeInteger(amountNanoUsd) && amountNanoUsd >= 0
+    ? { amountNanoUsd, period, soft: soft === true }
+    : undefined
 }
 
 /** A budget (or none) as the columns of `api_keys` and `users` that store it. */

@@ -28,7 +28,8 @@ const DURATION = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/
 /** The longest duration a setting takes: about 24.8 days, the most a Node timer can wait. */
 const MAX_MS = 2 ** 31 - 1
 
-export const DURATION_EXPECTED = "expected a duration such as 60s, 60 seconds, 1.5m, 2h or 60000 (bare numbers are milliseconds)"
+export const DURATION_EXPECTED =
+  "expected a duration such as 60s, 60 seconds, 1.5m, 2h or 60000 (bare numbers are milliseconds)"
 
 /** `60s`, `60 seconds`, `1.5m`, `2h`, `250ms`, or bare milliseconds (`60000`); else why not. */
 export const parseDuration = (text: string): Either.Either<Duration.Duration, string> => {
@@ -47,6 +48,8 @@ export const parseDuration = (text: string): Either.Either<Duration.Duration, st
 export const durationConfig = (name: string): Config.Config<Duration.Duration> =>
   Config.string(name).pipe(
     Config.mapOrFail((text) =>
-      Either.mapLeft(parseDuration(text), (message) => ConfigError.InvalidData([name], `${message}, not ${JSON.stringify(text.slice(0, 40))}`)),
+      Either.mapLeft(parseDuration(text), (message) =>
+        ConfigError.InvalidData([name], `${message}, not ${JSON.stringify(text.slice(0, 40))}`),
+      ),
     ),
   )

@@ -9,7 +9,6 @@ import { expecting, storedJson } from "./SchemaText.js"
  * "Timeouts").
  */
 
-
 /** Seconds: more than 0, at most a day. */
 const Seconds = expecting(
   Schema.Number.pipe(Schema.finite(), Schema.positive(), Schema.lessThanOrEqualTo(86_400)),
@@ -40,7 +39,11 @@ export const LogicalModelPolicy = Schema.Struct(PolicyFields)
 export type LogicalModelPolicy = typeof LogicalModelPolicy.Type
 
 /** The policy part of an object that carries the policy fields among others. */
-export const policyOf = (value: { readonly timeouts?: LogicalModelPolicy["timeouts"]; readonly retries?: number; readonly rescue?: boolean }): LogicalModelPolicy => ({
+export const policyOf = (value: {
+  readonly timeouts?: LogicalModelPolicy["timeouts"]
+  readonly retries?: number
+  readonly rescue?: boolean
+}): LogicalModelPolicy => ({
   ...(value.timeouts === undefined ? {} : { timeouts: value.timeouts }),
   ...(value.retries === undefined ? {} : { retries: value.retries }),
   ...(value.rescue === undefined ? {} : { rescue: value.rescue }),

@@ -29,15 +29,25 @@ export const Usd = expecting(
 /** Token prices in USD per million tokens; each left out falls back as described. */
 const TokenPriceFields = {
   input: Usd.annotations({ description: "USD per million input tokens not read from or written to a cache" }),
-  output: Usd.annotations({ description: "USD per million output tokens (visible output; reasoning too unless `reasoning` is set)" }),
-  cached_input: Schema.optionalWith(Usd.annotations({ description: "USD per million input tokens read from a cache (default: `input`)" }), {
-    exact: true,
+  output: Usd.annotations({
+    description: "USD per million output tokens (visible output; reasoning too unless `reasoning` is set)",
   }),
+  cached_input: Schema.optionalWith(
+    Usd.annotations({ description: "USD per million input tokens read from a cache (default: `input`)" }),
+    {
+      exact: true,
+    },
+  ),
   cache_write: Schema.optionalWith(
-    Usd.annotations({ description: "USD per million input tokens written to a cache (Anthropic's cache creation; default: `input`)" }),
+    Usd.annotations({
+      description: "USD per million input tokens written to a cache (Anthropic's cache creation; default: `input`)",
+    }),
     { exact: true },
   ),
-  reasoning: Schema.optionalWith(Usd.annotations({ description: "USD per million reasoning tokens (default: `output`)" }), { exact: true }),
+  reasoning: Schema.optionalWith(
+    Usd.annotations({ description: "USD per million reasoning tokens (default: `output`)" }),
+    { exact: true },
+  ),
 }
 
 /** The largest model id a price table names (provider model ids are far shorter). */
@@ -48,10 +58,15 @@ export const MAX_PRICED_MODELS = 2_000
 /** One model's price. */
 export const ModelPrice = Schema.Struct({
   ...TokenPriceFields,
-  request: Schema.optionalWith(Usd.annotations({ description: "USD per answered request, on top of its tokens" }), { exact: true }),
+  request: Schema.optionalWith(Usd.annotations({ description: "USD per answered request, on top of its tokens" }), {
+    exact: true,
+  }),
   long_context: Schema.optionalWith(
     Schema.Struct({
-      above_input_tokens: expecting(Schema.Number.pipe(Schema.int(), Schema.between(1, 100_000_000)), "expected a whole number of tokens ≥ 1"),
+      above_input_tokens: expecting(
+        Schema.Number.pipe(Schema.int(), Schema.between(1, 100_000_000)),
+        "expected a whole number of tokens ≥ 1",
+      ),
       ...TokenPriceFields,
     }).annotations({
       description:
@@ -59,21 +74,26 @@ export const ModelPrice = Schema.Struct({
     }),
     { exact: true },
   ),
-}).annotations({ identifier: "ModelPrice", description: "A model's price in USD: tokens per million, `request` per request" })
+}).annotations({
+  identifier: "ModelPrice",
+  description: "A model's price in USD: tokens per million, `request` per request",
+})
 export type ModelPrice = typeof ModelPrice.Type
 
 /** Prices by model id (`*`: every model the table's owner serves that it does not name). */
-export const PriceTable = Schema.Record({ key: Schema.String, value: ModelPrice }).pipe(
-  Schema.filter((table) => {
-    const ids = Object.keys(table)
-    if (ids.length > MAX_PRICED_MODELS) return `expected at most ${MAX_PRICED_MODELS} models`
-    // Checked here, not as the key's schema: a Record drops keys its key schema refuses, silently.
-    const bad = ids.find((id) => id.length === 0 || id.length > MAX_MODEL_ID)
-    return bad === undefined || `expected model ids of 1 to ${MAX_MODEL_ID} characters (or "*")`
-  }),
-).annotations({
-  identifier: "PriceTable",
-  description:
-    'Prices by model id (the dated snapshots of a model id match it; "*" matches every model not named). Wins over the shipped defaults.',
-})
+export const PriceTable = Schema.Record({ key: Schema.String, value: ModelPrice })
+  .pipe(
+    Schema.filter((table) => {
+      const ids = Object.keys(table)
+      if (ids.length > MAX_PRICED_MODELS) return `expected at most ${MAX_PRICED_MODELS} models`
+      // Checked here, not as the key's schema: a Record drops keys its key schema refuses, silently.
+      const bad = ids.find((id) => id.length === 0 || id.length > MAX_MODEL_ID)
+      return bad === undefined || `expected model ids of 1 to ${MAX_MODEL_ID} characters (or "*")`
+    }),
+  )
+  .annotations({
+    identifier: "PriceTable",
+    description:
+      'Prices by model id (the dated snapshots of a model id match it; "*" matches every model not named). Wins over the shipped defaults.',
+  })
 export type PriceTable = typeof PriceTable.Type

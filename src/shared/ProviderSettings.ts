@@ -21,7 +21,6 @@ import { expecting, storedJson } from "./SchemaText.js"
  * paths, custom headers) stays out of it.
  */
 
-
 /** The largest whole number a Postgres `integer` holds: the bound the API always applied to `max_qps`. */
 const INT4_MAX = 2_147_483_647
 
@@ -30,7 +29,10 @@ const NonNegativeNumber = expecting(Schema.Number.pipe(Schema.finite(), Schema.n
 /** Each setting's value schema. Add a setting here; everything else follows from this record. */
 export const ProviderSettingValues = {
   /** Free text for administrators: what the provider is for, who owns the account. */
-  description: expecting(Schema.String.pipe(Schema.maxLength(1000)), "expected a string of at most 1000 characters").annotations({
+  description: expecting(
+    Schema.String.pipe(Schema.maxLength(1000)),
+    "expected a string of at most 1000 characters",
+  ).annotations({
     description: "What the provider is for, at most 1000 characters",
   }),
   region: expecting(
@@ -54,14 +56,16 @@ export const ProviderSettingValues = {
    * OpenAI-protocol provider at the official `api.openai.com`, else false (the gateway stores it).
    */
   responses_store: expecting(Schema.Boolean, "expected true or false").annotations({
-    description: "Its Responses API stores responses (previous_response_id is left to it); unset: true for api.openai.com, else false",
+    description:
+      "Its Responses API stores responses (previous_response_id is left to it); unset: true for api.openai.com, else false",
   }),
   /**
    * What the provider's models cost (USD; `shared/Prices.ts`), by model id or `*`: wins over the
    * shipped defaults for this provider's answers (`usage/Cost.ts`).
    */
   prices: PriceTable.annotations({
-    description: 'Prices of this provider\'s models in USD, by model id ("*": every other model); wins over the shipped defaults',
+    description:
+      'Prices of this provider\'s models in USD, by model id ("*": every other model); wins over the shipped defaults',
   }),
   /** Requests per second the provider as a whole accepts. */
   max_qps: expecting(
@@ -78,9 +82,9 @@ const mapValues = <R>(f: (schema: Values[Key]) => unknown): R =>
   Object.fromEntries(KEYS.map((key) => [key, f(ProviderSettingValues[key])])) as R
 
 /** The settings as optional fields (absent: not set): the providers file and the stored object. */
-export const ProviderSettingsFields = mapValues<{ readonly [K in Key]: Schema.optionalWith<Values[K], { exact: true }> }>(
-  (schema) => Schema.optionalWith(schema, { exact: true }),
-)
+export const ProviderSettingsFields = mapValues<{
+  readonly [K in Key]: Schema.optionalWith<Values[K], { exact: true }>
+}>((schema) => Schema.optionalWith(schema, { exact: true }))
 
 export const ProviderSettings = Schema.Struct(ProviderSettingsFields)
 export type ProviderSettings = typeof ProviderSettings.Type
@@ -114,7 +118,9 @@ export const mergeSettings = (current: ProviderSettings, patch: SettingsCarrier)
 
 /** Every setting, `null` where not set: the API's response fields. */
 export const renderSettings = (settings: ProviderSettings): { [K in Key]: Schema.Schema.Type<Values[K]> | null } =>
-  Object.fromEntries(KEYS.map((key) => [key, settings[key] ?? null])) as { [K in Key]: Schema.Schema.Type<Values[K]> | null }
+  Object.fromEntries(KEYS.map((key) => [key, settings[key] ?? null])) as {
+    [K in Key]: Schema.Schema.Type<Values[K]> | null
+  }
 
 /**
  * Stored settings (the JSON column, an object or its text) → the settings. Each field is decoded

@@ -6,12 +6,20 @@
  */
 
 /** Header names whose values never reach a log line. */
-export const SECRET_HEADERS = new Set(["authorization", "x-api-key", "x-goog-api-key", "cookie", "proxy-authorization", "x-auth-token"])
+export const SECRET_HEADERS = new Set([
+  "authorization",
+  "x-api-key",
+  "x-goog-api-key",
+  "cookie",
+  "proxy-authorization",
+  "x-auth-token",
+])
 
 /** Header map safe to log: credentials replaced by `[redacted]`. */
 export const redactHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
   const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? "[redacted]" : value
+  for (const [name, value] of Object.entries(headers))
+    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? "[redacted]" : value
   return out
 }
 
@@ -28,7 +36,8 @@ export const redactText = (text: string): string =>
         .replace(/([?&]key=)[^&\s]+/g, "$1[redacted]")
 
 /** JSON member names that say their value is a credential (`api_key`, `client_secret`, `password`, `access_token`, …). */
-const SECRET_MEMBER_NAME = /api[_-]?key|secret|passw(?:or)?d|authorization|(?:access|refresh|id|auth|session|bearer)[_-]?token|private[_-]?key|credential/i
+const SECRET_MEMBER_NAME =
+  /api[_-]?key|secret|passw(?:or)?d|authorization|(?:access|refresh|id|auth|session|bearer)[_-]?token|private[_-]?key|credential/i
 
 /**
  * A JSON string member: its name (bounded, so a long string that is no name fails fast) and its
@@ -44,6 +53,8 @@ const STRING_MEMBER = /"([A-Za-z0-9_.-]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g
 export const redactBody = (text: string): string =>
   redactText(
     SECRET_MEMBER_NAME.test(text)
-      ? text.replace(STRING_MEMBER, (member, name: string, colon: string) => (SECRET_MEMBER_NAME.test(name) ? `"${name}"${colon}"[redacted]"` : member))
+      ? text.replace(STRING_MEMBER, (member, name: string, colon: string) =>
+          SECRET_MEMBER_NAME.test(name) ? `"${name}"${colon}"[redacted]"` : member,
+        )
       : text,
   )

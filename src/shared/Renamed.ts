@@ -6,7 +6,10 @@
  */
 export type Renamed<P, N> = { [K in keyof P as K extends keyof N ? (N[K] extends string ? N[K] : never) : never]: P[K] }
 
-export const renamed = <P extends object, const N extends { readonly [K in keyof P]?: string }>(value: P, names: N): Renamed<P, N> => {
+export const renamed = <P extends object, const N extends { readonly [K in keyof P]?: string }>(
+  value: P,
+  names: N,
+): Renamed<P, N> => {
   const out: Record<string, unknown> = {}
   for (const field of Object.keys(names) as Array<keyof P & string>) {
     const fieldValue = value[field]

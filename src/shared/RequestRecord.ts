@@ -88,7 +88,13 @@ export interface AttemptEntry {
 export const ERROR_MESSAGE_MAX = 300
 
 /** A new record: nothing known yet but when, which route and who asked. */
-export const newRequestRecord = (id: string, requestId: string, dialect: string, endpoint: string, startedAt: number): RequestRecord => ({
+export const newRequestRecord = (
+  id: string,
+  requestId: string,
+  dialect: string,
+  endpoint: string,
+  startedAt: number,
+): RequestRecord => ({
   id,
   startedAt,
   requestId,
@@ -125,7 +131,11 @@ export const newRequestRecord = (id: string, requestId: string, dialect: string,
 /** The caller, once authenticated. */
 export const setCaller = (
   record: RequestRecord | undefined,
-  caller: { readonly userId: string | null; readonly apiKeyId: string | null; readonly logBodies?: boolean | undefined },
+  caller: {
+    readonly userId: string | null
+    readonly apiKeyId: string | null
+    readonly logBodies?: boolean | undefined
+  },
 ): void => {
   if (record === undefined) return
   record.authenticated = true
@@ -233,7 +243,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * control characters made spaces, lone surrogates replaced (Postgres refuses both), capped.
  */
 export const shortErrorMessage = (message: string): string => {
-  const text = redactText(message.length > 4 * ERROR_MESSAGE_MAX ? message.slice(0, 4 * ERROR_MESSAGE_MAX) : message).replace(CONTROL, " ")
+  const text = redactText(
+    message.length > 4 * ERROR_MESSAGE_MAX ? message.slice(0, 4 * ERROR_MESSAGE_MAX) : message,
+  ).replace(CONTROL, " ")
   const capped = text.length > ERROR_MESSAGE_MAX ? `${text.slice(0, ERROR_MESSAGE_MAX - 1)}…` : text
   return capped.replace(LONE_SURROGATE, "\uFFFD")
 }
@@ -292,5 +304,6 @@ export const closeRecord = (record: RequestRecord, status: number, endedAt: numb
   }
   record.status = status
   record.latencyMs = Math.max(0, Math.round(endedAt - record.startedAt))
-  if (status === 499 && record.errorClass === null) setError(record, "ClientDisconnected", "the client closed the connection before it was answered")
+  if (status === 499 && record.errorClass === null)
+    setError(record, "ClientDisconnected", "the client closed the connection before it was answered")
 }

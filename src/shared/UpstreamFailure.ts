@@ -43,7 +43,15 @@ export class UpstreamStatusError extends Schema.TaggedError<UpstreamStatusError>
 export class UpstreamTransportError extends Schema.TaggedError<UpstreamTransportError>()("UpstreamTransportError", {
   provider: Schema.String,
   model: Schema.String,
-  reason: Schema.Literal("connect", "reset", "headers_timeout", "first_token_timeout", "idle_timeout", "malformed", "truncated"),
+  reason: Schema.Literal(
+    "connect",
+    "reset",
+    "headers_timeout",
+    "first_token_timeout",
+    "idle_timeout",
+    "malformed",
+    "truncated",
+  ),
   message: Schema.String,
   failedAttempts,
 }) {}

@@ -1,8 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option } from "effect"
-import { catchUnique } from "./UserRepository.js"
-import { renamed } from "../shared/Renamed.js"
 import { type Budget, budgetColumns, budgetOfColumns } from "../shared/Budget.js"
+import { renamed } from "../shared/Renamed.js"
+import { catchUnique } from "./UserRepository.js"
 
 /** SQL for `api_keys` and `api_key_allowed_providers`. Stores HMAC hashes only, never a token. */
 
@@ -109,7 +109,11 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
              COALESCE((SELECT json_agg(a.provider_id ORDER BY a.provider_id) FROM api_key_allowed_providers a
                        WHERE a.api_key_id = k.id), '[]'::json) AS "allowedProviderIds"
       FROM api_keys k`
-    type Selected = Omit<ApiKeyRow, "budget"> & { readonly budgetNanoUsd: string | null; readonly budgetPeriod: string | null; readonly budgetSoft: boolean }
+    type Selected = Omit<ApiKeyRow, "budget"> & {
+      readonly budgetNanoUsd: string | null
+      readonly budgetPeriod: string | null
+      readonly budgetSoft: boolean
+    }
     const toRow = ({ budgetNanoUsd, budgetPeriod, budgetSoft, ...row }: Selected): ApiKeyRow => ({
       ...row,
       budget: budgetOfColumns(budgetNanoUsd, budgetPeriod, budgetSoft),
@@ -170,7 +174,10 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
       allowed: ReadonlyArray<string> | null | undefined,
     ) {
       yield* Effect.gen(function* () {
-        const set = { ...renamed(patch, PATCH_COLUMNS), ...(patch.budget === undefined ? {} : budgetColumns(patch.budget)) }
+        const set = {
+          ...renamed(patch, PATCH_COLUMNS),
+          ...(patch.budget === undefined ? {} : budgetColumns(patch.budget)),
+        }
         if (Object.keys(set).length > 0) {
           yield* catchUnique(sql`UPDATE api_keys SET ${sql.update(set)}, updated_at = now() WHERE id = ${keyId}`)
         }
@@ -185,13 +192,17 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("gatewa
       )
 
     const remove = (keyId: string) =>
-      sql<{ id: string }>`DELETE FROM api_keys WHERE id = ${keyId} RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
+      sql<{ id: string }>`DELETE FROM api_keys WHERE id = ${keyId} RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+      )
 
     /** Which of `ids` are not provider ids. */
     const unknownProviders = (ids: ReadonlyArray<string>) =>
       ids.length === 0
         ? Effect.succeed([] as ReadonlyArray<string>)
-        : sql<{ providerId: string }>`SELECT provider_id AS "providerId" FROM providers WHERE ${sql.in("provider_id", ids)}`.pipe(
+        : sql<{
+            providerId: string
+          }>`SELECT provider_id AS "providerId" FROM providers WHERE ${sql.in("provider_id", ids)}`.pipe(
             Effect.map((rows) => {
               const known = new Set(rows.map((r) => r.providerId))
               return ids.filter((id) => !known.has(id))

@@ -1,12 +1,12 @@
+import { type ChildProcess, fork } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
-import { type ChildProcess, fork } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { Cause, Context, Duration, Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
 import { migrations } from "../../migrations/index.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -124,7 +124,10 @@ const EMBEDDED_START_TIMEOUT_MS = 120_000
 /** Starts the embedded database's process and waits for the port it serves on. */
 const startEmbeddedProcess = (directory: string) =>
   Effect.async<{ readonly child: ChildProcess; readonly port: number }, Error>((resume) => {
-    const child = fork(embeddedEntry, [directory], { execArgv: embeddedExecArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    const child = fork(embeddedEntry, [directory], {
+      execArgv: embeddedExecArgv,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    })
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
       resume(Effect.fail(new Error(`did not start within ${EMBEDDED_START_TIMEOUT_MS / 1000} s`)))
@@ -185,7 +188,9 @@ const restoreTemplate = (directory: string, templateFile: string) =>
         : Effect.void,
     ),
     Effect.catchAll((error) =>
-      Effect.logWarning(`embedded database: the template ${templateFile} is unusable (${reasonOf(error.error)}); initialising from scratch`),
+      Effect.logWarning(
+        `embedded database: the template ${templateFile} is unusable (${reasonOf(error.error)}); initialising from scratch`,
+      ),
     ),
   )
 
@@ -208,10 +213,11 @@ export const embedded = (
       catch: fail("could not create the directory of the"),
     })
     yield* lockDirectory(directory)
-    if (options.template !== false) yield* restoreTemplate(directory, options.template ?? EmbeddedTemplate.TEMPLATE_FILE)
-    const { port } = yield* Effect.acquireRelease(startEmbeddedProcess(directory), ({ child }) => stopEmbeddedProcess(child)).pipe(
-      Effect.mapError(fail("could not open the")),
-    )
+    if (options.template !== false)
+      yield* restoreTemplate(directory, options.template ?? EmbeddedTemplate.TEMPLATE_FILE)
+    const { port } = yield* Effect.acquireRelease(startEmbeddedProcess(directory), ({ child }) =>
+      stopEmbeddedProcess(child),
+    ).pipe(Effect.mapError(fail("could not open the")))
     const host = "127.0.0.1"
     return yield* PgClient.make({
       host,

@@ -22,7 +22,9 @@ const main = async () => {
   }
   // The gateway's tables are small: 16 MB of shared buffers instead of Postgres' 128 MB default
   // keeps the embedded database's resident memory down by about 120 MB.
-  const db = await PGlite.create(directory, { startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] })
+  const db = await PGlite.create(directory, {
+    startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"],
+  })
   // Room for a reconnect overlapping the old socket's teardown; queries are serialized anyway.
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 4 })
   await server.start()

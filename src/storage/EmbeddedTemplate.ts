@@ -81,9 +81,13 @@ const walk = (root: string, relative: string, out: Array<Entry>): void => {
 export const pack = (directory: string, key: TemplateKey): Buffer => {
   const entries: Array<Entry> = []
   walk(directory, "", entries)
-  if (!entries.some((e) => e.path === COMPLETE_MARKER)) throw new Error(`${directory} holds no cluster (${COMPLETE_MARKER} missing)`)
+  if (!entries.some((e) => e.path === COMPLETE_MARKER))
+    throw new Error(`${directory} holds no cluster (${COMPLETE_MARKER} missing)`)
   // Directories first (walk order), the marker last.
-  const ordered = [...entries.filter((e) => e.path !== COMPLETE_MARKER), ...entries.filter((e) => e.path === COMPLETE_MARKER)]
+  const ordered = [
+    ...entries.filter((e) => e.path !== COMPLETE_MARKER),
+    ...entries.filter((e) => e.path === COMPLETE_MARKER),
+  ]
   const chunks: Array<Buffer> = [Buffer.from(`${MAGIC}${key.pglite}\n${key.migrations.join(",")}\n`)]
   for (const entry of ordered) {
     const name = Buffer.from(entry.path, "utf8")
@@ -99,7 +103,10 @@ export const pack = (directory: string, key: TemplateKey): Buffer => {
 }
 
 const isSafeRelativePath = (p: string): boolean =>
-  p !== "" && !p.startsWith("/") && !p.includes("\\") && p.split("/").every((part) => part !== "" && part !== "." && part !== "..")
+  p !== "" &&
+  !p.startsWith("/") &&
+  !p.includes("\\") &&
+  p.split("/").every((part) => part !== "" && part !== "." && part !== "..")
 
 /**
  * The entries of `archive` when it is usable with `current`; `undefined` when it is not. Throws
@@ -134,7 +141,8 @@ export const unpack = (archive: Buffer, current: TemplateKey): ReadonlyArray<Ent
     const size = raw.readUInt32BE(offset + nameLength + 4)
     offset += nameLength + 8
     need(size)
-    if ((type !== "d" && type !== "f") || !isSafeRelativePath(name)) throw new Error(`template entry '${name.slice(0, 64)}' is invalid`)
+    if ((type !== "d" && type !== "f") || !isSafeRelativePath(name))
+      throw new Error(`template entry '${name.slice(0, 64)}' is invalid`)
     entries.push({ type, path: name, mode, data: raw.subarray(offset, offset + size) })
     offset += size
   }

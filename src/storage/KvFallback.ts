@@ -116,17 +116,26 @@ export const make = (primary: KvStore, local: LocalStore, options: FallbackOptio
       }
       return Effect.catchAll(onPrimary(), (error) => {
         if (error.unavailable === undefined) return Effect.fail(error)
-        return Effect.zipRight(failed(error), Effect.suspend(() => {
-          servedLocally += 1
-          return onLocal()
-        }))
+        return Effect.zipRight(
+          failed(error),
+          Effect.suspend(() => {
+            servedLocally += 1
+            return onLocal()
+          }),
+        )
       })
     }
 
     /** A strict key: the primary's answer or a failure, at once while the primary is down. */
     const strict_ = <A>(key: string, onPrimary: () => Effect.Effect<A, KvError>): Effect.Effect<A, KvError> =>
       down
-        ? Effect.fail(new KvError({ operation: "strict", message: `${name} is unreachable (key ${key.slice(0, 40)})`, unavailable: "disconnected" }))
+        ? Effect.fail(
+            new KvError({
+              operation: "strict",
+              message: `${name} is unreachable (key ${key.slice(0, 40)})`,
+              unavailable: "disconnected",
+            }),
+          )
         : Effect.tapError(onPrimary(), (error) => (error.unavailable === undefined ? Effect.void : failed(error)))
 
     const firstStrict = (keys: ReadonlyArray<string>): string | undefined => {
@@ -141,21 +150,62 @@ export const make = (primary: KvStore, local: LocalStore, options: FallbackOptio
       if (down) return Effect.zipRight(primary.ping, recovered)
       return suspectSince === 0 ? Effect.void : Effect.zipRight(primary.ping, cleared)
     }).pipe(Effect.ignore)
-    yield* Effect.sleep(options.probeInterval ?? PROBE_INTERVAL).pipe(Effect.zipRight(probe), Effect.forever, Effect.forkScoped)
+    yield* Effect.sleep(options.probeInterval ?? PROBE_INTERVAL).pipe(
+      Effect.zipRight(probe),
+      Effect.forever,
+      Effect.forkScoped,
+    )
 
     const localStore = local.store
     const store: KvStore = {
-      get: (key) => guarded(key, () => primary.get(key), () => localStore.get(key)),
+      get: (key) =>
+        guarded(
+          key,
+          () => primary.get(key),
+          () => localStore.get(key),
+        ),
       getMany: (keys) =>
-        guarded(firstStrict(keys) ?? "", () => primary.getMany(keys), () => localStore.getMany(keys)),
-      set: (key, value, ttl) => guarded(key, () => primary.set(key, value, ttl), () => localStore.set(key, value, ttl)),
+        guarded(
+          firstStrict(keys) ?? "",
+          () => primary.getMany(keys),
+          () => localStore.getMany(keys),
+        ),
+      set: (key, value, ttl) =>
+        guarded(
+          key,
+          () => primary.set(key, value, ttl),
+          () => localStore.set(key, value, ttl),
+        ),
       setIfAbsent: (key, value, ttl) =>
-        guarded(key, () => primary.setIfAbsent(key, value, ttl), () => localStore.setIfAbsent(key, value, ttl)),
-      del: (key) => guarded(key, () => primary.del(key), () => localStore.del(key)),
-      incr: (key, by, ttl) => guarded(key, () => primary.incr(key, by, ttl), () => localStore.incr(key, by, ttl)),
+        guarded(
+          key,
+          () => primary.setIfAbsent(key, value, ttl),
+          () => localStore.setIfAbsent(key, value, ttl),
+        ),
+      del: (key) =>
+        guarded(
+          key,
+          () => primary.del(key),
+          () => localStore.del(key),
+        ),
+      incr: (key, by, ttl) =>
+        guarded(
+          key,
+          () => primary.incr(key, by, ttl),
+          () => localStore.incr(key, by, ttl),
+        ),
       incrIfPresent: (key, by) =>
-        guarded(key, () => primary.incrIfPresent(key, by), () => localStore.incrIfPresent(key, by)),
-      ttl: (key) => guarded(key, () => primary.ttl(key), () => localStore.ttl(key)),
+        guarded(
+          key,
+          () => primary.incrIfPresent(key, by),
+          () => localStore.incrIfPresent(key, by),
+        ),
+      ttl: (key) =>
+        guarded(
+          key,
+          () => primary.ttl(key),
+          () => localStore.ttl(key),
+        ),
       pushCapped: (key, value, maxLength, ttl) =>
         guarded(
           key,
@@ -163,19 +213,29 @@ export const make = (primary: KvStore, local: LocalStore, options: FallbackOptio
           () => localStore.pushCapped(key, value, maxLength, ttl),
         ),
       listRange: (key, start, stop) =>
-        guarded(key, () => primary.listRange(key, start, stop), () => localStore.listRange(key, start, stop)),
+        guarded(
+          key,
+          () => primary.listRange(key, start, stop),
+          () => localStore.listRange(key, start, stop),
+        ),
       publish: (channel, message) =>
-        guarded(channel, () => primary.publish(channel, message), () => localStore.publish(channel, message)),
+        guarded(
+          channel,
+          () => primary.publish(channel, message),
+          () => localStore.publish(channel, message),
+        ),
       subscribeScoped: (channel) =>
         Effect.gen(function* () {
           const fromLocal = yield* localStore.subscribeScoped(channel)
-          const fromPrimary = yield* primary.subscribeScoped(channel).pipe(
-            Effect.catchAll((error) =>
-              error.unavailable === undefined
-                ? Effect.fail(error)
-                : Effect.as(failed(error), Stream.empty as Stream.Stream<string>),
-            ),
-          )
+          const fromPrimary = yield* primary
+            .subscribeScoped(channel)
+            .pipe(
+              Effect.catchAll((error) =>
+                error.unavailable === undefined
+                  ? Effect.fail(error)
+                  : Effect.as(failed(error), Stream.empty as Stream.Stream<string>),
+              ),
+            )
           return Stream.merge(fromPrimary, fromLocal)
         }),
       subscribe: (channel) => Stream.unwrapScoped(store.subscribeScoped(channel)),

@@ -161,7 +161,10 @@ export const makeClearable = Effect.gen(function* () {
     pushCapped: (key, value, maxLength, ttl) =>
       withNow("pushCapped", (now) => {
         if (!Number.isSafeInteger(maxLength) || maxLength < 1) {
-          throw new KvError({ operation: "pushCapped", message: `maxLength must be a positive integer, got ${maxLength}` })
+          throw new KvError({
+            operation: "pushCapped",
+            message: `maxLength must be a positive integer, got ${maxLength}`,
+          })
         }
         const entry = live(key, now)
         if (entry !== undefined && entry.kind !== "list") throw wrongType("pushCapped", key)
@@ -203,4 +206,3 @@ export const make = Effect.map(makeClearable, (clearable) => clearable.store)
 
 /** A fresh, empty in-memory store per layer build. */
 export const layer: Layer.Layer<Kv> = Layer.scoped(Kv, make)
-

@@ -1,8 +1,8 @@
 import { Config, Duration, Effect, Layer, Option, Queue, Redacted, Runtime, Stream } from "effect"
 import { Redis, ReplyError } from "ioredis"
 import { AppConfig } from "../config/AppConfig.js"
-import { Kv, KvError, type KvStore, ttlMillis } from "./Kv.js"
 import { durationConfig } from "../shared/DurationConfig.js"
+import { Kv, KvError, type KvStore, ttlMillis } from "./Kv.js"
 
 /**
  * The Redis KV backend, shared by every gateway instance. Every key and channel is prefixed
@@ -22,7 +22,10 @@ export interface RedisKvOptions {
 
 /** `KV_TIMEOUT`: the deadline of every command on the request path. */
 export const kvTimeout = durationConfig("KV_TIMEOUT").pipe(
-  Config.validate({ message: "expected a positive duration, e.g. 100 millis", validation: (d) => Duration.toMillis(d) > 0 }),
+  Config.validate({
+    message: "expected a positive duration, e.g. 100 millis",
+    validation: (d) => Duration.toMillis(d) > 0,
+  }),
   Config.withDefault(Duration.millis(100)),
 )
 
@@ -63,8 +66,7 @@ interface WithIncrCommand {
   apiproxyIncrIfPresent(key: string, by: number): Promise<number | null>
 }
 
-const errorMessage = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error)
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /** Why a command failed without Redis refusing it, or undefined for Redis' own error reply. */
 const unavailability = (error: unknown): { readonly unavailable?: "disconnected" | "timeout" } => {
@@ -151,10 +153,7 @@ export const make = (options: RedisKvOptions) =>
     // local subscribers it has.
     let subscriber: Redis | undefined
     let closed = false
-    const channels = new Map<
-      string,
-      { readonly queues: Set<Queue.Queue<string>>; readonly ready: Promise<unknown> }
-    >()
+    const channels = new Map<string, { readonly queues: Set<Queue.Queue<string>>; readonly ready: Promise<unknown> }>()
 
     const getSubscriber = () => {
       if (subscriber !== undefined) return subscriber
@@ -233,9 +232,9 @@ export const make = (options: RedisKvOptions) =>
 
       set: (key, value, ttl) => {
         const ms = ttlMillis(ttl)
-        return run("set", () => (ms === undefined ? client.set(k(key), value) : client.set(k(key), value, "PX", ms))).pipe(
-          Effect.asVoid,
-        )
+        return run("set", () =>
+          ms === undefined ? client.set(k(key), value) : client.set(k(key), value, "PX", ms),
+        ).pipe(Effect.asVoid)
       },
 
       setIfAbsent: (key, value, ttl) => {
@@ -257,7 +256,9 @@ export const make = (options: RedisKvOptions) =>
           ? run("incrIfPresent", () => incrCommand.apiproxyIncrIfPresent(k(key), by)).pipe(
               Effect.map((value) => (value === null ? undefined : Number(value))),
             )
-          : Effect.fail(new KvError({ operation: "incrIfPresent", message: `increment must be an integer, got ${by}` })),
+          : Effect.fail(
+              new KvError({ operation: "incrIfPresent", message: `increment must be an integer, got ${by}` }),
+            ),
 
       ttl: (key) => run("ttl", () => client.pttl(k(key))).pipe(Effect.map((ms) => (ms < 0 ? undefined : ms))),
 
@@ -269,7 +270,10 @@ export const make = (options: RedisKvOptions) =>
         }
         const ms = ttlMillis(ttl)
         return run("pushCapped", async () => {
-          const multi = client.multi().lpush(k(key), value).ltrim(k(key), 0, maxLength - 1)
+          const multi = client
+            .multi()
+            .lpush(k(key), value)
+            .ltrim(k(key), 0, maxLength - 1)
           const results = await (ms === undefined ? multi : multi.pexpire(k(key), ms)).exec()
           if (results === null) throw new Error("transaction aborted")
           for (const [error] of results) if (error) throw error
@@ -290,7 +294,9 @@ export const make = (options: RedisKvOptions) =>
   })
 
 /** `REDIS_URL`, or the connect failure that says it is missing. */
-export const redisUrlOf = (config: { readonly redisUrl: Option.Option<Redacted.Redacted<string>> }): Effect.Effect<Redacted.Redacted<string>, KvError> =>
+export const redisUrlOf = (config: {
+  readonly redisUrl: Option.Option<Redacted.Redacted<string>>
+}): Effect.Effect<Redacted.Redacted<string>, KvError> =>
   Option.match(config.redisUrl, {
     onNone: () => Effect.fail(new KvError({ operation: "connect", message: "REDIS_URL is not set" })),
     onSome: Effect.succeed,

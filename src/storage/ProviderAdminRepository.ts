@@ -209,7 +209,20 @@ export class ProviderAdminRepository extends Effect.Service<ProviderAdminReposit
           Effect.map((rows) => rows.length > 0),
         )
 
-      return { list, find, keys, models, create, update, remove, setModels, findKey, insertKey, updateKey, removeKey } as const
+      return {
+        list,
+        find,
+        keys,
+        models,
+        create,
+        update,
+        remove,
+        setModels,
+        findKey,
+        insertKey,
+        updateKey,
+        removeKey,
+      } as const
     }),
     dependencies: [ProviderRepository.Default],
   },

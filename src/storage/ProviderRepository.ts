@@ -255,9 +255,15 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
       const [current] = yield* sql<{ ciphertext: Uint8Array | null; version: number | null }>`
         SELECT custom_headers_encrypted AS "ciphertext", custom_headers_version AS "version"
         FROM providers WHERE provider_id = ${providerId}`
-      if (current !== undefined && current.ciphertext !== null && current.version !== null && !secrets.needsRotation(current.version)) {
+      if (
+        current !== undefined &&
+        current.ciphertext !== null &&
+        current.version !== null &&
+        !secrets.needsRotation(current.version)
+      ) {
         const stored = yield* decryptHeaders(secrets, current, providerId)
-        if (canonicalHeaders(stored) === canonicalHeaders(headers)) return { ciphertext: current.ciphertext, version: current.version }
+        if (canonicalHeaders(stored) === canonicalHeaders(headers))
+          return { ciphertext: current.ciphertext, version: current.version }
       }
       return encryptHeaders(secrets, headers)
     })
@@ -303,7 +309,9 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
         RETURNING id AS "uuid", (xmax = 0) AS "inserted"`
       const row = written[0]
       if (row !== undefined) return { uuid: row.uuid, outcome: (row.inserted ? "created" : "updated") as WriteOutcome }
-      const [existing] = yield* sql<{ uuid: string }>`SELECT id AS "uuid" FROM providers WHERE provider_id = ${p.providerId}`
+      const [existing] = yield* sql<{
+        uuid: string
+      }>`SELECT id AS "uuid" FROM providers WHERE provider_id = ${p.providerId}`
       return { uuid: existing!.uuid, outcome: "unchanged" as WriteOutcome }
     })
 
@@ -380,7 +388,9 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
         FROM provider_models WHERE provider_id = ${providerUuid}`
       const byModel = new Map(rows.map((r) => [r.modelId, r]))
       const isFileRow = (r: ProviderModelRow) =>
-        typeof r.metadata === "object" && r.metadata !== null && (r.metadata as { source?: unknown }).source === FILE_SOURCE
+        typeof r.metadata === "object" &&
+        r.metadata !== null &&
+        (r.metadata as { source?: unknown }).source === FILE_SOURCE
       let changed = 0
       for (const [modelId, alias] of desired) {
         const row = byModel.get(modelId)
@@ -414,7 +424,9 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
         RETURNING id AS "uuid", (xmax = 0) AS "inserted"`
       const row = written[0]
       if (row !== undefined) return { uuid: row.uuid, outcome: (row.inserted ? "created" : "updated") as WriteOutcome }
-      const [existing] = yield* sql<{ uuid: string }>`SELECT id AS "uuid" FROM logical_models WHERE logical_id = ${m.logicalId}`
+      const [existing] = yield* sql<{
+        uuid: string
+      }>`SELECT id AS "uuid" FROM logical_models WHERE logical_id = ${m.logicalId}`
       return { uuid: existing!.uuid, outcome: "unchanged" as WriteOutcome }
     })
 
@@ -452,11 +464,17 @@ export class ProviderRepository extends Effect.Service<ProviderRepository>()("ga
     })
 
     /** Deletes the rows of `table` whose `idColumn` is not in `keep`; returns their ids, sorted. */
-    const pruneExcept = (table: "providers" | "logical_models", idColumn: "provider_id" | "logical_id", keep: ReadonlyArray<string>) =>
+    const pruneExcept = (
+      table: "providers" | "logical_models",
+      idColumn: "provider_id" | "logical_id",
+      keep: ReadonlyArray<string>,
+    ) =>
       Effect.map(
         keep.length === 0
           ? sql<{ id: string }>`DELETE FROM ${sql(table)} RETURNING ${sql(idColumn)} AS id`
-          : sql<{ id: string }>`DELETE FROM ${sql(table)} WHERE NOT ${sql.in(idColumn, keep)} RETURNING ${sql(idColumn)} AS id`,
+          : sql<{
+              id: string
+            }>`DELETE FROM ${sql(table)} WHERE NOT ${sql.in(idColumn, keep)} RETURNING ${sql(idColumn)} AS id`,
         (rows) => rows.map((r) => r.id).sort(),
       )
 

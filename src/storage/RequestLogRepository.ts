@@ -107,21 +107,23 @@ export interface RequestLogRow {
 }
 
 /** SQL for `request_log` (migrations/0010). Buffering, batching and retrying belong to `usage/RequestLogWriter`. */
-export class RequestLogRepository extends Effect.Service<RequestLogRepository>()("gateway/storage/RequestLogRepository", {
-  effect: Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+export class RequestLogRepository extends Effect.Service<RequestLogRepository>()(
+  "gateway/storage/RequestLogRepository",
+  {
+    effect: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
 
-    /**
-     * Inserts `rows` (at most ROWS_PER_STATEMENT) in one statement, all of them in one JSON
-     * parameter: measured 1.5–3× faster than a parameter per value (24 000 for 1 000 rows), on
-     * Postgres and PGlite alike, and one string to serialise instead of 24 000 values. A row
-     * already there (a batch retried after an answer that was lost) is left as it is. Fails
-     * with `RowsRefused` when the rows themselves are refused, else with the `SqlError`.
-     */
-    const insert = (rows: ReadonlyArray<RequestRecord>) =>
-      rows.length === 0
-        ? Effect.void
-        : sql`
+      /**
+       * Inserts `rows` (at most ROWS_PER_STATEMENT) in one statement, all of them in one JSON
+       * parameter: measured 1.5–3× faster than a parameter per value (24 000 for 1 000 rows), on
+       * Postgres and PGlite alike, and one string to serialise instead of 24 000 values. A row
+       * already there (a batch retried after an answer that was lost) is left as it is. Fails
+       * with `RowsRefused` when the rows themselves are refused, else with the `SqlError`.
+       */
+      const insert = (rows: ReadonlyArray<RequestRecord>) =>
+        rows.length === 0
+          ? Effect.void
+          : sql`
             INSERT INTO request_log (id, started_at, request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream,
               provider, model, attempts, status, complete, rescued, latency_ms, ttft_ms, input_tokens, output_tokens,
               cached_input_tokens, reasoning_tokens, cost_nanousd, error_class, error_message, request_body, response_body,
@@ -133,39 +135,41 @@ export class RequestLogRepository extends Effect.Service<RequestLogRepository>()
               reasoning_tokens bigint, cost_nanousd bigint, error_class varchar, error_message varchar, request_body text,
               response_body text, bodies_truncated boolean)
             ON CONFLICT (id) DO NOTHING`.pipe(
-            Effect.asVoid,
-            Effect.catchIf(
-              (error) => refusedCode(error) !== undefined,
-              (error) => Effect.fail(new RowsRefused({ code: refusedCode(error)!, message: error.message })),
-            ),
-          )
+              Effect.asVoid,
+              Effect.catchIf(
+                (error) => refusedCode(error) !== undefined,
+                (error) => Effect.fail(new RowsRefused({ code: refusedCode(error)!, message: error.message })),
+              ),
+            )
 
-    /** Deletes at most `limit` rows that started before `cutoff`; how many it deleted. */
-    const deleteBefore = (cutoff: Date, limit: number = DELETE_BATCH_ROWS) =>
-      sql<{ n: number }>`
+      /** Deletes at most `limit` rows that started before `cutoff`; how many it deleted. */
+      const deleteBefore = (cutoff: Date, limit: number = DELETE_BATCH_ROWS) =>
+        sql<{ n: number }>`
         WITH gone AS (
           DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ${cutoff} LIMIT ${limit}) RETURNING 1
         )
         SELECT count(*)::int AS n FROM gone`.pipe(Effect.map((rows) => rows[0]?.n ?? 0))
 
-    /**
-     * Up to `limit` rows matching `filter`, newest first (`started_at`, then `id`, descending:
-     * the order of the indexes, read backwards). Tokens as float8 (they fit exactly), the cost
-     * as text (a bigint).
-     */
-    const page = (filter: RequestLogFilter) => {
-      const where = [
-        filter.from === undefined ? undefined : sql`started_at >= ${filter.from}`,
-        filter.to === undefined ? undefined : sql`started_at < ${filter.to}`,
-        filter.userId === undefined ? undefined : sql`user_id = ${filter.userId}`,
-        filter.apiKeyId === undefined ? undefined : sql`api_key_id = ${filter.apiKeyId}`,
-        filter.model === undefined ? undefined : sql`(requested_model = ${filter.model} OR model = ${filter.model})`,
-        filter.provider === undefined ? undefined : sql`provider = ${filter.provider}`,
-        filter.status === undefined ? undefined : sql`status BETWEEN ${filter.status.min} AND ${filter.status.max}`,
-        filter.errorClass === undefined ? undefined : sql`error_class = ${filter.errorClass}`,
-        filter.before === undefined ? undefined : sql`(started_at, id) < (${filter.before.startedAt}::timestamptz, ${filter.before.id}::uuid)`,
-      ].filter((clause) => clause !== undefined)
-      return sql<RequestLogRow>`
+      /**
+       * Up to `limit` rows matching `filter`, newest first (`started_at`, then `id`, descending:
+       * the order of the indexes, read backwards). Tokens as float8 (they fit exactly), the cost
+       * as text (a bigint).
+       */
+      const page = (filter: RequestLogFilter) => {
+        const where = [
+          filter.from === undefined ? undefined : sql`started_at >= ${filter.from}`,
+          filter.to === undefined ? undefined : sql`started_at < ${filter.to}`,
+          filter.userId === undefined ? undefined : sql`user_id = ${filter.userId}`,
+          filter.apiKeyId === undefined ? undefined : sql`api_key_id = ${filter.apiKeyId}`,
+          filter.model === undefined ? undefined : sql`(requested_model = ${filter.model} OR model = ${filter.model})`,
+          filter.provider === undefined ? undefined : sql`provider = ${filter.provider}`,
+          filter.status === undefined ? undefined : sql`status BETWEEN ${filter.status.min} AND ${filter.status.max}`,
+          filter.errorClass === undefined ? undefined : sql`error_class = ${filter.errorClass}`,
+          filter.before === undefined
+            ? undefined
+            : sql`(started_at, id) < (${filter.before.startedAt}::timestamptz, ${filter.before.id}::uuid)`,
+        ].filter((clause) => clause !== undefined)
+        return sql<RequestLogRow>`
         SELECT id, started_at, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_at_us,
                request_id, user_id, api_key_id, dialect, endpoint, requested_model, stream, provider, model, attempts,
                status, complete, rescued, latency_ms, ttft_ms, input_tokens::float8 AS input_tokens,
@@ -176,8 +180,9 @@ export class RequestLogRepository extends Effect.Service<RequestLogRepository>()
         WHERE ${sql.and(where)}
         ORDER BY started_at DESC, id DESC
         LIMIT ${filter.limit}`
-    }
+      }
 
-    return { insert, deleteBefore, page } as const
-  }),
-}) {}
+      return { insert, deleteBefore, page } as const
+    }),
+  },
+) {}

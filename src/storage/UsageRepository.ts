@@ -57,7 +57,9 @@ export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/
      */
     const addMinutes = (rows: ReadonlyArray<UsageMinuteRow>) =>
       Effect.forEach(
-        Array.from({ length: Math.ceil(rows.length / ROWS_PER_STATEMENT) }, (_, i) => rows.slice(i * ROWS_PER_STATEMENT, (i + 1) * ROWS_PER_STATEMENT)),
+        Array.from({ length: Math.ceil(rows.length / ROWS_PER_STATEMENT) }, (_, i) =>
+          rows.slice(i * ROWS_PER_STATEMENT, (i + 1) * ROWS_PER_STATEMENT),
+        ),
         (chunk) => sql`
           INSERT INTO usage_minutes ${sql.insert(
             chunk.map((r) => ({
@@ -94,7 +96,12 @@ export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/
      * Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream (and UTC day
      * when `byDay`), optionally of one user.
      */
-    const summarize = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined; readonly byDay?: boolean | undefined }) => {
+    const summarize = (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly userId?: string | undefined
+      readonly byDay?: boolean | undefined
+    }) => {
       const day = query.byDay === true ? sql`to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : undefined
       return sql<UsageSummaryRow>`
         SELECT api_key_id, user_id, provider, model, ${day === undefined ? sql`` : sql`${day} AS day,`}

@@ -1,8 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
-import { renamed } from "../shared/Renamed.js"
 import { type Budget, budgetColumns } from "../shared/Budget.js"
+import { renamed } from "../shared/Renamed.js"
 
 /** SQL for the `users` table. Columns are aliased to camelCase explicitly. */
 
@@ -71,7 +71,9 @@ export const catchUnique = <A, R>(effect: Effect.Effect<A, SqlError.SqlError, R>
     effect,
     (error) => (error.cause as { code?: unknown } | undefined)?.code === "23505",
     (error) =>
-      Effect.fail(new UniqueViolation({ constraint: String((error.cause as { constraint?: unknown }).constraint ?? "") })),
+      Effect.fail(
+        new UniqueViolation({ constraint: String((error.cause as { constraint?: unknown }).constraint ?? "") }),
+      ),
   ) as Effect.Effect<A, SqlError.SqlError | UniqueViolation, R>
 
 /** The first superuser and its API key, as `insertFirstSuperuser` writes them (hashes only). */
@@ -103,7 +105,9 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
     })
 
     const findById = (id: string) =>
-      sql<UserRow>`SELECT ${columns} FROM users WHERE id::text = ${id}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
+      sql<UserRow>`SELECT ${columns} FROM users WHERE id::text = ${id}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+      )
 
     /**
      * The user a token names, and whether the token's login (`familyKey` in `revoked_tokens`)
@@ -123,9 +127,13 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
     const list = sql<UserRow>`SELECT ${columns} FROM users ORDER BY created_at, username`
 
     const update = Effect.fn("UserRepository.update")(function* (id: string, patch: UserPatch) {
-      const set = { ...renamed(patch, PATCH_COLUMNS), ...(patch.budget === undefined ? {} : budgetColumns(patch.budget)) }
+      const set = {
+        ...renamed(patch, PATCH_COLUMNS),
+        ...(patch.budget === undefined ? {} : budgetColumns(patch.budget)),
+      }
       if (Object.keys(set).length === 0 && !patch.bumpTokenGeneration) return yield* findById(id)
-      const assignments = Object.keys(set).length === 0 ? sql`updated_at = now()` : sql`${sql.update(set)}, updated_at = now()`
+      const assignments =
+        Object.keys(set).length === 0 ? sql`updated_at = now()` : sql`${sql.update(set)}, updated_at = now()`
       const rows = yield* catchUnique(
         patch.bumpTokenGeneration
           ? sql<UserRow>`
@@ -146,7 +154,9 @@ export class UserRepository extends Effect.Service<UserRepository>()("gateway/st
      * starting at once, racing `POST /system/admin/init`) exactly one inserts. The new user's id,
      * or `None` when a user already existed.
      */
-    const insertFirstSuperuser = Effect.fn("UserRepository.insertFirstSuperuser")(function* (input: FirstSuperuserInsert) {
+    const insertFirstSuperuser = Effect.fn("UserRepository.insertFirstSuperuser")(function* (
+      input: FirstSuperuserInsert,
+    ) {
       return yield* sql.withTransaction(
         Effect.gen(function* () {
           yield* sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`

@@ -8,7 +8,11 @@ type ExportResult = Parameters<Parameters<SpanExporter["export"]>[1]>[0]
  * a collector that is down or refuses the spans would otherwise go unnoticed; a flood of lines
  * while it is down would drown the rest. Requests never wait for an export either way.
  */
-export const warnOnFailedExports = (exporter: SpanExporter, warn: (message: string, failed: number) => void, intervalMs: number): SpanExporter => {
+export const warnOnFailedExports = (
+  exporter: SpanExporter,
+  warn: (message: string, failed: number) => void,
+  intervalMs: number,
+): SpanExporter => {
   let failed = 0
   let lastWarning = Number.NEGATIVE_INFINITY
   return {

@@ -62,7 +62,9 @@ export const parseTraceState = (value: unknown): string | undefined => {
     members.push(member)
   }
   const joined = members.join(",")
-  return members.length === 0 || members.length > TRACESTATE_MEMBERS_MAX || joined.length > TRACESTATE_MAX ? undefined : joined
+  return members.length === 0 || members.length > TRACESTATE_MEMBERS_MAX || joined.length > TRACESTATE_MAX
+    ? undefined
+    : joined
 }
 
 /**

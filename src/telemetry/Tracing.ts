@@ -31,7 +31,12 @@ export interface RequestTrace {
 
 export interface RequestTracer {
   /** Starts the server span of a request, continuing the client's trace when it sent one. */
-  readonly start: (name: string, operation: string, parent: TraceContext | undefined, attributes: SpanAttributes) => RequestTrace
+  readonly start: (
+    name: string,
+    operation: string,
+    parent: TraceContext | undefined,
+    attributes: SpanAttributes,
+  ) => RequestTrace
 }
 
 /** The export URL as logged: no credentials, no query. */
@@ -46,7 +51,11 @@ export class Tracing extends Effect.Service<Tracing>()("gateway/telemetry/Tracin
     if (settings === undefined) return { requests: undefined } as { readonly requests: RequestTracer | undefined }
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const warn = (message: string, failed: number) =>
-      void runFork(Effect.logWarning("could not export spans").pipe(Effect.annotateLogs({ failed_exports: failed, reason: message.slice(0, 300) })))
+      void runFork(
+        Effect.logWarning("could not export spans").pipe(
+          Effect.annotateLogs({ failed_exports: failed, reason: message.slice(0, 300) }),
+        ),
+      )
     const { requestTracer } = yield* Effect.promise(() => import("./TracingSdk.js"))
     const requests = yield* requestTracer(settings, warn)
     yield* Effect.logInfo(`tracing on: spans exported to ${printable(settings.url)} (sampler ${settings.sampler})`)

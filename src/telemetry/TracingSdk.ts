@@ -66,7 +66,11 @@ const remoteParent = (parent: TraceContext): Otel.Context =>
  */
 const makeRequestTracer = (tracer: Otel.Tracer): RequestTracer => ({
   start: (name, operation, parent, attributes) => {
-    const span = tracer.startSpan(name, { kind: Otel.SpanKind.SERVER, attributes }, parent === undefined ? Otel.ROOT_CONTEXT : remoteParent(parent))
+    const span = tracer.startSpan(
+      name,
+      { kind: Otel.SpanKind.SERVER, attributes },
+      parent === undefined ? Otel.ROOT_CONTEXT : remoteParent(parent),
+    )
     const asParent = Otel.trace.setSpan(Otel.ROOT_CONTEXT, span)
     return {
       span,
@@ -99,14 +103,16 @@ const sdkLayer = (settings: TracingSettings, warn: (message: string, failed: num
             headers: { ...Redacted.value(settings.headers) },
             ...(settings.timeoutMillis === undefined ? {} : { timeoutMillis: settings.timeoutMillis }),
           })
-          const processor = new BatchSpanProcessor(warnOnFailedExports(exporter, warn, EXPORT_WARNING_INTERVAL_MS), settings.batch)
+          const processor = new BatchSpanProcessor(
+            warnOnFailedExports(exporter, warn, EXPORT_WARNING_INTERVAL_MS),
+            settings.batch,
+          )
           return NodeSdk.layerTracerProvider(processor, { sampler: samplerOf(settings.sampler, settings.samplerRatio) })
         }),
       ),
     ),
     Layer.provideMerge(ResourceLive),
   )
-
 
 /** The SDK for `settings`, closed (spans flushed) with the scope, and the request tracer on it. */
 export const requestTracer = (settings: TracingSettings, warn: (message: string, failed: number) => void) =>

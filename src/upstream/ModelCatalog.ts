@@ -1,11 +1,11 @@
 import { Duration, Effect, Either, Option } from "effect"
-import { filterAllowed, resolveCandidates } from "../routing/Candidates.js"
 import { AppConfig } from "../config/AppConfig.js"
+import type { LogicalModel, Provider, RegistrySnapshot } from "../registry/Provider.js"
+import { filterAllowed, resolveCandidates } from "../routing/Candidates.js"
+import { embeds } from "../routing/Capabilities.js"
 import { Kv } from "../storage/Kv.js"
 import { UpstreamClient } from "./UpstreamClient.js"
 import { joinUrl } from "./UpstreamHeaders.js"
-import type { LogicalModel, Provider, RegistrySnapshot } from "../registry/Provider.js"
-import { embeds } from "../routing/Capabilities.js"
 
 /** How long a provider whose discovery failed is left alone before it is asked again. */
 const NEGATIVE_TTL = Duration.seconds(30)
@@ -33,18 +33,27 @@ export interface ModelEntry {
 }
 
 const modelEntry = (id: string, created: number, owner: string, embedding: boolean): ModelEntry =>
-  embedding ? { id, object: "model", created, owned_by: owner, type: "embedding" } : { id, object: "model", created, owned_by: owner }
+  embedding
+    ? { id, object: "model", created, owned_by: owner, type: "embedding" }
+    : { id, object: "model", created, owned_by: owner }
 
 /** The model ids in a discovery answer of any of the three dialects. */
 export const parseModelList = (json: unknown): ReadonlyArray<string> => {
   const root = json as { data?: unknown; models?: unknown } | unknown[] | null
-  const items = Array.isArray(root) ? root : Array.isArray(root?.data) ? root.data : Array.isArray(root?.models) ? root.models : []
+  const items = Array.isArray(root)
+    ? root
+    : Array.isArray(root?.data)
+      ? root.data
+      : Array.isArray(root?.models)
+        ? root.models
+        : []
   const ids: Array<string> = []
   for (const item of items as ReadonlyArray<unknown>) {
     if (typeof item === "string") ids.push(item)
     else if (item && typeof item === "object") {
       const entry = item as { id?: unknown; name?: unknown; model_id?: unknown }
-      const id = entry.id ?? entry.model_id ?? (typeof entry.name === "string" ? entry.name.replace(/^models\//, "") : undefined)
+      const id =
+        entry.id ?? entry.model_id ?? (typeof entry.name === "string" ? entry.name.replace(/^models\//, "") : undefined)
       if (typeof id === "string" && id.length > 0) ids.push(id)
     }
   }
@@ -65,20 +74,32 @@ export const parseEmbeddingListing = (json: unknown): ReadonlyMap<string, boolea
   for (const item of models as ReadonlyArray<unknown>) {
     const entry = item as { name?: unknown; supportedGenerationMethods?: unknown } | null
     if (typeof entry?.name !== "string" || !Array.isArray(entry.supportedGenerationMethods)) continue
-    embeds.set(entry.name.replace(/^models\//, ""), entry.supportedGenerationMethods.some((m) => EMBED_METHODS.has(m as string)))
+    embeds.set(
+      entry.name.replace(/^models\//, ""),
+      entry.supportedGenerationMethods.some((m) => EMBED_METHODS.has(m as string)),
+    )
   }
   return embeds.size === 0 ? undefined : embeds
 }
 
 /** A listing as the Kv cache keeps it: the plain id array, or ids and embedding when the list said it. */
 const encodeListing = (listing: Listing): string =>
-  JSON.stringify(listing.embeds === undefined ? listing.models : { models: listing.models, embeds: Object.fromEntries(listing.embeds) })
+  JSON.stringify(
+    listing.embeds === undefined
+      ? listing.models
+      : { models: listing.models, embeds: Object.fromEntries(listing.embeds) },
+  )
 
 const decodeListing = (text: string): Listing => {
-  const json = JSON.parse(text) as ReadonlyArray<string> | { models: ReadonlyArray<string>; embeds: Record<string, boolean> }
+  const json = JSON.parse(text) as
+    | ReadonlyArray<string>
+    | { models: ReadonlyArray<string>; embeds: Record<string, boolean> }
   return Array.isArray(json)
     ? { models: json, embeds: undefined }
-    : { models: (json as { models: ReadonlyArray<string> }).models, embeds: new Map(Object.entries((json as { embeds: Record<string, boolean> }).embeds)) }
+    : {
+        models: (json as { models: ReadonlyArray<string> }).models,
+        embeds: new Map(Object.entries((json as { embeds: Record<string, boolean> }).embeds)),
+      }
 }
 
 /**
@@ -129,13 +150,21 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
         if (cached !== undefined) {
           const listing = cached === "" ? undefined : decodeListing(cached)
           const remaining = yield* kv.ttl(cacheKey(provider)).pipe(Effect.orElseSucceed(() => undefined))
-          memory.set(provider.id, { models: listing?.models, embeds: listing?.embeds, expiresAt: now + (remaining ?? ttlMs) })
+          memory.set(provider.id, {
+            models: listing?.models,
+            embeds: listing?.embeds,
+            expiresAt: now + (remaining ?? ttlMs),
+          })
           return
         }
         const listing = yield* discover(provider)
         const ttl = listing === undefined ? NEGATIVE_TTL : config.modelsCacheTtl
         yield* kv.set(cacheKey(provider), listing === undefined ? "" : encodeListing(listing), ttl).pipe(Effect.ignore)
-        memory.set(provider.id, { models: listing?.models, embeds: listing?.embeds, expiresAt: now + Duration.toMillis(ttl) })
+        memory.set(provider.id, {
+          models: listing?.models,
+          embeds: listing?.embeds,
+          expiresAt: now + Duration.toMillis(ttl),
+        })
       })
 
     /** The model list of every provider in the snapshot, discovering the unknown ones in parallel. */
@@ -152,7 +181,8 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
           yield* Effect.forkDaemon(load(provider, now))
         }
       }
-      if (missing.length > 0) yield* Effect.forEach(missing, (p) => load(p, now), { concurrency: "unbounded", discard: true })
+      if (missing.length > 0)
+        yield* Effect.forEach(missing, (p) => load(p, now), { concurrency: "unbounded", discard: true })
       return listsIn(snapshot)
     })
 
@@ -170,7 +200,9 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
      * discovered and fresh); `undefined` when a list must be loaded or refreshed first. The
      * request path reads this and runs `listsFor` only when it is undefined.
      */
-    const loadedLists = (snapshot: RegistrySnapshot): ((providerId: string) => ReadonlyArray<string> | undefined) | undefined => {
+    const loadedLists = (
+      snapshot: RegistrySnapshot,
+    ): ((providerId: string) => ReadonlyArray<string> | undefined) | undefined => {
       const now = Date.now()
       for (const provider of snapshot.providers.values()) {
         if (provider.models !== null || !provider.enabled) continue
@@ -184,7 +216,8 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
      * What the provider's discovered list says of a model's embedding (routing/Capabilities):
      * `undefined` when the list does not say (or is not loaded: call `listsFor` first).
      */
-    const listedEmbedding = (providerId: string, model: string): boolean | undefined => memory.get(providerId)?.embeds?.get(model)
+    const listedEmbedding = (providerId: string, model: string): boolean | undefined =>
+      memory.get(providerId)?.embeds?.get(model)
 
     /** A logical model embeds when every upstream of it does. */
     const logicalEmbeds = (snapshot: RegistrySnapshot, logical: LogicalModel): boolean =>
@@ -203,7 +236,9 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       const seen = new Set<string>()
       const data: Array<ModelEntry> = []
       const created = Math.floor(snapshot.loadedAt / 1000)
-      const providers = [...snapshot.providers.values()].filter((p) => p.enabled).sort((a, b) => a.id.localeCompare(b.id))
+      const providers = [...snapshot.providers.values()]
+        .filter((p) => p.enabled)
+        .sort((a, b) => a.id.localeCompare(b.id))
       for (const provider of providers) {
         if (allowed !== undefined && !allowed.has(provider.id)) continue
         for (const id of lists(provider.id) ?? []) {
@@ -228,7 +263,11 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       if (provider === undefined) return Option.none<ReadonlyArray<ModelEntry>>()
       const lists = yield* listsFor(snapshot)
       const created = Math.floor(snapshot.loadedAt / 1000)
-      return Option.some((lists(providerId) ?? []).map((id) => modelEntry(id, created, providerId, embeds(provider, id, listedEmbedding(providerId, id)))))
+      return Option.some(
+        (lists(providerId) ?? []).map((id) =>
+          modelEntry(id, created, providerId, embeds(provider, id, listedEmbedding(providerId, id))),
+        ),
+      )
     })
 
     /**
@@ -244,12 +283,16 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       const listed = (yield* aggregate(snapshot, allowedProviderIds)).data.find((entry) => entry.id === id)
       if (listed !== undefined) return Option.some(listed)
       const lists = yield* listsFor(snapshot)
-      const routed = Either.flatMap(resolveCandidates(snapshot, id, lists), (resolution) => filterAllowed(resolution, allowedProviderIds))
+      const routed = Either.flatMap(resolveCandidates(snapshot, id, lists), (resolution) =>
+        filterAllowed(resolution, allowedProviderIds),
+      )
       if (Either.isLeft(routed)) return Option.none<ModelEntry>()
       // A logical model that routes is listed: this is a `provider/model` name or an alias.
       const { provider, model } = routed.right.candidates[0]!
       const created = Math.floor(snapshot.loadedAt / 1000)
-      return Option.some(modelEntry(id, created, provider.id, embeds(provider, model, listedEmbedding(provider.id, model))))
+      return Option.some(
+        modelEntry(id, created, provider.id, embeds(provider, model, listedEmbedding(provider.id, model))),
+      )
     })
 
     return { listsFor, loadedLists, aggregate, providerModels, listedEmbedding, find } as const

@@ -5,7 +5,8 @@ import { joinUrl } from "./UpstreamHeaders.js"
 const geminiRoot = (provider: Provider): string => provider.paths.models.replace(/\/models\/?$/, "")
 
 /** A Gemini method URL: `path` is `models/{model}:{method}` (the model already one encoded segment). */
-export const geminiUrl = (provider: Provider, path: string): string => joinUrl(provider.baseUrl, `${geminiRoot(provider)}/${path}`)
+export const geminiUrl = (provider: Provider, path: string): string =>
+  joinUrl(provider.baseUrl, `${geminiRoot(provider)}/${path}`)
 
 /** The OpenAI endpoints beside chat that the gateway reaches (embeddings and the pass-through ones). */
 export type OpenAiEndpoint =

@@ -1,10 +1,10 @@
-import { Context, type Effect, Redacted } from "effect"
 import type { Readable } from "node:stream"
+import { Context, type Effect, Redacted } from "effect"
+import type { Provider, ProviderKey } from "../registry/Provider.js"
+import { parseRetryAfter } from "../routing/RetryPolicy.js"
+import { redactText } from "../shared/Redaction.js"
 import type { UpstreamFailure, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import { UpstreamStatusError } from "../shared/UpstreamFailure.js"
-import type { Provider, ProviderKey } from "../registry/Provider.js"
-import { redactText } from "../shared/Redaction.js"
-import { parseRetryAfter } from "../routing/RetryPolicy.js"
 import { parseUpstreamError } from "./UpstreamErrorBody.js"
 
 /**
@@ -102,7 +102,9 @@ export const isWithinBaseUrl = (baseUrl: string, url: URL): boolean => {
   const scope = baseScopeOf(baseUrl)
   if (scope === null || url.origin !== scope.origin) return false
   const path = url.pathname
-  return path.startsWith(scope.path) && (path.length === scope.path.length || path.charCodeAt(scope.path.length) === 0x2f)
+  return (
+    path.startsWith(scope.path) && (path.length === scope.path.length || path.charCodeAt(scope.path.length) === 0x2f)
+  )
 }
 
 /**
@@ -122,7 +124,10 @@ export interface UpstreamClientService {
  * no socket). The gateway, model discovery and the management API's provider checks all call
  * providers through it.
  */
-export class UpstreamClient extends Context.Tag("gateway/upstream/UpstreamClient")<UpstreamClient, UpstreamClientService>() {}
+export class UpstreamClient extends Context.Tag("gateway/upstream/UpstreamClient")<
+  UpstreamClient,
+  UpstreamClientService
+>() {}
 
 /** Why a request was refused before it was sent (see `isWithinBaseUrl`); answered as a 400. */
 export const LEAVES_BASE_URL = "the upstream URL would leave the provider's base URL; the request was not sent"

@@ -30,10 +30,16 @@ export const parseUpstreamError = (body: string, status: number): UpstreamErrorI
     const code = typeof e.code === "string" ? e.code : undefined
     const param = typeof e.param === "string" ? e.param : undefined
     if (message !== undefined) {
-      return { message: message.slice(0, MAX_MESSAGE), ...(type ? { type } : {}), ...(code ? { code } : {}), ...(param ? { param } : {}) }
+      return {
+        message: message.slice(0, MAX_MESSAGE),
+        ...(type ? { type } : {}),
+        ...(code ? { code } : {}),
+        ...(param ? { param } : {}),
+      }
     }
   }
   if (typeof error === "string") return { message: error.slice(0, MAX_MESSAGE) }
-  const message = asString((root as { message?: unknown } | null)?.message) ?? asString((root as { detail?: unknown } | null)?.detail)
+  const message =
+    asString((root as { message?: unknown } | null)?.message) ?? asString((root as { detail?: unknown } | null)?.detail)
   return message !== undefined ? { message: message.slice(0, MAX_MESSAGE) } : fallback
 }

@@ -55,7 +55,8 @@ export const upstreamHeaders = (
     ...(options.masked && provider.officialHost !== true ? maskHeaders(mask) : {}),
     ...authHeaders(provider, key),
   }
-  if (options.client !== undefined) for (const [name, value] of Object.entries(options.client)) if (!CREDENTIAL_HEADERS.has(name)) headers[name] = value
+  if (options.client !== undefined)
+    for (const [name, value] of Object.entries(options.client)) if (!CREDENTIAL_HEADERS.has(name)) headers[name] = value
   for (const [name, value] of Object.entries(provider.headers)) headers[name.toLowerCase()] = value
   // The body's own framing: no configured header may contradict it.
   if (options.contentLength !== undefined) headers["content-length"] = String(options.contentLength)
@@ -64,4 +65,10 @@ export const upstreamHeaders = (
 
 /** Joins a base URL and a path without doubling or losing the slash. */
 export const joinUrl = (baseUrl: string, path: string): string =>
-  baseUrl.endsWith("/") ? (path.startsWith("/") ? baseUrl + path.slice(1) : baseUrl + path) : path.startsWith("/") ? baseUrl + path : `${baseUrl}/${path}`
+  baseUrl.endsWith("/")
+    ? path.startsWith("/")
+      ? baseUrl + path.slice(1)
+      : baseUrl + path
+    : path.startsWith("/")
+      ? baseUrl + path
+      : `${baseUrl}/${path}`

@@ -1,5 +1,5 @@
-import { Duration, Effect, Layer } from "effect"
 import { Readable } from "node:stream"
+import { Duration, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
 import {
@@ -60,7 +60,10 @@ const lowerCase = (headers: Readonly<Record<string, string>> | undefined): Recor
 }
 
 /** A 2xx JSON answer (`body` is sent as is when a string, else serialised). */
-export const json = (body: unknown, options: { readonly status?: number; readonly headers?: Record<string, string> } = {}): MemoryAnswer => ({
+export const json = (
+  body: unknown,
+  options: { readonly status?: number; readonly headers?: Record<string, string> } = {},
+): MemoryAnswer => ({
   _tag: "Answer",
   status: options.status ?? 200,
   headers: { "content-type": "application/json", ...lowerCase(options.headers) },
@@ -76,7 +79,10 @@ export const status = (code: number, body: unknown = "", headers?: Record<string
 })
 
 /** A 200 `text/event-stream` answer arriving in `chunks`, optionally broken after the last one. */
-export const sse = (chunks: Iterable<string> | AsyncIterable<string>, options: { readonly cut?: MemoryCut; readonly headers?: Record<string, string> } = {}): MemoryAnswer => ({
+export const sse = (
+  chunks: Iterable<string> | AsyncIterable<string>,
+  options: { readonly cut?: MemoryCut; readonly headers?: Record<string, string> } = {},
+): MemoryAnswer => ({
   _tag: "Answer",
   status: 200,
   headers: { "content-type": "text/event-stream", ...lowerCase(options.headers) },
@@ -85,7 +91,10 @@ export const sse = (chunks: Iterable<string> | AsyncIterable<string>, options: {
 })
 
 /** No answer: the connection refused (`connect`), reset before a byte, or headers never came. */
-export const unreachable = (reason: "connect" | "reset" | "headers_timeout" = "connect"): MemoryAnswer => ({ _tag: "Unreachable", reason })
+export const unreachable = (reason: "connect" | "reset" | "headers_timeout" = "connect"): MemoryAnswer => ({
+  _tag: "Unreachable",
+  reason,
+})
 
 /** The error a scripted cut breaks a body with; `bodyError` reads its reason. */
 class MemoryBodyCut extends Error {
@@ -123,7 +132,11 @@ export const make = (
   const headersTimeoutOf = (request: UpstreamRequest) =>
     request.headersTimeoutMs === undefined ? timeouts.headersTimeout : Duration.millis(request.headersTimeoutMs)
   const headersTimeout = (request: UpstreamRequest) =>
-    toTransport(request, "headers_timeout", `upstream did not answer within ${Duration.format(headersTimeoutOf(request))}`)
+    toTransport(
+      request,
+      "headers_timeout",
+      `upstream did not answer within ${Duration.format(headersTimeoutOf(request))}`,
+    )
   // The same classification, and messages, as the live layer's (the gateway reads "upstream unreachable").
   const bodyError = (request: UpstreamRequest) => (cause: unknown) =>
     cause instanceof MemoryBodyCut && cause.reason === "idle_timeout"
@@ -135,36 +148,61 @@ export const make = (
       : toTransport(request, "reset", `upstream body broke: ${cause instanceof Error ? cause.message : String(cause)}`)
 
   /** The scripted answer when it is 2xx; an error answer or no answer fails as the live client does. */
-  const answer = (request: UpstreamRequest): Effect.Effect<Extract<MemoryAnswer, { _tag: "Answer" }>, UpstreamFailure> =>
+  const answer = (
+    request: UpstreamRequest,
+  ): Effect.Effect<Extract<MemoryAnswer, { _tag: "Answer" }>, UpstreamFailure> =>
     Effect.suspend(() => {
       let url: URL
       try {
         url = new URL(request.url)
       } catch (error) {
-        return Effect.fail(toTransport(request, "connect", `upstream request could not be sent: ${error instanceof Error ? error.message : String(error)}`))
+        return Effect.fail(
+          toTransport(
+            request,
+            "connect",
+            `upstream request could not be sent: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        )
       }
       if (!isWithinBaseUrl(request.provider.baseUrl, url)) {
-        return Effect.fail(new UpstreamStatusError({ provider: request.provider.id, model: request.model, status: 400, message: LEAVES_BASE_URL }))
+        return Effect.fail(
+          new UpstreamStatusError({
+            provider: request.provider.id,
+            model: request.model,
+            status: 400,
+            message: LEAVES_BASE_URL,
+          }),
+        )
       }
       const scripted = handler(request)
       const answered = Effect.isEffect(scripted)
-        ? Effect.timeoutFail(scripted, { duration: headersTimeoutOf(request), onTimeout: () => headersTimeout(request) })
+        ? Effect.timeoutFail(scripted, {
+            duration: headersTimeoutOf(request),
+            onTimeout: () => headersTimeout(request),
+          })
         : Effect.succeed(scripted)
-      return Effect.flatMap(answered, (a): Effect.Effect<Extract<MemoryAnswer, { _tag: "Answer" }>, UpstreamFailure> => {
-        if (a._tag === "Unreachable") {
-          return Effect.fail(
-            a.reason === "headers_timeout"
-              ? headersTimeout(request)
-              : toTransport(request, a.reason, `upstream unreachable: ${a.reason === "connect" ? "ECONNREFUSED" : "ECONNRESET"}`),
+      return Effect.flatMap(
+        answered,
+        (a): Effect.Effect<Extract<MemoryAnswer, { _tag: "Answer" }>, UpstreamFailure> => {
+          if (a._tag === "Unreachable") {
+            return Effect.fail(
+              a.reason === "headers_timeout"
+                ? headersTimeout(request)
+                : toTransport(
+                    request,
+                    a.reason,
+                    `upstream unreachable: ${a.reason === "connect" ? "ECONNREFUSED" : "ECONNRESET"}`,
+                  ),
+            )
+          }
+          if (a.status >= 200 && a.status < 300) return Effect.succeed(a)
+          const headers = lowerCase(a.headers)
+          return readAll(a.body, a.cut).pipe(
+            Effect.orElseSucceed(() => ""),
+            Effect.flatMap((text) => Effect.fail(statusErrorOf(request, a.status, headers, text))),
           )
-        }
-        if (a.status >= 200 && a.status < 300) return Effect.succeed(a)
-        const headers = lowerCase(a.headers)
-        return readAll(a.body, a.cut).pipe(
-          Effect.orElseSucceed(() => ""),
-          Effect.flatMap((text) => Effect.fail(statusErrorOf(request, a.status, headers, text))),
-        )
-      })
+        },
+      )
     })
 
   const send = (request: UpstreamRequest): Effect.Effect<UpstreamResponse, UpstreamFailure> =>

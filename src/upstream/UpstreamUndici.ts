@@ -1,5 +1,5 @@
-import { Duration, Effect, Layer } from "effect"
 import { EventEmitter } from "node:events"
+import { Duration, Effect, Layer } from "effect"
 import { Agent, type Dispatcher } from "undici"
 import { AppConfig } from "../config/AppConfig.js"
 import { type UpstreamFailure, UpstreamStatusError, UpstreamTransportError } from "../shared/UpstreamFailure.js"
@@ -50,7 +50,6 @@ const flattenHeaders = (raw: Dispatcher.ResponseData["headers"]): Record<string,
   }
   return out
 }
-
 
 /**
  * The client over `dispatcher`, with the configured header and idle timeouts (a request may carry
@@ -116,38 +115,41 @@ export const make = (dispatcher: Dispatcher): Effect.Effect<UpstreamClientServic
                 }),
               ),
             )
-          } else dispatcher.request(
-            {
-              signal,
-              method: request.method ?? "POST",
-              headers: upstreamHeaders(request.provider, request.key, config.mask, {
-                stream: request.stream,
-                masked: request.masked ?? true,
-                client: request.headers,
-                contentType: typeof request.body === "object" ? request.body.contentType : undefined,
-                contentLength: typeof request.body === "object" ? request.body.contentLength : undefined,
-              }),
-              origin: url.origin,
-              // A fragment never goes on the wire.
-              path: url.pathname + url.search,
-              // An upload's async iterable goes to undici as it is (its types omit what it takes):
-              // a Readable around it would read ahead and break the upload's buffer reuse (UploadSpool).
-              body: (typeof request.body === "object" ? request.body.open() : (request.body ?? null)) as Dispatcher.DispatchOptions["body"],
-              // undici's own timers: an Effect timeout per call would fork a fiber and a timer
-              // on every request. The body timeout is the stream idle timeout (docs/ARCHITECTURE.md, "Timeouts").
-              headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,
-              bodyTimeout: request.idleTimeoutMs ?? idleTimeoutMs,
-            },
-            // Runs on undici's stack: a throw here would be uncaught and end the process, so it
-            // settles the call as a defect instead (the client gets a 500, the gateway keeps serving).
-            (error, data) => {
-              try {
-                onResponse(error, data)
-              } catch (defect) {
-                settle(Effect.die(defect))
-              }
-            },
-          )
+          } else
+            dispatcher.request(
+              {
+                signal,
+                method: request.method ?? "POST",
+                headers: upstreamHeaders(request.provider, request.key, config.mask, {
+                  stream: request.stream,
+                  masked: request.masked ?? true,
+                  client: request.headers,
+                  contentType: typeof request.body === "object" ? request.body.contentType : undefined,
+                  contentLength: typeof request.body === "object" ? request.body.contentLength : undefined,
+                }),
+                origin: url.origin,
+                // A fragment never goes on the wire.
+                path: url.pathname + url.search,
+                // An upload's async iterable goes to undici as it is (its types omit what it takes):
+                // a Readable around it would read ahead and break the upload's buffer reuse (UploadSpool).
+                body: (typeof request.body === "object"
+                  ? request.body.open()
+                  : (request.body ?? null)) as Dispatcher.DispatchOptions["body"],
+                // undici's own timers: an Effect timeout per call would fork a fiber and a timer
+                // on every request. The body timeout is the stream idle timeout (docs/ARCHITECTURE.md, "Timeouts").
+                headersTimeout: request.headersTimeoutMs ?? headersTimeoutMs,
+                bodyTimeout: request.idleTimeoutMs ?? idleTimeoutMs,
+              },
+              // Runs on undici's stack: a throw here would be uncaught and end the process, so it
+              // settles the call as a defect instead (the client gets a 500, the gateway keeps serving).
+              (error, data) => {
+                try {
+                  onResponse(error, data)
+                } catch (defect) {
+                  settle(Effect.die(defect))
+                }
+              },
+            )
           function onResponse(error: Error | null, data: Dispatcher.ResponseData) {
             if (error !== null) {
               return settle(
@@ -158,7 +160,11 @@ export const make = (dispatcher: Dispatcher): Effect.Effect<UpstreamClientServic
                         "headers_timeout",
                         `upstream did not answer within ${Duration.format(request.headersTimeoutMs === undefined ? config.upstream.headersTimeout : Duration.millis(request.headersTimeoutMs))}`,
                       )
-                    : toTransport(request, transportReason({ cause: error }), `upstream unreachable: ${describe(error)}`),
+                    : toTransport(
+                        request,
+                        transportReason({ cause: error }),
+                        `upstream unreachable: ${describe(error)}`,
+                      ),
                 ),
               )
             }
@@ -222,8 +228,13 @@ export const layer: Layer.Layer<UpstreamClient, never, AppConfig> = Layer.scoped
             // Idle connections close after a burst: a provider's `Keep-Alive: timeout=600` hint is
             // capped by the max (undici's default max is 10 minutes).
             keepAliveTimeout: Duration.toMillis(config.upstream.keepAliveTimeout),
-            keepAliveMaxTimeout: Math.max(Duration.toMillis(config.upstream.keepAliveTimeout), Duration.toMillis(config.upstream.keepAliveMaxTimeout)),
-            ...(config.upstream.maxConnectionsPerOrigin > 0 ? { connections: config.upstream.maxConnectionsPerOrigin } : {}),
+            keepAliveMaxTimeout: Math.max(
+              Duration.toMillis(config.upstream.keepAliveTimeout),
+              Duration.toMillis(config.upstream.keepAliveMaxTimeout),
+            ),
+            ...(config.upstream.maxConnectionsPerOrigin > 0
+              ? { connections: config.upstream.maxConnectionsPerOrigin }
+              : {}),
             headersTimeout: 0,
             bodyTimeout: 0,
           }),

@@ -40,10 +40,13 @@ export const verdictOf = (uses: ReadonlyArray<BudgetUse>): BudgetVerdict => {
 const ADJECTIVE = { day: "daily", week: "weekly", month: "monthly", total: "total" } as const
 
 const whose = (use: BudgetUse): string =>
-  use.scope === "api_key" ? `this API key's ${ADJECTIVE[use.budget.period]} budget` : `the ${ADJECTIVE[use.budget.period]} budget of this API key's user (all their keys)`
+  use.scope === "api_key"
+    ? `this API key's ${ADJECTIVE[use.budget.period]} budget`
+    : `the ${ADJECTIVE[use.budget.period]} budget of this API key's user (all their keys)`
 
 /** When the budget resets (ISO), or null for a total budget. */
-export const resetsAt = (use: BudgetUse): string | null => (use.window.endMs === null ? null : new Date(use.window.endMs).toISOString())
+export const resetsAt = (use: BudgetUse): string | null =>
+  use.window.endMs === null ? null : new Date(use.window.endMs).toISOString()
 
 /** What the client is told: which budget, how much of it went, and when it resets. */
 export const refusalMessage = (use: BudgetUse): string => {

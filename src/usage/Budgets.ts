@@ -3,7 +3,7 @@ import { BUDGET_PERIODS, type Budget, type CallerBudgets } from "../shared/Budge
 import { Kv } from "../storage/Kv.js"
 import { UsageRepository } from "../storage/UsageRepository.js"
 import { type BudgetScope, type BudgetUse, refusalMessage, resetsAt, verdictOf } from "./BudgetLimit.js"
-import { counterTtlMs, windowOf, type BudgetWindow } from "./BudgetPeriod.js"
+import { type BudgetWindow, counterTtlMs, windowOf } from "./BudgetPeriod.js"
 import { type NanoUsd, usdText } from "./Cost.js"
 import { UsageLedger } from "./UsageLedger.js"
 
@@ -78,8 +78,10 @@ const track = (owner: BudgetOwner, budget: Budget, nowMs: number): Tracked => {
 /** The budgets `holder` is held to, in their periods at `nowMs` (the key's first). */
 const trackedOf = (holder: BudgetHolder, budgets: CallerBudgets, nowMs: number): ReadonlyArray<Tracked> => {
   const tracked: Array<Tracked> = []
-  if (budgets.key !== undefined && holder.apiKeyId !== null) tracked.push(track({ scope: "api_key", id: holder.apiKeyId }, budgets.key, nowMs))
-  if (budgets.user !== undefined && holder.userId !== null) tracked.push(track({ scope: "user", id: holder.userId }, budgets.user, nowMs))
+  if (budgets.key !== undefined && holder.apiKeyId !== null)
+    tracked.push(track({ scope: "api_key", id: holder.apiKeyId }, budgets.key, nowMs))
+  if (budgets.user !== undefined && holder.userId !== null)
+    tracked.push(track({ scope: "user", id: holder.userId }, budgets.user, nowMs))
   return tracked
 }
 
@@ -91,7 +93,9 @@ const useOf = (tracked: Tracked, usedNanoUsd: number): BudgetUse => ({
 })
 
 const reasonOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String((error as { message: unknown }).message) : String(error)
+  typeof error === "object" && error !== null && "message" in error
+    ? String((error as { message: unknown }).message)
+    : String(error)
 
 /**
  * Spend limits per API key and per user (issue 15 item 3; README "Budgets").
@@ -134,14 +138,22 @@ export class Budgets extends Effect.Service<Budgets>()("gateway/usage/Budgets", 
         // This instance's pending usage first: the database then has every answer made here so far.
         yield* ledger.flush
         const { owner, window } = tracked
-        const spent = yield* repository.spentSince(owner.scope === "api_key" ? { apiKeyId: owner.id } : { userId: owner.id }, new Date(window.startMs))
+        const spent = yield* repository.spentSince(
+          owner.scope === "api_key" ? { apiKeyId: owner.id } : { userId: owner.id },
+          new Date(window.startMs),
+        )
         const ttl = Duration.millis(counterTtlMs(window, yield* Clock.currentTimeMillis, RESEED_INTERVAL_MS))
         if (yield* kv.setIfAbsent(tracked.key, String(spent), ttl)) return spent
         const stored = yield* kv.get(tracked.key)
         return stored === undefined ? spent : Number(stored)
       }).pipe(
-        Effect.timeoutFail({ duration: SEED_TIMEOUT, onTimeout: () => new BudgetUnknown({ message: "the database did not answer in time" }) }),
-        Effect.catchAll((error) => Effect.fail(error instanceof BudgetUnknown ? error : new BudgetUnknown({ message: reasonOf(error) }))),
+        Effect.timeoutFail({
+          duration: SEED_TIMEOUT,
+          onTimeout: () => new BudgetUnknown({ message: "the database did not answer in time" }),
+        }),
+        Effect.catchAll((error) =>
+          Effect.fail(error instanceof BudgetUnknown ? error : new BudgetUnknown({ message: reasonOf(error) })),
+        ),
         Effect.tapError(() => Effect.sync(() => (seedDownUntil = Date.now() + SEED_RETRY_MS))),
       )
 
@@ -153,7 +165,8 @@ export class Budgets extends Effect.Service<Budgets>()("gateway/usage/Budgets", 
       Effect.suspend(() => {
         const running = seeding.get(tracked.key)
         if (running !== undefined) return Deferred.await(running)
-        if (Date.now() < seedDownUntil) return Effect.fail(new BudgetUnknown({ message: "the database failed a moment ago" }))
+        if (Date.now() < seedDownUntil)
+          return Effect.fail(new BudgetUnknown({ message: "the database failed a moment ago" }))
         const done = Deferred.unsafeMake<number, BudgetUnknown>(FiberId.none)
         seeding.set(tracked.key, done)
         runFork(
@@ -168,11 +181,17 @@ export class Budgets extends Effect.Service<Budgets>()("gateway/usage/Budgets", 
 
     /** What each tracked budget's period has spent: one Kv read for all, a seed for each missing. */
     const spentOf = Effect.fnUntraced(function* (tracked: ReadonlyArray<Tracked>) {
-      const stored = yield* kv.getMany(tracked.map((t) => t.key)).pipe(Effect.mapError((error) => new BudgetUnknown({ message: error.message })))
+      const stored = yield* kv
+        .getMany(tracked.map((t) => t.key))
+        .pipe(Effect.mapError((error) => new BudgetUnknown({ message: error.message })))
       const spent = stored.map((value) => (value === undefined ? undefined : Number(value)))
       // The usual case: every counter is there, and nothing more is asked.
       if (!spent.includes(undefined)) return spent as ReadonlyArray<number>
-      return yield* Effect.forEach(tracked, (t, i) => (spent[i] === undefined ? seeded(t) : Effect.succeed(spent[i]!)), { concurrency: "unbounded" })
+      return yield* Effect.forEach(
+        tracked,
+        (t, i) => (spent[i] === undefined ? seeded(t) : Effect.succeed(spent[i]!)),
+        { concurrency: "unbounded" },
+      )
     })
 
     const refuse = (use: BudgetUse, nowMs: number) =>
@@ -230,7 +249,9 @@ export class Budgets extends Effect.Service<Budgets>()("gateway/usage/Budgets", 
         : enforce(holder, holder.budgets).pipe(
             Effect.catchTag("BudgetUnknown", (error) =>
               mayLog("unchecked", Date.now())
-                ? Effect.logWarning("budget not checked: its spend could not be read; request served").pipe(Effect.annotateLogs("reason", error.message))
+                ? Effect.logWarning("budget not checked: its spend could not be read; request served").pipe(
+                    Effect.annotateLogs("reason", error.message),
+                  )
                 : Effect.void,
             ),
           )
@@ -249,7 +270,11 @@ export class Budgets extends Effect.Service<Budgets>()("gateway/usage/Budgets", 
       if (tracked.length === 0) return
       runFork(
         addSpend(tracked, cost).pipe(
-          Effect.catchAll((error) => Effect.logWarning("budget spend not counted; the counter is read again from the database within the hour").pipe(Effect.annotateLogs("reason", error.message))),
+          Effect.catchAll((error) =>
+            Effect.logWarning(
+              "budget spend not counted; the counter is read again from the database within the hour",
+            ).pipe(Effect.annotateLogs("reason", error.message)),
+          ),
         ),
       )
     }
@@ -273,9 +298,9 @@ export class Budgets extends Effect.Service<Budgets>()("gateway/usage/Budgets", 
         return kv.del(counterKey(owner, budget, windowOf(period, now)))
       }).pipe(
         Effect.catchAll((error) =>
-          Effect.logWarning("budget counters not reset after a change; they are read again from the database within the hour").pipe(
-            Effect.annotateLogs("reason", error.message),
-          ),
+          Effect.logWarning(
+            "budget counters not reset after a change; they are read again from the database within the hour",
+          ).pipe(Effect.annotateLogs("reason", error.message)),
         ),
       )
     })

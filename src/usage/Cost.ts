@@ -45,7 +45,8 @@ export const priceOf = (prices: Prices, provider: string, model: string): ModelP
 /** USD (at most 6 decimals) → pico-dollars per token of a per-million price, or per request × 1e-6 (exact: see Prices.ts). */
 const micro = (usd: number): bigint => BigInt(Math.round(usd * 1e6))
 
-const count = (tokens: number | undefined): bigint => (tokens === undefined || !Number.isFinite(tokens) || tokens <= 0 ? 0n : BigInt(Math.floor(tokens)))
+const count = (tokens: number | undefined): bigint =>
+  tokens === undefined || !Number.isFinite(tokens) || tokens <= 0 ? 0n : BigInt(Math.floor(tokens))
 
 /**
  * The cost of one answer in nano-dollars: canonical usage counts cached input and cache writes

@@ -27,7 +27,10 @@ export class RequestLogReader extends Effect.Service<RequestLogReader>()("gatewa
       if (rows.length <= filter.limit) return { rows, nextCursor: null } satisfies RequestLogPage
       const shown = rows.slice(0, filter.limit)
       const last = shown[shown.length - 1]!
-      return { rows: shown, nextCursor: encodeCursor({ startedAt: last.started_at_us, id: last.id }) } satisfies RequestLogPage
+      return {
+        rows: shown,
+        nextCursor: encodeCursor({ startedAt: last.started_at_us, id: last.id }),
+      } satisfies RequestLogPage
     })
 
     return { page } as const

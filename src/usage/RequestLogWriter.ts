@@ -1,7 +1,12 @@
 import { Duration, Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { RequestRecord } from "../shared/RequestRecord.js"
-import { DELETE_BATCH_ROWS, RequestLogRepository, type RowsRefused, ROWS_PER_STATEMENT } from "../storage/RequestLogRepository.js"
+import {
+  DELETE_BATCH_ROWS,
+  RequestLogRepository,
+  ROWS_PER_STATEMENT,
+  type RowsRefused,
+} from "../storage/RequestLogRepository.js"
 
 /** How often buffered rows are written (sooner when a full statement's worth is waiting). */
 export const FLUSH_INTERVAL = Duration.seconds(1)
@@ -95,7 +100,9 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
      * take), the rows are split in halves until that row is alone, and it is dropped and counted,
      * so one bad row never holds back the others nor the log. Fails when the database is away.
      */
-    const insertAll = (rows: ReadonlyArray<RequestRecord>): Effect.Effect<void, Exclude<Effect.Effect.Error<ReturnType<typeof repository.insert>>, RowsRefused>> =>
+    const insertAll = (
+      rows: ReadonlyArray<RequestRecord>,
+    ): Effect.Effect<void, Exclude<Effect.Effect.Error<ReturnType<typeof repository.insert>>, RowsRefused>> =>
       Effect.catchTag(repository.insert(rows), "RowsRefused", (refused) => {
         if (rows.length > 1) {
           const half = Math.ceil(rows.length / 2)
@@ -111,7 +118,10 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
     const writeBatch = (batch: Array<RequestRecord>) => {
       const droppedBefore = dropped
       return insertAll(batch).pipe(
-        Effect.timeoutFail({ duration: STATEMENT_TIMEOUT, onTimeout: () => new Error(`no answer within ${Duration.format(STATEMENT_TIMEOUT)}`) }),
+        Effect.timeoutFail({
+          duration: STATEMENT_TIMEOUT,
+          onTimeout: () => new Error(`no answer within ${Duration.format(STATEMENT_TIMEOUT)}`),
+        }),
         Effect.matchEffect({
           onSuccess: () =>
             Effect.suspend(() => {
@@ -120,7 +130,12 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
               written += batch.length - (dropped - droppedBefore)
               if (!failing) return Effect.succeed(true)
               failing = false
-              return Effect.as(Effect.logInfo("request log written again").pipe(Effect.annotateLogs({ buffered: buffer.length, dropped })), true)
+              return Effect.as(
+                Effect.logInfo("request log written again").pipe(
+                  Effect.annotateLogs({ buffered: buffer.length, dropped }),
+                ),
+                true,
+              )
             }),
           onFailure: (error) =>
             Effect.suspend(() => {
@@ -170,7 +185,11 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
           Effect.ignore,
           Effect.zipRight(
             Effect.suspend(() =>
-              buffer.length === 0 ? Effect.void : Effect.logWarning("request log rows lost at shutdown").pipe(Effect.annotateLogs({ rows: buffer.length })),
+              buffer.length === 0
+                ? Effect.void
+                : Effect.logWarning("request log rows lost at shutdown").pipe(
+                    Effect.annotateLogs({ rows: buffer.length }),
+                  ),
             ),
           ),
         ),
@@ -186,12 +205,20 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
         )
       return step(0).pipe(
         Effect.catchAll((error) =>
-          Effect.as(Effect.logWarning("old request log rows not pruned").pipe(Effect.annotateLogs({ reason: String(error) })), 0),
+          Effect.as(
+            Effect.logWarning("old request log rows not pruned").pipe(Effect.annotateLogs({ reason: String(error) })),
+            0,
+          ),
         ),
       )
     }
     if (enabled && retentionDays > 0) {
-      yield* Effect.sync(() => new Date()).pipe(Effect.flatMap((now) => prune(now)), Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)), Effect.forever, Effect.forkScoped)
+      yield* Effect.sync(() => new Date()).pipe(
+        Effect.flatMap((now) => prune(now)),
+        Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)),
+        Effect.forever,
+        Effect.forkScoped,
+      )
     }
 
     const stats = (): RequestLogStats => ({ buffered: buffer.length + inFlight, dropped, written, bodiesDropped })

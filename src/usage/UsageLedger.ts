@@ -45,9 +45,11 @@ export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/Us
               return kept
             }).pipe(
               Effect.flatMap((kept) =>
-                Effect.logWarning(kept ? "usage not written yet; retrying with the next batch" : "usage dropped: the database refused it for too long").pipe(
-                  Effect.annotateLogs({ rows: batch.size, reason: error.message }),
-                ),
+                Effect.logWarning(
+                  kept
+                    ? "usage not written yet; retrying with the next batch"
+                    : "usage dropped: the database refused it for too long",
+                ).pipe(Effect.annotateLogs({ rows: batch.size, reason: error.message })),
               ),
             ),
           ),
@@ -60,16 +62,29 @@ export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/Us
 
     /** Deletes rows older than the retention period. */
     const prune = (now: Date) =>
-      repository.deleteBefore(new Date(now.getTime() - retentionDays * 86_400_000)).pipe(
-        Effect.catchAll((error) => Effect.logWarning("old usage not pruned").pipe(Effect.annotateLogs({ reason: error.message }))),
-      )
+      repository
+        .deleteBefore(new Date(now.getTime() - retentionDays * 86_400_000))
+        .pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning("old usage not pruned").pipe(Effect.annotateLogs({ reason: error.message })),
+          ),
+        )
     if (retentionDays > 0) {
-      yield* Effect.sync(() => new Date()).pipe(Effect.flatMap(prune), Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)), Effect.forever, Effect.forkScoped)
+      yield* Effect.sync(() => new Date()).pipe(
+        Effect.flatMap(prune),
+        Effect.zipLeft(Effect.sleep(PRUNE_INTERVAL)),
+        Effect.forever,
+        Effect.forkScoped,
+      )
     }
 
     /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream (and day); this instance's pending usage first. */
-    const summary = (query: { readonly from: Date; readonly to: Date; readonly userId?: string | undefined; readonly byDay?: boolean | undefined }) =>
-      Effect.zipRight(flush, repository.summarize(query))
+    const summary = (query: {
+      readonly from: Date
+      readonly to: Date
+      readonly userId?: string | undefined
+      readonly byDay?: boolean | undefined
+    }) => Effect.zipRight(flush, repository.summarize(query))
 
     return { record, flush, summary, prune } as const
   }),

@@ -3,9 +3,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI, { toFile } from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GatewayProcess, residentBytes, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { mockTranscript } from "../../src/mock/OpenAIAudioUpload.js"
+import { type GatewayProcess, residentBytes, startGatewayProcess } from "../support/GatewayProcess.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
 
 const MB = 1024 * 1024
@@ -21,7 +21,10 @@ const audio = (size: number, seed: number): Buffer => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Samples the process's resident set every 20 ms while `work` runs: the highest value seen. */
-const peakDuring = async <A>(pid: number, work: () => Promise<A>): Promise<{ readonly value: A; readonly peak: number; readonly samples: number }> => {
+const peakDuring = async <A>(
+  pid: number,
+  work: () => Promise<A>,
+): Promise<{ readonly value: A; readonly peak: number; readonly samples: number }> => {
   let peak = residentBytes(pid)
   let samples = 1
   const timer = setInterval(() => {
@@ -73,13 +76,25 @@ describe("memory of a 20 MB transcription", () => {
       storage,
       env: { TMPDIR: tmp },
       gatewayFile: {
-        providers: [{ id: "oai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: ["gpt-4o-transcribe"] }],
+        providers: [
+          {
+            id: "oai",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-oai" }],
+            models: ["gpt-4o-transcribe"],
+          },
+        ],
         logical_models: [{ id: "transcribe", upstreams: [{ provider: "oai", model: "gpt-4o-transcribe" }] }],
       },
     })
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0, timeout: 60_000 })
     // Warm-up: the first upstream call compiles undici's parser, the first upload loads the code paths.
-    for (let i = 0; i < 3; i++) await openai.audio.transcriptions.create({ file: await toFile(audio(2 * MB, i), "warm.wav"), model: "transcribe" })
+    for (let i = 0; i < 3; i++)
+      await openai.audio.transcriptions.create({
+        file: await toFile(audio(2 * MB, i), "warm.wav"),
+        model: "transcribe",
+      })
   }, 120_000)
 
   afterAll(async () => {
@@ -95,7 +110,9 @@ describe("memory of a 20 MB transcription", () => {
     const upload = await toFile(file, "twenty.wav", { type: "audio/wav" })
     const baseline = await settled(pid)
     const started = Date.now()
-    const { value, peak, samples } = await peakDuring(pid, () => openai.audio.transcriptions.create({ file: upload, model: "transcribe" }))
+    const { value, peak, samples } = await peakDuring(pid, () =>
+      openai.audio.transcriptions.create({ file: upload, model: "transcribe" }),
+    )
     console.log(
       `20 MB transcription, spooled: gateway RSS ${mb(baseline)} before, peak ${mb(peak)} (+${mb(peak - baseline)}) over ${samples} samples in ${Date.now() - started} ms`,
     )
@@ -110,7 +127,9 @@ describe("memory of a 20 MB transcription", () => {
     const boundary = "memory-test-boundary"
     const body = Buffer.concat([
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\ntranscribe\r\n`),
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="streamed.wav"\r\nContent-Type: audio/wav\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="streamed.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
+      ),
       file,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ])
@@ -119,7 +138,10 @@ describe("memory of a 20 MB transcription", () => {
     const { value, peak, samples } = await peakDuring(pid, async () => {
       const response = await fetch(`${gateway.url}/v1/audio/transcriptions`, {
         method: "POST",
-        headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": `multipart/form-data; boundary=${boundary}` },
+        headers: {
+          authorization: `Bearer ${gateway.masterKey}`,
+          "content-type": `multipart/form-data; boundary=${boundary}`,
+        },
         body,
       })
       return { status: response.status, json: (await response.json()) as { text: string } }

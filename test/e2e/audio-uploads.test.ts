@@ -4,11 +4,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI, { toFile } from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { freePort } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { type MockForm, mockTranscript } from "../../src/mock/OpenAIAudioUpload.js"
-import { validateOpenAi } from "../support/OpenApiSpec.js"
+import { freePort } from "../support/GatewayProcess.js"
 import { tiered } from "../support/LogicalModels.js"
+import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { passThroughProviders } from "../support/ProtocolProviders.js"
 import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
@@ -25,7 +25,12 @@ const audio = (size: number, seed = 1): Buffer => {
 
 const BOUNDARY = "----apiproxy-test-boundary-7MA4YWxkTrZu0gW"
 
-type Part = { readonly name: string; readonly value: string | Buffer; readonly filename?: string; readonly type?: string }
+type Part = {
+  readonly name: string
+  readonly value: string | Buffer
+  readonly filename?: string
+  readonly type?: string
+}
 
 /** A multipart body built by hand, parts in the order given (the SDK always puts the file first). */
 const multipart = (parts: ReadonlyArray<Part>, boundary = BOUNDARY): Buffer =>
@@ -48,7 +53,11 @@ const withModel = (body: Buffer, from: string, to: string): Buffer => {
   const needle = Buffer.from(`name="model"\r\n\r\n${from}\r\n`, "latin1")
   const at = body.indexOf(needle)
   if (at < 0) throw new Error("no model part")
-  return Buffer.concat([body.subarray(0, at), Buffer.from(`name="model"\r\n\r\n${to}\r\n`, "latin1"), body.subarray(at + needle.length)])
+  return Buffer.concat([
+    body.subarray(0, at),
+    Buffer.from(`name="model"\r\n\r\n${to}\r\n`, "latin1"),
+    body.subarray(at + needle.length),
+  ])
 }
 
 interface RawAnswer {
@@ -111,8 +120,17 @@ const startUpload = (
 }
 
 /** Posts `body` whole. */
-const postRaw = async (gatewayUrl: string, key: string | undefined, pathname: string, body: Buffer, contentType?: string): Promise<RawAnswer> => {
-  const upload = startUpload(gatewayUrl, key, pathname, { ...(contentType !== undefined ? { contentType } : {}), declare: body.length })
+const postRaw = async (
+  gatewayUrl: string,
+  key: string | undefined,
+  pathname: string,
+  body: Buffer,
+  contentType?: string,
+): Promise<RawAnswer> => {
+  const upload = startUpload(gatewayUrl, key, pathname, {
+    ...(contentType !== undefined ? { contentType } : {}),
+    declare: body.length,
+  })
   await upload.send(body)
   upload.end()
   return upload.answer
@@ -154,7 +172,13 @@ describe("audio uploads", () => {
         providers: [
           ...passThroughProviders(mock.url, backup.url, MODELS),
           // Nothing listens there: every call is refused before a byte of its body is sent.
-          { id: "down", protocol: "openai", base_url: `http://127.0.0.1:${await freePort()}`, keys: [{ value: "sk-down" }], models: ["whisper-1"] },
+          {
+            id: "down",
+            protocol: "openai",
+            base_url: `http://127.0.0.1:${await freePort()}`,
+            keys: [{ value: "sk-down" }],
+            models: ["whisper-1"],
+          },
         ],
         logical_models: [
           tiered("transcribe", ["oai", "gpt-4o-transcribe"], ["oai2", "gpt-4o-transcribe"]),
@@ -190,7 +214,13 @@ describe("audio uploads", () => {
     it("transcriptions.create: JSON, the model replaced, every other field and the file as sent; conforms to the OpenAPI document", async () => {
       const file = audio(300_000)
       const { data, response } = await openai.audio.transcriptions
-        .create({ file: await toFile(file, "speech.mp3", { type: "audio/mpeg" }), model: "transcribe", language: "en", temperature: 0.2, prompt: "Names: Ada" })
+        .create({
+          file: await toFile(file, "speech.mp3", { type: "audio/mpeg" }),
+          model: "transcribe",
+          language: "en",
+          temperature: 0.2,
+          prompt: "Names: Ada",
+        })
         .withResponse()
       expect(data.text).toBe(mockTranscript({ filename: "speech.mp3", bytes: file }))
       expect(validateOpenAi("CreateTranscriptionResponseJson", data)).toEqual([])
@@ -217,21 +247,35 @@ describe("audio uploads", () => {
       const file = await toFile(audio(10_000), "a.wav", { type: "audio/wav" })
       const text = await openai.audio.transcriptions.create({ file, model: "whisper", response_format: "text" })
       expect(text).toBe(`${mockTranscript({ filename: "a.wav", bytes: audio(10_000) })}\n`)
-      const srt = await openai.audio.transcriptions.create({ file: await toFile(audio(10_000), "a.wav"), model: "whisper", response_format: "srt" })
+      const srt = await openai.audio.transcriptions.create({
+        file: await toFile(audio(10_000), "a.wav"),
+        model: "whisper",
+        response_format: "srt",
+      })
       expect(srt).toMatch(/^1\n00:00:00,000 --> 00:00:03,000\nTranscript of a\.wav/)
-      const { response } = await openai.audio.transcriptions.create({ file: await toFile(audio(10_000), "a.wav"), model: "whisper", response_format: "vtt" }).withResponse()
+      const { response } = await openai.audio.transcriptions
+        .create({ file: await toFile(audio(10_000), "a.wav"), model: "whisper", response_format: "vtt" })
+        .withResponse()
       expect(response.headers.get("content-type")).toBe("text/plain; charset=utf-8")
       expect(formOf(mock, 0).fields).toContainEqual(["model", "whisper-1"])
     })
 
     it("verbose_json conforms to the OpenAPI document", async () => {
-      const answer = await openai.audio.transcriptions.create({ file: await toFile(audio(5_000), "v.mp3"), model: "whisper", response_format: "verbose_json" })
+      const answer = await openai.audio.transcriptions.create({
+        file: await toFile(audio(5_000), "v.mp3"),
+        model: "whisper",
+        response_format: "verbose_json",
+      })
       expect(validateOpenAi("CreateTranscriptionResponseVerboseJson", answer)).toEqual([])
       expect(answer.text).toContain("Transcript of v.mp3: 5000 bytes")
     })
 
     it("stream: true relays the transcript events as they come", async () => {
-      const stream = await openai.audio.transcriptions.create({ file: await toFile(audio(20_000), "s.mp3"), model: "transcribe", stream: true })
+      const stream = await openai.audio.transcriptions.create({
+        file: await toFile(audio(20_000), "s.mp3"),
+        model: "transcribe",
+        stream: true,
+      })
       let done: unknown
       let text = ""
       for await (const event of stream) {
@@ -249,20 +293,33 @@ describe("audio uploads", () => {
     })
 
     it("translations.create: JSON and text; conforms to the OpenAPI document", async () => {
-      const json = await openai.audio.translations.create({ file: await toFile(audio(8_000), "de.mp3"), model: "whisper" })
+      const json = await openai.audio.translations.create({
+        file: await toFile(audio(8_000), "de.mp3"),
+        model: "whisper",
+      })
       expect(validateOpenAi("CreateTranslationResponseJson", json)).toEqual([])
       expect(json.text).toBe(mockTranscript({ filename: "de.mp3", bytes: audio(8_000) }))
       expect(mock.received[0]!.path).toBe("/v1/audio/translations")
-      const verbose = await openai.audio.translations.create({ file: await toFile(audio(8_000), "de.mp3"), model: "whisper", response_format: "verbose_json" })
+      const verbose = await openai.audio.translations.create({
+        file: await toFile(audio(8_000), "de.mp3"),
+        model: "whisper",
+        response_format: "verbose_json",
+      })
       expect(validateOpenAi("CreateTranslationResponseVerboseJson", verbose)).toEqual([])
-      const text = await openai.audio.translations.create({ file: await toFile(audio(8_000), "de.mp3"), model: "whisper", response_format: "text" })
+      const text = await openai.audio.translations.create({
+        file: await toFile(audio(8_000), "de.mp3"),
+        model: "whisper",
+        response_format: "text",
+      })
       expect(text).toBe(`${json.text}\n`)
     })
 
     it("fails over to the next provider after a 503: the spooled body is sent again, identical", async () => {
       mock.setDefault({ status: 503 })
       const file = audio(1_000_000, 3)
-      const { data, response } = await openai.audio.transcriptions.create({ file: await toFile(file, "long.mp3"), model: "transcribe" }).withResponse()
+      const { data, response } = await openai.audio.transcriptions
+        .create({ file: await toFile(file, "long.mp3"), model: "transcribe" })
+        .withResponse()
       expect(data.text).toBe(mockTranscript({ filename: "long.mp3", bytes: file }))
       expect(response.headers.get("x-apiproxy-provider")).toBe("oai2")
       const first = mock.received.filter((r) => r.path === "/v1/audio/transcriptions")
@@ -273,13 +330,18 @@ describe("audio uploads", () => {
     })
 
     it("a file over AUDIO_BODY_LIMIT_BYTES is a 413 in OpenAI's shape", async () => {
-      const error = await openai.audio.transcriptions.create({ file: await toFile(audio(LIMIT + 1), "big.mp3"), model: "transcribe" }).then(
-        () => undefined,
-        (e: unknown) => e,
-      )
+      const error = await openai.audio.transcriptions
+        .create({ file: await toFile(audio(LIMIT + 1), "big.mp3"), model: "transcribe" })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
       expect(error).toBeInstanceOf(OpenAI.APIError)
       expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(413)
-      expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: "invalid_request_error", code: "request_too_large" })
+      expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
+        type: "invalid_request_error",
+        code: "request_too_large",
+      })
       expect(mock.received).toHaveLength(0)
     })
   })
@@ -353,7 +415,13 @@ describe("audio uploads", () => {
         { name: "model", value: "transcribe" },
         { name: "timestamp_granularities[]", value: "word" },
       ])
-      const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/transcriptions", body, `multipart/form-data; boundary="${BOUNDARY}"`)
+      const answer = await postRaw(
+        gateway.url,
+        gateway.masterKey,
+        "/v1/audio/transcriptions",
+        body,
+        `multipart/form-data; boundary="${BOUNDARY}"`,
+      )
       expect(answer.status).toBe(200)
       expect(answer.headers["x-apiproxy-provider"]).toBe("oai2")
       const expected = withModel(body, "transcribe", "gpt-4o-transcribe")
@@ -366,15 +434,22 @@ describe("audio uploads", () => {
     it("a chunked body past the limit: 413 mid-upload, the client still sending sees it; streamed, the upstream call is aborted", async () => {
       const upload = startUpload(gateway.url, gateway.masterKey, "/v1/audio/transcriptions")
       await upload.send(multipart([{ name: "model", value: "transcribe" }]).subarray(0, -`--${BOUNDARY}--\r\n`.length))
-      await upload.send(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="huge.wav"\r\n\r\n`))
+      await upload.send(
+        Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="huge.wav"\r\n\r\n`),
+      )
       let answered = false
       const pump = (async () => {
-        for (let sent = 0; sent < LIMIT * 3 && !answered && !upload.request.destroyed; sent += 64 * 1024) await upload.send(audio(64 * 1024))
+        for (let sent = 0; sent < LIMIT * 3 && !answered && !upload.request.destroyed; sent += 64 * 1024)
+          await upload.send(audio(64 * 1024))
       })()
       const answer = await upload.answer
       answered = true
       expect(answer.status).toBe(413)
-      expect(JSON.parse(answer.body).error).toMatchObject({ type: "invalid_request_error", code: "request_too_large", message: `Request body exceeds the limit of ${LIMIT} bytes` })
+      expect(JSON.parse(answer.body).error).toMatchObject({
+        type: "invalid_request_error",
+        code: "request_too_large",
+        message: `Request body exceeds the limit of ${LIMIT} bytes`,
+      })
       expect(answer.headers.connection).toBe("close")
       upload.request.destroy()
       await pump
@@ -389,22 +464,93 @@ describe("audio uploads", () => {
       ["an empty model", multipart([file, { name: "model", value: "" }]), undefined, "model"],
       ["a model with a space", multipart([{ name: "model", value: "bad model" }, file]), undefined, "model"],
       ["a model of 300 characters", multipart([file, { name: "model", value: "m".repeat(300) }]), undefined, "model"],
-      ["a model with a CRLF", multipart([{ name: "model", value: "whisper-1\r\nx-evil: 1" }, file]), undefined, "model"],
-      ["two models", multipart([{ name: "model", value: "whisper" }, file, { name: "model", value: "transcribe" }]), undefined, "model"],
-      ["a model sent as a file", multipart([{ name: "model", value: "whisper", filename: "m.txt" }, file]), undefined, "model"],
+      [
+        "a model with a CRLF",
+        multipart([{ name: "model", value: "whisper-1\r\nx-evil: 1" }, file]),
+        undefined,
+        "model",
+      ],
+      [
+        "two models",
+        multipart([{ name: "model", value: "whisper" }, file, { name: "model", value: "transcribe" }]),
+        undefined,
+        "model",
+      ],
+      [
+        "a model sent as a file",
+        multipart([{ name: "model", value: "whisper", filename: "m.txt" }, file]),
+        undefined,
+        "model",
+      ],
       ["no file", multipart([{ name: "model", value: "whisper" }]), undefined, "file"],
       ["JSON instead of multipart", Buffer.from('{"model":"whisper"}'), "application/json", null],
       ["no boundary", multipart([file]), "multipart/form-data", null],
-      ["a boundary of 71 characters", multipart([file], "b".repeat(71)), `multipart/form-data; boundary=${"b".repeat(71)}`, null],
+      [
+        "a boundary of 71 characters",
+        multipart([file], "b".repeat(71)),
+        `multipart/form-data; boundary=${"b".repeat(71)}`,
+        null,
+      ],
       ["a boundary with a quote", multipart([file]), 'multipart/form-data; boundary="a"b"', null],
       ["no closing boundary", multipart([{ name: "model", value: "whisper" }, file]).subarray(0, -10), undefined, null],
-      ["a part without Content-Disposition", Buffer.from(`--${BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${BOUNDARY}--\r\n`), undefined, null],
-      ["a folded header line", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data;\r\n name="model"\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`), undefined, null],
-      ["a name* parameter", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name*=UTF-8''model\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`), undefined, null],
-      ["a preamble", Buffer.concat([Buffer.from("hello\r\n"), multipart([{ name: "model", value: "whisper" }, file])]), undefined, null],
-      ["an epilogue with another model", Buffer.concat([multipart([{ name: "model", value: "whisper" }, file]), multipart([{ name: "model", value: "transcribe" }])]), undefined, null],
-      ["a value that begins with the boundary (a part readers split differently)", multipart([{ name: "language", value: `--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\ntranscribe` }, { name: "model", value: "whisper" }, file]), undefined, null],
-      ["a bare LF in a header", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="x"\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`), undefined, null],
+      [
+        "a part without Content-Disposition",
+        Buffer.from(`--${BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${BOUNDARY}--\r\n`),
+        undefined,
+        null,
+      ],
+      [
+        "a folded header line",
+        Buffer.from(
+          `--${BOUNDARY}\r\nContent-Disposition: form-data;\r\n name="model"\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`,
+        ),
+        undefined,
+        null,
+      ],
+      [
+        "a name* parameter",
+        Buffer.from(
+          `--${BOUNDARY}\r\nContent-Disposition: form-data; name*=UTF-8''model\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`,
+        ),
+        undefined,
+        null,
+      ],
+      [
+        "a preamble",
+        Buffer.concat([Buffer.from("hello\r\n"), multipart([{ name: "model", value: "whisper" }, file])]),
+        undefined,
+        null,
+      ],
+      [
+        "an epilogue with another model",
+        Buffer.concat([
+          multipart([{ name: "model", value: "whisper" }, file]),
+          multipart([{ name: "model", value: "transcribe" }]),
+        ]),
+        undefined,
+        null,
+      ],
+      [
+        "a value that begins with the boundary (a part readers split differently)",
+        multipart([
+          {
+            name: "language",
+            value: `--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\ntranscribe`,
+          },
+          { name: "model", value: "whisper" },
+          file,
+        ]),
+        undefined,
+        null,
+      ],
+      [
+        "a bare LF in a header",
+        Buffer.from(
+          `--${BOUNDARY}\r\nContent-Disposition: form-data; name="x"\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper\r\n--${BOUNDARY}--\r\n`,
+        ),
+        undefined,
+        null,
+      ],
     ])("%s", async (_what, body, contentType, param) => {
       const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/transcriptions", body, contentType)
       expect(answer.status).toBe(400)
@@ -414,7 +560,10 @@ describe("audio uploads", () => {
       expect(error.message).not.toMatch(/[\r\n]/)
       expect(error.message.length).toBeLessThan(200)
       expect(mock.received).toHaveLength(0)
-      const next = await openai.audio.transcriptions.create({ file: await toFile(audio(100), "ok.wav"), model: "whisper" })
+      const next = await openai.audio.transcriptions.create({
+        file: await toFile(audio(100), "ok.wav"),
+        model: "whisper",
+      })
       expect(next.text).toContain("ok.wav")
       await waitUntil("no spool file is left", () => spoolFiles(tmp).length === 0)
     })
@@ -423,9 +572,20 @@ describe("audio uploads", () => {
   it("an upload that cannot be kept (its temporary directory is gone) is a 503 to retry, nothing reaches an upstream", async () => {
     process.env.TMPDIR = path.join(tmp, "no-such-directory")
     try {
-      const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/transcriptions", multipart([{ name: "file", value: audio(200_000), filename: "a.wav" }, { name: "model", value: "whisper" }]))
+      const answer = await postRaw(
+        gateway.url,
+        gateway.masterKey,
+        "/v1/audio/transcriptions",
+        multipart([
+          { name: "file", value: audio(200_000), filename: "a.wav" },
+          { name: "model", value: "whisper" },
+        ]),
+      )
       expect(answer.status).toBe(503)
-      expect(JSON.parse(answer.body).error).toMatchObject({ code: "upload_unavailable", message: "The upload could not be kept for sending; retry later" })
+      expect(JSON.parse(answer.body).error).toMatchObject({
+        code: "upload_unavailable",
+        message: "The upload could not be kept for sending; retry later",
+      })
       expect(answer.headers["retry-after"]).toBe("1")
     } finally {
       process.env.TMPDIR = tmp
@@ -465,20 +625,33 @@ describe("audio uploads", () => {
   describe("who may and can serve it", () => {
     it("a model only Gemini- or Anthropic-protocol providers serve is a 404 naming the endpoint", async () => {
       for (const model of ["gemini-2.5-flash", "claude-haiku-4-5"]) {
-        const answer = await postRaw(gateway.url, gateway.masterKey, "/v1/audio/translations", multipart([{ name: "model", value: model }, { name: "file", value: audio(10), filename: "a.wav" }]))
+        const answer = await postRaw(
+          gateway.url,
+          gateway.masterKey,
+          "/v1/audio/translations",
+          multipart([
+            { name: "model", value: model },
+            { name: "file", value: audio(10), filename: "a.wav" },
+          ]),
+        )
         expect(answer.status).toBe(404)
         const error = JSON.parse(answer.body).error
         expect(error).toMatchObject({ code: "model_not_supported", param: "model", type: "invalid_request_error" })
         expect(error.message).toContain(`'${model}'`)
         expect(error.message).toContain("/v1/audio/translations")
       }
-      const unknown = await openai.audio.transcriptions.create({ file: await toFile(audio(10), "a.wav"), model: "no-such-model" }).catch((e: unknown) => e)
+      const unknown = await openai.audio.transcriptions
+        .create({ file: await toFile(audio(10), "a.wav"), model: "no-such-model" })
+        .catch((e: unknown) => e)
       expect((unknown as InstanceType<typeof OpenAI.APIError>).status).toBe(404)
       expect(mock.received).toHaveLength(0)
     })
 
     it("no key, a wrong key: 401 (seen by a client still sending its file); a key limited to other providers: 403", async () => {
-      const body = multipart([{ name: "file", value: audio(500_000), filename: "a.wav" }, { name: "model", value: "transcribe" }])
+      const body = multipart([
+        { name: "file", value: audio(500_000), filename: "a.wav" },
+        { name: "model", value: "transcribe" },
+      ])
       expect((await postRaw(gateway.url, undefined, "/v1/audio/transcriptions", body)).status).toBe(401)
       expect((await postRaw(gateway.url, "apx-not-a-key", "/v1/audio/transcriptions", body)).status).toBe(401)
       const limited = await restrictedKey(gateway.url, gateway.masterKey, "audio-limited", ["gem"])
@@ -490,17 +663,26 @@ describe("audio uploads", () => {
     })
 
     it("another method is a 405 naming POST", async () => {
-      const response = await fetch(`${gateway.url}/v1/audio/translations`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
+      const response = await fetch(`${gateway.url}/v1/audio/translations`, {
+        headers: { authorization: `Bearer ${gateway.masterKey}` },
+      })
       expect(response.status).toBe(405)
       expect(response.headers.get("allow")).toBe("POST")
     })
 
     it("usage is recorded where the provider reports it", async () => {
-      await openai.audio.transcriptions.create({ file: await toFile(audio(1_000), "u.wav"), model: "oai/gpt-4o-transcribe" })
+      await openai.audio.transcriptions.create({
+        file: await toFile(audio(1_000), "u.wav"),
+        model: "oai/gpt-4o-transcribe",
+      })
       const deadline = Date.now() + 4_000
       for (;;) {
-        const response = await fetch(`${gateway.url}/usage`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
-        const { rows } = (await response.json()) as { rows: Array<{ model: string; input_tokens: number; output_tokens: number }> }
+        const response = await fetch(`${gateway.url}/usage`, {
+          headers: { authorization: `Bearer ${gateway.masterKey}` },
+        })
+        const { rows } = (await response.json()) as {
+          rows: Array<{ model: string; input_tokens: number; output_tokens: number }>
+        }
         const row = rows.find((r) => r.model === "gpt-4o-transcribe")
         if ((row?.input_tokens ?? 0) >= 14 && (row?.output_tokens ?? 0) >= 9) break
         if (Date.now() > deadline) throw new Error(`usage not recorded: ${JSON.stringify(rows)}`)

@@ -24,7 +24,12 @@ interface RawAnswer {
  * POSTs `size` bytes of a JSON body in 64 KiB writes (chunked unless `declare`), stopping as soon
  * as an answer arrives; a write error after the answer (the server closed) is expected.
  */
-const post = (base: string, path: string, size: number, options: { readonly declare?: boolean; readonly headers?: Record<string, string> } = {}) =>
+const post = (
+  base: string,
+  path: string,
+  size: number,
+  options: { readonly declare?: boolean; readonly headers?: Record<string, string> } = {},
+) =>
   new Promise<RawAnswer>((resolve, reject) => {
     const started = Date.now()
     const prefix = '{"username":"'
@@ -33,7 +38,11 @@ const post = (base: string, path: string, size: number, options: { readonly decl
     const request = http.request(`${base}${path}`, {
       method: "POST",
       agent: false,
-      headers: { "content-type": "application/json", ...(options.declare ? { "content-length": String(size) } : {}), ...options.headers },
+      headers: {
+        "content-type": "application/json",
+        ...(options.declare ? { "content-length": String(size) } : {}),
+        ...options.headers,
+      },
     })
     let sent = 0
     let answered = false
@@ -45,7 +54,8 @@ const post = (base: string, path: string, size: number, options: { readonly decl
       response.on("end", () => {
         const ms = Date.now() - started
         const socket = request.socket!
-        const done = (closed: boolean) => resolve({ status: response.statusCode!, headers: response.headers, body, sent, ms, closed })
+        const done = (closed: boolean) =>
+          resolve({ status: response.statusCode!, headers: response.headers, body, sent, ms, closed })
         if (socket.destroyed || socket.readableEnded) return done(true)
         const timer = setTimeout(() => done(false), 3_000)
         const ended = () => {
@@ -63,7 +73,11 @@ const post = (base: string, path: string, size: number, options: { readonly decl
     const pump = () => {
       while (!answered && sent < size) {
         const piece =
-          sent === 0 ? prefix + "a".repeat(Math.min(65_536, filler)) : sent + 65_536 >= size ? "a".repeat(Math.max(0, size - sent - suffix.length)) + suffix : "a".repeat(65_536)
+          sent === 0
+            ? prefix + "a".repeat(Math.min(65_536, filler))
+            : sent + 65_536 >= size
+              ? "a".repeat(Math.max(0, size - sent - suffix.length)) + suffix
+              : "a".repeat(65_536)
         sent += Buffer.byteLength(piece)
         if (!request.write(piece)) return void request.once("drain", pump)
       }
@@ -87,19 +101,26 @@ describe("body limit of the routes outside the generation edge", () => {
     expect(answer.status).toBe(413)
     expect(answer.headers["connection"]).toBe("close")
     expect(answer.closed).toBe(true)
-    expect(JSON.parse(answer.body)).toEqual({ _tag: "PayloadTooLarge", message: "Request body exceeds the limit of 1048576 bytes" })
+    expect(JSON.parse(answer.body)).toEqual({
+      _tag: "PayloadTooLarge",
+      message: "Request body exceeds the limit of 1048576 bytes",
+    })
   }
 
   it("a declared 50 MB login body: 413 at once, nothing read", async () => {
     const answer = await post(gateway.url, "/auth/login", 50 * 1024 * 1024, { declare: true })
-    console.log(`body limit: declared 50 MB to /auth/login → ${answer.status} in ${answer.ms} ms, ${answer.sent} bytes written by then`)
+    console.log(
+      `body limit: declared 50 MB to /auth/login → ${answer.status} in ${answer.ms} ms, ${answer.sent} bytes written by then`,
+    )
     expectTooLarge(answer)
     expect(answer.ms).toBeLessThan(2_000)
   })
 
   it("a chunked 50 MB login body (no content-length): 413 once 1 MB arrived, the connection closed", async () => {
     const answer = await post(gateway.url, "/auth/login", 50 * 1024 * 1024)
-    console.log(`body limit: chunked 50 MB to /auth/login → ${answer.status} in ${answer.ms} ms, ${answer.sent} bytes written by then`)
+    console.log(
+      `body limit: chunked 50 MB to /auth/login → ${answer.status} in ${answer.ms} ms, ${answer.sent} bytes written by then`,
+    )
     expectTooLarge(answer)
     expect(answer.sent).toBeLessThan(10 * 1024 * 1024)
   })
@@ -111,7 +132,10 @@ describe("body limit of the routes outside the generation edge", () => {
   })
 
   it("the OpenAI-shaped data-plane routes answer in OpenAI's shape", async () => {
-    const answer = await post(gateway.url, "/v1/models", 2 * 1024 * 1024, { declare: true, headers: { authorization: `Bearer ${gateway.masterKey}` } })
+    const answer = await post(gateway.url, "/v1/models", 2 * 1024 * 1024, {
+      declare: true,
+      headers: { authorization: `Bearer ${gateway.masterKey}` },
+    })
     expect(answer.status).toBe(413)
     expect(JSON.parse(answer.body).error).toMatchObject({ code: "request_too_large", type: "invalid_request_error" })
   })

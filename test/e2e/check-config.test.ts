@@ -4,7 +4,9 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runMain } from "../support/GatewayProcess.js"
 
-describe("apiproxy check-config <file>: a providers file checked without starting anything", { timeout: 60_000 }, () => {
+describe("apiproxy check-config <file>: a providers file checked without starting anything", {
+  timeout: 60_000,
+}, () => {
   let dir: string
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-check-"))
@@ -47,9 +49,22 @@ describe("apiproxy check-config <file>: a providers file checked without startin
     const missing = await runMain({}, { args: ["check-config", path.join(dir, "nope.yaml")] })
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/nope\.yaml: file not found \(named by GATEWAY_CONFIG; looked for .*nope\.yaml\)/)
-    const unset = await runMain({}, { args: ["check-config", write("env.yaml", "providers:\n  - id: a\n    base_url: https://a.example\n    keys: [{ value_env: NOT_SET_HERE }]\n")] })
+    const unset = await runMain(
+      {},
+      {
+        args: [
+          "check-config",
+          write(
+            "env.yaml",
+            "providers:\n  - id: a\n    base_url: https://a.example\n    keys: [{ value_env: NOT_SET_HERE }]\n",
+          ),
+        ],
+      },
+    )
     expect(unset.code).toBe(1)
-    expect(unset.stderr).toMatch(/line 4, column \d+: providers\[0\]\.keys\[0\]\.value_env: environment variable NOT_SET_HERE is not set/)
+    expect(unset.stderr).toMatch(
+      /line 4, column \d+: providers\[0\]\.keys\[0\]\.value_env: environment variable NOT_SET_HERE is not set/,
+    )
     const bare = await runMain({}, { args: ["check-config"] })
     expect(bare.code).toBe(1)
     expect(bare.stderr).toContain("check-config <file>")

@@ -25,7 +25,11 @@ describe("a closed standard error", () => {
 
   beforeAll(async () => {
     storage = await createStorage()
-    gateway = await startGatewayProcess({ storage, env: { LOG_LEVEL: "INFO", BOOTSTRAP_ADMIN: "true" }, stdout: "pipe" })
+    gateway = await startGatewayProcess({
+      storage,
+      env: { LOG_LEVEL: "INFO", BOOTSTRAP_ADMIN: "true" },
+      stdout: "pipe",
+    })
     url = gateway.url
     void gateway.exited.then(({ code, signal }) => (exit = { code, signal }))
     // Now the reader goes away, like `head` after its lines: every later write fails (EPIPE).
@@ -44,7 +48,9 @@ describe("a closed standard error", () => {
     // Each request writes an access line (and the unknown path a 404 one) into the closed pipe.
     for (let round = 0; round < 20; round++) {
       const statuses = await Promise.all(
-        Array.from({ length: 25 }, (_, i) => (i % 5 === 0 ? fetch(`${url}/no-such-path`).then((r) => r.status) : health(url))),
+        Array.from({ length: 25 }, (_, i) =>
+          i % 5 === 0 ? fetch(`${url}/no-such-path`).then((r) => r.status) : health(url),
+        ),
       )
       ok += statuses.filter((s) => s === 200).length
       await new Promise((r) => setImmediate(r))

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { gatewayApi } from "../support/GatewayApi.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { gatewayApi } from "../support/GatewayApi.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -32,7 +32,11 @@ describe("session context", () => {
   let bob: string
   let aliceKeyId: string
 
-  const { call: api, createUser, createKey } = gatewayApi(
+  const {
+    call: api,
+    createUser,
+    createKey,
+  } = gatewayApi(
     () => gateway.url,
     () => gateway.masterKey,
   )
@@ -45,7 +49,11 @@ describe("session context", () => {
         "content-type": "application/json",
         ...(options.session !== undefined ? { "x-session-id": options.session } : {}),
       },
-      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content }], ...(options.stream ? { stream: true } : {}) }),
+      body: JSON.stringify({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content }],
+        ...(options.stream ? { stream: true } : {}),
+      }),
     })
     return { status: response.status, text: await response.text() }
   }
@@ -74,7 +82,9 @@ describe("session context", () => {
         CIRCUIT_FAILURE_THRESHOLD: "1000",
       },
       gatewayFile: {
-        providers: [{ id: "oai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: ["gpt-4o-mini"] }],
+        providers: [
+          { id: "oai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: ["gpt-4o-mini"] },
+        ],
       },
     })
     const aliceId = await createUser("alice")
@@ -100,7 +110,10 @@ describe("session context", () => {
     expect(rest).toHaveLength(0)
     expect(entry).toMatchObject({ provider: "oai", model: "gpt-4o-mini", stream: false, complete: true })
     expect(Date.parse(entry!.at)).toBeGreaterThan(Date.now() - 10_000)
-    expect(JSON.parse(entry!.request)).toMatchObject({ model: "gpt-4o-mini", messages: [{ role: "user", content: "remember me" }] })
+    expect(JSON.parse(entry!.request)).toMatchObject({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "remember me" }],
+    })
     expect(JSON.parse(entry!.response).choices[0].message.content).toBe("Hello from mock: remember me")
   })
 

@@ -3,7 +3,7 @@ import { ApiError as GeminiApiError, GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
-import { protocolProviders, PROTOCOL_MODELS } from "../support/ProtocolProviders.js"
+import { PROTOCOL_MODELS, protocolProviders } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -21,9 +21,21 @@ describe("errors at the edge, in the dialect of the route", () => {
     gateway = await startTestGateway({
       gatewayFile: {
         providers: [
-          { id: "openai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], models: ["gpt-4o-mini"] },
+          {
+            id: "openai",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-oai" }],
+            models: ["gpt-4o-mini"],
+          },
           ...protocolProviders(mock.url).filter((p) => p.id !== "oai"),
-          { id: "agg", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-agg" }], models: ["qwen/qwen-2.5:free"] },
+          {
+            id: "agg",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-agg" }],
+            models: ["qwen/qwen-2.5:free"],
+          },
         ],
       },
     })
@@ -60,7 +72,12 @@ describe("errors at the edge, in the dialect of the route", () => {
       ["GET", "/v1/chat/completions", "POST", { error: { type: "invalid_request_error", code: "method_not_allowed" } }],
       ["PUT", "/v1/responses", "POST", { error: { code: "method_not_allowed" } }],
       ["DELETE", "/v1/models", "GET", { error: { code: "method_not_allowed" } }],
-      ["GET", "/v1beta/models/gemini-2.5-flash:generateContent", "POST", { error: { code: 405, status: "INVALID_ARGUMENT" } }],
+      [
+        "GET",
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        "POST",
+        { error: { code: 405, status: "INVALID_ARGUMENT" } },
+      ],
     ])("%s %s", async (method, path, allow, shape) => {
       const answer = await call(method, path, auth)
       expect([answer.status, answer.allow]).toEqual([405, allow])
@@ -71,8 +88,20 @@ describe("errors at the edge, in the dialect of the route", () => {
 
   describe("missing key: 401 naming the dialect's credential header", () => {
     it.each([
-      ["/v1/chat/completions", { error: { type: "authentication_error", code: "invalid_api_key", message: "Missing API key: send 'Authorization: Bearer <key>'" } }],
-      ["/v1/messages", { type: "error", error: { type: "authentication_error", message: "Missing API key: send 'x-api-key: <key>'" } }],
+      [
+        "/v1/chat/completions",
+        {
+          error: {
+            type: "authentication_error",
+            code: "invalid_api_key",
+            message: "Missing API key: send 'Authorization: Bearer <key>'",
+          },
+        },
+      ],
+      [
+        "/v1/messages",
+        { type: "error", error: { type: "authentication_error", message: "Missing API key: send 'x-api-key: <key>'" } },
+      ],
       [
         "/v1beta/models/gemini-2.5-flash:generateContent",
         { error: { code: 401, status: "UNAUTHENTICATED", message: "Missing API key: send 'x-goog-api-key: <key>'" } },
@@ -90,15 +119,23 @@ describe("errors at the edge, in the dialect of the route", () => {
     it("openai: a provider prefix naming no provider is 404 provider_not_found, and no upstream is called", async () => {
       mock.reset()
       const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
-      const error = await client.chat.completions.create({ model: "opneai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).catch((e) => e)
+      const error = await client.chat.completions
+        .create({ model: "opneai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+        .catch((e) => e)
       expect(error).toBeInstanceOf(OpenAI.NotFoundError)
       expect([error.code, error.param]).toEqual(["provider_not_found", "model"])
       expect(error.message).toContain(unknownProvider)
       expect(mock.received).toHaveLength(0)
       // The real provider prefix and an aggregator's own `vendor/model` id still route.
-      const served = await client.chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+      const served = await client.chat.completions.create({
+        model: "openai/gpt-4o-mini",
+        messages: [{ role: "user", content: "hi" }],
+      })
       expect(served.choices[0]!.message.content).toBe("Hello from mock: hi")
-      const aggregated = await client.chat.completions.create({ model: "qwen/qwen-2.5:free", messages: [{ role: "user", content: "agg" }] })
+      const aggregated = await client.chat.completions.create({
+        model: "qwen/qwen-2.5:free",
+        messages: [{ role: "user", content: "agg" }],
+      })
       expect(aggregated.choices[0]!.message.content).toBe("Hello from mock: agg")
       expect(mock.received.map((r) => r.headers.authorization)).toEqual(["Bearer sk-oai", "Bearer sk-agg"])
     })
@@ -113,9 +150,14 @@ describe("errors at the edge, in the dialect of the route", () => {
       expect(error.error.error.message).toContain(unknownProvider)
 
       const badKey = new Anthropic({ baseURL: gateway.url, apiKey: "apx-wrong", maxRetries: 0 })
-      const denied = await badKey.messages.create({ model: "claude-haiku-4-5", max_tokens: 16, messages: [{ role: "user", content: "hi" }] }).catch((e) => e)
+      const denied = await badKey.messages
+        .create({ model: "claude-haiku-4-5", max_tokens: 16, messages: [{ role: "user", content: "hi" }] })
+        .catch((e) => e)
       expect(denied).toBeInstanceOf(Anthropic.AuthenticationError)
-      expect(denied.error).toMatchObject({ type: "error", error: { type: "authentication_error", message: "Invalid API key" } })
+      expect(denied.error).toMatchObject({
+        type: "error",
+        error: { type: "authentication_error", message: "Invalid API key" },
+      })
     })
 
     it("gemini: unknown provider is a 404 NOT_FOUND; a bad key a 401 UNAUTHENTICATED", async () => {

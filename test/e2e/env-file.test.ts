@@ -18,7 +18,10 @@ describe(".env at start", () => {
 
   it("check-config reads a value_env variable from it", async () => {
     const file = path.join(dir, "gateway.yaml")
-    fs.writeFileSync(file, "providers:\n  - id: mock\n    base_url: http://127.0.0.1:9\n    keys: [{ value_env: DOTENV_PROVIDER_KEY }]\n")
+    fs.writeFileSync(
+      file,
+      "providers:\n  - id: mock\n    base_url: http://127.0.0.1:9\n    keys: [{ value_env: DOTENV_PROVIDER_KEY }]\n",
+    )
     const withFile = await runMain({ ENV_FILE: envFile }, { args: ["check-config", file] })
     expect(withFile.stderr).toBe("")
     expect(withFile.code).toBe(0)
@@ -33,7 +36,13 @@ describe(".env at start", () => {
     expect(fromFile.code).not.toBe(0)
     expect(fromFile.stderr).toMatch(/MODELS_CACHE_TTL/)
     // The environment's MODELS_CACHE_TTL wins; a bad LOG_TIMEZONE (environment only) makes the start stop early.
-    const environmentWins = await runMain({ ENV_FILE: envFile, DATA_DIR: dir, SECRET_KEY: TEST_SECRET_KEY, MODELS_CACHE_TTL: "300", LOG_TIMEZONE: "Mars/Olympus" })
+    const environmentWins = await runMain({
+      ENV_FILE: envFile,
+      DATA_DIR: dir,
+      SECRET_KEY: TEST_SECRET_KEY,
+      MODELS_CACHE_TTL: "300",
+      LOG_TIMEZONE: "Mars/Olympus",
+    })
     expect(environmentWins.code).not.toBe(0)
     expect(environmentWins.stderr).toMatch(/LOG_TIMEZONE/)
     expect(environmentWins.stderr).not.toMatch(/MODELS_CACHE_TTL/)
@@ -42,6 +51,8 @@ describe(".env at start", () => {
   it("ENV_FILE naming a file that is not there stops start-up naming it", async () => {
     const run = await runMain({ ENV_FILE: path.join(dir, "missing.env") }, { args: ["check-config", envFile] })
     expect(run.code).not.toBe(0)
-    expect(run.stderr.trim()).toBe(`apiproxy: check-config: ENV_FILE: cannot read ${path.join(dir, "missing.env")} (ENOENT)`)
+    expect(run.stderr.trim()).toBe(
+      `apiproxy: check-config: ENV_FILE: cannot read ${path.join(dir, "missing.env")} (ENOENT)`,
+    )
   })
 })

@@ -2,9 +2,9 @@ import Anthropic from "@anthropic-ai/sdk"
 import { ApiError as GeminiApiError, GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { type Behaviour, type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { freePort } from "../support/GatewayProcess.js"
 import { tiered } from "../support/LogicalModels.js"
-import { type Behaviour, type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -27,8 +27,20 @@ describe("a failover that runs out of candidates lists every attempt", () => {
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000" },
       gatewayFile: {
         providers: [
-          { id: "alpha", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-alpha-key" }], models: ["m-a", "m-fatal"] },
-          { id: "beta", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant-beta-key" }], models: ["m-b"] },
+          {
+            id: "alpha",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-alpha-key" }],
+            models: ["m-a", "m-fatal"],
+          },
+          {
+            id: "beta",
+            protocol: "anthropic",
+            base_url: mock.url,
+            keys: [{ value: "sk-ant-beta-key" }],
+            models: ["m-b"],
+          },
           { id: "gamma", protocol: "gemini", base_url: closed, keys: [{ value: "gamma-key" }], models: ["m-c"] },
         ],
         logical_models: [
@@ -72,7 +84,9 @@ describe("a failover that runs out of candidates lists every attempt", () => {
   it("OpenAI chat (JSON and stream) and Responses: a 502 with error.details.attempts, no credential", async () => {
     const messages = [{ role: "user" as const, content: "hi" }]
     const json = await sdk.openai.chat.completions.create({ model: "fallible", messages }).catch((e) => e)
-    const stream = await sdk.openai.chat.completions.create({ model: "fallible", messages, stream: true }).catch((e) => e)
+    const stream = await sdk.openai.chat.completions
+      .create({ model: "fallible", messages, stream: true })
+      .catch((e) => e)
     const responses = await sdk.openai.responses.create({ model: "fallible", input: "hi" }).catch((e) => e)
     for (const error of [json, stream, responses]) {
       expect(error).toBeInstanceOf(OpenAI.InternalServerError)
@@ -84,7 +98,9 @@ describe("a failover that runs out of candidates lists every attempt", () => {
   })
 
   it("Anthropic: error.details.attempts in Anthropic's envelope", async () => {
-    const error = await sdk.anthropic.messages.create({ model: "fallible", max_tokens: 16, messages: [{ role: "user", content: "hi" }] }).catch((e) => e)
+    const error = await sdk.anthropic.messages
+      .create({ model: "fallible", max_tokens: 16, messages: [{ role: "user", content: "hi" }] })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(Anthropic.InternalServerError)
     expect(error.status).toBe(502)
     expect(error.error).toMatchObject({ type: "error", error: { type: "api_error" } })
@@ -98,26 +114,31 @@ describe("a failover that runs out of candidates lists every attempt", () => {
     expect(error.status).toBe(502)
     const body = JSON.parse(error.message)
     expect(body.error).toMatchObject({ code: 502, status: "INTERNAL" })
-    const entry = body.error.details.find((d: { "@type": string }) => d["@type"] === "type.googleapis.com/apiproxy.UpstreamAttempts")
+    const entry = body.error.details.find(
+      (d: { "@type": string }) => d["@type"] === "type.googleapis.com/apiproxy.UpstreamAttempts",
+    )
     expectFallibleAttempts(entry.attempts)
     expect(error.message).not.toContain(LEAKED)
   })
 
   it("the last provider's own 503 keeps its status and lists every call, retries included", async () => {
     behaviour.set("m-b", { status: 503 })
-    const error = await sdk.openai.chat.completions.create({ model: "busy", messages: [{ role: "user", content: "hi" }] }).catch((e) => e)
+    const error = await sdk.openai.chat.completions
+      .create({ model: "busy", messages: [{ role: "user", content: "hi" }] })
+      .catch((e) => e)
     expect(error.status).toBe(503)
-    expect(error.error.details.attempts.map((a: Record<string, unknown>) => `${a.provider}/${a.model} ${a.outcome} ${a.status}`)).toEqual([
-      "alpha/m-a http 503",
-      "alpha/m-a http 503",
-      "beta/m-b http 503",
-      "beta/m-b http 503",
-    ])
+    expect(
+      error.error.details.attempts.map(
+        (a: Record<string, unknown>) => `${a.provider}/${a.model} ${a.outcome} ${a.status}`,
+      ),
+    ).toEqual(["alpha/m-a http 503", "alpha/m-a http 503", "beta/m-b http 503", "beta/m-b http 503"])
   })
 
   it("a client error retrying cannot fix is the provider's answer as it is, without a list", async () => {
     behaviour.set("m-fatal", { status: 400, errorMessage: "Invalid value for 'temperature': must be at most 2" })
-    const error = await sdk.openai.chat.completions.create({ model: "refused", messages: [{ role: "user", content: "hi" }] }).catch((e) => e)
+    const error = await sdk.openai.chat.completions
+      .create({ model: "refused", messages: [{ role: "user", content: "hi" }] })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
     expect(error.message).toContain("Invalid value for 'temperature'")
     expect(error.error.details).toBeUndefined()

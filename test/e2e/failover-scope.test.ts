@@ -25,7 +25,12 @@ describe("one provider account, many models: failure state per model", () => {
       body: JSON.stringify({ model, messages: [{ role: "user", content }], ...(stream ? { stream: true } : {}) }),
     })
     const text = await response.text()
-    return { status: response.status, text, model: response.headers.get("x-apiproxy-model"), attempts: response.headers.get("x-apiproxy-attempts") }
+    return {
+      status: response.status,
+      text,
+      model: response.headers.get("x-apiproxy-model"),
+      attempts: response.headers.get("x-apiproxy-attempts"),
+    }
   }
   const calls = (model: string) => account.received.filter((r) => r.model === model).length
 
@@ -43,9 +48,22 @@ describe("one provider account, many models: failure state per model", () => {
     account = await startMockProvider({ models: MODELS })
     account.setDefault((r) => failing.get(r.model ?? "") as never)
     gateway = await startTestGateway({
-      env: { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_COOLDOWN: "1 second", CIRCUIT_MAX_COOLDOWN: "2 seconds", UPSTREAM_HEADERS_TIMEOUT: "2 seconds" },
+      env: {
+        CIRCUIT_FAILURE_THRESHOLD: "3",
+        CIRCUIT_COOLDOWN: "1 second",
+        CIRCUIT_MAX_COOLDOWN: "2 seconds",
+        UPSTREAM_HEADERS_TIMEOUT: "2 seconds",
+      },
       gatewayFile: {
-        providers: [{ id: "acct", protocol: "openai", base_url: account.url, keys: [{ value: "sk-acct-secret" }], models: MODELS }],
+        providers: [
+          {
+            id: "acct",
+            protocol: "openai",
+            base_url: account.url,
+            keys: [{ value: "sk-acct-secret" }],
+            models: MODELS,
+          },
+        ],
         logical_models: LOGICAL.map((id) => ({
           id,
           upstreams: [

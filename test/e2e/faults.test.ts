@@ -11,7 +11,23 @@ import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
  * the mocks received, and that the gateway still serves a healthy request afterwards.
  */
 
-const PAIRS = ["ra", "ralong", "e500", "e503", "reset", "hang", "slowft", "cut", "stall", "malformed", "nodone", "ctx", "policy", "recover", "acct"]
+const PAIRS = [
+  "ra",
+  "ralong",
+  "e500",
+  "e503",
+  "reset",
+  "hang",
+  "slowft",
+  "cut",
+  "stall",
+  "malformed",
+  "nodone",
+  "ctx",
+  "policy",
+  "recover",
+  "acct",
+]
 const SOLOS = ["rl", "e503solo", "hangsolo", "nodonecut"]
 /** One provider serving several models (the most common setup): state must stay per model. */
 const SHARED = ["sh-big", "sh-small", "sh-solo", "sh-other", "sh-long", "sh-wide"]
@@ -40,7 +56,13 @@ interface Answer {
 const dataFrames = (text: string): Array<string> =>
   text
     .split("\n\n")
-    .map((frame) => frame.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n"))
+    .map((frame) =>
+      frame
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trimStart())
+        .join("\n"),
+    )
     .filter((d) => d !== "")
 
 /** The answer text carried by chat chunks (the `[DONE]` and error frames carry none). */
@@ -59,12 +81,21 @@ describe("fault scenarios against the mock provider", () => {
   let gateway: TestGateway
   let client: OpenAI
 
-  const chat = async (model: string, content: string, options: { stream?: boolean; extra?: object } = {}): Promise<Answer> => {
+  const chat = async (
+    model: string,
+    content: string,
+    options: { stream?: boolean; extra?: object } = {},
+  ): Promise<Answer> => {
     const started = Date.now()
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model, messages: [{ role: "user", content }], ...(options.stream ? { stream: true } : {}), ...options.extra }),
+      body: JSON.stringify({
+        model,
+        messages: [{ role: "user", content }],
+        ...(options.stream ? { stream: true } : {}),
+        ...options.extra,
+      }),
     })
     const text = await response.text()
     return { status: response.status, headers: response.headers, text, ms: Date.now() - started }
@@ -92,10 +123,22 @@ describe("fault scenarios against the mock provider", () => {
       gatewayFile: {
         providers: [
           ...PAIRS.flatMap((id) => [
-            { id: `${id}-main`, protocol: "openai", base_url: primary.url, keys: key(`${id}-main`), models: [mainModel(id)] },
+            {
+              id: `${id}-main`,
+              protocol: "openai",
+              base_url: primary.url,
+              keys: key(`${id}-main`),
+              models: [mainModel(id)],
+            },
             { id: `${id}-fb`, protocol: "openai", base_url: backup.url, keys: key(`${id}-fb`), models: [fbModel(id)] },
           ]),
-          ...SOLOS.map((id) => ({ id: `${id}-main`, protocol: "openai", base_url: primary.url, keys: key(`${id}-main`), models: [mainModel(id)] })),
+          ...SOLOS.map((id) => ({
+            id: `${id}-main`,
+            protocol: "openai",
+            base_url: primary.url,
+            keys: key(`${id}-main`),
+            models: [mainModel(id)],
+          })),
           { id: "healthy", protocol: "openai", base_url: backup.url, keys: key("healthy"), models: ["healthy-model"] },
           { id: "shared", protocol: "openai", base_url: primary.url, keys: key("shared"), models: SHARED },
           { id: "shared2", protocol: "openai", base_url: primary.url, keys: key("shared2"), models: ["sh-long"] },
@@ -173,8 +216,14 @@ describe("fault scenarios against the mock provider", () => {
   })
 
   it("429 forever: a bounded number of tries, then 429 with Retry-After for the client", async () => {
-    primary.setDefault({ status: 429, headers: { "retry-after": "1" }, errorMessage: "Rate limit reached for requests" })
-    const error = await client.chat.completions.create({ model: "rl", messages: [{ role: "user", content: "x" }] }).catch((e) => e)
+    primary.setDefault({
+      status: 429,
+      headers: { "retry-after": "1" },
+      errorMessage: "Rate limit reached for requests",
+    })
+    const error = await client.chat.completions
+      .create({ model: "rl", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.RateLimitError)
     expect(error.message).toContain("Rate limit reached")
     expect(Number(error.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
@@ -306,7 +355,11 @@ describe("fault scenarios against the mock provider", () => {
 
   it("stream cut mid-answer: continued by the fallback (mid-stream rescue), one complete answer", async () => {
     primary.script({ cutAfterChunks: 3 })
-    const stream = await client.chat.completions.create({ model: "cut", messages: [{ role: "user", content: "a b c d e f" }], stream: true })
+    const stream = await client.chat.completions.create({
+      model: "cut",
+      messages: [{ role: "user", content: "a b c d e f" }],
+      stream: true,
+    })
     let text = ""
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
     expect(text).toBe("Hello from mock: a b c d e f")
@@ -399,7 +452,9 @@ describe("fault scenarios against the mock provider", () => {
     expect(receivedFor(primary, "sh-long")).toHaveLength(1)
     // With nowhere else to go, the provider's 400 reaches the client in its dialect.
     primary.setDefault(contextLengthExceeded(mainModel("nodonecut")))
-    const error = await client.chat.completions.create({ model: "nodonecut", messages: [{ role: "user", content: "long" }] }).catch((e) => e)
+    const error = await client.chat.completions
+      .create({ model: "nodonecut", messages: [{ role: "user", content: "long" }] })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
     expect(error.code).toBe("context_length_exceeded")
     expect(error.param).toBe("messages")
@@ -426,7 +481,11 @@ describe("fault scenarios against the mock provider", () => {
   })
 
   it("one provider, several models: a 429 for one model does not hold back another model on the same key", async () => {
-    primary.setDefault((r) => (r.model === "sh-solo" ? { status: 429, headers: { "retry-after": "30" }, errorMessage: "Rate limit reached for sh-solo" } : undefined))
+    primary.setDefault((r) =>
+      r.model === "sh-solo"
+        ? { status: 429, headers: { "retry-after": "30" }, errorMessage: "Rate limit reached for sh-solo" }
+        : undefined,
+    )
     const limited = await chat("shsolo", "please")
     expect(limited.status).toBe(429)
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(29)
@@ -523,11 +582,16 @@ describe("fault scenarios against the mock provider", () => {
     expect(body.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 })
 
     // Streaming (the circuit is open by now, so the fallback serves at once): one usage chunk, the fallback's.
-    const stream = await chat("acct", "count me too", { stream: true, extra: { stream_options: { include_usage: true } } })
+    const stream = await chat("acct", "count me too", {
+      stream: true,
+      extra: { stream_options: { include_usage: true } },
+    })
     expect(stream.headers.get("x-apiproxy-model")).toBe(fbModel("acct"))
     const usages = dataFrames(stream.text)
       .filter((d) => d !== "[DONE]")
-      .map((d) => JSON.parse(d) as { usage?: { prompt_tokens: number; completion_tokens: number } | null; model: string })
+      .map(
+        (d) => JSON.parse(d) as { usage?: { prompt_tokens: number; completion_tokens: number } | null; model: string },
+      )
       .filter((c) => c.usage)
     expect(usages).toHaveLength(1)
     expect(usages[0]!.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 7 })
@@ -536,7 +600,11 @@ describe("fault scenarios against the mock provider", () => {
     // Through translation (Anthropic client): usage is the fallback's too.
     const messages = await fetch(`${gateway.url}/v1/messages`, {
       method: "POST",
-      headers: { "x-api-key": gateway.masterKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      headers: {
+        "x-api-key": gateway.masterKey,
+        "content-type": "application/json",
+        "anthropic-version": "2023-06-01",
+      },
       body: JSON.stringify({ model: "acct", max_tokens: 50, messages: [{ role: "user", content: "translated" }] }),
     })
     expect(messages.status).toBe(200)

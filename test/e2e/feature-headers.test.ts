@@ -22,12 +22,21 @@ describe("provider feature headers", () => {
   beforeAll(() => {
     anthropic = new Anthropic({ baseURL: t.gateway.url, apiKey: t.gateway.masterKey, maxRetries: 0, fetch: sent.fetch })
     openai = t.openai.withOptions({
-      defaultHeaders: { "OpenAI-Beta": "responses=experimental", "OpenAI-Organization": "org-client", "chatgpt-account-id": "acct-1" },
+      defaultHeaders: {
+        "OpenAI-Beta": "responses=experimental",
+        "OpenAI-Organization": "org-client",
+        "chatgpt-account-id": "acct-1",
+      },
     })
   })
 
   it("forwards anthropic-beta and anthropic-version to an Anthropic upstream, with ?beta=true accepted (JSON and streamed)", async () => {
-    const params = { model: "claude-haiku-4-5", max_tokens: 64, betas: BETAS, messages: [{ role: "user" as const, content: "beta" }] }
+    const params = {
+      model: "claude-haiku-4-5",
+      max_tokens: 64,
+      betas: BETAS,
+      messages: [{ role: "user" as const, content: "beta" }],
+    }
     const message = await anthropic.beta.messages.create(params, { query: { beta: "true" } })
     expect(message.content[0]).toMatchObject({ type: "text", text: "Hello from mock: beta" })
     const final = await anthropic.beta.messages.stream(params, { query: { beta: "true" } }).finalMessage()
@@ -48,7 +57,11 @@ describe("provider feature headers", () => {
   it("sends the client's anthropic-version instead of the gateway's default", async () => {
     const response = await fetch(`${t.gateway.url}/v1/messages?beta=true`, {
       method: "POST",
-      headers: { "x-api-key": t.gateway.masterKey, "anthropic-version": "2023-01-01", "content-type": "application/json" },
+      headers: {
+        "x-api-key": t.gateway.masterKey,
+        "anthropic-version": "2023-01-01",
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 16, messages: [{ role: "user", content: "v" }] }),
     })
     expect(response.status).toBe(200)
@@ -56,13 +69,21 @@ describe("provider feature headers", () => {
     expect(t.mock.received[0]!.headers["anthropic-beta"]).toBeUndefined()
   })
 
-  it.each(["gpt-4o-mini", "gemini-2.5-flash"])("does not send Anthropic headers to a converted upstream (%s)", async (model) => {
-    const message = await anthropic.beta.messages.create({ model, max_tokens: 64, betas: BETAS, messages: [{ role: "user", content: "conv" }] })
-    expect(message.content[0]).toMatchObject({ type: "text", text: "Hello from mock: conv" })
-    const headers = t.mock.received[0]!.headers
-    expect(headers["anthropic-beta"]).toBeUndefined()
-    expect(headers["anthropic-version"]).toBeUndefined()
-  })
+  it.each(["gpt-4o-mini", "gemini-2.5-flash"])(
+    "does not send Anthropic headers to a converted upstream (%s)",
+    async (model) => {
+      const message = await anthropic.beta.messages.create({
+        model,
+        max_tokens: 64,
+        betas: BETAS,
+        messages: [{ role: "user", content: "conv" }],
+      })
+      expect(message.content[0]).toMatchObject({ type: "text", text: "Hello from mock: conv" })
+      const headers = t.mock.received[0]!.headers
+      expect(headers["anthropic-beta"]).toBeUndefined()
+      expect(headers["anthropic-version"]).toBeUndefined()
+    },
+  )
 
   it("forwards openai-beta to an OpenAI upstream and nothing that selects an account", async () => {
     const response = await openai.responses.create({ model: "gpt-4o-mini", input: "codex" })
@@ -84,7 +105,10 @@ describe("provider feature headers", () => {
 
   it("refuses a hostile anthropic-beta value with a 400 in Anthropic's shape, before any upstream call", async () => {
     const error = await anthropic.messages
-      .create({ model: "claude-haiku-4-5", max_tokens: 16, messages: [{ role: "user", content: "x" }] }, { headers: { "anthropic-beta": 'beta";x-api-key=stolen' } })
+      .create(
+        { model: "claude-haiku-4-5", max_tokens: 16, messages: [{ role: "user", content: "x" }] },
+        { headers: { "anthropic-beta": 'beta";x-api-key=stolen' } },
+      )
       .catch((e) => e)
     expect(error).toBeInstanceOf(Anthropic.BadRequestError)
     expect(error.error).toMatchObject({ type: "error", error: { type: "invalid_request_error" } })
@@ -94,7 +118,10 @@ describe("provider feature headers", () => {
 
   it("refuses an over-long openai-beta value with a 400 in OpenAI's shape", async () => {
     const error = await openai.chat.completions
-      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }, { headers: { "OpenAI-Beta": "b".repeat(2_000) } })
+      .create(
+        { model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] },
+        { headers: { "OpenAI-Beta": "b".repeat(2_000) } },
+      )
       .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
     expect(error.error).toMatchObject({ param: "openai-beta", code: "invalid_header" })

@@ -11,15 +11,29 @@ const readCredentials = (dataDir: string) => {
   const file = path.join(dataDir, "admin-credentials.txt")
   const text = fs.readFileSync(file, "utf8")
   const field = (name: string) => new RegExp(`^${name}: (.+)$`, "m").exec(text)?.[1]
-  return { file, mode: fs.statSync(file).mode & 0o777, username: field("username"), password: field("password"), apiKey: field("api_key") }
+  return {
+    file,
+    mode: fs.statSync(file).mode & 0o777,
+    username: field("username"),
+    password: field("password"),
+    apiKey: field("api_key"),
+  }
 }
 
 const login = (url: string, username: string, password: string) =>
-  fetch(`${url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) })
+  fetch(`${url}/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  })
 
 /** The gateway as a process with the first-start bootstrap on (the default), its standard output kept. */
 const startWithBootstrap = async (storage: SharedStorage) => {
-  const gateway = await startGatewayProcess({ storage, env: { BOOTSTRAP_ADMIN: "true", LOG_LEVEL: "INFO" }, stdout: "pipe" })
+  const gateway = await startGatewayProcess({
+    storage,
+    env: { BOOTSTRAP_ADMIN: "true", LOG_LEVEL: "INFO" },
+    stdout: "pipe",
+  })
   let stdout = ""
   gateway.child.stdout!.on("data", (d) => (stdout += String(d)))
   return { ...gateway, stdout: () => stdout }
@@ -58,7 +72,9 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
     const gateway = await startWithBootstrap(storage)
     try {
       expect(gateway.stdout()).toBe("") // the admin exists: nothing announced again
-      const models = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${credentials.apiKey}` } })
+      const models = await fetch(`${gateway.url}/v1/models`, {
+        headers: { authorization: `Bearer ${credentials.apiKey}` },
+      })
       expect(models.status).toBe(200)
       expect((await login(gateway.url, "admin", credentials.password!)).status).toBe(200)
     } finally {
@@ -69,7 +85,8 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
   it("a start that listens names the file on standard output (never the secrets), and no log line holds them", async () => {
     const gateway = await startWithBootstrap(storage)
     // The announcement follows the listen line: wait for it (at most 10 s).
-    for (let waited = 0; !gateway.stdout().includes("admin-credentials.txt") && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50))
+    for (let waited = 0; !gateway.stdout().includes("admin-credentials.txt") && waited < 10_000; waited += 50)
+      await new Promise((r) => setTimeout(r, 50))
     const stdout = gateway.stdout()
     const stderr = gateway.stderr()
     await gateway.stop()

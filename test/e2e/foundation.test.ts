@@ -13,10 +13,10 @@ describe("gateway foundation (real server)", () => {
   it("serves /health and /ready without auth", async () => {
     const health = await fetch(`${gateway.url}/health`)
     expect(health.status).toBe(200)
-    expect(((await health.json()) as any)).toEqual({ status: "ok" })
+    expect((await health.json()) as any).toEqual({ status: "ok" })
     const ready = await fetch(`${gateway.url}/ready`)
     expect(ready.status).toBe(200)
-    expect(((await ready.json()) as any)).toMatchObject({ status: "ready", checks: { database: "ok", kv: "ok" } })
+    expect((await ready.json()) as any).toMatchObject({ status: "ready", checks: { database: "ok", kv: "ok" } })
   })
 
   it("returns a request id, echoing a sane client one", async () => {
@@ -29,23 +29,28 @@ describe("gateway foundation (real server)", () => {
   it("rejects a missing key with 401 in the OpenAI envelope", async () => {
     const response = await fetch(`${gateway.url}/v1/models`)
     expect(response.status).toBe(401)
-    const body = ((await response.json()) as any)
+    const body = (await response.json()) as any
     expect(body.error).toMatchObject({ type: "authentication_error", code: "invalid_api_key", param: null })
     expect(typeof body.error.message).toBe("string")
   })
 
   it("rejects a wrong key with 401", async () => {
-    for (const headers of [{ authorization: "Bearer apx-not-a-real-key-000000000000" }, { "x-api-key": "wrong" }] as Array<Record<string, string>>) {
+    for (const headers of [
+      { authorization: "Bearer apx-not-a-real-key-000000000000" },
+      { "x-api-key": "wrong" },
+    ] as Array<Record<string, string>>) {
       const response = await fetch(`${gateway.url}/v1/models`, { headers })
       expect(response.status).toBe(401)
-      expect((((await response.json()) as any)).error.type).toBe("authentication_error")
+      expect(((await response.json()) as any).error.type).toBe("authentication_error")
     }
   })
 
   it("accepts the master key as Bearer and as X-API-Key", async () => {
-    const bearer = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
+    const bearer = await fetch(`${gateway.url}/v1/models`, {
+      headers: { authorization: `Bearer ${gateway.masterKey}` },
+    })
     expect(bearer.status).toBe(200)
-    expect(((await bearer.json()) as any)).toEqual({ object: "list", data: [] })
+    expect((await bearer.json()) as any).toEqual({ object: "list", data: [] })
     const header = await fetch(`${gateway.url}/v1/models`, { headers: { "x-api-key": gateway.masterKey } })
     expect(header.status).toBe(200)
   })
@@ -54,7 +59,7 @@ describe("gateway foundation (real server)", () => {
     const response = await fetch(`${gateway.url}/nope?key=secret`)
     expect(response.status).toBe(404)
     expect(response.headers.get("content-type")).toContain("application/json")
-    const body = ((await response.json()) as any)
+    const body = (await response.json()) as any
     expect(body.error.code).toBe("not_found")
     expect(JSON.stringify(body)).not.toContain("secret")
   })
@@ -69,7 +74,7 @@ describe("gateway foundation (real server)", () => {
         body: big,
       })
       expect(response.status).toBe(413)
-      expect((((await response.json()) as any)).error.code).toBe("request_too_large")
+      expect(((await response.json()) as any).error.code).toBe("request_too_large")
       const health = await fetch(`${small.url}/health`)
       expect(health.status).toBe(200)
     } finally {
@@ -84,7 +89,10 @@ describe("gateway foundation (real server)", () => {
       body: "{not json",
     })
     expect(response.status).toBe(400)
-    expect((((await response.json()) as any)).error).toMatchObject({ type: "invalid_request_error", code: "invalid_json" })
+    expect(((await response.json()) as any).error).toMatchObject({
+      type: "invalid_request_error",
+      code: "invalid_json",
+    })
   })
 
   it("never logs the credential a client sent", async () => {

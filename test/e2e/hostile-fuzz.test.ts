@@ -60,14 +60,16 @@ const body = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc
     .record({ model: modelName, stream: fc.boolean(), content: fc.oneof(fc.string(), fc.jsonValue({ maxDepth: 3 })) })
-    .map(({ model, stream, content }) => JSON.stringify({ model, stream, messages: [{ role: "user", content }], max_tokens: 16 })),
+    .map(({ model, stream, content }) =>
+      JSON.stringify({ model, stream, messages: [{ role: "user", content }], max_tokens: 16 }),
+    ),
   fc.constantFrom(
     "",
     "{",
     "null",
     "[]",
     `{"model":"gpt-4o-mini","messages":${nested(100_000)}}`,
-    `{"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"t","input_schema":${"{\"a\":".repeat(50_000)}1${"}".repeat(50_000)}}]}`,
+    `{"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"t","input_schema":${'{"a":'.repeat(50_000)}1${"}".repeat(50_000)}}]}`,
     `{"model":"gpt-4o-mini","input":${nested(100_000)}}`,
     `{"contents":${nested(100_000)}}`,
     `{"username":"${"u".repeat(100_000)}","password":"p"}`,
@@ -88,7 +90,10 @@ const credentialHeader = (gateway: TestGateway) =>
   )
 
 const extraHeaders = fc.array(
-  fc.tuple(fc.constantFrom("x-session-id", "x-request-id", "accept", "content-type", "anthropic-version", "x-forwarded-for"), hostileString),
+  fc.tuple(
+    fc.constantFrom("x-session-id", "x-request-id", "accept", "content-type", "anthropic-version", "x-forwarded-for"),
+    hostileString,
+  ),
   { maxLength: 3 },
 )
 
@@ -101,16 +106,41 @@ const target = fc.oneof(
     .tuple(modelName, fc.constantFrom(":generateContent", ":streamGenerateContent?alt=sse", ":countTokens", ""))
     .map(([m, action]) => `/v1beta/models/${encodeURIComponent(m).replace(/%25/g, "%")}${action}`),
   hostileString.map((s) => `/v1beta/models/${s.replace(/[\r\n ]/g, "")}:generateContent`),
-  fc.constantFrom("/v1/models", "/models", "/health", "/ready", "/openapi.json", "/", "/auth/me", "/users", "/providers", "/logical-models", "/usage", "/logs"),
+  fc.constantFrom(
+    "/v1/models",
+    "/models",
+    "/health",
+    "/ready",
+    "/openapi.json",
+    "/",
+    "/auth/me",
+    "/users",
+    "/providers",
+    "/logical-models",
+    "/usage",
+    "/logs",
+  ),
   hostileString.map((s) => `/providers/${encodeURIComponent(s)}/models`),
   hostileString.map((s) => `/context/${encodeURIComponent(s)}`),
   hostileString.map((s) => `/usage?user_id=${encodeURIComponent(s)}&from=${encodeURIComponent(s)}`),
   fc
-    .tuple(fc.constantFrom("model", "provider", "status", "error_class", "cursor", "limit", "api_key_id", "to"), hostileString)
+    .tuple(
+      fc.constantFrom("model", "provider", "status", "error_class", "cursor", "limit", "api_key_id", "to"),
+      hostileString,
+    )
     .map(([name, s]) => `/logs?${name}=${encodeURIComponent(s)}`),
   hostileString.map((s) => `/users/${encodeURIComponent(s)}`),
   hostileString.map((s) => `/users/${encodeURIComponent(s)}/api-keys`),
-  fc.constantFrom("/auth/login", "/auth/refresh", "/auth/logout", "/auth/register", "/system/admin/init", "/users", "/logical-models", "/routing/decide"),
+  fc.constantFrom(
+    "/auth/login",
+    "/auth/refresh",
+    "/auth/logout",
+    "/auth/register",
+    "/system/admin/init",
+    "/users",
+    "/logical-models",
+    "/routing/decide",
+  ),
 )
 
 const method = fc.constantFrom("GET", "POST", "POST", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -130,10 +160,34 @@ describe("hostile input at every route (fuzz)", () => {
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000", LOGIN_MAX_FAILURES: "0" },
       gatewayFile: {
         providers: [
-          { id: "oai", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-oai" }], paths: { models: "/no-model-list" } },
-          { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant" }], paths: { models: "/no-model-list" } },
-          { id: "gem", protocol: "gemini", base_url: mock.url, keys: [{ value: "gem-key" }], paths: { models: "/no-model-list" } },
-          { id: "listed", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-listed" }], models: ["gpt-4o-mini", "qwen-模型"] },
+          {
+            id: "oai",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-oai" }],
+            paths: { models: "/no-model-list" },
+          },
+          {
+            id: "claude",
+            protocol: "anthropic",
+            base_url: mock.url,
+            keys: [{ value: "sk-ant" }],
+            paths: { models: "/no-model-list" },
+          },
+          {
+            id: "gem",
+            protocol: "gemini",
+            base_url: mock.url,
+            keys: [{ value: "gem-key" }],
+            paths: { models: "/no-model-list" },
+          },
+          {
+            id: "listed",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-listed" }],
+            models: ["gpt-4o-mini", "qwen-模型"],
+          },
         ],
       },
     })
@@ -141,7 +195,9 @@ describe("hostile input at every route (fuzz)", () => {
   })
 
   afterAll(async () => {
-    console.log(`fuzz: ${sent} hostile requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}; upstream requests ${mock.count}`)
+    console.log(
+      `fuzz: ${sent} hostile requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}; upstream requests ${mock.count}`,
+    )
     await gateway?.close()
     await mock?.close()
   })
@@ -152,7 +208,10 @@ describe("hostile input at every route (fuzz)", () => {
     const chat = await rawRequest(port, {
       method: "POST",
       target: "/v1/chat/completions",
-      headers: [["authorization", `Bearer ${gateway.masterKey}`], ["content-type", "application/json"]],
+      headers: [
+        ["authorization", `Bearer ${gateway.masterKey}`],
+        ["content-type", "application/json"],
+      ],
       body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "ok?" }] }),
     })
     expect(chat?.status).toBe(200)
@@ -167,7 +226,10 @@ describe("hostile input at every route (fuzz)", () => {
     expect(answer.status, `${description}\n${answer.head}\n${answer.body.slice(0, 300)}`).toBeLessThan(500)
     expect(headerNames(answer), description).not.toContain(INJECTED)
     for (const [, value] of answer.headers) expect(value, description).not.toMatch(/[\r\n\u0000]/)
-    expect(answer.body.length, `${description}: the answer is larger than any input excerpt should make it`).toBeLessThan(200_000)
+    expect(
+      answer.body.length,
+      `${description}: the answer is larger than any input excerpt should make it`,
+    ).toBeLessThan(200_000)
   }
 
   const expectUpstreamPathsSafe = () => {
@@ -189,7 +251,10 @@ describe("hostile input at every route (fuzz)", () => {
         extraHeaders,
         async (path, payload, credential, extra) => {
           const description = `POST ${path} ${payload.slice(0, 200)}`
-          check(await rawRequest(port, { method: "POST", target: path, headers: [...credential, ...extra], body: payload }), description)
+          check(
+            await rawRequest(port, { method: "POST", target: path, headers: [...credential, ...extra], body: payload }),
+            description,
+          )
         },
       ),
       { numRuns: 800 },
@@ -202,7 +267,10 @@ describe("hostile input at every route (fuzz)", () => {
     await fc.assert(
       fc.asyncProperty(target, body, credentialHeader(gateway), async (path, payload, credential) => {
         if (!path.startsWith("/v1beta/")) return
-        check(await rawRequest(port, { method: "POST", target: path, headers: credential, body: payload }), `POST ${path}`)
+        check(
+          await rawRequest(port, { method: "POST", target: path, headers: credential, body: payload }),
+          `POST ${path}`,
+        )
       }),
       { numRuns: 600 },
     )
@@ -212,10 +280,20 @@ describe("hostile input at every route (fuzz)", () => {
 
   it("every other route: hostile methods, paths, bodies and credentials", { timeout: 180_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(method, target, body, credentialHeader(gateway), extraHeaders, async (verb, path, payload, credential, extra) => {
-        const description = `${verb} ${path} ${payload.slice(0, 200)}`
-        check(await rawRequest(port, { method: verb, target: path, headers: [...credential, ...extra], body: payload }), description)
-      }),
+      fc.asyncProperty(
+        method,
+        target,
+        body,
+        credentialHeader(gateway),
+        extraHeaders,
+        async (verb, path, payload, credential, extra) => {
+          const description = `${verb} ${path} ${payload.slice(0, 200)}`
+          check(
+            await rawRequest(port, { method: verb, target: path, headers: [...credential, ...extra], body: payload }),
+            description,
+          )
+        },
+      ),
       { numRuns: 1000 },
     )
     expectUpstreamPathsSafe()
@@ -230,7 +308,10 @@ describe("hostile input at every route (fuzz)", () => {
           const answer = await rawRequest(port, {
             method: "POST",
             target: "/v1/chat/completions",
-            headers: [["authorization", `Bearer ${gateway.masterKey}`], [name, safe]],
+            headers: [
+              ["authorization", `Bearer ${gateway.masterKey}`],
+              [name, safe],
+            ],
             body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
           })
           check(answer, `${name}: ${JSON.stringify(safe)}`)

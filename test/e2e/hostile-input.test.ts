@@ -28,7 +28,13 @@ describe("hostile input on the generation routes", () => {
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000" },
       gatewayFile: {
         providers: [
-          { id: "dyn", protocol: "openai", base_url: `${dynamic.url}/v1`, paths: { chat: "/chat/completions", responses: "/responses", models: "/models" }, keys: [{ value: "sk-dyn" }] },
+          {
+            id: "dyn",
+            protocol: "openai",
+            base_url: `${dynamic.url}/v1`,
+            paths: { chat: "/chat/completions", responses: "/responses", models: "/models" },
+            keys: [{ value: "sk-dyn" }],
+          },
           { id: "dynant", protocol: "anthropic", base_url: dynamic.url, keys: [{ value: "sk-ant-dyn" }] },
           { id: "dyngem", protocol: "gemini", base_url: dynamic.url, keys: [{ value: "gem-dyn" }] },
           // An admin-configured id outside Latin-1: served, with a header that stays valid.
@@ -60,18 +66,29 @@ describe("hostile input on the generation routes", () => {
 
   /** The gateway still serves: a healthy request through the dynamic provider gets its answer. */
   const expectHealthy = async () => {
-    const response = await post("/v1/chat/completions", { model: "dyn/gpt-4o-mini", messages: [{ role: "user", content: "still there?" }] })
+    const response = await post("/v1/chat/completions", {
+      model: "dyn/gpt-4o-mini",
+      messages: [{ role: "user", content: "still there?" }],
+    })
     expect(response.status).toBe(200)
     expect(((await response.json()) as any).choices[0].message.content).toBe("Hello from mock: still there?")
   }
 
   /** Every request the dynamic mock received stayed on a path its providers may use. */
   const expectOnlyProviderPaths = () => {
-    for (const r of dynamic.received) expect(r.path).toMatch(/^\/(v1\/(chat\/completions|responses|messages|models)|v1beta\/models(\/[^/]+:(generateContent|streamGenerateContent))?)$/)
+    for (const r of dynamic.received)
+      expect(r.path).toMatch(
+        /^\/(v1\/(chat\/completions|responses|messages|models)|v1beta\/models(\/[^/]+:(generateContent|streamGenerateContent))?)$/,
+      )
   }
 
   const chatBody = (model: string, stream: boolean) => ({ model, stream, messages: [{ role: "user", content: "hi" }] })
-  const messagesBody = (model: string, stream: boolean) => ({ model, stream, max_tokens: 16, messages: [{ role: "user", content: "hi" }] })
+  const messagesBody = (model: string, stream: boolean) => ({
+    model,
+    stream,
+    max_tokens: 16,
+    messages: [{ role: "user", content: "hi" }],
+  })
   const responsesBody = (model: string, stream: boolean) => ({ model, stream, input: "hi" })
   const geminiBody = { contents: [{ role: "user", parts: [{ text: "hi" }] }] }
 
@@ -132,7 +149,13 @@ describe("hostile input on the generation routes", () => {
     })
 
     it("real model ids pass the edge", async () => {
-      for (const id of ["accounts/fireworks/models/llama-v3p1-8b-instruct", "qwen/qwen-2.5:free", "claude-3-5-sonnet@20240620", "gemini-2.0-flash-001", "anthropic.claude-3-5-sonnet-20240620-v1:0"]) {
+      for (const id of [
+        "accounts/fireworks/models/llama-v3p1-8b-instruct",
+        "qwen/qwen-2.5:free",
+        "claude-3-5-sonnet@20240620",
+        "gemini-2.0-flash-001",
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+      ]) {
         const response = await post("/v1/chat/completions", chatBody(`dyn/${id}`, false))
         expect(response.status, id).toBe(200)
         expect(response.headers.get("x-apiproxy-model")).toBe(id)
@@ -178,7 +201,10 @@ describe("hostile input on the generation routes", () => {
       const response = await rawRequest(Number(new URL(gateway.url).port), {
         method: "POST",
         target: `/v1beta/models/${model}:generateContent`,
-        headers: [["authorization", `Bearer ${gateway.masterKey}`], ["content-type", "application/json"]],
+        headers: [
+          ["authorization", `Bearer ${gateway.masterKey}`],
+          ["content-type", "application/json"],
+        ],
         body: JSON.stringify(geminiBody),
       })
       expect(response?.status).toBe(400)
@@ -189,7 +215,9 @@ describe("hostile input on the generation routes", () => {
     })
 
     it("an 8 KB Gemini path: a 400 quoting a short excerpt, and a bounded access line", async () => {
-      const response = await post(`/v1beta/models/dyngem/${"a%41".repeat(2_000)}:generateContent`, geminiBody, { "x-request-id": "long-gemini-path" })
+      const response = await post(`/v1beta/models/dyngem/${"a%41".repeat(2_000)}:generateContent`, geminiBody, {
+        "x-request-id": "long-gemini-path",
+      })
       expect(response.status).toBe(400)
       expect((await response.text()).length).toBeLessThan(1_000)
       await expect.poll(() => gateway.logs.find((line) => line.includes("long-gemini-path"))).toBeTruthy()
@@ -212,7 +240,10 @@ describe("hostile input on the generation routes", () => {
       const chat = await post("/v1/chat/completions", chatBody("dyngem/tuned:v1@2", false))
       expect(chat.status).toBe(200)
       const posts = dynamic.received.filter((r) => r.method === "POST").map((r) => r.path)
-      expect(posts).toEqual(["/v1beta/models/gemini-2.5-flash:generateContent", "/v1beta/models/tuned%3Av1%402:generateContent"])
+      expect(posts).toEqual([
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        "/v1beta/models/tuned%3Av1%402:generateContent",
+      ])
       expectOnlyProviderPaths()
     })
   })
@@ -245,7 +276,9 @@ describe("hostile input on the generation routes", () => {
           if (text !== "") resolve({ text, ms: answeredMs, closed: true })
           else reject(error)
         })
-        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 9990000\r\n${headers}\r\n`)
+        socket.write(
+          `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 9990000\r\n${headers}\r\n`,
+        )
         socket.write(Buffer.alloc(firstBytes, 0x20))
       })
 
@@ -286,7 +319,9 @@ describe("hostile input on the generation routes", () => {
             }
           }
           socket.on("connect", () => {
-            socket.write(`POST /v1/messages HTTP/1.1\r\nhost: ${url.host}\r\nx-api-key: apx-bad-${i}\r\ncontent-type: application/json\r\ncontent-length: 9990000\r\n\r\n`)
+            socket.write(
+              `POST /v1/messages HTTP/1.1\r\nhost: ${url.host}\r\nx-api-key: apx-bad-${i}\r\ncontent-type: application/json\r\ncontent-length: 9990000\r\n\r\n`,
+            )
             push()
           })
           socket.on("data", (data) => {
@@ -299,7 +334,9 @@ describe("hostile input on the generation routes", () => {
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => one(i)))
       const grownMb = (process.memoryUsage().rss - before) / 1_048_576
       const slowest = Math.max(...answers.map((a) => a.ms))
-      console.log(`30 × 9.99 MB unauthenticated bodies: all answered within ${slowest.toFixed(0)} ms, RSS grew ${grownMb.toFixed(1)} MB`)
+      console.log(
+        `30 × 9.99 MB unauthenticated bodies: all answered within ${slowest.toFixed(0)} ms, RSS grew ${grownMb.toFixed(1)} MB`,
+      )
       for (const answer of answers) expect(answer.status).toBe("HTTP/1.1 401")
       expect(slowest).toBeLessThan(3_000)
       // Buffering the bodies (the old behaviour) would take ~300 MB.
@@ -321,11 +358,25 @@ describe("hostile input on the generation routes", () => {
     const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
 
     it.each([
-      ["/v1/chat/completions", (deep: string) => `{"model":"dyn/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"metadata":${deep}}`],
-      ["/v1/chat/completions", (deep: string) => `{"model":"dyngem/gemini-2.5-flash","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"x":${deep}}}}]}`],
+      [
+        "/v1/chat/completions",
+        (deep: string) => `{"model":"dyn/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"metadata":${deep}}`,
+      ],
+      [
+        "/v1/chat/completions",
+        (deep: string) =>
+          `{"model":"dyngem/gemini-2.5-flash","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"x":${deep}}}}]}`,
+      ],
       ["/v1/responses", (deep: string) => `{"model":"dyn/gpt-4o-mini","input":"hi","extra":${deep}}`],
-      ["/v1/messages", (deep: string) => `{"model":"dynant/claude","max_tokens":8,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":{"type":"object","x":${deep}}}]}`],
-      ["/v1beta/models/dyngem/gemini-2.5-flash:generateContent", (deep: string) => `{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"x":${deep}}`],
+      [
+        "/v1/messages",
+        (deep: string) =>
+          `{"model":"dynant/claude","max_tokens":8,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":{"type":"object","x":${deep}}}]}`,
+      ],
+      [
+        "/v1beta/models/dyngem/gemini-2.5-flash:generateContent",
+        (deep: string) => `{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"x":${deep}}`,
+      ],
     ] as const)("100 000-level nesting on %s is a 400", async (path, build) => {
       const response = await post(path, build(nested(100_000)))
       expect(response.status).toBe(400)
@@ -336,36 +387,49 @@ describe("hostile input on the generation routes", () => {
       await expectHealthy()
     })
 
-    it.each(["dynant/claude", "dyngem/gemini-2.5-flash"])("deeply nested tool arguments (a JSON string) translated for %s are not a 500", async (model) => {
-      // An object, not an array: the codecs only take objects as tool input.
-      const deep = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`
-      const response = await post("/v1/chat/completions", {
-        model,
-        messages: [
-          { role: "user", content: "weather?" },
-          { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: deep } }] },
-          { role: "tool", tool_call_id: "call_1", content: deep },
-          { role: "user", content: "and now?" },
-        ],
-      })
-      expect(response.status).toBe(200)
-      const sent = JSON.stringify(dynamic.received.find((r) => r.method === "POST")?.body)
-      expect(sent.length).toBeLessThan(2_000_000)
-      await expectHealthy()
-    })
+    it.each(["dynant/claude", "dyngem/gemini-2.5-flash"])(
+      "deeply nested tool arguments (a JSON string) translated for %s are not a 500",
+      async (model) => {
+        // An object, not an array: the codecs only take objects as tool input.
+        const deep = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`
+        const response = await post("/v1/chat/completions", {
+          model,
+          messages: [
+            { role: "user", content: "weather?" },
+            {
+              role: "assistant",
+              content: null,
+              tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: deep } }],
+            },
+            { role: "tool", tool_call_id: "call_1", content: deep },
+            { role: "user", content: "and now?" },
+          ],
+        })
+        expect(response.status).toBe(200)
+        const sent = JSON.stringify(dynamic.received.find((r) => r.method === "POST")?.body)
+        expect(sent.length).toBeLessThan(2_000_000)
+        await expectHealthy()
+      },
+    )
 
     it("nesting within the limit is served", async () => {
-      const response = await post("/v1/chat/completions", `{"model":"dyn/gpt-4o-mini","messages":[{"role":"user","content":"[[[[["}],"metadata":${nested(60)}}`)
+      const response = await post(
+        "/v1/chat/completions",
+        `{"model":"dyn/gpt-4o-mini","messages":[{"role":"user","content":"[[[[["}],"metadata":${nested(60)}}`,
+      )
       expect(response.status).toBe(200)
     })
 
-    it.each(["gem%ZZ", "dyngem/a%", "dyngem/%E6%A8", "%"])("a malformed %% escape in a Gemini path (%s) is a Gemini 400", async (model) => {
-      const response = await post(`/v1beta/models/${model}:generateContent`, geminiBody)
-      expect(response.status).toBe(400)
-      const error = ((await response.json()) as any).error
-      expect(error.status).toBe("INVALID_ARGUMENT")
-      await expectHealthy()
-    })
+    it.each(["gem%ZZ", "dyngem/a%", "dyngem/%E6%A8", "%"])(
+      "a malformed %% escape in a Gemini path (%s) is a Gemini 400",
+      async (model) => {
+        const response = await post(`/v1beta/models/${model}:generateContent`, geminiBody)
+        expect(response.status).toBe(400)
+        const error = ((await response.json()) as any).error
+        expect(error.status).toBe("INVALID_ARGUMENT")
+        await expectHealthy()
+      },
+    )
   })
 
   it("every x-apiproxy-* header it sent was a valid header value", async () => {

@@ -3,8 +3,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GatewayProcess, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { type GatewayProcess, startGatewayProcess } from "../support/GatewayProcess.js"
 import { createStorage, OUTAGE_DATABASE_URL, type SharedStorage, startTestGateway } from "../support/TestGateway.js"
 
 /**
@@ -23,7 +23,11 @@ const saveAtomically = (file: string, text: string) => {
   fs.renameSync(temporary, file)
 }
 
-const until = async <A>(what: string, probe: () => Promise<A | undefined> | A | undefined, timeoutMs = 15_000): Promise<A> => {
+const until = async <A>(
+  what: string,
+  probe: () => Promise<A | undefined> | A | undefined,
+  timeoutMs = 15_000,
+): Promise<A> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()
@@ -45,7 +49,8 @@ describe("hot reload of the providers file", () => {
   const mark = () => (from = gateway.stderr().length)
   const logged = () => gateway.stderr().slice(from)
   const served = async (model: string) =>
-    (await client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] })).choices[0]?.message.content
+    (await client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] })).choices[0]?.message
+      .content
   const listed = async () => (await client.models.list()).data.map((model) => model.id)
 
   beforeAll(async () => {
@@ -71,7 +76,14 @@ describe("hot reload of the providers file", () => {
     saveAtomically(file, providersFile(upstream.url, ["model-a", "model-b"]))
     await until("model-b listed", async () => ((await listed()).includes("model-b") ? true : undefined))
     expect(await served("model-b")).toBe("Hello from mock: hi")
-    const lines = await until("the reload line", () => logged().split("\n").filter((line) => line.includes("providers file reloaded")).join("\n") || undefined)
+    const lines = await until(
+      "the reload line",
+      () =>
+        logged()
+          .split("\n")
+          .filter((line) => line.includes("providers file reloaded"))
+          .join("\n") || undefined,
+    )
     expect(lines.split("\n")).toHaveLength(1)
     expect(lines).toContain("providers updated mock")
     expect(lines).not.toContain("sk-mock")
@@ -82,9 +94,14 @@ describe("hot reload of the providers file", () => {
     // Written in place (no rename): two problems at once.
     fs.writeFileSync(
       file,
-      providersFile(upstream.url, ["model-a", "model-b"]).replace(`base_url: ${upstream.url}`, "base_url: not-a-url\n    colour: blue"),
+      providersFile(upstream.url, ["model-a", "model-b"]).replace(
+        `base_url: ${upstream.url}`,
+        "base_url: not-a-url\n    colour: blue",
+      ),
     )
-    const refused = await until("the refusal", () => (logged().includes("not applied") && logged().includes("unknown field") ? logged() : undefined))
+    const refused = await until("the refusal", () =>
+      logged().includes("not applied") && logged().includes("unknown field") ? logged() : undefined,
+    )
     expect(refused).toContain("providers file not applied (2 problem(s)); the running configuration stays")
     expect(refused).toContain('problem="line 3, column 15: providers[0].base_url: expected an http(s) URL"')
     expect(refused).toContain('problem="line 4, column 13: providers[0].colour: unknown field"')
@@ -102,7 +119,11 @@ describe("hot reload of the providers file", () => {
     mark()
     fs.writeFileSync(
       file,
-      providersFile(upstream.url, ["model-a", "model-b"], "logical_models:\n  - id: fast\n    upstreams: [{ provider: mock, model: model-b }]\n"),
+      providersFile(
+        upstream.url,
+        ["model-a", "model-b"],
+        "logical_models:\n  - id: fast\n    upstreams: [{ provider: mock, model: model-b }]\n",
+      ),
     )
     await until("the logical model listed", async () => ((await listed()).includes("fast") ? true : undefined))
     expect(await served("fast")).toBe("Hello from mock: hi")
@@ -128,7 +149,10 @@ describe("GATEWAY_CONFIG_WATCH=false", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-reload-"))
     const file = path.join(dir, "gateway.yaml")
     fs.writeFileSync(file, providersFile(upstream.url, ["model-a"]))
-    const gateway = await startGatewayProcess({ storage, env: { GATEWAY_CONFIG: file, GATEWAY_CONFIG_WATCH: "false", LOG_LEVEL: "INFO" } })
+    const gateway = await startGatewayProcess({
+      storage,
+      env: { GATEWAY_CONFIG: file, GATEWAY_CONFIG_WATCH: "false", LOG_LEVEL: "INFO" },
+    })
     try {
       const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
       saveAtomically(file, providersFile(upstream.url, ["model-a", "model-b"]))
@@ -157,8 +181,13 @@ describe("two instances of one database, each watching the same file", () => {
       saveAtomically(file, providersFile(upstream.url, ["model-a", "model-b"]))
       for (const gateway of [first, second]) {
         const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
-        await until("model-b listed", async () => ((await client.models.list()).data.some((model) => model.id === "model-b") ? true : undefined))
-        expect((await client.chat.completions.create({ model: "model-b", messages: [{ role: "user", content: "hi" }] })).choices[0]?.message.content).toBe("Hello from mock: hi")
+        await until("model-b listed", async () =>
+          (await client.models.list()).data.some((model) => model.id === "model-b") ? true : undefined,
+        )
+        expect(
+          (await client.chat.completions.create({ model: "model-b", messages: [{ role: "user", content: "hi" }] }))
+            .choices[0]?.message.content,
+        ).toBe("Hello from mock: hi")
       }
       const reloads = await until("both reload lines", () => {
         const lines = [...first.logs, ...second.logs].filter((line) => line.includes("providers file reloaded"))

@@ -16,7 +16,11 @@ describe("one HTTP edge for every route", () => {
   beforeAll(async () => {
     mock = await startMockProvider({ models: ["gpt-4o-mini"] })
     gateway = await startTestGateway({
-      gatewayFile: { providers: [{ id: "mock", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-mock" }], models: ["gpt-4o-mini"] }] },
+      gatewayFile: {
+        providers: [
+          { id: "mock", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-mock" }], models: ["gpt-4o-mini"] },
+        ],
+      },
     })
   })
 
@@ -30,7 +34,10 @@ describe("one HTTP edge for every route", () => {
     for (;;) {
       const line = gateway.logs.find((l) => l.includes("msg=request ") && l.includes(`request_id=${requestId}`))
       if (line !== undefined) return line
-      if (Date.now() > deadline) throw new Error(`no access line for ${requestId}: ${gateway.logs.filter((l) => l.includes(requestId)).join(" | ")} ${gateway.logs.slice(-3).join(" | ")}`)
+      if (Date.now() > deadline)
+        throw new Error(
+          `no access line for ${requestId}: ${gateway.logs.filter((l) => l.includes(requestId)).join(" | ")} ${gateway.logs.slice(-3).join(" | ")}`,
+        )
       await new Promise((r) => setTimeout(r, 20))
     }
   }
@@ -38,7 +45,13 @@ describe("one HTTP edge for every route", () => {
   it("every kind of route: the response carries the request id, and one access line names method, path, status", async () => {
     const auth = { authorization: `Bearer ${gateway.masterKey}` }
     const cases: Array<{ id: string; method: string; path: string; body?: string; status: number }> = [
-      { id: "edge-gen", method: "POST", path: "/v1/chat/completions", body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }), status: 200 },
+      {
+        id: "edge-gen",
+        method: "POST",
+        path: "/v1/chat/completions",
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+        status: 200,
+      },
       { id: "edge-models", method: "GET", path: "/v1/models", status: 200 },
       { id: "edge-mgmt", method: "GET", path: "/providers", status: 200 },
       { id: "edge-health", method: "GET", path: "/health", status: 200 },
@@ -47,7 +60,11 @@ describe("one HTTP edge for every route", () => {
     for (const c of cases) {
       const response = await fetch(`${gateway.url}${c.path}?key=sk-not-logged`, {
         method: c.method,
-        headers: { ...auth, "x-request-id": c.id, ...(c.body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          ...auth,
+          "x-request-id": c.id,
+          ...(c.body === undefined ? {} : { "content-type": "application/json" }),
+        },
         ...(c.body === undefined ? {} : { body: c.body }),
       })
       await response.text()
@@ -60,7 +77,12 @@ describe("one HTTP edge for every route", () => {
       expect(line).not.toContain("sk-not-logged")
     }
     // Exactly one line per request, whichever stack served it.
-    for (const c of cases) expect(gateway.logs.filter((l) => l.includes(`request_id=${c.id} `) || l.endsWith(`request_id=${c.id}`)).filter((l) => l.includes("msg=request "))).toHaveLength(1)
+    for (const c of cases)
+      expect(
+        gateway.logs
+          .filter((l) => l.includes(`request_id=${c.id} `) || l.endsWith(`request_id=${c.id}`))
+          .filter((l) => l.includes("msg=request ")),
+      ).toHaveLength(1)
   })
 
   it("a client that leaves before its answer: status 499 in the access line", async () => {
@@ -69,7 +91,11 @@ describe("one HTTP edge for every route", () => {
     const pending = fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       signal: controller.signal,
-      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json", "x-request-id": "edge-left" },
+      headers: {
+        authorization: `Bearer ${gateway.masterKey}`,
+        "content-type": "application/json",
+        "x-request-id": "edge-left",
+      },
       body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "slow" }] }),
     }).catch(() => undefined)
     await new Promise((r) => setTimeout(r, 200))
@@ -79,12 +105,18 @@ describe("one HTTP edge for every route", () => {
   })
 
   it("a missing key: the same 401 in the client's dialect on the fast path and on the routed data plane", async () => {
-    const generation = await fetch(`${gateway.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
+    const generation = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    })
     const models = await fetch(`${gateway.url}/v1/models`)
     const bodies = [await generation.json(), await models.json()]
     expect([generation.status, models.status]).toEqual([401, 401])
     expect(bodies[0]).toEqual(bodies[1])
-    expect(bodies[0]).toMatchObject({ error: { code: "invalid_api_key", message: "Missing API key: send 'Authorization: Bearer <key>'" } })
+    expect(bodies[0]).toMatchObject({
+      error: { code: "invalid_api_key", message: "Missing API key: send 'Authorization: Bearer <key>'" },
+    })
   })
 
   it("a request line the edge did not choose is logged bounded and printable", async () => {

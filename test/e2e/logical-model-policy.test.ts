@@ -38,8 +38,20 @@ describe("per-logical-model timeouts, retries and rescue", () => {
       },
       gatewayFile: {
         providers: [
-          { id: "main", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-main" }], models: models.map((m) => `${m}-main`) },
-          { id: "fb", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-fb" }], models: models.map((m) => `${m}-fb`) },
+          {
+            id: "main",
+            protocol: "openai",
+            base_url: primary.url,
+            keys: [{ value: "sk-main" }],
+            models: models.map((m) => `${m}-main`),
+          },
+          {
+            id: "fb",
+            protocol: "openai",
+            base_url: backup.url,
+            keys: [{ value: "sk-fb" }],
+            models: models.map((m) => `${m}-fb`),
+          },
         ],
         logical_models: [
           pair("quick", { timeouts: { first_token: 0.4 } }),
@@ -68,7 +80,11 @@ describe("per-logical-model timeouts, retries and rescue", () => {
   const forModel = (mock: MockProvider, model: string) => mock.received.filter((r) => r.model === model)
   const streamText = async (model: string) => {
     const started = Date.now()
-    const stream = await client.chat.completions.create({ model, messages: [{ role: "user", content: "hi there" }], stream: true })
+    const stream = await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "hi there" }],
+      stream: true,
+    })
     let text = ""
     try {
       for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
@@ -125,7 +141,9 @@ describe("per-logical-model timeouts, retries and rescue", () => {
     primary.setDefault({ status: 503 })
     backup.setDefault({ status: 503 })
     const started = Date.now()
-    const error = await client.chat.completions.create({ model: "deadline", messages: [{ role: "user", content: "x" }] }).catch((e) => e)
+    const error = await client.chat.completions
+      .create({ model: "deadline", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.APIError)
     expect(Date.now() - started).toBeLessThan(2_000)
   })
@@ -148,7 +166,10 @@ describe("per-logical-model timeouts, retries and rescue", () => {
     })
     expect(created.status).toBe(201)
     expect(created.body).toMatchObject({ timeouts: { first_token: 0.4 }, retries: 1 })
-    expect((await admin("GET", "/logical-models/api-quick")).body).toMatchObject({ timeouts: { first_token: 0.4 }, retries: 1 })
+    expect((await admin("GET", "/logical-models/api-quick")).body).toMatchObject({
+      timeouts: { first_token: 0.4 },
+      retries: 1,
+    })
     const invalid = await admin("POST", "/logical-models", {
       id: "api-bad",
       upstreams: [{ provider: "main", model: "quick-main" }],

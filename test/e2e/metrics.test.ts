@@ -1,7 +1,7 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Exposition, parseExposition } from "../support/PrometheusText.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { type Exposition, parseExposition } from "../support/PrometheusText.js"
 import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -16,7 +16,13 @@ const CHAT = "/v1/chat/completions"
 
 /** One provider per role, on two mock servers; each logical model names its upstreams. */
 const gatewayFile = (primary: MockProvider, backup: MockProvider) => {
-  const provider = (id: string, mock: MockProvider, model: string) => ({ id, protocol: "openai", base_url: mock.url, keys: [{ value: `key-${id}` }], models: [model] })
+  const provider = (id: string, mock: MockProvider, model: string) => ({
+    id,
+    protocol: "openai",
+    base_url: mock.url,
+    keys: [{ value: `key-${id}` }],
+    models: [model],
+  })
   const withFallback = (id: string, provider: string, model: string) => ({
     id,
     upstreams: [
@@ -81,7 +87,12 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     backup = await startMockProvider({ chunkCount: 6 })
     gateway = await startTestGateway({
       // One penalisable failure opens an upstream's circuit, and it stays open while the test reads it.
-      env: { METRICS: "open", CIRCUIT_FAILURE_THRESHOLD: "1", CIRCUIT_COOLDOWN: "60 seconds", UPSTREAM_IDLE_TIMEOUT: "700 millis" },
+      env: {
+        METRICS: "open",
+        CIRCUIT_FAILURE_THRESHOLD: "1",
+        CIRCUIT_COOLDOWN: "60 seconds",
+        UPSTREAM_IDLE_TIMEOUT: "700 millis",
+      },
       gatewayFile: gatewayFile(primary, backup),
     })
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
@@ -118,10 +129,16 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
       { match: { model: "solo-model" }, usage: { inputTokens: 11, outputTokens: 7 } },
       { match: { model: "solo-model" }, usage: { inputTokens: 5, outputTokens: 3, cachedTokens: 2 } },
     )
-    const json = await openai.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }] }).withResponse()
+    const json = await openai.chat.completions
+      .create({ model: "solo", messages: [{ role: "user", content: "hi" }] })
+      .withResponse()
     expect(json.data.usage?.prompt_tokens).toBe(11)
     expect(json.response.headers.get("x-apiproxy-cost")).toBe("0.000025")
-    const stream = await openai.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }], stream: true })
+    const stream = await openai.chat.completions.create({
+      model: "solo",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+    })
     expect(await streamedText(stream)).toBe("Hello from mock: hi")
 
     const m = await metricsWhen((m) => requests(m, "solo", "solo-p", "200") === 2)
@@ -129,7 +146,12 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     const series = { endpoint: CHAT, model: "solo", provider: "solo-p" }
     expect(m.value("apiproxy_request_duration_seconds_count", series)).toBe(2)
     expect(m.value("apiproxy_time_to_first_token_seconds_count", series)).toBe(1)
-    const genAi = { gen_ai_operation_name: "chat", gen_ai_system: "openai", gen_ai_request_model: "solo", gen_ai_response_model: "solo-model" }
+    const genAi = {
+      gen_ai_operation_name: "chat",
+      gen_ai_system: "openai",
+      gen_ai_request_model: "solo",
+      gen_ai_response_model: "solo-model",
+    }
     expect(m.value("gen_ai_client_operation_duration_seconds_count", { ...genAi, error_type: "" })).toBe(2)
     expect(m.value("gen_ai_server_time_to_first_token_seconds_count", genAi)).toBe(1)
     expect(m.value("gen_ai_client_token_usage_count", { ...genAi, gen_ai_token_type: "input" })).toBe(2)
@@ -154,7 +176,9 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
   it("a failed-over request: the failed attempt and the one that served, the circuit it opened", async () => {
     primary.script({ match: { model: "gpt-main" }, status: 503 })
     backup.script({ match: { model: "gpt-fb" }, usage: { inputTokens: 4, outputTokens: 6 } })
-    const served = await openai.chat.completions.create({ model: "chat", messages: [{ role: "user", content: "hi" }] }).withResponse()
+    const served = await openai.chat.completions
+      .create({ model: "chat", messages: [{ role: "user", content: "hi" }] })
+      .withResponse()
     expect(served.response.headers.get("x-apiproxy-provider")).toBe("fb-p")
     expect(served.response.headers.get("x-apiproxy-attempts")).toBe("2")
 
@@ -163,7 +187,12 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
     expect(m.value("apiproxy_upstream_attempts_total", { provider: "main-p", outcome: "server_error" })).toBe(1)
     expect(m.value("apiproxy_upstream_attempts_total", { provider: "fb-p", outcome: "success" })).toBe(1)
     expect(m.value("apiproxy_tokens_total", { provider: "fb-p", model: "gpt-fb", type: "output" })).toBe(6)
-    const genAi = { gen_ai_operation_name: "chat", gen_ai_system: "openai", gen_ai_request_model: "chat", gen_ai_response_model: "gpt-fb" }
+    const genAi = {
+      gen_ai_operation_name: "chat",
+      gen_ai_system: "openai",
+      gen_ai_request_model: "chat",
+      gen_ai_response_model: "gpt-fb",
+    }
     expect(m.value("gen_ai_client_operation_duration_seconds_count", { ...genAi, error_type: "" })).toBe(1)
     // The 503 opened the upstream's circuit (threshold 1); the provider's connection is fine.
     expect(m.value("apiproxy_circuit_state", { scope: "upstream", provider: "main-p", model: "gpt-main" })).toBe(2)
@@ -173,7 +202,9 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
 
   it("a rate-limited key is backed off; the request fails over", async () => {
     primary.script({ match: { model: "lim-model" }, status: 429, headers: { "retry-after": "30" } })
-    const answer = await openai.chat.completions.create({ model: "lim", messages: [{ role: "user", content: "hi" }] }).withResponse()
+    const answer = await openai.chat.completions
+      .create({ model: "lim", messages: [{ role: "user", content: "hi" }] })
+      .withResponse()
     expect(answer.response.headers.get("x-apiproxy-provider")).toBe("fb-p")
 
     const m = await metricsWhen((m) => requests(m, "lim", "fb-p", "200") === 1)
@@ -185,19 +216,34 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
 
   it("a stream cut after commit is rescued and counted once as a request", async () => {
     primary.script({ match: { model: "cut-model" }, cutAfterChunks: 3, usage: { inputTokens: 3, outputTokens: 2 } })
-    const stream = await openai.chat.completions.create({ model: "resc", messages: [{ role: "user", content: "tell me" }], stream: true })
+    const stream = await openai.chat.completions.create({
+      model: "resc",
+      messages: [{ role: "user", content: "tell me" }],
+      stream: true,
+    })
     expect(await streamedText(stream)).toBe("Hello from mock: tell me")
 
     const m = await metricsWhen((m) => requests(m, "resc", "cut-p", "200") === 1)
     expect(requests(m, "resc", "cut-p", "200")).toBe(1)
     expect(m.value("apiproxy_stream_rescues_total", { outcome: "rescued" })).toBe(1)
-    expect(m.value("apiproxy_time_to_first_token_seconds_count", { endpoint: CHAT, model: "resc", provider: "cut-p" })).toBe(1)
+    expect(
+      m.value("apiproxy_time_to_first_token_seconds_count", { endpoint: CHAT, model: "resc", provider: "cut-p" }),
+    ).toBe(1)
     expect(m.value("apiproxy_streams_in_flight")).toBe(0)
   })
 
   it("a stream cut inside a tool call cannot be rescued: counted as not_possible, the request still as a 200 stream", async () => {
-    primary.script({ match: { model: "tool-model" }, toolCalls: [{ name: "get_weather", arguments: { city: "Paris", days: 3 } }], chunkCount: 8, cutAfterChunks: 4 })
-    const stream = await openai.chat.completions.create({ model: "tool", messages: [{ role: "user", content: "weather?" }], stream: true })
+    primary.script({
+      match: { model: "tool-model" },
+      toolCalls: [{ name: "get_weather", arguments: { city: "Paris", days: 3 } }],
+      chunkCount: 8,
+      cutAfterChunks: 4,
+    })
+    const stream = await openai.chat.completions.create({
+      model: "tool",
+      messages: [{ role: "user", content: "weather?" }],
+      stream: true,
+    })
     await expect(streamedText(stream)).rejects.toBeInstanceOf(OpenAI.APIError)
 
     const m = await metricsWhen((m) => requests(m, "tool", "tool-p", "200") === 1)
@@ -209,24 +255,32 @@ describe("GET /metrics: counters match the requests sent (METRICS=open)", () => 
 
   it("refused requests: a bad key (before the body is read) and an unknown model", async () => {
     const stranger = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "sk-not-a-key", maxRetries: 0 })
-    await expect(stranger.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({ status: 401 })
+    await expect(
+      stranger.chat.completions.create({ model: "solo", messages: [{ role: "user", content: "hi" }] }),
+    ).rejects.toMatchObject({ status: 401 })
     // A model no one serves: its name is client input, labelled `other` (never a series of its own).
-    await expect(openai.chat.completions.create({ model: "made-up-model-1234", messages: [{ role: "user", content: "hi" }] })).rejects.toMatchObject({
+    await expect(
+      openai.chat.completions.create({ model: "made-up-model-1234", messages: [{ role: "user", content: "hi" }] }),
+    ).rejects.toMatchObject({
       status: 404,
     })
 
-    const m = await metricsWhen((m) => requests(m, "other", "none", "404") === 1 && requests(m, "none", "none", "401") === 1)
+    const m = await metricsWhen(
+      (m) => requests(m, "other", "none", "404") === 1 && requests(m, "none", "none", "401") === 1,
+    )
     expect(requests(m, "none", "none", "401")).toBe(1)
     expect(requests(m, "other", "none", "404")).toBe(1)
     expect(m.samples.some((s) => Object.values(s.labels).includes("made-up-model-1234"))).toBe(false)
     // The bad key's request never named a model: no GenAI operation; the 404 did.
-    expect(m.value("gen_ai_client_operation_duration_seconds_count", {
-      gen_ai_operation_name: "chat",
-      gen_ai_system: "_OTHER",
-      gen_ai_request_model: "other",
-      gen_ai_response_model: "none",
-      error_type: "404",
-    })).toBe(1)
+    expect(
+      m.value("gen_ai_client_operation_duration_seconds_count", {
+        gen_ai_operation_name: "chat",
+        gen_ai_system: "_OTHER",
+        gen_ai_request_model: "other",
+        gen_ai_response_model: "none",
+        error_type: "404",
+      }),
+    ).toBe(1)
 
     // Everything counted, once: 2 solo, 1 chat, 1 lim, 1 resc, 1 tool, 2 refused.
     expect(m.sum("apiproxy_requests_total")).toBe(8)
@@ -249,7 +303,11 @@ describe("GET /metrics access (METRICS=master, the default, and off)", () => {
 
   beforeAll(async () => {
     mock = await startMockProvider()
-    const file = { providers: [{ id: "p", protocol: "openai", base_url: mock.url, keys: [{ value: "key-p" }], models: ["gpt-4o-mini"] }] }
+    const file = {
+      providers: [
+        { id: "p", protocol: "openai", base_url: mock.url, keys: [{ value: "key-p" }], models: ["gpt-4o-mini"] },
+      ],
+    }
     master = await startTestGateway({ gatewayFile: file })
     off = await startTestGateway({ env: { METRICS: "off" }, gatewayFile: file })
   })
@@ -281,7 +339,10 @@ describe("GET /metrics access (METRICS=master, the default, and off)", () => {
       expect(await response.json()).toMatchObject({ error: { code: "not_found" } })
     }
     const openai = new OpenAI({ baseURL: `${off.url}/v1`, apiKey: off.masterKey, maxRetries: 0 })
-    const answer = await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+    const answer = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+    })
     expect(answer.choices[0]?.message.content).toBe("Hello from mock: hi")
   })
 })

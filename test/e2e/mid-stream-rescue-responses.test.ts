@@ -1,6 +1,11 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type Behaviour, type MockProvider, type ReceivedRequest, startMockProvider } from "../../src/mock/MockProvider.js"
+import {
+  type Behaviour,
+  type MockProvider,
+  type ReceivedRequest,
+  startMockProvider,
+} from "../../src/mock/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -14,27 +19,41 @@ import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
  */
 
 /** Multi-byte characters, doubled spaces, a tab; the cut comes right after the "\n\n". */
-const CHUNKS = ["Première ligne — ", "déjà vue.\n\n", "   Deuxième 😀 ", "ligne :  espaces", "  doubles,\tune ", "tabulation, 中文", " et fin."]
+const CHUNKS = [
+  "Première ligne — ",
+  "déjà vue.\n\n",
+  "   Deuxième 😀 ",
+  "ligne :  espaces",
+  "  doubles,\tune ",
+  "tabulation, 中文",
+  " et fin.",
+]
 const FULL = CHUNKS.join("")
 /** What the client has when the primary is cut (two text deltas in), and the prefill sent for it. */
 const DELIVERED = CHUNKS[0]! + CHUNKS[1]!
 const PREFILL = DELIVERED.trimEnd()
 
 /** Frames each primary sends before its first text delta (Responses: created, in_progress, item added, part added; Anthropic: message_start, block start, ping). */
-const cutAfterTwoDeltas = (dialect: "responses" | "anthropic"): Behaviour => ({ chunks: CHUNKS, cutAfterChunks: (dialect === "responses" ? 4 : 3) + 2 })
+const cutAfterTwoDeltas = (dialect: "responses" | "anthropic"): Behaviour => ({
+  chunks: CHUNKS,
+  cutAfterChunks: (dialect === "responses" ? 4 : 3) + 2,
+})
 
 /** Text of the trailing assistant message of an Anthropic request body (the prefill), if it ends with one. */
 const prefillOf = (request: ReceivedRequest): string | undefined => {
   const last = (request.body as { messages?: Array<{ role: string; content: unknown }> }).messages?.at(-1)
   if (last === undefined || last.role !== "assistant") return undefined
-  return typeof last.content === "string" ? last.content : (last.content as Array<{ text?: string }>).map((b) => b.text ?? "").join("")
+  return typeof last.content === "string"
+    ? last.content
+    : (last.content as Array<{ text?: string }>).map((b) => b.text ?? "").join("")
 }
 
 /** An Anthropic fallback that continues a prefill: what follows it in FULL (whitespace included), in other chunks. */
 const continuesPrefill = (request: ReceivedRequest): Behaviour => {
   const prefill = prefillOf(request)
   if (prefill === undefined) return { text: FULL, chunkCount: 5 }
-  if (!FULL.startsWith(prefill)) return { status: 400, errorMessage: `prefill is not a prefix of the answer: ${JSON.stringify(prefill)}` }
+  if (!FULL.startsWith(prefill))
+    return { status: 400, errorMessage: `prefill is not a prefix of the answer: ${JSON.stringify(prefill)}` }
   return { text: FULL.slice(prefill.length), chunkCount: 3 }
 }
 
@@ -44,7 +63,13 @@ describe("mid-stream rescue through the openai SDK's Responses streaming API", (
   let gateway: TestGateway
   let client: OpenAI
 
-  const provider = (id: string, protocol: string, mock: MockProvider, model: string) => ({ id, protocol, base_url: mock.url, keys: [{ value: `key-${id}` }], models: [model] })
+  const provider = (id: string, protocol: string, mock: MockProvider, model: string) => ({
+    id,
+    protocol,
+    base_url: mock.url,
+    keys: [{ value: `key-${id}` }],
+    models: [model],
+  })
   const pair = (id: string, main: string, mainModel: string, fb: string, fbModel: string) => ({
     id,
     upstreams: [
@@ -57,7 +82,12 @@ describe("mid-stream rescue through the openai SDK's Responses streaming API", (
     primary = await startMockProvider()
     backup = await startMockProvider()
     gateway = await startTestGateway({
-      env: { UPSTREAM_HEADERS_TIMEOUT: "2 seconds", UPSTREAM_FIRST_TOKEN_TIMEOUT: "2 seconds", UPSTREAM_IDLE_TIMEOUT: "700 millis", CIRCUIT_FAILURE_THRESHOLD: "1000" },
+      env: {
+        UPSTREAM_HEADERS_TIMEOUT: "2 seconds",
+        UPSTREAM_FIRST_TOKEN_TIMEOUT: "2 seconds",
+        UPSTREAM_IDLE_TIMEOUT: "700 millis",
+        CIRCUIT_FAILURE_THRESHOLD: "1000",
+      },
       gatewayFile: {
         providers: [
           provider("oai-main", "openai", primary, "gpt-main"),
@@ -104,7 +134,9 @@ describe("mid-stream rescue through the openai SDK's Responses streaming API", (
   }
 
   const messageTexts = (final: OpenAI.Responses.Response) =>
-    final.output.flatMap((item) => (item.type === "message" ? item.content.flatMap((c) => (c.type === "output_text" ? [c.text] : [])) : []))
+    final.output.flatMap((item) =>
+      item.type === "message" ? item.content.flatMap((c) => (c.type === "output_text" ? [c.text] : [])) : [],
+    )
 
   it("same dialect: the relayed Responses stream, cut, is continued by the fallback's Responses endpoint (asked again)", async () => {
     primary.script(cutAfterTwoDeltas("responses"))
@@ -171,6 +203,10 @@ describe("mid-stream rescue through the openai SDK's Responses streaming API", (
     await expect(stream.finalResponse()).rejects.toThrow(/upstream/)
     expect(text).toBe(DELIVERED)
     expect(backup.received.filter((r) => r.model === "gpt-fb")).toHaveLength(1)
-    expect(gateway.logs.some((l) => l.includes('msg="continuation failed"') && l.includes("does not start with the text already sent"))).toBe(true)
+    expect(
+      gateway.logs.some(
+        (l) => l.includes('msg="continuation failed"') && l.includes("does not start with the text already sent"),
+      ),
+    ).toBe(true)
   })
 })

@@ -2,7 +2,12 @@ import Anthropic from "@anthropic-ai/sdk"
 import { GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type Behaviour, type MockProvider, type ReceivedRequest, startMockProvider } from "../../src/mock/MockProvider.js"
+import {
+  type Behaviour,
+  type MockProvider,
+  type ReceivedRequest,
+  startMockProvider,
+} from "../../src/mock/MockProvider.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -20,7 +25,10 @@ const FULL =
 
 /** Text of the trailing assistant message of a request body (the prefill), if it ends with one. */
 const prefillOf = (request: ReceivedRequest): string | undefined => {
-  const body = request.body as { messages?: Array<{ role: string; content: unknown }>; contents?: Array<{ role: string; parts: Array<{ text?: string }> }> }
+  const body = request.body as {
+    messages?: Array<{ role: string; content: unknown }>
+    contents?: Array<{ role: string; parts: Array<{ text?: string }> }>
+  }
   const last = body.messages?.at(-1)
   if (last !== undefined) {
     if (last.role !== "assistant") return undefined
@@ -43,7 +51,11 @@ const continuesPrefill = (request: ReceivedRequest): Behaviour => {
 const refusesPrefill = (request: ReceivedRequest): Behaviour =>
   prefillOf(request) === undefined
     ? { text: FULL, chunkCount: 6 }
-    : { status: 400, errorMessage: "This model does not support assistant message prefill. The conversation must end with a user message." }
+    : {
+        status: 400,
+        errorMessage:
+          "This model does not support assistant message prefill. The conversation must end with a user message.",
+      }
 
 describe("mid-stream rescue through the official SDKs", () => {
   let primary: MockProvider
@@ -125,7 +137,11 @@ describe("mid-stream rescue through the official SDKs", () => {
 
   /** The text an OpenAI SDK stream delivered, and whether it finished or threw. */
   const readChat = async (client: OpenAI, model: string) => {
-    const stream = await client.chat.completions.create({ model, messages: [{ role: "user", content: "tell me" }], stream: true })
+    const stream = await client.chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "tell me" }],
+      stream: true,
+    })
     let text = ""
     let finish: string | null | undefined
     try {
@@ -155,7 +171,9 @@ describe("mid-stream rescue through the official SDKs", () => {
   it("anthropic SDK: the fallback continues the delivered text as a prefill; finalMessage is the whole answer", async () => {
     primary.script({ text: FULL, chunkCount: 8, cutAfterChunks: 5 })
     backup.setDefault(continuesPrefill)
-    const message = await anthropic.messages.stream({ model: "claude", max_tokens: 200, messages: [{ role: "user", content: "tell me" }] }).finalMessage()
+    const message = await anthropic.messages
+      .stream({ model: "claude", max_tokens: 200, messages: [{ role: "user", content: "tell me" }] })
+      .finalMessage()
     expect(message.content).toHaveLength(1)
     expect(message.content[0]!.type === "text" && message.content[0]!.text).toBe(FULL)
     expect(message.stop_reason).toBe("end_turn")
@@ -171,7 +189,9 @@ describe("mid-stream rescue through the official SDKs", () => {
   it("a fallback that refuses the prefill (400) is asked again without it; the 400 never reaches the client", async () => {
     primary.script({ text: FULL, chunkCount: 8, cutAfterChunks: 5 })
     backup.setDefault(refusesPrefill)
-    const message = await anthropic.messages.stream({ model: "strict", max_tokens: 200, messages: [{ role: "user", content: "tell me" }] }).finalMessage()
+    const message = await anthropic.messages
+      .stream({ model: "strict", max_tokens: 200, messages: [{ role: "user", content: "tell me" }] })
+      .finalMessage()
     expect(message.content[0]!.type === "text" && message.content[0]!.text).toBe(FULL)
     const asked = forModel(backup, "strict-fb")
     expect(asked.map((r) => prefillOf(r) !== undefined)).toEqual([true, false])
@@ -247,9 +267,17 @@ describe("mid-stream rescue through the official SDKs", () => {
   })
 
   it("a tool call already partly sent is not continued: in-band error", async () => {
-    primary.script({ toolCalls: [{ name: "get_weather", arguments: { city: "Paris", days: 3, units: "metric" } }], chunkCount: 8, cutAfterChunks: 4 })
+    primary.script({
+      toolCalls: [{ name: "get_weather", arguments: { city: "Paris", days: 3, units: "metric" } }],
+      chunkCount: 8,
+      cutAfterChunks: 4,
+    })
     backup.setDefault({ text: FULL })
-    const stream = await openai.chat.completions.create({ model: "chat", messages: [{ role: "user", content: "weather?" }], stream: true })
+    const stream = await openai.chat.completions.create({
+      model: "chat",
+      messages: [{ role: "user", content: "weather?" }],
+      stream: true,
+    })
     const error = await (async () => {
       for await (const _ of stream) void _
     })().catch((e) => e)

@@ -4,9 +4,9 @@ import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
+import { PROTOCOL_MODELS, protocolProviders, sdkClients } from "../support/ProtocolProviders.js"
 import { rawRequest } from "../support/RawHttp.js"
 import { restrictedKey } from "../support/RestrictedKey.js"
-import { PROTOCOL_MODELS, protocolProviders, sdkClients } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -22,17 +22,38 @@ describe("model endpoints in every dialect", () => {
   let anthropic: Anthropic
   let gemini: GoogleGenAI
   // Providers' models in provider id order (agg, claude, gem, oai), then logical models.
-  const everyId = ["qwen/qwen-2.5:free", "text-embedding-3-small", "claude-haiku-4-5", "gemini-2.5-flash", "gpt-4o-mini", "smart"]
+  const everyId = [
+    "qwen/qwen-2.5:free",
+    "text-embedding-3-small",
+    "claude-haiku-4-5",
+    "gemini-2.5-flash",
+    "gpt-4o-mini",
+    "smart",
+  ]
 
   beforeAll(async () => {
     mock = await startMockProvider({ models: Object.values(PROTOCOL_MODELS) })
     gateway = await startTestGateway({
       gatewayFile: {
         providers: [
-          { id: "agg", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-agg" }], models: ["qwen/qwen-2.5:free", "text-embedding-3-small"] },
+          {
+            id: "agg",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-agg" }],
+            models: ["qwen/qwen-2.5:free", "text-embedding-3-small"],
+          },
           ...protocolProviders(mock.url),
         ],
-        logical_models: [{ id: "smart", upstreams: [{ provider: "claude", model: "claude-haiku-4-5" }, { provider: "gem", model: "gemini-2.5-flash" }] }],
+        logical_models: [
+          {
+            id: "smart",
+            upstreams: [
+              { provider: "claude", model: "claude-haiku-4-5" },
+              { provider: "gem", model: "gemini-2.5-flash" },
+            ],
+          },
+        ],
       },
     })
     ;({ openai, anthropic, gemini } = sdkClients(gateway.url, gateway.masterKey))
@@ -53,9 +74,19 @@ describe("model endpoints in every dialect", () => {
       const ids: Array<string> = []
       for await (const model of openai.models.list()) ids.push(model.id)
       expect(ids).toEqual(everyId)
-      expect(await openai.models.retrieve("gpt-4o-mini")).toMatchObject({ id: "gpt-4o-mini", object: "model", owned_by: "oai" })
-      expect(await openai.models.retrieve("qwen/qwen-2.5:free")).toMatchObject({ id: "qwen/qwen-2.5:free", owned_by: "agg" })
-      expect(await openai.models.retrieve("claude/claude-haiku-4-5")).toMatchObject({ id: "claude/claude-haiku-4-5", owned_by: "claude" })
+      expect(await openai.models.retrieve("gpt-4o-mini")).toMatchObject({
+        id: "gpt-4o-mini",
+        object: "model",
+        owned_by: "oai",
+      })
+      expect(await openai.models.retrieve("qwen/qwen-2.5:free")).toMatchObject({
+        id: "qwen/qwen-2.5:free",
+        owned_by: "agg",
+      })
+      expect(await openai.models.retrieve("claude/claude-haiku-4-5")).toMatchObject({
+        id: "claude/claude-haiku-4-5",
+        owned_by: "claude",
+      })
       expect(await openai.models.retrieve("smart")).toMatchObject({ id: "smart", owned_by: "apiproxy" })
     })
 
@@ -85,8 +116,15 @@ describe("model endpoints in every dialect", () => {
       }
       expect(ids).toEqual(everyId)
       const first = await anthropic.models.list({ limit: 2 })
-      expect([first.has_more, first.first_id, first.last_id]).toEqual([true, "qwen/qwen-2.5:free", "text-embedding-3-small"])
-      expect(await anthropic.models.retrieve("claude-haiku-4-5")).toMatchObject({ type: "model", id: "claude-haiku-4-5" })
+      expect([first.has_more, first.first_id, first.last_id]).toEqual([
+        true,
+        "qwen/qwen-2.5:free",
+        "text-embedding-3-small",
+      ])
+      expect(await anthropic.models.retrieve("claude-haiku-4-5")).toMatchObject({
+        type: "model",
+        id: "claude-haiku-4-5",
+      })
     })
 
     it("before_id pages backwards; a bad limit is 400 and an unknown id 404, in Anthropic's shape", async () => {
@@ -94,7 +132,13 @@ describe("model endpoints in every dialect", () => {
       const back = await json("/v1/models?before_id=smart&limit=2", headers)
       expect(back.body).toMatchObject({ has_more: true, first_id: "gemini-2.5-flash", last_id: "gpt-4o-mini" })
       const bad = await json("/v1/models?limit=0", headers)
-      expect([bad.status, bad.body]).toEqual([400, { type: "error", error: { type: "invalid_request_error", message: "limit must be a whole number from 1 to 1000" } }])
+      expect([bad.status, bad.body]).toEqual([
+        400,
+        {
+          type: "error",
+          error: { type: "invalid_request_error", message: "limit must be a whole number from 1 to 1000" },
+        },
+      ])
       const error = await anthropic.models.retrieve("no-such-model").catch((e) => e)
       expect(error).toBeInstanceOf(Anthropic.NotFoundError)
       expect(error.error).toMatchObject({ type: "error", error: { type: "not_found_error" } })
@@ -107,7 +151,9 @@ describe("model endpoints in every dialect", () => {
       const pager = await gemini.models.list({ config: { pageSize: 2 } })
       for await (const model of pager) {
         const embedding = model.name === "models/text-embedding-3-small"
-        expect(model.supportedActions).toEqual(embedding ? ["embedContent", "batchEmbedContents", "countTokens"] : ["generateContent", "countTokens"])
+        expect(model.supportedActions).toEqual(
+          embedding ? ["embedContent", "batchEmbedContents", "countTokens"] : ["generateContent", "countTokens"],
+        )
         names.push(model.name!)
       }
       expect(names).toEqual(everyId.map((id) => `models/${id}`))
@@ -121,14 +167,27 @@ describe("model endpoints in every dialect", () => {
       expect(error.status).toBe(404)
       expect(JSON.parse(error.message)).toMatchObject({ error: { code: 404, status: "NOT_FOUND" } })
       const bad = await json(`/v1beta/models?pageToken=bm9wZQ&key=${gateway.masterKey}`, {})
-      expect([bad.status, bad.body.error.status, bad.body.error.message]).toEqual([400, "INVALID_ARGUMENT", "pageToken is not a token this list gave"])
+      expect([bad.status, bad.body.error.status, bad.body.error.message]).toEqual([
+        400,
+        "INVALID_ARGUMENT",
+        "pageToken is not a token this list gave",
+      ])
     })
   })
 
   it("hostile ids (malformed escapes, control bytes, 8 KB) are a clean 4xx in the dialect, echoed bounded", async () => {
     const port = Number(new URL(gateway.url).port)
-    for (const target of ["/v1/models/%ZZ", "/v1/models/a%00b%0D%0Ax", `/v1beta/models/${"m".repeat(8_000)}`, "/v1beta/models/%E0%A4%A"]) {
-      const raw = await rawRequest(port, { method: "GET", target, headers: [["authorization", `Bearer ${gateway.masterKey}`]] })
+    for (const target of [
+      "/v1/models/%ZZ",
+      "/v1/models/a%00b%0D%0Ax",
+      `/v1beta/models/${"m".repeat(8_000)}`,
+      "/v1beta/models/%E0%A4%A",
+    ]) {
+      const raw = await rawRequest(port, {
+        method: "GET",
+        target,
+        headers: [["authorization", `Bearer ${gateway.masterKey}`]],
+      })
       expect(raw!.status, target).toBeGreaterThanOrEqual(400)
       expect(raw!.status, target).toBeLessThan(500)
       const body = JSON.parse(raw!.body)
@@ -140,7 +199,9 @@ describe("model endpoints in every dialect", () => {
   })
 
   it("each dialect's missing key is a 401 in its shape naming its header", async () => {
-    expect((await json("/v1/models/gpt-4o-mini", {})).body.error.message).toBe("Missing API key: send 'Authorization: Bearer <key>'")
+    expect((await json("/v1/models/gpt-4o-mini", {})).body.error.message).toBe(
+      "Missing API key: send 'Authorization: Bearer <key>'",
+    )
     expect((await json("/v1/models", { "anthropic-version": "2023-06-01" })).body).toEqual({
       type: "error",
       error: { type: "authentication_error", message: "Missing API key: send 'x-api-key: <key>'" },
@@ -155,7 +216,10 @@ describe("model endpoints in every dialect", () => {
     const ids: Array<string> = []
     for await (const model of clients.anthropic.models.list()) ids.push(model.id)
     expect(ids).toEqual(["claude-haiku-4-5", "smart"])
-    expect((await clients.gemini.models.list()).page.map((m) => m.name)).toEqual(["models/claude-haiku-4-5", "models/smart"])
+    expect((await clients.gemini.models.list()).page.map((m) => m.name)).toEqual([
+      "models/claude-haiku-4-5",
+      "models/smart",
+    ])
     expect(await clients.openai.models.retrieve("gpt-4o-mini").catch((e) => e.status)).toBe(404)
   })
 })

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { freePort } from "../support/GatewayProcess.js"
 import { sdkClients } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -27,7 +27,12 @@ describe("model lists leave out providers whose discovery failed", () => {
           { id: "good", protocol: "openai", base_url: good.url, keys: [{ value: "sk-good" }] },
           { id: "flaky", protocol: "openai", base_url: flaky.url, keys: [{ value: "sk-flaky" }] },
           { id: "locked", protocol: "openai", base_url: rejecting.url, keys: [{ value: "sk-a-wrong-key" }] },
-          { id: "gone", protocol: "openai", base_url: `http://127.0.0.1:${await freePort()}`, keys: [{ value: "sk-gone" }] },
+          {
+            id: "gone",
+            protocol: "openai",
+            base_url: `http://127.0.0.1:${await freePort()}`,
+            keys: [{ value: "sk-gone" }],
+          },
         ],
       },
     })
@@ -48,7 +53,10 @@ describe("model lists leave out providers whose discovery failed", () => {
   it("a provider that is down or rejects the key is not listed; one whose refresh fails is dropped", async () => {
     expect(await listed()).toEqual(["flaky:flaky-model", "good:good-model"])
     const { gemini } = sdkClients(gateway.url, gateway.masterKey)
-    expect((await gemini.models.list()).page.map((m) => m.name).sort()).toEqual(["models/flaky-model", "models/good-model"])
+    expect((await gemini.models.list()).page.map((m) => m.name).sort()).toEqual([
+      "models/flaky-model",
+      "models/good-model",
+    ])
 
     // The list of `flaky` expires (MODELS_CACHE_TTL 1 s); its refresh fails: its models leave the list.
     flaky.setDefault({ status: 503, match: { path: "/v1/models" } })
@@ -61,7 +69,9 @@ describe("model lists leave out providers whose discovery failed", () => {
     expect(now).toEqual(["good:good-model"])
     // Nor does a request for its model go there now.
     const { openai } = sdkClients(gateway.url, gateway.masterKey)
-    const refused = await openai.chat.completions.create({ model: "flaky-model", messages: [{ role: "user", content: "hi" }] }).catch((e) => e)
+    const refused = await openai.chat.completions
+      .create({ model: "flaky-model", messages: [{ role: "user", content: "hi" }] })
+      .catch((e) => e)
     expect(refused.status).toBe(404)
   })
 })

@@ -17,13 +17,36 @@ describe("OpenAI data plane through the official SDK", () => {
       // Every test here scripts its own faults: keep circuits from carrying them into the next test.
       // Mid-stream rescue is off: these tests hold the commit contract where no continuation is
       // possible (a broken stream ends with the in-band error); rescue has its own tests.
-      env: { UPSTREAM_FIRST_TOKEN_TIMEOUT: "1 second", UPSTREAM_IDLE_TIMEOUT: "1 second", CIRCUIT_FAILURE_THRESHOLD: "1000", MIDSTREAM_RESCUES: "0" },
+      env: {
+        UPSTREAM_FIRST_TOKEN_TIMEOUT: "1 second",
+        UPSTREAM_IDLE_TIMEOUT: "1 second",
+        CIRCUIT_FAILURE_THRESHOLD: "1000",
+        MIDSTREAM_RESCUES: "0",
+      },
       gatewayFile: {
         providers: [
-          { id: "primary", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-primary-secret", label: "main" }], models: ["gpt-4o-mini", "only-primary"] },
-          { id: "backup", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-backup-secret", label: "main" }], models: ["gpt-4o-mini"] },
+          {
+            id: "primary",
+            protocol: "openai",
+            base_url: primary.url,
+            keys: [{ value: "sk-primary-secret", label: "main" }],
+            models: ["gpt-4o-mini", "only-primary"],
+          },
+          {
+            id: "backup",
+            protocol: "openai",
+            base_url: backup.url,
+            keys: [{ value: "sk-backup-secret", label: "main" }],
+            models: ["gpt-4o-mini"],
+          },
           // Its own provider (and key), so a rate limit here cannot back off the keys other tests use.
-          { id: "solo", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-solo-secret", label: "main" }], models: ["solo-model"] },
+          {
+            id: "solo",
+            protocol: "openai",
+            base_url: primary.url,
+            keys: [{ value: "sk-solo-secret", label: "main" }],
+            models: ["solo-model"],
+          },
         ],
         logical_models: [
           {
@@ -128,7 +151,11 @@ describe("OpenAI data plane through the official SDK", () => {
   it("streams when only Accept: text/event-stream asks for it", async () => {
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json", accept: "text/event-stream" },
+      headers: {
+        authorization: `Bearer ${gateway.masterKey}`,
+        "content-type": "application/json",
+        accept: "text/event-stream",
+      },
       body: JSON.stringify({ model: "fast", messages: [{ role: "user", content: "sse" }] }),
     })
     expect(response.headers.get("content-type")).toContain("text/event-stream")
@@ -139,7 +166,10 @@ describe("OpenAI data plane through the official SDK", () => {
 
   it("passes tool definitions through and returns tool calls, streaming and not", async () => {
     const tools: Array<OpenAI.ChatCompletionTool> = [
-      { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { location: { type: "string" } } } } },
+      {
+        type: "function",
+        function: { name: "get_weather", parameters: { type: "object", properties: { location: { type: "string" } } } },
+      },
     ]
     const completion = await client.chat.completions.create({
       model: "fast",
@@ -182,7 +212,9 @@ describe("OpenAI data plane through the official SDK", () => {
   })
 
   it("answers an unknown model with 404 model_not_found", async () => {
-    const error = await client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] }).catch((e) => e)
+    const error = await client.chat.completions
+      .create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.NotFoundError)
     expect(error.code).toBe("model_not_found")
     expect(error.requestID).toBeTruthy()
@@ -190,7 +222,9 @@ describe("OpenAI data plane through the official SDK", () => {
 
   it("keeps the provider's status and message for client errors, without failing over", async () => {
     primary.script(contextLengthExceeded("gpt-4o-mini"))
-    const error = await client.chat.completions.create({ model: "fast", messages: [{ role: "user", content: "long" }] }).catch((e) => e)
+    const error = await client.chat.completions
+      .create({ model: "fast", messages: [{ role: "user", content: "long" }] })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
     expect(error.status).toBe(400)
     expect(error.code).toBe("context_length_exceeded")
@@ -238,7 +272,11 @@ describe("OpenAI data plane through the official SDK", () => {
 
     primary.setDefault({ reset: true })
     try {
-      const stream = await client.chat.completions.create({ model: "fast", messages: [{ role: "user", content: "again" }], stream: true })
+      const stream = await client.chat.completions.create({
+        model: "fast",
+        messages: [{ role: "user", content: "again" }],
+        stream: true,
+      })
       let text = ""
       for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
       expect(text).toBe("Hello from mock: again")
@@ -250,7 +288,11 @@ describe("OpenAI data plane through the official SDK", () => {
 
   it("fails over when the first token never comes", async () => {
     primary.script({ firstTokenDelayMs: 5_000 })
-    const stream = await client.chat.completions.create({ model: "fast", messages: [{ role: "user", content: "slow" }], stream: true })
+    const stream = await client.chat.completions.create({
+      model: "fast",
+      messages: [{ role: "user", content: "slow" }],
+      stream: true,
+    })
     let text = ""
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
     expect(text).toBe("Hello from mock: slow")
@@ -259,7 +301,11 @@ describe("OpenAI data plane through the official SDK", () => {
 
   it("ends a stream cut after commit with an in-band error, never a clean finish", async () => {
     primary.script({ cutAfterChunks: 3 })
-    const stream = await client.chat.completions.create({ model: "fast", messages: [{ role: "user", content: "cut me off" }], stream: true })
+    const stream = await client.chat.completions.create({
+      model: "fast",
+      messages: [{ role: "user", content: "cut me off" }],
+      stream: true,
+    })
     let text = ""
     const error = await (async () => {
       for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ""
@@ -288,7 +334,11 @@ describe("OpenAI data plane through the official SDK", () => {
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "only-primary", stream: true, messages: [{ role: "user", content: "a b c d e f" }] }),
+      body: JSON.stringify({
+        model: "only-primary",
+        stream: true,
+        messages: [{ role: "user", content: "a b c d e f" }],
+      }),
     })
     const text = await response.text()
     expect(text).toContain('data: {"error"')
@@ -300,7 +350,11 @@ describe("OpenAI data plane through the official SDK", () => {
     const controller = new AbortController()
     const pending = fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json", "x-request-id": "leaves-early" },
+      headers: {
+        authorization: `Bearer ${gateway.masterKey}`,
+        "content-type": "application/json",
+        "x-request-id": "leaves-early",
+      },
       body: JSON.stringify({ model: "only-primary", messages: [{ role: "user", content: "leave" }] }),
       signal: controller.signal,
     }).catch((error: unknown) => error)

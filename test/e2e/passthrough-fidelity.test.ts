@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
+import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { PROTOCOL_MODELS, protocolProviders } from "../support/ProtocolProviders.js"
 import { expectPassedThrough } from "../support/RecordedSession.js"
-import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 
 /**
  * Same dialect on both sides: the body reaches the upstream exactly as the client wrote it —
@@ -16,11 +16,26 @@ const anthropicBody = (model: string) => ({
   max_tokens: 1024,
   system: [{ type: "text", text: "sys", cache_control: { type: "ephemeral", ttl: "1h" } }],
   tools: [
-    { name: "get_weather", description: "w", input_schema: { type: "object", properties: { city: { type: "string" } } }, cache_control: { type: "ephemeral" } },
+    {
+      name: "get_weather",
+      description: "w",
+      input_schema: { type: "object", properties: { city: { type: "string" } } },
+      cache_control: { type: "ephemeral" },
+    },
     { type: "web_search_20250305", name: "web_search", max_uses: 2 },
   ],
   messages: [
-    { role: "user", content: [{ type: "document", source: { type: "text", media_type: "text/plain", data: "doc" }, citations: { enabled: true } }, { type: "text", text: "weather?" }] },
+    {
+      role: "user",
+      content: [
+        {
+          type: "document",
+          source: { type: "text", media_type: "text/plain", data: "doc" },
+          citations: { enabled: true },
+        },
+        { type: "text", text: "weather?" },
+      ],
+    },
     {
       role: "assistant",
       content: [
@@ -29,7 +44,18 @@ const anthropicBody = (model: string) => ({
         { type: "tool_use", id: "toolu_01", name: "get_weather", input: { city: "Paris" } },
       ],
     },
-    { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_01", content: [{ type: "text", text: "sunny" }], is_error: false, cache_control: { type: "ephemeral" } }] },
+    {
+      role: "user",
+      content: [
+        {
+          type: "tool_result",
+          tool_use_id: "toolu_01",
+          content: [{ type: "text", text: "sunny" }],
+          is_error: false,
+          cache_control: { type: "ephemeral" },
+        },
+      ],
+    },
   ],
   thinking: { type: "enabled", budget_tokens: 512 },
   metadata: { user_id: "user-1" },
@@ -43,15 +69,37 @@ const responsesBody = (model: string) => ({
   instructions: "be brief",
   input: [
     { type: "message", role: "developer", content: [{ type: "input_text", text: "dev" }] },
-    { type: "message", role: "user", content: [{ type: "input_text", text: "hi" }, { type: "input_file", file_id: "file-abc" }] },
-    { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: "thinking" }], encrypted_content: "gAAAAABo-encrypted" },
+    {
+      type: "message",
+      role: "user",
+      content: [
+        { type: "input_text", text: "hi" },
+        { type: "input_file", file_id: "file-abc" },
+      ],
+    },
+    {
+      type: "reasoning",
+      id: "rs_1",
+      summary: [{ type: "summary_text", text: "thinking" }],
+      encrypted_content: "gAAAAABo-encrypted",
+    },
     { type: "function_call", id: "fc_1", call_id: "call_1", name: "shell", arguments: '{"command":["ls"]}' },
     { type: "function_call_output", call_id: "call_1", output: "a\nb" },
-    { type: "local_shell_call", id: "lsh_1", call_id: "call_2", action: { type: "exec", command: ["pwd"] }, status: "completed" },
+    {
+      type: "local_shell_call",
+      id: "lsh_1",
+      call_id: "call_2",
+      action: { type: "exec", command: ["pwd"] },
+      status: "completed",
+    },
     { type: "local_shell_call_output", call_id: "call_2", output: "/home" },
     { type: "item_reference", id: "msg_0" },
   ],
-  tools: [{ type: "function", name: "shell", parameters: { type: "object" }, strict: false }, { type: "web_search" }, { type: "local_shell" }],
+  tools: [
+    { type: "function", name: "shell", parameters: { type: "object" }, strict: false },
+    { type: "web_search" },
+    { type: "local_shell" },
+  ],
   include: ["reasoning.encrypted_content", "web_search_call.action.sources"],
   reasoning: { effort: "high", summary: "detailed" },
   text: { verbosity: "low" },
@@ -64,8 +112,20 @@ const responsesBody = (model: string) => ({
 
 const geminiBody = () => ({
   contents: [
-    { role: "user", parts: [{ text: "hi" }, { fileData: { mimeType: "video/mp4", fileUri: "https://generativelanguage.googleapis.com/v1beta/files/abc" } }] },
-    { role: "model", parts: [{ text: "thought", thought: true }, { functionCall: { name: "f", args: {} }, thoughtSignature: "c2lnbmF0dXJl" }] },
+    {
+      role: "user",
+      parts: [
+        { text: "hi" },
+        { fileData: { mimeType: "video/mp4", fileUri: "https://generativelanguage.googleapis.com/v1beta/files/abc" } },
+      ],
+    },
+    {
+      role: "model",
+      parts: [
+        { text: "thought", thought: true },
+        { functionCall: { name: "f", args: {} }, thoughtSignature: "c2lnbmF0dXJl" },
+      ],
+    },
     { role: "user", parts: [{ functionResponse: { name: "f", response: { result: "ok" } } }] },
   ],
   tools: [{ functionDeclarations: [{ name: "f", parametersJsonSchema: { type: "object" } }] }, { googleSearch: {} }],
@@ -85,32 +145,47 @@ describe("passthrough fidelity", () => {
       body: JSON.stringify(body),
     })
 
-  it.each([false, true])("Anthropic → Anthropic keeps cache_control, signed and redacted thinking, server tools and unknown fields (stream: %s)", async (stream) => {
-    const body = { ...anthropicBody(`claude/${PROTOCOL_MODELS.anthropic}`), stream }
-    const response = await post("/v1/messages?beta=true", body, { "anthropic-beta": "context-management-2025-06-27,mcp-client-2025-04-04" })
-    expect(response.status).toBe(200)
-    await response.text()
-    expect(t.mock.received[0]!.path).toBe("/v1/messages")
-    expectPassedThrough(t.mock.received[0]!, JSON.stringify(body), PROTOCOL_MODELS.anthropic)
-    expect(t.mock.received[0]!.headers["anthropic-beta"]).toBe("context-management-2025-06-27,mcp-client-2025-04-04")
-  })
+  it.each([false, true])(
+    "Anthropic → Anthropic keeps cache_control, signed and redacted thinking, server tools and unknown fields (stream: %s)",
+    async (stream) => {
+      const body = { ...anthropicBody(`claude/${PROTOCOL_MODELS.anthropic}`), stream }
+      const response = await post("/v1/messages?beta=true", body, {
+        "anthropic-beta": "context-management-2025-06-27,mcp-client-2025-04-04",
+      })
+      expect(response.status).toBe(200)
+      await response.text()
+      expect(t.mock.received[0]!.path).toBe("/v1/messages")
+      expectPassedThrough(t.mock.received[0]!, JSON.stringify(body), PROTOCOL_MODELS.anthropic)
+      expect(t.mock.received[0]!.headers["anthropic-beta"]).toBe("context-management-2025-06-27,mcp-client-2025-04-04")
+    },
+  )
 
-  it.each([false, true])("Responses → OpenAI Responses keeps reasoning items with encrypted_content, include, hosted tools and unknown items (stream: %s)", async (stream) => {
-    const body = { ...responsesBody(`oai/${PROTOCOL_MODELS.openai}`), stream }
-    const response = await post("/v1/responses", body)
-    expect(response.status).toBe(200)
-    await response.text()
-    expect(t.mock.received[0]!.path).toBe("/v1/responses")
-    expectPassedThrough(t.mock.received[0]!, JSON.stringify(body), PROTOCOL_MODELS.openai)
-  })
+  it.each([false, true])(
+    "Responses → OpenAI Responses keeps reasoning items with encrypted_content, include, hosted tools and unknown items (stream: %s)",
+    async (stream) => {
+      const body = { ...responsesBody(`oai/${PROTOCOL_MODELS.openai}`), stream }
+      const response = await post("/v1/responses", body)
+      expect(response.status).toBe(200)
+      await response.text()
+      expect(t.mock.received[0]!.path).toBe("/v1/responses")
+      expectPassedThrough(t.mock.received[0]!, JSON.stringify(body), PROTOCOL_MODELS.openai)
+    },
+  )
 
-  it.each([false, true])("Gemini → Gemini keeps thought signatures, file data, built-in tools and unknown fields (stream: %s)", async (stream) => {
-    const body = geminiBody()
-    const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
-    const response = await post(`/v1beta/models/gem/${PROTOCOL_MODELS.gemini}:${method}`, body, { "x-goog-api-key": t.gateway.masterKey })
-    expect(response.status).toBe(200)
-    await response.text()
-    expect(t.mock.received[0]!.path).toBe(`/v1beta/models/${PROTOCOL_MODELS.gemini}:${stream ? "streamGenerateContent" : "generateContent"}`)
-    expect(JSON.stringify(t.mock.received[0]!.body)).toBe(JSON.stringify(body))
-  })
+  it.each([false, true])(
+    "Gemini → Gemini keeps thought signatures, file data, built-in tools and unknown fields (stream: %s)",
+    async (stream) => {
+      const body = geminiBody()
+      const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
+      const response = await post(`/v1beta/models/gem/${PROTOCOL_MODELS.gemini}:${method}`, body, {
+        "x-goog-api-key": t.gateway.masterKey,
+      })
+      expect(response.status).toBe(200)
+      await response.text()
+      expect(t.mock.received[0]!.path).toBe(
+        `/v1beta/models/${PROTOCOL_MODELS.gemini}:${stream ? "streamGenerateContent" : "generateContent"}`,
+      )
+      expect(JSON.stringify(t.mock.received[0]!.body)).toBe(JSON.stringify(body))
+    },
+  )
 })

@@ -1,11 +1,11 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { MOCK_IMAGE_B64, mockAudio } from "../../src/mock/OpenAIPassThrough.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
-import { validateOpenAi } from "../support/OpenApiSpec.js"
+import { MOCK_IMAGE_B64, mockAudio } from "../../src/mock/OpenAIPassThrough.js"
 import { tiered } from "../support/LogicalModels.js"
-import { passThroughProviders } from "../support/ProtocolProviders.js"
+import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { postJson } from "../support/PostJson.js"
+import { passThroughProviders } from "../support/ProtocolProviders.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 const MODELS = ["gpt-3.5-turbo-instruct", "omni-moderation-latest", "gpt-image-1", "gpt-4o-mini-tts"]
@@ -48,11 +48,14 @@ describe("pass-through endpoints", () => {
     backup.reset()
   })
 
-  const post = (path: string, body: unknown, headers?: Record<string, string>) => postJson(gateway.url, gateway.masterKey, path, body, headers)
+  const post = (path: string, body: unknown, headers?: Record<string, string>) =>
+    postJson(gateway.url, gateway.masterKey, path, body, headers)
 
   describe("/v1/completions", () => {
     it("completions.create: passed through with only the model replaced; conforms to the OpenAPI document", async () => {
-      const { data, response } = await openai.completions.create({ model: "instruct", prompt: "Say hi", max_tokens: 5 }).withResponse()
+      const { data, response } = await openai.completions
+        .create({ model: "instruct", prompt: "Say hi", max_tokens: 5 })
+        .withResponse()
       expect(data.choices[0]!.text).toBe("Hello from mock: Say hi")
       expect(validateOpenAi("CreateCompletionResponse", data)).toEqual([])
       expect(response.headers.get("x-apiproxy-provider")).toBe("oai")
@@ -61,13 +64,19 @@ describe("pass-through endpoints", () => {
     })
 
     it("a stream is relayed as it comes, its usage chunk too", async () => {
-      const stream = await openai.completions.create({ model: "instruct", prompt: "stream me", stream: true, stream_options: { include_usage: true } })
+      const stream = await openai.completions.create({
+        model: "instruct",
+        prompt: "stream me",
+        stream: true,
+        stream_options: { include_usage: true },
+      })
       let text = ""
       let usage: unknown
       for await (const chunk of stream) {
         // The document has no stream chunk schema, and its response schema allows no null
         // finish_reason (which every chunk before the last carries, as OpenAI sends them).
-        if (chunk.choices[0]?.finish_reason != null) expect(validateOpenAi("CreateCompletionResponse", chunk)).toEqual([])
+        if (chunk.choices[0]?.finish_reason != null)
+          expect(validateOpenAi("CreateCompletionResponse", chunk)).toEqual([])
         text += chunk.choices[0]?.text ?? ""
         if (chunk.usage) usage = chunk.usage
       }
@@ -82,7 +91,11 @@ describe("pass-through endpoints", () => {
       mock.setDefault(undefined)
 
       mock.script({ cutAfterChunks: 2 })
-      const stream = await openai.completions.create({ model: "oai/gpt-3.5-turbo-instruct", prompt: "cut me short", stream: true })
+      const stream = await openai.completions.create({
+        model: "oai/gpt-3.5-turbo-instruct",
+        prompt: "cut me short",
+        stream: true,
+      })
       const read = async () => {
         for await (const _ of stream) void _
       }
@@ -106,7 +119,12 @@ describe("pass-through endpoints", () => {
       expect(image.data?.map((d) => d.b64_json)).toEqual([MOCK_IMAGE_B64, MOCK_IMAGE_B64])
       expect(validateOpenAi("ImagesResponse", image)).toEqual([])
 
-      const stream = await openai.images.generate({ model: "gpt-image-1", prompt: "a fox", stream: true, partial_images: 1 })
+      const stream = await openai.images.generate({
+        model: "gpt-image-1",
+        prompt: "a fox",
+        stream: true,
+        partial_images: 1,
+      })
       const types: Array<string> = []
       for await (const event of stream) types.push(event.type)
       expect(types).toEqual(["image_generation.partial_image", "image_generation.completed"])
@@ -124,7 +142,12 @@ describe("pass-through endpoints", () => {
     })
 
     it("stream_format sse is relayed as events", async () => {
-      const response = await openai.audio.speech.create({ model: "tts", voice: "alloy", input: "hi", stream_format: "sse" })
+      const response = await openai.audio.speech.create({
+        model: "tts",
+        voice: "alloy",
+        input: "hi",
+        stream_format: "sse",
+      })
       expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/)
       const text = await response.text()
       expect(text).toContain("speech.audio.delta")
@@ -165,7 +188,11 @@ describe("pass-through endpoints", () => {
       for (const model of ["gemini-2.5-flash", "claude-haiku-4-5"]) {
         const answer = await post("/v1/completions", { model, prompt: "x" })
         expect(answer.status).toBe(404)
-        expect(answer.body.error).toMatchObject({ code: "model_not_supported", param: "model", type: "invalid_request_error" })
+        expect(answer.body.error).toMatchObject({
+          code: "model_not_supported",
+          param: "model",
+          type: "invalid_request_error",
+        })
         expect(answer.body.error.message).toContain(`'${model}'`)
         expect(answer.body.error.message).toContain("/v1/completions")
       }
@@ -201,8 +228,12 @@ describe("pass-through endpoints", () => {
     await openai.images.generate({ model: "gpt-image-1", prompt: "count me too" })
     const deadline = Date.now() + 3_000
     for (;;) {
-      const response = await fetch(`${gateway.url}/usage`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
-      const { rows } = (await response.json()) as { rows: Array<{ provider: string; model: string; input_tokens: number; output_tokens: number }> }
+      const response = await fetch(`${gateway.url}/usage`, {
+        headers: { authorization: `Bearer ${gateway.masterKey}` },
+      })
+      const { rows } = (await response.json()) as {
+        rows: Array<{ provider: string; model: string; input_tokens: number; output_tokens: number }>
+      }
       const completion = rows.find((r) => r.model === "gpt-3.5-turbo-instruct")
       const image = rows.find((r) => r.model === "gpt-image-1")
       if ((completion?.output_tokens ?? 0) > 0 && (image?.output_tokens ?? 0) >= 50) break

@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises"
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
-import { setTimeout as sleep } from "node:timers/promises"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { PROTOCOL_MODELS, protocolProviders, sdkClients } from "../support/ProtocolProviders.js"
@@ -34,7 +34,11 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
       body: JSON.stringify({ username, email: `${username}@example.com`, password: `${username}-password-1` }),
     })
     const { id } = (await user.json()) as { id: string }
-    const key = await fetch(`${gateway.url}/users/${id}/api-keys`, { method: "POST", headers: admin, body: JSON.stringify({ name: "app", expiry: "never", ...limits }) })
+    const key = await fetch(`${gateway.url}/users/${id}/api-keys`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name: "app", expiry: "never", ...limits }),
+    })
     expect(key.status).toBe(201)
     return ((await key.json()) as { token: string }).token
   }
@@ -65,7 +69,9 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
       expect((await openai.models.retrieve(PROTOCOL_MODELS.openai)).id).toBe(PROTOCOL_MODELS.openai)
       expect((await anthropic.models.list()).data.length).toBeGreaterThan(0)
       expect((await gemini.models.list()).page.length).toBeGreaterThan(0)
-      expect((await fetch(`${gateway.url}/providers/oai/models`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+      expect(
+        (await fetch(`${gateway.url}/providers/oai/models`, { headers: { authorization: `Bearer ${token}` } })).status,
+      ).toBe(200)
     }
 
     const messages = [{ role: "user" as const, content: "hi" }]
@@ -80,11 +86,15 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
     expect(first["x-ratelimit-reset-requests"]).toMatch(RESET)
     expect(first["x-ratelimit-reset-tokens"]).toBe(first["x-ratelimit-reset-requests"])
 
-    const stream = await openai.chat.completions.create({ model: PROTOCOL_MODELS.openai, messages, stream: true }).withResponse()
+    const stream = await openai.chat.completions
+      .create({ model: PROTOCOL_MODELS.openai, messages, stream: true })
+      .withResponse()
     for await (const _ of stream.data) void _
     expect(headersOf(stream.response.headers)["x-ratelimit-remaining-requests"]).toBe("2")
 
-    const claude = await anthropic.messages.create({ model: PROTOCOL_MODELS.anthropic, max_tokens: 16, messages }).withResponse()
+    const claude = await anthropic.messages
+      .create({ model: PROTOCOL_MODELS.anthropic, max_tokens: 16, messages })
+      .withResponse()
     expect(headersOf(claude.response.headers)["x-ratelimit-remaining-requests"]).toBe("1")
     const responses = await openai.responses.create({ model: PROTOCOL_MODELS.openai, input: "hi" }).withResponse()
     expect(headersOf(responses.response.headers)["x-ratelimit-remaining-requests"]).toBe("0")
@@ -92,11 +102,17 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
     const refused = await openai.chat.completions.create({ model: PROTOCOL_MODELS.openai, messages }).catch((e) => e)
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError)
     const limited = headersOf(refused.headers)
-    expect(limited).toMatchObject({ "x-ratelimit-limit-requests": "4", "x-ratelimit-remaining-requests": "0", "x-ratelimit-limit-tokens": "1000000" })
+    expect(limited).toMatchObject({
+      "x-ratelimit-limit-requests": "4",
+      "x-ratelimit-remaining-requests": "0",
+      "x-ratelimit-limit-tokens": "1000000",
+    })
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
     // Still uncounted, still answered, while the key is refused everything else.
     expect((await openai.models.list()).data.length).toBeGreaterThan(0)
-    const anthropicRefused = await anthropic.messages.create({ model: PROTOCOL_MODELS.anthropic, max_tokens: 16, messages }).catch((e) => e)
+    const anthropicRefused = await anthropic.messages
+      .create({ model: PROTOCOL_MODELS.anthropic, max_tokens: 16, messages })
+      .catch((e) => e)
     expect(anthropicRefused).toBeInstanceOf(Anthropic.RateLimitError)
     expect(headersOf(anthropicRefused.headers)["x-ratelimit-remaining-requests"]).toBe("0")
   })
@@ -115,10 +131,16 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
     // The answer's tokens are counted after it: a later request of this minute is refused.
     let refused: any
     for (let i = 0; i < 20 && refused === undefined; i++) {
-      refused = await openai.chat.completions.create({ model: PROTOCOL_MODELS.openai, messages }).then(() => undefined, (e) => e)
+      refused = await openai.chat.completions.create({ model: PROTOCOL_MODELS.openai, messages }).then(
+        () => undefined,
+        (e) => e,
+      )
     }
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError)
-    expect(headersOf(refused.headers)).toMatchObject({ "x-ratelimit-limit-tokens": "5", "x-ratelimit-remaining-tokens": "0" })
+    expect(headersOf(refused.headers)).toMatchObject({
+      "x-ratelimit-limit-tokens": "5",
+      "x-ratelimit-remaining-tokens": "0",
+    })
     expect(headersOf(refused.headers)["x-ratelimit-limit-requests"]).toBeUndefined()
   })
 
@@ -126,7 +148,9 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
     const { openai } = sdkClients(gateway.url, gateway.masterKey)
     const messages = [{ role: "user" as const, content: "hi" }]
     const json = await openai.chat.completions.create({ model: PROTOCOL_MODELS.openai, messages }).withResponse()
-    const stream = await openai.chat.completions.create({ model: PROTOCOL_MODELS.openai, messages, stream: true }).withResponse()
+    const stream = await openai.chat.completions
+      .create({ model: PROTOCOL_MODELS.openai, messages, stream: true })
+      .withResponse()
     for await (const _ of stream.data) void _
     expect(headersOf(json.response.headers)).toEqual({})
     expect(headersOf(stream.response.headers)).toEqual({})

@@ -1,11 +1,19 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { beforeAll, describe, expect, it } from "vitest"
+import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 import type { ReceivedRequest } from "../../src/mock/MockProvider.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
-import { expectOnlyFeatureHeaders, expectPassedThrough, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
+import {
+  expectOnlyFeatureHeaders,
+  expectPassedThrough,
+  expectUpstreamExchange,
+  loadSession,
+  REPLAY_TARGETS,
+  type RecordedTurn,
+  type ReplayTarget,
+} from "../support/RecordedSession.js"
 import { type RecordedCall, recordingFetch } from "../support/RecordingFetch.js"
-import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 
 const session = loadSession("claude-code")
 
@@ -42,10 +50,17 @@ describe.each(REPLAY_TARGETS)("Claude Code session against an $protocol upstream
     const client = sent.last()
     expect(client.url).toContain("?beta=true")
 
-    if (turn.kind === "count_tokens") return expectCounted(answer as Anthropic.Beta.BetaMessageTokensCount, client, t.mock.received, target)
+    if (turn.kind === "count_tokens")
+      return expectCounted(answer as Anthropic.Beta.BetaMessageTokensCount, client, t.mock.received, target)
     expectValidMessage(answer as Message, turn, target)
-    const native = { protocol: "anthropic", path: "/v1/messages", forwarded: ["anthropic-beta", "anthropic-version"] } as const
-    expectUpstreamExchange({ session, turn, target, client }, t.mock.received, native, (received) => expectConverted(received, turn, target))
+    const native = {
+      protocol: "anthropic",
+      path: "/v1/messages",
+      forwarded: ["anthropic-beta", "anthropic-version"],
+    } as const
+    expectUpstreamExchange({ session, turn, target, client }, t.mock.received, native, (received) =>
+      expectConverted(received, turn, target),
+    )
   })
 })
 
@@ -77,7 +92,12 @@ const expectValidMessage = (message: Message, turn: RecordedTurn, target: Replay
 }
 
 /** Counted by the provider (converted to Gemini's countTokens) or estimated where the protocol cannot count. */
-const expectCounted = (count: Anthropic.Beta.BetaMessageTokensCount, client: RecordedCall, received: ReadonlyArray<ReceivedRequest>, target: ReplayTarget) => {
+const expectCounted = (
+  count: Anthropic.Beta.BetaMessageTokensCount,
+  client: RecordedCall,
+  received: ReadonlyArray<ReceivedRequest>,
+  target: ReplayTarget,
+) => {
   const headers = client.responseHeaders!
   expect(count.input_tokens).toBeGreaterThan(0)
   if (target.protocol === "openai") {
@@ -87,7 +107,11 @@ const expectCounted = (count: Anthropic.Beta.BetaMessageTokensCount, client: Rec
   }
   expect(headers.get("x-apiproxy-token-count")).toBe("provider")
   expect(received).toHaveLength(1)
-  expect(received[0]!.path).toBe(target.protocol === "anthropic" ? "/v1/messages/count_tokens" : `/v1beta/models/${target.upstreamModel}:countTokens`)
+  expect(received[0]!.path).toBe(
+    target.protocol === "anthropic"
+      ? "/v1/messages/count_tokens"
+      : `/v1beta/models/${target.upstreamModel}:countTokens`,
+  )
   if (target.protocol === "anthropic") {
     expectPassedThrough(received[0]!, client.body, target.upstreamModel)
     expectOnlyFeatureHeaders(received[0]!, session, ["anthropic-beta", "anthropic-version"])
@@ -97,25 +121,42 @@ const expectCounted = (count: Anthropic.Beta.BetaMessageTokensCount, client: Rec
 /** What an OpenAI or Gemini upstream must get of a Claude Code turn. */
 const expectConverted = (received: ReceivedRequest, turn: RecordedTurn, target: ReplayTarget) => {
   expect(received.model).toBe(target.upstreamModel)
-  expect(received.path).toBe(target.protocol === "openai" ? "/v1/chat/completions" : `/v1beta/models/${target.upstreamModel}:${turn.body.stream === true ? "streamGenerateContent" : "generateContent"}`)
+  expect(received.path).toBe(
+    target.protocol === "openai"
+      ? "/v1/chat/completions"
+      : `/v1beta/models/${target.upstreamModel}:${turn.body.stream === true ? "streamGenerateContent" : "generateContent"}`,
+  )
   expectOnlyFeatureHeaders(received, session, [])
   const sent = JSON.stringify(received.body)
   // Claude Code's tools arrive as function declarations, with their schemas.
   const toolNames = ((turn.body.tools as Array<{ name: string }> | undefined) ?? []).map((tool) => tool.name)
   for (const name of toolNames) expect(sent).toContain(`"name":"${name}"`)
-  if (turn.body.system !== undefined) expect(sent).toContain("You are Claude Code, Anthropic's official CLI for Claude.")
+  if (turn.body.system !== undefined)
+    expect(sent).toContain("You are Claude Code, Anthropic's official CLI for Claude.")
   expect(sent).not.toContain("cache_control")
-  const history = (turn.body.messages as Array<{ content: unknown }>).flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+  const history = (turn.body.messages as Array<{ content: unknown }>).flatMap((m) =>
+    Array.isArray(m.content) ? m.content : [],
+  )
   const toolResult = history.find((block) => block.type === "tool_result")
   if (toolResult !== undefined) {
     // The round trip: the call and its result, paired by id (OpenAI) or by name (Gemini).
     if (target.protocol === "openai") {
       const messages = (received.body as { messages: Array<Record<string, unknown>> }).messages
-      expect(messages.find((m) => m.role === "assistant")).toMatchObject({ tool_calls: [{ id: toolResult.tool_use_id, type: "function", function: { name: "Bash" } }] })
-      expect(messages.find((m) => m.role === "tool")).toEqual({ role: "tool", tool_call_id: toolResult.tool_use_id, content: toolResult.content })
+      expect(messages.find((m) => m.role === "assistant")).toMatchObject({
+        tool_calls: [{ id: toolResult.tool_use_id, type: "function", function: { name: "Bash" } }],
+      })
+      expect(messages.find((m) => m.role === "tool")).toEqual({
+        role: "tool",
+        tool_call_id: toolResult.tool_use_id,
+        content: toolResult.content,
+      })
     } else {
-      expect(sent).toContain(`"functionCall":{"name":"Bash","args":{"command":"ls","description":"List files in current directory"}}`)
-      expect(sent).toContain(`"functionResponse":{"name":"Bash","response":{"result":${JSON.stringify(toolResult.content)}}}`)
+      expect(sent).toContain(
+        `"functionCall":{"name":"Bash","args":{"command":"ls","description":"List files in current directory"}}`,
+      )
+      expect(sent).toContain(
+        `"functionResponse":{"name":"Bash","response":{"result":${JSON.stringify(toolResult.content)}}}`,
+      )
     }
     // Anthropic's signed thinking cannot be read by another provider: left out (and reported).
     expect(sent).not.toContain("signature")

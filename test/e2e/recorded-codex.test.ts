@@ -1,11 +1,19 @@
 import OpenAI from "openai"
 import { beforeAll, describe, expect, it } from "vitest"
+import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 import type { ReceivedRequest } from "../../src/mock/MockProvider.js"
 import { useMockGateway } from "../support/MockGateway.js"
 import { protocolProviders } from "../support/ProtocolProviders.js"
-import { expectOnlyFeatureHeaders, expectUpstreamExchange, loadSession, REPLAY_TARGETS, type RecordedSession, type RecordedTurn, type ReplayTarget } from "../support/RecordedSession.js"
+import {
+  expectOnlyFeatureHeaders,
+  expectUpstreamExchange,
+  loadSession,
+  REPLAY_TARGETS,
+  type RecordedSession,
+  type RecordedTurn,
+  type ReplayTarget,
+} from "../support/RecordedSession.js"
 import { recordingFetch } from "../support/RecordingFetch.js"
-import { SIGNATURE as MOCK_SIGNATURE } from "../../src/mock/Anthropic.js"
 
 const session = loadSession("codex")
 
@@ -14,7 +22,9 @@ type Item = { readonly type: string } & Record<string, unknown>
 /** One turn as Codex sends it (its headers, streamed), for `target`'s model; the SDK assembles the answer. */
 const streamed = (client: OpenAI, body: Record<string, unknown>, target: ReplayTarget, recorded: RecordedSession) =>
   client.responses
-    .stream({ ...body, model: target.model } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, { headers: recorded.headers })
+    .stream({ ...body, model: target.model } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming, {
+      headers: recorded.headers,
+    })
     .finalResponse()
 
 /**
@@ -31,7 +41,12 @@ describe.each(REPLAY_TARGETS)("Codex CLI session against an $protocol upstream",
   let codex: OpenAI
 
   beforeAll(() => {
-    codex = new OpenAI({ baseURL: `${t.gateway.url}/v1`, apiKey: t.gateway.masterKey, maxRetries: 0, fetch: sent.fetch })
+    codex = new OpenAI({
+      baseURL: `${t.gateway.url}/v1`,
+      apiKey: t.gateway.masterKey,
+      maxRetries: 0,
+      fetch: sent.fetch,
+    })
   })
 
   const send = (turn: RecordedTurn) => streamed(codex, turn.body, target, session)
@@ -52,7 +67,9 @@ describe.each(REPLAY_TARGETS)("Codex CLI session against an $protocol upstream",
     const client = sent.last()
     expectValidResponse(response, turn)
     const native = { protocol: "openai", path: "/v1/responses", forwarded: ["openai-beta"] } as const
-    expectUpstreamExchange({ session, turn, target, client }, t.mock.received, native, (received) => expectConverted(received, turn, target))
+    expectUpstreamExchange({ session, turn, target, client }, t.mock.received, native, (received) =>
+      expectConverted(received, turn, target),
+    )
   })
 })
 
@@ -80,7 +97,9 @@ const expectValidResponse = (response: OpenAI.Responses.Response, turn: Recorded
 /** What an Anthropic or Gemini upstream must get of a Codex turn. */
 const expectConverted = (received: ReceivedRequest, turn: RecordedTurn, target: ReplayTarget) => {
   expect(received.model).toBe(target.upstreamModel)
-  expect(received.path).toBe(target.protocol === "anthropic" ? "/v1/messages" : `/v1beta/models/${target.upstreamModel}:streamGenerateContent`)
+  expect(received.path).toBe(
+    target.protocol === "anthropic" ? "/v1/messages" : `/v1beta/models/${target.upstreamModel}:streamGenerateContent`,
+  )
   expectOnlyFeatureHeaders(received, session, [])
   const sent = JSON.stringify(received.body)
   // The instructions become the system prompt; the function tools, declarations with their schemas.
@@ -100,14 +119,19 @@ const expectConverted = (received: ReceivedRequest, turn: RecordedTurn, target: 
     const call = items.find((item) => item.type === "function_call")!
     const args = JSON.parse(call.arguments as string) as unknown
     if (target.protocol === "anthropic") {
-      const messages = (received.body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> }).messages
-      expect(messages.flatMap((m) => m.content).filter((b) => b.type === "tool_use" || b.type === "tool_result")).toEqual([
+      const messages = (received.body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> })
+        .messages
+      expect(
+        messages.flatMap((m) => m.content).filter((b) => b.type === "tool_use" || b.type === "tool_result"),
+      ).toEqual([
         { type: "tool_use", id: call.call_id, name: "shell", input: args },
         { type: "tool_result", tool_use_id: call.call_id, content: [{ type: "text", text: output.output }] },
       ])
     } else {
       expect(sent).toContain(JSON.stringify({ functionCall: { name: "shell", args } }))
-      expect(sent).toContain(JSON.stringify({ functionResponse: { name: "shell", response: JSON.parse(output.output as string) } }))
+      expect(sent).toContain(
+        JSON.stringify({ functionResponse: { name: "shell", response: JSON.parse(output.output as string) } }),
+      )
     }
     // OpenAI's encrypted reasoning cannot be read by another provider: left out (and reported).
     expect(sent).not.toContain("gAAAAAB")
@@ -129,16 +153,25 @@ describe("Codex CLI session chained on the gateway's own answers, against an Ant
   it("sends the thinking and its signature back: thinking stays on across the tool turn", async () => {
     t.mock.script(first.upstream!)
     const answer = await stream(first.body)
-    const echoed = (answer.output as unknown as ReadonlyArray<Item>).map(({ id: _id, status: _status, ...item }) => item)
+    const echoed = (answer.output as unknown as ReadonlyArray<Item>).map(
+      ({ id: _id, status: _status, ...item }) => item,
+    )
     const reasoning = echoed.find((item) => item.type === "reasoning")!
     expect(reasoning.encrypted_content).toBe(`apiproxy:anthropic:${MOCK_SIGNATURE}`)
     const call = echoed.find((item) => item.type === "function_call")!
-    const output = { type: "function_call_output", call_id: call.call_id, output: '{"output":"42\\n","metadata":{"exit_code":0,"duration_seconds":0.0}}' }
+    const output = {
+      type: "function_call_output",
+      call_id: call.call_id,
+      output: '{"output":"42\\n","metadata":{"exit_code":0,"duration_seconds":0.0}}',
+    }
 
     t.mock.script(second.upstream!)
     const final = await stream({ ...second.body, input: [...(first.body.input as Array<unknown>), ...echoed, output] })
     expect(final.output_text).toBe(second.expect!.text)
-    const sent = t.mock.received[1]!.body as { thinking: unknown; messages: Array<{ role: string; content: Array<unknown> }> }
+    const sent = t.mock.received[1]!.body as {
+      thinking: unknown
+      messages: Array<{ role: string; content: Array<unknown> }>
+    }
     expect(sent.thinking).toEqual({ type: "enabled", budget_tokens: 8192 })
     expect(sent.messages.findLast((m) => m.role === "assistant")!.content).toEqual([
       { type: "thinking", thinking: first.upstream!.thinking, signature: MOCK_SIGNATURE },
@@ -154,44 +187,55 @@ const stateful = loadSession("codex", "stateful")
  * `previous_response_id`. Whatever the upstream, it must get the whole conversation back — the
  * first turn's input, its reasoning and call, then the output — never the bare follow-up.
  */
-describe.each(REPLAY_TARGETS)("Codex CLI session continued with previous_response_id, against an $protocol upstream", (target) => {
-  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
-  const [first, second] = stateful.turns as [RecordedTurn, RecordedTurn]
-  const stream = (body: Record<string, unknown>) => streamed(t.openai, body, target, stateful)
+describe.each(REPLAY_TARGETS)(
+  "Codex CLI session continued with previous_response_id, against an $protocol upstream",
+  (target) => {
+    const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
+    const [first, second] = stateful.turns as [RecordedTurn, RecordedTurn]
+    const stream = (body: Record<string, unknown>) => streamed(t.openai, body, target, stateful)
 
-  it("rebuilds the conversation for the upstream and answers the follow-up", async () => {
-    t.mock.script(first.upstream!)
-    const answer = await stream(first.body)
-    expectValidResponse(answer, first)
-    // Codex answers the call it got, by the call_id the gateway gave it.
-    const callId = (answer.output as unknown as ReadonlyArray<Item>).find((item) => item.type === "function_call")!.call_id
-    const output: Item = { ...(second.body.input as ReadonlyArray<Item>)[0]!, call_id: callId }
-    t.mock.script(second.upstream!)
-    const final = await stream({ ...second.body, previous_response_id: answer.id, input: [output] })
-    expectValidResponse(final, second)
+    it("rebuilds the conversation for the upstream and answers the follow-up", async () => {
+      t.mock.script(first.upstream!)
+      const answer = await stream(first.body)
+      expectValidResponse(answer, first)
+      // Codex answers the call it got, by the call_id the gateway gave it.
+      const callId = (answer.output as unknown as ReadonlyArray<Item>).find(
+        (item) => item.type === "function_call",
+      )!.call_id
+      const output: Item = { ...(second.body.input as ReadonlyArray<Item>)[0]!, call_id: callId }
+      t.mock.script(second.upstream!)
+      const final = await stream({ ...second.body, previous_response_id: answer.id, input: [output] })
+      expectValidResponse(final, second)
 
-    const received = t.mock.received[1]!
-    const sent = JSON.stringify(received.body)
-    expect(sent).not.toContain("previous_response_id")
-    expect(sent).toContain("How many test files are there?")
-    const call = first.expect!.function_call!
-    if (target.protocol === "openai") {
-      const items = (received.body as { input: ReadonlyArray<Item> }).input.filter((item) => item.type !== "message")
-      expect(items.map((item) => item.type)).toEqual(["reasoning", "function_call", "function_call_output"])
-      expect(items[1]).toMatchObject({ call_id: output.call_id, name: call.name })
-      expect(items[2]).toMatchObject({ call_id: output.call_id, output: output.output })
-      expect(received.body).toMatchObject({ store: false })
-    } else if (target.protocol === "anthropic") {
-      const messages = (received.body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> }).messages
-      expect(messages.at(-2)!.content).toEqual([
-        { type: "thinking", thinking: first.upstream!.thinking, signature: MOCK_SIGNATURE },
-        { type: "tool_use", id: output.call_id, name: call.name, input: call.arguments },
-      ])
-      expect(messages.at(-1)!.content).toEqual([{ type: "tool_result", tool_use_id: output.call_id, content: [{ type: "text", text: output.output }] }])
-      expect(received.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 8192 } })
-    } else {
-      expect(sent).toContain(JSON.stringify({ functionCall: { name: call.name, args: call.arguments } }))
-      expect(sent).toContain(JSON.stringify({ functionResponse: { name: call.name, response: JSON.parse(output.output as string) } }))
-    }
-  })
-})
+      const received = t.mock.received[1]!
+      const sent = JSON.stringify(received.body)
+      expect(sent).not.toContain("previous_response_id")
+      expect(sent).toContain("How many test files are there?")
+      const call = first.expect!.function_call!
+      if (target.protocol === "openai") {
+        const items = (received.body as { input: ReadonlyArray<Item> }).input.filter((item) => item.type !== "message")
+        expect(items.map((item) => item.type)).toEqual(["reasoning", "function_call", "function_call_output"])
+        expect(items[1]).toMatchObject({ call_id: output.call_id, name: call.name })
+        expect(items[2]).toMatchObject({ call_id: output.call_id, output: output.output })
+        expect(received.body).toMatchObject({ store: false })
+      } else if (target.protocol === "anthropic") {
+        const messages = (
+          received.body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> }
+        ).messages
+        expect(messages.at(-2)!.content).toEqual([
+          { type: "thinking", thinking: first.upstream!.thinking, signature: MOCK_SIGNATURE },
+          { type: "tool_use", id: output.call_id, name: call.name, input: call.arguments },
+        ])
+        expect(messages.at(-1)!.content).toEqual([
+          { type: "tool_result", tool_use_id: output.call_id, content: [{ type: "text", text: output.output }] },
+        ])
+        expect(received.body).toMatchObject({ thinking: { type: "enabled", budget_tokens: 8192 } })
+      } else {
+        expect(sent).toContain(JSON.stringify({ functionCall: { name: call.name, args: call.arguments } }))
+        expect(sent).toContain(
+          JSON.stringify({ functionResponse: { name: call.name, response: JSON.parse(output.output as string) } }),
+        )
+      }
+    })
+  },
+)

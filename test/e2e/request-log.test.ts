@@ -2,8 +2,8 @@ import Anthropic from "@anthropic-ai/sdk"
 import { GoogleGenAI } from "@google/genai"
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { gatewayApi } from "../support/GatewayApi.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { gatewayApi } from "../support/GatewayApi.js"
 import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -15,7 +15,11 @@ import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
  * hostile filter values. Runs on the embedded database and on Postgres (DATABASE_URL) alike.
  */
 
-type Row = Record<string, unknown> & { readonly id: string; readonly request_id: string; readonly attempts: ReadonlyArray<Record<string, unknown>> }
+type Row = Record<string, unknown> & {
+  readonly id: string
+  readonly request_id: string
+  readonly attempts: ReadonlyArray<Record<string, unknown>>
+}
 interface Page {
   readonly rows: ReadonlyArray<Row>
   readonly next_cursor: string | null
@@ -32,7 +36,10 @@ describe("request log through GET /logs (real server)", () => {
   /** Two users with a key each, and a login session of the first. */
   let alice: { id: string; key: { id: string; token: string }; session: string }
   let bob: { id: string; key: { id: string; token: string } }
-  const api = gatewayApi(() => gateway.url, () => gateway.masterKey)
+  const api = gatewayApi(
+    () => gateway.url,
+    () => gateway.masterKey,
+  )
   const messages = [{ role: "user" as const, content: "hi" }]
   const id = (requestId: string) => ({ headers: { "x-request-id": requestId } })
   const openaiAs = (apiKey: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 })
@@ -47,7 +54,10 @@ describe("request log through GET /logs (real server)", () => {
     const pages: Array<Page> = []
     let cursor: string | null = null
     do {
-      const answer = await logs([query, cursor === null ? "" : `cursor=${encodeURIComponent(cursor)}`].filter((q) => q !== "").join("&"), token)
+      const answer = await logs(
+        [query, cursor === null ? "" : `cursor=${encodeURIComponent(cursor)}`].filter((q) => q !== "").join("&"),
+        token,
+      )
       expect(answer.status).toBe(200)
       pages.push(answer.body)
       cursor = answer.body.next_cursor
@@ -63,9 +73,27 @@ describe("request log through GET /logs (real server)", () => {
     gateway = await startTestGateway({
       gatewayFile: {
         providers: [
-          { id: "primary", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-primary-secret" }], models: ["gpt-4o-mini"] },
-          { id: "backup", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-backup-secret" }], models: ["gpt-4.1-mini"] },
-          { id: "other", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-other-secret" }], models: ["other-model"] },
+          {
+            id: "primary",
+            protocol: "openai",
+            base_url: primary.url,
+            keys: [{ value: "sk-primary-secret" }],
+            models: ["gpt-4o-mini"],
+          },
+          {
+            id: "backup",
+            protocol: "openai",
+            base_url: backup.url,
+            keys: [{ value: "sk-backup-secret" }],
+            models: ["gpt-4.1-mini"],
+          },
+          {
+            id: "other",
+            protocol: "openai",
+            base_url: backup.url,
+            keys: [{ value: "sk-other-secret" }],
+            models: ["other-model"],
+          },
         ],
         logical_models: [
           {
@@ -84,35 +112,50 @@ describe("request log through GET /logs (real server)", () => {
     const anthropic = new Anthropic({ baseURL: url, apiKey: masterKey, maxRetries: 0 })
     const gemini = new GoogleGenAI({ apiKey: masterKey, httpOptions: { baseUrl: url } })
 
-    jsonCost = (await openai.chat.completions.create({ model: "fast", messages }, id("rl-json")).withResponse()).response.headers.get("x-apiproxy-cost")
+    jsonCost = (
+      await openai.chat.completions.create({ model: "fast", messages }, id("rl-json")).withResponse()
+    ).response.headers.get("x-apiproxy-cost")
     const streamed = await openai.chat.completions.create({ model: "fast", messages, stream: true }, id("rl-stream"))
     for await (const _ of streamed) void _
     primary.script({ status: 503 })
     await openai.chat.completions.create({ model: "fast", messages }, id("rl-failover"))
     primary.script({ cutAfterChunks: 2 })
-    const rescued = await anthropic.messages.stream({ model: "fast", max_tokens: 50, messages: [{ role: "user", content: "cut" }] }, id("rl-rescued")).finalText()
+    const rescued = await anthropic.messages
+      .stream({ model: "fast", max_tokens: 50, messages: [{ role: "user", content: "cut" }] }, id("rl-rescued"))
+      .finalText()
     expect(rescued).toBe("Hello from mock: cut")
-    await gemini.models.generateContent({ model: "fast", contents: "hi", config: { httpOptions: { headers: { "x-request-id": "rl-gemini" } } } })
+    await gemini.models.generateContent({
+      model: "fast",
+      contents: "hi",
+      config: { httpOptions: { headers: { "x-request-id": "rl-gemini" } } },
+    })
     primary.script({ status: 400, errorMessage: "Invalid 'messages': bad key sk-proj-abcdefghijklmnopqrstu" })
-    await expect(openai.chat.completions.create({ model: "fast", messages }, id("rl-relayed-400"))).rejects.toBeInstanceOf(OpenAI.BadRequestError)
-    await expect(openai.chat.completions.create({ model: "no-such-model", messages }, id("rl-unknown"))).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+    await expect(
+      openai.chat.completions.create({ model: "fast", messages }, id("rl-relayed-400")),
+    ).rejects.toBeInstanceOf(OpenAI.BadRequestError)
+    await expect(
+      openai.chat.completions.create({ model: "no-such-model", messages }, id("rl-unknown")),
+    ).rejects.toBeInstanceOf(OpenAI.NotFoundError)
     // A key limited to a provider that does not serve the model: refused before any upstream, logged as the key's.
     const restricted = await restrictedKey(url, masterKey, "rl-user", ["other"])
-    await expect(openaiAs(restricted).chat.completions.create({ model: "fast", messages }, id("rl-refused"))).rejects.toBeInstanceOf(
-      OpenAI.PermissionDeniedError,
-    )
+    await expect(
+      openaiAs(restricted).chat.completions.create({ model: "fast", messages }, id("rl-refused")),
+    ).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError)
     const users = (await api.call("GET", "/users", masterKey)).body as Array<{ id: string; username: string }>
     restrictedUser = users.find((u) => u.username === "rl-user")!.id
     // Not authenticated: no row.
-    await expect(openaiAs("apx-not-a-key").chat.completions.create({ model: "fast", messages }, id("rl-stranger"))).rejects.toBeInstanceOf(
-      OpenAI.AuthenticationError,
-    )
+    await expect(
+      openaiAs("apx-not-a-key").chat.completions.create({ model: "fast", messages }, id("rl-stranger")),
+    ).rejects.toBeInstanceOf(OpenAI.AuthenticationError)
 
     // No shutdown, no wait: GET /logs writes what the gateway still holds before it reads.
     rows = new Map((await walk("")).flatMap((page) => page.rows).map((row) => [row.request_id, row]))
 
     const aliceId = await api.createUser("rl-alice")
-    const login = await api.call("POST", "/auth/login", "", { username: "rl-alice", password: "rl-alice-password-1234" })
+    const login = await api.call("POST", "/auth/login", "", {
+      username: "rl-alice",
+      password: "rl-alice-password-1234",
+    })
     expect(login.status).toBe(200)
     alice = { id: aliceId, key: await api.createKey(aliceId, "alice app"), session: login.body.access_token }
     const bobId = await api.createUser("rl-bob")
@@ -127,7 +170,16 @@ describe("request log through GET /logs (real server)", () => {
 
   it("one row per authenticated request, none for the unauthenticated one", () => {
     expect([...rows.keys()].sort()).toEqual(
-      ["rl-failover", "rl-gemini", "rl-json", "rl-refused", "rl-relayed-400", "rl-rescued", "rl-stream", "rl-unknown"].sort(),
+      [
+        "rl-failover",
+        "rl-gemini",
+        "rl-json",
+        "rl-refused",
+        "rl-relayed-400",
+        "rl-rescued",
+        "rl-stream",
+        "rl-unknown",
+      ].sort(),
     )
   })
 
@@ -135,9 +187,30 @@ describe("request log through GET /logs (real server)", () => {
     const row = rows.get("rl-json")!
     expect(Object.keys(row).sort()).toEqual(
       [
-        "id", "started_at", "request_id", "user_id", "api_key_id", "dialect", "endpoint", "requested_model", "stream", "provider", "model",
-        "attempts", "status", "complete", "rescued", "latency_ms", "ttft_ms", "input_tokens", "output_tokens", "cached_input_tokens",
-        "reasoning_tokens", "cost_usd", "error_class", "error_message",
+        "id",
+        "started_at",
+        "request_id",
+        "user_id",
+        "api_key_id",
+        "dialect",
+        "endpoint",
+        "requested_model",
+        "stream",
+        "provider",
+        "model",
+        "attempts",
+        "status",
+        "complete",
+        "rescued",
+        "latency_ms",
+        "ttft_ms",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "reasoning_tokens",
+        "cost_usd",
+        "error_class",
+        "error_message",
       ].sort(),
     )
     expect(row).toMatchObject({
@@ -158,7 +231,9 @@ describe("request log through GET /logs (real server)", () => {
     })
     expect(row.id).toMatch(/^[0-9a-f-]{36}$/)
     expect(Date.now() - Date.parse(row.started_at as string)).toBeLessThan(120_000)
-    expect(row.attempts).toEqual([{ provider: "primary", model: "gpt-4o-mini", outcome: "ok", status: 200, ms: expect.any(Number) }])
+    expect(row.attempts).toEqual([
+      { provider: "primary", model: "gpt-4o-mini", outcome: "ok", status: 200, ms: expect.any(Number) },
+    ])
     expect(row.input_tokens).toBeGreaterThan(0)
     expect(row.output_tokens).toBeGreaterThan(0)
     expect(row.latency_ms).toBeGreaterThanOrEqual(0)
@@ -186,7 +261,16 @@ describe("request log through GET /logs (real server)", () => {
 
   it("a stream cut and rescued: the cut attempt, the continuation, complete, rescued, no error", () => {
     const row = rows.get("rl-rescued")!
-    expect(row).toMatchObject({ dialect: "anthropic", endpoint: "/v1/messages", stream: true, status: 200, complete: true, rescued: true, provider: "primary", error_class: null })
+    expect(row).toMatchObject({
+      dialect: "anthropic",
+      endpoint: "/v1/messages",
+      stream: true,
+      status: 200,
+      complete: true,
+      rescued: true,
+      provider: "primary",
+      error_class: null,
+    })
     expect(row.attempts.map((a) => [a.provider, a.outcome])).toEqual([
       ["primary", "cut"],
       ["backup", "ok"],
@@ -196,7 +280,13 @@ describe("request log through GET /logs (real server)", () => {
   })
 
   it("Gemini: its dialect, and its endpoint without the model in the path", () => {
-    expect(rows.get("rl-gemini")).toMatchObject({ dialect: "gemini", endpoint: "/v1beta/models/*:generateContent", requested_model: "fast", status: 200, complete: true })
+    expect(rows.get("rl-gemini")).toMatchObject({
+      dialect: "gemini",
+      endpoint: "/v1beta/models/*:generateContent",
+      requested_model: "fast",
+      status: 200,
+      complete: true,
+    })
   })
 
   it("refusals: the provider's 400 relayed (its message redacted), an unknown model, a key not allowed — each with its error class", () => {
@@ -205,8 +295,20 @@ describe("request log through GET /logs (real server)", () => {
     expect(relayed.attempts.map((a) => [a.provider, a.outcome, a.status])).toEqual([["primary", "http", 400]])
     expect(relayed.error_message).toContain("Invalid 'messages'")
     expect(relayed.error_message).not.toContain("sk-proj-abcdefghijklmnopqrstu")
-    expect(rows.get("rl-unknown")).toMatchObject({ status: 404, error_class: "ModelNotFound", requested_model: "no-such-model", attempts: [], cost_usd: null })
-    expect(rows.get("rl-refused")).toMatchObject({ status: 403, error_class: "ProviderNotAllowed", user_id: restrictedUser, api_key_id: expect.any(String), attempts: [] })
+    expect(rows.get("rl-unknown")).toMatchObject({
+      status: 404,
+      error_class: "ModelNotFound",
+      requested_model: "no-such-model",
+      attempts: [],
+      cost_usd: null,
+    })
+    expect(rows.get("rl-refused")).toMatchObject({
+      status: 403,
+      error_class: "ProviderNotAllowed",
+      user_id: restrictedUser,
+      api_key_id: expect.any(String),
+      attempts: [],
+    })
   })
 
   it("filters: model asked or served, provider, exact status or its class, error class, user, key, time range — combined with AND", async () => {
@@ -233,7 +335,8 @@ describe("request log through GET /logs (real server)", () => {
 
   it("pagination: more rows than a page; the default page is 100 rows; a cursor walk returns each row once, newest first", async () => {
     const client = openaiAs(bob.key.token)
-    for (let i = 0; i < 105; i++) await client.chat.completions.create({ model: "gpt-4o-mini", messages }, id(`rl-page-${i}`))
+    for (let i = 0; i < 105; i++)
+      await client.chat.completions.create({ model: "gpt-4o-mini", messages }, id(`rl-page-${i}`))
     const first = await logs(`user_id=${bob.id}`)
     expect(first.status).toBe(200)
     expect(first.body.rows).toHaveLength(100)
@@ -247,7 +350,10 @@ describe("request log through GET /logs (real server)", () => {
     const walked = pages.flatMap((page) => page.rows)
     expect(new Set(walked.map((row) => row.id)).size).toBe(105)
     expect(walked.map((row) => row.request_id)).toEqual(Array.from({ length: 105 }, (_, i) => `rl-page-${104 - i}`))
-    for (let i = 1; i < walked.length; i++) expect(Date.parse(walked[i - 1]!.started_at as string)).toBeGreaterThanOrEqual(Date.parse(walked[i]!.started_at as string))
+    for (let i = 1; i < walked.length; i++)
+      expect(Date.parse(walked[i - 1]!.started_at as string)).toBeGreaterThanOrEqual(
+        Date.parse(walked[i]!.started_at as string),
+      )
     // The largest page.
     const big = await logs("limit=500")
     expect(big.body.rows.length).toBe(rows.size + 105)
@@ -296,7 +402,10 @@ describe("request log through GET /logs (real server)", () => {
       ["error_class=Not%20A%20Class", /^error_class:/],
       [`error_class=${"E".repeat(65)}`, /^error_class:/],
       ["cursor=not-a-cursor", /^cursor:/],
-      [`cursor=${Buffer.from("1|2025-01-01T00:00:00.000000Z'; DROP TABLE request_log; --|x").toString("base64url")}`, /^cursor:/],
+      [
+        `cursor=${Buffer.from("1|2025-01-01T00:00:00.000000Z'; DROP TABLE request_log; --|x").toString("base64url")}`,
+        /^cursor:/,
+      ],
       [`cursor=${"A".repeat(2_000)}`, /^cursor:/],
       ["limit=0", /^limit:/],
       ["limit=501", /^limit:/],
@@ -317,7 +426,11 @@ describe("request log through GET /logs (real server)", () => {
 
   /** Alice's rows by request id. */
   const aliceRows = async () =>
-    new Map((await walk(`api_key_id=${alice.key.id}&limit=500`, alice.session)).flatMap((page) => page.rows).map((row) => [row.request_id, row]))
+    new Map(
+      (await walk(`api_key_id=${alice.key.id}&limit=500`, alice.session))
+        .flatMap((page) => page.rows)
+        .map((row) => [row.request_id, row]),
+    )
 
   it("log_bodies: off by default and shown on read; the key's owner (a login session) or a superuser sets it; another user or the key itself cannot", async () => {
     const keyPath = `/users/${alice.id}/api-keys/${alice.key.id}`
@@ -327,18 +440,29 @@ describe("request log through GET /logs (real server)", () => {
     const bobLogin = await api.call("POST", "/auth/login", "", { username: "rl-bob", password: "rl-bob-password-1234" })
     const bobSession = bobLogin.body.access_token as string
     expect((await api.call("PUT", keyPath, bobSession, { log_bodies: true })).status).toBe(403)
-    expect((await api.call("POST", `/users/${alice.id}/api-keys`, bobSession, { name: "sneaky", log_bodies: true })).status).toBe(403)
+    expect(
+      (await api.call("POST", `/users/${alice.id}/api-keys`, bobSession, { name: "sneaky", log_bodies: true })).status,
+    ).toBe(403)
     expect((await api.call("GET", keyPath, gateway.masterKey)).body.log_bodies).toBe(false)
     const invalid = await api.call("PUT", keyPath, alice.session, { log_bodies: "yes" })
     expect([invalid.status, invalid.body._tag]).toEqual([400, "BadRequest"])
 
     const on = await api.call("PUT", keyPath, alice.session, { log_bodies: true })
     expect([on.status, on.body.log_bodies]).toEqual([200, true])
-    expect((await api.call("GET", `/users/${alice.id}/api-keys`, alice.session)).body.find((k: { id: string }) => k.id === alice.key.id).log_bodies).toBe(true)
+    expect(
+      (await api.call("GET", `/users/${alice.id}/api-keys`, alice.session)).body.find(
+        (k: { id: string }) => k.id === alice.key.id,
+      ).log_bodies,
+    ).toBe(true)
     // A superuser may set it when creating a key, for anyone.
-    const created = await api.call("POST", `/users/${bob.id}/api-keys`, gateway.masterKey, { name: "bob logged", log_bodies: true })
+    const created = await api.call("POST", `/users/${bob.id}/api-keys`, gateway.masterKey, {
+      name: "bob logged",
+      log_bodies: true,
+    })
     expect([created.status, created.body.log_bodies]).toEqual([201, true])
-    const off = await api.call("PUT", `/users/${bob.id}/api-keys/${created.body.id}`, gateway.masterKey, { log_bodies: false })
+    const off = await api.call("PUT", `/users/${bob.id}/api-keys/${created.body.id}`, gateway.masterKey, {
+      log_bodies: false,
+    })
     expect(off.body.log_bodies).toBe(false)
   })
 
@@ -351,27 +475,50 @@ describe("request log through GET /logs (real server)", () => {
     }
     const json = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${alice.key.token}`, "content-type": "application/json", "x-request-id": "rb-json" },
+      headers: {
+        authorization: `Bearer ${alice.key.token}`,
+        "content-type": "application/json",
+        "x-request-id": "rb-json",
+      },
       body: JSON.stringify(secretBody),
     })
     expect(json.status).toBe(200)
     const answered = await json.text()
-    const streamed = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "stream please" }], stream: true }, id("rb-stream"))
+    const streamed = await client.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: "stream please" }], stream: true },
+      id("rb-stream"),
+    )
     for await (const _ of streamed) void _
     primary.script({ cutAfterChunks: 2 })
     const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: alice.key.token, maxRetries: 0 })
-    expect(await anthropic.messages.stream({ model: "fast", max_tokens: 50, messages: [{ role: "user", content: "cut" }] }, id("rb-rescued")).finalText()).toBe(
-      "Hello from mock: cut",
-    )
+    expect(
+      await anthropic.messages
+        .stream({ model: "fast", max_tokens: 50, messages: [{ role: "user", content: "cut" }] }, id("rb-rescued"))
+        .finalText(),
+    ).toBe("Hello from mock: cut")
     primary.script({ toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }] })
-    const tool = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "weather?" }], stream: true }, id("rb-tool"))
+    const tool = await client.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: "weather?" }], stream: true },
+      id("rb-tool"),
+    )
     for await (const _ of tool) void _
-    await expect(client.chat.completions.create({ model: "no-such-model", messages }, id("rb-error"))).rejects.toBeInstanceOf(OpenAI.NotFoundError)
-    await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "€".repeat(20_000) }] }, id("rb-big"))
+    await expect(
+      client.chat.completions.create({ model: "no-such-model", messages }, id("rb-error")),
+    ).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+    await client.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: "€".repeat(20_000) }] },
+      id("rb-big"),
+    )
     // Relayed answers (pass-through): the first of the bytes as text; audio is no text and is not kept.
-    const relayed = await client.completions.create({ model: "gpt-4o-mini", prompt: "relay me", stream: true }, id("rb-relay"))
+    const relayed = await client.completions.create(
+      { model: "gpt-4o-mini", prompt: "relay me", stream: true },
+      id("rb-relay"),
+    )
     for await (const _ of relayed) void _
-    const speech = await client.audio.speech.create({ model: "gpt-4o-mini", voice: "alloy", input: "hi" }, id("rb-audio"))
+    const speech = await client.audio.speech.create(
+      { model: "gpt-4o-mini", voice: "alloy", input: "hi" },
+      id("rb-audio"),
+    )
     expect((await speech.arrayBuffer()).byteLength).toBeGreaterThan(0)
 
     const stored = await aliceRows()
@@ -380,14 +527,25 @@ describe("request log through GET /logs (real server)", () => {
     const request = row.request_body as string
     expect(request).not.toContain("sk-proj-abcdefghijklmnopqrstu")
     expect(request).not.toContain("alice-plain-secret")
-    expect(JSON.parse(request)).toEqual({ ...secretBody, messages: [{ role: "user", content: "my key is [redacted], keep it" }], api_key: "[redacted]" })
+    expect(JSON.parse(request)).toEqual({
+      ...secretBody,
+      messages: [{ role: "user", content: "my key is [redacted], keep it" }],
+      api_key: "[redacted]",
+    })
     // The mock echoes the prompt: the key is redacted in the answer too.
     expect(answered).toContain("sk-proj-abcdefghijklmnopqrstu")
     expect(row.response_body).toBe(answered.replace("sk-proj-abcdefghijklmnopqrstu", "[redacted]"))
 
-    expect(stored.get("rb-stream")).toMatchObject({ response_body: "Hello from mock: stream please", bodies_truncated: false })
+    expect(stored.get("rb-stream")).toMatchObject({
+      response_body: "Hello from mock: stream please",
+      bodies_truncated: false,
+    })
     expect(JSON.parse(stored.get("rb-stream")!.request_body as string)).toMatchObject({ stream: true })
-    expect(stored.get("rb-rescued")).toMatchObject({ rescued: true, complete: true, response_body: "Hello from mock: cut" })
+    expect(stored.get("rb-rescued")).toMatchObject({
+      rescued: true,
+      complete: true,
+      response_body: "Hello from mock: cut",
+    })
     // A tool call is not text: the stream as the client got it.
     const toolStream = stored.get("rb-tool")!.response_body as string
     expect(toolStream).toMatch(/^data: \{/)
@@ -395,16 +553,23 @@ describe("request log through GET /logs (real server)", () => {
     expect(toolStream).toContain("data: [DONE]")
     const error = stored.get("rb-error")!
     expect(error).toMatchObject({ status: 404, error_class: "ModelNotFound" })
-    expect(JSON.parse(error.response_body as string)).toMatchObject({ error: { message: expect.stringContaining("no-such-model") } })
+    expect(JSON.parse(error.response_body as string)).toMatchObject({
+      error: { message: expect.stringContaining("no-such-model") },
+    })
     const big = stored.get("rb-big")!
     expect(big.bodies_truncated).toBe(true)
     expect(Buffer.byteLength(big.request_body as string)).toBeLessThanOrEqual(32 * 1024)
     expect(Buffer.byteLength(big.request_body as string)).toBeGreaterThan(32 * 1024 - 4)
-    expect((big.request_body as string).startsWith('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"€€€')).toBe(true)
+    expect(
+      (big.request_body as string).startsWith('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"€€€'),
+    ).toBe(true)
     const relay = stored.get("rb-relay")!.response_body as string
     expect(relay).toMatch(/^data: \{/)
     expect(relay).toContain("data: [DONE]")
-    expect(stored.get("rb-audio")).toMatchObject({ status: 200, request_body: expect.stringContaining('"voice":"alloy"') })
+    expect(stored.get("rb-audio")).toMatchObject({
+      status: 200,
+      request_body: expect.stringContaining('"voice":"alloy"'),
+    })
     expect(stored.get("rb-audio")).not.toHaveProperty("response_body")
   })
 
@@ -418,9 +583,14 @@ describe("request log through GET /logs (real server)", () => {
     }
     // Before alice turned it on.
     expect((await aliceRows()).get("rl-alice-1")).not.toHaveProperty("request_body")
-    const off = await api.call("PUT", `/users/${alice.id}/api-keys/${alice.key.id}`, alice.session, { log_bodies: false })
+    const off = await api.call("PUT", `/users/${alice.id}/api-keys/${alice.key.id}`, alice.session, {
+      log_bodies: false,
+    })
     expect(off.body.log_bodies).toBe(false)
-    await openaiAs(alice.key.token).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "no longer kept" }] }, id("rb-off"))
+    await openaiAs(alice.key.token).chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: "no longer kept" }] },
+      id("rb-off"),
+    )
     const row = (await aliceRows()).get("rb-off")!
     expect(row.status).toBe(200)
     expect(row).not.toHaveProperty("request_body")
@@ -428,8 +598,21 @@ describe("request log through GET /logs (real server)", () => {
   })
 
   it("GET /logs is in the OpenAPI document, with its filters", async () => {
-    const spec = (await api.call("GET", "/openapi.json", gateway.masterKey)).body as { paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }> }
+    const spec = (await api.call("GET", "/openapi.json", gateway.masterKey)).body as {
+      paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }>
+    }
     const parameters = spec.paths["/logs"]?.get?.parameters?.map((p) => p.name).sort()
-    expect(parameters).toEqual(["api_key_id", "cursor", "error_class", "from", "limit", "model", "provider", "status", "to", "user_id"])
+    expect(parameters).toEqual([
+      "api_key_id",
+      "cursor",
+      "error_class",
+      "from",
+      "limit",
+      "model",
+      "provider",
+      "status",
+      "to",
+      "user_id",
+    ])
   })
 })

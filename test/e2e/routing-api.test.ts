@@ -13,10 +13,20 @@ describe("routing management API", () => {
   let gateway: TestGateway
   let userKey: string
 
-  const call = async (method: string, path: string, body?: unknown, token = gateway.masterKey, headers: Record<string, string> = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    token = gateway.masterKey,
+    headers: Record<string, string> = {},
+  ) => {
     const response = await fetch(`${gateway.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     })
     const text = await response.text()
@@ -24,7 +34,13 @@ describe("routing management API", () => {
   }
 
   const chat = (model: string, session?: string) =>
-    call("POST", "/v1/chat/completions", { model, messages: [{ role: "user", content: "hi" }] }, gateway.masterKey, session ? { "x-session-id": session } : {})
+    call(
+      "POST",
+      "/v1/chat/completions",
+      { model, messages: [{ role: "user", content: "hi" }] },
+      gateway.masterKey,
+      session ? { "x-session-id": session } : {},
+    )
 
   beforeAll(async () => {
     primary = await startMockProvider({ models: ["gpt-4o-mini"] })
@@ -33,10 +49,34 @@ describe("routing management API", () => {
       env: { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_COOLDOWN: "30 seconds", UPSTREAM_DISCOVERY_TIMEOUT: "1 second" },
       gatewayFile: {
         providers: [
-          { id: "p-main", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-main" }], models: ["gpt-4o-mini"] },
-          { id: "p-fb", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-fb" }], models: ["gpt-4o-mini", "other-model"] },
-          { id: "p-down", protocol: "openai", base_url: primary.url, keys: [{ value: "sk-down" }], models: ["down-model"] },
-          { id: "p-idle", protocol: "openai", base_url: backup.url, keys: [{ value: "sk-idle" }], models: ["idle-model"] },
+          {
+            id: "p-main",
+            protocol: "openai",
+            base_url: primary.url,
+            keys: [{ value: "sk-main" }],
+            models: ["gpt-4o-mini"],
+          },
+          {
+            id: "p-fb",
+            protocol: "openai",
+            base_url: backup.url,
+            keys: [{ value: "sk-fb" }],
+            models: ["gpt-4o-mini", "other-model"],
+          },
+          {
+            id: "p-down",
+            protocol: "openai",
+            base_url: primary.url,
+            keys: [{ value: "sk-down" }],
+            models: ["down-model"],
+          },
+          {
+            id: "p-idle",
+            protocol: "openai",
+            base_url: backup.url,
+            keys: [{ value: "sk-idle" }],
+            models: ["idle-model"],
+          },
         ],
         logical_models: [
           {
@@ -46,7 +86,13 @@ describe("routing management API", () => {
               { provider: "p-fb", model: "gpt-4o-mini", priority: 1 },
             ],
           },
-          { id: "twin", upstreams: [{ provider: "p-main", model: "gpt-4o-mini" }, { provider: "p-fb", model: "gpt-4o-mini" }] },
+          {
+            id: "twin",
+            upstreams: [
+              { provider: "p-main", model: "gpt-4o-mini" },
+              { provider: "p-fb", model: "gpt-4o-mini" },
+            ],
+          },
           {
             id: "breaks",
             upstreams: [
@@ -57,7 +103,11 @@ describe("routing management API", () => {
         ],
       },
     })
-    const user = await call("POST", "/users", { username: "carol", email: "carol@example.com", password: "carol-password-1" })
+    const user = await call("POST", "/users", {
+      username: "carol",
+      email: "carol@example.com",
+      password: "carol-password-1",
+    })
     userKey = (await call("POST", `/users/${user.body.id}/api-keys`, { name: "carol" })).body.token
   })
 
@@ -114,12 +164,22 @@ describe("routing management API", () => {
       expect(upstreams.body).toEqual({
         logical_model: "api-model",
         upstreams: [
-          { provider: "p-main", model: "gpt-4o-mini", weight: 1, priority: 0, provider_enabled: true, circuit: "closed" },
+          {
+            provider: "p-main",
+            model: "gpt-4o-mini",
+            weight: 1,
+            priority: 0,
+            provider_enabled: true,
+            circuit: "closed",
+          },
           { provider: "p-fb", model: "gpt-4o-mini", weight: 2, priority: 1, provider_enabled: true, circuit: "closed" },
         ],
       })
 
-      const disabled = await call("PUT", "/logical-models/api-model", { enabled: false, upstreams: [{ provider: "p-main", model: "gpt-4o-mini" }] })
+      const disabled = await call("PUT", "/logical-models/api-model", {
+        enabled: false,
+        upstreams: [{ provider: "p-main", model: "gpt-4o-mini" }],
+      })
       expect(disabled.body.enabled).toBe(false)
       expect((await chat("api-model")).status).toBe(404)
 
@@ -132,26 +192,40 @@ describe("routing management API", () => {
     })
 
     it("refuses duplicates, unknown providers and invalid bodies", async () => {
-      const duplicate = await call("POST", "/logical-models", { id: "fast", upstreams: [{ provider: "p-main", model: "x" }] })
+      const duplicate = await call("POST", "/logical-models", {
+        id: "fast",
+        upstreams: [{ provider: "p-main", model: "x" }],
+      })
       expect(duplicate.status).toBe(409)
       expect(duplicate.body._tag).toBe("Conflict")
 
       const unknown = await call("POST", "/logical-models", {
         id: "ghost",
-        upstreams: [{ provider: "nope", model: "x" }, { provider: "p-main", model: "y" }, { provider: "also-nope", model: "z" }],
+        upstreams: [
+          { provider: "nope", model: "x" },
+          { provider: "p-main", model: "y" },
+          { provider: "also-nope", model: "z" },
+        ],
       })
       expect(unknown.status).toBe(400)
       expect(unknown.body.details.missing_provider_ids).toEqual(["also-nope", "nope"])
       expect((await call("GET", "/logical-models/ghost")).status).toBe(404)
 
       expect((await call("POST", "/logical-models", { id: "empty", upstreams: [] })).status).toBe(400)
-      expect((await call("POST", "/logical-models", { id: "a/b", upstreams: [{ provider: "p-main", model: "x" }] })).status).toBe(400)
+      expect(
+        (await call("POST", "/logical-models", { id: "a/b", upstreams: [{ provider: "p-main", model: "x" }] })).status,
+      ).toBe(400)
       const twice = await call("POST", "/logical-models", {
         id: "twice",
-        upstreams: [{ provider: "p-main", model: "x" }, { provider: "p-main", model: "x", priority: 1 }],
+        upstreams: [
+          { provider: "p-main", model: "x" },
+          { provider: "p-main", model: "x", priority: 1 },
+        ],
       })
       expect(twice.status).toBe(400)
-      expect((await call("PUT", "/logical-models/missing", { upstreams: [{ provider: "p-main", model: "x" }] })).status).toBe(404)
+      expect(
+        (await call("PUT", "/logical-models/missing", { upstreams: [{ provider: "p-main", model: "x" }] })).status,
+      ).toBe(404)
     })
 
     it("is for superusers only", async () => {
@@ -168,8 +242,21 @@ describe("routing management API", () => {
       const decision = await call("POST", "/routing/decide", { logical_model: "fast", conversation_id: "conv-dry" })
       expect(decision.status).toBe(200)
       const body = decision.body
-      expect(body).toMatchObject({ logical_model: "fast", resolved_as: "fast", source: "logical", strategy: "balanced", sticky: "none", bound: false })
-      expect(body.selected_upstream).toMatchObject({ provider: "p-main", model: "gpt-4o-mini", priority: 0, circuit: "closed", reason: "weighted_choice" })
+      expect(body).toMatchObject({
+        logical_model: "fast",
+        resolved_as: "fast",
+        source: "logical",
+        strategy: "balanced",
+        sticky: "none",
+        bound: false,
+      })
+      expect(body.selected_upstream).toMatchObject({
+        provider: "p-main",
+        model: "gpt-4o-mini",
+        priority: 0,
+        circuit: "closed",
+        reason: "weighted_choice",
+      })
       expect(body.attempts.map((a: { provider: string; reason: string }) => [a.provider, a.reason])).toEqual([
         ["p-main", "weighted_choice"],
         ["p-fb", "score_order"],
@@ -186,15 +273,25 @@ describe("routing management API", () => {
     })
 
     it("binds only when asked; the binding steers the data plane and shows in the next decision", async () => {
-      const first = await call("POST", "/routing/decide", { logical_model: "twin", conversation_id: "conv-bind", bind: true })
+      const first = await call("POST", "/routing/decide", {
+        logical_model: "twin",
+        conversation_id: "conv-bind",
+        bind: true,
+      })
       expect(first.body.bound).toBe(true)
       const chosen = first.body.selected_upstream.provider
       const session = await call("GET", "/routing/sessions/conv-bind")
       expect(session.status).toBe(200)
-      expect(session.body).toMatchObject({ conversation_id: "conv-bind", logical_model: "twin", provider: chosen, model: "gpt-4o-mini" })
+      expect(session.body).toMatchObject({
+        conversation_id: "conv-bind",
+        logical_model: "twin",
+        provider: chosen,
+        model: "gpt-4o-mini",
+      })
       expect(session.body.owner).toMatch(/^master_key:/)
 
-      for (let i = 0; i < 6; i++) expect((await chat("twin", "conv-bind")).headers.get("x-apiproxy-provider")).toBe(chosen)
+      for (let i = 0; i < 6; i++)
+        expect((await chat("twin", "conv-bind")).headers.get("x-apiproxy-provider")).toBe(chosen)
       const again = await call("POST", "/routing/decide", { logical_model: "twin", conversation_id: "conv-bind" })
       expect(again.body.sticky).toBe("applied")
       expect(again.body.selected_upstream).toMatchObject({ provider: chosen, reason: "sticky" })
@@ -211,7 +308,13 @@ describe("routing management API", () => {
     it("reads a client's session by its API key id", async () => {
       const me = await call("GET", "/v1/models", undefined, userKey)
       expect(me.status).toBe(200)
-      await call("POST", "/v1/chat/completions", { model: "fast", messages: [{ role: "user", content: "x" }] }, userKey, { "x-session-id": "carol-conv" })
+      await call(
+        "POST",
+        "/v1/chat/completions",
+        { model: "fast", messages: [{ role: "user", content: "x" }] },
+        userKey,
+        { "x-session-id": "carol-conv" },
+      )
       const keys = await call("GET", "/users")
       const carol = keys.body.find((u: { username: string }) => u.username === "carol")
       const carolKeys = await call("GET", `/users/${carol.id}/api-keys`)
@@ -233,7 +336,11 @@ describe("routing management API", () => {
       primary.setDefault(undefined)
 
       const decision = await call("POST", "/routing/decide", { logical_model: "breaks" })
-      expect(decision.body.selected_upstream).toMatchObject({ provider: "p-fb", model: "other-model", reason: "weighted_choice" })
+      expect(decision.body.selected_upstream).toMatchObject({
+        provider: "p-fb",
+        model: "other-model",
+        reason: "weighted_choice",
+      })
       expect(decision.body.skipped).toHaveLength(1)
       expect(decision.body.skipped[0]).toMatchObject({ provider: "p-down", reason: "circuit_open" })
       expect(decision.body.skipped[0].retry_after_ms).toBeGreaterThan(0)
@@ -255,7 +362,10 @@ describe("routing management API", () => {
 
       const excluded = await call("POST", "/routing/decide", { logical_model: "fast", exclude_providers: ["p-main"] })
       expect(excluded.body.attempts.map((a: { provider: string }) => a.provider)).toEqual(["p-fb"])
-      expect((await call("POST", "/routing/decide", { logical_model: "fast", exclude_providers: ["p-main", "p-fb"] })).status).toBe(503)
+      expect(
+        (await call("POST", "/routing/decide", { logical_model: "fast", exclude_providers: ["p-main", "p-fb"] }))
+          .status,
+      ).toBe(503)
 
       const discovered = await call("POST", "/routing/decide", { logical_model: "other-model" })
       expect(discovered.body).toMatchObject({ source: "discovery", selected_upstream: { provider: "p-fb" } })
@@ -269,7 +379,12 @@ describe("routing management API", () => {
       const decision = await call("POST", "/routing/decide", { logical_model: "p-idle/idle-model" })
       expect(decision.body.selected_upstream.score).toMatchObject({ status: "unknown", confidence: 0 })
       const before = await call("GET", "/providers/p-idle/metrics")
-      expect(before.body).toMatchObject({ provider_id: "p-idle", status: "unknown", circuit: { status: "closed" }, metrics: [] })
+      expect(before.body).toMatchObject({
+        provider_id: "p-idle",
+        status: "unknown",
+        circuit: { status: "closed" },
+        metrics: [],
+      })
 
       expect((await call("GET", "/providers/p-idle/health")).body).toMatchObject({ status: "healthy" })
       expect((await call("GET", "/providers/p-idle/metrics")).body.status).toBe("healthy")
@@ -288,7 +403,12 @@ describe("routing management API", () => {
     it("probes the models path: healthy, degraded on 4xx, down on 5xx", async () => {
       const healthy = await call("GET", "/providers/p-fb/health")
       expect(healthy.status).toBe(200)
-      expect(healthy.body).toMatchObject({ provider_id: "p-fb", status: "healthy", http_status: 200, error_message: null })
+      expect(healthy.body).toMatchObject({
+        provider_id: "p-fb",
+        status: "healthy",
+        http_status: 200,
+        error_message: null,
+      })
       expect(healthy.body.last_successful_check).not.toBeNull()
       expect(backup.received[0]).toMatchObject({ method: "GET", path: "/v1/models" })
       expect(backup.received[0]!.headers["authorization"]).toBe("Bearer sk-fb")

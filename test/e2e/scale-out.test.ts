@@ -1,9 +1,9 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { gatewayApi } from "../support/GatewayApi.js"
 import { type GatewayProcess, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type Haproxy, haproxyInstalled, startHaproxy } from "../support/Haproxy.js"
-import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
 
 /**
@@ -67,224 +67,271 @@ const chat = async (baseUrl: string, apiKey: string, model = MODEL): Promise<Out
     retryAfter: headers?.get("retry-after") ?? null,
   })
   try {
-    const { response } = await client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] }).withResponse()
+    const { response } = await client.chat.completions
+      .create({ model, messages: [{ role: "user", content: "hi" }] })
+      .withResponse()
     return answered(response.status, response.headers, null)
   } catch (error) {
     if (error instanceof OpenAI.APIConnectionError) return answered(0, undefined, "connection_closed")
-    if (error instanceof OpenAI.APIError && error.status !== undefined) return answered(error.status, error.headers, (error.code as string | null) ?? null)
+    if (error instanceof OpenAI.APIError && error.status !== undefined)
+      return answered(error.status, error.headers, (error.code as string | null) ?? null)
     throw error
   }
 }
 
 const replicasOf = (outcomes: ReadonlyArray<Outcome>) => new Set(outcomes.map((o) => o.servedBy))
 
-describe.skipIf(skipReason !== undefined)(`scale-out: two gateway processes behind HAProxy${skipReason ? ` (${skipReason})` : ""}`, () => {
-  let upstream: MockProvider
-  let storage: SharedStorage
-  let one: GatewayProcess
-  let two: GatewayProcess
-  let lb: Haproxy
-  const api = gatewayApi(() => lb.url, () => one.masterKey)
-  // A cool-down longer than the test: an opened circuit stays open while both replicas are asked.
-  const env = { TRUST_PROXY: "true", CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_COOLDOWN: "60 seconds", CIRCUIT_MAX_COOLDOWN: "60 seconds" }
-  const startReplica = (port?: number) =>
-    startGatewayProcess({ storage, env, gatewayFile: providersFile(upstream.url), ...(port !== undefined ? { port } : {}) })
-  /**
-   * Under load (answers take 150 ms, so about half the clients wait on each replica), sends
-   * `signal` to `replica`; once it has exited and HAProxy marked `name` DOWN, the load goes on
-   * for `thenMs`. Every outcome, and when each step happened.
-   */
-  const signalUnderLoad = async (replica: GatewayProcess, name: string, signal: NodeJS.Signals, thenMs: number) => {
-    upstream.setDefault({ delayMs: 150 })
-    try {
-      const load = startLoad(lb.url, one.masterKey)
-      await load.warmedUp
-      const signalledAt = Date.now()
-      replica.child.kill(signal)
-      const goneAt = (await replica.exited).at
-      const downAt = await serverBecomes(name, "DOWN")
-      return { outcomes: await load.stopAfter(thenMs), signalledAt, goneAt, downAt }
-    } finally {
-      upstream.setDefault(undefined)
-    }
-  }
-  /** Waits until HAProxy reports `server` with a status starting with `status`; when that was. */
-  const serverBecomes = async (server: string, status: "UP" | "DOWN", timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs
-    while (!(await lb.server(server)).status.startsWith(status)) {
-      if (Date.now() > deadline) throw new Error(`haproxy did not mark ${server} ${status} within ${timeoutMs} ms`)
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    return Date.now()
-  }
-
-  beforeAll(async () => {
-    upstream = await startMockProvider({ models: [MODEL, "flaky-model", "steady-model"] })
-    storage = await createStorage()
-    // One after the other, as a rolling deployment (and the compose profile) starts them.
-    one = await startReplica()
-    two = await startReplica()
-    lb = await startHaproxy([one.url, two.url].map((url) => new URL(url).host))
-  }, 120_000)
-
-  afterAll(async () => {
-    await lb?.stop()
-    await one?.stop()
-    await two?.stop()
-    await storage?.close()
-    await upstream?.close()
-  })
-
-  it("a key created on one replica works through both; deactivated on the other, both refuse it", async () => {
-    const direct = gatewayApi(() => one.url, () => one.masterKey)
-    const userId = await direct.createUser("scale-keys")
-    const key = await direct.createKey(userId, "made-on-gateway-1")
-    const answers = await sequence(6, () => chat(lb.url, key.token))
-    expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200))
-    expect(replicasOf(answers)).toEqual(new Set(["gateway-1", "gateway-2"]))
-    expect((await chat(two.url, key.token)).status).toBe(200)
-
-    const off = await gatewayApi(() => two.url, () => two.masterKey).call("PUT", `/users/${userId}/api-keys/${key.id}`, two.masterKey, { is_active: false })
-    expect(off.status).toBe(200)
-    const refused = await sequence(4, () => chat(lb.url, key.token))
-    expect(refused.map((a) => a.status)).toEqual(Array(4).fill(401))
-    expect(replicasOf(refused)).toEqual(new Set(["gateway-1", "gateway-2"]))
-  })
-
-  it("requests_per_minute is one count for both replicas", async () => {
-    const userId = await api.createUser("scale-rpm")
-    const created = await api.call("POST", `/users/${userId}/api-keys`, one.masterKey, { name: "rpm", requests_per_minute: 10 })
-    expect(created.status).toBe(201)
-    await outsideMinuteEnd()
-    const answers = await sequence(20, () => chat(lb.url, created.body.token))
-    const served = answers.filter((a) => a.status === 200)
-    const limited = answers.filter((a) => a.status === 429)
-    // Counted per replica, each would let 10 through: 20 in all.
-    expect(served).toHaveLength(10)
-    expect(limited).toHaveLength(10)
-    expect(replicasOf(served)).toEqual(new Set(["gateway-1", "gateway-2"]))
-    expect(replicasOf(limited)).toEqual(new Set(["gateway-1", "gateway-2"]))
-    for (const a of limited) expect(Number(a.retryAfter)).toBeGreaterThan(0)
-    const perReplica = (outcomes: ReadonlyArray<Outcome>, name: string) => outcomes.filter((o) => o.servedBy === name).length
-    console.log(
-      `scale-out rpm 10: 20 requests through haproxy → ${served.length} served (gateway-1 ${perReplica(served, "gateway-1")}, ` +
-        `gateway-2 ${perReplica(served, "gateway-2")}), ${limited.length} × 429 (gateway-1 ${perReplica(limited, "gateway-1")}, gateway-2 ${perReplica(limited, "gateway-2")})`,
+describe.skipIf(skipReason !== undefined)(
+  `scale-out: two gateway processes behind HAProxy${skipReason ? ` (${skipReason})` : ""}`,
+  () => {
+    let upstream: MockProvider
+    let storage: SharedStorage
+    let one: GatewayProcess
+    let two: GatewayProcess
+    let lb: Haproxy
+    const api = gatewayApi(
+      () => lb.url,
+      () => one.masterKey,
     )
-  })
-
-  it("a budget is spent once for both replicas", async () => {
-    const userId = await api.createUser("scale-budget")
-    const key = await api.createKey(userId, "budget")
-    const path = `/users/${userId}/api-keys/${key.id}/budget`
-    expect((await api.call("PUT", path, one.masterKey, { amount_usd: "0.05", period: "day" })).status).toBe(200)
-    const answers: Array<Outcome> = []
-    for (let i = 0; i < 10; i++) {
-      const answer = await chat(lb.url, key.token)
-      answers.push(answer)
-      // Spend is counted just after an answer, off its path: wait until both replicas see it.
-      const used = (answers.filter((a) => a.status === 200).length / 100).toFixed(2)
-      for (const replica of [one, two]) await usedBecomes(replica, path, used)
+    // A cool-down longer than the test: an opened circuit stays open while both replicas are asked.
+    const env = {
+      TRUST_PROXY: "true",
+      CIRCUIT_FAILURE_THRESHOLD: "3",
+      CIRCUIT_COOLDOWN: "60 seconds",
+      CIRCUIT_MAX_COOLDOWN: "60 seconds",
     }
-    const served = answers.filter((a) => a.status === 200)
-    const refused = answers.filter((a) => a.status === 429)
-    // Five cents at one cent an answer; a budget per replica would have let all ten through.
-    expect(served).toHaveLength(5)
-    expect(refused.map((a) => a.code)).toEqual(Array(5).fill("budget_exceeded"))
-    expect(replicasOf(served)).toEqual(new Set(["gateway-1", "gateway-2"]))
-    expect(replicasOf(refused)).toEqual(new Set(["gateway-1", "gateway-2"]))
-  })
-
-  it("a circuit opened by failures seen on both replicas keeps both away from the failing upstream", async () => {
-    upstream.setDefault((request) => (request.model === "flaky-model" ? { status: 503 } : undefined))
-    try {
-      // Three failed requests, alternating replicas: neither saw the threshold (3) on its own.
-      const failing = await sequence(3, () => chat(lb.url, one.masterKey, "resilient"))
-      expect(failing.map((a) => [a.status, a.provider])).toEqual(Array(3).fill([200, "steady"]))
-      expect(replicasOf(failing)).toEqual(new Set(["gateway-1", "gateway-2"]))
-      const calls = upstream.received.filter((r) => r.model === "flaky-model").length
-      const after = await sequence(6, () => chat(lb.url, one.masterKey, "resilient"))
-      for (const a of after) expect([a.status, a.provider, a.attempts]).toEqual([200, "steady", "1"])
-      expect(replicasOf(after)).toEqual(new Set(["gateway-1", "gateway-2"]))
-      expect(upstream.received.filter((r) => r.model === "flaky-model")).toHaveLength(calls)
-    } finally {
-      upstream.setDefault(undefined)
+    const startReplica = (port?: number) =>
+      startGatewayProcess({
+        storage,
+        env,
+        gatewayFile: providersFile(upstream.url),
+        ...(port !== undefined ? { port } : {}),
+      })
+    /**
+     * Under load (answers take 150 ms, so about half the clients wait on each replica), sends
+     * `signal` to `replica`; once it has exited and HAProxy marked `name` DOWN, the load goes on
+     * for `thenMs`. Every outcome, and when each step happened.
+     */
+    const signalUnderLoad = async (replica: GatewayProcess, name: string, signal: NodeJS.Signals, thenMs: number) => {
+      upstream.setDefault({ delayMs: 150 })
+      try {
+        const load = startLoad(lb.url, one.masterKey)
+        await load.warmedUp
+        const signalledAt = Date.now()
+        replica.child.kill(signal)
+        const goneAt = (await replica.exited).at
+        const downAt = await serverBecomes(name, "DOWN")
+        return { outcomes: await load.stopAfter(thenMs), signalledAt, goneAt, downAt }
+      } finally {
+        upstream.setDefault(undefined)
+      }
     }
-  })
-
-  it("a replica stopped with SIGTERM (a rolling restart) finishes what it has; restarted, it takes traffic again", async () => {
-    const { outcomes, signalledAt: stoppedAt, goneAt, downAt } = await signalUnderLoad(two, "gateway-2", "SIGTERM", 500)
-    // The same address again, as a rolling deployment restarts it: two good checks bring it back.
-    const port = Number(new URL(two.url).port)
-    await two.stop()
-    two = await startReplica(port)
-    await serverBecomes("gateway-2", "UP")
-    const back = await sequence(6, () => chat(lb.url, one.masterKey))
-
-    const drained = outcomes.filter((o) => o.servedBy === "gateway-2" && o.startedAt < stoppedAt && o.endedAt > stoppedAt)
-    const failed = outcomes.filter((o) => o.status !== 200)
-    console.log(
-      `scale-out SIGTERM: ${LOAD_WORKERS} clients through haproxy, 150 ms answers; gateway-2 exited ${goneAt - stoppedAt} ms after SIGTERM ` +
-        `(marked DOWN ${downAt - goneAt} ms later); ${outcomes.length} requests: ${outcomes.length - failed.length} ok — ` +
-        `${drained.length} in flight on gateway-2 at SIGTERM answered by it — failed: ${describeFailures(outcomes)}`,
-    )
-    // What it had when told to stop, it answered; nothing was cut (no 502) or refused (no 503).
-    expect(drained.length).toBeGreaterThan(0)
-    expect(drained.every((o) => o.status === 200)).toBe(true)
-    // The one race left: a request HAProxy sends on a kept-alive connection just as the stopping
-    // replica closes it is closed without an answer (for the client to retry; README "Scale-out").
-    // Measured: none or one of ~75; at most one per connection HAProxy keeps to it.
-    for (const o of failed) expect(o.status).toBe(0)
-    expect(failed.length).toBeLessThanOrEqual(LOAD_WORKERS / 2)
-    expect(replicasOf(back)).toEqual(new Set(["gateway-1", "gateway-2"]))
-  }, 90_000)
-
-  it("a replica killed under load: only its requests in flight fail, every later one is served by the other", async () => {
-    const before = { one: await lb.server("gateway-1"), two: await lb.server("gateway-2") }
-    // Until the process is gone (its sockets closed), requests may still reach it.
-    const { outcomes, signalledAt: killedAt, goneAt, downAt } = await signalUnderLoad(one, "gateway-1", "SIGKILL", 1_000)
-
-    const beforeKill = outcomes.filter((o) => o.endedAt < killedAt)
-    const whileDying = outcomes.filter((o) => o.startedAt <= goneAt && o.endedAt >= killedAt)
-    const afterDeath = outcomes.filter((o) => o.startedAt > goneAt)
-    const failed = outcomes.filter((o) => o.status !== 200)
-    const after = { one: await lb.server("gateway-1"), two: await lb.server("gateway-2") }
-    const delta = (field: "retries" | "redispatches" | "responseErrors" | "http5xx") =>
-      after.one[field] - before.one[field] + after.two[field] - before.two[field]
-    console.log(
-      [
-        `scale-out SIGKILL: ${LOAD_WORKERS} clients through haproxy, 150 ms answers; gateway-1 killed, gone ${goneAt - killedAt} ms later; ${outcomes.length} requests`,
-        `  before the kill: ${beforeKill.length} requests, ${beforeKill.filter((o) => o.status === 200).length} ok (gateway-1 ${served(beforeKill, "gateway-1")}, gateway-2 ${served(beforeKill, "gateway-2")})`,
-        `  in flight while it died: ${whileDying.length} — ${whileDying.filter((o) => o.status === 200).length} ok ` +
-          `(gateway-1 ${served(whileDying, "gateway-1")}, gateway-2 ${served(whileDying, "gateway-2")}), failed: ${describeFailures(whileDying)}`,
-        `  sent after it was gone: ${afterDeath.length} requests, ${afterDeath.filter((o) => o.status === 200).length} ok (gateway-2 ${served(afterDeath, "gateway-2")})`,
-        `  haproxy: gateway-1 DOWN ${downAt - goneAt} ms after it was gone; ` +
-          `requests moved to gateway-2 after a refused connection ${delta("retries") + delta("redispatches")}; answers cut before their headers ${delta("responseErrors")}`,
-      ].join("\n"),
-    )
-
-    expect(beforeKill.every((o) => o.status === 200)).toBe(true)
-    expect(served(beforeKill, "gateway-1")).toBeGreaterThan(0)
-    // The kill hit what was in flight on gateway-1 (it always has some under this load) and
-    // nothing else: each failure was sent before the process was gone, and every request HAProxy
-    // sent to gateway-2 was answered (no 5xx, no aborted answer there).
-    expect(failed.length).toBeGreaterThanOrEqual(1)
-    expect([after.two.http5xx - before.two.http5xx, after.two.responseErrors - before.two.responseErrors]).toEqual([0, 0])
-    for (const o of failed) {
-      // (This process sees the exit a few ms after the kernel closed the replica's sockets and
-      // before HAProxy may have noticed the closed idle ones: a 50 ms margin.)
-      expect(o.startedAt).toBeLessThanOrEqual(goneAt + 50)
-      // 502 from haproxy, or (on a kept-alive connection) a close without an answer.
-      expect([0, 502]).toContain(o.status)
+    /** Waits until HAProxy reports `server` with a status starting with `status`; when that was. */
+    const serverBecomes = async (server: string, status: "UP" | "DOWN", timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs
+      while (!(await lb.server(server)).status.startsWith(status)) {
+        if (Date.now() > deadline) throw new Error(`haproxy did not mark ${server} ${status} within ${timeoutMs} ms`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      return Date.now()
     }
-    // Everything sent once it was gone was answered by the survivor: refused connections to the
-    // dead replica are retried on the other, and health checks take it out within ~2 s.
-    expect(afterDeath.length).toBeGreaterThan(LOAD_WORKERS)
-    expect(afterDeath.filter((o) => o.startedAt > goneAt + 50).every((o) => o.status === 200 && o.servedBy === "gateway-2")).toBe(true)
 
-    const later = await sequence(10, () => chat(lb.url, one.masterKey))
-    expect(later.map((a) => [a.status, a.servedBy])).toEqual(Array(10).fill([200, "gateway-2"]))
-  }, 60_000)
-})
+    beforeAll(async () => {
+      upstream = await startMockProvider({ models: [MODEL, "flaky-model", "steady-model"] })
+      storage = await createStorage()
+      // One after the other, as a rolling deployment (and the compose profile) starts them.
+      one = await startReplica()
+      two = await startReplica()
+      lb = await startHaproxy([one.url, two.url].map((url) => new URL(url).host))
+    }, 120_000)
+
+    afterAll(async () => {
+      await lb?.stop()
+      await one?.stop()
+      await two?.stop()
+      await storage?.close()
+      await upstream?.close()
+    })
+
+    it("a key created on one replica works through both; deactivated on the other, both refuse it", async () => {
+      const direct = gatewayApi(
+        () => one.url,
+        () => one.masterKey,
+      )
+      const userId = await direct.createUser("scale-keys")
+      const key = await direct.createKey(userId, "made-on-gateway-1")
+      const answers = await sequence(6, () => chat(lb.url, key.token))
+      expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200))
+      expect(replicasOf(answers)).toEqual(new Set(["gateway-1", "gateway-2"]))
+      expect((await chat(two.url, key.token)).status).toBe(200)
+
+      const off = await gatewayApi(
+        () => two.url,
+        () => two.masterKey,
+      ).call("PUT", `/users/${userId}/api-keys/${key.id}`, two.masterKey, { is_active: false })
+      expect(off.status).toBe(200)
+      const refused = await sequence(4, () => chat(lb.url, key.token))
+      expect(refused.map((a) => a.status)).toEqual(Array(4).fill(401))
+      expect(replicasOf(refused)).toEqual(new Set(["gateway-1", "gateway-2"]))
+    })
+
+    it("requests_per_minute is one count for both replicas", async () => {
+      const userId = await api.createUser("scale-rpm")
+      const created = await api.call("POST", `/users/${userId}/api-keys`, one.masterKey, {
+        name: "rpm",
+        requests_per_minute: 10,
+      })
+      expect(created.status).toBe(201)
+      await outsideMinuteEnd()
+      const answers = await sequence(20, () => chat(lb.url, created.body.token))
+      const served = answers.filter((a) => a.status === 200)
+      const limited = answers.filter((a) => a.status === 429)
+      // Counted per replica, each would let 10 through: 20 in all.
+      expect(served).toHaveLength(10)
+      expect(limited).toHaveLength(10)
+      expect(replicasOf(served)).toEqual(new Set(["gateway-1", "gateway-2"]))
+      expect(replicasOf(limited)).toEqual(new Set(["gateway-1", "gateway-2"]))
+      for (const a of limited) expect(Number(a.retryAfter)).toBeGreaterThan(0)
+      const perReplica = (outcomes: ReadonlyArray<Outcome>, name: string) =>
+        outcomes.filter((o) => o.servedBy === name).length
+      console.log(
+        `scale-out rpm 10: 20 requests through haproxy → ${served.length} served (gateway-1 ${perReplica(served, "gateway-1")}, ` +
+          `gateway-2 ${perReplica(served, "gateway-2")}), ${limited.length} × 429 (gateway-1 ${perReplica(limited, "gateway-1")}, gateway-2 ${perReplica(limited, "gateway-2")})`,
+      )
+    })
+
+    it("a budget is spent once for both replicas", async () => {
+      const userId = await api.createUser("scale-budget")
+      const key = await api.createKey(userId, "budget")
+      const path = `/users/${userId}/api-keys/${key.id}/budget`
+      expect((await api.call("PUT", path, one.masterKey, { amount_usd: "0.05", period: "day" })).status).toBe(200)
+      const answers: Array<Outcome> = []
+      for (let i = 0; i < 10; i++) {
+        const answer = await chat(lb.url, key.token)
+        answers.push(answer)
+        // Spend is counted just after an answer, off its path: wait until both replicas see it.
+        const used = (answers.filter((a) => a.status === 200).length / 100).toFixed(2)
+        for (const replica of [one, two]) await usedBecomes(replica, path, used)
+      }
+      const served = answers.filter((a) => a.status === 200)
+      const refused = answers.filter((a) => a.status === 429)
+      // Five cents at one cent an answer; a budget per replica would have let all ten through.
+      expect(served).toHaveLength(5)
+      expect(refused.map((a) => a.code)).toEqual(Array(5).fill("budget_exceeded"))
+      expect(replicasOf(served)).toEqual(new Set(["gateway-1", "gateway-2"]))
+      expect(replicasOf(refused)).toEqual(new Set(["gateway-1", "gateway-2"]))
+    })
+
+    it("a circuit opened by failures seen on both replicas keeps both away from the failing upstream", async () => {
+      upstream.setDefault((request) => (request.model === "flaky-model" ? { status: 503 } : undefined))
+      try {
+        // Three failed requests, alternating replicas: neither saw the threshold (3) on its own.
+        const failing = await sequence(3, () => chat(lb.url, one.masterKey, "resilient"))
+        expect(failing.map((a) => [a.status, a.provider])).toEqual(Array(3).fill([200, "steady"]))
+        expect(replicasOf(failing)).toEqual(new Set(["gateway-1", "gateway-2"]))
+        const calls = upstream.received.filter((r) => r.model === "flaky-model").length
+        const after = await sequence(6, () => chat(lb.url, one.masterKey, "resilient"))
+        for (const a of after) expect([a.status, a.provider, a.attempts]).toEqual([200, "steady", "1"])
+        expect(replicasOf(after)).toEqual(new Set(["gateway-1", "gateway-2"]))
+        expect(upstream.received.filter((r) => r.model === "flaky-model")).toHaveLength(calls)
+      } finally {
+        upstream.setDefault(undefined)
+      }
+    })
+
+    it("a replica stopped with SIGTERM (a rolling restart) finishes what it has; restarted, it takes traffic again", async () => {
+      const {
+        outcomes,
+        signalledAt: stoppedAt,
+        goneAt,
+        downAt,
+      } = await signalUnderLoad(two, "gateway-2", "SIGTERM", 500)
+      // The same address again, as a rolling deployment restarts it: two good checks bring it back.
+      const port = Number(new URL(two.url).port)
+      await two.stop()
+      two = await startReplica(port)
+      await serverBecomes("gateway-2", "UP")
+      const back = await sequence(6, () => chat(lb.url, one.masterKey))
+
+      const drained = outcomes.filter(
+        (o) => o.servedBy === "gateway-2" && o.startedAt < stoppedAt && o.endedAt > stoppedAt,
+      )
+      const failed = outcomes.filter((o) => o.status !== 200)
+      console.log(
+        `scale-out SIGTERM: ${LOAD_WORKERS} clients through haproxy, 150 ms answers; gateway-2 exited ${goneAt - stoppedAt} ms after SIGTERM ` +
+          `(marked DOWN ${downAt - goneAt} ms later); ${outcomes.length} requests: ${outcomes.length - failed.length} ok — ` +
+          `${drained.length} in flight on gateway-2 at SIGTERM answered by it — failed: ${describeFailures(outcomes)}`,
+      )
+      // What it had when told to stop, it answered; nothing was cut (no 502) or refused (no 503).
+      expect(drained.length).toBeGreaterThan(0)
+      expect(drained.every((o) => o.status === 200)).toBe(true)
+      // The one race left: a request HAProxy sends on a kept-alive connection just as the stopping
+      // replica closes it is closed without an answer (for the client to retry; README "Scale-out").
+      // Measured: none or one of ~75; at most one per connection HAProxy keeps to it.
+      for (const o of failed) expect(o.status).toBe(0)
+      expect(failed.length).toBeLessThanOrEqual(LOAD_WORKERS / 2)
+      expect(replicasOf(back)).toEqual(new Set(["gateway-1", "gateway-2"]))
+    }, 90_000)
+
+    it("a replica killed under load: only its requests in flight fail, every later one is served by the other", async () => {
+      const before = { one: await lb.server("gateway-1"), two: await lb.server("gateway-2") }
+      // Until the process is gone (its sockets closed), requests may still reach it.
+      const {
+        outcomes,
+        signalledAt: killedAt,
+        goneAt,
+        downAt,
+      } = await signalUnderLoad(one, "gateway-1", "SIGKILL", 1_000)
+
+      const beforeKill = outcomes.filter((o) => o.endedAt < killedAt)
+      const whileDying = outcomes.filter((o) => o.startedAt <= goneAt && o.endedAt >= killedAt)
+      const afterDeath = outcomes.filter((o) => o.startedAt > goneAt)
+      const failed = outcomes.filter((o) => o.status !== 200)
+      const after = { one: await lb.server("gateway-1"), two: await lb.server("gateway-2") }
+      const delta = (field: "retries" | "redispatches" | "responseErrors" | "http5xx") =>
+        after.one[field] - before.one[field] + after.two[field] - before.two[field]
+      console.log(
+        [
+          `scale-out SIGKILL: ${LOAD_WORKERS} clients through haproxy, 150 ms answers; gateway-1 killed, gone ${goneAt - killedAt} ms later; ${outcomes.length} requests`,
+          `  before the kill: ${beforeKill.length} requests, ${beforeKill.filter((o) => o.status === 200).length} ok (gateway-1 ${served(beforeKill, "gateway-1")}, gateway-2 ${served(beforeKill, "gateway-2")})`,
+          `  in flight while it died: ${whileDying.length} — ${whileDying.filter((o) => o.status === 200).length} ok ` +
+            `(gateway-1 ${served(whileDying, "gateway-1")}, gateway-2 ${served(whileDying, "gateway-2")}), failed: ${describeFailures(whileDying)}`,
+          `  sent after it was gone: ${afterDeath.length} requests, ${afterDeath.filter((o) => o.status === 200).length} ok (gateway-2 ${served(afterDeath, "gateway-2")})`,
+          `  haproxy: gateway-1 DOWN ${downAt - goneAt} ms after it was gone; ` +
+            `requests moved to gateway-2 after a refused connection ${delta("retries") + delta("redispatches")}; answers cut before their headers ${delta("responseErrors")}`,
+        ].join("\n"),
+      )
+
+      expect(beforeKill.every((o) => o.status === 200)).toBe(true)
+      expect(served(beforeKill, "gateway-1")).toBeGreaterThan(0)
+      // The kill hit what was in flight on gateway-1 (it always has some under this load) and
+      // nothing else: each failure was sent before the process was gone, and every request HAProxy
+      // sent to gateway-2 was answered (no 5xx, no aborted answer there).
+      expect(failed.length).toBeGreaterThanOrEqual(1)
+      expect([after.two.http5xx - before.two.http5xx, after.two.responseErrors - before.two.responseErrors]).toEqual([
+        0, 0,
+      ])
+      for (const o of failed) {
+        // (This process sees the exit a few ms after the kernel closed the replica's sockets and
+        // before HAProxy may have noticed the closed idle ones: a 50 ms margin.)
+        expect(o.startedAt).toBeLessThanOrEqual(goneAt + 50)
+        // 502 from haproxy, or (on a kept-alive connection) a close without an answer.
+        expect([0, 502]).toContain(o.status)
+      }
+      // Everything sent once it was gone was answered by the survivor: refused connections to the
+      // dead replica are retried on the other, and health checks take it out within ~2 s.
+      expect(afterDeath.length).toBeGreaterThan(LOAD_WORKERS)
+      expect(
+        afterDeath
+          .filter((o) => o.startedAt > goneAt + 50)
+          .every((o) => o.status === 200 && o.servedBy === "gateway-2"),
+      ).toBe(true)
+
+      const later = await sequence(10, () => chat(lb.url, one.masterKey))
+      expect(later.map((a) => [a.status, a.servedBy])).toEqual(Array(10).fill([200, "gateway-2"]))
+    }, 60_000)
+  },
+)
 
 interface Timed extends Outcome {
   readonly startedAt: number
@@ -322,15 +369,17 @@ const startLoad = (url: string, apiKey: string) => {
 }
 
 /** How many of `outcomes` `replica` answered successfully. */
-const served = (outcomes: ReadonlyArray<Outcome>, replica: string) => outcomes.filter((o) => o.status === 200 && o.servedBy === replica).length
+const served = (outcomes: ReadonlyArray<Outcome>, replica: string) =>
+  outcomes.filter((o) => o.status === 200 && o.servedBy === replica).length
 
 /** How the failed ones failed: `3 × connection closed, 1 × 502`. */
 const describeFailures = (outcomes: ReadonlyArray<Outcome>) => {
   const counts = new Map<string, number>()
-  for (const o of outcomes) if (o.status !== 200) {
-    const what = o.status === 0 ? "connection closed without an answer" : `${o.status}`
-    counts.set(what, (counts.get(what) ?? 0) + 1)
-  }
+  for (const o of outcomes)
+    if (o.status !== 200) {
+      const what = o.status === 0 ? "connection closed without an answer" : `${o.status}`
+      counts.set(what, (counts.get(what) ?? 0) + 1)
+    }
   return [...counts].map(([what, n]) => `${n} × ${what}`).join(", ") || "none"
 }
 
@@ -349,7 +398,10 @@ const outsideMinuteEnd = async () => {
 
 /** Waits until the budget at `path`, read on `replica` directly, shows `used` (USD text). */
 const usedBecomes = async (replica: GatewayProcess, path: string, used: string) => {
-  const api = gatewayApi(() => replica.url, () => replica.masterKey)
+  const api = gatewayApi(
+    () => replica.url,
+    () => replica.masterKey,
+  )
   let status: { used_usd?: string } | undefined
   for (let i = 0; i < 100; i++) {
     status = (await api.call("GET", path, replica.masterKey)).body

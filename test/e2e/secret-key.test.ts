@@ -10,7 +10,7 @@ import { createStorage, OUTAGE_DATABASE_URL, type SharedStorage, startTestGatewa
  * dev-mode trap: each instance generating its own `secret.key` over one DATABASE_URL).
  */
 
-const secretLines = (logs: ReadonlyArray<string>) => logs.filter((line) => line.includes("msg=\"secret: "))
+const secretLines = (logs: ReadonlyArray<string>) => logs.filter((line) => line.includes('msg="secret: '))
 
 describe("two instances on one Postgres database without SECRET_KEY", () => {
   let storage: SharedStorage
@@ -31,7 +31,11 @@ describe("two instances on one Postgres database without SECRET_KEY", () => {
     const first = await startTestGateway({ storage, env: { SECRET_KEY: undefined, DATA_DIR: dirA, LOG_LEVEL: "INFO" } })
     const secretA = fs.readFileSync(path.join(dirA, "secret.key"), "utf8").trim()
     try {
-      expect(secretLines(first.logs)).toEqual([expect.stringContaining(`secret: SECRET_KEY not set; generated a new secret and saved it to ${path.join(dirA, "secret.key")}`)])
+      expect(secretLines(first.logs)).toEqual([
+        expect.stringContaining(
+          `secret: SECRET_KEY not set; generated a new secret and saved it to ${path.join(dirA, "secret.key")}`,
+        ),
+      ])
       expect(first.logs.join("\n")).not.toContain(secretA)
     } finally {
       await first.close()
@@ -41,8 +45,12 @@ describe("two instances on one Postgres database without SECRET_KEY", () => {
       () => undefined,
       (error: unknown) => error as { readonly message: string },
     )
-    expect(refused?.message).toContain(`the secret just generated in ${path.join(dirB, "secret.key")} (now removed again)`)
-    expect(refused?.message).toMatch(/the database at 127\.0\.0\.1:5432\/apiproxy_test_\w+ was written with: it holds 1 API key\(s\) sealed by another secret/)
+    expect(refused?.message).toContain(
+      `the secret just generated in ${path.join(dirB, "secret.key")} (now removed again)`,
+    )
+    expect(refused?.message).toMatch(
+      /the database at 127\.0\.0\.1:5432\/apiproxy_test_\w+ was written with: it holds 1 API key\(s\) sealed by another secret/,
+    )
     expect(refused?.message).toContain("Set SECRET_KEY to that secret on every instance")
     expect(fs.existsSync(path.join(dirB, "secret.key"))).toBe(false)
 
@@ -58,17 +66,26 @@ describe("two instances on one Postgres database without SECRET_KEY", () => {
     // The first again: its saved secret, read back.
     const again = await startTestGateway({ storage, env: { SECRET_KEY: undefined, DATA_DIR: dirA, LOG_LEVEL: "INFO" } })
     try {
-      expect(secretLines(again.logs)).toEqual([expect.stringContaining(`secret: SECRET_KEY not set; using the secret saved in ${path.join(dirA, "secret.key")}`)])
+      expect(secretLines(again.logs)).toEqual([
+        expect.stringContaining(
+          `secret: SECRET_KEY not set; using the secret saved in ${path.join(dirA, "secret.key")}`,
+        ),
+      ])
     } finally {
       await again.close()
     }
   }, 120_000)
 
   it("SECRET_KEY set by the operator but not the database's: it starts, with a warning naming what cannot be read", async () => {
-    const other = await startTestGateway({ storage, env: { SECRET_KEY: "another-secret-of-forty-characters-000000", DATA_DIR: dirB, LOG_LEVEL: "INFO" } })
+    const other = await startTestGateway({
+      storage,
+      env: { SECRET_KEY: "another-secret-of-forty-characters-000000", DATA_DIR: dirB, LOG_LEVEL: "INFO" },
+    })
     try {
       const warning = other.logs.find((line) => line.includes("level=WARN") && line.includes("SECRET_KEY_PREVIOUS"))
-      expect(warning).toMatch(/holds 1 API key\(s\) sealed by a secret that is neither SECRET_KEY nor SECRET_KEY_PREVIOUS/)
+      expect(warning).toMatch(
+        /holds 1 API key\(s\) sealed by a secret that is neither SECRET_KEY nor SECRET_KEY_PREVIOUS/,
+      )
     } finally {
       await other.close()
     }
@@ -83,7 +100,10 @@ describe("embedded database whose secret.key was deleted", () => {
       const first = await startTestGateway({ storage, env: { SECRET_KEY: undefined } })
       await first.close()
       fs.rmSync(path.join(dataDir, "secret.key"))
-      const error = await startTestGateway({ storage, env: { SECRET_KEY: undefined } }).then(() => undefined, (e: unknown) => e as { message: string })
+      const error = await startTestGateway({ storage, env: { SECRET_KEY: undefined } }).then(
+        () => undefined,
+        (e: unknown) => e as { message: string },
+      )
       expect(error?.message).toContain(`the embedded database in ${dataDir} was written with`)
       expect(fs.existsSync(path.join(dataDir, "secret.key"))).toBe(false)
     } finally {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GatewayProcess, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { type GatewayProcess, startGatewayProcess } from "../support/GatewayProcess.js"
 import { createStorage, type SharedStorage, startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -50,7 +50,15 @@ describe("shutdown with streams in flight", () => {
       storage,
       env: { SHUTDOWN_GRACE: "1 second", UPSTREAM_IDLE_TIMEOUT: "60 seconds" },
       gatewayFile: {
-        providers: [{ id: "slow", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-slow-secret" }], models: ["slow-model"] }],
+        providers: [
+          {
+            id: "slow",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-slow-secret" }],
+            models: ["slow-model"],
+          },
+        ],
         logical_models: [{ id: "slow", upstreams: [{ provider: "slow", model: "slow-model" }] }],
       },
     })
@@ -69,7 +77,11 @@ describe("shutdown with streams in flight", () => {
       openStream(`${gateway.url}/v1/chat/completions`, {
         method: "POST",
         headers: auth,
-        body: JSON.stringify({ model: "slow", stream: true, messages: [{ role: "user", content: "tell me a long story" }] }),
+        body: JSON.stringify({
+          model: "slow",
+          stream: true,
+          messages: [{ role: "user", content: "tell me a long story" }],
+        }),
       })
     const streams = {
       chat1: chat(),
@@ -77,7 +89,12 @@ describe("shutdown with streams in flight", () => {
       anthropic: openStream(`${gateway.url}/v1/messages`, {
         method: "POST",
         headers: auth,
-        body: JSON.stringify({ model: "slow", max_tokens: 100, stream: true, messages: [{ role: "user", content: "tell me a long story" }] }),
+        body: JSON.stringify({
+          model: "slow",
+          max_tokens: 100,
+          stream: true,
+          messages: [{ role: "user", content: "tell me a long story" }],
+        }),
       }),
     }
     await Promise.all(Object.values(streams).map((s) => s.started))
@@ -92,7 +109,8 @@ describe("shutdown with streams in flight", () => {
     const started = Date.now()
     await gateway.close()
     const closeMs = Date.now() - started
-    if (process.env.DEBUG_SHUTDOWN) console.log(`${gateway.logs.slice(-15).join("\n")}\nclosed at ${new Date().toISOString()}`)
+    if (process.env.DEBUG_SHUTDOWN)
+      console.log(`${gateway.logs.slice(-15).join("\n")}\nclosed at ${new Date().toISOString()}`)
 
     const chat1 = await streams.chat1.done
     const chat2 = await streams.chat2.done
@@ -135,7 +153,15 @@ describe("SIGTERM to the gateway process with a stream in flight", () => {
       storage,
       env: { SHUTDOWN_GRACE: "1 second" },
       gatewayFile: {
-        providers: [{ id: "slow", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-slow-secret" }], models: ["slow-model"] }],
+        providers: [
+          {
+            id: "slow",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-slow-secret" }],
+            models: ["slow-model"],
+          },
+        ],
         logical_models: [{ id: "slow", upstreams: [{ provider: "slow", model: "slow-model" }] }],
       },
     })
@@ -152,7 +178,11 @@ describe("SIGTERM to the gateway process with a stream in flight", () => {
     const stream = openStream(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "slow", stream: true, messages: [{ role: "user", content: "tell me a long story" }] }),
+      body: JSON.stringify({
+        model: "slow",
+        stream: true,
+        messages: [{ role: "user", content: "tell me a long story" }],
+      }),
     })
     await stream.started
     const signalled = Date.now()
@@ -160,7 +190,9 @@ describe("SIGTERM to the gateway process with a stream in flight", () => {
     const { code, at } = await gateway.exited
     const text = await stream.done
     const exitMs = at - signalled
-    console.log(`SIGTERM: the process exited ${exitMs} ms after the signal (code ${code}, SHUTDOWN_GRACE=1 s, a 30 s stream in flight); the stream ended with an in-band error: ${text.includes("gateway_shutting_down")}`)
+    console.log(
+      `SIGTERM: the process exited ${exitMs} ms after the signal (code ${code}, SHUTDOWN_GRACE=1 s, a 30 s stream in flight); the stream ended with an in-band error: ${text.includes("gateway_shutting_down")}`,
+    )
     expect(code).toBe(0)
     expect(exitMs).toBeLessThan(2_000)
     expect(text).toContain("gateway_shutting_down")

@@ -47,7 +47,8 @@ const waitUntil = async (predicate: () => boolean, timeoutMs: number) => {
   while (!predicate() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
 }
 
-const percentile = (values: ReadonlyArray<number>, p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN
+const percentile = (values: ReadonlyArray<number>, p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN
 
 /** A provider that hints `Keep-Alive: timeout=600` (as some do) and counts its open connections. */
 const startKeepAliveProvider = async () => {
@@ -67,7 +68,11 @@ const startKeepAliveProvider = async () => {
       })
       // Answer a little later, so a burst needs many connections at once.
       setTimeout(() => {
-        response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "keep-alive": "timeout=600" })
+        response.writeHead(200, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "keep-alive": "timeout=600",
+        })
         response.end(body)
       }, 50)
     })
@@ -110,8 +115,20 @@ describe("slow clients and idle upstream connections", () => {
       },
       gatewayFile: {
         providers: [
-          { id: "slow", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-slow-secret" }], models: ["slow-model"] },
-          { id: "keepalive", protocol: "openai", base_url: keepAlive.url, keys: [{ value: "sk-keepalive-secret" }], models: ["keepalive-model"] },
+          {
+            id: "slow",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-slow-secret" }],
+            models: ["slow-model"],
+          },
+          {
+            id: "keepalive",
+            protocol: "openai",
+            base_url: keepAlive.url,
+            keys: [{ value: "sk-keepalive-secret" }],
+            models: ["keepalive-model"],
+          },
         ],
         logical_models: [
           { id: "slow", upstreams: [{ provider: "slow", model: "slow-model" }] },
@@ -160,7 +177,9 @@ describe("slow clients and idle upstream connections", () => {
     )
     await waitUntil(() => silent.every((h) => h.closedAt !== undefined), 4_000)
     const silentLifetimes = silent.filter((h) => h.closedAt !== undefined).map((h) => h.closedAt! - h.openedAt)
-    console.log(`silent connections: ${silentLifetimes.length}/20 closed by the server, max ${Math.max(...silentLifetimes)} ms after opening`)
+    console.log(
+      `silent connections: ${silentLifetimes.length}/20 closed by the server, max ${Math.max(...silentLifetimes)} ms after opening`,
+    )
     expect(silentLifetimes).toHaveLength(20)
     expect(lifetimes).toHaveLength(200)
     // 1 s, plus Node's check interval (250 ms here), plus slack for a loaded CI machine.
@@ -181,7 +200,9 @@ describe("slow clients and idle upstream connections", () => {
     })
     await waitUntil(() => held.every((h) => h.closedAt !== undefined), 5_000)
     const lifetimes = held.map((h) => (h.closedAt === undefined ? Infinity : h.closedAt - h.openedAt))
-    console.log(`slow bodies: ${targets.map((t, i) => `${t} closed after ${lifetimes[i]} ms`).join(", ")} (REQUEST_TIMEOUT=2 s)`)
+    console.log(
+      `slow bodies: ${targets.map((t, i) => `${t} closed after ${lifetimes[i]} ms`).join(", ")} (REQUEST_TIMEOUT=2 s)`,
+    )
     for (const ms of lifetimes) {
       expect(ms).toBeGreaterThanOrEqual(1_900)
       expect(ms).toBeLessThan(4_000)

@@ -2,8 +2,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runMain, startGatewayProcess } from "../support/GatewayProcess.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { runMain, startGatewayProcess } from "../support/GatewayProcess.js"
 import { TEST_SECRET_KEY } from "../support/TestConfig.js"
 import { createStorage, type SharedStorage } from "../support/TestGateway.js"
 
@@ -22,10 +22,16 @@ describe("start-up errors name what is wrong and exit non-zero", () => {
     [{ NODE_ENV: "production", SECRET_KEY: "short" }, /SECRET_KEY.*32/],
     [{ NODE_ENV: "production", SECRET_KEY: "please-change-me" }, /SECRET_KEY/],
     // Refused before any connection is tried, without echoing the URL (it holds a password).
-    [{ DATABASE_URL: "mysql://root:hunter2-secret@127.0.0.1:3306/apiproxy" }, /DATABASE_URL.*expected a PostgreSQL URL \(postgres:\/\//],
+    [
+      { DATABASE_URL: "mysql://root:hunter2-secret@127.0.0.1:3306/apiproxy" },
+      /DATABASE_URL.*expected a PostgreSQL URL \(postgres:\/\//,
+    ],
     [{ DATABASE_URL: "sqlite:./data/db.sqlite" }, /DATABASE_URL.*PostgreSQL only/],
     // docker-compose.yml passes `${SECRET_KEY:-}`: empty is unset, refused beside a shared database.
-    [{ NODE_ENV: "production", SECRET_KEY: "", DATABASE_URL: "postgres://127.0.0.1:9/none" }, /SECRET_KEY: required in production when DATABASE_URL is set/],
+    [
+      { NODE_ENV: "production", SECRET_KEY: "", DATABASE_URL: "postgres://127.0.0.1:9/none" },
+      /SECRET_KEY: required in production when DATABASE_URL is set/,
+    ],
   ])("%j", async (env, pattern) => {
     const run = await runMain({ DATA_DIR: dataDir, SECRET_KEY: TEST_SECRET_KEY, ...env })
     expect(run.code).not.toBe(0)
@@ -69,7 +75,9 @@ describe("graceful shutdown", () => {
   it("on SIGTERM finishes the in-flight request, then exits 0", async () => {
     const gateway = await startGatewayProcess({
       storage,
-      gatewayFile: { providers: [{ id: "mock", base_url: upstream.url, keys: [{ value: "sk-x" }], models: ["slow-model"] }] },
+      gatewayFile: {
+        providers: [{ id: "mock", base_url: upstream.url, keys: [{ value: "sk-x" }], models: ["slow-model"] }],
+      },
     })
     const { url, masterKey: master } = gateway
     upstream.script({ delayMs: 1_000 })
@@ -82,7 +90,7 @@ describe("graceful shutdown", () => {
     gateway.child.kill("SIGTERM")
     const response = await inFlight
     expect(response.status).toBe(200)
-    expect((((await response.json()) as any)).choices[0].message.content).toBe("Hello from mock: finish me")
+    expect(((await response.json()) as any).choices[0].message.content).toBe("Hello from mock: finish me")
     expect((await gateway.exited).code).toBe(0)
     await gateway.stop()
     await expect(fetch(`${url}/health`)).rejects.toThrow()

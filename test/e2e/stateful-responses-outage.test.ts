@@ -2,7 +2,13 @@ import OpenAI from "openai"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import type { TcpProxy } from "../support/TcpProxy.js"
-import { OUTAGE_DATABASE_URL, proxiedStorage, type SharedStorage, startTestGateway, type TestGateway } from "../support/TestGateway.js"
+import {
+  OUTAGE_DATABASE_URL,
+  proxiedStorage,
+  type SharedStorage,
+  startTestGateway,
+  type TestGateway,
+} from "../support/TestGateway.js"
 
 /**
  * Stored Responses while the database is unreachable (the gateway reaches Postgres through a
@@ -29,7 +35,11 @@ describe("stored Responses: Postgres unreachable", () => {
     mock = await startMockProvider({ models: [MODEL] })
     gateway = await startTestGateway({
       storage,
-      gatewayFile: { providers: [{ id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant" }], models: [MODEL] }] },
+      gatewayFile: {
+        providers: [
+          { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant" }], models: [MODEL] },
+        ],
+      },
     })
     openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
   }, 60_000)
@@ -68,10 +78,14 @@ describe("stored Responses: Postgres unreachable", () => {
 
     await proxy!.restore()
     const deadline = Date.now() + 10_000
-    let next = await openai.responses.create({ model: MODEL, input: "after", previous_response_id: stored.id }).catch(() => undefined)
+    let next = await openai.responses
+      .create({ model: MODEL, input: "after", previous_response_id: stored.id })
+      .catch(() => undefined)
     while (next === undefined && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200))
-      next = await openai.responses.create({ model: MODEL, input: "after", previous_response_id: stored.id }).catch(() => undefined)
+      next = await openai.responses
+        .create({ model: MODEL, input: "after", previous_response_id: stored.id })
+        .catch(() => undefined)
     }
     expect(next?.previous_response_id).toBe(stored.id)
     expect(JSON.stringify(mock.received.at(-1)!.body)).toContain("Hello from mock: before")

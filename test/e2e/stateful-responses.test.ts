@@ -1,8 +1,8 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { type MockProvider, type ReceivedRequest, startMockProvider } from "../../src/mock/MockProvider.js"
 import { gatewayApi } from "../support/GatewayApi.js"
 import { containsInOrder } from "../support/InOrder.js"
-import { type MockProvider, type ReceivedRequest, startMockProvider } from "../../src/mock/MockProvider.js"
 import { validateOpenAi } from "../support/OpenApiSpec.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -34,7 +34,6 @@ const itemText = (item: unknown): string => {
 /** The response's `store` field (not in the SDK's type). */
 const storeOf = (response: object): unknown => (response as { store?: unknown }).store
 
-
 describe("stateful Responses through the openai SDK", () => {
   let mock: MockProvider
   let gateway: TestGateway
@@ -48,7 +47,8 @@ describe("stateful Responses through the openai SDK", () => {
   /** Two clients of a fresh user, each with its own API key. */
   const userClient = async (username: string) => {
     const userId = await createUser(username)
-    const client = async (name: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: (await createKey(userId, name)).token, maxRetries: 0 })
+    const client = async (name: string) =>
+      new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: (await createKey(userId, name)).token, maxRetries: 0 })
     return { first: await client(`${username}-1`), second: await client(`${username}-2`) }
   }
 
@@ -59,8 +59,14 @@ describe("stateful Responses through the openai SDK", () => {
     input: string,
     options: { readonly previous?: string; readonly stream?: boolean; readonly extra?: Record<string, unknown> } = {},
   ): Promise<OpenAI.Responses.Response> => {
-    const body = { model, input, ...(options.previous !== undefined ? { previous_response_id: options.previous } : {}), ...options.extra }
-    if (options.stream !== true) return client.responses.create(body as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+    const body = {
+      model,
+      input,
+      ...(options.previous !== undefined ? { previous_response_id: options.previous } : {}),
+      ...options.extra,
+    }
+    if (options.stream !== true)
+      return client.responses.create(body as OpenAI.Responses.ResponseCreateParamsNonStreaming)
     const stream = client.responses.stream(body as OpenAI.Responses.ResponseCreateParamsStreaming)
     const ids: Array<string> = []
     stream.on("event", (event) => {
@@ -84,11 +90,43 @@ describe("stateful Responses through the openai SDK", () => {
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000", RESPONSES_MAX_BYTES: String(MAX_BYTES), MIDSTREAM_RESCUES: "0" },
       gatewayFile: {
         providers: [
-          { id: "native", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-native" }], models: ["gpt-native"], responses_store: true },
-          { id: "compat", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-compat" }], models: ["gpt-4o-mini"] },
-          { id: "claude", protocol: "anthropic", base_url: mock.url, keys: [{ value: "sk-ant-claude" }], models: ["claude-haiku-4-5"] },
-          { id: "gem", protocol: "gemini", base_url: mock.url, keys: [{ value: "gem-key" }], models: ["gemini-2.5-flash"] },
-          { id: "nores", protocol: "openai", base_url: mock.url, keys: [{ value: "sk-nores" }], models: ["chat-only"], paths: { responses: null } },
+          {
+            id: "native",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-native" }],
+            models: ["gpt-native"],
+            responses_store: true,
+          },
+          {
+            id: "compat",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-compat" }],
+            models: ["gpt-4o-mini"],
+          },
+          {
+            id: "claude",
+            protocol: "anthropic",
+            base_url: mock.url,
+            keys: [{ value: "sk-ant-claude" }],
+            models: ["claude-haiku-4-5"],
+          },
+          {
+            id: "gem",
+            protocol: "gemini",
+            base_url: mock.url,
+            keys: [{ value: "gem-key" }],
+            models: ["gemini-2.5-flash"],
+          },
+          {
+            id: "nores",
+            protocol: "openai",
+            base_url: mock.url,
+            keys: [{ value: "sk-nores" }],
+            models: ["chat-only"],
+            paths: { responses: null },
+          },
         ],
         logical_models: [
           {
@@ -112,58 +150,66 @@ describe("stateful Responses through the openai SDK", () => {
   beforeEach(() => mock.reset())
 
   describe.each(UPSTREAMS)("$model", ({ model, path, native }) => {
-    it.each([false, true])("three turns with previous_response_id (stream: %s), then retrieve, list input items, delete", async (stream) => {
-      const r1 = await turn(openai, model, "first", { stream, extra: { instructions: "be brief" } })
-      expect(r1.output_text).toBe("Hello from mock: first")
-      expect(storeOf(r1)).toBe(true)
-      expect(r1.previous_response_id).toBeNull()
-      // The provider's own id when it keeps the response; the gateway's own otherwise.
-      if (native) expect(r1.id).toMatch(/^resp_mock/)
-      else expect(r1.id).toMatch(/^resp_[A-Za-z0-9]{24}$/)
+    it.each([false, true])(
+      "three turns with previous_response_id (stream: %s), then retrieve, list input items, delete",
+      async (stream) => {
+        const r1 = await turn(openai, model, "first", { stream, extra: { instructions: "be brief" } })
+        expect(r1.output_text).toBe("Hello from mock: first")
+        expect(storeOf(r1)).toBe(true)
+        expect(r1.previous_response_id).toBeNull()
+        // The provider's own id when it keeps the response; the gateway's own otherwise.
+        if (native) expect(r1.id).toMatch(/^resp_mock/)
+        else expect(r1.id).toMatch(/^resp_[A-Za-z0-9]{24}$/)
 
-      const r2 = await turn(openai, model, "second", { stream, previous: r1.id })
-      expect(r2.previous_response_id).toBe(r1.id)
-      expect(r2.output_text).toBe("Hello from mock: second")
-      const r3 = await turn(openai, model, "third", { stream, previous: r2.id })
-      expect(r3.output_text).toBe("Hello from mock: third")
+        const r2 = await turn(openai, model, "second", { stream, previous: r1.id })
+        expect(r2.previous_response_id).toBe(r1.id)
+        expect(r2.output_text).toBe("Hello from mock: second")
+        const r3 = await turn(openai, model, "third", { stream, previous: r2.id })
+        expect(r3.output_text).toBe("Hello from mock: third")
 
-      // The upstream answering turn 3 saw turns 1 and 2, without turn 1's instructions.
-      const third = lastTo(path)
-      const conversation = ["first", "Hello from mock: first", "second", "Hello from mock: second", "third"]
-      if (native) {
-        expect((third.body as { previous_response_id?: string }).previous_response_id).toBe(r2.id)
-        expect(containsInOrder(JSON.stringify(mock.responses.get(r3.id)!.input), conversation)).toBe(true)
-      } else {
-        const sent = JSON.stringify(third.body)
-        expect(containsInOrder(sent, conversation)).toBe(true)
-        expect(sent).not.toContain("previous_response_id")
-        expect(sent).not.toContain("be brief")
-      }
+        // The upstream answering turn 3 saw turns 1 and 2, without turn 1's instructions.
+        const third = lastTo(path)
+        const conversation = ["first", "Hello from mock: first", "second", "Hello from mock: second", "third"]
+        if (native) {
+          expect((third.body as { previous_response_id?: string }).previous_response_id).toBe(r2.id)
+          expect(containsInOrder(JSON.stringify(mock.responses.get(r3.id)!.input), conversation)).toBe(true)
+        } else {
+          const sent = JSON.stringify(third.body)
+          expect(containsInOrder(sent, conversation)).toBe(true)
+          expect(sent).not.toContain("previous_response_id")
+          expect(sent).not.toContain("be brief")
+        }
 
-      const retrieved = await openai.responses.retrieve(r3.id)
-      expect(retrieved.id).toBe(r3.id)
-      expect(retrieved.output_text ?? retrieved.output.map(itemText).join("")).toBe("Hello from mock: third")
-      expect(retrieved.previous_response_id).toBe(r2.id)
+        const retrieved = await openai.responses.retrieve(r3.id)
+        expect(retrieved.id).toBe(r3.id)
+        expect(retrieved.output_text ?? retrieved.output.map(itemText).join("")).toBe("Hello from mock: third")
+        expect(retrieved.previous_response_id).toBe(r2.id)
 
-      // The raw answers conform to OpenAI's OpenAPI document (a Responses upstream's own object is
-      // relayed as the provider wrote it, with only the gateway's id and state fields).
-      const raw = async (path: string) => (await fetch(`${gateway.url}/v1/responses/${path}`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })).json()
-      if (path !== "/v1/responses") expect(validateOpenAi("Response", await raw(r3.id))).toEqual([])
-      expect(validateOpenAi("ResponseItemList", await raw(`${r3.id}/input_items?order=asc`))).toEqual([])
+        // The raw answers conform to OpenAI's OpenAPI document (a Responses upstream's own object is
+        // relayed as the provider wrote it, with only the gateway's id and state fields).
+        const raw = async (path: string) =>
+          (
+            await fetch(`${gateway.url}/v1/responses/${path}`, {
+              headers: { authorization: `Bearer ${gateway.masterKey}` },
+            })
+          ).json()
+        if (path !== "/v1/responses") expect(validateOpenAi("Response", await raw(r3.id))).toEqual([])
+        expect(validateOpenAi("ResponseItemList", await raw(`${r3.id}/input_items?order=asc`))).toEqual([])
 
-      const items: Array<unknown> = []
-      for await (const item of openai.responses.inputItems.list(r3.id, { order: "asc", limit: 2 })) items.push(item)
-      expect(items.map(itemText)).toEqual(conversation)
-      const newest = await openai.responses.inputItems.list(r3.id)
-      expect(itemText(newest.data[0])).toBe("third")
+        const items: Array<unknown> = []
+        for await (const item of openai.responses.inputItems.list(r3.id, { order: "asc", limit: 2 })) items.push(item)
+        expect(items.map(itemText)).toEqual(conversation)
+        const newest = await openai.responses.inputItems.list(r3.id)
+        expect(itemText(newest.data[0])).toBe("third")
 
-      expect(await openai.responses.delete(r3.id)).toMatchObject({ id: r3.id, deleted: true })
-      await expect(openai.responses.retrieve(r3.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
-      // A provider's own store was asked (with its key); the gateway's own copy never calls out.
-      const reads = mock.received.filter((r) => r.method !== "POST")
-      expect(reads.length > 0).toBe(native)
-      for (const read of reads) expect(read.headers.authorization).toBe("Bearer sk-native")
-    })
+        expect(await openai.responses.delete(r3.id)).toMatchObject({ id: r3.id, deleted: true })
+        await expect(openai.responses.retrieve(r3.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+        // A provider's own store was asked (with its key); the gateway's own copy never calls out.
+        const reads = mock.received.filter((r) => r.method !== "POST")
+        expect(reads.length > 0).toBe(native)
+        for (const read of reads) expect(read.headers.authorization).toBe("Bearer sk-native")
+      },
+    )
   })
 
   it("another user's response is a 404 to read, list and delete, and an unknown previous response to continue; the owner's other key may continue", async () => {
@@ -195,13 +241,16 @@ describe("stateful Responses through the openai SDK", () => {
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe("previous_response_not_found")
   })
 
-  it.each([false, true])("a response over RESPONSES_MAX_BYTES is answered with store: false and not kept (stream: %s)", async (stream) => {
-    const big = await turn(openai, "gemini-2.5-flash", "x".repeat(MAX_BYTES), { stream })
-    expect(big.output_text).toContain("Hello from mock")
-    expect(storeOf(big)).toBe(false)
-    await expect(openai.responses.retrieve(big.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
-    expect(gateway.logs.some((line) => line.includes("not stored: over RESPONSES_MAX_BYTES"))).toBe(true)
-  })
+  it.each([false, true])(
+    "a response over RESPONSES_MAX_BYTES is answered with store: false and not kept (stream: %s)",
+    async (stream) => {
+      const big = await turn(openai, "gemini-2.5-flash", "x".repeat(MAX_BYTES), { stream })
+      expect(big.output_text).toContain("Hello from mock")
+      expect(storeOf(big)).toBe(false)
+      await expect(openai.responses.retrieve(big.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+      expect(gateway.logs.some((line) => line.includes("not stored: over RESPONSES_MAX_BYTES"))).toBe(true)
+    },
+  )
 
   it("a stream that breaks is not stored: its id is not found", async () => {
     mock.script({ match: { path: "/v1/messages" }, cutAfterChunks: 3 })
@@ -242,19 +291,29 @@ describe("stateful Responses through the openai SDK", () => {
     await expect(openai.responses.retrieve("resp_doesnotexist")).rejects.toBeInstanceOf(OpenAI.NotFoundError)
   })
 
-  it.each([false, true])("a conversation the gateway keeps stays with it, also when a provider with its own store answers the next turn (stream: %s)", async (stream) => {
-    const first = await turn(openai, "claude-haiku-4-5", "begin", { stream })
-    const next = await turn(openai, "gpt-native", "go on", { stream, previous: first.id })
-    expect(next.id).toMatch(/^resp_[A-Za-z0-9]{24}$/)
-    expect(next.previous_response_id).toBe(first.id)
-    const sent = lastTo("/v1/responses").body as Record<string, unknown>
-    expect(sent.previous_response_id).toBeUndefined()
-    expect(sent.store).toBe(false)
-    expect(containsInOrder(JSON.stringify(sent.input), ["begin", "Hello from mock: begin", "go on"])).toBe(true)
-    const third = await turn(openai, "claude-haiku-4-5", "and on", { stream, previous: next.id })
-    expect(containsInOrder(JSON.stringify(lastTo("/v1/messages").body), ["begin", "go on", "Hello from mock: go on", "and on"])).toBe(true)
-    expect((await openai.responses.retrieve(third.id)).previous_response_id).toBe(next.id)
-  })
+  it.each([false, true])(
+    "a conversation the gateway keeps stays with it, also when a provider with its own store answers the next turn (stream: %s)",
+    async (stream) => {
+      const first = await turn(openai, "claude-haiku-4-5", "begin", { stream })
+      const next = await turn(openai, "gpt-native", "go on", { stream, previous: first.id })
+      expect(next.id).toMatch(/^resp_[A-Za-z0-9]{24}$/)
+      expect(next.previous_response_id).toBe(first.id)
+      const sent = lastTo("/v1/responses").body as Record<string, unknown>
+      expect(sent.previous_response_id).toBeUndefined()
+      expect(sent.store).toBe(false)
+      expect(containsInOrder(JSON.stringify(sent.input), ["begin", "Hello from mock: begin", "go on"])).toBe(true)
+      const third = await turn(openai, "claude-haiku-4-5", "and on", { stream, previous: next.id })
+      expect(
+        containsInOrder(JSON.stringify(lastTo("/v1/messages").body), [
+          "begin",
+          "go on",
+          "Hello from mock: go on",
+          "and on",
+        ]),
+      ).toBe(true)
+      expect((await openai.responses.retrieve(third.id)).previous_response_id).toBe(next.id)
+    },
+  )
 
   it("a conversation a provider keeps stays with it: when it fails, the follow-up fails clearly instead of going elsewhere", async () => {
     const first = await turn(openai, "mixed", "remember")

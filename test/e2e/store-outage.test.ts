@@ -1,10 +1,10 @@
-import * as Reactivity from "@effect/experimental/Reactivity"
 import { randomBytes } from "node:crypto"
+import * as Reactivity from "@effect/experimental/Reactivity"
 import { Effect, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Database from "../../src/storage/Database.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import * as Database from "../../src/storage/Database.js"
 import { reachable, startTcpProxy, type TcpProxy } from "../support/TcpProxy.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -43,7 +43,11 @@ const figures = (f: LoadFigures) =>
   `${f.statuses.length} requests, ${f.perSecond.toFixed(0)} req/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms`
 
 /** `total` requests, `concurrency` at a time; each returns its status. */
-const load = async (total: number, concurrency: number, request: (i: number) => Promise<number>): Promise<LoadFigures> => {
+const load = async (
+  total: number,
+  concurrency: number,
+  request: (i: number) => Promise<number>,
+): Promise<LoadFigures> => {
   const latencies: Array<number> = []
   const statuses: Array<number> = []
   let next = 0
@@ -60,14 +64,20 @@ const load = async (total: number, concurrency: number, request: (i: number) => 
   )
   const elapsed = performance.now() - started
   latencies.sort((a, b) => a - b)
-  return { statuses, perSecond: (total / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1)! }
+  return {
+    statuses,
+    perSecond: (total / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1)!,
+  }
 }
 
 const onServer = (url: string, statement: string) =>
   Effect.runPromise(
-    Effect.scoped(Effect.flatMap(Database.connect(Redacted.make(url), { maxConnections: 1 }), (sql) => sql.unsafe(statement))).pipe(
-      Effect.provide(Reactivity.layer),
-    ),
+    Effect.scoped(
+      Effect.flatMap(Database.connect(Redacted.make(url), { maxConnections: 1 }), (sql) => sql.unsafe(statement)),
+    ).pipe(Effect.provide(Reactivity.layer)),
   )
 
 const withDatabase = (url: string, database: string) => {
@@ -81,7 +91,10 @@ const clientOf = (gateway: TestGateway) => {
   const api = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${gateway.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${gateway.masterKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${gateway.masterKey}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
     const text = await response.text()
@@ -95,7 +108,11 @@ const clientOf = (gateway: TestGateway) => {
   }
 
   const createUser = async (username: string) => {
-    const user = await api("POST", "/users", { username, email: `${username}@example.com`, password: `${username}-password-1234` })
+    const user = await api("POST", "/users", {
+      username,
+      email: `${username}@example.com`,
+      password: `${username}-password-1234`,
+    })
     expect(user.status, user.text).toBe(201)
     return user.body.id as string
   }
@@ -105,17 +122,34 @@ const clientOf = (gateway: TestGateway) => {
     const session: Record<string, string> = sessionId === undefined ? {} : { "x-session-id": sessionId }
     const request: { readonly path: string; readonly headers: Record<string, string>; readonly body: unknown } =
       dialect === "openai"
-        ? { path: "/v1/chat/completions", headers: { authorization: `Bearer ${token}` }, body: { model: MODEL, messages: [{ role: "user", content: "hi" }] } }
+        ? {
+            path: "/v1/chat/completions",
+            headers: { authorization: `Bearer ${token}` },
+            body: { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+          }
         : dialect === "anthropic"
-          ? { path: "/v1/messages", headers: { "x-api-key": token, "anthropic-version": "2023-06-01" }, body: { model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] } }
-          : { path: `/v1beta/models/${MODEL}:generateContent`, headers: { "x-goog-api-key": token }, body: { contents: [{ role: "user", parts: [{ text: "hi" }] }] } }
+          ? {
+              path: "/v1/messages",
+              headers: { "x-api-key": token, "anthropic-version": "2023-06-01" },
+              body: { model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] },
+            }
+          : {
+              path: `/v1beta/models/${MODEL}:generateContent`,
+              headers: { "x-goog-api-key": token },
+              body: { contents: [{ role: "user", parts: [{ text: "hi" }] }] },
+            }
     const response = await fetch(`${gateway.url}${request.path}`, {
       method: "POST",
       headers: { "content-type": "application/json", ...request.headers, ...session },
       body: JSON.stringify(request.body),
     })
     const text = await response.text()
-    return { status: response.status, headers: response.headers, text, body: text.startsWith("{") ? JSON.parse(text) : undefined }
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      body: text.startsWith("{") ? JSON.parse(text) : undefined,
+    }
   }
 
   return { api, createKey, createUser, generate }
@@ -154,7 +188,8 @@ describe("store outage: Postgres unreachable", () => {
     await gateway?.close()
     await proxy?.close()
     await mock?.close()
-    if (database !== undefined) await onServer(SERVER_DATABASE_URL, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
+    if (database !== undefined)
+      await onServer(SERVER_DATABASE_URL, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
   })
 
   it("cached keys keep working, an unchecked key gets 503 (not 401) in every dialect, and keys are checked again after", async (context) => {
@@ -184,7 +219,8 @@ describe("store outage: Postgres unreachable", () => {
       expect(answer.status, `${dialect}: ${answer.text}`).toBe(503)
       expect(answer.headers.get("retry-after")).toBe("1")
       expect(answer.text).toContain("API key could not be verified")
-      if (dialect === "openai") expect(answer.body.error).toMatchObject({ type: "api_error", code: "store_unavailable" })
+      if (dialect === "openai")
+        expect(answer.body.error).toMatchObject({ type: "api_error", code: "store_unavailable" })
       if (dialect === "anthropic") expect(answer.body).toMatchObject({ type: "error", error: { type: "api_error" } })
       if (dialect === "gemini") expect(answer.body.error).toMatchObject({ code: 503, status: "UNAVAILABLE" })
     }
@@ -291,7 +327,8 @@ describe.runIf(REDIS_URL !== undefined && REDIS_URL !== "")("store outage: Redis
 
     await proxy.restore()
     const restoredAt = performance.now()
-    while (!gateway.logs.some((line) => line.includes("KV store recovered")) && performance.now() - restoredAt < 8_000) await sleep(50)
+    while (!gateway.logs.some((line) => line.includes("KV store recovered")) && performance.now() - restoredAt < 8_000)
+      await sleep(50)
     const recoveredMs = performance.now() - restoredAt
     expect(gateway.logs.filter((line) => line.includes("KV store recovered")).length).toBe(1)
     const cutMs = restoredAt - cutAt

@@ -2,7 +2,7 @@ import Anthropic from "@anthropic-ai/sdk"
 import type { GoogleGenAI } from "@google/genai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
-import { protocolProviders, PROTOCOL_MODELS, sdkClients } from "../support/ProtocolProviders.js"
+import { PROTOCOL_MODELS, protocolProviders, sdkClients } from "../support/ProtocolProviders.js"
 import { restrictedKey } from "../support/RestrictedKey.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
@@ -53,7 +53,13 @@ describe("token counting", () => {
 
   const countAnthropic = (model: string, extra: Partial<Anthropic.MessageCountTokensParams> = {}) =>
     anthropic.messages
-      .countTokens({ model, system: "be brief", messages: [{ role: "user", content: "Hello, world" }], tools: [weather], ...extra })
+      .countTokens({
+        model,
+        system: "be brief",
+        messages: [{ role: "user", content: "Hello, world" }],
+        tools: [weather],
+        ...extra,
+      })
       .withResponse()
 
   describe("@anthropic-ai/sdk messages.countTokens", () => {
@@ -108,7 +114,10 @@ describe("token counting", () => {
       expect(data).toEqual({ input_tokens: 321 })
       expect(response.headers.get("x-apiproxy-provider")).toBe("gem")
       const sent = mock.received[0]!
-      expect([sent.path, sent.headers["x-goog-api-key"]]).toEqual(["/v1beta/models/gemini-2.5-flash:countTokens", "gem-key"])
+      expect([sent.path, sent.headers["x-goog-api-key"]]).toEqual([
+        "/v1beta/models/gemini-2.5-flash:countTokens",
+        "gem-key",
+      ])
       const request = (sent.body as { generateContentRequest: Record<string, any> }).generateContentRequest
       expect(request.model).toBe("models/gemini-2.5-flash")
       expect(request.contents).toEqual([{ role: "user", parts: [{ text: "Hello, world" }] }])
@@ -134,9 +143,15 @@ describe("token counting", () => {
       mock.script({ match: { path: "/v1/messages/count_tokens" }, status: 503 })
       const { data, response } = await countAnthropic("counted")
       expect(data.input_tokens).toBeGreaterThan(0)
-      expect([response.headers.get("x-apiproxy-provider"), response.headers.get("x-apiproxy-attempts")]).toEqual(["gem", "2"])
+      expect([response.headers.get("x-apiproxy-provider"), response.headers.get("x-apiproxy-attempts")]).toEqual([
+        "gem",
+        "2",
+      ])
 
-      mock.script({ match: { path: "/v1/messages/count_tokens" }, status: 500 }, { match: { path: /:countTokens$/ }, status: 429 })
+      mock.script(
+        { match: { path: "/v1/messages/count_tokens" }, status: 500 },
+        { match: { path: /:countTokens$/ }, status: 429 },
+      )
       const estimated = await countAnthropic("counted")
       expect(estimated.response.headers.get("x-apiproxy-token-count")).toBe("estimate")
       expect(mock.received.map((r) => r.path)).toEqual([
@@ -148,10 +163,16 @@ describe("token counting", () => {
     })
 
     it("no silent drops: a candidate that cannot express the request is passed over; what a count leaves out is named", async () => {
-      const document = { type: "document" as const, source: { type: "text" as const, media_type: "text/plain" as const, data: "a memo" } }
+      const document = {
+        type: "document" as const,
+        source: { type: "text" as const, media_type: "text/plain" as const, data: "a memo" },
+      }
       mock.script({ match: { path: "/v1/messages/count_tokens" }, status: 503 })
       const { data, response } = await anthropic.messages
-        .countTokens({ model: "counted", messages: [{ role: "user", content: [document, { type: "text", text: "summarise" }] }] })
+        .countTokens({
+          model: "counted",
+          messages: [{ role: "user", content: [document, { type: "text", text: "summarise" }] }],
+        })
         .withResponse()
       // Gemini cannot take the document: the estimate, which says it did not count it.
       expect(mock.received.map((r) => r.path)).toEqual(["/v1/messages/count_tokens"])
@@ -161,17 +182,27 @@ describe("token counting", () => {
 
       mock.script({ match: { path: /:countTokens$/ }, body: { totalTokens: 12 } })
       const cached = await anthropic.messages
-        .countTokens({ model: "gemini-2.5-flash", messages: [{ role: "user", content: [{ type: "text", text: "hi", cache_control: { type: "ephemeral" } }] }] })
+        .countTokens({
+          model: "gemini-2.5-flash",
+          messages: [{ role: "user", content: [{ type: "text", text: "hi", cache_control: { type: "ephemeral" } }] }],
+        })
         .withResponse()
       expect(cached.data.input_tokens).toBe(12)
       expect(cached.response.headers.get("x-apiproxy-dropped")).toBe("cache_control")
     })
 
     it("a request the provider refuses (400) is answered with its error in Anthropic's shape, not estimated", async () => {
-      mock.script({ match: { path: "/v1/messages/count_tokens" }, status: 400, errorMessage: "messages: roles must alternate" })
+      mock.script({
+        match: { path: "/v1/messages/count_tokens" },
+        status: 400,
+        errorMessage: "messages: roles must alternate",
+      })
       const error = await countAnthropic("counted").catch((e) => e)
       expect(error).toBeInstanceOf(Anthropic.BadRequestError)
-      expect(error.error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: "messages: roles must alternate" } })
+      expect(error.error).toMatchObject({
+        type: "error",
+        error: { type: "invalid_request_error", message: "messages: roles must alternate" },
+      })
       expect(mock.received).toHaveLength(1)
     })
 
@@ -184,7 +215,11 @@ describe("token counting", () => {
       expect(typo.error.error.message).toContain("Unknown provider 'claud'")
       const bad = await fetch(`${gateway.url}/v1/messages/count_tokens`, {
         method: "POST",
-        headers: { "x-api-key": gateway.masterKey, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        headers: {
+          "x-api-key": gateway.masterKey,
+          "content-type": "application/json",
+          "anthropic-version": "2023-06-01",
+        },
         body: JSON.stringify({ model: "gpt-4o-mini", messages: "not a list" }),
       })
       expect(bad.status).toBe(400)
@@ -201,7 +236,10 @@ describe("token counting", () => {
 
   describe("@google/genai models.countTokens", () => {
     it("Gemini upstream: passed through to :countTokens", async () => {
-      mock.script({ match: { path: /:countTokens$/ }, body: { totalTokens: 55, promptTokensDetails: [{ modality: "TEXT", tokenCount: 55 }] } })
+      mock.script({
+        match: { path: /:countTokens$/ },
+        body: { totalTokens: 55, promptTokensDetails: [{ modality: "TEXT", tokenCount: 55 }] },
+      })
       const result = await gemini.models.countTokens({ model: "gemini-2.5-flash", contents: "Hello, world" })
       expect(result.totalTokens).toBe(55)
       const sent = mock.received[0]!
@@ -214,7 +252,10 @@ describe("token counting", () => {
       const result = await gemini.models.countTokens({ model: "claude-haiku-4-5", contents: "Hello, world" })
       expect(result.totalTokens).toBe(77)
       const sent = mock.received[0]!
-      expect(sent.body).toEqual({ model: "claude-haiku-4-5", messages: [{ role: "user", content: [{ type: "text", text: "Hello, world" }] }] })
+      expect(sent.body).toEqual({
+        model: "claude-haiku-4-5",
+        messages: [{ role: "user", content: [{ type: "text", text: "Hello, world" }] }],
+      })
     })
 
     it("OpenAI upstream: the estimate", async () => {
@@ -227,7 +268,10 @@ describe("token counting", () => {
       const unknown = await gemini.models.countTokens({ model: "no-such-model", contents: "x" }).catch((e) => e)
       expect(unknown.status).toBe(404)
       expect(JSON.parse(unknown.message)).toMatchObject({ error: { code: 404, status: "NOT_FOUND" } })
-      const anonymous = await fetch(`${gateway.url}/v1beta/models/gemini-2.5-flash:countTokens`, { method: "POST", body: "{}" })
+      const anonymous = await fetch(`${gateway.url}/v1beta/models/gemini-2.5-flash:countTokens`, {
+        method: "POST",
+        body: "{}",
+      })
       expect(await anonymous.json()).toEqual({
         error: { code: 401, status: "UNAUTHENTICATED", message: "Missing API key: send 'x-goog-api-key: <key>'" },
       })
@@ -236,13 +280,22 @@ describe("token counting", () => {
 
   it("a key's provider allow-list applies; counting is not usage", async () => {
     const admin = { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" }
-    const restricted = sdkClients(gateway.url, await restrictedKey(gateway.url, gateway.masterKey, "counter", ["oai"])).anthropic
-    const refused = await restricted.messages.countTokens({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }] }).catch((e) => e)
+    const restricted = sdkClients(
+      gateway.url,
+      await restrictedKey(gateway.url, gateway.masterKey, "counter", ["oai"]),
+    ).anthropic
+    const refused = await restricted.messages
+      .countTokens({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e)
     expect(refused).toBeInstanceOf(Anthropic.PermissionDeniedError)
     expect(mock.received).toHaveLength(0)
 
     const usage = async () =>
-      ((await fetch(`${gateway.url}/usage`, { headers: admin }).then((r) => r.json())) as { totals: Record<string, number> }).totals
+      (
+        (await fetch(`${gateway.url}/usage`, { headers: admin }).then((r) => r.json())) as {
+          totals: Record<string, number>
+        }
+      ).totals
     const before = await usage()
     mock.script({ match: { path: "/v1/messages/count_tokens" }, body: { input_tokens: 5 } })
     await countAnthropic("claude-haiku-4-5")
@@ -261,7 +314,10 @@ describe("token counting", () => {
     expect(Math.abs(data.input_tokens - 600_000)).toBeLessThan(6_000)
 
     // Very many tiny messages cost no more per character (they are tokenized in batches).
-    const messages = Array.from({ length: 50_000 }, (_, i) => ({ role: i % 2 === 0 ? ("user" as const) : ("assistant" as const), content: "ok" }))
+    const messages = Array.from({ length: 50_000 }, (_, i) => ({
+      role: i % 2 === 0 ? ("user" as const) : ("assistant" as const),
+      content: "ok",
+    }))
     const tiny = Date.now()
     const many = await anthropic.messages.countTokens({ model: "gpt-4o-mini", messages })
     expect(Date.now() - tiny).toBeLessThan(20_000)

@@ -1,8 +1,15 @@
-import OpenAI from "openai"
 import { randomBytes } from "node:crypto"
+import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
-import { CLIENT_KIND, type OtlpReceiver, type ReceivedSpan, SERVER_KIND, STATUS_ERROR, startOtlpReceiver } from "../support/OtlpReceiver.js"
+import {
+  CLIENT_KIND,
+  type OtlpReceiver,
+  type ReceivedSpan,
+  SERVER_KIND,
+  STATUS_ERROR,
+  startOtlpReceiver,
+} from "../support/OtlpReceiver.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -52,7 +59,12 @@ describe("traces over OTLP/HTTP", () => {
   const serverSpans = (traceId?: string) => (spans: ReadonlyArray<ReceivedSpan>) =>
     spans.filter((s) => s.kind === SERVER_KIND && (traceId === undefined || s.traceId === traceId))
   const childrenOf = (parent: ReceivedSpan) => (spans: ReadonlyArray<ReceivedSpan>) =>
-    spans.filter((s) => s.parentSpanId === parent.spanId && s.kind === CLIENT_KIND && s.attributes["apiproxy.attempt"] !== undefined).sort((x, y) => Number(x.attributes["apiproxy.attempt"]) - Number(y.attributes["apiproxy.attempt"]))
+    spans
+      .filter(
+        (s) =>
+          s.parentSpanId === parent.spanId && s.kind === CLIENT_KIND && s.attributes["apiproxy.attempt"] !== undefined,
+      )
+      .sort((x, y) => Number(x.attributes["apiproxy.attempt"]) - Number(y.attributes["apiproxy.attempt"]))
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver()
@@ -90,7 +102,12 @@ describe("traces over OTLP/HTTP", () => {
     beta.script({ text: "the answer", usage: { inputTokens: 11, outputTokens: 7 } })
     const completion = await client.chat.completions.create(
       { model: "traced", messages: [{ role: "user", content: "hi" }] },
-      { headers: { traceparent: `00-${traceId}-${clientSpanId}-01`, tracestate: "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7" } },
+      {
+        headers: {
+          traceparent: `00-${traceId}-${clientSpanId}-01`,
+          tracestate: "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7",
+        },
+      },
     )
     expect(completion.choices[0]!.message.content).toBe("the answer")
 
@@ -155,11 +172,21 @@ describe("traces over OTLP/HTTP", () => {
 
   it("a streamed request: the server span ends with the stream, complete; the attempt span carries usage and time to first chunk", async () => {
     const traceId = hex(16)
-    beta.script({ text: "one two three four", chunkCount: 4, chunkDelayMs: 120, usage: { inputTokens: 5, outputTokens: 4 } })
+    beta.script({
+      text: "one two three four",
+      chunkCount: 4,
+      chunkDelayMs: 120,
+      usage: { inputTokens: 5, outputTokens: 4 },
+    })
     alpha.script({ status: 503 })
     const started = process.hrtime.bigint()
     const stream = await client.chat.completions.create(
-      { model: "traced", messages: [{ role: "user", content: "stream please" }], stream: true, stream_options: { include_usage: true } },
+      {
+        model: "traced",
+        messages: [{ role: "user", content: "stream please" }],
+        stream: true,
+        stream_options: { include_usage: true },
+      },
       { headers: { traceparent: `00-${traceId}-${hex(8)}-01` } },
     )
     let text = ""
@@ -168,7 +195,11 @@ describe("traces over OTLP/HTTP", () => {
     expect(text).toBe("one two three four")
 
     const [server] = await otlp.waitFor(serverSpans(traceId), 1)
-    expect(server!.attributes).toMatchObject({ "gen_ai.request.stream": true, "apiproxy.stream.outcome": "complete", "http.response.status_code": 200 })
+    expect(server!.attributes).toMatchObject({
+      "gen_ai.request.stream": true,
+      "apiproxy.stream.outcome": "complete",
+      "http.response.status_code": 200,
+    })
     const [, answered] = await otlp.waitFor(childrenOf(server!), 2)
     expect(answered!.attributes).toMatchObject({
       "apiproxy.stream.outcome": "complete",
@@ -203,7 +234,11 @@ describe("traces over OTLP/HTTP", () => {
     expect(server!.attributes["apiproxy.stream.outcome"]).toBe("cut")
     expect(server!.status.code).toBe(STATUS_ERROR)
     const [attempt] = await otlp.waitFor(childrenOf(server!), 1)
-    expect(attempt!.attributes).toMatchObject({ "apiproxy.stream.outcome": "cut", "error.type": "stream_broken", "apiproxy.provider": "alpha" })
+    expect(attempt!.attributes).toMatchObject({
+      "apiproxy.stream.outcome": "cut",
+      "error.type": "stream_broken",
+      "apiproxy.provider": "alpha",
+    })
     expect(attempt!.status.code).toBe(STATUS_ERROR)
   })
 
@@ -222,10 +257,23 @@ describe("traces over OTLP/HTTP", () => {
     expect(server!.attributes["apiproxy.stream.outcome"]).toBe("complete")
     expect(server!.status.code).not.toBe(STATUS_ERROR)
     const [broken] = await otlp.waitFor(childrenOf(server!), 1)
-    expect(broken!.attributes).toMatchObject({ "apiproxy.provider": "alpha", "apiproxy.stream.outcome": "rescued", "error.type": "stream_broken" })
-    const [continuation] = await otlp.waitFor((spans) => spans.filter((s) => s.parentSpanId === server!.spanId && s.attributes["apiproxy.rescue"] !== undefined), 1)
+    expect(broken!.attributes).toMatchObject({
+      "apiproxy.provider": "alpha",
+      "apiproxy.stream.outcome": "rescued",
+      "error.type": "stream_broken",
+    })
+    const [continuation] = await otlp.waitFor(
+      (spans) =>
+        spans.filter((s) => s.parentSpanId === server!.spanId && s.attributes["apiproxy.rescue"] !== undefined),
+      1,
+    )
     expect(continuation!.name).toBe("chat m-beta")
-    expect(continuation!.attributes).toMatchObject({ "apiproxy.rescue": "restart", "apiproxy.provider": "beta", "apiproxy.stream.outcome": "complete", "gen_ai.request.stream": true })
+    expect(continuation!.attributes).toMatchObject({
+      "apiproxy.rescue": "restart",
+      "apiproxy.provider": "beta",
+      "apiproxy.stream.outcome": "complete",
+      "gen_ai.request.stream": true,
+    })
     expect(beta.received[0]!.headers.traceparent).toBe(`00-${traceId}-${continuation!.spanId}-01`)
   })
 
@@ -243,7 +291,12 @@ describe("traces over OTLP/HTTP", () => {
     for (const values of hostile) {
       beta.reset()
       const requestId = `hostile-${hex(4)}`
-      const headers = new Headers({ authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json", "x-request-id": requestId, tracestate: "a=b" })
+      const headers = new Headers({
+        authorization: `Bearer ${gateway.masterKey}`,
+        "content-type": "application/json",
+        "x-request-id": requestId,
+        tracestate: "a=b",
+      })
       for (const value of values) headers.append("traceparent", value)
       const response = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: "POST",
@@ -251,7 +304,10 @@ describe("traces over OTLP/HTTP", () => {
         body: JSON.stringify({ model: "beta/m-beta", messages: [{ role: "user", content: "hi" }] }),
       })
       expect(response.status).toBe(200)
-      const [server] = await otlp.waitFor((spans) => spans.filter((s) => s.kind === SERVER_KIND && s.attributes["apiproxy.request_id"] === requestId), 1)
+      const [server] = await otlp.waitFor(
+        (spans) => spans.filter((s) => s.kind === SERVER_KIND && s.attributes["apiproxy.request_id"] === requestId),
+        1,
+      )
       expect(server!.parentSpanId).toBe("")
       expect(values.join()).not.toContain(server!.traceId)
       const sent = TRACEPARENT.exec(headerOf(beta.received[0]!.headers.traceparent) ?? "")
@@ -281,7 +337,10 @@ describe("traces over OTLP/HTTP", () => {
     expect(beta.received[0]!.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`))
     // A later sampled request's spans arrive; the unsampled one's never do.
     const later = hex(16)
-    await client.chat.completions.create({ model: "beta/m-beta", messages: [{ role: "user", content: "hi" }] }, { headers: { traceparent: `00-${later}-${hex(8)}-01` } })
+    await client.chat.completions.create(
+      { model: "beta/m-beta", messages: [{ role: "user", content: "hi" }] },
+      { headers: { traceparent: `00-${later}-${hex(8)}-01` } },
+    )
     await otlp.waitFor(serverSpans(later), 1)
     expect(otlp.spans.filter((s) => s.traceId === traceId)).toEqual([])
   })
@@ -290,7 +349,11 @@ describe("traces over OTLP/HTTP", () => {
     const traceId = hex(16)
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: "Bearer not-a-key", "content-type": "application/json", traceparent: `00-${traceId}-${hex(8)}-01` },
+      headers: {
+        authorization: "Bearer not-a-key",
+        "content-type": "application/json",
+        traceparent: `00-${traceId}-${hex(8)}-01`,
+      },
       body: JSON.stringify({ model: "traced", messages: [{ role: "user", content: "hi" }] }),
     })
     expect(response.status).toBe(401)
@@ -304,13 +367,18 @@ describe("traces over OTLP/HTTP", () => {
 
   it("the management API and model routes are not traced, and answer as before", async () => {
     const before = otlp.spans.length
-    const models = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${gateway.masterKey}` } })
+    const models = await fetch(`${gateway.url}/v1/models`, {
+      headers: { authorization: `Bearer ${gateway.masterKey}` },
+    })
     expect(models.status).toBe(200)
     const health = await fetch(`${gateway.url}/health`)
     expect(health.status).toBe(200)
     // Flush by a traced request: everything exported before it is in.
     const traceId = hex(16)
-    await client.chat.completions.create({ model: "beta/m-beta", messages: [{ role: "user", content: "hi" }] }, { headers: { traceparent: `00-${traceId}-${hex(8)}-01` } })
+    await client.chat.completions.create(
+      { model: "beta/m-beta", messages: [{ role: "user", content: "hi" }] },
+      { headers: { traceparent: `00-${traceId}-${hex(8)}-01` } },
+    )
     await otlp.waitFor(serverSpans(traceId), 1)
     expect(otlp.spans.slice(before).filter((s) => s.traceId !== traceId)).toEqual([])
   })
@@ -329,9 +397,15 @@ describe("tracing off", () => {
       const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
       alpha.script({ status: 503 })
       const traceparent = `00-${hex(16)}-${hex(8)}-01`
-      const completion = await client.chat.completions.create({ model: "traced", messages: [{ role: "user", content: "hi" }] }, { headers: { traceparent, tracestate: "a=b" } })
+      const completion = await client.chat.completions.create(
+        { model: "traced", messages: [{ role: "user", content: "hi" }] },
+        { headers: { traceparent, tracestate: "a=b" } },
+      )
       expect(completion.choices[0]!.message.content).toContain("Hello from mock")
-      const stream = await client.chat.completions.create({ model: "traced", messages: [{ role: "user", content: "hi" }], stream: true }, { headers: { traceparent } })
+      const stream = await client.chat.completions.create(
+        { model: "traced", messages: [{ role: "user", content: "hi" }], stream: true },
+        { headers: { traceparent } },
+      )
       for await (const _ of stream) void _
       expect(alpha.received.length + beta.received.length).toBe(3)
       for (const received of [...alpha.received, ...beta.received]) {
@@ -356,18 +430,36 @@ describe("tracing off", () => {
     await otlp.close()
     const beta = await startMockProvider({ models: ["m-beta"] })
     const gateway = await startTestGateway({
-      env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${gone}/v1/traces`, OTEL_BSP_SCHEDULE_DELAY: "20", OTEL_EXPORTER_OTLP_TIMEOUT: "300" },
-      gatewayFile: { providers: [{ id: "beta", protocol: "openai", base_url: beta.url, keys: [{ value: "sk-beta-secret" }], models: ["m-beta"] }] },
+      env: {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${gone}/v1/traces`,
+        OTEL_BSP_SCHEDULE_DELAY: "20",
+        OTEL_EXPORTER_OTLP_TIMEOUT: "300",
+      },
+      gatewayFile: {
+        providers: [
+          {
+            id: "beta",
+            protocol: "openai",
+            base_url: beta.url,
+            keys: [{ value: "sk-beta-secret" }],
+            models: ["m-beta"],
+          },
+        ],
+      },
     })
     try {
       const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
       for (let i = 0; i < 3; i++) {
-        const completion = await client.chat.completions.create({ model: "m-beta", messages: [{ role: "user", content: `hi ${i}` }] })
+        const completion = await client.chat.completions.create({
+          model: "m-beta",
+          messages: [{ role: "user", content: `hi ${i}` }],
+        })
         expect(completion.choices[0]!.message.content).toContain("Hello from mock")
       }
       expect(beta.received[0]!.headers.traceparent).toMatch(TRACEPARENT)
       const deadline = Date.now() + 5_000
-      while (!gateway.logs.some((line) => line.includes("could not export spans")) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+      while (!gateway.logs.some((line) => line.includes("could not export spans")) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50))
       expect(gateway.logs.filter((line) => line.includes("could not export spans"))).toHaveLength(1)
     } finally {
       await gateway.close()

@@ -28,10 +28,7 @@ describe("dialect translation through the official SDKs", () => {
     gateway = await startTestGateway({
       env: { CIRCUIT_FAILURE_THRESHOLD: "1000" },
       gatewayFile: {
-        providers: [
-          ...protocolProviders(mock.url),
-          chatOnlyProvider(mock.url),
-        ],
+        providers: [...protocolProviders(mock.url), chatOnlyProvider(mock.url)],
       },
     })
     ;({ openai, anthropic, gemini } = sdkClients(gateway.url, gateway.masterKey))
@@ -46,20 +43,34 @@ describe("dialect translation through the official SDKs", () => {
 
   describe("OpenAI client", () => {
     it.each(["claude-haiku-4-5", "gemini-2.5-flash"])("chat with %s, JSON and streamed", async (model) => {
-      const completion = await openai.chat.completions.create({ model, messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }] })
+      const completion = await openai.chat.completions.create({
+        model,
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: "hi" },
+        ],
+      })
       expect(completion.object).toBe("chat.completion")
       expect(completion.choices[0]!.message.content).toBe("Hello from mock: hi")
       expect(completion.choices[0]!.finish_reason).toBe("stop")
       expect(completion.usage!.prompt_tokens).toBeGreaterThan(0)
       expect(completion.model).toBe(model)
 
-      const final = await openai.chat.completions.stream({ model, messages: [{ role: "user", content: "stream" }] }).finalChatCompletion()
+      const final = await openai.chat.completions
+        .stream({ model, messages: [{ role: "user", content: "stream" }] })
+        .finalChatCompletion()
       expect(final.choices[0]!.message.content).toBe("Hello from mock: stream")
       expect(final.choices[0]!.finish_reason).toBe("stop")
     })
 
     it("sends Anthropic upstreams the messages path with x-api-key and anthropic-version (W14)", async () => {
-      await openai.chat.completions.create({ model: "claude-haiku-4-5", messages: [{ role: "system", content: "sys" }, { role: "user", content: "hi" }] })
+      await openai.chat.completions.create({
+        model: "claude-haiku-4-5",
+        messages: [
+          { role: "system", content: "sys" },
+          { role: "user", content: "hi" },
+        ],
+      })
       const received = mock.received[0]!
       expect(received.path).toBe("/v1/messages")
       expect(received.headers["x-api-key"]).toBe("sk-ant-claude")
@@ -73,15 +84,24 @@ describe("dialect translation through the official SDKs", () => {
 
     it.each(["claude-haiku-4-5", "gemini-2.5-flash"])("tool calls with %s, JSON and streamed", async (model) => {
       const tools: Array<OpenAI.ChatCompletionTool> = [
-        { type: "function", function: { name: weatherTool.name, description: weatherTool.description, parameters: weatherTool.schema } },
+        {
+          type: "function",
+          function: { name: weatherTool.name, description: weatherTool.description, parameters: weatherTool.schema },
+        },
       ]
-      const completion = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "weather in Paris?" }], tools })
+      const completion = await openai.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "weather in Paris?" }],
+        tools,
+      })
       expect(completion.choices[0]!.finish_reason).toBe("tool_calls")
       const call = completion.choices[0]!.message.tool_calls![0]!
       expect(call.type === "function" && call.function.name).toBe("get_weather")
       expect(call.type === "function" && JSON.parse(call.function.arguments)).toEqual({ location: "Paris" })
 
-      const final = await openai.chat.completions.stream({ model, messages: [{ role: "user", content: "weather?" }], tools }).finalChatCompletion()
+      const final = await openai.chat.completions
+        .stream({ model, messages: [{ role: "user", content: "weather?" }], tools })
+        .finalChatCompletion()
       const streamed = final.choices[0]!.message.tool_calls![0]!
       expect(final.choices[0]!.finish_reason).toBe("tool_calls")
       expect(streamed.type === "function" && JSON.parse(streamed.function.arguments)).toEqual({ location: "Paris" })
@@ -131,22 +151,34 @@ describe("dialect translation through the official SDKs", () => {
   })
 
   describe("Anthropic client", () => {
-    it.each(["claude-haiku-4-5", "gpt-4o-mini", "gemini-2.5-flash"])("messages with %s, JSON and streamed", async (model) => {
-      const message = await anthropic.messages.create({ model, max_tokens: 100, system: "be brief", messages: [{ role: "user", content: "hi" }] })
-      expect(message.type).toBe("message")
-      expect(message.content[0]).toMatchObject({ type: "text", text: "Hello from mock: hi" })
-      expect(message.stop_reason).toBe("end_turn")
-      expect(message.usage.input_tokens).toBeGreaterThan(0)
+    it.each(["claude-haiku-4-5", "gpt-4o-mini", "gemini-2.5-flash"])(
+      "messages with %s, JSON and streamed",
+      async (model) => {
+        const message = await anthropic.messages.create({
+          model,
+          max_tokens: 100,
+          system: "be brief",
+          messages: [{ role: "user", content: "hi" }],
+        })
+        expect(message.type).toBe("message")
+        expect(message.content[0]).toMatchObject({ type: "text", text: "Hello from mock: hi" })
+        expect(message.stop_reason).toBe("end_turn")
+        expect(message.usage.input_tokens).toBeGreaterThan(0)
 
-      const events: Array<string> = []
-      const stream = anthropic.messages.stream({ model, max_tokens: 100, messages: [{ role: "user", content: "stream" }] })
-      stream.on("streamEvent", (event) => events.push(event.type))
-      const final = await stream.finalMessage()
-      expect(final.content[0]).toMatchObject({ type: "text", text: "Hello from mock: stream" })
-      expect(events[0]).toBe("message_start")
-      expect(events.at(-1)).toBe("message_stop")
-      expect(events).toContain("content_block_delta")
-    })
+        const events: Array<string> = []
+        const stream = anthropic.messages.stream({
+          model,
+          max_tokens: 100,
+          messages: [{ role: "user", content: "stream" }],
+        })
+        stream.on("streamEvent", (event) => events.push(event.type))
+        const final = await stream.finalMessage()
+        expect(final.content[0]).toMatchObject({ type: "text", text: "Hello from mock: stream" })
+        expect(events[0]).toBe("message_start")
+        expect(events.at(-1)).toBe("message_stop")
+        expect(events).toContain("content_block_delta")
+      },
+    )
 
     it("passes an Anthropic body through to an Anthropic upstream byte for byte, model replaced", async () => {
       await anthropic.messages.create({
@@ -164,41 +196,72 @@ describe("dialect translation through the official SDKs", () => {
     })
 
     it.each(["gpt-4o-mini", "gemini-2.5-flash"])("tool use through %s", async (model) => {
-      const tools: Array<Anthropic.Tool> = [{ name: weatherTool.name, description: weatherTool.description, input_schema: weatherTool.schema as Anthropic.Tool.InputSchema }]
-      const message = await anthropic.messages.create({ model, max_tokens: 100, tools, messages: [{ role: "user", content: "weather?" }] })
+      const tools: Array<Anthropic.Tool> = [
+        {
+          name: weatherTool.name,
+          description: weatherTool.description,
+          input_schema: weatherTool.schema as Anthropic.Tool.InputSchema,
+        },
+      ]
+      const message = await anthropic.messages.create({
+        model,
+        max_tokens: 100,
+        tools,
+        messages: [{ role: "user", content: "weather?" }],
+      })
       expect(message.stop_reason).toBe("tool_use")
       const block = message.content.find((b) => b.type === "tool_use")!
       expect(block).toMatchObject({ type: "tool_use", name: "get_weather", input: { location: "Paris" } })
 
-      const final = await anthropic.messages.stream({ model, max_tokens: 100, tools, messages: [{ role: "user", content: "weather?" }] }).finalMessage()
+      const final = await anthropic.messages
+        .stream({ model, max_tokens: 100, tools, messages: [{ role: "user", content: "weather?" }] })
+        .finalMessage()
       expect(final.stop_reason).toBe("tool_use")
       expect(final.content.find((b) => b.type === "tool_use")).toMatchObject({ input: { location: "Paris" } })
     })
 
     it("answers errors in the Anthropic shape", async () => {
-      const error = await anthropic.messages.create({ model: "no-such-model", max_tokens: 10, messages: [{ role: "user", content: "x" }] }).catch((e) => e)
+      const error = await anthropic.messages
+        .create({ model: "no-such-model", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+        .catch((e) => e)
       expect(error).toBeInstanceOf(Anthropic.NotFoundError)
       expect(error.error).toMatchObject({ type: "error", error: { type: "not_found_error" } })
     })
   })
 
   describe("Gemini client", () => {
-    it.each(["gemini-2.5-flash", "gpt-4o-mini", "claude-haiku-4-5"])("generateContent with %s, JSON and streamed", async (model) => {
-      const result = await gemini.models.generateContent({ model, contents: "hi" })
-      expect(result.text).toBe("Hello from mock: hi")
-      expect(result.candidates![0]!.finishReason).toBe("STOP")
-      expect(result.usageMetadata!.promptTokenCount).toBeGreaterThan(0)
+    it.each(["gemini-2.5-flash", "gpt-4o-mini", "claude-haiku-4-5"])(
+      "generateContent with %s, JSON and streamed",
+      async (model) => {
+        const result = await gemini.models.generateContent({ model, contents: "hi" })
+        expect(result.text).toBe("Hello from mock: hi")
+        expect(result.candidates![0]!.finishReason).toBe("STOP")
+        expect(result.usageMetadata!.promptTokenCount).toBeGreaterThan(0)
 
-      let text = ""
-      for await (const chunk of await gemini.models.generateContentStream({ model, contents: "stream" })) text += chunk.text ?? ""
-      expect(text).toBe("Hello from mock: stream")
-    })
+        let text = ""
+        for await (const chunk of await gemini.models.generateContentStream({ model, contents: "stream" }))
+          text += chunk.text ?? ""
+        expect(text).toBe("Hello from mock: stream")
+      },
+    )
 
     it.each(["gpt-4o-mini", "claude-haiku-4-5"])("function calls through %s", async (model) => {
       const result = await gemini.models.generateContent({
         model,
         contents: "weather?",
-        config: { tools: [{ functionDeclarations: [{ name: weatherTool.name, description: weatherTool.description, parametersJsonSchema: weatherTool.schema }] }] },
+        config: {
+          tools: [
+            {
+              functionDeclarations: [
+                {
+                  name: weatherTool.name,
+                  description: weatherTool.description,
+                  parametersJsonSchema: weatherTool.schema,
+                },
+              ],
+            },
+          ],
+        },
       })
       expect(result.functionCalls?.[0]).toMatchObject({ name: "get_weather", args: { location: "Paris" } })
     })

@@ -13,7 +13,17 @@ describe("usage (real server)", () => {
     upstream = await startMockProvider({ models: ["gpt-4o-mini"] })
     gateway = await startTestGateway({
       env: { UPSTREAM_IDLE_TIMEOUT: "1 second" },
-      gatewayFile: { providers: [{ id: "mock", protocol: "openai", base_url: upstream.url, keys: [{ value: "sk-mock-secret" }], models: ["gpt-4o-mini"] }] },
+      gatewayFile: {
+        providers: [
+          {
+            id: "mock",
+            protocol: "openai",
+            base_url: upstream.url,
+            keys: [{ value: "sk-mock-secret" }],
+            models: ["gpt-4o-mini"],
+          },
+        ],
+      },
     })
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
   })
@@ -30,12 +40,23 @@ describe("usage (real server)", () => {
   }
 
   it("counts JSON answers, finished streams (with their usage), cut streams (as incomplete) and their continuation", async () => {
-    const json = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+    const json = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+    })
     // The client did not ask for stream usage: the gateway asks for it anyway, to count it.
-    const streamed = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "stream" }], stream: true })
+    const streamed = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "stream" }],
+      stream: true,
+    })
     for await (const _ of streamed) void _
     upstream.script({ cutAfterChunks: 2 })
-    const cut = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "cut" }], stream: true })
+    const cut = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "cut" }],
+      stream: true,
+    })
     let text = ""
     for await (const chunk of cut) text += chunk.choices[0]?.delta?.content ?? ""
     // Mid-stream rescue: the cut answer was continued by asking the upstream again.
@@ -44,7 +65,14 @@ describe("usage (real server)", () => {
     // Usage is what was really spent upstream: the cut attempt (incomplete) and its continuation.
     const { rows, totals } = await usage()
     expect(rows).toHaveLength(1)
-    expect(rows[0]).toMatchObject({ api_key_id: null, user_id: null, provider: "mock", model: "gpt-4o-mini", requests: 4, incomplete: 1 })
+    expect(rows[0]).toMatchObject({
+      api_key_id: null,
+      user_id: null,
+      provider: "mock",
+      model: "gpt-4o-mini",
+      requests: 4,
+      incomplete: 1,
+    })
     // Tokens of the JSON answer and of the finished stream at least (the cut stream sent no usage).
     expect(totals.input_tokens).toBeGreaterThanOrEqual(2 * json.usage!.prompt_tokens)
     expect(totals.output_tokens).toBeGreaterThanOrEqual(2 * json.usage!.completion_tokens)

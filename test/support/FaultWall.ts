@@ -74,7 +74,8 @@ export const WALL_BEHAVIOURS: Readonly<Record<string, WallBehaviour>> = {
 }
 
 /** The part of a model name the wall keys on: after the last `/`, trimmed, lower case. */
-export const tagKey = (model: string | undefined | null): string => (model ?? "").split("/").at(-1)!.trim().toLowerCase()
+export const tagKey = (model: string | undefined | null): string =>
+  (model ?? "").split("/").at(-1)!.trim().toLowerCase()
 
 /** `fb-s03-500-then-200` → `s03`, `fb-ok-noprefill` → `ok-noprefill`; not a wall model → undefined. */
 export const tagFor = (model: string): string | undefined => {
@@ -304,13 +305,21 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
       // Declare the full length, send 60 % of it, then hang up.
       const n = Math.floor(body.length * 0.6)
       entry.action = `200 truncated body ${n}/${body.length}B then close`
-      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(body.length), Connection: "close" })
+      res.writeHead(200, {
+        "Content-Type": "application/json",
+        "Content-Length": String(body.length),
+        Connection: "close",
+      })
       await write(res, body.subarray(0, n))
       return hangUp(res)
     }
     if (mode === "stall") {
       entry.action = `200 headers then silence ${g(timing.stallMs / 1000)}s then close`
-      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(body.length), Connection: "close" })
+      res.writeHead(200, {
+        "Content-Type": "application/json",
+        "Content-Length": String(body.length),
+        Connection: "close",
+      })
       res.flushHeaders()
       await sleep(timing.stallMs)
       return hangUp(res)
@@ -346,7 +355,8 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
       choices: choices ? [{ index: 0, delta, finish_reason: finish }] : [],
       ...(usage !== undefined ? { usage } : {}),
     })
-    const sse = (frame: object | string) => write(res, typeof frame === "string" ? frame : `data: ${JSON.stringify(frame)}\n\n`)
+    const sse = (frame: object | string) =>
+      write(res, typeof frame === "string" ? frame : `data: ${JSON.stringify(frame)}\n\n`)
 
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
@@ -383,7 +393,14 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
     }
     await sse(chunk({}, "stop"))
     if (includeUsage) {
-      await sse(chunk({}, null, { prompt_tokens: promptTokens, completion_tokens: sent, total_tokens: promptTokens + sent }, false))
+      await sse(
+        chunk(
+          {},
+          null,
+          { prompt_tokens: promptTokens, completion_tokens: sent, total_tokens: promptTokens + sent },
+          false,
+        ),
+      )
     }
     if (mode === "no_done") entry.action = "200 stream complete, [DONE] omitted"
     else {
@@ -430,7 +447,15 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
 
     if (tag === undefined) {
       entry.action = "404 model_not_found"
-      return sendError(res, 404, `The model \`${model}\` does not exist`, "invalid_request_error", "model_not_found", {}, "model")
+      return sendError(
+        res,
+        404,
+        `The model \`${model}\` does not exist`,
+        "invalid_request_error",
+        "model_not_found",
+        {},
+        "model",
+      )
     }
     const behaviour = WALL_BEHAVIOURS[tag]!
 
@@ -461,13 +486,20 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
         )
       }
       if (partial !== "" && CANONICAL_ANSWER.startsWith(partial)) {
-        words = CANONICAL_ANSWER.slice(partial.length).split(/\s+/).filter((w) => w !== "")
+        words = CANONICAL_ANSWER.slice(partial.length)
+          .split(/\s+/)
+          .filter((w) => w !== "")
         continuation = true
       }
     }
 
     const promptTokens = messages.reduce((sum: number, m) => {
-      const text: string = m.content === undefined || m.content === null ? "" : typeof m.content === "string" ? m.content : JSON.stringify(m.content)
+      const text: string =
+        m.content === undefined || m.content === null
+          ? ""
+          : typeof m.content === "string"
+            ? m.content
+            : JSON.stringify(m.content)
       return sum + text.split(/\s+/).filter((w) => w !== "").length + 4
     }, 0)
     entry.promptTokens = promptTokens
@@ -497,7 +529,13 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
         break
       case "503_persistent":
         entry.action = "503"
-        return sendError(res, 503, "The engine is currently overloaded. Please try again later.", "server_error", "overloaded")
+        return sendError(
+          res,
+          503,
+          "The engine is currently overloaded. Please try again later.",
+          "server_error",
+          "overloaded",
+        )
       case "reset_once":
         if (attempt === 1) {
           entry.action = "tcp-reset"
@@ -522,11 +560,23 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
         )
       case "content_filter":
         entry.action = "400 content_policy_violation"
-        return sendError(res, 400, "Your request was rejected as a result of our safety system.", "invalid_request_error", "content_policy_violation")
+        return sendError(
+          res,
+          400,
+          "Your request was rejected as a result of our safety system.",
+          "invalid_request_error",
+          "content_policy_violation",
+        )
       case "flap":
         if (now() < timing.flapDownMs / 1000) {
           entry.action = "503 (down window)"
-          return sendError(res, 503, "The engine is currently overloaded. Please try again later.", "server_error", "overloaded")
+          return sendError(
+            res,
+            503,
+            "The engine is currently overloaded. Please try again later.",
+            "server_error",
+            "overloaded",
+          )
         }
         entry.action = "200 (recovered)"
         break
@@ -555,10 +605,16 @@ export const startFaultWall = async (options: { readonly timing?: Partial<WallTi
     const path = (req.url ?? "/").split("?", 1)[0]!
     if (req.method === "POST" && path.endsWith("/chat/completions")) return chat(req, res, raw)
     if (req.method === "GET" && path.endsWith("/models")) {
-      const data = Object.keys(WALL_BEHAVIOURS).map((t) => ({ id: `fb-${t}`, object: "model", created: startedAt, owned_by: "failoverbench" }))
+      const data = Object.keys(WALL_BEHAVIOURS).map((t) => ({
+        id: `fb-${t}`,
+        object: "model",
+        created: startedAt,
+        owned_by: "failoverbench",
+      }))
       return sendJson(res, 200, { object: "list", data })
     }
-    if (path === "/" || path === "/health" || path === "/control/health") return sendJson(res, 200, { ok: true, wall: "0.1.0", t: now() })
+    if (path === "/" || path === "/health" || path === "/control/health")
+      return sendJson(res, 200, { ok: true, wall: "0.1.0", t: now() })
     return sendError(res, 404, `No route for ${req.method} ${path}`, "invalid_request_error", null)
   }
 

@@ -15,7 +15,10 @@ export const gatewayApi = (url: () => string, adminToken: () => string) => {
   const call = async (method: string, path: string, token: string, body?: unknown): Promise<ApiAnswer> => {
     const response = await fetch(`${url()}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     })
     const text = await response.text()
@@ -24,7 +27,11 @@ export const gatewayApi = (url: () => string, adminToken: () => string) => {
 
   /** A new active non-superuser; its id. */
   const createUser = async (username: string): Promise<string> => {
-    const user = await call("POST", "/users", adminToken(), { username, email: `${username}@example.com`, password: `${username}-password-1234` })
+    const user = await call("POST", "/users", adminToken(), {
+      username,
+      email: `${username}@example.com`,
+      password: `${username}-password-1234`,
+    })
     expect(user.status).toBe(201)
     return user.body.id as string
   }

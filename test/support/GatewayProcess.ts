@@ -28,7 +28,11 @@ export interface GatewayProcess {
   /** What the process wrote to standard error so far (while the test keeps reading it). */
   readonly stderr: () => string
   /** When the process exited, and how. */
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly at: number }>
+  readonly exited: Promise<{
+    readonly code: number | null
+    readonly signal: NodeJS.Signals | null
+    readonly at: number
+  }>
   /** SIGTERM, SIGKILL after 5 s if still running; removes the providers file. */
   readonly stop: () => Promise<void>
 }
@@ -55,7 +59,8 @@ export const startGatewayProcess = async (options: {
   const port = options.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...options.storage.env })) if (v !== undefined) env[k] = v
+  for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...options.storage.env }))
+    if (v !== undefined) env[k] = v
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: root,
     env: {
@@ -91,11 +96,16 @@ export const startGatewayProcess = async (options: {
   }
   const deadline = Date.now() + 40_000
   for (;;) {
-    const status = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0)
+    const status = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.status,
+      () => 0,
+    )
     if (status === 200) break
     if (gone || Date.now() > deadline) {
       await stop()
-      throw new Error(`the gateway process did not start${gone ? " (it exited)" : " within 40 s"}\n${stderr.slice(-2000)}`)
+      throw new Error(
+        `the gateway process did not start${gone ? " (it exited)" : " within 40 s"}\n${stderr.slice(-2000)}`,
+      )
     }
     await new Promise((r) => setTimeout(r, 200))
   }
@@ -119,7 +129,15 @@ export const runMain = (
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...(options.args ?? [])], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "WARNING", ENV_FILE: "", ...env } as NodeJS.ProcessEnv,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        HOST: "127.0.0.1",
+        PORT: "0",
+        LOG_LEVEL: "WARNING",
+        ENV_FILE: "",
+        ...env,
+      } as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
     })
     let stdout = ""

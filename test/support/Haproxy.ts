@@ -59,7 +59,11 @@ const parseStats = (csv: string): ReadonlyArray<HaproxyStat> => {
  */
 export const startHaproxy = async (gateways: ReadonlyArray<string>): Promise<Haproxy> => {
   const [port, statsPort] = [await freePort(), await freePort()]
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", LB_BIND: `127.0.0.1:${port}`, STATS_BIND: `127.0.0.1:${statsPort}` }
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    LB_BIND: `127.0.0.1:${port}`,
+    STATS_BIND: `127.0.0.1:${statsPort}`,
+  }
   for (const [i, address] of gateways.entries()) env[`GATEWAY_${i + 1}`] = address
   const child = spawn("haproxy", ["-db", "-f", HAPROXY_CONFIG], { env, stdio: ["ignore", "pipe", "pipe"] })
   let log = ""
@@ -89,7 +93,9 @@ export const startHaproxy = async (gateways: ReadonlyArray<string>): Promise<Hap
     if (up === gateways.length) break
     if (gone || Date.now() > deadline) {
       await stop()
-      throw new Error(`haproxy did not bring up ${gateways.length} servers${gone ? " (it exited)" : " within 15 s"}\n${log.slice(-2000)}`)
+      throw new Error(
+        `haproxy did not bring up ${gateways.length} servers${gone ? " (it exited)" : " within 15 s"}\n${log.slice(-2000)}`,
+      )
     }
     await new Promise((r) => setTimeout(r, 100))
   }

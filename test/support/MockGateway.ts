@@ -22,7 +22,10 @@ export const useMockGateway = (options: {
   const context = {} as { -readonly [K in keyof MockGateway]: MockGateway[K] }
   beforeAll(async () => {
     context.mock = await startMockProvider(options.mock)
-    context.gateway = await startTestGateway({ env: { CIRCUIT_FAILURE_THRESHOLD: "1000", ...options.env }, gatewayFile: options.gatewayFile(context.mock.url) })
+    context.gateway = await startTestGateway({
+      env: { CIRCUIT_FAILURE_THRESHOLD: "1000", ...options.env },
+      gatewayFile: options.gatewayFile(context.mock.url),
+    })
     Object.assign(context, sdkClients(context.gateway.url, context.gateway.masterKey))
   })
   afterAll(async () => {

@@ -5,8 +5,8 @@
  * JSON Schema 2020-12 does not know; they are rewritten to `type: [T, "null"]` / `anyOf [.., null]`.
  */
 import { readFileSync } from "node:fs"
-import { Ajv2020 } from "ajv/dist/2020.js"
 import type { ErrorObject, ValidateFunction } from "ajv"
+import { Ajv2020 } from "ajv/dist/2020.js"
 import { parse } from "yaml"
 
 export const OPENAI_SPEC_PATH = "/work/shared/specs/openai-openapi.yaml"
@@ -60,5 +60,7 @@ export const openAiValidator = (name: string): ValidateFunction => {
 export const validateOpenAi = (name: string, value: unknown): ReadonlyArray<string> => {
   const v = openAiValidator(name)
   if (v(value)) return []
-  return (v.errors ?? []).map((e: ErrorObject) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`)
+  return (v.errors ?? []).map(
+    (e: ErrorObject) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`,
+  )
 }

@@ -39,7 +39,11 @@ export interface OtlpReceiver {
   /** The headers of every export request. */
   readonly exports: Array<IncomingHttpHeaders>
   /** Resolves with `select(spans)` once it holds at least `count` spans; rejects after `timeoutMs`. */
-  waitFor(select: (spans: ReadonlyArray<ReceivedSpan>) => ReadonlyArray<ReceivedSpan>, count: number, timeoutMs?: number): Promise<ReadonlyArray<ReceivedSpan>>
+  waitFor(
+    select: (spans: ReadonlyArray<ReceivedSpan>) => ReadonlyArray<ReceivedSpan>,
+    count: number,
+    timeoutMs?: number,
+  ): Promise<ReadonlyArray<ReceivedSpan>>
   close(): Promise<void>
 }
 
@@ -99,7 +103,10 @@ const flatten = (request: ExportRequest): Array<ReceivedSpan> =>
         startNanos: BigInt(s.startTimeUnixNano),
         endNanos: BigInt(s.endTimeUnixNano),
         attributes: attributesOf(s.attributes),
-        status: { code: s.status?.code ?? 0, ...(s.status?.message === undefined ? {} : { message: s.status.message }) },
+        status: {
+          code: s.status?.code ?? 0,
+          ...(s.status?.message === undefined ? {} : { message: s.status.message }),
+        },
         resource,
       })),
     )
@@ -112,7 +119,11 @@ export const startOtlpReceiver = async (): Promise<OtlpReceiver> => {
     const chunks: Array<Buffer> = []
     request.on("data", (chunk: Buffer) => chunks.push(chunk))
     request.on("end", () => {
-      if (request.method !== "POST" || request.url !== "/v1/traces" || !String(request.headers["content-type"]).startsWith("application/json")) {
+      if (
+        request.method !== "POST" ||
+        request.url !== "/v1/traces" ||
+        !String(request.headers["content-type"]).startsWith("application/json")
+      ) {
         response.writeHead(404).end()
         return
       }
@@ -132,7 +143,10 @@ export const startOtlpReceiver = async (): Promise<OtlpReceiver> => {
       for (;;) {
         const found = select(spans)
         if (found.length >= count) return found
-        if (Date.now() > deadline) throw new Error(`expected ${count} spans, got ${found.length} of ${spans.length}: ${spans.map((s) => s.name).join(", ")}`)
+        if (Date.now() > deadline)
+          throw new Error(
+            `expected ${count} spans, got ${found.length} of ${spans.length}: ${spans.map((s) => s.name).join(", ")}`,
+          )
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     },

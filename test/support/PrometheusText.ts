@@ -84,7 +84,11 @@ export const parseExposition = (text: string): Exposition => {
     const family = familyOf(name!, types)
     if (family === undefined) throw new Error(`sample before its TYPE line: ${line}`)
     if (!helped.has(family)) throw new Error(`sample without a HELP line: ${line}`)
-    samples.push({ name: name!, labels: labelText === undefined ? {} : parseLabels(labelText, line), value: parseValue(valueText!, line) })
+    samples.push({
+      name: name!,
+      labels: labelText === undefined ? {} : parseLabels(labelText, line),
+      value: parseValue(valueText!, line),
+    })
   }
   const includes = (sample: Sample, labels: Readonly<Record<string, string>>) =>
     Object.entries(labels).every(([key, value]) => sample.labels[key] === value)
@@ -98,6 +102,7 @@ export const parseExposition = (text: string): Exposition => {
       if (found.length > 1) throw new Error(`${found.length} series of ${name} match ${JSON.stringify(labels)}`)
       return found[0]?.value
     },
-    sum: (name, labels = {}) => samples.filter((s) => s.name === name && includes(s, labels)).reduce((total, s) => total + s.value, 0),
+    sum: (name, labels = {}) =>
+      samples.filter((s) => s.name === name && includes(s, labels)).reduce((total, s) => total + s.value, 0),
   }
 }

@@ -7,11 +7,21 @@ import OpenAI from "openai"
  * providers file of a test gateway: `oai` (OpenAI, `gpt-4o-mini`), `claude` (Anthropic,
  * `claude-haiku-4-5`) and `gem` (Gemini, `gemini-2.5-flash`), each with its own key.
  */
-export const PROTOCOL_MODELS = { openai: "gpt-4o-mini", anthropic: "claude-haiku-4-5", gemini: "gemini-2.5-flash" } as const
+export const PROTOCOL_MODELS = {
+  openai: "gpt-4o-mini",
+  anthropic: "claude-haiku-4-5",
+  gemini: "gemini-2.5-flash",
+} as const
 
 export const protocolProviders = (mockUrl: string) => [
   { id: "oai", protocol: "openai", base_url: mockUrl, keys: [{ value: "sk-oai" }], models: [PROTOCOL_MODELS.openai] },
-  { id: "claude", protocol: "anthropic", base_url: mockUrl, keys: [{ value: "sk-ant-claude" }], models: [PROTOCOL_MODELS.anthropic] },
+  {
+    id: "claude",
+    protocol: "anthropic",
+    base_url: mockUrl,
+    keys: [{ value: "sk-ant-claude" }],
+    models: [PROTOCOL_MODELS.anthropic],
+  },
   { id: "gem", protocol: "gemini", base_url: mockUrl, keys: [{ value: "gem-key" }], models: [PROTOCOL_MODELS.gemini] },
 ]
 

@@ -31,7 +31,11 @@ export const rawRequest = (port: number, request: RawRequest, timeoutMs = 10_000
     const chunks: Array<Buffer> = []
     const timer = setTimeout(() => {
       socket.destroy()
-      reject(new Error(`no answer within ${timeoutMs} ms to ${request.method} ${JSON.stringify(request.target).slice(0, 200)}`))
+      reject(
+        new Error(
+          `no answer within ${timeoutMs} ms to ${request.method} ${JSON.stringify(request.target).slice(0, 200)}`,
+        ),
+      )
     }, timeoutMs)
     socket.on("data", (chunk) => chunks.push(chunk))
     socket.on("error", () => undefined)

@@ -42,5 +42,8 @@ export const promisedFragments = (block: ReadmeBlock): ReadonlyArray<string> => 
       inPromise = false
     }
   }
-  return promised.flatMap((text) => text.split("…")).map((fragment) => fragment.trim()).filter((fragment) => fragment !== "")
+  return promised
+    .flatMap((text) => text.split("…"))
+    .map((fragment) => fragment.trim())
+    .filter((fragment) => fragment !== "")
 }

@@ -37,7 +37,9 @@ export interface RecordedTurn {
 }
 
 export const loadSession = (client: string, name = "session"): RecordedSession =>
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "..", "e2e", "fixtures", client, `${name}.json`), "utf8")) as RecordedSession
+  JSON.parse(
+    fs.readFileSync(path.join(import.meta.dirname, "..", "e2e", "fixtures", client, `${name}.json`), "utf8"),
+  ) as RecordedSession
 
 /** Where a replay sends the session: the model the client names, and how the provider spells it. */
 export interface ReplayTarget {
@@ -48,9 +50,24 @@ export interface ReplayTarget {
 }
 
 export const REPLAY_TARGETS: ReadonlyArray<ReplayTarget> = [
-  { protocol: "anthropic", provider: "claude", model: `claude/${PROTOCOL_MODELS.anthropic}`, upstreamModel: PROTOCOL_MODELS.anthropic },
-  { protocol: "openai", provider: "oai", model: `oai/${PROTOCOL_MODELS.openai}`, upstreamModel: PROTOCOL_MODELS.openai },
-  { protocol: "gemini", provider: "gem", model: `gem/${PROTOCOL_MODELS.gemini}`, upstreamModel: PROTOCOL_MODELS.gemini },
+  {
+    protocol: "anthropic",
+    provider: "claude",
+    model: `claude/${PROTOCOL_MODELS.anthropic}`,
+    upstreamModel: PROTOCOL_MODELS.anthropic,
+  },
+  {
+    protocol: "openai",
+    provider: "oai",
+    model: `oai/${PROTOCOL_MODELS.openai}`,
+    upstreamModel: PROTOCOL_MODELS.openai,
+  },
+  {
+    protocol: "gemini",
+    provider: "gem",
+    model: `gem/${PROTOCOL_MODELS.gemini}`,
+    upstreamModel: PROTOCOL_MODELS.gemini,
+  },
 ]
 
 /**
@@ -63,7 +80,11 @@ export const expectPassedThrough = (received: ReceivedRequest, clientBody: strin
 }
 
 /** Of the client's headers, only the allow-listed feature headers reach the upstream, and only these values. */
-export const expectOnlyFeatureHeaders = (received: ReceivedRequest, session: RecordedSession, forwarded: ReadonlyArray<string>) => {
+export const expectOnlyFeatureHeaders = (
+  received: ReceivedRequest,
+  session: RecordedSession,
+  forwarded: ReadonlyArray<string>,
+) => {
   for (const [name, value] of Object.entries(session.headers)) {
     if (forwarded.includes(name)) expect(received.headers[name], name).toBe(value)
     else if (name !== "accept") expect(received.headers[name], name).not.toBe(value)
@@ -84,7 +105,12 @@ export interface NativeUpstream {
  * checks what arrived — with what was left out named in `x-apiproxy-dropped`.
  */
 export const expectUpstreamExchange = (
-  replay: { readonly session: RecordedSession; readonly turn: RecordedTurn; readonly target: ReplayTarget; readonly client: RecordedCall },
+  replay: {
+    readonly session: RecordedSession
+    readonly turn: RecordedTurn
+    readonly target: ReplayTarget
+    readonly client: RecordedCall
+  },
   received: ReadonlyArray<ReceivedRequest>,
   native: NativeUpstream,
   converted: (request: ReceivedRequest) => void,
@@ -102,6 +128,8 @@ export const expectUpstreamExchange = (
   } else {
     converted(request)
     const dropped = turn.expect?.droppedWhenConverted
-    expect(headers.get("x-apiproxy-dropped")).toBe((typeof dropped === "string" ? dropped : dropped?.[target.protocol]) ?? null)
+    expect(headers.get("x-apiproxy-dropped")).toBe(
+      (typeof dropped === "string" ? dropped : dropped?.[target.protocol]) ?? null,
+    )
   }
 }

@@ -20,7 +20,12 @@ export const recordingFetch = (): RecordingFetch => {
   const calls: Array<RecordedCall> = []
   const recording: typeof fetch = async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url
-    const call: RecordedCall = { url, headers: new Headers(init?.headers), body: typeof init?.body === "string" ? init.body : "", responseHeaders: undefined }
+    const call: RecordedCall = {
+      url,
+      headers: new Headers(init?.headers),
+      body: typeof init?.body === "string" ? init.body : "",
+      responseHeaders: undefined,
+    }
     calls.push(call)
     const response = await fetch(input, init)
     call.responseHeaders = response.headers

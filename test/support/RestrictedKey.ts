@@ -2,7 +2,12 @@
  * A new user's API key limited to `allowedProviderIds`, made by the gateway's superuser
  * (`masterKey`) through the management API; returns the key's token.
  */
-export const restrictedKey = async (gatewayUrl: string, masterKey: string, username: string, allowedProviderIds: ReadonlyArray<string>): Promise<string> => {
+export const restrictedKey = async (
+  gatewayUrl: string,
+  masterKey: string,
+  username: string,
+  allowedProviderIds: ReadonlyArray<string>,
+): Promise<string> => {
   const admin = { authorization: `Bearer ${masterKey}`, "content-type": "application/json" }
   const user = await fetch(`${gatewayUrl}/users`, {
     method: "POST",

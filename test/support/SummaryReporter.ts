@@ -1,5 +1,5 @@
-import type { Reporter } from "vitest/reporters"
 import type { File, Task } from "@vitest/runner"
+import type { Reporter } from "vitest/reporters"
 
 /** Prints the plain closing line CI reads: `N passed, N failed`. */
 const collect = (tasks: ReadonlyArray<Task>, acc: { passed: number; failed: number; skipped: number }) => {
@@ -7,7 +7,8 @@ const collect = (tasks: ReadonlyArray<Task>, acc: { passed: number; failed: numb
     if (task.type === "suite") {
       collect(task.tasks, acc)
       // A suite whose hook failed (its tests then show as skipped) or that holds no test is a failure.
-      if (task.result?.state === "fail" && (task.tasks.length === 0 || (task.result.errors?.length ?? 0) > 0)) acc.failed++
+      if (task.result?.state === "fail" && (task.tasks.length === 0 || (task.result.errors?.length ?? 0) > 0))
+        acc.failed++
     } else {
       const state = task.result?.state
       if (state === "pass") acc.passed++

@@ -53,8 +53,6 @@ export const testEnv = (dataDir: string, overrides: TestEnv = {}): Map<string, s
 export const testConfigLayer = (overrides: TestEnv = {}) =>
   Layer.unwrapScoped(
     Effect.map(tempDir("apiproxy-test-data-"), (dir) =>
-      AppConfig.Default.pipe(
-        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(testEnv(dir, overrides)))),
-      ),
+      AppConfig.Default.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(testEnv(dir, overrides))))),
     ),
   )

@@ -1,16 +1,16 @@
-import * as Reactivity from "@effect/experimental/Reactivity"
-import { ConfigProvider, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import { ConfigProvider, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { makeAppLayer } from "../../src/App.js"
 import { ServerAddress } from "../../src/http/NodeServer.js"
 import * as Database from "../../src/storage/Database.js"
-import { pgliteTemplate } from "./TestDatabase.js"
 import { reachable, startTcpProxy, type TcpProxy } from "./TcpProxy.js"
-import { deleteRedisPrefix } from "./TestKv.js"
 import { type TestEnv, testEnv } from "./TestConfig.js"
+import { pgliteTemplate } from "./TestDatabase.js"
+import { deleteRedisPrefix } from "./TestKv.js"
 
 export interface TestGateway {
   readonly url: string
@@ -126,11 +126,16 @@ export const OUTAGE_DATABASE_URL = process.env.DATABASE_URL || "postgres://postg
  * (`TcpProxy`): a fresh database on `OUTAGE_DATABASE_URL`'s server; `undefined` when nothing
  * listens there. Close the proxy and the storage when done.
  */
-export const proxiedStorage = async (): Promise<{ readonly storage: SharedStorage; readonly proxy: TcpProxy } | undefined> => {
+export const proxiedStorage = async (): Promise<
+  { readonly storage: SharedStorage; readonly proxy: TcpProxy } | undefined
+> => {
   const server = new URL(OUTAGE_DATABASE_URL)
   const port = Number(server.port || 5432)
   if (!(await reachable(server.hostname, port))) return undefined
   const direct = await createStorage({ serverUrl: OUTAGE_DATABASE_URL })
   const proxy = await startTcpProxy(server.hostname, port)
-  return { storage: { ...direct, env: { ...direct.env, DATABASE_URL: proxy.rewrite(direct.env.DATABASE_URL!) } }, proxy }
+  return {
+    storage: { ...direct, env: { ...direct.env, DATABASE_URL: proxy.rewrite(direct.env.DATABASE_URL!) } },
+    proxy,
+  }
 }

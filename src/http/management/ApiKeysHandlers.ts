@@ -5,7 +5,7 @@ import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Users } from "../../identity/Users.js"
 import { Budgets } from "../../usage/Budgets.js"
 import { toBudget } from "./BudgetSchemas.js"
-import { Forbidden, CoreApi } from "./CoreApi.js"
+import { CoreApi, Forbidden } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { renderAllowList, renderApiKey } from "./Render.js"
 import { requireSelfOrSuperuser } from "./Security.js"
@@ -57,7 +57,9 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
       })
 
     const superuserOnly = (field: string) =>
-      Effect.flatMap(CurrentPrincipal, (principal) => (principal.isSuperuser ? Effect.void : Effect.fail(restricted([field]))))
+      Effect.flatMap(CurrentPrincipal, (principal) =>
+        principal.isSuperuser ? Effect.void : Effect.fail(restricted([field])),
+      )
 
     return handlers
       .handle("list", ({ path }) =>
@@ -83,7 +85,11 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
         }).pipe(managed),
       )
       .handle("get", ({ path }) =>
-        owner(path.user_id).pipe(Effect.zipRight(keys.get(path.user_id, path.key_id)), Effect.map(renderApiKey), managed),
+        owner(path.user_id).pipe(
+          Effect.zipRight(keys.get(path.user_id, path.key_id)),
+          Effect.map(renderApiKey),
+          managed,
+        ),
       )
       .handle("update", ({ path, payload }) =>
         owner(path.user_id).pipe(
@@ -96,12 +102,15 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
               allowedProviderIds: payload.allowed_provider_ids,
               requestsPerMinute: payload.requests_per_minute,
               tokensPerMinute: payload.tokens_per_minute,
-              budget: payload.budget === undefined ? undefined : payload.budget === null ? null : toBudget(payload.budget),
+              budget:
+                payload.budget === undefined ? undefined : payload.budget === null ? null : toBudget(payload.budget),
               logBodies: payload.log_bodies,
             }),
           ),
           // A new budget is counted afresh from the database (BudgetsHandlers).
-          Effect.tap((key) => (payload.budget === undefined ? Effect.void : budgets.forget({ scope: "api_key", id: key.id }))),
+          Effect.tap((key) =>
+            payload.budget === undefined ? Effect.void : budgets.forget({ scope: "api_key", id: key.id }),
+          ),
           Effect.map(renderApiKey),
           managed,
         ),
@@ -110,7 +119,11 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
         owner(path.user_id).pipe(Effect.zipRight(keys.remove(path.user_id, path.key_id)), managed),
       )
       .handle("getAllowedProviders", ({ path }) =>
-        owner(path.user_id).pipe(Effect.zipRight(keys.get(path.user_id, path.key_id)), Effect.map(renderAllowList), managed),
+        owner(path.user_id).pipe(
+          Effect.zipRight(keys.get(path.user_id, path.key_id)),
+          Effect.map(renderAllowList),
+          managed,
+        ),
       )
       .handle("setAllowedProviders", ({ path, payload }) =>
         owner(path.user_id).pipe(

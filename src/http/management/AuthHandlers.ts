@@ -2,17 +2,19 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Option, Redacted } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
-import { CurrentPrincipal } from "../../identity/Principal.js"
 import { LoginSessions, type TokenPair } from "../../identity/LoginSessions.js"
+import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Users } from "../../identity/Users.js"
-import { Forbidden, CoreApi, NotFound } from "./CoreApi.js"
+import { CoreApi, Forbidden, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { renderUser } from "./Render.js"
 
 /** The caller's address: the socket's peer, or (TRUST_PROXY) the first X-Forwarded-For entry. */
 const clientAddress = (request: HttpServerRequest.HttpServerRequest, trustProxy: boolean): string => {
   const forwarded = trustProxy ? request.headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined
-  return forwarded !== undefined && forwarded !== "" ? forwarded : Option.getOrElse(request.remoteAddress, () => "unknown")
+  return forwarded !== undefined && forwarded !== ""
+    ? forwarded
+    : Option.getOrElse(request.remoteAddress, () => "unknown")
 }
 
 const renderTokens = (tokens: TokenPair) => ({
@@ -35,16 +37,28 @@ export const AuthHandlers = HttpApiBuilder.group(CoreApi, "auth", (handlers) =>
           managed,
         ),
       )
-      .handle("refresh", ({ payload }) => loginSessions.refresh(payload.refresh_token).pipe(Effect.map(renderTokens), managed))
+      .handle("refresh", ({ payload }) =>
+        loginSessions.refresh(payload.refresh_token).pipe(Effect.map(renderTokens), managed),
+      )
       .handle("logout", ({ payload }) =>
         loginSessions.logout(payload.refresh_token).pipe(Effect.as({ message: "Logged out" }), managed),
       )
       .handle("register", ({ payload }) =>
         config.allowRegistration
           ? users
-              .create({ username: payload.username, email: payload.email, password: payload.password, displayName: payload.display_name, isSuperuser: false })
+              .create({
+                username: payload.username,
+                email: payload.email,
+                password: payload.password,
+                displayName: payload.display_name,
+                isSuperuser: false,
+              })
               .pipe(Effect.map(renderUser), managed)
-          : Effect.fail(new Forbidden({ message: "Self-service registration is disabled on this gateway; ask an administrator for an account" })),
+          : Effect.fail(
+              new Forbidden({
+                message: "Self-service registration is disabled on this gateway; ask an administrator for an account",
+              }),
+            ),
       )
       .handle("me", () =>
         Effect.gen(function* () {

@@ -1,6 +1,12 @@
 import { Either, ParseResult, Schema } from "effect"
-import { BUDGET_AMOUNT_EXPECTED, BUDGET_PERIODS, type Budget, budgetAmountOf, MAX_BUDGET_USD } from "../../shared/Budget.js"
-import { isUsedUp, remainingNanoUsd, type BudgetUse } from "../../usage/BudgetLimit.js"
+import {
+  BUDGET_AMOUNT_EXPECTED,
+  BUDGET_PERIODS,
+  type Budget,
+  budgetAmountOf,
+  MAX_BUDGET_USD,
+} from "../../shared/Budget.js"
+import { type BudgetUse, isUsedUp, remainingNanoUsd } from "../../usage/BudgetLimit.js"
 import { usdText } from "../../usage/Cost.js"
 
 /**
@@ -17,7 +23,11 @@ const BudgetAmount = Schema.transformOrFail(
   Schema.Number,
   {
     strict: true,
-    decode: (input, _, ast) => Either.match(budgetAmountOf(input), { onLeft: (problem) => ParseResult.fail(new ParseResult.Type(ast, input, problem)), onRight: ParseResult.succeed }),
+    decode: (input, _, ast) =>
+      Either.match(budgetAmountOf(input), {
+        onLeft: (problem) => ParseResult.fail(new ParseResult.Type(ast, input, problem)),
+        onRight: ParseResult.succeed,
+      }),
     encode: (nano) => ParseResult.succeed(usdText(nano)),
   },
 ).annotations({
@@ -26,7 +36,8 @@ const BudgetAmount = Schema.transformOrFail(
 })
 
 export const BudgetPeriod = Schema.Literal(...BUDGET_PERIODS).annotations({
-  description: "day, week (from Monday) or month: the UTC calendar period, which resets at its end; total: never resets",
+  description:
+    "day, week (from Monday) or month: the UTC calendar period, which resets at its end; total: never resets",
 })
 
 /** A budget to set. */
@@ -55,18 +66,31 @@ export const renderBudgetSetting = (budget: Budget | undefined) =>
   budget === undefined ? null : { amount_usd: usdText(budget.amountNanoUsd), period: budget.period, soft: budget.soft }
 
 export const BudgetStatusResponse = Schema.Struct({
-  budget: Schema.Literal("api_key", "user").annotations({ description: "whose budget: an API key's, or a user's (all their keys together)" }),
+  budget: Schema.Literal("api_key", "user").annotations({
+    description: "whose budget: an API key's, or a user's (all their keys together)",
+  }),
   user_id: Schema.String,
   api_key_id: Schema.NullOr(Schema.String),
   ...BudgetSettingResponse.fields,
-  period_start: Schema.NullOr(Schema.String).annotations({ description: "when the current period began (ISO, UTC); null for total" }),
-  resets_at: Schema.NullOr(Schema.String).annotations({ description: "when it ends and the budget resets (ISO, UTC); null for total" }),
-  used_usd: Schema.String.annotations({ description: "what the priced answers of the current period cost (unpriced models cost nothing here)" }),
+  period_start: Schema.NullOr(Schema.String).annotations({
+    description: "when the current period began (ISO, UTC); null for total",
+  }),
+  resets_at: Schema.NullOr(Schema.String).annotations({
+    description: "when it ends and the budget resets (ISO, UTC); null for total",
+  }),
+  used_usd: Schema.String.annotations({
+    description: "what the priced answers of the current period cost (unpriced models cost nothing here)",
+  }),
   remaining_usd: Schema.String.annotations({ description: "amount_usd − used_usd, at least 0" }),
-  exceeded: Schema.Boolean.annotations({ description: "used up: requests are refused (429 budget_exceeded) unless it is soft" }),
+  exceeded: Schema.Boolean.annotations({
+    description: "used up: requests are refused (429 budget_exceeded) unless it is soft",
+  }),
 }).annotations({ identifier: "BudgetStatus" })
 
-export const renderBudgetStatus = (owner: { readonly userId: string; readonly apiKeyId: string | null }, use: BudgetUse) => ({
+export const renderBudgetStatus = (
+  owner: { readonly userId: string; readonly apiKeyId: string | null },
+  use: BudgetUse,
+) => ({
   budget: use.scope,
   user_id: owner.userId,
   api_key_id: owner.apiKeyId,

@@ -16,14 +16,20 @@ export class BudgetsGroup extends HttpApiGroup.make("budgets")
     HttpApiEndpoint.get("getUserBudget")`/users/${userId}/budget`
       .addSuccess(BudgetStatusResponse)
       .middleware(Authenticated)
-      .annotate(OpenApi.Description, "The user's budget over all their keys and its use in the current period: the user itself or a superuser. 404 when none is set."),
+      .annotate(
+        OpenApi.Description,
+        "The user's budget over all their keys and its use in the current period: the user itself or a superuser. 404 when none is set.",
+      ),
   )
   .add(
     HttpApiEndpoint.put("setUserBudget")`/users/${userId}/budget`
       .setPayload(BudgetSetting)
       .addSuccess(BudgetStatusResponse)
       .middleware(Superuser)
-      .annotate(OpenApi.Description, "Sets (or replaces) the user's budget, on every instance at once. Superusers only."),
+      .annotate(
+        OpenApi.Description,
+        "Sets (or replaces) the user's budget, on every instance at once. Superusers only.",
+      ),
   )
   .add(
     HttpApiEndpoint.del("deleteUserBudget")`/users/${userId}/budget`
@@ -35,7 +41,10 @@ export class BudgetsGroup extends HttpApiGroup.make("budgets")
     HttpApiEndpoint.get("getKeyBudget")`/users/${userId}/api-keys/${keyId}/budget`
       .addSuccess(BudgetStatusResponse)
       .middleware(Authenticated)
-      .annotate(OpenApi.Description, "The key's budget and its use in the current period: the key's owner (a login session) or a superuser. 404 when none is set."),
+      .annotate(
+        OpenApi.Description,
+        "The key's budget and its use in the current period: the key's owner (a login session) or a superuser. 404 when none is set.",
+      ),
   )
   .add(
     HttpApiEndpoint.put("setKeyBudget")`/users/${userId}/api-keys/${keyId}/budget`

@@ -30,12 +30,22 @@ export const BudgetsHandlers = HttpApiBuilder.group(ManagementApi, "budgets", (h
 
     const userBudget = (userId: string) =>
       Effect.flatMap(users.get(userId), (user) =>
-        statusOf({ scope: "user", id: user.id }, { userId: user.id, apiKeyId: null }, budgetOfColumns(user.budgetNanoUsd, user.budgetPeriod, user.budgetSoft), `User '${userId}'`),
+        statusOf(
+          { scope: "user", id: user.id },
+          { userId: user.id, apiKeyId: null },
+          budgetOfColumns(user.budgetNanoUsd, user.budgetPeriod, user.budgetSoft),
+          `User '${userId}'`,
+        ),
       )
 
     const keyBudget = (userId: string, keyId: string) =>
       Effect.flatMap(keys.get(userId, keyId), (key) =>
-        statusOf({ scope: "api_key", id: key.id }, { userId: key.userId, apiKeyId: key.id }, key.budget, `API key '${keyId}'`),
+        statusOf(
+          { scope: "api_key", id: key.id },
+          { userId: key.userId, apiKeyId: key.id },
+          key.budget,
+          `API key '${keyId}'`,
+        ),
       )
 
     return handlers

@@ -27,12 +27,36 @@ const errorFields = {
   details: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
 }
 
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", errorFields, HttpApiSchema.annotations({ status: 400 })) {}
-export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", errorFields, HttpApiSchema.annotations({ status: 401 })) {}
-export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", errorFields, HttpApiSchema.annotations({ status: 403 })) {}
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", errorFields, HttpApiSchema.annotations({ status: 404 })) {}
-export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", errorFields, HttpApiSchema.annotations({ status: 429 })) {}
-export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", errorFields, HttpApiSchema.annotations({ status: 409 })) {}
+export class BadRequest extends Schema.TaggedError<BadRequest>()(
+  "BadRequest",
+  errorFields,
+  HttpApiSchema.annotations({ status: 400 }),
+) {}
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  errorFields,
+  HttpApiSchema.annotations({ status: 401 }),
+) {}
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  errorFields,
+  HttpApiSchema.annotations({ status: 403 }),
+) {}
+export class NotFound extends Schema.TaggedError<NotFound>()(
+  "NotFound",
+  errorFields,
+  HttpApiSchema.annotations({ status: 404 }),
+) {}
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()(
+  "TooManyRequests",
+  errorFields,
+  HttpApiSchema.annotations({ status: 429 }),
+) {}
+export class Conflict extends Schema.TaggedError<Conflict>()(
+  "Conflict",
+  errorFields,
+  HttpApiSchema.annotations({ status: 409 }),
+) {}
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
   "ServiceUnavailable",
   errorFields,
@@ -89,7 +113,9 @@ const PositiveInt = Schema.Int.pipe(
 /** Bounded text: every string a client sends has a maximum, checked before any storage or hashing work. */
 const Text = (max: number, min = 0) =>
   Schema.String.pipe(
-    Schema.minLength(min, { message: () => (min === 1 ? "expected a non-empty string" : `expected at least ${min} characters`) }),
+    Schema.minLength(min, {
+      message: () => (min === 1 ? "expected a non-empty string" : `expected at least ${min} characters`),
+    }),
     Schema.maxLength(max, { message: () => `expected at most ${max} characters` }),
   )
 const Email = Schema.String.pipe(
@@ -136,7 +162,9 @@ export const AdminInitResponse = Schema.Struct({
   username: Schema.String,
   email: Schema.String,
   password: Schema.String.annotations({ description: "Generated password, shown only in this response" }),
-  api_key: Schema.String.annotations({ description: "A never-expiring superuser API key, shown only in this response" }),
+  api_key: Schema.String.annotations({
+    description: "A never-expiring superuser API key, shown only in this response",
+  }),
 })
 
 export const SecretKeyRequest = Schema.Struct({
@@ -154,7 +182,8 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .add(
     post("adminInit", "/system/admin/init", AdminInitRequest, AdminInitResponse, {
       status: 201,
-      description: "Creates the first superuser, with a generated password and an API key, returned once. Works only while there is no user at all; of concurrent calls exactly one succeeds. When GATEWAY_MASTER_KEY is set, it must be sent as a Bearer token.",
+      description:
+        "Creates the first superuser, with a generated password and an API key, returned once. Works only while there is no user at all; of concurrent calls exactly one succeeds. When GATEWAY_MASTER_KEY is set, it must be sent as a Bearer token.",
     }),
   )
   .add(
@@ -176,7 +205,8 @@ export const UserResponse = Schema.Struct({
   is_active: Schema.Boolean,
   is_superuser: Schema.Boolean,
   budget: Schema.NullOr(BudgetSettingResponse).annotations({
-    description: "The user's spend limit over all their keys (set by a superuser: PUT /users/{user_id}/budget, which also shows its use)",
+    description:
+      "The user's spend limit over all their keys (set by a superuser: PUT /users/{user_id}/budget, which also shows its use)",
   }),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -212,12 +242,14 @@ export const RefreshRequest = Schema.Struct({ refresh_token: Text(4096, 1) })
 export class AuthGroup extends HttpApiGroup.make("auth")
   .add(
     post("login", "/auth/login", LoginRequest, TokenResponse, {
-      description: "Password login: an access token (30 minutes) and a refresh token (7 days). After LOGIN_MAX_FAILURES (default 5) failed logins for one account from one address, that address waits out 15 minutes from the first failure (429, details.retry_after_seconds).",
+      description:
+        "Password login: an access token (30 minutes) and a refresh token (7 days). After LOGIN_MAX_FAILURES (default 5) failed logins for one account from one address, that address waits out 15 minutes from the first failure (429, details.retry_after_seconds).",
     }),
   )
   .add(
     post("refresh", "/auth/refresh", RefreshRequest, TokenResponse, {
-      description: "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one ends the whole login.",
+      description:
+        "Exchanges a refresh token for a new pair. Each refresh token works once; reusing one ends the whole login.",
     }),
   )
   .add(
@@ -234,14 +266,14 @@ export class AuthGroup extends HttpApiGroup.make("auth")
   .add(
     post("register", "/auth/register", RegisterRequest, UserResponse, {
       status: 201,
-      description: "Self-service sign-up: an active, non-superuser account. Off unless the gateway runs with ALLOW_REGISTRATION=true (403 otherwise).",
+      description:
+        "Self-service sign-up: an active, non-superuser account. Off unless the gateway runs with ALLOW_REGISTRATION=true (403 otherwise).",
     }),
   )
   .annotate(OpenApi.Title, "Auth") {}
 
 // ---------------------------------------------------------------------------------------------
 // Users
-
 
 export const UpdateUserRequest = Schema.Struct({
   email: Schema.optional(Email),
@@ -311,7 +343,9 @@ export const ApiKeyResponse = Schema.Struct({
   allowed_provider_ids: AllowList,
   requests_per_minute: Schema.NullOr(Schema.Int),
   tokens_per_minute: Schema.NullOr(Schema.Int),
-  budget: Schema.NullOr(BudgetSettingResponse).annotations({ description: "The key's spend limit (its use: GET …/api-keys/{key_id}/budget)" }),
+  budget: Schema.NullOr(BudgetSettingResponse).annotations({
+    description: "The key's spend limit (its use: GET …/api-keys/{key_id}/budget)",
+  }),
   log_bodies: LogBodies,
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -328,7 +362,9 @@ export const CreateApiKeyRequest = Schema.Struct({
   allowed_provider_ids: Schema.optional(AllowList),
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
-  budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({ description: "A spend limit for the key; null: none" }),
+  budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({
+    description: "A spend limit for the key; null: none",
+  }),
   log_bodies: Schema.optional(LogBodies),
 })
 
@@ -339,7 +375,9 @@ export const UpdateApiKeyRequest = Schema.Struct({
   allowed_provider_ids: Schema.optional(AllowList),
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
-  budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({ description: "A spend limit for the key; null: none" }),
+  budget: Schema.optional(Schema.NullOr(BudgetSetting)).annotations({
+    description: "A spend limit for the key; null: none",
+  }),
   log_bodies: Schema.optional(LogBodies),
 })
 
@@ -358,7 +396,10 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
     HttpApiEndpoint.post("create")`/users/${userId}/api-keys`
       .setPayload(CreateApiKeyRequest)
       .addSuccess(CreatedApiKeyResponse, { status: 201 })
-      .annotate(OpenApi.Description, "The token is in this response only; afterwards a key is known by its key_prefix."),
+      .annotate(
+        OpenApi.Description,
+        "The token is in this response only; afterwards a key is known by its key_prefix.",
+      ),
   )
   .add(HttpApiEndpoint.get("get")`/users/${userId}/api-keys/${keyId}`.addSuccess(ApiKeyResponse))
   .add(
@@ -371,16 +412,25 @@ export class ApiKeysGroup extends HttpApiGroup.make("apiKeys")
       .addSuccess(HttpApiSchema.NoContent)
       .annotate(OpenApi.Description, "Revokes the key at once on every instance."),
   )
-  .add(HttpApiEndpoint.get("getAllowedProviders")`/users/${userId}/api-keys/${keyId}/allowed-providers`.addSuccess(AllowedProvidersResponse))
+  .add(
+    HttpApiEndpoint.get("getAllowedProviders")`/users/${userId}/api-keys/${keyId}/allowed-providers`.addSuccess(
+      AllowedProvidersResponse,
+    ),
+  )
   .add(
     HttpApiEndpoint.put("setAllowedProviders")`/users/${userId}/api-keys/${keyId}/allowed-providers`
       .setPayload(AllowedProvidersRequest)
       .addSuccess(AllowedProvidersResponse),
   )
   .add(
-    HttpApiEndpoint.del("removeAllowedProvider")`/users/${userId}/api-keys/${keyId}/allowed-providers/${allowedProviderId}`
+    HttpApiEndpoint.del(
+      "removeAllowedProvider",
+    )`/users/${userId}/api-keys/${keyId}/allowed-providers/${allowedProviderId}`
       .addSuccess(AllowedProvidersResponse)
-      .annotate(OpenApi.Description, "Removing the last provider leaves the key restricted to no provider, never unrestricted."),
+      .annotate(
+        OpenApi.Description,
+        "Removing the last provider leaves the key restricted to no provider, never unrestricted.",
+      ),
   )
   .middleware(Authenticated)
   .annotate(
@@ -412,7 +462,9 @@ const providerSettings = {
   enabled: Schema.Boolean,
   // region, costs, max_qps…: shared/ProviderSettings.ts (`null`: not set; a PATCH with null clears).
   ...NullableSettingsFields,
-  retryable_status_codes: Schema.NullOr(Schema.Array(Schema.Int.pipe(Schema.between(100, 599))).pipe(Schema.maxItems(500))),
+  retryable_status_codes: Schema.NullOr(
+    Schema.Array(Schema.Int.pipe(Schema.between(100, 599))).pipe(Schema.maxItems(500)),
+  ),
   custom_headers: Headers,
   models_path: Schema.NullOr(Path),
   chat_path: Schema.NullOr(Path),
@@ -515,7 +567,10 @@ export class ProvidersGroup extends HttpApiGroup.make("providers")
     HttpApiEndpoint.put("setModels")`/providers/${providerId}/models`
       .setPayload(ProviderModelsRequest)
       .addSuccess(ProviderResponse)
-      .annotate(OpenApi.Description, "Sets the provider's model list and aliases. (GET /providers/{id}/models lists them.)"),
+      .annotate(
+        OpenApi.Description,
+        "Sets the provider's model list and aliases. (GET /providers/{id}/models lists them.)",
+      ),
   )
   .add(HttpApiEndpoint.get("listKeys")`/providers/${providerId}/keys`.addSuccess(Schema.Array(ProviderKeyResponse)))
   .add(
@@ -528,7 +583,11 @@ export class ProvidersGroup extends HttpApiGroup.make("providers")
       .setPayload(UpdateProviderKeyRequest)
       .addSuccess(ProviderKeyResponse),
   )
-  .add(HttpApiEndpoint.del("deleteKey")`/providers/${providerId}/keys/${providerKeyId}`.addSuccess(HttpApiSchema.NoContent))
+  .add(
+    HttpApiEndpoint.del("deleteKey")`/providers/${providerId}/keys/${providerKeyId}`.addSuccess(
+      HttpApiSchema.NoContent,
+    ),
+  )
   .middleware(Superuser)
   .annotate(
     OpenApi.Description,

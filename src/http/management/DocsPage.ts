@@ -1,10 +1,10 @@
+import { createRequire } from "node:module"
+import * as path from "node:path"
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Effect } from "effect"
-import { createRequire } from "node:module"
-import * as path from "node:path"
 
 /** Where `swagger-ui-dist` keeps its built assets. */
 const assets = path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"))
@@ -43,8 +43,13 @@ export const DocsPageLive = HttpApiBuilder.Router.use((router) =>
     yield* router.get("/docs", Effect.succeed(HttpServerResponse.html(page)))
     yield* router.get(
       "/docs/swagger-ui-bundle.js",
-      HttpServerResponse.file(path.join(assets, "swagger-ui-bundle.js"), { contentType: "text/javascript; charset=utf-8" }),
+      HttpServerResponse.file(path.join(assets, "swagger-ui-bundle.js"), {
+        contentType: "text/javascript; charset=utf-8",
+      }),
     )
-    yield* router.get("/docs/swagger-ui.css", HttpServerResponse.file(path.join(assets, "swagger-ui.css"), { contentType: "text/css; charset=utf-8" }))
+    yield* router.get(
+      "/docs/swagger-ui.css",
+      HttpServerResponse.file(path.join(assets, "swagger-ui.css"), { contentType: "text/css; charset=utf-8" }),
+    )
   }),
 )

@@ -3,16 +3,36 @@ import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Option } from "effect"
-import { BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized } from "./CoreApi.js"
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  NotFound,
+  ServiceUnavailable,
+  TooManyRequests,
+  Unauthorized,
+} from "./CoreApi.js"
 
-export type ManagementError = BadRequest | Unauthorized | Forbidden | NotFound | Conflict | ServiceUnavailable | TooManyRequests
+export type ManagementError =
+  | BadRequest
+  | Unauthorized
+  | Forbidden
+  | NotFound
+  | Conflict
+  | ServiceUnavailable
+  | TooManyRequests
 
 /**
  * A failure of the services behind the management API → its HTTP error. Storage failures
  * become a 503 with a generic message (the cause is logged, never shown).
  */
 export const toManagementError = (error: { readonly _tag: string }): Effect.Effect<never, ManagementError> => {
-  const e = error as { readonly _tag: string; readonly message?: string; readonly status?: number; readonly details?: Record<string, unknown> }
+  const e = error as {
+    readonly _tag: string
+    readonly message?: string
+    readonly status?: number
+    readonly details?: Record<string, unknown>
+  }
   const message = e.message ?? "Request failed"
   switch (e._tag) {
     case "BadRequest":
@@ -26,7 +46,12 @@ export const toManagementError = (error: { readonly _tag: string }): Effect.Effe
       return Effect.fail(e.status === 403 ? new Forbidden({ message }) : new Unauthorized({ message }))
     case "TooManyLoginAttempts":
       return Effect.fail(
-        new TooManyRequests({ message, details: { retry_after_seconds: Math.ceil(((error as { readonly retryAfterMs?: number }).retryAfterMs ?? 0) / 1000) } }),
+        new TooManyRequests({
+          message,
+          details: {
+            retry_after_seconds: Math.ceil(((error as { readonly retryAfterMs?: number }).retryAfterMs ?? 0) / 1000),
+          },
+        }),
       )
     case "ResourceNotFound":
       return Effect.fail(new NotFound({ message }))
@@ -38,7 +63,9 @@ export const toManagementError = (error: { readonly _tag: string }): Effect.Effe
       return Effect.logError("provider registry reload failed after a change").pipe(
         Effect.annotateLogs("reason", message),
         Effect.zipRight(
-          Effect.fail(new ServiceUnavailable({ message: "The change was saved, but reloading the provider registry failed" })),
+          Effect.fail(
+            new ServiceUnavailable({ message: "The change was saved, but reloading the provider registry failed" }),
+          ),
         ),
       )
     default:
@@ -141,26 +168,27 @@ const isUnreadableBody = (error: unknown): boolean => {
  * path or query) and a body that is not JSON both become a readable 400 — never the raw Schema
  * dump (which quotes the whole input, however large), never a 500.
  */
-export const DecodeErrorsLive = HttpApiBuilder.middleware((app) =>
-  // Typed `never`, but the router fails with the endpoints' errors until the API encodes them;
-  // an unreadable JSON body is a defect there (the builder reads bodies with `orDie`).
-  Effect.catchAllCause(
-    app as Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest>,
-    (cause) => {
-      const failure = Cause.failureOption(cause)
-      if (Option.isSome(failure) && isDecodeError(failure.value)) {
-        return Effect.succeed(HttpServerResponse.unsafeJson(renderDecodeError(failure.value.issues), { status: 400 }))
-      }
-      const defect = Cause.dieOption(cause)
-      if (Option.isSome(defect) && isUnreadableBody(defect.value)) {
-        return Effect.succeed(
-          HttpServerResponse.unsafeJson(
-            { _tag: "BadRequest", message: "body: not valid JSON (send a JSON object as application/json)" },
-            { status: 400 },
-          ),
-        )
-      }
-      return Effect.failCause(cause)
-    },
-  ) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>,
+export const DecodeErrorsLive = HttpApiBuilder.middleware(
+  (app) =>
+    // Typed `never`, but the router fails with the endpoints' errors until the API encodes them;
+    // an unreadable JSON body is a defect there (the builder reads bodies with `orDie`).
+    Effect.catchAllCause(
+      app as Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest>,
+      (cause) => {
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure) && isDecodeError(failure.value)) {
+          return Effect.succeed(HttpServerResponse.unsafeJson(renderDecodeError(failure.value.issues), { status: 400 }))
+        }
+        const defect = Cause.dieOption(cause)
+        if (Option.isSome(defect) && isUnreadableBody(defect.value)) {
+          return Effect.succeed(
+            HttpServerResponse.unsafeJson(
+              { _tag: "BadRequest", message: "body: not valid JSON (send a JSON object as application/json)" },
+              { status: 400 },
+            ),
+          )
+        }
+        return Effect.failCause(cause)
+      },
+    ) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>,
 )

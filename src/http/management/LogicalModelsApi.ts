@@ -1,9 +1,9 @@
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
-import { PolicyFields } from "../../shared/LogicalModelPolicy.js"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import { PolicyFields } from "../../shared/LogicalModelPolicy.js"
 import { post, Superuser } from "./CoreApi.js"
 
 /**
@@ -25,14 +25,21 @@ export const LogicalUpstream = Schema.Struct({
     description: "The provider's own model id (what is sent upstream)",
   }),
   weight: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 1 }),
-  priority: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 2_147_483_647, { message: () => "expected a whole number from 0 to 2147483647" })), { default: () => 0 }).annotations({
+  priority: Schema.optionalWith(
+    Schema.Int.pipe(
+      Schema.between(0, 2_147_483_647, { message: () => "expected a whole number from 0 to 2147483647" }),
+    ),
+    { default: () => 0 },
+  ).annotations({
     description: "Lower is preferred; a higher tier is tried only when the ones before it failed",
   }),
 })
 
 const settings = {
   name: Schema.optionalWith(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200))), { default: () => null }),
-  description: Schema.optionalWith(Schema.NullOr(Schema.String.pipe(Schema.maxLength(10_000))), { default: () => null }),
+  description: Schema.optionalWith(Schema.NullOr(Schema.String.pipe(Schema.maxLength(10_000))), {
+    default: () => null,
+  }),
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   strategy: Schema.optionalWith(Strategy, { default: () => "balanced" as const }),
   upstreams: Schema.Array(LogicalUpstream).pipe(Schema.minItems(1)),
@@ -92,10 +99,7 @@ export class LogicalModelsGroup extends HttpApiGroup.make("logicalModels")
       .addSuccess(LogicalModelResponse),
   )
   .add(HttpApiEndpoint.del("delete")`/logical-models/${logicalId}`.addSuccess(HttpApiSchema.NoContent))
-  .add(
-    HttpApiEndpoint.get("upstreams")`/logical-models/${logicalId}/upstreams`
-      .addSuccess(LogicalUpstreamsResponse),
-  )
+  .add(HttpApiEndpoint.get("upstreams")`/logical-models/${logicalId}/upstreams`.addSuccess(LogicalUpstreamsResponse))
   .middleware(Superuser)
   .annotate(OpenApi.Title, "Logical models")
   .annotate(

@@ -1,9 +1,9 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import { policyOf } from "../../shared/LogicalModelPolicy.js"
 import { Effect, Option } from "effect"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "../../routing/CircuitBreaker.js"
 import { worseCircuit } from "../../routing/Plan.js"
+import { policyOf } from "../../shared/LogicalModelPolicy.js"
 import {
   type LogicalModelInput,
   type LogicalModelRecord,
@@ -12,8 +12,8 @@ import {
 } from "../../storage/LogicalModelRepository.js"
 import { BadRequest, Conflict, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
-import { ManagementApi } from "./ManagementApi.js"
 import type { UpdateLogicalModelRequest } from "./LogicalModelsApi.js"
+import { ManagementApi } from "./ManagementApi.js"
 
 const render = (m: LogicalModelRecord) => ({
   id: m.id,
@@ -21,7 +21,12 @@ const render = (m: LogicalModelRecord) => ({
   description: m.description,
   enabled: m.enabled,
   strategy: m.strategy,
-  upstreams: m.upstreams.map((u) => ({ provider: u.providerId, model: u.modelId, weight: u.weight, priority: u.priority })),
+  upstreams: m.upstreams.map((u) => ({
+    provider: u.providerId,
+    model: u.modelId,
+    weight: u.weight,
+    priority: u.priority,
+  })),
   ...m.policy,
   created_at: m.createdAt,
   updated_at: m.updatedAt,
@@ -32,13 +37,21 @@ const toInput = (payload: typeof UpdateLogicalModelRequest.Type): LogicalModelIn
   description: payload.description,
   enabled: payload.enabled,
   strategy: payload.strategy,
-  upstreams: payload.upstreams.map((u) => ({ providerId: u.provider, modelId: u.model, weight: u.weight, priority: u.priority })),
+  upstreams: payload.upstreams.map((u) => ({
+    providerId: u.provider,
+    modelId: u.model,
+    weight: u.weight,
+    priority: u.priority,
+  })),
   policy: policyOf(payload),
 })
 
 const unknownProviders = (e: UnknownProviders) =>
   Effect.fail(
-    new BadRequest({ message: `Unknown provider(s): ${e.providerIds.join(", ")}`, details: { missing_provider_ids: e.providerIds } }),
+    new BadRequest({
+      message: `Unknown provider(s): ${e.providerIds.join(", ")}`,
+      details: { missing_provider_ids: e.providerIds },
+    }),
   )
 
 const notFound = (id: string) => new NotFound({ message: `Logical model '${id}' not found` })
@@ -65,9 +78,7 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(ManagementApi, "logica
 
     return handlers
       .handle("list", () =>
-        managed(
-          Effect.map(repo.list(), (models) => ({ models: models.map(render), total: models.length })),
-        ),
+        managed(Effect.map(repo.list(), (models) => ({ models: models.map(render), total: models.length }))),
       )
       .handle("create", ({ payload }) =>
         managed(
@@ -76,7 +87,8 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(ManagementApi, "logica
             const created = yield* repo.create(payload.id, toInput(payload)).pipe(
               Effect.catchTags({
                 UnknownProviders: unknownProviders,
-                LogicalModelExists: (e) => Effect.fail(new Conflict({ message: `Logical model '${e.id}' already exists` })),
+                LogicalModelExists: (e) =>
+                  Effect.fail(new Conflict({ message: `Logical model '${e.id}' already exists` })),
               }),
             )
             yield* registry.afterChange
@@ -89,9 +101,9 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(ManagementApi, "logica
         managed(
           Effect.gen(function* () {
             yield* duplicates(payload)
-            const updated = yield* repo.replace(path.id, toInput(payload)).pipe(
-              Effect.catchTag("UnknownProviders", unknownProviders),
-            )
+            const updated = yield* repo
+              .replace(path.id, toInput(payload))
+              .pipe(Effect.catchTag("UnknownProviders", unknownProviders))
             if (Option.isNone(updated)) return yield* notFound(path.id)
             yield* registry.afterChange
             return render(updated.value)
@@ -112,7 +124,10 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(ManagementApi, "logica
             const model = yield* find(path.id)
             const snapshot = yield* registry.current
             const ids = [...new Set(model.upstreams.map((u) => u.providerId))]
-            const circuits = yield* breaker.views([...ids.map(providerScope), ...model.upstreams.map((u) => upstreamScope(u.providerId, u.modelId))])
+            const circuits = yield* breaker.views([
+              ...ids.map(providerScope),
+              ...model.upstreams.map((u) => upstreamScope(u.providerId, u.modelId)),
+            ])
             return {
               logical_model: model.id,
               upstreams: model.upstreams.map((u) => {
@@ -123,7 +138,10 @@ export const LogicalModelsHandlers = HttpApiBuilder.group(ManagementApi, "logica
                   weight: u.weight,
                   priority: u.priority,
                   provider_enabled: provider?.enabled === true && provider.keys.length > 0,
-                  circuit: worseCircuit(circuits.get(upstreamScope(u.providerId, u.modelId)), circuits.get(providerScope(u.providerId))).status,
+                  circuit: worseCircuit(
+                    circuits.get(upstreamScope(u.providerId, u.modelId)),
+                    circuits.get(providerScope(u.providerId)),
+                  ).status,
                 }
               }),
             }

@@ -17,17 +17,22 @@ const Uuid = (what: string) => Schema.UUID.annotations({ message: () => `expecte
 
 /** An HTTP status (`429`) or a class of them (`5xx`). */
 const StatusFilter = Schema.String.pipe(
-  Schema.pattern(/^[1-5](\d\d|xx)$/i, { message: () => "expected an HTTP status (e.g. 429) or a class of them (1xx to 5xx)" }),
+  Schema.pattern(/^[1-5](\d\d|xx)$/i, {
+    message: () => "expected an HTTP status (e.g. 429) or a class of them (1xx to 5xx)",
+  }),
 )
 
 const Attempt = Schema.Struct({
   provider: Schema.String,
   model: Schema.String,
   outcome: Schema.String.annotations({
-    description: "ok; cut (a stream that broke after it started); http (see status); or the transport failure (connect, reset, first_token_timeout, idle_timeout, …)",
+    description:
+      "ok; cut (a stream that broke after it started); http (see status); or the transport failure (connect, reset, first_token_timeout, idle_timeout, …)",
   }),
   status: Schema.NullOr(Schema.Number).annotations({ description: "the upstream's HTTP status, when it answered" }),
-  ms: Schema.Number.annotations({ description: "from the call's start to its answer (a stream: its first event) or failure" }),
+  ms: Schema.Number.annotations({
+    description: "from the call's start to its answer (a stream: its first event) or failure",
+  }),
 })
 
 export const LogRow = Schema.Struct({
@@ -38,39 +43,58 @@ export const LogRow = Schema.Struct({
   api_key_id: Schema.NullOr(Schema.String).annotations({ description: "null: the master key" }),
   dialect: Schema.String.annotations({ description: "openai-chat, openai-responses, anthropic or gemini" }),
   endpoint: Schema.String.annotations({ description: "the route; a Gemini model in the path is *" }),
-  requested_model: Schema.NullOr(Schema.String).annotations({ description: "the model the client asked for (null: refused before it was read)" }),
+  requested_model: Schema.NullOr(Schema.String).annotations({
+    description: "the model the client asked for (null: refused before it was read)",
+  }),
   stream: Schema.Boolean,
-  provider: Schema.NullOr(Schema.String).annotations({ description: "the upstream that answered (a rescued stream: the first one)" }),
+  provider: Schema.NullOr(Schema.String).annotations({
+    description: "the upstream that answered (a rescued stream: the first one)",
+  }),
   model: Schema.NullOr(Schema.String).annotations({ description: "the upstream model that answered" }),
-  attempts: Schema.Array(Attempt).annotations({ description: "every upstream call, in order (a rescued stream's continuations included)" }),
-  status: Schema.Number.annotations({ description: "the status the client got (499: it left before the answer started)" }),
+  attempts: Schema.Array(Attempt).annotations({
+    description: "every upstream call, in order (a rescued stream's continuations included)",
+  }),
+  status: Schema.Number.annotations({
+    description: "the status the client got (499: it left before the answer started)",
+  }),
   complete: Schema.Boolean.annotations({ description: "the client got the whole answer" }),
   rescued: Schema.Boolean.annotations({ description: "a stream that broke was continued by another upstream" }),
   latency_ms: Schema.Number.annotations({ description: "arrival to the response's close (a stream's whole duration)" }),
-  ttft_ms: Schema.NullOr(Schema.Number).annotations({ description: "arrival to a stream's first event; null for JSON answers" }),
+  ttft_ms: Schema.NullOr(Schema.Number).annotations({
+    description: "arrival to a stream's first event; null for JSON answers",
+  }),
   input_tokens: Schema.NullOr(Schema.Number),
   output_tokens: Schema.NullOr(Schema.Number),
   cached_input_tokens: Schema.NullOr(Schema.Number),
   reasoning_tokens: Schema.NullOr(Schema.Number),
   cost_usd: Schema.NullOr(Schema.String).annotations({
-    description: "what the answer cost in USD as an exact decimal string (e.g. \"0.000123\"); null when its model had no price or nothing was answered",
+    description:
+      'what the answer cost in USD as an exact decimal string (e.g. "0.000123"); null when its model had no price or nothing was answered',
   }),
-  error_class: Schema.NullOr(Schema.String).annotations({ description: "what went wrong, by kind (ModelNotFound, UpstreamStatusError, StreamCut, …)" }),
-  error_message: Schema.NullOr(Schema.String).annotations({ description: "what the client was told, credentials redacted, at most 300 characters" }),
+  error_class: Schema.NullOr(Schema.String).annotations({
+    description: "what went wrong, by kind (ModelNotFound, UpstreamStatusError, StreamCut, …)",
+  }),
+  error_message: Schema.NullOr(Schema.String).annotations({
+    description: "what the client was told, credentials redacted, at most 300 characters",
+  }),
   request_body: Schema.optional(Schema.String).annotations({
     description: "only for keys with log_bodies: the request as sent, credentials redacted, at most 32 KiB",
   }),
   response_body: Schema.optional(Schema.String).annotations({
-    description: "only for keys with log_bodies: the answer (a stream's assembled text, or its first 32 KiB), credentials redacted, at most 32 KiB",
+    description:
+      "only for keys with log_bodies: the answer (a stream's assembled text, or its first 32 KiB), credentials redacted, at most 32 KiB",
   }),
-  bodies_truncated: Schema.optional(Schema.Boolean).annotations({ description:
+  bodies_truncated: Schema.optional(Schema.Boolean).annotations({
+    description:
       "for keys with log_bodies: a body was cut at 32 KiB (true without request_body and response_body: the bodies were not kept, the log's buffer holding too many already)",
   }),
 })
 
 export const LogsResponse = Schema.Struct({
   rows: Schema.Array(LogRow),
-  next_cursor: Schema.NullOr(Schema.String).annotations({ description: "pass as `cursor` for the next (older) page; null: this is the last" }),
+  next_cursor: Schema.NullOr(Schema.String).annotations({
+    description: "pass as `cursor` for the next (older) page; null: this is the last",
+  }),
 })
 
 export class LogsGroup extends HttpApiGroup.make("logs")
@@ -88,9 +112,15 @@ export class LogsGroup extends HttpApiGroup.make("logs")
             }),
           ),
           provider: Schema.optional(ProviderSlug).annotations({ description: "the provider that served" }),
-          status: Schema.optional(StatusFilter).annotations({ description: "the status returned: exact (429) or a class (5xx)" }),
+          status: Schema.optional(StatusFilter).annotations({
+            description: "the status returned: exact (429) or a class (5xx)",
+          }),
           error_class: Schema.optional(
-            Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: () => "expected an error class (1 to 64 of A-Z a-z 0-9 _)" })),
+            Schema.String.pipe(
+              Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, {
+                message: () => "expected an error class (1 to 64 of A-Z a-z 0-9 _)",
+              }),
+            ),
           ),
           cursor: Schema.optional(
             Schema.String.pipe(
@@ -100,7 +130,9 @@ export class LogsGroup extends HttpApiGroup.make("logs")
           limit: Schema.optional(
             Schema.NumberFromString.pipe(
               Schema.int(),
-              Schema.between(1, LOGS_MAX_LIMIT, { message: () => `expected a whole number from 1 to ${LOGS_MAX_LIMIT}` }),
+              Schema.between(1, LOGS_MAX_LIMIT, {
+                message: () => `expected a whole number from 1 to ${LOGS_MAX_LIMIT}`,
+              }),
             ),
           ).annotations({ description: `rows per page (default ${LOGS_DEFAULT_LIMIT}, at most ${LOGS_MAX_LIMIT})` }),
         }),

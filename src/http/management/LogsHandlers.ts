@@ -79,7 +79,11 @@ export const LogsHandlers = HttpApiBuilder.group(ManagementApi, "logs", (handler
         if (urlParams.user_id !== undefined) yield* requireSelfOrSuperuser(principal, urlParams.user_id)
         const userId = principal.isSuperuser ? urlParams.user_id : principal.userId
         if (userId === null) return yield* new Forbidden({ message: "This credential has no request log" })
-        if (urlParams.from !== undefined && urlParams.to !== undefined && urlParams.from.getTime() >= urlParams.to.getTime()) {
+        if (
+          urlParams.from !== undefined &&
+          urlParams.to !== undefined &&
+          urlParams.from.getTime() >= urlParams.to.getTime()
+        ) {
           return yield* new BadRequest({ message: "'from' must be before 'to'" })
         }
         const before = urlParams.cursor === undefined ? undefined : decodeCursor(urlParams.cursor)

@@ -1,24 +1,24 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import { DocsPageLive } from "./DocsPage.js"
 import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Context, Effect, Layer, Option, type Scope } from "effect"
-import { DecodeErrorsLive } from "./Errors.js"
-import { ManagementApi } from "./ManagementApi.js"
-import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
-import { RoutingHandlers } from "./RoutingHandlers.js"
-import { UsageHandlers } from "./UsageHandlers.js"
-import { BudgetsHandlers } from "./BudgetsHandlers.js"
-import { LogsHandlers } from "./LogsHandlers.js"
 import { ApiKeysHandlers } from "./ApiKeysHandlers.js"
 import { AuthHandlers } from "./AuthHandlers.js"
+import { BudgetsHandlers } from "./BudgetsHandlers.js"
+import { DocsPageLive } from "./DocsPage.js"
+import { DecodeErrorsLive } from "./Errors.js"
+import { LogicalModelsHandlers } from "./LogicalModelsHandlers.js"
+import { LogsHandlers } from "./LogsHandlers.js"
+import { ManagementApi } from "./ManagementApi.js"
 import { ProvidersHandlers } from "./ProvidersHandlers.js"
+import { RoutingHandlers } from "./RoutingHandlers.js"
 import { AnyCredentialLive, AuthenticatedLive, SuperuserLive } from "./Security.js"
 import { SystemHandlers } from "./SystemHandlers.js"
 import { refuseUnstorableInput } from "./UnstorableInput.js"
+import { UsageHandlers } from "./UsageHandlers.js"
 import { UsersHandlers } from "./UsersHandlers.js"
 
 /**
@@ -37,9 +37,13 @@ export class ManagementHttpApp extends Context.Tag("gateway/http/ManagementHttpA
 const isRouteNotFound = (error: unknown): error is HttpServerError.RouteNotFound =>
   HttpServerError.isServerError(error) && error._tag === "RouteNotFound"
 
-const HandlersLive = Layer.mergeAll(SystemHandlers, AuthHandlers, UsersHandlers, ApiKeysHandlers, ProvidersHandlers).pipe(
-  Layer.provide(Layer.mergeAll(AuthenticatedLive, AnyCredentialLive, SuperuserLive)),
-)
+const HandlersLive = Layer.mergeAll(
+  SystemHandlers,
+  AuthHandlers,
+  UsersHandlers,
+  ApiKeysHandlers,
+  ProvidersHandlers,
+).pipe(Layer.provide(Layer.mergeAll(AuthenticatedLive, AnyCredentialLive, SuperuserLive)))
 
 /** Logical models and routing inspection, for superusers. */
 const RoutingHandlersLive = Layer.mergeAll(LogicalModelsHandlers, RoutingHandlers).pipe(Layer.provide(SuperuserLive))
@@ -69,7 +73,10 @@ export const ManagementHttpAppLive = Layer.effect(
         if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
         return Effect.logError("unexpected failure in the management API", cause).pipe(
           Effect.as(
-            HttpServerResponse.unsafeJson({ _tag: "InternalError", message: "Internal gateway error" }, { status: 500 }),
+            HttpServerResponse.unsafeJson(
+              { _tag: "InternalError", message: "Internal gateway error" },
+              { status: 500 },
+            ),
           ),
         )
       }),
@@ -83,8 +90,14 @@ export const ManagementHttpAppLive = Layer.effect(
   Layer.provide(DocsPageLive),
   Layer.provide(DecodeErrorsLive),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
-  Layer.provide(HttpApiBuilder.api(ManagementApi).pipe(Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive, BudgetsHandlersLive)))),
-  Layer.provide(Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext)),
+  Layer.provide(
+    HttpApiBuilder.api(ManagementApi).pipe(
+      Layer.provide(Layer.mergeAll(HandlersLive, RoutingHandlersLive, UsageHandlersLive, BudgetsHandlersLive)),
+    ),
+  ),
+  Layer.provide(
+    Layer.mergeAll(HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext),
+  ),
 )
 
 /** The management app for a request that no other route took. */

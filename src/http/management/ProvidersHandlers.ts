@@ -2,15 +2,16 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Option } from "effect"
 import { ApiKeyAuth } from "../../identity/ApiKeyAuth.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
-import { type AdminProviderRow, ProviderAdminRepository, toWrite } from "../../storage/ProviderAdminRepository.js"
-import type { ProviderWrite } from "../../storage/ProviderRepository.js"
 import { mergeSettings, settingsOf } from "../../shared/ProviderSettings.js"
 import { renamed } from "../../shared/Renamed.js"
+import { type AdminProviderRow, ProviderAdminRepository, toWrite } from "../../storage/ProviderAdminRepository.js"
+import type { ProviderWrite } from "../../storage/ProviderRepository.js"
 import { Conflict, CoreApi, NotFound } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { maskHeaderValue, renderProvider, renderProviderKey } from "./Render.js"
 
-const labelTaken = () => Effect.fail(new Conflict({ message: "A key with this label already exists for this provider" }))
+const labelTaken = () =>
+  Effect.fail(new Conflict({ message: "A key with this label already exists for this provider" }))
 
 /**
  * Masked header values in a PATCH (copied back from a GET: `…` and the last four characters, or
@@ -20,7 +21,8 @@ const mergeHeaders = (stored: Readonly<Record<string, string>> | null, given: Re
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(given)) {
     const current = stored?.[name]
-    out[name] = current !== undefined && (value === maskHeaderValue(current) || value === "[redacted]") ? current : value
+    out[name] =
+      current !== undefined && (value === maskHeaderValue(current) || value === "[redacted]") ? current : value
   }
   return out
 }
@@ -132,7 +134,9 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
             ...current,
             ...renamed(payload, PATCHED_AS_GIVEN),
             settings: mergeSettings(current.settings, payload),
-            ...(payload.custom_headers !== undefined && { customHeaders: mergeHeaders(row.customHeaders, payload.custom_headers) }),
+            ...(payload.custom_headers !== undefined && {
+              customHeaders: mergeHeaders(row.customHeaders, payload.custom_headers),
+            }),
           })
           yield* changed
           return yield* render(yield* find(path.id))
@@ -188,7 +192,8 @@ export const ProvidersHandlers = HttpApiBuilder.group(CoreApi, "providers", (han
         Effect.gen(function* () {
           const row = yield* find(path.id)
           const removed = yield* repo.removeKey(row.uuid, path.key_id)
-          if (!removed) return yield* new NotFound({ message: `Key '${path.key_id}' of provider '${path.id}' not found` })
+          if (!removed)
+            return yield* new NotFound({ message: `Key '${path.key_id}' of provider '${path.id}' not found` })
           yield* changed
         }).pipe(managed),
       )

@@ -1,10 +1,10 @@
-import type { Expiry } from "../../identity/ApiKeys.js"
 import { maskedSuffix } from "../../crypto/Secrets.js"
+import type { Expiry } from "../../identity/ApiKeys.js"
+import { budgetOfColumns } from "../../shared/Budget.js"
+import { renderSettings } from "../../shared/ProviderSettings.js"
 import type { ApiKeyRow } from "../../storage/ApiKeyRepository.js"
 import type { AdminKeyRow, AdminModelRow, AdminProviderRow } from "../../storage/ProviderAdminRepository.js"
 import type { UserRow } from "../../storage/UserRepository.js"
-import { renderSettings } from "../../shared/ProviderSettings.js"
-import { budgetOfColumns } from "../../shared/Budget.js"
 import { renderBudgetSetting } from "./BudgetSchemas.js"
 
 /** Stored rows → the management API's response shapes. Nothing secret is ever copied over. */
@@ -80,7 +80,8 @@ export const renderProvider = (
   models: ReadonlyArray<AdminModelRow>,
 ) => {
   const aliases: Record<string, string> = {}
-  for (const model of models) if (model.providerUuid === row.uuid && model.alias !== null) aliases[model.alias] = model.modelId
+  for (const model of models)
+    if (model.providerUuid === row.uuid && model.alias !== null) aliases[model.alias] = model.modelId
   return {
     id: row.providerId,
     name: row.name,

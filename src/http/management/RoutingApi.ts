@@ -72,7 +72,9 @@ export const DecideResponse = Schema.Struct({
   sticky: Schema.String.annotations({
     description: "none · applied · not_a_candidate · circuit_not_closed · below_min_score · not_in_best_tier",
   }),
-  attempts: Schema.Array(PlannedAttemptResponse).annotations({ description: "The ordered plan the gateway would walk" }),
+  attempts: Schema.Array(PlannedAttemptResponse).annotations({
+    description: "The ordered plan the gateway would walk",
+  }),
   skipped: Schema.Array(SkippedResponse),
   retry_after_ms: Schema.NullOr(Schema.Number),
   decision_time_ms: Schema.Number,
@@ -123,7 +125,8 @@ const conversationId = HttpApiSchema.param("conversation_id", Schema.String)
 export class RoutingGroup extends HttpApiGroup.make("routing")
   .add(
     post("decide", "/routing/decide", DecideRequest, DecideResponse, {
-      description: "A dry run of the routing decision for a model: the upstream the next request would go to, and the whole ordered plan with scores and reasons. Changes nothing unless bind is true.",
+      description:
+        "A dry run of the routing decision for a model: the upstream the next request would go to, and the whole ordered plan with scores and reasons. Changes nothing unless bind is true.",
     }),
   )
   .add(
@@ -140,7 +143,10 @@ export class RoutingGroup extends HttpApiGroup.make("routing")
     HttpApiEndpoint.get("providerMetrics")`/providers/${providerId}/metrics`
       .setUrlParams(Schema.Struct({ model: Schema.optional(Schema.String) }))
       .addSuccess(ProviderMetricsResponse)
-      .annotate(OpenApi.Description, "Runtime metrics (shared by every instance) of the provider's upstreams, and its circuit."),
+      .annotate(
+        OpenApi.Description,
+        "Runtime metrics (shared by every instance) of the provider's upstreams, and its circuit.",
+      ),
   )
   .add(
     HttpApiEndpoint.get("providerHealth")`/providers/${providerId}/health`
@@ -152,4 +158,7 @@ export class RoutingGroup extends HttpApiGroup.make("routing")
   )
   .middleware(Superuser)
   .annotate(OpenApi.Title, "Routing")
-  .annotate(OpenApi.Description, "Superusers only. Routing decisions, session bindings, provider metrics and health.") {}
+  .annotate(
+    OpenApi.Description,
+    "Superusers only. Routing decisions, session bindings, provider metrics and health.",
+  ) {}

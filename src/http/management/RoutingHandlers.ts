@@ -3,7 +3,6 @@ import { Clock, Duration, Effect, Either, Option } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
 import type { Principal } from "../../identity/Principal.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
-import { ModelCatalog } from "../../upstream/ModelCatalog.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { upstreamKey } from "../../routing/Candidates.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "../../routing/CircuitBreaker.js"
@@ -12,8 +11,9 @@ import { type CircuitView, describePlan, worseCircuit } from "../../routing/Plan
 import { Router } from "../../routing/Router.js"
 import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
 import { effectiveMetrics, healthStatus, type ScoreBreakdown } from "../../routing/Scoring.js"
-import { sessionOwner, Stickiness } from "../../routing/Stickiness.js"
+import { Stickiness, sessionOwner } from "../../routing/Stickiness.js"
 import { Kv } from "../../storage/Kv.js"
+import { ModelCatalog } from "../../upstream/ModelCatalog.js"
 import { UpstreamClient } from "../../upstream/UpstreamClient.js"
 import { joinUrl } from "../../upstream/UpstreamHeaders.js"
 import { BadRequest, NotFound, ServiceUnavailable } from "./CoreApi.js"
@@ -21,8 +21,15 @@ import { managed } from "./Errors.js"
 import { ManagementApi } from "./ManagementApi.js"
 
 /** Whose session binding: the given API key's or user's, else the caller's own. */
-const ownerOf = (principal: Principal, params: { readonly api_key_id?: string | undefined; readonly user_id?: string | undefined }) =>
-  params.api_key_id !== undefined ? `key:${params.api_key_id}` : params.user_id !== undefined ? `user:${params.user_id}` : sessionOwner(principal)
+const ownerOf = (
+  principal: Principal,
+  params: { readonly api_key_id?: string | undefined; readonly user_id?: string | undefined },
+) =>
+  params.api_key_id !== undefined
+    ? `key:${params.api_key_id}`
+    : params.user_id !== undefined
+      ? `user:${params.user_id}`
+      : sessionOwner(principal)
 
 const renderScore = (s: ScoreBreakdown) => ({
   score: s.score,
@@ -41,7 +48,8 @@ const why = {
   weighted_choice: "weighted random choice, by score, among the best available tier",
   score_order: "next by score",
   half_open_probe: "its circuit is half-open: the request would be the one probe",
-  panic: "every candidate's circuit is open: the one whose cooldown ends first still gets the request, as its probe (panic mode)",
+  panic:
+    "every candidate's circuit is open: the one whose cooldown ends first still gets the request, as its probe (panic mode)",
 } as const
 
 const lastOkKey = (providerId: string) => `health:last-ok:${providerId}`
@@ -50,7 +58,8 @@ const lastProbeKey = (providerId: string) => `health:last-probe:${providerId}`
 
 type ProviderStatus = "unknown" | "healthy" | "degraded" | "down"
 const SEVERITY: { readonly [status in ProviderStatus]: number } = { unknown: 0, healthy: 1, degraded: 2, down: 3 }
-const isProviderStatus = (text: string | undefined): text is ProviderStatus => text !== undefined && Object.hasOwn(SEVERITY, text)
+const isProviderStatus = (text: string | undefined): text is ProviderStatus =>
+  text !== undefined && Object.hasOwn(SEVERITY, text)
 
 /** The worst of the models' health from their metrics; `unknown` when none has any evidence. */
 const worstHealth = (statuses: Iterable<ProviderStatus>): ProviderStatus => {
@@ -96,16 +105,22 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
             snapshot,
             requestedModel: payload.logical_model,
             modelLists,
-            allowedProviderIds: excluded.size === 0 ? null : [...snapshot.providers.keys()].filter((id) => !excluded.has(id)),
+            allowedProviderIds:
+              excluded.size === 0 ? null : [...snapshot.providers.keys()].filter((id) => !excluded.has(id)),
             session: payload.conversation_id === undefined ? null : { owner, id: payload.conversation_id },
           })
           .pipe(
             Effect.catchTags({
               ModelNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
               UnknownProvider: (e) => Effect.fail(new NotFound({ message: e.message })),
-              LogicalModelDisabled: (e) => Effect.fail(new ServiceUnavailable({ message: `Logical model '${e.logicalModel}' is disabled` })),
+              LogicalModelDisabled: (e) =>
+                Effect.fail(new ServiceUnavailable({ message: `Logical model '${e.logicalModel}' is disabled` })),
               NoUpstreams: (e) =>
-                Effect.fail(new ServiceUnavailable({ message: `No upstream of '${e.logicalModel}' belongs to an enabled provider` })),
+                Effect.fail(
+                  new ServiceUnavailable({
+                    message: `No upstream of '${e.logicalModel}' belongs to an enabled provider`,
+                  }),
+                ),
               ProviderNotAllowed: (e) =>
                 Effect.fail(
                   new ServiceUnavailable({
@@ -117,7 +132,11 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
           )
         const view = describePlan(plan)
         const attempts = view.attempts.map((a) => ({ ...a, score: renderScore(a.score) }))
-        const skipped = view.skipped.map(({ retryAfterMs, ...s }) => ({ ...s, retry_after_ms: retryAfterMs, score: renderScore(s.score) }))
+        const skipped = view.skipped.map(({ retryAfterMs, ...s }) => ({
+          ...s,
+          retry_after_ms: retryAfterMs,
+          score: renderScore(s.score),
+        }))
         const selected = attempts[0] ?? null
         let bound = false
         if (payload.bind && selected !== null) {
@@ -174,7 +193,10 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
                   Effect.map((response) => response.status),
                   Effect.timeoutFail({
                     duration: config.upstream.discoveryTimeout,
-                    onTimeout: () => ({ _tag: "Timeout" as const, message: `no answer within ${Duration.format(config.upstream.discoveryTimeout)}` }),
+                    onTimeout: () => ({
+                      _tag: "Timeout" as const,
+                      message: `no answer within ${Duration.format(config.upstream.discoveryTimeout)}`,
+                    }),
                   }),
                   Effect.either,
                 )
@@ -185,7 +207,8 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
               }
               const failure = outcome.left
               if (failure._tag === "UpstreamStatusError") {
-                if (failure.status === 401 || failure.status === 403) yield* keyPool.recordFailure(provider.id, key.right.id, "auth")
+                if (failure.status === 401 || failure.status === 403)
+                  yield* keyPool.recordFailure(provider.id, key.right.id, "auth")
                 return {
                   status: failure.status >= 500 ? ("down" as const) : ("degraded" as const),
                   ms,
@@ -264,7 +287,10 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
             // The worst of the provider's connection circuit and its models' circuits.
             const scopes = [providerScope(provider.id), ...ordered.map((model) => upstreamScope(provider.id, model))]
             const views = yield* breaker.views(scopes)
-            const circuit = scopes.reduce<CircuitView | undefined>((worst, scope) => worseCircuit(worst, views.get(scope)), undefined)
+            const circuit = scopes.reduce<CircuitView | undefined>(
+              (worst, scope) => worseCircuit(worst, views.get(scope)),
+              undefined,
+            )
             // Health from what traffic taught (never "healthy" by default), else from the last probe.
             const now = yield* Clock.currentTimeMillis
             const fromTraffic = worstHealth(
@@ -273,11 +299,17 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
                 return health === "half_open" || health === "open" ? "down" : health
               }),
             )
-            const probed = fromTraffic === "unknown" ? yield* kv.get(lastProbeKey(provider.id)).pipe(Effect.orElseSucceed(() => undefined)) : undefined
+            const probed =
+              fromTraffic === "unknown"
+                ? yield* kv.get(lastProbeKey(provider.id)).pipe(Effect.orElseSucceed(() => undefined))
+                : undefined
             return {
               provider_id: provider.id,
               status: fromTraffic === "unknown" && isProviderStatus(probed) ? probed : fromTraffic,
-              circuit: { status: circuit?.status ?? ("closed" as const), retry_after_ms: circuit?.retryAfterMs ?? null },
+              circuit: {
+                status: circuit?.status ?? ("closed" as const),
+                retry_after_ms: circuit?.retryAfterMs ?? null,
+              },
               metrics: ordered.flatMap((model) => {
                 const m = stats.get(upstreamKey(provider.id, model))
                 return m === undefined

@@ -25,21 +25,22 @@ const resolve = Effect.gen(function* () {
     return yield* new Unauthorized({ message: "Missing credentials: send 'Authorization: Bearer <token or API key>'" })
   }
   const authenticator = yield* Authenticator
-  return yield* authenticator.authenticate(token).pipe(
-    Effect.catchAll((error) => toManagementError(error) as Effect.Effect<never, Unauthorized | Forbidden>),
-  )
+  return yield* authenticator
+    .authenticate(token)
+    .pipe(Effect.catchAll((error) => toManagementError(error) as Effect.Effect<never, Unauthorized | Forbidden>))
 })
 
 const requireSuperuser = (principal: Principal) =>
-  principal.isSuperuser ? Effect.succeed(principal) : Effect.fail(new Forbidden({ message: "Superuser privileges required" }))
+  principal.isSuperuser
+    ? Effect.succeed(principal)
+    : Effect.fail(new Forbidden({ message: "Superuser privileges required" }))
 
 /** A non-superuser's API key: the data plane only (and read-only routes), never account or key management. */
 const requireManagementCredential = (principal: Principal) =>
   principal.kind === "api_key" && !principal.isSuperuser
     ? Effect.fail(
         new Forbidden({
-          message:
-            "API keys are for the data plane; manage accounts and keys with a login session (POST /auth/login)",
+          message: "API keys are for the data plane; manage accounts and keys with a login session (POST /auth/login)",
         }),
       )
     : Effect.succeed(principal)

@@ -1,10 +1,10 @@
+import { randomBytes, timingSafeEqual } from "node:crypto"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Effect, Option, Redacted } from "effect"
-import { randomBytes, timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../../config/AppConfig.js"
-import { readCredential } from "../Credentials.js"
 import { createFirstSuperuser } from "../../identity/Bootstrap.js"
+import { readCredential } from "../Credentials.js"
 import { Conflict, CoreApi, Unauthorized } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 
@@ -25,7 +25,9 @@ export const SystemHandlers = HttpApiBuilder.group(CoreApi, "system", (handlers)
           const request = yield* HttpServerRequest.HttpServerRequest
           const given = readCredential(request, "openai")
           if (given === undefined || !sameSecret(given, Redacted.value(config.masterKey.value))) {
-            return yield* new Unauthorized({ message: "GATEWAY_MASTER_KEY is set: send it as 'Authorization: Bearer <key>'" })
+            return yield* new Unauthorized({
+              message: "GATEWAY_MASTER_KEY is set: send it as 'Authorization: Bearer <key>'",
+            })
           }
         }
         const created = yield* createFirstSuperuser({

@@ -21,7 +21,8 @@ export const nulCharacterIn = (
 ): Option.Option<"URL" | "body"> => {
   if (urlHasNul(url)) return Option.some("URL")
   if (body === undefined) return Option.none()
-  if (body.urlEncoded ? urlHasNul(body.text) : body.text.includes("\u0000") || JSON_NUL_ESCAPE.test(body.text)) return Option.some("body")
+  if (body.urlEncoded ? urlHasNul(body.text) : body.text.includes("\u0000") || JSON_NUL_ESCAPE.test(body.text))
+    return Option.some("body")
   return Option.none()
 }
 
@@ -34,7 +35,8 @@ const contentType = (request: HttpServerRequest.HttpServerRequest): string =>
  * are read from the stream by the handler, so they are left to it: no management schema takes one.
  */
 const readsAsText = (request: HttpServerRequest.HttpServerRequest): boolean => {
-  if (request.headers["transfer-encoding"] === undefined && Number(request.headers["content-length"] ?? "0") <= 0) return false
+  if (request.headers["transfer-encoding"] === undefined && Number(request.headers["content-length"] ?? "0") <= 0)
+    return false
   const type = contentType(request)
   return type.includes("application/json") || type.includes("x-www-form-urlencoded") || type.startsWith("text/")
 }
@@ -52,7 +54,10 @@ export const refuseUnstorableInput = <E, R>(
     const where = nulCharacterIn(request.url, body)
     if (Option.isNone(where)) return yield* app
     return HttpServerResponse.unsafeJson(
-      { _tag: "BadRequest", message: `The request ${where.value} contains a NUL character (U+0000), which no field accepts` },
+      {
+        _tag: "BadRequest",
+        message: `The request ${where.value} contains a NUL character (U+0000), which no field accepts`,
+      },
       { status: 400 },
     )
   })

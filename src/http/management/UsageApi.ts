@@ -16,13 +16,15 @@ export const UsageTime = Schema.Date.pipe(
 
 const Counts = {
   requests: Schema.Number,
-  incomplete: Schema.Number.annotations({ description: "streams that did not finish cleanly (their partial usage is counted)" }),
+  incomplete: Schema.Number.annotations({
+    description: "streams that did not finish cleanly (their partial usage is counted)",
+  }),
   input_tokens: Schema.Number,
   output_tokens: Schema.Number,
   cached_input_tokens: Schema.Number,
   cost_usd: Schema.NullOr(Schema.String).annotations({
     description:
-      "What the priced requests cost, in USD as an exact decimal string (e.g. \"0.0123\"); null when none of them was priced",
+      'What the priced requests cost, in USD as an exact decimal string (e.g. "0.0123"); null when none of them was priced',
   }),
   unpriced_requests: Schema.Number.annotations({
     description: "requests whose model had no price (their cost is unknown and not in cost_usd)",
@@ -50,11 +52,16 @@ export class UsageGroup extends HttpApiGroup.make("usage")
     HttpApiEndpoint.get("summary", "/usage")
       .setUrlParams(
         Schema.Struct({
-          from: Schema.optional(UsageTime).annotations({ description: "ISO time, inclusive (default: 24 hours before `to`)" }),
+          from: Schema.optional(UsageTime).annotations({
+            description: "ISO time, inclusive (default: 24 hours before `to`)",
+          }),
           to: Schema.optional(UsageTime).annotations({ description: "ISO time, exclusive (default: now)" }),
           user_id: Schema.optional(Schema.UUID.annotations({ message: () => "expected a user id (a UUID)" })),
           group_by: Schema.optional(
-            Schema.Literal("day").annotations({ message: () => "expected day", description: "day: one row per UTC day as well" }),
+            Schema.Literal("day").annotations({
+              message: () => "expected day",
+              description: "day: one row per UTC day as well",
+            }),
           ),
         }),
       )

@@ -10,9 +10,14 @@ import { ManagementApi } from "./ManagementApi.js"
 import { requireSelfOrSuperuser } from "./Security.js"
 
 const DAY_MS = 24 * 60 * 60 * 1000
-const COUNTS = ["requests", "incomplete", "input_tokens", "output_tokens", "cached_input_tokens", "unpriced"] as const satisfies ReadonlyArray<
-  keyof UsageCounts
->
+const COUNTS = [
+  "requests",
+  "incomplete",
+  "input_tokens",
+  "output_tokens",
+  "cached_input_tokens",
+  "unpriced",
+] as const satisfies ReadonlyArray<keyof UsageCounts>
 
 /** A row's counts as `GET /usage` shows them: the cost in USD (null when nothing was priced). */
 const shown = <R extends UsageCounts>({ cost_nanousd, unpriced, ...rest }: R) => ({
@@ -34,13 +39,25 @@ export const UsageHandlers = HttpApiBuilder.group(ManagementApi, "usage", (handl
         const from = urlParams.from ?? new Date(to.getTime() - DAY_MS)
         if (from.getTime() >= to.getTime()) return yield* new BadRequest({ message: "'from' must be before 'to'" })
         const rows = yield* ledger.summary({ from, to, userId, byDay: urlParams.group_by === "day" })
-        const totals = { requests: 0, incomplete: 0, input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, unpriced: 0 }
+        const totals = {
+          requests: 0,
+          incomplete: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cached_input_tokens: 0,
+          unpriced: 0,
+        }
         let cost = 0n
         for (const row of rows) {
           for (const name of COUNTS) totals[name] += row[name]
           cost += BigInt(row.cost_nanousd)
         }
-        return { from: from.toISOString(), to: to.toISOString(), rows: rows.map(shown), totals: shown({ ...totals, cost_nanousd: String(cost) }) }
+        return {
+          from: from.toISOString(),
+          to: to.toISOString(),
+          rows: rows.map(shown),
+          totals: shown({ ...totals, cost_nanousd: String(cost) }),
+        }
       }).pipe(managed),
     )
   }),

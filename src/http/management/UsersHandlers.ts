@@ -23,7 +23,12 @@ export const UsersHandlers = HttpApiBuilder.group(CoreApi, "users", (handlers) =
           })
           .pipe(Effect.map(renderUser), managed),
       )
-      .handle("list", () => users.list.pipe(Effect.map((rows) => rows.map(renderUser)), managed))
+      .handle("list", () =>
+        users.list.pipe(
+          Effect.map((rows) => rows.map(renderUser)),
+          managed,
+        ),
+      )
       .handle("get", ({ path }) =>
         Effect.gen(function* () {
           yield* requireSelfOrSuperuser(yield* CurrentPrincipal, path.user_id)
@@ -42,10 +47,14 @@ export const UsersHandlers = HttpApiBuilder.group(CoreApi, "users", (handlers) =
           // token alone cannot take the account over. (Superuser API keys and the master key are
           // administration, and set anyone's.)
           const ownCredentials =
-            principal.kind === "jwt" && principal.userId === path.user_id && (changes.password !== undefined || changes.email !== undefined)
+            principal.kind === "jwt" &&
+            principal.userId === path.user_id &&
+            (changes.password !== undefined || changes.email !== undefined)
           if (ownCredentials) {
             if (current_password === undefined) {
-              return yield* new BadRequest({ message: "current_password: required to change your own password or email" })
+              return yield* new BadRequest({
+                message: "current_password: required to change your own password or email",
+              })
             }
             yield* users.checkPassword(path.user_id, current_password)
           }

@@ -1,23 +1,38 @@
 /** Anthropic Messages request ⇄ canonical request. */
 import { Either, Schema } from "effect"
 import {
-  ProtocolError,
   type CanonicalRequest,
   type ContentBlock,
   type ImageBlock,
   type Message,
+  ProtocolError,
   type TextBlock,
   type Tool,
   type ToolChoice,
 } from "../Canonical.js"
-import { asArray, asObject, compact, isObject, num, parseJson, str, unknownFields, type JsonObject } from "../Json.js"
+import { asArray, asObject, compact, isObject, type JsonObject, num, parseJson, str, unknownFields } from "../Json.js"
 import { decodeEnvelope, OpenRecord } from "../RequestSchema.js"
 
 const Envelope = Schema.Struct({ model: Schema.String }, OpenRecord)
 
 const KNOWN = new Set([
-  "model", "messages", "system", "max_tokens", "max_tokens_to_sample", "prompt", "stop_sequences", "stop", "temperature",
-  "top_p", "top_k", "stream", "tools", "tool_choice", "thinking", "metadata", "anthropic_version",
+  "model",
+  "messages",
+  "system",
+  "max_tokens",
+  "max_tokens_to_sample",
+  "prompt",
+  "stop_sequences",
+  "stop",
+  "temperature",
+  "top_p",
+  "top_k",
+  "stream",
+  "tools",
+  "tool_choice",
+  "thinking",
+  "metadata",
+  "anthropic_version",
 ])
 
 const decodeImage = (o: JsonObject): ImageBlock | undefined => {
@@ -57,7 +72,8 @@ export const decodeBlocks = (content: unknown): Array<ContentBlock> => {
         out.push({ type: "tool_use", id: str(b.id) ?? "", name: str(b.name) ?? "", input: b.input ?? {} })
         break
       case "tool_result": {
-        const inner = typeof b.content === "string" ? [{ type: "text" as const, text: b.content }] : decodeBlocks(b.content)
+        const inner =
+          typeof b.content === "string" ? [{ type: "text" as const, text: b.content }] : decodeBlocks(b.content)
         out.push({
           type: "tool_result",
           toolUseId: str(b.tool_use_id) ?? "",
@@ -68,11 +84,22 @@ export const decodeBlocks = (content: unknown): Array<ContentBlock> => {
       }
       case "thinking": {
         const sig = str(b.signature)
-        out.push(compact({ type: "reasoning" as const, text: str(b.thinking) ?? "", signature: sig ? { origin: "anthropic" as const, value: sig } : undefined }))
+        out.push(
+          compact({
+            type: "reasoning" as const,
+            text: str(b.thinking) ?? "",
+            signature: sig ? { origin: "anthropic" as const, value: sig } : undefined,
+          }),
+        )
         break
       }
       case "redacted_thinking":
-        out.push({ type: "reasoning", text: "", redacted: true, signature: { origin: "anthropic", value: str(b.data) ?? "" } })
+        out.push({
+          type: "reasoning",
+          text: "",
+          redacted: true,
+          signature: { origin: "anthropic", value: str(b.data) ?? "" },
+        })
         break
     }
   }
@@ -99,7 +126,8 @@ const decodeLegacyPrompt = (prompt: string): Array<Message> => {
   const out: Array<Message> = []
   const re = /(?:^|\n\n)(Human|Assistant):/g
   const marks = [...prompt.matchAll(re)]
-  if (marks.length === 0) return prompt.trim() === "" ? [] : [{ role: "user", content: [{ type: "text", text: prompt.trim() }] }]
+  if (marks.length === 0)
+    return prompt.trim() === "" ? [] : [{ role: "user", content: [{ type: "text", text: prompt.trim() }] }]
   marks.forEach((m, i) => {
     const from = m.index! + m[0].length
     const to = i + 1 < marks.length ? marks[i + 1]!.index! : prompt.length
@@ -115,20 +143,42 @@ export const decodeRequest = (body: unknown): Either.Either<CanonicalRequest, Pr
     if (Array.isArray(b.messages)) {
       messages = []
       for (const [i, m] of b.messages.entries()) {
-        if (!isObject(m)) return Either.left(new ProtocolError({ dialect: "anthropic", message: `messages.${i}: must be an object`, param: `messages.${i}` }))
+        if (!isObject(m))
+          return Either.left(
+            new ProtocolError({
+              dialect: "anthropic",
+              message: `messages.${i}: must be an object`,
+              param: `messages.${i}`,
+            }),
+          )
         const role = m.role ?? "user"
         if (role !== "user" && role !== "assistant")
-          return Either.left(new ProtocolError({ dialect: "anthropic", message: `messages.${i}.role: must be 'user' or 'assistant'`, param: `messages.${i}.role` }))
+          return Either.left(
+            new ProtocolError({
+              dialect: "anthropic",
+              message: `messages.${i}.role: must be 'user' or 'assistant'`,
+              param: `messages.${i}.role`,
+            }),
+          )
         messages.push({ role, content: decodeBlocks(m.content) })
       }
     } else if (typeof b.prompt === "string") messages = decodeLegacyPrompt(b.prompt)
-    else return Either.left(new ProtocolError({ dialect: "anthropic", message: "messages: Field required", param: "messages" }))
+    else
+      return Either.left(
+        new ProtocolError({ dialect: "anthropic", message: "messages: Field required", param: "messages" }),
+      )
     const tools: Array<Tool> = []
     for (const t0 of asArray(b.tools)) {
       const t = asObject(t0)
       // Server tools (web_search_…, bash_…) have a versioned `type` and no input_schema: they only make sense to Anthropic.
       if (typeof t.name === "string" && (t.type === undefined || t.type === "custom"))
-        tools.push(compact({ name: t.name, description: str(t.description), parameters: t.input_schema ?? { type: "object", properties: {} } }))
+        tools.push(
+          compact({
+            name: t.name,
+            description: str(t.description),
+            parameters: t.input_schema ?? { type: "object", properties: {} },
+          }),
+        )
     }
     const tc = asObject(b.tool_choice)
     const thinking = asObject(b.thinking)
@@ -198,14 +248,20 @@ export const encodeBlocks = (blocks: ReadonlyArray<ContentBlock>): Array<JsonObj
           compact({
             type: "tool_result",
             tool_use_id: b.toolUseId,
-            content: b.content.flatMap((c) => (c.type === "text" ? (c.text === "" ? [] : [{ type: "text", text: c.text }]) : [encodeImage(c)])),
+            content: b.content.flatMap((c) =>
+              c.type === "text" ? (c.text === "" ? [] : [{ type: "text", text: c.text }]) : [encodeImage(c)],
+            ),
             is_error: b.isError ? true : undefined,
           }),
         )
         break
       case "reasoning":
         if (b.signature?.origin === "anthropic" && b.signature.value !== "")
-          out.push(b.redacted ? { type: "redacted_thinking", data: b.signature.value } : { type: "thinking", thinking: b.text, signature: b.signature.value })
+          out.push(
+            b.redacted
+              ? { type: "redacted_thinking", data: b.signature.value }
+              : { type: "thinking", thinking: b.text, signature: b.signature.value },
+          )
         break
     }
   }
@@ -223,7 +279,9 @@ const encodeMessages = (req: CanonicalRequest) =>
  * its own signed thinking — history written by another provider, or a client that dropped it.
  * Such a request is sent with thinking off rather than refused.
  */
-const unsignedToolTurn = (messages: ReadonlyArray<{ readonly role: string; readonly content: ReadonlyArray<JsonObject> }>): boolean => {
+const unsignedToolTurn = (
+  messages: ReadonlyArray<{ readonly role: string; readonly content: ReadonlyArray<JsonObject> }>,
+): boolean => {
   const last = messages.findLast((m) => m.role === "assistant")
   if (last === undefined || !last.content.some((b) => b.type === "tool_use")) return false
   const first = last.content[0]!.type
@@ -231,9 +289,14 @@ const unsignedToolTurn = (messages: ReadonlyArray<{ readonly role: string; reado
 }
 
 /** Whether the request asks for thinking that `encodeRequest` must leave off (see `unsignedToolTurn`). */
-export const thinkingWithheld = (req: CanonicalRequest): boolean => thinkingBudgetOf(req) !== undefined && unsignedToolTurn(encodeMessages(req))
+export const thinkingWithheld = (req: CanonicalRequest): boolean =>
+  thinkingBudgetOf(req) !== undefined && unsignedToolTurn(encodeMessages(req))
 
-export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts: AnthropicEncodeOptions): JsonObject => {
+export const encodeRequest = (
+  req: CanonicalRequest,
+  upstreamModel: string,
+  opts: AnthropicEncodeOptions,
+): JsonObject => {
   const extra = req.source === "anthropic" ? req.extra : {}
   const messages = encodeMessages(req)
   const requested = thinkingBudgetOf(req)
@@ -242,8 +305,15 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
   if (budget !== undefined && budget >= maxTokens) maxTokens = budget + maxTokens
   const tc = req.toolChoice
   let toolChoice: JsonObject | undefined =
-    tc === undefined ? undefined : tc.type === "required" ? { type: "any" } : tc.type === "tool" ? { type: "tool", name: tc.name } : { type: tc.type }
-  if (req.parallelToolCalls === false && req.tools.length > 0) toolChoice = { ...(toolChoice ?? { type: "auto" }), disable_parallel_tool_use: true }
+    tc === undefined
+      ? undefined
+      : tc.type === "required"
+        ? { type: "any" }
+        : tc.type === "tool"
+          ? { type: "tool", name: tc.name }
+          : { type: tc.type }
+  if (req.parallelToolCalls === false && req.tools.length > 0)
+    toolChoice = { ...(toolChoice ?? { type: "auto" }), disable_parallel_tool_use: true }
   return compact({
     ...extra,
     model: upstreamModel,
@@ -255,11 +325,15 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
     top_p: req.topP,
     top_k: budget === undefined ? req.topK : undefined,
     stop_sequences: req.stop.length > 0 ? [...req.stop] : undefined,
-    tools: req.tools.length > 0 ? req.tools.map((t) => compact({ name: t.name, description: t.description, input_schema: t.parameters ?? { type: "object" } })) : undefined,
+    tools:
+      req.tools.length > 0
+        ? req.tools.map((t) =>
+            compact({ name: t.name, description: t.description, input_schema: t.parameters ?? { type: "object" } }),
+          )
+        : undefined,
     tool_choice: req.tools.length > 0 ? toolChoice : undefined,
     thinking: budget !== undefined ? { type: "enabled", budget_tokens: budget } : undefined,
     metadata: req.user !== undefined ? { user_id: req.user } : undefined,
     stream: opts.stream ? true : undefined,
   })
 }
-

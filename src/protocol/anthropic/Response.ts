@@ -1,8 +1,15 @@
 /** Anthropic message object ⇄ canonical response. */
-import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
-import { asObject, compact, num, str, type JsonObject } from "../Json.js"
-import { fromAnthropicStop, toAnthropicStop } from "../StopReasons.js"
+import {
+  type CanonicalResponse,
+  type ContentBlock,
+  decodedResponse,
+  type EncodeContext,
+  type Usage,
+  type UsageDelta,
+} from "../Canonical.js"
+import { asObject, compact, type JsonObject, num, str } from "../Json.js"
 import { idWithPrefix } from "../openai-chat/Response.js"
+import { fromAnthropicStop, toAnthropicStop } from "../StopReasons.js"
 import { decodeBlocks, encodeImage } from "./Request.js"
 
 /**

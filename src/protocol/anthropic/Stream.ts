@@ -1,7 +1,7 @@
 /** Anthropic Messages SSE (message_start … message_stop) ⇄ canonical stream events. */
 import {
-  completeUsage,
   type BlockStart,
+  completeUsage,
   type EncodeContext,
   type ErrorInfo,
   type IdGenerator,
@@ -13,10 +13,10 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
-import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
-import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
+import { type DecoderSteps, decoderOf } from "../DecoderLifecycle.js"
+import { type EncodableEvent, encoderOf } from "../EncoderLifecycle.js"
 import { anthropicErrorBody, decodeErrorBody } from "../Errors.js"
-import { asObject, isObject, num, str, type JsonObject } from "../Json.js"
+import { asObject, isObject, type JsonObject, num, str } from "../Json.js"
 import { eventName, sseJson } from "../Sse.js"
 import { fromAnthropicStop, toAnthropicStop } from "../StopReasons.js"
 import { decodeUsage, encodeUsage } from "./Response.js"
@@ -34,7 +34,12 @@ interface DecoderState {
 const decodeMessageStart = (s: DecoderState, o: JsonObject): StreamEvent => {
   const m = asObject(o.message)
   const usage = decodeUsage(m.usage)
-  return { type: "message_start", id: str(m.id) ?? s.ids("msg_"), model: str(m.model) ?? "", ...(usage ? { usage } : {}) }
+  return {
+    type: "message_start",
+    id: str(m.id) ?? s.ids("msg_"),
+    model: str(m.model) ?? "",
+    ...(usage ? { usage } : {}),
+  }
 }
 
 /** A block's start and the content Anthropic may already put in it. */
@@ -43,11 +48,17 @@ const startBlock = (s: DecoderState, index: number, b: JsonObject, out: Array<St
     out.push({ type: "block_start", index, block: { type: "text" } })
     if (typeof b.text === "string" && b.text !== "") out.push({ type: "text_delta", index, text: b.text })
   } else if (b.type === "tool_use") {
-    out.push({ type: "block_start", index, block: { type: "tool_use", id: str(b.id) ?? s.ids("toolu_"), name: str(b.name) ?? "" } })
-    if (isObject(b.input) && Object.keys(b.input).length > 0) out.push({ type: "tool_input_delta", index, partialJson: JSON.stringify(b.input) })
+    out.push({
+      type: "block_start",
+      index,
+      block: { type: "tool_use", id: str(b.id) ?? s.ids("toolu_"), name: str(b.name) ?? "" },
+    })
+    if (isObject(b.input) && Object.keys(b.input).length > 0)
+      out.push({ type: "tool_input_delta", index, partialJson: JSON.stringify(b.input) })
   } else if (b.type === "thinking") {
     out.push({ type: "block_start", index, block: { type: "reasoning" } })
-    if (typeof b.thinking === "string" && b.thinking !== "") out.push({ type: "reasoning_delta", index, text: b.thinking })
+    if (typeof b.thinking === "string" && b.thinking !== "")
+      out.push({ type: "reasoning_delta", index, text: b.thinking })
   } else {
     out.push({ type: "block_start", index, block: { type: "reasoning", redacted: true } })
     out.push({ type: "signature", index, signature: { origin: "anthropic", value: str(b.data) ?? "" } })
@@ -70,16 +81,20 @@ const decodeBlockDelta = (s: DecoderState, o: JsonObject, out: Array<StreamEvent
   if (index === undefined) return
   const d = asObject(o.delta)
   if (d.type === "text_delta" && typeof d.text === "string") out.push({ type: "text_delta", index, text: d.text })
-  else if (d.type === "input_json_delta" && typeof d.partial_json === "string") out.push({ type: "tool_input_delta", index, partialJson: d.partial_json })
-  else if (d.type === "thinking_delta" && typeof d.thinking === "string") out.push({ type: "reasoning_delta", index, text: d.thinking })
-  else if (d.type === "signature_delta" && typeof d.signature === "string") out.push({ type: "signature", index, signature: { origin: "anthropic", value: d.signature } })
+  else if (d.type === "input_json_delta" && typeof d.partial_json === "string")
+    out.push({ type: "tool_input_delta", index, partialJson: d.partial_json })
+  else if (d.type === "thinking_delta" && typeof d.thinking === "string")
+    out.push({ type: "reasoning_delta", index, text: d.thinking })
+  else if (d.type === "signature_delta" && typeof d.signature === "string")
+    out.push({ type: "signature", index, signature: { origin: "anthropic", value: d.signature } })
 }
 
 const decodeMessageDelta = (o: JsonObject, out: Array<StreamEvent>) => {
   const d = asObject(o.delta)
   const usage = decodeUsage(o.usage)
   if (usage) out.push({ type: "usage", usage })
-  if (typeof d.stop_reason === "string") out.push({ type: "stop", reason: fromAnthropicStop(d.stop_reason), stopSequence: str(d.stop_sequence) ?? null })
+  if (typeof d.stop_reason === "string")
+    out.push({ type: "stop", reason: fromAnthropicStop(d.stop_reason), stopSequence: str(d.stop_sequence) ?? null })
 }
 
 /** One frame's events, by its event type (`ping` and unknown types carry none). */
@@ -118,7 +133,8 @@ const decodeFrame = (s: DecoderState, o: JsonObject, ev: SseEvent): ReadonlyArra
 
 const steps: DecoderSteps<DecoderState> = { decode: decodeFrame, completeWithoutMarker: () => false }
 
-export const makeDecoder = (ids: IdGenerator): StreamDecoder => decoderOf<DecoderState>({ ids, indexMap: new Map(), next: 0, finished: false }, steps)
+export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
+  decoderOf<DecoderState>({ ids, indexMap: new Map(), next: 0, finished: false }, steps)
 
 export const errorFrame = (e: ErrorInfo): string => sseJson(anthropicErrorBody(e), "error")
 
@@ -170,7 +186,9 @@ const closeOpen = (s: EncoderState, out: Array<string>) => {
   const w = s.wireIndex.get(s.open)!
   if (s.openKind === "redacted") {
     if (s.redactedData) {
-      out.push(frame("content_block_start", { index: w, content_block: { type: "redacted_thinking", data: s.redactedData } }))
+      out.push(
+        frame("content_block_start", { index: w, content_block: { type: "redacted_thinking", data: s.redactedData } }),
+      )
       out.push(frame("content_block_stop", { index: w }))
     } else s.nextWire-- // nothing was sent for it: free the wire index
   } else out.push(frame("content_block_stop", { index: w }))
@@ -216,7 +234,8 @@ const deltaFrame = (s: EncoderState, index: number, delta: JsonObject): string =
 const encodeSignature = (s: EncoderState, index: number, signature: Signature, out: Array<string>) => {
   if (index !== s.open || signature.origin !== "anthropic") return
   if (s.openKind === "redacted") s.redactedData = signature.value
-  else if (s.openKind === "reasoning") out.push(deltaFrame(s, index, { type: "signature_delta", signature: signature.value }))
+  else if (s.openKind === "reasoning")
+    out.push(deltaFrame(s, index, { type: "signature_delta", signature: signature.value }))
 }
 
 const endMessage = (s: EncoderState, out: Array<string>) => {
@@ -240,10 +259,12 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
       openBlock(s, ev.index, ev.block, out)
       break
     case "text_delta":
-      if (ev.text !== "" && isOpen(s, ev.index, "text")) out.push(deltaFrame(s, ev.index, { type: "text_delta", text: ev.text }))
+      if (ev.text !== "" && isOpen(s, ev.index, "text"))
+        out.push(deltaFrame(s, ev.index, { type: "text_delta", text: ev.text }))
       break
     case "reasoning_delta":
-      if (ev.text !== "" && isOpen(s, ev.index, "reasoning")) out.push(deltaFrame(s, ev.index, { type: "thinking_delta", thinking: ev.text }))
+      if (ev.text !== "" && isOpen(s, ev.index, "reasoning"))
+        out.push(deltaFrame(s, ev.index, { type: "thinking_delta", thinking: ev.text }))
       break
     case "signature":
       encodeSignature(s, ev.index, ev.signature, out)
@@ -270,7 +291,20 @@ const inBandError = (_: EncoderState, e: ErrorInfo): ReadonlyArray<string> => [e
 
 export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
   encoderOf<EncoderState>(
-    { ctx, id: ctx.ids("msg_"), wireIndex: new Map(), nextWire: 0, open: undefined, openKind: undefined, redactedData: undefined, started: false,
-      pinged: false, usage: {}, stop: undefined, stopSequence: null, done: false },
+    {
+      ctx,
+      id: ctx.ids("msg_"),
+      wireIndex: new Map(),
+      nextWire: 0,
+      open: undefined,
+      openKind: undefined,
+      redactedData: undefined,
+      started: false,
+      pinged: false,
+      usage: {},
+      stop: undefined,
+      stopSequence: null,
+      done: false,
+    },
     { start: ensureStarted, encode: encodeEvent, errorFrames: inBandError },
   )

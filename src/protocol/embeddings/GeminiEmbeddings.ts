@@ -2,7 +2,7 @@
 import { Either } from "effect"
 import { ProtocolError } from "../Canonical.js"
 import { geminiModelSegment } from "../gemini/Request.js"
-import { asArray, isObject, num, type JsonObject } from "../Json.js"
+import { asArray, isObject, type JsonObject, num } from "../Json.js"
 import { type EmbeddingRequest, type EmbeddingResult, MAX_EMBEDDING_INPUTS, numberArray } from "./Embedding.js"
 
 export type GeminiEmbedMethod = "embedContent" | "batchEmbedContents"
@@ -10,7 +10,15 @@ export type GeminiEmbedMethod = "embedContent" | "batchEmbedContents"
 /** Most requests Gemini takes in one `batchEmbedContents`. */
 export const GEMINI_MAX_BATCH = 100
 
-const KNOWN = new Set(["model", "content", "taskType", "task_type", "title", "outputDimensionality", "output_dimensionality"])
+const KNOWN = new Set([
+  "model",
+  "content",
+  "taskType",
+  "task_type",
+  "title",
+  "outputDimensionality",
+  "output_dimensionality",
+])
 
 const invalid = (message: string) => Either.left(new ProtocolError({ dialect: "gemini", message }))
 
@@ -39,11 +47,15 @@ const decodeOne = (request: unknown, where: string): Either.Either<DecodedConten
 }
 
 /** A Gemini client's body for `method`, checked. */
-export const decodeRequest = (body: JsonObject, method: GeminiEmbedMethod): Either.Either<EmbeddingRequest, ProtocolError> => {
+export const decodeRequest = (
+  body: JsonObject,
+  method: GeminiEmbedMethod,
+): Either.Either<EmbeddingRequest, ProtocolError> => {
   const single = method === "embedContent"
   const requests = single ? [body] : asArray(body.requests)
   if (requests.length === 0) return invalid("requests must hold at least one request")
-  if (requests.length > MAX_EMBEDDING_INPUTS) return invalid(`requests may hold at most ${MAX_EMBEDDING_INPUTS} requests`)
+  if (requests.length > MAX_EMBEDDING_INPUTS)
+    return invalid(`requests may hold at most ${MAX_EMBEDDING_INPUTS} requests`)
   const decoded: Array<DecodedContent> = []
   for (let i = 0; i < requests.length; i++) {
     const one = decodeOne(requests[i], single ? "" : `requests[${i}].`)
@@ -52,9 +64,16 @@ export const decodeRequest = (body: JsonObject, method: GeminiEmbedMethod): Eith
   }
   const dimensions = decoded[0]!.dimensions
   const untranslatable = new Set(decoded.flatMap((d) => d.untranslatable))
-  if (decoded.some((d) => d.dimensions !== dimensions)) untranslatable.add("outputDimensionality (differing between requests)")
+  if (decoded.some((d) => d.dimensions !== dimensions))
+    untranslatable.add("outputDimensionality (differing between requests)")
   if (!single) for (const k of Object.keys(body)) if (k !== "requests") untranslatable.add(k)
-  return Either.right({ inputs: decoded.map((d) => d.text), single, dimensions, encoding: "float", untranslatable: [...untranslatable] })
+  return Either.right({
+    inputs: decoded.map((d) => d.text),
+    single,
+    dimensions,
+    encoding: "float",
+    untranslatable: [...untranslatable],
+  })
 }
 
 const upstreamPath = (model: string, method: GeminiEmbedMethod) => `models/${geminiModelSegment(model)}:${method}`
@@ -62,28 +81,56 @@ const upstreamPath = (model: string, method: GeminiEmbedMethod) => `models/${gem
 const modelName = (model: string) => `models/${model.startsWith("models/") ? model.slice("models/".length) : model}`
 
 /** A Gemini client's body for a Gemini upstream: forwarded as sent, with only the model names replaced. */
-export const passthroughRequest = (body: JsonObject, method: GeminiEmbedMethod, upstreamModel: string): { path: string; body: JsonObject } => ({
+export const passthroughRequest = (
+  body: JsonObject,
+  method: GeminiEmbedMethod,
+  upstreamModel: string,
+): { path: string; body: JsonObject } => ({
   path: upstreamPath(upstreamModel, method),
   body:
     method === "embedContent"
-      ? body.model === undefined ? body : { ...body, model: modelName(upstreamModel) }
-      : { ...body, requests: asArray(body.requests).map((r) => (isObject(r) ? { ...r, model: modelName(upstreamModel) } : r)) },
+      ? body.model === undefined
+        ? body
+        : { ...body, model: modelName(upstreamModel) }
+      : {
+          ...body,
+          requests: asArray(body.requests).map((r) => (isObject(r) ? { ...r, model: modelName(upstreamModel) } : r)),
+        },
 })
 
 /**
  * The request for a Gemini upstream, converted from another dialect's; or why it cannot be:
  * Gemini embeds text only, at most `GEMINI_MAX_BATCH` inputs at a time.
  */
-export const encodeRequest = (request: EmbeddingRequest, upstreamModel: string): Either.Either<{ path: string; body: JsonObject }, ProtocolError> => {
+export const encodeRequest = (
+  request: EmbeddingRequest,
+  upstreamModel: string,
+): Either.Either<{ path: string; body: JsonObject }, ProtocolError> => {
   if (request.inputs.some((input) => typeof input !== "string")) {
-    return Either.left(new ProtocolError({ dialect: "openai-chat", message: "token ids in 'input' can only be embedded by an OpenAI-protocol provider; send text", param: "input" }))
+    return Either.left(
+      new ProtocolError({
+        dialect: "openai-chat",
+        message: "token ids in 'input' can only be embedded by an OpenAI-protocol provider; send text",
+        param: "input",
+      }),
+    )
   }
   if (request.inputs.length > GEMINI_MAX_BATCH) {
-    return Either.left(new ProtocolError({ dialect: "openai-chat", message: `a Gemini provider embeds at most ${GEMINI_MAX_BATCH} inputs per request, not ${request.inputs.length}`, param: "input" }))
+    return Either.left(
+      new ProtocolError({
+        dialect: "openai-chat",
+        message: `a Gemini provider embeds at most ${GEMINI_MAX_BATCH} inputs per request, not ${request.inputs.length}`,
+        param: "input",
+      }),
+    )
   }
   const dimensions = request.dimensions === undefined ? {} : { outputDimensionality: request.dimensions }
   const content = (text: string) => ({ content: { parts: [{ text }] }, ...dimensions })
-  if (request.single) return Either.right({ path: upstreamPath(upstreamModel, "embedContent"), body: content(request.inputs[0] as string) })
+  if (request.single)
+    return Either.right({
+      path: upstreamPath(upstreamModel, "embedContent"),
+      body: content(request.inputs[0] as string),
+    })
   const model = modelName(upstreamModel)
   return Either.right({
     path: upstreamPath(upstreamModel, "batchEmbedContents"),
@@ -96,12 +143,14 @@ export const promptTokensOf = (json: JsonObject): number | undefined =>
   isObject(json.usageMetadata) ? num(json.usageMetadata.promptTokenCount) : undefined
 
 /** A Gemini embeddings answer (`embedding` or `embeddings`) is what it should be. */
-export const isEmbeddingAnswer = (json: JsonObject): boolean => isObject(json.embedding) || Array.isArray(json.embeddings)
+export const isEmbeddingAnswer = (json: JsonObject): boolean =>
+  isObject(json.embedding) || Array.isArray(json.embeddings)
 
 /** A Gemini embeddings answer as vectors in input order; or why it is unusable. */
 export const decodeResponse = (json: JsonObject, expected: number): Either.Either<EmbeddingResult, string> => {
   const items = isObject(json.embedding) ? [json.embedding] : asArray(json.embeddings)
-  if (items.length !== expected) return Either.left(`upstream answered ${items.length} embeddings for ${expected} inputs`)
+  if (items.length !== expected)
+    return Either.left(`upstream answered ${items.length} embeddings for ${expected} inputs`)
   const vectors: Array<ReadonlyArray<number>> = []
   for (const item of items) {
     const values = isObject(item) ? numberArray(item.values) : undefined

@@ -1,7 +1,7 @@
 /** OpenAI `/v1/embeddings` ⇄ canonical embeddings. */
 import { Either } from "effect"
 import { ProtocolError } from "../Canonical.js"
-import { asArray, isObject, num, type JsonObject } from "../Json.js"
+import { asArray, isObject, type JsonObject, num } from "../Json.js"
 import {
   type EmbeddingInput,
   type EmbeddingRequest,
@@ -16,21 +16,31 @@ const KNOWN = new Set(["model", "input", "dimensions", "encoding_format", "user"
 /** Largest `dimensions` accepted (real models give at most a few thousand). */
 const MAX_DIMENSIONS = 65_536
 
-const invalid = (message: string, param: string) => Either.left(new ProtocolError({ dialect: "openai-chat", message, param }))
+const invalid = (message: string, param: string) =>
+  Either.left(new ProtocolError({ dialect: "openai-chat", message, param }))
 
 const isTokenIds = (value: unknown): value is ReadonlyArray<number> =>
   Array.isArray(value) && value.length > 0 && value.every((n) => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff)
 
-const INPUT_SHAPE = "'input' must be a non-empty string, an array of non-empty strings, an array of token ids or an array of token id arrays"
+const INPUT_SHAPE =
+  "'input' must be a non-empty string, an array of non-empty strings, an array of token ids or an array of token id arrays"
 
 /** The inputs of `input`, and whether it was a single one. */
-const inputsOf = (input: unknown): Either.Either<{ inputs: ReadonlyArray<EmbeddingInput>; single: boolean }, ProtocolError> => {
-  if (typeof input === "string") return input === "" ? invalid("'input' cannot be an empty string", "input") : Either.right({ inputs: [input], single: true })
+const inputsOf = (
+  input: unknown,
+): Either.Either<{ inputs: ReadonlyArray<EmbeddingInput>; single: boolean }, ProtocolError> => {
+  if (typeof input === "string")
+    return input === ""
+      ? invalid("'input' cannot be an empty string", "input")
+      : Either.right({ inputs: [input], single: true })
   if (!Array.isArray(input) || input.length === 0) return invalid(INPUT_SHAPE, "input")
-  if (input.length > MAX_EMBEDDING_INPUTS) return invalid(`'input' may hold at most ${MAX_EMBEDDING_INPUTS} inputs, not ${input.length}`, "input")
-  if (typeof input[0] === "number") return isTokenIds(input) ? Either.right({ inputs: [input], single: true }) : invalid(INPUT_SHAPE, "input")
+  if (input.length > MAX_EMBEDDING_INPUTS)
+    return invalid(`'input' may hold at most ${MAX_EMBEDDING_INPUTS} inputs, not ${input.length}`, "input")
+  if (typeof input[0] === "number")
+    return isTokenIds(input) ? Either.right({ inputs: [input], single: true }) : invalid(INPUT_SHAPE, "input")
   const strings = input.every((s) => typeof s === "string" && s !== "")
-  if (strings || input.every(isTokenIds)) return Either.right({ inputs: input as ReadonlyArray<EmbeddingInput>, single: false })
+  if (strings || input.every(isTokenIds))
+    return Either.right({ inputs: input as ReadonlyArray<EmbeddingInput>, single: false })
   return invalid(INPUT_SHAPE, "input")
 }
 
@@ -40,11 +50,15 @@ export const decodeRequest = (body: JsonObject): Either.Either<EmbeddingRequest,
   const inputs = inputsOf(body.input)
   if (Either.isLeft(inputs)) return Either.left(inputs.left)
   const dimensions = body.dimensions
-  if (dimensions !== undefined && !(Number.isInteger(dimensions) && (dimensions as number) >= 1 && (dimensions as number) <= MAX_DIMENSIONS)) {
+  if (
+    dimensions !== undefined &&
+    !(Number.isInteger(dimensions) && (dimensions as number) >= 1 && (dimensions as number) <= MAX_DIMENSIONS)
+  ) {
     return invalid(`'dimensions' must be an integer from 1 to ${MAX_DIMENSIONS}`, "dimensions")
   }
   const encoding = body.encoding_format ?? "float"
-  if (encoding !== "float" && encoding !== "base64") return invalid("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+  if (encoding !== "float" && encoding !== "base64")
+    return invalid("'encoding_format' must be 'float' or 'base64'", "encoding_format")
   if (body.user !== undefined && typeof body.user !== "string") return invalid("'user' must be a string", "user")
   return Either.right({
     ...inputs.right,
@@ -79,8 +93,15 @@ export const decodeResponse = (json: JsonObject, expected: number): Either.Eithe
   for (const item of data) {
     const entry = isObject(item) ? item : {}
     const index = entry.index
-    const vector = typeof entry.embedding === "string" ? vectorFromBase64(entry.embedding) : numberArray(entry.embedding)
-    if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= expected || vectors[index as number] !== undefined || vector === undefined) {
+    const vector =
+      typeof entry.embedding === "string" ? vectorFromBase64(entry.embedding) : numberArray(entry.embedding)
+    if (
+      !Number.isInteger(index) ||
+      (index as number) < 0 ||
+      (index as number) >= expected ||
+      vectors[index as number] !== undefined ||
+      vector === undefined
+    ) {
       return Either.left("upstream answered an embedding list that is not one vector per input")
     }
     vectors[index as number] = vector
@@ -89,7 +110,12 @@ export const decodeResponse = (json: JsonObject, expected: number): Either.Eithe
 }
 
 /** The answer an OpenAI client gets, converted from another dialect's (`model`: the name it asked for). */
-export const encodeResponse = (result: EmbeddingResult, request: EmbeddingRequest, model: string, promptTokens: number) => ({
+export const encodeResponse = (
+  result: EmbeddingResult,
+  request: EmbeddingRequest,
+  model: string,
+  promptTokens: number,
+) => ({
   object: "list" as const,
   data: result.vectors.map((vector, index) => ({
     object: "embedding" as const,

@@ -1,22 +1,33 @@
 /** Gemini generateContent request ⇄ canonical request. The model and streaming live in the URL. */
 import { Either, Schema } from "effect"
 import {
-  ProtocolError,
   type CanonicalRequest,
   type ContentBlock,
   type ImageBlock,
   type Message,
+  ProtocolError,
   type ResponseFormat,
   type TextBlock,
   type Tool,
   type ToolChoice,
 } from "../Canonical.js"
-import { asArray, asObject, compact, isObject, num, parseJson, str, unknownFields, type JsonObject } from "../Json.js"
+import { asArray, asObject, compact, isObject, type JsonObject, num, parseJson, str, unknownFields } from "../Json.js"
 import { decodeEnvelope, OpenRecord } from "../RequestSchema.js"
 
 const Envelope = Schema.Struct({ contents: Schema.Array(Schema.Unknown) }, OpenRecord)
 
-const KNOWN = new Set(["model", "contents", "systemInstruction", "system_instruction", "tools", "toolConfig", "tool_config", "generationConfig", "generation_config", "stream"])
+const KNOWN = new Set([
+  "model",
+  "contents",
+  "systemInstruction",
+  "system_instruction",
+  "tools",
+  "toolConfig",
+  "tool_config",
+  "generationConfig",
+  "generation_config",
+  "stream",
+])
 
 /** Gemini function calls often have no id: ids are derived from the name and its occurrence so calls and responses pair up. */
 const syntheticId = (name: string, k: number) => `call_${name.replace(/[^a-zA-Z0-9_-]/g, "_")}_${k}`
@@ -25,11 +36,19 @@ const syntheticId = (name: string, k: number) => `call_${name.replace(/[^a-zA-Z0
 const responseText = (response: unknown): string => {
   const o = asObject(response)
   const keys = Object.keys(o)
-  if (keys.length === 1 && (keys[0] === "result" || keys[0] === "output" || keys[0] === "content") && typeof o[keys[0]!] === "string") return o[keys[0]!] as string
+  if (
+    keys.length === 1 &&
+    (keys[0] === "result" || keys[0] === "output" || keys[0] === "content") &&
+    typeof o[keys[0]!] === "string"
+  )
+    return o[keys[0]!] as string
   return JSON.stringify(response ?? {})
 }
 
-export const decodeParts = (parts: unknown, counters?: { calls: Map<string, number>; results: Map<string, number> }): Array<ContentBlock> => {
+export const decodeParts = (
+  parts: unknown,
+  counters?: { calls: Map<string, number>; results: Map<string, number> },
+): Array<ContentBlock> => {
   const out: Array<ContentBlock> = []
   for (const p0 of asArray(parts)) {
     const p = asObject(p0)
@@ -41,7 +60,14 @@ export const decodeParts = (parts: unknown, counters?: { calls: Map<string, numb
       else out.push({ type: "text", text: p.text })
     } else if (isObject(p.inlineData ?? p.inline_data)) {
       const d = asObject(p.inlineData ?? p.inline_data)
-      out.push({ type: "image", source: { kind: "base64", mediaType: str(d.mimeType) ?? str(d.mime_type) ?? "application/octet-stream", data: str(d.data) ?? "" } })
+      out.push({
+        type: "image",
+        source: {
+          kind: "base64",
+          mediaType: str(d.mimeType) ?? str(d.mime_type) ?? "application/octet-stream",
+          data: str(d.data) ?? "",
+        },
+      })
     } else if (isObject(p.fileData ?? p.file_data)) {
       const d = asObject(p.fileData ?? p.file_data)
       out.push({ type: "image", source: { kind: "url", url: str(d.fileUri) ?? str(d.file_uri) ?? "" } })
@@ -50,13 +76,26 @@ export const decodeParts = (parts: unknown, counters?: { calls: Map<string, numb
       const name = str(f.name) ?? ""
       const k = counters ? (counters.calls.get(name) ?? 0) : 0
       counters?.calls.set(name, k + 1)
-      out.push(compact({ type: "tool_use" as const, id: str(f.id) ?? syntheticId(name, k), name, input: f.args ?? {}, signature }))
+      out.push(
+        compact({
+          type: "tool_use" as const,
+          id: str(f.id) ?? syntheticId(name, k),
+          name,
+          input: f.args ?? {},
+          signature,
+        }),
+      )
     } else if (isObject(p.functionResponse ?? p.function_response)) {
       const f = asObject(p.functionResponse ?? p.function_response)
       const name = str(f.name) ?? ""
       const k = counters ? (counters.results.get(name) ?? 0) : 0
       counters?.results.set(name, k + 1)
-      out.push({ type: "tool_result", toolUseId: str(f.id) ?? syntheticId(name, k), content: [{ type: "text", text: responseText(f.response) }], isError: false })
+      out.push({
+        type: "tool_result",
+        toolUseId: str(f.id) ?? syntheticId(name, k),
+        content: [{ type: "text", text: responseText(f.response) }],
+        isError: false,
+      })
     }
   }
   return out
@@ -64,7 +103,9 @@ export const decodeParts = (parts: unknown, counters?: { calls: Map<string, numb
 
 const decodeToolChoice = (u: unknown): ToolChoice | undefined => {
   const c = asObject(asObject(u).functionCallingConfig ?? asObject(u).function_calling_config)
-  const allowed = asArray(c.allowedFunctionNames ?? c.allowed_function_names).filter((s): s is string => typeof s === "string")
+  const allowed = asArray(c.allowedFunctionNames ?? c.allowed_function_names).filter(
+    (s): s is string => typeof s === "string",
+  )
   switch (c.mode) {
     case "AUTO":
     case "VALIDATED":
@@ -78,30 +119,46 @@ const decodeToolChoice = (u: unknown): ToolChoice | undefined => {
   }
 }
 
-export const decodeRequest = (body: unknown, hints?: { model?: string; stream?: boolean }): Either.Either<CanonicalRequest, ProtocolError> =>
+export const decodeRequest = (
+  body: unknown,
+  hints?: { model?: string; stream?: boolean },
+): Either.Either<CanonicalRequest, ProtocolError> =>
   Either.flatMap(decodeEnvelope("gemini", Envelope, body), (b) => {
     const model = hints?.model ?? str(b.model)
-    if (model === undefined) return Either.left(new ProtocolError({ dialect: "gemini", message: "model is required", param: "model" }))
+    if (model === undefined)
+      return Either.left(new ProtocolError({ dialect: "gemini", message: "model is required", param: "model" }))
     const counters = { calls: new Map<string, number>(), results: new Map<string, number>() }
     const messages: Array<Message> = []
     for (const c0 of b.contents) {
       const c = asObject(c0)
       messages.push({ role: c.role === "model" ? "assistant" : "user", content: decodeParts(c.parts, counters) })
     }
-    const system = decodeParts(asObject(b.systemInstruction ?? b.system_instruction).parts).filter((x): x is TextBlock => x.type === "text")
+    const system = decodeParts(asObject(b.systemInstruction ?? b.system_instruction).parts).filter(
+      (x): x is TextBlock => x.type === "text",
+    )
     const tools: Array<Tool> = []
     for (const t of asArray(b.tools)) {
       for (const f0 of asArray(asObject(t).functionDeclarations ?? asObject(t).function_declarations)) {
         const f = asObject(f0)
         if (typeof f.name === "string")
-          tools.push(compact({ name: f.name, description: str(f.description), parameters: f.parametersJsonSchema ?? f.parameters ?? { type: "object", properties: {} } }))
+          tools.push(
+            compact({
+              name: f.name,
+              description: str(f.description),
+              parameters: f.parametersJsonSchema ?? f.parameters ?? { type: "object", properties: {} },
+            }),
+          )
       }
     }
     const g = asObject(b.generationConfig ?? b.generation_config)
     const thinking = asObject(g.thinkingConfig)
     const schema = g.responseJsonSchema ?? g.responseSchema
     const responseFormat: ResponseFormat | undefined =
-      g.responseMimeType === "application/json" ? (schema !== undefined ? { type: "json_schema", name: "response", schema } : { type: "json_object" }) : undefined
+      g.responseMimeType === "application/json"
+        ? schema !== undefined
+          ? { type: "json_schema", name: "response", schema }
+          : { type: "json_object" }
+        : undefined
     const budget = num(thinking.thinkingBudget)
     return Either.right(
       compact({
@@ -119,7 +176,12 @@ export const decodeRequest = (body: unknown, hints?: { model?: string; stream?: 
         seed: num(g.seed),
         stop: asArray(g.stopSequences).filter((s): s is string => typeof s === "string"),
         responseFormat,
-        reasoning: budget !== undefined && budget > 0 ? { budgetTokens: budget } : str(thinking.thinkingLevel) ? { effort: str(thinking.thinkingLevel)!.toLowerCase() } : undefined,
+        reasoning:
+          budget !== undefined && budget > 0
+            ? { budgetTokens: budget }
+            : str(thinking.thinkingLevel)
+              ? { effort: str(thinking.thinkingLevel)!.toLowerCase() }
+              : undefined,
         stream: hints?.stream ?? b.stream === true,
         streamUsage: true,
         source: "gemini" as const,
@@ -128,7 +190,15 @@ export const decodeRequest = (body: unknown, hints?: { model?: string; stream?: 
     )
   })
 
-const MIME_BY_EXT: Record<string, string> = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp", gif: "image/gif", heic: "image/heic", pdf: "application/pdf" }
+const MIME_BY_EXT: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  gif: "image/gif",
+  heic: "image/heic",
+  pdf: "application/pdf",
+}
 
 const encodeImage = (b: ImageBlock): JsonObject => {
   if (b.source.kind === "base64") return { inlineData: { mimeType: b.source.mediaType, data: b.source.data } }
@@ -145,7 +215,10 @@ const encodeArgs = (input: unknown): unknown => {
 }
 
 /** Canonical blocks → Gemini parts. `names` resolves tool_result ids to the called function's name. */
-export const encodeParts = (blocks: ReadonlyArray<ContentBlock>, names: ReadonlyMap<string, string>): Array<JsonObject> => {
+export const encodeParts = (
+  blocks: ReadonlyArray<ContentBlock>,
+  names: ReadonlyMap<string, string>,
+): Array<JsonObject> => {
   const out: Array<JsonObject> = []
   for (const b of blocks) {
     const sig = "signature" in b && b.signature?.origin === "gemini" ? b.signature.value : undefined
@@ -163,7 +236,12 @@ export const encodeParts = (blocks: ReadonlyArray<ContentBlock>, names: Readonly
         const text = b.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("")
         const parsed = parseJson(text)
         const response = parsed.ok && isObject(parsed.value) ? parsed.value : { result: text }
-        out.push({ functionResponse: { name: names.get(b.toolUseId) ?? b.toolUseId, response: b.isError ? { error: response } : response } })
+        out.push({
+          functionResponse: {
+            name: names.get(b.toolUseId) ?? b.toolUseId,
+            response: b.isError ? { error: response } : response,
+          },
+        })
         for (const c of b.content) if (c.type === "image") out.push(encodeImage(c))
         break
       }
@@ -193,9 +271,15 @@ export const geminiModelSegment = (model: string): string => {
 }
 
 export const geminiPath = (model: string, stream: boolean) =>
-  stream ? `models/${geminiModelSegment(model)}:streamGenerateContent?alt=sse` : `models/${geminiModelSegment(model)}:generateContent`
+  stream
+    ? `models/${geminiModelSegment(model)}:streamGenerateContent?alt=sse`
+    : `models/${geminiModelSegment(model)}:generateContent`
 
-export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts: { stream: boolean }): { body: JsonObject; path: string } => {
+export const encodeRequest = (
+  req: CanonicalRequest,
+  upstreamModel: string,
+  opts: { stream: boolean },
+): { body: JsonObject; path: string } => {
   const extra = req.source === "gemini" ? req.extra : {}
   const names = new Map<string, string>()
   for (const m of req.messages) for (const b of m.content) if (b.type === "tool_use") names.set(b.id, b.name)
@@ -208,7 +292,9 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
       ? undefined
       : {
           functionCallingConfig:
-            tc.type === "tool" ? { mode: "ANY", allowedFunctionNames: [tc.name] } : { mode: tc.type === "required" ? "ANY" : tc.type === "none" ? "NONE" : "AUTO" },
+            tc.type === "tool"
+              ? { mode: "ANY", allowedFunctionNames: [tc.name] }
+              : { mode: tc.type === "required" ? "ANY" : tc.type === "none" ? "NONE" : "AUTO" },
         }
   const rf = req.responseFormat
   const budget = req.reasoning?.budgetTokens
@@ -224,7 +310,12 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
     seed: req.seed,
     responseMimeType: rf && rf.type !== "text" ? "application/json" : undefined,
     responseJsonSchema: rf?.type === "json_schema" ? rf.schema : undefined,
-    thinkingConfig: budget !== undefined ? { thinkingBudget: budget, includeThoughts: true } : req.reasoning?.effort !== undefined ? { thinkingLevel: req.reasoning.effort.toUpperCase(), includeThoughts: true } : undefined,
+    thinkingConfig:
+      budget !== undefined
+        ? { thinkingBudget: budget, includeThoughts: true }
+        : req.reasoning?.effort !== undefined
+          ? { thinkingLevel: req.reasoning.effort.toUpperCase(), includeThoughts: true }
+          : undefined,
   })
   const body = compact({
     ...extra,
@@ -232,7 +323,13 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
     systemInstruction: req.system.length > 0 ? { parts: req.system.map((s) => ({ text: s.text })) } : undefined,
     tools:
       req.tools.length > 0
-        ? [{ functionDeclarations: req.tools.map((t) => compact({ name: t.name, description: t.description, parametersJsonSchema: t.parameters })) }]
+        ? [
+            {
+              functionDeclarations: req.tools.map((t) =>
+                compact({ name: t.name, description: t.description, parametersJsonSchema: t.parameters }),
+              ),
+            },
+          ]
         : undefined,
     toolConfig: req.tools.length > 0 ? toolConfig : undefined,
     generationConfig: Object.keys(generationConfig).length > 0 ? generationConfig : undefined,

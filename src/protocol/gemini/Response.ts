@@ -1,6 +1,13 @@
 /** Gemini GenerateContentResponse ⇄ canonical response. */
-import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type Usage, type UsageDelta } from "../Canonical.js"
-import { asArray, asObject, compact, num, str, type JsonObject } from "../Json.js"
+import {
+  type CanonicalResponse,
+  type ContentBlock,
+  decodedResponse,
+  type EncodeContext,
+  type Usage,
+  type UsageDelta,
+} from "../Canonical.js"
+import { asArray, asObject, compact, type JsonObject, num, str } from "../Json.js"
 import { fromGeminiFinish, toGeminiFinish } from "../StopReasons.js"
 import { decodeParts } from "./Request.js"
 
@@ -37,7 +44,12 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
     id: str(o.responseId),
     model: str(o.modelVersion),
     content,
-    stopReason: blocked ? "content_filter" : fromGeminiFinish(str(cand.finishReason), content.some((b) => b.type === "tool_use")),
+    stopReason: blocked
+      ? "content_filter"
+      : fromGeminiFinish(
+          str(cand.finishReason),
+          content.some((b) => b.type === "tool_use"),
+        ),
     usage: decodeUsage(o.usageMetadata),
   })
 }
@@ -57,7 +69,8 @@ export const encodeResponseParts = (content: ReadonlyArray<ContentBlock>): Array
         parts.push(compact({ functionCall: { id: b.id, name: b.name, args: b.input ?? {} }, thoughtSignature: sig }))
         break
       case "image":
-        if (b.source.kind === "base64") parts.push({ inlineData: { mimeType: b.source.mediaType, data: b.source.data } })
+        if (b.source.kind === "base64")
+          parts.push({ inlineData: { mimeType: b.source.mediaType, data: b.source.data } })
         break
       case "tool_result":
         break
@@ -67,7 +80,13 @@ export const encodeResponseParts = (content: ReadonlyArray<ContentBlock>): Array
 }
 
 export const encodeResponse = (resp: CanonicalResponse, ctx: EncodeContext): JsonObject => ({
-  candidates: [{ content: { role: "model", parts: encodeResponseParts(resp.content) }, finishReason: toGeminiFinish(resp.stopReason), index: 0 }],
+  candidates: [
+    {
+      content: { role: "model", parts: encodeResponseParts(resp.content) },
+      finishReason: toGeminiFinish(resp.stopReason),
+      index: 0,
+    },
+  ],
   usageMetadata: encodeUsage(resp.usage),
   modelVersion: ctx.model,
   responseId: resp.id !== "" ? resp.id : ctx.ids(""),

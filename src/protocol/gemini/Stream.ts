@@ -11,10 +11,10 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
-import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
-import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
+import { type DecoderSteps, decoderOf } from "../DecoderLifecycle.js"
+import { type EncodableEvent, encoderOf } from "../EncoderLifecycle.js"
 import { decodeErrorBody, geminiErrorBody } from "../Errors.js"
-import { asArray, asObject, compact, isObject, parseArguments, str, type JsonObject } from "../Json.js"
+import { asArray, asObject, compact, isObject, type JsonObject, parseArguments, str } from "../Json.js"
 import { sseJson } from "../Sse.js"
 import { fromGeminiFinish, toGeminiFinish } from "../StopReasons.js"
 import { decodeUsage, encodeUsage } from "./Response.js"
@@ -45,11 +45,18 @@ const enter = (s: DecoderState, kind: "text" | "reasoning", out: Array<StreamEve
   return index
 }
 
-const decodeTextPart = (s: DecoderState, text: string, thought: boolean, sig: string | undefined, out: Array<StreamEvent>) => {
+const decodeTextPart = (
+  s: DecoderState,
+  text: string,
+  thought: boolean,
+  sig: string | undefined,
+  out: Array<StreamEvent>,
+) => {
   const kind = thought ? "reasoning" : "text"
   if (text === "" && sig === undefined) return
   const index = enter(s, kind, out)
-  if (text !== "") out.push(kind === "text" ? { type: "text_delta", index, text } : { type: "reasoning_delta", index, text })
+  if (text !== "")
+    out.push(kind === "text" ? { type: "text_delta", index, text } : { type: "reasoning_delta", index, text })
   if (sig !== undefined) out.push({ type: "signature", index, signature: { origin: "gemini", value: sig } })
 }
 
@@ -58,7 +65,11 @@ const decodeFunctionCall = (s: DecoderState, f: JsonObject, sig: string | undefi
   close(s, out)
   s.sawToolCall = true
   const index = s.next++
-  out.push({ type: "block_start", index, block: { type: "tool_use", id: str(f.id) ?? s.ids("call_"), name: str(f.name) ?? "" } })
+  out.push({
+    type: "block_start",
+    index,
+    block: { type: "tool_use", id: str(f.id) ?? s.ids("call_"), name: str(f.name) ?? "" },
+  })
   out.push({ type: "tool_input_delta", index, partialJson: JSON.stringify(f.args ?? {}) })
   if (sig !== undefined) out.push({ type: "signature", index, signature: { origin: "gemini", value: sig } })
   out.push({ type: "block_stop", index })
@@ -71,7 +82,11 @@ const decodeFinish = (s: DecoderState, o: JsonObject, cand: JsonObject, out: Arr
   if ((finish !== undefined || blocked !== undefined) && !s.stopped) {
     s.stopped = true
     close(s, out)
-    out.push({ type: "stop", reason: blocked !== undefined && finish === undefined ? "content_filter" : fromGeminiFinish(finish, s.sawToolCall) })
+    out.push({
+      type: "stop",
+      reason:
+        blocked !== undefined && finish === undefined ? "content_filter" : fromGeminiFinish(finish, s.sawToolCall),
+    })
   }
 }
 
@@ -105,7 +120,10 @@ const steps: DecoderSteps<DecoderState> = {
 }
 
 export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
-  decoderOf<DecoderState>({ ids, started: false, next: 0, open: undefined, sawToolCall: false, stopped: false, finished: false }, steps)
+  decoderOf<DecoderState>(
+    { ids, started: false, next: 0, open: undefined, sawToolCall: false, stopped: false, finished: false },
+    steps,
+  )
 
 export const errorFrame = (e: ErrorInfo): string => sseJson(geminiErrorBody(e))
 
@@ -145,7 +163,14 @@ const encodeSignature = (s: EncoderState, index: number, signature: Signature): 
     t.signature = signature.value
     return []
   }
-  return [chunk(s, [{ text: "", thought: s.kinds.get(index) === "reasoning" ? true : undefined, thoughtSignature: signature.value }].map((p) => compact(p)))]
+  return [
+    chunk(
+      s,
+      [
+        { text: "", thought: s.kinds.get(index) === "reasoning" ? true : undefined, thoughtSignature: signature.value },
+      ].map((p) => compact(p)),
+    ),
+  ]
 }
 
 /** A function call is sent when its block ends. */
@@ -153,7 +178,14 @@ const encodeBlockStop = (s: EncoderState, index: number): ReadonlyArray<string> 
   const t = s.tools.get(index)
   if (!t) return []
   s.tools.delete(index)
-  return [chunk(s, [compact({ functionCall: { id: t.id, name: t.name, args: parseArguments(t.args) }, thoughtSignature: t.signature })])]
+  return [
+    chunk(s, [
+      compact({
+        functionCall: { id: t.id, name: t.name, args: parseArguments(t.args) },
+        thoughtSignature: t.signature,
+      }),
+    ]),
+  ]
 }
 
 const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {

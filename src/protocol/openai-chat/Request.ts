@@ -1,11 +1,11 @@
 /** OpenAI Chat Completions request ⇄ canonical request. */
 import { Either, Schema } from "effect"
 import {
-  ProtocolError,
   type CanonicalRequest,
   type ContentBlock,
   type ImageBlock,
   type Message,
+  ProtocolError,
   type ResponseFormat,
   type TextBlock,
   type Tool,
@@ -19,6 +19,7 @@ import {
   compact,
   dataUrl,
   isObject,
+  type JsonObject,
   num,
   parseArguments,
   parseDataUrl,
@@ -26,19 +27,34 @@ import {
   stringifyArguments,
   stringRecord,
   unknownFields,
-  type JsonObject,
 } from "../Json.js"
 import { decodeEnvelope, OpenRecord } from "../RequestSchema.js"
 
-const Envelope = Schema.Struct(
-  { model: Schema.String, messages: Schema.Array(Schema.Unknown) },
-  OpenRecord,
-)
+const Envelope = Schema.Struct({ model: Schema.String, messages: Schema.Array(Schema.Unknown) }, OpenRecord)
 
 const KNOWN = new Set([
-  "model", "messages", "tools", "functions", "tool_choice", "function_call", "parallel_tool_calls", "max_tokens",
-  "max_completion_tokens", "temperature", "top_p", "top_k", "frequency_penalty", "presence_penalty", "seed", "stop",
-  "response_format", "reasoning_effort", "stream", "stream_options", "user", "metadata",
+  "model",
+  "messages",
+  "tools",
+  "functions",
+  "tool_choice",
+  "function_call",
+  "parallel_tool_calls",
+  "max_tokens",
+  "max_completion_tokens",
+  "temperature",
+  "top_p",
+  "top_k",
+  "frequency_penalty",
+  "presence_penalty",
+  "seed",
+  "stop",
+  "response_format",
+  "reasoning_effort",
+  "stream",
+  "stream_options",
+  "user",
+  "metadata",
 ])
 
 export const imageFromUrl = (url: string): ImageBlock => {
@@ -57,7 +73,8 @@ export const partsToBlocks = (content: unknown): Array<TextBlock | ImageBlock> =
     if (typeof p === "string") out.push({ type: "text", text: p })
     const o = asObject(p)
     const t = str(o.type)
-    if ((t === "text" || t === "input_text" || t === "output_text") && typeof o.text === "string") out.push({ type: "text", text: o.text })
+    if ((t === "text" || t === "input_text" || t === "output_text") && typeof o.text === "string")
+      out.push({ type: "text", text: o.text })
     else if (t === "image_url") {
       const url = typeof o.image_url === "string" ? o.image_url : str(asObject(o.image_url).url)
       if (url !== undefined) out.push(imageFromUrl(url))
@@ -79,12 +96,26 @@ const decodeTools = (body: JsonObject): Array<Tool> => {
     const f = asObject(asObject(t).function)
     const name = str(f.name)
     if (name === undefined) continue
-    out.push(compact({ name, description: str(f.description), parameters: f.parameters ?? { type: "object", properties: {} }, strict: bool(f.strict) }))
+    out.push(
+      compact({
+        name,
+        description: str(f.description),
+        parameters: f.parameters ?? { type: "object", properties: {} },
+        strict: bool(f.strict),
+      }),
+    )
   }
   for (const f0 of asArray(body.functions)) {
     const f = asObject(f0)
     const name = str(f.name)
-    if (name !== undefined) out.push(compact({ name, description: str(f.description), parameters: f.parameters ?? { type: "object", properties: {} } }))
+    if (name !== undefined)
+      out.push(
+        compact({
+          name,
+          description: str(f.description),
+          parameters: f.parameters ?? { type: "object", properties: {} },
+        }),
+      )
   }
   return out
 }
@@ -94,14 +125,23 @@ export const decodeResponseFormat = (u: unknown): ResponseFormat | undefined => 
   if (o.type === "text" || o.type === "json_object") return { type: o.type }
   if (o.type === "json_schema") {
     const js = asObject(o.json_schema)
-    return compact({ type: "json_schema" as const, name: str(js.name) ?? "response", schema: js.schema ?? {}, strict: bool(js.strict), description: str(js.description) })
+    return compact({
+      type: "json_schema" as const,
+      name: str(js.name) ?? "response",
+      schema: js.schema ?? {},
+      strict: bool(js.strict),
+      description: str(js.description),
+    })
   }
   return undefined
 }
 
 export const encodeResponseFormat = (f: ResponseFormat): JsonObject =>
   f.type === "json_schema"
-    ? { type: "json_schema", json_schema: compact({ name: f.name, schema: f.schema, strict: f.strict, description: f.description }) }
+    ? {
+        type: "json_schema",
+        json_schema: compact({ name: f.name, schema: f.schema, strict: f.strict, description: f.description }),
+      }
     : { type: f.type }
 
 const stopList = (u: unknown): Array<string> =>
@@ -110,7 +150,14 @@ const stopList = (u: unknown): Array<string> =>
 /** Appends a message, merging tool results into a preceding user message that holds only tool results. */
 const pushMessage = (messages: Array<Message>, m: Message) => {
   const last = messages[messages.length - 1]
-  if (last && last.role === "user" && m.role === "user" && last.content.length > 0 && last.content.every((b) => b.type === "tool_result") && m.content.every((b) => b.type === "tool_result")) {
+  if (
+    last &&
+    last.role === "user" &&
+    m.role === "user" &&
+    last.content.length > 0 &&
+    last.content.every((b) => b.type === "tool_result") &&
+    m.content.every((b) => b.type === "tool_result")
+  ) {
     messages[messages.length - 1] = { role: "user", content: [...last.content, ...m.content] }
     return
   }
@@ -121,14 +168,25 @@ const assistantContent = (m: JsonObject): Array<ContentBlock> => {
   const content: Array<ContentBlock> = []
   const reasoning = str(m.reasoning_content) ?? str(m.reasoning)
   if (reasoning) content.push({ type: "reasoning", text: reasoning })
-  if (m.content !== null && m.content !== undefined) content.push(...partsToBlocks(m.content).filter((p) => p.type !== "text" || p.text !== ""))
+  if (m.content !== null && m.content !== undefined)
+    content.push(...partsToBlocks(m.content).filter((p) => p.type !== "text" || p.text !== ""))
   for (const tc of asArray(m.tool_calls)) {
     const o = asObject(tc)
     const f = asObject(o.function)
-    content.push({ type: "tool_use", id: str(o.id) ?? "", name: str(f.name) ?? "", input: parseArguments(str(f.arguments)) })
+    content.push({
+      type: "tool_use",
+      id: str(o.id) ?? "",
+      name: str(f.name) ?? "",
+      input: parseArguments(str(f.arguments)),
+    })
   }
   if (isObject(m.function_call)) {
-    content.push({ type: "tool_use", id: "", name: str(m.function_call.name) ?? "", input: parseArguments(str(m.function_call.arguments)) })
+    content.push({
+      type: "tool_use",
+      id: "",
+      name: str(m.function_call.name) ?? "",
+      input: parseArguments(str(m.function_call.arguments)),
+    })
   }
   return content
 }
@@ -142,8 +200,18 @@ const toolResultOf = (m: JsonObject): ToolResultBlock => ({
 })
 
 /** Adds `messages[i]` to the system blocks or the messages; the error for one that cannot be. */
-const decodeMessage = (m: unknown, i: number, system: Array<TextBlock>, messages: Array<Message>): ProtocolError | undefined => {
-  if (!isObject(m)) return new ProtocolError({ dialect: "openai-chat", message: `messages[${i}] must be an object`, param: `messages[${i}]` })
+const decodeMessage = (
+  m: unknown,
+  i: number,
+  system: Array<TextBlock>,
+  messages: Array<Message>,
+): ProtocolError | undefined => {
+  if (!isObject(m))
+    return new ProtocolError({
+      dialect: "openai-chat",
+      message: `messages[${i}] must be an object`,
+      param: `messages[${i}]`,
+    })
   switch (str(m.role)) {
     case "system":
     case "developer":
@@ -160,7 +228,11 @@ const decodeMessage = (m: unknown, i: number, system: Array<TextBlock>, messages
       pushMessage(messages, { role: "user", content: [toolResultOf(m)] })
       return undefined
     default:
-      return new ProtocolError({ dialect: "openai-chat", message: `messages[${i}].role '${String(m.role)}' is not supported`, param: `messages[${i}].role` })
+      return new ProtocolError({
+        dialect: "openai-chat",
+        message: `messages[${i}].role '${String(m.role)}' is not supported`,
+        param: `messages[${i}].role`,
+      })
   }
 }
 
@@ -216,21 +288,32 @@ const textOf = (blocks: ReadonlyArray<ContentBlock>): string =>
 const userContent = (blocks: ReadonlyArray<ContentBlock>): string | Array<JsonObject> => {
   const parts = blocks.filter((b): b is TextBlock | ImageBlock => b.type === "text" || b.type === "image")
   if (parts.length === 1 && parts[0]!.type === "text") return parts[0]!.text
-  return parts.map((p) => (p.type === "text" ? { type: "text", text: p.text } : { type: "image_url", image_url: { url: imageUrlOf(p) } }))
+  return parts.map((p) =>
+    p.type === "text" ? { type: "text", text: p.text } : { type: "image_url", image_url: { url: imageUrlOf(p) } },
+  )
 }
 
 /** Canonical messages → OpenAI chat messages (tool results become `role:"tool"` messages). */
 export const encodeMessages = (req: CanonicalRequest): Array<JsonObject> => {
   const out: Array<JsonObject> = []
   if (req.system.length === 1) out.push({ role: "system", content: req.system[0]!.text })
-  else if (req.system.length > 1) out.push({ role: "system", content: req.system.map((b) => ({ type: "text", text: b.text })) })
+  else if (req.system.length > 1)
+    out.push({ role: "system", content: req.system.map((b) => ({ type: "text", text: b.text })) })
   for (const m of req.messages) {
     if (m.role === "assistant") {
       const toolCalls = m.content.flatMap((b) =>
-        b.type === "tool_use" ? [{ id: b.id, type: "function", function: { name: b.name, arguments: stringifyArguments(b.input) } }] : [],
+        b.type === "tool_use"
+          ? [{ id: b.id, type: "function", function: { name: b.name, arguments: stringifyArguments(b.input) } }]
+          : [],
       )
       const text = textOf(m.content)
-      out.push(compact({ role: "assistant", content: text === "" && toolCalls.length > 0 ? null : text, tool_calls: toolCalls.length > 0 ? toolCalls : undefined }))
+      out.push(
+        compact({
+          role: "assistant",
+          content: text === "" && toolCalls.length > 0 ? null : text,
+          tool_calls: toolCalls.length > 0 ? toolCalls : undefined,
+        }),
+      )
       continue
     }
     const rest: Array<ContentBlock> = []
@@ -251,7 +334,11 @@ export const encodeMessages = (req: CanonicalRequest): Array<JsonObject> => {
 export const encodeToolChoice = (c: ToolChoice): unknown =>
   c.type === "tool" ? { type: "function", function: { name: c.name } } : c.type
 
-export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts: OpenAiChatEncodeOptions): JsonObject => {
+export const encodeRequest = (
+  req: CanonicalRequest,
+  upstreamModel: string,
+  opts: OpenAiChatEncodeOptions,
+): JsonObject => {
   const extra = req.source === "openai-chat" ? req.extra : {}
   const maxField = opts.maxTokensField ?? "max_tokens"
   return compact({
@@ -260,7 +347,10 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
     messages: encodeMessages(req),
     tools:
       req.tools.length > 0
-        ? req.tools.map((t) => ({ type: "function", function: compact({ name: t.name, description: t.description, parameters: t.parameters, strict: t.strict }) }))
+        ? req.tools.map((t) => ({
+            type: "function",
+            function: compact({ name: t.name, description: t.description, parameters: t.parameters, strict: t.strict }),
+          }))
         : undefined,
     tool_choice: req.toolChoice ? encodeToolChoice(req.toolChoice) : undefined,
     parallel_tool_calls: req.tools.length > 0 ? req.parallelToolCalls : undefined,

@@ -1,6 +1,14 @@
 /** OpenAI chat completion object ⇄ canonical response, and usage in OpenAI's field names. */
-import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
-import { asArray, asObject, compact, num, parseArguments, str, stringifyArguments, type JsonObject } from "../Json.js"
+import {
+  type CanonicalResponse,
+  type ContentBlock,
+  decodedResponse,
+  type EncodeContext,
+  type StopReason,
+  type Usage,
+  type UsageDelta,
+} from "../Canonical.js"
+import { asArray, asObject, compact, type JsonObject, num, parseArguments, str, stringifyArguments } from "../Json.js"
 import { fromOpenAiFinish, toOpenAiFinish } from "../StopReasons.js"
 import { partsToBlocks } from "./Request.js"
 
@@ -25,7 +33,11 @@ export const encodeUsage = (u: Usage): JsonObject => ({
   prompt_tokens: u.inputTokens,
   completion_tokens: u.outputTokens,
   total_tokens: u.inputTokens + u.outputTokens,
-  prompt_tokens_details: compact({ cached_tokens: u.cachedInputTokens ?? 0, audio_tokens: 0, cache_write_tokens: u.cacheCreationTokens }),
+  prompt_tokens_details: compact({
+    cached_tokens: u.cachedInputTokens ?? 0,
+    audio_tokens: 0,
+    cache_write_tokens: u.cacheCreationTokens,
+  }),
   completion_tokens_details: {
     reasoning_tokens: u.reasoningTokens ?? 0,
     audio_tokens: 0,
@@ -41,17 +53,30 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
   const content: Array<ContentBlock> = []
   const reasoning = str(msg.reasoning_content) ?? str(msg.reasoning)
   if (reasoning) content.push({ type: "reasoning", text: reasoning })
-  if (msg.content !== null && msg.content !== undefined) content.push(...partsToBlocks(msg.content).filter((b) => b.type !== "text" || b.text !== ""))
+  if (msg.content !== null && msg.content !== undefined)
+    content.push(...partsToBlocks(msg.content).filter((b) => b.type !== "text" || b.text !== ""))
   const refusal = str(msg.refusal)
   if (refusal) content.push({ type: "text", text: refusal })
   for (const tc of asArray(msg.tool_calls)) {
     const t = asObject(tc)
     const f = asObject(t.function)
-    content.push({ type: "tool_use", id: str(t.id) ?? "", name: str(f.name) ?? "", input: parseArguments(str(f.arguments)) })
+    content.push({
+      type: "tool_use",
+      id: str(t.id) ?? "",
+      name: str(f.name) ?? "",
+      input: parseArguments(str(f.arguments)),
+    })
   }
   let stopReason: StopReason = fromOpenAiFinish(str(choice.finish_reason))
   if (refusal && stopReason === "end_turn") stopReason = "refusal"
-  return decodedResponse({ id: str(o.id), model: str(o.model), created: num(o.created), content, stopReason, usage: decodeUsage(o.usage) })
+  return decodedResponse({
+    id: str(o.id),
+    model: str(o.model),
+    created: num(o.created),
+    content,
+    stopReason,
+    usage: decodeUsage(o.usage),
+  })
 }
 
 /** Reuses the upstream id when it already has the dialect's prefix, else mints one. */
@@ -62,7 +87,9 @@ export const encodeResponse = (resp: CanonicalResponse, ctx: EncodeContext): Jso
   const text = resp.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join("")
   const reasoning = resp.content.flatMap((b) => (b.type === "reasoning" ? [b.text] : [])).join("")
   const toolCalls = resp.content.flatMap((b) =>
-    b.type === "tool_use" ? [{ id: b.id, type: "function", function: { name: b.name, arguments: stringifyArguments(b.input) } }] : [],
+    b.type === "tool_use"
+      ? [{ id: b.id, type: "function", function: { name: b.name, arguments: stringifyArguments(b.input) } }]
+      : [],
   )
   const message = compact({
     role: "assistant",

@@ -1,7 +1,7 @@
 /** OpenAI chat completion chunk streams ⇄ canonical stream events. */
 import {
-  completeUsage,
   type BlockStart,
+  completeUsage,
   type EncodeContext,
   type ErrorInfo,
   type IdGenerator,
@@ -12,10 +12,10 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
-import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
-import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
+import { type DecoderSteps, decoderOf } from "../DecoderLifecycle.js"
+import { type EncodableEvent, encoderOf } from "../EncoderLifecycle.js"
 import { decodeErrorBody, makeError, openAiErrorBody } from "../Errors.js"
-import { asArray, asObject, isObject, num, parseJson, str, type JsonObject } from "../Json.js"
+import { asArray, asObject, isObject, type JsonObject, num, parseJson, str } from "../Json.js"
 import { SSE_DONE, sseJson } from "../Sse.js"
 import { fromOpenAiFinish, toOpenAiFinish } from "../StopReasons.js"
 import { decodeUsage, encodeUsage } from "./Response.js"
@@ -76,8 +76,13 @@ interface DecoderState {
 
 const reasoningStart = (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "reasoning" } })
 const textStart = (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "text" } })
-const toolStart = (ids: IdGenerator, call: { readonly id: string | undefined; readonly name: string | undefined }) =>
-  (index: number): StreamEvent => ({ type: "block_start", index, block: { type: "tool_use", id: call.id ?? ids("call_"), name: call.name ?? "" } })
+const toolStart =
+  (ids: IdGenerator, call: { readonly id: string | undefined; readonly name: string | undefined }) =>
+  (index: number): StreamEvent => ({
+    type: "block_start",
+    index,
+    block: { type: "tool_use", id: call.id ?? ids("call_"), name: call.name ?? "" },
+  })
 
 const releaseHeld = (s: DecoderState, out: Array<StreamEvent>) => {
   s.liveTool = undefined
@@ -92,7 +97,12 @@ const startMessage = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>) =
   if (s.started) return
   s.started = true
   const created = num(o.created)
-  out.push({ type: "message_start", id: str(o.id) ?? s.ids("chatcmpl-"), model: str(o.model) ?? "", ...(created !== undefined ? { created } : {}) })
+  out.push({
+    type: "message_start",
+    id: str(o.id) ?? s.ids("chatcmpl-"),
+    model: str(o.model) ?? "",
+    ...(created !== undefined ? { created } : {}),
+  })
 }
 
 /** Reasoning and text deltas, each in its block (other content ends the live tool call). */
@@ -145,7 +155,10 @@ const decodeChoice = (s: DecoderState, choice: JsonObject, out: Array<StreamEven
     // Readable, but impossible to place: a broken answer, not a frame to skip.
     out.push({
       type: "error",
-      error: makeError("server", "Upstream stream error: a tool call continued after other content", { status: 502, code: "upstream_stream_error" }),
+      error: makeError("server", "Upstream stream error: a tool call continued after other content", {
+        status: 502,
+        code: "upstream_stream_error",
+      }),
     })
     return false
   }
@@ -166,7 +179,9 @@ const decodeChunk = (s: DecoderState, o: JsonObject): ReadonlyArray<StreamEvent>
   }
   const out: Array<StreamEvent> = []
   startMessage(s, o, out)
-  const choice = asArray(o.choices).map(asObject).find((c) => (num(c.index) ?? 0) === 0)
+  const choice = asArray(o.choices)
+    .map(asObject)
+    .find((c) => (num(c.index) ?? 0) === 0)
   if (choice && !decodeChoice(s, choice, out)) return out
   const usage = decodeUsage(o.usage)
   if (usage) out.push({ type: "usage", usage })
@@ -192,7 +207,18 @@ const steps: DecoderSteps<DecoderState> = {
 }
 
 export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
-  decoderOf<DecoderState>({ ids, blocks: new BlockTracker(), liveTool: undefined, held: new Map(), started: false, stopped: false, finished: false }, steps)
+  decoderOf<DecoderState>(
+    {
+      ids,
+      blocks: new BlockTracker(),
+      liveTool: undefined,
+      held: new Map(),
+      started: false,
+      stopped: false,
+      finished: false,
+    },
+    steps,
+  )
 
 /** In-band error frame for chat clients: a data frame with an `error` object, and no [DONE]. */
 export const errorFrame = (e: ErrorInfo): string => sseJson(openAiErrorBody(e))
@@ -233,7 +259,16 @@ const terminal = (s: EncoderState, out: Array<string>) => {
   ensureStarted(s, out)
   if (s.stop === undefined) out.push(chunk(s, {}, "stop"))
   if (s.includeUsage)
-    out.push(sseJson({ id: s.id, object: "chat.completion.chunk", created: s.created, model: s.ctx.model, choices: [], usage: encodeUsage(completeUsage(s.usage)) }))
+    out.push(
+      sseJson({
+        id: s.id,
+        object: "chat.completion.chunk",
+        created: s.created,
+        model: s.ctx.model,
+        choices: [],
+        usage: encodeUsage(completeUsage(s.usage)),
+      }),
+    )
   out.push(SSE_DONE)
   s.done = true
 }
@@ -244,7 +279,11 @@ const openToolCall = (s: EncoderState, index: number, block: BlockStart, out: Ar
   if (block.type !== "tool_use") return
   const k = s.toolIndex.size
   s.toolIndex.set(index, k)
-  out.push(chunk(s, { tool_calls: [{ index: k, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] }))
+  out.push(
+    chunk(s, {
+      tool_calls: [{ index: k, id: block.id, type: "function", function: { name: block.name, arguments: "" } }],
+    }),
+  )
 }
 
 const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string> => {
@@ -263,7 +302,8 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
       break
     case "tool_input_delta": {
       const k = s.toolIndex.get(ev.index)
-      if (k !== undefined && ev.partialJson !== "") out.push(chunk(s, { tool_calls: [{ index: k, function: { arguments: ev.partialJson } }] }))
+      if (k !== undefined && ev.partialJson !== "")
+        out.push(chunk(s, { tool_calls: [{ index: k, function: { arguments: ev.partialJson } }] }))
       break
     }
     case "stop":
@@ -287,7 +327,17 @@ const inBandError = (_: EncoderState, e: ErrorInfo): ReadonlyArray<string> => [e
 
 export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
   encoderOf<EncoderState>(
-    { ctx, id: ctx.ids("chatcmpl-"), created: ctx.now(), includeUsage: ctx.request?.streamUsage ?? false, toolIndex: new Map(), usage: {}, started: false, stop: undefined, done: false },
+    {
+      ctx,
+      id: ctx.ids("chatcmpl-"),
+      created: ctx.now(),
+      includeUsage: ctx.request?.streamUsage ?? false,
+      toolIndex: new Map(),
+      usage: {},
+      started: false,
+      stop: undefined,
+      done: false,
+    },
     { start: ensureStarted, encode: encodeEvent, errorFrames: inBandError },
   )
 
@@ -296,18 +346,20 @@ export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
  * except that the usage-only chunk the gateway asked for is dropped when the client did not ask.
  * Returns the frame text to forward ("" to drop) and any usage seen, for metering.
  */
-export const makePassthroughFilter = (clientWantsUsage: boolean) => (ev: SseEvent, alreadyParsed?: JsonObject): { frame: string; usage?: UsageDelta } => {
-  const data = ev.data
-  if (alreadyParsed === undefined && data.trim() === "[DONE]") return { frame: SSE_DONE }
-  const parsed = alreadyParsed === undefined ? parseJson(data) : ({ ok: true, value: alreadyParsed } as const)
-  if (!parsed.ok || !isObject(parsed.value)) return { frame: `data: ${data}\n\n` }
-  const o = parsed.value
-  const usage = decodeUsage(o.usage)
-  if (clientWantsUsage) return { frame: `data: ${data}\n\n`, ...(usage ? { usage } : {}) }
-  if (usage && asArray(o.choices).length === 0) return { frame: "", usage }
-  if ("usage" in o) {
-    const { usage: _u, ...rest } = o
-    return { frame: sseJson(rest), ...(usage ? { usage } : {}) }
+export const makePassthroughFilter =
+  (clientWantsUsage: boolean) =>
+  (ev: SseEvent, alreadyParsed?: JsonObject): { frame: string; usage?: UsageDelta } => {
+    const data = ev.data
+    if (alreadyParsed === undefined && data.trim() === "[DONE]") return { frame: SSE_DONE }
+    const parsed = alreadyParsed === undefined ? parseJson(data) : ({ ok: true, value: alreadyParsed } as const)
+    if (!parsed.ok || !isObject(parsed.value)) return { frame: `data: ${data}\n\n` }
+    const o = parsed.value
+    const usage = decodeUsage(o.usage)
+    if (clientWantsUsage) return { frame: `data: ${data}\n\n`, ...(usage ? { usage } : {}) }
+    if (usage && asArray(o.choices).length === 0) return { frame: "", usage }
+    if ("usage" in o) {
+      const { usage: _u, ...rest } = o
+      return { frame: sseJson(rest), ...(usage ? { usage } : {}) }
+    }
+    return { frame: `data: ${data}\n\n` }
   }
-  return { frame: `data: ${data}\n\n` }
-}

@@ -8,8 +8,9 @@
  * for redacted thinking. OpenAI's own encrypted content is passed as it is. A forged value gains
  * nothing: the provider checks its own signatures.
  */
-import { compact, type JsonObject } from "../Json.js"
+
 import type { ReasoningBlock, Signature, SignatureOrigin } from "../Canonical.js"
+import { compact, type JsonObject } from "../Json.js"
 
 const PREFIX = "apiproxy:"
 const FOREIGN: ReadonlySet<string> = new Set<SignatureOrigin>(["anthropic", "gemini"])
@@ -31,7 +32,12 @@ export const reasoningBlockOf = (text: string, encrypted: string | undefined): R
     const origin = redacted ? tag.slice(0, -"-redacted".length) : tag
     if (FOREIGN.has(origin)) {
       const signature = { origin: origin as SignatureOrigin, value: encrypted.slice(colon + 1) }
-      return compact({ type: "reasoning" as const, text: redacted ? "" : text, signature, redacted: redacted ? true : undefined })
+      return compact({
+        type: "reasoning" as const,
+        text: redacted ? "" : text,
+        signature,
+        redacted: redacted ? true : undefined,
+      })
     }
   }
   return { type: "reasoning", text, signature: { origin: "openai", value: encrypted } }

@@ -1,16 +1,29 @@
 /** OpenAI Responses request ⇄ canonical request. */
 import { Either, Schema } from "effect"
 import {
-  ProtocolError,
   type CanonicalRequest,
   type ContentBlock,
   type Message,
+  ProtocolError,
   type ResponseFormat,
   type TextBlock,
   type Tool,
   type ToolChoice,
 } from "../Canonical.js"
-import { asArray, asObject, bool, compact, isObject, num, parseArguments, str, stringifyArguments, stringRecord, unknownFields, type JsonObject } from "../Json.js"
+import {
+  asArray,
+  asObject,
+  bool,
+  compact,
+  isObject,
+  type JsonObject,
+  num,
+  parseArguments,
+  str,
+  stringifyArguments,
+  stringRecord,
+  unknownFields,
+} from "../Json.js"
 import { imageFromUrl, imageUrlOf } from "../openai-chat/Request.js"
 import { decodeEnvelope, OpenRecord } from "../RequestSchema.js"
 import { decodeReasoningItem } from "./ReasoningCarrier.js"
@@ -18,8 +31,21 @@ import { decodeReasoningItem } from "./ReasoningCarrier.js"
 const Envelope = Schema.Struct({ model: Schema.String }, OpenRecord)
 
 const KNOWN = new Set([
-  "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "max_output_tokens", "temperature",
-  "top_p", "text", "reasoning", "stream", "user", "metadata", "messages",
+  "model",
+  "input",
+  "instructions",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "max_output_tokens",
+  "temperature",
+  "top_p",
+  "text",
+  "reasoning",
+  "stream",
+  "user",
+  "metadata",
+  "messages",
 ])
 
 /** Content of an input message (string or parts) → blocks; also accepts chat-style `{role, content}` items. */
@@ -28,7 +54,11 @@ const decodeContent = (content: unknown): Array<ContentBlock> => {
   const out: Array<ContentBlock> = []
   for (const p0 of asArray(content)) {
     const p = asObject(p0)
-    if (typeof p.text === "string" && (p.type === undefined || p.type === "input_text" || p.type === "output_text" || p.type === "text")) out.push({ type: "text", text: p.text })
+    if (
+      typeof p.text === "string" &&
+      (p.type === undefined || p.type === "input_text" || p.type === "output_text" || p.type === "text")
+    )
+      out.push({ type: "text", text: p.text })
     else if (p.type === "refusal" && typeof p.refusal === "string") out.push({ type: "text", text: p.refusal })
     else if (p.type === "input_image" || p.type === "image_url") {
       const url = str(p.image_url) ?? str(asObject(p.image_url).url)
@@ -38,7 +68,12 @@ const decodeContent = (content: unknown): Array<ContentBlock> => {
   return out
 }
 
-const outputText = (o: JsonObject): string => (typeof o.output === "string" ? o.output : decodeContent(o.output).flatMap((b) => (b.type === "text" ? [b.text] : [])).join(""))
+const outputText = (o: JsonObject): string =>
+  typeof o.output === "string"
+    ? o.output
+    : decodeContent(o.output)
+        .flatMap((b) => (b.type === "text" ? [b.text] : []))
+        .join("")
 
 const decodeToolChoice = (u: unknown): ToolChoice | undefined => {
   if (u === "auto" || u === "none" || u === "required") return { type: u }
@@ -49,47 +84,109 @@ const decodeToolChoice = (u: unknown): ToolChoice | undefined => {
 export const decodeFormat = (u: unknown): ResponseFormat | undefined => {
   const f = asObject(u)
   if (f.type === "text" || f.type === "json_object") return { type: f.type }
-  if (f.type === "json_schema") return compact({ type: "json_schema" as const, name: str(f.name) ?? "response", schema: f.schema ?? {}, strict: bool(f.strict), description: str(f.description) })
+  if (f.type === "json_schema")
+    return compact({
+      type: "json_schema" as const,
+      name: str(f.name) ?? "response",
+      schema: f.schema ?? {},
+      strict: bool(f.strict),
+      description: str(f.description),
+    })
   return undefined
 }
 
 export const encodeFormat = (f: ResponseFormat): JsonObject =>
-  f.type === "json_schema" ? compact({ type: "json_schema", name: f.name, schema: f.schema, strict: f.strict, description: f.description }) : { type: f.type }
+  f.type === "json_schema"
+    ? compact({ type: "json_schema", name: f.name, schema: f.schema, strict: f.strict, description: f.description })
+    : { type: f.type }
 
 /** Appends blocks as a message, or onto the last message when `merge` and it has the same role. */
-const append = (messages: Array<Message>, role: "user" | "assistant", blocks: ReadonlyArray<ContentBlock>, merge: boolean) => {
+const append = (
+  messages: Array<Message>,
+  role: "user" | "assistant",
+  blocks: ReadonlyArray<ContentBlock>,
+  merge: boolean,
+) => {
   const last = messages[messages.length - 1]
-  if (merge && last && last.role === role) messages[messages.length - 1] = { role, content: [...last.content, ...blocks] }
+  if (merge && last && last.role === role)
+    messages[messages.length - 1] = { role, content: [...last.content, ...blocks] }
   else messages.push({ role, content: [...blocks] })
 }
 
 /** A `message` item: system text, or a user or assistant message; the error for another role. */
-const decodeMessageItem = (it: JsonObject, i: number, system: Array<TextBlock>, messages: Array<Message>): ProtocolError | undefined => {
+const decodeMessageItem = (
+  it: JsonObject,
+  i: number,
+  system: Array<TextBlock>,
+  messages: Array<Message>,
+): ProtocolError | undefined => {
   const role = str(it.role) ?? "user"
   const blocks = decodeContent(it.content)
   if (role === "system" || role === "developer") system.push(...blocks.filter((x): x is TextBlock => x.type === "text"))
   else if (role === "user" || role === "assistant") {
     if (blocks.length > 0) append(messages, role, blocks, role === "assistant")
-  } else return new ProtocolError({ dialect: "openai-responses", message: `input[${i}].role '${role}' is not supported`, param: `input[${i}].role` })
+  } else
+    return new ProtocolError({
+      dialect: "openai-responses",
+      message: `input[${i}].role '${role}' is not supported`,
+      param: `input[${i}].role`,
+    })
   return undefined
 }
 
 /** Adds input item `i` to the system blocks or the messages (unknown item types are skipped). */
-const decodeItem = (it: JsonObject, i: number, system: Array<TextBlock>, messages: Array<Message>): ProtocolError | undefined => {
+const decodeItem = (
+  it: JsonObject,
+  i: number,
+  system: Array<TextBlock>,
+  messages: Array<Message>,
+): ProtocolError | undefined => {
   switch (str(it.type) ?? "message") {
     case "message":
       return decodeMessageItem(it, i, system, messages)
     case "function_call":
-      append(messages, "assistant", [{ type: "tool_use", id: str(it.call_id) ?? str(it.id) ?? "", name: str(it.name) ?? "", input: parseArguments(str(it.arguments)) }], true)
+      append(
+        messages,
+        "assistant",
+        [
+          {
+            type: "tool_use",
+            id: str(it.call_id) ?? str(it.id) ?? "",
+            name: str(it.name) ?? "",
+            input: parseArguments(str(it.arguments)),
+          },
+        ],
+        true,
+      )
       return undefined
     case "function_call_output": {
       const last = messages[messages.length - 1]
-      const block = { type: "tool_result" as const, toolUseId: str(it.call_id) ?? "", content: [{ type: "text" as const, text: outputText(it) }], isError: false }
-      append(messages, "user", [block], last !== undefined && last.role === "user" && last.content.every((x) => x.type === "tool_result"))
+      const block = {
+        type: "tool_result" as const,
+        toolUseId: str(it.call_id) ?? "",
+        content: [{ type: "text" as const, text: outputText(it) }],
+        isError: false,
+      }
+      append(
+        messages,
+        "user",
+        [block],
+        last !== undefined && last.role === "user" && last.content.every((x) => x.type === "tool_result"),
+      )
       return undefined
     }
     case "reasoning": {
-      append(messages, "assistant", [decodeReasoningItem(it, asArray(it.summary).map((s) => str(asObject(s).text) ?? ""))], true)
+      append(
+        messages,
+        "assistant",
+        [
+          decodeReasoningItem(
+            it,
+            asArray(it.summary).map((s) => str(asObject(s).text) ?? ""),
+          ),
+        ],
+        true,
+      )
       return undefined
     }
     default:
@@ -102,7 +199,14 @@ const decodeTools = (b: JsonObject): Array<Tool> => {
   for (const t0 of asArray(b.tools)) {
     const t = asObject(t0)
     if (t.type === "function" && typeof t.name === "string")
-      tools.push(compact({ name: t.name, description: str(t.description), parameters: t.parameters ?? { type: "object", properties: {} }, strict: bool(t.strict) }))
+      tools.push(
+        compact({
+          name: t.name,
+          description: str(t.description),
+          parameters: t.parameters ?? { type: "object", properties: {} },
+          strict: bool(t.strict),
+        }),
+      )
   }
   return tools
 }
@@ -139,7 +243,13 @@ export const decodeRequest = (body: unknown): Either.Either<CanonicalRequest, Pr
     if (typeof b.instructions === "string" && b.instructions !== "") system.push({ type: "text", text: b.instructions })
     const items = typeof b.input === "string" ? [{ role: "user", content: b.input }] : asArray(b.input ?? b.messages)
     if (b.input !== undefined && typeof b.input !== "string" && !Array.isArray(b.input))
-      return Either.left(new ProtocolError({ dialect: "openai-responses", message: "input must be a string or an array of items", param: "input" }))
+      return Either.left(
+        new ProtocolError({
+          dialect: "openai-responses",
+          message: "input must be a string or an array of items",
+          param: "input",
+        }),
+      )
     for (const [i, it] of items.entries()) {
       const error = isObject(it) ? decodeItem(it, i, system, messages) : undefined
       if (error !== undefined) return Either.left(error)
@@ -148,7 +258,15 @@ export const decodeRequest = (body: unknown): Either.Either<CanonicalRequest, Pr
   })
 
 export const encodeTools = (req: CanonicalRequest): Array<JsonObject> =>
-  req.tools.map((t) => compact({ type: "function", name: t.name, description: t.description, parameters: t.parameters, strict: t.strict ?? false }))
+  req.tools.map((t) =>
+    compact({
+      type: "function",
+      name: t.name,
+      description: t.description,
+      parameters: t.parameters,
+      strict: t.strict ?? false,
+    }),
+  )
 
 export const encodeToolChoice = (c: ToolChoice | undefined): unknown =>
   c === undefined ? "auto" : c.type === "tool" ? { type: "function", name: c.name } : c.type
@@ -157,17 +275,25 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
   const extra = req.source === "openai-responses" ? req.extra : {}
   const input: Array<JsonObject> = []
   // One system block fits `instructions`; several keep their boundaries as a leading system message.
-  if (req.system.length > 1) input.push({ role: "system", content: req.system.map((b) => ({ type: "input_text", text: b.text })) })
+  if (req.system.length > 1)
+    input.push({ role: "system", content: req.system.map((b) => ({ type: "input_text", text: b.text })) })
   for (const m of req.messages) {
     let parts: Array<JsonObject> = []
     const flush = () => {
-      if (parts.length > 0) input.push(m.role === "user" ? { role: "user", content: parts } : { type: "message", role: "assistant", content: parts })
+      if (parts.length > 0)
+        input.push(
+          m.role === "user" ? { role: "user", content: parts } : { type: "message", role: "assistant", content: parts },
+        )
       parts = []
     }
     for (const b of m.content) {
       switch (b.type) {
         case "text":
-          parts.push(m.role === "user" ? { type: "input_text", text: b.text } : { type: "output_text", text: b.text, annotations: [] })
+          parts.push(
+            m.role === "user"
+              ? { type: "input_text", text: b.text }
+              : { type: "output_text", text: b.text, annotations: [] },
+          )
           break
         case "image":
           parts.push({ type: "input_image", image_url: imageUrlOf(b), detail: "auto" })
@@ -178,7 +304,11 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
           break
         case "tool_result":
           flush()
-          input.push({ type: "function_call_output", call_id: b.toolUseId, output: b.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("") })
+          input.push({
+            type: "function_call_output",
+            call_id: b.toolUseId,
+            output: b.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join(""),
+          })
           break
         case "reasoning":
           // Reasoning items can only be replayed with their original item id, which the canonical form does not keep.
@@ -199,7 +329,8 @@ export const encodeRequest = (req: CanonicalRequest, upstreamModel: string, opts
     temperature: req.temperature,
     top_p: req.topP,
     text: req.responseFormat ? { ...asObject(extra.text), format: encodeFormat(req.responseFormat) } : undefined,
-    reasoning: req.reasoning?.effort !== undefined ? { ...asObject(extra.reasoning), effort: req.reasoning.effort } : undefined,
+    reasoning:
+      req.reasoning?.effort !== undefined ? { ...asObject(extra.reasoning), effort: req.reasoning.effort } : undefined,
     user: req.user,
     metadata: req.source === "openai-responses" ? req.metadata : undefined,
     stream: opts.stream ? true : undefined,

@@ -1,8 +1,18 @@
 /** OpenAI Responses `response` object ⇄ canonical response. */
-import { decodeReasoningItem, encryptedContentOf } from "./ReasoningCarrier.js"
-import { decodedResponse, type CanonicalResponse, type ContentBlock, type EncodeContext, type ErrorInfo, type StopReason, type Usage, type UsageDelta } from "../Canonical.js"
-import { asArray, asObject, compact, num, parseArguments, str, stringifyArguments, type JsonObject } from "../Json.js"
+
+import {
+  type CanonicalResponse,
+  type ContentBlock,
+  decodedResponse,
+  type EncodeContext,
+  type ErrorInfo,
+  type StopReason,
+  type Usage,
+  type UsageDelta,
+} from "../Canonical.js"
+import { asArray, asObject, compact, type JsonObject, num, parseArguments, str, stringifyArguments } from "../Json.js"
 import { idWithPrefix } from "../openai-chat/Response.js"
+import { decodeReasoningItem, encryptedContentOf } from "./ReasoningCarrier.js"
 import { encodeFormat, encodeToolChoice, encodeTools } from "./Request.js"
 
 export const decodeUsage = (u: unknown): UsageDelta | undefined => {
@@ -39,7 +49,14 @@ export const decodeOutputItem = (item: unknown): Array<ContentBlock> => {
         return []
       })
     case "function_call":
-      return [{ type: "tool_use", id: str(it.call_id) ?? str(it.id) ?? "", name: str(it.name) ?? "", input: parseArguments(str(it.arguments)) }]
+      return [
+        {
+          type: "tool_use",
+          id: str(it.call_id) ?? str(it.id) ?? "",
+          name: str(it.name) ?? "",
+          input: parseArguments(str(it.arguments)),
+        },
+      ]
     case "reasoning": {
       const summary = asArray(it.summary).map((s) => str(asObject(s).text) ?? "")
       const content = asArray(it.content).map((s) => str(asObject(s).text) ?? "")
@@ -50,7 +67,11 @@ export const decodeOutputItem = (item: unknown): Array<ContentBlock> => {
   }
 }
 
-export const stopFromStatus = (status: string | undefined, incompleteReason: string | undefined, sawToolCall: boolean): StopReason => {
+export const stopFromStatus = (
+  status: string | undefined,
+  incompleteReason: string | undefined,
+  sawToolCall: boolean,
+): StopReason => {
   if (status === "incomplete") return incompleteReason === "content_filter" ? "content_filter" : "max_tokens"
   return sawToolCall ? "tool_use" : "end_turn"
 }
@@ -63,7 +84,11 @@ export const decodeResponse = (json: unknown): CanonicalResponse => {
     model: str(o.model),
     created: num(o.created_at),
     content,
-    stopReason: stopFromStatus(str(o.status), str(asObject(o.incomplete_details).reason), content.some((b) => b.type === "tool_use")),
+    stopReason: stopFromStatus(
+      str(o.status),
+      str(asObject(o.incomplete_details).reason),
+      content.some((b) => b.type === "tool_use"),
+    ),
     usage: decodeUsage(o.usage),
   })
 }
@@ -73,10 +98,17 @@ export const messageItem = (id: string, text: string, status: "in_progress" | "c
   type: "message",
   status,
   role: "assistant",
-  content: status === "in_progress" && text === "" ? [] : [{ type: "output_text", text, annotations: [], logprobs: [] }],
+  content:
+    status === "in_progress" && text === "" ? [] : [{ type: "output_text", text, annotations: [], logprobs: [] }],
 })
 
-export const functionCallItem = (id: string, callId: string, name: string, args: string, status: "in_progress" | "completed"): JsonObject => ({
+export const functionCallItem = (
+  id: string,
+  callId: string,
+  name: string,
+  args: string,
+  status: "in_progress" | "completed",
+): JsonObject => ({
   id,
   type: "function_call",
   status,
@@ -86,12 +118,23 @@ export const functionCallItem = (id: string, callId: string, name: string, args:
 })
 
 export const reasoningItem = (id: string, text: string, encrypted: string | undefined): JsonObject =>
-  compact({ id, type: "reasoning", summary: text === "" ? [] : [{ type: "summary_text", text }], encrypted_content: encrypted })
+  compact({
+    id,
+    type: "reasoning",
+    summary: text === "" ? [] : [{ type: "summary_text", text }],
+    encrypted_content: encrypted,
+  })
 
 const RESPONSE_ERROR_CODES = new Set(["server_error", "rate_limit_exceeded", "invalid_prompt"])
 
 export const responseErrorCode = (e: ErrorInfo): string =>
-  e.code && RESPONSE_ERROR_CODES.has(e.code) ? e.code : e.kind === "rate_limit" ? "rate_limit_exceeded" : e.kind === "invalid_request" ? "invalid_prompt" : "server_error"
+  e.code && RESPONSE_ERROR_CODES.has(e.code)
+    ? e.code
+    : e.kind === "rate_limit"
+      ? "rate_limit_exceeded"
+      : e.kind === "invalid_request"
+        ? "invalid_prompt"
+        : "server_error"
 
 export interface ResponseShell {
   readonly id: string
@@ -118,7 +161,12 @@ export const responseObject = (s: ResponseShell, ctx: EncodeContext): JsonObject
     background: false,
     error: s.error ? { code: responseErrorCode(s.error), message: s.error.message } : null,
     incomplete_details:
-      s.status === "incomplete" ? { reason: s.stopReason === "content_filter" || s.stopReason === "refusal" ? "content_filter" : "max_output_tokens" } : null,
+      s.status === "incomplete"
+        ? {
+            reason:
+              s.stopReason === "content_filter" || s.stopReason === "refusal" ? "content_filter" : "max_output_tokens",
+          }
+        : null,
     instructions: req && req.system.length > 0 ? req.system.map((b) => b.text).join("\n\n") : null,
     max_output_tokens: req?.maxTokens ?? null,
     model: ctx.model,
@@ -147,11 +195,13 @@ export const encodeResponse = (resp: CanonicalResponse, ctx: EncodeContext): Jso
   const output: Array<JsonObject> = []
   for (const b of resp.content) {
     if (b.type === "text") output.push(messageItem(ctx.ids("msg_"), b.text, "completed"))
-    else if (b.type === "tool_use") output.push(functionCallItem(ctx.ids("fc_"), b.id, b.name, stringifyArguments(b.input), "completed"))
+    else if (b.type === "tool_use")
+      output.push(functionCallItem(ctx.ids("fc_"), b.id, b.name, stringifyArguments(b.input), "completed"))
     else if (b.type === "reasoning") {
       // Another provider's signed (or redacted) thinking travels in encrypted_content (ReasoningCarrier).
       const encrypted = encryptedContentOf(b.signature, b.redacted === true)
-      if (b.redacted !== true || encrypted !== undefined) output.push(reasoningItem(ctx.ids("rs_"), b.redacted === true ? "" : b.text, encrypted))
+      if (b.redacted !== true || encrypted !== undefined)
+        output.push(reasoningItem(ctx.ids("rs_"), b.redacted === true ? "" : b.text, encrypted))
     }
   }
   return responseObject(

@@ -5,14 +5,15 @@
  * the response objects — whole or inside stream frames — given the id the client is told.
  */
 import { Either } from "effect"
-import { ProtocolError, type IdGenerator } from "../Canonical.js"
-import { asArray, asObject, isObject, parseJson, str, type JsonObject } from "../Json.js"
+import { type IdGenerator, ProtocolError } from "../Canonical.js"
+import { asArray, asObject, isObject, type JsonObject, parseJson, str } from "../Json.js"
 import { sseJson } from "../Sse.js"
 
 /** Response and item ids the gateway accepts, records and forwards: nothing that could leave a URL path segment. */
 export const RESPONSE_ID = /^[A-Za-z0-9_-]{1,200}$/
 
-const invalid = (message: string, param: string) => Either.left(new ProtocolError({ dialect: "openai-responses", message, param }))
+const invalid = (message: string, param: string) =>
+  Either.left(new ProtocolError({ dialect: "openai-responses", message, param }))
 
 /** The state fields of a Responses request. */
 export interface TurnFields {
@@ -37,10 +38,14 @@ const nativeOnlyOf = (body: JsonObject): Array<string> => {
 
 /** Reads (and checks) the state fields of a Responses request body. */
 export const readTurnFields = (body: JsonObject): Either.Either<TurnFields, ProtocolError> => {
-  if (body.store !== undefined && body.store !== null && typeof body.store !== "boolean") return invalid("store must be true or false", "store")
+  if (body.store !== undefined && body.store !== null && typeof body.store !== "boolean")
+    return invalid("store must be true or false", "store")
   const previous = body.previous_response_id
   if (previous !== undefined && previous !== null && (typeof previous !== "string" || !RESPONSE_ID.test(previous))) {
-    return invalid("previous_response_id must be a response id (letters, digits, '_' and '-', at most 200)", "previous_response_id")
+    return invalid(
+      "previous_response_id must be a response id (letters, digits, '_' and '-', at most 200)",
+      "previous_response_id",
+    )
   }
   return Either.right({
     store: body.store !== false,
@@ -49,7 +54,12 @@ export const readTurnFields = (body: JsonObject): Either.Either<TurnFields, Prot
   })
 }
 
-const ITEM_PREFIX: Readonly<Record<string, string>> = { message: "msg_", function_call_output: "fco_", function_call: "fc_", reasoning: "rs_" }
+const ITEM_PREFIX: Readonly<Record<string, string>> = {
+  message: "msg_",
+  function_call_output: "fco_",
+  function_call: "fc_",
+  reasoning: "rs_",
+}
 
 /** A message's content as parts (`input_text` from the client's side, `output_text` from the assistant's). */
 const contentParts = (role: string, content: unknown): unknown =>
@@ -60,7 +70,11 @@ const storedItem = (item: unknown, ids: IdGenerator): unknown => {
   if (!isObject(item)) return item
   const type = str(item.type) ?? (item.role !== undefined ? "message" : undefined)
   if (type === undefined) return item
-  const out: JsonObject = { id: typeof item.id === "string" ? item.id : ids(ITEM_PREFIX[type] ?? "item_"), ...item, type }
+  const out: JsonObject = {
+    id: typeof item.id === "string" ? item.id : ids(ITEM_PREFIX[type] ?? "item_"),
+    ...item,
+    type,
+  }
   if (type === "message") out.content = contentParts(str(item.role) ?? "user", item.content)
   return out
 }
@@ -68,7 +82,8 @@ const storedItem = (item: unknown, ids: IdGenerator): unknown => {
 /** The new input items of a turn (`input` as a string is one user message), as they are stored. */
 export const newInputItems = (body: JsonObject, ids: IdGenerator): Array<unknown> => {
   const input = body.input
-  if (typeof input === "string") return [{ id: ids("msg_"), type: "message", role: "user", content: [{ type: "input_text", text: input }] }]
+  if (typeof input === "string")
+    return [{ id: ids("msg_"), type: "message", role: "user", content: [{ type: "input_text", text: input }] }]
   return asArray(input).map((item) => storedItem(item, ids))
 }
 
@@ -77,11 +92,11 @@ export const newInputItems = (body: JsonObject, ids: IdGenerator): Array<unknown
  * its output items, then the new items. The previous turn's `instructions` are not carried over
  * (as OpenAI does): only this request's own apply.
  */
-export const rebuiltInput = (history: ReadonlyArray<unknown>, previousOutput: ReadonlyArray<unknown>, items: ReadonlyArray<unknown>): Array<unknown> => [
-  ...history,
-  ...previousOutput,
-  ...items,
-]
+export const rebuiltInput = (
+  history: ReadonlyArray<unknown>,
+  previousOutput: ReadonlyArray<unknown>,
+  items: ReadonlyArray<unknown>,
+): Array<unknown> => [...history, ...previousOutput, ...items]
 
 /** Ids the gateway gave (or a provider's store gave) mean nothing to a provider asked without its store. */
 const forUpstream = (item: unknown): unknown => {
@@ -161,13 +176,22 @@ const frameData = (frame: string): { readonly event: string | undefined; readonl
 }
 
 /** The final response object with the patch, `store: false` when it cannot be kept after all. */
-const patchFinal = (response: JsonObject, patch: ResponsePatch, keepFinal: ((final: JsonObject) => boolean) | undefined): JsonObject => {
+const patchFinal = (
+  response: JsonObject,
+  patch: ResponsePatch,
+  keepFinal: ((final: JsonObject) => boolean) | undefined,
+): JsonObject => {
   const patched = patchResponse(response, patch)
   return patch.store && keepFinal !== undefined && !keepFinal(patched) ? { ...patched, store: false } : patched
 }
 
 /** One frame: as it was, or with its response object patched (and observed). */
-const watchFrame = (state: WatchState, frame: string, patch: ResponsePatch | undefined, keepFinal: ((final: JsonObject) => boolean) | undefined): string => {
+const watchFrame = (
+  state: WatchState,
+  frame: string,
+  patch: ResponsePatch | undefined,
+  keepFinal: ((final: JsonObject) => boolean) | undefined,
+): string => {
   const { event, data } = frameData(frame)
   const parsed = parseJson(data)
   if (!parsed.ok || !isObject(parsed.value) || !isObject(parsed.value.response)) return frame
@@ -186,7 +210,10 @@ const watchFrame = (state: WatchState, frame: string, patch: ResponsePatch | und
  * `patch`: the id and state fields the client is told (none: the frames are only observed).
  * `keepFinal`: whether the final response object can be kept (its size); if not, it says `store: false`.
  */
-export const makeFrameWatch = (patch: ResponsePatch | undefined, keepFinal?: (final: JsonObject) => boolean): FrameWatch => {
+export const makeFrameWatch = (
+  patch: ResponsePatch | undefined,
+  keepFinal?: (final: JsonObject) => boolean,
+): FrameWatch => {
   const state: WatchState = { firstId: undefined, final: undefined }
   return {
     rewrite: (text) => {

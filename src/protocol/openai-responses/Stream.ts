@@ -3,10 +3,10 @@
  * event set: `event:` lines, `sequence_number`, `item_id`, resp_/msg_/fc_/rs_ ids consistent
  * between events and the final `response.completed` object.
  */
-import { encryptedContentOf } from "./ReasoningCarrier.js"
+
 import {
-  completeUsage,
   type BlockStart,
+  completeUsage,
   type EncodeContext,
   type ErrorInfo,
   type IdGenerator,
@@ -16,12 +16,22 @@ import {
   type StreamEvent,
   type UsageDelta,
 } from "../Canonical.js"
-import { decoderOf, type DecoderSteps } from "../DecoderLifecycle.js"
-import { encoderOf, type EncodableEvent } from "../EncoderLifecycle.js"
+import { type DecoderSteps, decoderOf } from "../DecoderLifecycle.js"
+import { type EncodableEvent, encoderOf } from "../EncoderLifecycle.js"
 import { decodeErrorBody } from "../Errors.js"
-import { asObject, num, str, type JsonObject } from "../Json.js"
+import { asObject, type JsonObject, num, str } from "../Json.js"
 import { eventName, sseJson } from "../Sse.js"
-import { decodeUsage, functionCallItem, messageItem, reasoningItem, responseErrorCode, responseObject, statusOf, stopFromStatus } from "./Response.js"
+import { encryptedContentOf } from "./ReasoningCarrier.js"
+import {
+  decodeUsage,
+  functionCallItem,
+  messageItem,
+  reasoningItem,
+  responseErrorCode,
+  responseObject,
+  statusOf,
+  stopFromStatus,
+} from "./Response.js"
 
 /** One stream's decoding state. Responses items may interleave: each has its own open block. */
 interface DecoderState {
@@ -58,14 +68,24 @@ const partKey = (itemId: string, o: JsonObject): string => `${itemId}:${num(o.co
 
 const decodeCreated = (s: DecoderState, o: JsonObject): StreamEvent => {
   const r = asObject(o.response)
-  return { type: "message_start", id: str(r.id) ?? s.ids("resp_"), model: str(r.model) ?? "", ...(num(r.created_at) !== undefined ? { created: num(r.created_at)! } : {}) }
+  return {
+    type: "message_start",
+    id: str(r.id) ?? s.ids("resp_"),
+    model: str(r.model) ?? "",
+    ...(num(r.created_at) !== undefined ? { created: num(r.created_at)! } : {}),
+  }
 }
 
 const decodeItemAdded = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>) => {
   const item = asObject(o.item)
   if (item.type === "function_call") {
     s.sawToolCall = true
-    start(s, str(item.id) ?? "", { type: "tool_use", id: str(item.call_id) ?? s.ids("call_"), name: str(item.name) ?? "" }, out)
+    start(
+      s,
+      str(item.id) ?? "",
+      { type: "tool_use", id: str(item.call_id) ?? s.ids("call_"), name: str(item.name) ?? "" },
+      out,
+    )
   } else if (item.type === "reasoning") start(s, str(item.id) ?? "", { type: "reasoning" }, out)
 }
 
@@ -74,7 +94,12 @@ const decodeItemDone = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>)
   const item = asObject(o.item)
   const index = s.blockOf.get(str(item.id) ?? "")
   if (index === undefined) return
-  if (item.type === "function_call" && !s.argsSeen.has(index) && typeof item.arguments === "string" && item.arguments !== "")
+  if (
+    item.type === "function_call" &&
+    !s.argsSeen.has(index) &&
+    typeof item.arguments === "string" &&
+    item.arguments !== ""
+  )
     out.push({ type: "tool_input_delta", index, partialJson: item.arguments })
   if (item.type === "reasoning" && typeof item.encrypted_content === "string")
     out.push({ type: "signature", index, signature: { origin: "openai", value: item.encrypted_content } })
@@ -87,7 +112,10 @@ const decodeCompleted = (s: DecoderState, o: JsonObject, out: Array<StreamEvent>
   for (const index of [...s.open]) stop(s, index, out)
   const usage = decodeUsage(r.usage)
   if (usage) out.push({ type: "usage", usage })
-  out.push({ type: "stop", reason: stopFromStatus(str(r.status), str(asObject(r.incomplete_details).reason), s.sawToolCall) })
+  out.push({
+    type: "stop",
+    reason: stopFromStatus(str(r.status), str(asObject(r.incomplete_details).reason), s.sawToolCall),
+  })
   out.push({ type: "end" })
   s.finished = true
 }
@@ -97,9 +125,18 @@ const TEXT: BlockStart = { type: "text" }
 const REASONING: BlockStart = { type: "reasoning" }
 
 /** A text or reasoning delta, in the block of its part or item. */
-const decodeDelta = (s: DecoderState, key: string, kind: "text" | "reasoning", delta: unknown, out: Array<StreamEvent>) => {
+const decodeDelta = (
+  s: DecoderState,
+  key: string,
+  kind: "text" | "reasoning",
+  delta: unknown,
+  out: Array<StreamEvent>,
+) => {
   const index = start(s, key, kind === "text" ? TEXT : REASONING, out)
-  if (typeof delta === "string" && delta !== "") out.push(kind === "text" ? { type: "text_delta", index, text: delta } : { type: "reasoning_delta", index, text: delta })
+  if (typeof delta === "string" && delta !== "")
+    out.push(
+      kind === "text" ? { type: "text_delta", index, text: delta } : { type: "reasoning_delta", index, text: delta },
+    )
 }
 
 /** One event's canonical events, by its type (unknown types carry none). */
@@ -144,7 +181,10 @@ const decodeEvent = (s: DecoderState, type: string | undefined, o: JsonObject): 
       break
     case "response.failed":
       s.finished = true
-      out.push({ type: "error", error: decodeErrorBody(0, { error: asObject(o.response).error }, "The upstream response failed") })
+      out.push({
+        type: "error",
+        error: decodeErrorBody(0, { error: asObject(o.response).error }, "The upstream response failed"),
+      })
       break
     case "error":
       s.finished = true
@@ -160,11 +200,23 @@ const steps: DecoderSteps<DecoderState> = {
 }
 
 export const makeDecoder = (ids: IdGenerator): StreamDecoder =>
-  decoderOf<DecoderState>({ ids, blockOf: new Map(), argsSeen: new Set(), open: new Set(), next: 0, sawToolCall: false, finished: false }, steps)
+  decoderOf<DecoderState>(
+    { ids, blockOf: new Map(), argsSeen: new Set(), open: new Set(), next: 0, sawToolCall: false, finished: false },
+    steps,
+  )
 
 type Item =
   | { kind: "text"; outputIndex: number; id: string; text: string; done: boolean }
-  | { kind: "reasoning"; outputIndex: number; id: string; text: string; redacted: boolean; encrypted?: string | undefined; partOpen: boolean; done: boolean }
+  | {
+      kind: "reasoning"
+      outputIndex: number
+      id: string
+      text: string
+      redacted: boolean
+      encrypted?: string | undefined
+      partOpen: boolean
+      done: boolean
+    }
   | { kind: "tool"; outputIndex: number; id: string; callId: string; name: string; args: string; done: boolean }
 
 /** One stream's encoding state. */
@@ -182,7 +234,8 @@ interface EncoderState {
   done: boolean
 }
 
-const emit = (s: EncoderState, type: string, body: JsonObject): string => sseJson({ type, ...body, sequence_number: s.seq++ }, type)
+const emit = (s: EncoderState, type: string, body: JsonObject): string =>
+  sseJson({ type, ...body, sequence_number: s.seq++ }, type)
 
 const itemJson = (it: Item): JsonObject => {
   const status = it.done ? "completed" : "in_progress"
@@ -213,7 +266,13 @@ const closeItem = (s: EncoderState, it: Item, out: Array<string>) => {
     out.push(emit(s, "response.function_call_arguments.done", { ...base, name: it.name, arguments: it.args }))
   } else if (it.partOpen) {
     out.push(emit(s, "response.reasoning_summary_text.done", { ...base, summary_index: 0, text: it.text }))
-    out.push(emit(s, "response.reasoning_summary_part.done", { ...base, summary_index: 0, part: { type: "summary_text", text: it.text } }))
+    out.push(
+      emit(s, "response.reasoning_summary_part.done", {
+        ...base,
+        summary_index: 0,
+        part: { type: "summary_text", text: it.text },
+      }),
+    )
   }
   it.done = true
   out.push(emit(s, "response.output_item.done", { output_index: it.outputIndex, item: itemJson(it) }))
@@ -225,7 +284,17 @@ const errorFrames = (s: EncoderState, e: ErrorInfo): ReadonlyArray<string> => {
   ensureStarted(s, out)
   out.push(
     emit(s, "response.failed", {
-      response: responseObject({ id: s.id, createdAt: s.createdAt, status: "failed", output: s.items.map(itemJson), error: e, usage: completeUsage(s.usage) }, s.ctx),
+      response: responseObject(
+        {
+          id: s.id,
+          createdAt: s.createdAt,
+          status: "failed",
+          output: s.items.map(itemJson),
+          error: e,
+          usage: completeUsage(s.usage),
+        },
+        s.ctx,
+      ),
     }),
   )
   out.push(emit(s, "error", { code: responseErrorCode(e), message: e.message, param: e.param ?? null }))
@@ -237,7 +306,15 @@ const newItem = (ctx: EncodeContext, outputIndex: number, b: BlockStart): Item =
     ? { kind: "text", outputIndex, id: ctx.ids("msg_"), text: "", done: false }
     : b.type === "tool_use"
       ? { kind: "tool", outputIndex, id: ctx.ids("fc_"), callId: b.id, name: b.name, args: "", done: false }
-      : { kind: "reasoning", outputIndex, id: ctx.ids("rs_"), text: "", redacted: b.redacted === true, partOpen: false, done: false }
+      : {
+          kind: "reasoning",
+          outputIndex,
+          id: ctx.ids("rs_"),
+          text: "",
+          redacted: b.redacted === true,
+          partOpen: false,
+          done: false,
+        }
 
 /** A block is an output item (a message's text also opens its content part). */
 const openItem = (s: EncoderState, index: number, b: BlockStart, out: Array<string>) => {
@@ -247,16 +324,42 @@ const openItem = (s: EncoderState, index: number, b: BlockStart, out: Array<stri
   s.byBlock.set(index, it)
   out.push(emit(s, "response.output_item.added", { output_index: it.outputIndex, item: itemJson(it) }))
   if (it.kind === "text")
-    out.push(emit(s, "response.content_part.added", { item_id: it.id, output_index: it.outputIndex, content_index: 0, part: { type: "output_text", text: "", annotations: [], logprobs: [] } }))
+    out.push(
+      emit(s, "response.content_part.added", {
+        item_id: it.id,
+        output_index: it.outputIndex,
+        content_index: 0,
+        part: { type: "output_text", text: "", annotations: [], logprobs: [] },
+      }),
+    )
 }
 
-const appendReasoning = (s: EncoderState, it: Extract<Item, { kind: "reasoning" }>, text: string, out: Array<string>) => {
+const appendReasoning = (
+  s: EncoderState,
+  it: Extract<Item, { kind: "reasoning" }>,
+  text: string,
+  out: Array<string>,
+) => {
   if (!it.partOpen) {
     it.partOpen = true
-    out.push(emit(s, "response.reasoning_summary_part.added", { item_id: it.id, output_index: it.outputIndex, summary_index: 0, part: { type: "summary_text", text: "" } }))
+    out.push(
+      emit(s, "response.reasoning_summary_part.added", {
+        item_id: it.id,
+        output_index: it.outputIndex,
+        summary_index: 0,
+        part: { type: "summary_text", text: "" },
+      }),
+    )
   }
   it.text += text
-  out.push(emit(s, "response.reasoning_summary_text.delta", { item_id: it.id, output_index: it.outputIndex, summary_index: 0, delta: text }))
+  out.push(
+    emit(s, "response.reasoning_summary_text.delta", {
+      item_id: it.id,
+      output_index: it.outputIndex,
+      summary_index: 0,
+      delta: text,
+    }),
+  )
 }
 
 /** Every item closes, then response.completed (or .incomplete) repeats the whole output. */
@@ -265,7 +368,17 @@ const complete = (s: EncoderState, out: Array<string>) => {
   for (const it of s.items) closeItem(s, it, out)
   const reason = s.stop ?? "end_turn"
   const status = statusOf(reason)
-  const response = responseObject({ id: s.id, createdAt: s.createdAt, status, output: s.items.map(itemJson), stopReason: reason, usage: completeUsage(s.usage) }, s.ctx)
+  const response = responseObject(
+    {
+      id: s.id,
+      createdAt: s.createdAt,
+      status,
+      output: s.items.map(itemJson),
+      stopReason: reason,
+      usage: completeUsage(s.usage),
+    },
+    s.ctx,
+  )
   out.push(emit(s, status === "completed" ? "response.completed" : "response.incomplete", { response }))
   s.done = true
 }
@@ -280,7 +393,15 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
       const it = s.byBlock.get(ev.index)
       if (it?.kind !== "text" || it.done || ev.text === "") break
       it.text += ev.text
-      out.push(emit(s, "response.output_text.delta", { item_id: it.id, output_index: it.outputIndex, content_index: 0, delta: ev.text, logprobs: [] }))
+      out.push(
+        emit(s, "response.output_text.delta", {
+          item_id: it.id,
+          output_index: it.outputIndex,
+          content_index: 0,
+          delta: ev.text,
+          logprobs: [],
+        }),
+      )
       break
     }
     case "reasoning_delta": {
@@ -298,7 +419,13 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
       const it = s.byBlock.get(ev.index)
       if (it?.kind !== "tool" || it.done || ev.partialJson === "") break
       it.args += ev.partialJson
-      out.push(emit(s, "response.function_call_arguments.delta", { item_id: it.id, output_index: it.outputIndex, delta: ev.partialJson }))
+      out.push(
+        emit(s, "response.function_call_arguments.delta", {
+          item_id: it.id,
+          output_index: it.outputIndex,
+          delta: ev.partialJson,
+        }),
+      )
       break
     }
     case "block_stop": {
@@ -318,6 +445,17 @@ const encodeEvent = (s: EncoderState, ev: EncodableEvent): ReadonlyArray<string>
 
 export const makeEncoder = (ctx: EncodeContext): StreamEncoder =>
   encoderOf<EncoderState>(
-    { ctx, id: ctx.ids("resp_"), createdAt: ctx.now(), items: [], byBlock: new Map(), seq: 0, started: false, usage: {}, stop: undefined, done: false },
+    {
+      ctx,
+      id: ctx.ids("resp_"),
+      createdAt: ctx.now(),
+      items: [],
+      byBlock: new Map(),
+      seq: 0,
+      started: false,
+      usage: {},
+      stop: undefined,
+      done: false,
+    },
     { start: ensureStarted, encode: encodeEvent, errorFrames },
   )

@@ -5,7 +5,7 @@
  * `{type: "duration"}`) is no token count.
  */
 import type { UsageDelta } from "../Canonical.js"
-import { isObject, num, type JsonObject } from "../Json.js"
+import { isObject, type JsonObject, num } from "../Json.js"
 
 /** The tokens an answer object (or one of its stream events) reports, if any. */
 export const passThroughUsage = (json: JsonObject): UsageDelta | undefined => {
@@ -14,5 +14,8 @@ export const passThroughUsage = (json: JsonObject): UsageDelta | undefined => {
   const input = num(usage.prompt_tokens) ?? num(usage.input_tokens)
   const output = num(usage.completion_tokens) ?? num(usage.output_tokens)
   if (input === undefined && output === undefined) return undefined
-  return { ...(input !== undefined ? { inputTokens: input } : {}), ...(output !== undefined ? { outputTokens: output } : {}) }
+  return {
+    ...(input !== undefined ? { inputTokens: input } : {}),
+    ...(output !== undefined ? { outputTokens: output } : {}),
+  }
 }

@@ -44,7 +44,8 @@ export const WALL_TIMING: WallTiming = {
   malformedAtToken: 10,
 }
 
-export const PROMPT = "Explain in exactly sixty words why a gateway earns trust only when the provider behind it misbehaves."
+export const PROMPT =
+  "Explain in exactly sixty words why a gateway earns trust only when the provider behind it misbehaves."
 export const DEFAULT_FALLBACK = "fb-ok"
 /** Guard against a hang (the catalogue's `max_wall_s`, 20–130 s there): every scenario here ends in a few seconds. */
 const MAX_WALL_S = 10
@@ -113,7 +114,12 @@ export const SCENARIOS: ReadonlyArray<Scenario> = [
     checks: [
       { id: "retried", kind: "attempts_primary_min", value: 2, severity: "advisory" },
       // 1.8 s for a 2 s Retry-After.
-      { id: "retry_after_honoured", kind: "first_gap_min_s", value: 0.9 * WALL_TIMING.retryAfterS, severity: "advisory" },
+      {
+        id: "retry_after_honoured",
+        kind: "first_gap_min_s",
+        value: 0.9 * WALL_TIMING.retryAfterS,
+        severity: "advisory",
+      },
       // A 1.5 s window for a 2 s Retry-After: at most the first attempt and one more before it ends.
       { id: "no_hammer", kind: "max_attempts_within", windowS: 0.75 * WALL_TIMING.retryAfterS, value: 2 },
     ],
@@ -176,7 +182,13 @@ export const SCENARIOS: ReadonlyArray<Scenario> = [
     checks: [
       { id: "no_hang", kind: "no_hang" },
       // 15 s for a 20 s first token: the answer came from the fallback before the slow token did.
-      { id: "ttft_limit", kind: "wall_max_s", value: 0.75 * (WALL_TIMING.slowTtftMs / 1000), severity: "advisory", requires: "fallback" },
+      {
+        id: "ttft_limit",
+        kind: "wall_max_s",
+        value: 0.75 * (WALL_TIMING.slowTtftMs / 1000),
+        severity: "advisory",
+        requires: "fallback",
+      },
     ],
   },
   {
@@ -271,7 +283,12 @@ export const SCENARIOS: ReadonlyArray<Scenario> = [
       { id: "no_hang", kind: "seq_no_hang" },
       { id: "served_during_outage", kind: "seq_served_during_outage", requires: "fallback" },
       // 30 s with cooldowns growing to 20 s: one and a half maximum cooldowns.
-      { id: "recovered", kind: "seq_recovered_within_s", value: 1.5 * (CIRCUIT_MAX_COOLDOWN_MS / 1000), requires: "fallback" },
+      {
+        id: "recovered",
+        kind: "seq_recovered_within_s",
+        value: 1.5 * (CIRCUIT_MAX_COOLDOWN_MS / 1000),
+        requires: "fallback",
+      },
       { id: "probe_discipline", kind: "seq_probe_discipline", severity: "advisory", informational: true },
     ],
   },

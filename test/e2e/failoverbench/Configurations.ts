@@ -34,7 +34,15 @@ export const CONFIGURATIONS: ReadonlyArray<Configuration> = [
   {
     name: "(a) one provider entry serving all 18 models",
     gatewayFile: (wallUrl) => ({
-      providers: [{ id: "wall", protocol: "openai", base_url: wallUrl, keys: [{ value: "sk-wall-account" }], models: WALL_MODELS }],
+      providers: [
+        {
+          id: "wall",
+          protocol: "openai",
+          base_url: wallUrl,
+          keys: [{ value: "sk-wall-account" }],
+          models: WALL_MODELS,
+        },
+      ],
       logical_models: logicalModels(() => "wall"),
     }),
   },

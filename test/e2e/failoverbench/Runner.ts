@@ -7,7 +7,6 @@
 import type OpenAI from "openai"
 import type { FaultWall } from "../../support/FaultWall.js"
 import { fallbackOf, PROMPT, type Scenario } from "./Catalogue.js"
-import { callChat } from "./SdkCall.js"
 import {
   baseMetrics,
   type CheckResult,
@@ -19,6 +18,7 @@ import {
   type Verdict,
   verdictFor,
 } from "./Scoring.js"
+import { callChat } from "./SdkCall.js"
 
 export interface ScenarioResult {
   readonly scenario: Scenario
@@ -32,7 +32,8 @@ export interface ScenarioResult {
 
 const messages = (): Array<OpenAI.ChatCompletionMessageParam> => [{ role: "user", content: PROMPT }]
 
-const sleepUntil = (at: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())))
+const sleepUntil = (at: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())))
 
 /** `alive_probe`: a non-streamed `fb-ok` call must return the canonical answer within 10 s. */
 const aliveProbe = async (client: OpenAI) => {
@@ -47,7 +48,10 @@ const describeResult = (verdict: Verdict, reason: string, checks: ReadonlyArray<
     ...checks.filter((c) => c.status !== "pass").map((c) => `  check ${c.id} [${c.severity}] ${c.status}: ${c.detail}`),
     `  outcome ${m.outcome} in ${m.elapsedS.toFixed(2)}s, model ${m.reportedModel}, ${m.contentWords}/60 words${m.error ? `, error: ${m.error}` : ""}`,
     `  alive after: ${m.aliveAfter}${m.aliveError ? ` (${m.aliveError})` : ""}`,
-    ...(m.sequence?.items.map((it) => `  seq #${it.i} at ${it.tSent.toFixed(2)}s: ${it.outcome} from ${it.reportedModel}${it.error ? ` (${it.error})` : ""}`) ?? []),
+    ...(m.sequence?.items.map(
+      (it) =>
+        `  seq #${it.i} at ${it.tSent.toFixed(2)}s: ${it.outcome} from ${it.reportedModel}${it.error ? ` (${it.error})` : ""}`,
+    ) ?? []),
     ...m.wallActions.map((a) => `  wall ${a}`),
   ].join("\n")
 
@@ -83,7 +87,11 @@ export const runScenario = async (client: OpenAI, wall: FaultWall, scenario: Sce
     const base = baseMetrics(scenario, fallbackModel, last!, log, alive)
     metrics = {
       ...base,
-      outcome: items.some((it) => it.outcome === "hang") ? "hang" : items.every((it) => it.outcome === "success") ? "success" : "error",
+      outcome: items.some((it) => it.outcome === "hang")
+        ? "hang"
+        : items.every((it) => it.outcome === "success")
+          ? "success"
+          : "error",
       complete: items.every((it) => it.complete),
       error: items.find((it) => it.outcome !== "success")?.error,
       elapsedS: Math.round(performance.now() - reset) / 1000,

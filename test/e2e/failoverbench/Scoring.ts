@@ -82,7 +82,9 @@ export const baseMetrics = (
     outcome: outcomeOf(r),
     complete: isComplete(r.content),
     content: r.content,
-    contentWords: norm(r.content).split(" ").filter((w) => w !== "").length,
+    contentWords: norm(r.content)
+      .split(" ")
+      .filter((w) => w !== "").length,
     error: r.error,
     status: r.status,
     elapsedS: r.elapsedS,
@@ -125,7 +127,8 @@ export const evaluateCheck = (check: Check, m: Metrics, caps: Capabilities): Che
     detail,
     severity: check.severity ?? "required",
   })
-  if (check.requires !== undefined && !caps[check.requires]) return out(null, `n/a — system declares no ${check.requires}`)
+  if (check.requires !== undefined && !caps[check.requires])
+    return out(null, `n/a — system declares no ${check.requires}`)
   const value = check.value ?? Number.NaN
   const oc = m.outcome
   const seq = m.sequence
@@ -138,7 +141,14 @@ export const evaluateCheck = (check: Check, m: Metrics, caps: Capabilities): Che
     }
     case "no_truncated_success": {
       const bad = oc === "success" && !m.complete
-      return out(!bad, bad ? `success with ${m.contentWords}/60 words` : oc === "success" ? "complete answer" : `no success claimed (${oc})`)
+      return out(
+        !bad,
+        bad
+          ? `success with ${m.contentWords}/60 words`
+          : oc === "success"
+            ? "complete answer"
+            : `no success claimed (${oc})`,
+      )
     }
     case "attempts_primary_min":
       return out(m.attemptsPrimary >= value, `${m.attemptsPrimary} primary attempt(s)`)
@@ -152,16 +162,23 @@ export const evaluateCheck = (check: Check, m: Metrics, caps: Capabilities): Che
       const n = m.attemptsPrimary
       const sizes = m.primaryPromptTokens
       if (n <= 1) return out(true, `${n} primary attempt(s)`)
-      if (sizes.length < n || sizes.some((s) => s === undefined)) return out(false, `${n} primary attempts, prompt sizes not recorded`)
+      if (sizes.length < n || sizes.some((s) => s === undefined))
+        return out(false, `${n} primary attempts, prompt sizes not recorded`)
       const shrinking = sizes.every((s, i) => i === 0 || s! < sizes[i - 1]!)
-      return out(shrinking, `${n} primary attempts, prompt sizes [${sizes.join(", ")}] — ${shrinking ? "each retry smaller" : "resent at the same or larger size"}`)
+      return out(
+        shrinking,
+        `${n} primary attempts, prompt sizes [${sizes.join(", ")}] — ${shrinking ? "each retry smaller" : "resent at the same or larger size"}`,
+      )
     }
     case "attempts_fallback_min":
       return out(m.attemptsFallback >= value, `${m.attemptsFallback} fallback attempt(s)`)
     case "attempts_fallback_max":
       return out(m.attemptsFallback <= value, `${m.attemptsFallback} fallback attempt(s)`)
     case "first_gap_min_s":
-      return out(m.firstGapS !== null && m.firstGapS >= value, m.firstGapS !== null ? `gap ${m.firstGapS.toFixed(2)}s` : "no second attempt")
+      return out(
+        m.firstGapS !== null && m.firstGapS >= value,
+        m.firstGapS !== null ? `gap ${m.firstGapS.toFixed(2)}s` : "no second attempt",
+      )
     case "max_attempts_within": {
       const window = check.windowS ?? 0
       const times = m.primaryTimes
@@ -171,7 +188,10 @@ export const evaluateCheck = (check: Check, m: Metrics, caps: Capabilities): Che
     case "wall_max_s":
       return out(oc !== "hang" && m.elapsedS <= value, `${m.elapsedS.toFixed(2)}s (limit ${value.toFixed(2)}s)`)
     case "alive_after":
-      return out(m.aliveAfter, m.aliveAfter ? "healthy call succeeded afterwards" : `healthy call failed afterwards: ${m.aliveError}`)
+      return out(
+        m.aliveAfter,
+        m.aliveAfter ? "healthy call succeeded afterwards" : `healthy call failed afterwards: ${m.aliveError}`,
+      )
     case "fallback_used":
       return out(m.attemptsFallback >= 1, `${m.attemptsFallback} fallback attempt(s)`)
     case "reported_model_is_fallback": {
@@ -197,7 +217,9 @@ export const evaluateCheck = (check: Check, m: Metrics, caps: Capabilities): Che
       const rec = seq?.recoveredAfterS ?? null
       return out(
         rec !== null && rec <= value,
-        rec !== null ? `primary answered again ${rec >= 0 ? "+" : ""}${rec.toFixed(1)}s after recovery` : "primary never used again after recovery",
+        rec !== null
+          ? `primary answered again ${rec >= 0 ? "+" : ""}${rec.toFixed(1)}s after recovery`
+          : "primary never used again after recovery",
       )
     }
     case "seq_probe_discipline": {
@@ -211,11 +233,16 @@ export const evaluateCheck = (check: Check, m: Metrics, caps: Capabilities): Che
 export type Verdict = "pass" | "partial" | "safe" | "fail"
 
 /** `verdict_for`: the ideal outcome (rescue) combined with the conduct checks. */
-export const verdictFor = (scenario: Scenario, checks: ReadonlyArray<CheckResult>, m: Metrics): { readonly verdict: Verdict; readonly reason: string } => {
+export const verdictFor = (
+  scenario: Scenario,
+  checks: ReadonlyArray<CheckResult>,
+  m: Metrics,
+): { readonly verdict: Verdict; readonly reason: string } => {
   const oc = m.outcome
   const ideal = scenario.ideal ?? "success"
   if (oc === "hang") return { verdict: "fail", reason: "hang" }
-  if (oc === "success" && !m.complete && ideal === "success") return { verdict: "fail", reason: "truncated answer presented as success" }
+  if (oc === "success" && !m.complete && ideal === "success")
+    return { verdict: "fail", reason: "truncated answer presented as success" }
   const failedRequired = checks.filter((c) => c.status === "fail" && c.severity !== "advisory").map((c) => c.id)
   if (failedRequired.length > 0) return { verdict: "fail", reason: `failed: ${failedRequired.join(", ")}` }
   const failedAdvisory = checks.filter((c) => c.status === "fail" && c.severity === "advisory").map((c) => c.id)
@@ -226,7 +253,9 @@ export const verdictFor = (scenario: Scenario, checks: ReadonlyArray<CheckResult
     if (oc === "success") return { verdict: "partial", reason: "answered by routing around the rejection" }
   }
   if (rescued) {
-    return failedAdvisory.length > 0 ? { verdict: "partial", reason: `rescued; advisory: ${failedAdvisory.join(", ")}` } : { verdict: "pass", reason: "rescued" }
+    return failedAdvisory.length > 0
+      ? { verdict: "partial", reason: `rescued; advisory: ${failedAdvisory.join(", ")}` }
+      : { verdict: "pass", reason: "rescued" }
   }
   return { verdict: "safe", reason: `not rescued — clean error: ${String(m.error).slice(0, 80)}` }
 }

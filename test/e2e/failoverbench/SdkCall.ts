@@ -39,10 +39,13 @@ export const callChat = async (
   const started = performance.now()
   const controller = new AbortController()
   let hung = false
-  const guard = setTimeout(() => {
-    hung = true
-    controller.abort()
-  }, (options.maxWallS + 1) * 1000)
+  const guard = setTimeout(
+    () => {
+      hung = true
+      controller.abort()
+    },
+    (options.maxWallS + 1) * 1000,
+  )
   const parts: Array<string> = []
   let reportedModel: string | undefined
   let usage: OpenAI.CompletionUsage | undefined
@@ -63,7 +66,10 @@ export const callChat = async (
   const hangError = () => `hang: no result within ${options.maxWallS}s`
   try {
     if (!options.stream) {
-      const answer = await client.chat.completions.create({ model, messages }, { signal: controller.signal, maxRetries: 0 })
+      const answer = await client.chat.completions.create(
+        { model, messages },
+        { signal: controller.signal, maxRetries: 0 },
+      )
       reportedModel = answer.model
       usage = answer.usage
       parts.push(answer.choices[0]?.message.content ?? "")
@@ -86,11 +92,17 @@ export const callChat = async (
       return result({
         ok: false,
         status: error.status,
-        error: error.status === undefined ? `in-band error event after ${chunks} chunk(s): ${error.message}` : `HTTP ${error.status}: ${error.message}`,
+        error:
+          error.status === undefined
+            ? `in-band error event after ${chunks} chunk(s): ${error.message}`
+            : `HTTP ${error.status}: ${error.message}`,
         errorCode: error.code ?? undefined,
       })
     }
-    return result({ ok: false, error: `${error instanceof Error ? error.name : "Error"}: ${String(error instanceof Error ? error.message : error)}` })
+    return result({
+      ok: false,
+      error: `${error instanceof Error ? error.name : "Error"}: ${String(error instanceof Error ? error.message : error)}`,
+    })
   } finally {
     clearTimeout(guard)
   }

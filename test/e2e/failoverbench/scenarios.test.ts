@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CANONICAL_ANSWER, type FaultWall, startFaultWall } from "../../support/FaultWall.js"
 import { startTestGateway, type TestGateway } from "../../support/TestGateway.js"
 import { GATEWAY_ENV, HEADERS_TIMEOUT_MS, SCENARIOS, WALL_TIMING } from "./Catalogue.js"
-import { type Configuration, CONFIGURATIONS } from "./Configurations.js"
+import { CONFIGURATIONS, type Configuration } from "./Configurations.js"
 import { runScenario, type ScenarioResult } from "./Runner.js"
 
 /**
@@ -21,7 +21,10 @@ const scenario = (id: string) => SCENARIOS.find((s) => s.id === id)!
 
 /** The verdict "pass" (all checks clean, healthy afterwards), shown with the whole run when not. */
 const expectPass = (result: ScenarioResult) => {
-  expect(result.checks.filter((c) => c.status === "fail"), result.describe).toEqual([])
+  expect(
+    result.checks.filter((c) => c.status === "fail"),
+    result.describe,
+  ).toEqual([])
   expect(result.metrics.aliveAfter, result.describe).toBe(true)
   expect(result.verdict, result.describe).toBe("pass")
 }
@@ -169,7 +172,10 @@ const suite = (configuration: Configuration) =>
     it("S15 primary flaps: the fallback serves during the outage, the primary carries traffic again soon after", async () => {
       const result = await run("S15")
       const seq = result.metrics.sequence!
-      expect(seq.items.every((it) => it.outcome === "success" && it.complete), result.describe).toBe(true)
+      expect(
+        seq.items.every((it) => it.outcome === "success" && it.complete),
+        result.describe,
+      ).toBe(true)
       expect(seq.items.at(-1)!.reportedModel).toBe("fb-s15-flap")
     }, 40_000)
 

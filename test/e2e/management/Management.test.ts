@@ -91,12 +91,17 @@ describe("management API (real server)", () => {
 
   it("admin/init: of concurrent calls on an empty database exactly one succeeds", async () => {
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => call("POST", "/system/admin/init", { body: {}, token: gateway.masterKey, oneTimeSecret: true })),
+      Array.from({ length: 5 }, () =>
+        call("POST", "/system/admin/init", { body: {}, token: gateway.masterKey, oneTimeSecret: true }),
+      ),
     )
     const created = results.filter((r) => r.status === 201)
     expect(created).toHaveLength(1)
     expect(results.filter((r) => r.status === 409)).toHaveLength(4)
-    expect(results.find((r) => r.status === 409)!.body).toMatchObject({ _tag: "Conflict", message: "System already has users" })
+    expect(results.find((r) => r.status === 409)!.body).toMatchObject({
+      _tag: "Conflict",
+      message: "System already has users",
+    })
     adminId = created[0]!.body.user_id
     adminPassword = created[0]!.body.password
     adminKey = created[0]!.body.api_key
@@ -109,13 +114,19 @@ describe("management API (real server)", () => {
       body: { username: "mallory", email: "mallory@example.com", password: "mallory-password-1" },
     })
     expect(register.status).toBe(403)
-    expect(register.body).toMatchObject({ _tag: "Forbidden", message: expect.stringContaining("registration is disabled") })
+    expect(register.body).toMatchObject({
+      _tag: "Forbidden",
+      message: expect.stringContaining("registration is disabled"),
+    })
     const login = await call("POST", "/auth/login", { body: { username: "mallory", password: "mallory-password-1" } })
     expect(login.status).toBe(401)
   })
 
   it("login gives a 30-minute access token and a refresh token; /auth/me answers", async () => {
-    const login = await call("POST", "/auth/login", { body: { username: "admin", password: adminPassword }, oneTimeSecret: true })
+    const login = await call("POST", "/auth/login", {
+      body: { username: "admin", password: adminPassword },
+      oneTimeSecret: true,
+    })
     expect(login.status).toBe(200)
     expect(login.body).toMatchObject({ token_type: "bearer", expires_in: 1800, refresh_expires_in: 604800 })
     access = login.body.access_token
@@ -143,7 +154,11 @@ describe("management API (real server)", () => {
   })
 
   it("secret-key/generate is for superusers and returns a fresh secret with a hint", async () => {
-    const generated = await call("POST", "/system/secret-key/generate", { token: access, body: { length: 48 }, oneTimeSecret: true })
+    const generated = await call("POST", "/system/secret-key/generate", {
+      token: access,
+      body: { length: 48 },
+      oneTimeSecret: true,
+    })
     expect(generated.status).toBe(200)
     expect(generated.body.secret_key).toMatch(/^[A-Za-z0-9_-]{64}$/)
     expect(generated.body.hint).toContain("SECRET_KEY")
@@ -168,9 +183,15 @@ describe("management API (real server)", () => {
     expect(created.body).toMatchObject({ id: "mock", protocol: "openai", enabled: true, models: ["gpt-4o-mini"] })
     // Every header value is masked: names only, with the last four characters of long values.
     expect(created.body.custom_headers).toEqual({ "X-Org": "…", "X-Extra-Api-Key": "…-123" })
-    expect(created.body.keys).toEqual([expect.objectContaining({ label: "main", masked_key: `…${PROVIDER_KEY.slice(-4)}` })])
-    expect((await call("POST", "/providers", { token: access, body: { id: "mock", base_url: upstream.url } })).status).toBe(409)
-    expect((await call("POST", "/providers", { token: access, body: { id: "Bad Id", base_url: upstream.url } })).status).toBe(400)
+    expect(created.body.keys).toEqual([
+      expect.objectContaining({ label: "main", masked_key: `…${PROVIDER_KEY.slice(-4)}` }),
+    ])
+    expect(
+      (await call("POST", "/providers", { token: access, body: { id: "mock", base_url: upstream.url } })).status,
+    ).toBe(409)
+    expect(
+      (await call("POST", "/providers", { token: access, body: { id: "Bad Id", base_url: upstream.url } })).status,
+    ).toBe(400)
 
     expect((await call("GET", "/providers", { token: access })).body.map((p: any) => p.id)).toEqual(["mock"])
     const patched = await call("PATCH", "/providers/mock", {
@@ -182,11 +203,24 @@ describe("management API (real server)", () => {
     expect(patched.body.weight).toBe(2)
     expect((await call("GET", "/providers/nope", { token: access })).status).toBe(404)
 
-    const second = await call("POST", "/providers/mock/keys", { token: access, body: { key: SECOND_PROVIDER_KEY, label: "second" } })
+    const second = await call("POST", "/providers/mock/keys", {
+      token: access,
+      body: { key: SECOND_PROVIDER_KEY, label: "second" },
+    })
     expect(second.status).toBe(201)
     expect(second.body.masked_key).toBe(`…${SECOND_PROVIDER_KEY.slice(-4)}`)
-    expect((await call("POST", "/providers/mock/keys", { token: access, body: { key: "sk-x-0000000000000000", label: "second" } })).status).toBe(409)
-    const disabled = await call("PATCH", `/providers/mock/keys/${second.body.id}`, { token: access, body: { status: "disabled", weight: 3 } })
+    expect(
+      (
+        await call("POST", "/providers/mock/keys", {
+          token: access,
+          body: { key: "sk-x-0000000000000000", label: "second" },
+        })
+      ).status,
+    ).toBe(409)
+    const disabled = await call("PATCH", `/providers/mock/keys/${second.body.id}`, {
+      token: access,
+      body: { status: "disabled", weight: 3 },
+    })
     expect(disabled.body).toMatchObject({ status: "disabled", weight: 3 })
     expect((await call("GET", "/providers/mock/keys", { token: access })).body).toHaveLength(2)
     expect((await call("DELETE", `/providers/mock/keys/${second.body.id}`, { token: access })).status).toBe(204)
@@ -210,8 +244,18 @@ describe("management API (real server)", () => {
     expect(bob.status).toBe(201)
     expect(bob.body).toMatchObject({ username: "bob", is_superuser: false, is_active: true })
     bobId = bob.body.id
-    expect((await call("POST", "/users", { token: access, body: { username: "bob", email: "b2@example.com", password: BOB_PASSWORD } })).status).toBe(409)
-    const login = await call("POST", "/auth/login", { body: { username: "bob", password: BOB_PASSWORD }, oneTimeSecret: true })
+    expect(
+      (
+        await call("POST", "/users", {
+          token: access,
+          body: { username: "bob", email: "b2@example.com", password: BOB_PASSWORD },
+        })
+      ).status,
+    ).toBe(409)
+    const login = await call("POST", "/auth/login", {
+      body: { username: "bob", password: BOB_PASSWORD },
+      oneTimeSecret: true,
+    })
     bobAccess = login.body.access_token
     secrets.add(bobAccess).add(login.body.refresh_token)
 
@@ -220,8 +264,12 @@ describe("management API (real server)", () => {
       body: { username: "eve", email: "eve@example.com", password: "eve-password-1" },
     })
     expect(forbidden.status).toBe(403)
-    expect((await call("PUT", `/users/${adminId}`, { token: bobAccess, body: { display_name: "pwned" } })).status).toBe(403)
-    expect((await call("PUT", `/users/${bobId}/status`, { token: bobAccess, body: { is_active: false } })).status).toBe(403)
+    expect((await call("PUT", `/users/${adminId}`, { token: bobAccess, body: { display_name: "pwned" } })).status).toBe(
+      403,
+    )
+    expect((await call("PUT", `/users/${bobId}/status`, { token: bobAccess, body: { is_active: false } })).status).toBe(
+      403,
+    )
     expect((await call("GET", "/providers", { token: bobAccess })).status).toBe(403)
     const own = await call("PUT", `/users/${bobId}`, { token: bobAccess, body: { display_name: "Bob" } })
     expect(own.body.display_name).toBe("Bob")
@@ -238,7 +286,12 @@ describe("management API (real server)", () => {
     appKey = created.body.token
     appKeyId = created.body.id
     secrets.add(appKey)
-    expect(created.body).toMatchObject({ name: "app", expiry_type: "month", has_provider_restrictions: true, allowed_provider_ids: ["mock"] })
+    expect(created.body).toMatchObject({
+      name: "app",
+      expiry_type: "month",
+      has_provider_restrictions: true,
+      allowed_provider_ids: ["mock"],
+    })
     const expires = new Date(created.body.expires_at).getTime() - new Date(created.body.created_at).getTime()
     expect(Math.abs(expires - 30 * 24 * 3600 * 1000)).toBeLessThan(5_000)
     expect(created.body.key_prefix).toBe(appKey.slice(0, 12))
@@ -247,7 +300,14 @@ describe("management API (real server)", () => {
     expect(list.body).toHaveLength(1)
     expect(list.body[0]).not.toHaveProperty("token")
     expect((await call("GET", `/users/${adminId}/api-keys`, { token: bobAccess })).status).toBe(403)
-    expect((await call("POST", `/users/${bobId}/api-keys`, { token: bobAccess, body: { name: "x", allowed_provider_ids: ["nope"] } })).body).toMatchObject({
+    expect(
+      (
+        await call("POST", `/users/${bobId}/api-keys`, {
+          token: bobAccess,
+          body: { name: "x", allowed_provider_ids: ["nope"] },
+        })
+      ).body,
+    ).toMatchObject({
       _tag: "BadRequest",
       details: { missing_provider_ids: ["nope"] },
     })
@@ -266,8 +326,13 @@ describe("management API (real server)", () => {
 
   it("an allow-list emptied by removal means no provider: 403 with details, and an empty /v1/models", async () => {
     // The allow-list is an administrator's to change, not the key owner's (issue 11, item 4).
-    expect((await call("DELETE", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers/mock`, { token: bobAccess })).status).toBe(403)
-    const removed = await call("DELETE", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers/mock`, { token: access })
+    expect(
+      (await call("DELETE", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers/mock`, { token: bobAccess }))
+        .status,
+    ).toBe(403)
+    const removed = await call("DELETE", `/users/${bobId}/api-keys/${appKeyId}/allowed-providers/mock`, {
+      token: access,
+    })
     expect(removed.body).toEqual({ has_provider_restrictions: true, allowed_provider_ids: [] })
     const refused = await chat(appKey)
     expect(refused.status).toBe(403)
@@ -296,14 +361,19 @@ describe("management API (real server)", () => {
     expect(everyone.body.rows.some((r: any) => r.api_key_id === appKeyId)).toBe(true)
     // Another user's usage is not a user's to read; a bad window is a 400.
     expect((await call("GET", `/usage?user_id=${adminId}`, { token: bobAccess })).status).toBe(403)
-    expect((await call("GET", "/usage?from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z", { token: access })).status).toBe(400)
+    expect(
+      (await call("GET", "/usage?from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z", { token: access })).status,
+    ).toBe(400)
     expect((await call("GET", "/usage?from=yesterday", { token: access })).status).toBe(400)
     const future = await call("GET", "/usage?from=2030-01-01T00:00:00Z&to=2030-01-02T00:00:00Z", { token: access })
     expect(future.body).toMatchObject({ rows: [], totals: { requests: 0 } })
   })
 
   it("requests over a key's limit get 429 with Retry-After", async () => {
-    const limited = await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, { token: access, body: { requests_per_minute: 2 } })
+    const limited = await call("PUT", `/users/${bobId}/api-keys/${appKeyId}`, {
+      token: access,
+      body: { requests_per_minute: 2 },
+    })
     expect(limited.body.requests_per_minute).toBe(2)
     const statuses: Array<number> = []
     let retryAfter: string | null = null
@@ -340,7 +410,9 @@ describe("management API (real server)", () => {
   })
 
   it("deactivating the owner stops the key (403) at once; reactivating restores it", async () => {
-    expect((await call("PUT", `/users/${bobId}/status`, { token: access, body: { is_active: false } })).body.is_active).toBe(false)
+    expect(
+      (await call("PUT", `/users/${bobId}/status`, { token: access, body: { is_active: false } })).body.is_active,
+    ).toBe(false)
     const refused = await chat(appKey)
     expect(refused.status).toBe(403)
     expect((await call("GET", "/auth/me", { token: bobAccess })).status).toBe(403)
@@ -349,10 +421,16 @@ describe("management API (real server)", () => {
   })
 
   it("a password change revokes the user's earlier tokens", async () => {
-    const changed = await call("PUT", `/users/${bobId}`, { token: bobAccess, body: { password: BOB_NEW_PASSWORD, current_password: BOB_PASSWORD } })
+    const changed = await call("PUT", `/users/${bobId}`, {
+      token: bobAccess,
+      body: { password: BOB_NEW_PASSWORD, current_password: BOB_PASSWORD },
+    })
     expect(changed.status).toBe(200)
     expect((await call("GET", "/auth/me", { token: bobAccess })).status).toBe(401)
-    const again = await call("POST", "/auth/login", { body: { username: "bob", password: BOB_NEW_PASSWORD }, oneTimeSecret: true })
+    const again = await call("POST", "/auth/login", {
+      body: { username: "bob", password: BOB_NEW_PASSWORD },
+      oneTimeSecret: true,
+    })
     expect(again.status).toBe(200)
     bobAccess = again.body.access_token
     secrets.add(bobAccess).add(again.body.refresh_token)
@@ -372,10 +450,15 @@ describe("management API (real server)", () => {
     // Reuse ended the whole login: the rotated pair is dead too.
     expect((await call("GET", "/auth/me", { token: rotated.body.access_token })).status).toBe(401)
 
-    const login = await call("POST", "/auth/login", { body: { username: "admin", password: adminPassword }, oneTimeSecret: true })
+    const login = await call("POST", "/auth/login", {
+      body: { username: "admin", password: adminPassword },
+      oneTimeSecret: true,
+    })
     secrets.add(login.body.access_token).add(login.body.refresh_token)
     expect((await call("POST", "/auth/logout", { body: { refresh_token: login.body.refresh_token } })).status).toBe(200)
-    expect((await call("POST", "/auth/refresh", { body: { refresh_token: login.body.refresh_token } })).status).toBe(401)
+    expect((await call("POST", "/auth/refresh", { body: { refresh_token: login.body.refresh_token } })).status).toBe(
+      401,
+    )
     expect((await call("GET", "/auth/me", { token: login.body.access_token })).status).toBe(401)
   })
 
@@ -387,8 +470,8 @@ describe("management API (real server)", () => {
 
   it("the OpenAPI document at /openapi.json describes every management endpoint; /docs renders it", async () => {
     const spec = (await call("GET", "/openapi.json")).body
-    const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
-      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     )
     for (const expected of [
       "POST /system/admin/init",
@@ -423,7 +506,10 @@ describe("management API (real server)", () => {
     const page = await docs.text()
     expect(page).toContain('"openapi"')
     // The page's own script and style come from the gateway, not from a CDN.
-    for (const [asset, type] of [["/docs/swagger-ui-bundle.js", "javascript"], ["/docs/swagger-ui.css", "text/css"]] as const) {
+    for (const [asset, type] of [
+      ["/docs/swagger-ui-bundle.js", "javascript"],
+      ["/docs/swagger-ui.css", "text/css"],
+    ] as const) {
       expect(page).toContain(asset)
       const response = await fetch(`${gateway.url}${asset}`)
       expect(response.status).toBe(200)

@@ -94,21 +94,37 @@ describe("provider settings (real server)", () => {
       "Team A's account — ask #llm-ops before changing",
     )
     const listed = (await admin("GET", "/providers")).body as Array<Record<string, unknown>>
-    expect(listed.find((p) => p.id === "described")?.description).toBe("Team A's account — ask #llm-ops before changing")
+    expect(listed.find((p) => p.id === "described")?.description).toBe(
+      "Team A's account — ask #llm-ops before changing",
+    )
 
     // A PATCH that leaves the description out keeps it; a new one replaces it; null clears it.
     const unrelated = await admin("PATCH", "/providers/described", { region: "us" })
-    expect(settingsOf(unrelated.body)).toMatchObject({ description: "Team A's account — ask #llm-ops before changing", region: "us", cost_output: 1.25 })
+    expect(settingsOf(unrelated.body)).toMatchObject({
+      description: "Team A's account — ask #llm-ops before changing",
+      region: "us",
+      cost_output: 1.25,
+    })
     const longest = "d".repeat(1000)
     const replaced = await admin("PATCH", "/providers/described", { description: longest })
     expect([replaced.status, replaced.body.description, replaced.body.region]).toEqual([200, longest, "us"])
     const cleared = await admin("PATCH", "/providers/described", { description: null, cost_output: null })
-    expect(settingsOf(cleared.body)).toEqual({ description: null, region: "us", cost_input: null, cost_output: null, max_qps: null })
+    expect(settingsOf(cleared.body)).toEqual({
+      description: null,
+      region: "us",
+      cost_input: null,
+      cost_output: null,
+      max_qps: null,
+    })
     expect(settingsOf((await admin("GET", "/providers/described")).body).description).toBeNull()
   })
 
   it("a description over 1000 characters, or not a string, is a 400 naming the field", async () => {
-    const tooLong = await admin("POST", "/providers", { id: "long", base_url: "http://127.0.0.1:9", description: "x".repeat(1001) })
+    const tooLong = await admin("POST", "/providers", {
+      id: "long",
+      base_url: "http://127.0.0.1:9",
+      description: "x".repeat(1001),
+    })
     expect([tooLong.status, tooLong.body._tag, tooLong.body.message]).toEqual([
       400,
       "BadRequest",
@@ -116,7 +132,10 @@ describe("provider settings (real server)", () => {
     ])
     expect((await admin("GET", "/providers/long")).status).toBe(404)
     const notText = await admin("PATCH", "/providers/from-file", { description: 42 })
-    expect([notText.status, notText.body.message]).toEqual([400, "description: expected a string of at most 1000 characters"])
+    expect([notText.status, notText.body.message]).toEqual([
+      400,
+      "description: expected a string of at most 1000 characters",
+    ])
     expect((await admin("GET", "/providers/from-file")).body.description).toBe("Declared in the providers file")
   })
 

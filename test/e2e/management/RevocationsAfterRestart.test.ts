@@ -44,7 +44,11 @@ describe("token revocations survive a restart (real server, same storage)", () =
 
   it("logout, refresh-token reuse and a password change still hold after a restart", async () => {
     for (const username of ["dora", "erin"]) {
-      const created = await call("POST", "/users", gateway!.masterKey, { username, email: `${username}@example.com`, password: `${username}-password-1` })
+      const created = await call("POST", "/users", gateway!.masterKey, {
+        username,
+        email: `${username}@example.com`,
+        password: `${username}-password-1`,
+      })
       expect(created.status).toBe(201)
     }
     const erinId = (await call("GET", "/users", gateway!.masterKey)).body.find((u: any) => u.username === "erin").id
@@ -59,12 +63,16 @@ describe("token revocations survive a restart (real server, same storage)", () =
 
     // erin: a login, then an administrator sets a new password.
     const beforeReset = await login("erin", "erin-password-1")
-    expect((await call("PUT", `/users/${erinId}`, gateway!.masterKey, { password: "erin-password-2" })).status).toBe(200)
+    expect((await call("PUT", `/users/${erinId}`, gateway!.masterKey, { password: "erin-password-2" })).status).toBe(
+      200,
+    )
 
     const refused = async () => {
       expect((await call("GET", "/auth/me", loggedOut.access_token)).status).toBe(401)
       expect((await call("GET", "/auth/me", beforeReset.access_token)).status).toBe(401)
-      expect((await call("POST", "/auth/refresh", undefined, { refresh_token: beforeReset.refresh_token })).status).toBe(401)
+      expect(
+        (await call("POST", "/auth/refresh", undefined, { refresh_token: beforeReset.refresh_token })).status,
+      ).toBe(401)
     }
     await refused()
     expect((await call("GET", "/auth/me", live.access_token)).status).toBe(200)
@@ -72,7 +80,9 @@ describe("token revocations survive a restart (real server, same storage)", () =
     await restart()
 
     await refused()
-    expect((await call("POST", "/auth/refresh", undefined, { refresh_token: loggedOut.refresh_token })).status).toBe(401)
+    expect((await call("POST", "/auth/refresh", undefined, { refresh_token: loggedOut.refresh_token })).status).toBe(
+      401,
+    )
     // The spent refresh token is still spent; presenting it again ends that login.
     expect((await call("POST", "/auth/refresh", undefined, { refresh_token: rotated.refresh_token })).status).toBe(401)
     expect((await call("GET", "/auth/me", next.body.access_token)).status).toBe(401)
@@ -80,10 +90,14 @@ describe("token revocations survive a restart (real server, same storage)", () =
     expect((await call("GET", "/auth/me", live.access_token)).body.username).toBe("dora")
     const refreshed = await call("POST", "/auth/refresh", undefined, { refresh_token: live.refresh_token })
     expect(refreshed.status).toBe(200)
-    expect((await call("GET", "/auth/me", (await login("erin", "erin-password-2")).access_token)).body.username).toBe("erin")
+    expect((await call("GET", "/auth/me", (await login("erin", "erin-password-2")).access_token)).body.username).toBe(
+      "erin",
+    )
 
     // A logout after the restart holds across the next one as well.
-    expect((await call("POST", "/auth/logout", undefined, { refresh_token: refreshed.body.refresh_token })).status).toBe(200)
+    expect(
+      (await call("POST", "/auth/logout", undefined, { refresh_token: refreshed.body.refresh_token })).status,
+    ).toBe(200)
     await restart()
     expect((await call("GET", "/auth/me", refreshed.body.access_token)).status).toBe(401)
     expect((await call("GET", "/auth/me", live.access_token)).status).toBe(401)

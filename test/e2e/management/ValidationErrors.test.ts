@@ -41,7 +41,11 @@ describe("management validation errors (real server)", () => {
 
   beforeAll(async () => {
     gateway = await startTestGateway({ env: { BOOTSTRAP_ADMIN: "false" } })
-    const user = await admin("POST", "/users", { username: "bob", email: "bob@example.com", password: "bob-password-1" })
+    const user = await admin("POST", "/users", {
+      username: "bob",
+      email: "bob@example.com",
+      password: "bob-password-1",
+    })
     userId = user.body.id
     keyId = (await admin("POST", `/users/${userId}/api-keys`, { name: "app" })).body.id
     expect((await admin("POST", "/providers", { id: "p1", base_url: "http://127.0.0.1:9" })).status).toBe(201)
@@ -52,8 +56,17 @@ describe("management validation errors (real server)", () => {
   })
 
   it("a body that is not JSON is 400, not 500", async () => {
-    for (const [path, token] of [["/auth/login", undefined], ["/providers", "master"], ["/users", "master"]] as const) {
-      const r = await send("POST", path, '{"username": "bob", "password": ', token === undefined ? undefined : gateway.masterKey)
+    for (const [path, token] of [
+      ["/auth/login", undefined],
+      ["/providers", "master"],
+      ["/users", "master"],
+    ] as const) {
+      const r = await send(
+        "POST",
+        path,
+        '{"username": "bob", "password": ',
+        token === undefined ? undefined : gateway.masterKey,
+      )
       expect([path, r.status, r.body?._tag]).toEqual([path, 400, "BadRequest"])
       expect(r.body.message).toContain("body: not valid JSON")
     }
@@ -61,7 +74,7 @@ describe("management validation errors (real server)", () => {
     const multipart = await fetch(`${gateway.url}/auth/login`, {
       method: "POST",
       headers: { "content-type": "multipart/form-data; boundary=xyz" },
-      body: "--xyz\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nbob\r\n--xy",
+      body: '--xyz\r\nContent-Disposition: form-data; name="username"\r\n\r\nbob\r\n--xy',
     })
     expect(multipart.status).toBe(400)
     const form = await fetch(`${gateway.url}/auth/login`, {
@@ -79,20 +92,38 @@ describe("management validation errors (real server)", () => {
   })
 
   it("numbers beyond the database's columns and malformed ids are 400 naming the field, not 503", async () => {
-    expectField(await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { requests_per_minute: 1e12 }), "requests_per_minute")
-    expectField(await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { tokens_per_minute: 2147483648 }), "tokens_per_minute")
-    expectField(await admin("POST", `/users/${userId}/api-keys`, { name: "big", requests_per_minute: 1e12 }), "requests_per_minute")
-    expectField(await admin("POST", "/providers", { id: "p2", base_url: "http://127.0.0.1:9", max_qps: 1e12 }), "max_qps")
+    expectField(
+      await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { requests_per_minute: 1e12 }),
+      "requests_per_minute",
+    )
+    expectField(
+      await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { tokens_per_minute: 2147483648 }),
+      "tokens_per_minute",
+    )
+    expectField(
+      await admin("POST", `/users/${userId}/api-keys`, { name: "big", requests_per_minute: 1e12 }),
+      "requests_per_minute",
+    )
+    expectField(
+      await admin("POST", "/providers", { id: "p2", base_url: "http://127.0.0.1:9", max_qps: 1e12 }),
+      "max_qps",
+    )
     expectField(await admin("PATCH", "/providers/p1", { max_qps: 1e12 }), "max_qps")
-    expectField(await admin("POST", "/providers/p1/keys", { key: "sk-0123456789abcdef", max_qps: 2147483648 }), "max_qps")
+    expectField(
+      await admin("POST", "/providers/p1/keys", { key: "sk-0123456789abcdef", max_qps: 2147483648 }),
+      "max_qps",
+    )
     expectField(await admin("GET", "/usage?user_id=notauuid"), "user_id")
     expectField(await admin("GET", "/usage?from=-200000-01-01T00:00:00Z"), "from")
     const models = await admin("PUT", "/providers/p1/models", { models: ["m".repeat(201)] })
     expectField(models, "models[0]")
-    const message = (await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { requests_per_minute: 1e12 })).body.message
+    const message = (await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { requests_per_minute: 1e12 })).body
+      .message
     expect(message).toContain("2147483647")
     // The largest value that fits is accepted.
-    expect((await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { requests_per_minute: 2147483647 })).status).toBe(200)
+    expect((await admin("PUT", `/users/${userId}/api-keys/${keyId}`, { requests_per_minute: 2147483647 })).status).toBe(
+      200,
+    )
     // Storage was never the problem: it still answers.
     expect((await admin("GET", "/usage")).status).toBe(200)
   })
@@ -101,7 +132,11 @@ describe("management validation errors (real server)", () => {
     const missing = await admin("POST", "/users", { email: "x@example.com", password: "long-enough-1" })
     expectField(missing, "username")
     expect(missing.body.message).toBe("username: is required")
-    const wrongType = await admin("POST", "/users", { username: "carol", email: "carol@example.com", password: 12345678 })
+    const wrongType = await admin("POST", "/users", {
+      username: "carol",
+      email: "carol@example.com",
+      password: 12345678,
+    })
     expectField(wrongType, "password")
     expect(wrongType.body.message).not.toContain("readonly")
     const notObject = await send("POST", "/auth/login", "[1,2,3]")
@@ -117,7 +152,11 @@ describe("management validation errors (real server)", () => {
     const login = await send("POST", "/auth/login", JSON.stringify({ username: huge, password: "x" }))
     expectField(login, "username")
     expect(Date.now() - started).toBeLessThan(2_000)
-    const password = await send("POST", "/auth/login", JSON.stringify({ username: "bob", password: "p".repeat(100_000) }))
+    const password = await send(
+      "POST",
+      "/auth/login",
+      JSON.stringify({ username: "bob", password: "p".repeat(100_000) }),
+    )
     expectField(password, "password")
     const header = await admin("PATCH", "/providers/p1", { custom_headers: { "X-Big": "v".repeat(10_000) } })
     expectField(header, 'custom_headers["X-Big"]')

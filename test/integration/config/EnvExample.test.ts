@@ -1,7 +1,7 @@
-import { ConfigProvider, Effect, Exit, Layer, Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { ConfigProvider, Effect, Exit, Layer, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeAppLayer } from "../../../src/App.js"
 import { testEnv } from "../../support/TestConfig.js"
@@ -40,7 +40,13 @@ const recording = (env: Map<string, string>, asked: Set<string>): ConfigProvider
 const sourceText = (dir: string): string =>
   fs
     .readdirSync(dir, { withFileTypes: true })
-    .map((entry) => (entry.isDirectory() ? sourceText(path.join(dir, entry.name)) : entry.name.endsWith(".ts") ? fs.readFileSync(path.join(dir, entry.name), "utf8") : ""))
+    .map((entry) =>
+      entry.isDirectory()
+        ? sourceText(path.join(dir, entry.name))
+        : entry.name.endsWith(".ts")
+          ? fs.readFileSync(path.join(dir, entry.name), "utf8")
+          : "",
+    )
     .join("\n")
 
 describe(".env.example lists exactly the variables the gateway reads", () => {
@@ -52,7 +58,9 @@ describe(".env.example lists exactly the variables the gateway reads", () => {
     storage = await createStorage()
     // Tracing on (towards a closed loopback port: nothing is sent), so its settings are read too.
     const env = testEnv(storage.env.DATA_DIR!, { ...storage.env, OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" })
-    const layer = makeAppLayer({ logSink: () => {} }).pipe(Layer.provide(Layer.setConfigProvider(recording(env, asked))))
+    const layer = makeAppLayer({ logSink: () => {} }).pipe(
+      Layer.provide(Layer.setConfigProvider(recording(env, asked))),
+    )
     const scope = Effect.runSync(Scope.make())
     try {
       await Effect.runPromise(Layer.buildWithScope(layer, scope))
@@ -77,6 +85,9 @@ describe(".env.example lists exactly the variables the gateway reads", () => {
   it("every variable in .env.example is read by the gateway", () => {
     const source = sourceText(path.join(root, "src"))
     const unread = [...documented].filter((name) => !asked.has(name) && !source.includes(`"${name}"`)).sort()
-    expect(unread, `.env.example lists ${unread.join(", ")}, which src never reads: remove it from .env.example`).toEqual([])
+    expect(
+      unread,
+      `.env.example lists ${unread.join(", ")}, which src never reads: remove it from .env.example`,
+    ).toEqual([])
   })
 })

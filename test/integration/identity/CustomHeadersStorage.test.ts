@@ -10,7 +10,10 @@ import { FreshTestDatabase, TestDatabase } from "../../support/TestDatabase.js"
 
 /** Issue 11, item 9: custom header values are encrypted at rest, and existing rows are converted. */
 const envOn = (database: typeof TestDatabase) =>
-  Layer.mergeAll(ProviderRepository.DefaultWithoutDependencies, ProviderAdminRepository.DefaultWithoutDependencies).pipe(
+  Layer.mergeAll(
+    ProviderRepository.DefaultWithoutDependencies,
+    ProviderAdminRepository.DefaultWithoutDependencies,
+  ).pipe(
     Layer.provideMerge(ProviderRepository.DefaultWithoutDependencies),
     Layer.provideMerge(Secrets.DefaultWithoutDependencies),
     Layer.provideMerge(Layer.mergeAll(database, testConfigLayer())),
@@ -42,9 +45,10 @@ const provider = (headers: Record<string, string>): ProviderWrite => ({
 })
 
 /** Every column of the providers table as text: what a database dump would show. */
-const dump = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ row: string }>`SELECT providers::text AS row FROM providers`).pipe(
-  Effect.map((rows) => rows.map((r) => r.row).join("\n")),
-)
+const dump = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ row: string }>`SELECT providers::text AS row FROM providers`,
+).pipe(Effect.map((rows) => rows.map((r) => r.row).join("\n")))
 
 describe("custom headers at rest", () => {
   it.live("are stored encrypted, read back whole, and an unchanged write stays unchanged", () =>
@@ -63,7 +67,9 @@ describe("custom headers at rest", () => {
       const found = yield* admin.find("p1")
       expect(found._tag === "Some" && found.value.customHeaders).toEqual(headers)
       // The same map (in another order) is not a change; another value is.
-      expect((yield* repo.upsertProvider(provider({ "X-Team": "team-42", "X-Trace": SECRET }))).outcome).toBe("unchanged")
+      expect((yield* repo.upsertProvider(provider({ "X-Team": "team-42", "X-Trace": SECRET }))).outcome).toBe(
+        "unchanged",
+      )
       expect((yield* repo.upsertProvider(provider({ ...headers, "X-Team": "team-43" }))).outcome).toBe("updated")
       expect((yield* repo.upsertProvider(provider({}))).outcome).toBe("updated")
       expect((yield* repo.loadAll).providers[0]!.customHeaders).toEqual({})

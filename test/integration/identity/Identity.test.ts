@@ -1,13 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { type Context, Effect, Either, Exit, Layer, Redacted } from "effect"
+import { Secrets } from "../../../src/crypto/Secrets.js"
 import { ApiKeyAuth } from "../../../src/identity/ApiKeyAuth.js"
 import { ApiKeys } from "../../../src/identity/ApiKeys.js"
 import { Authenticator } from "../../../src/identity/Authenticator.js"
 import { createFirstSuperuser } from "../../../src/identity/Bootstrap.js"
-import { RateLimit } from "../../../src/identity/RateLimit.js"
-import { Secrets } from "../../../src/crypto/Secrets.js"
 import { LoginSessions } from "../../../src/identity/LoginSessions.js"
+import { RateLimit } from "../../../src/identity/RateLimit.js"
 import { Users } from "../../../src/identity/Users.js"
 import { UserRepository } from "../../../src/storage/UserRepository.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
@@ -57,7 +57,10 @@ const CLIENT = "192.0.2.1"
 const alice = { username: "alice", email: "alice@example.com", password: "correct horse battery" }
 
 const addProvider = (id: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`INSERT INTO providers (provider_id, name, base_url) VALUES (${id}, ${id}, 'http://localhost')`)
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`INSERT INTO providers (provider_id, name, base_url) VALUES (${id}, ${id}, 'http://localhost')`,
+  )
 
 describe("logins and tokens", () => {
   it.live("login gives an access token that authenticates, and a refresh token that does not", () =>
@@ -89,7 +92,8 @@ describe("logins and tokens", () => {
       // A success between failures starts the count again.
       for (let i = 0; i < 4; i++) yield* failure(loginSessions.login("alice", "wrong-guess", CLIENT))
       yield* loginSessions.login("alice", alice.password, CLIENT)
-      for (let i = 0; i < 5; i++) expect((yield* failure(loginSessions.login("alice", "wrong-guess", CLIENT))).status).toBe(401)
+      for (let i = 0; i < 5; i++)
+        expect((yield* failure(loginSessions.login("alice", "wrong-guess", CLIENT))).status).toBe(401)
       // The sixth try from there is refused before the password is looked at, even the right one,
       // under any name of the account (the count is the account's, not the spelling's).
       const paused = yield* failure(loginSessions.login("ALICE@example.com", alice.password, CLIENT))
@@ -191,7 +195,10 @@ describe("API keys", () => {
       yield* auth.verify(Redacted.value(expiring.token))
       yield* sql`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = ${expiring.key.id}`
       yield* auth.invalidate
-      expect(yield* failure(auth.verify(Redacted.value(expiring.token)))).toMatchObject({ status: 401, message: "API key expired" })
+      expect(yield* failure(auth.verify(Redacted.value(expiring.token)))).toMatchObject({
+        status: 401,
+        message: "API key expired",
+      })
 
       const paused = yield* keys.create(user.id, { name: "paused", expiry: "never" })
       yield* auth.verify(Redacted.value(paused.token))
@@ -254,7 +261,9 @@ describe("first superuser", () => {
   it.live("of concurrent initialisations exactly one creates the account", () =>
     Effect.gen(function* () {
       const results = yield* Effect.all(
-        Array.from({ length: 6 }, (_, i) => createFirstSuperuser({ username: `admin${i}`, email: `admin${i}@example.com` })),
+        Array.from({ length: 6 }, (_, i) =>
+          createFirstSuperuser({ username: `admin${i}`, email: `admin${i}@example.com` }),
+        ),
         { concurrency: "unbounded" },
       )
       expect(results.filter((r) => r !== undefined)).toHaveLength(1)
@@ -275,7 +284,9 @@ describe("across two instances", () => {
       const onA = <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.provide(effect, a)
       const onB = <X, E, R>(effect: Effect.Effect<X, E, R>) => Effect.provide(effect, b)
       const user = yield* onA(Effect.flatMap(Users, (users) => users.create(alice)))
-      const { key, token } = yield* onA(Effect.flatMap(ApiKeys, (keys) => keys.create(user.id, { name: "k", expiry: "never" })))
+      const { key, token } = yield* onA(
+        Effect.flatMap(ApiKeys, (keys) => keys.create(user.id, { name: "k", expiry: "never" })),
+      )
       // B has verified (and cached) the key.
       yield* onB(Effect.flatMap(ApiKeyAuth, (auth) => auth.verify(Redacted.value(token))))
       yield* onA(Effect.flatMap(ApiKeys, (keys) => keys.remove(user.id, key.id)))
@@ -289,15 +300,33 @@ describe("across two instances", () => {
   it.live("requests-per-minute is one counter shared by every instance", () =>
     Effect.gen(function* () {
       const [a, b] = yield* twoInstances
-      const user = yield* Effect.provide(Effect.flatMap(Users, (users) => users.create(alice)), a)
+      const user = yield* Effect.provide(
+        Effect.flatMap(Users, (users) => users.create(alice)),
+        a,
+      )
       const { token } = yield* Effect.provide(
         Effect.flatMap(ApiKeys, (keys) => keys.create(user.id, { name: "k", expiry: "never", requestsPerMinute: 4 })),
         a,
       )
-      const principal = yield* Effect.provide(Effect.flatMap(ApiKeyAuth, (auth) => auth.verify(Redacted.value(token))), a)
+      const principal = yield* Effect.provide(
+        Effect.flatMap(ApiKeyAuth, (auth) => auth.verify(Redacted.value(token))),
+        a,
+      )
       const check = (ctx: Context.Context<RateLimit>) =>
-        Effect.exit(Effect.provide(Effect.flatMap(RateLimit, (limits) => limits.checkRequest(principal)), ctx))
-      const outcomes = [yield* check(a), yield* check(b), yield* check(a), yield* check(b), yield* check(a), yield* check(b)]
+        Effect.exit(
+          Effect.provide(
+            Effect.flatMap(RateLimit, (limits) => limits.checkRequest(principal)),
+            ctx,
+          ),
+        )
+      const outcomes = [
+        yield* check(a),
+        yield* check(b),
+        yield* check(a),
+        yield* check(b),
+        yield* check(a),
+        yield* check(b),
+      ]
       expect(outcomes.map(Exit.isSuccess)).toEqual([true, true, true, true, false, false])
       // Each instance tells where the shared counter stands (the x-ratelimit-* headers).
       expect(outcomes.slice(0, 4).map((o) => (Exit.isSuccess(o) ? o.value?.requests : undefined))).toEqual([
@@ -330,7 +359,10 @@ describe("across two instances", () => {
       yield* limits.recordTokens(principal, 60)
       yield* limits.checkRequest(principal)
       yield* limits.recordTokens(principal, 60)
-      expect(yield* failure(limits.checkRequest(principal))).toMatchObject({ _tag: "RateLimited", limit: "tokens_per_minute" })
+      expect(yield* failure(limits.checkRequest(principal))).toMatchObject({
+        _tag: "RateLimited",
+        limit: "tokens_per_minute",
+      })
     }).pipe(Effect.provide(OneInstance)),
   )
 })

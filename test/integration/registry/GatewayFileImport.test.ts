@@ -6,8 +6,8 @@ import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, Option, Redacted, Schedule } from "effect"
 import { parseGatewayFile } from "../../../src/config/GatewayFile.js"
-import { applyGatewayFile, importFromConfig } from "../../../src/registry/GatewayFileImport.js"
 import { makeSecrets, Secrets } from "../../../src/crypto/Secrets.js"
+import { applyGatewayFile, importFromConfig } from "../../../src/registry/GatewayFileImport.js"
 import { defaultPaths } from "../../../src/registry/Provider.js"
 import { makeProviderRegistry, ProviderRegistry } from "../../../src/registry/ProviderRegistry.js"
 import { ProviderRepository } from "../../../src/storage/ProviderRepository.js"
@@ -21,7 +21,9 @@ const ROTATED_KEY = "sk-openai-rotated-9876543210fedcbaUVW"
 const INLINE_KEY = "sk-inline-plaintext-0123456789abcdefJKL"
 
 const env = (overrides: Record<string, string> = {}) =>
-  ConfigProvider.fromMap(new Map(Object.entries({ OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_API_KEY: ANTHROPIC_KEY, ...overrides })))
+  ConfigProvider.fromMap(
+    new Map(Object.entries({ OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_API_KEY: ANTHROPIC_KEY, ...overrides })),
+  )
 
 const FILE = `
 providers:
@@ -71,14 +73,23 @@ const apply = (text: string, vars: Record<string, string> = {}) =>
     Effect.flatMap((file) => applyGatewayFile(file, "gateway.yaml")),
   )
 
-const TABLES = ["providers", "provider_api_keys", "provider_models", "logical_models", "logical_model_upstreams"] as const
+const TABLES = [
+  "providers",
+  "provider_api_keys",
+  "provider_models",
+  "logical_models",
+  "logical_model_upstreams",
+] as const
 
 /** Every row's id and updated_at, by table. */
 const timestamps = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const out: Record<string, Array<string>> = {}
   for (const table of TABLES) {
-    const rows = yield* sql<{ id: string; at: string }>`SELECT id::text AS "id", updated_at::text AS "at" FROM ${sql(table)} ORDER BY id`
+    const rows = yield* sql<{
+      id: string
+      at: string
+    }>`SELECT id::text AS "id", updated_at::text AS "at" FROM ${sql(table)} ORDER BY id`
     out[table] = rows.map((r) => `${r.id}@${r.at}`)
   }
   return out
@@ -126,7 +137,8 @@ describe("GatewayFile import", () => {
       const [anthropic] = yield* sql<{ baseUrl: string; protocol: string }>`
         SELECT base_url AS "baseUrl", protocol FROM providers WHERE provider_id = 'anthropic'`
       expect(anthropic).toEqual({ baseUrl: "https://api.anthropic.com", protocol: "anthropic" })
-    }).pipe(Effect.provide(TestEnv)))
+    }).pipe(Effect.provide(TestEnv)),
+  )
 
   it.live("running the same file twice changes nothing; a changed key is re-encrypted alone", () =>
     Effect.gen(function* () {
@@ -153,9 +165,12 @@ describe("GatewayFile import", () => {
         const moved = after[table]!.filter((row) => !before[table]!.includes(row))
         expect(moved.map((row) => row.split("@")[0])).toEqual(table === "provider_api_keys" ? [oldRow!.id] : [])
       }
-      const [newRow] = yield* sql<{ ct: Uint8Array }>`SELECT encrypted_key AS "ct" FROM provider_api_keys WHERE id = ${oldRow!.id}`
+      const [newRow] = yield* sql<{
+        ct: Uint8Array
+      }>`SELECT encrypted_key AS "ct" FROM provider_api_keys WHERE id = ${oldRow!.id}`
       expect(Buffer.from(newRow!.ct).equals(Buffer.from(oldRow!.ct))).toBe(false)
-    }).pipe(Effect.provide(TestEnv)))
+    }).pipe(Effect.provide(TestEnv)),
+  )
 
   it.live("leaves providers missing from the file alone unless prune: true", () =>
     Effect.gen(function* () {
@@ -182,7 +197,8 @@ providers:
       expect(yield* count("provider_api_keys")).toBe(1)
       expect(yield* count("logical_models")).toBe(0)
       expect(yield* count("logical_model_upstreams")).toBe(0)
-    }).pipe(Effect.provide(TestEnv)))
+    }).pipe(Effect.provide(TestEnv)),
+  )
 
   it.live("a logical model may name a provider that only exists in the database", () =>
     Effect.gen(function* () {
@@ -201,7 +217,8 @@ logical_models:
       expect(unknown.message).toBe('gateway.yaml: logical_models[0].upstreams[1].provider: unknown provider "nowhere"')
       // The failed import rolled back entirely.
       expect(yield* count("logical_models")).toBe(2)
-    }).pipe(Effect.provide(TestEnv)))
+    }).pipe(Effect.provide(TestEnv)),
+  )
 
   it.live("stores provider keys encrypted: no plaintext in any table", () =>
     Effect.gen(function* () {
@@ -227,7 +244,8 @@ logical_models:
       const secrets = yield* Secrets
       const decrypted = yield* Effect.forEach(keys, (k) => secrets.decrypt(k.ct, k.version))
       expect(decrypted.map(Redacted.value).sort()).toEqual([ANTHROPIC_KEY, INLINE_KEY, INLINE_KEY, OPENAI_KEY].sort())
-    }).pipe(Effect.provide(TestEnv)))
+    }).pipe(Effect.provide(TestEnv)),
+  )
 })
 
 describe("ProviderRegistry", () => {
@@ -276,7 +294,8 @@ describe("ProviderRegistry", () => {
         ],
         policy: {},
       })
-    }).pipe(Effect.scoped, Effect.provide(TestEnv)))
+    }).pipe(Effect.scoped, Effect.provide(TestEnv)),
+  )
 
   it.live("skips a key it cannot decrypt, naming provider and label but never the key", () =>
     Effect.gen(function* () {
@@ -307,7 +326,8 @@ describe("ProviderRegistry", () => {
       expect(warning).toContain('"provider":"anthropic"')
       expect(warning).toContain('"label":"stolen-db-copy"')
       expect(logs.join("\n")).not.toContain(foreignSecret)
-    }).pipe(Effect.scoped, Effect.provide(TestEnv)))
+    }).pipe(Effect.scoped, Effect.provide(TestEnv)),
+  )
 
   it.live("invalidate reloads this instance and, through Kv, every other instance", () =>
     Effect.gen(function* () {
@@ -332,7 +352,8 @@ describe("ProviderRegistry", () => {
       )
       expect((yield* b.current).providers.get("late")?.baseUrl).toBe("https://late.example.com")
       expect((yield* b.current).loadedAt).toBeGreaterThanOrEqual(bLoadedAt)
-    }).pipe(Effect.scoped, Effect.provide(TestEnv)))
+    }).pipe(Effect.scoped, Effect.provide(TestEnv)),
+  )
 
   it.live("a saved change whose refresh fails does not fail; the refresh is retried until it gets through", () =>
     Effect.gen(function* () {
@@ -342,9 +363,13 @@ describe("ProviderRegistry", () => {
       let failing = false
       const flaky = new ProviderRepository({
         ...real,
-        loadAll: Effect.suspend(() => (failing ? Effect.fail(new SqlError({ message: "connection lost" })) : real.loadAll)),
+        loadAll: Effect.suspend(() =>
+          failing ? Effect.fail(new SqlError({ message: "connection lost" })) : real.loadAll,
+        ),
       })
-      const registry = yield* makeProviderRegistry.pipe(Effect.provide(Layer.merge(Layer.succeedContext(kv), Layer.succeed(ProviderRepository, flaky))))
+      const registry = yield* makeProviderRegistry.pipe(
+        Effect.provide(Layer.merge(Layer.succeedContext(kv), Layer.succeed(ProviderRepository, flaky))),
+      )
 
       yield* apply(`providers:\n  - id: late\n    base_url: https://late.example.com\n`)
       failing = true
@@ -352,7 +377,10 @@ describe("ProviderRegistry", () => {
       const outcome = yield* Effect.either(registry.afterChange)
       expect(outcome._tag).toBe("Right")
       expect((yield* registry.current).providers.has("late")).toBe(false)
-      expect(yield* Effect.either(registry.invalidate)).toMatchObject({ _tag: "Left", left: { _tag: "RegistryLoadError" } })
+      expect(yield* Effect.either(registry.invalidate)).toMatchObject({
+        _tag: "Left",
+        left: { _tag: "RegistryLoadError" },
+      })
 
       // Once the database answers again, the background retry (first after 0.2 s) refreshes it.
       failing = false
@@ -361,7 +389,8 @@ describe("ProviderRegistry", () => {
         Effect.repeat({ until: (has) => has, schedule: Schedule.spaced("50 millis") }),
         Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the registry was never refreshed") }),
       )
-    }).pipe(Effect.scoped, Effect.provide(TestEnv)))
+    }).pipe(Effect.scoped, Effect.provide(TestEnv)),
+  )
 
   it.live("importFromConfig imports GATEWAY_CONFIG and refreshes the registry", () =>
     Effect.gen(function* () {
@@ -383,5 +412,6 @@ describe("ProviderRegistry", () => {
         return result
       }).pipe(Effect.provide(layer), Effect.provide(testConfigLayer({ GATEWAY_CONFIG: file })))
       expect(Option.map(summary, (s) => s.providersCreated)).toEqual(Option.some(["local"]))
-    }).pipe(Effect.scoped, Effect.provide(TestEnv)))
+    }).pipe(Effect.scoped, Effect.provide(TestEnv)),
+  )
 })

@@ -18,7 +18,10 @@ import { FreshTestDatabase, TestDatabase } from "../../support/TestDatabase.js"
  * or Postgres when DATABASE_URL is set.
  */
 const envOn = (database: typeof TestDatabase) =>
-  Layer.mergeAll(ProviderRepository.DefaultWithoutDependencies, ProviderAdminRepository.DefaultWithoutDependencies).pipe(
+  Layer.mergeAll(
+    ProviderRepository.DefaultWithoutDependencies,
+    ProviderAdminRepository.DefaultWithoutDependencies,
+  ).pipe(
     Layer.provideMerge(ProviderRepository.DefaultWithoutDependencies),
     Layer.provideMerge(Secrets.DefaultWithoutDependencies),
     Layer.provideMerge(Layer.mergeAll(database, testConfigLayer())),
@@ -39,8 +42,10 @@ providers:
     models: [m1]
 ${settings}`
 
-const storedSettings = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql<{ id: string; settings: unknown; updatedAt: Date }>`
+const storedSettings = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<{ id: string; settings: unknown; updatedAt: Date }>`
     SELECT provider_id AS "id", settings, updated_at AS "updatedAt" FROM providers ORDER BY provider_id`,
 ).pipe(
   Effect.map((rows) =>
@@ -53,29 +58,39 @@ const storedSettings = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 )
 
 describe("provider settings in the database", () => {
-  it.live("a description from the file is stored, read back by the registry and administration, and re-importing it changes nothing", () =>
-    Effect.gen(function* () {
-      const repo = yield* ProviderRepository
-      const admin = yield* ProviderAdminRepository
-      const description = "Shared account of the research team — ask before raising max_qps"
-      const text = fileWith(`    description: ${JSON.stringify(description)}\n    region: eu\n    cost_input: 0.15\n    cost_output: 0.6\n    max_qps: 40`)
-      const first = yield* apply(text)
-      expect(first.providersCreated).toEqual(["p1"])
+  it.live(
+    "a description from the file is stored, read back by the registry and administration, and re-importing it changes nothing",
+    () =>
+      Effect.gen(function* () {
+        const repo = yield* ProviderRepository
+        const admin = yield* ProviderAdminRepository
+        const description = "Shared account of the research team — ask before raising max_qps"
+        const text = fileWith(
+          `    description: ${JSON.stringify(description)}\n    region: eu\n    cost_input: 0.15\n    cost_output: 0.6\n    max_qps: 40`,
+        )
+        const first = yield* apply(text)
+        expect(first.providersCreated).toEqual(["p1"])
 
-      const [row] = yield* storedSettings
-      expect(row!.settings).toEqual({ description, region: "eu", cost_input: 0.15, cost_output: 0.6, max_qps: 40 })
-      const loaded = yield* repo.loadAll
-      expect(loaded.providers[0]!.settings).toEqual({ description, region: "eu", cost_input: 0.15, cost_output: 0.6, max_qps: 40 })
-      const found = yield* admin.find("p1")
-      expect(Option.map(found, (p) => p.settings.description)).toEqual(Option.some(description))
-      // Routing reads the costs from the same object.
-      const provider = buildSnapshot(loaded, new Map(), 0).providers.get("p1")!
-      expect([provider.costInput, provider.costOutput]).toEqual([0.15, 0.6])
+        const [row] = yield* storedSettings
+        expect(row!.settings).toEqual({ description, region: "eu", cost_input: 0.15, cost_output: 0.6, max_qps: 40 })
+        const loaded = yield* repo.loadAll
+        expect(loaded.providers[0]!.settings).toEqual({
+          description,
+          region: "eu",
+          cost_input: 0.15,
+          cost_output: 0.6,
+          max_qps: 40,
+        })
+        const found = yield* admin.find("p1")
+        expect(Option.map(found, (p) => p.settings.description)).toEqual(Option.some(description))
+        // Routing reads the costs from the same object.
+        const provider = buildSnapshot(loaded, new Map(), 0).providers.get("p1")!
+        expect([provider.costInput, provider.costOutput]).toEqual([0.15, 0.6])
 
-      const again = yield* apply(text)
-      expect([again.providersUnchanged, again.changed]).toEqual([["p1"], false])
-      expect((yield* storedSettings)[0]!.updatedAt).toBe(row!.updatedAt)
-    }).pipe(Effect.provide(TestEnv)),
+        const again = yield* apply(text)
+        expect([again.providersUnchanged, again.changed]).toEqual([["p1"], false])
+        expect((yield* storedSettings)[0]!.updatedAt).toBe(row!.updatedAt)
+      }).pipe(Effect.provide(TestEnv)),
   )
 
   it.live("a changed description is an update; one left out of the file is cleared", () =>
@@ -92,9 +107,13 @@ describe("provider settings in the database", () => {
 
   it.effect("the file rejects a description over 1000 characters, naming the place", () =>
     Effect.gen(function* () {
-      expect((yield* parse(fileWith(`    description: ${"d".repeat(1000)}`))).providers[0]!.settings.description).toHaveLength(1000)
+      expect(
+        (yield* parse(fileWith(`    description: ${"d".repeat(1000)}`))).providers[0]!.settings.description,
+      ).toHaveLength(1000)
       const error = yield* Effect.flip(parse(fileWith(`    description: ${"d".repeat(1001)}`)))
-      expect(error.message).toMatch(/^gateway\.yaml: line \d+, column \d+: providers\[0\]\.description: expected a string of at most 1000 characters$/)
+      expect(error.message).toMatch(
+        /^gateway\.yaml: line \d+, column \d+: providers\[0\]\.description: expected a string of at most 1000 characters$/,
+      )
       const notText = yield* Effect.flip(parse(fileWith(`    description: [a, b]`)))
       expect(notText.message).toMatch(/providers\[0\]\.description: expected a string of at most 1000 characters$/)
     }),

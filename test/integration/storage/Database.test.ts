@@ -1,9 +1,9 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
-import { SqlClient } from "@effect/sql"
 import * as Reactivity from "@effect/experimental/Reactivity"
+import { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { migrations } from "../../../migrations/index.js"
 import * as Database from "../../../src/storage/Database.js"
@@ -28,8 +28,10 @@ const publicTables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     ORDER BY table_name`.pipe(Effect.map((rows) => rows.map((row) => row.table_name))),
 )
 
-const appliedMigrations = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql<{ migration_id: number; name: string }>`
+const appliedMigrations = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<{ migration_id: number; name: string }>`
     SELECT migration_id, name FROM ${sql(Database.MIGRATIONS_TABLE)} ORDER BY migration_id`,
 )
 
@@ -42,14 +44,16 @@ const migrationSuite = (name: string, layer: Layer.Layer<SqlClient.SqlClient | P
         expect(applied.map((row) => `${String(row.migration_id).padStart(4, "0")}_${row.name}`)).toEqual(
           Object.keys(migrations).sort(),
         )
-      }))
+      }),
+    )
 
     it.effect("re-running the migrations is a no-op", () =>
       Effect.gen(function* () {
         const before = yield* appliedMigrations
         expect(yield* Database.migrate).toEqual([])
         expect(yield* appliedMigrations).toEqual(before)
-      }))
+      }),
+    )
 
     it.effect("the schema works: defaults, constraints and ping", () =>
       Effect.gen(function* () {
@@ -64,7 +68,8 @@ const migrationSuite = (name: string, layer: Layer.Layer<SqlClient.SqlClient | P
           sql`INSERT INTO users (username, email, hashed_password) VALUES ('alice', 'other@example.com', 'x')`,
         )
         expect(duplicate._tag).toBe("Left")
-      }))
+      }),
+    )
 
     it.effect("concurrent queries and a transaction share the pool (one session when embedded)", () =>
       Effect.gen(function* () {
@@ -72,15 +77,21 @@ const migrationSuite = (name: string, layer: Layer.Layer<SqlClient.SqlClient | P
         const transaction = sql.withTransaction(
           Effect.gen(function* () {
             yield* sql`INSERT INTO logical_models (logical_id) VALUES ('tx-model')`
-            const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM logical_models WHERE logical_id = 'tx-model'`
+            const rows = yield* sql<{
+              n: number
+            }>`SELECT count(*)::int AS n FROM logical_models WHERE logical_id = 'tx-model'`
             return rows[0]!.n
           }),
         )
         const [results, inTx] = yield* Effect.all(
           [
-            Effect.forEach(Array.from({ length: 40 }, (_, i) => i), (i) => sql<{ v: number }>`SELECT ${i}::int AS v`, {
-              concurrency: "unbounded",
-            }),
+            Effect.forEach(
+              Array.from({ length: 40 }, (_, i) => i),
+              (i) => sql<{ v: number }>`SELECT ${i}::int AS v`,
+              {
+                concurrency: "unbounded",
+              },
+            ),
             transaction,
           ],
           { concurrency: "unbounded" },
@@ -94,7 +105,8 @@ const migrationSuite = (name: string, layer: Layer.Layer<SqlClient.SqlClient | P
         )
         expect(rolledBack._tag).toBe("Left")
         expect(yield* sql`SELECT 1 FROM logical_models WHERE logical_id = 'rolled-back'`).toEqual([])
-      }))
+      }),
+    )
   })
 
 migrationSuite("embedded PGlite", embeddedTestDatabase)
@@ -112,12 +124,14 @@ if (databaseUrl !== undefined && databaseUrl !== "") {
         const name = yield* currentDatabase.pipe(Effect.provide(postgresTestDatabase(databaseUrl)))
         expect(name).toMatch(/^apiproxy_test_[0-9a-f]+$/)
         const remaining = yield* Effect.scoped(
-          Effect.flatMap(Database.connect(Redacted.make(databaseUrl), { maxConnections: 1 }), (sql) =>
-            sql`SELECT datname FROM pg_database WHERE datname = ${name}`,
+          Effect.flatMap(
+            Database.connect(Redacted.make(databaseUrl), { maxConnections: 1 }),
+            (sql) => sql`SELECT datname FROM pg_database WHERE datname = ${name}`,
           ),
         ).pipe(Effect.provide(Reactivity.layer))
         expect(remaining).toEqual([])
-      }))
+      }),
+    )
   })
 }
 
@@ -128,9 +142,7 @@ describe("Database.layer (embedded, from AppConfig)", () => {
       Effect.gen(function* () {
         const root = yield* tempDir("apiproxy-db-persist-")
         const dataDir = path.join(root, "nested", "data")
-        const app = Database.layer.pipe(
-          Layer.provide(testConfigLayer({ DATABASE_URL: undefined, DATA_DIR: dataDir })),
-        )
+        const app = Database.layer.pipe(Layer.provide(testConfigLayer({ DATABASE_URL: undefined, DATA_DIR: dataDir })))
 
         const first = yield* Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
@@ -154,14 +166,16 @@ describe("Database.layer (embedded, from AppConfig)", () => {
     120_000,
   )
 
-  it.live("a data directory already open is refused with a clear error", () =>
-    Effect.gen(function* () {
-      const root = yield* tempDir("apiproxy-db-lock-")
-      const app = Database.layerFrom({ embeddedDirectory: path.join(root, "pglite") })
-      yield* Layer.build(app)
-      const error = yield* Effect.flip(Effect.scoped(Layer.build(app.pipe(Layer.fresh))))
-      expect(error.message).toContain("is locked")
-    }).pipe(Effect.scoped),
+  it.live(
+    "a data directory already open is refused with a clear error",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* tempDir("apiproxy-db-lock-")
+        const app = Database.layerFrom({ embeddedDirectory: path.join(root, "pglite") })
+        yield* Layer.build(app)
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(app.pipe(Layer.fresh))))
+        expect(error.message).toContain("is locked")
+      }).pipe(Effect.scoped),
     60_000,
   )
 
@@ -180,5 +194,6 @@ describe("Database.layer (embedded, from AppConfig)", () => {
       expect(error.message).toContain("DATABASE_URL: could not connect to postgres at 127.0.0.1:1/nope:")
       expect(error.message).toContain("ECONNREFUSED")
       expect(error.message).not.toContain("hunter2secret")
-    }))
+    }),
+  )
 })

@@ -28,7 +28,10 @@ const listTree = (root: string): ReadonlyArray<string> =>
     .sort()
 
 /** An archive in the template format with the given entries, for inputs `pack` never writes. */
-const craft = (key: EmbeddedTemplate.TemplateKey, entries: ReadonlyArray<{ type: string; path: string; data?: string }>) => {
+const craft = (
+  key: EmbeddedTemplate.TemplateKey,
+  entries: ReadonlyArray<{ type: string; path: string; data?: string }>,
+) => {
   const chunks = [Buffer.from(`apiproxy-pgdata-template 1\n${key.pglite}\n${key.migrations.join(",")}\n`)]
   for (const entry of entries) {
     const name = Buffer.from(entry.path)
@@ -57,7 +60,14 @@ describe("EmbeddedTemplate archive", () => {
       fs.writeFileSync(file, EmbeddedTemplate.pack(source, EmbeddedTemplate.currentKey()))
 
       expect(EmbeddedTemplate.restoreInto(target, file)).toBe("restored")
-      expect(listTree(target)).toEqual(["PG_VERSION", "base", "base/1", "base/1/1259", "pg_tblspc", "postgresql.auto.conf"])
+      expect(listTree(target)).toEqual([
+        "PG_VERSION",
+        "base",
+        "base/1",
+        "base/1/1259",
+        "pg_tblspc",
+        "postgresql.auto.conf",
+      ])
       expect([...fs.readFileSync(path.join(target, "base", "1", "1259"))]).toEqual([0, 1, 2, 255])
       expect(fs.statSync(path.join(target, "postgresql.auto.conf")).mode & 0o777).toBe(0o600)
       // A directory holding a cluster is never overwritten.
@@ -106,13 +116,39 @@ describe("EmbeddedTemplate archive", () => {
       ])
       const raw = (archive: Buffer) => Buffer.from(archive)
       const cases: ReadonlyArray<readonly [Buffer, RegExp]> = [
-        [craft(current, [{ type: "f", path: "../escape" }, { type: "f", path: "PG_VERSION" }]), /invalid/],
-        [craft(current, [{ type: "f", path: "/etc/passwd" }, { type: "f", path: "PG_VERSION" }]), /invalid/],
-        [craft(current, [{ type: "l", path: "link" }, { type: "f", path: "PG_VERSION" }]), /invalid/],
+        [
+          craft(current, [
+            { type: "f", path: "../escape" },
+            { type: "f", path: "PG_VERSION" },
+          ]),
+          /invalid/,
+        ],
+        [
+          craft(current, [
+            { type: "f", path: "/etc/passwd" },
+            { type: "f", path: "PG_VERSION" },
+          ]),
+          /invalid/,
+        ],
+        [
+          craft(current, [
+            { type: "l", path: "link" },
+            { type: "f", path: "PG_VERSION" },
+          ]),
+          /invalid/,
+        ],
         [craft(current, [{ type: "f", path: "base/1" }]), /cut short/], // no marker: half a template
         [gzipSync(Buffer.from("not a template at all\n")), /not an embedded database template/],
         [raw(good).subarray(0, good.length - 8), /unexpected end|incorrect header|cut short/],
-        [gzipSync(Buffer.concat([Buffer.from(`apiproxy-pgdata-template 1\n${current.pglite}\n${current.migrations.join(",")}\nf`), Buffer.alloc(2, 0xff)])), /cut short/],
+        [
+          gzipSync(
+            Buffer.concat([
+              Buffer.from(`apiproxy-pgdata-template 1\n${current.pglite}\n${current.migrations.join(",")}\nf`),
+              Buffer.alloc(2, 0xff),
+            ]),
+          ),
+          /cut short/,
+        ],
       ]
       const db = path.join(target, "db")
       fs.mkdirSync(db)
@@ -134,7 +170,11 @@ const tableNames = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 )
 
 /** Opens the embedded database in `directory` with `template`, runs `use`, closes it. */
-const withEmbedded = <A, E>(directory: string, template: string, use: Effect.Effect<A, E, SqlClient.SqlClient | PgClient.PgClient>) =>
+const withEmbedded = <A, E>(
+  directory: string,
+  template: string,
+  use: Effect.Effect<A, E, SqlClient.SqlClient | PgClient.PgClient>,
+) =>
   Effect.scoped(
     Effect.flatMap(Database.embedded(directory, { template }), (client) =>
       use.pipe(Effect.provideService(PgClient.PgClient, client), Effect.provideService(SqlClient.SqlClient, client)),

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "@effect/vitest"
 import * as net from "node:net"
+import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Either, Fiber, Layer, Redacted, Schedule, Stream, TestClock } from "effect"
 import { Redis } from "ioredis"
 import { Kv, type KvStore } from "../../../src/storage/Kv.js"
@@ -37,7 +37,8 @@ const kvContract = (backend: Backend) =>
           yield* kv.del("a")
           expect(yield* kv.get("a")).toBeUndefined()
           yield* kv.del("never-existed")
-        }))
+        }),
+      )
 
       it.effect("getMany returns values in key order with undefined for absent keys", () =>
         Effect.gen(function* () {
@@ -46,7 +47,8 @@ const kvContract = (backend: Backend) =>
           yield* kv.set("gm:3", "three")
           expect(yield* kv.getMany(["gm:1", "gm:2", "gm:3"])).toEqual(["one", undefined, "three"])
           expect(yield* kv.getMany([])).toEqual([])
-        }))
+        }),
+      )
 
       it.effect("set with a TTL expires the key", () =>
         Effect.gen(function* () {
@@ -64,7 +66,8 @@ const kvContract = (backend: Backend) =>
           yield* kv.set("ttl:b", "v", "60 seconds")
           yield* kv.set("ttl:b", "w")
           expect(yield* kv.ttl("ttl:b")).toBeUndefined()
-        }))
+        }),
+      )
 
       it.effect("setIfAbsent writes only when the key is absent (or expired)", () =>
         Effect.gen(function* () {
@@ -75,7 +78,8 @@ const kvContract = (backend: Backend) =>
           yield* backend.advance(backend.shortTtlMs + 50)
           expect(yield* kv.setIfAbsent("nx:a", "third")).toBe(true)
           expect(yield* kv.get("nx:a")).toBe("third")
-        }))
+        }),
+      )
 
       it.effect("setIfAbsent under concurrency: exactly one writer wins", () =>
         Effect.gen(function* () {
@@ -86,7 +90,8 @@ const kvContract = (backend: Backend) =>
             { concurrency: "unbounded" },
           )
           expect(results.filter(Boolean)).toHaveLength(1)
-        }))
+        }),
+      )
 
       it.effect("incr is atomic under concurrency", () =>
         Effect.gen(function* () {
@@ -100,7 +105,8 @@ const kvContract = (backend: Backend) =>
           expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
           expect(yield* kv.incr("counter:by", 5)).toBe(5)
           expect(yield* kv.incr("counter:by", -7)).toBe(-2)
-        }))
+        }),
+      )
 
       it.effect("incr applies the TTL only when it creates the key", () =>
         Effect.gen(function* () {
@@ -118,7 +124,8 @@ const kvContract = (backend: Backend) =>
           // Without a TTL the counter is permanent.
           yield* kv.incr("counter:forever")
           expect(yield* kv.ttl("counter:forever")).toBeUndefined()
-        }))
+        }),
+      )
 
       it.effect("incrIfPresent increments only a key that exists, keeping its TTL; an absent key stays absent", () =>
         Effect.gen(function* () {
@@ -138,13 +145,16 @@ const kvContract = (backend: Backend) =>
           yield* backend.advance(backend.shortTtlMs + 50)
           expect(yield* kv.incrIfPresent("seeded:short", 1)).toBeUndefined()
           expect(yield* kv.get("seeded:short")).toBeUndefined()
-        }))
+        }),
+      )
 
       it.effect("incrIfPresent is atomic under concurrency and refuses a non-integer value or increment", () =>
         Effect.gen(function* () {
           const kv = yield* Kv
           yield* kv.set("seeded:race", "1000000000000", "60 seconds")
-          yield* Effect.forEach(Array.from({ length: 200 }), () => kv.incrIfPresent("seeded:race", 3), { concurrency: "unbounded" })
+          yield* Effect.forEach(Array.from({ length: 200 }), () => kv.incrIfPresent("seeded:race", 3), {
+            concurrency: "unbounded",
+          })
           expect(yield* kv.get("seeded:race")).toBe("1000000000600")
           yield* kv.set("seeded:text", "not a number")
           const text = yield* Effect.either(kv.incrIfPresent("seeded:text", 1))
@@ -152,7 +162,8 @@ const kvContract = (backend: Backend) =>
           expect(yield* kv.get("seeded:text")).toBe("not a number")
           const fraction = yield* Effect.either(kv.incrIfPresent("seeded:race", 0.5))
           expect(Either.isLeft(fraction) && fraction.left._tag).toBe("KvError")
-        }))
+        }),
+      )
 
       it.effect("incr fails with KvError on a non-integer value", () =>
         Effect.gen(function* () {
@@ -161,7 +172,8 @@ const kvContract = (backend: Backend) =>
           const result = yield* Effect.either(kv.incr("counter:text"))
           expect(Either.isLeft(result) && result.left._tag).toBe("KvError")
           expect(yield* kv.get("counter:text")).toBe("not a number")
-        }))
+        }),
+      )
 
       it.effect("pushCapped keeps the newest maxLength entries, newest first, with a TTL", () =>
         Effect.gen(function* () {
@@ -180,7 +192,8 @@ const kvContract = (backend: Backend) =>
           // Without a TTL the list has none.
           yield* kv.pushCapped("list:plain", "x", 10)
           expect(yield* kv.ttl("list:plain")).toBeUndefined()
-        }))
+        }),
+      )
 
       it.effect("listRange follows LRANGE index semantics", () =>
         Effect.gen(function* () {
@@ -193,7 +206,8 @@ const kvContract = (backend: Backend) =>
           expect(yield* kv.listRange("list:range", 10, 20)).toEqual([])
           expect(yield* kv.listRange("list:range", 3, 1)).toEqual([])
           expect(yield* kv.listRange("list:absent", 0, -1)).toEqual([])
-        }))
+        }),
+      )
 
       it.effect("pushCapped TTL expires the whole list", () =>
         Effect.gen(function* () {
@@ -202,7 +216,8 @@ const kvContract = (backend: Backend) =>
           expect(yield* kv.listRange("list:expiring", 0, -1)).toEqual(["x"])
           yield* backend.advance(backend.shortTtlMs + 50)
           expect(yield* kv.listRange("list:expiring", 0, -1)).toEqual([])
-        }))
+        }),
+      )
 
       it.effect("ping succeeds", () => Effect.flatMap(Kv, (kv) => kv.ping))
 
@@ -220,7 +235,8 @@ const kvContract = (backend: Backend) =>
           yield* publisher.publish("events", "m3")
           expect(Chunk.toArray(yield* Fiber.join(received))).toEqual(["m1", "m2", "m3"])
           expect(Chunk.toArray(yield* Fiber.join(receivedOther))).toEqual(["o1"])
-        }).pipe(Effect.scoped))
+        }).pipe(Effect.scoped),
+      )
 
       it.effect("two local subscribers of one channel both receive; one leaving keeps the other", () =>
         Effect.gen(function* () {
@@ -239,7 +255,8 @@ const kvContract = (backend: Backend) =>
           const firstFiber = yield* Effect.fork(Stream.runCollect(Stream.take(first, 2)))
           yield* publisher.publish("shared", "first-only")
           expect(Chunk.toArray(yield* Fiber.join(firstFiber))).toEqual(["both", "first-only"])
-        }).pipe(Effect.scoped))
+        }).pipe(Effect.scoped),
+      )
 
       it.effect("subscribe (stream form) delivers messages published while it runs", () =>
         Effect.gen(function* () {
@@ -248,14 +265,12 @@ const kvContract = (backend: Backend) =>
           // The stream subscribes when it starts running, so publish until it has heard one.
           const heard = yield* Stream.runHead(kv.subscribe("stream-form")).pipe(
             Effect.race(
-              publisher.publish("stream-form", "hello").pipe(
-                Effect.zipRight(backend.advance(20)),
-                Effect.forever,
-              ),
+              publisher.publish("stream-form", "hello").pipe(Effect.zipRight(backend.advance(20)), Effect.forever),
             ),
           )
           expect(heard._tag === "Some" && heard.value).toBe("hello")
-        }))
+        }),
+      )
     })
   })
 
@@ -333,7 +348,10 @@ if (redisUrl !== undefined && redisUrl !== "") {
   const prefix = randomKvPrefix()
   kvContract({
     name: "redis",
-    layer: Layer.merge(redisLayer(redisUrl, prefix), Layer.effect(PeerKv, Kv).pipe(Layer.provide(redisLayer(redisUrl, prefix)))),
+    layer: Layer.merge(
+      redisLayer(redisUrl, prefix),
+      Layer.effect(PeerKv, Kv).pipe(Layer.provide(redisLayer(redisUrl, prefix))),
+    ),
     advance: realSleep,
     shortTtlMs: 150,
   })
@@ -366,31 +384,40 @@ if (redisUrl !== undefined && redisUrl !== "") {
           yield* Effect.promise(() => raw.del(`${prefix}k`))
           yield* Effect.promise(() => raw.quit())
         }
-      }))
+      }),
+    )
 
-    it.live("a dropped connection fails operations with KvError, then recovers", () =>
-      Effect.gen(function* () {
-        const target = new URL(redisUrl)
-        const proxy = yield* Effect.acquireRelease(
-          Effect.promise(() => startProxy(target.hostname, Number(target.port || 6379))),
-          (proxy) => Effect.promise(() => proxy.close()),
-        )
-        const proxied = new URL(redisUrl)
-        proxied.port = String(proxy.port())
-        const prefix = randomKvPrefix()
-        const kv = yield* KvRedis.make({ url: Redacted.make(proxied.toString()), prefix, commandTimeout: "500 millis" })
-        yield* kv.set("k", "before")
-        yield* Effect.promise(() => proxy.close())
-        const failed = yield* Effect.either(kv.get("k"))
-        expect(Either.isLeft(failed) && failed.left._tag).toBe("KvError")
-        yield* Effect.promise(() => proxy.listen())
-        // ioredis reconnects in the background; the store works again without a restart.
-        const value = yield* kv.get("k").pipe(
-          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(40)))),
-        )
-        expect(value).toBe("before")
-        yield* Effect.promise(() => deleteKeys(redisUrl, `${prefix}k`))
-      }).pipe(Effect.scoped), 15_000)
+    it.live(
+      "a dropped connection fails operations with KvError, then recovers",
+      () =>
+        Effect.gen(function* () {
+          const target = new URL(redisUrl)
+          const proxy = yield* Effect.acquireRelease(
+            Effect.promise(() => startProxy(target.hostname, Number(target.port || 6379))),
+            (proxy) => Effect.promise(() => proxy.close()),
+          )
+          const proxied = new URL(redisUrl)
+          proxied.port = String(proxy.port())
+          const prefix = randomKvPrefix()
+          const kv = yield* KvRedis.make({
+            url: Redacted.make(proxied.toString()),
+            prefix,
+            commandTimeout: "500 millis",
+          })
+          yield* kv.set("k", "before")
+          yield* Effect.promise(() => proxy.close())
+          const failed = yield* Effect.either(kv.get("k"))
+          expect(Either.isLeft(failed) && failed.left._tag).toBe("KvError")
+          yield* Effect.promise(() => proxy.listen())
+          // ioredis reconnects in the background; the store works again without a restart.
+          const value = yield* kv
+            .get("k")
+            .pipe(Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(40)))))
+          expect(value).toBe("before")
+          yield* Effect.promise(() => deleteKeys(redisUrl, `${prefix}k`))
+        }).pipe(Effect.scoped),
+      15_000,
+    )
 
     it.live("TestKv cleanup deletes every key under its prefix", () =>
       Effect.gen(function* () {
@@ -404,7 +431,8 @@ if (redisUrl !== undefined && redisUrl !== "") {
         const keys = yield* Effect.promise(() => raw.keys(`${prefix}*`))
         yield* Effect.promise(() => raw.quit())
         expect(keys).toEqual([])
-      }))
+      }),
+    )
   })
 }
 
@@ -417,5 +445,6 @@ describe("Kv redis backend without a server", () => {
       expect(error._tag).toBe("KvError")
       expect(error.message).toContain("REDIS_URL: could not connect to redis at 127.0.0.1:1")
       expect(error.message).not.toContain("hunter2secret")
-    }))
+    }),
+  )
 })

@@ -1,6 +1,6 @@
+import * as fs from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
-import * as fs from "node:fs"
 import { AppConfig } from "../../../src/config/AppConfig.js"
 import { TEST_SECRET_KEY, testConfigLayer } from "../../support/TestConfig.js"
 

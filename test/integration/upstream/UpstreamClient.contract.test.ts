@@ -1,14 +1,14 @@
-import { describe, expect, it } from "@effect/vitest"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Readable } from "node:stream"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import type { Provider } from "../../../src/registry/Provider.js"
 import { LEAVES_BASE_URL, UpstreamClient, type UpstreamRequest } from "../../../src/upstream/UpstreamClient.js"
 import * as UpstreamMemory from "../../../src/upstream/UpstreamMemory.js"
 import * as UpstreamUndici from "../../../src/upstream/UpstreamUndici.js"
-import { makeProvider } from "../../unit/routing/fixtures.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
+import { makeProvider } from "../../unit/routing/fixtures.js"
 
 /**
  * One contract, two layers: the in-memory `UpstreamClient` that unit tests build the gateway on
@@ -30,7 +30,10 @@ interface Backend {
 }
 
 const KEY = "sk-contract-0123456789abcdef"
-const withKey = (provider: Provider): Provider => ({ ...provider, keys: [{ ...provider.keys[0]!, secret: Redacted.make(KEY) }] })
+const withKey = (provider: Provider): Provider => ({
+  ...provider,
+  keys: [{ ...provider.keys[0]!, secret: Redacted.make(KEY) }],
+})
 
 const memoryBackend = (): Backend => {
   let next: UpstreamMemory.MemoryAnswer = UpstreamMemory.unreachable()
@@ -132,12 +135,19 @@ const contract = (make: () => Backend) => {
           expect(response.status).toBe(200)
           expect(JSON.parse(response.text)).toEqual({ ok: true })
           expect(response.headers["x-upstream-id"]).toBe("abc")
-        }))
+        }),
+      )
 
       it.effect("an error answer fails with its status, message (the echoed key redacted) and Retry-After", () =>
         Effect.gen(function* () {
           const client = yield* UpstreamClient
-          backend.script(UpstreamMemory.status(429, { error: { message: `slow down, ${KEY}`, type: "rate_limit_error" } }, { "Retry-After": "2" }))
+          backend.script(
+            UpstreamMemory.status(
+              429,
+              { error: { message: `slow down, ${KEY}`, type: "rate_limit_error" } },
+              { "Retry-After": "2" },
+            ),
+          )
           for (const stream of [false, true]) {
             const error = stream
               ? yield* Effect.flip(client.open(request(backend.provider, { stream })))
@@ -149,7 +159,8 @@ const contract = (make: () => Backend) => {
             expect(error.errorType).toBe("rate_limit_error")
             expect(error.retryAfterMs).toBe(2000)
           }
-        }))
+        }),
+      )
 
       it.effect("a URL outside the provider's base URL is refused with 400 and never sent", () =>
         Effect.gen(function* () {
@@ -161,12 +172,13 @@ const contract = (make: () => Backend) => {
           expect(error._tag).toBe("UpstreamStatusError")
           expect(error.message).toBe(LEAVES_BASE_URL)
           expect(backend.received()).toBe(before)
-        }))
+        }),
+      )
 
       it.effect("open hands a 2xx stream over unread; its chunks arrive whole", () =>
         Effect.gen(function* () {
           const client = yield* UpstreamClient
-          const chunks = ["data: {\"a\":1}\n\n", "data: {\"a\":2}\n\n", "data: [DONE]\n\n"]
+          const chunks = ['data: {"a":1}\n\n', 'data: {"a":2}\n\n', "data: [DONE]\n\n"]
           backend.script(UpstreamMemory.sse(chunks))
           const stream = yield* client.open(request(backend.provider, { stream: true }))
           expect(stream.status).toBe(200)
@@ -174,20 +186,22 @@ const contract = (make: () => Backend) => {
           const read = yield* readBody(stream.body)
           expect(read.error).toBeUndefined()
           expect(read.text).toBe(chunks.join(""))
-        }))
+        }),
+      )
 
       it.effect("a body cut after some chunks breaks with an error bodyError classifies as a reset", () =>
         Effect.gen(function* () {
           const client = yield* UpstreamClient
-          backend.script(UpstreamMemory.sse(["data: {\"a\":1}\n\n"], { cut: "reset" }))
+          backend.script(UpstreamMemory.sse(['data: {"a":1}\n\n'], { cut: "reset" }))
           const stream = yield* client.open(request(backend.provider, { stream: true }))
           const read = yield* readBody(stream.body)
-          expect(read.text).toBe("data: {\"a\":1}\n\n")
+          expect(read.text).toBe('data: {"a":1}\n\n')
           expect(read.error).toBeDefined()
           const failure = stream.bodyError(read.error)
           expect(failure.reason).toBe("reset")
           expect(failure.message).toMatch(/^upstream body broke: /)
-        }))
+        }),
+      )
 
       it.effect("a refused connection fails as 'connect', 'upstream unreachable' (before any response byte)", () =>
         Effect.gen(function* () {
@@ -197,7 +211,8 @@ const contract = (make: () => Backend) => {
           if (error._tag !== "UpstreamTransportError") return
           expect(error.reason).toBe("connect")
           expect(error.message).toMatch(/^upstream unreachable: /)
-        }))
+        }),
+      )
     })
   })
 }

@@ -15,7 +15,14 @@ const USER_2 = "00000000-0000-4000-8000-000000000002"
 /** A cost in nano-dollars: large enough that a float sum of many would drift, exact as integers. */
 const costOf = (input: number, output: number) => input * 1_000_000_001 + output * 3
 
-const entry = (apiKeyId: string | null, userId: string | null, input: number, output: number, complete = true, cost: number | null = costOf(input, output)) => ({
+const entry = (
+  apiKeyId: string | null,
+  userId: string | null,
+  input: number,
+  output: number,
+  complete = true,
+  cost: number | null = costOf(input, output),
+) => ({
   apiKeyId,
   userId,
   provider: "openai",
@@ -53,23 +60,56 @@ describe("UsageLedger", () => {
 
       const all = yield* first.summary(window())
       const byCaller = new Map(all.map((r) => [r.api_key_id ?? "master", r]))
-      expect(byCaller.get(KEY_A)).toMatchObject({ user_id: USER_1, provider: "openai", model: "gpt-4o-mini", requests: 3, incomplete: 1, input_tokens: 31, output_tokens: 13, cached_input_tokens: 3 })
+      expect(byCaller.get(KEY_A)).toMatchObject({
+        user_id: USER_1,
+        provider: "openai",
+        model: "gpt-4o-mini",
+        requests: 3,
+        incomplete: 1,
+        input_tokens: 31,
+        output_tokens: 13,
+        cached_input_tokens: 3,
+      })
       // Costs add up exactly, across instances; an unpriced answer is counted apart, not as zero cost.
-      expect(byCaller.get(KEY_A)).toMatchObject({ cost_nanousd: String(costOf(10, 5) + costOf(20, 7) + costOf(1, 1)), unpriced: 0 })
-      expect(byCaller.get(KEY_B)).toMatchObject({ user_id: USER_2, requests: 2, input_tokens: 107, output_tokens: 57, cost_nanousd: String(costOf(100, 50)), unpriced: 1 })
-      expect(byCaller.get("master")).toMatchObject({ user_id: null, requests: 1, input_tokens: 3, cost_nanousd: String(costOf(3, 3)) })
+      expect(byCaller.get(KEY_A)).toMatchObject({
+        cost_nanousd: String(costOf(10, 5) + costOf(20, 7) + costOf(1, 1)),
+        unpriced: 0,
+      })
+      expect(byCaller.get(KEY_B)).toMatchObject({
+        user_id: USER_2,
+        requests: 2,
+        input_tokens: 107,
+        output_tokens: 57,
+        cost_nanousd: String(costOf(100, 50)),
+        unpriced: 1,
+      })
+      expect(byCaller.get("master")).toMatchObject({
+        user_id: null,
+        requests: 1,
+        input_tokens: 3,
+        cost_nanousd: String(costOf(3, 3)),
+      })
 
       // By UTC day: the same sums, each row naming its day.
       const byDay = yield* first.summary({ ...window(), byDay: true })
-      const days = new Set([new Date(Date.now() - 3_600_000).toISOString().slice(0, 10), new Date().toISOString().slice(0, 10)])
+      const days = new Set([
+        new Date(Date.now() - 3_600_000).toISOString().slice(0, 10),
+        new Date().toISOString().slice(0, 10),
+      ])
       expect(byDay.every((r) => r.day !== undefined && days.has(r.day))).toBe(true)
-      const sum = (rows: ReadonlyArray<{ requests: number; cost_nanousd: string }>) => [rows.reduce((n, r) => n + r.requests, 0), rows.reduce((n, r) => n + BigInt(r.cost_nanousd), 0n)]
+      const sum = (rows: ReadonlyArray<{ requests: number; cost_nanousd: string }>) => [
+        rows.reduce((n, r) => n + r.requests, 0),
+        rows.reduce((n, r) => n + BigInt(r.cost_nanousd), 0n),
+      ]
       expect(sum(byDay)).toEqual(sum(all))
 
       // One user's view; and nothing outside the window.
       expect((yield* first.summary({ ...window(), userId: USER_2 })).map((r) => r.api_key_id)).toEqual([KEY_B])
-      expect(yield* first.summary({ from: new Date(Date.now() + 120_000), to: new Date(Date.now() + 180_000) })).toEqual([])
-    }).pipe(Effect.scoped, Effect.provide(Env)))
+      expect(
+        yield* first.summary({ from: new Date(Date.now() + 120_000), to: new Date(Date.now() + 180_000) }),
+      ).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(Env)),
+  )
 
   it.live("a read writes this instance's pending usage first; pending usage is written when the ledger stops", () =>
     Effect.gen(function* () {
@@ -86,7 +126,8 @@ describe("UsageLedger", () => {
         }),
       )
       expect((yield* ledger.summary(window()))[0]).toMatchObject({ requests: 2, input_tokens: 10, output_tokens: 5 })
-    }).pipe(Effect.scoped, Effect.provide(Env)))
+    }).pipe(Effect.scoped, Effect.provide(Env)),
+  )
 
   it.live("rows older than USAGE_RETENTION_DAYS (90 by default) are pruned; recent ones stay", () =>
     Effect.gen(function* () {
@@ -101,5 +142,6 @@ describe("UsageLedger", () => {
       yield* ledger.prune(now)
       const left = yield* sql<{ minute: Date }>`SELECT minute FROM usage_minutes WHERE provider = 'p' ORDER BY minute`
       expect(left.map((r) => new Date(r.minute).getTime())).toEqual([recent.getTime()])
-    }).pipe(Effect.scoped, Effect.provide(Env)))
+    }).pipe(Effect.scoped, Effect.provide(Env)),
+  )
 })

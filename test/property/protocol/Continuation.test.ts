@@ -1,12 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { parseFrames } from "../../unit/protocol/Frames.js"
 import { FastCheck as fc } from "effect"
 import type { Dialect, EncodeContext, SseEvent, StreamEvent } from "../../../src/protocol/Canonical.js"
-import { CONTINUATION_MISMATCH, makeSplice, prefillText, type ContinuationMode } from "../../../src/protocol/Continuation.js"
+import {
+  CONTINUATION_MISMATCH,
+  type ContinuationMode,
+  makeSplice,
+  prefillText,
+} from "../../../src/protocol/Continuation.js"
 import { codecs } from "../../../src/protocol/Dialect.js"
 import { sequentialIds } from "../../../src/protocol/Ids.js"
 import { makeTranscoder } from "../../../src/protocol/Transcoder.js"
 import { deliveredText, makeTranscriptRecorder, type Transcript } from "../../../src/protocol/Transcript.js"
+import { parseFrames } from "../../unit/protocol/Frames.js"
 
 /**
  * Mid-stream rescue's pure core (Continuation.ts), end to end through the real codecs: an answer
@@ -20,9 +25,18 @@ import { deliveredText, makeTranscriptRecorder, type Transcript } from "../../..
 
 const DIALECTS: ReadonlyArray<Dialect> = ["openai-chat", "openai-responses", "anthropic", "gemini"]
 
-const request = { model: "client", system: [], messages: [], tools: [], stop: [], stream: true, streamUsage: true, source: "openai-chat", extra: {} } as const
+const request = {
+  model: "client",
+  system: [],
+  messages: [],
+  tools: [],
+  stop: [],
+  stream: true,
+  streamUsage: true,
+  source: "openai-chat",
+  extra: {},
+} as const
 const context = (model: string): EncodeContext => ({ model, ids: sequentialIds(), now: () => 1_700_000_000, request })
-
 
 // ---------------------------------------------------------------------------------------------
 // Generators
@@ -74,22 +88,36 @@ const upstreamFrames = (
   options: { readonly complete: boolean; readonly closeBlock?: boolean; readonly reasoning?: string | undefined },
 ): Array<SseEvent> => {
   const encoder = codecs[dialect].makeStreamEncoder(context("upstream-model"))
-  const events: Array<StreamEvent> = [{ type: "message_start", id: "up-1", model: "upstream-model", usage: { inputTokens: 7 } }]
+  const events: Array<StreamEvent> = [
+    { type: "message_start", id: "up-1", model: "upstream-model", usage: { inputTokens: 7 } },
+  ]
   let index = 0
   if (options.reasoning !== undefined) {
-    events.push({ type: "block_start", index, block: { type: "reasoning" } }, { type: "reasoning_delta", index, text: options.reasoning }, { type: "block_stop", index })
+    events.push(
+      { type: "block_start", index, block: { type: "reasoning" } },
+      { type: "reasoning_delta", index, text: options.reasoning },
+      { type: "block_stop", index },
+    )
     index++
   }
   events.push({ type: "block_start", index, block: { type: "text" } })
   for (const text of chunks) events.push({ type: "text_delta", index, text })
   if (options.complete || options.closeBlock === true) events.push({ type: "block_stop", index })
-  if (options.complete) events.push({ type: "usage", usage: { inputTokens: 7, outputTokens: 11 } }, { type: "stop", reason: "end_turn" }, { type: "end" })
+  if (options.complete)
+    events.push(
+      { type: "usage", usage: { inputTokens: 7, outputTokens: 11 } },
+      { type: "stop", reason: "end_turn" },
+      { type: "end" },
+    )
   const frames = events.flatMap((e) => encoder.push(e))
   return parseFrames(options.complete ? [...frames, ...encoder.finish()] : frames)
 }
 
 /** Splits an array of chunks of `text` so that the first part holds exactly `cut` code points. */
-const splitAt = (chunks: ReadonlyArray<string>, cut: number): { readonly before: Array<string>; readonly after: Array<string> } => {
+const splitAt = (
+  chunks: ReadonlyArray<string>,
+  cut: number,
+): { readonly before: Array<string>; readonly after: Array<string> } => {
   const before: Array<string> = []
   const after: Array<string> = []
   let seen = 0
@@ -129,7 +157,14 @@ interface Broken {
 }
 
 /** The first upstream streams `text` to the client and is cut after `cut` code points. */
-const breakStream = (c: { text: string; cut: number; client: Dialect; first: Dialect; firstChunks: number; closedAtCut: boolean }): Broken => {
+const breakStream = (c: {
+  text: string
+  cut: number
+  client: Dialect
+  first: Dialect
+  firstChunks: number
+  closedAtCut: boolean
+}): Broken => {
   const cps = Array.from(c.text)
   const { before } = splitAt(seededChunks(c.text, c.firstChunks), c.cut)
   const closeBlock = c.closedAtCut && c.cut === cps.length
@@ -149,7 +184,14 @@ interface Continued {
 }
 
 /** The second upstream's answer (`chunks`) spliced onto the client's stream, canonically and through a transcoder. */
-const continueStream = (broken: Broken, second: Dialect, client: Dialect, mode: ContinuationMode, chunks: ReadonlyArray<string>, reasoning?: string): Continued => {
+const continueStream = (
+  broken: Broken,
+  second: Dialect,
+  client: Dialect,
+  mode: ContinuationMode,
+  chunks: ReadonlyArray<string>,
+  reasoning?: string,
+): Continued => {
   const upstream = upstreamFrames(second, chunks, { complete: true, reasoning })
   // The pure splice, on the canonical events the second upstream's decoder produces.
   const decoder = codecs[second].makeStreamDecoder(sequentialIds())
@@ -157,7 +199,9 @@ const continueStream = (broken: Broken, second: Dialect, client: Dialect, mode: 
   const events = [...upstream.flatMap((e) => splice.push(decoder.push(e))), ...splice.push(decoder.finish())]
   const text = events.flatMap((e) => (e.type === "text_delta" ? [e.text] : [])).join("")
   // The same through a transcoder, as the gateway runs it.
-  const transcoder = makeTranscoder(second, client, context("client"), { splice: makeSplice(broken.transcript, mode, "model-2", "msg_fallback") })
+  const transcoder = makeTranscoder(second, client, context("client"), {
+    splice: makeSplice(broken.transcript, mode, "model-2", "msg_fallback"),
+  })
   const frames = [...upstream.flatMap((e) => transcoder.push(e)), ...transcoder.finish()]
   return { text, events, frames, transcoder }
 }
@@ -242,7 +286,9 @@ describe("Continuation: a restart answer", () => {
       const short = Array.from(c.text).slice(0, keep).join("")
       const out = continueStream(broken, c.second, c.client, "restart", short === "" ? [] : [short])
       expect(out.text).toBe("")
-      expect(out.events.filter((e) => e.type === "error").map((e) => e.type === "error" && e.error.code)).toEqual([CONTINUATION_MISMATCH])
+      expect(out.events.filter((e) => e.type === "error").map((e) => e.type === "error" && e.error.code)).toEqual([
+        CONTINUATION_MISMATCH,
+      ])
       expect(out.transcoder.upstreamError?.code).toBe(CONTINUATION_MISMATCH)
     },
     PROPS,
@@ -297,7 +343,13 @@ describe("Continuation: a continuation that breaks is continued again", () => {
     "two cuts, two restarts: the client reads the full text once",
     [
       cutAnswer.chain((c) =>
-        fc.tuple(fc.constant(c), fc.nat({ max: Array.from(c.text).length }), chunksOf(c.text), fc.constantFrom(...DIALECTS), fc.constantFrom<ContinuationMode>("prefill", "restart")),
+        fc.tuple(
+          fc.constant(c),
+          fc.nat({ max: Array.from(c.text).length }),
+          chunksOf(c.text),
+          fc.constantFrom(...DIALECTS),
+          fc.constantFrom<ContinuationMode>("prefill", "restart"),
+        ),
       ),
     ],
     ([[c, secondCut, finalChunks, third, lastMode]]) => {
@@ -306,13 +358,20 @@ describe("Continuation: a continuation that breaks is continued again", () => {
       const cut2 = Math.max(c.cut, secondCut)
       // The second upstream restarts and is cut too, after `cut2` code points of the whole text.
       const { before } = splitAt(seededChunks(c.text, c.firstChunks + 1), cut2)
-      const second = makeTranscoder(c.second, c.client, context("client"), { splice: makeSplice(broken.transcript, "restart", "model-2", "msg_2") })
+      const second = makeTranscoder(c.second, c.client, context("client"), {
+        splice: makeSplice(broken.transcript, "restart", "model-2", "msg_2"),
+      })
       const secondFrames = upstreamFrames(c.second, before, { complete: false }).flatMap((e) => second.push(e))
       expect(second.upstreamError).toBeUndefined()
       const transcript = second.transcript()
       expect(deliveredText(transcript)).toBe(cps.slice(0, cut2).join(""))
-      const rebroken: Broken = { delivered: deliveredText(transcript), transcript, frames: [...broken.frames, ...secondFrames] }
-      const answer = lastMode === "restart" ? finalChunks : seededChunks(c.text.slice(prefillText(transcript).length), c.firstChunks)
+      const rebroken: Broken = {
+        delivered: deliveredText(transcript),
+        transcript,
+        frames: [...broken.frames, ...secondFrames],
+      }
+      const answer =
+        lastMode === "restart" ? finalChunks : seededChunks(c.text.slice(prefillText(transcript).length), c.firstChunks)
       const out = continueStream(rebroken, third, c.client, lastMode, answer)
       const reads = clientReads(c.client, [...rebroken.frames, ...out.frames])
       expect(reads.errors).toEqual([])
@@ -334,7 +393,10 @@ describe("Transcript recording", () => {
     for (const c of chunks) recorder.observeChatChunk(c)
     return recorder.snapshot()
   }
-  const delta = (d: Record<string, unknown>, index = 0) => ({ id: "chatcmpl-up", choices: [{ index, delta: d, finish_reason: null }] })
+  const delta = (d: Record<string, unknown>, index = 0) => ({
+    id: "chatcmpl-up",
+    choices: [{ index, delta: d, finish_reason: null }],
+  })
 
   it("from canonical events: each text block, the first message id, whether the last block is open", () => {
     const t = record([
@@ -347,33 +409,71 @@ describe("Transcript recording", () => {
       { type: "text_delta", index: 1, text: "  second\n" },
       { type: "message_start", id: "msg_2", model: "m" },
     ])
-    expect(t).toEqual({ messageId: "msg_1", texts: ["Hello, wörld 😀", "  second\n"], lastOpen: true, blocker: undefined })
+    expect(t).toEqual({
+      messageId: "msg_1",
+      texts: ["Hello, wörld 😀", "  second\n"],
+      lastOpen: true,
+      blocker: undefined,
+    })
     expect(deliveredText(t)).toBe("Hello, wörld 😀  second\n")
     expect(prefillText(t)).toBe("Hello, wörld 😀  second")
-    expect(record([{ type: "block_start", index: 0, block: { type: "text" } }, { type: "text_delta", index: 0, text: "x" }, { type: "block_stop", index: 0 }]).lastOpen).toBe(false)
+    expect(
+      record([
+        { type: "block_start", index: 0, block: { type: "text" } },
+        { type: "text_delta", index: 0, text: "x" },
+        { type: "block_stop", index: 0 },
+      ]).lastOpen,
+    ).toBe(false)
   })
 
   it("from canonical events: a tool call or reasoning already sent blocks a continuation", () => {
-    const text: Array<StreamEvent> = [{ type: "block_start", index: 0, block: { type: "text" } }, { type: "text_delta", index: 0, text: "Let me check." }, { type: "block_stop", index: 0 }]
-    const tool = record([...text, { type: "block_start", index: 1, block: { type: "tool_use", id: "call_1", name: "get_weather" } }, { type: "tool_input_delta", index: 1, partialJson: '{"ci' }])
+    const text: Array<StreamEvent> = [
+      { type: "block_start", index: 0, block: { type: "text" } },
+      { type: "text_delta", index: 0, text: "Let me check." },
+      { type: "block_stop", index: 0 },
+    ]
+    const tool = record([
+      ...text,
+      { type: "block_start", index: 1, block: { type: "tool_use", id: "call_1", name: "get_weather" } },
+      { type: "tool_input_delta", index: 1, partialJson: '{"ci' },
+    ])
     expect(tool.blocker).toMatch(/tool call/)
     expect(tool.texts).toEqual(["Let me check."])
-    expect(record([{ type: "block_start", index: 0, block: { type: "reasoning" } }, ...text]).blocker).toMatch(/reasoning/)
+    expect(record([{ type: "block_start", index: 0, block: { type: "reasoning" } }, ...text]).blocker).toMatch(
+      /reasoning/,
+    )
     // A delta alone (its block_start seen by nobody) blocks as well.
     expect(record([{ type: "reasoning_delta", index: 3, text: "hm" }]).blocker).toMatch(/reasoning/)
     // The first blocker is the one reported.
-    expect(record([{ type: "tool_input_delta", index: 0, partialJson: "{" }, { type: "reasoning_delta", index: 1, text: "hm" }]).blocker).toMatch(/tool call/)
+    expect(
+      record([
+        { type: "tool_input_delta", index: 0, partialJson: "{" },
+        { type: "reasoning_delta", index: 1, text: "hm" },
+      ]).blocker,
+    ).toMatch(/tool call/)
     expect(record(text).blocker).toBeUndefined()
   })
 
   it("from OpenAI chat chunks: content of choice 0, the chunk id; the role-only chunk opens no text", () => {
-    expect(chat([delta({ role: "assistant", content: "" })])).toEqual({ messageId: "chatcmpl-up", texts: [], lastOpen: false, blocker: undefined })
-    const t = chat([delta({ role: "assistant", content: "" }), delta({ content: "Bonjour " }), { id: "other", choices: [{ index: 0, delta: { content: "à tous\n" } }] }, { id: "chatcmpl-up", choices: [], usage: { prompt_tokens: 1 } }])
+    expect(chat([delta({ role: "assistant", content: "" })])).toEqual({
+      messageId: "chatcmpl-up",
+      texts: [],
+      lastOpen: false,
+      blocker: undefined,
+    })
+    const t = chat([
+      delta({ role: "assistant", content: "" }),
+      delta({ content: "Bonjour " }),
+      { id: "other", choices: [{ index: 0, delta: { content: "à tous\n" } }] },
+      { id: "chatcmpl-up", choices: [], usage: { prompt_tokens: 1 } },
+    ])
     expect(t).toEqual({ messageId: "chatcmpl-up", texts: ["Bonjour à tous\n"], lastOpen: true, blocker: undefined })
   })
 
   it("from OpenAI chat chunks: tool calls, reasoning, a refusal or a second choice set a blocker", () => {
-    const toolCall = { tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "" } }] }
+    const toolCall = {
+      tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "" } }],
+    }
     expect(chat([delta({ content: "ok" }), delta(toolCall)]).blocker).toMatch(/tool call/)
     expect(chat([delta({ reasoning_content: "thinking" }), delta({ content: "ok" })]).blocker).toMatch(/reasoning/)
     expect(chat([delta({ reasoning: "thinking" })]).blocker).toMatch(/reasoning/)
@@ -387,7 +487,11 @@ describe("Transcript recording", () => {
 describe("Continuation: examples", () => {
   const closed: Transcript = { messageId: "msg_1", texts: ["Hello world."], lastOpen: false, blocker: undefined }
   const open: Transcript = { messageId: "msg_1", texts: ["Hello "], lastOpen: true, blocker: undefined }
-  const answer = (index: number, texts: ReadonlyArray<string>, tail: ReadonlyArray<StreamEvent> = []): Array<StreamEvent> => [
+  const answer = (
+    index: number,
+    texts: ReadonlyArray<string>,
+    tail: ReadonlyArray<StreamEvent> = [],
+  ): Array<StreamEvent> => [
     { type: "message_start", id: "msg_new", model: "m2" },
     { type: "block_start", index, block: { type: "text" } },
     ...texts.map((text): StreamEvent => ({ type: "text_delta", index, text })),
@@ -403,8 +507,13 @@ describe("Continuation: examples", () => {
       { type: "block_start", index: 0, block: { type: "text" } },
       { type: "text_delta", index: 0, text: "Hello " },
     ])
-    expect(makeSplice({ ...closed, messageId: undefined }, "prefill", "m2", "fallback").prime.at(-1)).toEqual({ type: "block_stop", index: 0 })
-    expect(makeSplice({ ...closed, messageId: undefined }, "prefill", "m2", "fallback").prime[0]).toMatchObject({ id: "fallback" })
+    expect(makeSplice({ ...closed, messageId: undefined }, "prefill", "m2", "fallback").prime.at(-1)).toEqual({
+      type: "block_stop",
+      index: 0,
+    })
+    expect(makeSplice({ ...closed, messageId: undefined }, "prefill", "m2", "fallback").prime[0]).toMatchObject({
+      id: "fallback",
+    })
   })
 
   it("restart onto a closed block: the repeated text is dropped and new text opens the next block", () => {
@@ -420,11 +529,21 @@ describe("Continuation: examples", () => {
 
   it("restart onto an open block: the rest continues the client's block, closed before the stop", () => {
     const out = makeSplice(open, "restart", "m2", "f").push(answer(0, ["Hel", "lo wor", "ld"]))
-    expect(out).toEqual([{ type: "text_delta", index: 0, text: "wor" }, { type: "text_delta", index: 0, text: "ld" }, { type: "block_stop", index: 0 }, { type: "stop", reason: "end_turn" }, { type: "end" }])
+    expect(out).toEqual([
+      { type: "text_delta", index: 0, text: "wor" },
+      { type: "text_delta", index: 0, text: "ld" },
+      { type: "block_stop", index: 0 },
+      { type: "stop", reason: "end_turn" },
+      { type: "end" },
+    ])
   })
 
   it("restart: a tool call before the delivered text is repeated is refused; after it, it is renumbered", () => {
-    const tool: Array<StreamEvent> = [{ type: "block_start", index: 1, block: { type: "tool_use", id: "c", name: "f" } }, { type: "tool_input_delta", index: 1, partialJson: "{}" }, { type: "block_stop", index: 1 }]
+    const tool: Array<StreamEvent> = [
+      { type: "block_start", index: 1, block: { type: "tool_use", id: "c", name: "f" } },
+      { type: "tool_input_delta", index: 1, partialJson: "{}" },
+      { type: "block_stop", index: 1 },
+    ]
     const early = makeSplice(open, "restart", "m2", "f").push(answer(0, ["Hel"], tool))
     expect(early.at(-1)).toMatchObject({ type: "error", error: { code: CONTINUATION_MISMATCH } })
     expect(early.some((e) => e.type === "block_start")).toBe(false)

@@ -10,9 +10,15 @@ const resultArb: fc.Arbitrary<AttemptResult> = fc.oneof(
   fc.constant({ _tag: "Neutral" } as const),
   fc.constantFrom("retryable" as const, "fatal" as const).map((severity) => ({ _tag: "Failure", severity }) as const),
 )
-const stepArb = fc.record({ gapMs: fc.integer({ min: 0, max: 600_000 }), latencyMs: fc.option(fc.integer({ min: 1, max: 30_000 }), { nil: undefined }), result: resultArb })
+const stepArb = fc.record({
+  gapMs: fc.integer({ min: 0, max: 600_000 }),
+  latencyMs: fc.option(fc.integer({ min: 1, max: 30_000 }), { nil: undefined }),
+  result: resultArb,
+})
 
-const replay = (steps: ReadonlyArray<fc.RecordValue<{ gapMs: number; latencyMs: number | undefined; result: AttemptResult }>>) => {
+const replay = (
+  steps: ReadonlyArray<fc.RecordValue<{ gapMs: number; latencyMs: number | undefined; result: AttemptResult }>>,
+) => {
   let m: UpstreamMetrics | undefined
   let now = 0
   const history: Array<UpstreamMetrics | undefined> = []
@@ -25,32 +31,47 @@ const replay = (steps: ReadonlyArray<fc.RecordValue<{ gapMs: number; latencyMs: 
 }
 
 describe("metrics updates", () => {
-  it.prop("weights, error rates and sample counts stay within bounds", [fc.array(stepArb, { maxLength: 200 })], ([steps]) => {
-    for (const m of replay(steps).history) {
-      if (m === undefined) continue
-      expect(m.weightFactor).toBeGreaterThanOrEqual(0.2)
-      expect(m.weightFactor).toBeLessThanOrEqual(3)
-      expect(m.errorEwma).toBeGreaterThanOrEqual(0)
-      expect(m.errorEwma).toBeLessThanOrEqual(1)
-      expect(m.samples).toBeLessThanOrEqual(1000)
-      expect(m.latencyEwmaMs).toBeGreaterThanOrEqual(0)
-    }
-  })
+  it.prop(
+    "weights, error rates and sample counts stay within bounds",
+    [fc.array(stepArb, { maxLength: 200 })],
+    ([steps]) => {
+      for (const m of replay(steps).history) {
+        if (m === undefined) continue
+        expect(m.weightFactor).toBeGreaterThanOrEqual(0.2)
+        expect(m.weightFactor).toBeLessThanOrEqual(3)
+        expect(m.errorEwma).toBeGreaterThanOrEqual(0)
+        expect(m.errorEwma).toBeLessThanOrEqual(1)
+        expect(m.samples).toBeLessThanOrEqual(1000)
+        expect(m.latencyEwmaMs).toBeGreaterThanOrEqual(0)
+      }
+    },
+  )
 
-  it.prop("client-caused errors (neutral) never change a provider's record", [fc.array(stepArb, { maxLength: 50 }), fc.integer({ min: 0, max: 1e9 })], ([steps, later]) => {
-    const { m, now } = replay(steps)
-    expect(updateMetrics(m, { result: { _tag: "Neutral" }, latencyMs: 5 }, now + later)).toBe(m)
-  })
+  it.prop(
+    "client-caused errors (neutral) never change a provider's record",
+    [fc.array(stepArb, { maxLength: 50 }), fc.integer({ min: 0, max: 1e9 })],
+    ([steps, later]) => {
+      const { m, now } = replay(steps)
+      expect(updateMetrics(m, { result: { _tag: "Neutral" }, latencyMs: 5 }, now + later)).toBe(m)
+    },
+  )
 
-  it.prop("a penalised provider recovers with time alone, without needing a success (W3)", [fc.integer({ min: 1, max: 500 }), fc.constantFrom(...Object.values(strategies))], ([failures, strategy]) => {
-    let m: UpstreamMetrics | undefined
-    for (let i = 0; i < failures; i++) m = updateMetrics(m, { result: { _tag: "Failure", severity: "fatal" }, latencyMs: 30_000 }, i)
-    const s = (t: number) => score({ baseWeight: 1, metrics: m, cost: 0, circuit: "closed" }, strategy, t).score
-    const fresh = score({ baseWeight: 1, metrics: undefined, cost: 0, circuit: "closed" }, strategy, 0).score
-    expect(s(failures)).toBeLessThan(fresh - 0.4)
-    if (failures >= 3) expect(s(failures)).toBeLessThan(strategy.minScore)
-    expect(s(failures + 2 * 3_600_000)).toBeGreaterThanOrEqual(score({ baseWeight: 1, metrics: undefined, cost: 0, circuit: "closed" }, strategy, 0).score - 0.01)
-  })
+  it.prop(
+    "a penalised provider recovers with time alone, without needing a success (W3)",
+    [fc.integer({ min: 1, max: 500 }), fc.constantFrom(...Object.values(strategies))],
+    ([failures, strategy]) => {
+      let m: UpstreamMetrics | undefined
+      for (let i = 0; i < failures; i++)
+        m = updateMetrics(m, { result: { _tag: "Failure", severity: "fatal" }, latencyMs: 30_000 }, i)
+      const s = (t: number) => score({ baseWeight: 1, metrics: m, cost: 0, circuit: "closed" }, strategy, t).score
+      const fresh = score({ baseWeight: 1, metrics: undefined, cost: 0, circuit: "closed" }, strategy, 0).score
+      expect(s(failures)).toBeLessThan(fresh - 0.4)
+      if (failures >= 3) expect(s(failures)).toBeLessThan(strategy.minScore)
+      expect(s(failures + 2 * 3_600_000)).toBeGreaterThanOrEqual(
+        score({ baseWeight: 1, metrics: undefined, cost: 0, circuit: "closed" }, strategy, 0).score - 0.01,
+      )
+    },
+  )
 
   it("successes after failures raise the score step by step (recovery with traffic)", () => {
     let m: UpstreamMetrics | undefined

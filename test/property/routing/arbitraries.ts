@@ -52,7 +52,10 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.array(upstreamArb, { minLe
     if (p === undefined) {
       p = makeProvider(`p${u.provider}`, { costInput: u.cost, costOutput: u.cost })
       providers.set(u.provider, p)
-      circuits.set(p.id, u.circuit === "open" ? { status: "open", retryAfterMs: 1000 * (u.provider + 1) } : { status: u.circuit })
+      circuits.set(
+        p.id,
+        u.circuit === "open" ? { status: "open", retryAfterMs: 1000 * (u.provider + 1) } : { status: u.circuit },
+      )
     }
     if (u.metrics !== undefined) metrics.set(upstreamKey(p.id, u.model), u.metrics)
     return { provider: p, model: u.model, weight: u.weight, priority: u.priority }

@@ -13,9 +13,18 @@ const spanId = hexOf(16).filter((id) => !/^0+$/.test(id))
 const flags = fc.integer({ min: 0, max: 255 })
 
 describe("TraceContext", () => {
-  it.prop("a formatted traceparent parses back to the same ids and flags", [traceId, spanId, flags], ([trace, span, traceFlags]) => {
-    expect(parseTraceContext(formatTraceParent(trace, span, traceFlags), undefined)).toEqual({ traceId: trace, spanId: span, traceFlags, traceState: undefined })
-  })
+  it.prop(
+    "a formatted traceparent parses back to the same ids and flags",
+    [traceId, spanId, flags],
+    ([trace, span, traceFlags]) => {
+      expect(parseTraceContext(formatTraceParent(trace, span, traceFlags), undefined)).toEqual({
+        traceId: trace,
+        spanId: span,
+        traceFlags,
+        traceState: undefined,
+      })
+    },
+  )
 
   it.prop(
     "one character changed to something the format forbids there is refused",
@@ -46,17 +55,35 @@ describe("TraceContext", () => {
     expect(parseTraceContext(`00-${trace}-${span}-01, 00-${trace}-${span}-01`, undefined)).toBeUndefined()
     expect(parseTraceContext([`00-${trace}-${span}-01`], undefined)).toBeUndefined()
     expect(parseTraceContext(undefined, undefined)).toBeUndefined()
-    expect(parseTraceContext(`cc-${trace}-${span}-01-what-comes-next`, undefined)).toMatchObject({ traceId: trace, spanId: span })
+    expect(parseTraceContext(`cc-${trace}-${span}-01-what-comes-next`, undefined)).toMatchObject({
+      traceId: trace,
+      spanId: span,
+    })
     expect(parseTraceContext(`cc-${trace}-${span}-01${"x".repeat(300)}`, undefined)).toBeUndefined()
   })
 
   it("keeps a well-formed tracestate (repeated headers joined), drops a malformed one whole, and keeps the parent either way", () => {
     const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    expect(parseTraceContext(parent, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")?.traceState).toBe("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")
+    expect(parseTraceContext(parent, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")?.traceState).toBe(
+      "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
+    )
     expect(parseTraceState("rojo=1 ,  congo=2, ,tenant@vendor=x y")).toBe("rojo=1,congo=2,tenant@vendor=x y")
-    for (const bad of ["Rojo=1", "rojo=1,rojo=2", "rojo", "rojo=a,b", "rojo=", "rojo=x=y", "rojo=\u0007", `${"k".repeat(257)}=1`, "a@b@c=1"]) {
+    for (const bad of [
+      "Rojo=1",
+      "rojo=1,rojo=2",
+      "rojo",
+      "rojo=a,b",
+      "rojo=",
+      "rojo=x=y",
+      "rojo=\u0007",
+      `${"k".repeat(257)}=1`,
+      "a@b@c=1",
+    ]) {
       expect(parseTraceState(bad)).toBeUndefined()
-      expect(parseTraceContext(parent, bad)).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", traceState: undefined })
+      expect(parseTraceContext(parent, bad)).toMatchObject({
+        traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+        traceState: undefined,
+      })
     }
     expect(parseTraceState(Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(","))).toBeUndefined()
     expect(parseTraceState(Array.from({ length: 32 }, (_, i) => `k${i}=v`).join(","))).toBeDefined()

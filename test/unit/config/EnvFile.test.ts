@@ -12,12 +12,17 @@ describe("readEnvFile", () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }))
 
   it("reads .env of the working directory; a variable the environment sets wins", () => {
-    fs.writeFileSync(path.join(dir, ".env"), '# comment\nPORT=9000\nLOG_LEVEL=DEBUG\nMASK_ORIGIN="https://example.test"\nexport KV_PREFIX=team:\n')
+    fs.writeFileSync(
+      path.join(dir, ".env"),
+      '# comment\nPORT=9000\nLOG_LEVEL=DEBUG\nMASK_ORIGIN="https://example.test"\nexport KV_PREFIX=team:\n',
+    )
     const env: NodeJS.ProcessEnv = { LOG_LEVEL: "ERROR" }
     const outcome = readEnvFile(env, dir)
     expect(env).toEqual({ PORT: "9000", LOG_LEVEL: "ERROR", MASK_ORIGIN: "https://example.test", KV_PREFIX: "team:" })
     expect(outcome).toEqual({ _tag: "Read", file: path.join(dir, ".env"), applied: 3, overridden: 1 })
-    expect(describeEnvFile(outcome)).toBe(`settings: read ${path.join(dir, ".env")} (3 variable(s) applied, 1 already set in the environment, which wins)`)
+    expect(describeEnvFile(outcome)).toBe(
+      `settings: read ${path.join(dir, ".env")} (3 variable(s) applied, 1 already set in the environment, which wins)`,
+    )
   })
 
   it("an empty value in the environment still wins (it is set)", () => {
@@ -51,7 +56,9 @@ describe("readEnvFile", () => {
 
   it("ENV_FILE naming a missing file (or a directory) stops start-up, naming it", () => {
     expect(() => readEnvFile({ ENV_FILE: "missing.env" }, dir)).toThrow(EnvFileError)
-    expect(() => readEnvFile({ ENV_FILE: "missing.env" }, dir)).toThrow(`ENV_FILE: cannot read ${path.join(dir, "missing.env")} (ENOENT)`)
+    expect(() => readEnvFile({ ENV_FILE: "missing.env" }, dir)).toThrow(
+      `ENV_FILE: cannot read ${path.join(dir, "missing.env")} (ENOENT)`,
+    )
     expect(() => readEnvFile({ ENV_FILE: "." }, dir)).toThrow(/ENV_FILE: cannot read .* \(EISDIR\)/)
   })
 })

@@ -127,7 +127,8 @@ describe("GatewayFile", () => {
           policy: {},
         },
       ])
-    }))
+    }),
+  )
 
   it.effect("never shows a key in the parsed value's printed form", () =>
     Effect.gen(function* () {
@@ -135,7 +136,8 @@ describe("GatewayFile", () => {
       const printed = JSON.stringify(file) + String(file.providers[0]!.keys[0]!.secret)
       expect(printed).not.toContain("sk-openai-test")
       expect(printed).not.toContain("sk-inline")
-    }))
+    }),
+  )
 
   it.effect("parses the same configuration from JSON", () =>
     Effect.gen(function* () {
@@ -154,13 +156,15 @@ describe("GatewayFile", () => {
       expect(file.prune).toBe(true)
       expect(file.providers[0]).toMatchObject({ id: "gemini", protocol: "gemini", paths: {} })
       expect(file.logicalModels).toEqual([])
-    }))
+    }),
+  )
 
   it.effect("an empty file is an empty configuration", () =>
     Effect.gen(function* () {
       const file = yield* parse("")
       expect(file).toEqual({ prune: false, providers: [], logicalModels: [] })
-    }))
+    }),
+  )
 
   it.effect("names the exact path of a Schema error", () =>
     Effect.gen(function* () {
@@ -203,7 +207,8 @@ providers:
       )
       expect(yield* errorOf("providers: openai")).toBe("providers: expected a list")
       expect(yield* errorOf("- 1")).toMatch(/^\(root\): expected a map/)
-    }))
+    }),
+  )
 
   it.effect("validates logical models", () =>
     Effect.gen(function* () {
@@ -212,10 +217,14 @@ providers:
         "logical_models[0].upstreams: expected a non-empty list of upstreams",
       )
       expect(
-        yield* errorOf(`${base}logical_models:\n  - id: m\n    upstreams: [{ provider: openai, model: x, weight: 0 }]\n`),
+        yield* errorOf(
+          `${base}logical_models:\n  - id: m\n    upstreams: [{ provider: openai, model: x, weight: 0 }]\n`,
+        ),
       ).toBe("logical_models[0].upstreams[0].weight: expected a number > 0")
       expect(
-        yield* errorOf(`${base}logical_models:\n  - id: m\n    upstreams: [{ provider: openai, model: x, priority: -1 }]\n`),
+        yield* errorOf(
+          `${base}logical_models:\n  - id: m\n    upstreams: [{ provider: openai, model: x, priority: -1 }]\n`,
+        ),
       ).toBe("logical_models[0].upstreams[0].priority: expected a whole number ≥ 0")
       expect(yield* errorOf(`${base}logical_models:\n  - id: m\n    upstreams: [{ provider: openai }]\n`)).toBe(
         "logical_models[0].upstreams[0].model: is required",
@@ -225,7 +234,8 @@ providers:
           `${base}logical_models:\n  - id: m\n    upstreams: [{ provider: openai, model: x }]\n  - id: m\n    upstreams: [{ provider: openai, model: y }]\n`,
         ),
       ).toBe('logical_models[1].id: duplicate logical model id "m" (also logical_models[0])')
-    }))
+    }),
+  )
 
   it.effect("rejects duplicates and ambiguous keys", () =>
     Effect.gen(function* () {
@@ -238,16 +248,17 @@ providers:
     base_url: https://other.example.com
 `),
       ).toBe('providers[1].id: duplicate provider id "openai" (also providers[0])')
-      expect(yield* errorOf(provider("    keys: [{ value: sk-a-123456 }, { value: sk-b-123456, label: key-1 }]"))).toMatch(
-        /^providers\[0\]\.keys\[1\]\.label: duplicate key label "key-1"/,
-      )
+      expect(
+        yield* errorOf(provider("    keys: [{ value: sk-a-123456 }, { value: sk-b-123456, label: key-1 }]")),
+      ).toMatch(/^providers\[0\]\.keys\[1\]\.label: duplicate key label "key-1"/)
       expect(yield* errorOf(provider("    keys: [{ value: sk-a-123456, value_env: OPENAI_API_KEY }]"))).toBe(
         "providers[0].keys[0]: expected exactly one of value_env or value",
       )
       expect(yield* errorOf(provider("    keys: [{ label: nothing }]"))).toBe(
         "providers[0].keys[0]: expected exactly one of value_env or value",
       )
-    }))
+    }),
+  )
 
   it.effect("names a missing or blank environment variable", () =>
     Effect.gen(function* () {
@@ -257,17 +268,26 @@ providers:
       expect(
         yield* errorOf(provider("    keys:\n      - value_env: OPENAI_API_KEY\n      - value_env: BLANK_KEY")),
       ).toBe("providers[0].keys[1].value_env: environment variable BLANK_KEY is not set")
-    }))
+    }),
+  )
 
   it.effect("reports YAML and JSON syntax errors with their position", () =>
     Effect.gen(function* () {
-      expect((yield* failureOf("providers:\n  - id: a\n   base_url: x\n")).message).toMatch(/^gateway\.yaml: line 3, column \d+: invalid YAML: /)
-      expect((yield* failureOf("providers:\n  - id: a\n    id: b\n")).message).toMatch(/^gateway\.yaml: line 3.*invalid YAML.*unique/)
-      expect((yield* failureOf('{"providers": [}', "json")).message).toMatch(/^gateway\.json: line 1, column \d+: invalid JSON$/)
+      expect((yield* failureOf("providers:\n  - id: a\n   base_url: x\n")).message).toMatch(
+        /^gateway\.yaml: line 3, column \d+: invalid YAML: /,
+      )
+      expect((yield* failureOf("providers:\n  - id: a\n    id: b\n")).message).toMatch(
+        /^gateway\.yaml: line 3.*invalid YAML.*unique/,
+      )
+      expect((yield* failureOf('{"providers": [}', "json")).message).toMatch(
+        /^gateway\.json: line 1, column \d+: invalid JSON$/,
+      )
       // The parser's own message quotes the text around the error: it must not reach the log.
-      const secretInline = '{"providers": [{"id": "a", "base_url": "http://x", "keys": [{"value": "sk-secret-123456"},]}]}'
+      const secretInline =
+        '{"providers": [{"id": "a", "base_url": "http://x", "keys": [{"value": "sk-secret-123456"},]}]}'
       expect(yield* errorOf(secretInline, "json")).not.toContain("sk-secret")
-    }))
+    }),
+  )
 
   it.effect("checks upstream providers against the file and the database", () =>
     Effect.gen(function* () {
@@ -281,31 +301,53 @@ providers:
       // ...but not when prune is about to delete it.
       const pruning = yield* parse(`prune: true\n${text}`)
       expect(checkUpstreamProviders(pruning, new Set(["legacy"]))).toMatch(/unknown provider "legacy" \(prune: true/)
-    }))
+    }),
+  )
 
   it.effect("a logical model's own timeouts, retries and rescue setting: parsed, and wrong values named", () =>
     Effect.gen(function* () {
       const model = (extra: string) =>
         `${provider("")}logical_models:\n  - id: m\n    upstreams: [{ provider: openai, model: x }]\n${extra}`
-      const file = yield* parse(model("    timeouts: { first_token: 8, idle: 20.5, request: 90 }\n    retries: 1\n    rescue: false\n"))
-      expect(file.logicalModels[0]!.policy).toEqual({ timeouts: { first_token: 8, idle: 20.5, request: 90 }, retries: 1, rescue: false })
+      const file = yield* parse(
+        model("    timeouts: { first_token: 8, idle: 20.5, request: 90 }\n    retries: 1\n    rescue: false\n"),
+      )
+      expect(file.logicalModels[0]!.policy).toEqual({
+        timeouts: { first_token: 8, idle: 20.5, request: 90 },
+        retries: 1,
+        rescue: false,
+      })
       expect((yield* parse(model(""))).logicalModels[0]!.policy).toEqual({})
       expect(yield* errorOf(model("    timeouts: { first_token: 0 }\n"))).toBe(
         "logical_models[0].timeouts.first_token: expected a number of seconds > 0 (at most 86400)",
       )
-      expect(yield* errorOf(model("    retries: 9\n"))).toBe("logical_models[0].retries: expected a whole number from 0 to 5")
-      expect(yield* errorOf(model("    timeouts: { first-token: 5 }\n"))).toBe("logical_models[0].timeouts.first-token: unknown field")
-    }))
+      expect(yield* errorOf(model("    retries: 9\n"))).toBe(
+        "logical_models[0].retries: expected a whole number from 0 to 5",
+      )
+      expect(yield* errorOf(model("    timeouts: { first-token: 5 }\n"))).toBe(
+        "logical_models[0].timeouts.first-token: unknown field",
+      )
+    }),
+  )
 
   it.effect("a provider's prices: parsed into its settings, and a wrong price named by its path", () =>
     Effect.gen(function* () {
-      const file = yield* parse(provider(`    prices:\n      gpt-4o: { input: 2.5, cached_input: 1.25, output: 10 }\n      "*": { input: 0, output: 0, request: 0.001 }\n`))
-      expect(file.providers[0]!.settings.prices).toEqual({ "gpt-4o": { input: 2.5, cached_input: 1.25, output: 10 }, "*": { input: 0, output: 0, request: 0.001 } })
-      expect(yield* errorOf(provider(`    prices:\n      gpt-4o: { input: 0.0000001, output: 10 }\n`))).toBe(
-        'providers[0].prices.gpt-4o.input: expected a price in USD from 0 to 1000000 with at most 6 decimals',
+      const file = yield* parse(
+        provider(
+          `    prices:\n      gpt-4o: { input: 2.5, cached_input: 1.25, output: 10 }\n      "*": { input: 0, output: 0, request: 0.001 }\n`,
+        ),
       )
-      expect(yield* errorOf(provider(`    prices:\n      gpt-4o: { input: 1, output: 1, cached: 1 }\n`))).toBe('providers[0].prices.gpt-4o.cached: unknown field')
-    }))
+      expect(file.providers[0]!.settings.prices).toEqual({
+        "gpt-4o": { input: 2.5, cached_input: 1.25, output: 10 },
+        "*": { input: 0, output: 0, request: 0.001 },
+      })
+      expect(yield* errorOf(provider(`    prices:\n      gpt-4o: { input: 0.0000001, output: 10 }\n`))).toBe(
+        "providers[0].prices.gpt-4o.input: expected a price in USD from 0 to 1000000 with at most 6 decimals",
+      )
+      expect(yield* errorOf(provider(`    prices:\n      gpt-4o: { input: 1, output: 1, cached: 1 }\n`))).toBe(
+        "providers[0].prices.gpt-4o.cached: unknown field",
+      )
+    }),
+  )
 
   it.effect("reports every problem at once, each with its line and column", () =>
     Effect.gen(function* () {
@@ -332,15 +374,20 @@ providers:
         [9, "providers[1].base-url"],
         [12, "logical_models[0].upstreams"],
       ])
-      expect(failure.message).toMatch(/^gateway\.yaml: 5 problems:\n {2}line 3, column 15: providers\[0\]\.base_url: expected an http\(s\) URL\n/)
+      expect(failure.message).toMatch(
+        /^gateway\.yaml: 5 problems:\n {2}line 3, column 15: providers\[0\]\.base_url: expected an http\(s\) URL\n/,
+      )
       // Once the Schema holds, every unset variable is named at once too.
-      const unset = yield* failureOf(provider("    keys:\n      - value_env: FIRST_UNSET\n      - value_env: SECOND_UNSET"))
+      const unset = yield* failureOf(
+        provider("    keys:\n      - value_env: FIRST_UNSET\n      - value_env: SECOND_UNSET"),
+      )
       expect(unset.problems.map((p) => p.text)).toEqual([
         "providers[0].keys[0].value_env: environment variable FIRST_UNSET is not set",
         "providers[0].keys[1].value_env: environment variable SECOND_UNSET is not set",
       ])
       expect(unset.problems.every((p) => p.line !== undefined)).toBe(true)
-    }))
+    }),
+  )
 
   it.effect("loads YAML and JSON files by extension and names a missing file", () =>
     Effect.gen(function* () {
@@ -355,12 +402,15 @@ providers:
         const fromJson = yield* withEnv(loadGatewayFile(jsonPath))
         expect(fromJson.providers.map((p) => p.baseUrl)).toEqual(["http://localhost:9"])
         const missing = yield* Effect.flip(loadGatewayFile(path.join(dir, "nope.yaml")))
-        expect(missing.message).toBe(`${path.join(dir, "nope.yaml")}: file not found (named by GATEWAY_CONFIG; looked for ${path.join(dir, "nope.yaml")})`)
+        expect(missing.message).toBe(
+          `${path.join(dir, "nope.yaml")}: file not found (named by GATEWAY_CONFIG; looked for ${path.join(dir, "nope.yaml")})`,
+        )
         expect(missing.file).toBe(path.join(dir, "nope.yaml"))
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
       }
-    }))
+    }),
+  )
 
   it("formats Schema paths with brackets for indexes and dots for fields", () => {
     expect(formatPath(["providers", 1, "base_url"])).toBe("providers[1].base_url")
@@ -388,5 +438,6 @@ describe("examples/gateway.yaml", () => {
       const fast = file.logicalModels.find((m) => m.id === "fast-model")!
       expect(fast.upstreams.some((u) => u.priority > 0)).toBe(true)
       expect(file.providers.every((p) => p.keys.every((k) => k.source !== "inline"))).toBe(true)
-    }))
+    }),
+  )
 })

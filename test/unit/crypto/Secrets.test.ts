@@ -17,7 +17,8 @@ describe("Secrets", () => {
       expect(ciphertext.length).toBe(12 + 16 + Redacted.value(providerKey).length)
       const plaintext = yield* secrets.decrypt(ciphertext, version)
       expect(Redacted.value(plaintext)).toBe(Redacted.value(providerKey))
-    }))
+    }),
+  )
 
   it.effect("uses a fresh IV: the same plaintext encrypts differently", () =>
     Effect.sync(() => {
@@ -25,7 +26,8 @@ describe("Secrets", () => {
       const a = secrets.encrypt(providerKey)
       const b = secrets.encrypt(providerKey)
       expect(Buffer.from(a.ciphertext).equals(Buffer.from(b.ciphertext))).toBe(false)
-    }))
+    }),
+  )
 
   it.effect("fails to decrypt under a different secret", () =>
     Effect.gen(function* () {
@@ -37,7 +39,8 @@ describe("Secrets", () => {
       const forged = yield* Effect.flip(other.decrypt(ciphertext, other.currentVersion))
       expect(forged._tag).toBe("DecryptError")
       expect(forged.reason).toBe("authentication_failed")
-    }))
+    }),
+  )
 
   it.effect("detects tampering (any flipped byte fails authentication)", () =>
     Effect.gen(function* () {
@@ -51,7 +54,8 @@ describe("Secrets", () => {
       }
       const short = yield* Effect.flip(secrets.decrypt(ciphertext.subarray(0, 10), version))
       expect(short.reason).toBe("malformed")
-    }))
+    }),
+  )
 
   it.effect("versions identify the root secret and are stable across restarts", () =>
     Effect.sync(() => {
@@ -63,7 +67,8 @@ describe("Secrets", () => {
       expect(Number.isInteger(a.currentVersion) && a.currentVersion > 0 && a.currentVersion < 2 ** 31).toBe(true)
       expect(a.encrypt(providerKey).version).toBe(a.currentVersion)
       expect(a.hashApiKey("apx-token").version).toBe(a.currentVersion)
-    }))
+    }),
+  )
 
   it.effect("dual-reads values written under SECRET_KEY_PREVIOUS after a rotation", () =>
     Effect.gen(function* () {
@@ -87,7 +92,8 @@ describe("Secrets", () => {
       // Once the previous secret is dropped, old rows are unreadable.
       const error = yield* Effect.flip(makeSecrets({ secretKey: NEW }).decrypt(stored.ciphertext, stored.version))
       expect(error.reason).toBe("unknown_key_version")
-    }))
+    }),
+  )
 
   it.effect("hashes API keys deterministically with HMAC-SHA256 and verifies in constant time", () =>
     Effect.sync(() => {
@@ -102,7 +108,8 @@ describe("Secrets", () => {
       expect(secrets.verifyApiKeyHash(token, first.hash.slice(2), first.version)).toBe(false)
       expect(secrets.verifyApiKeyHash(token, "not hex", first.version)).toBe(false)
       expect(secrets.verifyApiKeyHash(token, first.hash, first.version + 1)).toBe(false)
-    }))
+    }),
+  )
 
   it.effect("derives distinct sub-keys per purpose", () =>
     Effect.sync(() => {
@@ -114,7 +121,8 @@ describe("Secrets", () => {
       expect(secrets.keyPreferenceHash("session-1")).not.toBe(secrets.hashApiKey("session-1").hash)
       expect(secrets.keyPreferenceHash("session-1")).toBe(secrets.keyPreferenceHash("session-1"))
       expect(String(secrets.jwtSigningKey)).not.toContain(jwt.toString("hex"))
-    }))
+    }),
+  )
 
   it("issues recognisable, random API tokens", () => {
     const a = newApiToken()
@@ -152,12 +160,14 @@ describe("Secrets", () => {
           ),
         ),
       ),
-    ))
+    ),
+  )
 
   it.effect("layerFrom builds the service from explicit secrets", () =>
     Effect.gen(function* () {
       const secrets = yield* Secrets
       const exit = yield* Effect.exit(secrets.decrypt(secrets.encrypt(providerKey).ciphertext, secrets.currentVersion))
       expect(Exit.isSuccess(exit)).toBe(true)
-    }).pipe(Effect.provide(Secrets.layerFrom({ secretKey: NEW }))))
+    }).pipe(Effect.provide(Secrets.layerFrom({ secretKey: NEW }))),
+  )
 })

@@ -1,14 +1,24 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { parse } from "yaml"
 import { describe, expect, it } from "vitest"
+import { parse } from "yaml"
 
 const root = path.resolve(import.meta.dirname, "../../..")
 
 /** No Docker engine runs here, so the compose file is checked for what `docker compose up` relies on. */
 describe("docker-compose.yml", () => {
   const compose = parse(fs.readFileSync(path.join(root, "docker-compose.yml"), "utf8")) as {
-    services: Record<string, { image?: string; build?: unknown; healthcheck?: { test: unknown }; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string>; volumes?: Array<string> }>
+    services: Record<
+      string,
+      {
+        image?: string
+        build?: unknown
+        healthcheck?: { test: unknown }
+        depends_on?: Record<string, { condition: string }>
+        environment?: Record<string, string>
+        volumes?: Array<string>
+      }
+    >
     volumes: Record<string, unknown>
   }
 
@@ -23,7 +33,10 @@ describe("docker-compose.yml", () => {
   it("makes the gateway wait for healthy services and point at them", () => {
     const gateway = compose.services.gateway!
     expect(gateway.build).toBeDefined()
-    expect(gateway.depends_on).toEqual({ postgres: { condition: "service_healthy" }, redis: { condition: "service_healthy" } })
+    expect(gateway.depends_on).toEqual({
+      postgres: { condition: "service_healthy" },
+      redis: { condition: "service_healthy" },
+    })
     expect(gateway.environment!.DATABASE_URL).toContain("@postgres:5432/")
     expect(gateway.environment!.REDIS_URL).toBe("redis://redis:6379/0")
     expect(gateway.environment!.NODE_ENV).toBe("production")

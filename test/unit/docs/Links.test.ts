@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest"
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 
 /** The repository's own Markdown: what a reader of a fresh clone follows. */
-const DOCUMENTS = ["README.md", "SECURITY.md", "docs/ARCHITECTURE.md", "bench/RESULTS.md", "bench/FAILOVER.md"].filter((file) =>
-  fs.existsSync(path.join(root, file)),
+const DOCUMENTS = ["README.md", "SECURITY.md", "docs/ARCHITECTURE.md", "bench/RESULTS.md", "bench/FAILOVER.md"].filter(
+  (file) => fs.existsSync(path.join(root, file)),
 )
 
 /** Targets of `[text](target)` links that are neither URLs nor in-page anchors, without their `#fragment`. */

@@ -1,30 +1,30 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import { parseGatewayFile } from "../../../src/config/GatewayFile.js"
-import { Secrets } from "../../../src/crypto/Secrets.js"
-import { Pricing } from "../../../src/gateway/Pricing.js"
-import { Gateway, type GatewayAnswer, type GatewayRequest } from "../../../src/gateway/Gateway.js"
-import type { LiveStream } from "../../../src/gateway/StreamCommit.js"
-import { RateLimit } from "../../../src/identity/RateLimit.js"
-import type { Principal } from "../../../src/identity/Principal.js"
-import { applyGatewayFile } from "../../../src/registry/GatewayFileImport.js"
-import { ProviderRegistry } from "../../../src/registry/ProviderRegistry.js"
-import { KeyPool } from "../../../src/routing/KeyPool.js"
-import { CircuitBreaker } from "../../../src/routing/CircuitBreaker.js"
-import { Metrics } from "../../../src/metrics/Metrics.js"
-import { RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
-import { Router } from "../../../src/routing/Router.js"
 import { ConversationContext } from "../../../src/conversation/ConversationContext.js"
 import { ResponseStore } from "../../../src/conversation/ResponseStore.js"
+import { Secrets } from "../../../src/crypto/Secrets.js"
+import { Gateway, type GatewayAnswer, type GatewayRequest } from "../../../src/gateway/Gateway.js"
+import { Pricing } from "../../../src/gateway/Pricing.js"
+import type { LiveStream } from "../../../src/gateway/StreamCommit.js"
+import type { Principal } from "../../../src/identity/Principal.js"
+import { RateLimit } from "../../../src/identity/RateLimit.js"
+import { Metrics } from "../../../src/metrics/Metrics.js"
+import { applyGatewayFile } from "../../../src/registry/GatewayFileImport.js"
+import { ProviderRegistry } from "../../../src/registry/ProviderRegistry.js"
+import { CircuitBreaker } from "../../../src/routing/CircuitBreaker.js"
+import { KeyPool } from "../../../src/routing/KeyPool.js"
+import { Router } from "../../../src/routing/Router.js"
 import { ProviderRepository } from "../../../src/storage/ProviderRepository.js"
 import { ModelCatalog } from "../../../src/upstream/ModelCatalog.js"
 import type { UpstreamRequest } from "../../../src/upstream/UpstreamClient.js"
 import * as UpstreamMemory from "../../../src/upstream/UpstreamMemory.js"
+import { Budgets } from "../../../src/usage/Budgets.js"
+import { RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
 import { UsageLedger } from "../../../src/usage/UsageLedger.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
 import { TestDatabase } from "../../support/TestDatabase.js"
 import { TestKv } from "../../support/TestKv.js"
-import { Budgets } from "../../../src/usage/Budgets.js"
 
 /**
  * The Gateway service (resolve, plan, call, fail over, commit, rescue) over the in-memory
@@ -122,7 +122,11 @@ const principal: Principal = {
   limits: { requestsPerMinute: null, tokensPerMinute: null },
 }
 
-const chatRequest = (model: string, stream: boolean, dialect: GatewayRequest["dialect"] = "openai-chat"): GatewayRequest => ({
+const chatRequest = (
+  model: string,
+  stream: boolean,
+  dialect: GatewayRequest["dialect"] = "openai-chat",
+): GatewayRequest => ({
   dialect,
   model,
   stream,
@@ -204,86 +208,110 @@ describe("Gateway over the in-memory upstream", () => {
         expect(sent!.url).toBe("https://solo.upstream.test/api/v1/chat/completions")
         expect(sent!.stream).toBe(false)
         expect(JSON.parse(sent!.body as string).model).toBe("solo-model")
-      }))
+      }),
+    )
 
-    it.effect("streams, transcoded: an Anthropic client reads the OpenAI provider's chunks as one complete message", () =>
-      Effect.gen(function* () {
-        yield* loadProviders
-        scripts.set("solo", () => UpstreamMemory.sse(chunkFrames(["The quick ", "brown fox", "."])))
-        const gateway = yield* Gateway
-        const answer = yield* gateway.handle(chatRequest("chat-solo", true, "anthropic"))
-        const sse = yield* readStream(streamOf(answer))
+    it.effect(
+      "streams, transcoded: an Anthropic client reads the OpenAI provider's chunks as one complete message",
+      () =>
+        Effect.gen(function* () {
+          yield* loadProviders
+          scripts.set("solo", () => UpstreamMemory.sse(chunkFrames(["The quick ", "brown fox", "."])))
+          const gateway = yield* Gateway
+          const answer = yield* gateway.handle(chatRequest("chat-solo", true, "anthropic"))
+          const sse = yield* readStream(streamOf(answer))
 
-        const parsed = events(sse).filter((e): e is Record<string, any> => typeof e !== "string")
-        const text = parsed
-          .filter((e) => e.type === "content_block_delta")
-          .map((e) => e.delta.text)
-          .join("")
-        expect(text).toBe("The quick brown fox.")
-        expect(parsed.at(-1)?.type).toBe("message_stop")
-        expect(parsed.some((e) => e.type === "error")).toBe(false)
-        expect(requestsTo("solo").at(-1)!.stream).toBe(true)
-      }))
+          const parsed = events(sse).filter((e): e is Record<string, any> => typeof e !== "string")
+          const text = parsed
+            .filter((e) => e.type === "content_block_delta")
+            .map((e) => e.delta.text)
+            .join("")
+          expect(text).toBe("The quick brown fox.")
+          expect(parsed.at(-1)?.type).toBe("message_stop")
+          expect(parsed.some((e) => e.type === "error")).toBe(false)
+          expect(requestsTo("solo").at(-1)!.stream).toBe(true)
+        }),
+    )
 
-    it.effect("relays a client error at once: the provider's 400 and message, the key it echoed redacted, no retry", () =>
-      Effect.gen(function* () {
-        yield* loadProviders
-        const before = requestsTo("solo").length
-        scripts.set("solo", (request) =>
-          UpstreamMemory.status(400, {
-            error: { message: `messages.0.content: too long for key ${Redacted.value(request.key.secret)}`, type: "invalid_request_error" },
-          }),
-        )
-        const gateway = yield* Gateway
-        const error = yield* Effect.flip(gateway.handle(chatRequest("chat-solo", false)))
+    it.effect(
+      "relays a client error at once: the provider's 400 and message, the key it echoed redacted, no retry",
+      () =>
+        Effect.gen(function* () {
+          yield* loadProviders
+          const before = requestsTo("solo").length
+          scripts.set("solo", (request) =>
+            UpstreamMemory.status(400, {
+              error: {
+                message: `messages.0.content: too long for key ${Redacted.value(request.key.secret)}`,
+                type: "invalid_request_error",
+              },
+            }),
+          )
+          const gateway = yield* Gateway
+          const error = yield* Effect.flip(gateway.handle(chatRequest("chat-solo", false)))
 
-        // The provider's own error, as the edge writes it in the client's dialect.
-        expect(error._tag).toBe("UpstreamStatusError")
-        if (error._tag !== "UpstreamStatusError") return
-        expect(error.provider).toBe("solo")
-        expect(error.status).toBe(400)
-        expect(error.errorType).toBe("invalid_request_error")
-        expect(error.message).toBe("messages.0.content: too long for key [redacted]")
-        expect(requestsTo("solo").length).toBe(before + 1)
-      }))
+          // The provider's own error, as the edge writes it in the client's dialect.
+          expect(error._tag).toBe("UpstreamStatusError")
+          if (error._tag !== "UpstreamStatusError") return
+          expect(error.provider).toBe("solo")
+          expect(error.status).toBe(400)
+          expect(error.errorType).toBe("invalid_request_error")
+          expect(error.message).toBe("messages.0.content: too long for key [redacted]")
+          expect(requestsTo("solo").length).toBe(before + 1)
+        }),
+    )
 
-    it.effect("fails over: a provider answering 503 is retried with backoff (on the test clock), then the next tier answers", () =>
-      Effect.gen(function* () {
-        yield* loadProviders
-        scripts.set("flaky", () => UpstreamMemory.status(503, { error: { message: "overloaded", type: "server_error" } }))
-        scripts.set("steady", () => UpstreamMemory.json(completion("Steady answer.")))
-        const gateway = yield* Gateway
-        const fiber = yield* Effect.fork(gateway.handle(chatRequest("chat-failover", false)))
-        // The backoff sleeps are on the Effect clock: move it until the request is done (the
-        // memory upstream settles its promises between ticks; nothing waits for real time).
-        for (let i = 0; i < 200 && (yield* Fiber.poll(fiber))._tag === "None"; i++) {
-          yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-          yield* TestClock.adjust("100 millis")
-        }
-        const answer = yield* Fiber.join(fiber)
+    it.effect(
+      "fails over: a provider answering 503 is retried with backoff (on the test clock), then the next tier answers",
+      () =>
+        Effect.gen(function* () {
+          yield* loadProviders
+          scripts.set("flaky", () =>
+            UpstreamMemory.status(503, { error: { message: "overloaded", type: "server_error" } }),
+          )
+          scripts.set("steady", () => UpstreamMemory.json(completion("Steady answer.")))
+          const gateway = yield* Gateway
+          const fiber = yield* Effect.fork(gateway.handle(chatRequest("chat-failover", false)))
+          // The backoff sleeps are on the Effect clock: move it until the request is done (the
+          // memory upstream settles its promises between ticks; nothing waits for real time).
+          for (let i = 0; i < 200 && (yield* Fiber.poll(fiber))._tag === "None"; i++) {
+            yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+            yield* TestClock.adjust("100 millis")
+          }
+          const answer = yield* Fiber.join(fiber)
 
-        const flakyCalls = requestsTo("flaky").length
-        expect(flakyCalls).toBeGreaterThan(1)
-        expect(answer.served).toEqual({ provider: "steady", model: "steady-model", attempts: flakyCalls + 1 })
-        expect(JSON.parse(answer._tag === "Json" ? answer.body : "{}").choices[0].message.content).toBe("Steady answer.")
-      }))
+          const flakyCalls = requestsTo("flaky").length
+          expect(flakyCalls).toBeGreaterThan(1)
+          expect(answer.served).toEqual({ provider: "steady", model: "steady-model", attempts: flakyCalls + 1 })
+          expect(JSON.parse(answer._tag === "Json" ? answer.body : "{}").choices[0].message.content).toBe(
+            "Steady answer.",
+          )
+        }),
+    )
 
-    it.effect("rescues mid-stream: a stream cut after its first words is continued by the next tier, the client reads one whole answer", () =>
-      Effect.gen(function* () {
-        yield* loadProviders
-        scripts.set("cutter", () => UpstreamMemory.sse(chunkFrames(["The quick brown ", "fox jumps"], true), { cut: "reset" }))
-        scripts.set("rescuer", () => UpstreamMemory.sse(chunkFrames([FULL.slice(0, 30), FULL.slice(30, 55), FULL.slice(55)])))
-        const gateway = yield* Gateway
-        const answer = yield* gateway.handle(chatRequest("chat-rescue", true))
-        expect(answer.served.provider).toBe("cutter")
-        const sse = yield* readStream(streamOf(answer))
+    it.effect(
+      "rescues mid-stream: a stream cut after its first words is continued by the next tier, the client reads one whole answer",
+      () =>
+        Effect.gen(function* () {
+          yield* loadProviders
+          scripts.set("cutter", () =>
+            UpstreamMemory.sse(chunkFrames(["The quick brown ", "fox jumps"], true), { cut: "reset" }),
+          )
+          scripts.set("rescuer", () =>
+            UpstreamMemory.sse(chunkFrames([FULL.slice(0, 30), FULL.slice(30, 55), FULL.slice(55)])),
+          )
+          const gateway = yield* Gateway
+          const answer = yield* gateway.handle(chatRequest("chat-rescue", true))
+          expect(answer.served.provider).toBe("cutter")
+          const sse = yield* readStream(streamOf(answer))
 
-        expect(chatText(sse)).toBe(FULL)
-        expect(events(sse).at(-1)).toBe("[DONE]")
-        expect(sse).not.toContain("upstream_stream_error")
-        expect(requestsTo("cutter")).toHaveLength(1)
-        expect(requestsTo("rescuer")).toHaveLength(1)
-      }))
+          expect(chatText(sse)).toBe(FULL)
+          expect(events(sse).at(-1)).toBe("[DONE]")
+          expect(sse).not.toContain("upstream_stream_error")
+          expect(requestsTo("cutter")).toHaveLength(1)
+          expect(requestsTo("rescuer")).toHaveLength(1)
+        }),
+    )
 
     it.effect("without a rescuer, a cut stream ends with the in-band error, never as a complete answer", () =>
       Effect.gen(function* () {
@@ -305,6 +333,7 @@ describe("Gateway over the in-memory upstream", () => {
         expect(sse).toContain("upstream_stream_error")
         expect(events(sse)).not.toContain("[DONE]")
         expect(requestsTo("solo").length).toBeGreaterThan(before)
-      }))
+      }),
+    )
   })
 })

@@ -1,13 +1,13 @@
-import { MAX_SKIPPED_FRAMES } from "../../../src/protocol/Transcoder.js"
-import { Duration, Effect, Either } from "effect"
 import { PassThrough } from "node:stream"
+import { Duration, Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { relayCodec } from "../../../src/gateway/StreamCodecs.js"
 import { commitStream, type StreamOutcome, type StreamSink } from "../../../src/gateway/StreamCommit.js"
-import { UpstreamTransportError } from "../../../src/shared/UpstreamFailure.js"
 import { randomIds } from "../../../src/protocol/Ids.js"
 import { makeRelay } from "../../../src/protocol/Passthrough.js"
 import { SSE_DONE } from "../../../src/protocol/Sse.js"
+import { MAX_SKIPPED_FRAMES } from "../../../src/protocol/Transcoder.js"
+import { UpstreamTransportError } from "../../../src/shared/UpstreamFailure.js"
 import type { UpstreamStream } from "../../../src/upstream/UpstreamClient.js"
 
 const chunk = (delta: object, finish: string | null = null) =>
@@ -28,7 +28,12 @@ const fakeUpstream = () => {
       body.destroy(new Error("aborted"))
     },
     bodyError: (cause) =>
-      new UpstreamTransportError({ provider: "p", model: "m", reason: "reset", message: `upstream body broke: ${String(cause)}` }),
+      new UpstreamTransportError({
+        provider: "p",
+        model: "m",
+        reason: "reset",
+        message: `upstream body broke: ${String(cause)}`,
+      }),
   }
   return { body, upstream, state }
 }
@@ -57,9 +62,15 @@ const fakeSink = (accepting: () => boolean) => {
 const start = (upstream: UpstreamStream, outcomes: Array<StreamOutcome>, timeout = Duration.seconds(5)) =>
   Effect.runPromise(
     Effect.either(
-      commitStream(upstream, relayCodec(makeRelay("openai-chat", randomIds, false), SSE_DONE), timeout, { provider: "p", model: "m" }, {
-        onFinish: (outcome) => outcomes.push(outcome),
-      }),
+      commitStream(
+        upstream,
+        relayCodec(makeRelay("openai-chat", randomIds, false), SSE_DONE),
+        timeout,
+        { provider: "p", model: "m" },
+        {
+          onFinish: (outcome) => outcomes.push(outcome),
+        },
+      ),
     ),
   )
 

@@ -1,14 +1,14 @@
-import { Either, FastCheck as fc } from "effect"
 import { validateHeaderValue } from "node:http"
+import { Either, FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import { type ClientRequest, planExchange } from "../../../src/gateway/Exchange.js"
 import { generationRouteOf, modelIdProblem, toGeneration } from "../../../src/http/Generation.js"
 import { safeHeaderValue } from "../../../src/http/GenerationEdge.js"
 import { parseJsonObject } from "../../../src/http/RequestBody.js"
-import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../../../src/protocol/Json.js"
 import type { Dialect } from "../../../src/protocol/Canonical.js"
 import { codecs } from "../../../src/protocol/Dialect.js"
 import { geminiModelSegment } from "../../../src/protocol/gemini/Request.js"
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../../../src/protocol/Json.js"
 import { defaultPaths, type Provider } from "../../../src/registry/Provider.js"
 import type { UpstreamProtocol } from "../../../src/shared/ProviderVocabulary.js"
 import { isWithinBaseUrl } from "../../../src/upstream/UpstreamClient.js"
@@ -17,7 +17,11 @@ import { isWithinBaseUrl } from "../../../src/upstream/UpstreamClient.js"
 const anyString = fc.oneof(
   fc.fullUnicodeString({ maxLength: 80 }),
   fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 80 }).map((codes) => String.fromCharCode(...codes)),
-  fc.array(fc.constantFrom("a", ".", "/", "%", "2F", "..", "?", "#", "\\", "\r", "\n", ":", "模", "\ud800", "@"), { maxLength: 30 }).map((parts) => parts.join("")),
+  fc
+    .array(fc.constantFrom("a", ".", "/", "%", "2F", "..", "?", "#", "\\", "\r", "\n", ":", "模", "\ud800", "@"), {
+      maxLength: 30,
+    })
+    .map((parts) => parts.join("")),
   fc.string({ minLength: 500, maxLength: 700 }),
 )
 
@@ -66,7 +70,28 @@ describe("modelIdProblem", () => {
   })
 
   it("refuses header breakers, path escapes and over-long ids", () => {
-    for (const id of ["a\r\nb", "a\nb", "a\u0000b", "模型", "modèle", "a b", "a?b", "a#b", "a%2Fb", "a\\b", "../x", "a/../b", "a/./b", "a//b", "/a", "a/", ".", "..", "x".repeat(257), ""]) {
+    for (const id of [
+      "a\r\nb",
+      "a\nb",
+      "a\u0000b",
+      "模型",
+      "modèle",
+      "a b",
+      "a?b",
+      "a#b",
+      "a%2Fb",
+      "a\\b",
+      "../x",
+      "a/../b",
+      "a/./b",
+      "a//b",
+      "/a",
+      "a/",
+      ".",
+      "..",
+      "x".repeat(257),
+      "",
+    ]) {
       expect(modelIdProblem(id), JSON.stringify(id)).toBeDefined()
     }
   })
@@ -136,7 +161,9 @@ describe("upstream URLs", () => {
           if (exchange.right.upstreamDialect === "gemini") {
             expect(url.pathname.startsWith(`${basePath}/v1beta/models/`)).toBe(true)
             // The model is one segment: nothing after `models/` but the segment and its method.
-            expect(url.pathname.slice(`${basePath}/v1beta/models/`.length)).toMatch(/^[^/]*:(generateContent|streamGenerateContent)$/)
+            expect(url.pathname.slice(`${basePath}/v1beta/models/`.length)).toMatch(
+              /^[^/]*:(generateContent|streamGenerateContent)$/,
+            )
             expect(url.hash).toBe("")
             expect(url.search).toBe(stream ? "?alt=sse" : "")
           } else {
@@ -182,7 +209,7 @@ describe("JSON nesting limit", () => {
       }),
       { numRuns: 2_000 },
     )
-    expect(jsonNestsDeeperThan(JSON.stringify({ a: "[[[[[\\\"[[[[", b: ["\\"] }), 2)).toBe(false)
+    expect(jsonNestsDeeperThan(JSON.stringify({ a: '[[[[[\\"[[[[', b: ["\\"] }), 2)).toBe(false)
   })
 
   it("parseJsonObject refuses 100 000 levels with a 400 and takes the limit itself", () => {
@@ -196,14 +223,19 @@ describe("JSON nesting limit", () => {
 })
 
 describe("toGeneration", () => {
-  const routes = ["/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1beta/models/x:generateContent"].map((path) => generationRouteOf("POST", path)!)
+  const routes = ["/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1beta/models/x:generateContent"].map(
+    (path) => generationRouteOf("POST", path)!,
+  )
 
   it("never throws, for any body on any route and any Gemini path", () => {
     const geminiPath = fc.oneof(anyString, fc.webPath()).map((tail) => `/v1beta/models/${tail}`)
     fc.assert(
       fc.property(
         fc.constantFrom(...routes),
-        fc.dictionary(fc.constantFrom("model", "messages", "contents", "system", "input", "tools", "stream", "x"), fc.jsonValue({ maxDepth: 5 })),
+        fc.dictionary(
+          fc.constantFrom("model", "messages", "contents", "system", "input", "tools", "stream", "x"),
+          fc.jsonValue({ maxDepth: 5 }),
+        ),
         anyString,
         geminiPath,
         (route, body, model, path) => {
@@ -221,7 +253,12 @@ describe("toGeneration", () => {
   })
 
   it("Claude- and Gemini-style bodies on the chat route are normalised or refused, never thrown", () => {
-    const gemini = toGeneration(routes[0]!, "/v1/chat/completions", Either.right({ model: "m", contents: [{ role: "user", parts: [{ text: "hi" }] }] }), undefined)
+    const gemini = toGeneration(
+      routes[0]!,
+      "/v1/chat/completions",
+      Either.right({ model: "m", contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+      undefined,
+    )
     expect(Either.isRight(gemini)).toBe(true)
   })
 })
@@ -243,17 +280,38 @@ describe("codecs on hostile bodies", () => {
     { maxLength: 5 },
   )
   const fields = fc.dictionary(
-    fc.constantFrom("system", "systemInstruction", "instructions", "tools", "tool_choice", "toolConfig", "generationConfig", "max_tokens", "response_format", "text", "reasoning", "thinking", "x"),
+    fc.constantFrom(
+      "system",
+      "systemInstruction",
+      "instructions",
+      "tools",
+      "tool_choice",
+      "toolConfig",
+      "generationConfig",
+      "max_tokens",
+      "response_format",
+      "text",
+      "reasoning",
+      "thinking",
+      "x",
+    ),
     fc.jsonValue({ maxDepth: 6 }),
   )
 
   it("decodeRequest and encodeRequest never throw, for any dialect pair (the gateway calls them outside the edge)", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...DIALECTS), fc.constantFrom(...DIALECTS), fields, messages, (from, to, extra, list) => {
-        const body = { ...extra, model: "m", messages: list, contents: list, input: list }
-        const canonical = codecs[from].decodeRequest(body, { model: "m", stream: false })
-        if (Either.isRight(canonical)) JSON.stringify(codecs[to].encodeRequest(canonical.right, "m", { stream: true }).body)
-      }),
+      fc.property(
+        fc.constantFrom(...DIALECTS),
+        fc.constantFrom(...DIALECTS),
+        fields,
+        messages,
+        (from, to, extra, list) => {
+          const body = { ...extra, model: "m", messages: list, contents: list, input: list }
+          const canonical = codecs[from].decodeRequest(body, { model: "m", stream: false })
+          if (Either.isRight(canonical))
+            JSON.stringify(codecs[to].encodeRequest(canonical.right, "m", { stream: true }).body)
+        },
+      ),
       { numRuns: 3_000 },
     )
   })

@@ -1,5 +1,5 @@
-import { Either, FastCheck as fc } from "effect"
 import { validateHeaderValue } from "node:http"
+import { Either, FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import { FEATURE_HEADER_MAX, featureHeadersOf } from "../../../src/http/FeatureHeaders.js"
 
@@ -15,8 +15,12 @@ describe("featureHeadersOf", () => {
       "x-stainless-os": "Linux",
       authorization: "Bearer sk-client",
     }
-    expect(featureHeadersOf(headers, "anthropic")).toEqual(Either.right({ "anthropic-beta": CLAUDE_CODE_BETAS, "anthropic-version": "2023-06-01" }))
-    expect(featureHeadersOf(headers, "openai-responses")).toEqual(Either.right({ "openai-beta": "responses=experimental" }))
+    expect(featureHeadersOf(headers, "anthropic")).toEqual(
+      Either.right({ "anthropic-beta": CLAUDE_CODE_BETAS, "anthropic-version": "2023-06-01" }),
+    )
+    expect(featureHeadersOf(headers, "openai-responses")).toEqual(
+      Either.right({ "openai-beta": "responses=experimental" }),
+    )
     expect(featureHeadersOf(headers, "openai-chat")).toEqual(Either.right({ "openai-beta": "responses=experimental" }))
     expect(featureHeadersOf(headers, "gemini")).toEqual(Either.right(undefined))
     expect(featureHeadersOf({}, "anthropic")).toEqual(Either.right(undefined))
@@ -24,8 +28,12 @@ describe("featureHeadersOf", () => {
   })
 
   it("accepts lists with spaces around the commas and name=value items", () => {
-    expect(featureHeadersOf({ "anthropic-beta": "a-1, b-2 ,c-3" }, "anthropic")).toEqual(Either.right({ "anthropic-beta": "a-1, b-2 ,c-3" }))
-    expect(featureHeadersOf({ "openai-beta": "assistants=v2" }, "openai-chat")).toEqual(Either.right({ "openai-beta": "assistants=v2" }))
+    expect(featureHeadersOf({ "anthropic-beta": "a-1, b-2 ,c-3" }, "anthropic")).toEqual(
+      Either.right({ "anthropic-beta": "a-1, b-2 ,c-3" }),
+    )
+    expect(featureHeadersOf({ "openai-beta": "assistants=v2" }, "openai-chat")).toEqual(
+      Either.right({ "openai-beta": "assistants=v2" }),
+    )
   })
 
   it.each([
@@ -51,14 +59,21 @@ describe("featureHeadersOf", () => {
 
   it("only ever forwards a value that is a valid, single-line, bounded header value", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.fullUnicodeString({ maxLength: 80 }), fc.string({ minLength: 1000, maxLength: 1100 })), (value) => {
-        const result = featureHeadersOf({ "anthropic-beta": value }, "anthropic")
-        if (Either.isLeft(result) || result.right === undefined) return
-        const forwarded = result.right["anthropic-beta"]!
-        expect(() => validateHeaderValue("anthropic-beta", forwarded)).not.toThrow()
-        expect(forwarded).toMatch(/^[\x20-\x7e]+$/)
-        expect(forwarded.length).toBeLessThanOrEqual(FEATURE_HEADER_MAX)
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.fullUnicodeString({ maxLength: 80 }),
+          fc.string({ minLength: 1000, maxLength: 1100 }),
+        ),
+        (value) => {
+          const result = featureHeadersOf({ "anthropic-beta": value }, "anthropic")
+          if (Either.isLeft(result) || result.right === undefined) return
+          const forwarded = result.right["anthropic-beta"]!
+          expect(() => validateHeaderValue("anthropic-beta", forwarded)).not.toThrow()
+          expect(forwarded).toMatch(/^[\x20-\x7e]+$/)
+          expect(forwarded.length).toBeLessThanOrEqual(FEATURE_HEADER_MAX)
+        },
+      ),
       { numRuns: 2_000 },
     )
   })

@@ -1,6 +1,12 @@
 import { FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
-import { boundaryOf, makeMultipartScanner, multipartContentType, parsePartHeaders, type PartHead } from "../../../src/http/MultipartScanner.js"
+import {
+  boundaryOf,
+  makeMultipartScanner,
+  multipartContentType,
+  type PartHead,
+  parsePartHeaders,
+} from "../../../src/http/MultipartScanner.js"
 import { field, parseForm } from "../../../src/mock/OpenAIAudioUpload.js"
 
 interface Part {
@@ -15,7 +21,9 @@ const build = (boundary: string, parts: ReadonlyArray<Part>, preamble = "", epil
     ...parts.flatMap((part, i) => [
       Buffer.from(
         `${i === 0 && preamble === "" ? "" : "\r\n"}--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"` +
-          (part.filename !== undefined ? `; filename="${part.filename}"\r\nContent-Type: application/octet-stream` : "") +
+          (part.filename !== undefined
+            ? `; filename="${part.filename}"\r\nContent-Type: application/octet-stream`
+            : "") +
           "\r\n\r\n",
         "latin1",
       ),
@@ -32,7 +40,13 @@ interface Seen {
 }
 
 /** Scans `body` cut at `cuts` (offsets), collecting `collect`. */
-const scan = (boundary: string, body: Buffer, cuts: ReadonlyArray<number>, collect: ReadonlySet<string> = new Set(["model"]), limit = 257): Seen => {
+const scan = (
+  boundary: string,
+  body: Buffer,
+  cuts: ReadonlyArray<number>,
+  collect: ReadonlySet<string> = new Set(["model"]),
+  limit = 257,
+): Seen => {
   const parts: Seen["parts"] = []
   const scanner = makeMultipartScanner(boundary, collect, limit, {
     onPart: () => {},
@@ -53,7 +67,21 @@ const trickyValue = (boundary: string) =>
     .array(
       fc.oneof(
         fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
-        fc.constantFrom("\r", "\n", "\r\n", "-", "--", "\r\n-", "\r\n--", `\r\n--${boundary.slice(0, -1)}`, `--${boundary}`, `\r--${boundary}`, `\n--${boundary}`).map((s) => Buffer.from(s, "latin1")),
+        fc
+          .constantFrom(
+            "\r",
+            "\n",
+            "\r\n",
+            "-",
+            "--",
+            "\r\n-",
+            "\r\n--",
+            `\r\n--${boundary.slice(0, -1)}`,
+            `--${boundary}`,
+            `\r--${boundary}`,
+            `\n--${boundary}`,
+          )
+          .map((s) => Buffer.from(s, "latin1")),
       ),
       { maxLength: 12 },
     )
@@ -62,7 +90,9 @@ const trickyValue = (boundary: string) =>
     // with its dashes (the CRLF before it would make one), nor end in a CR (likewise with the next).
     .filter(
       (value) =>
-        !Buffer.concat([Buffer.from("\r\n"), value, Buffer.from("\n--")]).includes(Buffer.from(`\r\n--${boundary}`, "latin1")) &&
+        !Buffer.concat([Buffer.from("\r\n"), value, Buffer.from("\n--")]).includes(
+          Buffer.from(`\r\n--${boundary}`, "latin1"),
+        ) &&
         !value.toString("latin1").startsWith(`--${boundary}`) &&
         !value.toString("latin1").endsWith("\r"),
     )
@@ -97,7 +127,8 @@ describe("MultipartScanner", () => {
             expect(body.subarray(p.head.valueStart, p.end).equals(parts[i]!.value)).toBe(true)
             expect(p.head.filename).toBe(parts[i]!.filename)
             expect(p.head.index).toBe(i)
-            const collected = p.head.name === "model" && parts[i]!.filename === undefined && parts[i]!.value.length <= 257
+            const collected =
+              p.head.name === "model" && parts[i]!.filename === undefined && parts[i]!.value.length <= 257
             expect(p.value).toBe(collected ? parts[i]!.value.toString("latin1") : undefined)
           })
           // An independent reader (busboy) sees the same fields.
@@ -105,7 +136,9 @@ describe("MultipartScanner", () => {
           if (typeof form === "string") throw new Error(form)
           const textParts = parts.filter((p) => p.filename === undefined)
           expect(form.fields.map(([name]) => name)).toEqual(textParts.map((p) => p.name))
-          expect(form.files.map((f) => f.name)).toEqual(parts.filter((p) => p.filename !== undefined).map((p) => p.name))
+          expect(form.files.map((f) => f.name)).toEqual(
+            parts.filter((p) => p.filename !== undefined).map((p) => p.name),
+          )
           // (busboy decodes values as UTF-8; a model id is ASCII or refused.)
           const model = textParts.find((p) => p.name === "model")?.value.toString("latin1")
           if (model !== undefined && /^[\x00-\x7f]*$/.test(model)) expect(field(form, "model")).toBe(model)
@@ -118,23 +151,61 @@ describe("MultipartScanner", () => {
   it("whatever it accepts, busboy reads as the same parts with the same model (no reader differential)", async () => {
     const B = "xyz"
     const fragment = fc.constantFrom(
-      `--${B}`, `\r\n--${B}`, `--${B}--`, "\r\n", "\r", "\n", "--", "-", ":", ";", '"', "\\", " ", "\t", "x", "model", "file",
-      "Content-Disposition: form-data; ", 'name="model"', "name=model", 'name="file"; filename="a.wav"', 'name="x"', "Content-Type: text/plain",
-      "content-disposition: form-data; name=model", "name*=utf-8''model", "whisper-1", "gpt-4o", "\r\n\r\n",
+      `--${B}`,
+      `\r\n--${B}`,
+      `--${B}--`,
+      "\r\n",
+      "\r",
+      "\n",
+      "--",
+      "-",
+      ":",
+      ";",
+      '"',
+      "\\",
+      " ",
+      "\t",
+      "x",
+      "model",
+      "file",
+      "Content-Disposition: form-data; ",
+      'name="model"',
+      "name=model",
+      'name="file"; filename="a.wav"',
+      'name="x"',
+      "Content-Type: text/plain",
+      "content-disposition: form-data; name=model",
+      "name*=utf-8''model",
+      "whisper-1",
+      "gpt-4o",
+      "\r\n\r\n",
     )
     const valid = (parts: ReadonlyArray<Part>) => build(B, parts).toString("latin1")
     const body = fc.oneof(
       fc.array(fragment, { maxLength: 40 }).map((f) => f.join("")),
       // A valid body with hostile fragments spliced in somewhere.
-      fc.tuple(fc.array(fragment, { minLength: 1, maxLength: 6 }), fc.nat(), fc.constantFrom(valid([{ name: "model", value: Buffer.from("whisper-1") }, { name: "file", filename: "a.wav", value: Buffer.from("RIFF") }]))).map(
-        ([f, at, text]) => text.slice(0, at % text.length) + f.join("") + text.slice(at % text.length),
-      ),
+      fc
+        .tuple(
+          fc.array(fragment, { minLength: 1, maxLength: 6 }),
+          fc.nat(),
+          fc.constantFrom(
+            valid([
+              { name: "model", value: Buffer.from("whisper-1") },
+              { name: "file", filename: "a.wav", value: Buffer.from("RIFF") },
+            ]),
+          ),
+        )
+        .map(([f, at, text]) => text.slice(0, at % text.length) + f.join("") + text.slice(at % text.length)),
     )
     let accepted = 0
     await fc.assert(
       fc.asyncProperty(body, fc.array(fc.nat(), { maxLength: 6 }), async (text, rawCuts) => {
         const bytes = Buffer.from(text, "latin1")
-        const seen = scan(B, bytes, rawCuts.map((c) => c % (bytes.length + 1)))
+        const seen = scan(
+          B,
+          bytes,
+          rawCuts.map((c) => c % (bytes.length + 1)),
+        )
         if (seen.problem !== undefined || !seen.closed) return
         accepted++
         const form = await parseForm(multipartContentType(B), bytes)
@@ -142,7 +213,8 @@ describe("MultipartScanner", () => {
         const names = [...form.fields.map(([name]) => name), ...form.files.map((f) => f.name)].sort()
         expect(names).toEqual(seen.parts.map((p) => p.head.name).sort())
         const model = seen.parts.find((p) => p.head.name === "model")
-        if (model?.value !== undefined && model.head.filename === undefined) expect(field(form, "model")).toBe(model.value)
+        if (model?.value !== undefined && model.head.filename === undefined)
+          expect(field(form, "model")).toBe(model.value)
       }),
       { numRuns: 3_000 },
     )
@@ -165,9 +237,19 @@ describe("MultipartScanner", () => {
   })
 
   it("one byte at a time", () => {
-    const body = build(BOUNDARY, [{ name: "model", value: Buffer.from("gpt-4o-transcribe") }, { name: "file", filename: "x", value: Buffer.from("\r\n--\r\n-") }])
-    const seen = scan(BOUNDARY, body, Array.from({ length: body.length }, (_, i) => i))
-    expect(seen.parts.map((p) => body.subarray(p.head.valueStart, p.end).toString("latin1"))).toEqual(["gpt-4o-transcribe", "\r\n--\r\n-"])
+    const body = build(BOUNDARY, [
+      { name: "model", value: Buffer.from("gpt-4o-transcribe") },
+      { name: "file", filename: "x", value: Buffer.from("\r\n--\r\n-") },
+    ])
+    const seen = scan(
+      BOUNDARY,
+      body,
+      Array.from({ length: body.length }, (_, i) => i),
+    )
+    expect(seen.parts.map((p) => body.subarray(p.head.valueStart, p.end).toString("latin1"))).toEqual([
+      "gpt-4o-transcribe",
+      "\r\n--\r\n-",
+    ])
   })
 
   it("a value over the collection limit is not collected", () => {
@@ -185,14 +267,42 @@ describe("MultipartScanner", () => {
 
   it.each<[string, string, RegExp]>([
     // Where readers differ: busboy (like every RFC 2046 reader) sees a delimiter in each of these.
-    ["a value that begins with the boundary (no body: the header CRLF starts a delimiter)", `--${BOUNDARY}\r\nContent-Disposition: form-data; name="language"\r\n\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\nx\r\n--${BOUNDARY}--`, /ends inside its headers/],
-    ["a delimiter among header lines", `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\nx\r\n--${BOUNDARY}--`, /ends inside its headers/],
-    ["two delimiters in a row (an empty part)", `--${BOUNDARY}\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\nx\r\n--${BOUNDARY}--`, /ends inside its headers/],
-    ["a preamble", `hello\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`, /before its first boundary/],
-    ["an epilogue", `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--\r\n--${BOUNDARY}\r\n`, /after its closing boundary/],
+    [
+      "a value that begins with the boundary (no body: the header CRLF starts a delimiter)",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="language"\r\n\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      /ends inside its headers/,
+    ],
+    [
+      "a delimiter among header lines",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      /ends inside its headers/,
+    ],
+    [
+      "two delimiters in a row (an empty part)",
+      `--${BOUNDARY}\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="model"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      /ends inside its headers/,
+    ],
+    [
+      "a preamble",
+      `hello\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      /before its first boundary/,
+    ],
+    [
+      "an epilogue",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--\r\n--${BOUNDARY}\r\n`,
+      /after its closing boundary/,
+    ],
     ["a delimiter line not ending in CRLF", `--${BOUNDARY}X\r\n\r\n`, /does not end in CRLF/],
-    ["transport padding after the delimiter", `--${BOUNDARY}  \r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`, /does not end in CRLF/],
-    ["headers that never end", `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n${"X-Pad: y\r\n".repeat(1000)}`, /more than 8192 bytes/],
+    [
+      "transport padding after the delimiter",
+      `--${BOUNDARY}  \r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      /does not end in CRLF/,
+    ],
+    [
+      "headers that never end",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n${"X-Pad: y\r\n".repeat(1000)}`,
+      /more than 8192 bytes/,
+    ],
     ["an empty header block", `--${BOUNDARY}\r\n\r\nx\r\n--${BOUNDARY}--`, /no Content-Disposition/],
   ])("%s is refused", (_what, text, message) => {
     expect(scan(BOUNDARY, Buffer.from(text, "latin1"), []).problem).toMatch(message)
@@ -208,9 +318,15 @@ describe("parsePartHeaders", () => {
   it.each<[string, { name: string; filename: string | undefined } | RegExp]>([
     ['Content-Disposition: form-data; name="model"\r\n', { name: "model", filename: undefined }],
     ["content-disposition: FORM-DATA; NAME=model\r\n", { name: "model", filename: undefined }],
-    ['Content-Disposition: form-data; name="file"; filename="a b;c.wav"\r\nContent-Type: audio/wav\r\n', { name: "file", filename: "a b;c.wav" }],
+    [
+      'Content-Disposition: form-data; name="file"; filename="a b;c.wav"\r\nContent-Type: audio/wav\r\n',
+      { name: "file", filename: "a b;c.wav" },
+    ],
     ["Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''%C3%BC.wav\r\n", { name: "file", filename: "" }],
-    ['Content-Disposition: form-data; name="file"; filename="\xc3\xbc.wav"\r\n', { name: "file", filename: "\xc3\xbc.wav" }],
+    [
+      'Content-Disposition: form-data; name="file"; filename="\xc3\xbc.wav"\r\n',
+      { name: "file", filename: "\xc3\xbc.wav" },
+    ],
     ['Content-Disposition: form-data; name="a"; name="model"\r\n', /malformed Content-Disposition/],
     ["Content-Disposition: form-data; name*=UTF-8''model\r\n", /name\*/],
     ['Content-Disposition: form-data; name="mo\\del"\r\n', /backslash/],
@@ -218,9 +334,15 @@ describe("parsePartHeaders", () => {
     ["Content-Disposition: form-data\r\n", /no name/],
     ['Content-Disposition: form-data; name=""\r\n', /no name/],
     ['Content-Disposition: form-data; name="model\r\n', /malformed/],
-    ['Content-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="model"\r\n', /two Content-Disposition/],
+    [
+      'Content-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="model"\r\n',
+      /two Content-Disposition/,
+    ],
     ['Content-Disposition: form-data;\r\n name="model"\r\n', /malformed header line/],
-    ['Content-Disposition: form-data; name="x"\nContent-Disposition: form-data; name="model"\r\n', /malformed header line/],
+    [
+      'Content-Disposition: form-data; name="x"\nContent-Disposition: form-data; name="model"\r\n',
+      /malformed header line/,
+    ],
     ['Content-Disposition: form-data; name="x"\x00\r\n', /malformed header line/],
     ["Content-Type: text/plain\r\n", /no Content-Disposition/],
     ["Bad Header: x\r\n", /malformed header line/],
@@ -256,7 +378,10 @@ describe("boundaryOf", () => {
     expect(multipartContentType("abc-123")).toBe("multipart/form-data; boundary=abc-123")
     expect(multipartContentType("a b:c")).toBe('multipart/form-data; boundary="a b:c"')
     for (const boundary of ["abc-123", "a b:c", "x=y?z"]) {
-      const form = await parseForm(multipartContentType(boundary), build(boundary, [{ name: "model", value: Buffer.from("m") }]))
+      const form = await parseForm(
+        multipartContentType(boundary),
+        build(boundary, [{ name: "model", value: Buffer.from("m") }]),
+      )
       expect(form).toEqual({ fields: [["model", "m"]], files: [] })
     }
   })

@@ -18,7 +18,11 @@ describe("x-ratelimit-* headers", () => {
 
   it("only the pair of each limit the key has", () => {
     const both: Record<string, string | number> = { "content-type": "application/json" }
-    addRateLimitHeaders(both, { requests: { limit: 60, remaining: 59 }, tokens: { limit: 1000, remaining: 0 }, resetMs: 41_520 })
+    addRateLimitHeaders(both, {
+      requests: { limit: 60, remaining: 59 },
+      tokens: { limit: 1000, remaining: 0 },
+      resetMs: 41_520,
+    })
     expect(both).toEqual({
       "content-type": "application/json",
       "x-ratelimit-limit-requests": "60",
@@ -30,6 +34,10 @@ describe("x-ratelimit-* headers", () => {
     })
     const requestsOnly: Record<string, string | number> = {}
     addRateLimitHeaders(requestsOnly, { requests: { limit: 2, remaining: 0 }, resetMs: 100 })
-    expect(Object.keys(requestsOnly)).toEqual(["x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"])
+    expect(Object.keys(requestsOnly)).toEqual([
+      "x-ratelimit-limit-requests",
+      "x-ratelimit-remaining-requests",
+      "x-ratelimit-reset-requests",
+    ])
   })
 })

@@ -1,15 +1,17 @@
+import { createHmac } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { createHmac } from "node:crypto"
 import * as Jwt from "../../../src/identity/Jwt.js"
 
 const key = new Uint8Array(32).fill(7)
 const otherKey = new Uint8Array(32).fill(9)
 const now = 1_700_000_000
 
-const token = (type: Jwt.TokenType, at = now) => Jwt.sign(Jwt.newClaims({ sub: "user-1", type, nowSeconds: at, generation: 3 }), key)
+const token = (type: Jwt.TokenType, at = now) =>
+  Jwt.sign(Jwt.newClaims({ sub: "user-1", type, nowSeconds: at, generation: 3 }), key)
 
-const reason = (result: Either.Either<Jwt.Claims, Jwt.InvalidToken>) => (Either.isLeft(result) ? result.left.reason : "ok")
+const reason = (result: Either.Either<Jwt.Claims, Jwt.InvalidToken>) =>
+  Either.isLeft(result) ? result.left.reason : "ok"
 
 describe("Jwt", () => {
   it("round-trips an access token with jti, fam, type, iss, aud and a 30-minute expiry", () => {

@@ -6,8 +6,8 @@ import {
   capLength,
   genAiSystemOf,
   knownModelsOf,
-  makeModelLabels,
   MAX_LABEL_LENGTH,
+  makeModelLabels,
   providerLabel,
 } from "../../../src/metrics/MetricLabels.js"
 import { makeLiveMetrics } from "../../../src/metrics/Metrics.js"
@@ -31,7 +31,10 @@ const fast: LogicalModel = {
   upstreams: [{ provider: "acme", model: "acme-large", weight: 1, priority: 0 }],
 }
 const snapshot = makeSnapshot(
-  [makeProvider("acme", { models: ["acme-small"], aliases: { small: "acme-small" } }), makeProvider("discovers", { models: null, protocol: "anthropic" })],
+  [
+    makeProvider("acme", { models: ["acme-small"], aliases: { small: "acme-small" } }),
+    makeProvider("discovers", { models: null, protocol: "anthropic" }),
+  ],
   [fast],
 )
 
@@ -45,7 +48,8 @@ const anyModel = fc.oneof(
 describe("model labels", () => {
   it("the registry's names: logical models, listed models and aliases, also as provider/model", () => {
     const known = knownModelsOf(snapshot)
-    for (const name of ["fast", "acme-large", "acme-small", "small", "acme/acme-small", "acme/small"]) expect(known.has(name)).toBe(true)
+    for (const name of ["fast", "acme-large", "acme-small", "small", "acme/acme-small", "acme/small"])
+      expect(known.has(name)).toBe(true)
     expect(known.has("discovers/anything")).toBe(false)
   })
 
@@ -105,17 +109,18 @@ describe("provider, system and outcome labels", () => {
   })
 
   it("gen_ai_system is the upstream's API family", () => {
-    expect([genAiSystemOf("openai"), genAiSystemOf("anthropic"), genAiSystemOf("gemini"), genAiSystemOf(undefined)]).toEqual([
-      "openai",
-      "anthropic",
-      "gcp.gemini",
-      "_OTHER",
-    ])
+    expect([
+      genAiSystemOf("openai"),
+      genAiSystemOf("anthropic"),
+      genAiSystemOf("gemini"),
+      genAiSystemOf(undefined),
+    ]).toEqual(["openai", "anthropic", "gcp.gemini", "_OTHER"])
   })
 
   it("an attempt's outcome from its failure", () => {
     const status = (status: number) => new UpstreamStatusError({ provider: "p", model: "m", status, message: "" })
-    const transport = (reason: UpstreamTransportError["reason"]) => new UpstreamTransportError({ provider: "p", model: "m", reason, message: "" })
+    const transport = (reason: UpstreamTransportError["reason"]) =>
+      new UpstreamTransportError({ provider: "p", model: "m", reason, message: "" })
     expect(attemptOutcomeLabel(undefined)).toBe("success")
     expect([429, 401, 403, 400, 404, 500, 503, 302].map((s) => attemptOutcomeLabel(status(s)))).toEqual([
       "rate_limited",
@@ -127,15 +132,19 @@ describe("provider, system and outcome labels", () => {
       "server_error",
       "http_error",
     ])
-    expect((["connect", "reset", "truncated", "headers_timeout", "first_token_timeout", "idle_timeout", "malformed"] as const).map((r) => attemptOutcomeLabel(transport(r)))).toEqual([
-      "connect_error",
-      "reset",
-      "reset",
-      "timeout",
-      "timeout",
-      "timeout",
-      "malformed",
-    ])
+    expect(
+      (
+        [
+          "connect",
+          "reset",
+          "truncated",
+          "headers_timeout",
+          "first_token_timeout",
+          "idle_timeout",
+          "malformed",
+        ] as const
+      ).map((r) => attemptOutcomeLabel(transport(r))),
+    ).toEqual(["connect_error", "reset", "reset", "timeout", "timeout", "timeout", "malformed"])
   })
 })
 
@@ -145,8 +154,18 @@ describe("endpoint labels", () => {
     fc.assert(
       fc.property(
         fc.oneof(
-          fc.constantFrom("/v1/chat/completions", "/chat/completions", "/v1/responses", "/v1/messages", "/v1/messages/count_tokens", "/v1/embeddings", "/v1/completions"),
-          fc.tuple(fc.string({ maxLength: 30 }), fc.string({ maxLength: 30 })).map(([model, method]) => `/v1beta/models/${model}:${method}`),
+          fc.constantFrom(
+            "/v1/chat/completions",
+            "/chat/completions",
+            "/v1/responses",
+            "/v1/messages",
+            "/v1/messages/count_tokens",
+            "/v1/embeddings",
+            "/v1/completions",
+          ),
+          fc
+            .tuple(fc.string({ maxLength: 30 }), fc.string({ maxLength: 30 }))
+            .map(([model, method]) => `/v1beta/models/${model}:${method}`),
           fc.string({ maxLength: 60 }).map((tail) => `/v1beta/models/${tail}`),
         ),
         (path) => {
@@ -161,9 +180,12 @@ describe("endpoint labels", () => {
     )
     expect(seen.size).toBeLessThanOrEqual(16)
     expect(seen.has("/v1/chat/completions")).toBe(true)
-    expect(endpointOf(generationRouteOf("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent")!, "/v1beta/models/gemini-2.5-flash:streamGenerateContent")).toBe(
-      "/v1beta/models/*:streamGenerateContent",
-    )
+    expect(
+      endpointOf(
+        generationRouteOf("POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent")!,
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+      ),
+    ).toBe("/v1beta/models/*:streamGenerateContent")
   })
 })
 
@@ -213,7 +235,8 @@ describe("the metrics of one instance", () => {
 
   it("ignores a cost that is no amount", async () => {
     const metrics = makeLiveMetrics("open", sources)
-    for (const usd of [-1, 0, Number.NaN, Number.POSITIVE_INFINITY]) metrics.addCost({ provider: "acme", model: "acme-small", usd })
+    for (const usd of [-1, 0, Number.NaN, Number.POSITIVE_INFINITY])
+      metrics.addCost({ provider: "acme", model: "acme-small", usd })
     const m = parseExposition(await metrics.scrape())
     expect(m.sum("apiproxy_cost_usd_total")).toBe(0)
   })

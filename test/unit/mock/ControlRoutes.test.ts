@@ -7,11 +7,13 @@ let mock: MockProvider
 let openai: OpenAI
 
 const control = (method: string, path: string, body?: string) =>
-  fetch(`${mock.url}${path}`, { method, ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }) }).then(
-    async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }),
-  )
+  fetch(`${mock.url}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
+  }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }))
 
-const ask = () => openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "ping" }] })
+const ask = () =>
+  openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "ping" }] })
 
 beforeAll(async () => {
   mock = await startMockProvider({ controlRoutes: true })
@@ -25,7 +27,10 @@ describe("mock control routes", () => {
     const scripted = await control(
       "POST",
       "/mock/script",
-      JSON.stringify([{ status: 503, match: { path: "/v1/chat/completions" } }, { text: "scripted answer", match: { model: "gpt-4o-mini" } }]),
+      JSON.stringify([
+        { status: 503, match: { path: "/v1/chat/completions" } },
+        { text: "scripted answer", match: { model: "gpt-4o-mini" } },
+      ]),
     )
     expect(scripted).toEqual({ status: 200, json: { requests: 0, pending: 2 } })
     await expect(ask()).rejects.toMatchObject({ status: 503 })
@@ -35,7 +40,9 @@ describe("mock control routes", () => {
   })
 
   it("a default applies to every request until cleared with null; reset clears queue, default and count", async () => {
-    expect((await control("PUT", "/mock/default", JSON.stringify({ status: 429, headers: { "retry-after": "1" } }))).status).toBe(200)
+    expect(
+      (await control("PUT", "/mock/default", JSON.stringify({ status: 429, headers: { "retry-after": "1" } }))).status,
+    ).toBe(200)
     await expect(ask()).rejects.toMatchObject({ status: 429 })
     await expect(ask()).rejects.toMatchObject({ status: 429 })
     expect((await control("PUT", "/mock/default", "null")).status).toBe(200)
@@ -47,8 +54,18 @@ describe("mock control routes", () => {
 
   it("a stream fault scripted over HTTP cuts the stream", async () => {
     await control("POST", "/mock/script", JSON.stringify({ cutAfterChunks: 1 }))
-    const stream = await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "one two three four" }], stream: true })
-    await expect((async () => { for await (const _ of stream) { /* drain */ } })()).rejects.toThrow()
+    const stream = await openai.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "one two three four" }],
+      stream: true,
+    })
+    await expect(
+      (async () => {
+        for await (const _ of stream) {
+          /* drain */
+        }
+      })(),
+    ).rejects.toThrow()
   })
 
   it("refuses what is not a behaviour, naming the field, and queues nothing", async () => {

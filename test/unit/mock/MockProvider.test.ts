@@ -1,8 +1,8 @@
-import OpenAI from "openai"
 import Anthropic from "@anthropic-ai/sdk"
 import { GoogleGenAI, Type } from "@google/genai"
+import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { contextLengthExceeded, startMockProvider, type MockProvider } from "../../../src/mock/MockProvider.js"
+import { contextLengthExceeded, type MockProvider, startMockProvider } from "../../../src/mock/MockProvider.js"
 
 let mock: MockProvider
 let openai: OpenAI
@@ -210,7 +210,10 @@ describe("OpenAI Responses", () => {
   it("streams a reasoning summary item before the message when thinking is scripted", async () => {
     mock.script({ thinking: "Considering.", text: "Done." })
     const final = await openai.responses.stream({ model: "gpt-4o-mini", input: "think" }).finalResponse()
-    expect(final.output[0]).toMatchObject({ type: "reasoning", summary: [{ type: "summary_text", text: "Considering." }] })
+    expect(final.output[0]).toMatchObject({
+      type: "reasoning",
+      summary: [{ type: "summary_text", text: "Considering." }],
+    })
     expect(final.output_text).toBe("Done.")
     expect(final.usage?.output_tokens_details.reasoning_tokens).toBeGreaterThan(0)
   })
@@ -353,7 +356,10 @@ describe("Gemini generateContent", () => {
         tools: [
           {
             functionDeclarations: [
-              { name: "get_weather", parameters: { type: Type.OBJECT, properties: { location: { type: Type.STRING } } } },
+              {
+                name: "get_weather",
+                parameters: { type: Type.OBJECT, properties: { location: { type: Type.STRING } } },
+              },
             ],
           },
         ],
@@ -421,11 +427,7 @@ describe("faults and recording", () => {
   })
 
   it("malformedAfterChunks, omitDone and errorAfterChunks shape the raw SSE", async () => {
-    mock.script(
-      { malformedAfterChunks: 1 },
-      { omitDone: true },
-      { errorAfterChunks: 2 },
-    )
+    mock.script({ malformedAfterChunks: 1 }, { omitDone: true }, { errorAfterChunks: 2 })
     const malformed = await (await post("/v1/chat/completions", chatBody({ stream: true }))).text()
     const frames = malformed.split("\n\n").filter(Boolean)
     expect(frames[1]).toBe("data: {not json")

@@ -20,6 +20,18 @@ describe("block sequencer", () => {
       ...sequence([stop(0)]),
       ...sequence([stop(2), { type: "end" }]),
     ]
-    expect(out).toEqual([start(0), text(0, "a1"), text(0, "a2"), stop(0), start(1), text(1, "b1"), stop(1), start(2), text(2, "c1"), stop(2), { type: "end" }])
+    expect(out).toEqual([
+      start(0),
+      text(0, "a1"),
+      text(0, "a2"),
+      stop(0),
+      start(1),
+      text(1, "b1"),
+      stop(1),
+      start(2),
+      text(2, "c1"),
+      stop(2),
+      { type: "end" },
+    ])
   })
 })

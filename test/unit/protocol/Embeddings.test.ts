@@ -8,11 +8,15 @@ import { embeds, mayEmbed } from "../../../src/routing/Capabilities.js"
 const float32 = fc.float({ noNaN: true, noDefaultInfinity: true })
 
 describe("embeddings codecs", () => {
-  it.prop("base64 is little-endian float32, as OpenAI (and Node's Float32Array) give it", [fc.array(float32, { maxLength: 64 })], ([vector]) => {
-    const text = vectorToBase64(vector)
-    expect(text).toBe(Buffer.from(new Float32Array(vector).buffer).toString("base64"))
-    expect(vectorFromBase64(text)).toEqual(vector.map((v) => (Object.is(v, -0) ? -0 : v)))
-  })
+  it.prop(
+    "base64 is little-endian float32, as OpenAI (and Node's Float32Array) give it",
+    [fc.array(float32, { maxLength: 64 })],
+    ([vector]) => {
+      const text = vectorToBase64(vector)
+      expect(text).toBe(Buffer.from(new Float32Array(vector).buffer).toString("base64"))
+      expect(vectorFromBase64(text)).toEqual(vector.map((v) => (Object.is(v, -0) ? -0 : v)))
+    },
+  )
 
   it("base64 that is not whole float32s is refused", () => {
     expect(vectorFromBase64("AAA=")).toBeUndefined()
@@ -21,20 +25,35 @@ describe("embeddings codecs", () => {
 
   it("an OpenAI answer is put in input order by index; a missing, repeated or stray index is refused", () => {
     const item = (index: number, v: number) => ({ object: "embedding", index, embedding: [v] })
-    expect(OpenAiEmbeddings.decodeResponse({ data: [item(1, 2), item(0, 1)] }, 2)).toEqual(Either.right({ vectors: [[1], [2]], promptTokens: undefined }))
+    expect(OpenAiEmbeddings.decodeResponse({ data: [item(1, 2), item(0, 1)] }, 2)).toEqual(
+      Either.right({ vectors: [[1], [2]], promptTokens: undefined }),
+    )
     expect(Either.isLeft(OpenAiEmbeddings.decodeResponse({ data: [item(0, 1), item(0, 2)] }, 2))).toBe(true)
     expect(Either.isLeft(OpenAiEmbeddings.decodeResponse({ data: [item(0, 1), item(2, 2)] }, 2))).toBe(true)
     expect(Either.isLeft(OpenAiEmbeddings.decodeResponse({ data: [item(0, 1)] }, 2))).toBe(true)
   })
 
   it("a Gemini body: text parts joined, outputDimensionality read, what OpenAI has no word for named", () => {
-    const one = GeminiEmbeddings.decodeRequest({ content: { parts: [{ text: "a" }, { text: "b" }] }, outputDimensionality: 4, title: "t" }, "embedContent")
-    expect(one).toEqual(Either.right({ inputs: ["a\nb"], single: true, dimensions: 4, encoding: "float", untranslatable: ["title"] }))
+    const one = GeminiEmbeddings.decodeRequest(
+      { content: { parts: [{ text: "a" }, { text: "b" }] }, outputDimensionality: 4, title: "t" },
+      "embedContent",
+    )
+    expect(one).toEqual(
+      Either.right({ inputs: ["a\nb"], single: true, dimensions: 4, encoding: "float", untranslatable: ["title"] }),
+    )
     const batch = GeminiEmbeddings.decodeRequest(
-      { requests: [{ content: { parts: [{ inlineData: { data: "" } }] }, outputDimensionality: 2 }, { content: { parts: [{ text: "x" }] } }] },
+      {
+        requests: [
+          { content: { parts: [{ inlineData: { data: "" } }] }, outputDimensionality: 2 },
+          { content: { parts: [{ text: "x" }] } },
+        ],
+      },
       "batchEmbedContents",
     )
-    expect(Either.getOrThrow(batch).untranslatable).toEqual(["content.parts[].inlineData", "outputDimensionality (differing between requests)"])
+    expect(Either.getOrThrow(batch).untranslatable).toEqual([
+      "content.parts[].inlineData",
+      "outputDimensionality (differing between requests)",
+    ])
     expect(Either.isLeft(GeminiEmbeddings.decodeRequest({ content: { parts: [] } }, "embedContent"))).toBe(true)
   })
 })

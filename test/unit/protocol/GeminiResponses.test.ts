@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { codecs } from "../../../src/protocol/Dialect.js"
 import { detectChatBody, wantsStream } from "../../../src/protocol/detect.js"
-import { makeTranscoder } from "../../../src/protocol/Transcoder.js"
 import { decodeErrorBody } from "../../../src/protocol/Errors.js"
+import { makeTranscoder } from "../../../src/protocol/Transcoder.js"
 import { ctx, dataSse, jsonData, parseFrames } from "./Frames.js"
 
 const decode = (d: keyof typeof codecs, body: unknown, hints?: { model?: string; stream?: boolean }) =>
@@ -28,8 +28,20 @@ describe("chat-route detection", () => {
   })
 
   it("decodes a Gemini-style `input` body (seed §6.2) into messages", () => {
-    const req = decode("openai-responses", { model: "gemini-pro", input: [{ role: "user", content: [{ text: "a" }, { text: "b" }] }, { content: "c" }] })
-    expect(req.messages).toEqual([{ role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }, { role: "user", content: [{ type: "text", text: "c" }] }])
+    const req = decode("openai-responses", {
+      model: "gemini-pro",
+      input: [{ role: "user", content: [{ text: "a" }, { text: "b" }] }, { content: "c" }],
+    })
+    expect(req.messages).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "a" },
+          { type: "text", text: "b" },
+        ],
+      },
+      { role: "user", content: [{ type: "text", text: "c" }] },
+    ])
   })
 })
 
@@ -39,11 +51,26 @@ describe("Gemini", () => {
       model: "gemini-2.5-flash",
       messages: [
         { role: "system", content: "Sys" },
-        { role: "user", content: [{ type: "text", text: "Hi" }, { type: "image_url", image_url: { url: "data:image/jpeg;base64,QUJD" } }] },
-        { role: "assistant", content: null, tool_calls: [{ id: "call_7", type: "function", function: { name: "lookup", arguments: '{"q":"x"}' } }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Hi" },
+            { type: "image_url", image_url: { url: "data:image/jpeg;base64,QUJD" } },
+          ],
+        },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "call_7", type: "function", function: { name: "lookup", arguments: '{"q":"x"}' } }],
+        },
         { role: "tool", tool_call_id: "call_7", content: '{"hits":3}' },
       ],
-      tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } }],
+      tools: [
+        {
+          type: "function",
+          function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } },
+        },
+      ],
       tool_choice: { type: "function", function: { name: "lookup" } },
       max_tokens: 50,
       stop: ["##"],
@@ -58,7 +85,13 @@ describe("Gemini", () => {
         { role: "user", parts: [{ functionResponse: { name: "lookup", response: { hits: 3 } } }] },
       ],
       systemInstruction: { parts: [{ text: "Sys" }] },
-      tools: [{ functionDeclarations: [{ name: "lookup", parametersJsonSchema: { type: "object", properties: { q: { type: "string" } } } }] }],
+      tools: [
+        {
+          functionDeclarations: [
+            { name: "lookup", parametersJsonSchema: { type: "object", properties: { q: { type: "string" } } } },
+          ],
+        },
+      ],
       toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["lookup"] } },
       generationConfig: { maxOutputTokens: 50, stopSequences: ["##"], responseMimeType: "application/json" },
     })
@@ -73,47 +106,103 @@ describe("Gemini", () => {
       generationConfig: { temperature: 0.1, maxOutputTokens: 9 },
     }
     const req = decode("gemini", body, { model: "gemini-2.0-flash", stream: true })
-    expect(req).toMatchObject({ model: "gemini-2.0-flash", stream: true, maxTokens: 9, temperature: 0.1, system: [{ type: "text", text: "A" }, { type: "text", text: "B" }] })
+    expect(req).toMatchObject({
+      model: "gemini-2.0-flash",
+      stream: true,
+      maxTokens: 9,
+      temperature: 0.1,
+      system: [
+        { type: "text", text: "A" },
+        { type: "text", text: "B" },
+      ],
+    })
     expect(codecs.gemini.encodeRequest(req, "x", { stream: true }).body.safetySettings).toEqual(body.safetySettings)
     expect(codecs.anthropic.encodeRequest(req, "x", { stream: true }).body.safetySettings).toBeUndefined()
   })
 
   it("Gemini response → chat completion: MAX_TOKENS → length, thoughts counted as output (W8)", () => {
     const resp = codecs.gemini.decodeResponse({
-      candidates: [{ content: { role: "model", parts: [{ text: "thinking…", thought: true }, { text: "Answer" }] }, finishReason: "MAX_TOKENS", index: 0 }],
-      usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 7, totalTokenCount: 22, cachedContentTokenCount: 4 },
+      candidates: [
+        {
+          content: { role: "model", parts: [{ text: "thinking…", thought: true }, { text: "Answer" }] },
+          finishReason: "MAX_TOKENS",
+          index: 0,
+        },
+      ],
+      usageMetadata: {
+        promptTokenCount: 10,
+        candidatesTokenCount: 5,
+        thoughtsTokenCount: 7,
+        totalTokenCount: 22,
+        cachedContentTokenCount: 4,
+      },
       modelVersion: "gemini-2.5-pro",
       responseId: "abc",
     })
     const chat = codecs["openai-chat"].encodeResponse(resp, ctx("gemini-2.5-pro"))
     expect(chat).toMatchObject({
       choices: [{ finish_reason: "length", message: { content: "Answer", reasoning_content: "thinking…" } }],
-      usage: { prompt_tokens: 10, completion_tokens: 12, total_tokens: 22, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 7 } },
+      usage: {
+        prompt_tokens: 10,
+        completion_tokens: 12,
+        total_tokens: 22,
+        prompt_tokens_details: { cached_tokens: 4 },
+        completion_tokens_details: { reasoning_tokens: 7 },
+      },
     })
   })
 
   it("Gemini function calls → tool_calls finish reason (STOP with a call is tool use)", () => {
-    const resp = codecs.gemini.decodeResponse({ candidates: [{ content: { role: "model", parts: [{ functionCall: { name: "f", args: { a: 1 } } }] }, finishReason: "STOP" }] })
+    const resp = codecs.gemini.decodeResponse({
+      candidates: [
+        { content: { role: "model", parts: [{ functionCall: { name: "f", args: { a: 1 } } }] }, finishReason: "STOP" },
+      ],
+    })
     expect(codecs.anthropic.encodeResponse(resp, ctx()).stop_reason).toBe("tool_use")
     expect((codecs["openai-chat"].encodeResponse(resp, ctx()) as any).choices[0].finish_reason).toBe("tool_calls")
   })
 
   it("Gemini stream → OpenAI chat stream: text deltas, whole function calls, finish and usage", () => {
     const frames = dataSse([
-      { candidates: [{ content: { role: "model", parts: [{ text: "Hel" }] }, index: 0 }], modelVersion: "gemini-2.0-flash", responseId: "r1" },
-      { candidates: [{ content: { role: "model", parts: [{ text: "lo" }] }, index: 0 }], modelVersion: "gemini-2.0-flash", responseId: "r1" },
       {
-        candidates: [{ content: { role: "model", parts: [{ functionCall: { name: "a", args: { x: 1 } } }, { functionCall: { name: "b", args: {} } }] }, finishReason: "STOP", index: 0 }],
+        candidates: [{ content: { role: "model", parts: [{ text: "Hel" }] }, index: 0 }],
+        modelVersion: "gemini-2.0-flash",
+        responseId: "r1",
+      },
+      {
+        candidates: [{ content: { role: "model", parts: [{ text: "lo" }] }, index: 0 }],
+        modelVersion: "gemini-2.0-flash",
+        responseId: "r1",
+      },
+      {
+        candidates: [
+          {
+            content: {
+              role: "model",
+              parts: [{ functionCall: { name: "a", args: { x: 1 } } }, { functionCall: { name: "b", args: {} } }],
+            },
+            finishReason: "STOP",
+            index: 0,
+          },
+        ],
         usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 7 },
       },
     ])
-    const req = decode("openai-chat", { model: "m", messages: [{ role: "user", content: "x" }], stream: true, stream_options: { include_usage: true } })
+    const req = decode("openai-chat", {
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
     const t = makeTranscoder("gemini", "openai-chat", ctx("gemini-2.0-flash", { request: req }))
     const out = [...frames.flatMap((f) => t.push(f)), ...t.finish()]
     const chunks = jsonData(out)
     expect(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("")).toBe("Hello")
     const calls = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? [])
-    expect(calls.filter((c: any) => c.id).map((c: any) => [c.index, c.function.name])).toEqual([[0, "a"], [1, "b"]])
+    expect(calls.filter((c: any) => c.id).map((c: any) => [c.index, c.function.name])).toEqual([
+      [0, "a"],
+      [1, "b"],
+    ])
     expect(chunks.flatMap((c) => c.choices.map((x: any) => x.finish_reason)).filter(Boolean)).toEqual(["tool_calls"])
     expect(chunks[chunks.length - 1].usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 })
     expect(parseFrames(out).pop()!.data).toBe("[DONE]")
@@ -121,7 +210,10 @@ describe("Gemini", () => {
 
   it("a Gemini stream that ends without finishReason is reported as truncated", () => {
     const t = makeTranscoder("gemini", "anthropic", ctx())
-    const out = [...t.push({ data: JSON.stringify({ candidates: [{ content: { parts: [{ text: "Hi" }] } }] }) }), ...t.finish()]
+    const out = [
+      ...t.push({ data: JSON.stringify({ candidates: [{ content: { parts: [{ text: "Hi" }] } }] }) }),
+      ...t.finish(),
+    ]
     // The in-band error is held apart (the gateway may continue the answer instead of sending it).
     expect(parseFrames(out).pop()!.event).not.toBe("error")
     expect(parseFrames(t.errorFrames).pop()!.event).toBe("error")
@@ -130,8 +222,14 @@ describe("Gemini", () => {
   it("Gemini in-band errors and error bodies", () => {
     const t = makeTranscoder("openai-chat", "gemini", ctx())
     t.push({ data: JSON.stringify({ id: "c", choices: [{ index: 0, delta: { content: "x" } }] }) })
-    expect(t.push({ data: JSON.stringify({ error: { message: "quota", type: "rate_limit_error", code: "rate_limit_exceeded" } }) })).toEqual([])
-    expect(JSON.parse(parseFrames(t.errorFrames)[0]!.data)).toEqual({ error: { code: 429, message: "quota", status: "RESOURCE_EXHAUSTED" } })
+    expect(
+      t.push({
+        data: JSON.stringify({ error: { message: "quota", type: "rate_limit_error", code: "rate_limit_exceeded" } }),
+      }),
+    ).toEqual([])
+    expect(JSON.parse(parseFrames(t.errorFrames)[0]!.data)).toEqual({
+      error: { code: 429, message: "quota", status: "RESOURCE_EXHAUSTED" },
+    })
   })
 })
 
@@ -141,7 +239,13 @@ describe("OpenAI Responses", () => {
       model: "gpt-4.1",
       instructions: "Be kind.",
       input: [
-        { role: "user", content: [{ type: "input_text", text: "Weather?" }, { type: "input_image", image_url: "https://x/y.png" }] },
+        {
+          role: "user",
+          content: [
+            { type: "input_text", text: "Weather?" },
+            { type: "input_image", image_url: "https://x/y.png" },
+          ],
+        },
         { type: "function_call", call_id: "call_1", name: "weather", arguments: '{"c":"P"}' },
         { type: "function_call_output", call_id: "call_1", output: "sunny" },
       ],
@@ -152,19 +256,43 @@ describe("OpenAI Responses", () => {
     })
     expect(req.system).toEqual([{ type: "text", text: "Be kind." }])
     expect(req.messages).toEqual([
-      { role: "user", content: [{ type: "text", text: "Weather?" }, { type: "image", source: { kind: "url", url: "https://x/y.png" } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Weather?" },
+          { type: "image", source: { kind: "url", url: "https://x/y.png" } },
+        ],
+      },
       { role: "assistant", content: [{ type: "tool_use", id: "call_1", name: "weather", input: { c: "P" } }] },
-      { role: "user", content: [{ type: "tool_result", toolUseId: "call_1", content: [{ type: "text", text: "sunny" }], isError: false }] },
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", toolUseId: "call_1", content: [{ type: "text", text: "sunny" }], isError: false },
+        ],
+      },
     ])
     expect(req.extra).toEqual({ store: false })
     const chat = codecs["openai-chat"].encodeRequest(req, "gpt-4.1", { stream: true }).body
     expect(chat.messages).toEqual([
       { role: "system", content: "Be kind." },
-      { role: "user", content: [{ type: "text", text: "Weather?" }, { type: "image_url", image_url: { url: "https://x/y.png" } }] },
-      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "weather", arguments: '{"c":"P"}' } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Weather?" },
+          { type: "image_url", image_url: { url: "https://x/y.png" } },
+        ],
+      },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "weather", arguments: '{"c":"P"}' } }],
+      },
       { role: "tool", tool_call_id: "call_1", content: "sunny" },
     ])
-    expect(chat.response_format).toEqual({ type: "json_schema", json_schema: { name: "w", schema: { type: "object" }, strict: true } })
+    expect(chat.response_format).toEqual({
+      type: "json_schema",
+      json_schema: { name: "w", schema: { type: "object" }, strict: true },
+    })
     expect(chat.max_tokens).toBe(99)
     expect(chat.store).toBeUndefined()
   })
@@ -196,39 +324,124 @@ describe("OpenAI Responses", () => {
     expect(last.response).toMatchObject({
       id: "resp_0001",
       status: "completed",
-      output: [{ id: "msg_0002", type: "message", role: "assistant", status: "completed", content: [{ type: "output_text", text: "Hi!" }] }],
+      output: [
+        {
+          id: "msg_0002",
+          type: "message",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "Hi!" }],
+        },
+      ],
       output_text: "Hi!",
       usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 },
     })
-    expect(JSON.parse(evs[4]!.data)).toMatchObject({ item_id: "msg_0002", output_index: 0, content_index: 0, delta: "Hi" })
+    expect(JSON.parse(evs[4]!.data)).toMatchObject({
+      item_id: "msg_0002",
+      output_index: 0,
+      content_index: 0,
+      delta: "Hi",
+    })
   })
 
   it("Responses upstream stream (function call) → Anthropic client", () => {
     const up = [
-      ["response.created", { type: "response.created", sequence_number: 0, response: { id: "resp_x", model: "gpt", status: "in_progress", output: [] } }],
-      ["response.output_item.added", { type: "response.output_item.added", output_index: 0, item: { id: "fc_1", type: "function_call", call_id: "call_9", name: "f", arguments: "" } }],
-      ["response.function_call_arguments.delta", { type: "response.function_call_arguments.delta", item_id: "fc_1", output_index: 0, delta: '{"a":' }],
-      ["response.function_call_arguments.delta", { type: "response.function_call_arguments.delta", item_id: "fc_1", output_index: 0, delta: "2}" }],
-      ["response.output_item.done", { type: "response.output_item.done", output_index: 0, item: { id: "fc_1", type: "function_call", call_id: "call_9", name: "f", arguments: '{"a":2}' } }],
-      ["response.completed", { type: "response.completed", response: { id: "resp_x", status: "completed", output: [], usage: { input_tokens: 8, output_tokens: 3, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 1 } } } }],
+      [
+        "response.created",
+        {
+          type: "response.created",
+          sequence_number: 0,
+          response: { id: "resp_x", model: "gpt", status: "in_progress", output: [] },
+        },
+      ],
+      [
+        "response.output_item.added",
+        {
+          type: "response.output_item.added",
+          output_index: 0,
+          item: { id: "fc_1", type: "function_call", call_id: "call_9", name: "f", arguments: "" },
+        },
+      ],
+      [
+        "response.function_call_arguments.delta",
+        { type: "response.function_call_arguments.delta", item_id: "fc_1", output_index: 0, delta: '{"a":' },
+      ],
+      [
+        "response.function_call_arguments.delta",
+        { type: "response.function_call_arguments.delta", item_id: "fc_1", output_index: 0, delta: "2}" },
+      ],
+      [
+        "response.output_item.done",
+        {
+          type: "response.output_item.done",
+          output_index: 0,
+          item: { id: "fc_1", type: "function_call", call_id: "call_9", name: "f", arguments: '{"a":2}' },
+        },
+      ],
+      [
+        "response.completed",
+        {
+          type: "response.completed",
+          response: {
+            id: "resp_x",
+            status: "completed",
+            output: [],
+            usage: {
+              input_tokens: 8,
+              output_tokens: 3,
+              input_tokens_details: { cached_tokens: 0 },
+              output_tokens_details: { reasoning_tokens: 1 },
+            },
+          },
+        },
+      ],
     ] as const
     const t = makeTranscoder("openai-responses", "anthropic", ctx("claude"))
     const evs = parseFrames([...up.flatMap(([event, d]) => t.push({ event, data: JSON.stringify(d) })), ...t.finish()])
     const data = evs.map((e) => JSON.parse(e.data))
-    expect(evs.map((e) => e.event)).toEqual(["message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop"])
+    expect(evs.map((e) => e.event)).toEqual([
+      "message_start",
+      "content_block_start",
+      "ping",
+      "content_block_delta",
+      "content_block_delta",
+      "content_block_stop",
+      "message_delta",
+      "message_stop",
+    ])
     expect(data[1].content_block).toEqual({ type: "tool_use", id: "call_9", name: "f", input: {} })
     expect(data[6]).toMatchObject({ delta: { stop_reason: "tool_use" }, usage: { input_tokens: 8, output_tokens: 3 } })
   })
 
   it("interleaved parallel function calls reach an Anthropic client as whole, sequential tool_use blocks", () => {
     const added = (index: number, id: string, callId: string, name: string) =>
-      ["response.output_item.added", { type: "response.output_item.added", output_index: index, item: { id, type: "function_call", call_id: callId, name, arguments: "" } }] as const
+      [
+        "response.output_item.added",
+        {
+          type: "response.output_item.added",
+          output_index: index,
+          item: { id, type: "function_call", call_id: callId, name, arguments: "" },
+        },
+      ] as const
     const delta = (index: number, id: string, text: string) =>
-      ["response.function_call_arguments.delta", { type: "response.function_call_arguments.delta", item_id: id, output_index: index, delta: text }] as const
+      [
+        "response.function_call_arguments.delta",
+        { type: "response.function_call_arguments.delta", item_id: id, output_index: index, delta: text },
+      ] as const
     const done = (index: number, id: string, callId: string, name: string, args: string) =>
-      ["response.output_item.done", { type: "response.output_item.done", output_index: index, item: { id, type: "function_call", call_id: callId, name, arguments: args } }] as const
+      [
+        "response.output_item.done",
+        {
+          type: "response.output_item.done",
+          output_index: index,
+          item: { id, type: "function_call", call_id: callId, name, arguments: args },
+        },
+      ] as const
     const up = [
-      ["response.created", { type: "response.created", response: { id: "resp_x", model: "gpt", status: "in_progress", output: [] } }] as const,
+      [
+        "response.created",
+        { type: "response.created", response: { id: "resp_x", model: "gpt", status: "in_progress", output: [] } },
+      ] as const,
       added(0, "fc_1", "call_1", "weather"),
       added(1, "fc_2", "call_2", "search"),
       delta(0, "fc_1", '{"city":'),
@@ -237,7 +450,13 @@ describe("OpenAI Responses", () => {
       delta(1, "fc_2", '"tides"}'),
       done(1, "fc_2", "call_2", "search", '{"q":"tides"}'),
       done(0, "fc_1", "call_1", "weather", '{"city":"Paris"}'),
-      ["response.completed", { type: "response.completed", response: { id: "resp_x", status: "completed", output: [], usage: { input_tokens: 8, output_tokens: 3 } } }] as const,
+      [
+        "response.completed",
+        {
+          type: "response.completed",
+          response: { id: "resp_x", status: "completed", output: [], usage: { input_tokens: 8, output_tokens: 3 } },
+        },
+      ] as const,
     ]
     const t = makeTranscoder("openai-responses", "anthropic", ctx("claude"))
     const evs = parseFrames([...up.flatMap(([event, d]) => t.push({ event, data: JSON.stringify(d) })), ...t.finish()])
@@ -254,7 +473,9 @@ describe("OpenAI Responses", () => {
         open = undefined
       }
     }
-    const blocks = data.filter((d) => d.type === "content_block_start").map((d) => ({ id: d.content_block.id, args: "" }))
+    const blocks = data
+      .filter((d) => d.type === "content_block_start")
+      .map((d) => ({ id: d.content_block.id, args: "" }))
     for (const d of data) if (d.type === "content_block_delta") blocks[d.index]!.args += d.delta.partial_json
     expect(blocks.map((b) => [b.id, JSON.parse(b.args)])).toEqual([
       ["call_1", { city: "Paris" }],
@@ -266,20 +487,39 @@ describe("OpenAI Responses", () => {
   it("maps an upstream response.failed to an in-band chat error", () => {
     const t = makeTranscoder("openai-responses", "openai-chat", ctx())
     const out = [
-      ...t.push({ event: "response.created", data: JSON.stringify({ type: "response.created", response: { id: "r" } }) }),
-      ...t.push({ event: "response.failed", data: JSON.stringify({ type: "response.failed", response: { id: "r", status: "failed", error: { code: "server_error", message: "boom" } } }) }),
+      ...t.push({
+        event: "response.created",
+        data: JSON.stringify({ type: "response.created", response: { id: "r" } }),
+      }),
+      ...t.push({
+        event: "response.failed",
+        data: JSON.stringify({
+          type: "response.failed",
+          response: { id: "r", status: "failed", error: { code: "server_error", message: "boom" } },
+        }),
+      }),
     ]
     const evs = parseFrames([...out, ...t.errorFrames])
-    expect(JSON.parse(evs[evs.length - 1]!.data)).toEqual({ error: { message: "boom", type: "server_error", param: null, code: "server_error" } })
+    expect(JSON.parse(evs[evs.length - 1]!.data)).toEqual({
+      error: { message: "boom", type: "server_error", param: null, code: "server_error" },
+    })
     expect(t.upstreamError?.message).toBe("boom")
   })
 })
 
 describe("upstream error bodies → ErrorInfo", () => {
   it("reads every dialect's shape and keeps the status", () => {
-    expect(decodeErrorBody(429, { error: { message: "slow down", type: "requests", code: "rate_limit_exceeded" } })).toMatchObject({ kind: "rate_limit", status: 429, message: "slow down" })
-    expect(decodeErrorBody(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } })).toMatchObject({ kind: "overloaded", status: 529 })
-    expect(decodeErrorBody(400, { error: { code: 400, message: "bad", status: "INVALID_ARGUMENT" } })).toMatchObject({ kind: "invalid_request", status: 400, message: "bad" })
+    expect(
+      decodeErrorBody(429, { error: { message: "slow down", type: "requests", code: "rate_limit_exceeded" } }),
+    ).toMatchObject({ kind: "rate_limit", status: 429, message: "slow down" })
+    expect(
+      decodeErrorBody(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }),
+    ).toMatchObject({ kind: "overloaded", status: 529 })
+    expect(decodeErrorBody(400, { error: { code: 400, message: "bad", status: "INVALID_ARGUMENT" } })).toMatchObject({
+      kind: "invalid_request",
+      status: 400,
+      message: "bad",
+    })
     expect(decodeErrorBody(502, "<html>bad gateway</html>")).toMatchObject({ kind: "server", status: 502 })
   })
 })

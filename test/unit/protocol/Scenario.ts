@@ -1,6 +1,13 @@
 /** Shared generators and summaries for protocol property tests. */
 import { FastCheck as fc } from "effect"
-import type { CanonicalRequest, ContentBlock, Message, StopReason, StreamEvent, Usage } from "../../../src/protocol/Canonical.js"
+import type {
+  CanonicalRequest,
+  ContentBlock,
+  Message,
+  StopReason,
+  StreamEvent,
+  Usage,
+} from "../../../src/protocol/Canonical.js"
 
 export interface ToolCall {
   readonly id: string
@@ -32,9 +39,11 @@ const chunked = (s: string) =>
   })
 
 const toolCall = (i: number) =>
-  fc.record({ name, args }).chain(({ name, args }) =>
-    chunked(JSON.stringify(args)).map((chunks): ToolCall => ({ id: `call_${i}_${name}`, name, args, chunks })),
-  )
+  fc
+    .record({ name, args })
+    .chain(({ name, args }) =>
+      chunked(JSON.stringify(args)).map((chunks): ToolCall => ({ id: `call_${i}_${name}`, name, args, chunks })),
+    )
 
 export const scenario: fc.Arbitrary<Scenario> = fc
   .record({
@@ -60,7 +69,14 @@ export const scenario: fc.Arbitrary<Scenario> = fc
 
 /** The canonical events a well-formed upstream would produce for a scenario. */
 export const scenarioEvents = (s: Scenario): Array<StreamEvent> => {
-  const out: Array<StreamEvent> = [{ type: "message_start", id: "up-1", model: "up-model", usage: { inputTokens: s.usage.inputTokens, cachedInputTokens: s.usage.cachedInputTokens ?? 0 } }]
+  const out: Array<StreamEvent> = [
+    {
+      type: "message_start",
+      id: "up-1",
+      model: "up-model",
+      usage: { inputTokens: s.usage.inputTokens, cachedInputTokens: s.usage.cachedInputTokens ?? 0 },
+    },
+  ]
   let index = 0
   if (s.reasoning.length > 0) {
     out.push({ type: "block_start", index, block: { type: "reasoning" } })
@@ -164,7 +180,8 @@ export const conversation: fc.Arbitrary<CanonicalRequest> = fc
       const user: Array<ContentBlock> = t.user.map((text) => ({ type: "text", text }))
       if (t.image) user.push({ type: "image", source: { kind: "base64", mediaType: "image/png", data: t.image } })
       const last = messages[messages.length - 1]
-      if (last && last.role === "user") messages[messages.length - 1] = { role: "user", content: [...last.content, ...user] }
+      if (last && last.role === "user")
+        messages[messages.length - 1] = { role: "user", content: [...last.content, ...user] }
       else messages.push({ role: "user", content: user })
       const calls = t.tools.map((tc) => ({ ...tc, id: `call_${n++}` }))
       const assistant: Array<ContentBlock> = [
@@ -174,7 +191,15 @@ export const conversation: fc.Arbitrary<CanonicalRequest> = fc
       if (assistant.length === 0) assistant.push({ type: "text", text: "ok" })
       messages.push({ role: "assistant", content: assistant })
       if (calls.length > 0)
-        messages.push({ role: "user", content: calls.map((c) => ({ type: "tool_result" as const, toolUseId: c.id, content: [{ type: "text" as const, text: c.result }], isError: false })) })
+        messages.push({
+          role: "user",
+          content: calls.map((c) => ({
+            type: "tool_result" as const,
+            toolUseId: c.id,
+            content: [{ type: "text" as const, text: c.result }],
+            isError: false,
+          })),
+        })
     }
     return {
       model: "m",
@@ -210,7 +235,14 @@ export const normalizeConversation = (req: CanonicalRequest) => {
         return [{ id: ids.get(b.id), name: b.name, input: b.input }]
       }),
       toolResults: m.blocks.flatMap((b) =>
-        b.type === "tool_result" ? [{ id: ids.get(b.toolUseId) ?? "?", text: b.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("") }] : [],
+        b.type === "tool_result"
+          ? [
+              {
+                id: ids.get(b.toolUseId) ?? "?",
+                text: b.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join(""),
+              },
+            ]
+          : [],
       ),
     })),
   }

@@ -37,19 +37,42 @@ const upstreamAnswer = (dialect: Dialect): Array<SseEvent> => {
 
 /** An unreadable frame in the dialect's framing (Anthropic names its events). */
 const garbled = (dialect: Dialect, n: number): SseEvent =>
-  dialect === "anthropic" ? { event: "content_block_delta", data: `{"type":"content_block_delta","index":0,"delta":{"ty` } : { data: n % 2 === 0 ? `{"choices":[{"delta":{"content":"lost` : "[1,2" }
+  dialect === "anthropic"
+    ? { event: "content_block_delta", data: `{"type":"content_block_delta","index":0,"delta":{"ty` }
+    : { data: n % 2 === 0 ? `{"choices":[{"delta":{"content":"lost` : "[1,2" }
 
 /** Each dialect's own in-band error event. */
 const upstreamError = (dialect: Dialect): SseEvent => {
   switch (dialect) {
     case "openai-chat":
-      return { data: JSON.stringify({ error: { message: "The server is overloaded", type: "server_error", param: null, code: null } }) }
+      return {
+        data: JSON.stringify({
+          error: { message: "The server is overloaded", type: "server_error", param: null, code: null },
+        }),
+      }
     case "openai-responses":
-      return { event: "error", data: JSON.stringify({ type: "error", code: "server_error", message: "The server is overloaded", param: null, sequence_number: 7 }) }
+      return {
+        event: "error",
+        data: JSON.stringify({
+          type: "error",
+          code: "server_error",
+          message: "The server is overloaded",
+          param: null,
+          sequence_number: 7,
+        }),
+      }
     case "anthropic":
-      return { event: "error", data: JSON.stringify({ type: "error", error: { type: "overloaded_error", message: "The server is overloaded" } }) }
+      return {
+        event: "error",
+        data: JSON.stringify({
+          type: "error",
+          error: { type: "overloaded_error", message: "The server is overloaded" },
+        }),
+      }
     case "gemini":
-      return { data: JSON.stringify({ error: { code: 503, message: "The server is overloaded", status: "UNAVAILABLE" } }) }
+      return {
+        data: JSON.stringify({ error: { code: 503, message: "The server is overloaded", status: "UNAVAILABLE" } }),
+      }
   }
 }
 
@@ -62,7 +85,10 @@ const withFaults = (dialect: Dialect, garbledCount: number, errorAfter = false) 
   const frames = upstreamAnswer(dialect)
   const firstText = frames.findIndex((f) => f.data.includes(CHUNKS[0]!.trim()))
   expect(firstText).toBeGreaterThanOrEqual(0)
-  const inserted = [...Array.from({ length: garbledCount }, (_, n) => garbled(dialect, n)), ...(errorAfter ? [upstreamError(dialect)] : [])]
+  const inserted = [
+    ...Array.from({ length: garbledCount }, (_, n) => garbled(dialect, n)),
+    ...(errorAfter ? [upstreamError(dialect)] : []),
+  ]
   // One fault after each of the following frames, so good frames sit between them.
   const out: Array<SseEvent> = []
   let k = 0
@@ -77,7 +103,10 @@ const withFaults = (dialect: Dialect, garbledCount: number, errorAfter = false) 
 /** What a client of `dialect` reads from frames: its text, a successful end, in-band errors (not the decoder's own "truncated" at the end). */
 const read = (dialect: Dialect, frames: ReadonlyArray<string>) => {
   const decoder = codecs[dialect].makeStreamDecoder(sequentialIds())
-  const events = [...parseFrames(frames).flatMap((e) => decoder.push(e)), ...decoder.finish().filter((e) => e.type !== "error")]
+  const events = [
+    ...parseFrames(frames).flatMap((e) => decoder.push(e)),
+    ...decoder.finish().filter((e) => e.type !== "error"),
+  ]
   return {
     text: events.flatMap((e) => (e.type === "text_delta" ? [e.text] : [])).join(""),
     ended: events.some((e) => e.type === "end"),
@@ -198,7 +227,9 @@ describe("the transcoder skips a few unreadable frames", () => {
       expect(cut.ended).toBe(false)
       expect(cut.errors).toEqual([])
       expect(FULL.startsWith(cut.text) && cut.text.length < FULL.length).toBe(true)
-      expect(read(client, [...badFrames, ...bad.errorFrames]).errors.map((e) => e.code)).toContain(read(client, bad.errorFrames).errors[0]?.code)
+      expect(read(client, [...badFrames, ...bad.errorFrames]).errors.map((e) => e.code)).toContain(
+        read(client, bad.errorFrames).errors[0]?.code,
+      )
       expect(bad.errorFrames.length).toBeGreaterThan(0)
     })
 
@@ -235,10 +266,27 @@ describe("an OpenAI chat stream that cannot be placed is not an unreadable frame
    * it is never skipped as a frame and the stream is accounted as failed.
    */
   it("a tool call that continues after text ends the stream with upstreamError at that frame", () => {
-    const chunk = (delta: Record<string, unknown>) => ({ data: JSON.stringify({ id: "c1", model: "m", choices: [{ index: 0, delta, finish_reason: null }] }) })
-    const call = (args: string, id?: string) => ({ tool_calls: [{ index: 0, ...(id ? { id, type: "function", function: { name: "f", arguments: args } } : { function: { arguments: args } }) }] })
+    const chunk = (delta: Record<string, unknown>) => ({
+      data: JSON.stringify({ id: "c1", model: "m", choices: [{ index: 0, delta, finish_reason: null }] }),
+    })
+    const call = (args: string, id?: string) => ({
+      tool_calls: [
+        {
+          index: 0,
+          ...(id
+            ? { id, type: "function", function: { name: "f", arguments: args } }
+            : { function: { arguments: args } }),
+        },
+      ],
+    })
     const t = makeTranscoder("openai-chat", "anthropic", ctx())
-    for (const f of [chunk({ role: "assistant", content: "" }), chunk(call('{"a":', "call_1")), chunk({ content: "text" }), chunk(call("1}"))]) t.push(f)
+    for (const f of [
+      chunk({ role: "assistant", content: "" }),
+      chunk(call('{"a":', "call_1")),
+      chunk({ content: "text" }),
+      chunk(call("1}")),
+    ])
+      t.push(f)
     expect(t.upstreamError).toBeDefined()
   })
 })

@@ -15,14 +15,21 @@ const right = <A, E>(e: Either.Either<A, E>): A => {
 
 describe("token counting between dialects", () => {
   it("a Gemini generateContentRequest keeps its body and names the upstream model as a resource; the path is one segment", () => {
-    const body = { generateContentRequest: { model: "models/alias", contents: [{ role: "user", parts: [{ text: "hi" }] }] } }
+    const body = {
+      generateContentRequest: { model: "models/alias", contents: [{ role: "user", parts: [{ text: "hi" }] }] },
+    }
     const sent = right(encodeCountRequest(client("gemini", body), "gemini", "gemini/2.5?x"))
     expect(sent.path).toBe("models/gemini%2F2.5%3Fx:countTokens")
-    expect(sent.body).toEqual({ generateContentRequest: { ...body.generateContentRequest, model: "models/gemini/2.5?x" } })
+    expect(sent.body).toEqual({
+      generateContentRequest: { ...body.generateContentRequest, model: "models/gemini/2.5?x" },
+    })
   })
 
   it("to Anthropic only the fields count_tokens takes are sent (no max_tokens, no sampling)", () => {
-    const body = { contents: [{ role: "user", parts: [{ text: "hi" }] }], generationConfig: { temperature: 0.2, maxOutputTokens: 5 } }
+    const body = {
+      contents: [{ role: "user", parts: [{ text: "hi" }] }],
+      generationConfig: { temperature: 0.2, maxOutputTokens: 5 },
+    }
     const sent = right(encodeCountRequest(client("gemini", body), "anthropic", "claude-x"))
     expect(Object.keys(sent.body).sort()).toEqual(["messages", "model"])
   })
@@ -47,7 +54,13 @@ describe("token counting between dialects", () => {
           system: "SYS",
           tools: [{ name: "t", description: "D", input_schema: { type: "object" } }],
           messages: [
-            { role: "user", content: [{ type: "text", text: "U" }, { type: "image", source: { type: "base64", media_type: "image/png", data: "AA==" } }] },
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "U" },
+                { type: "image", source: { type: "base64", media_type: "image/png", data: "AA==" } },
+              ],
+            },
             { role: "assistant", content: [{ type: "tool_use", id: "c1", name: "t", input: { a: 1 } }] },
             { role: "user", content: [{ type: "tool_result", tool_use_id: "c1", content: "R" }] },
           ],
@@ -55,6 +68,10 @@ describe("token counting between dialects", () => {
         "m",
       ),
     )
-    expect(promptText(request)).toEqual({ texts: ["SYS", "U", "t", '{"a":1}', "R", "t", "D", '{"type":"object"}'], messages: 3, images: 1 })
+    expect(promptText(request)).toEqual({
+      texts: ["SYS", "U", "t", '{"a":1}', "R", "t", "D", '{"type":"object"}'],
+      messages: 3,
+      images: 1,
+    })
   })
 })

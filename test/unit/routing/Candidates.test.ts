@@ -48,7 +48,16 @@ describe("resolveCandidates", () => {
   it("finds a logical model whose id contains a slash", () => {
     const snap = makeSnapshot(
       [pa],
-      [{ id: "team/chat", description: null, enabled: true, strategy: "balanced", policy: {}, upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }] }],
+      [
+        {
+          id: "team/chat",
+          description: null,
+          enabled: true,
+          strategy: "balanced",
+          policy: {},
+          upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }],
+        },
+      ],
     )
     expect(ok(resolveCandidates(snap, "team/chat", noLists)).source).toBe("logical")
   })
@@ -58,8 +67,22 @@ describe("resolveCandidates", () => {
     const snap = makeSnapshot(
       [pa, disabledProvider],
       [
-        { id: "d", description: null, enabled: false, strategy: "balanced", policy: {}, upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }] },
-        { id: "e", description: null, enabled: true, strategy: "balanced", policy: {}, upstreams: [{ provider: "off", model: "m", weight: 1, priority: 0 }] },
+        {
+          id: "d",
+          description: null,
+          enabled: false,
+          strategy: "balanced",
+          policy: {},
+          upstreams: [{ provider: "pa", model: "gpt-4o", weight: 1, priority: 0 }],
+        },
+        {
+          id: "e",
+          description: null,
+          enabled: true,
+          strategy: "balanced",
+          policy: {},
+          upstreams: [{ provider: "off", model: "m", weight: 1, priority: 0 }],
+        },
       ],
     )
     expect(err(resolveCandidates(snap, "d", noLists))._tag).toBe("LogicalModelDisabled")
@@ -110,7 +133,9 @@ describe("resolveCandidates", () => {
 
   it("an alias spelled p/x is honoured though p is no provider", () => {
     const aliased = makeProvider("al", { models: ["real-model"], aliases: { "team/fast": "real-model" } })
-    expect(ok(resolveCandidates(makeSnapshot([aliased]), "team/fast", noLists)).candidates.map((c) => c.model)).toEqual(["real-model"])
+    expect(ok(resolveCandidates(makeSnapshot([aliased]), "team/fast", noLists)).candidates.map((c) => c.model)).toEqual(
+      ["real-model"],
+    )
   })
 
   it("prefers the modelLists answer over the static list and skips providers with no list", () => {
@@ -132,9 +157,14 @@ describe("resolveCandidates", () => {
   })
 
   it("honours per-provider aliases only when the target is advertised", () => {
-    const aliased = makeProvider("al", { models: ["claude-3-5-sonnet-20241022"], aliases: { sonnet: "claude-3-5-sonnet-20241022", ghost: "not-listed" } })
+    const aliased = makeProvider("al", {
+      models: ["claude-3-5-sonnet-20241022"],
+      aliases: { sonnet: "claude-3-5-sonnet-20241022", ghost: "not-listed" },
+    })
     const snap = makeSnapshot([aliased])
-    expect(ok(resolveCandidates(snap, "sonnet", noLists)).candidates.map((c) => c.model)).toEqual(["claude-3-5-sonnet-20241022"])
+    expect(ok(resolveCandidates(snap, "sonnet", noLists)).candidates.map((c) => c.model)).toEqual([
+      "claude-3-5-sonnet-20241022",
+    ])
     expect(err(resolveCandidates(snap, "ghost", noLists))._tag).toBe("ModelNotFound")
   })
 

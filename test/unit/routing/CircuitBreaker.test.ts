@@ -17,38 +17,41 @@ const run = <A, E>(self: Effect.Effect<A, E, CircuitBreaker | Kv>) =>
 const scope = providerScope("openai")
 
 describe("CircuitBreaker (shared through Kv)", () => {
-  it.effect("opens after N failures in the window, skips while open, half-opens with one probe, closes on success", () =>
-    run(
-      Effect.gen(function* () {
-        const { a, b } = yield* twoInstances
-        expect(yield* a.recordFailure(scope)).toEqual({ status: "closed" })
-        expect(yield* b.recordFailure(scope)).toEqual({ status: "closed" })
-        const opened = yield* a.recordFailure(scope)
-        expect(opened.status).toBe("open")
-        expect(opened.retryAfterMs).toBe(5_000)
+  it.effect(
+    "opens after N failures in the window, skips while open, half-opens with one probe, closes on success",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { a, b } = yield* twoInstances
+          expect(yield* a.recordFailure(scope)).toEqual({ status: "closed" })
+          expect(yield* b.recordFailure(scope)).toEqual({ status: "closed" })
+          const opened = yield* a.recordFailure(scope)
+          expect(opened.status).toBe("open")
+          expect(opened.retryAfterMs).toBe(5_000)
 
-        // Both instances see it open and refuse traffic.
-        expect((yield* b.views([scope])).get(scope)?.status).toBe("open")
-        expect(yield* a.acquire(scope)).toBe(false)
-        expect(yield* b.acquire(scope)).toBe(false)
+          // Both instances see it open and refuse traffic.
+          expect((yield* b.views([scope])).get(scope)?.status).toBe("open")
+          expect(yield* a.acquire(scope)).toBe(false)
+          expect(yield* b.acquire(scope)).toBe(false)
 
-        yield* TestClock.adjust("5 seconds")
-        expect((yield* b.views([scope])).get(scope)?.status).toBe("half_open")
-        // Exactly one probe across instances.
-        const first = yield* a.acquire(scope)
-        const second = yield* b.acquire(scope)
-        expect([first, second]).toEqual([true, false])
-        // With the probe taken, planners see the circuit as open.
-        expect((yield* b.views([scope])).get(scope)?.status).toBe("open")
+          yield* TestClock.adjust("5 seconds")
+          expect((yield* b.views([scope])).get(scope)?.status).toBe("half_open")
+          // Exactly one probe across instances.
+          const first = yield* a.acquire(scope)
+          const second = yield* b.acquire(scope)
+          expect([first, second]).toEqual([true, false])
+          // With the probe taken, planners see the circuit as open.
+          expect((yield* b.views([scope])).get(scope)?.status).toBe("open")
 
-        yield* a.recordSuccess(scope)
-        expect((yield* b.views([scope])).get(scope)).toBeUndefined()
-        expect(yield* b.acquire(scope)).toBe(true)
-        // Failure count was cleared: two more failures do not reopen it.
-        yield* a.recordFailure(scope)
-        expect((yield* b.recordFailure(scope)).status).toBe("closed")
-      }),
-    ))
+          yield* a.recordSuccess(scope)
+          expect((yield* b.views([scope])).get(scope)).toBeUndefined()
+          expect(yield* b.acquire(scope)).toBe(true)
+          // Failure count was cleared: two more failures do not reopen it.
+          yield* a.recordFailure(scope)
+          expect((yield* b.recordFailure(scope)).status).toBe("closed")
+        }),
+      ),
+  )
 
   it.effect("a failed probe reopens with a doubled cooldown", () =>
     run(
@@ -64,7 +67,8 @@ describe("CircuitBreaker (shared through Kv)", () => {
         yield* TestClock.adjust("1 second")
         expect(yield* cb.acquire(scope)).toBe(true)
       }),
-    ))
+    ),
+  )
 
   it.effect("failed probes never push the cooldown past 20 s: a recovered upstream is probed again within 20 s", () =>
     run(
@@ -84,7 +88,8 @@ describe("CircuitBreaker (shared through Kv)", () => {
         yield* cb.recordSuccess(scope)
         expect((yield* cb.views([scope])).get(scope)).toBeUndefined()
       }),
-    ))
+    ),
+  )
 
   it.effect("failures spread beyond the window do not open the circuit", () =>
     run(
@@ -95,7 +100,8 @@ describe("CircuitBreaker (shared through Kv)", () => {
           yield* TestClock.adjust("2 minutes")
         }
       }),
-    ))
+    ),
+  )
 
   it.effect("late failures while open do not extend the cooldown; scopes are independent", () =>
     run(
@@ -108,7 +114,8 @@ describe("CircuitBreaker (shared through Kv)", () => {
         expect(views.get(providerScope("other"))).toBeUndefined()
         expect(yield* cb.acquire(providerScope("other"))).toBe(true)
       }),
-    ))
+    ),
+  )
 
   it.effect("three failures in a row open the circuit even when they straddle a bucket boundary", () =>
     run(
@@ -122,5 +129,6 @@ describe("CircuitBreaker (shared through Kv)", () => {
         yield* TestClock.adjust("10 millis")
         expect((yield* cb.recordFailure(scope)).status).toBe("open")
       }),
-    ))
+    ),
+  )
 })

@@ -35,7 +35,8 @@ describe("KeyPool (Kv)", () => {
         yield* a.recordSuccess("p", "k1")
         expect((yield* b.pick(provider)).id).toBe("k1")
       }),
-    ))
+    ),
+  )
 
   it.effect("enforces max_qps per key per second across instances", () =>
     run(
@@ -57,7 +58,8 @@ describe("KeyPool (Kv)", () => {
         yield* TestClock.adjust("500 millis")
         expect(Either.isRight(yield* Effect.either(a.pick(limited)))).toBe(true)
       }),
-    ))
+    ),
+  )
 
   it.effect("a rate-limited key yields to the next one; excluded keys are not picked", () =>
     run(
@@ -71,5 +73,6 @@ describe("KeyPool (Kv)", () => {
         const none = yield* Effect.either(pool.pick(p, ["x", "y"]))
         expect(Either.isLeft(none) && none.left.reason).toBe("no_keys")
       }),
-    ))
+    ),
+  )
 })

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref, TestClock } from "effect"
 import type { AttemptOutcome, Verdict } from "../../../src/routing/RetryPolicy.js"
-import { classify, isConnectionFailure, isPenalisable, keyFailureOf, parseRetryAfter, retriesSameCandidate, retrySchedule } from "../../../src/routing/RetryPolicy.js"
+import {
+  classify,
+  isConnectionFailure,
+  isPenalisable,
+  keyFailureOf,
+  parseRetryAfter,
+  retriesSameCandidate,
+  retrySchedule,
+} from "../../../src/routing/RetryPolicy.js"
 
 const http = (status: number, extra: Partial<Extract<AttemptOutcome, { _tag: "HttpError" }>> = {}): AttemptOutcome => ({
   _tag: "HttpError",
@@ -11,18 +19,45 @@ const http = (status: number, extra: Partial<Extract<AttemptOutcome, { _tag: "Ht
 
 describe("classify", () => {
   it("retries transient failures: 5xx, 408, 429, transport errors — and penalises them", () => {
-    for (const o of [http(500), http(502), http(503), http(504), http(408), http(429, { retryAfterMs: 1500 }), { _tag: "TransportError", kind: "reset" } as const, { _tag: "TransportError", kind: "connect" } as const]) {
+    for (const o of [
+      http(500),
+      http(502),
+      http(503),
+      http(504),
+      http(408),
+      http(429, { retryAfterMs: 1500 }),
+      { _tag: "TransportError", kind: "reset" } as const,
+      { _tag: "TransportError", kind: "connect" } as const,
+    ]) {
       const v = classify(o)
       expect(v._tag, JSON.stringify(o)).toBe("Retryable")
       expect(isPenalisable(v)).toBe(true)
     }
-    expect(classify(http(429, { retryAfterMs: 1500 }))).toEqual({ _tag: "Retryable", reason: "rate_limited", retryAfterMs: 1500 })
+    expect(classify(http(429, { retryAfterMs: 1500 }))).toEqual({
+      _tag: "Retryable",
+      reason: "rate_limited",
+      retryAfterMs: 1500,
+    })
   })
 
   it("never retries what retrying cannot fix, and never penalises the client's own errors", () => {
     const cases: Array<[AttemptOutcome, Verdict["_tag"], string]> = [
-      [http(400, { errorCode: "context_length_exceeded", message: "This model's maximum context length is 8192 tokens" }), "FailoverNow", "context_length_exceeded"],
-      [http(400, { errorType: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" }), "FailoverNow", "context_length_exceeded"],
+      [
+        http(400, {
+          errorCode: "context_length_exceeded",
+          message: "This model's maximum context length is 8192 tokens",
+        }),
+        "FailoverNow",
+        "context_length_exceeded",
+      ],
+      [
+        http(400, {
+          errorType: "invalid_request_error",
+          message: "prompt is too long: 210000 tokens > 200000 maximum",
+        }),
+        "FailoverNow",
+        "context_length_exceeded",
+      ],
       [http(400, { errorCode: "content_policy_violation", message: "rejected" }), "Fatal", "content_policy"],
       [http(400, { message: "Your request was rejected as a result of our safety system" }), "Fatal", "content_policy"],
       [http(400, { message: "messages: field required" }), "Fatal", "client_error"],
@@ -51,7 +86,10 @@ describe("classify", () => {
   })
 
   it("a context-length error fails over (to a model with more room) whatever the 4xx status, never retried", () => {
-    expect(classify(http(413, { message: "Request too large: too many tokens" }))).toEqual({ _tag: "FailoverNow", reason: "context_length_exceeded" })
+    expect(classify(http(413, { message: "Request too large: too many tokens" }))).toEqual({
+      _tag: "FailoverNow",
+      reason: "context_length_exceeded",
+    })
   })
 
   it("a silent upstream is retryable (penalised) but not retried on the same candidate", () => {
@@ -59,7 +97,9 @@ describe("classify", () => {
     expect(v).toMatchObject({ _tag: "Retryable", reason: "timeout" })
     expect(isPenalisable(v)).toBe(true)
     expect(retriesSameCandidate({ verdict: v, attempts: 1 })).toBe(false)
-    expect(retriesSameCandidate({ verdict: classify({ _tag: "TransportError", kind: "reset" }), attempts: 1 })).toBe(true)
+    expect(retriesSameCandidate({ verdict: classify({ _tag: "TransportError", kind: "reset" }), attempts: 1 })).toBe(
+      true,
+    )
   })
 
   it("only failures of the connection itself count against the provider; a 429 backs the key off for its model", () => {
@@ -81,7 +121,9 @@ describe("classify", () => {
     expect(v500).toMatchObject({ _tag: "Fatal", status: 500, penalise: true })
     expect(classify(http(429), p)._tag).toBe("Fatal")
     expect(classify({ _tag: "TransportError", kind: "timeout" }, p)._tag).toBe("Retryable")
-    expect(classify(http(400, { errorCode: "context_length_exceeded" }), { retryableStatus: [400] })._tag).toBe("Retryable")
+    expect(classify(http(400, { errorCode: "context_length_exceeded" }), { retryableStatus: [400] })._tag).toBe(
+      "Retryable",
+    )
     // An empty list is no override.
     expect(classify(http(503), { retryableStatus: [] })._tag).toBe("Retryable")
   })
@@ -100,7 +142,10 @@ describe("parseRetryAfter", () => {
 })
 
 class Failed {
-  constructor(readonly verdict: Verdict, readonly attempts = 1) {}
+  constructor(
+    readonly verdict: Verdict,
+    readonly attempts = 1,
+  ) {}
 }
 
 const cfg = { maxRetries: 3, baseDelayMs: 100, factor: 2, maxDelayMs: 1000, maxRetryAfterMs: 10_000, maxAttempts: 8 }
@@ -121,7 +166,9 @@ describe("retrySchedule", () => {
   it.effect("retries with growing, jittered backoff and succeeds", () =>
     Effect.gen(function* () {
       const calls = yield* Ref.make<ReadonlyArray<number>>([])
-      const fiber = yield* Effect.fork(flaky([retryable(), retryable(), retryable()], calls).pipe(Effect.retry(retrySchedule(cfg))))
+      const fiber = yield* Effect.fork(
+        flaky([retryable(), retryable(), retryable()], calls).pipe(Effect.retry(retrySchedule(cfg))),
+      )
       yield* TestClock.adjust("10 seconds")
       expect(yield* Fiber.join(fiber)).toBe("ok")
       const t = yield* Ref.get(calls)
@@ -132,16 +179,20 @@ describe("retrySchedule", () => {
         expect(gaps[i]!).toBeGreaterThanOrEqual(base * 0.8 - 1)
         expect(gaps[i]!).toBeLessThanOrEqual(base * 1.2 + 1)
       })
-    }))
+    }),
+  )
 
   it.effect("gives up after maxRetries", () =>
     Effect.gen(function* () {
       const calls = yield* Ref.make<ReadonlyArray<number>>([])
-      const fiber = yield* Effect.fork(flaky(Array(10).fill(retryable()), calls).pipe(Effect.retry(retrySchedule(cfg)), Effect.exit))
+      const fiber = yield* Effect.fork(
+        flaky(Array(10).fill(retryable()), calls).pipe(Effect.retry(retrySchedule(cfg)), Effect.exit),
+      )
       yield* TestClock.adjust("1 minute")
       expect(Exit.isFailure(yield* Fiber.join(fiber))).toBe(true)
       expect(yield* Ref.get(calls)).toHaveLength(4)
-    }))
+    }),
+  )
 
   it.effect("does not retry Fatal, FailoverNow or RotateKey", () =>
     Effect.gen(function* () {
@@ -155,7 +206,8 @@ describe("retrySchedule", () => {
         expect(Exit.isFailure(exit)).toBe(true)
         expect(yield* Ref.get(calls)).toHaveLength(1)
       }
-    }))
+    }),
+  )
 
   it.effect("waits at least Retry-After", () =>
     Effect.gen(function* () {
@@ -167,13 +219,17 @@ describe("retrySchedule", () => {
       expect(yield* Fiber.join(fiber)).toBe("ok")
       const t = yield* Ref.get(calls)
       expect(t[1]! - t[0]!).toBe(3000)
-    }))
+    }),
+  )
 
   it.effect("moves on instead of waiting past the deadline or past maxRetryAfterMs", () =>
     Effect.gen(function* () {
       const start = yield* TestClock.currentTimeMillis
       const calls = yield* Ref.make<ReadonlyArray<number>>([])
-      const exit = yield* flaky([retryable(3000)], calls).pipe(Effect.retry(retrySchedule(cfg, start + 2000)), Effect.exit)
+      const exit = yield* flaky([retryable(3000)], calls).pipe(
+        Effect.retry(retrySchedule(cfg, start + 2000)),
+        Effect.exit,
+      )
       expect(Exit.isFailure(exit)).toBe(true)
       expect(yield* Ref.get(calls)).toHaveLength(1)
 
@@ -181,5 +237,6 @@ describe("retrySchedule", () => {
       const exit2 = yield* flaky([retryable(60_000)], calls2).pipe(Effect.retry(retrySchedule(cfg)), Effect.exit)
       expect(Exit.isFailure(exit2)).toBe(true)
       expect(yield* Ref.get(calls2)).toHaveLength(1)
-    }))
+    }),
+  )
 })

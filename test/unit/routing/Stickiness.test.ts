@@ -29,7 +29,8 @@ describe("Stickiness (Kv)", () => {
         expect(ttl).toBeGreaterThan(7_190_000)
         expect(ttl).toBeLessThanOrEqual(7_200_000)
       }),
-    ))
+    ),
+  )
 
   it.effect("a binding expires when its TTL passes (memory backend: expiry follows TestClock)", () =>
     Effect.gen(function* () {
@@ -39,7 +40,8 @@ describe("Stickiness (Kv)", () => {
       expect(yield* s.target("key:1", "conv-1", "gpt-4o")).not.toBeNull()
       yield* TestClock.adjust("1 second")
       expect(yield* s.target("key:1", "conv-1", "gpt-4o")).toBeNull()
-    }).pipe(Effect.provide(Stickiness.Default.pipe(Layer.provide(memoryLayer)))))
+    }).pipe(Effect.provide(Stickiness.Default.pipe(Layer.provide(memoryLayer)))),
+  )
 
   it.effect("is ignored for another logical model and invisible to another owner", () =>
     run(
@@ -53,7 +55,8 @@ describe("Stickiness (Kv)", () => {
         expect(yield* s.remove("key:1", "conv")).toBe(true)
         expect(yield* s.remove("key:1", "conv")).toBe(false)
       }),
-    ))
+    ),
+  )
 
   it.effect("stickiness wins over scores while the bound upstream is healthy, not while its circuit is open", () =>
     run(
@@ -68,15 +71,32 @@ describe("Stickiness (Kv)", () => {
         yield* s.bind("key:1", "conv", up)
         const sticky = yield* s.target("key:1", "conv", "gpt-4o")
         for (const r of [0, 0.5, 0.99]) {
-          const plan = buildPlan({ candidates, strategy: "balanced", metrics: new Map(), circuits: new Map(), sticky, now: 0, random: r })
+          const plan = buildPlan({
+            candidates,
+            strategy: "balanced",
+            metrics: new Map(),
+            circuits: new Map(),
+            sticky,
+            now: 0,
+            random: r,
+          })
           expect(candidateKey(plan.attempts[0]!.candidate)).toBe("pa/gpt-4o")
           expect(plan.sticky).toBe("applied")
         }
-        const open = buildPlan({ candidates, strategy: "balanced", metrics: new Map(), circuits: new Map([["pa", { status: "open", retryAfterMs: 5000 }]]), sticky, now: 0, random: 0 })
+        const open = buildPlan({
+          candidates,
+          strategy: "balanced",
+          metrics: new Map(),
+          circuits: new Map([["pa", { status: "open", retryAfterMs: 5000 }]]),
+          sticky,
+          now: 0,
+          random: 0,
+        })
         expect(open.attempts.map((a) => a.candidate.provider.id)).toEqual(["pb"])
         expect(open.sticky).toBe("circuit_not_closed")
       }),
-    ))
+    ),
+  )
 
   it("ignores blank and oversized session ids", () => {
     expect(normalizeSessionId("  ")).toBeUndefined()

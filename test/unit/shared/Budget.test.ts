@@ -29,12 +29,41 @@ describe("budget amounts: USD in, exact nano-dollars out", () => {
 
   it("hostile amounts are refused, never rounded or clamped", () => {
     for (const input of [
-      "-1", "-0.01", " 5", "5 ", "1e3", "1,5", "", ".5", "5.", "+5", "0x10", "NaN", "Infinity", "١٢", "1.0000000001", "0.0000000005",
-      "1000000.000000001", "10000000", "99999999999999999999999", "1".repeat(60),
+      "-1",
+      "-0.01",
+      " 5",
+      "5 ",
+      "1e3",
+      "1,5",
+      "",
+      ".5",
+      "5.",
+      "+5",
+      "0x10",
+      "NaN",
+      "Infinity",
+      "١٢",
+      "1.0000000001",
+      "0.0000000005",
+      "1000000.000000001",
+      "10000000",
+      "99999999999999999999999",
+      "1".repeat(60),
     ]) {
       expect([input, refused(input)]).toEqual([input, true])
     }
-    for (const input of [-1, -0.0001, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-10, 0.1234567891, 1_000_000.5, 1e21, Number.MAX_VALUE]) {
+    for (const input of [
+      -1,
+      -0.0001,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      1e-10,
+      0.1234567891,
+      1_000_000.5,
+      1e21,
+      Number.MAX_VALUE,
+    ]) {
       expect([input, refused(input)]).toEqual([input, true])
     }
     expect(Either.getLeft(budgetAmountOf("-1"))).toEqual(Either.getLeft(budgetAmountOf(1e-10)))

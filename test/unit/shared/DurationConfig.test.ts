@@ -3,7 +3,14 @@ import { describe, expect, it } from "vitest"
 import { durationConfig, parseDuration } from "../../../src/shared/DurationConfig.js"
 
 const read = (value: string) =>
-  Effect.runSync(Effect.either(Effect.withConfigProvider(durationConfig("UPSTREAM_IDLE_TIMEOUT"), ConfigProvider.fromMap(new Map([["UPSTREAM_IDLE_TIMEOUT", value]])))))
+  Effect.runSync(
+    Effect.either(
+      Effect.withConfigProvider(
+        durationConfig("UPSTREAM_IDLE_TIMEOUT"),
+        ConfigProvider.fromMap(new Map([["UPSTREAM_IDLE_TIMEOUT", value]])),
+      ),
+    ),
+  )
 
 describe("duration settings", () => {
   it.each([
@@ -25,11 +32,14 @@ describe("duration settings", () => {
     expect(Either.map(read(text), Duration.toMillis)).toEqual(Either.right(ms))
   })
 
-  it.each(["sixty", "-5s", "5 fortnights", "", "1e9", "99999999999"])("%j is refused, naming the forms and the variable", (text) => {
-    const result = read(text)
-    expect(Either.isLeft(result)).toBe(true)
-    const message = String(Either.isLeft(result) ? result.left : "")
-    expect(message).toContain("UPSTREAM_IDLE_TIMEOUT")
-    expect(message).toContain("such as 60s, 60 seconds")
-  })
+  it.each(["sixty", "-5s", "5 fortnights", "", "1e9", "99999999999"])(
+    "%j is refused, naming the forms and the variable",
+    (text) => {
+      const result = read(text)
+      expect(Either.isLeft(result)).toBe(true)
+      const message = String(Either.isLeft(result) ? result.left : "")
+      expect(message).toContain("UPSTREAM_IDLE_TIMEOUT")
+      expect(message).toContain("such as 60s, 60 seconds")
+    },
+  )
 })

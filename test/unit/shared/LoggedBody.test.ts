@@ -13,18 +13,39 @@ describe("loggedBody", () => {
   it("credentials are redacted: provider and gateway keys in text, bearer tokens, and string members named like credentials", () => {
     const body = JSON.stringify({
       model: "m",
-      messages: [{ role: "user", content: "my key is sk-proj-abcdefghijklmnopqrstuvwx and apx-0123456789abcdefghij, header Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig" }],
+      messages: [
+        {
+          role: "user",
+          content:
+            "my key is sk-proj-abcdefghijklmnopqrstuvwx and apx-0123456789abcdefghij, header Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig",
+        },
+      ],
       api_key: "plain-looking-secret",
       client_secret: "hunter2hunter2",
-      nested: { "X-Api-Key": "k-123", access_token: "t-456", password: "p\"w\\d" },
+      nested: { "X-Api-Key": "k-123", access_token: "t-456", password: 'p"w\\d' },
       max_tokens: 100,
       prompt_tokens_hint: "not a secret",
     })
     const { text } = loggedBody(body)
-    for (const secret of ["sk-proj-abcdefghijklmnopqrstuvwx", "apx-0123456789abcdefghij", "eyJhbGciOiJIUzI1NiJ9", "plain-looking-secret", "hunter2hunter2", "k-123", "t-456", 'p\\"w'])
+    for (const secret of [
+      "sk-proj-abcdefghijklmnopqrstuvwx",
+      "apx-0123456789abcdefghij",
+      "eyJhbGciOiJIUzI1NiJ9",
+      "plain-looking-secret",
+      "hunter2hunter2",
+      "k-123",
+      "t-456",
+      'p\\"w',
+    ])
       expect(text).not.toContain(secret)
     const kept = JSON.parse(text) as Record<string, any>
-    expect(kept).toMatchObject({ model: "m", api_key: "[redacted]", client_secret: "[redacted]", max_tokens: 100, prompt_tokens_hint: "not a secret" })
+    expect(kept).toMatchObject({
+      model: "m",
+      api_key: "[redacted]",
+      client_secret: "[redacted]",
+      max_tokens: 100,
+      prompt_tokens_hint: "not a secret",
+    })
     expect(kept.nested).toEqual({ "X-Api-Key": "[redacted]", access_token: "[redacted]", password: "[redacted]" })
   })
 
@@ -86,7 +107,7 @@ describe("loggedBody", () => {
 describe("body capture (a stream's pieces)", () => {
   it("keeps the pieces whole when they fit", () => {
     const capture = makeBodyCapture()
-    for (const piece of ["data: {\"a\":1}\n\n", "data: [DONE]\n\n"]) capture.add(piece)
+    for (const piece of ['data: {"a":1}\n\n', "data: [DONE]\n\n"]) capture.add(piece)
     expect(capture.logged()).toEqual({ text: 'data: {"a":1}\n\ndata: [DONE]\n\n', truncated: false })
   })
 

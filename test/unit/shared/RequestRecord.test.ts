@@ -5,8 +5,8 @@ import {
   addUsage,
   captureAnswer,
   closeRecord,
-  endStreamPart,
   ERROR_MESSAGE_MAX,
+  endStreamPart,
   newRequestRecord,
   setCaller,
   setError,
@@ -23,7 +23,15 @@ const fresh = () => newRequestRecord("row-1", "req-1", "openai-chat", "/v1/chat/
 describe("request record", () => {
   it("starts with nothing known but the route; a JSON answer fills caller, attempts, upstream, usage, status and latency", () => {
     const record = fresh()
-    expect(record).toMatchObject({ authenticated: false, userId: null, status: 0, complete: false, attempts: [], costNanoUsd: null, errorClass: null })
+    expect(record).toMatchObject({
+      authenticated: false,
+      userId: null,
+      status: 0,
+      complete: false,
+      attempts: [],
+      costNanoUsd: null,
+      errorClass: null,
+    })
     setCaller(record, { userId: "u", apiKeyId: "k" })
     addAttempt(record, "a", "m1", "http", 503, 12.6)
     addAttempt(record, "b", "m2", "ok", 200, 40.2)
@@ -77,7 +85,12 @@ describe("request record", () => {
     const record = fresh()
     addAttempt(record, "a", "m", "ok", 200, 5)
     endStreamPart(record, { complete: false, error: "upstream stream error: socket hang up", rescued: true }, false)
-    expect(record).toMatchObject({ complete: false, rescued: false, errorClass: "StreamCut", errorMessage: "upstream stream error: socket hang up" })
+    expect(record).toMatchObject({
+      complete: false,
+      rescued: false,
+      errorClass: "StreamCut",
+      errorMessage: "upstream stream error: socket hang up",
+    })
     expect(record.attempts[0]!.outcome).toBe("cut")
     addAttempt(record, "b", "m", "ok", 200, 9)
     endStreamPart(record, { complete: true }, true)
@@ -108,7 +121,11 @@ describe("request record", () => {
 
   it("error messages are redacted and capped: no credential, never longer than ERROR_MESSAGE_MAX", () => {
     const record = fresh()
-    setError(record, "UpstreamStatusError", `Incorrect API key provided: sk-proj-abcdefghijklmnop1234. ${"x".repeat(1_000)}`)
+    setError(
+      record,
+      "UpstreamStatusError",
+      `Incorrect API key provided: sk-proj-abcdefghijklmnop1234. ${"x".repeat(1_000)}`,
+    )
     expect(record.errorMessage).not.toContain("sk-proj-abcdefghijklmnop1234")
     expect(record.errorMessage).toContain("[redacted]")
     expect(record.errorMessage!.length).toBeLessThanOrEqual(ERROR_MESSAGE_MAX)
@@ -147,7 +164,13 @@ describe("request record", () => {
     setResponseBody(off, '{"id":"x"}')
     captureAnswer(off, "data: {}\n\n")
     closeRecord(off, 200, T0 + 1)
-    expect(off).toMatchObject({ logBodies: false, requestBody: null, responseBody: null, requestBodyTruncated: false, responseBodyTruncated: false })
+    expect(off).toMatchObject({
+      logBodies: false,
+      requestBody: null,
+      responseBody: null,
+      requestBodyTruncated: false,
+      responseBodyTruncated: false,
+    })
 
     const on = fresh()
     setCaller(on, { userId: "u", apiKeyId: "k", logBodies: true })
@@ -155,7 +178,12 @@ describe("request record", () => {
     setResponseBody(on, '{"id":"x"}')
     closeRecord(on, 200, T0 + 1)
     expect(on.requestBody).toContain('"api_key":"[redacted]"')
-    expect(on).toMatchObject({ logBodies: true, requestBodyTruncated: true, responseBody: '{"id":"x"}', responseBodyTruncated: false })
+    expect(on).toMatchObject({
+      logBodies: true,
+      requestBodyTruncated: true,
+      responseBody: '{"id":"x"}',
+      responseBodyTruncated: false,
+    })
   })
 
   it("a stream's answer: its assembled text when the last part gives one, else the first of the raw stream; the capture is dropped at close", () => {
@@ -177,7 +205,9 @@ describe("request record", () => {
     // The continuation sent a tool call: its text alone would leave it out.
     setStreamAnswer(raw, undefined)
     closeRecord(raw, 200, T0 + 1)
-    expect(raw.responseBody).toBe('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{}"}}]}}]}\n\n')
+    expect(raw.responseBody).toBe(
+      'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{}"}}]}}]}\n\n',
+    )
     expect(raw.answerCapture).toBeUndefined()
   })
 })

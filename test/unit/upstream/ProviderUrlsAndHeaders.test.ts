@@ -4,13 +4,19 @@ import { effectiveBaseUrl, isOfficialHost } from "../../../src/registry/Provider
 import { upstreamHeaders } from "../../../src/upstream/UpstreamHeaders.js"
 import { makeKey, makeProvider } from "../routing/fixtures.js"
 
-const mask = { asBrowser: true, userAgent: "Mozilla/5.0 test", origin: Option.some("https://app.example"), referer: Option.none() }
+const mask = {
+  asBrowser: true,
+  userAgent: "Mozilla/5.0 test",
+  origin: Option.some("https://app.example"),
+  referer: Option.none(),
+}
 
 describe("the browser mask (MASK_AS_BROWSER)", () => {
   it("is sent to an aggregator but never to a vendor's official API host", () => {
     const aggregator = makeProvider("router", { baseUrl: "https://openrouter.example/api" })
     const official = makeProvider("openai", { baseUrl: "https://api.openai.com", officialHost: true })
-    const headers = (provider: typeof aggregator) => upstreamHeaders(provider, makeKey("k"), mask, { stream: false, masked: true })
+    const headers = (provider: typeof aggregator) =>
+      upstreamHeaders(provider, makeKey("k"), mask, { stream: false, masked: true })
     expect(headers(aggregator)).toMatchObject({ "user-agent": "Mozilla/5.0 test", origin: "https://app.example" })
     expect(headers(official)["user-agent"]).toBeUndefined()
     expect(headers(official).origin).toBeUndefined()

@@ -1,11 +1,23 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Budget } from "../../../src/shared/Budget.js"
-import { type BudgetUse, isUsedUp, refusalMessage, remainingNanoUsd, resetsAt, verdictOf } from "../../../src/usage/BudgetLimit.js"
+import {
+  type BudgetUse,
+  isUsedUp,
+  refusalMessage,
+  remainingNanoUsd,
+  resetsAt,
+  verdictOf,
+} from "../../../src/usage/BudgetLimit.js"
 import { windowOf } from "../../../src/usage/BudgetPeriod.js"
 
 const NOW = Date.parse("2026-12-03T11:43:26Z")
 const USD = 1_000_000_000
-const use = (scope: BudgetUse["scope"], budget: Budget, usedNanoUsd: number): BudgetUse => ({ scope, budget, window: windowOf(budget.period, NOW), usedNanoUsd })
+const use = (scope: BudgetUse["scope"], budget: Budget, usedNanoUsd: number): BudgetUse => ({
+  scope,
+  budget,
+  window: windowOf(budget.period, NOW),
+  usedNanoUsd,
+})
 const day = (usd: number, soft = false): Budget => ({ amountNanoUsd: usd * USD, period: "day", soft })
 
 describe("budget limit checks", () => {
@@ -41,7 +53,9 @@ describe("budget limit checks", () => {
     expect(refusalMessage(userMonth)).toContain("the monthly budget of this API key's user (all their keys) of $100.00")
     expect(refusalMessage(userMonth)).toContain("it resets at 2027-01-01T00:00:00.000Z")
     const total = use("api_key", { amountNanoUsd: 20 * USD, period: "total", soft: false }, 21 * USD)
-    expect(refusalMessage(total)).toBe("Budget exceeded: this API key's total budget of $20.00 is used up ($21.00 spent); it does not reset: an administrator may raise it")
+    expect(refusalMessage(total)).toBe(
+      "Budget exceeded: this API key's total budget of $20.00 is used up ($21.00 spent); it does not reset: an administrator may raise it",
+    )
     expect(resetsAt(total)).toBeNull()
   })
 })

@@ -36,16 +36,23 @@ describe("budget periods are UTC calendar periods", () => {
     expect(windowOf("total", at("2026-12-03T11:00:00Z"))).toEqual({ startMs: 0, endMs: null })
   })
 
-  it.prop("every instant lies in its period, which starts at midnight UTC, and the next period starts where it ends", [FastCheck.integer({ min: 0, max: at("2200-01-01T00:00:00Z") }), FastCheck.constantFrom("day" as const, "week" as const, "month" as const)], ([now, period]) => {
-    const window = windowOf(period, now)
-    expect(window.startMs).toBeLessThanOrEqual(now)
-    expect(window.endMs!).toBeGreaterThan(now)
-    expect(Math.abs(window.startMs % 86_400_000)).toBe(0)
-    expect(windowOf(period, window.endMs!).startMs).toBe(window.endMs)
-    expect(windowOf(period, window.endMs! - 1)).toEqual(window)
-    if (period === "week") expect(new Date(window.startMs).getUTCDay()).toBe(1)
-    if (period === "month") expect(new Date(window.startMs).getUTCDate()).toBe(1)
-  })
+  it.prop(
+    "every instant lies in its period, which starts at midnight UTC, and the next period starts where it ends",
+    [
+      FastCheck.integer({ min: 0, max: at("2200-01-01T00:00:00Z") }),
+      FastCheck.constantFrom("day" as const, "week" as const, "month" as const),
+    ],
+    ([now, period]) => {
+      const window = windowOf(period, now)
+      expect(window.startMs).toBeLessThanOrEqual(now)
+      expect(window.endMs!).toBeGreaterThan(now)
+      expect(Math.abs(window.startMs % 86_400_000)).toBe(0)
+      expect(windowOf(period, window.endMs!).startMs).toBe(window.endMs)
+      expect(windowOf(period, window.endMs! - 1)).toEqual(window)
+      if (period === "week") expect(new Date(window.startMs).getUTCDay()).toBe(1)
+      if (period === "month") expect(new Date(window.startMs).getUTCDate()).toBe(1)
+    },
+  )
 
   it("a counter lives until its period ends, at most the re-seed interval", () => {
     const hour = 3_600_000

@@ -2,11 +2,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import { PriceTable } from "../../../src/shared/Prices.js"
 import { ProviderSettings } from "../../../src/shared/ProviderSettings.js"
-import { costOf, costWith, priceOf, type Prices, usdText } from "../../../src/usage/Cost.js"
+import { costOf, costWith, type Prices, priceOf, usdText } from "../../../src/usage/Cost.js"
 import { shippedPriceFile, shippedPrices } from "../../../src/usage/ShippedPrices.js"
 
 const shippedOnly: Prices = { shipped: shippedPrices, ofProvider: () => undefined }
-const withOwn = (tables: Record<string, PriceTable>): Prices => ({ shipped: shippedPrices, ofProvider: (p) => tables[p] })
+const withOwn = (tables: Record<string, PriceTable>): Prices => ({
+  shipped: shippedPrices,
+  ofProvider: (p) => tables[p],
+})
 
 describe("shipped prices", () => {
   it("the file decodes, is dated and names its source; the common models of each provider are in it", () => {
@@ -15,7 +18,16 @@ describe("shipped prices", () => {
     expect(shippedPriceFile.source).toContain("anthropic.com")
     expect(shippedPriceFile.source).toContain("ai.google.dev")
     expect(shippedPriceFile.about).toContain("overrid")
-    for (const model of ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3", "claude-sonnet-4", "claude-3-5-haiku", "gemini-2.5-pro", "gemini-2.0-flash"]) {
+    for (const model of [
+      "gpt-4o",
+      "gpt-4o-mini",
+      "gpt-4.1",
+      "o3",
+      "claude-sonnet-4",
+      "claude-3-5-haiku",
+      "gemini-2.5-pro",
+      "gemini-2.0-flash",
+    ]) {
       expect(shippedPrices[model], model).toBeDefined()
     }
   })
@@ -38,16 +50,26 @@ describe("price matching", () => {
   })
 
   it("an unknown model, or a variant that is not a dated snapshot, has no price (cost null), never a guess", () => {
-    for (const model of ["gpt-4o-audio-preview", "gpt-4o-2024-08-06-extra", "my-local-llama", "claude-3-5-sonnet-v2", "", "*", "__proto__", "constructor", "gemini-2.5-flash-preview-05-20"]) {
+    for (const model of [
+      "gpt-4o-audio-preview",
+      "gpt-4o-2024-08-06-extra",
+      "my-local-llama",
+      "claude-3-5-sonnet-v2",
+      "",
+      "*",
+      "__proto__",
+      "constructor",
+      "gemini-2.5-flash-preview-05-20",
+    ]) {
       expect(priceOf(shippedOnly, "any", model), model).toBeUndefined()
       expect(costOf(shippedOnly, "any", model, { inputTokens: 10, outputTokens: 10 }), model).toBeNull()
     }
   })
 
-  it("a provider's own prices win: exact, snapshot, then its \"*\"; other providers keep the shipped ones", () => {
+  it('a provider\'s own prices win: exact, snapshot, then its "*"; other providers keep the shipped ones', () => {
     const prices = withOwn({
       azure: { "gpt-4o": { input: 2, output: 8 } },
-      local: { "*": { input: 0, output: 0 }, "special": { input: 1, output: 1 } },
+      local: { "*": { input: 0, output: 0 }, special: { input: 1, output: 1 } },
     })
     expect(priceOf(prices, "azure", "gpt-4o-2024-08-06")?.input).toBe(2)
     expect(priceOf(prices, "azure", "gpt-4o-mini")?.input).toBe(0.15)
@@ -68,9 +90,13 @@ describe("cost arithmetic", () => {
   it("cache reads and writes are inside the input count and priced once at their own rates", () => {
     // claude-sonnet-4: 1 000 fresh × $3 + 8 000 read × $0.30 + 1 000 written × $3.75 + 200 out × $15, per million.
     const usage = { inputTokens: 10_000, cachedInputTokens: 8_000, cacheCreationTokens: 1_000, outputTokens: 200 }
-    expect(costOf(shippedOnly, "anthropic", "claude-sonnet-4-20250514", usage)).toBe(3_000_000 + 2_400_000 + 3_750_000 + 3_000_000)
+    expect(costOf(shippedOnly, "anthropic", "claude-sonnet-4-20250514", usage)).toBe(
+      3_000_000 + 2_400_000 + 3_750_000 + 3_000_000,
+    )
     // No cached rate: cached input costs what input does.
-    expect(costWith({ input: 1, output: 1 }, { inputTokens: 100, cachedInputTokens: 60, outputTokens: 0 })).toBe(100_000)
+    expect(costWith({ input: 1, output: 1 }, { inputTokens: 100, cachedInputTokens: 60, outputTokens: 0 })).toBe(
+      100_000,
+    )
   })
 
   it("reasoning is inside output, at the output rate unless priced apart", () => {
@@ -80,7 +106,8 @@ describe("cost arithmetic", () => {
   })
 
   it("long context: the whole request at the higher rates once its input passes the threshold", () => {
-    const at = (input: number) => costOf(shippedOnly, "google", "gemini-2.5-pro", { inputTokens: input, outputTokens: 1_000 })
+    const at = (input: number) =>
+      costOf(shippedOnly, "google", "gemini-2.5-pro", { inputTokens: input, outputTokens: 1_000 })
     expect(at(200_000)).toBe(200_000 * 1_250 + 1_000 * 10_000)
     expect(at(200_001)).toBe(200_001 * 2_500 + 1_000 * 15_000)
   })
@@ -97,12 +124,16 @@ describe("cost arithmetic", () => {
     expect(costWith(tiny, { inputTokens: 500 })).toBe(1)
     expect(costWith(tiny, { inputTokens: 1_500 })).toBe(2)
     // Prices that are not exact binary fractions (0.075, 0.1, 0.3) still give exact integers.
-    expect(costWith({ input: 0.075, output: 0.3 }, { inputTokens: 3, outputTokens: 7 })).toBe(Math.round((3 * 75_000 + 7 * 300_000) / 1000))
+    expect(costWith({ input: 0.075, output: 0.3 }, { inputTokens: 3, outputTokens: 7 })).toBe(
+      Math.round((3 * 75_000 + 7 * 300_000) / 1000),
+    )
     expect(costWith({ input: 0.1, output: 0.1 }, { inputTokens: 3, outputTokens: 0 })).toBe(300)
   })
 
   it("huge counts stay exact (no float rounding): 10 billion tokens at $1 000 000 per million", () => {
-    expect(costWith({ input: 1_000_000, output: 0 }, { inputTokens: 10_000_000_000 })).toBe(10_000_000_000 * 1_000_000_000)
+    expect(costWith({ input: 1_000_000, output: 0 }, { inputTokens: 10_000_000_000 })).toBe(
+      10_000_000_000 * 1_000_000_000,
+    )
   })
 
   it("hostile usage (negative, fractional, NaN, cached above input) never makes a negative or NaN cost", () => {

@@ -14,7 +14,11 @@ describe("RequestLogCursor", () => {
   })
 
   it("every real time and uuid round-trips", () => {
-    const time = FastCheck.date({ min: new Date("0001-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true })
+    const time = FastCheck.date({
+      min: new Date("0001-01-01T00:00:00Z"),
+      max: new Date("9999-12-31T23:59:59Z"),
+      noInvalidDate: true,
+    })
     FastCheck.assert(
       FastCheck.property(time, FastCheck.integer({ min: 0, max: 999 }), FastCheck.uuid(), (date, micros, id) => {
         const startedAt = `${date.toISOString().slice(0, 23)}${String(micros).padStart(3, "0")}Z`

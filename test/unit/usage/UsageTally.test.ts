@@ -20,7 +20,17 @@ describe("usage tally", () => {
     addUsage(tally, entry("k1", "m", 7), t0 + 60_000)
     addUsage(tally, entry("k1", "other", 1), t0)
     addUsage(tally, entry(null, "m", 2), t0)
-    const rows = [...tally.values()].map((r) => [r.minute.toISOString(), r.caller, r.model, r.requests, r.incomplete, r.inputTokens, r.outputTokens, r.costNanoUsd, r.unpriced])
+    const rows = [...tally.values()].map((r) => [
+      r.minute.toISOString(),
+      r.caller,
+      r.model,
+      r.requests,
+      r.incomplete,
+      r.inputTokens,
+      r.outputTokens,
+      r.costNanoUsd,
+      r.unpriced,
+    ])
     expect(rows).toEqual([
       ["2026-11-26T10:00:00.000Z", "key:k1", "m", 2, 1, 15, 2, 150, 0],
       ["2026-11-26T10:01:00.000Z", "key:k1", "m", 1, 0, 7, 1, 70, 0],
