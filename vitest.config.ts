@@ -7,11 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // A worker keeps its module graph from one test file to the next: effect, the SDKs and the
-    // gateway's modules load once per worker instead of once per file (loading was most of the
-    // CPU a unit test file cost). Each test file still runs its own top-level code; no test
-    // relies on module state of src/ or test/support/ being fresh.
-    isolate: false,
+    // Each test file gets fresh modules (isolate, the default): with `isolate: false`, Effect's
+    // TestClock and Kv tests failed when a worker reused modules another file had loaded.
     // Vitest's default is one worker per core minus one: a single worker on a 2-core machine,
     // idle whenever a test waits on a timer, a socket or its embedded database's process.
     maxWorkers: Math.max(2, availableParallelism() - 1),
