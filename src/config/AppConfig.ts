@@ -179,6 +179,10 @@ export const appConfig = Config.all({
       Config.map((v) => v === "on"),
     ),
     bufferRows: wholeNumber("REQUEST_LOG_BUFFER_ROWS", 10_000, { positive: true, what: "number of rows" }),
+    bufferBodyChars: wholeNumber("REQUEST_LOG_BUFFER_BODY_CHARS", 32 * 1024 * 1024, {
+      positive: true,
+      what: "number of characters",
+    }),
     retentionDays: wholeNumber("REQUEST_LOG_RETENTION_DAYS", 30, { what: "whole number of days" }),
   }),
   /**

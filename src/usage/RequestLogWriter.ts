@@ -19,13 +19,6 @@ const PRUNE_INTERVAL = Duration.hours(1)
 /** Between two delete batches of one prune: the database serves requests in between. */
 const PRUNE_PAUSE = Duration.millis(50)
 
-/**
- * The most characters of kept bodies (keys with `log_bodies`, 64 KiB at most a row) the buffer
- * holds: a database away for long must not make thousands of bodies pile up in memory. Past it,
- * new rows are still kept, without their bodies (marked truncated, counted in `bodiesDropped`).
- */
-export const BUFFERED_BODY_CHARS = 32 * 1024 * 1024
-
 const bodyChars = (row: RequestRecord): number => (row.requestBody?.length ?? 0) + (row.responseBody?.length ?? 0)
 
 /** What the writer holds and has lost, for metrics (`apiproxy_request_log_dropped_total`). */
@@ -36,7 +29,7 @@ export interface RequestLogStats {
   readonly dropped: number
   /** Rows written since start. */
   readonly written: number
-  /** Rows whose bodies were not kept since start: the buffer held BUFFERED_BODY_CHARS of bodies already. */
+  /** Rows whose bodies were not kept since start: the buffer held REQUEST_LOG_BUFFER_BODY_CHARS of bodies already. */
   readonly bodiesDropped: number
 }
 
@@ -54,7 +47,11 @@ export interface RequestLogStats {
 export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gateway/usage/RequestLogWriter", {
   scoped: Effect.gen(function* () {
     const repository = yield* RequestLogRepository
-    const { enabled, bufferRows, retentionDays } = (yield* AppConfig).requestLog
+    // bufferBodyChars (REQUEST_LOG_BUFFER_BODY_CHARS): the most characters of kept bodies (keys with
+    // `log_bodies`, 64 Ki at most a row) the buffer holds, so that a database away for long does not
+    // make bodies pile up in memory. Past it, new rows are still kept, without their bodies (marked
+    // truncated, counted in `bodiesDropped`).
+    const { enabled, bufferRows, bufferBodyChars, retentionDays } = (yield* AppConfig).requestLog
     let buffer: Array<RequestRecord> = []
     /** Rows taken out of the buffer and being written. */
     let inFlight = 0
@@ -75,7 +72,7 @@ export class RequestLogWriter extends Effect.Service<RequestLogWriter>()("gatewa
         return
       }
       const chars = bodyChars(row)
-      if (chars > 0 && heldBodyChars + chars > BUFFERED_BODY_CHARS) {
+      if (chars > 0 && heldBodyChars + chars > bufferBodyChars) {
         row.requestBody = null
         row.responseBody = null
         row.requestBodyTruncated = true

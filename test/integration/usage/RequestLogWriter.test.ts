@@ -16,7 +16,7 @@ import {
   setServed,
 } from "../../../src/shared/RequestRecord.js"
 import * as Database from "../../../src/storage/Database.js"
-import { BUFFERED_BODY_CHARS, FLUSH_INTERVAL, RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
+import { FLUSH_INTERVAL, RequestLogWriter } from "../../../src/usage/RequestLogWriter.js"
 import { reachable, startTcpProxy } from "../../support/TcpProxy.js"
 import { testConfigLayer } from "../../support/TestConfig.js"
 import { TestDatabase } from "../../support/TestDatabase.js"
@@ -50,6 +50,8 @@ const countRows = Effect.flatMap(
   (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM request_log`,
 ).pipe(Effect.map((rows) => rows[0]!.n))
 
+/** A small body budget (32 rows of 64 Ki characters): the test writes them all, so it stays quick. */
+const BODY_CHARS = 2 * 1024 * 1024
 const Env = (overrides: Record<string, string> = {}) => Layer.mergeAll(TestDatabase, testConfigLayer(overrides))
 
 describe("RequestLogWriter", () => {
@@ -181,7 +183,7 @@ describe("RequestLogWriter", () => {
   )
 
   it.live(
-    "bodies of a key that keeps them are written as kept (redacted, cut, marked); past BUFFERED_BODY_CHARS a row is kept without them, counted",
+    "bodies of a key that keeps them are written as kept (redacted, cut, marked); past REQUEST_LOG_BUFFER_BODY_CHARS a row is kept without them, counted",
     () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
@@ -226,9 +228,9 @@ describe("RequestLogWriter", () => {
           bodies_truncated: false,
         })
 
-        // Bodies of 64 Ki characters a row: the buffer holds BUFFERED_BODY_CHARS of them, the next row comes without.
+        // Bodies of 64 Ki characters a row: the buffer holds BODY_CHARS of them, the next row comes without.
         const big = "a".repeat(32 * 1024)
-        const fitting = BUFFERED_BODY_CHARS / (2 * big.length)
+        const fitting = BODY_CHARS / (2 * big.length)
         for (let i = 0; i < fitting + 3; i++) writer.record(withBodies(100 + i, big, big))
         expect(writer.stats()).toMatchObject({ buffered: fitting + 3, bodiesDropped: 3 })
         yield* writer.flush
@@ -240,7 +242,7 @@ describe("RequestLogWriter", () => {
         // Written: the budget is free again.
         writer.record(withBodies(9_999, big, big))
         expect(writer.stats().bodiesDropped).toBe(3)
-      }).pipe(Effect.scoped, Effect.provide(Env())),
+      }).pipe(Effect.scoped, Effect.provide(Env({ REQUEST_LOG_BUFFER_BODY_CHARS: String(BODY_CHARS) }))),
     120_000,
   )
 
