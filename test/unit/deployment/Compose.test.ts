@@ -7,7 +7,7 @@ const root = path.resolve(import.meta.dirname, "../../..")
 
 /** No Docker engine runs here, so the compose file is checked for what `docker compose up` relies on. */
 describe("docker-compose.yml", () => {
-  const compose = parse(fs.readFileSync(path.join(root, "docker-compose.yml"), "utf8")) as {
+  const compose = parse(fs.readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as {
     services: Record<
       string,
       {
@@ -17,13 +17,23 @@ describe("docker-compose.yml", () => {
         depends_on?: Record<string, { condition: string }>
         environment?: Record<string, string>
         volumes?: Array<string>
+        profiles?: Array<string>
       }
     >
     volumes: Record<string, unknown>
   }
 
-  it("runs the gateway with postgres:16 and redis:7, each health-checked", () => {
-    expect(Object.keys(compose.services).sort()).toEqual(["gateway", "postgres", "redis"])
+  it("runs the gateway with postgres:16 and redis:7, each health-checked; the demo and the replicas only in their profiles", () => {
+    const inProfile = (profile: string | undefined) =>
+      Object.entries(compose.services)
+        .filter(([, service]) =>
+          profile === undefined ? service.profiles === undefined : service.profiles?.includes(profile),
+        )
+        .map(([name]) => name)
+        .sort()
+    expect(inProfile(undefined)).toEqual(["gateway", "postgres", "redis"])
+    expect(inProfile("demo")).toEqual(["demo"])
+    expect(inProfile("replicas")).toEqual(["gateway-1", "gateway-2", "lb"])
     expect(compose.services.postgres!.image).toBe("postgres:16")
     expect(compose.services.redis!.image).toBe("redis:7")
     expect(compose.services.postgres!.healthcheck?.test).toBeDefined()
