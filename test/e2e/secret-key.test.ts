@@ -92,7 +92,7 @@ describe("two instances on one Postgres database without SECRET_KEY", () => {
   }, 60_000)
 })
 
-describe("embedded database whose secret.key was deleted", () => {
+describe("a DATA_DIR whose secret.key was deleted (embedded database, or the test run's PostgreSQL)", () => {
   it("a new secret is not adopted: start-up stops and the file is removed again", async () => {
     const storage = await createStorage()
     const dataDir = storage.env.DATA_DIR!
@@ -104,7 +104,10 @@ describe("embedded database whose secret.key was deleted", () => {
         () => undefined,
         (e: unknown) => e as { message: string },
       )
-      expect(error?.message).toContain(`the embedded database in ${dataDir} was written with`)
+      const database =
+        storage.env.DATABASE_URL === undefined ? `the embedded database in ${dataDir}` : "the database at "
+      expect(error?.message).toContain(database)
+      expect(error?.message).toContain("was written with")
       expect(fs.existsSync(path.join(dataDir, "secret.key"))).toBe(false)
     } finally {
       await storage.close()
