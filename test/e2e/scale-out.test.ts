@@ -265,10 +265,11 @@ describe.skipIf(skipReason !== undefined)(
       // What it had when told to stop, it answered; nothing was cut (no 502) or refused (no 503).
       expect(drained.length).toBeGreaterThan(0)
       expect(drained.every((o) => o.status === 200)).toBe(true)
-      // The one race left: a request HAProxy sends on a kept-alive connection just as the stopping
-      // replica closes it is closed without an answer (for the client to retry; README "Scale-out").
+      // The one race left: a request HAProxy sends on a connection just as the stopping replica
+      // closes it — closed without an answer (a reused connection, for the client to retry) or a
+      // 502 (HAProxy's own, on a connection's first request); README "Scale-out".
       // Measured: none or one of ~75; at most one per connection HAProxy keeps to it.
-      for (const o of failed) expect(o.status).toBe(0)
+      for (const o of failed) expect([0, 502]).toContain(o.status)
       expect(failed.length).toBeLessThanOrEqual(LOAD_WORKERS / 2)
       expect(replicasOf(back)).toEqual(new Set(["gateway-1", "gateway-2"]))
     }, 90_000)
