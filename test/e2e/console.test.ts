@@ -1,115 +1,34 @@
 import { randomBytes } from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { buildConsole } from "../../scripts/build-console.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
-import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
+import { type ConsoleBrowser, chromiumAvailable, startConsoleBrowser } from "../support/ConsoleBrowser.js"
 
 /**
- * The web console in a real browser (Debian's chromium, driven by playwright-core): what an
- * operator does on each page, against the real gateway and the mock provider. The browser may
- * reach loopback only; every other request is blocked and counted. Screenshots of each page go
- * to a temp folder, or to docs/console/ (the README shows them) with UPDATE_SCREENSHOTS=1.
+ * The web console in a real browser (test/support/ConsoleBrowser.ts): what an operator does on
+ * each page, against the real gateway and the mock provider, loopback only.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
-const available = fs.existsSync(CHROMIUM)
-if (!available) console.warn(`console browser test skipped: no chromium at ${CHROMIUM} (apt-get install -y chromium)`)
-
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-]
-
-const updateScreenshots = process.env.UPDATE_SCREENSHOTS === "1"
-let screenshotDir = path.resolve("docs/console")
-
-describe.skipIf(!available)("web console in chromium", () => {
+describe.skipIf(!chromiumAvailable)("web console in chromium", () => {
   const providerKey = `sk-console-secret-${randomBytes(12).toString("hex")}`
   const backupKey = `sk-console-backup-${randomBytes(12).toString("hex")}`
-  let consoleDir: string
   let mock: MockProvider
-  let gateway: TestGateway
-  let browser: Browser
-  let context: BrowserContext
-  let page: Page
+  let ui: ConsoleBrowser
+  let page: ConsoleBrowser["page"]
   let admin: { username: string; password: string }
-  /** Requests the browser tried to send anywhere but the gateway. */
-  const blocked: Array<string> = []
-  /** Everything the console's pages displayed or answered, checked for the provider key. */
-  const seen: Array<string> = []
-  const pageErrors: Array<string> = []
-
-  const gatewayUrl = (p: string) => `${gateway.url}${p}`
-
-  /** The page's markup and every input's value, kept for the provider-key check. */
-  const record = async () => {
-    seen.push(await page.content())
-    seen.push(
-      ...(await page.$$eval("input, textarea", (fields) =>
-        fields.map((field) => (field as unknown as { readonly value: string }).value),
-      )),
-    )
-  }
-
-  const shoot = async (name: string) => {
-    await record()
-    await page.screenshot({ path: path.join(screenshotDir, `${name}.png`) })
-  }
-
-  const nav = (name: string) => page.getByRole("navigation", { name: "Console" }).getByRole("link", { name })
+  const gatewayUrl = (p: string) => ui.url(p)
+  const record = () => ui.record()
+  const shoot = (name: string) => ui.shoot(name)
+  const nav = (name: string) => ui.nav(name)
 
   beforeAll(async () => {
-    if (!updateScreenshots) screenshotDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-shots-"))
-    consoleDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-console-"))
-    await buildConsole(consoleDir)
     mock = await startMockProvider({ models: ["gpt-4o-mini"], apiKeys: [providerKey] })
-    gateway = await startTestGateway({ env: { CONSOLE_DIR: consoleDir } })
-    const credentials = fs.readFileSync(path.join(gateway.env.get("DATA_DIR")!, "admin-credentials.txt"), "utf8")
-    admin = {
-      username: /^username: (.+)$/m.exec(credentials)![1]!,
-      password: /^password: (.+)$/m.exec(credentials)![1]!,
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS })
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: "block" })
-    await context.route("**/*", (route) => {
-      const url = new URL(route.request().url())
-      if (
-        url.protocol === "data:" ||
-        url.hostname === "127.0.0.1" ||
-        url.hostname === "localhost" ||
-        url.hostname === "[::1]"
-      )
-        return route.continue()
-      blocked.push(route.request().url())
-      return route.abort("blockedbyclient")
-    })
-    context.setDefaultTimeout(10_000)
-    page = await context.newPage()
-    page.on("pageerror", (error) => pageErrors.push(error.message))
-    page.on("console", (message) => {
-      if (message.type() === "error") pageErrors.push(message.text())
-    })
-    page.on("response", async (response) => {
-      if ((response.headers()["content-type"] ?? "").includes("json")) seen.push(await response.text().catch(() => ""))
-    })
-    page.on("dialog", (dialog) => void dialog.accept())
+    ui = await startConsoleBrowser()
+    page = ui.page
+    admin = ui.admin
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await gateway?.close()
+    await ui?.close()
     await mock?.close()
-    if (consoleDir !== undefined) fs.rmSync(consoleDir, { recursive: true, force: true })
-    if (!updateScreenshots) fs.rmSync(screenshotDir, { recursive: true, force: true })
   })
 
   it("signs in from / with the keyboard alone, landing on the providers page", async () => {
@@ -294,7 +213,7 @@ describe.skipIf(!available)("web console in chromium", () => {
     await page.setViewportSize({ width: 1280, height: 800 })
     const created = await fetch(gatewayUrl("/users"), {
       method: "POST",
-      headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${ui.gateway.masterKey}`, "content-type": "application/json" },
       body: JSON.stringify({ username: "dev", email: "dev@example.com", password: "dev-password-1" }),
     })
     expect(created.status).toBe(201)
@@ -312,6 +231,7 @@ describe.skipIf(!available)("web console in chromium", () => {
   })
 
   it("never displayed the provider key, reached no other origin, and met no script or CSP error", () => {
+    const { seen, blocked, pageErrors } = ui
     expect(seen.length).toBeGreaterThan(10)
     // The masked form shows the last four characters: anything longer than that is a leak.
     const leaked = seen.filter(
