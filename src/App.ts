@@ -9,6 +9,7 @@ import { Pricing } from "./gateway/Pricing.js"
 import { StoredResponses } from "./gateway/StoredResponses.js"
 import { TokenCounter } from "./gateway/TokenCounter.js"
 import { ConsoleAssets } from "./http/ConsoleAssets.js"
+import { Draining } from "./http/Draining.js"
 import { makeGenerationEdge } from "./http/GenerationEdge.js"
 import { LogLinesTag, makeLogging, parseLogLevel } from "./http/Logging.js"
 import { ManagementHttpAppLive } from "./http/management/ManagementHttpApp.js"
@@ -180,6 +181,7 @@ export const makeAppLayer = (options: AppOptions = {}) =>
     Layer.provideMerge(DataPlaneLive),
     Layer.provideMerge(RepositoriesLive),
     Layer.provideMerge(InfrastructureLive),
+    Layer.provideMerge(Draining.Default),
     Layer.provide(loggingLayer(options)),
     Layer.provideMerge(AppConfig.Default),
   )

@@ -19,22 +19,25 @@ const envFile = Either.try({
 })
 
 /**
- * SIGTERM/SIGINT interrupt the program and its layers close (the server ends what is still in
- * flight when SHUTDOWN_GRACE is over). Whatever a later finalizer waits for (a store that does not
- * answer), the process is gone SHUTDOWN_GRACE + 1 s after the signal.
+ * SIGTERM/SIGINT interrupt the program and its layers close (the server drains for
+ * SHUTDOWN_DRAIN, then ends what is still in flight when SHUTDOWN_GRACE is over). Whatever a later
+ * finalizer waits for (a store that does not answer), the process is gone SHUTDOWN_DRAIN +
+ * SHUTDOWN_GRACE + 1 s after the signal.
  */
-const shutdownGraceMs = Effect.runSync(
-  durationConfig("SHUTDOWN_GRACE").pipe(
-    Config.withDefault(Duration.seconds(10)),
-    Effect.map(Duration.toMillis),
-    Effect.orElseSucceed(() => 10_000),
-  ),
-)
+const settingMs = (name: string, fallback: Duration.Duration) =>
+  Effect.runSync(
+    durationConfig(name).pipe(
+      Config.withDefault(fallback),
+      Effect.map(Duration.toMillis),
+      Effect.orElseSucceed(() => Duration.toMillis(fallback)),
+    ),
+  )
+const shutdownMs = settingMs("SHUTDOWN_DRAIN", Duration.zero) + settingMs("SHUTDOWN_GRACE", Duration.seconds(10))
 const exitAfterGrace = () => {
   setTimeout(() => {
-    process.stderr.write("apiproxy: shutdown did not finish within SHUTDOWN_GRACE + 1 s; exiting\n")
+    process.stderr.write("apiproxy: shutdown did not finish within SHUTDOWN_DRAIN + SHUTDOWN_GRACE + 1 s; exiting\n")
     process.exit(1)
-  }, shutdownGraceMs + 1_000).unref()
+  }, shutdownMs + 1_000).unref()
 }
 process.once("SIGTERM", exitAfterGrace)
 process.once("SIGINT", exitAfterGrace)

@@ -150,6 +150,12 @@ export const appConfig = Config.all({
   maxConnectionsPerClient: wholeNumber("MAX_CONNECTIONS_PER_CLIENT", 256),
   shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
   /**
+   * On SIGTERM, how long to keep serving with `/health` failing (and every answer closing its
+   * connection) before the listener closes: a load balancer's health checks take the instance
+   * out of rotation first. 0: close at once (one instance, nothing to tell).
+   */
+  shutdownDrain: millis("SHUTDOWN_DRAIN", "0 seconds"),
+  /**
    * `POST /auth/register` creates (never superuser) accounts only when this is on: off by
    * default, so nobody can sign up on a gateway whose operator did not ask for it.
    */

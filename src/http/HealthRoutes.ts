@@ -3,9 +3,17 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import * as Database from "../storage/Database.js"
 import { Kv } from "../storage/Kv.js"
+import { Draining } from "./Draining.js"
 
-/** Liveness: the process serves HTTP. No auth, no dependencies. */
-const health = Effect.succeed(HttpServerResponse.unsafeJson({ status: "ok" }))
+/**
+ * Liveness: the process serves HTTP. No auth, no dependencies. 503 `draining` once it was told to
+ * stop (`SHUTDOWN_DRAIN`): a load balancer takes it out of rotation while it still answers.
+ */
+const health = Effect.map(Draining, (draining) =>
+  draining.isDraining()
+    ? HttpServerResponse.unsafeJson({ status: "draining" }, { status: 503 })
+    : HttpServerResponse.unsafeJson({ status: "ok" }),
+)
 
 /** Readiness: the database and the KV store both answer; 503 naming the one that does not. */
 const ready = Effect.gen(function* () {

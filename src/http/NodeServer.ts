@@ -3,10 +3,11 @@ import type { AddressInfo, Socket } from "node:net"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Deferred, Duration, Effect, Layer, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { endRelayWithError } from "../gateway/StreamCommit.js"
 import { beginRequest } from "./AccessLog.js"
+import { Draining } from "./Draining.js"
 import { apiError, errorBody } from "./ErrorEnvelope.js"
 import type { NodeHandler } from "./GenerationEdge.js"
 import { HeldRequest } from "./HeldRequest.js"
@@ -104,6 +105,7 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = yield* AppConfig
+      const draining = yield* Draining
       const lines = yield* LogLinesTag
       const server = Http.createServer({
         IncomingMessage: HeldRequest,
@@ -116,7 +118,8 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
       /** Responses not closed yet (in flight). */
       const open = new Set<Http.ServerResponse>()
       let closing = false
-      const drained = yield* Deferred.make<void>()
+      /** Called once the last response in flight has closed, while closing. */
+      let onDrained: () => void = () => {}
 
       // No span exporter is configured, so per-request tracing (the server span with its header
       // attributes, the client span and its propagation headers, every Effect.fn span) would only
@@ -129,10 +132,10 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
       server.on("request", (req, res) => {
         beginRequest(req, res, lines)
         open.add(res)
-        if (closing) res.setHeader("connection", "close")
+        if (closing || draining.isDraining()) res.setHeader("connection", "close")
         res.once("close", () => {
           open.delete(res)
-          if (closing && open.size === 0) Deferred.unsafeDone(drained, Effect.void)
+          if (closing && open.size === 0) onDrained()
         })
         if (fast(req, res)) return
         // Every other route gets its body whole and bounded: the Effect app reads bodies unbounded.
@@ -158,13 +161,30 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
         ),
       )
 
-      // A finalizer runs uninterruptibly, where `Effect.timeout` could not cut the wait short (the
-      // process then waited for the longest stream): the wait itself is made interruptible.
-      const drainedWithin = (duration: Duration.Duration) =>
-        Deferred.await(drained).pipe(Effect.interruptible, Effect.timeout(duration), Effect.ignore)
+      // The finalizer runs uninterruptibly, and on SIGTERM its fiber is already interrupted: an
+      // `Effect.interruptible` wait there ends at once (no drain, no grace), and `Effect.timeout`
+      // cannot cut an uninterruptible one short. So the waits are callbacks that end themselves.
+      const wait = (duration: Duration.Duration, whenDrained: boolean) =>
+        Effect.async<void>((resume) => {
+          const done = () => {
+            clearTimeout(timer)
+            onDrained = () => {}
+            resume(Effect.void)
+          }
+          const timer = setTimeout(done, Duration.toMillis(duration))
+          if (whenDrained) onDrained = done
+        })
+      const drainedWithin = (duration: Duration.Duration) => wait(duration, true)
 
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
+          if (Duration.toMillis(config.shutdownDrain) > 0) {
+            draining.begin()
+            yield* Effect.logInfo("draining: /health answers 503 until the listener closes").pipe(
+              Effect.annotateLogs({ drain_ms: Duration.toMillis(config.shutdownDrain) }),
+            )
+            yield* wait(config.shutdownDrain, false)
+          }
           closing = true
           server.close()
           server.closeIdleConnections()
