@@ -43,7 +43,7 @@ const keyLine = (outcome: FirstStartOutcome, dataDir: string, masterKeySet: bool
   if (fs.existsSync(file)) return `export APIPROXY_KEY=$(sed -n 's/^api_key: //p' ${shellWord(file)})`
   return masterKeySet
     ? "export APIPROXY_KEY=$GATEWAY_MASTER_KEY"
-    : `export APIPROXY_KEY=...   # an API key of this gateway (${file} is gone; \`npm run apiproxy -- reset-admin-password\` or a fresh DATA_DIR)`
+    : `export APIPROXY_KEY=...   # an API key of this gateway (no ${file}: BOOTSTRAP_ADMIN=false, or it was deleted; \`npm run apiproxy -- reset-admin-password\` or a fresh DATA_DIR)`
 }
 
 /** The lines printed once the gateway listens. */

@@ -27,7 +27,7 @@ const PAGE = /^[a-z][a-z0-9-]{0,63}$/
  * page name, else nothing (404). `rest` is the raw, still percent-encoded path: an encoded `/`,
  * `\`, `.` or `%` is never a file name, so `..`, `%2e%2e`, `..%2f` and the like reach no file.
  */
-export const consoleFileOf = (rest: string, names: ReadonlySet<string>): string | undefined => {
+export const consoleFileOf = (rest: string, names: { readonly has: (name: string) => boolean }): string | undefined => {
   if (rest === "" || rest === "/") return "index.html"
   const name = rest.startsWith("/") ? rest.slice(1) : undefined
   if (name === undefined) return undefined
@@ -58,7 +58,7 @@ const consoleFile = Effect.gen(function* () {
   const { assets } = yield* ConsoleAssets
   if (assets === undefined) return notFound("The web console is not built: run `npm run build`", 503)
   const path = request.url.split("?", 1)[0]!
-  const name = consoleFileOf(path.slice("/ui".length), new Set(assets.keys()))
+  const name = consoleFileOf(path.slice("/ui".length), assets)
   const asset = name === undefined ? undefined : assets.get(name)
   if (asset === undefined) return notFound("No such file in the console")
   return serveAsset(asset, request.headers["if-none-match"])

@@ -29,7 +29,8 @@ const forSuperusers = Effect.gen(function* () {
     )
   }
   return yield* exposition
-}).pipe(authenticated("openai"))
+  // Not counted against the key's requests_per_minute: a scraper's reads are not model requests.
+}).pipe(authenticated("openai", false))
 
 /**
  * `GET /metrics` per METRICS: `open` to anyone, `master` to superusers, `off` as no route at all

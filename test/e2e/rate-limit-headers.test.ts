@@ -26,12 +26,17 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
   let gateway: TestGateway
 
   /** A new user's key with these limits, made through the management API. */
-  const limitedKey = async (username: string, limits: Record<string, number>) => {
+  const limitedKey = async (username: string, limits: Record<string, number>, superuser = false) => {
     const admin = { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" }
     const user = await fetch(`${gateway.url}/users`, {
       method: "POST",
       headers: admin,
-      body: JSON.stringify({ username, email: `${username}@example.com`, password: `${username}-password-1` }),
+      body: JSON.stringify({
+        username,
+        email: `${username}@example.com`,
+        password: `${username}-password-1`,
+        is_superuser: superuser,
+      }),
     })
     const { id } = (await user.json()) as { id: string }
     const key = await fetch(`${gateway.url}/users/${id}/api-keys`, {
@@ -59,12 +64,16 @@ describe("x-ratelimit-* headers and uncounted model lists", () => {
     await mock?.close()
   })
 
-  it("requests and tokens limits: headers on JSON, stream and the 429; model lists count nothing", async () => {
-    const token = await limitedKey("limited", { requests_per_minute: 4, tokens_per_minute: 1_000_000 })
+  it("requests and tokens limits: headers on JSON, stream and the 429; model lists and metrics count nothing", async () => {
+    // A superuser's key, which may read /metrics (METRICS=master): a scraper's reads are not requests.
+    const token = await limitedKey("limited", { requests_per_minute: 4, tokens_per_minute: 1_000_000 }, true)
     const { openai, anthropic, gemini } = sdkClients(gateway.url, token)
     await awayFromMinuteEnd()
-    // Every model-list route, several times: none is counted.
+    // Every model-list route and /metrics, several times: none is counted.
     for (let i = 0; i < 3; i++) {
+      expect((await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+        200,
+      )
       expect((await openai.models.list()).data.length).toBeGreaterThan(0)
       expect((await openai.models.retrieve(PROTOCOL_MODELS.openai)).id).toBe(PROTOCOL_MODELS.openai)
       expect((await anthropic.models.list()).data.length).toBeGreaterThan(0)
