@@ -4,13 +4,18 @@ import type { User } from "./api/Types.js"
 import { messageOf, Notice } from "./Controls.js"
 import { Account } from "./pages/Account.js"
 import { ApiKeys } from "./pages/ApiKeys.js"
+import { LogicalModels } from "./pages/LogicalModels.js"
 import { Playground } from "./pages/Playground.js"
 import { Providers } from "./pages/Providers.js"
 import { SignIn } from "./pages/SignIn.js"
 import { PAGES, type Page, pageOf, pathOf, TITLES } from "./Route.js"
 
-/** The pages a user sees: providers are a superuser's. */
-const pagesFor = (me: User): ReadonlyArray<Page> => PAGES.filter((page) => page !== "providers" || me.is_superuser)
+/** The pages only a superuser sees (the API refuses their calls to anyone else). */
+const SUPERUSER_PAGES: ReadonlySet<Page> = new Set(["providers", "models"])
+
+/** The pages a user sees. */
+const pagesFor = (me: User): ReadonlyArray<Page> =>
+  PAGES.filter((page) => !SUPERUSER_PAGES.has(page) || me.is_superuser)
 
 const useLocation = () => {
   const [pathname, setPathname] = useState(location.pathname)
@@ -117,6 +122,7 @@ export const App = () => {
         {current === "keys" ? <ApiKeys session={session} me={me} /> : null}
         {current === "playground" ? <Playground /> : null}
         {current === "account" ? <Account session={session} me={me} /> : null}
+        {current === "models" ? <LogicalModels session={session} /> : null}
         {current === "unknown" ? (
           <section>
             <h1>Not found</h1>
