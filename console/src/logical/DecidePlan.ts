@@ -62,6 +62,22 @@ export interface PlanRow {
   readonly confidence: string
 }
 
+/** The plan table's columns after the order and the upstream: the row's field, its heading. */
+export const PLAN_COLUMNS: ReadonlyArray<readonly [Exclude<keyof PlanRow, "order" | "upstream" | "selected">, string]> =
+  [
+    ["why", "Why"],
+    ["score", "Score"],
+    ["priority", "Priority"],
+    ["circuit", "Circuit"],
+    ["health", "Health"],
+    ["weight", "Weight"],
+    ["latency", "Latency"],
+    ["error", "Error"],
+    ["cost", "Cost"],
+    ["penalty", "Penalty"],
+    ["confidence", "Confidence"],
+  ]
+
 const REASONS: Record<AttemptReason, string> = {
   sticky: "the conversation's bound upstream (sticky)",
   weighted_choice: "drawn by weight among the best tier",

@@ -3,7 +3,22 @@ import type { Decision } from "../api/RoutingTypes.js"
 import type { Session } from "../api/Session.js"
 import { Checkbox } from "../Checkbox.js"
 import { Field, Notice, useSubmit } from "../Controls.js"
-import { type DecideDraft, decideBodyOf, duration, emptyDecideDraft, planRows } from "../logical/DecidePlan.js"
+import {
+  type DecideDraft,
+  decideBodyOf,
+  duration,
+  emptyDecideDraft,
+  PLAN_COLUMNS,
+  planRows,
+} from "../logical/DecidePlan.js"
+
+/** The optional text fields: draft key, label, hint. */
+const SESSION_FIELDS: ReadonlyArray<readonly ["conversationId" | "apiKeyId" | "userId" | "exclude", string, string]> = [
+  ["conversationId", "Conversation id", "A client's X-Session-Id: shows its sticky binding"],
+  ["apiKeyId", "API key id", "The session of this key's client; empty: yours"],
+  ["userId", "User id", "The session of this user (JWT clients)"],
+  ["exclude", "Exclude providers", "Provider ids, comma-separated"],
+]
 
 const Plan = ({ decision }: { readonly decision: Decision }) => {
   const rows = planRows(decision)
@@ -46,17 +61,11 @@ const Plan = ({ decision }: { readonly decision: Decision }) => {
             <tr>
               <th scope="col">#</th>
               <th scope="col">Upstream</th>
-              <th scope="col">Why</th>
-              <th scope="col">Score</th>
-              <th scope="col">Priority</th>
-              <th scope="col">Circuit</th>
-              <th scope="col">Health</th>
-              <th scope="col">Weight</th>
-              <th scope="col">Latency</th>
-              <th scope="col">Error</th>
-              <th scope="col">Cost</th>
-              <th scope="col">Penalty</th>
-              <th scope="col">Confidence</th>
+              {PLAN_COLUMNS.map(([, label]) => (
+                <th key={label} scope="col">
+                  {label}
+                </th>
+              ))}
             </tr>
           </thead>
           <tbody>
@@ -67,17 +76,11 @@ const Plan = ({ decision }: { readonly decision: Decision }) => {
                   {row.upstream}
                   {row.selected ? <span class="badge healthy">selected</span> : null}
                 </th>
-                <td data-label="Why">{row.why}</td>
-                <td data-label="Score">{row.score}</td>
-                <td data-label="Priority">{row.priority}</td>
-                <td data-label="Circuit">{row.circuit}</td>
-                <td data-label="Health">{row.health}</td>
-                <td data-label="Weight">{row.weight}</td>
-                <td data-label="Latency">{row.latency}</td>
-                <td data-label="Error">{row.error}</td>
-                <td data-label="Cost">{row.cost}</td>
-                <td data-label="Penalty">{row.penalty}</td>
-                <td data-label="Confidence">{row.confidence}</td>
+                {PLAN_COLUMNS.map(([key, label]) => (
+                  <td key={key} data-label={label}>
+                    {row[key]}
+                  </td>
+                ))}
               </tr>
             ))}
           </tbody>
@@ -133,34 +136,16 @@ export const DecidePanel = ({
               <option key={id} value={id} />
             ))}
           </datalist>
-          <Field
-            label="Conversation id"
-            value={draft.conversationId}
-            onValue={(conversationId) => set({ conversationId })}
-            spellcheck={false}
-            hint="A client's X-Session-Id: shows its sticky binding"
-          />
-          <Field
-            label="API key id"
-            value={draft.apiKeyId}
-            onValue={(apiKeyId) => set({ apiKeyId })}
-            spellcheck={false}
-            hint="The session of this key's client; empty: yours"
-          />
-          <Field
-            label="User id"
-            value={draft.userId}
-            onValue={(userId) => set({ userId })}
-            spellcheck={false}
-            hint="The session of this user (JWT clients)"
-          />
-          <Field
-            label="Exclude providers"
-            value={draft.exclude}
-            onValue={(exclude) => set({ exclude })}
-            spellcheck={false}
-            hint="Provider ids, comma-separated"
-          />
+          {SESSION_FIELDS.map(([key, label, hint]) => (
+            <Field
+              key={key}
+              label={label}
+              value={draft[key]}
+              onValue={(value) => set({ [key]: value })}
+              spellcheck={false}
+              hint={hint}
+            />
+          ))}
           <Checkbox
             label="Bind the conversation"
             checked={draft.bind}

@@ -18,6 +18,16 @@ import {
   updateUpstream,
 } from "../logical/ModelDraft.js"
 
+/** The policy's text fields: draft key, label, keyboard, hint. */
+const POLICY_FIELDS: ReadonlyArray<
+  readonly ["firstToken" | "idle" | "request" | "retries", string, "decimal" | "numeric", string | undefined]
+> = [
+  ["firstToken", "First-token timeout (s)", "decimal", "Until a stream's first token, headers included"],
+  ["idle", "Idle timeout (s)", "decimal", "The longest silence inside a stream"],
+  ["request", "Request timeout (s)", "decimal", "The whole request, retries and fallbacks included"],
+  ["retries", "Retries", "numeric", "Of the same upstream after a transient failure, 0 to 5"],
+]
+
 const STRATEGY_OPTIONS = STRATEGIES.map((name) => [name, name.replace("_", " ")] as const)
 
 const RESCUE_OPTIONS: ReadonlyArray<readonly [RescueChoice, string]> = [
@@ -203,27 +213,16 @@ export const LogicalModelEditor = ({
         <legend>Timeouts, retries, rescue</legend>
         <p class="hint">Empty: the gateway's defaults.</p>
         <div class="grid">
-          <Field
-            label="First-token timeout (s)"
-            value={draft.firstToken}
-            onValue={(firstToken) => set({ firstToken })}
-            inputMode="decimal"
-          />
-          <Field label="Idle timeout (s)" value={draft.idle} onValue={(idle) => set({ idle })} inputMode="decimal" />
-          <Field
-            label="Request timeout (s)"
-            value={draft.request}
-            onValue={(request) => set({ request })}
-            inputMode="decimal"
-            hint="The whole request, retries and fallbacks included"
-          />
-          <Field
-            label="Retries"
-            value={draft.retries}
-            onValue={(retries) => set({ retries })}
-            inputMode="numeric"
-            hint="Of the same upstream after a transient failure, 0 to 5"
-          />
+          {POLICY_FIELDS.map(([key, label, inputMode, hint]) => (
+            <Field
+              key={key}
+              label={label}
+              value={draft[key]}
+              onValue={(value) => set({ [key]: value })}
+              inputMode={inputMode}
+              hint={hint}
+            />
+          ))}
           <Select
             label="Mid-stream rescue"
             value={draft.rescue}
