@@ -50,6 +50,10 @@ export const emptyDraft = (provider = ""): ModelDraft => ({
 
 const text = (value: number | undefined): string => (value === undefined ? "" : String(value))
 
+/** Upstreams in the order the gateway tries their tiers (a stable sort: ties keep the API's order). */
+export const byPriority = (upstreams: ReadonlyArray<LogicalUpstream>): ReadonlyArray<LogicalUpstream> =>
+  [...upstreams].sort((a, b) => a.priority - b.priority)
+
 /** A stored model as the form shows it: upstreams in the order the gateway tries their tiers. */
 export const draftOf = (model: LogicalModel): ModelDraft => ({
   id: model.id,
@@ -57,9 +61,12 @@ export const draftOf = (model: LogicalModel): ModelDraft => ({
   description: model.description ?? "",
   enabled: model.enabled,
   strategy: model.strategy,
-  upstreams: [...model.upstreams]
-    .sort((a, b) => a.priority - b.priority)
-    .map((u) => ({ provider: u.provider, model: u.model, weight: String(u.weight), priority: String(u.priority) })),
+  upstreams: byPriority(model.upstreams).map((u) => ({
+    provider: u.provider,
+    model: u.model,
+    weight: String(u.weight),
+    priority: String(u.priority),
+  })),
   firstToken: text(model.timeouts?.first_token),
   idle: text(model.timeouts?.idle),
   request: text(model.timeouts?.request),

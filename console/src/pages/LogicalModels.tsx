@@ -3,22 +3,20 @@ import type { LogicalModel, LogicalModelList } from "../api/RoutingTypes.js"
 import type { Session } from "../api/Session.js"
 import type { Provider } from "../api/Types.js"
 import { messageOf, Notice } from "../Controls.js"
-import { policySummary } from "../logical/ModelDraft.js"
+import { byPriority, policySummary } from "../logical/ModelDraft.js"
 import { DecidePanel } from "./DecidePanel.js"
 import { LogicalModelEditor } from "./LogicalModelEditor.js"
 
 const Upstreams = ({ model }: { readonly model: LogicalModel }) => (
   <ol class="plain">
-    {[...model.upstreams]
-      .sort((a, b) => a.priority - b.priority)
-      .map((upstream) => (
-        <li key={`${upstream.provider}/${upstream.model}`}>
-          <code>
-            {upstream.provider}/{upstream.model}
-          </code>{" "}
-          · priority {upstream.priority} · weight {upstream.weight}
-        </li>
-      ))}
+    {byPriority(model.upstreams).map((upstream) => (
+      <li key={`${upstream.provider}/${upstream.model}`}>
+        <code>
+          {upstream.provider}/{upstream.model}
+        </code>{" "}
+        · priority {upstream.priority} · weight {upstream.weight}
+      </li>
+    ))}
   </ol>
 )
 
