@@ -7,6 +7,7 @@ import { ApiKeys } from "./pages/ApiKeys.js"
 import { LogicalModels } from "./pages/LogicalModels.js"
 import { Playground } from "./pages/Playground.js"
 import { Providers } from "./pages/Providers.js"
+import { RequestLog } from "./pages/RequestLog.js"
 import { SignIn } from "./pages/SignIn.js"
 import { PAGES, type Page, pageOf, pathOf, TITLES } from "./Route.js"
 
@@ -123,6 +124,7 @@ export const App = () => {
         {current === "playground" ? <Playground /> : null}
         {current === "account" ? <Account session={session} me={me} /> : null}
         {current === "models" ? <LogicalModels session={session} /> : null}
+        {current === "logs" ? <RequestLog session={session} me={me} /> : null}
         {current === "unknown" ? (
           <section>
             <h1>Not found</h1>

@@ -49,3 +49,48 @@ export interface ApiKey {
 export interface CreatedApiKey extends ApiKey {
   readonly token: string
 }
+
+/** One upstream call of a logged request (`GET /logs`). */
+export interface LogAttempt {
+  readonly provider: string
+  readonly model: string
+  readonly outcome: string
+  readonly status: number | null
+  readonly ms: number
+}
+
+/** One request of the request log (`GET /logs`). */
+export interface LogRow {
+  readonly id: string
+  readonly started_at: string
+  readonly request_id: string
+  readonly user_id: string | null
+  readonly api_key_id: string | null
+  readonly dialect: string
+  readonly endpoint: string
+  readonly requested_model: string | null
+  readonly stream: boolean
+  readonly provider: string | null
+  readonly model: string | null
+  readonly attempts: ReadonlyArray<LogAttempt>
+  readonly status: number
+  readonly complete: boolean
+  readonly rescued: boolean
+  readonly latency_ms: number
+  readonly ttft_ms: number | null
+  readonly input_tokens: number | null
+  readonly output_tokens: number | null
+  readonly cached_input_tokens: number | null
+  readonly reasoning_tokens: number | null
+  readonly cost_usd: string | null
+  readonly error_class: string | null
+  readonly error_message: string | null
+  readonly request_body?: string
+  readonly response_body?: string
+  readonly bodies_truncated?: boolean
+}
+
+export interface LogPage {
+  readonly rows: ReadonlyArray<LogRow>
+  readonly next_cursor: string | null
+}
