@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { usdText } from "../../src/usage/Cost.js"
 import { type ConsoleBrowser, chromiumAvailable, startConsoleBrowser } from "../support/ConsoleBrowser.js"
 
 /**
@@ -108,6 +109,11 @@ describe.skipIf(!chromiumAvailable)("web console in chromium", () => {
     ;(globalThis as { consoleToken?: string }).consoleToken = token
   })
 
+  it("prices the mock's model through the management API, so the request log shows a cost", async () => {
+    const priced = await ui.manage("PATCH", "/providers/mock", { prices: { "gpt-4o-mini": { input: 1, output: 2 } } })
+    expect(priced.status).toBe(200)
+  })
+
   it("streams a chat in the playground with the key, showing the gateway's headers", async () => {
     const token = (globalThis as { consoleToken?: string }).consoleToken!
     mock.script({ chunks: ["Hello", " from", " the", " mock."], chunkDelayMs: 250 })
@@ -133,6 +139,54 @@ describe.skipIf(!chromiumAvailable)("web console in chromium", () => {
     expect(await headers.textContent()).toContain("x-apiproxy-attempts1")
     expect(mock.received.at(-1)?.headers.authorization).toBe(`Bearer ${providerKey}`)
     await shoot("playground")
+  })
+
+  it("finds the playground's request in the request log, with its attempt and its cost", async () => {
+    await nav("Request log").click()
+    await page.getByRole("heading", { name: "Request log", level: 1 }).waitFor()
+    expect(new URL(page.url()).pathname).toBe("/ui/logs")
+    // The log is written in batches: refresh until the request's row is there.
+    const row = page.locator("table.log-table > tbody > tr:not(.detail)").filter({ hasText: "playground" })
+    await expect
+      .poll(
+        async () => {
+          if ((await row.count()) === 0) {
+            await page.getByRole("button", { name: "Refresh" }).click()
+            await page.getByText("Loading…").waitFor({ state: "detached" })
+          }
+          return row.count()
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toBe(1)
+    const logged = (await (await ui.manage("GET", "/logs")).json()) as {
+      rows: Array<{ api_key_id: string | null; input_tokens: number; output_tokens: number; cost_usd: string }>
+    }
+    const entry = logged.rows.find((candidate) => candidate.api_key_id !== null)!
+    // $1 and $2 per million tokens in and out.
+    const nanos = BigInt(entry.input_tokens) * 1_000n + BigInt(entry.output_tokens) * 2_000n
+    expect(nanos).toBeGreaterThan(0n)
+    expect(entry.cost_usd).toBe(usdText(nanos))
+    const cell = (label: string) => row.locator(`td[data-label="${label}"]`).textContent()
+    expect(await cell("Cost")).toBe(`$${entry.cost_usd}`)
+    expect(await cell("Model")).toBe("gpt-4o-mini")
+    expect(await cell("Provider")).toBe("mock")
+    expect(await cell("Outcome")).toBe("complete")
+    expect(await cell("First token")).toMatch(/^\d+ ms$|^\d+\.\d+ s$/)
+    await row.getByRole("button", { name: /^Details of the request / }).click()
+    const detail = page.locator("tr.detail")
+    await detail.getByRole("heading", { name: "Attempts (1)" }).waitFor()
+    expect(
+      (await detail.locator("table.attempts tbody tr").first().locator("th, td").allTextContents()).slice(0, 5),
+    ).toEqual(["1", "mock", "gpt-4o-mini", "ok", "200"])
+    expect(
+      await detail
+        .locator("dt")
+        .filter({ hasText: /^Cost$/ })
+        .locator("+ dd")
+        .textContent(),
+    ).toBe(`$${entry.cost_usd}`)
+    await record()
   })
 
   it("revokes the key, after which the playground is refused", async () => {
@@ -190,6 +244,7 @@ describe.skipIf(!chromiumAvailable)("web console in chromium", () => {
       ["API keys", "API keys"],
       ["Playground", "Playground"],
       ["Account", "Account"],
+      ["Request log", "Request log"],
     ] as const) {
       await nav(name).click()
       await page.getByRole("heading", { name: heading, level: 1 }).waitFor()

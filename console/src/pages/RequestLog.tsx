@@ -20,6 +20,32 @@ import { RequestDetail } from "./RequestDetail.js"
 
 const COLUMNS = 12
 
+/** The filters typed in, each checked as the API checks it (the API has the last word). */
+const TEXT_FILTERS: ReadonlyArray<{
+  readonly name: "model" | "provider" | "status" | "error_class"
+  readonly label: string
+  readonly maxLength: number
+  readonly pattern?: string
+  readonly hint: string
+}> = [
+  { name: "model", label: "Model", maxLength: 200, hint: "Asked for or served" },
+  { name: "provider", label: "Provider", maxLength: 50, hint: "The one that served" },
+  {
+    name: "status",
+    label: "Status",
+    maxLength: 3,
+    pattern: "[1-5]([0-9][0-9]|[xX][xX])",
+    hint: "Exact (429) or a class (5xx)",
+  },
+  {
+    name: "error_class",
+    label: "Error class",
+    maxLength: 64,
+    pattern: "[A-Za-z][A-Za-z0-9_]{0,63}",
+    hint: "e.g. UpstreamStatusError",
+  },
+]
+
 /** The page's query string, kept in step with the address bar (back and forward included). */
 const useSearch = () => {
   const [search, setSearch] = useState(location.search)
@@ -121,7 +147,14 @@ export const RequestLog = ({ session, me }: { readonly session: Session; readonl
     event.preventDefault()
     setTrail([])
     setOpen(new Set())
-    go({ filters: { ...draft, from: isoOfLocal(draft.from ?? ""), to: isoOfLocal(draft.to ?? "") } })
+    go({
+      filters: {
+        ...draft,
+        from: isoOfLocal(draft.from ?? ""),
+        to: isoOfLocal(draft.to ?? ""),
+        limit: draft.limit === DEFAULT_PAGE_SIZE ? undefined : draft.limit,
+      },
+    })
   }
   const clear = () => {
     setTrail([])
@@ -175,49 +208,28 @@ export const RequestLog = ({ session, me }: { readonly session: Session; readonl
             onValue={set("api_key_id")}
             options={optionsOf("Any key", keyOptions, draft.api_key_id)}
           />
-          <Field
-            label="Model"
-            value={draft.model ?? ""}
-            onValue={set("model")}
-            maxLength={200}
-            spellcheck={false}
-            hint="Asked for or served"
-          />
-          <Field
-            label="Provider"
-            value={draft.provider ?? ""}
-            onValue={set("provider")}
-            maxLength={50}
-            spellcheck={false}
-            hint="The one that served"
-          />
-          <Field
-            label="Status"
-            value={draft.status ?? ""}
-            onValue={set("status")}
-            pattern="[1-5]([0-9][0-9]|[xX][xX])"
-            maxLength={3}
-            spellcheck={false}
-            hint="Exact (429) or a class (5xx)"
-          />
-          <Field
-            label="Error class"
-            value={draft.error_class ?? ""}
-            onValue={set("error_class")}
-            pattern="[A-Za-z][A-Za-z0-9_]{0,63}"
-            maxLength={64}
-            spellcheck={false}
-            hint="e.g. UpstreamStatusError"
-          />
+          {TEXT_FILTERS.map(({ name, label, maxLength, pattern, hint }) => (
+            <Field
+              key={name}
+              label={label}
+              value={draft[name] ?? ""}
+              onValue={set(name)}
+              maxLength={maxLength}
+              pattern={pattern}
+              spellcheck={false}
+              hint={hint}
+            />
+          ))}
           <Select
             label="Rows per page"
             value={draft.limit ?? DEFAULT_PAGE_SIZE}
             onValue={set("limit")}
-            options={optionsOf(
-              DEFAULT_PAGE_SIZE,
-              PAGE_SIZES.filter((size) => size !== DEFAULT_PAGE_SIZE).map((size) => [size, size] as const),
-              draft.limit,
-            )}
+            options={[
+              ...PAGE_SIZES.map((size) => [size, size] as const),
+              ...(draft.limit === undefined || (PAGE_SIZES as ReadonlyArray<string>).includes(draft.limit)
+                ? []
+                : [[draft.limit, draft.limit] as const]),
+            ]}
           />
         </div>
         <div class="row">
@@ -277,10 +289,18 @@ export const RequestLog = ({ session, me }: { readonly session: Session; readonl
                       <td data-label="Model">{modelText(row)}</td>
                       <td data-label="Provider">{row.provider ?? NONE}</td>
                       <StatusCell row={row} />
-                      <td data-label="Latency">{durationText(row.latency_ms)}</td>
-                      <td data-label="First token">{durationText(row.ttft_ms)}</td>
-                      <td data-label="Tokens">{tokensText(row.input_tokens, row.output_tokens)}</td>
-                      <td data-label="Cost">{costText(row.cost_usd)}</td>
+                      <td data-label="Latency" class="num">
+                        {durationText(row.latency_ms)}
+                      </td>
+                      <td data-label="First token" class="num">
+                        {durationText(row.ttft_ms)}
+                      </td>
+                      <td data-label="Tokens" class="num">
+                        {tokensText(row.input_tokens, row.output_tokens)}
+                      </td>
+                      <td data-label="Cost" class="num">
+                        {costText(row.cost_usd)}
+                      </td>
                       <td>
                         <button
                           type="button"
