@@ -326,7 +326,10 @@ export const makeKeyPool = (config: KeyPoolConfig = defaultKeyPoolConfig) =>
       yield* update(provider, keyId, { _tag: "Failure", kind, retryAfterMs }, model)
     })
 
-    return { pick, recordSuccess, recordFailure } as const
+    /** Each key's own state (backoff for every model, preference), for inspection; absent: no history. */
+    const states = (provider: Provider) => readStates(provider, undefined)
+
+    return { pick, recordSuccess, recordFailure, states } as const
   })
 
 export class KeyPool extends Effect.Service<KeyPool>()("gateway/routing/KeyPool", {

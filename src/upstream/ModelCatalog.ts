@@ -4,6 +4,14 @@ import type { LogicalModel, Provider, RegistrySnapshot } from "../registry/Provi
 import { filterAllowed, resolveCandidates } from "../routing/Candidates.js"
 import { embeds } from "../routing/Capabilities.js"
 import { Kv } from "../storage/Kv.js"
+import {
+  DISCOVERY_OUTCOME_TTL,
+  type DiscoveryOutcome,
+  decodeDiscoveryOutcome,
+  discoveryFailure,
+  discoveryOutcomeKey,
+  encodeDiscoveryOutcome,
+} from "./DiscoveryOutcome.js"
 import { UpstreamClient } from "./UpstreamClient.js"
 import { joinUrl } from "./UpstreamHeaders.js"
 
@@ -119,10 +127,24 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
 
     const cacheKey = (provider: Provider) => `models:provider:${provider.id}`
 
+    /** Keeps the discovery's outcome for `lastDiscovery` (best effort: a store failure loses only this). */
+    const remember = (provider: Provider, outcome: Omit<DiscoveryOutcome, "at">) =>
+      Effect.gen(function* () {
+        const at = Date.now()
+        yield* kv.set(
+          discoveryOutcomeKey(provider.id),
+          encodeDiscoveryOutcome({ at, ...outcome }),
+          DISCOVERY_OUTCOME_TTL,
+        )
+      }).pipe(Effect.ignore)
+
     const discover = (provider: Provider) =>
       Effect.gen(function* () {
         const key = provider.keys[0]
-        if (key === undefined) return undefined
+        if (key === undefined) {
+          yield* remember(provider, { models: null, error: "the provider has no key to ask with" })
+          return undefined
+        }
         const response = yield* upstream.send({
           provider,
           key,
@@ -136,12 +158,25 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
         return { models: parseModelList(json), embeds: parseEmbeddingListing(json) } satisfies Listing as Listing
       }).pipe(
         Effect.timeout(config.upstream.discoveryTimeout),
+        Effect.tap((listing) =>
+          listing === undefined ? Effect.void : remember(provider, { models: listing.models.length, error: null }),
+        ),
         Effect.catchAllCause((cause) =>
           Effect.logWarning(`model discovery failed for provider '${provider.id}'`).pipe(
             Effect.annotateLogs("reason", String(cause).split("\n")[0]),
+            Effect.zipRight(
+              remember(provider, { models: null, error: discoveryFailure(cause, config.upstream.discoveryTimeout) }),
+            ),
             Effect.as(undefined),
           ),
         ),
+      )
+
+    /** The provider's last discovery (any instance's), if one ran within DISCOVERY_OUTCOME_TTL. */
+    const lastDiscovery = (providerId: string) =>
+      kv.get(discoveryOutcomeKey(providerId)).pipe(
+        Effect.map((raw) => (raw === undefined ? Option.none() : decodeDiscoveryOutcome(raw))),
+        Effect.orElseSucceed(() => Option.none<DiscoveryOutcome>()),
       )
 
     const load = (provider: Provider, now: number) =>
@@ -295,6 +330,6 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("gateway/upstre
       )
     })
 
-    return { listsFor, loadedLists, aggregate, providerModels, listedEmbedding, find } as const
+    return { listsFor, loadedLists, aggregate, providerModels, listedEmbedding, find, lastDiscovery } as const
   }),
 }) {}

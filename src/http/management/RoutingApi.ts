@@ -12,6 +12,7 @@ import { post, providerId, Superuser } from "./CoreApi.js"
  */
 
 const Circuit = Schema.Literal("closed", "open", "half_open")
+const CircuitState = Schema.Struct({ status: Circuit, retry_after_ms: Schema.NullOr(Schema.Number) })
 
 export const ScoreResponse = Schema.Struct({
   score: Schema.Number,
@@ -97,7 +98,7 @@ export const ProviderMetricsResponse = Schema.Struct({
     description:
       "unknown until the provider was used or probed; then the worst of its models' recent error rate and latency, or, without traffic, the last probe's result",
   }),
-  circuit: Schema.Struct({ status: Circuit, retry_after_ms: Schema.NullOr(Schema.Number) }),
+  circuit: CircuitState,
   metrics: Schema.Array(
     Schema.Struct({
       model: Schema.String,
@@ -108,6 +109,42 @@ export const ProviderMetricsResponse = Schema.Struct({
       updated_at: Schema.Date,
     }),
   ),
+  connection_circuit: CircuitState.annotations({
+    description: "The provider's own circuit (connection failures); `circuit` is the worst of it and the upstreams'",
+  }),
+  upstreams: Schema.Array(
+    Schema.Struct({ model: Schema.String, circuit: CircuitState }).annotations({
+      description: "One upstream (this provider and one of its models) and its circuit",
+    }),
+  ).annotations({ description: "Every model of the provider (or the one asked for), each with its circuit" }),
+  keys: Schema.Array(
+    Schema.Struct({
+      id: Schema.String,
+      label: Schema.String,
+      backoff: Schema.Literal("none", "backoff", "retry_after").annotations({
+        description:
+          "none: usable; backoff: skipped after failures until backoff_until; retry_after: the provider asked to wait until backoff_until",
+      }),
+      backoff_until: Schema.NullOr(Schema.Date),
+      failures: Schema.Int.annotations({ description: "Consecutive failures of the key" }),
+      preference: Schema.Number.annotations({ description: "1 without history; lower after failures (0.1 to 10)" }),
+    }),
+  ).annotations({ description: "Each key's back-off state, for every model (per-model rate limits are not shown)" }),
+  discovery: Schema.Struct({
+    source: Schema.Literal("static", "discovered").annotations({
+      description: "static: the provider's model list is set; discovered: read from its models endpoint",
+    }),
+    models: Schema.NullOr(Schema.Array(Schema.String)).annotations({
+      description: "The models in use now: the static list, or the discovered one (null: not known)",
+    }),
+    last: Schema.NullOr(
+      Schema.Struct({
+        at: Schema.Date,
+        models: Schema.NullOr(Schema.Int).annotations({ description: "Models listed; null when it failed" }),
+        error: Schema.NullOr(Schema.String),
+      }),
+    ).annotations({ description: "The last discovery on any instance (null: none in the last 30 days)" }),
+  }),
 })
 
 export const ProviderHealthResponse = Schema.Struct({
@@ -145,7 +182,7 @@ export class RoutingGroup extends HttpApiGroup.make("routing")
       .addSuccess(ProviderMetricsResponse)
       .annotate(
         OpenApi.Description,
-        "Runtime metrics (shared by every instance) of the provider's upstreams, and its circuit.",
+        "Runtime metrics (shared by every instance) of the provider's upstreams, its circuits (the provider's and each upstream's), its keys' back-off state, and its model list with the last discovery's result. Reads state only: nothing is sent to the provider, except a discovery when its discovered list is not known or stale.",
       ),
   )
   .add(

@@ -3,10 +3,11 @@ import { Clock, Duration, Effect, Either, Option } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
 import type { Principal } from "../../identity/Principal.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
+import type { ProviderKey } from "../../registry/Provider.js"
 import { ProviderRegistry } from "../../registry/ProviderRegistry.js"
 import { upstreamKey } from "../../routing/Candidates.js"
 import { CircuitBreaker, providerScope, upstreamScope } from "../../routing/CircuitBreaker.js"
-import { KeyPool } from "../../routing/KeyPool.js"
+import { effectivePreference, KeyPool, type KeyState } from "../../routing/KeyPool.js"
 import { type CircuitView, describePlan, worseCircuit } from "../../routing/Plan.js"
 import { Router } from "../../routing/Router.js"
 import { RoutingMetrics } from "../../routing/RoutingMetrics.js"
@@ -66,6 +67,28 @@ const worstHealth = (statuses: Iterable<ProviderStatus>): ProviderStatus => {
   let worst: ProviderStatus = "unknown"
   for (const status of statuses) if (SEVERITY[status] > SEVERITY[worst]) worst = status
   return worst
+}
+
+const renderCircuit = (view: CircuitView | undefined) => ({
+  status: view?.status ?? ("closed" as const),
+  retry_after_ms: view?.retryAfterMs ?? null,
+})
+
+/** A key's back-off as the metrics show it: none once its backoff has passed. */
+const renderKeyState = (key: ProviderKey, state: KeyState | undefined, now: number) => {
+  const backingOff = state !== undefined && state.backoffUntil > now
+  return {
+    id: key.id,
+    label: key.label,
+    backoff: !backingOff
+      ? ("none" as const)
+      : state.providerSaid === true
+        ? ("retry_after" as const)
+        : ("backoff" as const),
+    backoff_until: backingOff ? new Date(state.backoffUntil) : null,
+    failures: state?.failCount ?? 0,
+    preference: state === undefined ? 1 : effectivePreference(state, now),
+  }
 }
 
 export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (handlers) =>
@@ -271,6 +294,8 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
         managed(
           Effect.gen(function* () {
             const { provider, snapshot } = yield* providerOf(path.id)
+            const lists = yield* catalog.listsFor(snapshot)
+            const listed = lists(provider.id)
             const models = new Set<string>()
             if (urlParams.model !== undefined) models.add(urlParams.model)
             else {
@@ -279,8 +304,7 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
               for (const logical of snapshot.logicalModels.values()) {
                 for (const u of logical.upstreams) if (u.provider === provider.id) models.add(u.model)
               }
-              const lists = yield* catalog.listsFor(snapshot)
-              for (const m of lists(provider.id) ?? []) models.add(m)
+              for (const m of listed ?? []) models.add(m)
             }
             const ordered = [...models].sort()
             const stats = yield* metrics.getMany(ordered.map((model) => ({ provider: provider.id, model })))
@@ -303,12 +327,25 @@ export const RoutingHandlers = HttpApiBuilder.group(ManagementApi, "routing", (h
               fromTraffic === "unknown"
                 ? yield* kv.get(lastProbeKey(provider.id)).pipe(Effect.orElseSucceed(() => undefined))
                 : undefined
+            const keyStates = yield* keyPool.states(provider)
+            const lastDiscovery = yield* catalog.lastDiscovery(provider.id)
             return {
               provider_id: provider.id,
               status: fromTraffic === "unknown" && isProviderStatus(probed) ? probed : fromTraffic,
-              circuit: {
-                status: circuit?.status ?? ("closed" as const),
-                retry_after_ms: circuit?.retryAfterMs ?? null,
+              circuit: renderCircuit(circuit),
+              connection_circuit: renderCircuit(views.get(providerScope(provider.id))),
+              upstreams: ordered.map((model) => ({
+                model,
+                circuit: renderCircuit(views.get(upstreamScope(provider.id, model))),
+              })),
+              keys: provider.keys.map((key) => renderKeyState(key, keyStates.get(key.id), now)),
+              discovery: {
+                source: provider.models === null ? ("discovered" as const) : ("static" as const),
+                models: listed ?? null,
+                last: Option.match(lastDiscovery, {
+                  onNone: () => null,
+                  onSome: (last) => ({ at: new Date(last.at), models: last.models, error: last.error }),
+                }),
               },
               metrics: ordered.flatMap((model) => {
                 const m = stats.get(upstreamKey(provider.id, model))
