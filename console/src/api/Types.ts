@@ -17,16 +17,66 @@ export interface ProviderKey {
   readonly status: string
 }
 
+/** A model's price in USD per million tokens (`request`: per request); other fields are kept as read. */
+export interface ModelPrice {
+  readonly input: number
+  readonly output: number
+  readonly cached_input?: number
+  readonly [field: string]: unknown
+}
+
+export type PriceTable = Readonly<Record<string, ModelPrice>>
+
 export interface Provider {
   readonly id: string
   readonly name: string
   readonly protocol: "openai" | "anthropic" | "gemini"
+  readonly provider_type: "native" | "aggregator"
   readonly base_url: string
   readonly enabled: boolean
   readonly status: string
   readonly weight: number
+  /** Header name → `…` and at most the last four characters of its value (never the value). */
+  readonly custom_headers: Readonly<Record<string, string>>
+  readonly prices: PriceTable | null
   readonly models: ReadonlyArray<string> | null
+  readonly aliases: Readonly<Record<string, string>>
   readonly keys: ReadonlyArray<ProviderKey>
+}
+
+export type CircuitStatus = "closed" | "open" | "half_open"
+
+export interface CircuitState {
+  readonly status: CircuitStatus
+  readonly retry_after_ms: number | null
+}
+
+export interface KeyBackoff {
+  readonly id: string
+  readonly label: string
+  readonly backoff: "none" | "backoff" | "retry_after"
+  readonly backoff_until: string | null
+  readonly failures: number
+}
+
+export interface DiscoveryResult {
+  readonly at: string
+  readonly models: number | null
+  readonly error: string | null
+}
+
+/** `GET /providers/{id}/metrics`: health from traffic, circuits, keys' back-off, models and discovery. */
+export interface ProviderMetrics {
+  readonly status: "unknown" | "healthy" | "degraded" | "down"
+  readonly circuit: CircuitState
+  readonly connection_circuit: CircuitState
+  readonly upstreams: ReadonlyArray<{ readonly model: string; readonly circuit: CircuitState }>
+  readonly keys: ReadonlyArray<KeyBackoff>
+  readonly discovery: {
+    readonly source: "static" | "discovered"
+    readonly models: ReadonlyArray<string> | null
+    readonly last: DiscoveryResult | null
+  }
 }
 
 export interface ProviderHealth {

@@ -1,19 +1,74 @@
 import { useState } from "preact/hooks"
 import type { Session } from "../api/Session.js"
-import type { Provider, ProviderKey } from "../api/Types.js"
-import { Field, Notice, useSubmit } from "../Controls.js"
+import type { KeyBackoff, Provider, ProviderKey } from "../api/Types.js"
+import { Field, messageOf, Notice, useSubmit } from "../Controls.js"
+import { backoffText } from "../providers/ProviderStatusText.js"
 
 /**
- * A provider's keys, masked (`…` and the last four characters), each removable; and a form to add
- * one. The key field is write-only: emptied once the key is saved, never filled from the API.
+ * Replaces a key's value (same label, weight and state): the field is write-only, emptied once
+ * saved; afterwards only the new value's last four characters are shown.
  */
-export const ProviderKeys = ({
+const RotateKey = ({
   session,
   provider,
+  entry,
   onChanged,
 }: {
   readonly session: Session
   readonly provider: Provider
+  readonly entry: ProviderKey
+  readonly onChanged: (message: string) => void
+}) => {
+  const [value, setValue] = useState("")
+  const rotate = useSubmit(async () => {
+    const saved = await session.request<ProviderKey>(
+      "PATCH",
+      `/providers/${encodeURIComponent(provider.id)}/keys/${encodeURIComponent(entry.id)}`,
+      { key: value },
+    )
+    setValue("")
+    onChanged(`Key ${saved.label} of ${provider.id} rotated (now ${saved.masked_key}).`)
+  })
+  return (
+    <details class="add-key">
+      <summary aria-label={`Rotate the key ${entry.label} of ${provider.id}`}>Rotate</summary>
+      <form onSubmit={rotate.submit} autocomplete="off" aria-label={`Rotate the key ${entry.label} of ${provider.id}`}>
+        <Field
+          label={`New value for ${entry.label}`}
+          type="password"
+          value={value}
+          onValue={setValue}
+          required
+          autocomplete="new-password"
+          spellcheck={false}
+          hint="Write-only: replaces the stored key"
+        />
+        {rotate.error === undefined ? null : <Notice kind="error">{rotate.error}</Notice>}
+        <button type="submit" disabled={rotate.busy}>
+          Rotate key
+        </button>
+      </form>
+    </details>
+  )
+}
+
+/**
+ * A provider's keys, masked (`…` and the last four characters), with weight, max_qps and back-off
+ * state, each rotatable and removable; and a form to add one. Key fields are write-only: emptied
+ * once the key is saved, never filled from the API.
+ */
+export const ProviderKeys = ({
+  session,
+  provider,
+  backoff,
+  now,
+  onChanged,
+}: {
+  readonly session: Session
+  readonly provider: Provider
+  /** Each key's back-off (from the provider's metrics), by key id; empty while unknown. */
+  readonly backoff: ReadonlyMap<string, KeyBackoff>
+  readonly now: number
   readonly onChanged: (message: string) => void
 }) => {
   const base = `/providers/${encodeURIComponent(provider.id)}/keys`
@@ -36,7 +91,7 @@ export const ProviderKeys = ({
       await session.request("DELETE", `${base}/${encodeURIComponent(entry.id)}`)
       onChanged(`Key ${entry.label} removed from ${provider.id}.`)
     } catch (failure) {
-      setRemoveError(failure instanceof Error ? failure.message : String(failure))
+      setRemoveError(messageOf(failure))
     }
   }
   return (
@@ -44,22 +99,29 @@ export const ProviderKeys = ({
       {provider.keys.length === 0 ? (
         <span class="hint">none</span>
       ) : (
-        <ul class="plain">
-          {provider.keys.map((entry) => (
-            <li key={entry.id}>
-              <code>{entry.masked_key}</code> {entry.label} · weight {entry.weight}
-              {entry.max_qps === null ? "" : ` · ${entry.max_qps} qps`}
-              {entry.status === "active" ? "" : ` · ${entry.status}`}{" "}
-              <button
-                type="button"
-                class="link"
-                onClick={() => remove(entry)}
-                aria-label={`Remove the key ${entry.label} of ${provider.id}`}
-              >
-                Remove
-              </button>
-            </li>
-          ))}
+        <ul class="plain keys">
+          {provider.keys.map((entry) => {
+            const state = backoff.get(entry.id)
+            return (
+              <li key={entry.id}>
+                <code>{entry.masked_key}</code> {entry.label} · weight {entry.weight}
+                {entry.max_qps === null ? "" : ` · ${entry.max_qps} qps`}
+                {entry.status === "active" ? "" : ` · ${entry.status}`}
+                <div class={state === undefined || state.backoff === "none" ? "hint" : "hint warn"}>
+                  {state === undefined ? "back-off: …" : `back-off: ${backoffText(state, now)}`}
+                </div>
+                <RotateKey session={session} provider={provider} entry={entry} onChanged={onChanged} />
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => remove(entry)}
+                  aria-label={`Remove the key ${entry.label} of ${provider.id}`}
+                >
+                  Remove
+                </button>
+              </li>
+            )
+          })}
         </ul>
       )}
       {removeError === undefined ? null : <Notice kind="error">{removeError}</Notice>}
