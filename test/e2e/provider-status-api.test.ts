@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
+import { gatewayApi } from "../support/GatewayApi.js"
 import { startTestGateway, type TestGateway } from "../support/TestGateway.js"
 
 /**
@@ -15,18 +16,13 @@ describe("provider status: circuits, key back-off, last discovery", () => {
   let open: MockProvider
   let gateway: TestGateway
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${gateway.masterKey}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    return { status: response.status, text, body: text === "" ? undefined : JSON.parse(text) }
-  }
+  const api = gatewayApi(
+    () => gateway.url,
+    () => gateway.masterKey,
+  )
+  const call = (method: string, path: string) => api.call(method, path, gateway.masterKey)
+  const chat = (model: string) =>
+    api.call("POST", "/v1/chat/completions", gateway.masterKey, { model, messages: [{ role: "user", content: "hi" }] })
 
   beforeAll(async () => {
     keyed = await startMockProvider({ models: ["gpt-4o-mini", "gpt-4o"], apiKeys: [goodKey] })
@@ -94,12 +90,7 @@ describe("provider status: circuits, key back-off, last discovery", () => {
   it("a static provider: its list, no discovery; each upstream's circuit, one opened by failures", async () => {
     open.setDefault({ status: 503 })
     for (let i = 0; i < 3; i++) {
-      const answer = await fetch(`${gateway.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${gateway.masterKey}`, "content-type": "application/json" },
-        body: JSON.stringify({ model: "p-static/m-a", messages: [{ role: "user", content: "hi" }] }),
-      })
-      expect(answer.status).toBeGreaterThanOrEqual(500)
+      expect((await chat("p-static/m-a")).status).toBeGreaterThanOrEqual(500)
     }
     open.setDefault(undefined)
     const metrics = await call("GET", "/providers/p-static/metrics")

@@ -30,6 +30,7 @@ export const ProviderModels = ({
       models: models.length === 0 ? null : models,
       aliases: provider.aliases,
     })
+    setText(models.join("\n"))
     onChanged(
       models.length === 0
         ? `Provider ${provider.id} now discovers its models.`

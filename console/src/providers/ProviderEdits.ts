@@ -14,7 +14,8 @@ export const parseModelList = (text: string): ReadonlyArray<string> => [
 
 /** An HTTP header name (RFC 9110 token). */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/
-export const HEADER_NAME_PATTERN = "[!#$%&'*+.^_`|~0-9A-Za-z\\-]{1,256}"
+/** The same for an input's `pattern` (compiled with the `v` flag: `|` and `-` escaped in the class). */
+export const HEADER_NAME_PATTERN = "[!#$%&'*+.^_`\\|~0-9A-Za-z\\-]{1,256}"
 
 /**
  * The `custom_headers` of a PATCH: every stored header not removed, sent back with its masked

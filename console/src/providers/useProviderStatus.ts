@@ -53,9 +53,15 @@ export const useProviderStatus = (session: Session, providerIds: ReadonlyArray<s
     [read, refreshMetrics],
   )
 
+  // A provider newly listed is probed once; the others keep their last probe until the next round.
+  const probed = useRef(new Set<string>())
   const key = providerIds.join("\n")
   useEffect(() => {
-    for (const id of ids.current) void probe(id)
+    for (const id of ids.current) {
+      if (probed.current.has(id)) continue
+      probed.current.add(id)
+      void probe(id)
+    }
     void refreshMetrics()
     let sinceProbe = 0
     const tick = () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import {
   HEADER_NAME,
+  HEADER_NAME_PATTERN,
   headersPatch,
   parseModelList,
   parsePrice,
@@ -23,8 +24,16 @@ describe("the providers page's payloads", () => {
       "X-Team": "…",
       "x-org": "new-secret",
     })
-    expect(HEADER_NAME.test("X-Org")).toBe(true)
-    for (const bad of ["", "X Org", "X:Org", "X-Org\r\nEvil: 1"]) expect(HEADER_NAME.test(bad)).toBe(false)
+    // The input's pattern is compiled as browsers do (`v` flag, whole value) and agrees with HEADER_NAME.
+    const asBrowsers = new RegExp(`^(?:${HEADER_NAME_PATTERN})$`, "v")
+    for (const good of ["X-Org", "x_custom.1", "A|B~C"]) {
+      expect(HEADER_NAME.test(good)).toBe(true)
+      expect(asBrowsers.test(good)).toBe(true)
+    }
+    for (const bad of ["", "X Org", "X:Org", "X-Org\r\nEvil: 1"]) {
+      expect(HEADER_NAME.test(bad)).toBe(false)
+      expect(asBrowsers.test(bad)).toBe(false)
+    }
   })
 
   it("reads prices: empty is undefined, numbers ≥ 0 only", () => {
