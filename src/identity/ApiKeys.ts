@@ -9,13 +9,29 @@ import { InvalidInput, ResourceConflict, ResourceNotFound } from "./IdentityErro
 export type { ApiKeyRow } from "../storage/ApiKeyRepository.js"
 
 export type Expiry = "week" | "month" | "year" | "never"
+/** A key's expiry as set: a lifetime from now, or an exact time (stored with the type `date`). */
+export type ExpiryChoice = Expiry | Date
 
 const DAY_MS = 24 * 60 * 60 * 1000
 const LIFETIME_DAYS: Record<Exclude<Expiry, "never">, number> = { week: 7, month: 30, year: 365 }
+/** The furthest an exact expiry may be: 100 years ahead (a typo such as 20255 is refused, not stored). */
+export const MAX_EXPIRY_DAYS = 36_500
 
-/** When a key with `expiry` set at `now` expires: 7, 30 or 365 days later, or never (`null`). */
-export const expiresAt = (expiry: Expiry, now: Date): Date | null =>
-  expiry === "never" ? null : new Date(now.getTime() + LIFETIME_DAYS[expiry] * DAY_MS)
+/** When a key with `expiry` set at `now` expires: 7, 30 or 365 days later, never (`null`), or the time given. */
+export const expiresAt = (expiry: ExpiryChoice, now: Date): Date | null =>
+  expiry instanceof Date ? expiry : expiry === "never" ? null : new Date(now.getTime() + LIFETIME_DAYS[expiry] * DAY_MS)
+
+/** The stored `expiry_type`: the lifetime's name, or `date` for an exact time. */
+export const expiryTypeOf = (expiry: ExpiryChoice): string => (expiry instanceof Date ? "date" : expiry)
+
+/** Why an exact expiry cannot be set at `now` (it is not in the future, or too far), or `undefined`. */
+export const expiryProblem = (expiry: ExpiryChoice, now: Date): string | undefined => {
+  if (!(expiry instanceof Date)) return undefined
+  if (expiry.getTime() <= now.getTime()) return "expires_at: expected a time in the future"
+  if (expiry.getTime() > now.getTime() + MAX_EXPIRY_DAYS * DAY_MS)
+    return `expires_at: expected at most ${MAX_EXPIRY_DAYS} days from now`
+  return undefined
+}
 
 /** Characters of the token kept, in clear, to recognise a key in a list. */
 export const KEY_PREFIX_LENGTH = 12
@@ -39,7 +55,7 @@ export interface NewApiKey extends Limits {
   readonly name: string
   /** The request log keeps the key's request and response bodies (default: no). */
   readonly logBodies?: boolean | undefined
-  readonly expiry: Expiry
+  readonly expiry: ExpiryChoice
   /** Absent or `null`: every provider. `[]`: none. */
   readonly allowedProviderIds?: ReadonlyArray<string> | null | undefined
 }
@@ -47,8 +63,8 @@ export interface NewApiKey extends Limits {
 export interface ApiKeyChanges extends Limits {
   readonly name?: string | undefined
   readonly logBodies?: boolean | undefined
-  /** Restarts the clock from now. */
-  readonly expiry?: Expiry | undefined
+  /** A lifetime restarts the clock from now. */
+  readonly expiry?: ExpiryChoice | undefined
   readonly isActive?: boolean | undefined
   /** Absent: unchanged. `null`: every provider. `[]`: none. */
   readonly allowedProviderIds?: ReadonlyArray<string> | null | undefined
@@ -87,9 +103,17 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
       }
     })
 
+    const checkExpiry = Effect.fn("ApiKeys.checkExpiry")(function* (expiry: ExpiryChoice | undefined) {
+      const at = yield* now
+      const problem = expiry === undefined ? undefined : expiryProblem(expiry, at)
+      if (problem !== undefined) return yield* new InvalidInput({ message: problem })
+      return at
+    })
+
     const create = Effect.fn("ApiKeys.create")(function* (userId: string, input: NewApiKey) {
       const allowed = normaliseAllowList(input.allowedProviderIds ?? null)
       yield* checkProviders(allowed)
+      const at = yield* checkExpiry(input.expiry)
       const token = newApiToken()
       const { hash, version } = secrets.hashApiKey(token)
       const id = yield* repo
@@ -100,8 +124,8 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
             keyHash: hash,
             keyVersion: version,
             keyPrefix: token.slice(0, KEY_PREFIX_LENGTH),
-            expiryType: input.expiry,
-            expiresAt: expiresAt(input.expiry, yield* now),
+            expiryType: expiryTypeOf(input.expiry),
+            expiresAt: expiresAt(input.expiry, at),
             requestsPerMinute: input.requestsPerMinute ?? null,
             tokensPerMinute: input.tokensPerMinute ?? null,
             budget: input.budget ?? null,
@@ -119,13 +143,14 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("gateway/identity/ApiKeys
       const allowed =
         changes.allowedProviderIds === undefined ? undefined : normaliseAllowList(changes.allowedProviderIds)
       if (allowed !== undefined) yield* checkProviders(allowed)
+      const at = yield* checkExpiry(changes.expiry)
       yield* repo
         .update(
           keyId,
           {
             name: changes.name,
-            expiryType: changes.expiry,
-            expiresAt: changes.expiry === undefined ? undefined : expiresAt(changes.expiry, yield* now),
+            expiryType: changes.expiry === undefined ? undefined : expiryTypeOf(changes.expiry),
+            expiresAt: changes.expiry === undefined ? undefined : expiresAt(changes.expiry, at),
             isActive: changes.isActive,
             requestsPerMinute: changes.requestsPerMinute,
             tokensPerMinute: changes.tokensPerMinute,

@@ -1,11 +1,11 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect, Redacted } from "effect"
-import { ApiKeys } from "../../identity/ApiKeys.js"
+import { ApiKeys, type Expiry } from "../../identity/ApiKeys.js"
 import { CurrentPrincipal } from "../../identity/Principal.js"
 import { Users } from "../../identity/Users.js"
 import { Budgets } from "../../usage/Budgets.js"
 import { toBudget } from "./BudgetSchemas.js"
-import { CoreApi, Forbidden } from "./CoreApi.js"
+import { BadRequest, CoreApi, Forbidden } from "./CoreApi.js"
 import { managed } from "./Errors.js"
 import { renderAllowList, renderApiKey } from "./Render.js"
 import { requireSelfOrSuperuser } from "./Security.js"
@@ -30,6 +30,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
      */
     const requireOwnerChange = (payload: {
       readonly expiry?: unknown
+      readonly expires_at?: unknown
       readonly is_active?: boolean | undefined
       readonly allowed_provider_ids?: unknown
       readonly requests_per_minute?: unknown
@@ -40,6 +41,7 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
         if (principal.isSuperuser) return Effect.void
         const widened = [
           payload.expiry !== undefined && "expiry",
+          payload.expires_at !== undefined && "expires_at",
           payload.is_active === true && "is_active",
           payload.allowed_provider_ids !== undefined && "allowed_provider_ids",
           payload.requests_per_minute !== undefined && "requests_per_minute",
@@ -61,6 +63,12 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
         principal.isSuperuser ? Effect.void : Effect.fail(restricted([field])),
       )
 
+    /** `expiry` (a lifetime) or `expires_at` (an exact time): at most one of them. */
+    const expiryOf = (payload: { readonly expiry?: Expiry | undefined; readonly expires_at?: Date | undefined }) =>
+      payload.expiry !== undefined && payload.expires_at !== undefined
+        ? Effect.fail(new BadRequest({ message: "Give expiry or expires_at, not both" }))
+        : Effect.succeed(payload.expires_at ?? payload.expiry)
+
     return handlers
       .handle("list", ({ path }) =>
         owner(path.user_id).pipe(
@@ -72,9 +80,10 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
       .handle("create", ({ path, payload }) =>
         Effect.gen(function* () {
           yield* owner(path.user_id)
+          const expiry = yield* expiryOf(payload)
           const { key, token } = yield* keys.create(path.user_id, {
             name: payload.name,
-            expiry: payload.expiry,
+            expiry: expiry ?? "never",
             allowedProviderIds: payload.allowed_provider_ids,
             requestsPerMinute: payload.requests_per_minute,
             tokensPerMinute: payload.tokens_per_minute,
@@ -94,10 +103,11 @@ export const ApiKeysHandlers = HttpApiBuilder.group(CoreApi, "apiKeys", (handler
       .handle("update", ({ path, payload }) =>
         owner(path.user_id).pipe(
           Effect.zipRight(requireOwnerChange(payload)),
-          Effect.zipRight(
+          Effect.zipRight(expiryOf(payload)),
+          Effect.flatMap((expiry) =>
             keys.update(path.user_id, path.key_id, {
               name: payload.name,
-              expiry: payload.expiry,
+              expiry,
               isActive: payload.is_active,
               allowedProviderIds: payload.allowed_provider_ids,
               requestsPerMinute: payload.requests_per_minute,

@@ -322,6 +322,12 @@ export class UsersGroup extends HttpApiGroup.make("users")
 
 export const Expiry = Schema.Literal("week", "month", "year", "never")
 
+/** An exact expiry: an ISO 8601 time (with its offset, or `Z`), in the future and at most 100 years ahead. */
+const ExpiresAt = Schema.Date.annotations({
+  description:
+    "An exact expiry instead of `expiry`: an ISO 8601 time such as 2030-01-31T17:00:00Z, in the future (at most 100 years ahead). The key shows expiry_type `date`.",
+})
+
 const AllowList = Schema.NullOr(Schema.Array(Text(64)).pipe(Schema.maxItems(1000))).annotations({
   description: "null: every provider. A list: only those providers; an empty list: no provider at all.",
 })
@@ -336,7 +342,9 @@ export const ApiKeyResponse = Schema.Struct({
   user_id: Schema.String,
   name: Schema.String,
   key_prefix: Schema.String.annotations({ description: "The first characters of the token, to recognise it" }),
-  expiry_type: Expiry,
+  expiry_type: Schema.Literal(...Expiry.literals, "date").annotations({
+    description: "The lifetime the key was given, or `date` for an exact expires_at",
+  }),
   expires_at: Schema.NullOr(Timestamp),
   is_active: Schema.Boolean,
   has_provider_restrictions: Schema.Boolean,
@@ -358,7 +366,8 @@ export const CreatedApiKeyResponse = Schema.Struct({
 
 export const CreateApiKeyRequest = Schema.Struct({
   name: Text(255, 1),
-  expiry: Schema.optionalWith(Expiry, { default: () => "never" as const }),
+  expiry: Schema.optional(Expiry).annotations({ description: "A lifetime from now; default never" }),
+  expires_at: Schema.optional(ExpiresAt),
   allowed_provider_ids: Schema.optional(AllowList),
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
   tokens_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),
@@ -371,6 +380,7 @@ export const CreateApiKeyRequest = Schema.Struct({
 export const UpdateApiKeyRequest = Schema.Struct({
   name: Schema.optional(Text(255, 1)),
   expiry: Schema.optional(Expiry).annotations({ description: "Restarts the clock from now" }),
+  expires_at: Schema.optional(ExpiresAt),
   is_active: Schema.optional(Schema.Boolean),
   allowed_provider_ids: Schema.optional(AllowList),
   requests_per_minute: Schema.optional(Schema.NullOr(PositiveInt)),

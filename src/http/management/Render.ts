@@ -24,7 +24,7 @@ export const renderUser = (user: UserRow) => ({
   updated_at: date(user.updatedAt),
 })
 
-const EXPIRIES: ReadonlySet<string> = new Set(["week", "month", "year", "never"])
+const EXPIRIES: ReadonlySet<string> = new Set(["week", "month", "year", "never", "date"])
 
 export const renderAllowList = (key: ApiKeyRow) => ({
   has_provider_restrictions: key.hasProviderRestrictions,
@@ -36,7 +36,7 @@ export const renderApiKey = (key: ApiKeyRow) => ({
   user_id: key.userId,
   name: key.name,
   key_prefix: key.keyPrefix,
-  expiry_type: (EXPIRIES.has(key.expiryType) ? key.expiryType : "never") as Expiry,
+  expiry_type: (EXPIRIES.has(key.expiryType) ? key.expiryType : "never") as Expiry | "date",
   expires_at: key.expiresAt === null ? null : date(key.expiresAt),
   is_active: key.isActive,
   ...renderAllowList(key),

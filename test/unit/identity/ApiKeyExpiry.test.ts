@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { expiresAt, normaliseAllowList } from "../../../src/identity/ApiKeys.js"
+import { expiresAt, expiryProblem, expiryTypeOf, normaliseAllowList } from "../../../src/identity/ApiKeys.js"
 import { windowOf } from "../../../src/identity/RateLimit.js"
 
 describe("API key expiry", () => {
@@ -11,6 +11,21 @@ describe("API key expiry", () => {
     // 2024 is a leap year: 365 days after Feb 28 is Feb 27.
     expect(expiresAt("year", now)?.toISOString()).toBe("2025-02-27T12:00:00.000Z")
     expect(expiresAt("never", now)).toBeNull()
+  })
+
+  it("an exact time is kept as given, with the type date", () => {
+    const at = new Date("2024-03-01T08:30:00.000Z")
+    expect(expiresAt(at, now)).toBe(at)
+    expect(expiryTypeOf(at)).toBe("date")
+    expect(expiryTypeOf("week")).toBe("week")
+  })
+
+  it("an exact time must be in the future and at most 100 years ahead", () => {
+    expect(expiryProblem(now, now)).toMatch(/in the future/)
+    expect(expiryProblem(new Date(now.getTime() + 1), now)).toBeUndefined()
+    expect(expiryProblem(new Date(now.getTime() + 36_500 * 86_400_000), now)).toBeUndefined()
+    expect(expiryProblem(new Date(now.getTime() + 36_500 * 86_400_000 + 1), now)).toMatch(/at most 36500 days/)
+    expect(expiryProblem("year", now)).toBeUndefined()
   })
 })
 
