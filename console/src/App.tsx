@@ -9,10 +9,11 @@ import { Playground } from "./pages/Playground.js"
 import { Providers } from "./pages/Providers.js"
 import { RequestLog } from "./pages/RequestLog.js"
 import { SignIn } from "./pages/SignIn.js"
+import { Users } from "./pages/Users.js"
 import { PAGES, type Page, pageOf, pathOf, TITLES } from "./Route.js"
 
 /** The pages only a superuser sees (the API refuses their calls to anyone else). */
-const SUPERUSER_PAGES: ReadonlySet<Page> = new Set(["providers", "models"])
+const SUPERUSER_PAGES: ReadonlySet<Page> = new Set(["providers", "models", "users"])
 
 /** The pages a user sees. */
 const pagesFor = (me: User): ReadonlyArray<Page> =>
@@ -125,6 +126,7 @@ export const App = () => {
         {current === "account" ? <Account session={session} me={me} /> : null}
         {current === "models" ? <LogicalModels session={session} /> : null}
         {current === "logs" ? <RequestLog session={session} me={me} /> : null}
+        {current === "users" ? <Users session={session} me={me} /> : null}
         {current === "unknown" ? (
           <section>
             <h1>Not found</h1>

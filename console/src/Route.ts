@@ -1,5 +1,5 @@
 /** The console's pages, each at `/ui/<page>` (the gateway serves index.html for every one). */
-export const PAGES = ["providers", "keys", "playground", "account", "models", "logs"] as const
+export const PAGES = ["providers", "models", "keys", "users", "playground", "logs", "account"] as const
 export type Page = (typeof PAGES)[number]
 
 export const TITLES: Record<Page, string> = {
@@ -9,6 +9,7 @@ export const TITLES: Record<Page, string> = {
   account: "Account",
   models: "Logical models",
   logs: "Request log",
+  users: "Users",
 }
 
 /** The page at `pathname`; `undefined` for `/ui` itself (the start page is chosen by role). */

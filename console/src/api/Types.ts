@@ -6,6 +6,8 @@ export interface User {
   readonly email: string
   readonly display_name: string | null
   readonly is_superuser: boolean
+  readonly is_active: boolean
+  readonly created_at: string
 }
 
 export interface ProviderKey {
@@ -86,13 +88,30 @@ export interface ProviderHealth {
   readonly error_message: string | null
 }
 
+/** A spend limit as a key or a user shows it: USD as a decimal string, per UTC period. */
+export interface Budget {
+  readonly amount_usd: string
+  readonly period: BudgetPeriod
+  readonly soft: boolean
+}
+
+export type BudgetPeriod = "day" | "week" | "month" | "total"
+
+export type ExpiryType = "week" | "month" | "year" | "never" | "date"
+
 export interface ApiKey {
   readonly id: string
+  readonly user_id: string
   readonly name: string
   readonly key_prefix: string
-  readonly expiry_type: "week" | "month" | "year" | "never"
+  readonly expiry_type: ExpiryType
   readonly expires_at: string | null
   readonly is_active: boolean
+  /** `null`: every provider; a list: only those (empty: none). */
+  readonly allowed_provider_ids: ReadonlyArray<string> | null
+  readonly requests_per_minute: number | null
+  readonly tokens_per_minute: number | null
+  readonly budget: Budget | null
   readonly created_at: string
 }
 

@@ -1,78 +1,55 @@
-import { useCallback, useEffect, useRef, useState } from "preact/hooks"
+import { useCallback, useEffect, useState } from "preact/hooks"
 import type { Session } from "../api/Session.js"
-import type { ApiKey, CreatedApiKey, User } from "../api/Types.js"
-import { Field, messageOf, Notice, Select } from "../Controls.js"
+import type { ApiKey, CreatedApiKey, Provider, User } from "../api/Types.js"
+import { Field, messageOf, Notice, Select, useSubmit } from "../Controls.js"
+import { EditKey } from "./keys/EditKey.js"
+import { createBodyOf, type KeyForm, NEW_KEY_FORM } from "./keys/KeyBody.js"
+import { KeyFields } from "./keys/KeyFields.js"
+import { KeyTable } from "./keys/KeyTable.js"
+import { NewToken } from "./keys/NewToken.js"
 
-const EXPIRIES = [
-  ["never", "Never"],
-  ["week", "In a week"],
-  ["month", "In a month"],
-  ["year", "In a year"],
-] as const
-
-const dateOf = (iso: string | null): string => (iso === null ? "never" : new Date(iso).toLocaleString())
-
-/** The new key's token, shown this once: a read-only field to select and a copy button. */
-const NewToken = ({ created, onDone }: { readonly created: CreatedApiKey; readonly onDone: () => void }) => {
-  const field = useRef<HTMLInputElement>(null)
-  const [copied, setCopied] = useState<string | undefined>(undefined)
-  useEffect(() => field.current?.select(), [])
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(created.token)
-      setCopied("Copied to the clipboard.")
-    } catch {
-      field.current?.select()
-      setCopied("The browser refused the clipboard: the key is selected, copy it with Ctrl+C.")
-    }
-  }
-  return (
-    <section class="card created" aria-labelledby="new-key-title">
-      <h2 id="new-key-title">Key “{created.name}” created</h2>
-      <p>Copy it now: it is shown only this once.</p>
-      <div class="copy-row">
-        <label for="new-key-token" class="visually-hidden">
-          The new API key
-        </label>
-        <input id="new-key-token" ref={field} readOnly value={created.token} spellcheck={false} />
-        <button type="button" onClick={copy}>
-          Copy
-        </button>
-      </div>
-      {copied === undefined ? null : <Notice kind="ok">{copied}</Notice>}
-      <button type="button" class="secondary" onClick={onDone}>
-        Done
-      </button>
-    </section>
-  )
-}
-
+/**
+ * API keys: a user's own; a superuser picks whose (every user's keys are theirs to manage). A key
+ * is created with its expiry, provider allow-list, limits and budget, its token shown once.
+ */
 export const ApiKeys = ({ session, me }: { readonly session: Session; readonly me: User }) => {
-  const base = `/users/${encodeURIComponent(me.id)}/api-keys`
+  const [owner, setOwner] = useState(me.id)
+  const base = `/users/${encodeURIComponent(owner)}/api-keys`
+  const [users, setUsers] = useState<ReadonlyArray<User> | undefined>(undefined)
+  const [providers, setProviders] = useState<ReadonlyArray<string> | undefined>(undefined)
   const [keys, setKeys] = useState<ReadonlyArray<ApiKey> | undefined>(undefined)
-  const [name, setName] = useState("")
-  const [expiry, setExpiry] = useState("never")
+  const [form, setForm] = useState<KeyForm>(NEW_KEY_FORM)
+  // A new form (after a creation) starts its typed fields afresh.
+  const [formVersion, setFormVersion] = useState(0)
   const [created, setCreated] = useState<CreatedApiKey | undefined>(undefined)
+  const [editing, setEditing] = useState<ApiKey | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   const [done, setDone] = useState<string | undefined>(undefined)
 
   const load = useCallback(() => {
+    setKeys(undefined)
     session.request<ReadonlyArray<ApiKey>>("GET", base).then(setKeys, (failure) => setError(messageOf(failure)))
   }, [session, base])
   useEffect(load, [load])
+  useEffect(() => {
+    // Only a superuser may list users and providers; anyone else types provider ids.
+    if (!me.is_superuser) return
+    session.request<ReadonlyArray<User>>("GET", "/users").then(setUsers, (failure) => setError(messageOf(failure)))
+    session.request<ReadonlyArray<Provider>>("GET", "/providers").then(
+      (list) => setProviders(list.map((provider) => provider.id)),
+      (failure) => setError(messageOf(failure)),
+    )
+  }, [session, me])
 
-  const create = async (event: Event) => {
-    event.preventDefault()
-    setError(undefined)
+  const create = useSubmit(async () => {
     setDone(undefined)
-    try {
-      setCreated(await session.request<CreatedApiKey>("POST", base, { name: name.trim(), expiry }))
-      setName("")
-      load()
-    } catch (failure) {
-      setError(messageOf(failure))
-    }
-  }
+    const body = createBodyOf(form)
+    if (!body.ok) return create.setError(body.error)
+    setCreated(await session.request<CreatedApiKey>("POST", base, body.value))
+    setForm(NEW_KEY_FORM)
+    setFormVersion((version) => version + 1)
+    load()
+  })
 
   const revoke = async (key: ApiKey) => {
     if (
@@ -83,71 +60,84 @@ export const ApiKeys = ({ session, me }: { readonly session: Session; readonly m
     try {
       await session.request("DELETE", `${base}/${encodeURIComponent(key.id)}`)
       setDone(`Key “${key.name}” revoked.`)
+      if (editing?.id === key.id) setEditing(undefined)
       load()
     } catch (failure) {
       setError(messageOf(failure))
     }
   }
 
+  const ownerName = owner === me.id ? "Your" : `${users?.find((user) => user.id === owner)?.username ?? "The user"}’s`
   return (
     <section aria-labelledby="keys-title">
       <h1 id="keys-title">API keys</h1>
       {error === undefined ? null : <Notice kind="error">{error}</Notice>}
       {done === undefined ? null : <Notice kind="ok">{done}</Notice>}
+      {users === undefined ? null : (
+        <div class="owner">
+          <Select
+            label="Keys of"
+            value={owner}
+            onValue={(id) => {
+              setOwner(id)
+              setEditing(undefined)
+              setCreated(undefined)
+              setDone(undefined)
+            }}
+            options={users.map((user) => [user.id, user.id === me.id ? `${user.username} (you)` : user.username])}
+          />
+        </div>
+      )}
       {created === undefined ? null : <NewToken created={created} onDone={() => setCreated(undefined)} />}
-      <form class="card" onSubmit={create} aria-labelledby="create-key-title">
+      <form class="card" onSubmit={create.submit} aria-labelledby="create-key-title">
         <h2 id="create-key-title">Create a key</h2>
+        {create.error === undefined ? null : <Notice kind="error">{create.error}</Notice>}
         <div class="grid">
           <Field
             label="Name"
-            value={name}
-            onValue={setName}
+            value={form.name}
+            onValue={(name) => setForm({ ...form, name })}
             required
             maxLength={255}
             hint="What uses it, e.g. “billing service”"
           />
-          <Select label="Expires" value={expiry} onValue={setExpiry} options={EXPIRIES} />
         </div>
-        <button type="submit">Create key</button>
+        <KeyFields key={formVersion} form={form} onForm={setForm} providers={providers} idPrefix="create" />
+        <button type="submit" disabled={create.busy}>
+          Create key
+        </button>
       </form>
+      {editing === undefined ? null : (
+        <EditKey
+          key={editing.id}
+          session={session}
+          keyPath={`${base}/${encodeURIComponent(editing.id)}`}
+          apiKey={editing}
+          superuser={me.is_superuser}
+          providers={providers}
+          onSaved={(message) => {
+            setEditing(undefined)
+            setDone(message)
+            load()
+          }}
+          onCancel={() => setEditing(undefined)}
+        />
+      )}
+      <h2>{ownerName} keys</h2>
       {keys === undefined ? (
         <p aria-busy="true">Loading…</p>
       ) : keys.length === 0 ? (
         <p>No key yet.</p>
       ) : (
-        <div class="table-wrap">
-          <table class="stack">
-            <caption class="visually-hidden">Your API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((key) => (
-                <tr key={key.id}>
-                  <th scope="row">{key.name}</th>
-                  <td data-label="Key">
-                    <code>{key.key_prefix}…</code>
-                  </td>
-                  <td data-label="Expires">{dateOf(key.expires_at)}</td>
-                  <td data-label="Status">{key.is_active ? "active" : "inactive"}</td>
-                  <td>
-                    <button type="button" class="danger" onClick={() => revoke(key)} aria-label={`Revoke ${key.name}`}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <KeyTable
+          keys={keys}
+          caption={`${ownerName} API keys`}
+          onEdit={(key) => {
+            setDone(undefined)
+            setEditing(key)
+          }}
+          onRevoke={revoke}
+        />
       )}
     </section>
   )
