@@ -93,3 +93,40 @@ export const useSubmit = (action: () => Promise<void>) => {
   }
   return { submit, error, setError, busy }
 }
+
+/**
+ * A table that becomes one card per row on a phone (`table.stack`): its column headings (and a
+ * hidden "Actions" one for a last column of buttons), a caption for screen readers, and its rows.
+ */
+export const StackTable = ({
+  caption,
+  columns,
+  actions,
+  children,
+}: {
+  readonly caption: string
+  readonly columns: ReadonlyArray<string>
+  readonly actions?: boolean
+  readonly children: ComponentChildren
+}) => (
+  <div class="table-wrap">
+    <table class="stack">
+      <caption class="visually-hidden">{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((column) => (
+            <th key={column} scope="col">
+              {column}
+            </th>
+          ))}
+          {actions === true ? (
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          ) : null}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  </div>
+)

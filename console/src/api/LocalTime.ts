@@ -18,14 +18,8 @@ const LOCAL_INPUT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/
 export const isoOfLocalInput = (value: string, offsetAt: OffsetAt = browserOffset): string | undefined => {
   const parts = LOCAL_INPUT.exec(value.trim())
   if (parts === null) return undefined
-  const [year, month, day, hour, minute, second] = parts.slice(1).map((part) => Number(part ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ]
+  const part = (index: number): number => Number(parts[index] ?? 0)
+  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)]
   const wall = Date.UTC(year, month - 1, day, hour, minute, second)
   const check = new Date(wall)
   // Date.UTC rolls 2030-02-31 over to March: a date that does not exist is no date.

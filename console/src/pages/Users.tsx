@@ -3,7 +3,7 @@ import { localText } from "../api/LocalTime.js"
 import type { Session } from "../api/Session.js"
 import type { User } from "../api/Types.js"
 import { Checkbox } from "../Checkbox.js"
-import { Field, messageOf, Notice, useSubmit } from "../Controls.js"
+import { Field, messageOf, Notice, StackTable, useSubmit } from "../Controls.js"
 
 /** Adds a user. The password field is emptied once the user is created. */
 const AddUser = ({ session, onAdded }: { readonly session: Session; readonly onAdded: (user: User) => void }) => {
@@ -108,61 +108,35 @@ export const Users = ({ session, me }: { readonly session: Session; readonly me:
       {users === undefined ? (
         <p aria-busy="true">Loading…</p>
       ) : (
-        <div class="table-wrap">
-          <table class="stack">
-            <caption class="visually-hidden">Users</caption>
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((user) => (
-                <tr key={user.id}>
-                  <th scope="row">{user.username}</th>
-                  <td data-label="Email" class="url">
-                    {user.email}
-                  </td>
-                  <td data-label="Role">{user.is_superuser ? "superuser" : "user"}</td>
-                  <td data-label="Status">{user.is_active ? "active" : "inactive"}</td>
-                  <td data-label="Created" title={user.created_at}>
-                    {localText(user.created_at)}
-                  </td>
-                  <td>
-                    {user.id === me.id ? (
-                      <span class="hint">you</span>
-                    ) : user.is_active ? (
-                      <button
-                        type="button"
-                        class="danger"
-                        onClick={() => setActive(user, false)}
-                        aria-label={`Deactivate ${user.username}`}
-                      >
-                        Deactivate
-                      </button>
-                    ) : (
-                      <button
-                        type="button"
-                        class="secondary"
-                        onClick={() => setActive(user, true)}
-                        aria-label={`Reactivate ${user.username}`}
-                      >
-                        Reactivate
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <StackTable caption="Users" columns={["Username", "Email", "Role", "Status", "Created"]} actions>
+          {users.map((user) => (
+            <tr key={user.id}>
+              <th scope="row">{user.username}</th>
+              <td data-label="Email" class="url">
+                {user.email}
+              </td>
+              <td data-label="Role">{user.is_superuser ? "superuser" : "user"}</td>
+              <td data-label="Status">{user.is_active ? "active" : "inactive"}</td>
+              <td data-label="Created" title={user.created_at}>
+                {localText(user.created_at)}
+              </td>
+              <td>
+                {user.id === me.id ? (
+                  <span class="hint">you</span>
+                ) : (
+                  <button
+                    type="button"
+                    class={user.is_active ? "danger" : "secondary"}
+                    onClick={() => setActive(user, !user.is_active)}
+                    aria-label={`${user.is_active ? "Deactivate" : "Reactivate"} ${user.username}`}
+                  >
+                    {user.is_active ? "Deactivate" : "Reactivate"}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </StackTable>
       )}
     </section>
   )

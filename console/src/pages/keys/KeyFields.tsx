@@ -19,6 +19,11 @@ const PERIODS = [
   ["total", "In total (never resets)"],
 ] as const
 
+const LIMITS = [
+  ["requestsPerMinute", "Requests per minute"],
+  ["tokensPerMinute", "Tokens per minute"],
+] as const
+
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone
 
 /**
@@ -66,20 +71,16 @@ export const KeyFields = ({
             hint={`Your browser's time (${ZONE}); the gateway stores it in UTC`}
           />
         ) : null}
-        <Field
-          label="Requests per minute"
-          inputMode="numeric"
-          value={form.requestsPerMinute}
-          onValue={set("requestsPerMinute")}
-          hint="Empty: no limit"
-        />
-        <Field
-          label="Tokens per minute"
-          inputMode="numeric"
-          value={form.tokensPerMinute}
-          onValue={set("tokensPerMinute")}
-          hint="Empty: no limit"
-        />
+        {LIMITS.map(([field, label]) => (
+          <Field
+            key={field}
+            label={label}
+            inputMode="numeric"
+            value={form[field]}
+            onValue={set(field)}
+            hint="Empty: no limit"
+          />
+        ))}
       </div>
       <fieldset>
         <legend>Providers it may use</legend>
