@@ -85,7 +85,7 @@ export const KeyFields = ({
       <fieldset>
         <legend>Providers it may use</legend>
         <div class="row">
-          <label>
+          <label class="choice">
             <input
               type="radio"
               name={`${idPrefix}-allow`}
@@ -94,7 +94,7 @@ export const KeyFields = ({
             />{" "}
             Every provider
           </label>
-          <label>
+          <label class="choice">
             <input
               type="radio"
               name={`${idPrefix}-allow`}
