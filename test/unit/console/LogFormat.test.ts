@@ -55,6 +55,10 @@ describe("the request log's cells", () => {
       expires_at: null,
       is_active: true,
       created_at: "",
+      allowed_provider_ids: null,
+      requests_per_minute: null,
+      tokens_per_minute: null,
+      budget: null,
     })
     const user = (id: string, username: string) => ({
       id,
@@ -62,6 +66,8 @@ describe("the request log's cells", () => {
       email: `${username}@example.com`,
       display_name: null,
       is_superuser: false,
+      is_active: true,
+      created_at: "",
     })
     const one = { users: [user("u1", "ann")], keys: [key("k1", "billing", "u1")] }
     const two = { users: [user("u1", "ann"), user("u2", "bob")], keys: [key("k1", "billing", "u1")] }
