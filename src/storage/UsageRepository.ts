@@ -44,7 +44,12 @@ export interface UsageSummaryRow extends UsageCounts {
   readonly model: string
   /** The UTC day (`YYYY-MM-DD`) when summarized by day. */
   readonly day?: string
+  /** The UTC hour's start (`YYYY-MM-DDTHH:00:00.000Z`) when summarized by hour. */
+  readonly hour?: string
 }
+
+/** The time buckets a usage summary may be split into, besides caller and upstream. */
+export type UsageBucket = "day" | "hour"
 
 /** SQL for `usage_minutes`. Batching and retrying belong to `usage/UsageLedger`. */
 export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/storage/UsageRepository", {
@@ -94,17 +99,23 @@ export class UsageRepository extends Effect.Service<UsageRepository>()("gateway/
 
     /**
      * Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream (and UTC day
-     * when `byDay`), optionally of one user.
+     * or hour when `bucket`), optionally of one user.
      */
     const summarize = (query: {
       readonly from: Date
       readonly to: Date
       readonly userId?: string | undefined
-      readonly byDay?: boolean | undefined
+      readonly bucket?: UsageBucket | undefined
     }) => {
-      const day = query.byDay === true ? sql`to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : undefined
+      // Constant SQL (no parameter): GROUP BY must repeat the very expression the SELECT shows.
+      const day =
+        query.bucket === "day"
+          ? sql`to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+          : query.bucket === "hour"
+            ? sql`to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00:00.000Z"')`
+            : undefined
       return sql<UsageSummaryRow>`
-        SELECT api_key_id, user_id, provider, model, ${day === undefined ? sql`` : sql`${day} AS day,`}
+        SELECT api_key_id, user_id, provider, model, ${day === undefined ? sql`` : sql`${day} AS ${sql(query.bucket!)},`}
                SUM(requests)::float8 AS requests, SUM(incomplete)::float8 AS incomplete,
                SUM(input_tokens)::float8 AS input_tokens, SUM(output_tokens)::float8 AS output_tokens,
                SUM(cached_input_tokens)::float8 AS cached_input_tokens,

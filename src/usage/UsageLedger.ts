@@ -1,6 +1,6 @@
 import { Duration, Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { UsageRepository } from "../storage/UsageRepository.js"
+import { type UsageBucket, UsageRepository } from "../storage/UsageRepository.js"
 import { addUsage, mergeTally, type UsageEntry, type UsageTally } from "./UsageTally.js"
 
 /**
@@ -78,12 +78,12 @@ export class UsageLedger extends Effect.Service<UsageLedger>()("gateway/usage/Us
       )
     }
 
-    /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream (and day); this instance's pending usage first. */
+    /** Usage between `from` (inclusive) and `to` (exclusive), per caller and upstream (and day or hour); this instance's pending usage first. */
     const summary = (query: {
       readonly from: Date
       readonly to: Date
       readonly userId?: string | undefined
-      readonly byDay?: boolean | undefined
+      readonly bucket?: UsageBucket | undefined
     }) => Effect.zipRight(flush, repository.summarize(query))
 
     return { record, flush, summary, prune } as const

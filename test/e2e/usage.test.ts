@@ -78,6 +78,40 @@ describe("usage (real server)", () => {
     expect(totals.output_tokens).toBeGreaterThanOrEqual(2 * json.usage!.completion_tokens)
   })
 
+  it("group_by=hour: one row per UTC hour (its start, ISO), adding up to the ungrouped totals; other buckets are a 400", async () => {
+    const authorization = { authorization: `Bearer ${gateway.masterKey}` }
+    const to = new Date()
+    const from = new Date(to.getTime() - 3 * 3_600_000)
+    const query = `from=${from.toISOString()}&to=${to.toISOString()}`
+    const get = async (path: string) => {
+      const response = await fetch(`${gateway.url}${path}`, { headers: authorization })
+      return { status: response.status, body: (await response.json()) as any }
+    }
+    const all = await get(`/usage?${query}`)
+    const byHour = await get(`/usage?${query}&group_by=hour`)
+    expect(byHour.status).toBe(200)
+    expect(all.body.totals.requests).toBeGreaterThan(0)
+    expect(byHour.body.totals).toEqual(all.body.totals)
+    // Every request of this test was answered within the last minutes: their hour is now's (or the one before, at a turn of the hour).
+    const hourOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 13)}:00:00.000Z`
+    const hours = [hourOf(to.getTime()), hourOf(to.getTime() - 300_000)]
+    for (const row of byHour.body.rows) {
+      expect(hours).toContain(row.hour)
+      expect(row.day).toBeUndefined()
+    }
+    const requests = byHour.body.rows.reduce((n: number, row: { requests: number }) => n + row.requests, 0)
+    expect(requests).toBe(all.body.totals.requests)
+
+    // A window that ends before any request: no rows, zero totals.
+    const before = await get(`/usage?from=${from.toISOString()}&to=${hourOf(to.getTime() - 3_600_000)}&group_by=hour`)
+    expect(before.body.rows).toEqual([])
+    expect(before.body.totals.requests).toBe(0)
+
+    const refused = await get(`/usage?${query}&group_by=minute`)
+    expect(refused.status).toBe(400)
+    expect(refused.body.message, JSON.stringify(refused.body)).toContain("expected day or hour")
+  })
+
   it("a request no upstream answered, or one the provider refused, is not usage", async () => {
     const before = (await usage()).totals.requests
     const unknown = await fetch(`${gateway.url}/v1/chat/completions`, {

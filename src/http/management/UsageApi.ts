@@ -12,7 +12,7 @@ export const UsageTime = Schema.Date.pipe(
   }),
 )
 
-/** Token usage and its cost recorded by the data plane (`usage_minutes`), summed per caller and upstream (and day). */
+/** Token usage and its cost recorded by the data plane (`usage_minutes`), summed per caller and upstream (and day or hour). */
 
 const Counts = {
   requests: Schema.Number,
@@ -41,6 +41,9 @@ export const UsageResponse = Schema.Struct({
       provider: Schema.String,
       model: Schema.String.annotations({ description: "the upstream model that answered" }),
       day: Schema.optional(Schema.String).annotations({ description: "the UTC day (YYYY-MM-DD), with group_by=day" }),
+      hour: Schema.optional(Schema.String).annotations({
+        description: "the UTC hour's start (ISO, e.g. 2025-01-02T13:00:00.000Z), with group_by=hour",
+      }),
       ...Counts,
     }),
   ),
@@ -58,9 +61,9 @@ export class UsageGroup extends HttpApiGroup.make("usage")
           to: Schema.optional(UsageTime).annotations({ description: "ISO time, exclusive (default: now)" }),
           user_id: Schema.optional(Schema.UUID.annotations({ message: () => "expected a user id (a UUID)" })),
           group_by: Schema.optional(
-            Schema.Literal("day").annotations({
-              message: () => "expected day",
-              description: "day: one row per UTC day as well",
+            Schema.Literal("day", "hour").annotations({
+              message: () => ({ message: "expected day or hour", override: true }),
+              description: "day: one row per UTC day as well; hour: one row per UTC hour as well",
             }),
           ),
         }),
@@ -68,7 +71,7 @@ export class UsageGroup extends HttpApiGroup.make("usage")
       .addSuccess(UsageResponse)
       .annotate(
         OpenApi.Description,
-        "Answered data-plane requests, their tokens and their cost, by API key and upstream (and UTC day with group_by=day), to the minute. A user sees their own keys; a superuser everyone's (or one user's with user_id).",
+        "Answered data-plane requests, their tokens and their cost, by API key and upstream (and UTC day or hour with group_by), to the minute. A user sees their own keys; a superuser everyone's (or one user's with user_id).",
       ),
   )
   .middleware(AnyCredential)

@@ -38,7 +38,7 @@ export const UsageHandlers = HttpApiBuilder.group(ManagementApi, "usage", (handl
         const to = urlParams.to ?? new Date()
         const from = urlParams.from ?? new Date(to.getTime() - DAY_MS)
         if (from.getTime() >= to.getTime()) return yield* new BadRequest({ message: "'from' must be before 'to'" })
-        const rows = yield* ledger.summary({ from, to, userId, byDay: urlParams.group_by === "day" })
+        const rows = yield* ledger.summary({ from, to, userId, bucket: urlParams.group_by })
         const totals = {
           requests: 0,
           incomplete: 0,

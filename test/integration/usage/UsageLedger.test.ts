@@ -91,7 +91,7 @@ describe("UsageLedger", () => {
       })
 
       // By UTC day: the same sums, each row naming its day.
-      const byDay = yield* first.summary({ ...window(), byDay: true })
+      const byDay = yield* first.summary({ ...window(), bucket: "day" })
       const days = new Set([
         new Date(Date.now() - 3_600_000).toISOString().slice(0, 10),
         new Date().toISOString().slice(0, 10),
@@ -102,6 +102,13 @@ describe("UsageLedger", () => {
         rows.reduce((n, r) => n + BigInt(r.cost_nanousd), 0n),
       ]
       expect(sum(byDay)).toEqual(sum(all))
+
+      // By UTC hour: the same sums, each row naming its hour's start.
+      const byHour = yield* first.summary({ ...window(), bucket: "hour" })
+      const hourOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 13)}:00:00.000Z`
+      const hours = new Set([hourOf(Date.now() - 3_600_000), hourOf(Date.now())])
+      expect(byHour.every((r) => r.hour !== undefined && hours.has(r.hour) && r.day === undefined)).toBe(true)
+      expect(sum(byHour)).toEqual(sum(all))
 
       // One user's view; and nothing outside the window.
       expect((yield* first.summary({ ...window(), userId: USER_2 })).map((r) => r.api_key_id)).toEqual([KEY_B])
