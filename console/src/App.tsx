@@ -10,6 +10,7 @@ import { Providers } from "./pages/Providers.js"
 import { RequestLog } from "./pages/RequestLog.js"
 import { SignIn } from "./pages/SignIn.js"
 import { Users } from "./pages/Users.js"
+import { Usage } from "./pages/Usage.js"
 import { PAGES, type Page, pageOf, pathOf, TITLES } from "./Route.js"
 
 /** The pages only a superuser sees (the API refuses their calls to anyone else). */
@@ -127,6 +128,7 @@ export const App = () => {
         {current === "models" ? <LogicalModels session={session} /> : null}
         {current === "logs" ? <RequestLog session={session} me={me} /> : null}
         {current === "users" ? <Users session={session} me={me} /> : null}
+        {current === "usage" ? <Usage session={session} me={me} /> : null}
         {current === "unknown" ? (
           <section>
             <h1>Not found</h1>

@@ -1,5 +1,5 @@
 /** The console's pages, each at `/ui/<page>` (the gateway serves index.html for every one). */
-export const PAGES = ["providers", "models", "keys", "users", "playground", "logs", "account"] as const
+export const PAGES = ["providers", "models", "keys", "users", "playground", "logs", "usage", "account"] as const
 export type Page = (typeof PAGES)[number]
 
 export const TITLES: Record<Page, string> = {
@@ -10,6 +10,7 @@ export const TITLES: Record<Page, string> = {
   models: "Logical models",
   logs: "Request log",
   users: "Users",
+  usage: "Usage",
 }
 
 /** The page at `pathname`; `undefined` for `/ui` itself (the start page is chosen by role). */

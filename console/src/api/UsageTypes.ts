@@ -1,56 +1,20 @@
+import type { BudgetSettingResponse, BudgetStatusResponse } from "../../../src/http/management/BudgetSchemas.js"
+import type { UsageResponse as UsageSchema } from "../../../src/http/management/UsageApi.js"
 import type { ApiKey, User } from "./Types.js"
 
-/** `GET /usage` and the budget routes, as on the wire (see /openapi.json). */
+/**
+ * `GET /usage` and the budget routes as on the wire: the types of the management API's own
+ * Schemas (type-only imports: nothing of the server is bundled), so they cannot drift.
+ */
 
-export interface UsageCounts {
-  readonly requests: number
-  readonly incomplete: number
-  readonly input_tokens: number
-  readonly output_tokens: number
-  readonly cached_input_tokens: number
-  /** USD as an exact decimal string; null when none of the requests was priced. */
-  readonly cost_usd: string | null
-  readonly unpriced_requests: number
-}
-
-export interface UsageRow extends UsageCounts {
-  readonly api_key_id: string | null
-  readonly user_id: string | null
-  readonly provider: string
-  readonly model: string
-  /** With group_by=day: the UTC day, YYYY-MM-DD. */
-  readonly day?: string
-  /** With group_by=hour: the UTC hour's start, ISO. */
-  readonly hour?: string
-}
-
-export interface UsageResponse {
-  readonly from: string
-  readonly to: string
-  readonly rows: ReadonlyArray<UsageRow>
-  readonly totals: UsageCounts
-}
-
-export type BudgetPeriod = "day" | "week" | "month" | "total"
+export type UsageResponse = typeof UsageSchema.Type
+export type UsageRow = UsageResponse["rows"][number]
+export type UsageCounts = UsageResponse["totals"]
 
 /** A budget as a user or a key shows it. */
-export interface BudgetSetting {
-  readonly amount_usd: string
-  readonly period: BudgetPeriod
-  readonly soft: boolean
-}
-
+export type BudgetSetting = typeof BudgetSettingResponse.Type
 /** A budget with what its current period used (`GET …/budget`). */
-export interface BudgetStatus extends BudgetSetting {
-  readonly budget: "api_key" | "user"
-  readonly user_id: string
-  readonly api_key_id: string | null
-  readonly period_start: string | null
-  readonly resets_at: string | null
-  readonly used_usd: string
-  readonly remaining_usd: string
-  readonly exceeded: boolean
-}
+export type BudgetStatus = typeof BudgetStatusResponse.Type
 
 export interface BudgetedUser extends User {
   readonly budget: BudgetSetting | null

@@ -66,3 +66,9 @@ export const usagePath = (window: UsageWindow): string =>
 /** A bucket's label for tables: "13:00" with the day for hours ("2025-01-02 13:00"), the day itself for days. */
 export const bucketLabel = (groupBy: "hour" | "day", key: string): string =>
   groupBy === "hour" ? `${key.slice(0, 10)} ${key.slice(11, 16)}` : key
+
+/** A time (Unix seconds) as the charts show it, in UTC: "13:00" by hour, "03-12" by day. */
+export const timeLabel = (groupBy: "hour" | "day", seconds: number): string => {
+  const iso = new Date(seconds * 1000).toISOString()
+  return groupBy === "hour" ? iso.slice(11, 16) : iso.slice(5, 10)
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { bucketKey, bucketLabel, usagePath, windowOf } from "../../../console/src/usage/UsageWindow.js"
+import { bucketKey, bucketLabel, timeLabel, usagePath, windowOf } from "../../../console/src/usage/UsageWindow.js"
 
 const now = new Date("2025-03-10T13:45:12.345Z")
 
@@ -43,5 +43,8 @@ describe("usage page windows", () => {
     expect(bucketKey("day", Date.parse("2025-03-10T23:59:59.999Z"))).toBe("2025-03-10")
     expect(bucketLabel("hour", "2025-03-10T13:00:00.000Z")).toBe("2025-03-10 13:00")
     expect(bucketLabel("day", "2025-03-10")).toBe("2025-03-10")
+    const seconds = Date.parse("2025-03-10T13:00:00.000Z") / 1000
+    expect(timeLabel("hour", seconds)).toBe("13:00")
+    expect(timeLabel("day", seconds)).toBe("03-10")
   })
 })
