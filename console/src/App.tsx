@@ -9,8 +9,8 @@ import { Playground } from "./pages/Playground.js"
 import { Providers } from "./pages/Providers.js"
 import { RequestLog } from "./pages/RequestLog.js"
 import { SignIn } from "./pages/SignIn.js"
-import { Users } from "./pages/Users.js"
 import { Usage } from "./pages/Usage.js"
+import { Users } from "./pages/Users.js"
 import { PAGES, type Page, pageOf, pathOf, TITLES } from "./Route.js"
 
 /** The pages only a superuser sees (the API refuses their calls to anyone else). */
