@@ -26,8 +26,13 @@ type Message = Anthropic.Beta.BetaMessage
  * each upstream gets what it should — the session byte for byte with Claude Code's feature
  * headers when it speaks Anthropic, a faithful conversion otherwise.
  */
+/**
+ * One gateway for the file: every target is a provider of the same providers file, and each turn
+ * scripts the mock (reset before every test) and reads only what its own request sent.
+ */
+const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
+
 describe.each(REPLAY_TARGETS)("Claude Code session against an $protocol upstream", (target) => {
-  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
   const sent = recordingFetch()
   let claude: Anthropic
 

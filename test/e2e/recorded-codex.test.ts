@@ -17,6 +17,13 @@ import { recordingFetch } from "../support/RecordingFetch.js"
 
 const session = loadSession("codex")
 
+/**
+ * One gateway for the file: every target is a provider of the same providers file, each test
+ * scripts the mock (reset before every test) and reads only what its own requests sent, and a
+ * `previous_response_id` names a response of the test's own.
+ */
+const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
+
 type Item = { readonly type: string } & Record<string, unknown>
 
 /** One turn as Codex sends it (its headers, streamed), for `target`'s model; the SDK assembles the answer. */
@@ -36,7 +43,6 @@ const streamed = (client: OpenAI, body: Record<string, unknown>, target: ReplayT
  * a 400 naming the hosted tool it cannot run.
  */
 describe.each(REPLAY_TARGETS)("Codex CLI session against an $protocol upstream", (target) => {
-  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
   const sent = recordingFetch()
   let codex: OpenAI
 
@@ -145,7 +151,6 @@ const expectConverted = (received: ReceivedRequest, turn: RecordedTurn, target: 
  * tool turn keeps thinking on — the real API refuses thinking without it (the mock does too).
  */
 describe("Codex CLI session chained on the gateway's own answers, against an Anthropic upstream", () => {
-  const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
   const target = REPLAY_TARGETS.find((r) => r.protocol === "anthropic")!
   const [first, second] = session.turns as [RecordedTurn, RecordedTurn]
   const stream = (body: Record<string, unknown>) => streamed(t.openai, body, target, session)
@@ -190,7 +195,6 @@ const stateful = loadSession("codex", "stateful")
 describe.each(REPLAY_TARGETS)(
   "Codex CLI session continued with previous_response_id, against an $protocol upstream",
   (target) => {
-    const t = useMockGateway({ gatewayFile: (mockUrl) => ({ providers: protocolProviders(mockUrl) }) })
     const [first, second] = stateful.turns as [RecordedTurn, RecordedTurn]
     const stream = (body: Record<string, unknown>) => streamed(t.openai, body, target, stateful)
 
