@@ -4,6 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { mainEntry } from "../support/EntryPoint.js"
 import { freePort } from "../support/GatewayProcess.js"
 import { containsInOrder } from "../support/InOrder.js"
 import { promisedFragments, type ReadmeBlock, readmeBlocks } from "../support/ReadmeBlocks.js"
@@ -42,7 +43,7 @@ const startDemo = async (env: Readonly<Record<string, string>>): Promise<Demo> =
     path.join(dir, "examples/demo.yaml"),
     providers.replaceAll("127.0.0.1:8089", `127.0.0.1:${mockPort}`),
   )
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/main.ts"), "demo"], {
+  const child: ChildProcess = spawn(process.execPath, [...mainEntry(), "demo"], {
     cwd: dir,
     env: {
       PATH: process.env.PATH,

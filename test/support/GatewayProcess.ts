@@ -4,6 +4,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { mainEntry } from "./EntryPoint.js"
 import { TEST_SECRET_KEY } from "./TestConfig.js"
 import type { SharedStorage } from "./TestGateway.js"
 
@@ -38,9 +39,9 @@ export interface GatewayProcess {
 }
 
 /**
- * The real gateway as a process of its own (`node --import tsx src/main.ts`), on a free loopback
- * port, over `storage`, with `gatewayFile` as its providers file and `env` on top of a minimal
- * environment; resolves once `/health` answers 200. For what only a whole process shows: signals,
+ * The real gateway as a process of its own (`mainEntry`: the build when current, else src/main.ts
+ * under tsx), on a free loopback port, over `storage`, with `gatewayFile` as its providers file and
+ * `env` on top of a minimal environment; resolves once `/health` answers 200. For what only a whole process shows: signals,
  * its standard streams, its memory.
  */
 export const startGatewayProcess = async (options: {
@@ -61,7 +62,7 @@ export const startGatewayProcess = async (options: {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...options.storage.env }))
     if (v !== undefined) env[k] = v
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, [...mainEntry()], {
     cwd: root,
     env: {
       ...env,
@@ -119,7 +120,7 @@ export interface Run {
 }
 
 /**
- * Runs the real entry point (`src/main.ts` with `args`: a command such as `check-config`, or the
+ * Runs the real entry point (`mainEntry` with `args`: a command such as `check-config`, or the
  * server, for start-ups expected to fail) in a minimal environment plus `env`, until it exits.
  */
 export const runMain = (
@@ -127,7 +128,7 @@ export const runMain = (
   options: { readonly args?: ReadonlyArray<string>; readonly timeoutMs?: number } = {},
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...(options.args ?? [])], {
+    const child = spawn(process.execPath, [...mainEntry(), ...(options.args ?? [])], {
       cwd: root,
       env: {
         PATH: process.env.PATH,
