@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { AxeBuilder } from "@axe-core/playwright"
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core"
 import { buildConsole } from "../../scripts/build-console.js"
 import type { TestEnv } from "./TestConfig.js"
@@ -32,6 +33,25 @@ const LAUNCH_ARGS = [
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"])
 
+/** The rules an audit runs: WCAG 2.0 and 2.1, levels A and AA (colour contrast included). */
+export const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] as const
+
+/**
+ * Runs axe-core on the page as it is now and returns one line per failing element:
+ * `<name>: <rule> (<impact>) <help> — <element> — <what axe says to fix>`, so a test's
+ * `expect(await ui.audit("x")).toEqual([])` names exactly what to fix.
+ */
+export const auditPage = async (page: Page, name: string): Promise<ReadonlyArray<string>> => {
+  const results = await new AxeBuilder({ page }).withTags([...WCAG_TAGS]).analyze()
+  return results.violations.flatMap((violation) =>
+    violation.nodes.map(
+      (node) =>
+        `${name}: ${violation.id} (${node.impact ?? violation.impact ?? "unknown"}) ${violation.help} — ` +
+        `${node.target.join(" ")} — ${(node.failureSummary ?? "").replace(/\s*\n\s*/g, " ")}`,
+    ),
+  )
+}
+
 export interface ConsoleBrowser {
   readonly gateway: TestGateway
   readonly page: Page
@@ -52,6 +72,8 @@ export interface ConsoleBrowser {
   readonly nav: (name: string) => Locator
   /** Signs in through the sign-in form (the page must show it). */
   readonly signIn: (credentials?: { readonly username: string; readonly password: string }) => Promise<void>
+  /** An accessibility audit (WCAG 2.1 A and AA) of the page as it is now: one line per failure, empty when none. */
+  readonly audit: (name: string) => Promise<ReadonlyArray<string>>
   /** Calls the management API with the gateway's master key. */
   readonly manage: (method: string, pathname: string, body?: unknown) => Promise<Response>
   readonly close: () => Promise<void>
@@ -133,6 +155,7 @@ export const startConsoleBrowser = async (options: { readonly env?: TestEnv } = 
         await page.getByRole("button", { name: "Sign in" }).click()
         await page.getByRole("navigation", { name: "Console" }).waitFor()
       },
+      audit: (name) => auditPage(page, name),
       manage: (method, pathname, body) =>
         fetch(`${started.url}${pathname}`, {
           method,

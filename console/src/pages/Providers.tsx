@@ -98,7 +98,7 @@ export const Providers = ({ session }: { readonly session: Session }) => {
                         type="button"
                         class="link"
                         onClick={() => void status.probe(provider.id)}
-                        aria-label={`Check the health of ${provider.id} again`}
+                        aria-label={`Recheck the health of ${provider.id}`}
                       >
                         Recheck
                       </button>
