@@ -144,13 +144,14 @@ describe.skipIf(!chromiumAvailable)("console accessibility: axe audit and keyboa
     expect(await auditBothWidths("providers")).toEqual([])
     const stops = await tabTo("Add provider")
     const names = stops.map((stop) => stop.element)
-    expect(names.slice(0, 7)).toEqual([
+    expect(names.slice(0, 8)).toEqual([
       'a "Skip to content"',
       'a "Providers"',
       'a "API keys"',
       'a "Playground"',
       'a "Account"',
       'a "Logical models"',
+      'a "Request log"',
       'button "Sign out"',
     ])
     expect(names).toContain('button "Recheck the health of mock"')
@@ -160,6 +161,10 @@ describe.skipIf(!chromiumAvailable)("console accessibility: axe audit and keyboa
     // The add-a-key form opened in the table.
     await page.getByText("Add a key").click()
     expect(await auditBothWidths("providers add key")).toEqual([])
+    // A provider's detail: settings, custom headers, models and prices.
+    await page.getByRole("button", { name: "Manage mock" }).click()
+    await page.getByRole("heading", { name: /^Provider mock/ }).waitFor()
+    expect(await auditBothWidths("provider detail")).toEqual([])
   })
 
   it("API keys with a key and the key-created dialog: no violation; Tab reaches Copy, Done and Create key", async () => {
@@ -204,6 +209,28 @@ describe.skipIf(!chromiumAvailable)("console accessibility: axe audit and keyboa
       expect.arrayContaining(['input "API key"', 'button "Load models"', 'select "Model"', 'textarea "Message"']),
     )
     expect(unseen(stops)).toEqual([])
+  })
+
+  it("Request log with the playground's request open: no violation; Tab reaches the filters' Apply", async () => {
+    await ui.nav("Request log").click()
+    await page.getByRole("heading", { name: "Request log", level: 1 }).waitFor()
+    const details = page.getByRole("button", { name: /^Details of the request / }).first()
+    // The log is written in batches: refresh until the playground's request is listed.
+    await expect
+      .poll(
+        async () => {
+          if ((await details.count()) > 0) return true
+          await page.getByRole("button", { name: "Refresh" }).click()
+          await page.getByText("Loading…").waitFor({ state: "detached" })
+          return (await details.count()) > 0
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toBe(true)
+    await details.click()
+    await page.locator(`#${await details.getAttribute("aria-controls")}`).waitFor()
+    expect(await auditBothWidths("request log")).toEqual([])
+    expect(unseen(await tabTo("Apply filters"))).toEqual([])
   })
 
   it("Account: no violation; Tab reaches the three password fields and Change password", async () => {

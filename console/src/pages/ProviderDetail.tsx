@@ -80,7 +80,7 @@ export const ProviderDetail = ({
         <h3>Health</h3>
         <p>
           Probe: <HealthBadge health={health} />{" "}
-          <button type="button" class="link" onClick={onProbe} aria-label={`Probe ${provider.id} now`}>
+          <button type="button" class="link" onClick={onProbe} aria-label={`Probe now: ${provider.id}`}>
             Probe now
           </button>
         </p>

@@ -310,7 +310,7 @@ export const RequestLog = ({ session, me }: { readonly session: Session; readonl
                           aria-label={`Details of the request ${row.request_id}`}
                           onClick={() => toggle(row.id)}
                         >
-                          {expanded ? "Hide" : "Details"}
+                          Details
                         </button>
                       </td>
                     </tr>
