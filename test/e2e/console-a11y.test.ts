@@ -144,14 +144,16 @@ describe.skipIf(!chromiumAvailable)("console accessibility: axe audit and keyboa
     expect(await auditBothWidths("providers")).toEqual([])
     const stops = await tabTo("Add provider")
     const names = stops.map((stop) => stop.element)
-    expect(names.slice(0, 8)).toEqual([
+    expect(names.slice(0, 10)).toEqual([
       'a "Skip to content"',
       'a "Providers"',
-      'a "API keys"',
-      'a "Playground"',
-      'a "Account"',
       'a "Logical models"',
+      'a "API keys"',
+      'a "Users"',
+      'a "Playground"',
       'a "Request log"',
+      'a "Usage"',
+      'a "Account"',
       'button "Sign out"',
     ])
     expect(names).toContain('button "Recheck the health of mock"')
@@ -231,6 +233,23 @@ describe.skipIf(!chromiumAvailable)("console accessibility: axe audit and keyboa
     await page.locator(`#${await details.getAttribute("aria-controls")}`).waitFor()
     expect(await auditBothWidths("request log")).toEqual([])
     expect(unseen(await tabTo("Apply filters"))).toEqual([])
+  })
+
+  it("Usage with the playground's request counted, and Users: no violation; Tab reaches Add user", async () => {
+    await ui.nav("Usage").click()
+    await page.getByRole("heading", { name: "Usage", level: 1 }).waitFor()
+    await page
+      .getByRole("status")
+      .filter({ hasText: /\d+ requests?, / })
+      .waitFor()
+    await page.locator("figure.chart").first().waitFor()
+    expect(await auditBothWidths("usage")).toEqual([])
+    expect(unseen(await tabTo("Refresh", 40))).toEqual([])
+    await ui.nav("Users").click()
+    await page.getByRole("heading", { name: "Users", level: 1 }).waitFor()
+    await page.getByText("Loading…").waitFor({ state: "detached" })
+    expect(await auditBothWidths("users")).toEqual([])
+    expect(unseen(await tabTo("Add user"))).toEqual([])
   })
 
   it("Account: no violation; Tab reaches the three password fields and Change password", async () => {
