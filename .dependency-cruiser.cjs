@@ -80,7 +80,7 @@ module.exports = {
     {
       name: "folder-imports-root",
       comment:
-        "src/App.ts, src/main.ts, src/demo.ts and src/HeapTuning.ts compose and start the app: nothing below them imports them",
+        "src/App.ts, src/main.ts, src/Cli.ts, src/demo.ts and src/HeapTuning.ts compose and start the app: nothing below them imports them",
       severity: "error",
       from: { path: "^src/[^/]+/" },
       to: { path: "^src/[^/]+\\.ts$" },

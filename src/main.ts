@@ -1,99 +1,27 @@
 #!/usr/bin/env node
 import "./HeapTuning.js"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Config, ConfigError, Duration, Effect, Either, Layer, Option } from "effect"
-import { makeAppLayer } from "./App.js"
-import { checkConfig } from "./cli/CheckConfig.js"
-import { ResetAdminPasswordLive, ResetRefused, resetAdminPassword } from "./cli/ResetAdminPassword.js"
-import { type EnvFileError, readEnvFile } from "./config/EnvFile.js"
-import { guardStandardStreams } from "./http/Logging.js"
-import { durationConfig } from "./shared/DurationConfig.js"
+import { dataDirOf, usesEmbeddedDatabase } from "./config/DataDir.js"
+import { EnvFileError, type EnvFileOutcome, readEnvFile } from "./config/EnvFile.js"
+import * as EmbeddedStart from "./storage/EmbeddedStart.js"
 
-// A reader of stdout/stderr that went away (`apiproxy 2>&1 | head`) must never stop the gateway.
-guardStandardStreams()
+/**
+ * The entry point. It imports Node built-ins and these small modules only: `.env` is read, and
+ * when the gateway is to serve on the embedded database, that database's process is started now,
+ * so it boots on the other core while the gateway's own modules load (`Cli.ts` and everything it
+ * imports: about two seconds of CPU). `Database.embedded` adopts it (bench/RESULTS.md, "Start time").
+ */
 
 /** `.env` (or ENV_FILE) into the environment before any setting is read; the real environment wins. */
-const envFile = Either.try({
-  try: () => readEnvFile(process.env, process.cwd()),
-  catch: (error) => error as EnvFileError,
-})
-
-/**
- * SIGTERM/SIGINT interrupt the program and its layers close (the server drains for
- * SHUTDOWN_DRAIN, then ends what is still in flight when SHUTDOWN_GRACE is over). Whatever a later
- * finalizer waits for (a store that does not answer), the process is gone SHUTDOWN_DRAIN +
- * SHUTDOWN_GRACE + 1 s after the signal.
- */
-const settingMs = (name: string, fallback: Duration.Duration) =>
-  Effect.runSync(
-    durationConfig(name).pipe(
-      Config.withDefault(fallback),
-      Effect.map(Duration.toMillis),
-      Effect.orElseSucceed(() => Duration.toMillis(fallback)),
-    ),
-  )
-const shutdownMs = settingMs("SHUTDOWN_DRAIN", Duration.zero) + settingMs("SHUTDOWN_GRACE", Duration.seconds(10))
-const exitAfterGrace = () => {
-  setTimeout(() => {
-    process.stderr.write("apiproxy: shutdown did not finish within SHUTDOWN_DRAIN + SHUTDOWN_GRACE + 1 s; exiting\n")
-    process.exit(1)
-  }, shutdownMs + 1_000).unref()
-}
-process.once("SIGTERM", exitAfterGrace)
-process.once("SIGINT", exitAfterGrace)
-
-/** One clear line for a start-up failure: which setting, what was expected. No stack trace. */
-const describeStartupFailure = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isNone(failure)) return Cause.pretty(cause).split("\n")[0] ?? "unknown failure"
-  const error = failure.value
-  if (ConfigError.isConfigError(error)) {
-    return `invalid configuration: ${String(error)
-      .replace(/^\(|\)$/g, "")
-      .replace(/\s+/g, " ")}`
+const envFile = ((): EnvFileOutcome | EnvFileError => {
+  try {
+    return readEnvFile(process.env, process.cwd())
+  } catch (error) {
+    return error instanceof EnvFileError ? error : new EnvFileError(`ENV_FILE: ${String(error)}`)
   }
-  const message = (error as { message?: unknown })?.message
-  return typeof message === "string" && message !== "" ? message : String(error)
-}
+})()
 
-const COMMANDS = "commands: demo, check-config <file>, reset-admin-password [username]"
+if (!(envFile instanceof EnvFileError) && process.argv[2] === undefined && usesEmbeddedDatabase(process.env))
+  await EmbeddedStart.prestart(EmbeddedStart.embeddedDirectory(dataDirOf(process.env)))
 
-/**
- * `apiproxy` serves; `apiproxy check-config <file>` validates a providers file without starting;
- * `apiproxy reset-admin-password [username]` recovers a superuser's access; `apiproxy demo` serves
- * beside the bundled mock provider, with no keys (src/Demo.ts).
- */
-const command = process.argv[2]
-const run: Effect.Effect<void, unknown> =
-  command === undefined
-    ? Layer.launch(makeAppLayer(Either.isRight(envFile) ? { envFile: envFile.right } : {}))
-    : command === "demo"
-      ? // Loaded only for the demo: a production start never reads the mock provider's modules.
-        Effect.flatMap(
-          Effect.promise(() => import("./Demo.js")),
-          (demo) => demo.runDemo,
-        )
-      : command === "reset-admin-password"
-        ? resetAdminPassword(process.argv[3] ?? "admin").pipe(Effect.provide(ResetAdminPasswordLive))
-        : command === "check-config" && process.argv[3] !== undefined
-          ? checkConfig(process.argv[3])
-          : Effect.fail(
-              new ResetRefused({
-                message: `unknown command or missing argument '${command.slice(0, 64)}' (${COMMANDS})`,
-              }),
-            )
-const program = Either.isLeft(envFile) ? Effect.fail(envFile.left) : run
-
-program.pipe(
-  Effect.catchAllCause((cause) =>
-    Cause.isInterruptedOnly(cause)
-      ? Effect.void
-      : Effect.sync(() => {
-          process.stderr.write(
-            `apiproxy: ${command === undefined ? "cannot start" : command.slice(0, 64)}: ${describeStartupFailure(cause)}\n`,
-          )
-          process.exitCode = 1
-        }),
-  ),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true }),
-)
+const { runCli } = await import("./Cli.js")
+runCli(envFile)

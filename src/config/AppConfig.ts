@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
 import { durationConfig } from "../shared/DurationConfig.js"
+import { DEFAULT_DATA_DIR } from "./DataDir.js"
 
 /** Well-known placeholder secrets, refused when NODE_ENV=production. */
 export const DEFAULT_SECRET_KEY = "please-change-me"
@@ -91,7 +92,7 @@ export const appConfig = Config.all({
     Config.map((env) => env === "production"),
   ),
   databaseUrl,
-  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault(DEFAULT_DATA_DIR)),
   redisUrl: optionalRedacted("REDIS_URL"),
   /** Prefix of every KV key; lets tests and tenants share one Redis. */
   kvPrefix: Config.string("KV_PREFIX").pipe(Config.withDefault("apiproxy:")),

@@ -1,7 +1,3 @@
-import { type ChildProcess, fork } from "node:child_process"
-import * as fs from "node:fs"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -10,8 +6,7 @@ import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Cause, Context, Duration, Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
 import { migrations } from "../../migrations/index.js"
 import { AppConfig } from "../config/AppConfig.js"
-import type { EmbeddedMessage } from "./EmbeddedPostgresProcess.js"
-import * as EmbeddedTemplate from "./EmbeddedTemplate.js"
+import * as EmbeddedStart from "./EmbeddedStart.js"
 
 /**
  * The SQL database: Postgres at `DATABASE_URL`, or, without it, embedded PGlite persisted under
@@ -68,159 +63,73 @@ export const connect = (
     ),
   )
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
+const templateWarning = (outcome: EmbeddedStart.TemplateOutcome) =>
+  typeof outcome !== "object"
+    ? Effect.void
+    : "stale" in outcome
+      ? Effect.logWarning(
+          `embedded database: the template ${outcome.stale} is for another PGlite or other migrations; initialising from scratch (npm run build makes a new one)`,
+        )
+      : Effect.logWarning(
+          `embedded database: the template ${outcome.file} is unusable (${reasonOf(outcome.unusable)}); initialising from scratch`,
+        )
+
+/** What `EmbeddedStart` reports, worded for the operator: which step, which directory, why. */
+const startFailure = (directory: string, error: unknown): DatabaseError => {
+  const step = error instanceof EmbeddedStart.EmbeddedStartError ? error.step : "open"
+  const reason = reasonOf(error instanceof EmbeddedStart.EmbeddedStartError ? error.cause : error)
+  return new DatabaseError({
+    message:
+      step === "create"
+        ? `DATA_DIR: could not create the directory of the embedded database at ${directory}: ${reason}`
+        : step === "lock"
+          ? `DATA_DIR: embedded database at ${directory} is locked: ${reason}`
+          : `DATA_DIR: could not open the embedded database at ${directory}: ${reason}`,
+  })
 }
 
 /**
- * PGlite has no postmaster lock: two processes on one data directory would corrupt it. A lock
- * file holding our pid guards it; a lock left by a dead process is taken over.
+ * The embedded database's process for `directory`: the one `main.ts` started ahead
+ * (`EmbeddedStart.prestart`) or a new one. Interrupted while it starts, it is stopped once it
+ * serves; released with the scope (a clean close, then the lock).
  */
-const lockDirectory = (directory: string): Effect.Effect<void, DatabaseError, Scope.Scope> => {
-  const lockFile = path.join(directory, "apiproxy.lock")
-  const take = (): void => {
-    try {
-      fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-      const holder = Number.parseInt(fs.readFileSync(lockFile, "utf8"), 10)
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`in use by process ${holder} (run one instance per DATA_DIR, or set DATABASE_URL)`)
-      }
-      if (holder === process.pid) throw new Error("already open in this process")
-      fs.rmSync(lockFile, { force: true })
-      take()
-    }
-  }
-  return Effect.acquireRelease(
-    Effect.try({
-      try: take,
-      catch: (cause) =>
-        new DatabaseError({ message: `DATA_DIR: embedded database at ${directory} is locked: ${reasonOf(cause)}` }),
+const acquireEmbedded = (directory: string, options: { readonly template?: string | false }) =>
+  Effect.acquireRelease(
+    Effect.async<EmbeddedStart.EmbeddedDatabase, DatabaseError>((resume) => {
+      let interrupted = false
+      const opening = EmbeddedStart.take(directory, options)
+      opening.then(
+        (database) => {
+          if (interrupted) void database.stop()
+          else resume(Effect.succeed(database))
+        },
+        (error: unknown) => resume(Effect.fail(startFailure(directory, error))),
+      )
+      return Effect.sync(() => {
+        interrupted = true
+      })
     }),
-    () => Effect.sync(() => fs.rmSync(lockFile, { force: true })),
-  )
-}
-
-const here = fileURLToPath(import.meta.url)
-/** The child's entry next to this file: `.js` when compiled, `.ts` under tsx or vitest. */
-const embeddedEntry = here.replace(/Database\.(ts|js)$/, "EmbeddedPostgresProcess.$1")
-/**
- * V8 flags of the embedded database's process. `--liftoff-only`: Postgres' WASM runs on V8's
- * baseline compiler only; the optimising compiler would recompile the hot part of 9 MB of WASM at
- * every start — measured, about a second of CPU and 30 MB of code more, for no gain on the
- * gateway's small queries (a mixed insert/select loop took less CPU without it). A young
- * generation of 1 MB: the process allocates little JavaScript.
- */
-const EMBEDDED_V8_FLAGS = ["--liftoff-only", "--max-semi-space-size=1"]
-const embeddedExecArgv = [...EMBEDDED_V8_FLAGS, ...(here.endsWith(".ts") ? ["--import", "tsx"] : [])]
-const EMBEDDED_START_TIMEOUT_MS = 120_000
-
-/** Starts the embedded database's process and waits for the port it serves on. */
-const startEmbeddedProcess = (directory: string) =>
-  Effect.async<{ readonly child: ChildProcess; readonly port: number }, Error>((resume) => {
-    const child = fork(embeddedEntry, [directory], {
-      execArgv: embeddedExecArgv,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    })
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      resume(Effect.fail(new Error(`did not start within ${EMBEDDED_START_TIMEOUT_MS / 1000} s`)))
-    }, EMBEDDED_START_TIMEOUT_MS)
-    const done = () => {
-      clearTimeout(timer)
-      child.off("message", onMessage)
-      child.off("exit", onExit)
-      child.off("error", onError)
-    }
-    const onMessage = (message: unknown) => {
-      done()
-      const m = message as EmbeddedMessage
-      if ("port" in m) resume(Effect.succeed({ child, port: m.port }))
-      else resume(Effect.fail(new Error(m.error)))
-    }
-    const onExit = (code: number | null) => {
-      done()
-      resume(Effect.fail(new Error(`its process exited with code ${code}`)))
-    }
-    const onError = (error: Error) => {
-      done()
-      resume(Effect.fail(error))
-    }
-    child.on("message", onMessage)
-    child.once("exit", onExit)
-    child.once("error", onError)
-    return Effect.sync(() => {
-      done()
-      child.kill("SIGKILL")
-    })
-  })
-
-/** Asks the embedded database to close cleanly; kills it if it has not exited in 10 s. */
-const stopEmbeddedProcess = (child: ChildProcess) =>
-  Effect.async<void>((resume) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000)
-    child.once("exit", () => {
-      clearTimeout(timer)
-      resume(Effect.void)
-    })
-    if (child.connected) child.send("stop")
-    else child.kill("SIGTERM")
-  })
-
-/**
- * Puts the build's migrated template (`EmbeddedTemplate`) into an empty `directory`; without a
- * usable one PGlite runs initdb itself. A template that cannot be read is reported and skipped.
- */
-const restoreTemplate = (directory: string, templateFile: string) =>
-  Effect.try(() => EmbeddedTemplate.restoreInto(directory, templateFile)).pipe(
-    Effect.tap((outcome) =>
-      outcome === "stale template"
-        ? Effect.logWarning(
-            `embedded database: the template ${templateFile} is for another PGlite or other migrations; initialising from scratch (npm run build makes a new one)`,
-          )
-        : Effect.void,
-    ),
-    Effect.catchAll((error) =>
-      Effect.logWarning(
-        `embedded database: the template ${templateFile} is unusable (${reasonOf(error.error)}); initialising from scratch`,
-      ),
-    ),
+    (database) => Effect.promise(database.stop),
+  ).pipe(
+    // The gateway now waits for it at shutdown (it was unreferenced while unadopted).
+    Effect.tap((database) => Effect.sync(() => database.child.ref())),
+    Effect.tap((database) => templateWarning(database.template)),
   )
 
 /**
  * Embedded PGlite in `directory` (created if missing, from the build's template when it is
- * usable), in a process of its own (`EmbeddedPostgresProcess`), served on an ephemeral loopback
- * port, with a client pool of ONE connection (PGlite is single-session). Everything stops with
- * the scope. `template: false` always runs initdb (building the template itself).
+ * usable), in a process of its own (`EmbeddedPostgresProcess`, started by `EmbeddedStart`), served
+ * on an ephemeral loopback port, with a client pool of ONE connection (PGlite is single-session).
+ * Everything stops with the scope. `template: false` always runs initdb (building the template itself).
  */
 export const embedded = (
   directory: string,
   options: { readonly template?: string | false } = {},
 ): Effect.Effect<PgClient.PgClient, DatabaseError, Scope.Scope | Reactivity.Reactivity> =>
   Effect.gen(function* () {
-    const fail = (what: string) => (cause: unknown) =>
-      new DatabaseError({ message: `DATA_DIR: ${what} embedded database at ${directory}: ${reasonOf(cause)}` })
-
-    yield* Effect.try({
-      try: () => fs.mkdirSync(directory, { recursive: true }),
-      catch: fail("could not create the directory of the"),
-    })
-    yield* lockDirectory(directory)
-    if (options.template !== false)
-      yield* restoreTemplate(directory, options.template ?? EmbeddedTemplate.TEMPLATE_FILE)
-    const { port } = yield* Effect.acquireRelease(startEmbeddedProcess(directory), ({ child }) =>
-      stopEmbeddedProcess(child),
-    ).pipe(Effect.mapError(fail("could not open the")))
-    const host = "127.0.0.1"
+    const { port } = yield* acquireEmbedded(directory, options)
     return yield* PgClient.make({
-      host,
+      host: "127.0.0.1",
       port,
       username: "postgres",
       database: "postgres",
@@ -230,7 +139,14 @@ export const embedded = (
       idleTimeout: Duration.zero,
       connectTimeout: CONNECT_TIMEOUT,
       applicationName: "apiproxy",
-    }).pipe(Effect.mapError((error) => fail("could not connect to the")(error.cause ?? error)))
+    }).pipe(
+      Effect.mapError(
+        (error) =>
+          new DatabaseError({
+            message: `DATA_DIR: could not connect to the embedded database at ${directory}: ${reasonOf(error.cause ?? error)}`,
+          }),
+      ),
+    )
   })
 
 /** Applies pending migrations (a no-op when all are applied); returns the ones it ran. */
@@ -264,7 +180,7 @@ export const layerClient: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, D
       const config = yield* AppConfig
       const client = yield* Option.match(config.databaseUrl, {
         onSome: (url) => connect(url),
-        onNone: () => embedded(path.join(config.dataDir, "pglite")),
+        onNone: () => embedded(EmbeddedStart.embeddedDirectory(config.dataDir)),
       })
       return pgClientContext(client)
     }),

@@ -1,9 +1,9 @@
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { gunzipSync, gzipSync } from "node:zlib"
 import { migrations } from "../../migrations/index.js"
+import { COMPLETE_MARKER, holdsCluster, TEMPLATE_FILE } from "./EmbeddedStart.js"
 
 /**
  * A migrated embedded database, packed once at build time (`npm run build` runs
@@ -23,15 +23,7 @@ const MAGIC = "apiproxy-pgdata-template 1\n"
 /** The files a data directory holds that are not the cluster's (our lock). */
 const NOT_PACKED = new Set(["apiproxy.lock"])
 
-/** Written last and restored last: a directory with it is a complete cluster. */
-const COMPLETE_MARKER = "PG_VERSION"
-
-const here = fileURLToPath(import.meta.url)
-/** `dist/` of the package, from `dist/src/storage/*.js` (built) or `src/storage/*.ts` (tsx). */
-const distDirectory = path.resolve(path.dirname(here), here.endsWith(".ts") ? "../../dist" : "../..")
-
-/** Where the build puts the template and the gateway looks for it. */
-export const TEMPLATE_FILE = path.join(distDirectory, "embedded-database.template")
+export { TEMPLATE_FILE }
 
 const pgliteVersion = (): string => {
   const entry = createRequire(import.meta.url).resolve("@electric-sql/pglite")
@@ -157,7 +149,7 @@ export type RestoreOutcome = "existing cluster" | "restored" | "no template" | "
  * written last, so an interrupted restore is done again on the next start.
  */
 export const restoreInto = (directory: string, templateFile: string = TEMPLATE_FILE): RestoreOutcome => {
-  if (fs.existsSync(path.join(directory, COMPLETE_MARKER))) return "existing cluster"
+  if (holdsCluster(directory)) return "existing cluster"
   let archive: Buffer
   try {
     archive = fs.readFileSync(templateFile)
