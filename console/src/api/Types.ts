@@ -1,3 +1,4 @@
+import type { LogsResponse } from "../../../src/http/management/LogsApi.js"
 /** The management API's answers the console reads (snake_case, as on the wire; see /openapi.json). */
 
 export interface User {
@@ -119,47 +120,12 @@ export interface CreatedApiKey extends ApiKey {
   readonly token: string
 }
 
-/** One upstream call of a logged request (`GET /logs`). */
-export interface LogAttempt {
-  readonly provider: string
-  readonly model: string
-  readonly outcome: string
-  readonly status: number | null
-  readonly ms: number
-}
-
-/** One request of the request log (`GET /logs`). */
-export interface LogRow {
-  readonly id: string
-  readonly started_at: string
-  readonly request_id: string
-  readonly user_id: string | null
-  readonly api_key_id: string | null
-  readonly dialect: string
-  readonly endpoint: string
-  readonly requested_model: string | null
-  readonly stream: boolean
-  readonly provider: string | null
-  readonly model: string | null
-  readonly attempts: ReadonlyArray<LogAttempt>
-  readonly status: number
-  readonly complete: boolean
-  readonly rescued: boolean
-  readonly latency_ms: number
-  readonly ttft_ms: number | null
-  readonly input_tokens: number | null
-  readonly output_tokens: number | null
-  readonly cached_input_tokens: number | null
-  readonly reasoning_tokens: number | null
-  readonly cost_usd: string | null
-  readonly error_class: string | null
-  readonly error_message: string | null
-  readonly request_body?: string
-  readonly response_body?: string
-  readonly bodies_truncated?: boolean
-}
-
-export interface LogPage {
-  readonly rows: ReadonlyArray<LogRow>
-  readonly next_cursor: string | null
-}
+/**
+ * `GET /logs` as on the wire: the types of the management API's own Schemas (type-only imports:
+ * nothing of the server is bundled), so they cannot drift.
+ */
+export type LogPage = typeof LogsResponse.Type
+/** One request of the request log. */
+export type LogRow = LogPage["rows"][number]
+/** One upstream call of a logged request. */
+export type LogAttempt = LogRow["attempts"][number]
