@@ -70,6 +70,7 @@ describe.skipIf(!chromiumAvailable)("request log page in chromium", () => {
     const url = new URL(page.url())
     return `${url.pathname}${url.search}`
   }
+  /** Applies the filters. The rows shown may still be the last view's for a moment: counts are polled. */
   const apply = async () => {
     await page.getByRole("button", { name: "Apply filters" }).click()
     await page.getByText("Loading…").waitFor({ state: "detached" })
@@ -127,7 +128,7 @@ describe.skipIf(!chromiumAvailable)("request log page in chromium", () => {
     expect(await ui.nav("Request log").getAttribute("aria-current")).toBe("page")
     await waitForRow("cl-failover")
     await waitForRow("cl-unknown")
-    expect(await bodyRows().count()).toBe(DEV_REQUESTS + 2)
+    await expect.poll(() => bodyRows().count()).toBe(DEV_REQUESTS + 2)
     // Newest first: the refused request was the last one sent, the failed-over one the first.
     expect(await bodyRows().first().getByRole("button").getAttribute("aria-label")).toContain("cl-unknown")
     expect(await bodyRows().last().getByRole("button").getAttribute("aria-label")).toContain("cl-failover")
@@ -210,7 +211,7 @@ describe.skipIf(!chromiumAvailable)("request log page in chromium", () => {
       await page.getByLabel(label, { exact: true }).fill(value)
       await apply()
       expect(pathAndQuery()).toBe(`/ui/logs?${query}`)
-      expect(await bodyRows().count()).toBe(1)
+      await expect.poll(() => bodyRows().count()).toBe(1)
       await requestRow(requestId).waitFor()
       await page.getByLabel(label, { exact: true }).fill("")
     }
@@ -224,7 +225,7 @@ describe.skipIf(!chromiumAvailable)("request log page in chromium", () => {
     await page.getByLabel("Model", { exact: true }).fill("gpt-4o-mini")
     await apply()
     expect(pathAndQuery()).toBe(`/ui/logs?api_key_id=${dev.key.id}&model=gpt-4o-mini`)
-    expect(await bodyRows().count()).toBe(DEV_REQUESTS)
+    await expect.poll(() => bodyRows().count()).toBe(DEV_REQUESTS)
 
     // A reload signs out (the login lives in memory); signed in again, the same filtered view.
     await page.reload()
@@ -234,7 +235,7 @@ describe.skipIf(!chromiumAvailable)("request log page in chromium", () => {
     expect(pathAndQuery()).toBe(`/ui/logs?api_key_id=${dev.key.id}&model=gpt-4o-mini`)
     expect(await page.getByLabel("Model", { exact: true }).inputValue()).toBe("gpt-4o-mini")
     await expect.poll(() => page.getByLabel("API key", { exact: true }).inputValue()).toBe(dev.key.id)
-    expect(await bodyRows().count()).toBe(DEV_REQUESTS)
+    await expect.poll(() => bodyRows().count()).toBe(DEV_REQUESTS)
 
     // Back: the view before, its form too.
     await page.goBack()
@@ -251,7 +252,7 @@ describe.skipIf(!chromiumAvailable)("request log page in chromium", () => {
     await page.getByLabel("Rows per page", { exact: true }).selectOption("10")
     await apply()
     expect(pathAndQuery()).toBe("/ui/logs?limit=10")
-    expect(await bodyRows().count()).toBe(10)
+    await expect.poll(() => bodyRows().count()).toBe(10)
     const pager = page.getByRole("navigation", { name: "Pages" })
     expect(await pager.getByRole("button", { name: "Newer" }).isDisabled()).toBe(true)
     expect(await pager.getByRole("status").textContent()).toBe("Page 1 · 10 requests")
@@ -303,7 +304,7 @@ describe.skipIf(!chromiumAvailable)("request log page in chromium", () => {
     await ui.signIn({ username: "logdev", password: "logdev-password-1234" })
     await page.getByRole("heading", { name: "Request log", level: 1 }).waitFor()
     await page.getByText("Loading…").waitFor({ state: "detached" })
-    expect(await bodyRows().count()).toBe(DEV_REQUESTS + 1)
+    await expect.poll(() => bodyRows().count()).toBe(DEV_REQUESTS + 1)
     expect(await requestRow("cl-failover").count()).toBe(0)
     expect(await page.getByLabel("User", { exact: true }).count()).toBe(0)
     expect(await requestRow("cl-dev-03").locator('td[data-label="Caller key"]').textContent()).toBe("dev app")
