@@ -1,8 +1,9 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Config, ConfigError, Duration, Effect, Layer, Option } from "effect"
+import { Cause, ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { makeAppLayer } from "./App.js"
 import { checkConfig } from "./cli/CheckConfig.js"
 import { ResetAdminPasswordLive, ResetRefused, resetAdminPassword } from "./cli/ResetAdminPassword.js"
+import { SHUTDOWN_DRAIN_DEFAULT, SHUTDOWN_GRACE_DEFAULT } from "./config/AppConfig.js"
 import { EnvFileError, type EnvFileOutcome } from "./config/EnvFile.js"
 import { guardStandardStreams } from "./http/Logging.js"
 import { durationConfig } from "./shared/DurationConfig.js"
@@ -22,15 +23,17 @@ guardStandardStreams()
  * finalizer waits for (a store that does not answer), the process is gone SHUTDOWN_DRAIN +
  * SHUTDOWN_GRACE + 1 s after the signal.
  */
-const settingMs = (name: string, fallback: Duration.Duration) =>
-  Effect.runSync(
+const settingMs = (name: string, fallback: string) => {
+  const fallbackMs = Duration.toMillis(Duration.decode(fallback as Duration.DurationInput))
+  return Effect.runSync(
     durationConfig(name).pipe(
-      Config.withDefault(fallback),
       Effect.map(Duration.toMillis),
-      Effect.orElseSucceed(() => Duration.toMillis(fallback)),
+      Effect.orElseSucceed(() => fallbackMs),
     ),
   )
-const shutdownMs = settingMs("SHUTDOWN_DRAIN", Duration.zero) + settingMs("SHUTDOWN_GRACE", Duration.seconds(10))
+}
+const shutdownMs =
+  settingMs("SHUTDOWN_DRAIN", SHUTDOWN_DRAIN_DEFAULT) + settingMs("SHUTDOWN_GRACE", SHUTDOWN_GRACE_DEFAULT)
 const exitAfterGrace = () => {
   setTimeout(() => {
     process.stderr.write("apiproxy: shutdown did not finish within SHUTDOWN_DRAIN + SHUTDOWN_GRACE + 1 s; exiting\n")

@@ -84,6 +84,10 @@ const timezone = Config.string("LOG_TIMEZONE").pipe(
   Config.map(Option.filter((zone) => zone.trim() !== "")),
 )
 
+/** Defaults of the shutdown settings, shared with `Cli.ts`'s exit timer (read before the layers). */
+export const SHUTDOWN_GRACE_DEFAULT = "10 seconds"
+export const SHUTDOWN_DRAIN_DEFAULT = "0 seconds"
+
 export const appConfig = Config.all({
   port,
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -149,13 +153,13 @@ export const appConfig = Config.all({
   requestTimeout: millis("REQUEST_TIMEOUT", "60 seconds"),
   /** Open connections per client address (the socket's); more are closed at once. 0: no limit. */
   maxConnectionsPerClient: wholeNumber("MAX_CONNECTIONS_PER_CLIENT", 256),
-  shutdownGrace: millis("SHUTDOWN_GRACE", "10 seconds"),
+  shutdownGrace: millis("SHUTDOWN_GRACE", SHUTDOWN_GRACE_DEFAULT),
   /**
    * On SIGTERM, how long to keep serving with `/health` failing (and every answer closing its
    * connection) before the listener closes: a load balancer's health checks take the instance
    * out of rotation first. 0: close at once (one instance, nothing to tell).
    */
-  shutdownDrain: millis("SHUTDOWN_DRAIN", "0 seconds"),
+  shutdownDrain: millis("SHUTDOWN_DRAIN", SHUTDOWN_DRAIN_DEFAULT),
   /**
    * `POST /auth/register` creates (never superuser) accounts only when this is on: off by
    * default, so nobody can sign up on a gateway whose operator did not ask for it.

@@ -174,8 +174,6 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
           const timer = setTimeout(done, Duration.toMillis(duration))
           if (whenDrained) onDrained = done
         })
-      const drainedWithin = (duration: Duration.Duration) => wait(duration, true)
-
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
           if (Duration.toMillis(config.shutdownDrain) > 0) {
@@ -188,7 +186,7 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
           closing = true
           server.close()
           server.closeIdleConnections()
-          if (open.size > 0) yield* drainedWithin(config.shutdownGrace)
+          if (open.size > 0) yield* wait(config.shutdownGrace, true)
           if (open.size > 0) {
             // Grace is over: every stream still relayed ends with an in-band error in its dialect
             // (never a silent cut, never a `[DONE]`); the rest of the connections are closed.
@@ -198,7 +196,7 @@ export const serve = <E, R, R2>(app: HttpApp.Default<E, R>, fastPath: Effect.Eff
               Effect.annotateLogs({ streams_ended: streams, other_requests: open.size - streams }),
             )
             // A moment for the error frames to reach the clients.
-            if (streams > 0) yield* drainedWithin(FLUSH_AFTER_GRACE)
+            if (streams > 0) yield* wait(FLUSH_AFTER_GRACE, true)
           }
           server.closeAllConnections()
         }),
