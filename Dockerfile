@@ -3,10 +3,10 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
 COPY src ./src
 COPY migrations ./migrations
-COPY scripts/build-console.ts ./scripts/
+COPY scripts/build-gateway.ts scripts/build-console.ts ./scripts/
 COPY console ./console
 RUN npm run build && npm prune --omit=dev
 
@@ -21,4 +21,4 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "dist/gateway/main.js"]

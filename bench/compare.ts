@@ -2,7 +2,7 @@
  * CPU per request of two or more gateway builds under the same load, alternated run by run: the
  * way to tell whether a change made the data plane cheaper on a machine whose speed keeps moving.
  *
- *   npx tsx bench/compare.ts <dist/src/main.js> [<other/dist/src/main.js> …]
+ *   npx tsx bench/compare.ts <dist/gateway/main.js> [<other/dist/gateway/main.js> …]
  *
  *   COMPARE_LOADS=json,stream,translated,translated-stream   which requests (default json,stream)
  *   COMPARE_SECONDS=6      seconds per run          COMPARE_REPEATS=3   runs per build and load
@@ -29,7 +29,7 @@ import { cpuUs, freePort, startTsServer, waitHealthy } from "./Processes.js"
 
 const builds = process.argv.slice(2).map((p) => path.resolve(p))
 if (builds.length === 0) {
-  process.stderr.write("usage: tsx bench/compare.ts <dist/src/main.js> [<dist/src/main.js> …]\n")
+  process.stderr.write("usage: tsx bench/compare.ts <dist/gateway/main.js> [<dist/gateway/main.js> …]\n")
   process.exit(1)
 }
 const LOADS = (process.env.COMPARE_LOADS ?? "json,stream").split(",").map((s) => s.trim())

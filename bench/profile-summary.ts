@@ -1,17 +1,26 @@
 /**
  * Summarises a V8 `.cpuprofile` (from `BENCH_PROFILE=1 npm run bench` or `node --cpu-prof`):
  * self time per function, self time per package/file, and inclusive time of the gateway's own
- * functions (dist/src).
+ * functions (src/). Frames of the bundle (dist/gateway/*.js) are mapped back to their module
+ * through the bundle's source maps, so packages and files are named as in the sources.
  *
  *   npx tsx bench/profile-summary.ts <file.cpuprofile> [top=30] [skip-seconds=0]
  *
  * `skip-seconds` ignores the samples of the first seconds of the profile (start-up).
  */
 import * as fs from "node:fs"
+import { SourceMap } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
 interface Node {
   readonly id: number
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+  callFrame: {
+    readonly functionName: string
+    readonly url: string
+    readonly lineNumber: number
+    readonly columnNumber: number
+  }
   readonly children?: ReadonlyArray<number>
 }
 interface Profile {
@@ -28,6 +37,29 @@ if (!file) {
 const top = Number(process.argv[3] ?? "30")
 const skipUs = Number(process.argv[4] ?? "0") * 1e6
 const profile = JSON.parse(fs.readFileSync(file, "utf8")) as Profile
+
+/** The source map beside a bundled file (`x.js.map`), read once per file; `undefined` when none. */
+const sourceMaps = new Map<string, SourceMap | undefined>()
+const sourceMapOf = (url: string): SourceMap | undefined => {
+  if (!url.startsWith("file://") || !url.endsWith(".js")) return undefined
+  if (!sourceMaps.has(url)) {
+    const mapFile = `${fileURLToPath(url)}.map`
+    sourceMaps.set(
+      url,
+      fs.existsSync(mapFile) ? new SourceMap(JSON.parse(fs.readFileSync(mapFile, "utf8"))) : undefined,
+    )
+  }
+  return sourceMaps.get(url)
+}
+
+// A bundled frame becomes the frame of the module it came from (its original file and line).
+for (const node of profile.nodes) {
+  const { url, lineNumber, columnNumber } = node.callFrame
+  const entry = sourceMapOf(url)?.findEntry(lineNumber, columnNumber)
+  if (entry === undefined || !("originalSource" in entry)) continue
+  const original = path.resolve(path.dirname(fileURLToPath(url)), entry.originalSource)
+  node.callFrame = { ...node.callFrame, url: `file://${original}`, lineNumber: entry.originalLine }
+}
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const parent = new Map<number, number>()
@@ -47,11 +79,12 @@ profile.samples.forEach((id, i) => {
   total += dt
 })
 
-const shortUrl = (url: string) =>
-  url
-    .replace(/^file:\/\//, "")
-    .replace(/.*\/node_modules\//, "npm:")
-    .replace(/.*\/dist\/src\//, "src/")
+const shortUrl = (url: string) => {
+  const file = url.replace(/^file:\/\//, "")
+  return file.includes("/node_modules/")
+    ? file.replace(/.*\/node_modules\//, "npm:")
+    : file.replace(/.*\/(dist\/)?src\//, "src/")
+}
 const label = (n: Node) =>
   `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ""}`
 const area = (n: Node) => {

@@ -419,7 +419,7 @@ const main = async () => {
     const build = spawnSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: "inherit" })
     if (build.status !== 0) throw new Error("npm run build failed")
   }
-  const main = path.join(ROOT, "dist", "src", "main.js")
+  const main = path.join(ROOT, "dist", "gateway", "main.js")
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build`)
 
   const spawned = (proc: ChildProcess) => void children.push(proc)
@@ -537,7 +537,7 @@ const main = async () => {
       `${os.type()} ${os.release()}, Node ${process.version}, commit ${gitRevision()}${QUICK ? " — **QUICK mode: not a measurement**" : ""}.`,
     "",
     "All servers are separate processes on 127.0.0.1; the load generator runs in the bench process. The gateway runs",
-    "`NODE_ENV=production node dist/src/main.js` with `LOG_LEVEL=INFO` (access log to a file), auth on (master key),",
+    "`NODE_ENV=production node dist/gateway/main.js` with `LOG_LEVEL=INFO` (access log to a file), auth on (master key),",
     "embedded storage. Numbers are noisy on a small shared machine: comparisons are interleaved request by request",
     "(latency, streaming) or alternated and repeated (throughput), and medians are reported.",
     "",

@@ -2,13 +2,13 @@
  * Start time and idle footprint of the built gateway on embedded defaults (`npm run bench:startup`;
  * build first with `npm run build`, this script builds nothing).
  *
- * Per round: `node dist/src/main.js` on a fresh temporary DATA_DIR (no DATABASE_URL, no REDIS_URL,
+ * Per round: `node dist/gateway/main.js` on a fresh temporary DATA_DIR (no DATABASE_URL, no REDIS_URL,
  * no SECRET_KEY: a first start as a new operator makes it), timed from spawn to the first
  * `/health` 200 (cold); idle RSS of the gateway and of its process tree (the embedded database's
  * process) after STARTUP_IDLE_MS; SIGTERM; then the same DATA_DIR started again (restart) and
  * timed the same way. STARTUP_ROUNDS rounds (default 3); medians printed.
  *
- *   STARTUP_ROUNDS=3  STARTUP_IDLE_MS=5000  STARTUP_ENTRY=dist/src/main.js  STARTUP_NODE_ARGS="--cpu-prof"
+ *   STARTUP_ROUNDS=3  STARTUP_IDLE_MS=5000  STARTUP_ENTRY=dist/gateway/main.js  STARTUP_NODE_ARGS="--cpu-prof"
  *
  * Loopback only. Every process it starts is stopped before it exits.
  */
@@ -21,7 +21,7 @@ import { cpuUs, freePort, ROOT, rssMb, sleep, stopChild, waitHealthy } from "./P
 
 const ROUNDS = Number(process.env.STARTUP_ROUNDS ?? 3)
 const IDLE_MS = Number(process.env.STARTUP_IDLE_MS ?? 5_000)
-const ENTRY = path.resolve(ROOT, process.env.STARTUP_ENTRY ?? "dist/src/main.js")
+const ENTRY = path.resolve(ROOT, process.env.STARTUP_ENTRY ?? "dist/gateway/main.js")
 const NODE_ARGS = (process.env.STARTUP_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
 const START_TIMEOUT_MS = 120_000
 

@@ -1,5 +1,5 @@
 /**
- * `node dist/src/cli/BuildEmbeddedTemplate.js [file]`, run by `npm run build`: makes the embedded
+ * `node dist/gateway/build-embedded-template.js [file]`, run by `npm run build`: makes the embedded
  * database template that a first start unpacks instead of running PGlite's initdb
  * (`storage/EmbeddedTemplate`), by default at `dist/embedded-database.template`.
  */

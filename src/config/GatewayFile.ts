@@ -1,7 +1,7 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Config, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
-import * as YAML from "yaml"
+import type * as YAML from "yaml"
 import { type LogicalModelPolicy, PolicyFields, policyOf } from "../shared/LogicalModelPolicy.js"
 import { type ProviderSettings, ProviderSettingsFields, settingsOf } from "../shared/ProviderSettings.js"
 import type { ProviderCore, ProviderPaths, RoutingStrategyName } from "../shared/ProviderVocabulary.js"
@@ -319,25 +319,35 @@ interface ParsedText {
 }
 
 /** The position of `path` in `doc`: its node, else the nearest enclosing one that exists. */
-const locator = (doc: YAML.Document, lines: YAML.LineCounter) => (path: ReadonlyArray<PropertyKey>) => {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as Array<unknown>, true)
-    const offset = YAML.isNode(node) ? node.range?.[0] : undefined
-    if (offset !== undefined) {
-      const at = lines.linePos(offset)
-      return { line: at.line, column: at.col }
+/** The `yaml` package, imported when a file is first parsed: a gateway without `GATEWAY_CONFIG` never loads it. */
+type YamlModule = typeof YAML
+const loadYaml = Effect.promise(async (): Promise<YamlModule> => {
+  // The package is CommonJS: Node's import gives its exports by name and as `default`, the bundle's only as `default`.
+  const module = (await import("yaml")) as YamlModule & { readonly default?: YamlModule }
+  return module.default ?? module
+})
+
+const locator =
+  (Yaml: YamlModule, doc: YAML.Document, lines: YAML.LineCounter) => (path: ReadonlyArray<PropertyKey>) => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as Array<unknown>, true)
+      const offset = Yaml.isNode(node) ? node.range?.[0] : undefined
+      if (offset !== undefined) {
+        const at = lines.linePos(offset)
+        return { line: at.line, column: at.col }
+      }
     }
+    return undefined
   }
-  return undefined
-}
 
 const parseText = (
+  Yaml: YamlModule,
   text: string,
   format: GatewayFileFormat,
 ): Either.Either<ParsedText, ReadonlyArray<GatewayFileProblem>> => {
-  const lines = new YAML.LineCounter()
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines })
-  const locate = locator(doc, lines)
+  const lines = new Yaml.LineCounter()
+  const doc = Yaml.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines })
+  const locate = locator(Yaml, doc, lines)
   if (format === "json") {
     try {
       return Either.right({ value: JSON.parse(text), locate })
@@ -527,7 +537,7 @@ export const parseGatewayFile = Effect.fn("GatewayFile.parse")(function* (
   text: string,
   options: { readonly file: string; readonly format?: GatewayFileFormat },
 ) {
-  const parsed = parseText(text, options.format ?? formatOf(options.file))
+  const parsed = parseText(yield* loadYaml, text, options.format ?? formatOf(options.file))
   if (Either.isLeft(parsed)) return yield* new GatewayFileError({ file: options.file, problems: parsed.left })
   const { value, locate } = parsed.right
   /** Every problem, in the order of the file. */

@@ -96,7 +96,7 @@ export const firstStartLines = (outcome: FirstStartOutcome): ReadonlyArray<strin
         `A superuser '${outcome.username}' was created. Its password and API key are in`,
         `  ${outcome.file}`,
         "(mode 0600; shown nowhere else). Use the API key as `Authorization: Bearer <key>`.",
-        "Lost them? Stop the gateway and run `node dist/src/main.js reset-admin-password` (`npm run apiproxy -- reset-admin-password` in a checkout).",
+        "Lost them? Stop the gateway and run `node dist/gateway/main.js reset-admin-password` (`npm run apiproxy -- reset-admin-password` in a checkout).",
         RULE,
       ]
     case "Unwritten":

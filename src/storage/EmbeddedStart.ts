@@ -33,8 +33,10 @@ export class EmbeddedStartError extends Error {
 }
 
 const here = fileURLToPath(import.meta.url)
-/** `dist/` of the package, from `dist/src/storage/*.js` (built) or `src/storage/*.ts` (tsx). */
-const distDirectory = path.resolve(path.dirname(here), here.endsWith(".ts") ? "../../dist" : "../..")
+/** Run from the sources (tsx, vitest) rather than from the build's bundle (`dist/gateway/*.js`). */
+const fromSources = here.endsWith(".ts")
+/** `dist/` of the package, from the bundle's `dist/gateway/` or the sources' `src/storage/`. */
+const distDirectory = path.resolve(path.dirname(here), fromSources ? "../../dist" : "..")
 
 /** Where the build puts the template (`EmbeddedTemplate`) and the gateway looks for it. */
 export const TEMPLATE_FILE = path.join(distDirectory, "embedded-database.template")
@@ -103,8 +105,8 @@ const restoreTemplate = async (directory: string, file: string): Promise<Templat
   }
 }
 
-/** The child's entry next to this file: `.js` when compiled, `.ts` under tsx or vitest. */
-const embeddedEntry = here.replace(/EmbeddedStart\.(ts|js)$/, "EmbeddedPostgresProcess.$1")
+/** The child's entry: the bundle's (scripts/build-gateway.ts), or the source beside this file under tsx or vitest. */
+const embeddedEntry = path.join(path.dirname(here), fromSources ? "EmbeddedPostgresProcess.ts" : "embedded-database.js")
 /**
  * V8 flags of the embedded database's process. `--liftoff-only`: Postgres' WASM runs on V8's
  * baseline compiler only; the optimising compiler would recompile the hot part of 9 MB of WASM at
@@ -113,7 +115,7 @@ const embeddedEntry = here.replace(/EmbeddedStart\.(ts|js)$/, "EmbeddedPostgresP
  * generation of 1 MB: the process allocates little JavaScript.
  */
 const EMBEDDED_V8_FLAGS = ["--liftoff-only", "--max-semi-space-size=1"]
-const embeddedExecArgv = [...EMBEDDED_V8_FLAGS, ...(here.endsWith(".ts") ? ["--import", "tsx"] : [])]
+const embeddedExecArgv = [...EMBEDDED_V8_FLAGS, ...(fromSources ? ["--import", "tsx"] : [])]
 const EMBEDDED_START_TIMEOUT_MS = 120_000
 
 /**

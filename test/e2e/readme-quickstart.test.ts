@@ -125,7 +125,7 @@ describe("README quick start against demo gateways this test starts (embedded ba
     const scripts = (
       JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }
     ).scripts
-    expect(scripts.demo).toBe("node dist/src/main.js demo")
+    expect(scripts.demo).toBe("node dist/gateway/main.js demo")
   })
 
   describe("Try it: npm run demo, the curl, the SDK snippet, failover, a providers file of one's own", () => {

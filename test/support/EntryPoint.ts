@@ -13,37 +13,34 @@ const filesUnder = (dir: string): ReadonlyArray<string> =>
         .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)))
     : []
 
-/** What `npm run build` makes of a source file under dist/, or `undefined` for what it does not compile. */
-const builtFrom = (source: string): string | undefined => {
-  if (source.endsWith(".d.ts")) return undefined
-  if (source.endsWith(".ts")) return path.join("dist", source.replace(/\.ts$/, ".js"))
-  if (source.endsWith(".json")) return path.join("dist", source)
-  return undefined
-}
+/** The build's entry point (scripts/build-gateway.ts): what `npm start` runs. */
+const BUILT_MAIN = "dist/gateway/main.js"
 
 /**
- * The build is current when every source and migration file it compiles has its output in dist/,
- * written after the file's last change. A checkout never built, or edited (or switched to another
- * commit: git rewrites the files it changes) since, is not.
+ * The build is current when its bundle was written after the last change of every source and
+ * migration file it is made of. A checkout never built, or edited (or switched to another commit:
+ * git rewrites the files it changes) since, is not.
  */
-export const buildIsCurrent = (): boolean =>
-  ["src", "migrations"].flatMap(filesUnder).every((source) => {
-    const output = builtFrom(source)
-    if (output === undefined) return true
-    const built = fs.statSync(path.join(root, output), { throwIfNoEntry: false })
-    return built !== undefined && built.mtimeMs >= fs.statSync(path.join(root, source)).mtimeMs
-  })
+export const buildIsCurrent = (): boolean => {
+  const built = fs.statSync(path.join(root, BUILT_MAIN), { throwIfNoEntry: false })
+  return (
+    built !== undefined &&
+    ["src", "migrations"]
+      .flatMap(filesUnder)
+      .every((source) => built.mtimeMs >= fs.statSync(path.join(root, source)).mtimeMs)
+  )
+}
 
 let current: boolean | undefined
 
 /**
  * Node's arguments to run the gateway's entry point in a process of its own: the build
- * (`dist/src/main.js`, what `npm start` runs) when it is current, else the sources under tsx.
+ * (the bundle, what `npm start` runs) when it is current, else the sources under tsx.
  * The build starts on half the CPU time (no transform hooks, and its embedded database's process
  * runs compiled as well), and the fallback never runs code older than the checkout. Paths are
  * absolute: the process may run in any directory.
  */
 export const mainEntry = (): ReadonlyArray<string> => {
   current ??= buildIsCurrent()
-  return current ? [path.join(root, "dist/src/main.js")] : ["--import", "tsx", path.join(root, "src/main.ts")]
+  return current ? [path.join(root, BUILT_MAIN)] : ["--import", "tsx", path.join(root, "src/main.ts")]
 }

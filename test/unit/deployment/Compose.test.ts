@@ -61,6 +61,6 @@ describe("docker-compose.yml", () => {
     const dockerfile = fs.readFileSync(path.join(root, "Dockerfile"), "utf8")
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2)
     expect(dockerfile).toMatch(/^USER node$/m)
-    expect(dockerfile).toContain('CMD ["node", "dist/src/main.js"]')
+    expect(dockerfile).toContain('CMD ["node", "dist/gateway/main.js"]')
   })
 })
