@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { windowOf } from "../../src/identity/RateLimit.js"
 import { type MockProvider, startMockProvider } from "../../src/mock/MockProvider.js"
 import { type ConsoleBrowser, chromiumAvailable, startConsoleBrowser } from "../support/ConsoleBrowser.js"
 
@@ -142,28 +143,49 @@ describe.skipIf(!chromiumAvailable)("console: users and API key settings", () =>
   })
 
   it("the gateway applies them: a second request in the minute gets 429, another provider's model is refused", async () => {
-    // Rate-limit windows are whole minutes: start late enough in one that the next comes soon,
-    // early enough that both requests share it.
-    const intoMinute = Date.now() % 60_000
-    const wait = intoMinute <= 35_000 ? 35_000 - intoMinute : intoMinute > 50_000 ? 95_000 - intoMinute : 0
-    await new Promise((resolve) => setTimeout(resolve, wait))
-    const before = mock.count
-    const first = await chat("gpt-4o-mini")
-    const second = await chat("gpt-4o-mini")
-    expect([first.status, second.status]).toEqual([200, 429])
+    // The limit counts in whole minutes of the clock (identity/RateLimit's windowOf; the gateway
+    // runs in this process), so both requests must fall in one: near a minute's end, wait for the
+    // next; a pair the minute's end still split is sent again in the minute after.
+    const nextMinute = () => new Promise((resolve) => setTimeout(resolve, windowOf(Date.now()).remainingMs + 50))
+    if (windowOf(Date.now()).remainingMs < 10_000) await nextMinute()
+    let before: number
+    let statuses: Array<number>
+    for (;;) {
+      const window = windowOf(Date.now()).index
+      before = mock.count
+      const first = await chat("gpt-4o-mini")
+      const second = await chat("gpt-4o-mini")
+      statuses = [first.status, second.status]
+      if (windowOf(Date.now()).index === window) break
+      await nextMinute()
+    }
+    expect(statuses).toEqual([200, 429])
     expect(mock.count).toBe(before + 1)
     // The model list (not counted as a request) shows the allowed provider's model only.
     const models = await fetch(ui.url("/v1/models"), { headers: { authorization: `Bearer ${token}` } })
     const ids = ((await models.json()) as { data: Array<{ id: string }> }).data.map((model) => model.id)
     expect(ids).toContain("gpt-4o-mini")
     expect(ids).not.toContain("other-model")
-    // In the next minute, another provider's model is refused before any upstream is called.
-    await new Promise((resolve) => setTimeout(resolve, 60_100 - (Date.now() % 60_000)))
+    // With the limit lifted (this minute's request is spent), another provider's model is refused
+    // before any upstream is called; then the limit is put back.
+    const users = (await (await ui.manage("GET", "/users")).json()) as Array<{ id: string; username: string }>
+    const carolId = users.find((user) => user.username === "carol")!.id
+    const [key] = await keysOf(carolId)
+    const setLimit = async (requestsPerMinute: number | null) => {
+      const updated = await ui.manage("PUT", `/users/${carolId}/api-keys/${key.id}`, {
+        requests_per_minute: requestsPerMinute,
+      })
+      expect(((await updated.json()) as { requests_per_minute: number | null }).requests_per_minute).toBe(
+        requestsPerMinute,
+      )
+    }
+    await setLimit(null)
     const other = await chat("other-model")
     expect(other.status).toBe(403)
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe("provider_not_allowed")
     expect(mock.count).toBe(before + 1)
-  }, 120_000)
+    await setLimit(1)
+  }, 90_000)
 
   it("an API validation error in the key form is shown as the API words it", async () => {
     await page.getByLabel("Name", { exact: true }).fill("second")
