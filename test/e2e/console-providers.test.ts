@@ -44,6 +44,8 @@ describe.skipIf(!chromiumAvailable)("console: providers page", () => {
     after = await startMockProvider({ models, apiKeys: [firstKey, rotatedKey] })
     ui = await startConsoleBrowser({ env: { CIRCUIT_FAILURE_THRESHOLD: "2", CIRCUIT_COOLDOWN: "60 seconds" } })
     page = ui.page
+    // The page's timers run on a clock the health test can move on (time flows as usual otherwise).
+    await page.clock.install()
   })
 
   afterAll(async () => {
@@ -137,9 +139,11 @@ describe.skipIf(!chromiumAvailable)("console: providers page", () => {
     after.setDefault({ status: 503 })
     for (let i = 0; i < 2; i++) expect((await chat("edit-me/gpt-4o")).status).toBeGreaterThanOrEqual(500)
     after.setDefault(undefined)
-    // No click: the page reads the metrics again within 10 s.
+    // No click: the page reads the metrics again on its 10 s timer (METRICS_EVERY_MS; every
+    // sixth round probes instead, not yet due), here fired by moving the page's clock on.
     const tripped = detail().getByRole("list", { name: "Upstreams whose circuit is not closed" })
-    await tripped.getByText("gpt-4o").waitFor({ timeout: 15_000 })
+    await page.clock.fastForward(10_000)
+    await tripped.getByText("gpt-4o").waitFor()
     expect(await tripped.textContent()).toMatch(/gpt-4o: open · retry in \d+ s/)
     await row("edit-me")
       .getByText(/open · retry in \d+ s \(1 of \d+ not closed\)/)
