@@ -49,7 +49,7 @@ const DESCRIBE_FOCUS = `(() => {
  * dialog, after a streamed answer, with a decide plan — at 1280×800 and at 390×844; and the keyboard:
  * Tab reaches each page's navigation and form, every stop showing a visible focus indicator.
  */
-// Each page is audited in several states at two widths (an audit takes 1 to 5 s on a busy machine).
+// Each page is audited in several states at two widths (about 30 audits, 0.1 to 0.5 s each).
 describe.skipIf(!chromiumAvailable)("console accessibility: axe audit and keyboard", { timeout: 180_000 }, () => {
   const providerKey = `sk-a11y-${randomBytes(12).toString("hex")}`
   let mock: MockProvider
