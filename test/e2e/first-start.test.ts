@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { type GatewayProcess, runMain, startGatewayProcess } from "../support/GatewayProcess.js"
 import { TEST_SECRET_KEY } from "../support/TestConfig.js"
-import { createStorage, type SharedStorage } from "../support/TestGateway.js"
+import { createStorage, type SharedStorage, startTestGateway } from "../support/TestGateway.js"
 
 /** The first superuser's credentials file (`${DATA_DIR}/admin-credentials.txt`), parsed. */
 const readCredentials = (dataDir: string) => {
@@ -82,7 +82,7 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
     }
   })
 
-  it("a start that listens names the file on standard output (never the secrets), and no log line holds them", async () => {
+  it("a start that listens names the file on standard output (never the secrets), no log line holds them, and reset-admin-password replaces the password, ends the old one, and refuses what it cannot reset", async () => {
     const gateway = await startWithBootstrap(storage)
     // The announcement follows the listen line: wait for it (at most 10 s).
     for (let waited = 0; !gateway.stdout().includes("admin-credentials.txt") && waited < 10_000; waited += 50)
@@ -90,17 +90,12 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
     const stdout = gateway.stdout()
     const stderr = gateway.stderr()
     await gateway.stop()
-    const credentials = readCredentials(storage.env.DATA_DIR!)
-    expect(stdout).toContain(credentials.file)
-    for (const secret of [credentials.password!, credentials.apiKey!]) {
+    const before = readCredentials(storage.env.DATA_DIR!)
+    expect(stdout).toContain(before.file)
+    for (const secret of [before.password!, before.apiKey!]) {
       expect(stdout).not.toContain(secret)
       expect(stderr).not.toContain(secret)
     }
-  })
-
-  it("reset-admin-password sets a new password in the file, ends the old one, and refuses what it cannot reset", async () => {
-    await (await startWithBootstrap(storage)).stop()
-    const before = readCredentials(storage.env.DATA_DIR!)
 
     const reset = await runMain(env, { args: ["reset-admin-password"] })
     expect(reset.code).toBe(0)
@@ -110,21 +105,27 @@ describe("first start: the superuser's credentials are never lost", { timeout: 1
     expect(after.password).not.toBe(before.password)
     expect(reset.stdout).not.toContain(after.password!)
 
-    const unknown = await runMain(env, { args: ["reset-admin-password", "nobody\u001b[31m"] })
+    // Independent refusals (only the first opens the database): run side by side.
+    const [unknown, bogus] = await Promise.all([
+      runMain(env, { args: ["reset-admin-password", "nobody\u001b[31m"] }),
+      runMain(env, { args: ["frobnicate"] }),
+    ])
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/no user named/)
-    const bogus = await runMain(env, { args: ["frobnicate"] })
     expect(bogus.code).toBe(1)
     expect(bogus.stderr).toMatch(/unknown command/)
 
-    const gateway = await startWithBootstrap(storage)
+    // What the reset left in the database, read by the gateway's own layers in this process.
+    const restarted = await startTestGateway({ storage })
     try {
-      expect((await login(gateway.url, "admin", before.password!)).status).toBe(401)
-      expect((await login(gateway.url, "admin", after.password!)).status).toBe(200)
-      const models = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${before.apiKey}` } })
+      expect((await login(restarted.url, "admin", before.password!)).status).toBe(401)
+      expect((await login(restarted.url, "admin", after.password!)).status).toBe(200)
+      const models = await fetch(`${restarted.url}/v1/models`, {
+        headers: { authorization: `Bearer ${before.apiKey}` },
+      })
       expect(models.status).toBe(200) // API keys are unchanged by a password reset
     } finally {
-      await gateway.stop()
+      await restarted.close()
     }
   })
 })
