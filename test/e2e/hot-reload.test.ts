@@ -150,7 +150,7 @@ describe("GATEWAY_CONFIG_WATCH=false", () => {
     fs.writeFileSync(file, providersFile(upstream.url, ["model-a"]))
     // In process: what is proven is the setting's effect, not the process (the watching case above is).
     const gateway = await startTestGateway({
-      env: { GATEWAY_CONFIG: file, GATEWAY_CONFIG_WATCH: "false", LOG_LEVEL: "INFO" },
+      env: { GATEWAY_CONFIG: file, GATEWAY_CONFIG_WATCH: "false", LOG_LEVEL: "INFO", BOOTSTRAP_ADMIN: "false" },
     })
     try {
       const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.masterKey, maxRetries: 0 })
