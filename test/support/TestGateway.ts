@@ -8,7 +8,7 @@ import { makeAppLayer } from "../../src/App.js"
 import { ServerAddress } from "../../src/http/NodeServer.js"
 import * as Database from "../../src/storage/Database.js"
 import { reachable, startTcpProxy, type TcpProxy } from "./TcpProxy.js"
-import { type TestEnv, testEnv } from "./TestConfig.js"
+import { dataRoot, type TestEnv, testEnv } from "./TestConfig.js"
 import { pgliteTemplate } from "./TestDatabase.js"
 import { deleteRedisPrefix } from "./TestKv.js"
 
@@ -50,7 +50,7 @@ const onServer = (url: string, statement: string) =>
  */
 export const createStorage = async (options: { readonly serverUrl?: string } = {}): Promise<SharedStorage> => {
   const prefix = `apiproxy-test-${randomBytes(6).toString("hex")}:`
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "apiproxy-gw-"))
+  const dataDir = fs.mkdtempSync(path.join(dataRoot(), "apiproxy-gw-"))
   const serverUrl = options.serverUrl ?? process.env.DATABASE_URL
   const redisUrl = process.env.REDIS_URL
   let databaseUrl: string | undefined
