@@ -1,5 +1,6 @@
 import { afterAll } from "vitest"
-import { closeSharedTestDatabase } from "./TestDatabase.js"
+import { closeFileResources } from "./FileTeardown.js"
 
-// Runs before every test file (vitest `setupFiles`): the file's shared database closes with it.
-afterAll(closeSharedTestDatabase)
+// Runs before every test file (vitest `setupFiles`): what the file opened closes with it. Only a
+// registry is imported here, so a file that never opens a database loads no database code.
+afterAll(closeFileResources)

@@ -8,6 +8,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { type Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import * as Database from "../../src/storage/Database.js"
+import { closeAfterEachFile } from "./FileTeardown.js"
 import { tempDir } from "./TestConfig.js"
 
 type Sql = PgClient.PgClient | SqlClient.SqlClient
@@ -121,12 +122,13 @@ const sharedDatabase = Effect.promise(() => {
   return shared
 })
 
-/** Closes the test file's database, if one was opened (test/support/Setup.ts, after each file). */
+/** Closes the test file's database, if one was opened (after each file: test/support/Setup.ts). */
 export const closeSharedTestDatabase = async (): Promise<void> => {
   const current = shared
   shared = undefined
   if (current !== undefined) await Effect.runPromise(Scope.close((await current).scope, Exit.void))
 }
+closeAfterEachFile(closeSharedTestDatabase)
 
 /** Every table but the migrator's emptied, identities restarted: the state right after migrating. */
 const emptyTables = (context: Context.Context<Sql>) =>
