@@ -502,7 +502,9 @@ describe("faults and recording", () => {
     await res.text()
     const bodyAt = Date.now() - t0
     expect(bodyAt).toBeGreaterThanOrEqual(190)
-    expect(bodyAt - headersAt).toBeGreaterThanOrEqual(150)
+    // The 200 ms run from the request's arrival, as do the headers: on a loaded machine they
+    // reach the client tens of ms late, so "well before the first event" is 100 ms, not 150.
+    expect(bodyAt - headersAt).toBeGreaterThanOrEqual(100)
 
     const t1 = Date.now()
     await post("/v1/chat/completions", chatBody())
