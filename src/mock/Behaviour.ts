@@ -29,7 +29,7 @@ export interface Behaviour {
   // --- stream faults (SSE answers only; a "chunk" is one SSE event, `[DONE]` included) ---
   /** Headers go out at once; the first SSE event waits this long. */
   readonly firstTokenDelayMs?: number
-  /** Wait between SSE events. */
+  /** Wait between SSE events (and between the 16 KiB chunks of a binary download, e.g. speech). */
   readonly chunkDelayMs?: number
   /** Send N events, then destroy the socket. */
   readonly cutAfterChunks?: number

@@ -138,7 +138,7 @@ export const mockAudio = (input: string): Buffer => {
 
 const AUDIO_CHUNK = 16 * 1024
 
-/** Writes `bytes` in 16 KiB chunks with backpressure; `cutAfterChunks` destroys the socket after that many. */
+/** Writes `bytes` in 16 KiB chunks with backpressure, `chunkDelayMs` apart; `cutAfterChunks` destroys the socket after that many. */
 const sendBinary = (ex: Exchange, bytes: Buffer, contentType: string): void => {
   const { res, behaviour } = ex
   res.writeHead(200, { "content-type": contentType, "content-length": bytes.length, ...behaviour.headers })
@@ -152,7 +152,10 @@ const sendBinary = (ex: Exchange, bytes: Buffer, contentType: string): void => {
       }
       if (i * AUDIO_CHUNK >= bytes.length) return void res.end()
       const chunk = bytes.subarray(i * AUDIO_CHUNK, ++i * AUDIO_CHUNK)
-      if (!res.write(chunk)) return void res.once("drain", step)
+      const flushed = res.write(chunk)
+      const delay = behaviour.chunkDelayMs ?? 0
+      if (delay > 0) return void ex.later(delay, step)
+      if (!flushed) return void res.once("drain", step)
     }
   }
   step()

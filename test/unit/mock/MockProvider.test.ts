@@ -511,6 +511,23 @@ describe("faults and recording", () => {
     expect(Date.now() - t1).toBeGreaterThanOrEqual(140)
   })
 
+  it("chunkDelayMs spaces a binary download's 16 KiB chunks out", async () => {
+    mock.script({ chunkDelayMs: 40 }, { chunkDelayMs: 40 })
+    const t0 = Date.now()
+    const response = await post("/v1/audio/speech", JSON.stringify({ model: "tts-1", voice: "alloy", input: "abcd" }))
+    // 4 000 bytes: one chunk, no wait before the end. 50 000 bytes below: 4 chunks, 3 waits at least.
+    expect((await response.arrayBuffer()).byteLength).toBe(4_000)
+    const small = Date.now() - t0
+    const t1 = Date.now()
+    const long = await post(
+      "/v1/audio/speech",
+      JSON.stringify({ model: "tts-1", voice: "alloy", input: "x".repeat(50) }),
+    )
+    expect((await long.arrayBuffer()).byteLength).toBe(50_000)
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(115)
+    expect(small).toBeLessThan(Date.now() - t1)
+  })
+
   it("chunkDelayMs spaces the events out", async () => {
     mock.script({ chunkDelayMs: 30, chunks: ["a", "b", "c"] })
     const t0 = Date.now()
