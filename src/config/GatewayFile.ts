@@ -318,7 +318,6 @@ interface ParsedText {
   readonly locate: (path: ReadonlyArray<PropertyKey>) => { readonly line: number; readonly column: number } | undefined
 }
 
-/** The position of `path` in `doc`: its node, else the nearest enclosing one that exists. */
 /** The `yaml` package, imported when a file is first parsed: a gateway without `GATEWAY_CONFIG` never loads it. */
 type YamlModule = typeof YAML
 const loadYaml = Effect.promise(async (): Promise<YamlModule> => {
@@ -327,6 +326,7 @@ const loadYaml = Effect.promise(async (): Promise<YamlModule> => {
   return module.default ?? module
 })
 
+/** The position of `path` in `doc`: its node, else the nearest enclosing one that exists. */
 const locator =
   (Yaml: YamlModule, doc: YAML.Document, lines: YAML.LineCounter) => (path: ReadonlyArray<PropertyKey>) => {
     for (let depth = path.length; depth >= 0; depth--) {
