@@ -16,6 +16,12 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Worker processes are reused from file to file (vitest's default starts a process per file:
+    // ~1 s of Node, vitest and node_modules per file, 170 worker-seconds of the embedded pass).
+    // Only this root setting reaches the pool (it decides whether a worker is recycled after
+    // each file); a project's own `poolOptions.forks.isolate` decides whether the file's
+    // modules are loaded afresh in the reused process. Projects never share a worker.
+    poolOptions: { forks: { isolate: false } },
     // Vitest's default is one worker per core minus one: a single worker on a 2-core machine,
     // idle whenever a test waits on a timer, a socket or its embedded database's process.
     maxWorkers: Math.max(2, availableParallelism() - 1),
@@ -29,9 +35,7 @@ export default defineConfig({
           name: "unit",
           include: pure,
           exclude: isolatedUnit,
-          // Modules load once per worker, not once per file (each file paid ~1.5 s of imports).
-          // Set on the pool: the forks pool reads `poolOptions.forks.isolate`, not a project's
-          // `isolate` (with only `isolate: false` here every file still got a fresh process).
+          // Modules load once per worker, not once per file.
           poolOptions: { forks: { isolate: false } },
         },
       },
@@ -40,8 +44,9 @@ export default defineConfig({
         test: {
           name: "isolated",
           include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts", ...isolatedUnit],
-          // Each file gets fresh modules: these open databases, processes and servers, and a file
-          // that shares a worker's modules with another inherits its leftovers.
+          // Each file gets fresh modules (in a reused process): these open databases, processes
+          // and servers, and a file that shares a worker's modules with another inherits its
+          // leftovers. What a file opens it closes (test/support/FileTeardown.ts).
           poolOptions: { forks: { isolate: true } },
         },
       },
