@@ -110,3 +110,51 @@ export const cpuUs = (pid: number): number => {
   // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
 }
+
+const PAGE = 4096
+const PRESENT = 1n << 63n
+const FRAME_MASK = (1n << 55n) - 1n
+
+/** The address ranges of a process that have resident pages (from /proc/<pid>/smaps). */
+const residentRanges = (pid: number): ReadonlyArray<readonly [number, number]> => {
+  const ranges: Array<readonly [number, number]> = []
+  let current: readonly [number, number] | undefined
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line)
+    if (range !== null)
+      current = line.includes("[vsyscall]")
+        ? undefined
+        : [Number.parseInt(range[1]!, 16), Number.parseInt(range[2]!, 16)]
+    else if (current !== undefined && line.startsWith("Rss:") && !/^Rss:\s+0 kB/.test(line)) ranges.push(current)
+  }
+  return ranges
+}
+
+/**
+ * Resident memory of several processes together in MB, each physical page counted once. The
+ * gateway and its embedded database's process both map the node binary and the same libraries:
+ * adding their VmRSS counts those pages twice. Reads the page frame numbers from
+ * /proc/<pid>/pagemap, which the kernel shows only to root; `undefined` when it hides them.
+ */
+export const residentTogetherMb = (pids: ReadonlyArray<number>): number | undefined => {
+  const frames = new Set<bigint>()
+  for (const pid of pids) {
+    const pagemap = fs.openSync(`/proc/${pid}/pagemap`, "r")
+    try {
+      for (const [start, end] of residentRanges(pid)) {
+        const entries = Buffer.alloc(((end - start) / PAGE) * 8)
+        fs.readSync(pagemap, entries, 0, entries.length, (start / PAGE) * 8)
+        for (let offset = 0; offset < entries.length; offset += 8) {
+          const entry = entries.readBigUInt64LE(offset)
+          if ((entry & PRESENT) === 0n) continue
+          const frame = entry & FRAME_MASK
+          if (frame === 0n) return undefined
+          frames.add(frame)
+        }
+      }
+    } finally {
+      fs.closeSync(pagemap)
+    }
+  }
+  return (frames.size * PAGE) / (1024 * 1024)
+}

@@ -133,6 +133,14 @@ const childEntry = (): { readonly entry: string; readonly typescript: boolean } 
  * generation of 1 MB: the process allocates little JavaScript.
  */
 const EMBEDDED_V8_FLAGS = ["--liftoff-only", "--max-semi-space-size=1"]
+
+/**
+ * The embedded database's environment: the gateway's, with one malloc arena. glibc gives each
+ * thread that allocates (V8's compiler and GC helpers, libuv's pool) an arena of its own and keeps
+ * what they freed; the database's process does its work on one thread. Measured idle: −6 MB RSS.
+ * An operator's own MALLOC_ARENA_MAX is kept.
+ */
+const embeddedEnvironment = (): NodeJS.ProcessEnv => ({ MALLOC_ARENA_MAX: "1", ...process.env })
 const EMBEDDED_START_TIMEOUT_MS = 120_000
 
 /**
@@ -145,6 +153,7 @@ const forkEmbedded = (directory: string, onFork: (child: ChildProcess) => void =
     const { entry, typescript } = childEntry()
     const child = fork(entry, [directory], {
       execArgv: [...EMBEDDED_V8_FLAGS, ...(typescript ? ["--import", "tsx"] : [])],
+      env: embeddedEnvironment(),
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     })
     child.unref()
