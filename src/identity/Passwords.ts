@@ -34,5 +34,13 @@ export const verifyPassword = (password: string, stored: string) =>
     return actual.length === expected.length && timingSafeEqual(actual, expected)
   })
 
+/**
+ * A stored form no password matches, with today's parameters: checking a password against it costs
+ * as much as a real check (the same scrypt), so an unknown user's login takes as long as a known
+ * one's. Nothing is hashed to make it: a start ran a whole scrypt for it before, and the 16 MB that
+ * scrypt took on a libuv thread stayed in that thread's malloc arena for the life of the process.
+ */
+export const unmatchableHash = `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${Buffer.alloc(16).toString("base64url")}$${Buffer.alloc(KEY_LENGTH).toString("base64url")}`
+
 /** A random password for generated accounts: 16 bytes, URL-safe. */
 export const generatePassword = (): string => randomBytes(16).toString("base64url")

@@ -4,7 +4,7 @@ import { type UniqueViolation, UserRepository, type UserRow } from "../storage/U
 import { ApiKeyAuth, AuthError } from "./ApiKeyAuth.js"
 import { ResourceConflict, ResourceNotFound } from "./IdentityErrors.js"
 import { LoginThrottle, throttleAccount } from "./LoginThrottle.js"
-import { hashPassword, verifyPassword } from "./Passwords.js"
+import { hashPassword, unmatchableHash, verifyPassword } from "./Passwords.js"
 
 /** The throttle's "address" for `current_password` checks: one count per account, wherever from. */
 const CURRENT_PASSWORD = "current-password"
@@ -46,8 +46,6 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
     const repo = yield* UserRepository
     const throttle = yield* LoginThrottle
     const auth = yield* ApiKeyAuth
-    // Verifying against a real scrypt hash for unknown users costs as much as a real check.
-    const dummyHash = yield* hashPassword("apiproxy-timing-equaliser")
 
     const get = Effect.fn("Users.get")(function* (id: string) {
       return yield* Effect.flatMap(
@@ -129,7 +127,7 @@ export class Users extends Effect.Service<Users>()("gateway/identity/Users", {
 
     /** `authenticate` for an account already looked up (`findByLogin`). */
     const checkLogin = Effect.fn("Users.checkLogin")(function* (found: Option.Option<UserRow>, password: string) {
-      const stored = Option.isSome(found) ? found.value.hashedPassword : dummyHash
+      const stored = Option.isSome(found) ? found.value.hashedPassword : unmatchableHash
       const ok = yield* verifyPassword(password, stored)
       if (Option.isNone(found) || !ok)
         return yield* new AuthError({ status: 401, message: "Invalid username or password" })
