@@ -5,11 +5,19 @@ import { defineConfig } from "vitest/config"
 const pure = ["test/unit/**/*.test.ts", "test/property/**/*.test.ts"]
 
 /**
- * Pure-looking files that must still run isolated. GatewayWithMemoryUpstream opens the shared
- * database and builds the whole gateway: a file of the `unit` project run after it in the same
- * worker saw its TestClock start 900 ms late (Stickiness, KeyPool, RoutingMetrics).
+ * Pure-looking files that must run beside the integration tests. GatewayWithMemoryUpstream opens
+ * the shared database and builds the whole gateway: a file of the `unit` project run after it in
+ * the same worker saw its TestClock start 900 ms late (Stickiness, KeyPool, RoutingMetrics).
  */
-const isolatedUnit = ["test/unit/gateway/GatewayWithMemoryUpstream.test.ts"]
+const servicesUnit = ["test/unit/gateway/GatewayWithMemoryUpstream.test.ts"]
+
+/**
+ * Worker processes: one more than the cores (TEST_WORKERS to choose). The integration and e2e
+ * files mostly wait — on timers, sockets, gateway processes and embedded databases — so on a
+ * 2-core machine a third worker fills those waits (embedded pass 274 → 239 s, 1.6 cores busy);
+ * a fourth only adds contention (269 s).
+ */
+const WORKERS = Number(process.env.TEST_WORKERS ?? availableParallelism() + 1)
 
 export default defineConfig({
   test: {
@@ -20,12 +28,16 @@ export default defineConfig({
     // ~1 s of Node, vitest and node_modules per file, 170 worker-seconds of the embedded pass).
     // Only this root setting reaches the pool (it decides whether a worker is recycled after
     // each file); a project's own `poolOptions.forks.isolate` decides whether the file's
-    // modules are loaded afresh in the reused process. Projects never share a worker.
+    // modules are loaded afresh in the reused process. Projects never share a worker: between
+    // the two projects every worker is replaced.
     poolOptions: { forks: { isolate: false } },
-    // Vitest's default is one worker per core minus one: a single worker on a 2-core machine,
-    // idle whenever a test waits on a timer, a socket or its embedded database's process.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
-    // Closes what the test file opened (test/support/FileTeardown.ts) after the file.
+    maxWorkers: WORKERS,
+    // As many at the least: the pool otherwise stops a worker the moment it finds no file
+    // waiting, and with more than two workers that stop raced the switch between the projects
+    // ("Terminating worker thread": the run ended half done, leaving busy orphaned workers).
+    minWorkers: WORKERS,
+    // Restores what a file may have changed in shared modules, and closes what the test file
+    // opened (test/support/FileTeardown.ts) after the file.
     setupFiles: ["./test/support/Setup.ts"],
     reporters: ["default", "./test/support/SummaryReporter.ts"],
     projects: [
@@ -34,7 +46,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: pure,
-          exclude: isolatedUnit,
+          exclude: servicesUnit,
           // Modules load once per worker, not once per file.
           poolOptions: { forks: { isolate: false } },
         },
@@ -42,12 +54,13 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: "isolated",
-          include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts", ...isolatedUnit],
-          // Each file gets fresh modules (in a reused process): these open databases, processes
-          // and servers, and a file that shares a worker's modules with another inherits its
-          // leftovers. What a file opens it closes (test/support/FileTeardown.ts).
-          poolOptions: { forks: { isolate: true } },
+          name: "services",
+          include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts", ...servicesUnit],
+          // Modules load once per worker too (fresh modules per file cost 30–60 s of the pass in
+          // loading alone). A file closes what it opens (test/support/FileTeardown.ts), so the
+          // next file in the worker inherits no server, process or database of it; module-level
+          // caches (the migrated database template) are shared on purpose.
+          poolOptions: { forks: { isolate: false } },
         },
       },
     ],
