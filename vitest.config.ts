@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
+import DurationSequencer from "./test/support/DurationSequencer.js"
 
 /** Pure tests (no database, no process, no socket beyond loopback mocks): the `unit` project. */
 const pure = ["test/unit/**/*.test.ts", "test/property/**/*.test.ts"]
@@ -40,6 +41,8 @@ export default defineConfig({
     // opened (test/support/FileTeardown.ts) after the file.
     setupFiles: ["./test/support/Setup.ts"],
     reporters: ["default", "./test/support/SummaryReporter.ts"],
+    // The longest files start first (test/durations.json on a fresh clone).
+    sequence: { sequencer: DurationSequencer },
     projects: [
       {
         extends: true,
