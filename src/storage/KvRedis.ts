@@ -98,14 +98,27 @@ export const make = (options: RedisKvOptions) =>
       })
     }
 
+    const commandTimeoutMs = Duration.toMillis(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT)
+    const handshakeTimeoutMs = Duration.toMillis(CONNECT_TIMEOUT)
     const client = new Redis(Redacted.value(options.url), {
       lazyConnect: true,
       // While disconnected, fail every command at once instead of queueing it until a reconnect.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      commandTimeout: Duration.toMillis(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT),
-      connectTimeout: Duration.toMillis(CONNECT_TIMEOUT),
+      commandTimeout: handshakeTimeoutMs,
+      connectTimeout: handshakeTimeoutMs,
       enableAutoPipelining: true,
+    })
+    // The handshake after each (re)connect (CLIENT SETINFO, then the ready check's INFO) may take
+    // as long as a connect: with KV_TIMEOUT (100 ms) a start whose event loop was busy a little
+    // longer (loading modules, the embedded database) failed the ready check, and ioredis closed
+    // the connection ("could not connect … Connection is closed"). Commands run only on a ready
+    // connection (no offline queue), so they all keep KV_TIMEOUT.
+    client.on("ready", () => {
+      client.options.commandTimeout = commandTimeoutMs
+    })
+    client.on("close", () => {
+      client.options.commandTimeout = handshakeTimeoutMs
     })
     watchErrors(client, "command")
     client.defineCommand("apiproxyIncr", { numberOfKeys: 1, lua: INCR_LUA })

@@ -12,12 +12,22 @@ export interface TcpProxy {
   /** `url` with its host and port replaced by the proxy's. */
   readonly rewrite: (url: string) => string
   readonly cut: () => Promise<void>
+  /** Holds what the store sends on the open connections for `ms` (a store that answers late). */
+  readonly holdReplies: (ms: number) => void
   readonly restore: () => Promise<void>
   readonly close: () => Promise<void>
 }
 
-export const startTcpProxy = async (targetHost: string, targetPort: number): Promise<TcpProxy> => {
+export const startTcpProxy = async (
+  targetHost: string,
+  targetPort: number,
+  options: {
+    /** Holds what the store sends on each new connection this long (a slow handshake). */
+    readonly firstReplyDelayMs?: number
+  } = {},
+): Promise<TcpProxy> => {
   const sockets = new Set<net.Socket>()
+  const pairs = new Set<{ readonly client: net.Socket; readonly upstream: net.Socket }>()
   let server: net.Server | undefined
   let port = 0
 
@@ -34,8 +44,17 @@ export const startTcpProxy = async (targetHost: string, targetPort: number): Pro
         track(client)
         track(upstream)
         client.pipe(upstream)
-        upstream.pipe(client)
-        client.on("close", () => upstream.destroy())
+        if (options.firstReplyDelayMs === undefined) upstream.pipe(client)
+        else {
+          upstream.pause()
+          setTimeout(() => upstream.pipe(client), options.firstReplyDelayMs)
+        }
+        const pair = { client, upstream }
+        pairs.add(pair)
+        client.on("close", () => {
+          pairs.delete(pair)
+          upstream.destroy()
+        })
         upstream.on("close", () => client.destroy())
       })
       s.once("error", reject)
@@ -65,6 +84,13 @@ export const startTcpProxy = async (targetHost: string, targetPort: number): Pro
       return parsed.toString()
     },
     cut,
+    holdReplies: (ms) => {
+      for (const { client, upstream } of pairs) {
+        upstream.unpipe(client)
+        upstream.pause()
+        setTimeout(() => upstream.pipe(client), ms)
+      }
+    },
     restore: listen,
     close: cut,
   }
