@@ -26,11 +26,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     // Worker processes are reused from file to file (vitest's default starts a process per file:
-    // ~1 s of Node, vitest and node_modules per file, 170 worker-seconds of the embedded pass).
-    // Only this root setting reaches the pool (it decides whether a worker is recycled after
-    // each file); a project's own `poolOptions.forks.isolate` decides whether the file's
-    // modules are loaded afresh in the reused process. Projects never share a worker: between
-    // the two projects every worker is replaced.
+    // ~1 s of Node, vitest and node_modules per file, 170 worker-seconds of the embedded pass),
+    // and a file's modules stay loaded for the next file of its project (fresh modules per file
+    // cost 30–60 s of the pass in loading alone). Only this root setting decides whether the pool
+    // recycles a worker after each file; both projects inherit it. Projects never share a worker:
+    // between the two projects every worker is replaced.
     poolOptions: { forks: { isolate: false } },
     maxWorkers: WORKERS,
     // As many at the least: the pool otherwise stops a worker the moment it finds no file
@@ -50,8 +50,6 @@ export default defineConfig({
           name: "unit",
           include: pure,
           exclude: servicesUnit,
-          // Modules load once per worker, not once per file.
-          poolOptions: { forks: { isolate: false } },
         },
       },
       {
@@ -59,11 +57,9 @@ export default defineConfig({
         test: {
           name: "services",
           include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts", ...servicesUnit],
-          // Modules load once per worker too (fresh modules per file cost 30–60 s of the pass in
-          // loading alone). A file closes what it opens (test/support/FileTeardown.ts), so the
-          // next file in the worker inherits no server, process or database of it; module-level
-          // caches (the migrated database template) are shared on purpose.
-          poolOptions: { forks: { isolate: false } },
+          // A file closes what it opens (test/support/FileTeardown.ts), so the next file in the
+          // worker inherits no server, process or database of it; module-level caches (the
+          // migrated database template) are shared on purpose.
         },
       },
     ],

@@ -8,8 +8,8 @@
  * process) STARTUP_IDLE_MS after `/health` and again STARTUP_SETTLED_MS after it, once V8's memory
  * reducer has run (it collects and shrinks the heaps of a process whose allocation rate dropped,
  * some 20–50 s into idleness: `--trace-gc` shows its `Mark-Compact (reduce)` 40–49 s after the
- * start on a slower machine, so the default leaves 25 s beyond that); SIGTERM; then the same DATA_DIR started again (restart) and timed
- * the same way. STARTUP_ROUNDS rounds (default 3); medians printed. "Together" counts each
+ * start on a slower machine, so the default leaves 25 s beyond that); SIGTERM; then the same
+ * DATA_DIR started again (restart) and timed the same way. STARTUP_ROUNDS rounds (default 3); medians printed. "Together" counts each
  * physical page once (`residentTogetherMb`: the node binary's pages are mapped by both processes),
  * where the sum of the two VmRSS counts them twice; it needs root (page frame numbers).
  *

@@ -6,6 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { DURATIONS_FILE } from "../test/support/DurationSequencer.js"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const cacheRoot = path.join(root, "node_modules/.vite/vitest")
@@ -30,5 +31,5 @@ for (const [key, result] of results) {
   durations[file] = Math.max(100, Math.round(result.duration! / 100) * 100)
 }
 const sorted = Object.fromEntries(Object.entries(durations).sort(([a], [b]) => a.localeCompare(b)))
-fs.writeFileSync(path.join(root, "test/durations.json"), `${JSON.stringify(sorted, null, 2)}\n`)
-console.log(`test/durations.json: ${Object.keys(sorted).length} files, from ${path.relative(root, newest)}`)
+fs.writeFileSync(path.join(root, DURATIONS_FILE), `${JSON.stringify(sorted, null, 2)}\n`)
+console.log(`${DURATIONS_FILE}: ${Object.keys(sorted).length} files, from ${path.relative(root, newest)}`)
