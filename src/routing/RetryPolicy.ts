@@ -240,6 +240,9 @@ export const retrySchedule = <E extends ClassifiedFailure>(
   Schedule.exponential(Duration.millis(config.baseDelayMs), config.factor).pipe(
     Schedule.modifyDelay((_, d) => Duration.min(d, Duration.millis(config.maxDelayMs))),
     Schedule.jittered,
+    // Whole milliseconds: timers have no finer grain, and fractional waits add up to clock
+    // times like 1995.1230000000002 whose differences are not the delays that were waited.
+    Schedule.modifyDelay((_, d) => Duration.millis(Math.round(Duration.toMillis(d)))),
     Schedule.intersect(Schedule.recurs(config.maxRetries)),
     Schedule.intersect(Schedule.identity<E>()),
     Schedule.whileInput((e: E) => retriesSameCandidate(e) && e.attempts < config.maxAttempts),

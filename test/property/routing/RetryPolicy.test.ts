@@ -152,6 +152,28 @@ describe("retry and failover program (RetryPolicy schedules)", () => {
       }),
   )
 
+  it.effect("waits whole milliseconds, so a Retry-After after a jittered backoff is waited exactly", () =>
+    Effect.gen(function* () {
+      // fast-check's counterexample (seed 776657545): the jittered first wait was fractional, and
+      // the Retry-After wait after it measured 1835.0000000000002 ms on the clock.
+      const { calls } = yield* drive({
+        candidates: 1,
+        outcomes: [
+          {
+            ok: false,
+            verdict: { _tag: "Retryable", reason: "server_error", retryAfterMs: undefined },
+            circuitOpen: false,
+          },
+          { ok: false, verdict: { _tag: "Retryable", reason: "server_error", retryAfterMs: 1835 }, circuitOpen: false },
+        ],
+        deadlineMs: 14_250,
+      })
+      expect(calls).toHaveLength(3)
+      for (const call of calls) expect(Number.isInteger(call.at)).toBe(true)
+      expect(calls[2]!.at - calls[1]!.at).toBe(1835)
+    }),
+  )
+
   it.effect("the healthy first candidate is asked once", () =>
     Effect.gen(function* () {
       const { calls, exit } = yield* drive({ candidates: 3, outcomes: [{ ok: true }], deadlineMs: 10_000 })
