@@ -4,7 +4,7 @@ import { type AnswerFacts, emptyAnswerFacts, readAnswerText } from "../protocol/
 import type { Dialect, UsageDelta } from "../protocol/Canonical.js"
 import type { Candidate } from "../routing/Candidates.js"
 import type { UpstreamFailure } from "../shared/UpstreamFailure.js"
-import type { RequestTrace } from "../telemetry/Tracing.js"
+import { endSpan, type RequestTrace } from "../telemetry/Tracing.js"
 import type { Metered } from "./BodyRelay.js"
 import type { Exchange } from "./Exchange.js"
 import type { GatewayAnswer } from "./GatewayRequest.js"
@@ -72,7 +72,7 @@ const failed = (span: Otel.Span, failure: UpstreamFailure) => {
   } else span.setAttribute("error.type", failure.reason)
   // The message as the request's warning line has it: the provider's words, credentials redacted.
   span.setStatus({ code: Otel.SpanStatusCode.ERROR, message: failure.message.slice(0, 300) })
-  span.end()
+  endSpan(span)
 }
 
 /** How this upstream's part of a stream ended (`apiproxy.stream.outcome`). */
@@ -96,7 +96,7 @@ const streamEnded = (span: Otel.Span, usage: UsageDelta, facts: AnswerFacts, out
     span.setAttribute("error.type", "stream_broken")
     span.setStatus({ code: Otel.SpanStatusCode.ERROR, message: (outcome.error ?? "the stream broke").slice(0, 300) })
   }
-  span.end()
+  endSpan(span)
 }
 
 /**
@@ -138,7 +138,7 @@ export const startAttemptSpan = (
       setFacts(span, facts)
       setUsage(span, { inputTokens: facts.inputTokens, outputTokens: facts.outputTokens })
     }
-    span.end()
+    endSpan(span)
   }
   return {
     exchange: { ...exchange, headers: exchange.headers === undefined ? headers : { ...exchange.headers, ...headers } },
@@ -170,7 +170,7 @@ export const startAttemptSpan = (
         Effect.onInterrupt(() =>
           Effect.sync(() => {
             span.setAttribute("apiproxy.interrupted", true)
-            span.end()
+            endSpan(span)
           }),
         ),
       ),

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Otel from "@opentelemetry/api"
 import { parseTraceContext } from "../telemetry/TraceContext.js"
-import type { RequestTrace, RequestTracer } from "../telemetry/Tracing.js"
+import { endSpan, type RequestTrace, type RequestTracer } from "../telemetry/Tracing.js"
 import type { GenerationRoute } from "./Generation.js"
 import { safeHeaderValue } from "./SafeHeaderValue.js"
 
@@ -79,7 +79,7 @@ export const makeServerSpans =
   }
 
 const endServerSpan = (span: Otel.Span, response: ServerResponse) => {
-  if (!span.isRecording()) return span.end()
+  if (!span.isRecording()) return endSpan(span)
   if (response.headersSent) {
     const status = response.statusCode
     span.setAttribute("http.response.status_code", status)
@@ -100,7 +100,7 @@ const endServerSpan = (span: Otel.Span, response: ServerResponse) => {
     if (String(response.getHeader("content-type")).startsWith("text/event-stream"))
       span.setAttribute("apiproxy.stream.outcome", "client_disconnected")
   }
-  span.end()
+  endSpan(span)
 }
 
 /** Why a request failed, by its span, until the span ends. */

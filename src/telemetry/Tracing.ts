@@ -39,6 +39,18 @@ export interface RequestTracer {
   ) => RequestTrace
 }
 
+/**
+ * Span times, from one clock: fractional milliseconds since the epoch on the monotonic clock.
+ * Left to itself the OpenTelemetry SDK stamps a span's start with `Date.now()` (whole
+ * milliseconds) and adds a `performance.now()` duration, so a client span could end up to 1 ms
+ * after the server span around it (seen in e2e/tracing under load). Every span is started with
+ * `startTime: spanTime()` and ended with `endSpan`.
+ */
+export const spanTime = (): number => performance.timeOrigin + performance.now()
+
+/** Ends `span` now, on the clock it was started on (`spanTime`). */
+export const endSpan = (span: Otel.Span): void => span.end(spanTime())
+
 /** The export URL as logged: no credentials, no query. */
 const printable = (url: string) => {
   const parsed = new URL(url)

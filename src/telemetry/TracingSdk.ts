@@ -16,7 +16,7 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import type { SamplerName, TracingSettings } from "../config/TracingConfig.js"
 import { warnOnFailedExports } from "./ExportWarnings.js"
 import { formatTraceParent, type TraceContext } from "./TraceContext.js"
-import type { RequestTracer } from "./Tracing.js"
+import { type RequestTracer, spanTime } from "./Tracing.js"
 
 /**
  * The OpenTelemetry SDK behind `Tracing` when tracing is on. A module of its own, imported only
@@ -64,11 +64,11 @@ const remoteParent = (parent: TraceContext): Otel.Context =>
  * (so that `Effect.withSpan`s inside it nest) makes every Effect operation of the request switch
  * OpenTelemetry contexts — measured, +0.3 ms of CPU per request; the two spans and their export cost under 0.1 ms.
  */
-const makeRequestTracer = (tracer: Otel.Tracer): RequestTracer => ({
+export const makeRequestTracer = (tracer: Otel.Tracer): RequestTracer => ({
   start: (name, operation, parent, attributes) => {
     const span = tracer.startSpan(
       name,
-      { kind: Otel.SpanKind.SERVER, attributes },
+      { kind: Otel.SpanKind.SERVER, attributes, startTime: spanTime() },
       parent === undefined ? Otel.ROOT_CONTEXT : remoteParent(parent),
     )
     const asParent = Otel.trace.setSpan(Otel.ROOT_CONTEXT, span)
@@ -76,7 +76,11 @@ const makeRequestTracer = (tracer: Otel.Tracer): RequestTracer => ({
       span,
       operation,
       call: (callName, callAttributes) => {
-        const child = tracer.startSpan(callName, { kind: Otel.SpanKind.CLIENT, attributes: callAttributes }, asParent)
+        const child = tracer.startSpan(
+          callName,
+          { kind: Otel.SpanKind.CLIENT, attributes: callAttributes, startTime: spanTime() },
+          asParent,
+        )
         return { span: child, headers: propagationHeaders(child.spanContext()) }
       },
     }
