@@ -57,12 +57,27 @@ export const pgliteTemplate = Effect.gen(function* () {
   return dir
 })
 
+/**
+ * Copies a tree of directories and plain files (a PGlite cluster: about a thousand files). Half
+ * the CPU of `fs.cpSync`, which stats source and target and checks their paths for every entry.
+ */
+const copyTree = (from: string, to: string): void => {
+  fs.mkdirSync(to)
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    if (entry.isDirectory()) copyTree(path.join(from, entry.name), path.join(to, entry.name))
+    else fs.copyFileSync(path.join(from, entry.name), path.join(to, entry.name))
+  }
+}
+
+/** Puts a copy of the migrated template into `dataDir/pglite` (where the gateway's embedded database lives). */
+export const copyPgliteTemplate = (dataDir: string) =>
+  Effect.map(pgliteTemplate, (template) => copyTree(path.join(template, "pglite"), path.join(dataDir, "pglite")))
+
 /** Embedded PGlite (the production code path) in a fresh temp dir, migrated, removed on release. */
 export const embeddedTestDatabase: Layer.Layer<Sql> = Layer.unwrapScoped(
   Effect.gen(function* () {
     const dir = yield* tempDir("apiproxy-test-db-")
-    const template = yield* pgliteTemplate
-    fs.cpSync(path.join(template, "pglite"), path.join(dir, "pglite"), { recursive: true })
+    yield* copyPgliteTemplate(dir)
     return Database.withMigrations(Database.layerFrom({ embeddedDirectory: path.join(dir, "pglite") }))
   }),
 ).pipe(Layer.orDie)

@@ -9,7 +9,7 @@ import { ServerAddress } from "../../src/http/NodeServer.js"
 import * as Database from "../../src/storage/Database.js"
 import { reachable, startTcpProxy, type TcpProxy } from "./TcpProxy.js"
 import { dataRoot, type TestEnv, testEnv } from "./TestConfig.js"
-import { pgliteTemplate } from "./TestDatabase.js"
+import { copyPgliteTemplate } from "./TestDatabase.js"
 import { deleteRedisPrefix } from "./TestKv.js"
 
 export interface TestGateway {
@@ -61,8 +61,7 @@ export const createStorage = async (options: { readonly serverUrl?: string } = {
     databaseUrl = withDatabase(serverUrl, name)
   } else {
     // A migrated PGlite template copies in milliseconds; a fresh initdb takes seconds.
-    const template = await Effect.runPromise(pgliteTemplate)
-    fs.cpSync(path.join(template, "pglite"), path.join(dataDir, "pglite"), { recursive: true })
+    await Effect.runPromise(copyPgliteTemplate(dataDir))
   }
   return {
     env: { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, KV_PREFIX: prefix, REDIS_URL: redisUrl },
