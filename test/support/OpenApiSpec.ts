@@ -4,7 +4,10 @@
  * The document is OpenAPI 3.1 but still carries some 3.0-style `nullable: true` flags, which
  * JSON Schema 2020-12 does not know; they are rewritten to `type: [T, "null"]` / `anyOf [.., null]`.
  */
-import { readFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import type { ErrorObject, ValidateFunction } from "ajv"
 import { Ajv2020 } from "ajv/dist/2020.js"
 import { parse } from "yaml"
@@ -35,9 +38,28 @@ const rewriteNullable = (node: unknown): unknown => {
 
 let cached: { ajv: InstanceType<typeof Ajv2020>; validators: Map<string, ValidateFunction> } | undefined
 
+/**
+ * The document, rewritten, as JSON in the temp directory keyed by the YAML's hash: parsing the
+ * 2 MB of YAML costs about 2 s of CPU, and each worker process of a test run would parse it again.
+ */
+const readDocument = (): Record<string, unknown> => {
+  const yaml = fs.readFileSync(OPENAI_SPEC_PATH, "utf8")
+  const key = createHash("sha256").update(yaml).digest("hex").slice(0, 16)
+  const cache = path.join(os.tmpdir(), `apiproxy-openai-spec-${key}.json`)
+  try {
+    return JSON.parse(fs.readFileSync(cache, "utf8")) as Record<string, unknown>
+  } catch {
+    const doc = rewriteNullable(parse(yaml)) as Record<string, unknown>
+    const staging = `${cache}.${process.pid}`
+    fs.writeFileSync(staging, JSON.stringify(doc))
+    fs.renameSync(staging, cache)
+    return doc
+  }
+}
+
 const load = () => {
   if (cached) return cached
-  const doc = rewriteNullable(parse(readFileSync(OPENAI_SPEC_PATH, "utf8"))) as Record<string, unknown>
+  const doc = readDocument()
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false })
   ajv.addSchema({ $id: "openai", components: doc.components }, "openai")
   cached = { ajv, validators: new Map() }
