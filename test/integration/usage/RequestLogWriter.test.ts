@@ -264,11 +264,13 @@ describe("RequestLogWriter", () => {
         const writer = yield* makeWriter
         const sql = yield* SqlClient.SqlClient
         const now = Date.now()
-        const old = Array.from({ length: 25 }, (_, i) => sample(i, now - 31 * 86_400_000 - i * 1_000))
-        const recent = Array.from({ length: 5 }, (_, i) => sample(100 + i, now - 29 * 86_400_000))
+        // The writer's own prune runs when it starts, concurrently with this test: these rows are
+        // within 30 days of the real clock, so that prune leaves them all; this one runs 2 days on.
+        const old = Array.from({ length: 25 }, (_, i) => sample(i, now - 29.5 * 86_400_000 - i * 1_000))
+        const recent = Array.from({ length: 5 }, (_, i) => sample(100 + i, now - 27 * 86_400_000))
         for (const record of [...old, ...recent]) writer.record(record)
         yield* writer.flush
-        expect(yield* writer.prune(new Date(now), 10)).toBe(25)
+        expect(yield* writer.prune(new Date(now + 2 * 86_400_000), 10)).toBe(25)
         const left = yield* sql<{ request_id: string }>`SELECT request_id FROM request_log ORDER BY request_id`
         expect(left.map((r) => r.request_id)).toEqual(recent.map((r) => r.requestId).sort())
       }).pipe(Effect.scoped, Effect.provide(Env())),
