@@ -4,6 +4,7 @@ import { Redis } from "ioredis"
 import { Kv } from "../../src/storage/Kv.js"
 import * as KvMemory from "../../src/storage/KvMemory.js"
 import * as KvRedis from "../../src/storage/KvRedis.js"
+import { startTcpProxy } from "./TcpProxy.js"
 
 /** A fresh prefix per layer build, so concurrent test files sharing one Redis never collide. */
 export const randomKvPrefix = () => `apiproxy-test-${randomBytes(6).toString("hex")}:`
@@ -27,6 +28,23 @@ export const deleteRedisPrefix = (url: string, prefix: string) =>
       }),
     (redis) => Effect.promise(() => redis.quit().catch(() => redis.disconnect())),
   )
+
+/**
+ * A Redis KV (KV_TIMEOUT 100 ms) reached through a loopback proxy the test can cut or slow
+ * (`TcpProxy`), under a random prefix; proxy closed and keys deleted with the scope.
+ */
+export const proxiedRedisKv = (url: string, proxyOptions: Parameters<typeof startTcpProxy>[2] = {}) =>
+  Effect.gen(function* () {
+    const target = new URL(url)
+    const proxy = yield* Effect.acquireRelease(
+      Effect.promise(() => startTcpProxy(target.hostname, Number(target.port || 6379), proxyOptions)),
+      (proxy) => Effect.promise(() => proxy.close()),
+    )
+    const prefix = randomKvPrefix()
+    yield* Effect.addFinalizer(() => Effect.orDie(deleteRedisPrefix(url, prefix)))
+    const kv = KvRedis.make({ url: Redacted.make(proxy.rewrite(url)), prefix, commandTimeout: "100 millis" })
+    return { proxy, kv }
+  })
 
 /** The Redis backend under a random prefix whose keys are deleted on release. */
 export const redisLayer = (url: string, fixedPrefix?: string): Layer.Layer<Kv> =>

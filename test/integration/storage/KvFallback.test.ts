@@ -1,11 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Fiber, Logger, Redacted, Stream, TestClock } from "effect"
+import { Chunk, Effect, Either, Fiber, Logger, Stream, TestClock } from "effect"
 import { KvError, type KvStore } from "../../../src/storage/Kv.js"
 import * as KvFallback from "../../../src/storage/KvFallback.js"
 import * as KvMemory from "../../../src/storage/KvMemory.js"
-import * as KvRedis from "../../../src/storage/KvRedis.js"
-import { startTcpProxy } from "../../support/TcpProxy.js"
-import { deleteRedisPrefix, randomKvPrefix } from "../../support/TestKv.js"
+import { proxiedRedisKv } from "../../support/TestKv.js"
 
 /**
  * The circuit around the shared store: while the primary (Redis) cannot be reached, operations
@@ -178,18 +176,8 @@ describe.runIf(redisUrl !== undefined && redisUrl !== "")("KvFallback in front o
     () =>
       Effect.gen(function* () {
         lines.length = 0
-        const target = new URL(redisUrl!)
-        const proxy = yield* Effect.acquireRelease(
-          Effect.promise(() => startTcpProxy(target.hostname, Number(target.port || 6379))),
-          (proxy) => Effect.promise(() => proxy.close()),
-        )
-        const prefix = randomKvPrefix()
-        yield* Effect.addFinalizer(() => Effect.orDie(deleteRedisPrefix(redisUrl!, prefix)))
-        const primary = yield* KvRedis.make({
-          url: Redacted.make(proxy.rewrite(redisUrl!)),
-          prefix,
-          commandTimeout: "100 millis",
-        })
+        const { proxy, kv: connecting } = yield* proxiedRedisKv(redisUrl!)
+        const primary = yield* connecting
         const kv = yield* KvFallback.make(primary, yield* KvMemory.makeClearable, {
           name: "Redis (proxied)",
           probeInterval: "100 millis",

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Redacted } from "effect"
-import * as KvRedis from "../../../src/storage/KvRedis.js"
-import { startTcpProxy } from "../../support/TcpProxy.js"
-import { deleteRedisPrefix, randomKvPrefix } from "../../support/TestKv.js"
+import { Effect, Either } from "effect"
+import { proxiedRedisKv } from "../../support/TestKv.js"
 
 const redisUrl = process.env.REDIS_URL
 
@@ -11,18 +9,10 @@ describe.runIf(redisUrl !== undefined && redisUrl !== "")("KvRedis against a rea
     "a handshake slower than KV_TIMEOUT still connects (a busy start), and commands keep KV_TIMEOUT",
     () =>
       Effect.gen(function* () {
-        const target = new URL(redisUrl!)
         // Redis's first answers on each connection (CLIENT SETINFO, the ready check's INFO) arrive
         // 400 ms late, as when the gateway's event loop is busy while it starts.
-        const proxy = yield* Effect.acquireRelease(
-          Effect.promise(() => startTcpProxy(target.hostname, Number(target.port || 6379), { firstReplyDelayMs: 400 })),
-          (proxy) => Effect.promise(() => proxy.close()),
-        )
-        const prefix = randomKvPrefix()
-        yield* Effect.addFinalizer(() => Effect.orDie(deleteRedisPrefix(redisUrl!, prefix)))
-        const kv = yield* Effect.either(
-          KvRedis.make({ url: Redacted.make(proxy.rewrite(redisUrl!)), prefix, commandTimeout: "100 millis" }),
-        )
+        const { proxy, kv: connecting } = yield* proxiedRedisKv(redisUrl!, { firstReplyDelayMs: 400 })
+        const kv = yield* Effect.either(connecting)
         expect(Either.isRight(kv), Either.isLeft(kv) ? kv.left.message : "").toBe(true)
         if (Either.isLeft(kv)) return
         yield* kv.right.set("k", "v")
